@@ -1,0 +1,269 @@
+//! Stage 2: `sandbox child`, re-exec'd by the clone child.
+//!
+//! hostname → mounts and pivot_root (rootfs.rs) → lo up → environment →
+//! nested user namespace for --uid/--gid → working directory → fd hygiene →
+//! execve(command). Every failure goes back to the parent over fd 4 as an
+//! encoded `Error`; the parent prints it once.
+
+use std::convert::Infallible;
+use std::ffi::{CString, OsStr, OsString};
+use std::fs;
+use std::io::{Read, Write};
+use std::os::unix::ffi::OsStrExt;
+use std::path::Path;
+
+use crate::error::{Context, Error, Result, EXIT_CANNOT_EXEC, EXIT_NOT_FOUND, EXIT_SANDBOX};
+use crate::idmap::IdMap;
+use crate::parent::{CHILD_CTL_FD, CHILD_ERR_FD};
+use crate::plan::{self, Plan};
+use crate::rootfs;
+use crate::sys;
+
+/// The PATH the command starts with (Debian's default for root).
+pub const DEFAULT_PATH: &str = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin";
+
+pub fn main() -> u8 {
+    // ---- Child stage: PID 1 of the new PID namespace, uid 0 with every
+    // capability in the new user namespace, nothing of the host unmounted yet ----
+    if sys::getpid() != 1 || !sys::is_fifo(CHILD_CTL_FD) || !sys::is_fifo(CHILD_ERR_FD) {
+        Error::msg(
+            "child",
+            "this is the internal second stage of 'sandbox run' and is not run by hand",
+        )
+        .with_hint("use 'sandbox run ROOTFS [COMMAND]'")
+        .report();
+        return EXIT_SANDBOX;
+    }
+    let (ctl, err) = match (sys::adopt_fd(CHILD_CTL_FD), sys::adopt_fd(CHILD_ERR_FD)) {
+        (Ok(c), Ok(e)) => (fs::File::from(c), fs::File::from(e)),
+        _ => return EXIT_SANDBOX,
+    };
+    let e = match stage(ctl) {
+        Ok(never) => match never {},
+        Err(e) => e,
+    };
+    let mut err = err;
+    if err.write_all(&plan::encode_error(&e)).is_err() {
+        // The parent is gone; nobody is left to tell.
+    }
+    e.exit
+}
+
+fn stage(mut ctl: fs::File) -> Result<Infallible> {
+    // Descriptors the caller left open without CLOEXEC came through the
+    // parent and the exec; none of them may reach the command.
+    sys::close_from(CHILD_ERR_FD + 1).ctx_step("close inherited file descriptors")?;
+
+    let plan = read_plan(&mut ctl)?;
+    drop(ctl);
+
+    sys::sethostname(&plan.hostname).ctx("set hostname", &plan.hostname)?;
+    rootfs::setup(&plan)?;
+    if !plan.share_net {
+        // A new network namespace starts with `lo` down.
+        sys::loopback_up().ctx("bring up the loopback interface", "lo")?;
+    }
+    let env = environment(&plan);
+    if plan.uid != 0 || plan.gid != 0 {
+        enter_identity(plan.uid, plan.gid)?;
+    }
+    std::env::set_current_dir(&plan.chdir).ctx("chdir", Path::new(&plan.chdir).display())?;
+
+    // The error pipe must close on a successful exec: that EOF is how the
+    // parent knows the command started.
+    sys::set_cloexec(CHILD_ERR_FD, true).ctx_step("mark the error pipe close-on-exec")?;
+    // The mask and SIGPIPE's disposition survive execve: the parent blocked
+    // the forwarded signals and Rust's runtime ignores SIGPIPE.
+    sys::unblock_all_signals().ctx_step("unblock signals")?;
+    sys::default_signal(libc::SIGPIPE).ctx_step("restore SIGPIPE")?;
+    // The nested user namespace changed our credentials, which clears the
+    // parent-death signal; arm it again. Ref: prctl(2) PR_SET_PDEATHSIG
+    sys::set_parent_death_signal(libc::SIGKILL).ctx_step("set the parent death signal")?;
+    Err(exec(&plan, &env))
+}
+
+fn read_plan(ctl: &mut fs::File) -> Result<Plan> {
+    let mut len = [0u8; 4];
+    ctl.read_exact(&mut len).ctx_step("read the plan")?;
+    let mut buf = vec![0u8; u32::from_le_bytes(len) as usize];
+    ctl.read_exact(&mut buf).ctx_step("read the plan")?;
+    Plan::decode(&buf).map_err(|m| Error::msg("read the plan", m))
+}
+
+/// Cleared, then PATH, HOME (from the rootfs's /etc/passwd), TERM (the
+/// caller's) and the `--setenv` values, which win.
+fn environment(plan: &Plan) -> Vec<(OsString, OsString)> {
+    let mut env: Vec<(OsString, OsString)> = vec![
+        ("PATH".into(), DEFAULT_PATH.into()),
+        ("HOME".into(), home_for(plan.uid)),
+    ];
+    if let Some(t) = &plan.term {
+        env.push(("TERM".into(), t.clone()));
+    }
+    for (k, v) in &plan.setenv {
+        match env.iter_mut().find(|(ek, _)| ek == k) {
+            Some(slot) => slot.1 = v.clone(),
+            None => env.push((k.clone(), v.clone())),
+        }
+    }
+    env
+}
+
+/// The home directory of `uid` in the sandbox's /etc/passwd, else `/`.
+/// Read after pivot_root, so a rootfs whose /etc/passwd is a link cannot
+/// make us read a host file.
+fn home_for(uid: u32) -> OsString {
+    let passwd = fs::read("/etc/passwd").unwrap_or_default();
+    passwd_home(&passwd, uid).unwrap_or_else(|| "/".into())
+}
+
+fn passwd_home(passwd: &[u8], uid: u32) -> Option<OsString> {
+    passwd.split(|&b| b == b'\n').find_map(|line| {
+        let f: Vec<&[u8]> = line.split(|&b| b == b':').collect();
+        let matches = f.len() >= 7 && f[2] == uid.to_string().as_bytes();
+        (matches && !f[5].is_empty()).then(|| OsStr::from_bytes(f[5]).to_os_string())
+    })
+}
+
+/// --uid/--gid other than 0: with a single mapped id the set-up must run as
+/// 0, so the identity is reached through a nested user namespace mapping N
+/// onto our 0 (DESIGN.md, "Kernel behaviours"). The mounts above now belong
+/// to a more privileged namespace and are locked for the command.
+fn enter_identity(uid: u32, gid: u32) -> Result<()> {
+    sys::unshare(libc::CLONE_NEWUSER).ctx_step("create the nested user namespace (--uid/--gid)")?;
+    let write = |file: &str, data: String| {
+        fs::write(format!("/proc/self/{file}"), data)
+            .ctx(&format!("write {file}"), format!("/proc/self/{file}"))
+    };
+    write("uid_map", IdMap::single(uid, 0).to_string())?;
+    // setgroups is already "deny", inherited from the outer namespace.
+    write("gid_map", IdMap::single(gid, 0).to_string())
+}
+
+/// Resolve and exec the command as execvp would, but telling "not found"
+/// (127) from "found but not executable" (126). Returns only on failure.
+fn exec(plan: &Plan, env: &[(OsString, OsString)]) -> Error {
+    let to_c = |s: &OsStr| CString::new(s.as_bytes());
+    let Ok(argv) = plan
+        .command
+        .iter()
+        .map(|a| to_c(a))
+        .collect::<std::result::Result<Vec<_>, _>>()
+    else {
+        return Error::msg("exec", "an argument holds a NUL byte");
+    };
+    let envs: Vec<CString> = env
+        .iter()
+        .filter_map(|(k, v)| {
+            let mut kv = k.as_bytes().to_vec();
+            kv.push(b'=');
+            kv.extend_from_slice(v.as_bytes());
+            CString::new(kv).ok()
+        })
+        .collect();
+    let mut argv_p: Vec<*const libc::c_char> = argv.iter().map(|c| c.as_ptr()).collect();
+    argv_p.push(std::ptr::null());
+    let mut envp: Vec<*const libc::c_char> = envs.iter().map(|c| c.as_ptr()).collect();
+    envp.push(std::ptr::null());
+
+    let name = plan.command[0].as_bytes();
+    let rootfs = plan.rootfs.display();
+    if name.contains(&b'/') {
+        let errno = sys::execve(&argv[0], &argv_p, &envp);
+        return exec_error(
+            Path::new(OsStr::from_bytes(name)),
+            errno,
+            &rootfs.to_string(),
+        );
+    }
+    let path = env
+        .iter()
+        .find(|(k, _)| k == "PATH")
+        .map(|(_, v)| v.as_bytes().to_vec())
+        .unwrap_or_default();
+    let mut denied: Option<(Vec<u8>, i32)> = None;
+    for dir in path.split(|&b| b == b':') {
+        let dir: &[u8] = if dir.is_empty() { b"." } else { dir };
+        let mut cand = dir.to_vec();
+        cand.push(b'/');
+        cand.extend_from_slice(name);
+        let Ok(c) = CString::new(cand.clone()) else {
+            continue;
+        };
+        let errno = sys::execve(&c, &argv_p, &envp);
+        match errno {
+            libc::ENOENT | libc::ENOTDIR | libc::ELOOP | libc::ENAMETOOLONG => continue,
+            libc::EACCES => {
+                denied.get_or_insert((cand, errno));
+            }
+            _ => {
+                return exec_error(
+                    Path::new(OsStr::from_bytes(&cand)),
+                    errno,
+                    &rootfs.to_string(),
+                )
+            }
+        }
+    }
+    match denied {
+        Some((cand, errno)) => exec_error(Path::new(OsStr::from_bytes(&cand)), errno, &rootfs.to_string()),
+        None => Error::msg(
+            "exec",
+            format!(
+                "not found in rootfs {rootfs} (PATH={})",
+                String::from_utf8_lossy(&path)
+            ),
+        )
+        .with_path(String::from_utf8_lossy(name).into_owned())
+        .with_hint("the command runs inside the rootfs: use a path that exists there, or bring it in with --ro-bind")
+        .with_exit(EXIT_NOT_FOUND),
+    }
+}
+
+fn exec_error(path: &Path, errno: i32, rootfs: &str) -> Error {
+    let shown = path.display().to_string();
+    if errno == libc::ENOENT {
+        // execve says ENOENT both for a missing file and for a missing
+        // interpreter (#! line or ELF loader).
+        if fs::symlink_metadata(path).is_ok() {
+            return Error::msg(
+                "exec",
+                "its interpreter (#! line or ELF loader) is missing from the rootfs",
+            )
+            .with_path(shown)
+            .with_exit(EXIT_CANNOT_EXEC);
+        }
+        return Error::msg("exec", format!("not found in rootfs {rootfs}"))
+            .with_path(shown)
+            .with_exit(EXIT_NOT_FOUND);
+    }
+    Error::errno("exec", Some(shown), errno).with_exit(EXIT_CANNOT_EXEC)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn home_from_passwd() {
+        let p = b"root:x:0:0:root:/root:/bin/sh\nu:x:1000:1000::/home/u:/bin/sh\nbad line\nn:x:7:7:::/bin/sh\n";
+        assert_eq!(passwd_home(p, 0), Some("/root".into()));
+        assert_eq!(passwd_home(p, 1000), Some("/home/u".into()));
+        assert_eq!(passwd_home(p, 7), None);
+        assert_eq!(passwd_home(p, 5), None);
+        assert_eq!(passwd_home(b"", 0), None);
+    }
+
+    #[test]
+    fn setenv_overrides_defaults() {
+        let mut a = crate::cli::RunArgs::new("/");
+        a.setenv = vec![("PATH".into(), "/x".into()), ("A".into(), "b".into())];
+        let plan = Plan::from_args(a, Some("xterm".into())).unwrap();
+        let env = environment(&plan);
+        let get = |k: &str| env.iter().find(|(ek, _)| ek == k).map(|(_, v)| v.clone());
+        assert_eq!(get("PATH"), Some("/x".into()));
+        assert_eq!(get("A"), Some("b".into()));
+        assert_eq!(get("TERM"), Some("xterm".into()));
+        assert_eq!(env.iter().filter(|(k, _)| k == "PATH").count(), 1);
+    }
+}

@@ -1,0 +1,632 @@
+//! Command line → `Cmd`. Pure: no system calls (a proptest target).
+//!
+//! `sandbox run [OPTIONS] ROOTFS [--] [COMMAND [ARG...]]`
+//!
+//! pico-args looks for an option anywhere in its input, but everything after
+//! COMMAND belongs to the command (`ls -la` must keep its `-la`). So a short
+//! scan first splits argv into option tokens, ROOTFS and the command; only
+//! the option tokens go to pico-args for typed parsing. The scan also keeps
+//! the order of `--bind`/`--ro-bind`, which matters (a later bind covers an
+//! earlier one) and which pico-args, keyed by name, does not keep.
+
+use std::ffi::{OsStr, OsString};
+use std::os::unix::ffi::OsStrExt;
+
+use crate::error::{Error, Result};
+
+pub const DEFAULT_HOSTNAME: &str = "sandbox";
+pub const DEFAULT_COMMAND: &str = "/bin/sh";
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Cmd {
+    Run(RunArgs),
+    Child,
+    Doctor,
+    Help(&'static str),
+    Version,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum RootMode {
+    /// Copy-on-write over the rootfs; writes vanish at exit (the default).
+    Ephemeral,
+    /// No writable root at all; only /tmp and rw binds are writable.
+    ReadOnly,
+    /// Writes go through to the rootfs directory.
+    ReadWrite,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct BindArg {
+    pub src: OsString,
+    /// Where it appears inside; `None` means the same path as `src`.
+    pub dst: Option<OsString>,
+    pub read_only: bool,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RunArgs {
+    pub rootfs: OsString,
+    /// Never empty: `/bin/sh` when none was given.
+    pub command: Vec<OsString>,
+    pub hostname: String,
+    pub chdir: OsString,
+    pub setenv: Vec<(OsString, OsString)>,
+    pub uid: u32,
+    pub gid: u32,
+    pub share_net: bool,
+    pub root: RootMode,
+    pub binds: Vec<BindArg>,
+}
+
+impl RunArgs {
+    /// The defaults for a given rootfs (what `sandbox run ROOTFS` means).
+    pub fn new(rootfs: impl Into<OsString>) -> Self {
+        RunArgs {
+            rootfs: rootfs.into(),
+            command: vec![DEFAULT_COMMAND.into()],
+            hostname: DEFAULT_HOSTNAME.into(),
+            chdir: "/".into(),
+            setenv: Vec::new(),
+            uid: 0,
+            gid: 0,
+            share_net: false,
+            root: RootMode::Ephemeral,
+            binds: Vec::new(),
+        }
+    }
+
+    /// The canonical argv (after `sandbox run`) that parses back to `self`.
+    pub fn to_args(&self) -> Vec<OsString> {
+        let mut a: Vec<OsString> = Vec::new();
+        let d = RunArgs::new("");
+        if self.hostname != d.hostname {
+            a.extend(["--hostname".into(), self.hostname.clone().into()]);
+        }
+        if self.chdir != d.chdir {
+            a.extend(["--chdir".into(), self.chdir.clone()]);
+        }
+        for (k, v) in &self.setenv {
+            let mut kv = k.clone();
+            kv.push("=");
+            kv.push(v);
+            a.extend(["--setenv".into(), kv]);
+        }
+        if self.uid != 0 {
+            a.extend(["--uid".into(), self.uid.to_string().into()]);
+        }
+        if self.gid != 0 {
+            a.extend(["--gid".into(), self.gid.to_string().into()]);
+        }
+        if self.share_net {
+            a.push("--share-net".into());
+        }
+        match self.root {
+            RootMode::Ephemeral => {}
+            RootMode::ReadOnly => a.push("--read-only".into()),
+            RootMode::ReadWrite => a.push("--rw".into()),
+        }
+        for b in &self.binds {
+            let mut spec = b.src.clone();
+            if let Some(dst) = &b.dst {
+                spec.push(":");
+                spec.push(dst);
+            }
+            let opt = if b.read_only { "--ro-bind" } else { "--bind" };
+            a.extend([opt.into(), spec]);
+        }
+        a.push("--".into());
+        a.push(self.rootfs.clone());
+        a.extend(self.command.iter().cloned());
+        a
+    }
+}
+
+const VALUE_OPTS: &[&str] = &[
+    "--hostname",
+    "--chdir",
+    "--setenv",
+    "--uid",
+    "--gid",
+    "--bind",
+    "--ro-bind",
+];
+const FLAG_OPTS: &[&str] = &[
+    "--share-net",
+    "--rw",
+    "--read-only",
+    "-h",
+    "--help",
+    "-V",
+    "--version",
+];
+
+pub const USAGE: &str = "\
+usage: sandbox run [OPTIONS] ROOTFS [--] [COMMAND [ARG...]]
+       sandbox doctor
+       sandbox --help | --version";
+
+pub const RUN_HELP: &str = "\
+usage: sandbox run [OPTIONS] ROOTFS [--] [COMMAND [ARG...]]
+
+Run COMMAND (default /bin/sh) as root and PID 1 inside new user, PID, mount,
+UTS, IPC, network and cgroup namespaces, with ROOTFS as its root. No host
+path is visible unless bound in. By default the root is copy-on-write:
+the command may write anywhere, and its writes vanish when it exits.
+
+Everything after COMMAND is passed to it unparsed; use `--` before a
+COMMAND that starts with `-`.
+
+Options:
+  --hostname NAME     hostname inside (default: sandbox)
+  --chdir DIR         working directory inside (default: /)
+  --setenv KEY=VALUE  set a variable in the command's environment (repeatable);
+                      the environment starts empty but for PATH, HOME and TERM
+  --uid N, --gid N    identity inside (default: 0, root in the sandbox)
+  --share-net         keep the host's network (default: a new network
+                      namespace with only `lo`, up)
+  --bind SRC[:DST]    bind host path SRC at DST (default: the same path),
+                      writable; repeatable, later binds cover earlier ones
+  --ro-bind SRC[:DST] the same, read-only
+  --read-only         no writable root; only /tmp and --bind targets are
+  --rw                write through to ROOTFS on disk
+  -h, --help          this help
+  -V, --version       the version
+
+Exit status: the command's own; 128+N if it was killed by signal N;
+125 if the sandbox failed; 126 if COMMAND cannot be executed;
+127 if COMMAND is not found in ROOTFS.";
+
+pub const TOP_HELP: &str = "\
+sandbox: run untrusted commands in a rootless Linux sandbox
+
+usage: sandbox run [OPTIONS] ROOTFS [--] [COMMAND [ARG...]]
+       sandbox doctor      check what this kernel and user allow
+       sandbox --help | --version
+
+`sandbox run --help` lists the options.";
+
+fn usage(msg: impl Into<String>) -> Error {
+    Error::msg("usage", msg).with_hint("run 'sandbox run --help' for the options")
+}
+
+/// Parse the whole argv (argv[0] excluded).
+pub fn parse(args: Vec<OsString>) -> Result<Cmd> {
+    let mut pa = pico_args::Arguments::from_vec(args);
+    let sub = pa.subcommand().map_err(|e| usage(e.to_string()))?;
+    match sub.as_deref() {
+        Some("run") => parse_run(pa.finish()),
+        Some("child") => {
+            // Internal: its input comes over fd 3 from the parent, never argv.
+            Ok(Cmd::Child)
+        }
+        Some("doctor") => {
+            let rest = pa.finish();
+            if rest.iter().any(|a| a == "-h" || a == "--help") {
+                return Ok(Cmd::Help("usage: sandbox doctor\n\nChecks, one line each, what `sandbox run` needs from this kernel and user.\nExits 0 when `sandbox run` can work here."));
+            }
+            if let Some(a) = rest.first() {
+                return Err(usage(format!("doctor takes no arguments, got {a:?}")));
+            }
+            Ok(Cmd::Doctor)
+        }
+        Some("-h") | Some("--help") | Some("help") => Ok(Cmd::Help(TOP_HELP)),
+        Some("-V") | Some("--version") => Ok(Cmd::Version),
+        Some(other) => Err(usage(format!("unknown command {other:?}"))
+            .with_hint("commands are: run, doctor; see 'sandbox --help'")),
+        None => Err(usage("no command given").with_hint(USAGE)),
+    }
+}
+
+/// Where the option tokens end, in the order given.
+struct Split {
+    opts: Vec<OsString>,
+    bind_order: Vec<bool>,
+    rootfs: Option<OsString>,
+    command: Vec<OsString>,
+}
+
+fn split(args: Vec<OsString>) -> Result<Split> {
+    let mut s = Split {
+        opts: Vec::new(),
+        bind_order: Vec::new(),
+        rootfs: None,
+        command: Vec::new(),
+    };
+    let mut it = args.into_iter();
+    while let Some(tok) = it.next() {
+        let bytes = tok.as_bytes();
+        if bytes == b"--" {
+            let mut rest: Vec<OsString> = it.collect();
+            if s.rootfs.is_none() && !rest.is_empty() {
+                s.rootfs = Some(rest.remove(0));
+            }
+            s.command = rest;
+            break;
+        }
+        let is_opt = bytes.len() > 1 && bytes[0] == b'-';
+        if !is_opt {
+            if s.rootfs.is_none() {
+                s.rootfs = Some(tok);
+                continue;
+            }
+            s.command.push(tok);
+            s.command.extend(it);
+            break;
+        }
+        let (name, has_eq) = match bytes.iter().position(|&b| b == b'=') {
+            Some(i) => (&bytes[..i], true),
+            None => (bytes, false),
+        };
+        let name = String::from_utf8_lossy(name).into_owned();
+        if VALUE_OPTS.contains(&name.as_str()) {
+            if name.ends_with("bind") {
+                s.bind_order.push(name == "--ro-bind");
+            }
+            s.opts.push(tok);
+            if !has_eq {
+                match it.next() {
+                    Some(v) => s.opts.push(v),
+                    None => return Err(usage(format!("option {name} needs a value"))),
+                }
+            }
+        } else if FLAG_OPTS.contains(&name.as_str()) && !has_eq {
+            s.opts.push(tok);
+        } else if FLAG_OPTS.contains(&name.as_str()) {
+            return Err(usage(format!("option {name} takes no value")));
+        } else {
+            return Err(usage(format!("unknown option {}", tok.to_string_lossy())));
+        }
+    }
+    Ok(s)
+}
+
+fn parse_run(args: Vec<OsString>) -> Result<Cmd> {
+    let s = split(args)?;
+    let mut pa = pico_args::Arguments::from_vec(s.opts);
+    if pa.contains(["-h", "--help"]) {
+        return Ok(Cmd::Help(RUN_HELP));
+    }
+    if pa.contains(["-V", "--version"]) {
+        return Ok(Cmd::Version);
+    }
+    let pe = |e: pico_args::Error| match e {
+        pico_args::Error::Utf8ArgumentParsingFailed { cause, .. }
+        | pico_args::Error::ArgumentParsingFailed { cause } => usage(cause),
+        other => usage(other.to_string()),
+    };
+
+    let mut r = RunArgs::new(OsString::new());
+    if let Some(h) = pa
+        .opt_value_from_fn("--hostname", parse_hostname)
+        .map_err(pe)?
+    {
+        r.hostname = h;
+    }
+    if let Some(d) = pa
+        .opt_value_from_os_str("--chdir", parse_chdir)
+        .map_err(pe)?
+    {
+        r.chdir = d;
+    }
+    r.setenv = pa
+        .values_from_os_str("--setenv", parse_setenv)
+        .map_err(pe)?;
+    if let Some(u) = pa.opt_value_from_fn("--uid", parse_id).map_err(pe)? {
+        r.uid = u;
+    }
+    if let Some(g) = pa.opt_value_from_fn("--gid", parse_id).map_err(pe)? {
+        r.gid = g;
+    }
+    r.share_net = pa.contains("--share-net");
+    let rw = pa.contains("--rw");
+    let ro = pa.contains("--read-only");
+    r.root = match (rw, ro) {
+        (true, true) => return Err(usage("--rw and --read-only exclude each other")),
+        (true, false) => RootMode::ReadWrite,
+        (false, true) => RootMode::ReadOnly,
+        (false, false) => RootMode::Ephemeral,
+    };
+    let mut rw_binds = pa
+        .values_from_os_str("--bind", parse_bind)
+        .map_err(pe)?
+        .into_iter();
+    let mut ro_binds = pa
+        .values_from_os_str("--ro-bind", parse_bind)
+        .map_err(pe)?
+        .into_iter();
+    for read_only in s.bind_order {
+        let next = if read_only {
+            ro_binds.next()
+        } else {
+            rw_binds.next()
+        };
+        let (src, dst) = next.expect("split counted every bind option");
+        r.binds.push(BindArg {
+            src,
+            dst,
+            read_only,
+        });
+    }
+    let rest = pa.finish();
+    if let Some(first) = rest.first() {
+        let name = first.to_string_lossy();
+        return Err(usage(format!("option {name} given more than once")));
+    }
+    r.rootfs = match s.rootfs {
+        Some(p) if !p.is_empty() => p,
+        Some(_) => return Err(usage("ROOTFS is an empty string")),
+        None => return Err(usage("missing ROOTFS (a directory to use as the root)")),
+    };
+    if !s.command.is_empty() {
+        r.command = s.command;
+    }
+    if r.command[0].is_empty() {
+        return Err(usage("COMMAND is an empty string"));
+    }
+    Ok(Cmd::Run(r))
+}
+
+/// RFC 1123 host name: 1–64 bytes (the kernel's limit), dot-separated
+/// labels of letters, digits and `-`, none empty or starting or ending
+/// with `-`.
+pub fn parse_hostname(s: &str) -> std::result::Result<String, String> {
+    if s.is_empty() || s.len() > 64 {
+        return Err(format!("hostname {s:?} must be 1 to 64 characters"));
+    }
+    let label_ok = |l: &str| {
+        !l.is_empty()
+            && l.len() <= 63
+            && !l.starts_with('-')
+            && !l.ends_with('-')
+            && l.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-')
+    };
+    if !s.split('.').all(label_ok) {
+        return Err(format!(
+            "hostname {s:?} may hold only letters, digits, '-' and '.' (RFC 1123)"
+        ));
+    }
+    Ok(s.to_string())
+}
+
+fn parse_id(s: &str) -> std::result::Result<u32, String> {
+    match s.parse::<u32>() {
+        Ok(u32::MAX) | Err(_) => Err(format!("{s:?} is not a valid id (0 to 4294967294)")),
+        Ok(n) => Ok(n),
+    }
+}
+
+fn parse_chdir(s: &OsStr) -> std::result::Result<OsString, String> {
+    if s.as_bytes().first() != Some(&b'/') {
+        return Err(format!("--chdir wants an absolute path, got {s:?}"));
+    }
+    Ok(s.to_os_string())
+}
+
+fn parse_setenv(s: &OsStr) -> std::result::Result<(OsString, OsString), String> {
+    let b = s.as_bytes();
+    match b.iter().position(|&c| c == b'=') {
+        Some(i) if i > 0 => Ok((
+            OsStr::from_bytes(&b[..i]).to_os_string(),
+            OsStr::from_bytes(&b[i + 1..]).to_os_string(),
+        )),
+        _ => Err(format!(
+            "--setenv wants KEY=VALUE with a non-empty KEY, got {s:?}"
+        )),
+    }
+}
+
+type BindSpec = (OsString, Option<OsString>);
+
+/// `SRC[:DST]`, split at the first `:` (so SRC cannot hold one).
+fn parse_bind(s: &OsStr) -> std::result::Result<BindSpec, String> {
+    let b = s.as_bytes();
+    let (src, dst) = match b.iter().position(|&c| c == b':') {
+        Some(i) => (&b[..i], Some(&b[i + 1..])),
+        None => (b, None),
+    };
+    if src.is_empty() {
+        return Err(format!("bind source is empty in {s:?}"));
+    }
+    let dst = match dst {
+        None => None,
+        Some(d) => {
+            if d.first() != Some(&b'/') {
+                return Err(format!(
+                    "bind destination must be an absolute path, got {:?}",
+                    OsStr::from_bytes(d)
+                ));
+            }
+            Some(OsStr::from_bytes(d).to_os_string())
+        }
+    };
+    Ok((OsStr::from_bytes(src).to_os_string(), dst))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use proptest::prelude::*;
+
+    fn args(s: &[&str]) -> Vec<OsString> {
+        s.iter().map(OsString::from).collect()
+    }
+
+    fn run(s: &[&str]) -> Result<RunArgs> {
+        let mut a = args(&["run"]);
+        a.extend(args(s));
+        match parse(a)? {
+            Cmd::Run(r) => Ok(r),
+            other => panic!("not a run: {other:?}"),
+        }
+    }
+
+    #[test]
+    fn defaults() {
+        let r = run(&["./rootfs"]).unwrap();
+        assert_eq!(r, RunArgs::new("./rootfs"));
+        assert_eq!(r.command, args(&["/bin/sh"]));
+    }
+
+    #[test]
+    fn command_arguments_belong_to_the_command() {
+        let r = run(&["./rootfs", "ls", "-la", "/", "--hostname", "x"]).unwrap();
+        assert_eq!(r.command, args(&["ls", "-la", "/", "--hostname", "x"]));
+        assert_eq!(r.hostname, "sandbox");
+    }
+
+    #[test]
+    fn double_dash_allows_a_dashed_command() {
+        let r = run(&["./rootfs", "--", "--weird-name", "-x"]).unwrap();
+        assert_eq!(r.command, args(&["--weird-name", "-x"]));
+        let r = run(&["--", "-rootfs-", "cmd"]).unwrap();
+        assert_eq!(r.rootfs, "-rootfs-");
+        assert_eq!(r.command, args(&["cmd"]));
+    }
+
+    #[test]
+    fn options_before_and_after_rootfs() {
+        let r = run(&["--hostname", "a", "./r", "--uid=5", "--share-net", "id"]).unwrap();
+        assert_eq!((r.hostname.as_str(), r.uid, r.share_net), ("a", 5, true));
+        assert_eq!(r.command, args(&["id"]));
+    }
+
+    #[test]
+    fn binds_keep_their_order() {
+        let r = run(&["--bind", "/a", "--ro-bind=/b:/c", "--bind", "/d:/e", "r"]).unwrap();
+        let got: Vec<_> = r
+            .binds
+            .iter()
+            .map(|b| (b.src.clone(), b.dst.clone(), b.read_only))
+            .collect();
+        assert_eq!(
+            got,
+            vec![
+                ("/a".into(), None, false),
+                ("/b".into(), Some("/c".into()), true),
+                ("/d".into(), Some("/e".into()), false),
+            ]
+        );
+    }
+
+    #[test]
+    fn setenv_keeps_equals_in_value() {
+        let r = run(&["--setenv", "A=b=c", "--setenv", "E=", "r"]).unwrap();
+        assert_eq!(
+            r.setenv,
+            vec![("A".into(), "b=c".into()), ("E".into(), "".into())]
+        );
+    }
+
+    #[test]
+    fn bad_input_is_a_usage_error() {
+        for bad in [
+            &["--frob", "r"][..],
+            &["r", "--frob"],
+            &[],
+            &["--hostname"],
+            &["--hostname", "", "r"],
+            &["--hostname", "-bad", "r"],
+            &["--hostname", "a_b", "r"],
+            &["--hostname", &"a".repeat(65), "r"],
+            &["--chdir", "rel", "r"],
+            &["--setenv", "NOEQ", "r"],
+            &["--setenv", "=v", "r"],
+            &["--uid", "-1", "r"],
+            &["--uid", "4294967295", "r"],
+            &["--gid", "x", "r"],
+            &["--bind", ":/x", "r"],
+            &["--bind", "/a:rel", "r"],
+            &["--rw", "--read-only", "r"],
+            &["--hostname", "a", "--hostname", "b", "r"],
+            &["--share-net=1", "r"],
+            &["", "sh"],
+            &["r", ""],
+        ] {
+            let e = run(bad).unwrap_err();
+            assert_eq!(e.exit, 125, "{bad:?}");
+            assert!(e.to_string().starts_with("sandbox: usage: "), "{e}");
+        }
+    }
+
+    #[test]
+    fn top_level() {
+        assert_eq!(parse(args(&["--version"])).unwrap(), Cmd::Version);
+        assert!(matches!(parse(args(&["--help"])).unwrap(), Cmd::Help(_)));
+        assert!(matches!(
+            parse(args(&["run", "--help"])).unwrap(),
+            Cmd::Help(_)
+        ));
+        assert_eq!(parse(args(&["doctor"])).unwrap(), Cmd::Doctor);
+        assert_eq!(parse(args(&["child"])).unwrap(), Cmd::Child);
+        assert!(parse(args(&["frob"])).is_err());
+        assert!(parse(args(&[])).is_err());
+    }
+
+    #[test]
+    fn hostnames() {
+        for ok in ["sandbox", "a", "a-b.c9", &"a".repeat(63)] {
+            assert!(parse_hostname(ok).is_ok(), "{ok}");
+        }
+        for bad in ["", "a..b", ".a", "a.", "a b", "é", "-a", "a-"] {
+            assert!(parse_hostname(bad).is_err(), "{bad}");
+        }
+    }
+
+    fn word() -> impl Strategy<Value = String> {
+        "[a-zA-Z0-9_./-]{1,12}"
+    }
+
+    fn abs_path() -> impl Strategy<Value = String> {
+        "(/[a-zA-Z0-9_.-]{1,8}){1,3}"
+    }
+
+    prop_compose! {
+        fn run_args()(
+            rootfs in "[a-zA-Z0-9_./][a-zA-Z0-9_./-]{0,12}",
+            command in proptest::collection::vec(any::<String>(), 1..4),
+            hostname in "[a-z][a-z0-9-]{0,10}[a-z0-9]",
+            chdir in abs_path(),
+            setenv in proptest::collection::vec(("[A-Z_][A-Z0-9_]{0,6}", any::<String>()), 0..3),
+            uid in 0u32..u32::MAX,
+            gid in 0u32..u32::MAX,
+            share_net in any::<bool>(),
+            root in prop_oneof![Just(RootMode::Ephemeral), Just(RootMode::ReadOnly), Just(RootMode::ReadWrite)],
+            binds in proptest::collection::vec((word(), proptest::option::of(abs_path()), any::<bool>()), 0..4),
+        ) -> RunArgs {
+            let mut command: Vec<OsString> = command.into_iter().map(Into::into).collect();
+            if command[0].is_empty() { command[0] = "sh".into(); }
+            RunArgs {
+                rootfs: rootfs.into(),
+                command,
+                hostname,
+                chdir: chdir.into(),
+                setenv: setenv.into_iter().map(|(k, v)| (k.into(), v.into())).collect(),
+                uid, gid, share_net, root,
+                binds: binds.into_iter().map(|(s, d, ro)| BindArg {
+                    src: s.into(), dst: d.map(Into::into), read_only: ro,
+                }).collect(),
+            }
+        }
+    }
+
+    proptest! {
+        #[test]
+        fn arbitrary_argv_never_panics(argv in proptest::collection::vec(
+            prop_oneof![
+                any::<String>(),
+                proptest::sample::select(VALUE_OPTS.iter().chain(FLAG_OPTS).map(|s| s.to_string()).collect::<Vec<_>>()),
+                Just("--".to_string()),
+                Just("run".to_string()),
+            ], 0..8)) {
+            let _ = parse(argv.into_iter().map(Into::into).collect());
+        }
+
+        #[test]
+        fn what_parses_round_trips(r in run_args()) {
+            let mut argv: Vec<OsString> = vec!["run".into()];
+            argv.extend(r.to_args());
+            prop_assert_eq!(parse(argv).unwrap(), Cmd::Run(r));
+        }
+    }
+}

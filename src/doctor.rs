@@ -1,0 +1,278 @@
+//! `sandbox doctor`: what this kernel and user allow, one line each, found
+//! by trying (in a forked child) rather than by reading configuration.
+//! Exits 0 when `sandbox run` can work.
+
+use std::ffi::OsStr;
+use std::fs;
+use std::io::{Read, Write};
+use std::path::{Path, PathBuf};
+
+use crate::error::describe_errno;
+use crate::sys;
+
+struct Line {
+    ok: bool,
+    what: &'static str,
+    text: String,
+}
+
+pub fn main() -> u8 {
+    let userns = probe(probe_userns);
+    let mut lines = vec![Line {
+        ok: userns.is_ok(),
+        what: "user namespaces",
+        text: match &userns {
+            Ok(()) => format!("usable ({})", userns_sysctls()),
+            Err(e) => format!(
+                "{e}; {}. Enable with: sysctl -w user.max_user_namespaces=15000; on Debian kernels before 6.x also kernel.unprivileged_userns_clone=1; on Ubuntu 23.10+ kernel.apparmor_restrict_unprivileged_userns=0 (or an AppArmor profile allowing userns for this binary)",
+                userns_sysctls()
+            ),
+        },
+    }];
+    let overlay = if userns.is_ok() {
+        probe(probe_overlay)
+    } else {
+        Err("needs user namespaces".into())
+    };
+    lines.push(Line {
+        ok: overlay.is_ok(),
+        what: "overlay in a user namespace",
+        text: match overlay {
+            Ok(()) => "usable (the default copy-on-write root)".into(),
+            Err(e) => format!("{e}: needs Linux 5.11+; until then runs fall back to a read-only root (use --rw to write through)"),
+        },
+    });
+    let clone3 = sys::clone3_present();
+    lines.push(Line {
+        ok: clone3,
+        what: "clone3",
+        text: if clone3 {
+            "present".into()
+        } else {
+            "missing (kernel < 5.3 or filtered): clone(2) is used instead, which works too".into()
+        },
+    });
+    let seccomp = sys::seccomp_filter_available();
+    lines.push(Line {
+        ok: seccomp.is_ok(),
+        what: "seccomp",
+        text: match seccomp {
+            Ok(()) => "filters available".into(),
+            Err(e) => format!(
+                "unavailable ({}): the kernel lacks CONFIG_SECCOMP_FILTER",
+                errtext(&e)
+            ),
+        },
+    });
+    let landlock = sys::landlock_abi();
+    lines.push(Line {
+        ok: landlock.is_ok(),
+        what: "landlock",
+        text: match landlock {
+            Ok(abi) => format!("ABI {abi}"),
+            Err(e) if e.raw_os_error() == Some(libc::EOPNOTSUPP) => {
+                "built in but not enabled at boot: add 'landlock' to the kernel's lsm= parameter"
+                    .into()
+            }
+            Err(e) if e.raw_os_error() == Some(libc::ENOSYS) => {
+                "not in this kernel (needs Linux 5.13+ with CONFIG_SECURITY_LANDLOCK)".into()
+            }
+            Err(e) => format!("unusable ({})", errtext(&e)),
+        },
+    });
+    let (cg_ok, cg_text) = cgroup_line();
+    lines.push(Line {
+        ok: cg_ok,
+        what: "cgroup v2",
+        text: cg_text,
+    });
+    let pasta = find_on_path("pasta");
+    lines.push(Line {
+        ok: pasta.is_some(),
+        what: "pasta",
+        text: match pasta {
+            Some(p) => format!("found at {}", p.display()),
+            None => "not on PATH (only for user-mode networking; Debian package 'passt')".into(),
+        },
+    });
+
+    for l in &lines {
+        println!(
+            "{:<4} {}: {}",
+            if l.ok { "ok" } else { "no" },
+            l.what,
+            l.text
+        );
+    }
+    if userns.is_ok() {
+        println!("sandbox run can work here");
+        0
+    } else {
+        println!("sandbox run cannot work here: user namespaces are not usable");
+        1
+    }
+}
+
+fn errtext(e: &std::io::Error) -> String {
+    describe_errno(e.raw_os_error().unwrap_or(libc::EIO))
+}
+
+/// Run `f` in a forked child; its `Err` text comes back over a pipe.
+fn probe(f: fn() -> Result<(), String>) -> Result<(), String> {
+    let (r, w) = sys::pipe_high().map_err(|e| format!("pipe: {}", errtext(&e)))?;
+    let pid = sys::fork().map_err(|e| format!("fork: {}", errtext(&e)))?;
+    if pid == 0 {
+        drop(r);
+        let code = match f() {
+            Ok(()) => 0,
+            Err(msg) => {
+                let _ = fs::File::from(w).write_all(msg.as_bytes());
+                1
+            }
+        };
+        sys::exit_now(code);
+    }
+    drop(w);
+    let mut msg = String::new();
+    let _ = fs::File::from(r).read_to_string(&mut msg);
+    match sys::waitpid(pid, false) {
+        Ok(Some(sys::Exit::Code(0))) => Ok(()),
+        _ if !msg.is_empty() => Err(msg),
+        other => Err(format!("probe ended unexpectedly: {other:?}")),
+    }
+}
+
+fn step(what: &str) -> impl Fn(std::io::Error) -> String + '_ {
+    move |e| format!("{what}: {}", errtext(&e))
+}
+
+/// What `sandbox run` needs: a user namespace with our id mapped, then the
+/// other namespaces and a mount in them (AppArmor's userns restriction lets
+/// the unshare succeed and fails here).
+fn probe_userns() -> Result<(), String> {
+    let (uid, gid) = (sys::geteuid(), sys::getegid());
+    sys::unshare(libc::CLONE_NEWUSER).map_err(step("create a user namespace"))?;
+    fs::write("/proc/self/uid_map", format!("0 {uid} 1")).map_err(step("write uid_map"))?;
+    let _ = fs::write("/proc/self/setgroups", "deny");
+    fs::write("/proc/self/gid_map", format!("0 {gid} 1")).map_err(step("write gid_map"))?;
+    let flags = libc::CLONE_NEWNS
+        | libc::CLONE_NEWUTS
+        | libc::CLONE_NEWIPC
+        | libc::CLONE_NEWNET
+        | libc::CLONE_NEWPID
+        | libc::CLONE_NEWCGROUP;
+    sys::unshare(flags).map_err(step("create the other namespaces"))?;
+    sys::mount(
+        None,
+        OsStr::new("/"),
+        None,
+        libc::MS_REC | libc::MS_PRIVATE,
+        None,
+    )
+    .map_err(step("make mounts private"))?;
+    sys::mount(
+        Some(OsStr::new("tmpfs")),
+        OsStr::new("/tmp"),
+        Some("tmpfs"),
+        0,
+        None,
+    )
+    .map_err(step("mount tmpfs"))?;
+    Ok(())
+}
+
+fn probe_overlay() -> Result<(), String> {
+    probe_userns()?;
+    for d in ["l", "u", "w", "m"] {
+        fs::create_dir(Path::new("/tmp").join(d)).map_err(step("mkdir"))?;
+    }
+    sys::mount(
+        Some(OsStr::new("overlay")),
+        OsStr::new("/tmp/m"),
+        Some("overlay"),
+        0,
+        Some("lowerdir=/tmp/l,upperdir=/tmp/u,workdir=/tmp/w"),
+    )
+    .map_err(step("mount overlay"))
+}
+
+fn userns_sysctls() -> String {
+    [
+        (
+            "user.max_user_namespaces",
+            "/proc/sys/user/max_user_namespaces",
+        ),
+        (
+            "kernel.unprivileged_userns_clone",
+            "/proc/sys/kernel/unprivileged_userns_clone",
+        ),
+        (
+            "kernel.apparmor_restrict_unprivileged_userns",
+            "/proc/sys/kernel/apparmor_restrict_unprivileged_userns",
+        ),
+    ]
+    .iter()
+    .filter_map(|(name, path)| {
+        Some(format!(
+            "{name} = {}",
+            fs::read_to_string(path).ok()?.trim()
+        ))
+    })
+    .collect::<Vec<_>>()
+    .join(", ")
+}
+
+/// cgroup v2 mounted where, and whether the caller's own cgroup is
+/// delegated to it (the directory, cgroup.procs and cgroup.subtree_control
+/// writable), as `--memory`, `--pids` and `--cpus` need.
+fn cgroup_line() -> (bool, String) {
+    let mountinfo = fs::read_to_string("/proc/self/mountinfo").unwrap_or_default();
+    let Some(mnt) = mountinfo.lines().find_map(|l| {
+        let (pre, post) = l.split_once(" - ")?;
+        (post.split(' ').next() == Some("cgroup2"))
+            .then(|| pre.split(' ').nth(4).map(String::from))?
+    }) else {
+        return (
+            false,
+            "not mounted: resource limits (--memory, --pids, --cpus) are unavailable".into(),
+        );
+    };
+    let hybrid = mountinfo.lines().any(|l| {
+        l.split_once(" - ")
+            .is_some_and(|(_, p)| p.starts_with("cgroup "))
+    });
+    let own = fs::read_to_string("/proc/self/cgroup")
+        .unwrap_or_default()
+        .lines()
+        .find_map(|l| l.strip_prefix("0::").map(String::from))
+        .unwrap_or_else(|| "/".into());
+    let dir = PathBuf::from(&mnt).join(own.trim_start_matches('/'));
+    let delegated = ["", "cgroup.procs", "cgroup.subtree_control"]
+        .iter()
+        .all(|f| sys::writable(dir.join(f).as_os_str()));
+    let kind = if hybrid {
+        "hybrid (v1 controllers also mounted)"
+    } else {
+        "unified"
+    };
+    if delegated {
+        (
+            true,
+            format!("{kind}, at {mnt}; your cgroup {own} is delegated to you"),
+        )
+    } else {
+        (false, format!("{kind}, at {mnt}; your cgroup {own} is not delegated to you: run under 'systemd-run --user --scope -p Delegate=yes …' to use --memory, --pids, --cpus"))
+    }
+}
+
+fn find_on_path(name: &str) -> Option<PathBuf> {
+    let path = std::env::var_os("PATH")?;
+    std::env::split_paths(&path)
+        .map(|d| d.join(name))
+        .find(|p| fs::metadata(p).is_ok_and(|m| m.is_file()) && access_x(p))
+}
+
+fn access_x(p: &Path) -> bool {
+    use std::os::unix::fs::PermissionsExt;
+    fs::metadata(p).is_ok_and(|m| m.permissions().mode() & 0o111 != 0)
+}

@@ -1,0 +1,167 @@
+//! The one error type: what step failed, on which path, and why.
+//!
+//! Every failure the user sees is one line `sandbox: <step>: <path>: <reason>`
+//! (the path is left out where there is none), optionally followed by one
+//! `sandbox: hint: …` line for known rootless pitfalls. The same value travels
+//! from the child stage to the parent over the error pipe (see `plan.rs` for
+//! the encoding), so it is printed once, by the parent.
+
+use std::fmt;
+use std::io;
+
+/// Exit codes from DESIGN.md; users script around these.
+pub const EXIT_SANDBOX: u8 = 125;
+pub const EXIT_CANNOT_EXEC: u8 = 126;
+pub const EXIT_NOT_FOUND: u8 = 127;
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Reason {
+    /// A failed system call; printed with the C library's description.
+    Errno(i32),
+    /// Anything else, already worded for the user.
+    Msg(String),
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Error {
+    pub step: String,
+    pub path: Option<String>,
+    pub reason: Reason,
+    pub hint: Option<String>,
+    /// The exit status the launcher ends with (125, 126 or 127).
+    pub exit: u8,
+}
+
+impl Error {
+    pub fn msg(step: impl Into<String>, reason: impl Into<String>) -> Self {
+        Error {
+            step: step.into(),
+            path: None,
+            reason: Reason::Msg(reason.into()),
+            hint: None,
+            exit: EXIT_SANDBOX,
+        }
+    }
+
+    pub fn errno(step: impl Into<String>, path: Option<String>, errno: i32) -> Self {
+        Error {
+            step: step.into(),
+            path,
+            reason: Reason::Errno(errno),
+            hint: None,
+            exit: EXIT_SANDBOX,
+        }
+    }
+
+    pub fn with_path(mut self, path: impl Into<String>) -> Self {
+        self.path = Some(path.into());
+        self
+    }
+
+    pub fn with_hint(mut self, hint: impl Into<String>) -> Self {
+        self.hint = Some(hint.into());
+        self
+    }
+
+    pub fn with_exit(mut self, exit: u8) -> Self {
+        self.exit = exit;
+        self
+    }
+
+    pub fn raw_errno(&self) -> Option<i32> {
+        match self.reason {
+            Reason::Errno(e) => Some(e),
+            Reason::Msg(_) => None,
+        }
+    }
+
+    /// Print the error (and its hint) to stderr, once.
+    pub fn report(&self) {
+        eprintln!("{self}");
+        if let Some(h) = &self.hint {
+            eprintln!("sandbox: hint: {h}");
+        }
+    }
+}
+
+impl fmt::Display for Error {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "sandbox: {}", self.step)?;
+        if let Some(p) = &self.path {
+            write!(f, ": {p}")?;
+        }
+        match &self.reason {
+            Reason::Errno(e) => write!(f, ": {}", describe_errno(*e)),
+            Reason::Msg(m) => write!(f, ": {m}"),
+        }
+    }
+}
+
+/// The C library's text for an errno, without Rust's " (os error N)" suffix.
+pub fn describe_errno(errno: i32) -> String {
+    let s = io::Error::from_raw_os_error(errno).to_string();
+    match s.rfind(" (os error ") {
+        Some(i) => s[..i].to_string(),
+        None => s,
+    }
+}
+
+pub type Result<T> = std::result::Result<T, Error>;
+
+/// Attach the step and path to a failed system call.
+pub trait Context<T> {
+    fn ctx(self, step: &str, path: impl fmt::Display) -> Result<T>;
+    fn ctx_step(self, step: &str) -> Result<T>;
+}
+
+impl<T> Context<T> for io::Result<T> {
+    fn ctx(self, step: &str, path: impl fmt::Display) -> Result<T> {
+        self.map_err(|e| from_io(step, Some(path.to_string()), &e))
+    }
+
+    fn ctx_step(self, step: &str) -> Result<T> {
+        self.map_err(|e| from_io(step, None, &e))
+    }
+}
+
+fn from_io(step: &str, path: Option<String>, e: &io::Error) -> Error {
+    match e.raw_os_error() {
+        Some(errno) => Error::errno(step, path, errno),
+        None => Error {
+            step: step.to_string(),
+            path,
+            reason: Reason::Msg(e.to_string()),
+            hint: None,
+            exit: EXIT_SANDBOX,
+        },
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn one_line_with_step_path_and_errno_text() {
+        let e = Error::errno("mount proc", Some("/proc".into()), libc::EPERM);
+        assert_eq!(
+            e.to_string(),
+            "sandbox: mount proc: /proc: Operation not permitted"
+        );
+        assert!(!e.to_string().contains("os error"));
+    }
+
+    #[test]
+    fn path_is_optional() {
+        let e = Error::msg("usage", "unknown option --frob");
+        assert_eq!(e.to_string(), "sandbox: usage: unknown option --frob");
+    }
+
+    #[test]
+    fn io_errors_keep_their_errno() {
+        let r: io::Result<()> = Err(io::Error::from_raw_os_error(libc::ENOENT));
+        let e = r.ctx("open rootfs", "/nope").unwrap_err();
+        assert_eq!(e.raw_errno(), Some(libc::ENOENT));
+        assert_eq!(e.exit, EXIT_SANDBOX);
+    }
+}

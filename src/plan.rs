@@ -1,0 +1,387 @@
+//! The validated plan, and the byte encoding that carries it (and the
+//! child's errors) between the two stages.
+//!
+//! The parent validates once: paths are made absolute, the rootfs and every
+//! bind source are checked to exist. The child decodes the plan from fd 3
+//! and never re-reads user input, so it cannot interpret it differently.
+
+use std::ffi::{OsStr, OsString};
+use std::os::unix::ffi::{OsStrExt, OsStringExt};
+use std::path::{Component, Path, PathBuf};
+
+use crate::cli::{RootMode, RunArgs};
+use crate::error::{Context, Error, Reason, Result};
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Bind {
+    /// Absolute, symlinks resolved, on the host.
+    pub src: PathBuf,
+    /// Absolute and normalised, inside the sandbox.
+    pub dst: PathBuf,
+    pub read_only: bool,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Plan {
+    /// Absolute, symlinks resolved; checked to be a directory.
+    pub rootfs: PathBuf,
+    pub command: Vec<OsString>,
+    pub hostname: String,
+    pub chdir: OsString,
+    /// `--setenv` pairs, in order.
+    pub setenv: Vec<(OsString, OsString)>,
+    /// The caller's TERM, passed on when set.
+    pub term: Option<OsString>,
+    pub uid: u32,
+    pub gid: u32,
+    pub share_net: bool,
+    pub root: RootMode,
+    pub binds: Vec<Bind>,
+}
+
+/// `a/./b/../c` → `a/c`, without touching the filesystem (a path inside the
+/// sandbox cannot be resolved on the host).
+fn normalize(p: &Path) -> PathBuf {
+    let mut out = PathBuf::from("/");
+    for c in p.components() {
+        match c {
+            Component::Normal(n) => out.push(n),
+            Component::ParentDir => {
+                out.pop();
+            }
+            Component::RootDir | Component::CurDir | Component::Prefix(_) => {}
+        }
+    }
+    out
+}
+
+impl Plan {
+    /// Validate the parsed arguments against the host: the one place where
+    /// user input becomes a plan.
+    pub fn from_args(a: RunArgs, term: Option<OsString>) -> Result<Plan> {
+        let rootfs_arg = PathBuf::from(&a.rootfs);
+        let rootfs = std::fs::canonicalize(&rootfs_arg).map_err(|e| {
+            let err = Err::<(), _>(e).ctx("rootfs", rootfs_arg.display()).unwrap_err();
+            if err.raw_errno() == Some(libc::ENOENT) {
+                err.with_hint("build the default BusyBox rootfs with 'make rootfs', or pass a directory holding a root filesystem")
+            } else {
+                err
+            }
+        })?;
+        if !rootfs.is_dir() {
+            return Err(Error::msg("rootfs", "not a directory")
+                .with_path(rootfs_arg.display().to_string())
+                .with_hint(
+                    "ROOTFS must be a directory holding a root filesystem (bin/, etc/, …)",
+                ));
+        }
+        let cwd = std::env::current_dir().ctx_step("get the current directory");
+        let mut binds = Vec::new();
+        for b in a.binds {
+            let src_arg = PathBuf::from(&b.src);
+            let what = if b.read_only { "--ro-bind" } else { "--bind" };
+            let src = std::fs::canonicalize(&src_arg)
+                .ctx(&format!("{what} source"), src_arg.display())?;
+            let dst = match b.dst {
+                Some(d) => normalize(Path::new(&d)),
+                None if src_arg.is_absolute() => normalize(&src_arg),
+                None => normalize(&cwd.clone()?.join(&src_arg)),
+            };
+            if dst == Path::new("/") {
+                return Err(Error::msg(
+                    format!("{what} destination"),
+                    "cannot bind over the sandbox's root; pass that directory as ROOTFS",
+                )
+                .with_path(src_arg.display().to_string()));
+            }
+            binds.push(Bind {
+                src,
+                dst,
+                read_only: b.read_only,
+            });
+        }
+        Ok(Plan {
+            rootfs,
+            command: a.command,
+            hostname: a.hostname,
+            chdir: a.chdir,
+            setenv: a.setenv,
+            term,
+            uid: a.uid,
+            gid: a.gid,
+            share_net: a.share_net,
+            root: a.root,
+            binds,
+        })
+    }
+
+    pub fn encode(&self) -> Vec<u8> {
+        let mut w = Writer(MAGIC_PLAN.to_vec());
+        w.bytes(self.rootfs.as_os_str().as_bytes());
+        w.u32(self.command.len() as u32);
+        for c in &self.command {
+            w.bytes(c.as_bytes());
+        }
+        w.bytes(self.hostname.as_bytes());
+        w.bytes(self.chdir.as_bytes());
+        w.u32(self.setenv.len() as u32);
+        for (k, v) in &self.setenv {
+            w.bytes(k.as_bytes());
+            w.bytes(v.as_bytes());
+        }
+        w.opt(self.term.as_ref().map(|t| t.as_bytes()));
+        w.u32(self.uid);
+        w.u32(self.gid);
+        w.u8(self.share_net as u8);
+        w.u8(match self.root {
+            RootMode::Ephemeral => 0,
+            RootMode::ReadOnly => 1,
+            RootMode::ReadWrite => 2,
+        });
+        w.u32(self.binds.len() as u32);
+        for b in &self.binds {
+            w.bytes(b.src.as_os_str().as_bytes());
+            w.bytes(b.dst.as_os_str().as_bytes());
+            w.u8(b.read_only as u8);
+        }
+        w.0
+    }
+
+    pub fn decode(buf: &[u8]) -> std::result::Result<Plan, String> {
+        let mut r = Reader::new(buf, MAGIC_PLAN)?;
+        let rootfs = r.path()?;
+        let command = (0..r.u32()?)
+            .map(|_| r.os())
+            .collect::<std::result::Result<_, _>>()?;
+        let hostname = r.string()?;
+        let chdir = r.os()?;
+        let setenv = (0..r.u32()?)
+            .map(|_| Ok((r.os()?, r.os()?)))
+            .collect::<std::result::Result<_, String>>()?;
+        let term = r.opt()?.map(OsString::from_vec);
+        let uid = r.u32()?;
+        let gid = r.u32()?;
+        let share_net = r.u8()? != 0;
+        let root = match r.u8()? {
+            0 => RootMode::Ephemeral,
+            1 => RootMode::ReadOnly,
+            2 => RootMode::ReadWrite,
+            n => return Err(format!("bad root mode {n}")),
+        };
+        let binds = (0..r.u32()?)
+            .map(|_| {
+                Ok(Bind {
+                    src: r.path()?,
+                    dst: r.path()?,
+                    read_only: r.u8()? != 0,
+                })
+            })
+            .collect::<std::result::Result<_, String>>()?;
+        r.end()?;
+        Ok(Plan {
+            rootfs,
+            command,
+            hostname,
+            chdir,
+            setenv,
+            term,
+            uid,
+            gid,
+            share_net,
+            root,
+            binds,
+        })
+    }
+}
+
+const MAGIC_PLAN: &[u8] = b"sandbox-plan-1\0";
+const MAGIC_ERROR: &[u8] = b"sandbox-error-1\0";
+
+/// An error from the child stage, for the parent to print.
+pub fn encode_error(e: &Error) -> Vec<u8> {
+    let mut w = Writer(MAGIC_ERROR.to_vec());
+    w.bytes(e.step.as_bytes());
+    w.opt(e.path.as_ref().map(|p| p.as_bytes()));
+    match &e.reason {
+        Reason::Errno(n) => {
+            w.u8(0);
+            w.u32(*n as u32);
+        }
+        Reason::Msg(m) => {
+            w.u8(1);
+            w.bytes(m.as_bytes());
+        }
+    }
+    w.opt(e.hint.as_ref().map(|h| h.as_bytes()));
+    w.u8(e.exit);
+    w.0
+}
+
+pub fn decode_error(buf: &[u8]) -> std::result::Result<Error, String> {
+    let mut r = Reader::new(buf, MAGIC_ERROR)?;
+    let step = r.string()?;
+    let path = r.opt()?.map(|p| String::from_utf8_lossy(&p).into_owned());
+    let reason = match r.u8()? {
+        0 => Reason::Errno(r.u32()? as i32),
+        1 => Reason::Msg(r.string()?),
+        n => return Err(format!("bad reason tag {n}")),
+    };
+    let hint = r.opt()?.map(|h| String::from_utf8_lossy(&h).into_owned());
+    let exit = r.u8()?;
+    r.end()?;
+    Ok(Error {
+        step,
+        path,
+        reason,
+        hint,
+        exit,
+    })
+}
+
+struct Writer(Vec<u8>);
+
+impl Writer {
+    fn u8(&mut self, v: u8) {
+        self.0.push(v);
+    }
+    fn u32(&mut self, v: u32) {
+        self.0.extend_from_slice(&v.to_le_bytes());
+    }
+    fn bytes(&mut self, b: &[u8]) {
+        self.u32(b.len() as u32);
+        self.0.extend_from_slice(b);
+    }
+    fn opt(&mut self, b: Option<&[u8]>) {
+        match b {
+            None => self.u8(0),
+            Some(b) => {
+                self.u8(1);
+                self.bytes(b);
+            }
+        }
+    }
+}
+
+struct Reader<'a> {
+    buf: &'a [u8],
+}
+
+impl<'a> Reader<'a> {
+    fn new(buf: &'a [u8], magic: &[u8]) -> std::result::Result<Self, String> {
+        match buf.strip_prefix(magic) {
+            Some(rest) => Ok(Reader { buf: rest }),
+            None => Err("not a message from this version of sandbox".into()),
+        }
+    }
+    fn take(&mut self, n: usize) -> std::result::Result<&'a [u8], String> {
+        if self.buf.len() < n {
+            return Err("message ends early".into());
+        }
+        let (a, b) = self.buf.split_at(n);
+        self.buf = b;
+        Ok(a)
+    }
+    fn u8(&mut self) -> std::result::Result<u8, String> {
+        Ok(self.take(1)?[0])
+    }
+    fn u32(&mut self) -> std::result::Result<u32, String> {
+        Ok(u32::from_le_bytes(self.take(4)?.try_into().unwrap()))
+    }
+    fn bytes(&mut self) -> std::result::Result<Vec<u8>, String> {
+        let n = self.u32()? as usize;
+        Ok(self.take(n)?.to_vec())
+    }
+    fn os(&mut self) -> std::result::Result<OsString, String> {
+        Ok(OsString::from_vec(self.bytes()?))
+    }
+    fn path(&mut self) -> std::result::Result<PathBuf, String> {
+        Ok(PathBuf::from(self.os()?))
+    }
+    fn string(&mut self) -> std::result::Result<String, String> {
+        String::from_utf8(self.bytes()?).map_err(|_| "text is not UTF-8".to_string())
+    }
+    fn opt(&mut self) -> std::result::Result<Option<Vec<u8>>, String> {
+        match self.u8()? {
+            0 => Ok(None),
+            1 => Ok(Some(self.bytes()?)),
+            n => Err(format!("bad option tag {n}")),
+        }
+    }
+    fn end(&self) -> std::result::Result<(), String> {
+        if self.buf.is_empty() {
+            Ok(())
+        } else {
+            Err("trailing bytes after message".into())
+        }
+    }
+}
+
+/// For `Path` values that came from `OsStr` bytes.
+pub fn os(p: &Path) -> &OsStr {
+    p.as_os_str()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use proptest::prelude::*;
+
+    fn os_string() -> impl Strategy<Value = OsString> {
+        proptest::collection::vec(1u8..=255, 0..20).prop_map(OsString::from_vec)
+    }
+
+    prop_compose! {
+        fn plan()(
+            rootfs in os_string(), command in proptest::collection::vec(os_string(), 1..4),
+            hostname in "[a-z]{1,10}", chdir in os_string(),
+            setenv in proptest::collection::vec((os_string(), os_string()), 0..3),
+            term in proptest::option::of(os_string()), uid in any::<u32>(), gid in any::<u32>(),
+            share_net in any::<bool>(), root in 0u8..3,
+            binds in proptest::collection::vec((os_string(), os_string(), any::<bool>()), 0..3),
+        ) -> Plan {
+            Plan {
+                rootfs: rootfs.into(), command, hostname, chdir, setenv, term, uid, gid, share_net,
+                root: [RootMode::Ephemeral, RootMode::ReadOnly, RootMode::ReadWrite][root as usize],
+                binds: binds.into_iter().map(|(s, d, r)| Bind { src: s.into(), dst: d.into(), read_only: r }).collect(),
+            }
+        }
+    }
+
+    proptest! {
+        #[test]
+        fn plans_round_trip(p in plan()) {
+            prop_assert_eq!(Plan::decode(&p.encode()).unwrap(), p);
+        }
+
+        #[test]
+        fn truncated_plans_are_rejected(p in plan(), cut in 0usize..1000) {
+            let bytes = p.encode();
+            prop_assume!(cut < bytes.len());
+            prop_assert!(Plan::decode(&bytes[..cut]).is_err());
+        }
+
+        #[test]
+        fn garbage_never_panics(b in proptest::collection::vec(any::<u8>(), 0..200)) {
+            let _ = Plan::decode(&b);
+            let _ = decode_error(&b);
+        }
+
+        #[test]
+        fn errors_round_trip(step in ".{0,20}", path in proptest::option::of(".{0,20}"),
+                             errno in proptest::option::of(1i32..200), msg in ".{0,20}",
+                             hint in proptest::option::of(".{0,20}"), exit in any::<u8>()) {
+            let e = Error {
+                step, path, hint, exit,
+                reason: match errno { Some(n) => Reason::Errno(n), None => Reason::Msg(msg) },
+            };
+            prop_assert_eq!(decode_error(&encode_error(&e)).unwrap(), e);
+        }
+    }
+
+    #[test]
+    fn normalize_stays_inside() {
+        assert_eq!(normalize(Path::new("/a/./b/../c")), Path::new("/a/c"));
+        assert_eq!(normalize(Path::new("/../../x")), Path::new("/x"));
+        assert_eq!(normalize(Path::new("/")), Path::new("/"));
+    }
+}
