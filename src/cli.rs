@@ -77,6 +77,7 @@ impl RunArgs {
     }
 
     /// The canonical argv (after `sandbox run`) that parses back to `self`.
+    #[cfg(test)]
     pub fn to_args(&self) -> Vec<OsString> {
         let mut a: Vec<OsString> = Vec::new();
         let d = RunArgs::new("");
@@ -192,6 +193,13 @@ fn usage(msg: impl Into<String>) -> Error {
 
 /// Parse the whole argv (argv[0] excluded).
 pub fn parse(args: Vec<OsString>) -> Result<Cmd> {
+    // Top-level flags only in first place: `contains` would also find a
+    // `--version` meant for the command.
+    match args.first().and_then(|a| a.to_str()) {
+        Some("-h") | Some("--help") => return Ok(Cmd::Help(TOP_HELP)),
+        Some("-V") | Some("--version") => return Ok(Cmd::Version),
+        _ => {}
+    }
     let mut pa = pico_args::Arguments::from_vec(args);
     let sub = pa.subcommand().map_err(|e| usage(e.to_string()))?;
     match sub.as_deref() {
@@ -210,8 +218,7 @@ pub fn parse(args: Vec<OsString>) -> Result<Cmd> {
             }
             Ok(Cmd::Doctor)
         }
-        Some("-h") | Some("--help") | Some("help") => Ok(Cmd::Help(TOP_HELP)),
-        Some("-V") | Some("--version") => Ok(Cmd::Version),
+        Some("help") => Ok(Cmd::Help(TOP_HELP)),
         Some(other) => Err(usage(format!("unknown command {other:?}"))
             .with_hint("commands are: run, doctor; see 'sandbox --help'")),
         None => Err(usage("no command given").with_hint(USAGE)),
@@ -254,17 +261,21 @@ fn split(args: Vec<OsString>) -> Result<Split> {
             s.command.extend(it);
             break;
         }
-        let (name, has_eq) = match bytes.iter().position(|&b| b == b'=') {
-            Some(i) => (&bytes[..i], true),
-            None => (bytes, false),
-        };
-        let name = String::from_utf8_lossy(name).into_owned();
+        let eq = bytes.iter().position(|&b| b == b'=');
+        let has_eq = eq.is_some();
+        let name = String::from_utf8_lossy(&bytes[..eq.unwrap_or(bytes.len())]).into_owned();
         if VALUE_OPTS.contains(&name.as_str()) {
             if name.ends_with("bind") {
                 s.bind_order.push(name == "--ro-bind");
             }
-            s.opts.push(tok);
-            if !has_eq {
+            // Always hand pico-args `--key value`: its OsStr parsers do not
+            // split `--key=value`.
+            if has_eq {
+                s.opts.push(name.clone().into());
+                s.opts
+                    .push(OsStr::from_bytes(&bytes[name.len() + 1..]).to_os_string());
+            } else {
+                s.opts.push(tok);
                 match it.next() {
                     Some(v) => s.opts.push(v),
                     None => return Err(usage(format!("option {name} needs a value"))),
@@ -511,7 +522,7 @@ mod tests {
 
     #[test]
     fn setenv_keeps_equals_in_value() {
-        let r = run(&["--setenv", "A=b=c", "--setenv", "E=", "r"]).unwrap();
+        let r = run(&["--setenv", "A=b=c", "--setenv=E=", "r"]).unwrap();
         assert_eq!(
             r.setenv,
             vec![("A".into(), "b=c".into()), ("E".into(), "".into())]
@@ -560,6 +571,12 @@ mod tests {
         assert_eq!(parse(args(&["doctor"])).unwrap(), Cmd::Doctor);
         assert_eq!(parse(args(&["child"])).unwrap(), Cmd::Child);
         assert!(parse(args(&["frob"])).is_err());
+        assert!(parse(args(&["--frob"])).is_err());
+        // A --version for the command is the command's.
+        assert!(matches!(
+            parse(args(&["run", "r", "prog", "--version"])).unwrap(),
+            Cmd::Run(_)
+        ));
         assert!(parse(args(&[])).is_err());
     }
 

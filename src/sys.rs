@@ -197,12 +197,6 @@ pub fn set_cloexec(fd: RawFd, on: bool) -> io::Result<()> {
     cvt(unsafe { libc::fcntl(fd, libc::F_SETFD, flags) }).map(drop)
 }
 
-/// Close a descriptor we hold by number (the fixed 3 and 4 of the child).
-pub fn close_fd(fd: RawFd) -> io::Result<()> {
-    // SAFETY: the caller names a descriptor no `OwnedFd` owns.
-    cvt(unsafe { libc::close(fd) }).map(drop)
-}
-
 /// Adopt a descriptor inherited by number (fds 3 and 4 in the child stage).
 /// Fails with EBADF when it is not open.
 pub fn adopt_fd(fd: RawFd) -> io::Result<OwnedFd> {
@@ -393,23 +387,6 @@ pub fn mount_flags(path: &OsStr) -> io::Result<c_ulong> {
         }
     }
     Ok(flags)
-}
-
-/// openat(2) relative to a directory fd; the result is CLOEXEC.
-pub fn openat(dir: BorrowedFd<'_>, path: &OsStr, flags: c_int) -> io::Result<OwnedFd> {
-    let c = cstr(path)?;
-    // SAFETY: `c` is a valid C string; the fd returned is fresh and ours.
-    let fd =
-        cvt_r(|| unsafe { libc::openat(dir.as_raw_fd(), c.as_ptr(), flags | libc::O_CLOEXEC, 0) })?;
-    // SAFETY: fresh descriptor.
-    Ok(unsafe { OwnedFd::from_raw_fd(fd) })
-}
-
-/// mkdirat(2) relative to a directory fd.
-pub fn mkdirat(dir: BorrowedFd<'_>, path: &OsStr, mode: u32) -> io::Result<()> {
-    let c = cstr(path)?;
-    // SAFETY: `c` is a valid C string.
-    cvt(unsafe { libc::mkdirat(dir.as_raw_fd(), c.as_ptr(), mode as libc::mode_t) }).map(drop)
 }
 
 /// Bring the loopback interface up: SIOCGIFFLAGS then SIOCSIFFLAGS with

@@ -1,0 +1,40 @@
+# sandbox — build, run, test.
+#
+#   make run     build the binary and ./rootfs, then: sandbox run ./rootfs /bin/sh
+#   make test    the whole suite (what .ci/run calls)
+#   make rootfs  (re)build the BusyBox rootfs; ROOTFS=path to put it elsewhere
+#   make lint    cargo fmt --check and clippy with -D warnings
+
+ROOTFS ?= ./rootfs
+CARGO ?= cargo
+BIN := target/release/sandbox
+ROOTFS_MARKER := $(ROOTFS)/etc/sandbox-rootfs
+
+.PHONY: all build run test lint rootfs clean
+
+all: build
+
+build:
+	$(CARGO) build --release
+
+# Built once; `make rootfs` rebuilds it on demand.
+$(ROOTFS_MARKER): rootfs-recipes/busybox
+	sh rootfs-recipes/busybox $(ROOTFS)
+
+rootfs:
+	sh rootfs-recipes/busybox $(ROOTFS)
+
+run: build $(ROOTFS_MARKER)
+	$(BIN) run $(ROOTFS) /bin/sh
+
+# The suite runs the built binary as an unprivileged uid, also when started
+# as root (see tests/common/mod.rs).
+test: $(ROOTFS_MARKER)
+	SANDBOX_TEST_ROOTFS="$(abspath $(ROOTFS))" $(CARGO) test --all-targets
+
+lint:
+	$(CARGO) fmt --check
+	$(CARGO) clippy --all-targets -- -D warnings
+
+clean:
+	$(CARGO) clean

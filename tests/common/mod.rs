@@ -1,0 +1,215 @@
+//! Test support: run the built binary the way a user does, rootless.
+//!
+//! When the suite runs as root (CI does), the binary and a copy of the
+//! rootfs are staged under /tmp, owned by an unprivileged uid
+//! (SANDBOX_TEST_UID, default 65534), and every launch goes through
+//! `setpriv --reuid --regid --clear-groups`. Run as an ordinary user, the
+//! launches simply run as that user.
+#![allow(dead_code)]
+
+use std::collections::hash_map::DefaultHasher;
+use std::collections::BTreeMap;
+use std::fs;
+use std::hash::{Hash, Hasher};
+use std::os::unix::fs::{MetadataExt, PermissionsExt};
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output, Stdio};
+use std::sync::OnceLock;
+
+pub struct Stage {
+    pub dir: PathBuf,
+    pub bin: PathBuf,
+    pub rootfs: PathBuf,
+    /// The uid/gid the launcher runs as, when the suite is root.
+    pub drop_to: Option<(u32, u32)>,
+    /// The uid the launcher runs as on the host, either way.
+    pub host_uid: u32,
+}
+
+fn euid() -> u32 {
+    fs::metadata("/proc/self").expect("stat /proc/self").uid()
+}
+
+fn sh(cmd: &mut Command) {
+    let out = cmd.output().unwrap_or_else(|e| panic!("{cmd:?}: {e}"));
+    assert!(
+        out.status.success(),
+        "{cmd:?} failed: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
+
+pub fn stage() -> &'static Stage {
+    static STAGE: OnceLock<Stage> = OnceLock::new();
+    STAGE.get_or_init(|| {
+        let src_rootfs = std::env::var_os("SANDBOX_TEST_ROOTFS")
+            .map(PathBuf::from)
+            .unwrap_or_else(|| Path::new(env!("CARGO_MANIFEST_DIR")).join("rootfs"));
+        assert!(
+            src_rootfs.join("etc/sandbox-rootfs").is_file(),
+            "no test rootfs at {}: run 'make rootfs' (or 'make test', which builds it)",
+            src_rootfs.display()
+        );
+        let drop_to = if euid() == 0 {
+            let uid = std::env::var("SANDBOX_TEST_UID")
+                .ok()
+                .and_then(|s| s.parse().ok())
+                .unwrap_or(65534);
+            Some((uid, uid))
+        } else {
+            None
+        };
+        remove_stale_stages();
+        let dir = PathBuf::from(format!("/tmp/sandbox-tests-{}", std::process::id()));
+        let _ = fs::remove_dir_all(&dir);
+        fs::create_dir(&dir).unwrap();
+        fs::set_permissions(&dir, fs::Permissions::from_mode(0o755)).unwrap();
+        let bin = dir.join("sandbox");
+        fs::copy(env!("CARGO_BIN_EXE_sandbox"), &bin).unwrap();
+        fs::copy(
+            Path::new(env!("CARGO_MANIFEST_DIR")).join("rootfs-recipes/busybox"),
+            dir.join("recipe"),
+        )
+        .unwrap();
+        let rootfs = dir.join("rootfs");
+        sh(Command::new("cp").arg("-a").arg(&src_rootfs).arg(&rootfs));
+        if let Some((u, g)) = drop_to {
+            // The user owns the rootfs they built; so does the test uid.
+            sh(Command::new("chown")
+                .arg("-R")
+                .arg(format!("{u}:{g}"))
+                .arg(&dir));
+        }
+        Stage {
+            dir,
+            bin,
+            rootfs,
+            host_uid: drop_to.map_or_else(euid, |(u, _)| u),
+            drop_to,
+        }
+    })
+}
+
+/// Stages of test processes that are gone.
+fn remove_stale_stages() {
+    let Ok(entries) = fs::read_dir("/tmp") else {
+        return;
+    };
+    for e in entries.flatten() {
+        let name = e.file_name().to_string_lossy().into_owned();
+        if let Some(pid) = name.strip_prefix("sandbox-tests-") {
+            if !Path::new("/proc").join(pid).exists() {
+                let _ = fs::remove_dir_all(e.path());
+            }
+        }
+    }
+}
+
+/// `sandbox ARGS` as the unprivileged uid, with a small clean environment
+/// and the stage as working directory.
+pub fn sandbox<I, S>(args: I) -> Command
+where
+    I: IntoIterator<Item = S>,
+    S: AsRef<std::ffi::OsStr>,
+{
+    let st = stage();
+    let mut c = match st.drop_to {
+        Some((u, g)) => {
+            let mut c = Command::new("setpriv");
+            c.arg(format!("--reuid={u}"))
+                .arg(format!("--regid={g}"))
+                .arg("--clear-groups")
+                .arg("--")
+                .arg(&st.bin);
+            c
+        }
+        None => Command::new(&st.bin),
+    };
+    c.args(args)
+        .env_clear()
+        .env("PATH", "/usr/local/bin:/usr/bin:/bin:/usr/sbin:/sbin")
+        .current_dir(&st.dir)
+        .stdin(Stdio::null());
+    c
+}
+
+/// A command to run as the test uid (for setup the uid must own).
+pub fn as_test_user(prog: &str) -> Command {
+    match stage().drop_to {
+        Some((u, g)) => {
+            let mut c = Command::new("setpriv");
+            c.arg(format!("--reuid={u}"))
+                .arg(format!("--regid={g}"))
+                .arg("--clear-groups")
+                .arg("--")
+                .arg(prog);
+            c
+        }
+        None => Command::new(prog),
+    }
+}
+
+pub fn run<S: AsRef<std::ffi::OsStr>>(args: &[S]) -> Output {
+    sandbox(args).output().expect("run sandbox")
+}
+
+/// `sandbox run ROOTFS ARGS…`; asserts exit 0 and returns stdout.
+pub fn run_ok(args: &[&str]) -> String {
+    let mut a = vec!["run".to_string(), rootfs_arg()];
+    a.extend(args.iter().map(|s| s.to_string()));
+    let out = run(&a);
+    assert!(
+        out.status.success(),
+        "sandbox {a:?} exited {:?}\nstdout: {}\nstderr: {}",
+        out.status.code(),
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8_lossy(&out.stdout).into_owned()
+}
+
+pub fn rootfs_arg() -> String {
+    stage().rootfs.display().to_string()
+}
+
+pub fn text(b: &[u8]) -> String {
+    String::from_utf8_lossy(b).into_owned()
+}
+
+/// A private copy of the rootfs, owned by the test uid, for tests that
+/// write to it or hash it.
+pub fn private_rootfs(name: &str) -> PathBuf {
+    let st = stage();
+    let dst = st.dir.join(format!("rootfs-{name}"));
+    let _ = fs::remove_dir_all(&dst);
+    sh(as_test_user("cp").arg("-a").arg(&st.rootfs).arg(&dst));
+    dst
+}
+
+/// A hash of a tree: every path, type, mode, owner, size, content and link
+/// target. Equal hashes: nothing changed.
+pub fn tree_hash(root: &Path) -> u64 {
+    let mut entries = BTreeMap::new();
+    walk(root, root, &mut entries);
+    let mut h = DefaultHasher::new();
+    entries.hash(&mut h);
+    h.finish()
+}
+
+fn walk(root: &Path, p: &Path, out: &mut BTreeMap<String, String>) {
+    let m = fs::symlink_metadata(p).unwrap();
+    let rel = p.strip_prefix(root).unwrap().display().to_string();
+    let mut desc = format!("{:o} {} {} {}", m.mode(), m.uid(), m.gid(), m.len());
+    if m.file_type().is_symlink() {
+        desc += &format!(" -> {}", fs::read_link(p).unwrap().display());
+    } else if m.is_file() {
+        let mut h = DefaultHasher::new();
+        fs::read(p).unwrap().hash(&mut h);
+        desc += &format!(" {:x}", h.finish());
+    } else if m.is_dir() {
+        for e in fs::read_dir(p).unwrap() {
+            walk(root, &e.unwrap().path(), out);
+        }
+    }
+    out.insert(rel, desc);
+}

@@ -1,0 +1,224 @@
+//! Exit codes (DESIGN.md) and the one-line errors behind 125/126/127.
+
+mod common;
+
+use std::fs;
+use std::time::{Duration, Instant};
+
+use common::*;
+
+fn code(args: &[&str]) -> (i32, String) {
+    let out = run(args);
+    (
+        out.status.code().expect("launcher killed by a signal"),
+        text(&out.stderr),
+    )
+}
+
+/// Exactly one error line (plus at most one hint line), prefixed `sandbox:`.
+fn assert_one_error(stderr: &str, needle: &str) {
+    let lines: Vec<&str> = stderr.lines().collect();
+    let errors: Vec<&&str> = lines
+        .iter()
+        .filter(|l| !l.starts_with("sandbox: hint: "))
+        .collect();
+    assert_eq!(errors.len(), 1, "want one error line, got: {stderr}");
+    assert!(errors[0].starts_with("sandbox: "), "{stderr}");
+    assert!(errors[0].contains(needle), "{needle:?} not in {stderr}");
+    assert!(lines.len() <= 2, "{stderr}");
+}
+
+#[test]
+fn the_commands_own_status_passes_through() {
+    let r = rootfs_arg();
+    for n in [0, 1, 42, 255] {
+        let (c, _) = code(&["run", &r, "/bin/sh", "-c", &format!("exit {n}")]);
+        assert_eq!(c, n);
+    }
+}
+
+/// The launcher's host-side pid is setpriv's (it execs); the sandbox's
+/// PID 1 is its only child.
+fn sandbox_init(launcher: u32) -> u32 {
+    let deadline = Instant::now() + Duration::from_secs(10);
+    loop {
+        let children = fs::read_to_string(format!("/proc/{launcher}/task/{launcher}/children"))
+            .unwrap_or_default();
+        if let Some(pid) = children.split_whitespace().next() {
+            let pid: u32 = pid.parse().unwrap();
+            // Wait until it has exec'd the command (comm is no longer ours).
+            if fs::read_to_string(format!("/proc/{pid}/comm")).is_ok_and(|c| c.trim() == "sleep") {
+                return pid;
+            }
+        }
+        assert!(Instant::now() < deadline, "sandbox never started sleep");
+        std::thread::sleep(Duration::from_millis(10));
+    }
+}
+
+#[test]
+fn killed_by_signal_n_is_128_plus_n() {
+    let mut child = sandbox(["run", &rootfs_arg(), "sleep", "60"])
+        .spawn()
+        .unwrap();
+    let init = sandbox_init(child.id());
+    // From the parent namespace, SIGKILL reaches PID 1 of the sandbox.
+    assert!(std::process::Command::new("kill")
+        .args(["-KILL", &init.to_string()])
+        .status()
+        .unwrap()
+        .success());
+    assert_eq!(child.wait().unwrap().code(), Some(128 + 9));
+}
+
+#[test]
+fn stop_request_to_the_launcher_ends_the_sandbox() {
+    // sleep as PID 1 has no handler, so the forwarded SIGTERM is dropped by
+    // the kernel; the launcher kills the sandbox after its grace period.
+    let mut child = sandbox(["run", &rootfs_arg(), "sleep", "60"])
+        .spawn()
+        .unwrap();
+    let init = sandbox_init(child.id());
+    assert!(std::process::Command::new("kill")
+        .args(["-TERM", &child.id().to_string()])
+        .status()
+        .unwrap()
+        .success());
+    assert_eq!(child.wait().unwrap().code(), Some(128 + 9));
+    assert!(!std::path::Path::new(&format!("/proc/{init}")).exists());
+}
+
+#[test]
+fn a_handled_signal_is_forwarded() {
+    let mut child = sandbox([
+        "run",
+        &rootfs_arg(),
+        "/bin/sh",
+        "-c",
+        "trap 'exit 7' USR1; sleep 60 & wait",
+    ])
+    .spawn()
+    .unwrap();
+    sandbox_init_any(child.id());
+    std::thread::sleep(Duration::from_millis(200));
+    assert!(std::process::Command::new("kill")
+        .args(["-USR1", &child.id().to_string()])
+        .status()
+        .unwrap()
+        .success());
+    assert_eq!(child.wait().unwrap().code(), Some(7));
+}
+
+fn sandbox_init_any(launcher: u32) {
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while fs::read_to_string(format!("/proc/{launcher}/task/{launcher}/children"))
+        .unwrap_or_default()
+        .is_empty()
+    {
+        assert!(Instant::now() < deadline);
+        std::thread::sleep(Duration::from_millis(10));
+    }
+}
+
+#[test]
+fn not_found_is_127_and_names_the_rootfs() {
+    let r = rootfs_arg();
+    let (c, err) = code(&["run", &r, "no-such-command"]);
+    assert_eq!(c, 127);
+    assert_one_error(
+        &err,
+        &format!("exec: no-such-command: not found in rootfs {r}"),
+    );
+    let (c, err) = code(&["run", &r, "/no/such/path"]);
+    assert_eq!(c, 127);
+    assert_one_error(&err, "exec: /no/such/path: not found in rootfs");
+    // `--` makes a dashed name a command, never an option.
+    let (c, err) = code(&["run", &r, "--", "--weird-name"]);
+    assert_eq!(c, 127);
+    assert_one_error(&err, "exec: --weird-name: not found");
+}
+
+#[test]
+fn not_executable_is_126() {
+    let r = rootfs_arg();
+    let (c, err) = code(&["run", &r, "/etc/passwd"]);
+    assert_eq!(c, 126);
+    assert_one_error(&err, "exec: /etc/passwd: Permission denied");
+    let (c, err) = code(&["run", &r, "/etc"]);
+    assert_eq!(c, 126);
+    assert_one_error(&err, "exec: /etc:");
+}
+
+#[test]
+fn bad_input_is_125_with_one_clear_line() {
+    let st = stage();
+    let r = rootfs_arg();
+    let file = st.bin.display().to_string();
+    let cases: &[(&[&str], &str)] = &[
+        (
+            &["run", "/no/such/rootfs"],
+            "rootfs: /no/such/rootfs: No such file or directory",
+        ),
+        (&["run", &file], "not a directory"),
+        (&["run", "--frob", &r], "usage: unknown option --frob"),
+        (&["run", &r, "--frob"], "usage: unknown option --frob"),
+        (
+            &["run", "--hostname", "", &r],
+            "hostname \"\" must be 1 to 64 characters",
+        ),
+        (
+            &["run", "--bind", "/no/such/src", &r],
+            "--bind source: /no/such/src: No such file or directory",
+        ),
+        (
+            &["run", "--ro-bind", "/no/such/src:/x", &r],
+            "--ro-bind source: /no/such/src",
+        ),
+        (&["run"], "missing ROOTFS"),
+        (&["frob"], "unknown command"),
+        (
+            &["run", "--chdir", "/no/such/dir", &r, "true"],
+            "chdir: /no/such/dir: No such file or directory",
+        ),
+        (&["child"], "internal second stage"),
+    ];
+    for (args, needle) in cases {
+        let (c, err) = code(args);
+        assert_eq!(c, 125, "{args:?}: {err}");
+        assert_one_error(&err, needle);
+    }
+}
+
+#[test]
+fn help_and_version() {
+    let out = run(&["run", "--help"]);
+    assert_eq!(out.status.code(), Some(0));
+    for opt in [
+        "--hostname",
+        "--chdir",
+        "--setenv",
+        "--uid",
+        "--gid",
+        "--share-net",
+        "--bind",
+        "--ro-bind",
+        "--rw",
+        "--read-only",
+    ] {
+        assert!(text(&out.stdout).contains(opt), "{opt} missing from --help");
+    }
+    let out = run(&["--version"]);
+    assert_eq!(
+        text(&out.stdout),
+        format!("sandbox {}\n", env!("CARGO_PKG_VERSION"))
+    );
+}
+
+#[test]
+fn missing_rootfs_hint_says_how_to_build_one() {
+    let (_, err) = code(&["run", "./rootfs-that-is-not-there"]);
+    assert!(
+        err.contains("sandbox: hint: ") && err.contains("make rootfs"),
+        "{err}"
+    );
+}

@@ -1,0 +1,315 @@
+//! What the command sees: its own identity, processes, network, root and
+//! namespaces, and nothing of the host. Each check runs rootless (see
+//! common/mod.rs) and, where a probe could pass by failing, has a control.
+
+mod common;
+
+use std::collections::BTreeSet;
+use std::fs;
+use std::io::{BufRead, BufReader};
+use std::process::Stdio;
+
+use common::*;
+
+#[test]
+fn command_is_root_pid_1_with_hostname_sandbox() {
+    let out = run_ok(&["/bin/sh", "-c", "id -u; id -g; echo $$; hostname"]);
+    assert_eq!(out, "0\n0\n1\nsandbox\n");
+}
+
+#[test]
+fn root_inside_is_the_unprivileged_caller_outside() {
+    let out = run_ok(&["cat", "/proc/self/uid_map", "/proc/self/gid_map"]);
+    let fields: Vec<Vec<&str>> = out
+        .lines()
+        .map(|l| l.split_whitespace().collect())
+        .collect();
+    let uid = stage().host_uid.to_string();
+    assert_eq!(fields[0], ["0", uid.as_str(), "1"], "{out}");
+    assert_eq!(fields[1][0..1], ["0"], "{out}");
+    assert_eq!(fields.len(), 2, "a single mapping each: {out}");
+    if stage().drop_to.is_some() {
+        assert_ne!(uid, "0", "the suite must launch as an unprivileged uid");
+    }
+}
+
+#[test]
+fn ps_shows_only_the_sandbox() {
+    let out = run_ok(&["/bin/sh", "-c", "sleep 5 & ps -o pid,comm; kill %1"]);
+    let pids: Vec<u32> = out
+        .lines()
+        .skip(1)
+        .filter_map(|l| l.split_whitespace().next()?.parse().ok())
+        .collect();
+    // sh (1), sleep, ps: nothing else, and small numbers from a fresh PID
+    // namespace. Control: the host has more processes than that.
+    assert!(pids.contains(&1), "{out}");
+    assert!(pids.len() <= 3 && pids.iter().all(|&p| p < 10), "{out}");
+    let host = fs::read_dir("/proc")
+        .unwrap()
+        .filter(|e| {
+            e.as_ref()
+                .unwrap()
+                .file_name()
+                .to_string_lossy()
+                .parse::<u32>()
+                .is_ok()
+        })
+        .count();
+    assert!(host > 3, "control: the host has {host} processes");
+}
+
+fn interfaces(proc_net_dev: &str) -> BTreeSet<String> {
+    proc_net_dev
+        .lines()
+        .skip(2)
+        .filter_map(|l| Some(l.split(':').next()?.trim().to_string()))
+        .collect()
+}
+
+#[test]
+fn network_has_only_loopback_and_it_is_up() {
+    let out = run_ok(&["cat", "/proc/net/dev"]);
+    assert_eq!(interfaces(&out), BTreeSet::from(["lo".to_string()]));
+    let link = run_ok(&["ip", "link"]);
+    assert_eq!(
+        link.lines().filter(|l| l.contains(": <")).count(),
+        1,
+        "{link}"
+    );
+    assert!(link.contains("1: lo: <LOOPBACK,UP,LOWER_UP>"), "{link}");
+    // lo really carries traffic.
+    run_ok(&["ping", "-c", "1", "-W", "2", "127.0.0.1"]);
+}
+
+#[test]
+fn share_net_keeps_the_host_network() {
+    let host = interfaces(&fs::read_to_string("/proc/net/dev").unwrap());
+    let out = run_ok(&["--share-net", "cat", "/proc/net/dev"]);
+    assert_eq!(interfaces(&out), host);
+    let ns_in = run_ok(&["--share-net", "readlink", "/proc/self/ns/net"]);
+    assert_eq!(
+        ns_in.trim(),
+        fs::read_link("/proc/self/ns/net")
+            .unwrap()
+            .to_str()
+            .unwrap()
+    );
+}
+
+#[test]
+fn namespaces_differ_from_the_host() {
+    let kinds = ["user", "pid", "mnt", "uts", "ipc", "net", "cgroup"];
+    let script: String = kinds
+        .iter()
+        .map(|k| format!("readlink /proc/self/ns/{k};"))
+        .collect();
+    let out = run_ok(&["/bin/sh", "-c", &script]);
+    let inside: Vec<&str> = out.lines().collect();
+    assert_eq!(inside.len(), kinds.len(), "{out}");
+    for (k, got) in kinds.iter().zip(inside) {
+        let host = fs::read_link(format!("/proc/self/ns/{k}")).unwrap();
+        let host = host.to_str().unwrap();
+        assert!(host.starts_with(&format!("{k}:[")), "control: {host}");
+        assert!(got.starts_with(&format!("{k}:[")), "probe: {got}");
+        assert_ne!(got, host, "{k} namespace is the host's");
+    }
+}
+
+#[test]
+fn hostname_option_sets_it_inside_only() {
+    let host_before = fs::read_to_string("/proc/sys/kernel/hostname").unwrap();
+    let out = run_ok(&["--hostname", "build-42.example", "hostname"]);
+    assert_eq!(out, "build-42.example\n");
+    assert_eq!(
+        fs::read_to_string("/proc/sys/kernel/hostname").unwrap(),
+        host_before
+    );
+}
+
+#[test]
+fn root_shows_the_rootfs_and_nothing_of_the_host() {
+    let out = run_ok(&["ls", "-A", "/"]);
+    let inside: BTreeSet<&str> = out.lines().collect();
+    let rootfs: BTreeSet<String> = fs::read_dir(&stage().rootfs)
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .collect();
+    let rootfs: BTreeSet<&str> = rootfs.iter().map(String::as_str).collect();
+    assert_eq!(inside, rootfs);
+    // The host's own top level is different (control), and its files are
+    // absent inside.
+    let leak = run(&[
+        "run",
+        &rootfs_arg(),
+        "ls",
+        &stage().bin.display().to_string(),
+    ]);
+    assert!(
+        !leak.status.success(),
+        "the launcher binary is visible inside"
+    );
+    assert!(stage().bin.exists(), "control");
+}
+
+#[test]
+fn canary_in_host_tmp_is_unreachable_but_reachable_when_bound() {
+    let canary = format!("/tmp/sandbox-canary-{}", std::process::id());
+    fs::write(&canary, "secret\n").unwrap();
+    fs::set_permissions(&canary, std::os::unix::fs::PermissionsExt::from_mode(0o644)).unwrap();
+    let out = run(&["run", &rootfs_arg(), "cat", &canary]);
+    assert!(!out.status.success(), "host /tmp file was readable");
+    assert!(!text(&out.stdout).contains("secret"));
+    let listing = run_ok(&["ls", "-A", "/tmp"]);
+    assert!(!listing.contains("sandbox-canary"), "{listing}");
+    // Control: the same probe reads it once bound in.
+    let bound = run_ok(&["--ro-bind", &canary, "cat", &canary]);
+    assert_eq!(bound, "secret\n");
+    fs::remove_file(&canary).unwrap();
+}
+
+#[test]
+fn a_mount_made_inside_never_reaches_the_host() {
+    let marker = format!("sbxmark{}", std::process::id());
+    let before = fs::read_to_string("/proc/self/mountinfo").unwrap();
+    let mut child = sandbox([
+        "run",
+        &rootfs_arg(),
+        "/bin/sh",
+        "-c",
+        &format!("mkdir -p /m && mount -t tmpfs {marker} /m; grep -c {marker} /proc/self/mounts; read x; true"),
+    ])
+    .stdin(Stdio::piped())
+    .stdout(Stdio::piped())
+    .spawn()
+    .unwrap();
+    let mut line = String::new();
+    BufReader::new(child.stdout.as_mut().unwrap())
+        .read_line(&mut line)
+        .unwrap();
+    // Control: the mount exists inside while we look from outside.
+    assert_eq!(line.trim(), "1", "the probe mount was not made inside");
+    let during = fs::read_to_string("/proc/self/mountinfo").unwrap();
+    let during_init = fs::read_to_string("/proc/1/mountinfo").unwrap();
+    drop(child.stdin.take());
+    assert!(child.wait().unwrap().success());
+    assert!(!during.contains(&marker) && !during_init.contains(&marker));
+    assert_eq!(
+        before.lines().count(),
+        during.lines().count(),
+        "the host's mount table changed"
+    );
+}
+
+#[test]
+fn dev_is_minimal_and_works() {
+    let out = run_ok(&["ls", "-A", "/dev"]);
+    let got: BTreeSet<&str> = out.lines().collect();
+    let want: BTreeSet<&str> = [
+        "full", "null", "random", "tty", "urandom", "zero", "pts", "ptmx", "shm", "fd", "stdin",
+        "stdout", "stderr",
+    ]
+    .into();
+    assert_eq!(got, want);
+    let out = run_ok(&[
+        "/bin/sh",
+        "-c",
+        "echo x > /dev/null && head -c 4 /dev/zero | od -An -tx1 && head -c 8 /dev/urandom | wc -c && ls /dev/pts && readlink /dev/ptmx && echo ok > /dev/shm/f && cat /dev/shm/f",
+    ]);
+    assert_eq!(out, " 00 00 00 00\n8\nptmx\npts/ptmx\nok\n");
+    // A new devpts instance: none of the host's ptys are visible.
+}
+
+#[test]
+fn environment_is_cleared_then_set() {
+    let out = sandbox([
+        "run",
+        "--setenv",
+        "FOO=bar=baz",
+        "--setenv",
+        "HOME=/override",
+        &rootfs_arg(),
+        "/usr/bin/env",
+    ])
+    .env("TERM", "xterm-test")
+    .env("SECRET_TOKEN", "leak")
+    .output()
+    .unwrap();
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    let got: BTreeSet<String> = text(&out.stdout).lines().map(String::from).collect();
+    let want: BTreeSet<String> = [
+        "PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin",
+        "HOME=/override",
+        "TERM=xterm-test",
+        "FOO=bar=baz",
+    ]
+    .iter()
+    .map(|s| s.to_string())
+    .collect();
+    assert_eq!(got, want);
+}
+
+#[test]
+fn home_comes_from_the_rootfs_passwd() {
+    assert_eq!(run_ok(&["/bin/sh", "-c", "echo $HOME"]), "/root\n");
+    assert_eq!(
+        run_ok(&["--uid", "65534", "/bin/sh", "-c", "echo $HOME"]),
+        "/nonexistent\n"
+    );
+    assert_eq!(
+        run_ok(&["--uid", "4242", "/bin/sh", "-c", "echo $HOME"]),
+        "/\n"
+    );
+}
+
+#[test]
+fn uid_and_gid_options() {
+    let out = run_ok(&[
+        "--uid",
+        "1000",
+        "--gid",
+        "100",
+        "/bin/sh",
+        "-c",
+        "id -u; id -g; touch /tmp/f; stat -c '%u %g' /tmp/f; grep CapEff /proc/self/status",
+    ]);
+    assert_eq!(out, "1000\n100\n1000 100\nCapEff:\t0000000000000000\n");
+    assert_eq!(
+        run_ok(&["--gid", "5", "/bin/sh", "-c", "id -u; id -g"]),
+        "0\n5\n"
+    );
+}
+
+#[test]
+fn chdir_option() {
+    assert_eq!(run_ok(&["pwd"]), "/\n");
+    assert_eq!(run_ok(&["--chdir", "/etc", "pwd"]), "/etc\n");
+}
+
+#[test]
+fn stdio_passes_through() {
+    let mut child = sandbox(["run", &rootfs_arg(), "tr", "a-z", "A-Z"])
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .spawn()
+        .unwrap();
+    use std::io::Write;
+    child.stdin.take().unwrap().write_all(b"hello\n").unwrap();
+    let out = child.wait_with_output().unwrap();
+    assert_eq!(text(&out.stdout), "HELLO\n");
+}
+
+#[test]
+fn command_arguments_reach_the_command() {
+    let out = run_ok(&["ls", "-la", "/etc/passwd"]);
+    assert!(out.starts_with("-rw"), "ls did not get -la: {out}");
+    let out = run_ok(&[
+        "/bin/sh",
+        "-c",
+        "echo \"$0|$1|$2\"",
+        "--hostname",
+        "-x",
+        "y z",
+    ]);
+    assert_eq!(out, "--hostname|-x|y z\n");
+}
