@@ -37,21 +37,22 @@ fn the_commands_own_status_passes_through() {
     }
 }
 
-/// The launcher's host-side pid is setpriv's (it execs); the sandbox's
-/// PID 1 is its only child.
-fn sandbox_init(launcher: u32) -> u32 {
+/// The sandbox's PID 1 as seen from the host, once it has exec'd a command
+/// named `comm` (any command with `None`). The launcher's host-side pid is
+/// setpriv's (it execs), and PID 1 is its only child.
+fn sandbox_init(launcher: u32, comm: Option<&str>) -> u32 {
     let deadline = Instant::now() + Duration::from_secs(10);
     loop {
         let children = fs::read_to_string(format!("/proc/{launcher}/task/{launcher}/children"))
             .unwrap_or_default();
         if let Some(pid) = children.split_whitespace().next() {
             let pid: u32 = pid.parse().unwrap();
-            // Wait until it has exec'd the command (comm is no longer ours).
-            if fs::read_to_string(format!("/proc/{pid}/comm")).is_ok_and(|c| c.trim() == "sleep") {
+            let name = fs::read_to_string(format!("/proc/{pid}/comm")).unwrap_or_default();
+            if comm.is_none_or(|c| name.trim() == c) {
                 return pid;
             }
         }
-        assert!(Instant::now() < deadline, "sandbox never started sleep");
+        assert!(Instant::now() < deadline, "sandbox never started {comm:?}");
         std::thread::sleep(Duration::from_millis(10));
     }
 }
@@ -61,7 +62,7 @@ fn killed_by_signal_n_is_128_plus_n() {
     let mut child = sandbox(["run", &rootfs_arg(), "sleep", "60"])
         .spawn()
         .unwrap();
-    let init = sandbox_init(child.id());
+    let init = sandbox_init(child.id(), Some("sleep"));
     // From the parent namespace, SIGKILL reaches PID 1 of the sandbox.
     assert!(std::process::Command::new("kill")
         .args(["-KILL", &init.to_string()])
@@ -78,7 +79,7 @@ fn stop_request_to_the_launcher_ends_the_sandbox() {
     let mut child = sandbox(["run", &rootfs_arg(), "sleep", "60"])
         .spawn()
         .unwrap();
-    let init = sandbox_init(child.id());
+    let init = sandbox_init(child.id(), Some("sleep"));
     assert!(std::process::Command::new("kill")
         .args(["-TERM", &child.id().to_string()])
         .status()
@@ -99,7 +100,7 @@ fn a_handled_signal_is_forwarded() {
     ])
     .spawn()
     .unwrap();
-    sandbox_init_any(child.id());
+    sandbox_init(child.id(), Some("sh"));
     std::thread::sleep(Duration::from_millis(200));
     assert!(std::process::Command::new("kill")
         .args(["-USR1", &child.id().to_string()])
@@ -107,17 +108,6 @@ fn a_handled_signal_is_forwarded() {
         .unwrap()
         .success());
     assert_eq!(child.wait().unwrap().code(), Some(7));
-}
-
-fn sandbox_init_any(launcher: u32) {
-    let deadline = Instant::now() + Duration::from_secs(10);
-    while fs::read_to_string(format!("/proc/{launcher}/task/{launcher}/children"))
-        .unwrap_or_default()
-        .is_empty()
-    {
-        assert!(Instant::now() < deadline);
-        std::thread::sleep(Duration::from_millis(10));
-    }
 }
 
 #[test]

@@ -113,18 +113,7 @@ where
     S: AsRef<std::ffi::OsStr>,
 {
     let st = stage();
-    let mut c = match st.drop_to {
-        Some((u, g)) => {
-            let mut c = Command::new("setpriv");
-            c.arg(format!("--reuid={u}"))
-                .arg(format!("--regid={g}"))
-                .arg("--clear-groups")
-                .arg("--")
-                .arg(&st.bin);
-            c
-        }
-        None => Command::new(&st.bin),
-    };
+    let mut c = as_test_user(&st.bin);
     c.args(args)
         .env_clear()
         .env("PATH", "/usr/local/bin:/usr/bin:/bin:/usr/sbin:/sbin")
@@ -133,8 +122,9 @@ where
     c
 }
 
-/// A command to run as the test uid (for setup the uid must own).
-pub fn as_test_user(prog: &str) -> Command {
+/// A command to run as the test uid: through setpriv when the suite is
+/// root, directly otherwise.
+pub fn as_test_user(prog: impl AsRef<std::ffi::OsStr>) -> Command {
     match stage().drop_to {
         Some((u, g)) => {
             let mut c = Command::new("setpriv");
