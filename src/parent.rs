@@ -76,7 +76,7 @@ pub fn run(plan: &Plan) -> Result<u8> {
     if !plan.share_net {
         flags |= libc::CLONE_NEWNET;
     }
-    let (pid, _via) = sys::clone_namespaces(flags as u64).map_err(clone_error)?;
+    let pid = sys::clone_namespaces(flags as u64).map_err(clone_error)?;
     if pid == 0 {
         let report = ExecReport {
             buf: &mut exec_report,

@@ -75,7 +75,6 @@ impl Plan {
                     "ROOTFS must be a directory holding a root filesystem (bin/, etc/, …)",
                 ));
         }
-        let cwd = std::env::current_dir().ctx_step("get the current directory");
         let mut binds = Vec::new();
         for b in a.binds {
             let src_arg = PathBuf::from(&b.src);
@@ -85,7 +84,11 @@ impl Plan {
             let dst = match b.dst {
                 Some(d) => normalize(Path::new(&d)),
                 None if src_arg.is_absolute() => normalize(&src_arg),
-                None => normalize(&cwd.clone()?.join(&src_arg)),
+                None => normalize(
+                    &std::env::current_dir()
+                        .ctx_step("get the current directory")?
+                        .join(&src_arg),
+                ),
             };
             if dst == Path::new("/") {
                 return Err(Error::msg(

@@ -68,13 +68,6 @@ struct CloneArgs {
     cgroup: u64,
 }
 
-/// Which system call created the child; reported by `--verbose` and doctor.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum CloneVia {
-    Clone3,
-    Clone,
-}
-
 /// Fork-like clone into new namespaces: returns 0 in the child and the
 /// child's pid in the parent. Tries clone3 first and falls back to clone(2)
 /// when clone3 is missing (kernel < 5.3) or filtered to ENOSYS (Docker's
@@ -82,7 +75,7 @@ pub enum CloneVia {
 ///
 /// The caller must be single-threaded, and the child may only call
 /// async-signal-safe functions until it execs.
-pub fn clone_namespaces(flags: u64) -> io::Result<(pid_t, CloneVia)> {
+pub fn clone_namespaces(flags: u64) -> io::Result<pid_t> {
     let mut args = CloneArgs {
         flags,
         exit_signal: libc::SIGCHLD as u64,
@@ -101,7 +94,7 @@ pub fn clone_namespaces(flags: u64) -> io::Result<(pid_t, CloneVia)> {
         )
     };
     if r >= 0 {
-        return Ok((r as pid_t, CloneVia::Clone3));
+        return Ok(r as pid_t);
     }
     let e = io::Error::last_os_error();
     if e.raw_os_error() != Some(libc::ENOSYS) {
@@ -123,7 +116,7 @@ pub fn clone_namespaces(flags: u64) -> io::Result<(pid_t, CloneVia)> {
     if r < 0 {
         return Err(io::Error::last_os_error());
     }
-    Ok((r as pid_t, CloneVia::Clone))
+    Ok(r as pid_t)
 }
 
 /// Whether clone3 exists: a call with a too-small size is EINVAL when it does.
