@@ -57,6 +57,16 @@ fn sandbox_init(launcher: u32, comm: Option<&str>) -> u32 {
     }
 }
 
+/// kill(1) from the host, as the test's own (root or caller) uid.
+fn send_signal(sig: &str, pid: u32) {
+    let ok = std::process::Command::new("kill")
+        .args([sig, &pid.to_string()])
+        .status()
+        .unwrap()
+        .success();
+    assert!(ok, "kill {sig} {pid} failed");
+}
+
 #[test]
 fn killed_by_signal_n_is_128_plus_n() {
     let mut child = sandbox(["run", &rootfs_arg(), "sleep", "60"])
@@ -64,11 +74,7 @@ fn killed_by_signal_n_is_128_plus_n() {
         .unwrap();
     let init = sandbox_init(child.id(), Some("sleep"));
     // From the parent namespace, SIGKILL reaches PID 1 of the sandbox.
-    assert!(std::process::Command::new("kill")
-        .args(["-KILL", &init.to_string()])
-        .status()
-        .unwrap()
-        .success());
+    send_signal("-KILL", init);
     assert_eq!(child.wait().unwrap().code(), Some(128 + 9));
 }
 
@@ -80,11 +86,7 @@ fn stop_request_to_the_launcher_ends_the_sandbox() {
         .spawn()
         .unwrap();
     let init = sandbox_init(child.id(), Some("sleep"));
-    assert!(std::process::Command::new("kill")
-        .args(["-TERM", &child.id().to_string()])
-        .status()
-        .unwrap()
-        .success());
+    send_signal("-TERM", child.id());
     assert_eq!(child.wait().unwrap().code(), Some(128 + 9));
     assert!(!std::path::Path::new(&format!("/proc/{init}")).exists());
 }
@@ -102,11 +104,7 @@ fn a_handled_signal_is_forwarded() {
     .unwrap();
     sandbox_init(child.id(), Some("sh"));
     std::thread::sleep(Duration::from_millis(200));
-    assert!(std::process::Command::new("kill")
-        .args(["-USR1", &child.id().to_string()])
-        .status()
-        .unwrap()
-        .success());
+    send_signal("-USR1", child.id());
     assert_eq!(child.wait().unwrap().code(), Some(7));
 }
 
