@@ -1,7 +1,8 @@
 //! Stage 2: `sandbox child`, re-exec'd by the clone child.
 //!
 //! hostname → mounts and pivot_root (rootfs.rs) → lo up → environment →
-//! nested user namespace for --uid/--gid → working directory → fd hygiene →
+//! nested user namespace for --uid/--gid → working directory (checked) →
+//! fd hygiene → drop capabilities → no_new_privs → Landlock → seccomp →
 //! execve(command). Every failure goes back to the parent over fd 4 as an
 //! encoded `Error`; the parent prints it once.
 
@@ -18,6 +19,7 @@ use crate::parent::{CHILD_CTL_FD, CHILD_ERR_FD};
 use crate::plan::{self, Plan};
 use crate::rootfs;
 use crate::sys;
+use crate::{landlock, seccomp};
 
 /// The PATH the command starts with (Debian's default for root).
 pub const DEFAULT_PATH: &str = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin";
@@ -57,8 +59,12 @@ fn stage(mut ctl: fs::File) -> Result<Infallible> {
     let plan = read_plan(&mut ctl)?;
     drop(ctl);
 
+    // Nothing in the sandbox may open /proc/1/exe (this binary) or attach
+    // to us while we set up; execve resets it for the command.
+    // Ref: CVE-2019-5736
+    sys::set_dumpable(false).ctx_step("mark the child stage non-dumpable")?;
     sys::sethostname(&plan.hostname).ctx("set hostname", &plan.hostname)?;
-    rootfs::setup(&plan)?;
+    let root_writable = rootfs::setup(&plan)?;
     if !plan.share_net {
         // A new network namespace starts with `lo` down.
         sys::loopback_up().ctx("bring up the loopback interface", "lo")?;
@@ -67,19 +73,111 @@ fn stage(mut ctl: fs::File) -> Result<Infallible> {
     if plan.uid != 0 || plan.gid != 0 {
         enter_identity(plan.uid, plan.gid)?;
     }
-    std::env::set_current_dir(&plan.chdir).ctx("chdir", Path::new(&plan.chdir).display())?;
+    enter_workdir(&plan.chdir)?;
 
-    // The error pipe must close on a successful exec: that EOF is how the
-    // parent knows the command started.
+    // Nothing but 0, 1 and 2 reaches the command: the error pipe closes on
+    // exec (that EOF is how the parent knows the command started), and
+    // anything opened during setup is closed now.
+    sys::close_from(CHILD_ERR_FD + 1).ctx_step("close file descriptors")?;
     sys::set_cloexec(CHILD_ERR_FD, true).ctx_step("mark the error pipe close-on-exec")?;
     // The mask and SIGPIPE's disposition survive execve: the parent blocked
     // the forwarded signals and Rust's runtime ignores SIGPIPE.
     sys::unblock_all_signals().ctx_step("unblock signals")?;
     sys::default_signal(libc::SIGPIPE).ctx_step("restore SIGPIPE")?;
+
+    // Privileges, narrowest last: capabilities first (so nothing after can
+    // be undone), then no_new_privs (which Landlock and seccomp need without
+    // CAP_SYS_ADMIN), Landlock, and seccomp last so the filter need not
+    // allow any setup call.
+    drop_capabilities()?;
+    sys::set_no_new_privs().ctx_step("set no_new_privs")?;
+    let landlock = landlock::apply(&plan, root_writable)?;
     // The nested user namespace changed our credentials, which clears the
     // parent-death signal; arm it again. Ref: prctl(2) PR_SET_PDEATHSIG
     sys::set_parent_death_signal(libc::SIGKILL).ctx_step("set the parent death signal")?;
+    if plan.verbose {
+        eprintln!(
+            "sandbox: capabilities: none; no_new_privs: on; {}; seccomp: {}",
+            landlock.summary,
+            if plan.seccomp {
+                "default filter"
+            } else {
+                "off"
+            }
+        );
+    }
+    if plan.seccomp {
+        apply_seccomp()?;
+    }
     Err(exec(&plan, &env))
+}
+
+/// chdir, then check the result is inside the new root: a directory fd
+/// leaked from the host and named as /proc/self/fd/N would put the command
+/// outside it. Ref: CVE-2024-21626
+fn enter_workdir(dir: &OsStr) -> Result<()> {
+    let shown = Path::new(dir).display();
+    std::env::set_current_dir(dir).ctx("chdir", &shown)?;
+    match std::env::current_dir() {
+        Ok(cwd) if cwd.is_absolute() => Ok(()),
+        _ => Err(Error::msg(
+            "chdir",
+            "the working directory is outside the sandbox's root",
+        )
+        .with_path(shown.to_string())),
+    }
+}
+
+/// Empty all five capability sets and lock them so that neither a setuid
+/// root binary nor uid 0 itself gets any back at execve.
+/// Ref: capabilities(7) "Capabilities and execution of programs by root"
+fn drop_capabilities() -> Result<()> {
+    // Securebits first: changing them needs CAP_SETPCAP, which goes next.
+    const SECBIT_NOROOT: libc::c_ulong = 1 << 0;
+    const SECBIT_NOROOT_LOCKED: libc::c_ulong = 1 << 1;
+    const SECBIT_NO_SETUID_FIXUP: libc::c_ulong = 1 << 2;
+    const SECBIT_NO_SETUID_FIXUP_LOCKED: libc::c_ulong = 1 << 3;
+    const SECBIT_KEEP_CAPS_LOCKED: libc::c_ulong = 1 << 5;
+    const SECBIT_NO_CAP_AMBIENT_RAISE: libc::c_ulong = 1 << 6;
+    const SECBIT_NO_CAP_AMBIENT_RAISE_LOCKED: libc::c_ulong = 1 << 7;
+    sys::set_securebits(
+        SECBIT_NOROOT
+            | SECBIT_NOROOT_LOCKED
+            | SECBIT_NO_SETUID_FIXUP
+            | SECBIT_NO_SETUID_FIXUP_LOCKED
+            | SECBIT_KEEP_CAPS_LOCKED
+            | SECBIT_NO_CAP_AMBIENT_RAISE
+            | SECBIT_NO_CAP_AMBIENT_RAISE_LOCKED,
+    )
+    .ctx_step("set securebits")?;
+    let last: u32 = fs::read_to_string("/proc/sys/kernel/cap_last_cap")
+        .ok()
+        .and_then(|s| s.trim().parse().ok())
+        .unwrap_or(63);
+    for cap in 0..=last {
+        match sys::capbset_drop(cap) {
+            // Past the kernel's last capability.
+            Err(e) if e.raw_os_error() == Some(libc::EINVAL) => break,
+            other => other.ctx("drop from the bounding set", format!("capability {cap}"))?,
+        }
+    }
+    sys::clear_ambient_caps().ctx_step("clear the ambient capabilities")?;
+    sys::clear_caps().ctx_step("clear the capability sets")
+}
+
+/// Install the default filter (seccomp.rs), one program per errno.
+fn apply_seccomp() -> Result<()> {
+    let programs = seccomp::programs().map_err(|m| Error::msg("build the seccomp filter", m))?;
+    for p in &programs {
+        match seccompiler::apply_filter(p) {
+            Ok(()) => {}
+            Err(seccompiler::Error::Seccomp(e)) | Err(seccompiler::Error::Prctl(e)) => {
+                return Err(e).ctx_step("install the seccomp filter")
+            }
+            Err(e) => return Err(Error::msg("install the seccomp filter", e.to_string())),
+        }
+    }
+    Ok(())
 }
 
 fn read_plan(ctl: &mut fs::File) -> Result<Plan> {

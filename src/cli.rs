@@ -36,6 +36,16 @@ pub enum RootMode {
     ReadWrite,
 }
 
+/// `--landlock`: how hard to try for a Landlock ruleset.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum LandlockMode {
+    /// Use what the kernel has; run without it when it has none.
+    Auto,
+    /// Fail (125) unless the kernel enforces a ruleset.
+    Require,
+    Off,
+}
+
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct BindArg {
     pub src: OsString,
@@ -57,6 +67,12 @@ pub struct RunArgs {
     pub share_net: bool,
     pub root: RootMode,
     pub binds: Vec<BindArg>,
+    /// The default seccomp filter; `--seccomp off` clears it.
+    pub seccomp: bool,
+    pub landlock: LandlockMode,
+    /// `--sys`: a read-only /sys.
+    pub sys: bool,
+    pub verbose: bool,
 }
 
 impl RunArgs {
@@ -73,6 +89,10 @@ impl RunArgs {
             share_net: false,
             root: RootMode::Ephemeral,
             binds: Vec::new(),
+            seccomp: true,
+            landlock: LandlockMode::Auto,
+            sys: false,
+            verbose: false,
         }
     }
 
@@ -116,6 +136,20 @@ impl RunArgs {
             let opt = if b.read_only { "--ro-bind" } else { "--bind" };
             a.extend([opt.into(), spec]);
         }
+        if !self.seccomp {
+            a.extend(["--seccomp".into(), "off".into()]);
+        }
+        match self.landlock {
+            LandlockMode::Auto => {}
+            LandlockMode::Require => a.extend(["--landlock".into(), "require".into()]),
+            LandlockMode::Off => a.extend(["--landlock".into(), "off".into()]),
+        }
+        if self.sys {
+            a.push("--sys".into());
+        }
+        if self.verbose {
+            a.push("--verbose".into());
+        }
         a.push("--".into());
         a.push(self.rootfs.clone());
         a.extend(self.command.iter().cloned());
@@ -131,11 +165,16 @@ const VALUE_OPTS: &[&str] = &[
     "--gid",
     "--bind",
     "--ro-bind",
+    "--seccomp",
+    "--landlock",
 ];
 const FLAG_OPTS: &[&str] = &[
     "--share-net",
     "--rw",
     "--read-only",
+    "--sys",
+    "-v",
+    "--verbose",
     "-h",
     "--help",
     "-V",
@@ -171,6 +210,15 @@ Options:
   --ro-bind SRC[:DST] the same, read-only
   --read-only         no writable root; only /tmp and --bind targets are
   --rw                write through to ROOTFS on disk
+  --sys               mount a read-only /sys (default: no /sys)
+
+Hardening (docs/SECURITY.md says what each one stops):
+  --seccomp on|off    the default seccomp filter (default: on); off says so
+                      on stderr at every run
+  --landlock auto|require|off
+                      Landlock filesystem and scope rules: auto uses what the
+                      kernel has, require fails (125) without it (default: auto)
+  -v, --verbose       report on stderr what the sandbox set up
   -h, --help          this help
   -V, --version       the version
 
@@ -338,6 +386,20 @@ fn parse_run(args: Vec<OsString>) -> Result<Cmd> {
         (false, true) => RootMode::ReadOnly,
         (false, false) => RootMode::Ephemeral,
     };
+    r.sys = pa.contains("--sys");
+    r.verbose = pa.contains(["-v", "--verbose"]);
+    if let Some(on) = pa
+        .opt_value_from_fn("--seccomp", parse_on_off)
+        .map_err(pe)?
+    {
+        r.seccomp = on;
+    }
+    if let Some(m) = pa
+        .opt_value_from_fn("--landlock", parse_landlock)
+        .map_err(pe)?
+    {
+        r.landlock = m;
+    }
     let mut rw_binds = pa
         .values_from_os_str("--bind", parse_bind)
         .map_err(pe)?
@@ -398,6 +460,23 @@ pub fn parse_hostname(s: &str) -> std::result::Result<String, String> {
         ));
     }
     Ok(s.to_string())
+}
+
+fn parse_on_off(s: &str) -> std::result::Result<bool, String> {
+    match s {
+        "on" => Ok(true),
+        "off" => Ok(false),
+        _ => Err(format!("--seccomp wants on or off, got {s:?}")),
+    }
+}
+
+fn parse_landlock(s: &str) -> std::result::Result<LandlockMode, String> {
+    match s {
+        "auto" => Ok(LandlockMode::Auto),
+        "require" => Ok(LandlockMode::Require),
+        "off" => Ok(LandlockMode::Off),
+        _ => Err(format!("--landlock wants auto, require or off, got {s:?}")),
+    }
 }
 
 fn parse_id(s: &str) -> std::result::Result<u32, String> {
@@ -610,6 +689,8 @@ mod tests {
             share_net in any::<bool>(),
             root in prop_oneof![Just(RootMode::Ephemeral), Just(RootMode::ReadOnly), Just(RootMode::ReadWrite)],
             binds in proptest::collection::vec((word(), proptest::option::of(abs_path()), any::<bool>()), 0..4),
+            (seccomp, sys, verbose) in any::<(bool, bool, bool)>(),
+            landlock in prop_oneof![Just(LandlockMode::Auto), Just(LandlockMode::Require), Just(LandlockMode::Off)],
         ) -> RunArgs {
             let mut command: Vec<OsString> = command.into_iter().map(Into::into).collect();
             if command[0].is_empty() { command[0] = "sh".into(); }
@@ -623,6 +704,7 @@ mod tests {
                 binds: binds.into_iter().map(|(s, d, ro)| BindArg {
                     src: s.into(), dst: d.map(Into::into), read_only: ro,
                 }).collect(),
+                seccomp, landlock, sys, verbose,
             }
         }
     }

@@ -9,14 +9,20 @@ mod cli;
 mod doctor;
 mod error;
 mod idmap;
+mod landlock;
 mod parent;
 mod plan;
 mod rootfs;
+mod seccomp;
 mod sys;
 
 use std::process::ExitCode;
 
 fn main() -> ExitCode {
+    if let Err(e) = refuse_privilege() {
+        e.report();
+        return ExitCode::from(e.exit);
+    }
     let args: Vec<_> = std::env::args_os().skip(1).collect();
     let cmd = match cli::parse(args) {
         Ok(c) => c,
@@ -48,4 +54,21 @@ fn main() -> ExitCode {
         }
     };
     ExitCode::from(code)
+}
+
+/// sandbox is rootless by design and makes no attempt to be safe with
+/// privileges it did not ask for: installed setuid, setgid or with file
+/// capabilities, it refuses to run at all rather than hand a caller a mount
+/// namespace with real root behind it. Ref: bubblewrap's setuid mode, and
+/// the class of bugs it has had (CVE-2016-8659, CVE-2020-5291)
+fn refuse_privilege() -> error::Result<()> {
+    let ((ruid, euid), (rgid, egid)) = sys::ids();
+    if sys::secure_exec() || ruid != euid || rgid != egid {
+        return Err(error::Error::msg(
+            "start",
+            "this binary was started with privileges (setuid, setgid or file capabilities); sandbox is rootless and refuses to run so",
+        )
+        .with_hint("remove them: 'chmod u-s,g-s' and 'setcap -r' on the sandbox binary"));
+    }
+    Ok(())
 }

@@ -36,10 +36,32 @@ const FORWARDED: [c_int; 7] = [
 ];
 const KILL_AFTER: Duration = Duration::from_secs(5);
 
+/// A directory as stdin, stdout or stderr would hand the command a way out
+/// of its root (fchdir to it, or open /proc/self/fd/N) that no mount can
+/// take back. Ref: CVE-2024-21626 for the same hole through a leaked fd
+fn check_stdio() -> Result<()> {
+    for (fd, name) in [(0, "stdin"), (1, "stdout"), (2, "stderr")] {
+        if sys::is_dir_fd(fd) {
+            return Err(Error::msg(
+                "check stdio",
+                format!("{name} (fd {fd}) is a directory, which would let the command reach the host's files through it"),
+            )
+            .with_hint("redirect it from or to a file, a pipe or /dev/null"));
+        }
+    }
+    Ok(())
+}
+
 const USERNS_HINT: &str = "user namespaces look disabled for unprivileged users: check 'sysctl user.max_user_namespaces' (must be > 0), 'sysctl kernel.unprivileged_userns_clone' (Debian/Ubuntu kernels: must be 1) and 'sysctl kernel.apparmor_restrict_unprivileged_userns' (Ubuntu 23.10+: must be 0); 'sandbox doctor' checks this";
 
 pub fn run(plan: &Plan) -> Result<u8> {
     // ---- Parent, on the host, unprivileged ----
+    check_stdio()?;
+    if !plan.seccomp {
+        eprintln!(
+            "sandbox: warning: --seccomp off: the command runs without the default seccomp filter"
+        );
+    }
 
     // Everything the clone child needs is allocated now: after clone it may
     // only make async-signal-safe calls (see `child_after_clone`).

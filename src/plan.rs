@@ -9,7 +9,7 @@ use std::ffi::OsString;
 use std::os::unix::ffi::{OsStrExt, OsStringExt};
 use std::path::{Component, Path, PathBuf};
 
-use crate::cli::{RootMode, RunArgs};
+use crate::cli::{LandlockMode, RootMode, RunArgs};
 use crate::error::{Context, Error, Reason, Result};
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -37,6 +37,10 @@ pub struct Plan {
     pub share_net: bool,
     pub root: RootMode,
     pub binds: Vec<Bind>,
+    pub seccomp: bool,
+    pub landlock: LandlockMode,
+    pub sys: bool,
+    pub verbose: bool,
 }
 
 /// `a/./b/../c` → `a/c`, without touching the filesystem (a path inside the
@@ -115,6 +119,10 @@ impl Plan {
             share_net: a.share_net,
             root: a.root,
             binds,
+            seccomp: a.seccomp,
+            landlock: a.landlock,
+            sys: a.sys,
+            verbose: a.verbose,
         })
     }
 
@@ -147,6 +155,14 @@ impl Plan {
             w.bytes(b.dst.as_os_str().as_bytes());
             w.u8(b.read_only as u8);
         }
+        w.u8(self.seccomp as u8);
+        w.u8(match self.landlock {
+            LandlockMode::Auto => 0,
+            LandlockMode::Require => 1,
+            LandlockMode::Off => 2,
+        });
+        w.u8(self.sys as u8);
+        w.u8(self.verbose as u8);
         w.0
     }
 
@@ -180,6 +196,15 @@ impl Plan {
                 })
             })
             .collect::<std::result::Result<_, String>>()?;
+        let seccomp = r.u8()? != 0;
+        let landlock = match r.u8()? {
+            0 => LandlockMode::Auto,
+            1 => LandlockMode::Require,
+            2 => LandlockMode::Off,
+            n => return Err(format!("bad landlock mode {n}")),
+        };
+        let sys = r.u8()? != 0;
+        let verbose = r.u8()? != 0;
         r.end()?;
         Ok(Plan {
             rootfs,
@@ -193,11 +218,15 @@ impl Plan {
             share_net,
             root,
             binds,
+            seccomp,
+            landlock,
+            sys,
+            verbose,
         })
     }
 }
 
-const MAGIC_PLAN: &[u8] = b"sandbox-plan-1\0";
+const MAGIC_PLAN: &[u8] = b"sandbox-plan-2\0";
 const MAGIC_ERROR: &[u8] = b"sandbox-error-1\0";
 
 /// An error from the child stage, for the parent to print.
@@ -336,11 +365,14 @@ mod tests {
             term in proptest::option::of(os_string()), uid in any::<u32>(), gid in any::<u32>(),
             share_net in any::<bool>(), root in 0u8..3,
             binds in proptest::collection::vec((os_string(), os_string(), any::<bool>()), 0..3),
+            (seccomp, sys, verbose) in any::<(bool, bool, bool)>(), landlock in 0u8..3,
         ) -> Plan {
             Plan {
                 rootfs: rootfs.into(), command, hostname, chdir, setenv, term, uid, gid, share_net,
                 root: [RootMode::Ephemeral, RootMode::ReadOnly, RootMode::ReadWrite][root as usize],
                 binds: binds.into_iter().map(|(s, d, r)| Bind { src: s.into(), dst: d.into(), read_only: r }).collect(),
+                seccomp, sys, verbose,
+                landlock: [LandlockMode::Auto, LandlockMode::Require, LandlockMode::Off][landlock as usize],
             }
         }
     }

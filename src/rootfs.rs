@@ -23,9 +23,9 @@
 
 use std::ffi::{OsStr, OsString};
 use std::fs;
-use std::os::fd::{AsRawFd, OwnedFd};
-use std::os::unix::fs::{symlink, OpenOptionsExt, PermissionsExt};
-use std::path::Path;
+use std::os::fd::{AsFd, AsRawFd, OwnedFd};
+use std::os::unix::fs::{symlink, OpenOptionsExt};
+use std::path::{Component, Path, PathBuf};
 
 use libc::c_ulong;
 
@@ -58,9 +58,233 @@ struct Sources {
     binds: Vec<OwnedFd>,
     devices: Vec<(&'static str, OwnedFd)>,
     console: Option<OwnedFd>,
+    /// The host's /sys, for `--sys --share-net`.
+    sys: Option<OwnedFd>,
 }
 
-pub fn setup(plan: &Plan) -> Result<()> {
+impl Sources {
+    /// The host's /dev/null, checked to be the real one (char 1:3): it is
+    /// what masks files in /proc. Ref: CVE-2025-31133, where runc masked
+    /// with a /dev/null the container could swap for a symlink.
+    fn null(&self) -> Result<&OwnedFd> {
+        let (_, fd) = self
+            .devices
+            .iter()
+            .find(|(n, _)| *n == "null")
+            .expect("null is in DEVICES");
+        let st = sys::fstat(fd.as_fd()).ctx("stat", "/dev/null")?;
+        if st.st_mode & libc::S_IFMT != libc::S_IFCHR || sys::major_minor(st.st_rdev) != (1, 3) {
+            return Err(
+                Error::msg("mask /proc", "the host's /dev/null is not the null device")
+                    .with_path("/dev/null".to_string()),
+            );
+        }
+        Ok(fd)
+    }
+}
+
+/// A mount point inside the new root, reached without following any
+/// symlink: its parent directory (held open, so a rename elsewhere cannot
+/// move us) and its name in it.
+struct Target {
+    parent: OwnedFd,
+    name: OsString,
+    /// For messages: the path inside the sandbox.
+    shown: String,
+}
+
+impl Target {
+    /// An O_PATH fd of what is at the mount point now. After a mount, this
+    /// is the root of the new mount: looking a name up in its parent
+    /// crosses onto what is mounted there.
+    fn open(&self) -> Result<OwnedFd> {
+        sys::openat(
+            self.parent.as_fd(),
+            &self.name,
+            libc::O_PATH | libc::O_NOFOLLOW,
+        )
+        .ctx("open mount point", &self.shown)
+    }
+
+    /// Mount onto this point by its /proc/self/fd name, so the kernel
+    /// mounts on the very inode we checked.
+    fn mount(
+        &self,
+        src: Option<&OsStr>,
+        fstype: Option<&str>,
+        flags: c_ulong,
+        data: Option<&str>,
+        step: &str,
+    ) -> Result<()> {
+        let at = self.open()?;
+        sys::mount(src, &fd_path(&at), fstype, flags, data).ctx(step, &self.shown)
+    }
+}
+
+/// Symlinks in a path handed to `target`.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Links {
+    /// One of our own mount points (/proc, /dev, /tmp, /sys): a symlink
+    /// there is refused. Ref: CVE-2023-27561 (runc mounting procfs through a
+    /// symlinked /proc)
+    Refuse,
+    /// A bind destination: symlinks are resolved inside the new root, as a
+    /// user of a merged-/usr rootfs expects (`/bin/x` means `/usr/bin/x`).
+    ResolveInside,
+}
+
+/// Find or create the mount point `path` (absolute, inside the new root
+/// held by `root`) as a directory or an empty file. Every component is
+/// looked up with O_NOFOLLOW from the one before, so nothing outside the
+/// new root is ever created or mounted on, whatever the rootfs holds or a
+/// racing rename does. Ref: CVE-2021-30465 (runc: a symlink swapped in
+/// during setup redirected a mount to the host)
+fn target(root: &OwnedFd, path: &Path, dir: bool, links: Links) -> Result<Target> {
+    let path = match links {
+        Links::Refuse => path.to_path_buf(),
+        Links::ResolveInside => resolve_inside(root, path)?,
+    };
+    let shown = path.display().to_string();
+    let refuse = |what: &str| {
+        Error::msg(
+            "mount point",
+            format!("{what} in the rootfs; refusing to mount there"),
+        )
+        .with_path(shown.clone())
+    };
+    let mut names: Vec<&OsStr> = path
+        .components()
+        .filter_map(|c| match c {
+            Component::Normal(n) => Some(n),
+            _ => None,
+        })
+        .collect();
+    let Some(name) = names.pop() else {
+        return Err(refuse("is the root itself"));
+    };
+    let mut parent = sys::openat(
+        root.as_fd(),
+        OsStr::new("."),
+        libc::O_PATH | libc::O_DIRECTORY,
+    )
+    .ctx("open", "/")?;
+    for n in names {
+        parent = open_or_make_dir(&parent, n, &shown).map_err(|e| match e.raw_errno() {
+            Some(libc::ENOTDIR) | Some(libc::ELOOP) => {
+                refuse("a component is a symlink or not a directory")
+            }
+            _ => e,
+        })?;
+    }
+    let existing = sys::openat(parent.as_fd(), name, libc::O_PATH | libc::O_NOFOLLOW);
+    let fd = match existing {
+        Ok(fd) => fd,
+        Err(e) if e.raw_os_error() == Some(libc::ENOENT) => {
+            if dir {
+                match sys::mkdirat(parent.as_fd(), name, 0o755) {
+                    Err(e) if e.raw_os_error() != Some(libc::EEXIST) => {
+                        return Err(e)
+                            .ctx("create mount point", &shown)
+                            .map_err(read_only_hint)
+                    }
+                    _ => {}
+                }
+            } else {
+                let flags = libc::O_CREAT | libc::O_EXCL | libc::O_NOFOLLOW | libc::O_WRONLY;
+                match sys::openat(parent.as_fd(), name, flags) {
+                    Err(e) if e.raw_os_error() != Some(libc::EEXIST) => {
+                        return Err(e)
+                            .ctx("create mount point", &shown)
+                            .map_err(read_only_hint)
+                    }
+                    _ => {}
+                }
+            }
+            sys::openat(parent.as_fd(), name, libc::O_PATH | libc::O_NOFOLLOW)
+                .ctx("open mount point", &shown)?
+        }
+        Err(e) => return Err(e).ctx("open mount point", &shown),
+    };
+    let mode = sys::fstat(fd.as_fd())
+        .ctx("stat mount point", &shown)?
+        .st_mode
+        & libc::S_IFMT;
+    match (mode, dir) {
+        (libc::S_IFLNK, _) => return Err(refuse("is a symlink")),
+        (libc::S_IFDIR, true) => {}
+        (libc::S_IFDIR, false) => return Err(refuse("is a directory, the source is not")),
+        (_, true) => return Err(refuse("is not a directory, the source is")),
+        (_, false) => {}
+    }
+    Ok(Target {
+        parent,
+        name: name.to_os_string(),
+        shown,
+    })
+}
+
+fn open_or_make_dir(parent: &OwnedFd, name: &OsStr, shown: &str) -> Result<OwnedFd> {
+    let flags = libc::O_PATH | libc::O_DIRECTORY | libc::O_NOFOLLOW;
+    match sys::openat(parent.as_fd(), name, flags) {
+        Err(e) if e.raw_os_error() == Some(libc::ENOENT) => {
+            match sys::mkdirat(parent.as_fd(), name, 0o755) {
+                Err(e) if e.raw_os_error() != Some(libc::EEXIST) => {
+                    return Err(e)
+                        .ctx("create mount point", shown)
+                        .map_err(read_only_hint)
+                }
+                _ => {}
+            }
+            sys::openat(parent.as_fd(), name, flags).ctx("create mount point", shown)
+        }
+        other => other.ctx("open mount point", shown),
+    }
+}
+
+/// Where `path` leads inside the new root, symlinks followed but never out
+/// of it (openat2 RESOLVE_IN_ROOT: `..` and absolute links stop at the
+/// root, and a racing rename makes the kernel fail rather than escape). The
+/// missing tail of the path is kept as given.
+fn resolve_inside(root: &OwnedFd, path: &Path) -> Result<PathBuf> {
+    let shown = path.display().to_string();
+    let mut existing = path.to_path_buf();
+    let mut missing: Vec<OsString> = Vec::new();
+    loop {
+        let rel = existing.strip_prefix("/").unwrap_or(&existing);
+        let rel = if rel.as_os_str().is_empty() {
+            Path::new(".")
+        } else {
+            rel
+        };
+        let resolve = sys::RESOLVE_IN_ROOT | sys::RESOLVE_NO_MAGICLINKS;
+        match sys::openat2(root.as_fd(), rel.as_os_str(), libc::O_PATH, resolve) {
+            Ok(fd) => {
+                // Chrooted in the new root, the kernel names the fd's path
+                // from it.
+                let mut real =
+                    fs::read_link(fd_path(&fd)).ctx("resolve bind destination", &shown)?;
+                for m in missing.iter().rev() {
+                    real.push(m);
+                }
+                return Ok(real);
+            }
+            Err(e) if e.raw_os_error() == Some(libc::ENOENT) => {
+                match (existing.parent(), existing.file_name()) {
+                    (Some(p), Some(n)) => {
+                        missing.push(n.to_os_string());
+                        existing = p.to_path_buf();
+                    }
+                    _ => return Err(e).ctx("resolve bind destination", &shown),
+                }
+            }
+            // openat2 is Linux 5.6+: without it, do not follow links at all.
+            Err(e) if e.raw_os_error() == Some(libc::ENOSYS) => return Ok(path.to_path_buf()),
+            Err(e) => return Err(e).ctx("resolve bind destination", &shown),
+        }
+    }
+}
+
+pub fn setup(plan: &Plan) -> Result<bool> {
     // (1) Nothing below may propagate back to the host's mount table.
     sys::mount(
         None,
@@ -91,25 +315,56 @@ pub fn setup(plan: &Plan) -> Result<()> {
             })
             .collect::<Result<_>>()?,
         console: controlling_tty(),
+        sys: if plan.sys && plan.share_net {
+            Some(o_path(Path::new("/sys"), libc::O_DIRECTORY).ctx("open", "/sys")?)
+        } else {
+            None
+        },
     };
 
     // (3) The new root, on a staging tmpfs.
     mount_tmpfs(Path::new(STAGING), "mode=0755")?;
     let read_only_root = mount_new_root(plan, &src.rootfs)?;
+    let root = o_path(Path::new(NEW_ROOT), libc::O_DIRECTORY).ctx("open", NEW_ROOT)?;
 
-    // (4) Inside the new root, host mounts still attached.
+    // (4) /proc first, named through the host's /proc (ours does not exist
+    // yet); the kernel wants the host's procfs fully visible for that
+    // (`mount_too_revealing`). Everything after is mounted chrooted in the
+    // new root, through our own /proc.
+    target(&root, Path::new("/proc"), true, Links::Refuse)?
+        .mount(
+            Some(OsStr::new("proc")),
+            Some("proc"),
+            libc::MS_NOSUID | libc::MS_NODEV | libc::MS_NOEXEC,
+            None,
+            "mount proc",
+        )
+        .map_err(proc_hint)?;
     std::env::set_current_dir(NEW_ROOT).ctx("chdir", NEW_ROOT)?;
     sys::chroot(OsStr::new(".")).ctx("chroot", NEW_ROOT)?;
-    mount_proc()?;
-    mount_dev(&src)?;
-    mount_point(Path::new("/tmp"))?;
-    mount_tmpfs(Path::new("/tmp"), "mode=1777")?;
+    mask_proc(&root, src.null()?)?;
+    mount_dev(&root, &src)?;
+    let tmp = target(&root, Path::new("/tmp"), true, Links::Refuse)?;
+    tmp.mount(
+        Some(OsStr::new("tmpfs")),
+        Some("tmpfs"),
+        libc::MS_NOSUID | libc::MS_NODEV,
+        Some("mode=1777"),
+        "mount tmpfs",
+    )?;
+    if plan.sys {
+        mount_sys(&root, src.sys.as_ref())?;
+    }
     for (b, fd) in plan.binds.iter().zip(&src.binds) {
-        bind(fd, &b.dst, b.read_only)?;
+        let is_dir = fs::metadata(fd_path(fd))
+            .map(|m| m.is_dir())
+            .unwrap_or(false);
+        let t = target(&root, &b.dst, is_dir, Links::ResolveInside)?;
+        bind(fd, &t, b.read_only)?;
     }
     if read_only_root {
         // Last, so the mount points above could still be created.
-        set_attrs(Path::new("/"), sys::MOUNT_ATTR_RDONLY | NOSUID_NODEV)
+        set_attrs(&root, sys::MOUNT_ATTR_RDONLY | NOSUID_NODEV)
             .ctx("make the root read-only", "/")?;
     }
 
@@ -117,14 +372,21 @@ pub fn setup(plan: &Plan) -> Result<()> {
     sys::fchdir(&host_root).ctx_step("leave the chroot")?;
     sys::chroot(OsStr::new(".")).ctx_step("leave the chroot")?;
     drop(host_root);
-    pivot()
+    pivot()?;
+    Ok(!read_only_root)
 }
 
 /// Mount the root at NEW_ROOT; returns whether it must end read-only.
 fn mount_new_root(plan: &Plan, rootfs: &OwnedFd) -> Result<bool> {
     fs::create_dir(NEW_ROOT).ctx("create the new root", NEW_ROOT)?;
     if plan.root == RootMode::ReadWrite {
-        bind(rootfs, Path::new(NEW_ROOT), false)?;
+        let staging = o_path(Path::new(STAGING), libc::O_DIRECTORY).ctx("open", STAGING)?;
+        let t = Target {
+            parent: staging,
+            name: "root".into(),
+            shown: NEW_ROOT.into(),
+        };
+        bind(rootfs, &t, false)?;
         return Ok(false);
     }
     // Copy-on-write: the upper layer lives on the staging tmpfs, so writes
@@ -151,44 +413,116 @@ fn mount_new_root(plan: &Plan, rootfs: &OwnedFd) -> Result<bool> {
             eprintln!(
                 "sandbox: notice: overlay unavailable ({why}); the root is read-only for this run (writable: /tmp and --bind targets)"
             );
-            bind(rootfs, Path::new(NEW_ROOT), false)?;
+            let staging = o_path(Path::new(STAGING), libc::O_DIRECTORY).ctx("open", STAGING)?;
+            let t = Target {
+                parent: staging,
+                name: "root".into(),
+                shown: NEW_ROOT.into(),
+            };
+            bind(rootfs, &t, false)?;
             Ok(true)
         }
     }
 }
 
-fn mount_proc() -> Result<()> {
-    mount_point(Path::new("/proc"))?;
-    sys::mount(
-        Some(OsStr::new("proc")),
-        OsStr::new("/proc"),
-        Some("proc"),
-        libc::MS_NOSUID | libc::MS_NODEV | libc::MS_NOEXEC,
-        None,
-    )
-    .ctx("mount proc", "/proc")
-    .map_err(|e| {
-        if e.raw_errno() == Some(libc::EPERM) {
-            e.with_hint("the kernel refuses a new /proc when the host's /proc is partly masked (as inside a container); run sandbox on the host, or give the container an unmasked /proc")
-        } else {
-            e
-        }
-    })
+fn proc_hint(e: Error) -> Error {
+    if e.raw_errno() == Some(libc::EPERM) {
+        e.with_hint("the kernel refuses a new /proc when the host's /proc is partly masked (as inside a container); run sandbox on the host, or give the container an unmasked /proc")
+    } else {
+        e
+    }
 }
 
-/// A directory for one of our own mounts (/proc, /dev, /tmp): created when
-/// missing; a symlink or a non-directory in the rootfs is refused rather
-/// than followed.
-fn mount_point(p: &Path) -> Result<()> {
-    match fs::symlink_metadata(p) {
-        Ok(m) if m.is_dir() => Ok(()),
-        Ok(_) => Err(Error::msg(
-            "mount point",
-            "is a symlink or not a directory in the rootfs; refusing to mount there",
-        )
-        .with_path(p.display().to_string())),
-        Err(_) => mkdir_p(p),
+/// Files in /proc that expose the host (kernel memory, keys, timers and
+/// scheduler internals of every process): covered with /dev/null, or with an
+/// empty read-only tmpfs for directories. Ref: runc's default maskedPaths
+const PROC_MASKED: &[&str] = &[
+    "/proc/acpi",
+    "/proc/asound",
+    "/proc/interrupts",
+    "/proc/kcore",
+    "/proc/keys",
+    "/proc/latency_stats",
+    "/proc/timer_list",
+    "/proc/timer_stats",
+    "/proc/sched_debug",
+    "/proc/scsi",
+];
+
+/// Kernel knobs, visible but read-only. Ref: runc's default readonlyPaths
+const PROC_READ_ONLY: &[&str] = &[
+    "/proc/bus",
+    "/proc/fs",
+    "/proc/irq",
+    "/proc/sys",
+    "/proc/sysrq-trigger",
+];
+
+fn mask_proc(root: &OwnedFd, null: &OwnedFd) -> Result<()> {
+    for p in PROC_MASKED {
+        mask(root, Path::new(p), null)?;
     }
+    for p in PROC_READ_ONLY {
+        let path = Path::new(p);
+        let Some(kind) = proc_kind(path) else {
+            continue;
+        };
+        let t = target(root, path, kind, Links::Refuse)?;
+        let here = t.open()?;
+        bind(&here, &t, true)?;
+    }
+    Ok(())
+}
+
+/// Whether a /proc or /sys path is a directory; None when this kernel has
+/// no such file.
+fn proc_kind(p: &Path) -> Option<bool> {
+    fs::symlink_metadata(p).ok().map(|m| m.is_dir())
+}
+
+fn mask(root: &OwnedFd, path: &Path, null: &OwnedFd) -> Result<()> {
+    let Some(is_dir) = proc_kind(path) else {
+        return Ok(());
+    };
+    let t = target(root, path, is_dir, Links::Refuse)?;
+    if is_dir {
+        t.mount(
+            Some(OsStr::new("tmpfs")),
+            Some("tmpfs"),
+            libc::MS_RDONLY | libc::MS_NOSUID | libc::MS_NODEV | libc::MS_NOEXEC,
+            Some("mode=0555"),
+            "mask",
+        )
+    } else {
+        bind(null, &t, true)
+    }
+}
+
+/// `--sys`: a read-only sysfs. A new sysfs needs the network namespace to be
+/// ours; with --share-net the host's is bound read-only instead.
+fn mount_sys(root: &OwnedFd, host_sys: Option<&OwnedFd>) -> Result<()> {
+    let t = target(root, Path::new("/sys"), true, Links::Refuse)?;
+    let flags = libc::MS_RDONLY | libc::MS_NOSUID | libc::MS_NODEV | libc::MS_NOEXEC;
+    match host_sys {
+        Some(fd) => bind(fd, &t, true)?,
+        None => t.mount(
+            Some(OsStr::new("sysfs")),
+            Some("sysfs"),
+            flags,
+            None,
+            "mount sysfs",
+        )?,
+    }
+    let null = o_path(Path::new("/dev/null"), 0).ctx("open", "/dev/null")?;
+    for p in [
+        "/sys/firmware",
+        "/sys/devices/virtual/powercap",
+        "/sys/kernel/security",
+        "/sys/fs/selinux",
+    ] {
+        mask(root, Path::new(p), &null)?;
+    }
+    Ok(())
 }
 
 fn pivot() -> Result<()> {
@@ -203,39 +537,42 @@ fn pivot() -> Result<()> {
 }
 
 /// A minimal /dev: a tmpfs with the usual nodes bound from the host, a new
-/// devpts instance, /dev/shm and the fd links.
-fn mount_dev(src: &Sources) -> Result<()> {
-    mount_point(Path::new("/dev"))?;
-    let flags = libc::MS_NOSUID | libc::MS_NOEXEC;
-    sys::mount(
+/// devpts instance, /dev/shm and the fd links. The tmpfs is ours and
+/// starts empty, so below it plain paths are safe.
+fn mount_dev(root: &OwnedFd, src: &Sources) -> Result<()> {
+    // nodev on the tmpfs too: each node is its own bind mount, which keeps
+    // the host's "dev" for that one node only.
+    target(root, Path::new("/dev"), true, Links::Refuse)?.mount(
         Some(OsStr::new("tmpfs")),
-        OsStr::new("/dev"),
         Some("tmpfs"),
-        flags,
+        libc::MS_NOSUID | libc::MS_NODEV | libc::MS_NOEXEC,
         Some("mode=0755"),
-    )
-    .ctx("mount tmpfs", "/dev")?;
+        "mount tmpfs",
+    )?;
     // Nodes cannot be created in a user namespace (mknod needs the initial
     // namespace's CAP_MKNOD), so bind the host's onto empty files.
     for (name, fd) in &src.devices {
-        bind_node(fd, &Path::new("/dev").join(name))?;
+        bind_node(root, fd, &Path::new("/dev").join(name))?;
     }
     if let Some(tty) = &src.console {
-        bind_node(tty, Path::new("/dev/console"))?;
+        bind_node(root, tty, Path::new("/dev/console"))?;
     }
     // A devpts of our own: the host's ptys stay invisible. No gid= option:
     // the tty group may not be mapped (DESIGN.md).
-    fs::create_dir("/dev/pts").ctx("create", "/dev/pts")?;
-    sys::mount(
+    target(root, Path::new("/dev/pts"), true, Links::Refuse)?.mount(
         Some(OsStr::new("devpts")),
-        OsStr::new("/dev/pts"),
         Some("devpts"),
         libc::MS_NOSUID | libc::MS_NOEXEC,
         Some("newinstance,ptmxmode=0666,mode=620"),
-    )
-    .ctx("mount devpts", "/dev/pts")?;
-    fs::create_dir("/dev/shm").ctx("create", "/dev/shm")?;
-    mount_tmpfs(Path::new("/dev/shm"), "mode=1777")?;
+        "mount devpts",
+    )?;
+    target(root, Path::new("/dev/shm"), true, Links::Refuse)?.mount(
+        Some(OsStr::new("tmpfs")),
+        Some("tmpfs"),
+        libc::MS_NOSUID | libc::MS_NODEV,
+        Some("mode=1777"),
+        "mount tmpfs",
+    )?;
     for (link, target) in [
         ("/dev/ptmx", "pts/ptmx"),
         ("/dev/fd", "/proc/self/fd"),
@@ -248,18 +585,12 @@ fn mount_dev(src: &Sources) -> Result<()> {
     Ok(())
 }
 
-fn bind_node(fd: &OwnedFd, at: &Path) -> Result<()> {
-    fs::File::create(at).ctx("create", at.display())?;
-    sys::mount(
-        Some(&fd_path(fd)),
-        at.as_os_str(),
-        None,
-        libc::MS_BIND,
-        None,
-    )
-    .ctx("bind device", at.display())?;
+fn bind_node(root: &OwnedFd, fd: &OwnedFd, at: &Path) -> Result<()> {
+    let t = target(root, at, false, Links::Refuse)?;
+    t.mount(Some(&fd_path(fd)), None, libc::MS_BIND, None, "bind device")?;
     // Device nodes need "dev", but nothing on them is setuid or executable.
-    set_attrs(at, sys::MOUNT_ATTR_NOSUID | sys::MOUNT_ATTR_NOEXEC).ctx("bind device", at.display())
+    set_attrs(&t.open()?, sys::MOUNT_ATTR_NOSUID | sys::MOUNT_ATTR_NOEXEC)
+        .ctx("bind device", at.display())
 }
 
 /// The caller's terminal, to appear as /dev/console (so `tty` and programs
@@ -283,63 +614,35 @@ fn mount_tmpfs(at: &Path, opts: &str) -> Result<()> {
     .ctx("mount tmpfs", at.display())
 }
 
-fn mkdir_p(p: &Path) -> Result<()> {
-    fs::create_dir_all(p)
-        .ctx("create mount point", p.display())
-        .map_err(read_only_hint)
-}
-
-/// Bind a host path (held as an fd) at `dst`, creating the mount point as
-/// a directory or an empty file to match the source, and set nosuid, nodev
+/// Bind a source (held as an fd) onto a mount point, and set nosuid, nodev
 /// (and read-only) on it and everything under it.
-fn bind(src: &OwnedFd, dst: &Path, read_only: bool) -> Result<()> {
-    let is_dir = fs::metadata(fd_path(src))
-        .map(|m| m.is_dir())
-        .unwrap_or(false);
-    if fs::symlink_metadata(dst).is_err() {
-        if is_dir {
-            mkdir_p(dst)?;
-        } else {
-            if let Some(parent) = dst.parent() {
-                mkdir_p(parent)?;
-            }
-            fs::File::create(dst)
-                .ctx("create mount point", dst.display())
-                .map_err(read_only_hint)?;
-            let _ = fs::set_permissions(dst, fs::Permissions::from_mode(0o644));
-        }
-    }
+fn bind(src: &OwnedFd, t: &Target, read_only: bool) -> Result<()> {
     let step = if read_only { "bind read-only" } else { "bind" };
     let from = fd_path(src);
-    sys::mount(
-        Some(&from),
-        dst.as_os_str(),
-        None,
-        libc::MS_BIND | libc::MS_REC,
-        None,
-    )
-    .ctx(step, dst.display())?;
+    t.mount(Some(&from), None, libc::MS_BIND | libc::MS_REC, None, step)?;
     let attrs = if read_only { sys::MOUNT_ATTR_RDONLY } else { 0 };
-    match sys::mount_setattr(dst.as_os_str(), true, attrs | NOSUID_NODEV) {
+    let mounted = t.open()?;
+    match sys::mount_setattr(&fd_path(&mounted), true, attrs | NOSUID_NODEV) {
         Err(e) if e.raw_os_error() == Some(libc::ENOSYS) => {
             // Before 5.12 a remount reaches only the top mount, so a
             // recursive bind would keep writable submounts: bind without
             // them instead (they show as empty directories).
-            sys::umount2(dst.as_os_str(), libc::MNT_DETACH).ctx(step, dst.display())?;
-            sys::mount(Some(&from), dst.as_os_str(), None, libc::MS_BIND, None)
-                .ctx(step, dst.display())?;
-            remount(dst, attrs | NOSUID_NODEV).ctx(step, dst.display())
+            sys::umount2(&fd_path(&mounted), libc::MNT_DETACH).ctx(step, &t.shown)?;
+            drop(mounted);
+            t.mount(Some(&from), None, libc::MS_BIND, None, step)?;
+            remount(&fd_path(&t.open()?), attrs | NOSUID_NODEV).ctx(step, &t.shown)
         }
-        other => other.ctx(step, dst.display()),
+        other => other.ctx(step, &t.shown),
     }
 }
 
 const NOSUID_NODEV: u64 = sys::MOUNT_ATTR_NOSUID | sys::MOUNT_ATTR_NODEV;
 
-/// Set mount attributes on the one mount at `path`.
-fn set_attrs(path: &Path, attrs: u64) -> std::io::Result<()> {
-    match sys::mount_setattr(path.as_os_str(), false, attrs) {
-        Err(e) if e.raw_os_error() == Some(libc::ENOSYS) => remount(path, attrs),
+/// Set mount attributes on the one mount whose root `fd` is.
+fn set_attrs(fd: &OwnedFd, attrs: u64) -> std::io::Result<()> {
+    let path = fd_path(fd);
+    match sys::mount_setattr(&path, false, attrs) {
+        Err(e) if e.raw_os_error() == Some(libc::ENOSYS) => remount(&path, attrs),
         other => other,
     }
 }
@@ -347,8 +650,8 @@ fn set_attrs(path: &Path, attrs: u64) -> std::io::Result<()> {
 /// The pre-5.12 way: a bind remount that repeats the flags the kernel
 /// locked when the mount came from a more privileged namespace, or it fails
 /// with EPERM. Ref: mount(2) "EPERM"
-fn remount(path: &Path, attrs: u64) -> std::io::Result<()> {
-    let mut flags: c_ulong = sys::mount_flags(path.as_os_str())?;
+fn remount(path: &OsStr, attrs: u64) -> std::io::Result<()> {
+    let mut flags: c_ulong = sys::mount_flags(path)?;
     for (attr, ms) in [
         (sys::MOUNT_ATTR_RDONLY, libc::MS_RDONLY),
         (sys::MOUNT_ATTR_NOSUID, libc::MS_NOSUID),
@@ -361,7 +664,7 @@ fn remount(path: &Path, attrs: u64) -> std::io::Result<()> {
     }
     sys::mount(
         None,
-        path.as_os_str(),
+        path,
         None,
         libc::MS_REMOUNT | libc::MS_BIND | flags,
         None,

@@ -209,6 +209,15 @@ pub fn is_fifo(fd: RawFd) -> bool {
     }
 }
 
+/// Whether a descriptor is open on a directory (O_PATH included).
+pub fn is_dir_fd(fd: RawFd) -> bool {
+    // SAFETY: fstat writes into a zeroed stat we own.
+    unsafe {
+        let mut st: libc::stat = mem::zeroed();
+        libc::fstat(fd, &mut st) == 0 && (st.st_mode & libc::S_IFMT) == libc::S_IFDIR
+    }
+}
+
 /// Close every descriptor from `first` up. Uses close_range (5.9+) and falls
 /// back to closing what /proc/self/fd lists.
 pub fn close_from(first: RawFd) -> io::Result<()> {
@@ -600,4 +609,173 @@ pub fn default_signal(sig: c_int) -> io::Result<()> {
 pub fn fork() -> io::Result<pid_t> {
     // SAFETY: the process is single-threaded when doctor runs its probes.
     cvt(unsafe { libc::fork() })
+}
+
+// ---------------------------------------------------------------------------
+// Privileges
+
+/// prctl(2) with integer arguments only.
+fn prctl(option: c_int, arg2: c_ulong) -> io::Result<c_int> {
+    // SAFETY: every option used here takes integers, no pointers.
+    cvt(unsafe { libc::prctl(option, arg2, 0 as c_ulong, 0 as c_ulong, 0 as c_ulong) })
+}
+
+/// Remove one capability from the bounding set. Ref: prctl(2) PR_CAPBSET_DROP
+pub fn capbset_drop(cap: u32) -> io::Result<()> {
+    prctl(libc::PR_CAPBSET_DROP, cap as c_ulong).map(drop)
+}
+
+/// Empty the ambient set. Ref: prctl(2) PR_CAP_AMBIENT
+pub fn clear_ambient_caps() -> io::Result<()> {
+    // SAFETY: integer arguments only.
+    cvt(unsafe {
+        libc::prctl(
+            libc::PR_CAP_AMBIENT,
+            libc::PR_CAP_AMBIENT_CLEAR_ALL as c_ulong,
+            0 as c_ulong,
+            0 as c_ulong,
+            0 as c_ulong,
+        )
+    })
+    .map(drop)
+}
+
+pub fn set_securebits(bits: c_ulong) -> io::Result<()> {
+    prctl(libc::PR_SET_SECUREBITS, bits).map(drop)
+}
+
+/// Empty the effective, permitted and inheritable sets of this thread.
+/// Ref: capget(2), include/uapi/linux/capability.h (version 3: two u32 words)
+pub fn clear_caps() -> io::Result<()> {
+    #[repr(C)]
+    struct Header {
+        version: u32,
+        pid: c_int,
+    }
+    #[repr(C)]
+    #[derive(Clone, Copy)]
+    struct Data {
+        effective: u32,
+        permitted: u32,
+        inheritable: u32,
+    }
+    const LINUX_CAPABILITY_VERSION_3: u32 = 0x2008_0522;
+    let mut header = Header {
+        version: LINUX_CAPABILITY_VERSION_3,
+        pid: 0,
+    };
+    let data = [Data {
+        effective: 0,
+        permitted: 0,
+        inheritable: 0,
+    }; 2];
+    // SAFETY: the header and the two data words are laid out as the kernel's
+    // version 3 structures and live for the call.
+    cvt(unsafe { libc::syscall(libc::SYS_capset, &mut header as *mut Header, data.as_ptr()) })
+        .map(drop)
+}
+
+pub fn set_no_new_privs() -> io::Result<()> {
+    prctl(libc::PR_SET_NO_NEW_PRIVS, 1).map(drop)
+}
+
+pub fn set_dumpable(on: bool) -> io::Result<()> {
+    prctl(libc::PR_SET_DUMPABLE, on as c_ulong).map(drop)
+}
+
+/// Whether the kernel started this program in secure-execution mode:
+/// setuid, setgid or file capabilities. Ref: getauxval(3) AT_SECURE
+pub fn secure_exec() -> bool {
+    // SAFETY: getauxval only reads the auxiliary vector.
+    unsafe { libc::getauxval(libc::AT_SECURE) != 0 }
+}
+
+/// (real, effective) uid and gid.
+pub fn ids() -> ((u32, u32), (u32, u32)) {
+    // SAFETY: these calls always succeed.
+    unsafe {
+        (
+            (libc::getuid(), libc::geteuid()),
+            (libc::getgid(), libc::getegid()),
+        )
+    }
+}
+
+// ---------------------------------------------------------------------------
+// Walking the new root without leaving it
+
+/// `struct open_how`. Ref: openat2(2)
+#[repr(C)]
+struct OpenHow {
+    flags: u64,
+    mode: u64,
+    resolve: u64,
+}
+
+pub const RESOLVE_NO_MAGICLINKS: u64 = 0x02;
+pub const RESOLVE_IN_ROOT: u64 = 0x10;
+
+/// openat2(2): `path` resolved under `dir` as `resolve` says. With
+/// RESOLVE_IN_ROOT, `..` and absolute symlinks stop at `dir`, and a rename
+/// racing the walk makes the kernel fail with EAGAIN rather than let the
+/// walk leave `dir`.
+pub fn openat2(
+    dir: BorrowedFd<'_>,
+    path: &OsStr,
+    flags: c_int,
+    resolve: u64,
+) -> io::Result<OwnedFd> {
+    let c = cstr(path)?;
+    let how = OpenHow {
+        flags: (flags | libc::O_CLOEXEC) as u64,
+        mode: 0,
+        resolve,
+    };
+    // SAFETY: `c` and `how` outlive the call; the size is that of our struct.
+    let fd = cvt_r(|| unsafe {
+        libc::syscall(
+            libc::SYS_openat2,
+            dir.as_raw_fd(),
+            c.as_ptr(),
+            &how as *const OpenHow,
+            mem::size_of::<OpenHow>(),
+        )
+    })?;
+    // SAFETY: the kernel returned a new descriptor that nothing else owns.
+    Ok(unsafe { OwnedFd::from_raw_fd(fd as RawFd) })
+}
+
+/// openat(2) of one name in `dir`; with O_CREAT the mode is 0644.
+pub fn openat(dir: BorrowedFd<'_>, name: &OsStr, flags: c_int) -> io::Result<OwnedFd> {
+    let c = cstr(name)?;
+    // SAFETY: `c` outlives the call.
+    let fd = cvt_r(|| unsafe {
+        libc::openat(
+            dir.as_raw_fd(),
+            c.as_ptr(),
+            flags | libc::O_CLOEXEC,
+            0o644 as libc::c_uint,
+        )
+    })?;
+    // SAFETY: a new descriptor that nothing else owns.
+    Ok(unsafe { OwnedFd::from_raw_fd(fd) })
+}
+
+pub fn mkdirat(dir: BorrowedFd<'_>, name: &OsStr, mode: u32) -> io::Result<()> {
+    let c = cstr(name)?;
+    // SAFETY: `c` outlives the call.
+    cvt(unsafe { libc::mkdirat(dir.as_raw_fd(), c.as_ptr(), mode as libc::mode_t) }).map(drop)
+}
+
+pub fn fstat(fd: BorrowedFd<'_>) -> io::Result<libc::stat> {
+    // SAFETY: fstat fills a zeroed stat we own.
+    unsafe {
+        let mut st: libc::stat = mem::zeroed();
+        cvt(libc::fstat(fd.as_raw_fd(), &mut st))?;
+        Ok(st)
+    }
+}
+
+pub fn major_minor(dev: libc::dev_t) -> (u32, u32) {
+    (libc::major(dev), libc::minor(dev))
 }

@@ -176,6 +176,14 @@ pub fn private_rootfs(name: &str) -> PathBuf {
     dst
 }
 
+/// An empty directory in the stage, owned by the test uid.
+pub fn test_dir(name: &str) -> PathBuf {
+    let dst = stage().dir.join(name);
+    let _ = fs::remove_dir_all(&dst);
+    sh(as_test_user("mkdir").arg("-p").arg(&dst));
+    dst
+}
+
 /// A hash of a tree: every path, type, mode, owner, size, content and link
 /// target. Equal hashes: nothing changed.
 pub fn tree_hash(root: &Path) -> u64 {

@@ -1,0 +1,137 @@
+//! The Landlock ruleset, applied in the child stage after pivot_root (so
+//! the paths below are the sandbox's own) and before seccomp.
+//!
+//! Read and execute anywhere under `/`; write only where a writable mount
+//! is (the root unless it is read-only, /tmp, /dev/shm, `--bind` targets)
+//! and to the device nodes in /dev; on ABI 6 and later also the
+//! abstract-unix-socket and signal scopes, so a command run with
+//! `--share-net` cannot reach the host's abstract sockets.
+//!
+//! Mounts already stop most writes; Landlock is the second wall, and the
+//! only one for what mounts cannot say (a writable root that must still not
+//! reach a socket of the host's, a device ioctl on a node we did not list).
+//! Ref: Documentation/userspace-api/landlock.rst
+
+use std::path::Path;
+
+use landlock::{
+    Access, AccessFs, CompatLevel, Compatible, LandlockStatus, PathBeneath, PathFd, Ruleset,
+    RulesetAttr, RulesetCreatedAttr, RulesetStatus, Scope, ABI,
+};
+
+use crate::cli::{LandlockMode, RootMode};
+use crate::error::{Error, Result};
+use crate::plan::Plan;
+
+/// The newest ABI whose rights we use and have tested; the crate drops what
+/// an older kernel lacks (best effort) unless `--landlock require`.
+const ABI_TARGET: ABI = ABI::V6;
+
+/// Device nodes the command may write to and ioctl (ttys need ioctls).
+const DEVICES: &[&str] = &[
+    "/dev/null",
+    "/dev/zero",
+    "/dev/full",
+    "/dev/random",
+    "/dev/urandom",
+    "/dev/tty",
+    "/dev/console",
+    "/dev/pts",
+];
+
+/// What was enforced, for `--verbose` and the require check.
+pub struct Outcome {
+    pub summary: String,
+}
+
+/// Apply the ruleset. `root_writable` is false for `--read-only` and for the
+/// overlay-unavailable fallback.
+pub fn apply(plan: &Plan, root_writable: bool) -> Result<Outcome> {
+    if plan.landlock == LandlockMode::Off {
+        return Ok(Outcome {
+            summary: "landlock: off (--landlock off)".into(),
+        });
+    }
+    let err =
+        |what: &str, e: &dyn std::fmt::Display| Error::msg("landlock", format!("{what}: {e}"));
+    let abi = ABI_TARGET;
+    let read = AccessFs::from_read(abi);
+    let all = AccessFs::from_all(abi);
+    let device = AccessFs::ReadFile | AccessFs::WriteFile | AccessFs::Truncate | AccessFs::IoctlDev;
+
+    let mut writable: Vec<&Path> = vec![Path::new("/tmp"), Path::new("/dev/shm")];
+    if root_writable && plan.root != RootMode::ReadOnly {
+        writable.push(Path::new("/"));
+    }
+    for b in plan.binds.iter().filter(|b| !b.read_only) {
+        writable.push(&b.dst);
+    }
+
+    let mut rules: Vec<(&Path, _)> = vec![(Path::new("/"), read)];
+    rules.extend(writable.iter().map(|p| (*p, all)));
+    rules.extend(DEVICES.iter().map(|d| (Path::new(*d), device)));
+
+    let mut rs = Ruleset::default()
+        .set_compatibility(CompatLevel::BestEffort)
+        .handle_access(all)
+        .map_err(|e| err("handle filesystem access", &e))?
+        .scope(Scope::from_all(abi))
+        .map_err(|e| err("scope", &e))?
+        .create()
+        .map_err(|e| err("create the ruleset", &e))?;
+    for (path, access) in rules {
+        let fd = match PathFd::new(path) {
+            Ok(fd) => fd,
+            // /dev/console exists only with a terminal.
+            Err(_) if !path.exists() => continue,
+            Err(e) => return Err(err(&format!("open {}", path.display()), &e)),
+        };
+        rs = rs
+            .add_rule(PathBeneath::new(fd, access))
+            .map_err(|e| err(&format!("rule for {}", path.display()), &e))?;
+    }
+    let status = rs
+        .restrict_self()
+        .map_err(|e| err("restrict the child stage", &e))?;
+
+    let abi_seen = match status.landlock {
+        LandlockStatus::Available { effective_abi, .. } => Some(effective_abi as i32),
+        _ => None,
+    };
+    let (enforced, what) = match (status.ruleset, abi_seen) {
+        (RulesetStatus::FullyEnforced, Some(n)) => {
+            (true, format!("enforced (ABI {n}: filesystem and scopes)"))
+        }
+        (RulesetStatus::PartiallyEnforced, Some(n)) => (
+            true,
+            format!(
+                "partly enforced (kernel ABI {n}; {})",
+                if n < 6 {
+                    "no abstract-socket or signal scopes"
+                } else {
+                    "some rights missing"
+                }
+            ),
+        ),
+        _ => (
+            false,
+            format!("not enforced: {}", unavailable_reason(&status.landlock)),
+        ),
+    };
+    if plan.landlock == LandlockMode::Require && !enforced {
+        return Err(Error::msg("landlock", format!("required, but {what}")).with_hint(
+            "boot a kernel with Landlock in its LSM list (CONFIG_LSM or lsm=...,landlock), or use --landlock auto",
+        ));
+    }
+    Ok(Outcome {
+        summary: format!("landlock: {what}"),
+    })
+}
+
+fn unavailable_reason(s: &LandlockStatus) -> &'static str {
+    match s {
+        LandlockStatus::NotEnabled => "the kernel has Landlock built in but not enabled at boot",
+        LandlockStatus::NotImplemented => "the kernel is built without Landlock",
+        LandlockStatus::Available { .. } => "the kernel refused the ruleset",
+    }
+}

@@ -1,0 +1,490 @@
+//! The default seccomp filter: plain data (`TABLE`) compiled with
+//! seccompiler, plus a small hand-written guard for the x32 ABI.
+//!
+//! The list is our own union of Docker's default profile and flatpak's
+//! (flatpak-run.c `setup_seccomp`): calls an unprivileged process has no
+//! business making and that have carried kernel bugs. It is a deny list on
+//! top of what the kernel already refuses a process without capabilities;
+//! everything not listed is allowed, so ordinary programs keep working.
+//!
+//! Installed last in the child stage, just before execve, so none of the
+//! setup calls (mount, pivot_root, unshare) need to be allowed.
+//! Ref: seccomp(2); Documentation/userspace-api/seccomp_filter.rst
+
+use std::collections::BTreeMap;
+
+use seccompiler::{
+    sock_filter, BpfProgram, SeccompAction, SeccompCmpArgLen, SeccompCmpOp, SeccompCondition,
+    SeccompFilter, SeccompRule, TargetArch,
+};
+
+use libc::{EAFNOSUPPORT, ENOSYS, EPERM};
+
+/// When a listed call is refused.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum When {
+    /// Every call.
+    Always,
+    /// When argument `arg` has any of these bits set (low 32 bits).
+    AnyBit(u8, &'static [u64]),
+    /// When argument `arg` (low 32 bits) is one of these values. The kernel
+    /// reads these arguments as `unsigned int`, so the high half must not
+    /// let a caller slip past the match (CVE-2019-10063).
+    OneOf(u8, &'static [u64]),
+    /// When argument `arg` (low 32 bits) is none of these values.
+    NoneOf(u8, &'static [u64]),
+}
+
+/// One row of the filter: a syscall, the errno it gets, and when.
+#[derive(Clone, Copy, Debug)]
+pub struct Entry {
+    pub name: &'static str,
+    pub nr: i64,
+    pub errno: i32,
+    pub when: When,
+}
+
+const fn deny(name: &'static str, nr: i64) -> Entry {
+    Entry {
+        name,
+        nr,
+        errno: EPERM,
+        when: When::Always,
+    }
+}
+
+/// ENOSYS makes libc fall back to an older call we can inspect (clone3 →
+/// clone) or that the rest of the table covers (the new mount API → mount).
+const fn nosys(name: &'static str, nr: i64) -> Entry {
+    Entry {
+        name,
+        nr,
+        errno: ENOSYS,
+        when: When::Always,
+    }
+}
+
+/// CLONE_NEWNS, NEWCGROUP, NEWUTS, NEWIPC, NEWUSER, NEWPID, NEWNET.
+/// (CLONE_NEWTIME shares its bit with the exit signal in clone(2), and
+/// clone(2) cannot create a time namespace.)
+const CLONE_NEW_FLAGS: &[u64] = &[
+    libc::CLONE_NEWNS as u64,
+    libc::CLONE_NEWCGROUP as u64,
+    libc::CLONE_NEWUTS as u64,
+    libc::CLONE_NEWIPC as u64,
+    libc::CLONE_NEWUSER as u64,
+    libc::CLONE_NEWPID as u64,
+    libc::CLONE_NEWNET as u64,
+];
+
+/// personality(2) values Docker allows: PER_LINUX, PER_LINUX32, UNAME26,
+/// UNAME26|PER_LINUX32, and 0xffffffff (query).
+const PERSONALITIES: &[u64] = &[0x0, 0x8, 0x20000, 0x20008, 0xffff_ffff];
+
+/// Socket families left open: unix, inet, inet6, netlink.
+const FAMILIES: &[u64] = &[
+    libc::AF_UNIX as u64,
+    libc::AF_INET as u64,
+    libc::AF_INET6 as u64,
+    libc::AF_NETLINK as u64,
+];
+
+/// Terminal ioctls that push input into, or reconfigure, the terminal the
+/// caller is reading from. Ref: CVE-2017-5226 (bubblewrap), CVE-2019-10063
+const TTY_INJECT: &[u64] = &[libc::TIOCSTI, libc::TIOCLINUX];
+
+/// The default filter. `name` is what the tests and `docs/SECURITY.md` call
+/// each row.
+pub const TABLE: &[Entry] = &[
+    // Keyrings are not namespaced.
+    deny("keyctl", libc::SYS_keyctl),
+    deny("add_key", libc::SYS_add_key),
+    deny("request_key", libc::SYS_request_key),
+    // Large kernel attack surfaces an unprivileged script does not need.
+    deny("bpf", libc::SYS_bpf),
+    deny("perf_event_open", libc::SYS_perf_event_open),
+    deny("userfaultfd", libc::SYS_userfaultfd),
+    deny("io_uring_setup", libc::SYS_io_uring_setup),
+    deny("io_uring_enter", libc::SYS_io_uring_enter),
+    deny("io_uring_register", libc::SYS_io_uring_register),
+    // The machine, not the sandbox.
+    deny("kexec_load", libc::SYS_kexec_load),
+    deny("kexec_file_load", libc::SYS_kexec_file_load),
+    deny("init_module", libc::SYS_init_module),
+    deny("finit_module", libc::SYS_finit_module),
+    deny("delete_module", libc::SYS_delete_module),
+    deny("reboot", libc::SYS_reboot),
+    deny("swapon", libc::SYS_swapon),
+    deny("swapoff", libc::SYS_swapoff),
+    deny("acct", libc::SYS_acct),
+    deny("quotactl", libc::SYS_quotactl),
+    deny("quotactl_fd", libc::SYS_quotactl_fd),
+    deny("syslog", libc::SYS_syslog),
+    deny("iopl", libc::SYS_iopl),
+    deny("ioperm", libc::SYS_ioperm),
+    deny("clock_settime", libc::SYS_clock_settime),
+    deny("clock_adjtime", libc::SYS_clock_adjtime),
+    deny("settimeofday", libc::SYS_settimeofday),
+    deny("adjtimex", libc::SYS_adjtimex),
+    deny("vhangup", libc::SYS_vhangup),
+    // The mount tree and namespaces the sandbox built stay as they are.
+    deny("mount", libc::SYS_mount),
+    deny("umount2", libc::SYS_umount2),
+    deny("pivot_root", libc::SYS_pivot_root),
+    deny("chroot", libc::SYS_chroot),
+    deny("unshare", libc::SYS_unshare),
+    deny("setns", libc::SYS_setns),
+    Entry {
+        name: "clone",
+        nr: libc::SYS_clone,
+        errno: EPERM,
+        when: When::AnyBit(0, CLONE_NEW_FLAGS),
+    },
+    // File handles bypass path lookup, and so the root (the "shocker" escape).
+    deny("open_by_handle_at", libc::SYS_open_by_handle_at),
+    deny("name_to_handle_at", libc::SYS_name_to_handle_at),
+    // Other processes' memory and descriptors.
+    deny("ptrace", libc::SYS_ptrace),
+    deny("process_vm_readv", libc::SYS_process_vm_readv),
+    deny("process_vm_writev", libc::SYS_process_vm_writev),
+    deny("kcmp", libc::SYS_kcmp),
+    deny("pidfd_getfd", libc::SYS_pidfd_getfd),
+    // NUMA memory placement: host-wide effects, and a history of bugs.
+    deny("move_pages", libc::SYS_move_pages),
+    deny("migrate_pages", libc::SYS_migrate_pages),
+    deny("mbind", libc::SYS_mbind),
+    deny("set_mempolicy", libc::SYS_set_mempolicy),
+    deny("set_mempolicy_home_node", libc::SYS_set_mempolicy_home_node),
+    // Obsolete calls nobody should be making.
+    deny("uselib", libc::SYS_uselib),
+    deny("ustat", libc::SYS_ustat),
+    deny("sysfs", libc::SYS_sysfs),
+    deny("_sysctl", libc::SYS__sysctl),
+    deny("nfsservctl", libc::SYS_nfsservctl),
+    deny("create_module", 174),
+    deny("get_kernel_syms", 177),
+    deny("query_module", 178),
+    deny("lookup_dcookie", libc::SYS_lookup_dcookie),
+    deny("vserver", libc::SYS_vserver),
+    deny("afs_syscall", libc::SYS_afs_syscall),
+    deny("tuxcall", libc::SYS_tuxcall),
+    deny("security", libc::SYS_security),
+    deny("getpmsg", libc::SYS_getpmsg),
+    deny("putpmsg", libc::SYS_putpmsg),
+    Entry {
+        name: "personality",
+        nr: libc::SYS_personality,
+        errno: EPERM,
+        when: When::NoneOf(0, PERSONALITIES),
+    },
+    Entry {
+        name: "ioctl",
+        nr: libc::SYS_ioctl,
+        errno: EPERM,
+        when: When::OneOf(1, TTY_INJECT),
+    },
+    Entry {
+        name: "socket",
+        nr: libc::SYS_socket,
+        errno: EAFNOSUPPORT,
+        when: When::NoneOf(0, FAMILIES),
+    },
+    // libc falls back to clone(2), whose flags the filter can read.
+    nosys("clone3", libc::SYS_clone3),
+    // The new mount API.
+    nosys("open_tree", libc::SYS_open_tree),
+    nosys("open_tree_attr", 467),
+    nosys("move_mount", libc::SYS_move_mount),
+    nosys("fsopen", libc::SYS_fsopen),
+    nosys("fsconfig", libc::SYS_fsconfig),
+    nosys("fsmount", libc::SYS_fsmount),
+    nosys("fspick", libc::SYS_fspick),
+    nosys("mount_setattr", libc::SYS_mount_setattr),
+];
+
+/// Syscall numbers with this bit set enter the kernel through the x32 ABI
+/// on an x86_64 process and carry AUDIT_ARCH_X86_64, so a filter keyed on
+/// the plain numbers would not see them. Ref: seccomp(2) "Caveats"
+pub const X32_SYSCALL_BIT: u32 = 0x4000_0000;
+
+const AUDIT_ARCH_X86_64: u32 = 0xc000_003e;
+
+/// The compiled filters, applied in order. One seccompiler filter per errno
+/// (a seccompiler filter has a single match action), then the x32 guard.
+/// Each one kills the process on a foreign architecture (the i386 entry,
+/// `int 0x80`, reports AUDIT_ARCH_I386).
+pub fn programs() -> Result<Vec<BpfProgram>, String> {
+    let mut by_errno: BTreeMap<i32, BTreeMap<i64, Vec<SeccompRule>>> = BTreeMap::new();
+    for e in TABLE {
+        let rules = rules(e).map_err(|err| format!("{}: {err}", e.name))?;
+        by_errno.entry(e.errno).or_default().insert(e.nr, rules);
+    }
+    let mut out = Vec::new();
+    for (errno, rules) in by_errno {
+        let filter = SeccompFilter::new(
+            rules,
+            SeccompAction::Allow,
+            SeccompAction::Errno(errno as u32),
+            TargetArch::x86_64,
+        )
+        .map_err(|e| e.to_string())?;
+        out.push(BpfProgram::try_from(filter).map_err(|e| e.to_string())?);
+    }
+    out.push(x32_guard());
+    Ok(out)
+}
+
+fn cond(arg: u8, op: SeccompCmpOp, value: u64) -> Result<SeccompCondition, String> {
+    SeccompCondition::new(arg, SeccompCmpArgLen::Dword, op, value).map_err(|e| e.to_string())
+}
+
+/// seccompiler's rules: a syscall matches when any rule matches, and a rule
+/// when all its conditions hold; no rules means every call matches.
+fn rules(e: &Entry) -> Result<Vec<SeccompRule>, String> {
+    let rule = |c: Vec<SeccompCondition>| SeccompRule::new(c).map_err(|e| e.to_string());
+    match e.when {
+        When::Always => Ok(vec![]),
+        When::AnyBit(arg, bits) => bits
+            .iter()
+            .map(|&b| rule(vec![cond(arg, SeccompCmpOp::MaskedEq(b), b)?]))
+            .collect(),
+        When::OneOf(arg, values) => values
+            .iter()
+            .map(|&v| rule(vec![cond(arg, SeccompCmpOp::Eq, v)?]))
+            .collect(),
+        When::NoneOf(arg, values) => Ok(vec![rule(
+            values
+                .iter()
+                .map(|&v| cond(arg, SeccompCmpOp::Ne, v))
+                .collect::<Result<_, _>>()?,
+        )?]),
+    }
+}
+
+/// ENOSYS for any x32 syscall number, as if the ABI were not built in.
+fn x32_guard() -> BpfProgram {
+    const LD_W_ABS: u16 = 0x20; // BPF_LD | BPF_W | BPF_ABS
+    const JEQ_K: u16 = 0x15; // BPF_JMP | BPF_JEQ | BPF_K
+    const JSET_K: u16 = 0x45; // BPF_JMP | BPF_JSET | BPF_K
+    const RET_K: u16 = 0x06; // BPF_RET | BPF_K
+    let ins = |code, jt, jf, k| sock_filter { code, jt, jf, k };
+    vec![
+        ins(LD_W_ABS, 0, 0, 4), // seccomp_data.arch
+        ins(JEQ_K, 1, 0, AUDIT_ARCH_X86_64),
+        ins(RET_K, 0, 0, libc::SECCOMP_RET_KILL_PROCESS),
+        ins(LD_W_ABS, 0, 0, 0), // seccomp_data.nr
+        ins(JSET_K, 0, 1, X32_SYSCALL_BIT),
+        ins(RET_K, 0, 0, libc::SECCOMP_RET_ERRNO | ENOSYS as u32),
+        ins(RET_K, 0, 0, libc::SECCOMP_RET_ALLOW),
+    ]
+}
+
+#[cfg(test)]
+mod tests {
+    //! The compiled programs run through a small classic-BPF interpreter,
+    //! so every row of the table is checked as the kernel would see it.
+    use super::*;
+
+    const AUDIT_ARCH_I386: u32 = 0x4000_0003;
+
+    /// What the kernel reads: struct seccomp_data.
+    fn data(nr: i64, arch: u32, args: [u64; 6]) -> Vec<u8> {
+        let mut d = Vec::with_capacity(64);
+        d.extend_from_slice(&(nr as u32).to_le_bytes());
+        d.extend_from_slice(&arch.to_le_bytes());
+        d.extend_from_slice(&0u64.to_le_bytes()); // instruction pointer
+        for a in args {
+            d.extend_from_slice(&a.to_le_bytes());
+        }
+        d
+    }
+
+    /// A classic BPF interpreter for the instructions seccomp programs use.
+    fn run(prog: &[sock_filter], data: &[u8]) -> u32 {
+        let (mut a, mut pc) = (0u32, 0usize);
+        loop {
+            let i = &prog[pc];
+            pc += 1;
+            let k = i.k;
+            match i.code {
+                0x20 => {
+                    let o = k as usize;
+                    a = u32::from_le_bytes(data[o..o + 4].try_into().unwrap());
+                }
+                0x54 => a &= k,
+                0x05 => pc += k as usize,
+                0x15 | 0x25 | 0x35 | 0x45 => {
+                    let taken = match i.code {
+                        0x15 => a == k,
+                        0x25 => a > k,
+                        0x35 => a >= k,
+                        _ => a & k != 0,
+                    };
+                    pc += if taken { i.jt } else { i.jf } as usize;
+                }
+                0x06 => return k,
+                op => panic!("instruction {op:#x} not handled by the test interpreter"),
+            }
+        }
+    }
+
+    /// All programs, combined as the kernel does: the most severe action
+    /// wins. Ref: seccomp(2) "the return value ... with the highest precedence"
+    fn verdict(nr: i64, arch: u32, args: [u64; 6]) -> u32 {
+        let precedence = |r: u32| match r & libc::SECCOMP_RET_ACTION_FULL {
+            libc::SECCOMP_RET_KILL_PROCESS => 0,
+            libc::SECCOMP_RET_ERRNO => 3,
+            libc::SECCOMP_RET_ALLOW => 9,
+            other => panic!("unexpected action {other:#x}"),
+        };
+        let d = data(nr, arch, args);
+        programs()
+            .unwrap()
+            .iter()
+            .map(|p| run(p, &d))
+            .min_by_key(|&r| precedence(r))
+            .unwrap()
+    }
+
+    fn errno(e: i32) -> u32 {
+        libc::SECCOMP_RET_ERRNO | e as u32
+    }
+
+    const ALLOW: u32 = libc::SECCOMP_RET_ALLOW;
+    const NATIVE: u32 = AUDIT_ARCH_X86_64;
+
+    #[test]
+    fn every_unconditional_row_is_refused_with_its_errno() {
+        for e in TABLE.iter().filter(|e| e.when == When::Always) {
+            assert_eq!(verdict(e.nr, NATIVE, [0; 6]), errno(e.errno), "{}", e.name);
+        }
+    }
+
+    #[test]
+    fn table_has_no_duplicate_syscalls() {
+        let mut seen = std::collections::HashSet::new();
+        for e in TABLE {
+            assert!(seen.insert(e.nr), "{} listed twice", e.name);
+        }
+    }
+
+    #[test]
+    fn ordinary_calls_pass() {
+        for nr in [
+            libc::SYS_read,
+            libc::SYS_write,
+            libc::SYS_openat,
+            libc::SYS_execve,
+            libc::SYS_chmod,
+            libc::SYS_listen,
+            libc::SYS_fork,
+            libc::SYS_wait4,
+            libc::SYS_getpid,
+        ] {
+            assert_eq!(verdict(nr, NATIVE, [0; 6]), ALLOW, "syscall {nr}");
+        }
+    }
+
+    #[test]
+    fn clone_refused_only_with_a_namespace_flag() {
+        let fork_flags =
+            (libc::CLONE_CHILD_SETTID | libc::CLONE_CHILD_CLEARTID | libc::SIGCHLD) as u64;
+        assert_eq!(
+            verdict(libc::SYS_clone, NATIVE, [fork_flags, 0, 0, 0, 0, 0]),
+            ALLOW
+        );
+        let thread = (libc::CLONE_VM | libc::CLONE_THREAD | libc::CLONE_SIGHAND) as u64;
+        assert_eq!(
+            verdict(libc::SYS_clone, NATIVE, [thread, 0, 0, 0, 0, 0]),
+            ALLOW
+        );
+        for &f in CLONE_NEW_FLAGS {
+            assert_eq!(
+                verdict(libc::SYS_clone, NATIVE, [fork_flags | f, 0, 0, 0, 0, 0]),
+                errno(EPERM),
+                "flag {f:#x}"
+            );
+        }
+    }
+
+    #[test]
+    fn tty_injection_refused_whatever_the_high_bits() {
+        for &req in TTY_INJECT {
+            for high in [0u64, 1 << 32, 0xffff_ffff << 32] {
+                assert_eq!(
+                    verdict(libc::SYS_ioctl, NATIVE, [0, req | high, 0, 0, 0, 0]),
+                    errno(EPERM),
+                    "request {:#x}",
+                    req | high
+                );
+            }
+        }
+        for req in [
+            libc::TIOCGWINSZ,
+            libc::TIOCSPGRP,
+            libc::TIOCGPGRP,
+            libc::TCGETS,
+        ] {
+            assert_eq!(
+                verdict(libc::SYS_ioctl, NATIVE, [0, req, 0, 0, 0, 0]),
+                ALLOW
+            );
+        }
+    }
+
+    #[test]
+    fn personality_only_the_usual_values() {
+        for &p in PERSONALITIES {
+            assert_eq!(
+                verdict(libc::SYS_personality, NATIVE, [p, 0, 0, 0, 0, 0]),
+                ALLOW
+            );
+        }
+        // READ_IMPLIES_EXEC and ADDR_NO_RANDOMIZE weaken the process.
+        for p in [0x0400000u64, 0x0040000, 0x0008000] {
+            assert_eq!(
+                verdict(libc::SYS_personality, NATIVE, [p, 0, 0, 0, 0, 0]),
+                errno(EPERM)
+            );
+        }
+    }
+
+    #[test]
+    fn socket_families() {
+        for &f in FAMILIES {
+            assert_eq!(verdict(libc::SYS_socket, NATIVE, [f, 1, 0, 0, 0, 0]), ALLOW);
+        }
+        for f in [
+            libc::AF_PACKET,
+            libc::AF_KEY,
+            libc::AF_ALG,
+            libc::AF_VSOCK,
+            libc::AF_BLUETOOTH,
+        ] {
+            assert_eq!(
+                verdict(libc::SYS_socket, NATIVE, [f as u64, 1, 0, 0, 0, 0]),
+                errno(EAFNOSUPPORT),
+                "family {f}"
+            );
+        }
+    }
+
+    #[test]
+    fn x32_numbers_refused_even_for_allowed_calls() {
+        for nr in [libc::SYS_getpid, libc::SYS_mount, libc::SYS_read] {
+            assert_eq!(
+                verdict(nr | X32_SYSCALL_BIT as i64, NATIVE, [0; 6]),
+                errno(ENOSYS),
+                "x32 {nr}"
+            );
+        }
+    }
+
+    #[test]
+    fn foreign_architecture_is_killed() {
+        assert_eq!(
+            verdict(20, AUDIT_ARCH_I386, [0; 6]),
+            libc::SECCOMP_RET_KILL_PROCESS
+        );
+    }
+}
