@@ -29,8 +29,14 @@ run: build $(ROOTFS_MARKER)
 
 # The suite runs the built binary as an unprivileged uid, also when started
 # as root (see tests/common/mod.rs).
+# Tests that cannot run on this kernel say why in target/tmp/skipped.txt;
+# they are listed after the run, never counted as passed.
 test: $(ROOTFS_MARKER)
+	@rm -f target/tmp/skipped.txt
 	SANDBOX_TEST_ROOTFS="$(abspath $(ROOTFS))" $(CARGO) test --all-targets
+	@if [ -s target/tmp/skipped.txt ]; then \
+		echo "skipped (not run on this kernel or machine):"; sed 's/^/  /' target/tmp/skipped.txt; \
+	else echo "skipped: none"; fi
 
 lint:
 	$(CARGO) fmt --check

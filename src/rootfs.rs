@@ -21,11 +21,13 @@
 //!    directory is needed, so nothing is created in the rootfs and nothing
 //!    is left to remove. Ref: pivot_root(2) NOTES; runc's rootfs_linux.go.
 
+use std::collections::VecDeque;
 use std::ffi::{OsStr, OsString};
 use std::fs;
 use std::os::fd::{AsFd, AsRawFd, OwnedFd};
+use std::os::unix::ffi::OsStrExt;
 use std::os::unix::fs::{symlink, OpenOptionsExt};
-use std::path::{Component, Path, PathBuf};
+use std::path::{Path, PathBuf};
 
 use libc::c_ulong;
 
@@ -133,155 +135,134 @@ enum Links {
     ResolveInside,
 }
 
+/// How many symlinks one walk may follow, as the kernel's own limit.
+const MAX_LINKS: u32 = 40;
+
 /// Find or create the mount point `path` (absolute, inside the new root
-/// held by `root`) as a directory or an empty file. Every component is
-/// looked up with O_NOFOLLOW from the one before, so nothing outside the
-/// new root is ever created or mounted on, whatever the rootfs holds or a
-/// racing rename does. Ref: CVE-2021-30465 (runc: a symlink swapped in
-/// during setup redirected a mount to the host)
+/// held by `root`) as a directory or an empty file. The walk is ours, one
+/// component at a time from a held directory fd with O_NOFOLLOW: `..` never
+/// goes above the root, a symlink (when followed at all) is read and its
+/// target walked the same way from the root or the current directory, and
+/// what is missing is created in the directory we hold. So nothing outside
+/// the new root is ever created or mounted on, whatever the rootfs holds or
+/// a racing rename does. Ref: CVE-2021-30465 (runc: a symlink swapped in
+/// during setup redirected a mount to the host); runc's MkdirAllInRoot
 fn target(root: &OwnedFd, path: &Path, dir: bool, links: Links) -> Result<Target> {
-    let path = match links {
-        Links::Refuse => path.to_path_buf(),
-        Links::ResolveInside => resolve_inside(root, path)?,
-    };
-    let shown = path.display().to_string();
-    let refuse = |what: &str| {
+    let given = path.display().to_string();
+    let refuse = |shown: &str, what: &str| {
         Error::msg(
             "mount point",
             format!("{what} in the rootfs; refusing to mount there"),
         )
-        .with_path(shown.clone())
+        .with_path(shown.to_string())
     };
-    let mut names: Vec<&OsStr> = path
+    let open_dir = |fd: &OwnedFd| {
+        sys::openat(
+            fd.as_fd(),
+            OsStr::new("."),
+            libc::O_PATH | libc::O_DIRECTORY,
+        )
+    };
+    let mut stack: Vec<(OwnedFd, OsString)> =
+        vec![(open_dir(root).ctx("open", "/")?, OsString::new())];
+    let mut pending: VecDeque<OsString> = path
         .components()
-        .filter_map(|c| match c {
-            Component::Normal(n) => Some(n),
-            _ => None,
-        })
+        .map(|c| c.as_os_str().to_os_string())
         .collect();
-    let Some(name) = names.pop() else {
-        return Err(refuse("is the root itself"));
-    };
-    let mut parent = sys::openat(
-        root.as_fd(),
-        OsStr::new("."),
-        libc::O_PATH | libc::O_DIRECTORY,
-    )
-    .ctx("open", "/")?;
-    for n in names {
-        parent = open_or_make_dir(&parent, n, &shown).map_err(|e| match e.raw_errno() {
-            Some(libc::ENOTDIR) | Some(libc::ELOOP) => {
-                refuse("a component is a symlink or not a directory")
-            }
-            _ => e,
-        })?;
-    }
-    let existing = sys::openat(parent.as_fd(), name, libc::O_PATH | libc::O_NOFOLLOW);
-    let fd = match existing {
-        Ok(fd) => fd,
-        Err(e) if e.raw_os_error() == Some(libc::ENOENT) => {
-            if dir {
-                match sys::mkdirat(parent.as_fd(), name, 0o755) {
-                    Err(e) if e.raw_os_error() != Some(libc::EEXIST) => {
-                        return Err(e)
-                            .ctx("create mount point", &shown)
-                            .map_err(read_only_hint)
-                    }
-                    _ => {}
-                }
-            } else {
-                let flags = libc::O_CREAT | libc::O_EXCL | libc::O_NOFOLLOW | libc::O_WRONLY;
-                match sys::openat(parent.as_fd(), name, flags) {
-                    Err(e) if e.raw_os_error() != Some(libc::EEXIST) => {
-                        return Err(e)
-                            .ctx("create mount point", &shown)
-                            .map_err(read_only_hint)
-                    }
-                    _ => {}
-                }
-            }
-            sys::openat(parent.as_fd(), name, libc::O_PATH | libc::O_NOFOLLOW)
-                .ctx("open mount point", &shown)?
+    let mut followed = 0;
+    let shown_of = |stack: &[(OwnedFd, OsString)], name: &OsStr| {
+        let mut p = PathBuf::from("/");
+        for (_, n) in &stack[1..] {
+            p.push(n);
         }
-        Err(e) => return Err(e).ctx("open mount point", &shown),
+        p.push(name);
+        p.display().to_string()
     };
-    let mode = sys::fstat(fd.as_fd())
-        .ctx("stat mount point", &shown)?
-        .st_mode
-        & libc::S_IFMT;
-    match (mode, dir) {
-        (libc::S_IFLNK, _) => return Err(refuse("is a symlink")),
-        (libc::S_IFDIR, true) => {}
-        (libc::S_IFDIR, false) => return Err(refuse("is a directory, the source is not")),
-        (_, true) => return Err(refuse("is not a directory, the source is")),
-        (_, false) => {}
-    }
-    Ok(Target {
-        parent,
-        name: name.to_os_string(),
-        shown,
-    })
-}
-
-fn open_or_make_dir(parent: &OwnedFd, name: &OsStr, shown: &str) -> Result<OwnedFd> {
-    let flags = libc::O_PATH | libc::O_DIRECTORY | libc::O_NOFOLLOW;
-    match sys::openat(parent.as_fd(), name, flags) {
-        Err(e) if e.raw_os_error() == Some(libc::ENOENT) => {
-            match sys::mkdirat(parent.as_fd(), name, 0o755) {
-                Err(e) if e.raw_os_error() != Some(libc::EEXIST) => {
-                    return Err(e)
-                        .ctx("create mount point", shown)
-                        .map_err(read_only_hint)
+    while let Some(name) = pending.pop_front() {
+        match name.as_bytes() {
+            b"/" | b"." | b"" => continue,
+            b".." => {
+                if stack.len() > 1 {
+                    stack.pop();
                 }
-                _ => {}
+                continue;
             }
-            sys::openat(parent.as_fd(), name, flags).ctx("create mount point", shown)
+            _ => {}
         }
-        other => other.ctx("open mount point", shown),
-    }
-}
-
-/// Where `path` leads inside the new root, symlinks followed but never out
-/// of it (openat2 RESOLVE_IN_ROOT: `..` and absolute links stop at the
-/// root, and a racing rename makes the kernel fail rather than escape). The
-/// missing tail of the path is kept as given.
-fn resolve_inside(root: &OwnedFd, path: &Path) -> Result<PathBuf> {
-    let shown = path.display().to_string();
-    let mut existing = path.to_path_buf();
-    let mut missing: Vec<OsString> = Vec::new();
-    loop {
-        let rel = existing.strip_prefix("/").unwrap_or(&existing);
-        let rel = if rel.as_os_str().is_empty() {
-            Path::new(".")
-        } else {
-            rel
-        };
-        let resolve = sys::RESOLVE_IN_ROOT | sys::RESOLVE_NO_MAGICLINKS;
-        match sys::openat2(root.as_fd(), rel.as_os_str(), libc::O_PATH, resolve) {
-            Ok(fd) => {
-                // Chrooted in the new root, the kernel names the fd's path
-                // from it.
-                let mut real =
-                    fs::read_link(fd_path(&fd)).ctx("resolve bind destination", &shown)?;
-                for m in missing.iter().rev() {
-                    real.push(m);
-                }
-                return Ok(real);
-            }
+        let last = pending.is_empty();
+        let shown = shown_of(&stack, &name);
+        let cur = &stack.last().expect("the root stays").0;
+        let fd = match sys::openat(cur.as_fd(), &name, libc::O_PATH | libc::O_NOFOLLOW) {
+            Ok(fd) => fd,
             Err(e) if e.raw_os_error() == Some(libc::ENOENT) => {
-                match (existing.parent(), existing.file_name()) {
-                    (Some(p), Some(n)) => {
-                        missing.push(n.to_os_string());
-                        existing = p.to_path_buf();
+                let made = if dir || !last {
+                    sys::mkdirat(cur.as_fd(), &name, 0o755)
+                } else {
+                    let flags = libc::O_CREAT | libc::O_EXCL | libc::O_NOFOLLOW | libc::O_WRONLY;
+                    sys::openat(cur.as_fd(), &name, flags).map(drop)
+                };
+                match made {
+                    Err(e) if e.raw_os_error() != Some(libc::EEXIST) => {
+                        return Err(e)
+                            .ctx("create mount point", &shown)
+                            .map_err(read_only_hint)
                     }
-                    _ => return Err(e).ctx("resolve bind destination", &shown),
+                    _ => {}
                 }
+                sys::openat(cur.as_fd(), &name, libc::O_PATH | libc::O_NOFOLLOW)
+                    .ctx("open mount point", &shown)?
             }
-            // openat2 is Linux 5.6+: without it, do not follow links at all.
-            Err(e) if e.raw_os_error() == Some(libc::ENOSYS) => return Ok(path.to_path_buf()),
-            Err(e) => return Err(e).ctx("resolve bind destination", &shown),
+            Err(e) => return Err(e).ctx("open mount point", &shown),
+        };
+        let mode = sys::fstat(fd.as_fd())
+            .ctx("stat mount point", &shown)?
+            .st_mode
+            & libc::S_IFMT;
+        if mode == libc::S_IFLNK {
+            if links == Links::Refuse {
+                let what = if last {
+                    "is a symlink"
+                } else {
+                    "a component is a symlink"
+                };
+                return Err(refuse(&shown, what));
+            }
+            followed += 1;
+            if followed > MAX_LINKS {
+                return Err(refuse(&given, "has too many levels of symlinks"));
+            }
+            let to = sys::readlinkat(cur.as_fd(), &name).ctx("read symlink", &shown)?;
+            let to = Path::new(&to);
+            if to.is_absolute() {
+                stack.truncate(1);
+            }
+            for c in to.components().rev() {
+                pending.push_front(c.as_os_str().to_os_string());
+            }
+            continue;
         }
+        if last {
+            match (mode, dir) {
+                (libc::S_IFDIR, true) => {}
+                (libc::S_IFDIR, false) => {
+                    return Err(refuse(&shown, "is a directory, the source is not"))
+                }
+                (_, true) => return Err(refuse(&shown, "is not a directory, the source is")),
+                (_, false) => {}
+            }
+            let parent = open_dir(cur).ctx("open", &shown)?;
+            return Ok(Target {
+                parent,
+                name,
+                shown,
+            });
+        }
+        if mode != libc::S_IFDIR {
+            return Err(refuse(&shown, "is not a directory"));
+        }
+        stack.push((fd, name));
     }
+    Err(refuse(&given, "is the root itself"))
 }
 
 pub fn setup(plan: &Plan) -> Result<bool> {
@@ -494,7 +475,10 @@ fn mask(root: &OwnedFd, path: &Path, null: &OwnedFd) -> Result<()> {
             "mask",
         )
     } else {
-        bind(null, &t, true)
+        // Not nodev: the null device must still open (and read as empty).
+        t.mount(Some(&fd_path(null)), None, libc::MS_BIND, None, "mask")?;
+        let attrs = sys::MOUNT_ATTR_RDONLY | sys::MOUNT_ATTR_NOSUID | sys::MOUNT_ATTR_NOEXEC;
+        set_attrs(&t.open()?, attrs).ctx("mask", &t.shown)
     }
 }
 

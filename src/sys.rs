@@ -704,47 +704,6 @@ pub fn ids() -> ((u32, u32), (u32, u32)) {
 // ---------------------------------------------------------------------------
 // Walking the new root without leaving it
 
-/// `struct open_how`. Ref: openat2(2)
-#[repr(C)]
-struct OpenHow {
-    flags: u64,
-    mode: u64,
-    resolve: u64,
-}
-
-pub const RESOLVE_NO_MAGICLINKS: u64 = 0x02;
-pub const RESOLVE_IN_ROOT: u64 = 0x10;
-
-/// openat2(2): `path` resolved under `dir` as `resolve` says. With
-/// RESOLVE_IN_ROOT, `..` and absolute symlinks stop at `dir`, and a rename
-/// racing the walk makes the kernel fail with EAGAIN rather than let the
-/// walk leave `dir`.
-pub fn openat2(
-    dir: BorrowedFd<'_>,
-    path: &OsStr,
-    flags: c_int,
-    resolve: u64,
-) -> io::Result<OwnedFd> {
-    let c = cstr(path)?;
-    let how = OpenHow {
-        flags: (flags | libc::O_CLOEXEC) as u64,
-        mode: 0,
-        resolve,
-    };
-    // SAFETY: `c` and `how` outlive the call; the size is that of our struct.
-    let fd = cvt_r(|| unsafe {
-        libc::syscall(
-            libc::SYS_openat2,
-            dir.as_raw_fd(),
-            c.as_ptr(),
-            &how as *const OpenHow,
-            mem::size_of::<OpenHow>(),
-        )
-    })?;
-    // SAFETY: the kernel returned a new descriptor that nothing else owns.
-    Ok(unsafe { OwnedFd::from_raw_fd(fd as RawFd) })
-}
-
 /// openat(2) of one name in `dir`; with O_CREAT the mode is 0644.
 pub fn openat(dir: BorrowedFd<'_>, name: &OsStr, flags: c_int) -> io::Result<OwnedFd> {
     let c = cstr(name)?;
@@ -759,6 +718,23 @@ pub fn openat(dir: BorrowedFd<'_>, name: &OsStr, flags: c_int) -> io::Result<Own
     })?;
     // SAFETY: a new descriptor that nothing else owns.
     Ok(unsafe { OwnedFd::from_raw_fd(fd) })
+}
+
+pub fn readlinkat(dir: BorrowedFd<'_>, name: &OsStr) -> io::Result<std::ffi::OsString> {
+    use std::os::unix::ffi::OsStringExt;
+    let c = cstr(name)?;
+    let mut buf = vec![0u8; libc::PATH_MAX as usize];
+    // SAFETY: the kernel writes at most buf.len() bytes into `buf`.
+    let n = cvt(unsafe {
+        libc::readlinkat(
+            dir.as_raw_fd(),
+            c.as_ptr(),
+            buf.as_mut_ptr().cast(),
+            buf.len(),
+        )
+    })?;
+    buf.truncate(n as usize);
+    Ok(std::ffi::OsString::from_vec(buf))
 }
 
 pub fn mkdirat(dir: BorrowedFd<'_>, name: &OsStr, mode: u32) -> io::Result<()> {

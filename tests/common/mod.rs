@@ -19,6 +19,8 @@ use std::sync::OnceLock;
 pub struct Stage {
     pub dir: PathBuf,
     pub bin: PathBuf,
+    /// The static try-syscall probe (tests/probe/probe.c), built here.
+    pub probe: PathBuf,
     pub rootfs: PathBuf,
     /// The uid/gid the launcher runs as, when the suite is root.
     pub drop_to: Option<(u32, u32)>,
@@ -73,6 +75,19 @@ pub fn stage() -> &'static Stage {
         .unwrap();
         let rootfs = dir.join("rootfs");
         sh(Command::new("cp").arg("-a").arg(&src_rootfs).arg(&rootfs));
+        let probe = dir.join("probe");
+        let cc = std::env::var("CC").unwrap_or_else(|_| "cc".into());
+        let built = Command::new(&cc)
+            .args(["-static", "-O2", "-Wall", "-o"])
+            .arg(&probe)
+            .arg(Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/probe/probe.c"))
+            .output()
+            .unwrap_or_else(|e| panic!("{cc}: {e}: the escape suite needs a C compiler and static libc (Debian: gcc, libc6-dev)"));
+        assert!(
+            built.status.success(),
+            "building the probe failed (needs gcc and libc6-dev): {}",
+            String::from_utf8_lossy(&built.stderr)
+        );
         if let Some((u, g)) = drop_to {
             // The user owns the rootfs they built; so does the test uid.
             sh(Command::new("chown")
@@ -83,6 +98,7 @@ pub fn stage() -> &'static Stage {
         Stage {
             dir,
             bin,
+            probe,
             rootfs,
             host_uid: drop_to.map_or_else(euid, |(u, _)| u),
             drop_to,
@@ -114,12 +130,53 @@ where
 {
     let st = stage();
     let mut c = as_test_user(&st.bin);
-    c.args(args)
+    let args: Vec<std::ffi::OsString> = args.into_iter().map(|a| a.as_ref().to_owned()).collect();
+    c.args(weaken(args))
         .env_clear()
         .env("PATH", "/usr/local/bin:/usr/bin:/bin:/usr/sbin:/sbin")
         .current_dir(&st.dir)
         .stdin(Stdio::null());
     c
+}
+
+/// SANDBOX_TEST_WEAKEN="--seccomp off" (or "--landlock off") adds that
+/// option to every `sandbox run`, to check once which tests depend on which
+/// defence (docs/SECURITY.md records the result). A run that already names
+/// the option keeps its own.
+fn weaken(mut args: Vec<std::ffi::OsString>) -> Vec<std::ffi::OsString> {
+    let Ok(extra) = std::env::var("SANDBOX_TEST_WEAKEN") else {
+        return args;
+    };
+    let extra: Vec<&str> = extra.split_whitespace().collect();
+    let named = extra
+        .first()
+        .is_some_and(|opt| args.iter().any(|a| a == opt));
+    if args.first().is_some_and(|a| a == "run") && !named {
+        for (i, e) in extra.iter().enumerate() {
+            args.insert(1 + i, e.into());
+        }
+    }
+    args
+}
+
+/// Report a test that cannot run on this kernel or machine: the reason
+/// goes to stderr and to target/tmp/skipped.txt, which `make test` prints
+/// at the end, so a skip is never mistaken for a pass. If `feature` is
+/// listed in SANDBOX_TEST_REQUIRE (the kernel-matrix VM sets it), a skip is
+/// a failure instead.
+pub fn skip(test: &str, feature: &str, reason: &str) {
+    let required = std::env::var("SANDBOX_TEST_REQUIRE").unwrap_or_default();
+    if required.split(',').any(|f| f.trim() == feature) {
+        panic!("{test}: {feature} is required here but {reason}");
+    }
+    eprintln!("SKIPPED {test}: {reason}");
+    let log = Path::new(env!("CARGO_TARGET_TMPDIR")).join("skipped.txt");
+    let line = format!("{test}: {reason}\n");
+    let _ = fs::OpenOptions::new()
+        .create(true)
+        .append(true)
+        .open(log)
+        .and_then(|mut f| std::io::Write::write_all(&mut f, line.as_bytes()));
 }
 
 /// A command to run as the test uid: through setpriv when the suite is

@@ -1,0 +1,239 @@
+/* probe: the escape suite's try-syscall program (bubblewrap's
+ * tests/try-syscall.c pattern, our own code). Built static by the tests and
+ * bound into the sandbox. Each probe makes a call with harmless bad
+ * arguments and prints "NAME ERRNO" (or "NAME OK"), so an allowed call fails
+ * with EBADF, EFAULT or EINVAL and a filtered one with EPERM or ENOSYS.
+ *
+ *   probe syscall NAME...        the calls below, one line each
+ *   probe i386                   getpid through int 0x80 (the i386 entry)
+ *   probe x32                    getpid with the x32 bit set
+ *   probe tiocsti                push a byte into the terminal on fd 0
+ *   probe connect-abstract NAME  connect to the abstract unix socket @NAME
+ *   probe connect-path PATH      connect to the unix socket at PATH
+ *   probe msgget KEY [create|rm] a SysV message queue
+ *   probe ids                    real and effective uid and gid
+ *   probe open-write PATH        open PATH for writing
+ */
+#define _GNU_SOURCE
+#include <errno.h>
+#include <fcntl.h>
+#include <linux/sched.h>
+#include <sched.h>
+#include <signal.h>
+#include <stddef.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/ioctl.h>
+#include <sys/ipc.h>
+#include <sys/msg.h>
+#include <sys/personality.h>
+#include <sys/socket.h>
+#include <sys/syscall.h>
+#include <sys/uio.h>
+#include <sys/un.h>
+#include <termios.h>
+#include <unistd.h>
+
+#ifndef AF_ALG
+#define AF_ALG 38
+#endif
+
+static const char *errname(int e) {
+    switch (e) {
+    case EPERM: return "EPERM";
+    case ENOENT: return "ENOENT";
+    case ESRCH: return "ESRCH";
+    case EIO: return "EIO";
+    case EBADF: return "EBADF";
+    case EACCES: return "EACCES";
+    case EFAULT: return "EFAULT";
+    case EBUSY: return "EBUSY";
+    case EEXIST: return "EEXIST";
+    case ENOTDIR: return "ENOTDIR";
+    case EINVAL: return "EINVAL";
+    case ENOTTY: return "ENOTTY";
+    case ETXTBSY: return "ETXTBSY";
+    case EROFS: return "EROFS";
+    case ENOSYS: return "ENOSYS";
+    case EOPNOTSUPP: return "EOPNOTSUPP";
+    case EAFNOSUPPORT: return "EAFNOSUPPORT";
+    case ECONNREFUSED: return "ECONNREFUSED";
+    case ENOMEM: return "ENOMEM";
+    case E2BIG: return "E2BIG";
+    case ENXIO: return "ENXIO";
+    default: {
+        static char buf[32];
+        snprintf(buf, sizeof buf, "E%d", e);
+        return buf;
+    }
+    }
+}
+
+static void report(const char *name, long r) {
+    if (r < 0)
+        printf("%s %s\n", name, errname(errno));
+    else
+        printf("%s OK\n", name);
+}
+
+#define BAD ((void *)1) /* a pointer the kernel cannot read */
+
+static long try_call(const char *n) {
+#define IS(s) (strcmp(n, s) == 0)
+    if (IS("keyctl")) return syscall(SYS_keyctl, 0x7fffffff, 0, 0, 0, 0);
+    if (IS("add_key")) return syscall(SYS_add_key, BAD, BAD, NULL, 0, 0);
+    if (IS("request_key")) return syscall(SYS_request_key, BAD, BAD, NULL, 0);
+    if (IS("bpf")) return syscall(SYS_bpf, -1, NULL, 0);
+    if (IS("perf_event_open")) return syscall(SYS_perf_event_open, BAD, 0, -1, -1, 0);
+    if (IS("userfaultfd")) return syscall(SYS_userfaultfd, ~0);
+    if (IS("io_uring_setup")) return syscall(SYS_io_uring_setup, 1, BAD);
+    if (IS("io_uring_enter")) return syscall(SYS_io_uring_enter, -1, 0, 0, 0, NULL, 0);
+    if (IS("io_uring_register")) return syscall(SYS_io_uring_register, -1, 0, NULL, 0);
+    if (IS("kexec_load")) return syscall(SYS_kexec_load, 0, 0, NULL, ~0UL);
+    if (IS("kexec_file_load")) return syscall(SYS_kexec_file_load, -1, -1, 0, NULL, ~0UL);
+    if (IS("init_module")) return syscall(SYS_init_module, BAD, 0, BAD);
+    if (IS("finit_module")) return syscall(SYS_finit_module, -1, BAD, ~0);
+    if (IS("delete_module")) return syscall(SYS_delete_module, BAD, 0);
+    if (IS("reboot")) return syscall(SYS_reboot, 0, 0, 0, NULL);
+    if (IS("swapon")) return syscall(SYS_swapon, BAD, 0);
+    if (IS("swapoff")) return syscall(SYS_swapoff, BAD);
+    if (IS("acct")) return syscall(SYS_acct, BAD);
+    if (IS("quotactl")) return syscall(SYS_quotactl, 0, BAD, 0, NULL);
+    if (IS("quotactl_fd")) return syscall(SYS_quotactl_fd, -1, 0, 0, NULL);
+    if (IS("syslog")) return syscall(SYS_syslog, -1, NULL, 0);
+    if (IS("iopl")) return syscall(SYS_iopl, 4);
+    if (IS("ioperm")) return syscall(SYS_ioperm, 0, 0, 1);
+    if (IS("clock_settime")) return syscall(SYS_clock_settime, -1, BAD);
+    if (IS("clock_adjtime")) return syscall(SYS_clock_adjtime, -1, BAD);
+    if (IS("settimeofday")) return syscall(SYS_settimeofday, BAD, BAD);
+    if (IS("adjtimex")) return syscall(SYS_adjtimex, BAD);
+    if (IS("vhangup")) return syscall(SYS_vhangup);
+    if (IS("mount")) return syscall(SYS_mount, BAD, BAD, BAD, 0, NULL);
+    if (IS("umount2")) return syscall(SYS_umount2, BAD, 0);
+    if (IS("pivot_root")) return syscall(SYS_pivot_root, BAD, BAD);
+    if (IS("chroot")) return syscall(SYS_chroot, BAD);
+    if (IS("unshare")) return syscall(SYS_unshare, -1);
+    if (IS("setns")) return syscall(SYS_setns, -1, 0);
+    /* CLONE_NEWUSER with CLONE_FS is refused by the kernel with EINVAL, so
+     * no process is ever created. */
+    if (IS("clone")) return syscall(SYS_clone, CLONE_NEWUSER | CLONE_FS | SIGCHLD, 0, 0, 0, 0);
+    if (IS("open_by_handle_at")) return syscall(SYS_open_by_handle_at, -1, BAD, 0);
+    if (IS("name_to_handle_at")) return syscall(SYS_name_to_handle_at, -1, BAD, BAD, BAD, 0);
+    if (IS("ptrace")) return syscall(SYS_ptrace, -1, 0, 0, 0);
+    if (IS("process_vm_readv")) return syscall(SYS_process_vm_readv, 1, NULL, 0, NULL, 0, ~0UL);
+    if (IS("process_vm_writev")) return syscall(SYS_process_vm_writev, 1, NULL, 0, NULL, 0, ~0UL);
+    if (IS("kcmp")) return syscall(SYS_kcmp, 0, 0, -1, 0, 0);
+    if (IS("pidfd_getfd")) return syscall(SYS_pidfd_getfd, -1, -1, 0);
+    if (IS("move_pages")) return syscall(SYS_move_pages, 0, 0, NULL, NULL, NULL, ~0);
+    if (IS("migrate_pages")) return syscall(SYS_migrate_pages, 0, ~0UL, BAD, BAD);
+    if (IS("mbind")) return syscall(SYS_mbind, NULL, 0, -1, NULL, 0, 0);
+    if (IS("set_mempolicy")) return syscall(SYS_set_mempolicy, -1, NULL, 0);
+    if (IS("set_mempolicy_home_node")) return syscall(SYS_set_mempolicy_home_node, 0, 0, 0, ~0UL);
+    if (IS("uselib")) return syscall(SYS_uselib, BAD);
+    if (IS("ustat")) return syscall(SYS_ustat, 0, BAD);
+    if (IS("sysfs")) return syscall(SYS_sysfs, -1);
+    if (IS("_sysctl")) return syscall(SYS__sysctl, BAD);
+    if (IS("nfsservctl")) return syscall(SYS_nfsservctl, 0, NULL, NULL);
+    if (IS("lookup_dcookie")) return syscall(SYS_lookup_dcookie, 0, NULL, 0);
+    /* Controls: calls the filter must leave alone. */
+    if (IS("chmod")) return syscall(SYS_chmod, "/nonexistent-probe", 0644);
+    if (IS("listen")) return syscall(SYS_listen, -1, 1);
+    if (IS("getpid")) return syscall(SYS_getpid);
+    /* Argument-filtered calls. */
+    if (IS("personality-read-implies-exec")) return syscall(SYS_personality, READ_IMPLIES_EXEC);
+    if (IS("personality-query")) return syscall(SYS_personality, 0xffffffffUL);
+    if (IS("tiocsti-badfd")) return syscall(SYS_ioctl, -1, TIOCSTI, BAD);
+    if (IS("tiocsti-highbits-badfd")) return syscall(SYS_ioctl, -1, TIOCSTI | (1UL << 32), BAD);
+    if (IS("tioclinux-badfd")) return syscall(SYS_ioctl, -1, TIOCLINUX, BAD);
+    if (IS("tiocgwinsz-badfd")) return syscall(SYS_ioctl, -1, TIOCGWINSZ, BAD);
+    if (IS("socket-alg")) return syscall(SYS_socket, AF_ALG, SOCK_SEQPACKET, 0);
+    if (IS("socket-packet")) return syscall(SYS_socket, AF_PACKET, SOCK_RAW, 0);
+    if (IS("socket-unix")) return syscall(SYS_socket, AF_UNIX, SOCK_STREAM, 0);
+    if (IS("socket-inet6")) return syscall(SYS_socket, AF_INET6, SOCK_STREAM, 0);
+    if (IS("clone3")) return syscall(SYS_clone3, NULL, 0);
+    if (IS("open_tree")) return syscall(SYS_open_tree, -1, BAD, 0);
+    if (IS("move_mount")) return syscall(SYS_move_mount, -1, BAD, -1, BAD, 0);
+    if (IS("fsopen")) return syscall(SYS_fsopen, BAD, 0);
+    if (IS("fsconfig")) return syscall(SYS_fsconfig, -1, 0, NULL, NULL, 0);
+    if (IS("fsmount")) return syscall(SYS_fsmount, -1, 0, 0);
+    if (IS("fspick")) return syscall(SYS_fspick, -1, BAD, 0);
+    if (IS("mount_setattr")) return syscall(SYS_mount_setattr, -1, BAD, 0, NULL, 0);
+    if (IS("ptrace-attach-1")) return syscall(SYS_ptrace, 16 /* PTRACE_ATTACH */, 1, 0, 0);
+    if (IS("process_vm_readv-1")) {
+        /* Permission is checked before the remote address: EFAULT means
+         * the kernel would have read PID 1's memory. */
+        char buf[1];
+        struct iovec l = {buf, 1}, r = {(void *)0x1000, 1};
+        return syscall(SYS_process_vm_readv, 1, &l, 1, &r, 1, 0);
+    }
+    if (IS("ptrace-traceme")) return syscall(SYS_ptrace, 0 /* PTRACE_TRACEME */, 0, 0, 0);
+    fprintf(stderr, "probe: unknown syscall probe %s\n", n);
+    exit(2);
+#undef IS
+}
+
+static int i386_getpid(void) {
+    long r;
+    __asm__ volatile("int $0x80" : "=a"(r) : "a"(20L) : "memory");
+    printf("i386 %s\n", r < 0 ? errname((int)-r) : "OK");
+    return 0;
+}
+
+static int x32_getpid(void) {
+    long r;
+    __asm__ volatile("syscall" : "=a"(r) : "a"(0x40000000L | SYS_getpid) : "rcx", "r11", "memory");
+    printf("x32 %s\n", r < 0 ? errname((int)-r) : "OK");
+    return 0;
+}
+
+static int unix_connect(const char *name, int abstract) {
+    struct sockaddr_un a;
+    memset(&a, 0, sizeof a);
+    a.sun_family = AF_UNIX;
+    size_t n = strlen(name);
+    if (n + 2 > sizeof a.sun_path) return 2;
+    memcpy(a.sun_path + (abstract ? 1 : 0), name, n);
+    int fd = socket(AF_UNIX, SOCK_STREAM, 0);
+    if (fd < 0) { report("socket", -1); return 1; }
+    socklen_t len = (socklen_t)(offsetof(struct sockaddr_un, sun_path) + n + 1);
+    report("connect", connect(fd, (struct sockaddr *)&a, len));
+    return 0;
+}
+
+int main(int argc, char **argv) {
+    setvbuf(stdout, NULL, _IOLBF, 0);
+    if (argc < 2) { fprintf(stderr, "usage: probe WHAT [ARGS]\n"); return 2; }
+    const char *w = argv[1];
+    if (!strcmp(w, "syscall")) {
+        for (int i = 2; i < argc; i++) { errno = 0; report(argv[i], try_call(argv[i])); }
+        return 0;
+    }
+    if (!strcmp(w, "i386")) return i386_getpid();
+    if (!strcmp(w, "x32")) return x32_getpid();
+    if (!strcmp(w, "tiocsti")) {
+        char c = '#';
+        report("tiocsti", ioctl(0, TIOCSTI, &c));
+        return 0;
+    }
+    if (!strcmp(w, "connect-abstract") && argc == 3) return unix_connect(argv[2], 1);
+    if (!strcmp(w, "connect-path") && argc == 3) return unix_connect(argv[2], 0);
+    if (!strcmp(w, "msgget") && argc >= 3) {
+        key_t key = (key_t)strtol(argv[2], NULL, 0);
+        int flags = (argc == 4 && !strcmp(argv[3], "create")) ? IPC_CREAT | 0600 : 0;
+        int id = msgget(key, flags);
+        if (id >= 0 && argc == 4 && !strcmp(argv[3], "rm")) { report("msgrm", msgctl(id, IPC_RMID, NULL)); return 0; }
+        report("msgget", id);
+        return 0;
+    }
+    if (!strcmp(w, "ids")) {
+        printf("ruid=%d euid=%d rgid=%d egid=%d\n", getuid(), geteuid(), getgid(), getegid());
+        return 0;
+    }
+    if (!strcmp(w, "open-write") && argc == 3) {
+        report("open-write", open(argv[2], O_WRONLY));
+        return 0;
+    }
+    fprintf(stderr, "probe: unknown probe %s\n", w);
+    return 2;
+}
