@@ -143,7 +143,7 @@ where
 /// option to every `sandbox run`, to check once which tests depend on which
 /// defence (docs/SECURITY.md records the result). A run that already names
 /// the option keeps its own.
-fn weaken(mut args: Vec<std::ffi::OsString>) -> Vec<std::ffi::OsString> {
+pub fn weaken(mut args: Vec<std::ffi::OsString>) -> Vec<std::ffi::OsString> {
     let Ok(extra) = std::env::var("SANDBOX_TEST_WEAKEN") else {
         return args;
     };
