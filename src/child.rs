@@ -85,10 +85,18 @@ fn stage(mut ctl: fs::File) -> Result<Infallible> {
     sys::unblock_all_signals().ctx_step("unblock signals")?;
     sys::default_signal(libc::SIGPIPE).ctx_step("restore SIGPIPE")?;
 
-    // Privileges, narrowest last: capabilities first (so nothing after can
-    // be undone), then no_new_privs (which Landlock and seccomp need without
+    // Resource limits (they survive execve), then privileges, narrowest
+    // last: capabilities first (so nothing after can be undone), then
+    // no_new_privs (which Landlock and seccomp need without
     // CAP_SYS_ADMIN), Landlock, and seccomp last so the filter need not
     // allow any setup call.
+    for l in &plan.limits {
+        let r = l.resource();
+        let shown = format!("{}={}", r.name, crate::limits::show(l.value));
+        let (soft, hard) =
+            crate::limits::soft_hard(l, sys::getrlimit(r.resource).ctx("read limit", &shown)?.1);
+        sys::setrlimit(r.resource, soft, hard).ctx("set limit", &shown)?;
+    }
     drop_capabilities()?;
     sys::set_no_new_privs().ctx_step("set no_new_privs")?;
     let landlock = landlock::apply(&plan, root_writable)?;

@@ -13,6 +13,7 @@ use std::ffi::{OsStr, OsString};
 use std::os::unix::ffi::OsStrExt;
 
 use crate::error::{Error, Result};
+use crate::limits::{self, Limit};
 
 pub const DEFAULT_HOSTNAME: &str = "sandbox";
 pub const DEFAULT_COMMAND: &str = "/bin/sh";
@@ -73,6 +74,8 @@ pub struct RunArgs {
     /// `--sys`: a read-only /sys.
     pub sys: bool,
     pub verbose: bool,
+    /// `--limit` values, in order (a later one for the same resource wins).
+    pub limits: Vec<Limit>,
 }
 
 impl RunArgs {
@@ -93,6 +96,7 @@ impl RunArgs {
             landlock: LandlockMode::Auto,
             sys: false,
             verbose: false,
+            limits: Vec::new(),
         }
     }
 
@@ -150,6 +154,10 @@ impl RunArgs {
         if self.verbose {
             a.push("--verbose".into());
         }
+        for l in &self.limits {
+            let spec = format!("{}={}", l.resource().name, limits::show(l.value));
+            a.extend(["--limit".into(), spec.into()]);
+        }
         a.push("--".into());
         a.push(self.rootfs.clone());
         a.extend(self.command.iter().cloned());
@@ -167,6 +175,7 @@ const VALUE_OPTS: &[&str] = &[
     "--ro-bind",
     "--seccomp",
     "--landlock",
+    "--limit",
 ];
 const FLAG_OPTS: &[&str] = &[
     "--share-net",
@@ -211,6 +220,14 @@ Options:
   --read-only         no writable root; only /tmp and --bind targets are
   --rw                write through to ROOTFS on disk
   --sys               mount a read-only /sys (default: no /sys)
+
+Limits:
+  --limit NAME=VALUE  set a resource limit (soft and hard) for the command,
+                      names as prlimit(1): as, core, cpu, data, fsize, locks,
+                      memlock, msgqueue, nice, nofile, nproc, rss, rtprio,
+                      rttime, sigpending, stack; VALUE takes K, M, G (x1024)
+                      or 'unlimited'; repeatable. Core dumps are off (core=0)
+                      unless --limit core=... is given
 
 Hardening (docs/SECURITY.md says what each one stops):
   --seccomp on|off    the default seccomp filter (default: on); off says so
@@ -387,6 +404,7 @@ fn parse_run(args: Vec<OsString>) -> Result<Cmd> {
         (false, false) => RootMode::Ephemeral,
     };
     r.sys = pa.contains("--sys");
+    r.limits = pa.values_from_fn("--limit", limits::parse).map_err(pe)?;
     r.verbose = pa.contains(["-v", "--verbose"]);
     if let Some(on) = pa
         .opt_value_from_fn("--seccomp", parse_on_off)
@@ -691,6 +709,7 @@ mod tests {
             binds in proptest::collection::vec((word(), proptest::option::of(abs_path()), any::<bool>()), 0..4),
             (seccomp, sys, verbose) in any::<(bool, bool, bool)>(),
             landlock in prop_oneof![Just(LandlockMode::Auto), Just(LandlockMode::Require), Just(LandlockMode::Off)],
+            limits in proptest::collection::vec((0..limits::RESOURCES.len() as u8, any::<u64>()), 0..3),
         ) -> RunArgs {
             let mut command: Vec<OsString> = command.into_iter().map(Into::into).collect();
             if command[0].is_empty() { command[0] = "sh".into(); }
@@ -705,6 +724,7 @@ mod tests {
                     src: s.into(), dst: d.map(Into::into), read_only: ro,
                 }).collect(),
                 seccomp, landlock, sys, verbose,
+                limits: limits.into_iter().map(|(index, value)| Limit { index, value }).collect(),
             }
         }
     }

@@ -10,6 +10,7 @@ mod doctor;
 mod error;
 mod idmap;
 mod landlock;
+mod limits;
 mod parent;
 mod plan;
 mod rootfs;

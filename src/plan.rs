@@ -11,6 +11,7 @@ use std::path::{Component, Path, PathBuf};
 
 use crate::cli::{LandlockMode, RootMode, RunArgs};
 use crate::error::{Context, Error, Reason, Result};
+use crate::limits::{self, Limit, RESOURCES};
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Bind {
@@ -41,6 +42,8 @@ pub struct Plan {
     pub landlock: LandlockMode,
     pub sys: bool,
     pub verbose: bool,
+    /// The rlimits to set (`limits::effective`: core=0 unless asked).
+    pub limits: Vec<Limit>,
 }
 
 /// `a/./b/../c` → `a/c`, without touching the filesystem (a path inside the
@@ -107,6 +110,9 @@ impl Plan {
                 read_only: b.read_only,
             });
         }
+        for l in &a.limits {
+            check_limit(l)?;
+        }
         Ok(Plan {
             rootfs,
             command: a.command,
@@ -123,6 +129,7 @@ impl Plan {
             landlock: a.landlock,
             sys: a.sys,
             verbose: a.verbose,
+            limits: limits::effective(&a.limits),
         })
     }
 
@@ -163,6 +170,11 @@ impl Plan {
         });
         w.u8(self.sys as u8);
         w.u8(self.verbose as u8);
+        w.u32(self.limits.len() as u32);
+        for l in &self.limits {
+            w.u8(l.index);
+            w.u64(l.value);
+        }
         w.0
     }
 
@@ -205,6 +217,18 @@ impl Plan {
         };
         let sys = r.u8()? != 0;
         let verbose = r.u8()? != 0;
+        let limits = (0..r.u32()?)
+            .map(|_| {
+                let index = r.u8()?;
+                if index as usize >= RESOURCES.len() {
+                    return Err(format!("bad resource {index}"));
+                }
+                Ok(Limit {
+                    index,
+                    value: r.u64()?,
+                })
+            })
+            .collect::<std::result::Result<_, String>>()?;
         r.end()?;
         Ok(Plan {
             rootfs,
@@ -222,11 +246,33 @@ impl Plan {
             landlock,
             sys,
             verbose,
+            limits,
         })
     }
 }
 
-const MAGIC_PLAN: &[u8] = b"sandbox-plan-2\0";
+/// A sandbox can lower a limit but not raise it past the caller's hard
+/// limit (that needs CAP_SYS_RESOURCE on the host): say so before starting.
+fn check_limit(l: &Limit) -> Result<()> {
+    let r = l.resource();
+    let (_, hard) = crate::sys::getrlimit(r.resource).ctx("read limit", r.name)?;
+    if hard != limits::UNLIMITED && l.value > hard {
+        return Err(Error::msg(
+            "--limit",
+            format!(
+                "{}={} is above your hard limit of {} ({}); a sandbox can only lower limits",
+                r.name,
+                limits::show(l.value),
+                limits::show(hard),
+                r.unit
+            ),
+        )
+        .with_hint("ask for less, or raise the hard limit before starting (prlimit, ulimit -H)"));
+    }
+    Ok(())
+}
+
+const MAGIC_PLAN: &[u8] = b"sandbox-plan-3\0";
 const MAGIC_ERROR: &[u8] = b"sandbox-error-1\0";
 
 /// An error from the child stage, for the parent to print.
@@ -279,6 +325,9 @@ impl Writer {
     fn u32(&mut self, v: u32) {
         self.0.extend_from_slice(&v.to_le_bytes());
     }
+    fn u64(&mut self, v: u64) {
+        self.0.extend_from_slice(&v.to_le_bytes());
+    }
     fn bytes(&mut self, b: &[u8]) {
         self.u32(b.len() as u32);
         self.0.extend_from_slice(b);
@@ -318,6 +367,9 @@ impl<'a> Reader<'a> {
     }
     fn u32(&mut self) -> std::result::Result<u32, String> {
         Ok(u32::from_le_bytes(self.take(4)?.try_into().unwrap()))
+    }
+    fn u64(&mut self) -> std::result::Result<u64, String> {
+        Ok(u64::from_le_bytes(self.take(8)?.try_into().unwrap()))
     }
     fn bytes(&mut self) -> std::result::Result<Vec<u8>, String> {
         let n = self.u32()? as usize;
@@ -366,12 +418,14 @@ mod tests {
             share_net in any::<bool>(), root in 0u8..3,
             binds in proptest::collection::vec((os_string(), os_string(), any::<bool>()), 0..3),
             (seccomp, sys, verbose) in any::<(bool, bool, bool)>(), landlock in 0u8..3,
+            limits in proptest::collection::vec((0..RESOURCES.len() as u8, any::<u64>()), 0..4),
         ) -> Plan {
             Plan {
                 rootfs: rootfs.into(), command, hostname, chdir, setenv, term, uid, gid, share_net,
                 root: [RootMode::Ephemeral, RootMode::ReadOnly, RootMode::ReadWrite][root as usize],
                 binds: binds.into_iter().map(|(s, d, r)| Bind { src: s.into(), dst: d.into(), read_only: r }).collect(),
                 seccomp, sys, verbose,
+                limits: limits.into_iter().map(|(index, value)| Limit { index, value }).collect(),
                 landlock: [LandlockMode::Auto, LandlockMode::Require, LandlockMode::Off][landlock as usize],
             }
         }

@@ -755,3 +755,26 @@ pub fn fstat(fd: BorrowedFd<'_>) -> io::Result<libc::stat> {
 pub fn major_minor(dev: libc::dev_t) -> (u32, u32) {
     (libc::major(dev), libc::minor(dev))
 }
+
+// ---------------------------------------------------------------------------
+// Resource limits
+
+/// (soft, hard) of one resource. Ref: getrlimit(2)
+pub fn getrlimit(resource: u32) -> io::Result<(u64, u64)> {
+    let mut r = libc::rlimit {
+        rlim_cur: 0,
+        rlim_max: 0,
+    };
+    // SAFETY: the kernel fills the rlimit we own.
+    cvt(unsafe { libc::getrlimit(resource as _, &mut r) })?;
+    Ok((r.rlim_cur, r.rlim_max))
+}
+
+pub fn setrlimit(resource: u32, soft: u64, hard: u64) -> io::Result<()> {
+    let r = libc::rlimit {
+        rlim_cur: soft,
+        rlim_max: hard,
+    };
+    // SAFETY: the kernel reads the rlimit we own.
+    cvt(unsafe { libc::setrlimit(resource as _, &r) }).map(drop)
+}
