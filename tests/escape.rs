@@ -8,12 +8,11 @@ mod common;
 
 use std::collections::BTreeMap;
 use std::fs;
-use std::io::{Read, Write};
+use std::io::Write;
 use std::net::TcpListener;
 use std::os::linux::net::SocketAddrExt;
 use std::os::unix::fs::PermissionsExt;
 use std::os::unix::net::{SocketAddr, UnixListener};
-use std::path::Path;
 use std::process::{Command, Stdio};
 
 use common::*;
@@ -771,7 +770,6 @@ fn sh_as_test_user(cmd: &str) {
 
 #[test]
 fn a_bind_through_a_symlink_stays_inside_the_rootfs() {
-    let st = stage();
     let outside = test_dir("outside-target");
     let root = private_rootfs("bindlink");
     // /escape -> ../../../…/outside-target: followed on the host it leaves
@@ -817,7 +815,6 @@ fn a_bind_through_a_symlink_stays_inside_the_rootfs() {
         &inside,
     ]);
     assert_eq!(text(&out.stdout), "p", "{}", text(&out.stderr));
-    let _ = st;
 }
 
 #[test]
@@ -931,10 +928,8 @@ fn seccomp_off_says_so() {
     let out = run(&["run", "--seccomp", "off", &rootfs_arg(), "true"]);
     assert!(out.status.success());
     assert!(text(&out.stderr).contains("warning: --seccomp off"));
-    let mut f = fs::File::open(Path::new("/proc/self/status")).unwrap();
-    let mut s = String::new();
-    f.read_to_string(&mut s).unwrap();
-    assert!(s.contains("Seccomp:"), "this kernel reports seccomp mode");
+    // Control: with the filter the same line says mode 2 (see
+    // capabilities_are_empty_and_no_new_privs_is_set).
     let status = run_ok(&["--seccomp", "off", "cat", "/proc/self/status"]);
     assert!(status.contains("Seccomp:\t0"), "{status}");
 }
