@@ -235,6 +235,8 @@ Hardening (docs/SECURITY.md says what each one stops):
   --landlock auto|require|off
                       Landlock filesystem and scope rules: auto uses what the
                       kernel has, require fails (125) without it (default: auto)
+
+Other:
   -v, --verbose       report on stderr what the sandbox set up
   -h, --help          this help
   -V, --version       the version
