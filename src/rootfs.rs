@@ -334,7 +334,7 @@ pub fn setup(plan: &Plan) -> Result<bool> {
         "mount tmpfs",
     )?;
     if plan.sys {
-        mount_sys(&root, src.sys.as_ref())?;
+        mount_sys(&root, src.sys.as_ref(), src.null()?)?;
     }
     for (b, fd) in plan.binds.iter().zip(&src.binds) {
         let is_dir = fs::metadata(fd_path(fd))
@@ -357,17 +357,20 @@ pub fn setup(plan: &Plan) -> Result<bool> {
     Ok(!read_only_root)
 }
 
+/// NEW_ROOT as a mount point: "root" in the staging tmpfs, which is ours.
+fn new_root_target() -> Result<Target> {
+    Ok(Target {
+        parent: o_path(Path::new(STAGING), libc::O_DIRECTORY).ctx("open", STAGING)?,
+        name: "root".into(),
+        shown: NEW_ROOT.into(),
+    })
+}
+
 /// Mount the root at NEW_ROOT; returns whether it must end read-only.
 fn mount_new_root(plan: &Plan, rootfs: &OwnedFd) -> Result<bool> {
     fs::create_dir(NEW_ROOT).ctx("create the new root", NEW_ROOT)?;
     if plan.root == RootMode::ReadWrite {
-        let staging = o_path(Path::new(STAGING), libc::O_DIRECTORY).ctx("open", STAGING)?;
-        let t = Target {
-            parent: staging,
-            name: "root".into(),
-            shown: NEW_ROOT.into(),
-        };
-        bind(rootfs, &t, false)?;
+        bind(rootfs, &new_root_target()?, false)?;
         return Ok(false);
     }
     // Copy-on-write: the upper layer lives on the staging tmpfs, so writes
@@ -394,13 +397,7 @@ fn mount_new_root(plan: &Plan, rootfs: &OwnedFd) -> Result<bool> {
             eprintln!(
                 "sandbox: notice: overlay unavailable ({why}); the root is read-only for this run (writable: /tmp and --bind targets)"
             );
-            let staging = o_path(Path::new(STAGING), libc::O_DIRECTORY).ctx("open", STAGING)?;
-            let t = Target {
-                parent: staging,
-                name: "root".into(),
-                shown: NEW_ROOT.into(),
-            };
-            bind(rootfs, &t, false)?;
+            bind(rootfs, &new_root_target()?, false)?;
             Ok(true)
         }
     }
@@ -484,7 +481,7 @@ fn mask(root: &OwnedFd, path: &Path, null: &OwnedFd) -> Result<()> {
 
 /// `--sys`: a read-only sysfs. A new sysfs needs the network namespace to be
 /// ours; with --share-net the host's is bound read-only instead.
-fn mount_sys(root: &OwnedFd, host_sys: Option<&OwnedFd>) -> Result<()> {
+fn mount_sys(root: &OwnedFd, host_sys: Option<&OwnedFd>, null: &OwnedFd) -> Result<()> {
     let t = target(root, Path::new("/sys"), true, Links::Refuse)?;
     let flags = libc::MS_RDONLY | libc::MS_NOSUID | libc::MS_NODEV | libc::MS_NOEXEC;
     match host_sys {
@@ -497,14 +494,13 @@ fn mount_sys(root: &OwnedFd, host_sys: Option<&OwnedFd>) -> Result<()> {
             "mount sysfs",
         )?,
     }
-    let null = o_path(Path::new("/dev/null"), 0).ctx("open", "/dev/null")?;
     for p in [
         "/sys/firmware",
         "/sys/devices/virtual/powercap",
         "/sys/kernel/security",
         "/sys/fs/selinux",
     ] {
-        mask(root, Path::new(p), &null)?;
+        mask(root, Path::new(p), null)?;
     }
     Ok(())
 }

@@ -200,22 +200,24 @@ pub fn adopt_fd(fd: RawFd) -> io::Result<OwnedFd> {
     Ok(unsafe { OwnedFd::from_raw_fd(fd) })
 }
 
-/// Whether a descriptor is a pipe.
-pub fn is_fifo(fd: RawFd) -> bool {
+/// The file type bits (S_IFMT) of what a descriptor is open on; None
+/// when it is not open.
+fn fd_type(fd: RawFd) -> Option<libc::mode_t> {
     // SAFETY: fstat writes into a zeroed stat we own.
     unsafe {
         let mut st: libc::stat = mem::zeroed();
-        libc::fstat(fd, &mut st) == 0 && (st.st_mode & libc::S_IFMT) == libc::S_IFIFO
+        (libc::fstat(fd, &mut st) == 0).then_some(st.st_mode & libc::S_IFMT)
     }
+}
+
+/// Whether a descriptor is a pipe.
+pub fn is_fifo(fd: RawFd) -> bool {
+    fd_type(fd) == Some(libc::S_IFIFO)
 }
 
 /// Whether a descriptor is open on a directory (O_PATH included).
 pub fn is_dir_fd(fd: RawFd) -> bool {
-    // SAFETY: fstat writes into a zeroed stat we own.
-    unsafe {
-        let mut st: libc::stat = mem::zeroed();
-        libc::fstat(fd, &mut st) == 0 && (st.st_mode & libc::S_IFMT) == libc::S_IFDIR
-    }
+    fd_type(fd) == Some(libc::S_IFDIR)
 }
 
 /// Close every descriptor from `first` up. Uses close_range (5.9+) and falls
