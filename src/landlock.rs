@@ -12,7 +12,7 @@
 //! reach a socket of the host's, a device ioctl on a node we did not list).
 //! Ref: Documentation/userspace-api/landlock.rst
 
-use std::path::Path;
+use std::path::{Path, PathBuf};
 
 use landlock::{
     Access, AccessFs, CompatLevel, Compatible, LandlockStatus, PathBeneath, PathFd, Ruleset,
@@ -22,22 +22,16 @@ use landlock::{
 use crate::cli::{LandlockMode, RootMode};
 use crate::error::{Error, Result};
 use crate::plan::Plan;
+use crate::rootfs;
 
-/// The newest ABI whose rights we use and have tested; the crate drops what
-/// an older kernel lacks (best effort) unless `--landlock require`.
+/// The newest ABI whose rights we use and have tested. The crate drops what
+/// an older kernel lacks (best effort); `--landlock require` only insists
+/// that some ruleset is enforced.
 const ABI_TARGET: ABI = ABI::V6;
 
-/// Device nodes the command may write to and ioctl (ttys need ioctls).
-const DEVICES: &[&str] = &[
-    "/dev/null",
-    "/dev/zero",
-    "/dev/full",
-    "/dev/random",
-    "/dev/urandom",
-    "/dev/tty",
-    "/dev/console",
-    "/dev/pts",
-];
+/// Besides the nodes bound from the host (rootfs::DEVICES), what in /dev
+/// the command may write to and ioctl (ttys need ioctls).
+const MORE_DEVICES: &[&str] = &["console", "pts"];
 
 /// What was enforced, for `--verbose` and the require check.
 pub struct Outcome {
@@ -69,7 +63,12 @@ pub fn apply(plan: &Plan, root_writable: bool) -> Result<Outcome> {
 
     let mut rules: Vec<(&Path, _)> = vec![(Path::new("/"), read)];
     rules.extend(writable.iter().map(|p| (*p, all)));
-    rules.extend(DEVICES.iter().map(|d| (Path::new(*d), device)));
+    let devices: Vec<PathBuf> = rootfs::DEVICES
+        .iter()
+        .chain(MORE_DEVICES)
+        .map(|d| Path::new("/dev").join(d))
+        .collect();
+    rules.extend(devices.iter().map(|d| (d.as_path(), device)));
 
     let mut rs = Ruleset::default()
         .set_compatibility(CompatLevel::BestEffort)

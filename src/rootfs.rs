@@ -41,7 +41,7 @@ const STAGING: &str = "/tmp";
 const NEW_ROOT: &str = "/tmp/root";
 
 /// Device nodes bound from the host into the sandbox's /dev.
-const DEVICES: [&str; 6] = ["null", "zero", "full", "random", "urandom", "tty"];
+pub const DEVICES: [&str; 6] = ["null", "zero", "full", "random", "urandom", "tty"];
 
 fn fd_path(fd: &OwnedFd) -> OsString {
     format!("/proc/self/fd/{}", fd.as_raw_fd()).into()
