@@ -45,7 +45,10 @@ pub fn main() -> u8 {
         Err(e) => e,
     };
     let mut err = err;
-    if err.write_all(&plan::encode_error(&e)).is_err() {
+    if err
+        .write_all(&plan::frame(&plan::encode_error(&e)))
+        .is_err()
+    {
         // The parent is gone; nobody is left to tell.
     }
     e.exit
@@ -117,7 +120,72 @@ fn stage(mut ctl: fs::File) -> Result<Infallible> {
     if plan.seccomp {
         apply_seccomp()?;
     }
+    if plan.init {
+        init()?;
+    }
     Err(exec(&plan, &env))
+}
+
+/// `--init`: this process stays PID 1, runs the command as PID 2, passes
+/// it the signals the parent forwards, reaps every orphan, and when the
+/// command ends kills what is left and reports the command's status. It
+/// runs under every restriction the command has (set up above). Returns
+/// only in the command's process, which then execs.
+fn init() -> Result<()> {
+    // Blocked before the fork, so no SIGCHLD or forwarded signal can come
+    // before the signalfd is read; the command unblocks them again.
+    let mut handled = crate::parent::FORWARDED.to_vec();
+    handled.push(libc::SIGCHLD);
+    sys::block_signals(&handled).ctx_step("block signals (init)")?;
+    let sigfd = sys::signalfd(&handled).ctx_step("create the signal fd (init)")?;
+    let cmd = sys::fork().ctx_step("start the command (init)")?;
+    if cmd == 0 {
+        // ---- The command's process: PID 2 ----
+        drop(sigfd);
+        sys::unblock_all_signals().ctx_step("unblock signals")?;
+        return Ok(());
+    }
+    // ---- init: PID 1, as confined as the command ----
+    // Not holding the caller's terminal or pipes: a reader of our stdout
+    // sees EOF when the command and its children close theirs.
+    for fd in 0..3 {
+        sys::close_raw(fd);
+    }
+    let status = loop {
+        let _ = sys::poll(&[(std::os::fd::AsFd::as_fd(&sigfd), libc::POLLIN)], -1);
+        while let Ok(Some(info)) = sys::read_signal(std::os::fd::AsFd::as_fd(&sigfd)) {
+            if info.signo == libc::SIGCHLD {
+                continue;
+            }
+            // As the parent does: what the terminal sent to our process
+            // group already reached the command if it is still in it.
+            let from_terminal = info.code == libc::SI_KERNEL
+                && matches!((sys::getpgid(cmd), sys::getpgid(0)), (Ok(a), Ok(b)) if a == b);
+            if !from_terminal {
+                let _ = sys::kill(cmd, info.signo);
+            }
+        }
+        let mut done = None;
+        while let Ok(Some((pid, st))) = sys::reap_any() {
+            if pid == cmd {
+                done = Some(st);
+            }
+        }
+        if let Some(st) = done {
+            break st;
+        }
+    };
+    // The command is done: what it left behind goes with it. kill(-1) from
+    // PID 1 reaches every other process of the namespace.
+    let _ = sys::kill(-1, libc::SIGKILL);
+    while let Ok(Some(_)) = sys::reap_any_blocking() {}
+    let _ = sys::write_raw(CHILD_ERR_FD, &plan::frame(&plan::encode_status(status)));
+    let code = match sys::Exit::from_status(status) {
+        Some(sys::Exit::Code(c)) => c,
+        Some(sys::Exit::Signal(s)) => 128 + s,
+        None => EXIT_SANDBOX as i32,
+    };
+    sys::exit_now(code)
 }
 
 /// chdir, then check the result is inside the new root: a directory fd

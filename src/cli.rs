@@ -11,6 +11,7 @@
 
 use std::ffi::{OsStr, OsString};
 use std::os::unix::ffi::OsStrExt;
+use std::time::Duration;
 
 use crate::error::{Error, Result};
 use crate::limits::{self, Limit};
@@ -20,7 +21,7 @@ pub const DEFAULT_COMMAND: &str = "/bin/sh";
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Cmd {
-    Run(RunArgs),
+    Run(Box<RunArgs>),
     Child,
     Doctor,
     Help(&'static str),
@@ -76,7 +77,55 @@ pub struct RunArgs {
     pub verbose: bool,
     /// `--limit` values, in order (a later one for the same resource wins).
     pub limits: Vec<Limit>,
+    /// `--init`: a minimal init stays PID 1 and the command is PID 2.
+    pub init: bool,
+    /// `--timeout`: TERM, then KILL after `kill_after`; exit 124.
+    pub timeout: Option<Duration>,
+    /// `--kill-after`: the grace between TERM and KILL.
+    pub kill_after: Duration,
+    pub cgroup: CgroupLimits,
+    pub status_file: Option<OsString>,
+    pub status_fd: Option<i32>,
+    pub sizes: Sizes,
 }
+
+/// `--memory`, `--pids`, `--cpus`: enforced through cgroup v2, or the run
+/// fails (125).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct CgroupLimits {
+    pub memory: Option<u64>,
+    pub pids: Option<u64>,
+    /// Thousandths of a CPU.
+    pub cpus_milli: Option<u32>,
+}
+
+impl CgroupLimits {
+    pub fn any(&self) -> bool {
+        self.memory.is_some() || self.pids.is_some() || self.cpus_milli.is_some()
+    }
+}
+
+/// Size caps of the writable tmpfs mounts, in bytes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Sizes {
+    /// /tmp
+    pub tmp: u64,
+    /// /dev/shm
+    pub shm: u64,
+    /// The copy-on-write root's writes (the overlay's upper layer).
+    pub root: u64,
+}
+
+/// The defaults (docs/DECISIONS.md, "tmpfs sizes"): enough for builds and
+/// unpacking, small next to the memory of any machine that runs builds.
+pub const DEFAULT_SIZES: Sizes = Sizes {
+    tmp: 256 << 20,
+    shm: 64 << 20,
+    root: 256 << 20,
+};
+
+/// `--kill-after`'s default, and the grace after a stop request.
+pub const DEFAULT_KILL_AFTER: Duration = Duration::from_secs(5);
 
 impl RunArgs {
     /// The defaults for a given rootfs (what `sandbox run ROOTFS` means).
@@ -97,6 +146,13 @@ impl RunArgs {
             sys: false,
             verbose: false,
             limits: Vec::new(),
+            init: false,
+            timeout: None,
+            kill_after: DEFAULT_KILL_AFTER,
+            cgroup: CgroupLimits::default(),
+            status_file: None,
+            status_fd: None,
+            sizes: DEFAULT_SIZES,
         }
     }
 
@@ -158,6 +214,42 @@ impl RunArgs {
             let spec = format!("{}={}", l.resource().name, limits::show(l.value));
             a.extend(["--limit".into(), spec.into()]);
         }
+        if self.init {
+            a.push("--init".into());
+        }
+        if let Some(t) = self.timeout {
+            a.extend(["--timeout".into(), limits::show_duration(t).into()]);
+        }
+        if self.kill_after != d.kill_after {
+            a.extend([
+                "--kill-after".into(),
+                limits::show_duration(self.kill_after).into(),
+            ]);
+        }
+        if let Some(m) = self.cgroup.memory {
+            a.extend(["--memory".into(), limits::show(m).into()]);
+        }
+        if let Some(p) = self.cgroup.pids {
+            a.extend(["--pids".into(), p.to_string().into()]);
+        }
+        if let Some(c) = self.cgroup.cpus_milli {
+            a.extend(["--cpus".into(), limits::show_cpus(c).into()]);
+        }
+        if let Some(f) = &self.status_file {
+            a.extend(["--status-file".into(), f.clone()]);
+        }
+        if let Some(n) = self.status_fd {
+            a.extend(["--status-fd".into(), n.to_string().into()]);
+        }
+        for (opt, v, dv) in [
+            ("--tmp-size", self.sizes.tmp, d.sizes.tmp),
+            ("--shm-size", self.sizes.shm, d.sizes.shm),
+            ("--root-size", self.sizes.root, d.sizes.root),
+        ] {
+            if v != dv {
+                a.extend([opt.into(), limits::show(v).into()]);
+            }
+        }
         a.push("--".into());
         a.push(self.rootfs.clone());
         a.extend(self.command.iter().cloned());
@@ -176,12 +268,23 @@ const VALUE_OPTS: &[&str] = &[
     "--seccomp",
     "--landlock",
     "--limit",
+    "--timeout",
+    "--kill-after",
+    "--memory",
+    "--pids",
+    "--cpus",
+    "--status-file",
+    "--status-fd",
+    "--tmp-size",
+    "--shm-size",
+    "--root-size",
 ];
 const FLAG_OPTS: &[&str] = &[
     "--share-net",
     "--rw",
     "--read-only",
     "--sys",
+    "--init",
     "-v",
     "--verbose",
     "-h",
@@ -220,6 +323,22 @@ Options:
   --read-only         no writable root; only /tmp and --bind targets are
   --rw                write through to ROOTFS on disk
   --sys               mount a read-only /sys (default: no /sys)
+  --tmp-size SIZE     cap /tmp at SIZE (default: 256M)
+  --shm-size SIZE     cap /dev/shm at SIZE (default: 64M)
+  --root-size SIZE    cap what the command writes to the copy-on-write
+                      root (default: 256M)
+
+Supervision:
+  --init              keep a minimal init as PID 1 that reaps orphans and
+                      forwards signals; the command runs as PID 2
+  --timeout SECS      after SECS (fractions and s, m, h, d allowed) send
+                      SIGTERM, then SIGKILL to the whole sandbox; exit 124
+  --kill-after SECS   grace between SIGTERM and SIGKILL, for --timeout and
+                      when sandbox itself is asked to stop (default: 5)
+  --status-file PATH  write one JSON object there when the sandbox ends:
+                      exit code or signal, timed_out, limits hit, times,
+                      peak memory
+  --status-fd N       the same, to the open file descriptor N
 
 Limits:
   --limit NAME=VALUE  set a resource limit (soft and hard) for the command,
@@ -228,6 +347,11 @@ Limits:
                       rttime, sigpending, stack; VALUE takes K, M, G (x1024)
                       or 'unlimited'; repeatable. Core dumps are off (core=0)
                       unless --limit core=... is given
+  --memory SIZE       cgroup v2: memory use (K, M, G) of the whole sandbox;
+  --pids N            cgroup v2: how many processes and threads it may hold;
+  --cpus N            cgroup v2: CPU time, in CPUs (0.5 = half of one CPU).
+                      These need a delegated cgroup (see docs/SUPERVISION.md);
+                      without one the run fails (125), never runs unlimited
 
 Hardening (docs/SECURITY.md says what each one stops):
   --seccomp on|off    the default seccomp filter (default: on); off says so
@@ -408,6 +532,64 @@ fn parse_run(args: Vec<OsString>) -> Result<Cmd> {
     r.sys = pa.contains("--sys");
     r.limits = pa.values_from_fn("--limit", limits::parse).map_err(pe)?;
     r.verbose = pa.contains(["-v", "--verbose"]);
+    r.init = pa.contains("--init");
+    r.timeout = pa
+        .opt_value_from_fn("--timeout", |v| limits::parse_duration("--timeout", v))
+        .map_err(pe)?
+        // GNU timeout's reading: 0 means no timeout.
+        .filter(|d| !d.is_zero());
+    if let Some(k) = pa
+        .opt_value_from_fn("--kill-after", |v| {
+            limits::parse_duration("--kill-after", v)
+        })
+        .map_err(pe)?
+    {
+        r.kill_after = k;
+    }
+    r.cgroup.memory = pa
+        .opt_value_from_fn("--memory", |v| limits::parse_size("--memory", v))
+        .map_err(pe)?;
+    r.cgroup.pids = pa.opt_value_from_fn("--pids", parse_pids).map_err(pe)?;
+    r.cgroup.cpus_milli = pa
+        .opt_value_from_fn("--cpus", limits::parse_cpus)
+        .map_err(pe)?;
+    r.status_file = pa
+        .opt_value_from_os_str(
+            "--status-file",
+            |s| -> std::result::Result<OsString, String> {
+                if s.is_empty() {
+                    return Err("--status-file wants a path".into());
+                }
+                Ok(s.to_os_string())
+            },
+        )
+        .map_err(pe)?;
+    r.status_fd = pa
+        .opt_value_from_fn("--status-fd", parse_status_fd)
+        .map_err(pe)?;
+    if let Some(v) = pa
+        .opt_value_from_fn("--tmp-size", |v| limits::parse_size("--tmp-size", v))
+        .map_err(pe)?
+    {
+        r.sizes.tmp = v;
+    }
+    if let Some(v) = pa
+        .opt_value_from_fn("--shm-size", |v| limits::parse_size("--shm-size", v))
+        .map_err(pe)?
+    {
+        r.sizes.shm = v;
+    }
+    if let Some(v) = pa
+        .opt_value_from_fn("--root-size", |v| limits::parse_size("--root-size", v))
+        .map_err(pe)?
+    {
+        if r.root != RootMode::Ephemeral {
+            return Err(usage(
+                "--root-size caps the copy-on-write root; with --rw or --read-only there is none",
+            ));
+        }
+        r.sizes.root = v;
+    }
     if let Some(on) = pa
         .opt_value_from_fn("--seccomp", parse_on_off)
         .map_err(pe)?
@@ -457,7 +639,7 @@ fn parse_run(args: Vec<OsString>) -> Result<Cmd> {
     if r.command[0].is_empty() {
         return Err(usage("COMMAND is an empty string"));
     }
-    Ok(Cmd::Run(r))
+    Ok(Cmd::Run(Box::new(r)))
 }
 
 /// RFC 1123 host name: 1–64 bytes (the kernel's limit), dot-separated
@@ -496,6 +678,25 @@ fn parse_landlock(s: &str) -> std::result::Result<LandlockMode, String> {
         "require" => Ok(LandlockMode::Require),
         "off" => Ok(LandlockMode::Off),
         _ => Err(format!("--landlock wants auto, require or off, got {s:?}")),
+    }
+}
+
+fn parse_pids(s: &str) -> std::result::Result<u64, String> {
+    match s.parse::<u64>() {
+        Ok(n) if (1..=4_194_304).contains(&n) => Ok(n),
+        _ => Err(format!(
+            "--pids wants a number of processes from 1 to 4194304, got {s:?}"
+        )),
+    }
+}
+
+/// Any open descriptor but stdin; checked to be open when the run starts.
+fn parse_status_fd(s: &str) -> std::result::Result<i32, String> {
+    match s.parse::<i32>() {
+        Ok(n) if n >= 1 => Ok(n),
+        _ => Err(format!(
+            "--status-fd wants a file descriptor number, 1 or above, got {s:?}"
+        )),
     }
 }
 
@@ -566,7 +767,7 @@ mod tests {
         let mut a = args(&["run"]);
         a.extend(args(s));
         match parse(a)? {
-            Cmd::Run(r) => Ok(r),
+            Cmd::Run(r) => Ok(*r),
             other => panic!("not a run: {other:?}"),
         }
     }
@@ -652,6 +853,18 @@ mod tests {
             &["--share-net=1", "r"],
             &["", "sh"],
             &["r", ""],
+            &["--timeout", "-1", "r"],
+            &["--timeout", "1x", "r"],
+            &["--kill-after", "", "r"],
+            &["--memory", "0", "r"],
+            &["--memory", "lots", "r"],
+            &["--pids", "0", "r"],
+            &["--cpus", "0", "r"],
+            &["--status-fd", "0", "r"],
+            &["--status-file", "", "r"],
+            &["--tmp-size", "0", "r"],
+            &["--rw", "--root-size", "1M", "r"],
+            &["--init=1", "r"],
         ] {
             let e = run(bad).unwrap_err();
             assert_eq!(e.exit, 125, "{bad:?}");
@@ -712,6 +925,13 @@ mod tests {
             (seccomp, sys, verbose) in any::<(bool, bool, bool)>(),
             landlock in prop_oneof![Just(LandlockMode::Auto), Just(LandlockMode::Require), Just(LandlockMode::Off)],
             limits in proptest::collection::vec((0..limits::RESOURCES.len() as u8, any::<u64>()), 0..3),
+            init in any::<bool>(),
+            timeout in proptest::option::of((1u64..1_000_000, 0u32..1_000_000_000)),
+            kill_after in (0u64..1000, 0u32..1_000_000_000),
+            cgroup in (proptest::option::of(1u64..u64::MAX), proptest::option::of(1u64..4_194_304), proptest::option::of(10u32..100_000)),
+            status_file in proptest::option::of(abs_path()),
+            status_fd in proptest::option::of(1i32..1000),
+            sizes in (1u64..u64::MAX, 1u64..u64::MAX, 1u64..u64::MAX),
         ) -> RunArgs {
             let mut command: Vec<OsString> = command.into_iter().map(Into::into).collect();
             if command[0].is_empty() { command[0] = "sh".into(); }
@@ -727,6 +947,17 @@ mod tests {
                 }).collect(),
                 seccomp, landlock, sys, verbose,
                 limits: limits.into_iter().map(|(index, value)| Limit { index, value }).collect(),
+                init,
+                timeout: timeout.map(|(s, n)| Duration::new(s, n)),
+                kill_after: Duration::new(kill_after.0, kill_after.1),
+                cgroup: CgroupLimits { memory: cgroup.0, pids: cgroup.1, cpus_milli: cgroup.2 },
+                status_file: status_file.map(Into::into),
+                status_fd,
+                sizes: Sizes {
+                    tmp: sizes.0,
+                    shm: sizes.1,
+                    root: if root == RootMode::Ephemeral { sizes.2 } else { DEFAULT_SIZES.root },
+                },
             }
         }
     }
@@ -747,7 +978,7 @@ mod tests {
         fn what_parses_round_trips(r in run_args()) {
             let mut argv: Vec<OsString> = vec!["run".into()];
             argv.extend(r.to_args());
-            prop_assert_eq!(parse(argv).unwrap(), Cmd::Run(r));
+            prop_assert_eq!(parse(argv).unwrap(), Cmd::Run(Box::new(r)));
         }
     }
 }

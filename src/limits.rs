@@ -152,6 +152,101 @@ pub fn show(v: u64) -> String {
     }
 }
 
+/// A size for --memory and the tmpfs caps: a number of bytes with an
+/// optional K, M or G (powers of 1024); never 0 or `unlimited`.
+pub fn parse_size(opt: &str, v: &str) -> Result<u64, String> {
+    match parse_value(v) {
+        Some(n) if n > 0 && n != UNLIMITED => Ok(n),
+        _ => Err(format!(
+            "{opt}: {v:?} is not a size (a number above 0 with an optional K, M or G)"
+        )),
+    }
+}
+
+/// The longest --timeout or --kill-after we take: 100 years is forever.
+const MAX_SECONDS: u64 = 100 * 365 * 24 * 3600;
+
+/// `--timeout` and `--kill-after`: seconds with an optional fraction and an
+/// optional unit, s, m, h or d (as GNU timeout takes them). Exact: parsed as
+/// decimal digits, never through a float.
+pub fn parse_duration(opt: &str, v: &str) -> Result<std::time::Duration, String> {
+    let bad = || {
+        format!("{opt}: {v:?} is not a duration (seconds, with an optional fraction and unit s, m, h or d: 10, 0.5, 2m)")
+    };
+    let (num, mult) = match v.as_bytes().last() {
+        Some(b's') => (&v[..v.len() - 1], 1),
+        Some(b'm') => (&v[..v.len() - 1], 60),
+        Some(b'h') => (&v[..v.len() - 1], 3600),
+        Some(b'd') => (&v[..v.len() - 1], 86400),
+        _ => (v, 1),
+    };
+    let (int, frac) = num.split_once('.').unwrap_or((num, ""));
+    let digits = |s: &str| s.bytes().all(|b| b.is_ascii_digit());
+    if (int.is_empty() && frac.is_empty()) || !digits(int) || !digits(frac) || frac.len() > 9 {
+        return Err(bad());
+    }
+    let secs: u64 = if int.is_empty() {
+        0
+    } else {
+        int.parse().map_err(|_| bad())?
+    };
+    let nanos: u64 = format!("{frac:0<9}").parse().map_err(|_| bad())?;
+    // (secs + nanos/1e9) * mult, kept exact in nanoseconds.
+    let total = (secs as u128 * 1_000_000_000 + nanos as u128) * mult as u128;
+    if total > MAX_SECONDS as u128 * 1_000_000_000 {
+        return Err(format!("{opt}: {v:?} is longer than 100 years"));
+    }
+    Ok(std::time::Duration::new(
+        (total / 1_000_000_000) as u64,
+        (total % 1_000_000_000) as u32,
+    ))
+}
+
+/// A duration as `parse_duration` reads it back: "1.5", "0", "120".
+pub fn show_duration(d: std::time::Duration) -> String {
+    let frac = format!("{:09}", d.subsec_nanos());
+    let frac = frac.trim_end_matches('0');
+    if frac.is_empty() {
+        d.as_secs().to_string()
+    } else {
+        format!("{}.{frac}", d.as_secs())
+    }
+}
+
+/// `--cpus`: how many CPUs' worth of time, in thousandths (1.5 → 1500);
+/// at least 0.01, as cgroup v2's cpu.max takes no quota under 1 ms per
+/// 100 ms period.
+pub fn parse_cpus(v: &str) -> Result<u32, String> {
+    let bad = || format!("--cpus: {v:?} is not a number of CPUs (such as 0.5, 1 or 2.25)");
+    let (int, frac) = v.split_once('.').unwrap_or((v, ""));
+    let digits = |s: &str| s.bytes().all(|b| b.is_ascii_digit());
+    if int.is_empty() || !digits(int) || !digits(frac) || int.len() > 6 {
+        return Err(bad());
+    }
+    if frac.len() > 3 {
+        return Err(format!("--cpus: {v:?} has more than 3 decimals"));
+    }
+    let milli = int.parse::<u32>().map_err(|_| bad())? * 1000
+        + format!("{frac:0<3}").parse::<u32>().map_err(|_| bad())?;
+    if milli < 10 {
+        return Err(format!(
+            "--cpus: {v:?} is below the least cgroup v2 takes, 0.01"
+        ));
+    }
+    Ok(milli)
+}
+
+#[cfg(test)]
+pub fn show_cpus(milli: u32) -> String {
+    let frac = format!("{:03}", milli % 1000);
+    let frac = frac.trim_end_matches('0');
+    if frac.is_empty() {
+        (milli / 1000).to_string()
+    } else {
+        format!("{}.{frac}", milli / 1000)
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -220,7 +315,64 @@ mod tests {
         }
     }
 
+    #[test]
+    fn durations_are_exact() {
+        use std::time::Duration;
+        let d = |v| parse_duration("--timeout", v);
+        assert_eq!(d("10").unwrap(), Duration::from_secs(10));
+        assert_eq!(d("0.5").unwrap(), Duration::from_millis(500));
+        assert_eq!(d(".25s").unwrap(), Duration::from_millis(250));
+        assert_eq!(d("2m").unwrap(), Duration::from_secs(120));
+        assert_eq!(d("1.5h").unwrap(), Duration::from_secs(5400));
+        assert_eq!(d("1d").unwrap(), Duration::from_secs(86400));
+        assert_eq!(d("0").unwrap(), Duration::ZERO);
+        assert_eq!(d("0.000000001").unwrap(), Duration::from_nanos(1));
+        for bad in [
+            "",
+            ".",
+            "s",
+            "-1",
+            "1e3",
+            "1.2.3",
+            "1x",
+            "0.0000000001",
+            "99999999999d",
+            " 1",
+        ] {
+            assert!(d(bad).is_err(), "{bad:?}");
+        }
+        assert!(d("x").unwrap_err().starts_with("--timeout: "));
+    }
+
+    #[test]
+    fn cpus_and_sizes() {
+        assert_eq!(parse_cpus("1").unwrap(), 1000);
+        assert_eq!(parse_cpus("0.5").unwrap(), 500);
+        assert_eq!(parse_cpus("2.25").unwrap(), 2250);
+        assert_eq!(parse_cpus("0.01").unwrap(), 10);
+        for bad in [
+            "", "0", "0.009", ".5", "1.0001", "-1", "1e2", "x", "9999999",
+        ] {
+            assert!(parse_cpus(bad).is_err(), "{bad:?}");
+        }
+        assert_eq!(parse_size("--memory", "64M").unwrap(), 64 << 20);
+        for bad in ["0", "unlimited", "", "1.5G", "-1"] {
+            assert!(parse_size("--memory", bad).is_err(), "{bad:?}");
+        }
+    }
+
     proptest! {
+        #[test]
+        fn shown_durations_parse_back(secs in 0..MAX_SECONDS, nanos in 0u32..1_000_000_000) {
+            let d = std::time::Duration::new(secs, nanos);
+            prop_assert_eq!(parse_duration("--timeout", &show_duration(d)).unwrap(), d);
+        }
+
+        #[test]
+        fn shown_cpus_parse_back(milli in 10u32..1_000_000) {
+            prop_assert_eq!(parse_cpus(&show_cpus(milli)).unwrap(), milli);
+        }
+
         #[test]
         fn shown_values_parse_back(index in 0..RESOURCES.len(), v in any::<u64>()) {
             let name = RESOURCES[index].name;

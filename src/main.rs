@@ -4,6 +4,7 @@
 //! binary), `child` (the internal second stage), `doctor`. Exit codes are
 //! DESIGN.md's: the command's own, 128+N, 125, 126, 127.
 
+mod cgroup;
 mod child;
 mod cli;
 mod doctor;
@@ -15,6 +16,7 @@ mod parent;
 mod plan;
 mod rootfs;
 mod seccomp;
+mod status;
 mod sys;
 
 use std::process::ExitCode;
@@ -45,7 +47,7 @@ fn main() -> ExitCode {
         cli::Cmd::Doctor => doctor::main(),
         cli::Cmd::Run(args) => {
             let term = std::env::var_os("TERM");
-            match plan::Plan::from_args(args, term).and_then(|p| parent::run(&p)) {
+            match plan::Plan::from_args(*args, term).and_then(|p| parent::run(&p)) {
                 Ok(code) => code,
                 Err(e) => {
                     e.report();

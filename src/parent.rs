@@ -8,24 +8,31 @@ use std::ffi::CString;
 use std::fs;
 use std::io::{Read, Write};
 use std::os::fd::{AsFd, AsRawFd, OwnedFd};
+use std::os::unix::fs::OpenOptionsExt;
 use std::time::{Duration, Instant};
 
 use libc::{c_int, pid_t};
 
+use crate::cgroup::Cgroup;
 use crate::error::{Context, Error, Result, EXIT_SANDBOX};
 use crate::idmap::IdMap;
+use crate::limits;
 use crate::plan::{self, Plan};
+use crate::status::{self, Report};
 use crate::sys::{self, Exit};
+
+/// GNU timeout's status for "the time ran out".
+pub const EXIT_TIMEOUT: u8 = 124;
 
 /// The fds the child stage finds its plan (read) and error pipe (write) on.
 pub const CHILD_CTL_FD: c_int = 3;
 pub const CHILD_ERR_FD: c_int = 4;
 
 /// Signals passed on to the command. SIGINT, SIGTERM and SIGHUP also mean
-/// "stop": after `KILL_AFTER` the whole sandbox is killed, because PID 1
+/// "stop": after `--kill-after` the whole sandbox is killed, because PID 1
 /// of a namespace never sees a signal it has no handler for.
 /// Ref: pid_namespaces(7), "signals"
-const FORWARDED: [c_int; 7] = [
+pub const FORWARDED: [c_int; 7] = [
     libc::SIGINT,
     libc::SIGTERM,
     libc::SIGHUP,
@@ -34,7 +41,6 @@ const FORWARDED: [c_int; 7] = [
     libc::SIGUSR2,
     libc::SIGWINCH,
 ];
-const KILL_AFTER: Duration = Duration::from_secs(5);
 
 /// A directory as stdin, stdout or stderr would hand the command a way out
 /// of its root (fchdir to it, or open /proc/self/fd/N) that no mount can
@@ -54,7 +60,79 @@ fn check_stdio() -> Result<()> {
 
 const USERNS_HINT: &str = "user namespaces look disabled for unprivileged users: check 'sysctl user.max_user_namespaces' (must be > 0), 'sysctl kernel.unprivileged_userns_clone' (Debian/Ubuntu kernels: must be 1) and 'sysctl kernel.apparmor_restrict_unprivileged_userns' (Ubuntu 23.10+: must be 0); 'sandbox doctor' checks this";
 
+/// `--status-file` / `--status-fd`: where the JSON goes, opened (or
+/// checked) before anything runs, so a bad path fails the run up front.
+enum StatusSink {
+    File(fs::File, String),
+    Fd(i32),
+}
+
+impl StatusSink {
+    fn open(plan: &Plan) -> Result<Vec<StatusSink>> {
+        let mut sinks = Vec::new();
+        if let Some(p) = &plan.status_file {
+            let f = fs::OpenOptions::new()
+                .write(true)
+                .create(true)
+                .truncate(true)
+                .custom_flags(libc::O_CLOEXEC)
+                .open(p)
+                .ctx("open the status file", p.display())?;
+            sinks.push(StatusSink::File(f, p.display().to_string()));
+        }
+        if let Some(n) = plan.status_fd {
+            if !sys::fd_is_open(n) {
+                return Err(
+                    Error::errno("--status-fd", Some(format!("fd {n}")), libc::EBADF).with_hint(
+                        "open it in the calling shell, e.g. 'sandbox run --status-fd 3 … 3>status.json'",
+                    ),
+                );
+            }
+            sinks.push(StatusSink::Fd(n));
+        }
+        Ok(sinks)
+    }
+
+    fn write(self, json: &str) {
+        let line = format!("{json}\n");
+        let (r, shown) = match self {
+            StatusSink::File(mut f, path) => (f.write_all(line.as_bytes()), path),
+            StatusSink::Fd(n) => (sys::write_raw(n, line.as_bytes()), format!("fd {n}")),
+        };
+        if let Err(e) = r.ctx("write the status", shown) {
+            e.report();
+        }
+    }
+}
+
 pub fn run(plan: &Plan) -> Result<u8> {
+    let sinks = StatusSink::open(plan)?;
+    let started = Instant::now();
+    let mut report = Report::default();
+    let result = launch(plan, &mut report);
+    report.wall = started.elapsed();
+    match &result {
+        Ok(code) => report.status = *code,
+        Err(e) => {
+            report.status = e.exit;
+            report.error = Some(e.to_string());
+        }
+    }
+    if !sinks.is_empty() {
+        let json = report.json();
+        for s in sinks {
+            s.write(&json);
+        }
+    }
+    if plan.verbose && result.is_ok() {
+        eprintln!("{}", report.line());
+    }
+    result
+}
+
+/// Everything between the checks and the end: clone, release, supervise,
+/// collect. Fills in `report` with what it learns.
+fn launch(plan: &Plan, report: &mut Report) -> Result<u8> {
     // ---- Parent, on the host, unprivileged ----
     check_stdio()?;
     if !plan.seccomp {
@@ -62,6 +140,13 @@ pub fn run(plan: &Plan) -> Result<u8> {
             "sandbox: warning: --seccomp off: the command runs without the default seccomp filter"
         );
     }
+    // Made (and its limits written) before the sandbox exists; removed when
+    // this value drops, after the sandbox has ended.
+    let cgroup = if plan.cgroup.any() {
+        Some(Cgroup::create(&plan.cgroup)?)
+    } else {
+        None
+    };
 
     // Everything the clone child needs is allocated now: after clone it may
     // only make async-signal-safe calls (see `child_after_clone`).
@@ -72,11 +157,11 @@ pub fn run(plan: &Plan) -> Result<u8> {
     let envp = [std::ptr::null()];
     // The report for a failed exec of the child stage, encoded now; the
     // clone child only patches the errno into it (no allocation there).
-    let mut exec_report = plan::encode_error(&Error::errno(
+    let mut exec_report = plan::frame(&plan::encode_error(&Error::errno(
         "exec the child stage",
         Some("/proc/self/exe".into()),
         0,
-    ));
+    )));
     let errno_at = exec_report.len() - 2 - 4;
 
     let (ctl_read, ctl_write) = sys::pipe_high().ctx_step("create the control pipe")?;
@@ -98,13 +183,21 @@ pub fn run(plan: &Plan) -> Result<u8> {
     if !plan.share_net {
         flags |= libc::CLONE_NEWNET;
     }
-    let pid = sys::clone_namespaces(flags as u64).map_err(clone_error)?;
+    let (pid, in_cgroup) =
+        sys::clone_namespaces(flags as u64, cgroup.as_ref().map(|c| c.fd.as_fd()))
+            .map_err(clone_error)?;
     if pid == 0 {
+        let fds = CloneFds {
+            ctl_read: ctl_read.as_raw_fd(),
+            ctl_write: ctl_write.as_raw_fd(),
+            err_read: err_read.as_raw_fd(),
+            err_write: err_write.as_raw_fd(),
+        };
         let report = ExecReport {
             buf: &mut exec_report,
             errno_at,
         };
-        child_after_clone(&ctl_read, &err_write, exe, &argv, &envp, report);
+        child_after_clone(fds, exe, &argv, &envp, report);
     }
 
     // ---- Parent, after clone ----
@@ -112,12 +205,27 @@ pub fn run(plan: &Plan) -> Result<u8> {
     // every write end is gone.
     drop(ctl_read);
     drop(err_write);
-
-    if let Err(e) = write_id_maps(pid) {
-        // Closing the control pipe without the release byte ends the child.
-        drop(ctl_write);
+    // Until the release byte is sent, giving up here ends the child: it
+    // reads EOF on the control pipe, or dies of the SIGKILL.
+    let abort = |e: Error| {
+        let _ = sys::kill(pid, libc::SIGKILL);
         let _ = sys::waitpid(pid, false);
-        return Err(e);
+        Err(e)
+    };
+    if let (Some(cg), false) = (&cgroup, in_cgroup) {
+        // No CLONE_INTO_CGROUP (kernel < 5.7): the child has not run
+        // anything of ours yet (it waits for the release byte), so moving
+        // it now still places it before the command.
+        if let Err(e) = cg.place(pid) {
+            return abort(e);
+        }
+    }
+    let guard = match Guard::spawn(pid, cgroup.as_ref().map(|c| c.dir())) {
+        Ok(g) => g,
+        Err(e) => return abort(e),
+    };
+    if let Err(e) = write_id_maps(pid) {
+        return abort(e);
     }
 
     // Release byte, then the plan (length-prefixed). The clone child reads
@@ -134,24 +242,165 @@ pub fn run(plan: &Plan) -> Result<u8> {
     if let Err(e) = sent {
         // EPIPE: the child died before reading; its status says why.
         if e.raw_os_error() != Some(libc::EPIPE) {
-            let _ = sys::kill(pid, libc::SIGKILL);
-            let _ = sys::waitpid(pid, false);
-            return Err(e).ctx_step("send the plan to the child");
+            return abort(
+                Err::<(), _>(e)
+                    .ctx_step("send the plan to the child")
+                    .unwrap_err(),
+            );
         }
     }
 
     let mut sup = Supervisor {
         pid,
-        stop_deadline: None,
+        kill_after: plan.kill_after,
+        timeout_at: plan.timeout.map(|t| Instant::now() + t),
+        kill_at: None,
+        timed_out: false,
+        stopped_by: None,
+        killed: false,
     };
-    let (exit, report) = sup.wait(fs::File::from(err_read), &sigfd)?;
-    if let Some(e) = report {
+    let (ended, reports) = sup.wait(fs::File::from(err_read), &sigfd)?;
+    let usage = cgroup.as_ref().map(|c| c.usage());
+    if let Some(cg) = cgroup {
+        if let Err(e) = cg.remove() {
+            e.report();
+        }
+    }
+    if let Some(g) = guard {
+        g.dismiss();
+    }
+
+    report.timed_out = sup.timed_out;
+    report.stopped_by = sup.stopped_by;
+    report.killed_after_grace = sup.killed;
+    report.user = Some(ended.user);
+    report.system = Some(ended.system);
+    match usage.as_ref().and_then(|u| u.peak_memory) {
+        Some(p) => {
+            report.peak_memory = Some(p);
+            report.peak_memory_source = Some("cgroup");
+        }
+        None => {
+            report.peak_memory = Some(ended.max_rss_bytes);
+            report.peak_memory_source = Some("process");
+        }
+    }
+    if let Some(e) = reports.error {
         return Err(e);
+    }
+    // Under --init, PID 1 is our init and the command's own end came over
+    // the error pipe.
+    let exit = reports
+        .status
+        .and_then(Exit::from_status)
+        .unwrap_or(ended.exit);
+    report.exit = Some(exit);
+    report.oom_killed = usage.as_ref().is_some_and(|u| u.oom_kills > 0);
+    report.limits_hit = status::limits_hit(
+        Some(exit),
+        sup.timed_out,
+        &plan.limits,
+        usage.as_ref(),
+        Some(ended.user + ended.system),
+    );
+    if sup.timed_out {
+        let t = plan.timeout.map(limits::show_duration).unwrap_or_default();
+        if sup.killed {
+            eprintln!(
+                "sandbox: timed out after {t} s; killed the sandbox after the {} s grace period",
+                limits::show_duration(plan.kill_after)
+            );
+        } else {
+            eprintln!("sandbox: timed out after {t} s; the command ended on SIGTERM");
+        }
+        return Ok(EXIT_TIMEOUT);
+    }
+    if report.oom_killed {
+        eprintln!(
+            "sandbox: the sandbox reached its --memory limit and the kernel killed a process in it"
+        );
     }
     Ok(match exit {
         Exit::Code(c) => c as u8,
         Exit::Signal(s) => 128u8.wrapping_add(s as u8),
     })
+}
+
+/// The launcher's watchdog: a small process of its own that outlives a
+/// launcher killed with SIGKILL, then kills the sandbox through a pidfd
+/// (so never a process that reused the pid) and removes its cgroup.
+/// PR_SET_PDEATHSIG alone is not enough: the command, as PID 1, may clear
+/// it (prctl(PR_SET_PDEATHSIG, 0)) or swap it for a signal it ignores, and
+/// nothing in the sandbox can reach the guard.
+struct Guard {
+    pid: pid_t,
+    /// Its only link to us: EOF means we died; a byte means "done".
+    life: OwnedFd,
+}
+
+impl Guard {
+    /// `None` on kernels without pidfds (< 5.3): PR_SET_PDEATHSIG is then
+    /// the only defence, as docs/SUPERVISION.md says.
+    fn spawn(sandbox: pid_t, cgroup: Option<&std::path::Path>) -> Result<Option<Guard>> {
+        let pidfd = match sys::pidfd_open(sandbox) {
+            Ok(fd) => fd,
+            Err(e) if e.raw_os_error() == Some(libc::ENOSYS) => return Ok(None),
+            Err(e) => return Err(e).ctx_step("open a pidfd for the sandbox"),
+        };
+        let cgroup = cgroup
+            .map(sys::cstr)
+            .transpose()
+            .ctx_step("prepare the guard")?;
+        let (life_read, life_write) = sys::pipe_high().ctx_step("create the guard's pipe")?;
+        let pid = sys::fork().ctx_step("start the guard")?;
+        if pid == 0 {
+            guard_main(life_read.as_raw_fd(), pidfd.as_raw_fd(), cgroup.as_deref());
+        }
+        Ok(Some(Guard {
+            pid,
+            life: life_write,
+        }))
+    }
+
+    /// We end normally: tell the guard so, and reap it.
+    fn dismiss(self) {
+        let _ = sys::write_raw(self.life.as_raw_fd(), b"D");
+        drop(self.life);
+        let _ = sys::waitpid(self.pid, false);
+    }
+}
+
+/// The guard process. Async-signal-safe calls only: it is a fork of the
+/// launcher.
+fn guard_main(life: c_int, pidfd: c_int, cgroup: Option<&std::ffi::CStr>) -> ! {
+    // Its own session: the terminal's ^C, ^Z and hangup go to the
+    // launcher's process group, not to the guard; a kill of that group
+    // misses it too. The signals the launcher blocked stay blocked here.
+    sys::setsid();
+    // Keep only the pipe (as 0) and the pidfd (as 1): nothing else of the
+    // launcher's, above all not its stdout, which a reader may wait on.
+    if sys::dup2(life, 0).is_err() || sys::dup2(pidfd, 1).is_err() {
+        sys::exit_now(1);
+    }
+    sys::close_range_raw(2);
+    if let Ok(Some(_)) = sys::read_byte(0) {
+        // The launcher ended normally and has cleaned up.
+        sys::exit_now(0);
+    }
+    // EOF: the launcher died without a word.
+    let _ = sys::pidfd_send_signal(1, libc::SIGKILL);
+    // Wait for the sandbox to be gone (its pidfd polls readable), then
+    // remove its cgroup, which is busy until then.
+    sys::poll_raw(1, 10_000);
+    if let Some(dir) = cgroup {
+        for _ in 0..100 {
+            if sys::rmdir_raw(dir) != libc::EBUSY {
+                break;
+            }
+            sys::poll_raw(-1, 10);
+        }
+    }
+    sys::exit_now(0)
 }
 
 /// A pre-encoded error report with a slot for the errno.
@@ -160,20 +409,31 @@ struct ExecReport<'a> {
     errno_at: usize,
 }
 
+/// The pipe ends as raw numbers, for the clone child.
+struct CloneFds {
+    ctl_read: c_int,
+    ctl_write: c_int,
+    err_read: c_int,
+    err_write: c_int,
+}
+
 /// The clone child: PID 1 of the new namespaces, still running the
 /// launcher's image, until it execs `/proc/self/exe child`.
 ///
 /// Only async-signal-safe calls: the parent's heap and locks are a copy of
 /// a moment we do not control.
 fn child_after_clone(
-    ctl_read: &OwnedFd,
-    err_write: &OwnedFd,
+    fds: CloneFds,
     exe: &std::ffi::CStr,
     argv: &[*const libc::c_char],
     envp: &[*const libc::c_char],
     report: ExecReport<'_>,
 ) -> ! {
     // ---- Clone child, PID 1 in the new namespaces, uid not yet mapped ----
+    // Our copies of the parent's ends go first: while we hold the control
+    // pipe's write end, the read below could never see EOF.
+    sys::close_raw(fds.ctl_write);
+    sys::close_raw(fds.err_read);
     // Arm the death signal before waiting: if the parent is already gone the
     // read below sees EOF (the parent's write end closed) and we leave, so
     // no window exists in which the parent dies unnoticed.
@@ -182,21 +442,21 @@ fn child_after_clone(
     }
     // Wait for the release byte: the maps must be written before we exec, or
     // the exec of an unmapped uid drops every capability (DESIGN.md).
-    match sys::read_byte(ctl_read.as_raw_fd()) {
+    match sys::read_byte(fds.ctl_read) {
         Ok(Some(1)) => {}
         _ => sys::exit_now(EXIT_SANDBOX as i32),
     }
     // Put the pipes on the fixed numbers the child stage expects. Both are
     // >= 10 (pipe_high), so neither dup2 clobbers the other's source; the
     // copies are not CLOEXEC, so they survive the exec.
-    if sys::dup2(ctl_read.as_raw_fd(), CHILD_CTL_FD).is_err()
-        || sys::dup2(err_write.as_raw_fd(), CHILD_ERR_FD).is_err()
+    if sys::dup2(fds.ctl_read, CHILD_CTL_FD).is_err()
+        || sys::dup2(fds.err_write, CHILD_ERR_FD).is_err()
     {
         sys::exit_now(EXIT_SANDBOX as i32);
     }
     let errno = sys::execve(exe, argv, envp);
     report.buf[report.errno_at..report.errno_at + 4].copy_from_slice(&(errno as u32).to_le_bytes());
-    let _ = sys::write_raw(err_write.as_raw_fd(), report.buf);
+    let _ = sys::write_raw(fds.err_write, report.buf);
     sys::exit_now(EXIT_SANDBOX as i32)
 }
 
@@ -243,23 +503,34 @@ fn clone_error(e: std::io::Error) -> Error {
 
 struct Supervisor {
     pid: pid_t,
-    /// Set once we were asked to stop: when to SIGKILL.
-    stop_deadline: Option<Instant>,
+    kill_after: Duration,
+    timeout_at: Option<Instant>,
+    /// Set once we were asked to stop or timed out: when to SIGKILL.
+    kill_at: Option<Instant>,
+    timed_out: bool,
+    stopped_by: Option<c_int>,
+    /// Whether the grace period ran out and we killed the sandbox.
+    killed: bool,
 }
 
 impl Supervisor {
-    /// Wait for the child to end, forwarding signals. Returns how it ended
-    /// and the error it reported before exec, if any.
-    fn wait(&mut self, mut err_read: fs::File, sigfd: &OwnedFd) -> Result<(Exit, Option<Error>)> {
+    /// Wait for the child to end, forwarding signals and enforcing the
+    /// timeout. Returns how PID 1 ended and what came over the error pipe.
+    fn wait(
+        &mut self,
+        mut err_read: fs::File,
+        sigfd: &OwnedFd,
+    ) -> Result<(sys::Ended, plan::Reports)> {
         let mut report = Vec::new();
         let mut err_open = true;
         loop {
-            let timeout = match self.stop_deadline {
+            let next = [self.kill_at, self.timeout_at].into_iter().flatten().min();
+            let timeout = match next {
                 None => -1,
-                Some(d) => d
-                    .saturating_duration_since(Instant::now())
-                    .as_millis()
-                    .min(i32::MAX as u128) as c_int,
+                // Rounded up: a poll that wakes a little early would spin.
+                Some(d) => (d.saturating_duration_since(Instant::now()).as_micros() as u64)
+                    .div_ceil(1000)
+                    .min(i32::MAX as u64) as c_int,
             };
             let mut fds = vec![(sigfd.as_fd(), libc::POLLIN)];
             if err_open {
@@ -276,48 +547,93 @@ impl Supervisor {
                 }
             }
             if rev[0] != 0 {
-                while let Some(sig) = sys::read_signal(sigfd.as_fd()).ctx_step("read signals")? {
-                    if sig == libc::SIGCHLD {
-                        continue;
+                while let Some(info) = sys::read_signal(sigfd.as_fd()).ctx_step("read signals")? {
+                    if info.signo != libc::SIGCHLD {
+                        self.on_signal(info);
                     }
-                    self.forward(sig);
                 }
             }
-            if let Some(d) = self.stop_deadline {
-                if Instant::now() >= d {
-                    // Killing PID 1 of the namespace kills every process in it.
-                    let _ = sys::kill(self.pid, libc::SIGKILL);
-                    self.stop_deadline = None;
-                }
+            let now = Instant::now();
+            if self.timeout_at.is_some_and(|t| now >= t) {
+                self.timeout_at = None;
+                self.timed_out = true;
+                self.ask_to_stop();
             }
-            if let Some(exit) = sys::waitpid(self.pid, true).ctx_step("wait for the sandbox")? {
+            if self.kill_at.is_some_and(|k| now >= k) {
+                self.kill_now();
+            }
+            if let Some(ended) = sys::wait4(self.pid, true).ctx_step("wait for the sandbox")? {
                 // The child is gone: every write end of the error pipe is
                 // closed, so this read ends.
                 if err_open {
                     let _ = err_read.read_to_end(&mut report);
                 }
-                let err = if report.is_empty() {
-                    None
-                } else {
-                    Some(plan::decode_error(&report).unwrap_or_else(|m| {
-                        Error::msg("child stage", format!("unreadable error report: {m}"))
-                    }))
-                };
-                return Ok((exit, err));
+                let reports = plan::decode_reports(&report).unwrap_or_else(|m| plan::Reports {
+                    error: Some(Error::msg("child stage", format!("unreadable report: {m}"))),
+                    status: None,
+                });
+                return Ok((ended, reports));
             }
         }
     }
 
-    fn forward(&mut self, sig: c_int) {
-        let _ = sys::kill(self.pid, sig);
-        if matches!(sig, libc::SIGINT | libc::SIGTERM | libc::SIGHUP) {
-            match self.stop_deadline {
-                // A second stop request does not wait again.
-                Some(_) => {
-                    let _ = sys::kill(self.pid, libc::SIGKILL);
-                }
-                None => self.stop_deadline = Some(Instant::now() + KILL_AFTER),
+    /// A signal sent to the launcher. What the terminal sends (^C, ^\,
+    /// window size; si_code SI_KERNEL) to our process group has already
+    /// reached the sandbox when it shares the group, so it is not sent
+    /// twice, and ^C is the command's to handle, not a request to end the
+    /// sandbox. A signal sent to us on purpose (kill, a supervisor) is
+    /// forwarded, and TERM, INT or HUP mean "stop": the sandbox gets the
+    /// grace period, then SIGKILL; a second one kills at once. A hangup
+    /// always means stop.
+    fn on_signal(&mut self, info: sys::SigInfo) {
+        let sig = info.signo;
+        let from_terminal = info.code == libc::SI_KERNEL
+            && matches!(
+                (sys::getpgid(self.pid), sys::getpgid(0)),
+                (Ok(a), Ok(b)) if a == b
+            );
+        if !from_terminal {
+            let _ = sys::kill(self.pid, sig);
+        }
+        let stop = match sig {
+            libc::SIGHUP => true,
+            libc::SIGTERM | libc::SIGINT => !from_terminal,
+            _ => false,
+        };
+        if stop {
+            self.stopped_by.get_or_insert(sig);
+            if self.kill_at.is_some() {
+                self.kill_now();
+            } else {
+                self.start_grace();
             }
         }
+    }
+
+    /// The timeout: SIGTERM (under --init, init hands it to the command),
+    /// then the grace period.
+    fn ask_to_stop(&mut self) {
+        let _ = sys::kill(self.pid, libc::SIGTERM);
+        if self.kill_at.is_none() {
+            self.start_grace();
+        }
+    }
+
+    fn start_grace(&mut self) {
+        if self.kill_after.is_zero() {
+            self.kill_now();
+        } else {
+            self.kill_at = Some(Instant::now() + self.kill_after);
+        }
+    }
+
+    /// Killing PID 1 of the namespace kills every process in it, setsid'd,
+    /// double-forked and signal-ignoring ones included.
+    /// Ref: pid_namespaces(7)
+    fn kill_now(&mut self) {
+        if sys::kill(self.pid, libc::SIGKILL).is_ok() {
+            self.killed = true;
+        }
+        self.kill_at = None;
     }
 }

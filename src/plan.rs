@@ -8,8 +8,9 @@
 use std::ffi::OsString;
 use std::os::unix::ffi::{OsStrExt, OsStringExt};
 use std::path::{Component, Path, PathBuf};
+use std::time::Duration;
 
-use crate::cli::{LandlockMode, RootMode, RunArgs};
+use crate::cli::{CgroupLimits, LandlockMode, RootMode, RunArgs, Sizes};
 use crate::error::{Context, Error, Reason, Result};
 use crate::limits::{self, Limit, RESOURCES};
 
@@ -44,6 +45,15 @@ pub struct Plan {
     pub verbose: bool,
     /// The rlimits to set (`limits::effective`: core=0 unless asked).
     pub limits: Vec<Limit>,
+    pub init: bool,
+    pub sizes: Sizes,
+    /// What the parent alone uses: the child stage receives it but never
+    /// reads it.
+    pub timeout: Option<Duration>,
+    pub kill_after: Duration,
+    pub cgroup: CgroupLimits,
+    pub status_file: Option<PathBuf>,
+    pub status_fd: Option<i32>,
 }
 
 /// `a/./b/../c` → `a/c`, without touching the filesystem (a path inside the
@@ -130,6 +140,13 @@ impl Plan {
             sys: a.sys,
             verbose: a.verbose,
             limits: limits::effective(&a.limits),
+            init: a.init,
+            sizes: a.sizes,
+            timeout: a.timeout,
+            kill_after: a.kill_after,
+            cgroup: a.cgroup,
+            status_file: a.status_file.map(PathBuf::from),
+            status_fd: a.status_fd,
         })
     }
 
@@ -175,6 +192,17 @@ impl Plan {
             w.u8(l.index);
             w.u64(l.value);
         }
+        w.u8(self.init as u8);
+        w.u64(self.sizes.tmp);
+        w.u64(self.sizes.shm);
+        w.u64(self.sizes.root);
+        w.opt_duration(self.timeout);
+        w.opt_duration(Some(self.kill_after));
+        w.opt_u64(self.cgroup.memory);
+        w.opt_u64(self.cgroup.pids);
+        w.opt_u64(self.cgroup.cpus_milli.map(u64::from));
+        w.opt(self.status_file.as_ref().map(|p| p.as_os_str().as_bytes()));
+        w.opt_u64(self.status_fd.map(|n| n as u32 as u64));
         w.0
     }
 
@@ -229,6 +257,21 @@ impl Plan {
                 })
             })
             .collect::<std::result::Result<_, String>>()?;
+        let init = r.u8()? != 0;
+        let sizes = Sizes {
+            tmp: r.u64()?,
+            shm: r.u64()?,
+            root: r.u64()?,
+        };
+        let timeout = r.opt_duration()?;
+        let kill_after = r.opt_duration()?.ok_or("no kill-after")?;
+        let cgroup = CgroupLimits {
+            memory: r.opt_u64()?,
+            pids: r.opt_u64()?,
+            cpus_milli: r.opt_u64()?.map(|v| v as u32),
+        };
+        let status_file = r.opt()?.map(|p| PathBuf::from(OsString::from_vec(p)));
+        let status_fd = r.opt_u64()?.map(|v| v as u32 as i32);
         r.end()?;
         Ok(Plan {
             rootfs,
@@ -247,6 +290,13 @@ impl Plan {
             sys,
             verbose,
             limits,
+            init,
+            sizes,
+            timeout,
+            kill_after,
+            cgroup,
+            status_file,
+            status_fd,
         })
     }
 }
@@ -272,8 +322,54 @@ fn check_limit(l: &Limit) -> Result<()> {
     Ok(())
 }
 
-const MAGIC_PLAN: &[u8] = b"sandbox-plan-3\0";
+const MAGIC_PLAN: &[u8] = b"sandbox-plan-4\0";
 const MAGIC_ERROR: &[u8] = b"sandbox-error-1\0";
+const MAGIC_STATUS: &[u8] = b"sandbox-status-1\0";
+
+/// One record on the error pipe: a u32 length, then the record. The child
+/// stage sends at most one error; under --init, init then sends the
+/// command's wait status. Each record is written with one write(2) of less
+/// than PIPE_BUF bytes, so records never interleave.
+pub fn frame(record: &[u8]) -> Vec<u8> {
+    let mut v = (record.len() as u32).to_le_bytes().to_vec();
+    v.extend_from_slice(record);
+    v
+}
+
+/// Init's report: how the command (PID 2) ended, as a raw wait status.
+pub fn encode_status(wait_status: i32) -> Vec<u8> {
+    let mut w = Writer(MAGIC_STATUS.to_vec());
+    w.u32(wait_status as u32);
+    w.0
+}
+
+/// What came over the error pipe: the child's error and init's status of
+/// the command, each if sent.
+#[derive(Debug, Default, PartialEq, Eq)]
+pub struct Reports {
+    pub error: Option<Error>,
+    pub status: Option<i32>,
+}
+
+pub fn decode_reports(mut buf: &[u8]) -> std::result::Result<Reports, String> {
+    let mut out = Reports::default();
+    while !buf.is_empty() {
+        if buf.len() < 4 {
+            return Err("report ends early".into());
+        }
+        let n = u32::from_le_bytes(buf[..4].try_into().unwrap()) as usize;
+        let rec = buf.get(4..4 + n).ok_or("report ends early")?;
+        if rec.starts_with(MAGIC_STATUS) {
+            let mut r = Reader::new(rec, MAGIC_STATUS)?;
+            out.status = Some(r.u32()? as i32);
+            r.end()?;
+        } else {
+            out.error = Some(decode_error(rec)?);
+        }
+        buf = &buf[4 + n..];
+    }
+    Ok(out)
+}
 
 /// An error from the child stage, for the parent to print.
 pub fn encode_error(e: &Error) -> Vec<u8> {
@@ -331,6 +427,21 @@ impl Writer {
     fn bytes(&mut self, b: &[u8]) {
         self.u32(b.len() as u32);
         self.0.extend_from_slice(b);
+    }
+    fn opt_u64(&mut self, v: Option<u64>) {
+        match v {
+            None => self.u8(0),
+            Some(v) => {
+                self.u8(1);
+                self.u64(v);
+            }
+        }
+    }
+    fn opt_duration(&mut self, d: Option<Duration>) {
+        self.opt_u64(d.map(|d| d.as_secs()));
+        if let Some(d) = d {
+            self.u32(d.subsec_nanos());
+        }
     }
     fn opt(&mut self, b: Option<&[u8]>) {
         match b {
@@ -391,6 +502,23 @@ impl<'a> Reader<'a> {
             n => Err(format!("bad option tag {n}")),
         }
     }
+    fn opt_u64(&mut self) -> std::result::Result<Option<u64>, String> {
+        match self.u8()? {
+            0 => Ok(None),
+            1 => Ok(Some(self.u64()?)),
+            n => Err(format!("bad option tag {n}")),
+        }
+    }
+    fn opt_duration(&mut self) -> std::result::Result<Option<Duration>, String> {
+        let Some(secs) = self.opt_u64()? else {
+            return Ok(None);
+        };
+        let nanos = self.u32()?;
+        if nanos >= 1_000_000_000 {
+            return Err("bad duration".into());
+        }
+        Ok(Some(Duration::new(secs, nanos)))
+    }
     fn end(&self) -> std::result::Result<(), String> {
         if self.buf.is_empty() {
             Ok(())
@@ -419,6 +547,11 @@ mod tests {
             binds in proptest::collection::vec((os_string(), os_string(), any::<bool>()), 0..3),
             (seccomp, sys, verbose) in any::<(bool, bool, bool)>(), landlock in 0u8..3,
             limits in proptest::collection::vec((0..RESOURCES.len() as u8, any::<u64>()), 0..4),
+            init in any::<bool>(), sizes in any::<(u64, u64, u64)>(),
+            timeout in proptest::option::of((any::<u64>(), 0u32..1_000_000_000)),
+            kill_after in (any::<u64>(), 0u32..1_000_000_000),
+            cgroup in any::<(Option<u64>, Option<u64>, Option<u32>)>(),
+            status_file in proptest::option::of(os_string()), status_fd in proptest::option::of(0i32..i32::MAX),
         ) -> Plan {
             Plan {
                 rootfs: rootfs.into(), command, hostname, chdir, setenv, term, uid, gid, share_net,
@@ -427,6 +560,13 @@ mod tests {
                 seccomp, sys, verbose,
                 limits: limits.into_iter().map(|(index, value)| Limit { index, value }).collect(),
                 landlock: [LandlockMode::Auto, LandlockMode::Require, LandlockMode::Off][landlock as usize],
+                init,
+                sizes: Sizes { tmp: sizes.0, shm: sizes.1, root: sizes.2 },
+                timeout: timeout.map(|(s, n)| Duration::new(s, n)),
+                kill_after: Duration::new(kill_after.0, kill_after.1),
+                cgroup: CgroupLimits { memory: cgroup.0, pids: cgroup.1, cpus_milli: cgroup.2 },
+                status_file: status_file.map(Into::into),
+                status_fd,
             }
         }
     }
@@ -448,6 +588,25 @@ mod tests {
         fn garbage_never_panics(b in proptest::collection::vec(any::<u8>(), 0..200)) {
             let _ = Plan::decode(&b);
             let _ = decode_error(&b);
+            let _ = decode_reports(&b);
+        }
+
+        #[test]
+        fn framed_reports_round_trip(msg in ".{0,40}", status in proptest::option::of(any::<i32>()), err in any::<bool>()) {
+            let e = Error::msg("exec", msg);
+            let mut buf = Vec::new();
+            if err {
+                buf.extend(frame(&encode_error(&e)));
+            }
+            if let Some(s) = status {
+                buf.extend(frame(&encode_status(s)));
+            }
+            let r = decode_reports(&buf).unwrap();
+            prop_assert_eq!(r.error, err.then_some(e));
+            prop_assert_eq!(r.status, status);
+            if !buf.is_empty() {
+                prop_assert!(decode_reports(&buf[..buf.len() - 1]).is_err());
+            }
         }
 
         #[test]

@@ -304,7 +304,9 @@ pub fn setup(plan: &Plan) -> Result<bool> {
     };
 
     // (3) The new root, on a staging tmpfs.
-    mount_tmpfs(Path::new(STAGING), "mode=0755")?;
+    // Its size caps what the command writes to the copy-on-write root
+    // (the overlay's upper layer lives here).
+    mount_tmpfs(Path::new(STAGING), &tmpfs_opts("0755", plan.sizes.root))?;
     let read_only_root = mount_new_root(plan, &src.rootfs)?;
     let root = o_path(Path::new(NEW_ROOT), libc::O_DIRECTORY).ctx("open", NEW_ROOT)?;
 
@@ -324,13 +326,13 @@ pub fn setup(plan: &Plan) -> Result<bool> {
     std::env::set_current_dir(NEW_ROOT).ctx("chdir", NEW_ROOT)?;
     sys::chroot(OsStr::new(".")).ctx("chroot", NEW_ROOT)?;
     mask_proc(&root, src.null()?)?;
-    mount_dev(&root, &src)?;
+    mount_dev(&root, &src, plan.sizes.shm)?;
     let tmp = target(&root, Path::new("/tmp"), true, Links::Refuse)?;
     tmp.mount(
         Some(OsStr::new("tmpfs")),
         Some("tmpfs"),
         libc::MS_NOSUID | libc::MS_NODEV,
-        Some("mode=1777"),
+        Some(&tmpfs_opts("1777", plan.sizes.tmp)),
         "mount tmpfs",
     )?;
     if plan.sys {
@@ -519,14 +521,16 @@ fn pivot() -> Result<()> {
 /// A minimal /dev: a tmpfs with the usual nodes bound from the host, a new
 /// devpts instance, /dev/shm and the fd links. The tmpfs is ours and
 /// starts empty, so below it plain paths are safe.
-fn mount_dev(root: &OwnedFd, src: &Sources) -> Result<()> {
+fn mount_dev(root: &OwnedFd, src: &Sources, shm_size: u64) -> Result<()> {
     // nodev on the tmpfs too: each node is its own bind mount, which keeps
     // the host's "dev" for that one node only.
     target(root, Path::new("/dev"), true, Links::Refuse)?.mount(
         Some(OsStr::new("tmpfs")),
         Some("tmpfs"),
         libc::MS_NOSUID | libc::MS_NODEV | libc::MS_NOEXEC,
-        Some("mode=0755"),
+        // Nodes, links and directories only: a megabyte is plenty, and the
+        // command (root inside) cannot fill memory through /dev.
+        Some(&tmpfs_opts("0755", 1 << 20)),
         "mount tmpfs",
     )?;
     // Nodes cannot be created in a user namespace (mknod needs the initial
@@ -550,7 +554,7 @@ fn mount_dev(root: &OwnedFd, src: &Sources) -> Result<()> {
         Some(OsStr::new("tmpfs")),
         Some("tmpfs"),
         libc::MS_NOSUID | libc::MS_NODEV,
-        Some("mode=1777"),
+        Some(&tmpfs_opts("1777", shm_size)),
         "mount tmpfs",
     )?;
     for (link, target) in [
@@ -581,6 +585,16 @@ fn controlling_tty() -> Option<OwnedFd> {
     }
     let path = fs::read_link("/proc/self/fd/0").ok()?;
     o_path(&path, 0).ok()
+}
+
+/// Options for a writable tmpfs: a size cap, and one inode per 4 KiB of it
+/// (at least 1024), so that neither big files nor a flood of empty ones
+/// can take the machine's memory. Ref: tmpfs(5)
+pub fn tmpfs_opts(mode: &str, size: u64) -> String {
+    format!(
+        "mode={mode},size={size},nr_inodes={}",
+        (size / 4096).max(1024)
+    )
 }
 
 fn mount_tmpfs(at: &Path, opts: &str) -> Result<()> {

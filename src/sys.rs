@@ -68,37 +68,59 @@ struct CloneArgs {
     cgroup: u64,
 }
 
+/// CLONE_INTO_CGROUP (Linux 5.7): start the child in the cgroup whose
+/// directory fd is in `clone_args.cgroup`. Ref: clone(2)
+const CLONE_INTO_CGROUP: u64 = 0x2_0000_0000;
+
 /// Fork-like clone into new namespaces: returns 0 in the child and the
-/// child's pid in the parent. Tries clone3 first and falls back to clone(2)
-/// when clone3 is missing (kernel < 5.3) or filtered to ENOSYS (Docker's
-/// default seccomp profile does that).
+/// child's pid in the parent, with whether the child was born in `cgroup`.
+/// Tries clone3 first and falls back to clone(2) when clone3 is missing
+/// (kernel < 5.3) or filtered to ENOSYS (Docker's default seccomp profile
+/// does that); a kernel with clone3 but without CLONE_INTO_CGROUP (5.3 to
+/// 5.6) says E2BIG or EINVAL, and gets a plain clone3. Without the cgroup
+/// the caller must move the child itself before releasing it.
 ///
 /// The caller must be single-threaded, and the child may only call
 /// async-signal-safe functions until it execs.
-pub fn clone_namespaces(flags: u64) -> io::Result<pid_t> {
-    let mut args = CloneArgs {
-        flags,
-        exit_signal: libc::SIGCHLD as u64,
-        ..Default::default()
+pub fn clone_namespaces(flags: u64, cgroup: Option<BorrowedFd<'_>>) -> io::Result<(pid_t, bool)> {
+    let clone3 = |flags: u64, cgroup_fd: u64| {
+        let mut args = CloneArgs {
+            flags,
+            exit_signal: libc::SIGCHLD as u64,
+            cgroup: cgroup_fd,
+            ..Default::default()
+        };
+        // SAFETY: clone3 without CLONE_VM and without a stack behaves like
+        // fork: the child runs on a copy of this address space and returns 0
+        // here. `args` lives across the call and its size is passed with it.
+        // The launcher is single-threaded at this point (no thread is ever
+        // spawned before), so no lock can be held by a thread that does not
+        // exist in the child.
+        let r = unsafe {
+            libc::syscall(
+                libc::SYS_clone3,
+                &mut args as *mut CloneArgs,
+                mem::size_of::<CloneArgs>(),
+            )
+        };
+        if r < 0 {
+            Err(io::Error::last_os_error())
+        } else {
+            Ok(r as pid_t)
+        }
     };
-    // SAFETY: clone3 without CLONE_VM and without a stack behaves like fork:
-    // the child runs on a copy of this address space and returns 0 here. `args`
-    // lives across the call and its size is passed with it. The launcher is
-    // single-threaded at this point (no thread is ever spawned before), so no
-    // lock can be held by a thread that does not exist in the child.
-    let r = unsafe {
-        libc::syscall(
-            libc::SYS_clone3,
-            &mut args as *mut CloneArgs,
-            mem::size_of::<CloneArgs>(),
-        )
-    };
-    if r >= 0 {
-        return Ok(r as pid_t);
+    if let Some(fd) = cgroup {
+        match clone3(flags | CLONE_INTO_CGROUP, fd.as_raw_fd() as u64) {
+            Ok(pid) => return Ok((pid, true)),
+            Err(e) if matches!(e.raw_os_error(), Some(libc::E2BIG) | Some(libc::EINVAL)) => {}
+            Err(e) if e.raw_os_error() == Some(libc::ENOSYS) => {}
+            Err(e) => return Err(e),
+        }
     }
-    let e = io::Error::last_os_error();
-    if e.raw_os_error() != Some(libc::ENOSYS) {
-        return Err(e);
+    match clone3(flags, 0) {
+        Ok(pid) => return Ok((pid, false)),
+        Err(e) if e.raw_os_error() != Some(libc::ENOSYS) => return Err(e),
+        Err(_) => {}
     }
     // SAFETY: clone(2) with a NULL stack and no CLONE_VM is fork with
     // namespace flags; the same reasoning as above applies. The argument
@@ -116,7 +138,33 @@ pub fn clone_namespaces(flags: u64) -> io::Result<pid_t> {
     if r < 0 {
         return Err(io::Error::last_os_error());
     }
-    Ok(r as pid_t)
+    Ok((r as pid_t, false))
+}
+
+/// A pidfd (always close-on-exec) for a process: signals sent through it
+/// can never reach another
+/// process that reused the pid. Linux 5.3. Ref: pidfd_open(2)
+pub fn pidfd_open(pid: pid_t) -> io::Result<OwnedFd> {
+    // SAFETY: pidfd_open takes a pid and flags; the result is a fresh fd.
+    let fd = cvt(unsafe { libc::syscall(libc::SYS_pidfd_open, pid, 0 as c_ulong) })?;
+    // SAFETY: fresh descriptor, owned by nobody else.
+    Ok(unsafe { OwnedFd::from_raw_fd(fd as RawFd) })
+}
+
+/// Async-signal-safe: send `sig` to the process behind a pidfd.
+/// Ref: pidfd_send_signal(2)
+pub fn pidfd_send_signal(fd: RawFd, sig: c_int) -> io::Result<()> {
+    // SAFETY: a NULL siginfo means "as kill(2) would"; flags must be 0.
+    cvt(unsafe {
+        libc::syscall(
+            libc::SYS_pidfd_send_signal,
+            fd,
+            sig,
+            ptr::null::<libc::siginfo_t>(),
+            0u32,
+        )
+    })
+    .map(drop)
 }
 
 /// Whether clone3 exists: a call with a too-small size is EINVAL when it does.
@@ -162,6 +210,55 @@ pub fn execve(path: &CStr, argv: &[*const libc::c_char], envp: &[*const libc::c_
     // arrays end with a NULL pointer (checked above in debug builds).
     unsafe { libc::execve(path.as_ptr(), argv.as_ptr(), envp.as_ptr()) };
     errno()
+}
+
+/// Async-signal-safe: close a descriptor held by number; errors (EBADF)
+/// are of no interest to the callers.
+pub fn close_raw(fd: RawFd) {
+    // SAFETY: closes a number no Rust object in this process owns (the
+    // callers are a fresh clone or fork child, on copies of the parent's).
+    unsafe { libc::close(fd) };
+}
+
+/// Async-signal-safe: close every descriptor from `first` up with
+/// close_range (5.9+), or one by one up to 1024 where it is missing.
+pub fn close_range_raw(first: RawFd) {
+    // SAFETY: as close_raw: the caller is a fork child that owns nothing.
+    let r = unsafe { libc::syscall(libc::SYS_close_range, first as u32, u32::MAX, 0u32) };
+    if r != 0 {
+        for fd in first..1024 {
+            close_raw(fd);
+        }
+    }
+}
+
+/// Async-signal-safe: start a new session (leave the terminal's process
+/// group). Fails only for a group leader, which a fork child is not.
+pub fn setsid() {
+    // SAFETY: setsid takes no arguments.
+    unsafe { libc::setsid() };
+}
+
+/// Async-signal-safe: wait up to `ms` for `fd` to poll readable (or just
+/// sleep, with fd -1). Returns whether it did.
+pub fn poll_raw(fd: RawFd, ms: c_int) -> bool {
+    let mut p = libc::pollfd {
+        fd,
+        events: libc::POLLIN,
+        revents: 0,
+    };
+    // SAFETY: one pollfd we own; a negative fd is ignored by poll.
+    unsafe { libc::poll(&mut p, 1, ms) > 0 }
+}
+
+/// Async-signal-safe: rmdir; 0 or the errno.
+pub fn rmdir_raw(path: &CStr) -> i32 {
+    // SAFETY: `path` is a valid C string for the call.
+    if unsafe { libc::rmdir(path.as_ptr()) } == 0 {
+        0
+    } else {
+        errno()
+    }
 }
 
 /// A pipe whose two ends are CLOEXEC and numbered 10 or above, so that the
@@ -468,8 +565,19 @@ pub fn signalfd(signals: &[c_int]) -> io::Result<OwnedFd> {
     Ok(unsafe { OwnedFd::from_raw_fd(fd) })
 }
 
+/// What a signalfd says about one signal.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct SigInfo {
+    pub signo: c_int,
+    /// si_code: SI_USER for kill(2), SI_KERNEL for the terminal's ^C, …
+    pub code: c_int,
+    /// The sender as this process's PID namespace sees it (0 when the
+    /// sender is outside it).
+    pub pid: u32,
+}
+
 /// Read one pending signal from a signalfd, or `None` when none is pending.
-pub fn read_signal(fd: BorrowedFd<'_>) -> io::Result<Option<c_int>> {
+pub fn read_signal(fd: BorrowedFd<'_>) -> io::Result<Option<SigInfo>> {
     // SAFETY: signalfd_siginfo is plain data; zeroed is valid.
     let mut info: libc::signalfd_siginfo = unsafe { mem::zeroed() };
     let size = mem::size_of::<libc::signalfd_siginfo>();
@@ -488,7 +596,17 @@ pub fn read_signal(fd: BorrowedFd<'_>) -> io::Result<Option<c_int>> {
             _ => Err(e),
         };
     }
-    Ok(Some(info.ssi_signo as c_int))
+    Ok(Some(SigInfo {
+        signo: info.ssi_signo as c_int,
+        code: info.ssi_code,
+        pid: info.ssi_pid,
+    }))
+}
+
+/// The process group of `pid` (0: our own).
+pub fn getpgid(pid: pid_t) -> io::Result<pid_t> {
+    // SAFETY: getpgid takes a pid.
+    cvt(unsafe { libc::getpgid(pid) })
 }
 
 /// poll(2) over (fd, events) pairs; returns the revents in the same order.
@@ -521,23 +639,90 @@ pub enum Exit {
     Signal(i32),
 }
 
+impl Exit {
+    /// From a wait status; `None` for stopped or continued.
+    pub fn from_status(status: c_int) -> Option<Exit> {
+        if libc::WIFEXITED(status) {
+            Some(Exit::Code(libc::WEXITSTATUS(status)))
+        } else if libc::WIFSIGNALED(status) {
+            Some(Exit::Signal(libc::WTERMSIG(status)))
+        } else {
+            None
+        }
+    }
+}
+
+/// A child's end with the resources it and the children it waited for
+/// used. Ref: wait4(2), getrusage(2)
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Ended {
+    pub exit: Exit,
+    pub user: std::time::Duration,
+    pub system: std::time::Duration,
+    /// ru_maxrss: the largest resident set of any one of those processes.
+    pub max_rss_bytes: u64,
+}
+
 /// waitpid(2); `Ok(None)` with `nohang` when the child is still running.
 pub fn waitpid(pid: pid_t, nohang: bool) -> io::Result<Option<Exit>> {
+    Ok(wait4(pid, nohang)?.map(|e| e.exit))
+}
+
+/// wait4(2) for one child; `Ok(None)` with `nohang` while it runs.
+pub fn wait4(pid: pid_t, nohang: bool) -> io::Result<Option<Ended>> {
     let mut status = 0;
     let flags = if nohang { libc::WNOHANG } else { 0 };
-    // SAFETY: `status` is a local the kernel writes into.
-    let r = cvt_r(|| unsafe { libc::waitpid(pid, &mut status, flags) })?;
+    // SAFETY: rusage is plain data; zeroed is valid.
+    let mut ru: libc::rusage = unsafe { mem::zeroed() };
+    // SAFETY: `status` and `ru` are locals the kernel writes into.
+    let r = cvt_r(|| unsafe { libc::wait4(pid, &mut status, flags, &mut ru) })?;
     if r == 0 {
         return Ok(None);
     }
-    if libc::WIFEXITED(status) {
-        Ok(Some(Exit::Code(libc::WEXITSTATUS(status))))
-    } else if libc::WIFSIGNALED(status) {
-        Ok(Some(Exit::Signal(libc::WTERMSIG(status))))
-    } else {
-        // Stopped or continued: not an end; we never ask for those.
-        Ok(None)
+    let tv = |t: libc::timeval| {
+        std::time::Duration::new(
+            t.tv_sec.max(0) as u64,
+            (t.tv_usec.clamp(0, 999_999) as u32) * 1000,
+        )
+    };
+    // Stopped or continued is not an end; we never ask for those.
+    Ok(Exit::from_status(status).map(|exit| Ended {
+        exit,
+        user: tv(ru.ru_utime),
+        system: tv(ru.ru_stime),
+        max_rss_bytes: (ru.ru_maxrss.max(0) as u64) * 1024,
+    }))
+}
+
+/// Reap any one child without blocking: (pid, wait status), or `None` when
+/// no child has ended (or there is none).
+pub fn reap_any() -> io::Result<Option<(pid_t, c_int)>> {
+    let mut status = 0;
+    // SAFETY: `status` is a local the kernel writes into.
+    match cvt_r(|| unsafe { libc::waitpid(-1, &mut status, libc::WNOHANG) }) {
+        Ok(0) => Ok(None),
+        Ok(pid) => Ok(Some((pid, status))),
+        Err(e) if e.raw_os_error() == Some(libc::ECHILD) => Ok(None),
+        Err(e) => Err(e),
     }
+}
+
+/// Reap any one child, waiting for it: (pid, wait status), or `None` when
+/// there is no child left.
+pub fn reap_any_blocking() -> io::Result<Option<(pid_t, c_int)>> {
+    let mut status = 0;
+    // SAFETY: `status` is a local the kernel writes into.
+    match cvt_r(|| unsafe { libc::waitpid(-1, &mut status, 0) }) {
+        Ok(pid) => Ok(Some((pid, status))),
+        Err(e) if e.raw_os_error() == Some(libc::ECHILD) => Ok(None),
+        Err(e) => Err(e),
+    }
+}
+
+/// Whether a descriptor is open in this process.
+pub fn fd_is_open(fd: RawFd) -> bool {
+    // SAFETY: F_GETFD only reads the descriptor's flags.
+    unsafe { libc::fcntl(fd, libc::F_GETFD) != -1 }
 }
 
 // ---------------------------------------------------------------------------
@@ -606,10 +791,12 @@ pub fn default_signal(sig: c_int) -> io::Result<()> {
     Ok(())
 }
 
-/// fork(2) for doctor's probes: the child may only use what is safe after
-/// fork in a single-threaded process, then must `exit_now`.
+/// fork(2) for doctor's probes, the launcher's guard and `--init`: the
+/// child may only use what is safe after fork in a single-threaded
+/// process (the guard), or execs or lives on as a single thread (init).
 pub fn fork() -> io::Result<pid_t> {
-    // SAFETY: the process is single-threaded when doctor runs its probes.
+    // SAFETY: every caller is single-threaded: doctor, the launcher (which
+    // never spawns a thread) and the child stage.
     cvt(unsafe { libc::fork() })
 }
 

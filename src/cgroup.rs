@@ -1,0 +1,420 @@
+//! cgroup v2 for `--memory`, `--pids` and `--cpus`.
+//!
+//! A fresh child cgroup of the caller's own cgroup, made for one run: the
+//! sandbox is born in it (CLONE_INTO_CGROUP, or moved before it is
+//! released), its limits are written before anything of the command runs,
+//! and it is removed when the sandbox has ended. That needs the caller's
+//! cgroup to be delegated to the caller (`systemd-run --user --scope -p
+//! Delegate=yes`). Whatever stands in the way fails the run with 125: a
+//! limit that was asked for is never silently dropped.
+//! Ref: Documentation/admin-guide/cgroup-v2.rst ("Delegation",
+//! "No Internal Process Constraint")
+//!
+//! The parsing of /proc files is pure and unit-tested; the rest is tested
+//! through the binary on a pure cgroup v2 kernel (`make test-vm`).
+
+use std::fs;
+use std::os::fd::OwnedFd;
+use std::os::unix::fs::OpenOptionsExt;
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use crate::cli::CgroupLimits;
+use crate::error::{Context, Error, Result};
+
+pub const DELEGATE_HINT: &str = "run sandbox in a cgroup delegated to you, alone in it: 'systemd-run --user --scope -p Delegate=yes sandbox run …' (docs/SUPERVISION.md); or use --limit, whose rlimits need no cgroup";
+
+/// The cpu.max period: 100 ms, the kernel's default.
+const CPU_PERIOD_US: u64 = 100_000;
+
+/// Where the launcher moves itself when its cgroup must hand controllers
+/// down: a cgroup with processes in it cannot (the no-internal-process
+/// rule), so the launcher leaves it for this leaf first.
+const LAUNCHER_LEAF: &str = "sandbox-launcher";
+
+/// The cgroup made for one run.
+pub struct Cgroup {
+    dir: PathBuf,
+    /// Open on `dir`, for CLONE_INTO_CGROUP.
+    pub fd: OwnedFd,
+}
+
+/// What the cgroup saw, read before it is removed.
+#[derive(Debug, Default, Clone, PartialEq, Eq)]
+pub struct Usage {
+    /// memory.events oom_kill: processes the OOM killer took.
+    pub oom_kills: u64,
+    /// pids.events max: forks refused at the limit.
+    pub pids_refused: u64,
+    /// memory.events max: times usage hit memory.max and was reclaimed.
+    pub memory_max_hits: u64,
+    /// memory.peak (Linux 5.19).
+    pub peak_memory: Option<u64>,
+    /// cpu.stat nr_throttled: periods in which --cpus held it back.
+    pub cpu_throttled: u64,
+    pub user: Option<Duration>,
+    pub system: Option<Duration>,
+}
+
+/// Which controllers a set of limits needs.
+pub fn controllers(l: &CgroupLimits) -> Vec<&'static str> {
+    let mut c = Vec::new();
+    if l.memory.is_some() {
+        c.push("memory");
+    }
+    if l.pids.is_some() {
+        c.push("pids");
+    }
+    if l.cpus_milli.is_some() {
+        c.push("cpu");
+    }
+    c
+}
+
+/// The files to write, in order, and what into them.
+pub fn settings(l: &CgroupLimits) -> Vec<(&'static str, String)> {
+    let mut s = Vec::new();
+    if let Some(m) = l.memory {
+        s.push(("memory.max", m.to_string()));
+        // Without this, a sandbox over its memory goes to swap instead of
+        // being stopped; --memory is meant as the whole of it.
+        s.push(("memory.swap.max", "0".to_string()));
+    }
+    if let Some(p) = l.pids {
+        s.push(("pids.max", p.to_string()));
+    }
+    if let Some(c) = l.cpus_milli {
+        s.push((
+            "cpu.max",
+            format!("{} {CPU_PERIOD_US}", c as u64 * CPU_PERIOD_US / 1000),
+        ));
+    }
+    s
+}
+
+/// The unified-hierarchy path of our cgroup, from /proc/self/cgroup.
+fn own_path(proc_cgroup: &str) -> Option<&str> {
+    proc_cgroup
+        .lines()
+        .find_map(|l| l.strip_prefix("0::"))
+        .map(|p| p.trim_end())
+}
+
+/// Undo mountinfo's octal escapes (`\040` for a space).
+fn unescape(s: &str) -> String {
+    let b = s.as_bytes();
+    let mut out = Vec::with_capacity(b.len());
+    let mut i = 0;
+    while i < b.len() {
+        if b[i] == b'\\'
+            && i + 3 < b.len()
+            && b[i + 1..i + 4].iter().all(|c| (b'0'..=b'7').contains(c))
+        {
+            out.push((b[i + 1] - b'0') * 64 + (b[i + 2] - b'0') * 8 + (b[i + 3] - b'0'));
+            i += 4;
+        } else {
+            out.push(b[i]);
+            i += 1;
+        }
+    }
+    String::from_utf8_lossy(&out).into_owned()
+}
+
+/// The directory of cgroup `path` under a mounted cgroup2 whose root
+/// covers it, from /proc/self/mountinfo. Ref: proc(5) "mountinfo"
+fn cgroup_dir(mountinfo: &str, path: &str) -> Option<PathBuf> {
+    mountinfo.lines().find_map(|line| {
+        let (pre, post) = line.split_once(" - ")?;
+        if post.split(' ').next()? != "cgroup2" {
+            return None;
+        }
+        let f: Vec<&str> = pre.split(' ').collect();
+        let (root, mount_point) = (unescape(f.get(3)?), unescape(f.get(4)?));
+        let rest = if root == "/" {
+            path
+        } else {
+            path.strip_prefix(root.as_str())
+                .filter(|r| r.is_empty() || r.starts_with('/'))?
+        };
+        Some(Path::new(&mount_point).join(rest.trim_start_matches('/')))
+    })
+}
+
+/// `key value` lines (memory.events, pids.events, cpu.stat) → the value.
+fn keyed(text: &str, key: &str) -> Option<u64> {
+    text.lines().find_map(|l| {
+        let (k, v) = l.split_once(' ')?;
+        (k == key).then(|| v.trim().parse().ok())?
+    })
+}
+
+fn words(text: &str) -> Vec<&str> {
+    text.split_whitespace().collect()
+}
+
+fn read(path: &Path) -> Result<String> {
+    fs::read_to_string(path).ctx("read", path.display())
+}
+
+fn write(path: &Path, what: &str, data: &str) -> Result<()> {
+    fs::write(path, data)
+        .ctx(what, path.display())
+        .map_err(delegation_hint)
+}
+
+fn delegation_hint(e: Error) -> Error {
+    match e.raw_errno() {
+        Some(libc::EACCES) | Some(libc::EPERM) | Some(libc::EROFS) | Some(libc::EBUSY) => {
+            e.with_hint(DELEGATE_HINT)
+        }
+        _ => e,
+    }
+}
+
+/// Fail closed: why the limits cannot be had here.
+fn refuse(why: String) -> Error {
+    Error::msg("cgroup", why).with_hint(DELEGATE_HINT)
+}
+
+impl Cgroup {
+    /// Make the run's cgroup with its limits written, or say why not.
+    pub fn create(limits: &CgroupLimits) -> Result<Cgroup> {
+        let proc_cgroup = read(Path::new("/proc/self/cgroup"))?;
+        let Some(path) = own_path(&proc_cgroup) else {
+            return Err(refuse(
+                "--memory, --pids and --cpus need cgroup v2, and this system has only cgroup v1"
+                    .into(),
+            ));
+        };
+        let mountinfo = read(Path::new("/proc/self/mountinfo"))?;
+        let Some(own) = cgroup_dir(&mountinfo, path) else {
+            return Err(refuse(format!(
+                "cgroup v2 is not mounted where this process can see its cgroup {path}"
+            )));
+        };
+        let wanted = controllers(limits);
+        let available = read(&own.join("cgroup.controllers"))?;
+        let missing: Vec<&str> = wanted
+            .iter()
+            .copied()
+            .filter(|c| !words(&available).contains(c))
+            .collect();
+        if !missing.is_empty() {
+            return Err(refuse(format!(
+                "the cgroup v2 controller{} {} {} not available in {} (it has: {}){}",
+                if missing.len() > 1 { "s" } else { "" },
+                missing.join(", "),
+                if missing.len() > 1 { "are" } else { "is" },
+                own.display(),
+                if available.trim().is_empty() {
+                    "none"
+                } else {
+                    available.trim()
+                },
+                if path == "/" || own.starts_with("/sys/fs/cgroup/unified") {
+                    "; on a hybrid cgroup system the controllers live in cgroup v1, which sandbox does not use (boot with systemd.unified_cgroup_hierarchy=1)"
+                } else {
+                    ""
+                }
+            )));
+        }
+        let enabled = read(&own.join("cgroup.subtree_control"))?;
+        let to_enable: Vec<&str> = wanted
+            .iter()
+            .copied()
+            .filter(|c| !words(&enabled).contains(c))
+            .collect();
+        if !to_enable.is_empty() {
+            enable(&own, path == "/", &to_enable)?;
+        }
+
+        let dir = own.join(format!("sandbox-{}", std::process::id()));
+        fs::create_dir(&dir)
+            .ctx("create cgroup", dir.display())
+            .map_err(delegation_hint)?;
+        let made = (|| {
+            for (file, value) in settings(limits) {
+                let p = dir.join(file);
+                match fs::write(&p, &value) {
+                    // No swap accounting: there is no swap to limit.
+                    Err(e)
+                        if file == "memory.swap.max"
+                            && e.kind() == std::io::ErrorKind::NotFound => {}
+                    r => r.ctx(&format!("set {file} to {value}"), p.display())?,
+                }
+            }
+            let fd = fs::OpenOptions::new()
+                .read(true)
+                .custom_flags(libc::O_DIRECTORY | libc::O_CLOEXEC)
+                .open(&dir)
+                .ctx("open cgroup", dir.display())?;
+            Ok(OwnedFd::from(fd))
+        })();
+        match made {
+            Ok(fd) => Ok(Cgroup { dir, fd }),
+            Err(e) => {
+                let _ = fs::remove_dir(&dir);
+                Err(e)
+            }
+        }
+    }
+
+    pub fn dir(&self) -> &Path {
+        &self.dir
+    }
+
+    /// Move a process in (when it could not be born here).
+    pub fn place(&self, pid: libc::pid_t) -> Result<()> {
+        write(
+            &self.dir.join("cgroup.procs"),
+            "move the sandbox into its cgroup",
+            &pid.to_string(),
+        )
+    }
+
+    pub fn usage(&self) -> Usage {
+        let get = |f: &str| fs::read_to_string(self.dir.join(f)).unwrap_or_default();
+        let (mem, pids, cpu) = (get("memory.events"), get("pids.events"), get("cpu.stat"));
+        let usec = |k: &str| keyed(&cpu, k).map(Duration::from_micros);
+        Usage {
+            oom_kills: keyed(&mem, "oom_kill").unwrap_or(0),
+            memory_max_hits: keyed(&mem, "max").unwrap_or(0),
+            pids_refused: keyed(&pids, "max").unwrap_or(0),
+            peak_memory: get("memory.peak").trim().parse().ok(),
+            cpu_throttled: keyed(&cpu, "nr_throttled").unwrap_or(0),
+            user: usec("user_usec"),
+            system: usec("system_usec"),
+        }
+    }
+
+    /// Kill anything left (cgroup.kill, Linux 5.14) and remove the cgroup.
+    /// A cgroup whose last task is still exiting is busy for a moment.
+    pub fn remove(self) -> Result<()> {
+        let _ = fs::write(self.dir.join("cgroup.kill"), "1");
+        let mut tries = 0;
+        loop {
+            match fs::remove_dir(&self.dir) {
+                Err(e) if e.raw_os_error() == Some(libc::EBUSY) && tries < 100 => {
+                    tries += 1;
+                    std::thread::sleep(Duration::from_millis(10));
+                }
+                r => return r.ctx("remove cgroup", self.dir.display()),
+            }
+        }
+    }
+}
+
+/// Hand controllers from our cgroup to its children. Outside the root
+/// cgroup that needs our cgroup to hold no process, so the launcher, when
+/// alone in it, moves itself to a leaf first; anything else in there means
+/// the cgroup is not ours to rearrange.
+fn enable(own: &Path, is_root: bool, controllers: &[&str]) -> Result<()> {
+    if !is_root {
+        let procs = read(&own.join("cgroup.procs"))?;
+        let me = std::process::id().to_string();
+        let others = words(&procs).into_iter().filter(|p| *p != me).count();
+        if others > 0 {
+            return Err(refuse(format!(
+                "cannot enable {} in {}: the cgroup holds {others} other process{}, and cgroup v2 gives controllers only to the children of a cgroup without processes",
+                controllers.join(", "),
+                own.display(),
+                if others > 1 { "es" } else { "" }
+            )));
+        }
+        let leaf = own.join(LAUNCHER_LEAF);
+        match fs::create_dir(&leaf) {
+            Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => {}
+            r => r
+                .ctx("create cgroup", leaf.display())
+                .map_err(delegation_hint)?,
+        }
+        write(
+            &leaf.join("cgroup.procs"),
+            "move the launcher to its own cgroup",
+            &me,
+        )?;
+    }
+    let line: Vec<String> = controllers.iter().map(|c| format!("+{c}")).collect();
+    write(
+        &own.join("cgroup.subtree_control"),
+        "enable cgroup controllers",
+        &line.join(" "),
+    )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn own_cgroup_is_the_unified_line() {
+        let hybrid = "9:name=systemd:/\n4:memory:/x\n0::/user.slice/a.scope\n";
+        assert_eq!(own_path(hybrid), Some("/user.slice/a.scope"));
+        assert_eq!(own_path("0::/\n"), Some("/"));
+        assert_eq!(own_path("4:memory:/x\n1:cpu:/\n"), None);
+    }
+
+    #[test]
+    fn cgroup_dir_from_mountinfo() {
+        let mi = "\
+24 1 0:22 / /sys rw - sysfs sysfs rw
+30 24 0:26 / /sys/fs/cgroup rw - tmpfs tmpfs rw
+35 30 0:30 / /sys/fs/cgroup/unified rw,nosuid - cgroup2 cgroup2 rw
+36 30 0:31 / /sys/fs/cgroup/memory rw - cgroup cgroup rw,memory
+";
+        assert_eq!(
+            cgroup_dir(mi, "/a/b"),
+            Some(PathBuf::from("/sys/fs/cgroup/unified/a/b"))
+        );
+        assert_eq!(
+            cgroup_dir(mi, "/"),
+            Some(PathBuf::from("/sys/fs/cgroup/unified"))
+        );
+        // A cgroup namespace: the mount's root is our cgroup's ancestor.
+        let ns = "40 1 0:30 /user.slice /mnt/cg\\040x rw - cgroup2 cgroup2 rw\n";
+        assert_eq!(
+            cgroup_dir(ns, "/user.slice/s.scope"),
+            Some(PathBuf::from("/mnt/cg x/s.scope"))
+        );
+        assert_eq!(cgroup_dir(ns, "/user.slicex"), None);
+        assert_eq!(
+            cgroup_dir("36 30 0:31 / /m rw - cgroup cgroup rw\n", "/"),
+            None
+        );
+    }
+
+    #[test]
+    fn keyed_files() {
+        let ev = "low 0\nhigh 0\nmax 12\noom 1\noom_kill 1\noom_group_kill 0\n";
+        assert_eq!(keyed(ev, "oom_kill"), Some(1));
+        assert_eq!(keyed(ev, "max"), Some(12));
+        assert_eq!(keyed(ev, "oom"), Some(1));
+        assert_eq!(keyed(ev, "nope"), None);
+        assert_eq!(keyed("usage_usec 1500\n", "usage_usec"), Some(1500));
+    }
+
+    #[test]
+    fn settings_for_each_limit() {
+        let l = CgroupLimits {
+            memory: Some(64 << 20),
+            pids: Some(50),
+            cpus_milli: Some(1500),
+        };
+        assert_eq!(controllers(&l), ["memory", "pids", "cpu"]);
+        assert_eq!(
+            settings(&l),
+            [
+                ("memory.max", "67108864".to_string()),
+                ("memory.swap.max", "0".to_string()),
+                ("pids.max", "50".to_string()),
+                ("cpu.max", "150000 100000".to_string()),
+            ]
+        );
+        assert!(settings(&CgroupLimits::default()).is_empty());
+        let tiny = CgroupLimits {
+            cpus_milli: Some(10),
+            ..Default::default()
+        };
+        assert_eq!(settings(&tiny), [("cpu.max", "1000 100000".to_string())]);
+    }
+}

@@ -1,0 +1,370 @@
+//! How the sandbox ended, for `--status-file`, `--status-fd` (one JSON
+//! object) and `--verbose` (one human line). Pure: built from what the
+//! parent gathered, unit-tested.
+
+use std::fmt::Write as _;
+use std::time::Duration;
+
+use crate::cgroup::Usage;
+use crate::limits::{Limit, UNLIMITED};
+use crate::sys::Exit;
+
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Report {
+    /// The launcher's exit status (the command's, 128+N, 124, 125…).
+    pub status: u8,
+    /// How the command ended; `None` when it never started.
+    pub exit: Option<Exit>,
+    /// The sandbox's own error, when it failed (status 125, 126, 127).
+    pub error: Option<String>,
+    pub timed_out: bool,
+    /// The signal that asked the launcher itself to stop, if one did.
+    pub stopped_by: Option<i32>,
+    /// Whether the sandbox had to be killed after the grace period.
+    pub killed_after_grace: bool,
+    pub limits_hit: Vec<&'static str>,
+    pub oom_killed: bool,
+    pub wall: Duration,
+    pub user: Option<Duration>,
+    pub system: Option<Duration>,
+    pub peak_memory: Option<u64>,
+    /// "cgroup" (memory.peak: the whole sandbox at once) or "process" (the
+    /// largest resident set of any one process).
+    pub peak_memory_source: Option<&'static str>,
+}
+
+/// Which limits the end shows were reached. An rlimit other than cpu and
+/// fsize leaves no trace outside the program (it sees EMFILE, EAGAIN,
+/// ENOMEM), so those are never named here.
+pub fn limits_hit(
+    exit: Option<Exit>,
+    timed_out: bool,
+    rlimits: &[Limit],
+    usage: Option<&Usage>,
+    cpu_time: Option<Duration>,
+) -> Vec<&'static str> {
+    let mut hit = Vec::new();
+    if timed_out {
+        hit.push("timeout");
+    }
+    if let Some(u) = usage {
+        if u.oom_kills > 0 {
+            hit.push("memory");
+        }
+        if u.pids_refused > 0 {
+            hit.push("pids");
+        }
+        if u.cpu_throttled > 0 {
+            hit.push("cpus");
+        }
+    }
+    let cpu_limit = rlimits
+        .iter()
+        .find(|l| l.resource().resource == libc::RLIMIT_CPU && l.value != UNLIMITED)
+        .map(|l| Duration::from_secs(l.value));
+    match exit {
+        Some(Exit::Signal(libc::SIGXCPU)) => hit.push("cpu"),
+        Some(Exit::Signal(libc::SIGKILL))
+            if cpu_limit.is_some_and(|lim| cpu_time.is_some_and(|t| t >= lim)) =>
+        {
+            hit.push("cpu")
+        }
+        Some(Exit::Signal(libc::SIGXFSZ)) => hit.push("fsize"),
+        _ => {}
+    }
+    hit
+}
+
+pub fn signal_name(sig: i32) -> String {
+    const NAMES: [&str; 32] = [
+        "",
+        "SIGHUP",
+        "SIGINT",
+        "SIGQUIT",
+        "SIGILL",
+        "SIGTRAP",
+        "SIGABRT",
+        "SIGBUS",
+        "SIGFPE",
+        "SIGKILL",
+        "SIGUSR1",
+        "SIGSEGV",
+        "SIGUSR2",
+        "SIGPIPE",
+        "SIGALRM",
+        "SIGTERM",
+        "SIGSTKFLT",
+        "SIGCHLD",
+        "SIGCONT",
+        "SIGSTOP",
+        "SIGTSTP",
+        "SIGTTIN",
+        "SIGTTOU",
+        "SIGURG",
+        "SIGXCPU",
+        "SIGXFSZ",
+        "SIGVTALRM",
+        "SIGPROF",
+        "SIGWINCH",
+        "SIGIO",
+        "SIGPWR",
+        "SIGSYS",
+    ];
+    match NAMES.get(sig as usize) {
+        Some(n) if !n.is_empty() => n.to_string(),
+        _ => format!("SIG{sig}"),
+    }
+}
+
+fn json_str(out: &mut String, s: &str) {
+    out.push('"');
+    for c in s.chars() {
+        match c {
+            '"' => out.push_str("\\\""),
+            '\\' => out.push_str("\\\\"),
+            '\n' => out.push_str("\\n"),
+            '\r' => out.push_str("\\r"),
+            '\t' => out.push_str("\\t"),
+            c if (c as u32) < 0x20 => {
+                let _ = write!(out, "\\u{:04x}", c as u32);
+            }
+            c => out.push(c),
+        }
+    }
+    out.push('"');
+}
+
+fn secs(d: Duration) -> String {
+    format!("{:.6}", d.as_secs_f64())
+}
+
+impl Report {
+    /// One JSON object on one line, keys in a fixed order; absent facts are
+    /// null. docs/SUPERVISION.md lists the keys.
+    pub fn json(&self) -> String {
+        let mut o = String::from("{");
+        let null = || "null".to_string();
+        let (code, signal) = match self.exit {
+            Some(Exit::Code(c)) => (c.to_string(), null()),
+            Some(Exit::Signal(s)) => (null(), s.to_string()),
+            None => (null(), null()),
+        };
+        let _ = write!(
+            o,
+            "\"status\":{},\"exit_code\":{code},\"signal\":{signal},",
+            self.status
+        );
+        o.push_str("\"signal_name\":");
+        match self.exit {
+            Some(Exit::Signal(s)) => json_str(&mut o, &signal_name(s)),
+            _ => o.push_str("null"),
+        }
+        let _ = write!(
+            o,
+            ",\"timed_out\":{},\"oom_killed\":{},\"limits_hit\":[",
+            self.timed_out, self.oom_killed
+        );
+        for (i, l) in self.limits_hit.iter().enumerate() {
+            if i > 0 {
+                o.push(',');
+            }
+            json_str(&mut o, l);
+        }
+        o.push_str("],\"stopped_by\":");
+        match self.stopped_by {
+            Some(s) => json_str(&mut o, &signal_name(s)),
+            None => o.push_str("null"),
+        }
+        let opt = |d: Option<Duration>| d.map(secs).unwrap_or_else(null);
+        let _ = write!(
+            o,
+            ",\"killed_after_grace\":{},\"wall_seconds\":{},\"user_seconds\":{},\"system_seconds\":{},\"peak_memory_bytes\":{},\"peak_memory_source\":",
+            self.killed_after_grace,
+            secs(self.wall),
+            opt(self.user),
+            opt(self.system),
+            self.peak_memory.map(|m| m.to_string()).unwrap_or_else(null),
+        );
+        match self.peak_memory_source {
+            Some(s) => json_str(&mut o, s),
+            None => o.push_str("null"),
+        }
+        o.push_str(",\"error\":");
+        match &self.error {
+            Some(e) => json_str(&mut o, e),
+            None => o.push_str("null"),
+        }
+        o.push('}');
+        o
+    }
+
+    /// The same facts as one line for --verbose.
+    pub fn line(&self) -> String {
+        let mut s = String::from("sandbox: ");
+        match self.exit {
+            Some(Exit::Code(c)) => {
+                let _ = write!(s, "exited with {c}");
+            }
+            Some(Exit::Signal(n)) => {
+                let _ = write!(s, "killed by {}", signal_name(n));
+            }
+            None if self.error.is_some() => {
+                let _ = write!(
+                    s,
+                    "failed before the command started (exit {})",
+                    self.status
+                );
+            }
+            None => s.push_str("ended"),
+        }
+        if self.timed_out {
+            s.push_str(", timed out");
+        }
+        if let Some(sig) = self.stopped_by {
+            let _ = write!(s, ", stopped by {}", signal_name(sig));
+        }
+        if self.killed_after_grace {
+            s.push_str(", killed after the grace period");
+        }
+        if self.oom_killed {
+            s.push_str(", out of memory");
+        }
+        if !self.limits_hit.is_empty() {
+            let _ = write!(s, ", limits hit: {}", self.limits_hit.join(" "));
+        }
+        let _ = write!(s, "; wall {:.3} s", self.wall.as_secs_f64());
+        if let (Some(u), Some(sy)) = (self.user, self.system) {
+            let _ = write!(
+                s,
+                ", user {:.3} s, system {:.3} s",
+                u.as_secs_f64(),
+                sy.as_secs_f64()
+            );
+        }
+        if let Some(m) = self.peak_memory {
+            let _ = write!(
+                s,
+                ", peak memory {:.1} MiB ({})",
+                m as f64 / (1 << 20) as f64,
+                if self.peak_memory_source == Some("cgroup") {
+                    "whole sandbox"
+                } else {
+                    "largest process"
+                }
+            );
+        }
+        let _ = write!(s, "; exit status {}", self.status);
+        s
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn json_of_a_plain_exit() {
+        let r = Report {
+            status: 3,
+            exit: Some(Exit::Code(3)),
+            wall: Duration::from_millis(1500),
+            user: Some(Duration::from_millis(10)),
+            system: Some(Duration::ZERO),
+            peak_memory: Some(4096),
+            peak_memory_source: Some("process"),
+            ..Default::default()
+        };
+        assert_eq!(
+            r.json(),
+            "{\"status\":3,\"exit_code\":3,\"signal\":null,\"signal_name\":null,\"timed_out\":false,\"oom_killed\":false,\"limits_hit\":[],\"stopped_by\":null,\"killed_after_grace\":false,\"wall_seconds\":1.500000,\"user_seconds\":0.010000,\"system_seconds\":0.000000,\"peak_memory_bytes\":4096,\"peak_memory_source\":\"process\",\"error\":null}"
+        );
+        assert!(
+            r.line().starts_with("sandbox: exited with 3; wall 1.500 s"),
+            "{}",
+            r.line()
+        );
+    }
+
+    #[test]
+    fn json_of_a_timeout_and_an_error() {
+        let r = Report {
+            status: 124,
+            exit: Some(Exit::Signal(9)),
+            timed_out: true,
+            killed_after_grace: true,
+            limits_hit: vec!["timeout"],
+            ..Default::default()
+        };
+        let j = r.json();
+        assert!(
+            j.contains("\"signal\":9,\"signal_name\":\"SIGKILL\",\"timed_out\":true"),
+            "{j}"
+        );
+        assert!(j.contains("\"limits_hit\":[\"timeout\"]"), "{j}");
+        assert!(j.contains("\"user_seconds\":null"), "{j}");
+        let line = r.line();
+        assert!(
+            line.contains("killed by SIGKILL, timed out, killed after the grace period"),
+            "{line}"
+        );
+        let e = Report {
+            status: 125,
+            error: Some("sandbox: a \"b\"\n\u{1}".into()),
+            ..Default::default()
+        };
+        assert!(
+            e.json()
+                .ends_with("\"error\":\"sandbox: a \\\"b\\\"\\n\\u0001\"}"),
+            "{}",
+            e.json()
+        );
+        assert!(e
+            .line()
+            .contains("failed before the command started (exit 125)"));
+    }
+
+    #[test]
+    fn which_limits_were_hit() {
+        let cpu = [Limit::named("cpu", 2)];
+        let t = |s| Some(Duration::from_secs(s));
+        assert_eq!(
+            limits_hit(Some(Exit::Signal(libc::SIGXCPU)), false, &[], None, None),
+            ["cpu"]
+        );
+        assert_eq!(
+            limits_hit(Some(Exit::Signal(9)), false, &cpu, None, t(3)),
+            ["cpu"]
+        );
+        // A SIGKILL well before the cpu limit is someone else's.
+        assert!(limits_hit(Some(Exit::Signal(9)), false, &cpu, None, t(1)).is_empty());
+        assert_eq!(
+            limits_hit(Some(Exit::Signal(libc::SIGXFSZ)), false, &[], None, None),
+            ["fsize"]
+        );
+        let u = Usage {
+            oom_kills: 1,
+            pids_refused: 4,
+            ..Default::default()
+        };
+        assert_eq!(
+            limits_hit(Some(Exit::Signal(9)), true, &[], Some(&u), None),
+            ["timeout", "memory", "pids"]
+        );
+        assert!(limits_hit(
+            Some(Exit::Code(0)),
+            false,
+            &cpu,
+            Some(&Usage::default()),
+            t(9)
+        )
+        .is_empty());
+    }
+
+    #[test]
+    fn signal_names() {
+        assert_eq!(signal_name(9), "SIGKILL");
+        assert_eq!(signal_name(31), "SIGSYS");
+        assert_eq!(signal_name(40), "SIG40");
+        assert_eq!(signal_name(-1), "SIG-1");
+    }
+}
