@@ -266,34 +266,6 @@ fn x32_and_i386_entry_points_are_denied() {
     }
 }
 
-/// Run `sandbox ARGS` under a new pty (util-linux `script`), feeding
-/// `input` slowly; returns what the terminal showed.
-fn under_pty(args: &[String], input: &str) -> String {
-    let st = stage();
-    let args = weaken(args.iter().map(Into::into).collect());
-    let mut line = String::new();
-    if let Some((u, g)) = st.drop_to {
-        line += &format!("setpriv --reuid={u} --regid={g} --clear-groups -- ");
-    }
-    line += &st.bin.display().to_string();
-    for a in &args {
-        line += &format!(" '{}'", a.to_string_lossy());
-    }
-    // printf's format turns the \n escapes into the newlines typed (and
-    // wants %% for a %).
-    let feeder = format!("sleep 0.5; printf '{input}'; sleep 1");
-    let out = Command::new("sh")
-        .arg("-c")
-        .arg(format!(
-            "({feeder}) | timeout 30 script -qec \"$0\" /dev/null"
-        ))
-        .arg(&line)
-        .current_dir(&st.dir)
-        .output()
-        .expect("script (util-linux) runs");
-    text(&out.stdout).replace('\r', "")
-}
-
 #[test]
 fn terminal_injection_is_blocked_and_job_control_works() {
     let st = stage();

@@ -2,8 +2,7 @@
 
 mod common;
 
-use std::fs;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use common::*;
 
@@ -35,36 +34,6 @@ fn the_commands_own_status_passes_through() {
         let (c, _) = code(&["run", &r, "/bin/sh", "-c", &format!("exit {n}")]);
         assert_eq!(c, n);
     }
-}
-
-/// The sandbox's PID 1 as seen from the host, once it has exec'd a command
-/// named `comm` (any command with `None`). The launcher's host-side pid is
-/// setpriv's (it execs), and PID 1 is its only child.
-fn sandbox_init(launcher: u32, comm: Option<&str>) -> u32 {
-    let deadline = Instant::now() + Duration::from_secs(10);
-    loop {
-        let children = fs::read_to_string(format!("/proc/{launcher}/task/{launcher}/children"))
-            .unwrap_or_default();
-        if let Some(pid) = children.split_whitespace().next() {
-            let pid: u32 = pid.parse().unwrap();
-            let name = fs::read_to_string(format!("/proc/{pid}/comm")).unwrap_or_default();
-            if comm.is_none_or(|c| name.trim() == c) {
-                return pid;
-            }
-        }
-        assert!(Instant::now() < deadline, "sandbox never started {comm:?}");
-        std::thread::sleep(Duration::from_millis(10));
-    }
-}
-
-/// kill(1) from the host, as the test's own (root or caller) uid.
-fn send_signal(sig: &str, pid: u32) {
-    let ok = std::process::Command::new("kill")
-        .args([sig, &pid.to_string()])
-        .status()
-        .unwrap()
-        .success();
-    assert!(ok, "kill {sig} {pid} failed");
 }
 
 #[test]

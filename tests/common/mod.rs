@@ -15,6 +15,7 @@ use std::os::unix::fs::{MetadataExt, PermissionsExt};
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output, Stdio};
 use std::sync::OnceLock;
+use std::time::{Duration, Instant};
 
 pub struct Stage {
     pub dir: PathBuf,
@@ -267,4 +268,62 @@ fn walk(root: &Path, p: &Path, out: &mut BTreeMap<String, String>) {
         }
     }
     out.insert(rel, desc);
+}
+
+/// The sandbox's PID 1 as seen from the host, once it has exec'd a command
+/// named `comm` (any command with `None`). The launcher's host-side pid is
+/// setpriv's (it execs), and PID 1 is its only child.
+pub fn sandbox_init(launcher: u32, comm: Option<&str>) -> u32 {
+    let deadline = Instant::now() + Duration::from_secs(10);
+    loop {
+        let children = fs::read_to_string(format!("/proc/{launcher}/task/{launcher}/children"))
+            .unwrap_or_default();
+        if let Some(pid) = children.split_whitespace().next() {
+            let pid: u32 = pid.parse().unwrap();
+            let name = fs::read_to_string(format!("/proc/{pid}/comm")).unwrap_or_default();
+            if comm.is_none_or(|c| name.trim() == c) {
+                return pid;
+            }
+        }
+        assert!(Instant::now() < deadline, "sandbox never started {comm:?}");
+        std::thread::sleep(Duration::from_millis(10));
+    }
+}
+
+/// kill(1) from the host, as the test's own (root or caller) uid.
+pub fn send_signal(sig: &str, pid: u32) {
+    let ok = std::process::Command::new("kill")
+        .args([sig, &pid.to_string()])
+        .status()
+        .unwrap()
+        .success();
+    assert!(ok, "kill {sig} {pid} failed");
+}
+
+/// Run `sandbox ARGS` under a new pty (util-linux `script`), feeding
+/// `input` slowly; returns what the terminal showed.
+pub fn under_pty(args: &[String], input: &str) -> String {
+    let st = stage();
+    let args = weaken(args.iter().map(Into::into).collect());
+    let mut line = String::new();
+    if let Some((u, g)) = st.drop_to {
+        line += &format!("setpriv --reuid={u} --regid={g} --clear-groups -- ");
+    }
+    line += &st.bin.display().to_string();
+    for a in &args {
+        line += &format!(" '{}'", a.to_string_lossy());
+    }
+    // printf's format turns the \n escapes into the newlines typed (and
+    // wants %% for a %).
+    let feeder = format!("sleep 0.5; printf '{input}'; sleep 1");
+    let out = Command::new("sh")
+        .arg("-c")
+        .arg(format!(
+            "({feeder}) | timeout 30 script -qec \"$0\" /dev/null"
+        ))
+        .arg(&line)
+        .current_dir(&st.dir)
+        .output()
+        .expect("script (util-linux) runs");
+    text(&out.stdout).replace('\r', "")
 }

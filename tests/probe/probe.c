@@ -13,6 +13,25 @@
  *   probe msgget KEY [create|rm] a SysV message queue
  *   probe ids                    real and effective uid and gid
  *   probe open-write PATH        open PATH for writing
+ *
+ * Supervision (issue 4):
+ *   probe nopdeath CMD...        clear PR_SET_PDEATHSIG, say so, exec CMD
+ *   probe hold PATH              ignore the stop signals, leave a daemon
+ *                                (double fork, setsid) holding an flock on
+ *                                PATH and creating PATH.ready, then wait
+ *                                forever
+ *   probe orphans N              make N orphans (a child forks a grandchild
+ *                                and exits), wait, print "zombies=K": the
+ *                                ones nobody reaped, counted in /proc
+ *   probe segv                   dereference NULL
+ *   probe eat MB                 allocate and touch MB MiB, 1 MiB at a time;
+ *                                "ate=N" with what it got
+ *   probe subreap READY|-US MS CMD...
+ *                                on the host: as a child subreaper, run CMD
+ *                                (the launcher), SIGKILL it once the file
+ *                                READY exists (or after US microseconds),
+ *                                then wait up to MS ms for every process
+ *                                left to it to end; "survivors=N"
  */
 #define _GNU_SOURCE
 #include <errno.h>
@@ -27,7 +46,13 @@
 #include <sys/ioctl.h>
 #include <sys/ipc.h>
 #include <sys/msg.h>
+#include <dirent.h>
+#include <sys/file.h>
 #include <sys/personality.h>
+#include <sys/prctl.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <time.h>
 #include <sys/socket.h>
 #include <sys/syscall.h>
 #include <sys/uio.h>
@@ -201,6 +226,123 @@ static int unix_connect(const char *name, int abstract) {
     return 0;
 }
 
+static void ignore_stop_signals(void) {
+    int sigs[] = {SIGTERM, SIGINT, SIGHUP, SIGQUIT, SIGUSR1, SIGUSR2, SIGPIPE};
+    for (size_t i = 0; i < sizeof sigs / sizeof *sigs; i++) signal(sigs[i], SIG_IGN);
+}
+
+static int hold(const char *path) {
+    ignore_stop_signals();
+    pid_t a = fork();
+    if (a < 0) return 1;
+    if (a == 0) {
+        setsid();
+        if (fork() != 0) _exit(0);
+        int fd = open(path, O_RDWR | O_CREAT, 0666);
+        if (fd < 0 || flock(fd, LOCK_EX) < 0) { perror("probe: hold"); _exit(1); }
+        char ready[4096];
+        snprintf(ready, sizeof ready, "%s.ready", path);
+        close(open(ready, O_WRONLY | O_CREAT, 0666));
+        for (;;) pause();
+    }
+    waitpid(a, NULL, 0);
+    for (;;) pause();
+}
+
+static int zombies(void) {
+    DIR *d = opendir("/proc");
+    int n = 0;
+    struct dirent *e;
+    while (d && (e = readdir(d))) {
+        char p[300], buf[512];
+        if (e->d_name[0] < '0' || e->d_name[0] > '9') continue;
+        snprintf(p, sizeof p, "/proc/%s/stat", e->d_name);
+        FILE *f = fopen(p, "r");
+        if (!f) continue;
+        if (fgets(buf, sizeof buf, f)) {
+            char *close_paren = strrchr(buf, ')');
+            if (close_paren && close_paren[1] == ' ' && close_paren[2] == 'Z') n++;
+        }
+        fclose(f);
+    }
+    if (d) closedir(d);
+    return n;
+}
+
+static int orphans(int n) {
+    for (int i = 0; i < n; i++) {
+        pid_t a = fork();
+        if (a < 0) { perror("probe: fork"); return 1; }
+        if (a == 0) {
+            if (fork() < 0) _exit(1);
+            _exit(0); /* the grandchild (if any) exits at once as well */
+        }
+        waitpid(a, NULL, 0);
+    }
+    /* Whoever adopts the orphans has a moment to reap them. */
+    int z = 0;
+    for (int t = 0; t < 100; t++) {
+        z = zombies();
+        if (z == 0) break;
+        usleep(20000);
+    }
+    printf("zombies=%d\n", z);
+    return 0;
+}
+
+static long long now_ms(void) {
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return ts.tv_sec * 1000LL + ts.tv_nsec / 1000000;
+}
+
+static int subreap(const char *ready, long wait_ms, char **cmd) {
+    if (prctl(PR_SET_CHILD_SUBREAPER, 1) < 0) { perror("probe: subreaper"); return 2; }
+    pid_t l = fork();
+    if (l == 0) { execvp(cmd[0], cmd); perror("probe: exec"); _exit(127); }
+    if (ready[0] == '-') {
+        usleep((useconds_t)atol(ready + 1));
+    } else {
+        struct stat st;
+        long long until = now_ms() + 10000;
+        while (stat(ready, &st) < 0) {
+            if (now_ms() > until) { printf("never ready\n"); kill(l, SIGKILL); return 3; }
+            usleep(1000);
+        }
+    }
+    kill(l, SIGKILL);
+    long long until = now_ms() + wait_ms;
+    for (;;) {
+        pid_t p = waitpid(-1, NULL, WNOHANG);
+        if (p < 0 && errno == ECHILD) { printf("survivors=0\n"); return 0; }
+        if (p > 0) continue;
+        if (now_ms() > until) break;
+        usleep(1000);
+    }
+    /* Who is left: our children (the sandbox's PID 1 is one, once the
+     * launcher is gone). */
+    int n = 0;
+    DIR *d = opendir("/proc");
+    struct dirent *e;
+    while (d && (e = readdir(d))) {
+        char p[300], buf[512];
+        snprintf(p, sizeof p, "/proc/%s/stat", e->d_name);
+        FILE *f = fopen(p, "r");
+        if (!f) continue;
+        if (fgets(buf, sizeof buf, f)) {
+            char *cp = strrchr(buf, ')');
+            int ppid = 0;
+            if (cp && sscanf(cp + 2, "%*c %d", &ppid) == 1 && ppid == getpid()) {
+                n++;
+                fprintf(stderr, "probe: survivor %s", buf);
+            }
+        }
+        fclose(f);
+    }
+    printf("survivors=%d\n", n);
+    return 1;
+}
+
 int main(int argc, char **argv) {
     setvbuf(stdout, NULL, _IOLBF, 0);
     if (argc < 2) { fprintf(stderr, "usage: probe WHAT [ARGS]\n"); return 2; }
@@ -234,6 +376,30 @@ int main(int argc, char **argv) {
         report("open-write", open(argv[2], O_WRONLY));
         return 0;
     }
+    if (!strcmp(w, "nopdeath") && argc >= 3) {
+        int before = -1, after = -1;
+        prctl(PR_GET_PDEATHSIG, &before);
+        prctl(PR_SET_PDEATHSIG, 0);
+        prctl(PR_GET_PDEATHSIG, &after);
+        fprintf(stderr, "pdeathsig before=%d after=%d\n", before, after);
+        execv(argv[2], argv + 2);
+        perror("probe: exec");
+        return 127;
+    }
+    if (!strcmp(w, "hold") && argc == 3) return hold(argv[2]);
+    if (!strcmp(w, "segv")) return *(volatile int *)0;
+    if (!strcmp(w, "eat") && argc == 3) {
+        long want = atol(argv[2]), got = 0;
+        for (; got < want; got++) {
+            char *p = malloc(1 << 20);
+            if (!p) break;
+            memset(p, 1, 1 << 20);
+        }
+        printf("ate=%ld\n", got);
+        return got == want ? 0 : 1;
+    }
+    if (!strcmp(w, "orphans") && argc == 3) return orphans(atoi(argv[2]));
+    if (!strcmp(w, "subreap") && argc >= 5) return subreap(argv[2], atol(argv[3]), argv + 4);
     fprintf(stderr, "probe: unknown probe %s\n", w);
     return 2;
 }
