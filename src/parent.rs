@@ -273,8 +273,9 @@ fn launch(plan: &Plan, report: &mut Report) -> Result<u8> {
     report.timed_out = sup.timed_out;
     report.stopped_by = sup.stopped_by;
     report.killed_after_grace = sup.killed;
-    report.user = Some(ended.user);
-    report.system = Some(ended.system);
+    // The cgroup counts every process of the sandbox, reaped or not.
+    report.user = usage.as_ref().and_then(|u| u.user).or(Some(ended.user));
+    report.system = usage.as_ref().and_then(|u| u.system).or(Some(ended.system));
     match usage.as_ref().and_then(|u| u.peak_memory) {
         Some(p) => {
             report.peak_memory = Some(p);

@@ -161,6 +161,17 @@ fn help_and_version() {
         "--ro-bind",
         "--rw",
         "--read-only",
+        "--init",
+        "--timeout",
+        "--kill-after",
+        "--memory",
+        "--pids",
+        "--cpus",
+        "--status-file",
+        "--status-fd",
+        "--tmp-size",
+        "--shm-size",
+        "--root-size",
     ] {
         assert!(text(&out.stdout).contains(opt), "{opt} missing from --help");
     }
