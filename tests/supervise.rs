@@ -177,10 +177,10 @@ fn term_ignored_by_pid_1_escalates_to_kill() {
 #[test]
 fn terminal_ctrl_c_reaches_the_command_once_and_does_not_stop_the_sandbox() {
     let d = test_dir("sup-ctrl-c");
-    let script = "trap \"echo int >> /m/ints\" INT; sleep 1.5; sleep 1; echo lines=$(wc -l < /m/ints) survived";
+    let script = "trap \"echo int >> /m/ints\" INT; touch /m/ready; sleep 1.5; sleep 1; echo lines=$(wc -l < /m/ints) survived";
     let a = args(&["--kill-after", "0.5"], &d, &["/bin/sh", "-c", script]);
-    // ^C typed half a second in, while `sleep 1.5` runs.
-    let shown = under_pty(&a, "\\003");
+    // ^C typed once the trap is set, while `sleep 1.5` runs.
+    let shown = under_pty_when(&a, "\\003", Some(&d.join("ready")));
     assert!(shown.contains("lines=1 survived"), "{shown}");
 }
 
@@ -239,21 +239,21 @@ fn subreap(when: &str, launcher_args: &[String]) -> (String, String) {
 #[test]
 fn launcher_killed_with_sigkill_leaves_no_survivor() {
     // Control: the harness does see a process that outlives the launcher.
-    let st = stage();
-    let out = Command::new(&st.probe)
+    let d = test_dir("sup-sigkill");
+    let ready = d.join("control-ready");
+    let line = format!("setsid sleep 3 & touch {}; exec sleep 30", ready.display());
+    let out = Command::new(&stage().probe)
         .args([
             "subreap",
-            "-20000",
+            &ready.display().to_string(),
             "300",
             "sh",
             "-c",
-            "setsid sleep 3 & exec sleep 30",
+            &line,
         ])
         .output()
         .unwrap();
     assert_eq!(text(&out.stdout).trim(), "survivors=1", "control");
-
-    let d = test_dir("sup-sigkill");
     for trial in 0..100 {
         for f in ["lock", "lock.ready"] {
             let _ = fs::remove_file(d.join(f));

@@ -303,6 +303,12 @@ pub fn send_signal(sig: &str, pid: u32) {
 /// Run `sandbox ARGS` under a new pty (util-linux `script`), feeding
 /// `input` slowly; returns what the terminal showed.
 pub fn under_pty(args: &[String], input: &str) -> String {
+    under_pty_when(args, input, None)
+}
+
+/// `under_pty`, typing `input` only once the file `ready` exists (half a
+/// second in without one).
+pub fn under_pty_when(args: &[String], input: &str, ready: Option<&Path>) -> String {
     let st = stage();
     let args = weaken(args.iter().map(Into::into).collect());
     let mut line = String::new();
@@ -315,7 +321,14 @@ pub fn under_pty(args: &[String], input: &str) -> String {
     }
     // printf's format turns the \n escapes into the newlines typed (and
     // wants %% for a %).
-    let feeder = format!("sleep 0.5; printf '{input}'; sleep 1");
+    let wait = match ready {
+        Some(p) => format!(
+            "i=0; while [ ! -e '{}' ] && [ $i -lt 400 ]; do sleep 0.05; i=$((i+1)); done",
+            p.display()
+        ),
+        None => "sleep 0.5".to_string(),
+    };
+    let feeder = format!("{wait}; printf '{input}'; sleep 1");
     let out = Command::new("sh")
         .arg("-c")
         .arg(format!(
