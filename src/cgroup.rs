@@ -37,6 +37,16 @@ pub struct Cgroup {
     dir: PathBuf,
     /// Open on `dir`, for CLONE_INTO_CGROUP.
     pub fd: OwnedFd,
+    removed: bool,
+}
+
+/// A launch that fails after the cgroup was made still removes it.
+impl Drop for Cgroup {
+    fn drop(&mut self) {
+        if !self.removed {
+            let _ = self.remove();
+        }
+    }
 }
 
 /// What the cgroup saw, read before it is removed.
@@ -251,7 +261,11 @@ impl Cgroup {
             Ok(OwnedFd::from(fd))
         })();
         match made {
-            Ok(fd) => Ok(Cgroup { dir, fd }),
+            Ok(fd) => Ok(Cgroup {
+                dir,
+                fd,
+                removed: false,
+            }),
             Err(e) => {
                 let _ = fs::remove_dir(&dir);
                 Err(e)
@@ -289,7 +303,8 @@ impl Cgroup {
 
     /// Kill anything left (cgroup.kill, Linux 5.14) and remove the cgroup.
     /// A cgroup whose last task is still exiting is busy for a moment.
-    pub fn remove(self) -> Result<()> {
+    pub fn remove(&mut self) -> Result<()> {
+        self.removed = true;
         let _ = fs::write(self.dir.join("cgroup.kill"), "1");
         let mut tries = 0;
         loop {

@@ -140,8 +140,8 @@ fn launch(plan: &Plan, report: &mut Report) -> Result<u8> {
             "sandbox: warning: --seccomp off: the command runs without the default seccomp filter"
         );
     }
-    // Made (and its limits written) before the sandbox exists; removed when
-    // this value drops, after the sandbox has ended.
+    // Made (and its limits written) before the sandbox exists; removed once
+    // the sandbox has ended, or when dropped on an early error.
     let cgroup = if plan.cgroup.any() {
         Some(Cgroup::create(&plan.cgroup)?)
     } else {
@@ -261,7 +261,7 @@ fn launch(plan: &Plan, report: &mut Report) -> Result<u8> {
     };
     let (ended, reports) = sup.wait(fs::File::from(err_read), &sigfd)?;
     let usage = cgroup.as_ref().map(|c| c.usage());
-    if let Some(cg) = cgroup {
+    if let Some(mut cg) = cgroup {
         if let Err(e) = cg.remove() {
             e.report();
         }
