@@ -162,6 +162,17 @@ fn words(text: &str) -> Vec<&str> {
     text.split_whitespace().collect()
 }
 
+/// The controllers of `wanted` that a cgroup.controllers or
+/// cgroup.subtree_control text does not list.
+fn absent<'a>(wanted: &[&'a str], listed: &str) -> Vec<&'a str> {
+    let listed = words(listed);
+    wanted
+        .iter()
+        .copied()
+        .filter(|c| !listed.contains(c))
+        .collect()
+}
+
 fn read(path: &Path) -> Result<String> {
     fs::read_to_string(path).ctx("read", path.display())
 }
@@ -204,11 +215,7 @@ impl Cgroup {
         };
         let wanted = controllers(limits);
         let available = read(&own.join("cgroup.controllers"))?;
-        let missing: Vec<&str> = wanted
-            .iter()
-            .copied()
-            .filter(|c| !words(&available).contains(c))
-            .collect();
+        let missing = absent(&wanted, &available);
         if !missing.is_empty() {
             return Err(refuse(format!(
                 "the cgroup v2 controller{} {} {} not available in {} (it has: {}){}",
@@ -229,11 +236,7 @@ impl Cgroup {
             )));
         }
         let enabled = read(&own.join("cgroup.subtree_control"))?;
-        let to_enable: Vec<&str> = wanted
-            .iter()
-            .copied()
-            .filter(|c| !words(&enabled).contains(c))
-            .collect();
+        let to_enable = absent(&wanted, &enabled);
         if !to_enable.is_empty() {
             enable(&own, path == "/", &to_enable)?;
         }
@@ -396,6 +399,16 @@ mod tests {
             cgroup_dir("36 30 0:31 / /m rw - cgroup cgroup rw\n", "/"),
             None
         );
+    }
+
+    #[test]
+    fn controllers_not_listed() {
+        let want = ["memory", "pids", "cpu"];
+        assert_eq!(absent(&want, "cpuset cpu io memory\n"), ["pids"]);
+        assert_eq!(absent(&want, ""), want);
+        assert!(absent(&want, "pids memory cpu").is_empty());
+        // Whole words only: "cpuset" is not "cpu".
+        assert_eq!(absent(&["cpu"], "cpuset"), ["cpu"]);
     }
 
     #[test]

@@ -10,6 +10,7 @@ use std::convert::Infallible;
 use std::ffi::{CString, OsStr, OsString};
 use std::fs;
 use std::io::{Read, Write};
+use std::os::fd::AsFd;
 use std::os::unix::ffi::OsStrExt;
 use std::path::Path;
 
@@ -134,10 +135,9 @@ fn stage(mut ctl: fs::File) -> Result<Infallible> {
 fn init() -> Result<()> {
     // Blocked before the fork, so no SIGCHLD or forwarded signal can come
     // before the signalfd is read; the command unblocks them again.
-    let mut handled = crate::parent::FORWARDED.to_vec();
-    handled.push(libc::SIGCHLD);
-    sys::block_signals(&handled).ctx_step("block signals (init)")?;
-    let sigfd = sys::signalfd(&handled).ctx_step("create the signal fd (init)")?;
+    use crate::parent::HANDLED;
+    sys::block_signals(&HANDLED).ctx_step("block signals (init)")?;
+    let sigfd = sys::signalfd(&HANDLED).ctx_step("create the signal fd (init)")?;
     let cmd = sys::fork().ctx_step("start the command (init)")?;
     if cmd == 0 {
         // ---- The command's process: PID 2 ----
@@ -152,21 +152,17 @@ fn init() -> Result<()> {
         sys::close_raw(fd);
     }
     let status = loop {
-        let _ = sys::poll(&[(std::os::fd::AsFd::as_fd(&sigfd), libc::POLLIN)], -1);
-        while let Ok(Some(info)) = sys::read_signal(std::os::fd::AsFd::as_fd(&sigfd)) {
+        let _ = sys::poll(&[(sigfd.as_fd(), libc::POLLIN)], -1);
+        while let Ok(Some(info)) = sys::read_signal(sigfd.as_fd()) {
             if info.signo == libc::SIGCHLD {
                 continue;
             }
-            // As the parent does: what the terminal sent to our process
-            // group already reached the command if it is still in it.
-            let from_terminal = info.code == libc::SI_KERNEL
-                && matches!((sys::getpgid(cmd), sys::getpgid(0)), (Ok(a), Ok(b)) if a == b);
-            if !from_terminal {
+            if !crate::parent::already_delivered(&info, cmd) {
                 let _ = sys::kill(cmd, info.signo);
             }
         }
         let mut done = None;
-        while let Ok(Some((pid, st))) = sys::reap_any() {
+        while let Ok(Some((pid, st))) = sys::reap_any(false) {
             if pid == cmd {
                 done = Some(st);
             }
@@ -178,7 +174,7 @@ fn init() -> Result<()> {
     // The command is done: what it left behind goes with it. kill(-1) from
     // PID 1 reaches every other process of the namespace.
     let _ = sys::kill(-1, libc::SIGKILL);
-    while let Ok(Some(_)) = sys::reap_any_blocking() {}
+    while let Ok(Some(_)) = sys::reap_any(true) {}
     let _ = sys::write_raw(CHILD_ERR_FD, &plan::frame(&plan::encode_status(status)));
     let code = match sys::Exit::from_status(status) {
         Some(sys::Exit::Code(c)) => c,

@@ -180,9 +180,10 @@ pub fn parse_duration(opt: &str, v: &str) -> Result<std::time::Duration, String>
         Some(b'd') => (&v[..v.len() - 1], 86400),
         _ => (v, 1),
     };
-    let (int, frac) = num.split_once('.').unwrap_or((num, ""));
-    let digits = |s: &str| s.bytes().all(|b| b.is_ascii_digit());
-    if (int.is_empty() && frac.is_empty()) || !digits(int) || !digits(frac) || frac.len() > 9 {
+    let Some((int, frac)) = split_decimal(num) else {
+        return Err(bad());
+    };
+    if (int.is_empty() && frac.is_empty()) || frac.len() > 9 {
         return Err(bad());
     }
     let secs: u64 = if int.is_empty() {
@@ -190,7 +191,7 @@ pub fn parse_duration(opt: &str, v: &str) -> Result<std::time::Duration, String>
     } else {
         int.parse().map_err(|_| bad())?
     };
-    let nanos: u64 = format!("{frac:0<9}").parse().map_err(|_| bad())?;
+    let nanos = scaled_fraction(frac, 9);
     // (secs + nanos/1e9) * mult, kept exact in nanoseconds.
     let total = (secs as u128 * 1_000_000_000 + nanos as u128) * mult as u128;
     if total > MAX_SECONDS as u128 * 1_000_000_000 {
@@ -204,12 +205,32 @@ pub fn parse_duration(opt: &str, v: &str) -> Result<std::time::Duration, String>
 
 /// A duration as `parse_duration` reads it back: "1.5", "0", "120".
 pub fn show_duration(d: std::time::Duration) -> String {
-    let frac = format!("{:09}", d.subsec_nanos());
+    show_decimal(d.as_secs(), d.subsec_nanos().into(), 9)
+}
+
+/// `int.frac` with decimal digits only on both sides (either may be empty,
+/// as may the dot); `None` for anything else.
+fn split_decimal(v: &str) -> Option<(&str, &str)> {
+    let (int, frac) = v.split_once('.').unwrap_or((v, ""));
+    let digits = |s: &str| s.bytes().all(|b| b.is_ascii_digit());
+    (digits(int) && digits(frac)).then_some((int, frac))
+}
+
+/// The digits after the dot in units of 10^-places ("25", 3 → 250). The
+/// caller has checked that `frac` holds at most `places` digits.
+fn scaled_fraction(frac: &str, places: usize) -> u64 {
+    format!("{frac:0<places$}").parse().unwrap_or(0)
+}
+
+/// `whole.frac`, `frac` in units of 10^-places, without trailing zeros
+/// (and without the dot when nothing is left after it).
+fn show_decimal(whole: u64, frac: u64, places: usize) -> String {
+    let frac = format!("{frac:0places$}");
     let frac = frac.trim_end_matches('0');
     if frac.is_empty() {
-        d.as_secs().to_string()
+        whole.to_string()
     } else {
-        format!("{}.{frac}", d.as_secs())
+        format!("{whole}.{frac}")
     }
 }
 
@@ -218,16 +239,16 @@ pub fn show_duration(d: std::time::Duration) -> String {
 /// 100 ms period.
 pub fn parse_cpus(v: &str) -> Result<u32, String> {
     let bad = || format!("--cpus: {v:?} is not a number of CPUs (such as 0.5, 1 or 2.25)");
-    let (int, frac) = v.split_once('.').unwrap_or((v, ""));
-    let digits = |s: &str| s.bytes().all(|b| b.is_ascii_digit());
-    if int.is_empty() || !digits(int) || !digits(frac) || int.len() > 6 {
+    let Some((int, frac)) = split_decimal(v) else {
+        return Err(bad());
+    };
+    if int.is_empty() || int.len() > 6 {
         return Err(bad());
     }
     if frac.len() > 3 {
         return Err(format!("--cpus: {v:?} has more than 3 decimals"));
     }
-    let milli = int.parse::<u32>().map_err(|_| bad())? * 1000
-        + format!("{frac:0<3}").parse::<u32>().map_err(|_| bad())?;
+    let milli = int.parse::<u32>().map_err(|_| bad())? * 1000 + scaled_fraction(frac, 3) as u32;
     if milli < 10 {
         return Err(format!(
             "--cpus: {v:?} is below the least cgroup v2 takes, 0.01"
@@ -238,13 +259,7 @@ pub fn parse_cpus(v: &str) -> Result<u32, String> {
 
 #[cfg(test)]
 pub fn show_cpus(milli: u32) -> String {
-    let frac = format!("{:03}", milli % 1000);
-    let frac = frac.trim_end_matches('0');
-    if frac.is_empty() {
-        (milli / 1000).to_string()
-    } else {
-        format!("{}.{frac}", milli / 1000)
-    }
+    show_decimal((milli / 1000).into(), (milli % 1000).into(), 3)
 }
 
 #[cfg(test)]

@@ -28,11 +28,13 @@ pub const EXIT_TIMEOUT: u8 = 124;
 pub const CHILD_CTL_FD: c_int = 3;
 pub const CHILD_ERR_FD: c_int = 4;
 
-/// Signals passed on to the command. SIGINT, SIGTERM and SIGHUP also mean
-/// "stop": after `--kill-after` the whole sandbox is killed, because PID 1
-/// of a namespace never sees a signal it has no handler for.
+/// What the launcher, and --init's init, block and read from a signalfd:
+/// the signals passed on to the command, and SIGCHLD. SIGINT, SIGTERM and
+/// SIGHUP sent to the launcher also mean "stop": after `--kill-after` the
+/// whole sandbox is killed, because PID 1 of a namespace never sees a
+/// signal it has no handler for.
 /// Ref: pid_namespaces(7), "signals"
-pub const FORWARDED: [c_int; 7] = [
+pub const HANDLED: [c_int; 8] = [
     libc::SIGINT,
     libc::SIGTERM,
     libc::SIGHUP,
@@ -40,6 +42,7 @@ pub const FORWARDED: [c_int; 7] = [
     libc::SIGUSR1,
     libc::SIGUSR2,
     libc::SIGWINCH,
+    libc::SIGCHLD,
 ];
 
 /// A directory as stdin, stdout or stderr would hand the command a way out
@@ -169,10 +172,8 @@ fn launch(plan: &Plan, report: &mut Report) -> Result<u8> {
 
     // Block the signals we handle before clone, so none is lost between
     // clone and the wait loop; the child stage unblocks them before exec.
-    let mut handled = FORWARDED.to_vec();
-    handled.push(libc::SIGCHLD);
-    sys::block_signals(&handled).ctx_step("block signals")?;
-    let sigfd = sys::signalfd(&handled).ctx_step("create the signal fd")?;
+    sys::block_signals(&HANDLED).ctx_step("block signals")?;
+    let sigfd = sys::signalfd(&HANDLED).ctx_step("create the signal fd")?;
 
     let mut flags = libc::CLONE_NEWUSER
         | libc::CLONE_NEWPID
@@ -502,6 +503,18 @@ fn clone_error(e: std::io::Error) -> Error {
     }
 }
 
+/// Whether `info` is a signal the terminal sent (si_code SI_KERNEL: ^C,
+/// ^\, window size, hangup) to our process group while `target` is in that
+/// group too, so that `target` has had it already. Used by the launcher for
+/// the sandbox's PID 1 and by --init's init for the command.
+pub fn already_delivered(info: &sys::SigInfo, target: pid_t) -> bool {
+    info.code == libc::SI_KERNEL
+        && matches!(
+            (sys::getpgid(target), sys::getpgid(0)),
+            (Ok(a), Ok(b)) if a == b
+        )
+}
+
 struct Supervisor {
     pid: pid_t,
     kill_after: Duration,
@@ -588,11 +601,7 @@ impl Supervisor {
     /// always means stop.
     fn on_signal(&mut self, info: sys::SigInfo) {
         let sig = info.signo;
-        let from_terminal = info.code == libc::SI_KERNEL
-            && matches!(
-                (sys::getpgid(self.pid), sys::getpgid(0)),
-                (Ok(a), Ok(b)) if a == b
-            );
+        let from_terminal = already_delivered(&info, self.pid);
         if !from_terminal {
             let _ = sys::kill(self.pid, sig);
         }

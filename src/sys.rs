@@ -694,25 +694,14 @@ pub fn wait4(pid: pid_t, nohang: bool) -> io::Result<Option<Ended>> {
     }))
 }
 
-/// Reap any one child without blocking: (pid, wait status), or `None` when
-/// no child has ended (or there is none).
-pub fn reap_any() -> io::Result<Option<(pid_t, c_int)>> {
+/// Reap any one child: (pid, wait status), or `None` when there is no
+/// child left, or, without `block`, none has ended yet.
+pub fn reap_any(block: bool) -> io::Result<Option<(pid_t, c_int)>> {
     let mut status = 0;
+    let flags = if block { 0 } else { libc::WNOHANG };
     // SAFETY: `status` is a local the kernel writes into.
-    match cvt_r(|| unsafe { libc::waitpid(-1, &mut status, libc::WNOHANG) }) {
+    match cvt_r(|| unsafe { libc::waitpid(-1, &mut status, flags) }) {
         Ok(0) => Ok(None),
-        Ok(pid) => Ok(Some((pid, status))),
-        Err(e) if e.raw_os_error() == Some(libc::ECHILD) => Ok(None),
-        Err(e) => Err(e),
-    }
-}
-
-/// Reap any one child, waiting for it: (pid, wait status), or `None` when
-/// there is no child left.
-pub fn reap_any_blocking() -> io::Result<Option<(pid_t, c_int)>> {
-    let mut status = 0;
-    // SAFETY: `status` is a local the kernel writes into.
-    match cvt_r(|| unsafe { libc::waitpid(-1, &mut status, 0) }) {
         Ok(pid) => Ok(Some((pid, status))),
         Err(e) if e.raw_os_error() == Some(libc::ECHILD) => Ok(None),
         Err(e) => Err(e),
