@@ -38,7 +38,10 @@ pub fn main() -> u8 {
         ok: overlay.is_ok(),
         what: "overlay in a user namespace",
         text: match overlay {
-            Ok(()) => "usable (the default copy-on-write root)".into(),
+            Ok(()) => match probe(probe_overlay_rmdir) {
+                Ok(()) => "usable (the default copy-on-write root)".into(),
+                Err(e) => format!("usable (the default copy-on-write root), but a directory of the rootfs cannot be removed in it ({e}): this kernel's tmpfs keeps no user xattrs (Linux < 6.6); use --rw on a copy for scripts that replace directories"),
+            },
             Err(e) => format!("{e}: needs Linux 5.11+; until then runs fall back to a read-only root (use --rw to write through)"),
         },
     });
@@ -96,21 +99,25 @@ pub fn main() -> u8 {
         },
     });
 
+    let mut report = String::new();
     for l in &lines {
-        println!(
-            "{:<4} {}: {}",
+        report += &format!(
+            "{:<4} {}: {}\n",
             if l.ok { "ok" } else { "no" },
             l.what,
             l.text
         );
     }
-    if userns.is_ok() {
-        println!("sandbox run can work here");
+    let code = if userns.is_ok() {
+        report += "sandbox run can work here\n";
         0
     } else {
-        println!("sandbox run cannot work here: user namespaces are not usable");
+        report += "sandbox run cannot work here: user namespaces are not usable\n";
         1
-    }
+    };
+    // A reader that stops early (`sandbox doctor | head -2`) is no error.
+    let _ = std::io::stdout().lock().write_all(report.as_bytes());
+    code
 }
 
 fn errtext(e: &std::io::Error) -> String {
@@ -181,19 +188,26 @@ fn probe_userns() -> Result<(), String> {
     Ok(())
 }
 
+/// An overlay at /tmp/m of /tmp/l (holding d/f) in fresh namespaces.
 fn probe_overlay() -> Result<(), String> {
     probe_userns()?;
-    for d in ["l", "u", "w", "m"] {
-        fs::create_dir(Path::new("/tmp").join(d)).map_err(step("mkdir"))?;
+    for d in ["l/d", "u", "w", "m"] {
+        fs::create_dir_all(Path::new("/tmp").join(d)).map_err(step("mkdir"))?;
     }
-    sys::mount(
-        Some(OsStr::new("overlay")),
-        OsStr::new("/tmp/m"),
-        Some("overlay"),
-        0,
-        Some("lowerdir=/tmp/l,upperdir=/tmp/u,workdir=/tmp/w"),
-    )
-    .map_err(step("mount overlay"))
+    fs::write("/tmp/l/d/f", "").map_err(step("create a file"))?;
+    let p = |d: &str| Path::new("/tmp").join(d);
+    crate::rootfs::mount_overlay(&p("l"), &p("u"), &p("w"), &p("m"), 0)
+        .map_err(step("mount overlay"))
+}
+
+/// Whether a directory of the lower layer can be replaced in the overlay
+/// (`rm -rf DIR; mkdir DIR` in a script): overlay needs user xattrs on the
+/// upper tmpfs for its opaque marks.
+fn probe_overlay_rmdir() -> Result<(), String> {
+    probe_overlay()?;
+    fs::remove_file("/tmp/m/d/f").map_err(step("unlink"))?;
+    fs::remove_dir("/tmp/m/d").map_err(step("rmdir"))?;
+    fs::create_dir("/tmp/m/d").map_err(step("mkdir over the whiteout"))
 }
 
 fn userns_sysctls() -> String {

@@ -368,6 +368,38 @@ fn new_root_target() -> Result<Target> {
     })
 }
 
+/// An overlay of `lower` (read-only) and `upper` at `target`, as a user
+/// namespace may mount it (Linux 5.11+). With `userxattr`, overlay keeps
+/// its whiteouts and opaque marks in user.* xattrs, the only ones a user
+/// namespace may set; without it, removing a directory of the lower layer
+/// fails with EIO. The upper filesystem must keep user xattrs for that
+/// (tmpfs does from Linux 6.6). Kernels that do not know the option are
+/// asked again without it.
+pub fn mount_overlay(
+    lower: &Path,
+    upper: &Path,
+    work: &Path,
+    target: &Path,
+    flags: libc::c_ulong,
+) -> std::io::Result<()> {
+    let opts = format!(
+        "lowerdir={},upperdir={},workdir={}",
+        lower.to_string_lossy(),
+        upper.to_string_lossy(),
+        work.to_string_lossy()
+    );
+    let overlay = |opts: &str| {
+        sys::mount(
+            Some(OsStr::new("overlay")),
+            target.as_os_str(),
+            Some("overlay"),
+            flags,
+            Some(opts),
+        )
+    };
+    overlay(&format!("{opts},userxattr")).or_else(|_| overlay(&opts))
+}
+
 /// Mount the root at NEW_ROOT; returns whether it must end read-only.
 fn mount_new_root(plan: &Plan, rootfs: &OwnedFd) -> Result<bool> {
     fs::create_dir(NEW_ROOT).ctx("create the new root", NEW_ROOT)?;
@@ -381,18 +413,11 @@ fn mount_new_root(plan: &Plan, rootfs: &OwnedFd) -> Result<bool> {
     for d in ["upper", "work"] {
         fs::create_dir(Path::new(STAGING).join(d)).ctx("create overlay directory", d)?;
     }
-    let opts = format!(
-        "lowerdir={},upperdir={STAGING}/upper,workdir={STAGING}/work",
-        fd_path(rootfs).to_string_lossy()
-    );
+    let lower = PathBuf::from(fd_path(rootfs));
+    let upper = Path::new(STAGING).join("upper");
+    let work = Path::new(STAGING).join("work");
     let flags = libc::MS_NOSUID | libc::MS_NODEV;
-    match sys::mount(
-        Some(OsStr::new("overlay")),
-        OsStr::new(NEW_ROOT),
-        Some("overlay"),
-        flags,
-        Some(&opts),
-    ) {
+    match mount_overlay(&lower, &upper, &work, Path::new(NEW_ROOT), flags) {
         Ok(()) => Ok(plan.root == RootMode::ReadOnly),
         Err(e) => {
             let why = crate::error::describe_errno(e.raw_os_error().unwrap_or(libc::EIO));

@@ -45,6 +45,51 @@ fn default_root_is_writable_and_changes_vanish() {
     assert_eq!(text(&out.stdout), "clean\n");
 }
 
+/// A script that replaces a directory of the rootfs (`rm -rf d; mkdir d`,
+/// as installers do) works in the copy-on-write root: overlay needs its
+/// whiteout and opaque marks (user.* xattrs, `userxattr`) for that.
+#[test]
+fn default_root_lets_a_directory_be_removed_and_made_again() {
+    // tmpfs keeps user xattrs from Linux 6.6; before that the kernel cannot
+    // do this, and `sandbox doctor` must say so.
+    let release = fs::read_to_string("/proc/sys/kernel/osrelease").unwrap();
+    let mut v = release
+        .trim()
+        .split(['.', '-'])
+        .map(|n| n.parse::<u32>().unwrap_or(0));
+    if (v.next().unwrap_or(0), v.next().unwrap_or(0)) < (6, 6) {
+        let doctor = text(&run(&["doctor"]).stdout);
+        assert!(
+            doctor.contains("a directory of the rootfs cannot be removed"),
+            "doctor does not warn on {release}: {doctor}"
+        );
+        return skip(
+            "default_root_lets_a_directory_be_removed_and_made_again",
+            "overlay-userxattr",
+            &format!("tmpfs on {} keeps no user xattrs (Linux < 6.6), so overlay cannot hide a directory of the rootfs; `sandbox doctor` says so", release.trim()),
+        );
+    }
+    let root = private_rootfs("replace-dir");
+    let before = tree_hash(&root);
+    let out = run_in(
+        &root,
+        &[],
+        "ls /etc | wc -l; rm -rf /etc && mkdir /etc && echo new > /etc/f && ls /etc",
+    );
+    let lines: Vec<String> = text(&out.stdout)
+        .lines()
+        .map(|l| l.trim().to_string())
+        .collect();
+    // Control: /etc had files to remove.
+    assert!(
+        lines.first().and_then(|n| n.parse::<u32>().ok()) > Some(0),
+        "{lines:?}"
+    );
+    assert_eq!(lines[1..], ["f"], "{}", text(&out.stderr));
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    assert_eq!(tree_hash(&root), before, "rootfs changed on disk");
+}
+
 #[test]
 fn read_only_root_rejects_writes_and_keeps_tmp() {
     let root = private_rootfs("ro");
