@@ -128,6 +128,21 @@ const KERNEL_REFUSES_TOO: &[&str] = &[
     "pivot_root",
 ];
 
+/// Rows some kernels refuse by themselves before looking at the arguments,
+/// because they check a capability of the initial namespace first
+/// (Debian's 6.1 in the kernel-matrix VM answers EPERM to all of these).
+/// Where the kernel answers like the filter, the control cannot tell the
+/// two apart and says so; on our machines' 6.18 (no kexec, no modules:
+/// ENOSYS; open_by_handle_at reads its arguments first: EFAULT) it holds.
+const CAPABILITY_FIRST_ON_SOME_KERNELS: &[&str] = &[
+    "kexec_load",
+    "kexec_file_load",
+    "init_module",
+    "finit_module",
+    "delete_module",
+    "open_by_handle_at",
+];
+
 #[test]
 fn seccomp_refuses_the_listed_syscalls() {
     let names: Vec<&str> = REFUSED.iter().map(|(n, _)| *n).collect();
@@ -142,16 +157,20 @@ fn seccomp_refuses_the_listed_syscalls() {
     // Control: without the filter the same calls reach the kernel and fail
     // (or succeed) for their own reasons.
     let open = syscalls(&["--seccomp", "off"], &names);
-    for (name, want) in REFUSED {
-        if KERNEL_REFUSES_TOO.contains(name) {
-            continue;
-        }
-        assert_ne!(
-            open.get(*name).map(String::as_str),
-            Some(*want),
-            "{name} is refused even without the filter: the probe proves nothing"
-        );
+    let (uncontrolled, proves_nothing): (Vec<&str>, Vec<&str>) = REFUSED
+        .iter()
+        .filter(|(name, want)| {
+            !KERNEL_REFUSES_TOO.contains(name) && open.get(*name).map(String::as_str) == Some(*want)
+        })
+        .map(|(name, _)| *name)
+        .partition(|name| CAPABILITY_FIRST_ON_SOME_KERNELS.contains(name));
+    if !uncontrolled.is_empty() {
+        eprintln!("this kernel refuses {uncontrolled:?} by itself: no control for those here");
     }
+    assert!(
+        proves_nothing.is_empty(),
+        "refused the same way without the filter, so the probe proves nothing: {proves_nothing:?}\nwithout the filter: {open:?}"
+    );
 }
 
 #[test]
@@ -646,7 +665,7 @@ fn host_abstract_unix_socket_is_unreachable() {
         }
         other => skip(
             "host_abstract_unix_socket_is_unreachable (--share-net)",
-            "landlock",
+            "landlock-abi6",
             &format!("needs Landlock ABI 6 for the abstract-socket scope; this kernel: {other:?}"),
         ),
     }

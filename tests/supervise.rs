@@ -363,34 +363,49 @@ fn with_cgroup(test: &str, a: &[String]) -> Option<std::process::Output> {
     Some(out)
 }
 
-/// `sandbox ARGS` placed in a fresh cgroup delegated to the test uid, when
-/// the suite runs as root on a pure cgroup v2 system (the kernel-matrix
-/// VM); elsewhere the launcher stays where it is and the limits fail closed.
+/// `sandbox ARGS` placed in a fresh cgroup of its own, delegated to the
+/// test uid, the way `systemd-run --user --scope -p Delegate=yes` places a
+/// user's command:
+/// - run unprivileged with SANDBOX_TEST_CGROUP naming a cgroup delegated to
+///   us (the kernel-matrix guest), the launch gets a new child of it;
+/// - run as root on a pure cgroup v2 system, the suite makes and delegates
+///   a new cgroup under the root;
+/// - elsewhere the launcher stays where it is and the limits fail closed.
 fn in_delegated_cgroup(a: &[String]) -> Command {
     let st = stage();
     let root = Path::new("/sys/fs/cgroup");
-    let v2 = fs::read_to_string(root.join("cgroup.controllers")).unwrap_or_default();
-    let Some((uid, gid)) = st
-        .drop_to
-        .filter(|_| v2.contains("memory") && v2.contains("pids"))
-    else {
-        return sandbox(a);
-    };
     static N: std::sync::atomic::AtomicU32 = std::sync::atomic::AtomicU32::new(0);
     let n = N.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
-    let cg: PathBuf = root.join(format!("sandbox-test-{}-{n}", std::process::id()));
-    let _ = fs::write(root.join("cgroup.subtree_control"), "+memory +pids +cpu");
-    let _ = fs::create_dir(&cg);
-    // Delegation as systemd does it: the directory and the files a
-    // delegatee writes belong to the user. Ref: cgroup-v2.rst "Delegation"
-    for f in [
-        "",
-        "cgroup.procs",
-        "cgroup.subtree_control",
-        "cgroup.threads",
-    ] {
-        std::os::unix::fs::chown(cg.join(f), Some(uid), Some(gid)).expect("chown cgroup");
-    }
+    let name = format!("sandbox-test-{}-{n}", std::process::id());
+    let cg: PathBuf = match (st.drop_to, std::env::var_os("SANDBOX_TEST_CGROUP")) {
+        (None, Some(delegated)) => {
+            let cg = Path::new(&delegated).join(name);
+            fs::create_dir(&cg).unwrap_or_else(|e| panic!("mkdir {}: {e}", cg.display()));
+            cg
+        }
+        (Some((uid, gid)), _) => {
+            let v2 = fs::read_to_string(root.join("cgroup.controllers")).unwrap_or_default();
+            if !(v2.contains("memory") && v2.contains("pids")) {
+                return sandbox(a);
+            }
+            let cg = root.join(name);
+            let _ = fs::write(root.join("cgroup.subtree_control"), "+memory +pids +cpu");
+            let _ = fs::create_dir(&cg);
+            // Delegation as systemd does it: the directory and the files a
+            // delegatee writes belong to the user. Ref: cgroup-v2.rst
+            // "Delegation"
+            for f in [
+                "",
+                "cgroup.procs",
+                "cgroup.subtree_control",
+                "cgroup.threads",
+            ] {
+                std::os::unix::fs::chown(cg.join(f), Some(uid), Some(gid)).expect("chown cgroup");
+            }
+            cg
+        }
+        (None, None) => return sandbox(a),
+    };
     let inner = sandbox(a);
     let mut line = format!("echo $$ > {}/cgroup.procs && exec", cg.display());
     line.push_str(" \"$0\" \"$@\"");

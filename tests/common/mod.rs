@@ -77,18 +77,7 @@ pub fn stage() -> &'static Stage {
         let rootfs = dir.join("rootfs");
         sh(Command::new("cp").arg("-a").arg(&src_rootfs).arg(&rootfs));
         let probe = dir.join("probe");
-        let cc = std::env::var("CC").unwrap_or_else(|_| "cc".into());
-        let built = Command::new(&cc)
-            .args(["-static", "-O2", "-Wall", "-o"])
-            .arg(&probe)
-            .arg(Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/probe/probe.c"))
-            .output()
-            .unwrap_or_else(|e| panic!("{cc}: {e}: the escape suite needs a C compiler and static libc (Debian: gcc, libc6-dev)"));
-        assert!(
-            built.status.success(),
-            "building the probe failed (needs gcc and libc6-dev): {}",
-            String::from_utf8_lossy(&built.stderr)
-        );
+        build_probe(&probe);
         if let Some((u, g)) = drop_to {
             // The user owns the rootfs they built; so does the test uid.
             sh(Command::new("chown")
@@ -105,6 +94,29 @@ pub fn stage() -> &'static Stage {
             drop_to,
         }
     })
+}
+
+/// The static probe at `dest`: a copy of SANDBOX_TEST_PROBE when set (the
+/// kernel-matrix guest has no compiler), else built from tests/probe.
+fn build_probe(dest: &Path) {
+    if let Some(prebuilt) = std::env::var_os("SANDBOX_TEST_PROBE") {
+        fs::copy(&prebuilt, dest).unwrap_or_else(|e| {
+            panic!("SANDBOX_TEST_PROBE={}: {e}", Path::new(&prebuilt).display())
+        });
+        return;
+    }
+    let cc = std::env::var("CC").unwrap_or_else(|_| "cc".into());
+    let built = Command::new(&cc)
+        .args(["-static", "-O2", "-Wall", "-o"])
+        .arg(dest)
+        .arg(Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/probe/probe.c"))
+        .output()
+        .unwrap_or_else(|e| panic!("{cc}: {e}: the escape suite needs a C compiler and static libc (Debian: gcc, libc6-dev)"));
+    assert!(
+        built.status.success(),
+        "building the probe failed (needs gcc and libc6-dev): {}",
+        String::from_utf8_lossy(&built.stderr)
+    );
 }
 
 /// Stages of test processes that are gone.
