@@ -4,13 +4,15 @@
 #   make test    the whole suite (what .ci/run calls)
 #   make rootfs  (re)build the BusyBox rootfs; ROOTFS=path to put it elsewhere
 #   make lint    cargo fmt --check and clippy with -D warnings
+#   make test-vm the suite again under Debian's cloud kernel in qemu
+#                (Landlock, pure cgroup v2); see tests/vm/run
 
 ROOTFS ?= ./rootfs
 CARGO ?= cargo
 BIN := target/release/sandbox
 ROOTFS_MARKER := $(ROOTFS)/etc/sandbox-rootfs
 
-.PHONY: all build run test lint rootfs clean
+.PHONY: all build run test test-vm lint rootfs clean
 
 all: build
 
@@ -37,6 +39,11 @@ test: $(ROOTFS_MARKER)
 	@if [ -s target/tmp/skipped.txt ]; then \
 		echo "skipped (not run on this kernel or machine):"; sed 's/^/  /' target/tmp/skipped.txt; \
 	else echo "skipped: none"; fi
+
+# The same suite as the unprivileged user of a qemu guest whose kernel has
+# Landlock and a pure cgroup v2 hierarchy; a skip of those is a failure.
+test-vm: $(ROOTFS_MARKER)
+	bash tests/vm/run "$(ROOTFS)"
 
 lint:
 	$(CARGO) fmt --check
