@@ -239,17 +239,14 @@ fn drop_capabilities() -> Result<()> {
 
 /// Install the default filter (seccomp.rs), one program per errno.
 fn apply_seccomp() -> Result<()> {
-    let programs = seccomp::programs().map_err(|m| Error::msg("build the seccomp filter", m))?;
-    for p in &programs {
-        match seccompiler::apply_filter(p) {
-            Ok(()) => {}
-            Err(seccompiler::Error::Seccomp(e)) | Err(seccompiler::Error::Prctl(e)) => {
-                return Err(e).ctx_step("install the seccomp filter")
-            }
-            Err(e) => return Err(Error::msg("install the seccomp filter", e.to_string())),
+    let program = seccomp::program().map_err(|m| Error::msg("build the seccomp filter", m))?;
+    match seccompiler::apply_filter(&program) {
+        Ok(()) => Ok(()),
+        Err(seccompiler::Error::Seccomp(e)) | Err(seccompiler::Error::Prctl(e)) => {
+            Err(e).ctx_step("install the seccomp filter")
         }
+        Err(e) => Err(Error::msg("install the seccomp filter", e.to_string())),
     }
-    Ok(())
 }
 
 fn read_plan(ctl: &mut fs::File) -> Result<Plan> {

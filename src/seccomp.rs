@@ -209,11 +209,11 @@ pub const X32_SYSCALL_BIT: u32 = 0x4000_0000;
 
 const AUDIT_ARCH_X86_64: u32 = 0xc000_003e;
 
-/// The compiled filters, applied in order. One seccompiler filter per errno
-/// (a seccompiler filter has a single match action), then the x32 guard.
-/// Each one kills the process on a foreign architecture (the i386 entry,
-/// `int 0x80`, reports AUDIT_ARCH_I386).
-pub fn programs() -> Result<Vec<BpfProgram>, String> {
+/// The compiled filters: one seccompiler filter per errno (a seccompiler
+/// filter has a single match action), then the x32 guard. Each one kills
+/// the process on a foreign architecture (the i386 entry, `int 0x80`,
+/// reports AUDIT_ARCH_I386).
+fn segments() -> Result<Vec<BpfProgram>, String> {
     let mut by_errno: BTreeMap<i32, BTreeMap<i64, Vec<SeccompRule>>> = BTreeMap::new();
     for e in TABLE {
         let rules = rules(e).map_err(|err| format!("{}: {err}", e.name))?;
@@ -231,6 +231,46 @@ pub fn programs() -> Result<Vec<BpfProgram>, String> {
         out.push(BpfProgram::try_from(filter).map_err(|e| e.to_string())?);
     }
     out.push(x32_guard());
+    Ok(out)
+}
+
+const RET_K: u16 = 0x06; // BPF_RET | BPF_K
+const JA: u16 = 0x05; // BPF_JMP | BPF_JA
+
+/// The default filter as one program: the segments chained, each one's
+/// "allow" turned into a jump to the start of the next, so the first
+/// refusal wins. No syscall is in two segments, so that is the verdict the
+/// kernel's precedence gives the segments installed one by one; but one
+/// filter is cheaper than four: the kernel JITs each and, for its cache,
+/// runs each over every syscall number at install, and every later call
+/// of the command runs all of them.
+pub fn program() -> Result<BpfProgram, String> {
+    let segments = segments()?;
+    let last = segments.len() - 1;
+    let mut out = Vec::new();
+    for (n, seg) in segments.into_iter().enumerate() {
+        let len = seg.len();
+        for (i, ins) in seg.into_iter().enumerate() {
+            if n < last && ins.code == RET_K && ins.k == libc::SECCOMP_RET_ALLOW {
+                let to_next = (len - i - 1) as u32;
+                out.push(sock_filter {
+                    code: JA,
+                    jt: 0,
+                    jf: 0,
+                    k: to_next,
+                });
+            } else {
+                out.push(ins);
+            }
+        }
+    }
+    // BPF_MAXINSNS
+    if out.len() > 4096 {
+        return Err(format!(
+            "{} instructions, more than the kernel takes",
+            out.len()
+        ));
+    }
     Ok(out)
 }
 
@@ -266,7 +306,6 @@ fn x32_guard() -> BpfProgram {
     const LD_W_ABS: u16 = 0x20; // BPF_LD | BPF_W | BPF_ABS
     const JEQ_K: u16 = 0x15; // BPF_JMP | BPF_JEQ | BPF_K
     const JSET_K: u16 = 0x45; // BPF_JMP | BPF_JSET | BPF_K
-    const RET_K: u16 = 0x06; // BPF_RET | BPF_K
     let ins = |code, jt, jf, k| sock_filter { code, jt, jf, k };
     vec![
         ins(LD_W_ABS, 0, 0, 4), // seccomp_data.arch
@@ -328,9 +367,15 @@ mod tests {
         }
     }
 
-    /// All programs, combined as the kernel does: the most severe action
-    /// wins. Ref: seccomp(2) "the return value ... with the highest precedence"
+    /// What the installed filter answers.
     fn verdict(nr: i64, arch: u32, args: [u64; 6]) -> u32 {
+        run(&program().unwrap(), &data(nr, arch, args))
+    }
+
+    /// The segments installed one by one, combined as the kernel does: the
+    /// most severe action wins. Ref: seccomp(2) "the return value ... with
+    /// the highest precedence"
+    fn verdict_of_segments(nr: i64, arch: u32, args: [u64; 6]) -> u32 {
         let precedence = |r: u32| match r & libc::SECCOMP_RET_ACTION_FULL {
             libc::SECCOMP_RET_KILL_PROCESS => 0,
             libc::SECCOMP_RET_ERRNO => 3,
@@ -338,12 +383,36 @@ mod tests {
             other => panic!("unexpected action {other:#x}"),
         };
         let d = data(nr, arch, args);
-        programs()
+        segments()
             .unwrap()
             .iter()
             .map(|p| run(p, &d))
             .min_by_key(|&r| precedence(r))
             .unwrap()
+    }
+
+    #[test]
+    fn the_chained_program_answers_as_its_segments_would() {
+        let args = [
+            [0; 6],
+            [u64::MAX; 6],
+            [libc::CLONE_NEWUSER as u64, 0, 0, 0, 0, 0],
+            [libc::AF_PACKET as u64, 0, 0, 0, 0, 0],
+            [0, libc::TIOCSTI, 0, 0, 0, 0],
+            [0x1_0000_0000 | libc::TIOCSTI; 6],
+            [0xffff_ffff; 6],
+        ];
+        for nr in (0..470).chain([X32_SYSCALL_BIT as i64 | 1, X32_SYSCALL_BIT as i64 | 165]) {
+            for arch in [NATIVE, AUDIT_ARCH_I386] {
+                for a in args {
+                    assert_eq!(
+                        verdict(nr, arch, a),
+                        verdict_of_segments(nr, arch, a),
+                        "nr {nr} arch {arch:#x} args {a:x?}"
+                    );
+                }
+            }
+        }
     }
 
     fn errno(e: i32) -> u32 {
