@@ -158,14 +158,18 @@ fn launch(plan: &Plan, report: &mut Report) -> Result<u8> {
     let argv1 = CString::new("child").unwrap();
     let argv = [argv0.as_ptr(), argv1.as_ptr(), std::ptr::null()];
     let envp = [std::ptr::null()];
-    // The report for a failed exec of the child stage, encoded now; the
-    // clone child only patches the errno into it (no allocation there).
-    let mut exec_report = plan::frame(&plan::encode_error(&Error::errno(
+    // The reports for the clone child's failures, encoded now; it only
+    // patches the errno in (no allocation there).
+    let mut net_report = ChildReport::new(Error::errno(
+        "create the network namespace (unshare)",
+        None,
+        0,
+    ));
+    let mut exec_report = ChildReport::new(Error::errno(
         "exec the child stage",
         Some("/proc/self/exe".into()),
         0,
-    )));
-    let errno_at = exec_report.len() - 2 - 4;
+    ));
 
     let (ctl_read, ctl_write) = sys::pipe_high().ctx_step("create the control pipe")?;
     let (err_read, err_write) = sys::pipe_high().ctx_step("create the error pipe")?;
@@ -175,15 +179,15 @@ fn launch(plan: &Plan, report: &mut Report) -> Result<u8> {
     sys::block_signals(&HANDLED).ctx_step("block signals")?;
     let sigfd = sys::signalfd(&HANDLED).ctx_step("create the signal fd")?;
 
-    let mut flags = libc::CLONE_NEWUSER
+    // No CLONE_NEWNET here: a network namespace is the slow one to make
+    // (a third of a millisecond), so the clone child makes it itself while
+    // we fork the guard and write its id maps.
+    let flags = libc::CLONE_NEWUSER
         | libc::CLONE_NEWPID
         | libc::CLONE_NEWNS
         | libc::CLONE_NEWUTS
         | libc::CLONE_NEWIPC
         | libc::CLONE_NEWCGROUP;
-    if !plan.share_net {
-        flags |= libc::CLONE_NEWNET;
-    }
     let (pid, in_cgroup) =
         sys::clone_namespaces(flags as u64, cgroup.as_ref().map(|c| c.fd.as_fd()))
             .map_err(clone_error)?;
@@ -194,11 +198,11 @@ fn launch(plan: &Plan, report: &mut Report) -> Result<u8> {
             err_read: err_read.as_raw_fd(),
             err_write: err_write.as_raw_fd(),
         };
-        let report = ExecReport {
-            buf: &mut exec_report,
-            errno_at,
+        let reports = CloneReports {
+            net: (!plan.share_net).then_some(&mut net_report),
+            exec: &mut exec_report,
         };
-        child_after_clone(fds, exe, &argv, &envp, report);
+        child_after_clone(fds, exe, &argv, &envp, reports);
     }
 
     // ---- Parent, after clone ----
@@ -406,9 +410,34 @@ fn guard_main(life: c_int, pidfd: c_int, cgroup: Option<&std::ffi::CStr>) -> ! {
 }
 
 /// A pre-encoded error report with a slot for the errno.
-struct ExecReport<'a> {
-    buf: &'a mut [u8],
+/// An error report framed for the error pipe, with room for the errno the
+/// clone child fills in.
+struct ChildReport {
+    buf: Vec<u8>,
     errno_at: usize,
+}
+
+impl ChildReport {
+    fn new(e: Error) -> ChildReport {
+        let buf = plan::frame(&plan::encode_error(&e));
+        // The errno is the frame's last field but one (u32, then u16).
+        let errno_at = buf.len() - 2 - 4;
+        ChildReport { buf, errno_at }
+    }
+
+    /// Async-signal-safe: patch and write, then exit.
+    fn send(&mut self, fd: c_int, errno: i32) -> ! {
+        self.buf[self.errno_at..self.errno_at + 4].copy_from_slice(&(errno as u32).to_le_bytes());
+        let _ = sys::write_raw(fd, &self.buf);
+        sys::exit_now(EXIT_SANDBOX as i32)
+    }
+}
+
+/// What the clone child may have to report: the network namespace (when
+/// one is wanted) and the exec.
+struct CloneReports<'a> {
+    net: Option<&'a mut ChildReport>,
+    exec: &'a mut ChildReport,
 }
 
 /// The pipe ends as raw numbers, for the clone child.
@@ -429,7 +458,7 @@ fn child_after_clone(
     exe: &std::ffi::CStr,
     argv: &[*const libc::c_char],
     envp: &[*const libc::c_char],
-    report: ExecReport<'_>,
+    reports: CloneReports<'_>,
 ) -> ! {
     // ---- Clone child, PID 1 in the new namespaces, uid not yet mapped ----
     // Our copies of the parent's ends go first: while we hold the control
@@ -441,6 +470,14 @@ fn child_after_clone(
     // no window exists in which the parent dies unnoticed.
     if sys::set_parent_death_signal(libc::SIGKILL).is_err() {
         sys::exit_now(EXIT_SANDBOX as i32);
+    }
+    // We hold every capability in the new user namespace already, maps or
+    // not, so the network namespace can be made now, while the parent
+    // works; it belongs to the new user namespace as if cloned with it.
+    if let Some(r) = reports.net {
+        if let Err(e) = sys::unshare(libc::CLONE_NEWNET) {
+            r.send(fds.err_write, e.raw_os_error().unwrap_or(libc::EIO));
+        }
     }
     // Wait for the release byte: the maps must be written before we exec, or
     // the exec of an unmapped uid drops every capability (DESIGN.md).
@@ -457,9 +494,7 @@ fn child_after_clone(
         sys::exit_now(EXIT_SANDBOX as i32);
     }
     let errno = sys::execve(exe, argv, envp);
-    report.buf[report.errno_at..report.errno_at + 4].copy_from_slice(&(errno as u32).to_le_bytes());
-    let _ = sys::write_raw(fds.err_write, report.buf);
-    sys::exit_now(EXIT_SANDBOX as i32)
+    reports.exec.send(fds.err_write, errno)
 }
 
 /// uid_map, then "deny" to setgroups, then gid_map.
