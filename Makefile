@@ -6,13 +6,18 @@
 #   make lint    cargo fmt --check and clippy with -D warnings
 #   make test-vm the suite again under Debian's cloud kernel in qemu
 #                (Landlock, pure cgroup v2); see tests/vm/run
+#   make bench   launch cost against bubblewrap -> docs/BENCHMARKS.md
 
 ROOTFS ?= ./rootfs
 CARGO ?= cargo
-BIN := target/release/sandbox
+# .cargo/config.toml names the target (for the static link), so cargo's
+# output is under target/TRIPLE/.
+OUT := target/x86_64-unknown-linux-gnu
+BIN := $(OUT)/release/sandbox
+SKIPPED := $(OUT)/tmp/skipped.txt
 ROOTFS_MARKER := $(ROOTFS)/etc/sandbox-rootfs
 
-.PHONY: all build run test test-vm lint rootfs clean
+.PHONY: all build run test test-vm bench lint rootfs clean
 
 all: build
 
@@ -31,19 +36,23 @@ run: build $(ROOTFS_MARKER)
 
 # The suite runs the built binary as an unprivileged uid, also when started
 # as root (see tests/common/mod.rs).
-# Tests that cannot run on this kernel say why in target/tmp/skipped.txt;
+# Tests that cannot run on this kernel say why in $(OUT)/tmp/skipped.txt;
 # they are listed after the run, never counted as passed.
 test: $(ROOTFS_MARKER)
-	@rm -f target/tmp/skipped.txt
+	@rm -f $(SKIPPED)
 	SANDBOX_TEST_ROOTFS="$(abspath $(ROOTFS))" $(CARGO) test --all-targets
-	@if [ -s target/tmp/skipped.txt ]; then \
-		echo "skipped (not run on this kernel or machine):"; sed 's/^/  /' target/tmp/skipped.txt; \
+	@if [ -s $(SKIPPED) ]; then \
+		echo "skipped (not run on this kernel or machine):"; sed 's/^/  /' $(SKIPPED); \
 	else echo "skipped: none"; fi
 
 # The same suite as the unprivileged user of a qemu guest whose kernel has
 # Landlock and a pure cgroup v2 hierarchy; a skip of those is a failure.
 test-vm: $(ROOTFS_MARKER)
 	bash tests/vm/run "$(ROOTFS)"
+
+# Numbers for docs/BENCHMARKS.md; never part of `make test`.
+bench: $(ROOTFS_MARKER)
+	bash bench/run "$(ROOTFS)"
 
 lint:
 	$(CARGO) fmt --check

@@ -173,7 +173,7 @@ pub fn weaken(mut args: Vec<std::ffi::OsString>) -> Vec<std::ffi::OsString> {
 }
 
 /// Report a test that cannot run on this kernel or machine: the reason
-/// goes to stderr and to target/tmp/skipped.txt, which `make test` prints
+/// goes to stderr and to skipped.txt in CARGO_TARGET_TMPDIR, which `make test` prints
 /// at the end, so a skip is never mistaken for a pass. If `feature` is
 /// listed in SANDBOX_TEST_REQUIRE (the kernel-matrix VM sets it), a skip is
 /// a failure instead.
