@@ -160,16 +160,12 @@ fn launch(plan: &Plan, report: &mut Report) -> Result<u8> {
     let envp = [std::ptr::null()];
     // The reports for the clone child's failures, encoded now; it only
     // patches the errno in (no allocation there).
-    let mut net_report = ChildReport::new(Error::errno(
+    let mut net_report = ChildReport::new(
         "create the network namespace (unshare)",
         None,
-        0,
-    ));
-    let mut exec_report = ChildReport::new(Error::errno(
-        "exec the child stage",
-        Some("/proc/self/exe".into()),
-        0,
-    ));
+        Some("check 'sysctl user.max_net_namespaces' (must be > 0), or run with --share-net"),
+    );
+    let mut exec_report = ChildReport::new("exec the child stage", Some("/proc/self/exe"), None);
 
     let (ctl_read, ctl_write) = sys::pipe_high().ctx_step("create the control pipe")?;
     let (err_read, err_write) = sys::pipe_high().ctx_step("create the error pipe")?;
@@ -212,10 +208,20 @@ fn launch(plan: &Plan, report: &mut Report) -> Result<u8> {
     drop(err_write);
     // Until the release byte is sent, giving up here ends the child: it
     // reads EOF on the control pipe, or dies of the SIGKILL.
+    // A clone child that failed on its own first (making its network
+    // namespace) said why on the error pipe: that is the cause, and our
+    // own failure (its maps can no longer be written) only follows from it.
     let abort = |e: Error| {
         let _ = sys::kill(pid, libc::SIGKILL);
         let _ = sys::waitpid(pid, false);
-        Err(e)
+        let mut said = Vec::new();
+        if let Ok(fd) = err_read.try_clone() {
+            let _ = fs::File::from(fd).read_to_end(&mut said);
+        }
+        Err(plan::decode_reports(&said)
+            .ok()
+            .and_then(|r| r.error)
+            .unwrap_or(e))
     };
     if let (Some(cg), false) = (&cgroup, in_cgroup) {
         // No CLONE_INTO_CGROUP (kernel < 5.7): the child has not run
@@ -409,7 +415,6 @@ fn guard_main(life: c_int, pidfd: c_int, cgroup: Option<&std::ffi::CStr>) -> ! {
     sys::exit_now(0)
 }
 
-/// A pre-encoded error report with a slot for the errno.
 /// An error report framed for the error pipe, with room for the errno the
 /// clone child fills in.
 struct ChildReport {
@@ -418,10 +423,22 @@ struct ChildReport {
 }
 
 impl ChildReport {
-    fn new(e: Error) -> ChildReport {
-        let buf = plan::frame(&plan::encode_error(&e));
-        // The errno is the frame's last field but one (u32, then u16).
-        let errno_at = buf.len() - 2 - 4;
+    /// `step` failing with errno `0` for now; the slot is where the
+    /// encodings with two different errnos differ.
+    fn new(step: &str, path: Option<&str>, hint: Option<&str>) -> ChildReport {
+        let encode = |errno| {
+            let mut e = Error::errno(step, path.map(Into::into), errno);
+            if let Some(h) = hint {
+                e = e.with_hint(h);
+            }
+            plan::frame(&plan::encode_error(&e))
+        };
+        let buf = encode(0);
+        let errno_at = buf
+            .iter()
+            .zip(encode(-1))
+            .position(|(a, b)| *a != b)
+            .expect("the errno is encoded");
         ChildReport { buf, errno_at }
     }
 
