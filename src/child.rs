@@ -1,22 +1,23 @@
-//! Stage 2: `sandbox child`, re-exec'd by the clone child.
+//! Stage 2: the child stage, run by the clone child (parent.rs,
+//! `child_after_clone`) once its id maps are written.
 //!
 //! hostname → mounts and pivot_root (rootfs.rs) → lo up → environment →
 //! nested user namespace for --uid/--gid → working directory (checked) →
 //! fd hygiene → drop capabilities → no_new_privs → Landlock → seccomp →
 //! execve(command). Every failure goes back to the parent over fd 4 as an
-//! encoded `Error`; the parent prints it once.
+//! encoded `Error` (fd 3); the parent prints it once.
 
 use std::convert::Infallible;
 use std::ffi::{CString, OsStr, OsString};
 use std::fs;
-use std::io::{Read, Write};
+use std::io::Write;
 use std::os::fd::AsFd;
 use std::os::unix::ffi::OsStrExt;
 use std::path::Path;
 
 use crate::error::{Context, Error, Result, EXIT_CANNOT_EXEC, EXIT_NOT_FOUND, EXIT_SANDBOX};
 use crate::idmap::IdMap;
-use crate::parent::{CHILD_CTL_FD, CHILD_ERR_FD};
+use crate::parent::CHILD_ERR_FD;
 use crate::plan::{self, Plan};
 use crate::rootfs;
 use crate::sys;
@@ -25,27 +26,19 @@ use crate::{landlock, seccomp};
 /// The PATH the command starts with (Debian's default for root).
 pub const DEFAULT_PATH: &str = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin";
 
-pub fn main() -> u8 {
-    // ---- Child stage: PID 1 of the new PID namespace, uid 0 with every
-    // capability in the new user namespace, nothing of the host unmounted yet ----
-    if sys::getpid() != 1 || !sys::is_fifo(CHILD_CTL_FD) || !sys::is_fifo(CHILD_ERR_FD) {
-        Error::msg(
-            "child",
-            "this is the internal second stage of 'sandbox run' and is not run by hand",
-        )
-        .with_hint("use 'sandbox run ROOTFS [COMMAND]'")
-        .report();
+/// Runs in the clone child: PID 1 of the new PID namespace, uid 0 with
+/// every capability in the new user namespace, nothing of the host
+/// unmounted yet; the error pipe on `CHILD_ERR_FD`. Returns only on a
+/// failure, reported, with the exit code; the caller `_exit`s with it.
+pub fn main(plan: &Plan) -> u8 {
+    let Ok(err) = sys::adopt_fd(CHILD_ERR_FD) else {
         return EXIT_SANDBOX;
-    }
-    let (ctl, err) = match (sys::adopt_fd(CHILD_CTL_FD), sys::adopt_fd(CHILD_ERR_FD)) {
-        (Ok(c), Ok(e)) => (fs::File::from(c), fs::File::from(e)),
-        _ => return EXIT_SANDBOX,
     };
-    let e = match stage(ctl) {
+    let e = match stage(plan) {
         Ok(never) => match never {},
         Err(e) => e,
     };
-    let mut err = err;
+    let mut err = fs::File::from(err);
     if err
         .write_all(&plan::frame(&plan::encode_error(&e)))
         .is_err()
@@ -55,25 +48,22 @@ pub fn main() -> u8 {
     e.exit
 }
 
-fn stage(mut ctl: fs::File) -> Result<Infallible> {
-    // Descriptors the caller left open without CLOEXEC came through the
-    // parent and the exec; none of them may reach the command.
+fn stage(plan: &Plan) -> Result<Infallible> {
+    // Every descriptor of the launcher's (and whatever the caller left
+    // open) came with the clone; none of them may reach the command.
     sys::close_from(CHILD_ERR_FD + 1).ctx_step("close inherited file descriptors")?;
-
-    let plan = read_plan(&mut ctl)?;
-    drop(ctl);
 
     // Nothing in the sandbox may open /proc/1/exe (this binary) or attach
     // to us while we set up; execve resets it for the command.
     // Ref: CVE-2019-5736
     sys::set_dumpable(false).ctx_step("mark the child stage non-dumpable")?;
     sys::sethostname(&plan.hostname).ctx("set hostname", &plan.hostname)?;
-    let root_writable = rootfs::setup(&plan)?;
+    let root_writable = rootfs::setup(plan)?;
     if !plan.share_net {
         // A new network namespace starts with `lo` down.
         sys::loopback_up().ctx("bring up the loopback interface", "lo")?;
     }
-    let env = environment(&plan);
+    let env = environment(plan);
     if plan.uid != 0 || plan.gid != 0 {
         enter_identity(plan.uid, plan.gid)?;
     }
@@ -103,7 +93,7 @@ fn stage(mut ctl: fs::File) -> Result<Infallible> {
     }
     drop_capabilities()?;
     sys::set_no_new_privs().ctx_step("set no_new_privs")?;
-    let landlock = landlock::apply(&plan, root_writable)?;
+    let landlock = landlock::apply(plan, root_writable)?;
     // The nested user namespace changed our credentials, which clears the
     // parent-death signal; arm it again. Ref: prctl(2) PR_SET_PDEATHSIG
     sys::set_parent_death_signal(libc::SIGKILL).ctx_step("set the parent death signal")?;
@@ -124,7 +114,7 @@ fn stage(mut ctl: fs::File) -> Result<Infallible> {
     if plan.init {
         init()?;
     }
-    Err(exec(&plan, &env))
+    Err(exec(plan, &env))
 }
 
 /// `--init`: this process stays PID 1, runs the command as PID 2, passes
@@ -136,6 +126,11 @@ fn init() -> Result<()> {
     // Blocked before the fork, so no SIGCHLD or forwarded signal can come
     // before the signalfd is read; the command unblocks them again.
     use crate::parent::HANDLED;
+    // init is the launcher's clone and never execs: its command line is
+    // still the launcher's, host paths and all, and anyone in the sandbox
+    // may read /proc/1/cmdline. (Its environment and memory are another
+    // matter: not dumpable, they need ptrace rights nobody here has.)
+    sys::set_cmdline(b"sandbox-init").ctx_step("replace the launcher's command line (init)")?;
     sys::block_signals(&HANDLED).ctx_step("block signals (init)")?;
     let sigfd = sys::signalfd(&HANDLED).ctx_step("create the signal fd (init)")?;
     let cmd = sys::fork().ctx_step("start the command (init)")?;
@@ -249,14 +244,6 @@ fn apply_seccomp() -> Result<()> {
     }
 }
 
-fn read_plan(ctl: &mut fs::File) -> Result<Plan> {
-    let mut len = [0u8; 4];
-    ctl.read_exact(&mut len).ctx_step("read the plan")?;
-    let mut buf = vec![0u8; u32::from_le_bytes(len) as usize];
-    ctl.read_exact(&mut buf).ctx_step("read the plan")?;
-    Plan::decode(&buf).map_err(|m| Error::msg("read the plan", m))
-}
-
 /// Cleared, then PATH, HOME (from the rootfs's /etc/passwd), TERM (the
 /// caller's) and the `--setenv` values, which win.
 fn environment(plan: &Plan) -> Vec<(OsString, OsString)> {
@@ -298,13 +285,20 @@ fn passwd_home(passwd: &[u8], uid: u32) -> Option<OsString> {
 /// to a more privileged namespace and are locked for the command.
 fn enter_identity(uid: u32, gid: u32) -> Result<()> {
     sys::unshare(libc::CLONE_NEWUSER).ctx_step("create the nested user namespace (--uid/--gid)")?;
+    // While we are not dumpable, our /proc/self files belong to root of
+    // the namespace our memory was made in: the host's, since this process
+    // is the launcher's clone, not an exec in the sandbox. The maps are
+    // ours to write only while we are dumpable again. Nothing else runs in
+    // the sandbox yet that could use that moment.
+    sys::set_dumpable(true).ctx_step("mark the child stage dumpable (--uid/--gid)")?;
     let write = |file: &str, data: String| {
         fs::write(format!("/proc/self/{file}"), data)
             .ctx(&format!("write {file}"), format!("/proc/self/{file}"))
     };
     write("uid_map", IdMap::single(uid, 0).to_string())?;
     // setgroups is already "deny", inherited from the outer namespace.
-    write("gid_map", IdMap::single(gid, 0).to_string())
+    write("gid_map", IdMap::single(gid, 0).to_string())?;
+    sys::set_dumpable(false).ctx_step("mark the child stage non-dumpable")
 }
 
 /// Resolve and exec the command as execvp would, but telling "not found"

@@ -22,7 +22,6 @@ pub const DEFAULT_COMMAND: &str = "/bin/sh";
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Cmd {
     Run(Box<RunArgs>),
-    Child,
     Doctor,
     Help(&'static str),
     Version,
@@ -395,10 +394,6 @@ pub fn parse(args: Vec<OsString>) -> Result<Cmd> {
     let sub = pa.subcommand().map_err(|e| usage(e.to_string()))?;
     match sub.as_deref() {
         Some("run") => parse_run(pa.finish()),
-        Some("child") => {
-            // Internal: its input comes over fd 3 from the parent, never argv.
-            Ok(Cmd::Child)
-        }
         Some("doctor") => {
             let rest = pa.finish();
             if rest.iter().any(|a| a == "-h" || a == "--help") {
@@ -881,7 +876,9 @@ mod tests {
             Cmd::Help(_)
         ));
         assert_eq!(parse(args(&["doctor"])).unwrap(), Cmd::Doctor);
-        assert_eq!(parse(args(&["child"])).unwrap(), Cmd::Child);
+        // The child stage runs in the clone child; there is no
+        // subcommand for it to be started by hand.
+        assert!(parse(args(&["child"])).is_err());
         assert!(parse(args(&["frob"])).is_err());
         assert!(parse(args(&["--frob"])).is_err());
         // A --version for the command is the command's.

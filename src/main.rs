@@ -1,8 +1,8 @@
 //! sandbox: a rootless Linux sandbox launcher.
 //!
-//! Dispatch only: `run` (parent.rs, then child.rs in the re-exec'd
-//! binary), `child` (the internal second stage), `doctor`. Exit codes are
-//! DESIGN.md's: the command's own, 128+N, 125, 126, 127.
+//! Dispatch only: `run` (parent.rs, then child.rs in the clone child) and
+//! `doctor`. Exit codes are DESIGN.md's: the command's own, 128+N, 125,
+//! 126, 127.
 
 mod cgroup;
 mod child;
@@ -43,7 +43,6 @@ fn main() -> ExitCode {
             println!("sandbox {}", env!("CARGO_PKG_VERSION"));
             0
         }
-        cli::Cmd::Child => child::main(),
         cli::Cmd::Doctor => doctor::main(),
         cli::Cmd::Run(args) => {
             let term = std::env::var_os("TERM");

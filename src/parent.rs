@@ -1,10 +1,10 @@
 //! Stage 1: the launcher, on the host, as the caller's uid.
 //!
 //! clone into the new namespaces → write the id maps → release the child
-//! with the plan → read its error pipe (EOF means the command was exec'd) →
-//! forward signals and wait → turn the end into an exit code.
+//! (which runs the child stage, child.rs, without an exec of its own) →
+//! read its error pipe (EOF means the command was exec'd) → forward
+//! signals and wait → turn the end into an exit code.
 
-use std::ffi::CString;
 use std::fs;
 use std::io::{Read, Write};
 use std::os::fd::{AsFd, AsRawFd, OwnedFd};
@@ -24,9 +24,9 @@ use crate::sys::{self, Exit};
 /// GNU timeout's status for "the time ran out".
 pub const EXIT_TIMEOUT: u8 = 124;
 
-/// The fds the child stage finds its plan (read) and error pipe (write) on.
-pub const CHILD_CTL_FD: c_int = 3;
-pub const CHILD_ERR_FD: c_int = 4;
+/// The fd the child stage writes its error reports to: the write end of
+/// the error pipe, moved there so that everything above it can be closed.
+pub const CHILD_ERR_FD: c_int = 3;
 
 /// What the launcher, and --init's init, block and read from a signalfd:
 /// the signals passed on to the command, and SIGCHLD. SIGINT, SIGTERM and
@@ -151,21 +151,13 @@ fn launch(plan: &Plan, report: &mut Report) -> Result<u8> {
         None
     };
 
-    // Everything the clone child needs is allocated now: after clone it may
-    // only make async-signal-safe calls (see `child_after_clone`).
-    let exe = c"/proc/self/exe";
-    let argv0 = CString::new("sandbox").unwrap();
-    let argv1 = CString::new("child").unwrap();
-    let argv = [argv0.as_ptr(), argv1.as_ptr(), std::ptr::null()];
-    let envp = [std::ptr::null()];
-    // The reports for the clone child's failures, encoded now; it only
-    // patches the errno in (no allocation there).
+    // The clone child's one possible failure before the release, encoded
+    // now: until then it only patches the errno in (no allocation there).
     let mut net_report = ChildReport::new(
         "create the network namespace (unshare)",
         None,
         Some("check 'sysctl user.max_net_namespaces' (must be > 0), or run with --share-net"),
     );
-    let mut exec_report = ChildReport::new("exec the child stage", Some("/proc/self/exe"), None);
 
     let (ctl_read, ctl_write) = sys::pipe_high().ctx_step("create the control pipe")?;
     let (err_read, err_write) = sys::pipe_high().ctx_step("create the error pipe")?;
@@ -184,6 +176,7 @@ fn launch(plan: &Plan, report: &mut Report) -> Result<u8> {
         | libc::CLONE_NEWUTS
         | libc::CLONE_NEWIPC
         | libc::CLONE_NEWCGROUP;
+    assert_single_threaded();
     let (pid, in_cgroup) =
         sys::clone_namespaces(flags as u64, cgroup.as_ref().map(|c| c.fd.as_fd()))
             .map_err(clone_error)?;
@@ -194,11 +187,8 @@ fn launch(plan: &Plan, report: &mut Report) -> Result<u8> {
             err_read: err_read.as_raw_fd(),
             err_write: err_write.as_raw_fd(),
         };
-        let reports = CloneReports {
-            net: (!plan.share_net).then_some(&mut net_report),
-            exec: &mut exec_report,
-        };
-        child_after_clone(fds, exe, &argv, &envp, reports);
+        let net = (!plan.share_net).then_some(&mut net_report);
+        child_after_clone(fds, net, plan);
     }
 
     // ---- Parent, after clone ----
@@ -239,25 +229,14 @@ fn launch(plan: &Plan, report: &mut Report) -> Result<u8> {
         return abort(e);
     }
 
-    // Release byte, then the plan (length-prefixed). The clone child reads
-    // only the release byte; the child stage reads the plan after its exec,
-    // so a plan larger than the pipe buffer cannot deadlock.
-    let body = plan.encode();
-    let mut msg = Vec::with_capacity(5 + body.len());
-    msg.push(1u8);
-    msg.extend_from_slice(&(body.len() as u32).to_le_bytes());
-    msg.extend_from_slice(&body);
-    let mut ctl_write = fs::File::from(ctl_write);
-    let sent = ctl_write.write_all(&msg);
+    // The release byte. The clone child has the plan already: it is a copy
+    // of this process, and runs the child stage from that copy.
+    let sent = sys::write_raw(ctl_write.as_raw_fd(), &[1u8]);
     drop(ctl_write);
     if let Err(e) = sent {
         // EPIPE: the child died before reading; its status says why.
         if e.raw_os_error() != Some(libc::EPIPE) {
-            return abort(
-                Err::<(), _>(e)
-                    .ctx_step("send the plan to the child")
-                    .unwrap_err(),
-            );
+            return abort(Err::<(), _>(e).ctx_step("release the child").unwrap_err());
         }
     }
 
@@ -450,11 +429,19 @@ impl ChildReport {
     }
 }
 
-/// What the clone child may have to report: the network namespace (when
-/// one is wanted) and the exec.
-struct CloneReports<'a> {
-    net: Option<&'a mut ChildReport>,
-    exec: &'a mut ChildReport,
+/// The clone child runs the child stage on a copy of this process's heap,
+/// which is only consistent when no other thread could have held a lock
+/// at the clone. Nothing here starts a thread; debug builds (the test
+/// suite) check it on every launch.
+fn assert_single_threaded() {
+    #[cfg(debug_assertions)]
+    {
+        let threads = fs::read_dir("/proc/self/task").map(|d| d.count());
+        assert!(
+            matches!(threads, Ok(1) | Err(_)),
+            "the launcher must be single-threaded when it clones: {threads:?}"
+        );
+    }
 }
 
 /// The pipe ends as raw numbers, for the clone child.
@@ -465,18 +452,18 @@ struct CloneFds {
     err_write: c_int,
 }
 
-/// The clone child: PID 1 of the new namespaces, still running the
-/// launcher's image, until it execs `/proc/self/exe child`.
+/// The clone child: PID 1 of the new namespaces. Until the release byte
+/// it only makes async-signal-safe calls; after it, it runs the child stage
+/// (child.rs) and ends in the command's execve or in `_exit`, never
+/// returning into the launcher's frames it was copied from.
 ///
-/// Only async-signal-safe calls: the parent's heap and locks are a copy of
-/// a moment we do not control.
-fn child_after_clone(
-    fds: CloneFds,
-    exe: &std::ffi::CStr,
-    argv: &[*const libc::c_char],
-    envp: &[*const libc::c_char],
-    reports: CloneReports<'_>,
-) -> ! {
+/// Running the child stage here, with no exec of `/proc/self/exe child`
+/// first, is safe because the launcher is single-threaded when it clones
+/// (`assert_single_threaded`): this copy of its heap and locks is
+/// consistent, as after fork(2) in a single-threaded program. It saves an
+/// exec and a second start of the binary, a tenth of a launch
+/// (docs/DECISIONS.md, "The child stage without a re-exec").
+fn child_after_clone(fds: CloneFds, net: Option<&mut ChildReport>, plan: &Plan) -> ! {
     // ---- Clone child, PID 1 in the new namespaces, uid not yet mapped ----
     // Our copies of the parent's ends go first: while we hold the control
     // pipe's write end, the read below could never see EOF.
@@ -491,27 +478,26 @@ fn child_after_clone(
     // We hold every capability in the new user namespace already, maps or
     // not, so the network namespace can be made now, while the parent
     // works; it belongs to the new user namespace as if cloned with it.
-    if let Some(r) = reports.net {
+    if let Some(r) = net {
         if let Err(e) = sys::unshare(libc::CLONE_NEWNET) {
             r.send(fds.err_write, e.raw_os_error().unwrap_or(libc::EIO));
         }
     }
-    // Wait for the release byte: the maps must be written before we exec, or
-    // the exec of an unmapped uid drops every capability (DESIGN.md).
+    // Wait for the release byte: the maps must be written before the child
+    // stage runs, or it would act as an unmapped uid (DESIGN.md).
     match sys::read_byte(fds.ctl_read) {
         Ok(Some(1)) => {}
         _ => sys::exit_now(EXIT_SANDBOX as i32),
     }
-    // Put the pipes on the fixed numbers the child stage expects. Both are
-    // >= 10 (pipe_high), so neither dup2 clobbers the other's source; the
-    // copies are not CLOEXEC, so they survive the exec.
-    if sys::dup2(fds.ctl_read, CHILD_CTL_FD).is_err()
-        || sys::dup2(fds.err_write, CHILD_ERR_FD).is_err()
-    {
+    sys::close_raw(fds.ctl_read);
+    // The error pipe on its fixed number (pipe_high put it at 10 or above,
+    // so this clobbers nothing of ours); the child stage closes every fd
+    // above it, the launcher's among them.
+    if sys::dup2(fds.err_write, CHILD_ERR_FD).is_err() {
         sys::exit_now(EXIT_SANDBOX as i32);
     }
-    let errno = sys::execve(exe, argv, envp);
-    reports.exec.send(fds.err_write, errno)
+    let code = crate::child::main(plan);
+    sys::exit_now(code as i32)
 }
 
 /// uid_map, then "deny" to setgroups, then gid_map.

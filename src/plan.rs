@@ -1,18 +1,18 @@
-//! The validated plan, and the byte encoding that carries it (and the
-//! child's errors) between the two stages.
+//! The validated plan, and the byte encoding that carries the child
+//! stage's errors (and --init's status) back to the launcher.
 //!
 //! The parent validates once: paths are made absolute, the rootfs and every
-//! bind source are checked to exist. The child decodes the plan from fd 3
-//! and never re-reads user input, so it cannot interpret it differently.
+//! bind source are checked to exist. The child stage runs in the clone
+//! child, on the launcher's copy of this plan, and never re-reads user
+//! input, so it cannot interpret it differently.
 
 use std::ffi::OsString;
-use std::os::unix::ffi::{OsStrExt, OsStringExt};
 use std::path::{Component, Path, PathBuf};
 use std::time::Duration;
 
 use crate::cli::{CgroupLimits, LandlockMode, RootMode, RunArgs, Sizes};
 use crate::error::{Context, Error, Reason, Result};
-use crate::limits::{self, Limit, RESOURCES};
+use crate::limits::{self, Limit};
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Bind {
@@ -149,156 +149,6 @@ impl Plan {
             status_fd: a.status_fd,
         })
     }
-
-    pub fn encode(&self) -> Vec<u8> {
-        let mut w = Writer(MAGIC_PLAN.to_vec());
-        w.bytes(self.rootfs.as_os_str().as_bytes());
-        w.u32(self.command.len() as u32);
-        for c in &self.command {
-            w.bytes(c.as_bytes());
-        }
-        w.bytes(self.hostname.as_bytes());
-        w.bytes(self.chdir.as_bytes());
-        w.u32(self.setenv.len() as u32);
-        for (k, v) in &self.setenv {
-            w.bytes(k.as_bytes());
-            w.bytes(v.as_bytes());
-        }
-        w.opt(self.term.as_ref().map(|t| t.as_bytes()));
-        w.u32(self.uid);
-        w.u32(self.gid);
-        w.u8(self.share_net as u8);
-        w.u8(match self.root {
-            RootMode::Ephemeral => 0,
-            RootMode::ReadOnly => 1,
-            RootMode::ReadWrite => 2,
-        });
-        w.u32(self.binds.len() as u32);
-        for b in &self.binds {
-            w.bytes(b.src.as_os_str().as_bytes());
-            w.bytes(b.dst.as_os_str().as_bytes());
-            w.u8(b.read_only as u8);
-        }
-        w.u8(self.seccomp as u8);
-        w.u8(match self.landlock {
-            LandlockMode::Auto => 0,
-            LandlockMode::Require => 1,
-            LandlockMode::Off => 2,
-        });
-        w.u8(self.sys as u8);
-        w.u8(self.verbose as u8);
-        w.u32(self.limits.len() as u32);
-        for l in &self.limits {
-            w.u8(l.index);
-            w.u64(l.value);
-        }
-        w.u8(self.init as u8);
-        w.u64(self.sizes.tmp);
-        w.u64(self.sizes.shm);
-        w.u64(self.sizes.root);
-        w.opt_duration(self.timeout);
-        w.opt_duration(Some(self.kill_after));
-        w.opt_u64(self.cgroup.memory);
-        w.opt_u64(self.cgroup.pids);
-        w.opt_u64(self.cgroup.cpus_milli.map(u64::from));
-        w.opt(self.status_file.as_ref().map(|p| p.as_os_str().as_bytes()));
-        w.opt_u64(self.status_fd.map(|n| n as u32 as u64));
-        w.0
-    }
-
-    pub fn decode(buf: &[u8]) -> std::result::Result<Plan, String> {
-        let mut r = Reader::new(buf, MAGIC_PLAN)?;
-        let rootfs = r.path()?;
-        let command = (0..r.u32()?)
-            .map(|_| r.os())
-            .collect::<std::result::Result<_, _>>()?;
-        let hostname = r.string()?;
-        let chdir = r.os()?;
-        let setenv = (0..r.u32()?)
-            .map(|_| Ok((r.os()?, r.os()?)))
-            .collect::<std::result::Result<_, String>>()?;
-        let term = r.opt()?.map(OsString::from_vec);
-        let uid = r.u32()?;
-        let gid = r.u32()?;
-        let share_net = r.u8()? != 0;
-        let root = match r.u8()? {
-            0 => RootMode::Ephemeral,
-            1 => RootMode::ReadOnly,
-            2 => RootMode::ReadWrite,
-            n => return Err(format!("bad root mode {n}")),
-        };
-        let binds = (0..r.u32()?)
-            .map(|_| {
-                Ok(Bind {
-                    src: r.path()?,
-                    dst: r.path()?,
-                    read_only: r.u8()? != 0,
-                })
-            })
-            .collect::<std::result::Result<_, String>>()?;
-        let seccomp = r.u8()? != 0;
-        let landlock = match r.u8()? {
-            0 => LandlockMode::Auto,
-            1 => LandlockMode::Require,
-            2 => LandlockMode::Off,
-            n => return Err(format!("bad landlock mode {n}")),
-        };
-        let sys = r.u8()? != 0;
-        let verbose = r.u8()? != 0;
-        let limits = (0..r.u32()?)
-            .map(|_| {
-                let index = r.u8()?;
-                if index as usize >= RESOURCES.len() {
-                    return Err(format!("bad resource {index}"));
-                }
-                Ok(Limit {
-                    index,
-                    value: r.u64()?,
-                })
-            })
-            .collect::<std::result::Result<_, String>>()?;
-        let init = r.u8()? != 0;
-        let sizes = Sizes {
-            tmp: r.u64()?,
-            shm: r.u64()?,
-            root: r.u64()?,
-        };
-        let timeout = r.opt_duration()?;
-        let kill_after = r.opt_duration()?.ok_or("no kill-after")?;
-        let cgroup = CgroupLimits {
-            memory: r.opt_u64()?,
-            pids: r.opt_u64()?,
-            cpus_milli: r.opt_u64()?.map(|v| v as u32),
-        };
-        let status_file = r.opt()?.map(|p| PathBuf::from(OsString::from_vec(p)));
-        let status_fd = r.opt_u64()?.map(|v| v as u32 as i32);
-        r.end()?;
-        Ok(Plan {
-            rootfs,
-            command,
-            hostname,
-            chdir,
-            setenv,
-            term,
-            uid,
-            gid,
-            share_net,
-            root,
-            binds,
-            seccomp,
-            landlock,
-            sys,
-            verbose,
-            limits,
-            init,
-            sizes,
-            timeout,
-            kill_after,
-            cgroup,
-            status_file,
-            status_fd,
-        })
-    }
 }
 
 /// A sandbox can lower a limit but not raise it past the caller's hard
@@ -322,7 +172,6 @@ fn check_limit(l: &Limit) -> Result<()> {
     Ok(())
 }
 
-const MAGIC_PLAN: &[u8] = b"sandbox-plan-4\0";
 const MAGIC_ERROR: &[u8] = b"sandbox-error-1\0";
 const MAGIC_STATUS: &[u8] = b"sandbox-status-1\0";
 
@@ -421,27 +270,9 @@ impl Writer {
     fn u32(&mut self, v: u32) {
         self.0.extend_from_slice(&v.to_le_bytes());
     }
-    fn u64(&mut self, v: u64) {
-        self.0.extend_from_slice(&v.to_le_bytes());
-    }
     fn bytes(&mut self, b: &[u8]) {
         self.u32(b.len() as u32);
         self.0.extend_from_slice(b);
-    }
-    fn opt_u64(&mut self, v: Option<u64>) {
-        match v {
-            None => self.u8(0),
-            Some(v) => {
-                self.u8(1);
-                self.u64(v);
-            }
-        }
-    }
-    fn opt_duration(&mut self, d: Option<Duration>) {
-        self.opt_u64(d.map(|d| d.as_secs()));
-        if let Some(d) = d {
-            self.u32(d.subsec_nanos());
-        }
     }
     fn opt(&mut self, b: Option<&[u8]>) {
         match b {
@@ -479,18 +310,9 @@ impl<'a> Reader<'a> {
     fn u32(&mut self) -> std::result::Result<u32, String> {
         Ok(u32::from_le_bytes(self.take(4)?.try_into().unwrap()))
     }
-    fn u64(&mut self) -> std::result::Result<u64, String> {
-        Ok(u64::from_le_bytes(self.take(8)?.try_into().unwrap()))
-    }
     fn bytes(&mut self) -> std::result::Result<Vec<u8>, String> {
         let n = self.u32()? as usize;
         Ok(self.take(n)?.to_vec())
-    }
-    fn os(&mut self) -> std::result::Result<OsString, String> {
-        Ok(OsString::from_vec(self.bytes()?))
-    }
-    fn path(&mut self) -> std::result::Result<PathBuf, String> {
-        Ok(PathBuf::from(self.os()?))
     }
     fn string(&mut self) -> std::result::Result<String, String> {
         String::from_utf8(self.bytes()?).map_err(|_| "text is not UTF-8".to_string())
@@ -501,23 +323,6 @@ impl<'a> Reader<'a> {
             1 => Ok(Some(self.bytes()?)),
             n => Err(format!("bad option tag {n}")),
         }
-    }
-    fn opt_u64(&mut self) -> std::result::Result<Option<u64>, String> {
-        match self.u8()? {
-            0 => Ok(None),
-            1 => Ok(Some(self.u64()?)),
-            n => Err(format!("bad option tag {n}")),
-        }
-    }
-    fn opt_duration(&mut self) -> std::result::Result<Option<Duration>, String> {
-        let Some(secs) = self.opt_u64()? else {
-            return Ok(None);
-        };
-        let nanos = self.u32()?;
-        if nanos >= 1_000_000_000 {
-            return Err("bad duration".into());
-        }
-        Ok(Some(Duration::new(secs, nanos)))
     }
     fn end(&self) -> std::result::Result<(), String> {
         if self.buf.is_empty() {
@@ -533,60 +338,9 @@ mod tests {
     use super::*;
     use proptest::prelude::*;
 
-    fn os_string() -> impl Strategy<Value = OsString> {
-        proptest::collection::vec(1u8..=255, 0..20).prop_map(OsString::from_vec)
-    }
-
-    prop_compose! {
-        fn plan()(
-            rootfs in os_string(), command in proptest::collection::vec(os_string(), 1..4),
-            hostname in "[a-z]{1,10}", chdir in os_string(),
-            setenv in proptest::collection::vec((os_string(), os_string()), 0..3),
-            term in proptest::option::of(os_string()), uid in any::<u32>(), gid in any::<u32>(),
-            share_net in any::<bool>(), root in 0u8..3,
-            binds in proptest::collection::vec((os_string(), os_string(), any::<bool>()), 0..3),
-            (seccomp, sys, verbose) in any::<(bool, bool, bool)>(), landlock in 0u8..3,
-            limits in proptest::collection::vec((0..RESOURCES.len() as u8, any::<u64>()), 0..4),
-            init in any::<bool>(), sizes in any::<(u64, u64, u64)>(),
-            timeout in proptest::option::of((any::<u64>(), 0u32..1_000_000_000)),
-            kill_after in (any::<u64>(), 0u32..1_000_000_000),
-            cgroup in any::<(Option<u64>, Option<u64>, Option<u32>)>(),
-            status_file in proptest::option::of(os_string()), status_fd in proptest::option::of(0i32..i32::MAX),
-        ) -> Plan {
-            Plan {
-                rootfs: rootfs.into(), command, hostname, chdir, setenv, term, uid, gid, share_net,
-                root: [RootMode::Ephemeral, RootMode::ReadOnly, RootMode::ReadWrite][root as usize],
-                binds: binds.into_iter().map(|(s, d, r)| Bind { src: s.into(), dst: d.into(), read_only: r }).collect(),
-                seccomp, sys, verbose,
-                limits: limits.into_iter().map(|(index, value)| Limit { index, value }).collect(),
-                landlock: [LandlockMode::Auto, LandlockMode::Require, LandlockMode::Off][landlock as usize],
-                init,
-                sizes: Sizes { tmp: sizes.0, shm: sizes.1, root: sizes.2 },
-                timeout: timeout.map(|(s, n)| Duration::new(s, n)),
-                kill_after: Duration::new(kill_after.0, kill_after.1),
-                cgroup: CgroupLimits { memory: cgroup.0, pids: cgroup.1, cpus_milli: cgroup.2 },
-                status_file: status_file.map(Into::into),
-                status_fd,
-            }
-        }
-    }
-
     proptest! {
         #[test]
-        fn plans_round_trip(p in plan()) {
-            prop_assert_eq!(Plan::decode(&p.encode()).unwrap(), p);
-        }
-
-        #[test]
-        fn truncated_plans_are_rejected(p in plan(), frac in 0.0f64..1.0) {
-            let bytes = p.encode();
-            let cut = (bytes.len() as f64 * frac) as usize;
-            prop_assert!(Plan::decode(&bytes[..cut]).is_err());
-        }
-
-        #[test]
         fn garbage_never_panics(b in proptest::collection::vec(any::<u8>(), 0..200)) {
-            let _ = Plan::decode(&b);
             let _ = decode_error(&b);
             let _ = decode_reports(&b);
         }

@@ -287,7 +287,7 @@ pub fn set_cloexec(fd: RawFd, on: bool) -> io::Result<()> {
     cvt(unsafe { libc::fcntl(fd, libc::F_SETFD, flags) }).map(drop)
 }
 
-/// Adopt a descriptor inherited by number (fds 3 and 4 in the child stage).
+/// Adopt a descriptor by number (the error pipe on fd 3 in the child stage).
 /// Fails with EBADF when it is not open.
 pub fn adopt_fd(fd: RawFd) -> io::Result<OwnedFd> {
     // SAFETY: F_GETFD only reads the descriptor's flags.
@@ -305,11 +305,6 @@ fn fd_type(fd: RawFd) -> Option<libc::mode_t> {
         let mut st: libc::stat = mem::zeroed();
         (libc::fstat(fd, &mut st) == 0).then_some(st.st_mode & libc::S_IFMT)
     }
-}
-
-/// Whether a descriptor is a pipe.
-pub fn is_fifo(fd: RawFd) -> bool {
-    fd_type(fd) == Some(libc::S_IFIFO)
 }
 
 /// Whether a descriptor is open on a directory (O_PATH included).
@@ -348,11 +343,6 @@ pub fn isatty(fd: RawFd) -> bool {
 
 // ---------------------------------------------------------------------------
 // Identity
-
-pub fn getpid() -> pid_t {
-    // SAFETY: always succeeds.
-    unsafe { libc::getpid() }
-}
 
 pub fn geteuid() -> u32 {
     // SAFETY: always succeeds.
@@ -855,6 +845,40 @@ pub fn clear_caps() -> io::Result<()> {
 
 pub fn set_no_new_privs() -> io::Result<()> {
     prctl(libc::PR_SET_NO_NEW_PRIVS, 1).map(drop)
+}
+
+/// Overwrite this process's command line, which /proc/PID/cmdline shows
+/// to every process that can see us, with `title` followed by zeros. The
+/// range comes from /proc/self/stat (fields 48 and 49, arg_start and
+/// arg_end), which a process may always read of itself. Ref: proc(5)
+pub fn set_cmdline(title: &[u8]) -> io::Result<()> {
+    let bad = || io::Error::from_raw_os_error(libc::EINVAL);
+    let stat = std::fs::read_to_string("/proc/self/stat")?;
+    // The fields after the command name, which may hold spaces and ')',
+    // start at field 3.
+    let rest = &stat[stat.rfind(')').ok_or_else(bad)? + 1..];
+    let field = |n: usize| -> io::Result<usize> {
+        rest.split_whitespace()
+            .nth(n - 3)
+            .and_then(|f| f.parse().ok())
+            .ok_or_else(bad)
+    };
+    let (start, end) = (field(48)?, field(49)?);
+    if start == 0 || end <= start {
+        return Err(bad());
+    }
+    let len = end - start;
+    let n = title.len().min(len - 1);
+    // SAFETY: [arg_start, arg_end) is where the kernel put this process's
+    // argument strings, in its own writable stack mapping; we write only
+    // inside it, and leave it NUL-terminated. Rust's std keeps raw
+    // pointers to these strings (for env::args), no references, and they
+    // stay valid C strings.
+    unsafe {
+        ptr::write_bytes(start as *mut u8, 0, len);
+        ptr::copy_nonoverlapping(title.as_ptr(), start as *mut u8, n);
+    }
+    Ok(())
 }
 
 pub fn set_dumpable(on: bool) -> io::Result<()> {

@@ -325,3 +325,42 @@ fn command_arguments_reach_the_command() {
     ]);
     assert_eq!(out, "--hostname|-x|y z\n");
 }
+
+/// Under --init, PID 1 is the launcher's own clone, which never execs: it
+/// must not show the command the launcher's command line (host paths, the
+/// options) or environment, which /proc/1 would otherwise hand out.
+#[test]
+fn init_shows_nothing_of_the_launcher() {
+    let r = rootfs_arg();
+    let script = "tr '\\0' ' ' </proc/1/cmdline; echo; \
+                  tr '\\0' ' ' </proc/$$/cmdline; echo; \
+                  tr '\\0' ' ' </proc/1/environ 2>&1; echo; \
+                  tr '\\0' ' ' </proc/$$/environ; echo";
+    let out = sandbox([
+        "run",
+        "--init",
+        "--setenv",
+        "INSIDE=visible-marker",
+        &r,
+        "/bin/sh",
+        "-c",
+        script,
+        "sh",
+        &r,
+    ])
+    .env("SANDBOX_TEST_SECRET", "launcher-marker")
+    .output()
+    .unwrap();
+    let s = text(&out.stdout);
+    assert!(out.status.success(), "{s}{}", text(&out.stderr));
+    let lines: Vec<&str> = s.lines().collect();
+    let [init_cmd, own_cmd, init_env, own_env] = lines[..] else {
+        panic!("four lines expected: {s}");
+    };
+    // Controls: the same reads of the shell's own entries find the rootfs
+    // path (its $1) and the --setenv variable.
+    assert!(own_cmd.contains(&r), "control: {own_cmd}");
+    assert!(own_env.contains("visible-marker"), "control: {own_env}");
+    assert_eq!(init_cmd.trim(), "sandbox-init", "{s}");
+    assert!(!init_env.contains("launcher-marker"), "{s}");
+}
