@@ -21,6 +21,7 @@
 //!    directory is needed, so nothing is created in the rootfs and nothing
 //!    is left to remove. Ref: pivot_root(2) NOTES; runc's rootfs_linux.go.
 
+use std::cell::Cell;
 use std::collections::VecDeque;
 use std::ffi::{OsStr, OsString};
 use std::fs;
@@ -28,6 +29,7 @@ use std::os::fd::{AsFd, AsRawFd, OwnedFd};
 use std::os::unix::ffi::OsStrExt;
 use std::os::unix::fs::{symlink, OpenOptionsExt};
 use std::path::{Path, PathBuf};
+use std::rc::Rc;
 
 use libc::c_ulong;
 
@@ -89,10 +91,13 @@ impl Sources {
 /// symlink: its parent directory (held open, so a rename elsewhere cannot
 /// move us) and its name in it.
 struct Target {
-    parent: OwnedFd,
+    parent: Rc<OwnedFd>,
     name: OsString,
     /// For messages: the path inside the sandbox.
     shown: String,
+    /// What was checked at the mount point, kept for the first mount, so
+    /// that it goes onto that very inode (and no second lookup is made).
+    found: Cell<Option<OwnedFd>>,
 }
 
 impl Target {
@@ -109,7 +114,8 @@ impl Target {
     }
 
     /// Mount onto this point by its /proc/self/fd name, so the kernel
-    /// mounts on the very inode we checked.
+    /// mounts on the very inode we checked: the one found by the walk for
+    /// the first mount, what is there now for a later one.
     fn mount(
         &self,
         src: Option<&OsStr>,
@@ -118,9 +124,20 @@ impl Target {
         data: Option<&str>,
         step: &str,
     ) -> Result<()> {
-        let at = self.open()?;
+        let at = match self.found.take() {
+            Some(fd) => fd,
+            None => self.open()?,
+        };
         sys::mount(src, &fd_path(&at), fstype, flags, data).ctx(step, &self.shown)
     }
+}
+
+fn refuse(shown: &str, what: &str) -> Error {
+    Error::msg(
+        "mount point",
+        format!("{what} in the rootfs; refusing to mount there"),
+    )
+    .with_path(shown.to_string())
 }
 
 /// Symlinks in a path handed to `target`.
@@ -149,13 +166,6 @@ const MAX_LINKS: u32 = 40;
 /// during setup redirected a mount to the host); runc's MkdirAllInRoot
 fn target(root: &OwnedFd, path: &Path, dir: bool, links: Links) -> Result<Target> {
     let given = path.display().to_string();
-    let refuse = |shown: &str, what: &str| {
-        Error::msg(
-            "mount point",
-            format!("{what} in the rootfs; refusing to mount there"),
-        )
-        .with_path(shown.to_string())
-    };
     let open_dir = |fd: &OwnedFd| {
         sys::openat(
             fd.as_fd(),
@@ -250,11 +260,12 @@ fn target(root: &OwnedFd, path: &Path, dir: bool, links: Links) -> Result<Target
                 (_, true) => return Err(refuse(&shown, "is not a directory, the source is")),
                 (_, false) => {}
             }
-            let parent = open_dir(cur).ctx("open", &shown)?;
+            let (parent, _) = stack.pop().expect("the root stays");
             return Ok(Target {
-                parent,
+                parent: Rc::new(parent),
                 name,
                 shown,
+                found: Cell::new(Some(fd)),
             });
         }
         if mode != libc::S_IFDIR {
@@ -362,9 +373,10 @@ pub fn setup(plan: &Plan) -> Result<bool> {
 /// NEW_ROOT as a mount point: "root" in the staging tmpfs, which is ours.
 fn new_root_target() -> Result<Target> {
     Ok(Target {
-        parent: o_path(Path::new(STAGING), libc::O_DIRECTORY).ctx("open", STAGING)?,
+        parent: Rc::new(o_path(Path::new(STAGING), libc::O_DIRECTORY).ctx("open", STAGING)?),
         name: "root".into(),
         shown: NEW_ROOT.into(),
+        found: Cell::new(None),
     })
 }
 
@@ -463,33 +475,68 @@ const PROC_READ_ONLY: &[&str] = &[
     "/proc/sysrq-trigger",
 ];
 
+/// Masks and read-only binds in our own, fresh /proc: each entry is one
+/// name in its root, looked up from a held fd of it.
 fn mask_proc(root: &OwnedFd, null: &OwnedFd) -> Result<()> {
+    let proc = Rc::new(target(root, Path::new("/proc"), true, Links::Refuse)?.open()?);
     for p in PROC_MASKED {
-        mask(root, Path::new(p), null)?;
+        if let Some((t, is_dir)) = proc_entry(&proc, p)? {
+            mask_at(&t, is_dir, null)?;
+        }
     }
     for p in PROC_READ_ONLY {
-        let path = Path::new(p);
-        let Some(kind) = proc_kind(path) else {
-            continue;
-        };
-        let t = target(root, path, kind, Links::Refuse)?;
-        let here = t.open()?;
-        bind(&here, &t, true)?;
+        if let Some((t, _)) = proc_entry(&proc, p)? {
+            let here = t.open()?;
+            bind(&here, &t, true)?;
+        }
     }
     Ok(())
 }
 
-/// Whether a /proc or /sys path is a directory; None when this kernel has
-/// no such file.
-fn proc_kind(p: &Path) -> Option<bool> {
+/// `path` (/proc/NAME) as a mount point in our /proc, held by `proc`, and
+/// whether it is a directory; None when this kernel has no such entry.
+fn proc_entry(proc: &Rc<OwnedFd>, path: &str) -> Result<Option<(Target, bool)>> {
+    let name = path.strip_prefix("/proc/").expect("a /proc path");
+    let fd = match sys::openat(
+        proc.as_fd(),
+        OsStr::new(name),
+        libc::O_PATH | libc::O_NOFOLLOW,
+    ) {
+        Err(e) if e.raw_os_error() == Some(libc::ENOENT) => return Ok(None),
+        r => r.ctx("open mount point", path)?,
+    };
+    let mode = sys::fstat(fd.as_fd())
+        .ctx("stat mount point", path)?
+        .st_mode
+        & libc::S_IFMT;
+    if mode == libc::S_IFLNK {
+        return Err(refuse(path, "is a symlink"));
+    }
+    let t = Target {
+        parent: Rc::clone(proc),
+        name: name.into(),
+        shown: path.into(),
+        found: Cell::new(Some(fd)),
+    };
+    Ok(Some((t, mode == libc::S_IFDIR)))
+}
+
+/// Whether a /sys path is a directory; None when this kernel has no such
+/// file.
+fn sys_kind(p: &Path) -> Option<bool> {
     fs::symlink_metadata(p).ok().map(|m| m.is_dir())
 }
 
+/// Mask a file or directory of /sys.
 fn mask(root: &OwnedFd, path: &Path, null: &OwnedFd) -> Result<()> {
-    let Some(is_dir) = proc_kind(path) else {
+    let Some(is_dir) = sys_kind(path) else {
         return Ok(());
     };
-    let t = target(root, path, is_dir, Links::Refuse)?;
+    mask_at(&target(root, path, is_dir, Links::Refuse)?, is_dir, null)
+}
+
+/// Cover a directory with an empty read-only tmpfs, a file with /dev/null.
+fn mask_at(t: &Target, is_dir: bool, null: &OwnedFd) -> Result<()> {
     if is_dir {
         t.mount(
             Some(OsStr::new("tmpfs")),
@@ -545,11 +592,12 @@ fn pivot() -> Result<()> {
 
 /// A minimal /dev: a tmpfs with the usual nodes bound from the host, a new
 /// devpts instance, /dev/shm and the fd links. The tmpfs is ours and
-/// starts empty, so below it plain paths are safe.
+/// starts empty, so below it plain names in a held fd of it are safe.
 fn mount_dev(root: &OwnedFd, src: &Sources, shm_size: u64) -> Result<()> {
     // nodev on the tmpfs too: each node is its own bind mount, which keeps
     // the host's "dev" for that one node only.
-    target(root, Path::new("/dev"), true, Links::Refuse)?.mount(
+    let t = target(root, Path::new("/dev"), true, Links::Refuse)?;
+    t.mount(
         Some(OsStr::new("tmpfs")),
         Some("tmpfs"),
         libc::MS_NOSUID | libc::MS_NODEV | libc::MS_NOEXEC,
@@ -558,24 +606,59 @@ fn mount_dev(root: &OwnedFd, src: &Sources, shm_size: u64) -> Result<()> {
         Some(&tmpfs_opts("0755", 1 << 20)),
         "mount tmpfs",
     )?;
+    let dev = Rc::new(t.open()?);
     // Nodes cannot be created in a user namespace (mknod needs the initial
     // namespace's CAP_MKNOD), so bind the host's onto empty files.
-    for (name, fd) in &src.devices {
-        bind_node(root, fd, &Path::new("/dev").join(name))?;
-    }
+    let mut nodes: Vec<(&str, &OwnedFd)> = src.devices.iter().map(|(n, fd)| (*n, fd)).collect();
     if let Some(tty) = &src.console {
-        bind_node(root, tty, Path::new("/dev/console"))?;
+        nodes.push(("console", tty));
+    }
+    for (name, fd) in &nodes {
+        let shown = format!("/dev/{name}");
+        let file = sys::openat(
+            dev.as_fd(),
+            OsStr::new(name),
+            libc::O_CREAT | libc::O_EXCL | libc::O_WRONLY | libc::O_NOFOLLOW,
+        )
+        .ctx("create mount point", &shown)?;
+        sys::mount(
+            Some(&fd_path(fd)),
+            &fd_path(&file),
+            None,
+            libc::MS_BIND,
+            None,
+        )
+        .ctx("bind device", &shown)?;
+    }
+    // Device nodes need "dev", but nothing on them is setuid or executable:
+    // one recursive change for the tmpfs and every node on it, made before
+    // devpts and /dev/shm are there.
+    let attrs = sys::MOUNT_ATTR_NOSUID | sys::MOUNT_ATTR_NOEXEC;
+    match sys::mount_setattr(&fd_path(&dev), true, attrs) {
+        Err(e) if e.raw_os_error() == Some(libc::ENOSYS) => {
+            for (name, _) in &nodes {
+                let shown = format!("/dev/{name}");
+                let node = sys::openat(
+                    dev.as_fd(),
+                    OsStr::new(name),
+                    libc::O_PATH | libc::O_NOFOLLOW,
+                )
+                .ctx("open mount point", &shown)?;
+                remount(&fd_path(&node), attrs).ctx("bind device", &shown)?;
+            }
+        }
+        other => other.ctx("bind device", "/dev")?,
     }
     // A devpts of our own: the host's ptys stay invisible. No gid= option:
     // the tty group may not be mapped (DESIGN.md).
-    target(root, Path::new("/dev/pts"), true, Links::Refuse)?.mount(
+    dev_dir(&dev, "pts")?.mount(
         Some(OsStr::new("devpts")),
         Some("devpts"),
         libc::MS_NOSUID | libc::MS_NOEXEC,
         Some("newinstance,ptmxmode=0666,mode=620"),
         "mount devpts",
     )?;
-    target(root, Path::new("/dev/shm"), true, Links::Refuse)?.mount(
+    dev_dir(&dev, "shm")?.mount(
         Some(OsStr::new("tmpfs")),
         Some("tmpfs"),
         libc::MS_NOSUID | libc::MS_NODEV,
@@ -594,12 +677,22 @@ fn mount_dev(root: &OwnedFd, src: &Sources, shm_size: u64) -> Result<()> {
     Ok(())
 }
 
-fn bind_node(root: &OwnedFd, fd: &OwnedFd, at: &Path) -> Result<()> {
-    let t = target(root, at, false, Links::Refuse)?;
-    t.mount(Some(&fd_path(fd)), None, libc::MS_BIND, None, "bind device")?;
-    // Device nodes need "dev", but nothing on them is setuid or executable.
-    set_attrs(&t.open()?, sys::MOUNT_ATTR_NOSUID | sys::MOUNT_ATTR_NOEXEC)
-        .ctx("bind device", at.display())
+/// A new directory `name` in our /dev (held by `dev`), as a mount point.
+fn dev_dir(dev: &Rc<OwnedFd>, name: &str) -> Result<Target> {
+    let shown = format!("/dev/{name}");
+    sys::mkdirat(dev.as_fd(), OsStr::new(name), 0o755).ctx("create mount point", &shown)?;
+    let fd = sys::openat(
+        dev.as_fd(),
+        OsStr::new(name),
+        libc::O_PATH | libc::O_NOFOLLOW | libc::O_DIRECTORY,
+    )
+    .ctx("open mount point", &shown)?;
+    Ok(Target {
+        parent: Rc::clone(dev),
+        name: name.into(),
+        shown,
+        found: Cell::new(Some(fd)),
+    })
 }
 
 /// The caller's terminal, to appear as /dev/console (so `tty` and programs
