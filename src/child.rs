@@ -232,7 +232,7 @@ fn drop_capabilities() -> Result<()> {
     sys::clear_caps().ctx_step("clear the capability sets")
 }
 
-/// Install the default filter (seccomp.rs), one program per errno.
+/// Install the default filter (seccomp.rs), one program.
 fn apply_seccomp() -> Result<()> {
     let program = seccomp::program().map_err(|m| Error::msg("build the seccomp filter", m))?;
     match seccompiler::apply_filter(&program) {
