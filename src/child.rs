@@ -4,8 +4,8 @@
 //! hostname → mounts and pivot_root (rootfs.rs) → lo up → environment →
 //! nested user namespace for --uid/--gid → working directory (checked) →
 //! fd hygiene → drop capabilities → no_new_privs → Landlock → seccomp →
-//! execve(command). Every failure goes back to the parent over fd 4 as an
-//! encoded `Error` (fd 3); the parent prints it once.
+//! execve(command). Every failure goes back to the parent over the error
+//! pipe (fd 3) as an encoded `Error`; the parent prints it once.
 
 use std::convert::Infallible;
 use std::ffi::{CString, OsStr, OsString};
