@@ -414,6 +414,10 @@ pub fn parse(args: Vec<OsString>) -> Result<Cmd> {
 /// Where the option tokens end, in the order given.
 struct Split {
     opts: Vec<OsString>,
+    /// -h/--help or -V/--version given as an option of their own (not as
+    /// another option's value, such as `--bind -V`).
+    help: bool,
+    version: bool,
     bind_order: Vec<bool>,
     rootfs: Option<OsString>,
     command: Vec<OsString>,
@@ -422,6 +426,8 @@ struct Split {
 fn split(args: Vec<OsString>) -> Result<Split> {
     let mut s = Split {
         opts: Vec::new(),
+        help: false,
+        version: false,
         bind_order: Vec::new(),
         rootfs: None,
         command: Vec::new(),
@@ -468,7 +474,11 @@ fn split(args: Vec<OsString>) -> Result<Split> {
                 }
             }
         } else if FLAG_OPTS.contains(&name.as_str()) && !has_eq {
-            s.opts.push(tok);
+            match name.as_str() {
+                "-h" | "--help" => s.help = true,
+                "-V" | "--version" => s.version = true,
+                _ => s.opts.push(tok),
+            }
         } else if FLAG_OPTS.contains(&name.as_str()) {
             return Err(usage(format!("option {name} takes no value")));
         } else {
@@ -480,13 +490,13 @@ fn split(args: Vec<OsString>) -> Result<Split> {
 
 fn parse_run(args: Vec<OsString>) -> Result<Cmd> {
     let s = split(args)?;
-    let mut pa = pico_args::Arguments::from_vec(s.opts);
-    if pa.contains(["-h", "--help"]) {
+    if s.help {
         return Ok(Cmd::Help(RUN_HELP));
     }
-    if pa.contains(["-V", "--version"]) {
+    if s.version {
         return Ok(Cmd::Version);
     }
+    let mut pa = pico_args::Arguments::from_vec(s.opts);
     let pe = |e: pico_args::Error| match e {
         pico_args::Error::Utf8ArgumentParsingFailed { cause, .. }
         | pico_args::Error::ArgumentParsingFailed { cause } => usage(cause),
@@ -880,6 +890,17 @@ mod tests {
         // subcommand for it to be started by hand.
         assert!(parse(args(&["child"])).is_err());
         assert!(parse(args(&["frob"])).is_err());
+        // A value that looks like a top-level flag is the option's value
+        // (found by the round-trip proptest).
+        for v in ["-V", "--version", "-h", "--help"] {
+            assert!(
+                matches!(
+                    parse(args(&["run", "--bind", v, "r", "sh"])).unwrap(),
+                    Cmd::Run(_)
+                ),
+                "--bind {v}"
+            );
+        }
         assert!(parse(args(&["--frob"])).is_err());
         // A --version for the command is the command's.
         assert!(matches!(
