@@ -19,8 +19,8 @@ use std::os::unix::fs::OpenOptionsExt;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
-use crate::cli::CgroupLimits;
 use crate::error::{Context, Error, Result};
+use crate::plan::CgroupLimits;
 
 pub const DELEGATE_HINT: &str = "run sandbox in a cgroup delegated to you, alone in it: 'systemd-run --user --scope -p Delegate=yes sandbox run …' (docs/SUPERVISION.md); or use --limit, whose rlimits need no cgroup";
 

@@ -417,7 +417,7 @@ mod tests {
 
     #[test]
     fn setenv_overrides_defaults() {
-        let mut a = crate::cli::RunArgs::new("/");
+        let mut a = crate::plan::RunArgs::new("/");
         a.setenv = vec![("PATH".into(), "/x".into()), ("A".into(), "b".into())];
         let plan = Plan::from_args(a, Some("xterm".into())).unwrap();
         let env = environment(&plan);

@@ -19,9 +19,9 @@ use landlock::{
     RulesetAttr, RulesetCreatedAttr, RulesetStatus, Scope, ABI,
 };
 
-use crate::cli::{LandlockMode, RootMode};
 use crate::error::{Error, Result};
 use crate::plan::Plan;
+use crate::plan::{LandlockMode, RootMode};
 use crate::rootfs;
 
 /// The newest ABI whose rights we use and have tested. The crate drops what

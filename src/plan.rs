@@ -10,9 +10,140 @@ use std::ffi::OsString;
 use std::path::{Component, Path, PathBuf};
 use std::time::Duration;
 
-use crate::cli::{CgroupLimits, LandlockMode, RootMode, RunArgs, Sizes};
 use crate::error::{Context, Error, Reason, Result};
 use crate::limits::{self, Limit};
+
+pub const DEFAULT_HOSTNAME: &str = "sandbox";
+pub const DEFAULT_COMMAND: &str = "/bin/sh";
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum RootMode {
+    /// Copy-on-write over the rootfs; writes vanish at exit (the default).
+    Ephemeral,
+    /// No writable root at all; only /tmp and rw binds are writable.
+    ReadOnly,
+    /// Writes go through to the rootfs directory.
+    ReadWrite,
+}
+
+/// `--landlock`: how hard to try for a Landlock ruleset.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum LandlockMode {
+    /// Use what the kernel has; run without it when it has none.
+    Auto,
+    /// Fail (125) unless the kernel enforces a ruleset.
+    Require,
+    Off,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct BindArg {
+    pub src: OsString,
+    /// Where it appears inside; `None` means the same path as `src`.
+    pub dst: Option<OsString>,
+    pub read_only: bool,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RunArgs {
+    pub rootfs: OsString,
+    /// Never empty: `/bin/sh` when none was given.
+    pub command: Vec<OsString>,
+    pub hostname: String,
+    pub chdir: OsString,
+    pub setenv: Vec<(OsString, OsString)>,
+    pub uid: u32,
+    pub gid: u32,
+    pub share_net: bool,
+    pub root: RootMode,
+    pub binds: Vec<BindArg>,
+    /// The default seccomp filter; `--seccomp off` clears it.
+    pub seccomp: bool,
+    pub landlock: LandlockMode,
+    /// `--sys`: a read-only /sys.
+    pub sys: bool,
+    pub verbose: bool,
+    /// `--limit` values, in order (a later one for the same resource wins).
+    pub limits: Vec<Limit>,
+    /// `--init`: a minimal init stays PID 1 and the command is PID 2.
+    pub init: bool,
+    /// `--timeout`: TERM, then KILL after `kill_after`; exit 124.
+    pub timeout: Option<Duration>,
+    /// `--kill-after`: the grace between TERM and KILL.
+    pub kill_after: Duration,
+    pub cgroup: CgroupLimits,
+    pub status_file: Option<OsString>,
+    pub status_fd: Option<i32>,
+    pub sizes: Sizes,
+}
+
+/// `--memory`, `--pids`, `--cpus`: enforced through cgroup v2, or the run
+/// fails (125).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct CgroupLimits {
+    pub memory: Option<u64>,
+    pub pids: Option<u64>,
+    /// Thousandths of a CPU.
+    pub cpus_milli: Option<u32>,
+}
+
+impl CgroupLimits {
+    pub fn any(&self) -> bool {
+        self.memory.is_some() || self.pids.is_some() || self.cpus_milli.is_some()
+    }
+}
+
+/// Size caps of the writable tmpfs mounts, in bytes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Sizes {
+    /// /tmp
+    pub tmp: u64,
+    /// /dev/shm
+    pub shm: u64,
+    /// The copy-on-write root's writes (the overlay's upper layer).
+    pub root: u64,
+}
+
+/// The defaults (docs/DECISIONS.md, "tmpfs sizes"): enough for builds and
+/// unpacking, small next to the memory of any machine that runs builds.
+pub const DEFAULT_SIZES: Sizes = Sizes {
+    tmp: 256 << 20,
+    shm: 64 << 20,
+    root: 256 << 20,
+};
+
+/// `--kill-after`'s default, and the grace after a stop request.
+pub const DEFAULT_KILL_AFTER: Duration = Duration::from_secs(5);
+
+impl RunArgs {
+    /// The defaults for a given rootfs (what `sandbox run ROOTFS` means).
+    pub fn new(rootfs: impl Into<OsString>) -> Self {
+        RunArgs {
+            rootfs: rootfs.into(),
+            command: vec![DEFAULT_COMMAND.into()],
+            hostname: DEFAULT_HOSTNAME.into(),
+            chdir: "/".into(),
+            setenv: Vec::new(),
+            uid: 0,
+            gid: 0,
+            share_net: false,
+            root: RootMode::Ephemeral,
+            binds: Vec::new(),
+            seccomp: true,
+            landlock: LandlockMode::Auto,
+            sys: false,
+            verbose: false,
+            limits: Vec::new(),
+            init: false,
+            timeout: None,
+            kill_after: DEFAULT_KILL_AFTER,
+            cgroup: CgroupLimits::default(),
+            status_file: None,
+            status_fd: None,
+            sizes: DEFAULT_SIZES,
+        }
+    }
+}
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Bind {

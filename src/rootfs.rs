@@ -33,9 +33,9 @@ use std::rc::Rc;
 
 use libc::c_ulong;
 
-use crate::cli::RootMode;
 use crate::error::{Context, Error, Result};
 use crate::plan::Plan;
+use crate::plan::RootMode;
 use crate::sys;
 
 /// Where the staging tmpfs goes in the child's (private) mount namespace.
