@@ -41,6 +41,7 @@ run: build $(ROOTFS_MARKER)
 test: $(ROOTFS_MARKER)
 	@rm -f $(SKIPPED)
 	SANDBOX_TEST_ROOTFS="$(abspath $(ROOTFS))" $(CARGO) test --all-targets
+	$(CARGO) test --doc
 	@if [ -s $(SKIPPED) ]; then \
 		echo "skipped (not run on this kernel or machine):"; sed 's/^/  /' $(SKIPPED); \
 	else echo "skipped: none"; fi

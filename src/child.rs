@@ -1,64 +1,85 @@
-//! Stage 2: the child stage, run by the clone child (parent.rs,
-//! `child_after_clone`) once its id maps are written.
+//! Stage 2: `sandbox child`, the child stage: the binary re-exec'd by the
+//! clone child (parent.rs) once its id maps are written.
 //!
-//! hostname → mounts and pivot_root (rootfs.rs) → lo up → environment →
-//! nested user namespace for --uid/--gid → working directory (checked) →
-//! fd hygiene → drop capabilities → no_new_privs → Landlock → seccomp →
-//! execve(command). Every failure goes back to the parent over the error
-//! pipe (fd 3) as an encoded `Error`; the parent prints it once.
+//! read the plan (channel.rs) → hostname → mounts and pivot_root
+//! (rootfs.rs) → lo up → environment → nested user namespace for
+//! --uid/--gid → working directory (checked) → fd hygiene → drop
+//! capabilities → no_new_privs → Landlock → seccomp → execve(command).
+//! Every failure goes back to the launcher over the report pipe (fd 3) as
+//! an encoded `Error`; the launcher prints it once. docs/ARCHITECTURE.md
+//! has the order and the reasons for it.
 
 use std::convert::Infallible;
 use std::ffi::{CString, OsStr, OsString};
 use std::fs;
-use std::io::Write;
 use std::os::fd::AsFd;
 use std::os::unix::ffi::OsStrExt;
 use std::path::Path;
 
+use crate::channel::{self, ReportSender, PLAN_FD, REPORT_FD};
 use crate::error::{Context, Error, Result, EXIT_CANNOT_EXEC, EXIT_NOT_FOUND, EXIT_SANDBOX};
 use crate::idmap::IdMap;
-use crate::parent::CHILD_ERR_FD;
-use crate::plan::{self, Plan};
+use crate::plan::Plan;
 use crate::rootfs;
+use crate::signals::{self, HANDLED};
 use crate::sys;
 use crate::{landlock, seccomp};
 
 /// The PATH the command starts with (Debian's default for root).
 pub const DEFAULT_PATH: &str = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin";
 
-/// Runs in the clone child: PID 1 of the new PID namespace, uid 0 with
-/// every capability in the new user namespace, nothing of the host
-/// unmounted yet; the error pipe on `CHILD_ERR_FD`. Returns only on a
-/// failure, reported, with the exit code; the caller `_exit`s with it.
-pub fn main(plan: &Plan) -> u8 {
-    let Ok(err) = sys::adopt_fd(CHILD_ERR_FD) else {
+/// `sandbox child`. Returns only on a failure, reported, with the exit
+/// code.
+pub fn main() -> u8 {
+    // ---- Child stage: PID 1 of the new PID namespace, uid 0 with every
+    // capability in the new user namespace, nothing of the host unmounted
+    // yet; the plan on fd 4, the report pipe on fd 3 ----
+    if !started_by_launcher() {
+        Error::msg(
+            "child",
+            "this is the internal second stage of 'sandbox run' and is not run by hand",
+        )
+        .with_hint("use 'sandbox run ROOTFS [COMMAND]'")
+        .report();
         return EXIT_SANDBOX;
-    };
-    let e = match stage(plan) {
+    }
+    let report = ReportSender::on_report_fd();
+    let e = match channel::recv_plan().and_then(|plan| stage(&plan, &report)) {
         Ok(never) => match never {},
         Err(e) => e,
     };
-    let mut err = fs::File::from(err);
-    if err
-        .write_all(&plan::frame(&plan::encode_error(&e)))
-        .is_err()
-    {
-        // The parent is gone; nobody is left to tell.
-    }
+    report.error(&e);
     e.exit
 }
 
-fn stage(plan: &Plan) -> Result<Infallible> {
-    // Every descriptor of the launcher's (and whatever the caller left
-    // open) came with the clone; none of them may reach the command.
-    sys::close_from(CHILD_ERR_FD + 1).ctx_step("close inherited file descriptors")?;
+/// The launcher's clone child is PID 1 of a new PID namespace and execs us
+/// with the two pipes on `REPORT_FD` and `PLAN_FD`; anything else is a
+/// person (or a program) running `sandbox child` by hand.
+fn started_by_launcher() -> bool {
+    let is_fifo = |fd| {
+        sys::adopt_fd(fd).is_ok_and(|f| {
+            let fifo =
+                sys::fstat(f.as_fd()).is_ok_and(|st| st.st_mode & libc::S_IFMT == libc::S_IFIFO);
+            // Not ours to close yet: the stage adopts them for real below.
+            std::mem::forget(f);
+            fifo
+        })
+    };
+    std::process::id() == 1 && is_fifo(REPORT_FD) && is_fifo(PLAN_FD)
+}
+
+fn stage(plan: &Plan, report: &ReportSender) -> Result<Infallible> {
+    // Whatever the caller left open without CLOEXEC came through the
+    // clone and the exec; none of it may reach the command. (The plan's
+    // fd is closed already.)
+    sys::close_from(REPORT_FD + 1).ctx_step("close inherited file descriptors")?;
 
     // Nothing in the sandbox may open /proc/1/exe (this binary) or attach
     // to us while we set up; execve resets it for the command.
     // Ref: CVE-2019-5736
     sys::set_dumpable(false).ctx_step("mark the child stage non-dumpable")?;
     sys::sethostname(&plan.hostname).ctx("set hostname", &plan.hostname)?;
-    let root_writable = rootfs::setup(plan)?;
+    let root_writable = rootfs::setup(plan, report)?;
     if !plan.share_net {
         // A new network namespace starts with `lo` down.
         sys::loopback_up().ctx("bring up the loopback interface", "lo")?;
@@ -69,13 +90,14 @@ fn stage(plan: &Plan) -> Result<Infallible> {
     }
     enter_workdir(&plan.chdir)?;
 
-    // Nothing but 0, 1 and 2 reaches the command: the error pipe closes on
-    // exec (that EOF is how the parent knows the command started), and
+    // Nothing but 0, 1 and 2 reaches the command: the report pipe closes on
+    // exec (that EOF is how the launcher knows the command started), and
     // anything opened during setup is closed now.
-    sys::close_from(CHILD_ERR_FD + 1).ctx_step("close file descriptors")?;
-    sys::set_cloexec(CHILD_ERR_FD, true).ctx_step("mark the error pipe close-on-exec")?;
-    // The mask and SIGPIPE's disposition survive execve: the parent blocked
-    // the forwarded signals and Rust's runtime ignores SIGPIPE.
+    sys::close_from(REPORT_FD + 1).ctx_step("close file descriptors")?;
+    sys::set_cloexec(REPORT_FD, true).ctx_step("mark the report pipe close-on-exec")?;
+    // The mask and SIGPIPE's disposition survive execve: the launcher
+    // blocked the forwarded signals (or its caller's thread had a mask of
+    // its own) and Rust's runtime ignores SIGPIPE.
     sys::unblock_all_signals().ctx_step("unblock signals")?;
     sys::default_signal(libc::SIGPIPE).ctx_step("restore SIGPIPE")?;
 
@@ -98,21 +120,21 @@ fn stage(plan: &Plan) -> Result<Infallible> {
     // parent-death signal; arm it again. Ref: prctl(2) PR_SET_PDEATHSIG
     sys::set_parent_death_signal(libc::SIGKILL).ctx_step("set the parent death signal")?;
     if plan.verbose {
-        eprintln!(
-            "sandbox: capabilities: none; no_new_privs: on; {}; seccomp: {}",
+        report.notice(&format!(
+            "capabilities: none; no_new_privs: on; {}; seccomp: {}",
             landlock.summary,
             if plan.seccomp {
                 "default filter"
             } else {
                 "off"
             }
-        );
+        ));
     }
     if plan.seccomp {
         apply_seccomp()?;
     }
     if plan.init {
-        init()?;
+        init(report)?;
     }
     Err(exec(plan, &env))
 }
@@ -122,15 +144,11 @@ fn stage(plan: &Plan) -> Result<Infallible> {
 /// command ends kills what is left and reports the command's status. It
 /// runs under every restriction the command has (set up above). Returns
 /// only in the command's process, which then execs.
-fn init() -> Result<()> {
+fn init(report: &ReportSender) -> Result<()> {
     // Blocked before the fork, so no SIGCHLD or forwarded signal can come
     // before the signalfd is read; the command unblocks them again.
-    use crate::parent::HANDLED;
-    // init is the launcher's clone and never execs: its command line is
-    // still the launcher's, host paths and all, and anyone in the sandbox
-    // may read /proc/1/cmdline. (Its environment and memory are another
-    // matter: not dumpable, they need ptrace rights nobody here has.)
-    sys::set_cmdline(b"sandbox-init").ctx_step("replace the launcher's command line (init)")?;
+    // (init is this re-exec'd stage: /proc/1/cmdline reads `sandbox child`
+    // and its environment is empty; nothing of the launcher's shows.)
     sys::block_signals(&HANDLED).ctx_step("block signals (init)")?;
     let sigfd = sys::signalfd(&HANDLED).ctx_step("create the signal fd (init)")?;
     let cmd = sys::fork().ctx_step("start the command (init)")?;
@@ -152,7 +170,7 @@ fn init() -> Result<()> {
             if info.signo == libc::SIGCHLD {
                 continue;
             }
-            if !crate::parent::already_delivered(&info, cmd) {
+            if !signals::already_delivered(&info, cmd) {
                 let _ = sys::kill(cmd, info.signo);
             }
         }
@@ -170,7 +188,7 @@ fn init() -> Result<()> {
     // PID 1 reaches every other process of the namespace.
     let _ = sys::kill(-1, libc::SIGKILL);
     while let Ok(Some(_)) = sys::reap_any(true) {}
-    let _ = sys::write_raw(CHILD_ERR_FD, &plan::frame(&plan::encode_status(status)));
+    report.status(status);
     let code = match sys::Exit::from_status(status) {
         Some(sys::Exit::Code(c)) => c,
         Some(sys::Exit::Signal(s)) => 128 + s,
@@ -285,20 +303,16 @@ fn passwd_home(passwd: &[u8], uid: u32) -> Option<OsString> {
 /// to a more privileged namespace and are locked for the command.
 fn enter_identity(uid: u32, gid: u32) -> Result<()> {
     sys::unshare(libc::CLONE_NEWUSER).ctx_step("create the nested user namespace (--uid/--gid)")?;
-    // While we are not dumpable, our /proc/self files belong to root of
-    // the namespace our memory was made in: the host's, since this process
-    // is the launcher's clone, not an exec in the sandbox. The maps are
-    // ours to write only while we are dumpable again. Nothing else runs in
-    // the sandbox yet that could use that moment.
-    sys::set_dumpable(true).ctx_step("mark the child stage dumpable (--uid/--gid)")?;
+    // Not dumpable, our /proc/self files belong to root of the namespace
+    // our memory was made in: the sandbox's, since this stage was exec'd
+    // inside it. That is us, so the maps are ours to write.
     let write = |file: &str, data: String| {
         fs::write(format!("/proc/self/{file}"), data)
             .ctx(&format!("write {file}"), format!("/proc/self/{file}"))
     };
     write("uid_map", IdMap::single(uid, 0).to_string())?;
     // setgroups is already "deny", inherited from the outer namespace.
-    write("gid_map", IdMap::single(gid, 0).to_string())?;
-    sys::set_dumpable(false).ctx_step("mark the child stage non-dumpable")
+    write("gid_map", IdMap::single(gid, 0).to_string())
 }
 
 /// Resolve and exec the command as execvp would, but telling "not found"

@@ -19,15 +19,23 @@ use crate::plan::{BindArg, LandlockMode, RootMode, RunArgs};
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Cmd {
     Run(Box<RunArgs>),
+    /// The engine's second stage, re-exec'd by the launcher.
+    Child,
     Doctor,
     Help(&'static str),
     Version,
 }
 
-impl RunArgs {
-    /// The canonical argv (after `sandbox run`) that parses back to `self`.
-    #[cfg(test)]
-    pub fn to_args(&self) -> Vec<OsString> {
+/// The canonical argv (after `sandbox run`) that parses back to a
+/// `RunArgs` (the round-trip property test).
+#[cfg(test)]
+pub(crate) trait ToArgs {
+    fn to_args(&self) -> Vec<OsString>;
+}
+
+#[cfg(test)]
+impl ToArgs for RunArgs {
+    fn to_args(&self) -> Vec<OsString> {
         let mut a: Vec<OsString> = Vec::new();
         let d = RunArgs::new("");
         if self.hostname != d.hostname {
@@ -264,6 +272,10 @@ pub fn parse(args: Vec<OsString>) -> Result<Cmd> {
     let sub = pa.subcommand().map_err(|e| usage(e.to_string()))?;
     match sub.as_deref() {
         Some("run") => parse_run(pa.finish()),
+        // The engine's second stage (`/proc/self/exe child`, re-exec'd by
+        // the launcher): its input is the plan on fd 4, never argv. Run by
+        // hand, the stage itself refuses.
+        Some("child") => Ok(Cmd::Child),
         Some("doctor") => {
             let rest = pa.finish();
             if rest.iter().any(|a| a == "-h" || a == "--help") {
@@ -759,9 +771,7 @@ mod tests {
             Cmd::Help(_)
         ));
         assert_eq!(parse(args(&["doctor"])).unwrap(), Cmd::Doctor);
-        // The child stage runs in the clone child; there is no
-        // subcommand for it to be started by hand.
-        assert!(parse(args(&["child"])).is_err());
+        assert_eq!(parse(args(&["child"])).unwrap(), Cmd::Child);
         assert!(parse(args(&["frob"])).is_err());
         // A value that looks like a top-level flag is the option's value
         // (found by the round-trip proptest).

@@ -1,6 +1,7 @@
 //! `sandbox doctor`: what this kernel and user allow, one line each, found
 //! by trying (in a forked child) rather than by reading configuration.
-//! Exits 0 when `sandbox run` can work.
+//! Exits 0 when `sandbox run` can work. Its probes fork and run ordinary
+//! code in the child, so it is for a single-threaded program (the CLI).
 
 use std::ffi::OsStr;
 use std::fs;
@@ -16,7 +17,9 @@ struct Line {
     text: String,
 }
 
-pub fn main() -> u8 {
+/// The report, one line a check, and the exit code (0: `sandbox run` can
+/// work here). Prints nothing itself.
+pub fn check() -> (String, u8) {
     let userns = probe(probe_userns);
     let mut lines = vec![Line {
         ok: userns.is_ok(),
@@ -115,9 +118,7 @@ pub fn main() -> u8 {
         report += "sandbox run cannot work here: user namespaces are not usable\n";
         1
     };
-    // A reader that stops early (`sandbox doctor | head -2`) is no error.
-    let _ = std::io::stdout().lock().write_all(report.as_bytes());
-    code
+    (report, code)
 }
 
 fn errtext(e: &std::io::Error) -> String {

@@ -257,7 +257,6 @@ pub fn parse_cpus(v: &str) -> Result<u32, String> {
     Ok(milli)
 }
 
-#[cfg(test)]
 pub fn show_cpus(milli: u32) -> String {
     show_decimal((milli / 1000).into(), (milli % 1000).into(), 3)
 }

@@ -1,24 +1,17 @@
-//! sandbox: a rootless Linux sandbox launcher.
+//! `sandbox`: the command-line tool over the library (src/lib.rs).
 //!
-//! Dispatch only: `run` (parent.rs, then child.rs in the clone child) and
-//! `doctor`. Exit codes are DESIGN.md's: the command's own, 128+N, 125,
-//! 126, 127.
+//! It parses (cli.rs), prints, and maps the ending to an exit code: the
+//! command's own, 128+N, 124 (timeout), 125 (the sandbox failed), 126
+//! (cannot execute), 127 (not found). `sandbox child` is the engine's
+//! second stage, which the launcher re-execs; run by hand it refuses.
+#![deny(unsafe_code)]
 
-mod cgroup;
-mod child;
 mod cli;
-mod doctor;
-mod error;
-mod idmap;
-mod landlock;
-mod limits;
-mod parent;
-mod plan;
-mod rootfs;
-mod seccomp;
-mod status;
-mod sys;
 
+// cli.rs names the library's domain types as `crate::…`.
+pub(crate) use sandbox::{error, limits, plan};
+
+use std::io::Write;
 use std::process::ExitCode;
 
 fn main() -> ExitCode {
@@ -43,19 +36,39 @@ fn main() -> ExitCode {
             println!("sandbox {}", env!("CARGO_PKG_VERSION"));
             0
         }
-        cli::Cmd::Doctor => doctor::main(),
-        cli::Cmd::Run(args) => {
-            let term = std::env::var_os("TERM");
-            match plan::Plan::from_args(*args, term).and_then(|p| parent::run(&p)) {
-                Ok(code) => code,
-                Err(e) => {
-                    e.report();
-                    e.exit
-                }
-            }
+        cli::Cmd::Child => sandbox::child_stage(),
+        cli::Cmd::Doctor => {
+            let (report, code) = sandbox::doctor::check();
+            // A reader that stops early (`sandbox doctor | head -2`) is no
+            // error.
+            let _ = std::io::stdout().lock().write_all(report.as_bytes());
+            code
         }
+        cli::Cmd::Run(args) => run(*args),
     };
     ExitCode::from(code)
+}
+
+/// `sandbox run`: notices and errors to stderr as `sandbox: …` lines, the
+/// `-v` summary at the end, and the sandbox's status as ours.
+fn run(args: plan::RunArgs) -> u8 {
+    let verbose = args.verbose;
+    let mut cmd = sandbox::Command::from_args(args);
+    cmd.cli(std::env::var_os("TERM"))
+        .on_notice(|n| eprintln!("sandbox: {n}"));
+    let report = match cmd.spawn() {
+        Ok(mut child) => child.wait(),
+        Err(e) => {
+            e.report();
+            return e.exit;
+        }
+    };
+    match &report.error {
+        Some(e) => e.report(),
+        None if verbose => eprintln!("{}", report.line()),
+        None => {}
+    }
+    report.status
 }
 
 /// sandbox is rootless by design and makes no attempt to be safe with
@@ -64,8 +77,7 @@ fn main() -> ExitCode {
 /// namespace with real root behind it. Ref: bubblewrap's setuid mode, and
 /// the class of bugs it has had (CVE-2016-8659, CVE-2020-5291)
 fn refuse_privilege() -> error::Result<()> {
-    let ((ruid, euid), (rgid, egid)) = sys::ids();
-    if sys::secure_exec() || ruid != euid || rgid != egid {
+    if sandbox::started_with_privileges() {
         return Err(error::Error::msg(
             "start",
             "this binary was started with privileges (setuid, setgid or file capabilities); sandbox is rootless and refuses to run so",

@@ -1,49 +1,54 @@
 //! Stage 1: the launcher, on the host, as the caller's uid.
 //!
-//! clone into the new namespaces → write the id maps → release the child
-//! (which runs the child stage, child.rs, without an exec of its own) →
-//! read its error pipe (EOF means the command was exec'd) → forward
-//! signals and wait → turn the end into an exit code.
+//! prepare (checks, cgroup, pipes, the re-exec's arguments) → clone into
+//! the new namespaces → the clone child waits for the release byte, then
+//! re-execs `/proc/self/exe child` (child.rs) → meanwhile the launcher
+//! places it in its cgroup, starts the guard and writes the id maps →
+//! release with the plan (channel.rs) → supervise: read the report pipe
+//! (EOF means the command was exec'd), forward signals, enforce the
+//! timeout, wait → collect the end into a `Report`.
+//!
+//! The launcher prints nothing: what the user should read goes to the
+//! `Options::on_notice` callback and into `Report::notices`.
+//! docs/ARCHITECTURE.md has the stages and the ordering constraints.
 
+use std::ffi::CString;
 use std::fs;
-use std::io::{Read, Write};
+use std::io::Write;
 use std::os::fd::{AsFd, AsRawFd, OwnedFd};
 use std::os::unix::fs::OpenOptionsExt;
 use std::time::{Duration, Instant};
 
 use libc::{c_int, pid_t};
 
-use crate::cgroup::Cgroup;
-use crate::error::{Context, Error, Result, EXIT_SANDBOX};
+use crate::cgroup::{Cgroup, Usage};
+use crate::channel::{self, PlanSender, PreparedError, ReportReceiver, Up, PLAN_FD, REPORT_FD};
+use crate::error::{Context, Error, Result};
 use crate::idmap::IdMap;
 use crate::limits;
-use crate::plan::{self, Plan};
+use crate::plan::Plan;
+use crate::signals::{already_delivered, HANDLED};
 use crate::status::{self, Report};
 use crate::sys::{self, Exit};
 
 /// GNU timeout's status for "the time ran out".
 pub const EXIT_TIMEOUT: u8 = 124;
 
-/// The fd the child stage writes its error reports to: the write end of
-/// the error pipe, moved there so that everything above it can be closed.
-pub const CHILD_ERR_FD: c_int = 3;
+/// A notice for the user (one line, without the `sandbox: ` prefix).
+pub type NoticeFn = Box<dyn FnMut(&str) + Send>;
 
-/// What the launcher, and --init's init, block and read from a signalfd:
-/// the signals passed on to the command, and SIGCHLD. SIGINT, SIGTERM and
-/// SIGHUP sent to the launcher also mean "stop": after `--kill-after` the
-/// whole sandbox is killed, because PID 1 of a namespace never sees a
-/// signal it has no handler for.
-/// Ref: pid_namespaces(7), "signals"
-pub const HANDLED: [c_int; 8] = [
-    libc::SIGINT,
-    libc::SIGTERM,
-    libc::SIGHUP,
-    libc::SIGQUIT,
-    libc::SIGUSR1,
-    libc::SIGUSR2,
-    libc::SIGWINCH,
-    libc::SIGCHLD,
-];
+/// How the launcher behaves beyond the plan: what a command-line tool
+/// wants differs from what a library's caller wants.
+#[derive(Default)]
+pub struct Options {
+    /// Take over SIGINT, SIGTERM, SIGHUP, SIGQUIT, SIGUSR1, SIGUSR2 and
+    /// SIGWINCH (blocked, read from a signalfd) and pass them on; TERM,
+    /// INT and HUP also mean "stop the sandbox". For a program that owns
+    /// its process's signals (the CLI); a library caller leaves it off.
+    pub forward_signals: bool,
+    /// Called with each notice as it happens.
+    pub on_notice: Option<NoticeFn>,
+}
 
 /// A directory as stdin, stdout or stderr would hand the command a way out
 /// of its root (fchdir to it, or open /proc/self/fd/N) that no mount can
@@ -96,52 +101,182 @@ impl StatusSink {
         Ok(sinks)
     }
 
-    fn write(self, json: &str) {
+    fn write(self, json: &str) -> Result<()> {
         let line = format!("{json}\n");
         let (r, shown) = match self {
             StatusSink::File(mut f, path) => (f.write_all(line.as_bytes()), path),
             StatusSink::Fd(n) => (sys::write_raw(n, line.as_bytes()), format!("fd {n}")),
         };
-        if let Err(e) = r.ctx("write the status", shown) {
-            e.report();
-        }
+        r.ctx("write the status", shown)
     }
 }
 
-pub fn run(plan: &Plan) -> Result<u8> {
+/// Where notices go: the caller's callback, and the report.
+struct Notices {
+    callback: Option<NoticeFn>,
+    seen: Vec<String>,
+}
+
+impl Notices {
+    fn say(&mut self, text: impl Into<String>) {
+        let text = text.into();
+        if let Some(f) = &mut self.callback {
+            f(&text);
+        }
+        self.seen.push(text);
+    }
+}
+
+/// A sandbox that has been released and runs: wait for it, or kill it.
+pub struct Running {
+    pid: pid_t,
+    /// Signals through it can never reach a process that reused the pid;
+    /// readable once the sandbox's PID 1 has ended. None before Linux 5.3.
+    pidfd: Option<OwnedFd>,
+    guard: Option<Guard>,
+    cgroup: Option<Cgroup>,
+    reports: ReportReceiver,
+    sigfd: Option<OwnedFd>,
+    sinks: Vec<StatusSink>,
+    notices: Notices,
+    started: Instant,
+    sup: Supervisor,
+    /// What collecting the end needs from the plan.
+    limits: Vec<limits::Limit>,
+    timeout: Option<Duration>,
+}
+
+/// Validate nothing more (the plan is validated), start the sandbox and
+/// return once it is released. A failure after the status sinks were
+/// opened is written to them too.
+pub fn spawn(plan: &Plan, opts: Options) -> Result<Running> {
+    if crate::started_with_privileges() {
+        return Err(Error::msg(
+            "start",
+            "this process was started with privileges (setuid, setgid or file capabilities); sandbox is rootless and refuses to launch so",
+        ));
+    }
     let sinks = StatusSink::open(plan)?;
+    let mut notices = Notices {
+        callback: opts.on_notice,
+        seen: Vec::new(),
+    };
     let started = Instant::now();
-    let mut report = Report::default();
-    let result = launch(plan, &mut report);
-    report.wall = started.elapsed();
-    match &result {
-        Ok(code) => report.status = *code,
+    match start(plan, opts.forward_signals, &mut notices) {
+        Ok(s) => Ok(Running {
+            pid: s.pid,
+            pidfd: s.pidfd,
+            guard: s.guard,
+            cgroup: s.cgroup,
+            reports: s.reports,
+            sigfd: s.sigfd,
+            sinks,
+            notices,
+            started,
+            sup: Supervisor::new(s.pid, plan),
+            limits: plan.limits.clone(),
+            timeout: plan.timeout,
+        }),
         Err(e) => {
-            report.status = e.exit;
-            report.error = Some(e.to_string());
+            let report = Report {
+                status: e.exit,
+                error: Some(e.clone()),
+                wall: started.elapsed(),
+                notices: notices.seen,
+                ..Report::default()
+            };
+            write_sinks(sinks, &report, &mut |_| {});
+            Err(e)
         }
     }
-    if !sinks.is_empty() {
-        let json = report.json();
-        for s in sinks {
-            s.write(&json);
-        }
-    }
-    if plan.verbose && result.is_ok() {
-        eprintln!("{}", report.line());
-    }
-    result
 }
 
-/// Everything between the checks and the end: clone, release, supervise,
-/// collect. Fills in `report` with what it learns.
-fn launch(plan: &Plan, report: &mut Report) -> Result<u8> {
-    // ---- Parent, on the host, unprivileged ----
+fn write_sinks(sinks: Vec<StatusSink>, report: &Report, notice: &mut dyn FnMut(String)) {
+    if sinks.is_empty() {
+        return;
+    }
+    let json = report.json();
+    for s in sinks {
+        if let Err(e) = s.write(&json) {
+            notice(e.to_string().trim_start_matches("sandbox: ").to_string());
+        }
+    }
+}
+
+/// What `start` leaves running.
+struct Started {
+    pid: pid_t,
+    pidfd: Option<OwnedFd>,
+    guard: Option<Guard>,
+    cgroup: Option<Cgroup>,
+    reports: ReportReceiver,
+    sigfd: Option<OwnedFd>,
+}
+
+/// Everything made before clone: after it, the clone child may neither
+/// allocate nor lock, so its arguments, reports and fds exist already.
+struct Prepared {
+    cgroup: Option<Cgroup>,
+    plan_bytes: Vec<u8>,
+    exe: CString,
+    argv: [CString; 2],
+    net_error: PreparedError,
+    exec_error: PreparedError,
+    ctl: (OwnedFd, OwnedFd),
+    report: (OwnedFd, OwnedFd),
+    sigfd: Option<OwnedFd>,
+}
+
+fn start(plan: &Plan, forward_signals: bool, notices: &mut Notices) -> Result<Started> {
+    // ---- Launcher, on the host, unprivileged ----
+    let mut p = prepare(plan, forward_signals, notices)?;
+    let (pid, in_cgroup) = clone_child(plan, &mut p)?;
+
+    // ---- Launcher, after clone; the child waits for the release ----
+    // The child's ends, closed by name: the report pipe reads EOF only
+    // when every write end is gone.
+    let (ctl_read, ctl_write) = p.ctl;
+    let (report_read, report_write) = p.report;
+    drop(ctl_read);
+    drop(report_write);
+    let mut reports = ReportReceiver::new(report_read);
+    let child = Unreleased { pid };
+    match release(
+        &child,
+        p.cgroup.as_ref(),
+        in_cgroup,
+        ctl_write,
+        &p.plan_bytes,
+    ) {
+        Ok((pidfd, guard)) => {
+            std::mem::forget(child);
+            Ok(Started {
+                pid,
+                pidfd,
+                guard,
+                cgroup: p.cgroup,
+                reports,
+                sigfd: p.sigfd,
+            })
+        }
+        Err(e) => {
+            // Killed and reaped: every write end of the report pipe is gone.
+            drop(child);
+            reports.read_to_end();
+            // A clone child that failed on its own first (making its
+            // network namespace, or the exec) said why: that is the cause,
+            // and our failure (its maps can no longer be written) follows.
+            Err(first_error(&mut reports).unwrap_or(e))
+        }
+    }
+}
+
+/// The checks, the cgroup, the pipes, the signalfd and the re-exec's
+/// arguments, all before clone.
+fn prepare(plan: &Plan, forward_signals: bool, notices: &mut Notices) -> Result<Prepared> {
     check_stdio()?;
     if !plan.seccomp {
-        eprintln!(
-            "sandbox: warning: --seccomp off: the command runs without the default seccomp filter"
-        );
+        notices.say("warning: --seccomp off: the command runs without the default seccomp filter");
     }
     // Made (and its limits written) before the sandbox exists; removed once
     // the sandbox has ended, or when dropped on an early error.
@@ -150,171 +285,269 @@ fn launch(plan: &Plan, report: &mut Report) -> Result<u8> {
     } else {
         None
     };
+    let ctl = sys::pipe_high().ctx_step("create the control pipe")?;
+    let report = sys::pipe_high().ctx_step("create the report pipe")?;
+    // Blocked before clone, so none is lost between clone and the wait
+    // loop; the child stage unblocks them before the command's exec.
+    let sigfd = if forward_signals {
+        sys::block_signals(&HANDLED).ctx_step("block signals")?;
+        Some(sys::signalfd(&HANDLED).ctx_step("create the signal fd")?)
+    } else {
+        None
+    };
+    Ok(Prepared {
+        cgroup,
+        plan_bytes: channel::encode_plan(plan),
+        exe: CString::new("/proc/self/exe").unwrap(),
+        argv: [
+            CString::new("sandbox").unwrap(),
+            CString::new("child").unwrap(),
+        ],
+        net_error: PreparedError::new(
+            "create the network namespace (unshare)",
+            None,
+            Some("check 'sysctl user.max_net_namespaces' (must be > 0), or run with --share-net"),
+        ),
+        exec_error: PreparedError::new("exec the child stage", Some("/proc/self/exe"), None),
+        ctl,
+        report,
+        sigfd,
+    })
+}
 
-    // The clone child's one possible failure before the release, encoded
-    // now: until then it only patches the errno in (no allocation there).
-    let mut net_report = ChildReport::new(
-        "create the network namespace (unshare)",
-        None,
-        Some("check 'sysctl user.max_net_namespaces' (must be > 0), or run with --share-net"),
-    );
-
-    let (ctl_read, ctl_write) = sys::pipe_high().ctx_step("create the control pipe")?;
-    let (err_read, err_write) = sys::pipe_high().ctx_step("create the error pipe")?;
-
-    // Block the signals we handle before clone, so none is lost between
-    // clone and the wait loop; the child stage unblocks them before exec.
-    sys::block_signals(&HANDLED).ctx_step("block signals")?;
-    let sigfd = sys::signalfd(&HANDLED).ctx_step("create the signal fd")?;
-
-    // No CLONE_NEWNET here: a network namespace is the slow one to make
-    // (a third of a millisecond), so the clone child makes it itself while
-    // we fork the guard and write its id maps.
+/// clone into every namespace but the network's (the clone child makes
+/// that one itself, while we write its maps: it is the slow one, a third
+/// of a millisecond). Returns in the launcher only.
+fn clone_child(plan: &Plan, p: &mut Prepared) -> Result<(pid_t, bool)> {
     let flags = libc::CLONE_NEWUSER
         | libc::CLONE_NEWPID
         | libc::CLONE_NEWNS
         | libc::CLONE_NEWUTS
         | libc::CLONE_NEWIPC
         | libc::CLONE_NEWCGROUP;
-    assert_single_threaded();
-    let (pid, in_cgroup) =
-        sys::clone_namespaces(flags as u64, cgroup.as_ref().map(|c| c.fd.as_fd()))
-            .map_err(clone_error)?;
+    let cgroup = p.cgroup.as_ref().map(|c| c.fd.as_fd());
+    let (pid, in_cgroup) = sys::clone_namespaces(flags as u64, cgroup).map_err(clone_error)?;
     if pid == 0 {
         let fds = CloneFds {
-            ctl_read: ctl_read.as_raw_fd(),
-            ctl_write: ctl_write.as_raw_fd(),
-            err_read: err_read.as_raw_fd(),
-            err_write: err_write.as_raw_fd(),
+            ctl_read: p.ctl.0.as_raw_fd(),
+            ctl_write: p.ctl.1.as_raw_fd(),
+            report_read: p.report.0.as_raw_fd(),
+            report_write: p.report.1.as_raw_fd(),
         };
-        let net = (!plan.share_net).then_some(&mut net_report);
-        child_after_clone(fds, net, plan);
+        let argv = [p.argv[0].as_ptr(), p.argv[1].as_ptr(), std::ptr::null()];
+        let envp = [std::ptr::null()];
+        let net = (!plan.share_net).then_some(&mut p.net_error);
+        child_after_clone(fds, &p.exe, &argv, &envp, net, &mut p.exec_error);
     }
+    Ok((pid, in_cgroup))
+}
 
-    // ---- Parent, after clone ----
-    // The child's ends, closed by name: the error pipe reads EOF only when
-    // every write end is gone.
-    drop(ctl_read);
-    drop(err_write);
-    // Until the release byte is sent, giving up here ends the child: it
-    // reads EOF on the control pipe, or dies of the SIGKILL.
-    // A clone child that failed on its own first (making its network
-    // namespace) said why on the error pipe: that is the cause, and our
-    // own failure (its maps can no longer be written) only follows from it.
-    let abort = |e: Error| {
-        let _ = sys::kill(pid, libc::SIGKILL);
-        let _ = sys::waitpid(pid, false);
-        let mut said = Vec::new();
-        if let Ok(fd) = err_read.try_clone() {
-            let _ = fs::File::from(fd).read_to_end(&mut said);
-        }
-        Err(plan::decode_reports(&said)
-            .ok()
-            .and_then(|r| r.error)
-            .unwrap_or(e))
-    };
-    if let (Some(cg), false) = (&cgroup, in_cgroup) {
+/// A clone child not yet released: dropping it kills and reaps it (it
+/// would read EOF on the control pipe and leave anyway; the kill makes
+/// that immediate and the reap leaves no zombie).
+struct Unreleased {
+    pid: pid_t,
+}
+
+impl Drop for Unreleased {
+    fn drop(&mut self) {
+        let _ = sys::kill(self.pid, libc::SIGKILL);
+        let _ = sys::waitpid(self.pid, false);
+    }
+}
+
+/// The launcher's part between clone and the command: cgroup placement
+/// (before 5.7), the guard, the id maps, then the release byte and the
+/// plan. Returns the pidfd and the guard.
+fn release(
+    child: &Unreleased,
+    cgroup: Option<&Cgroup>,
+    in_cgroup: bool,
+    ctl_write: OwnedFd,
+    plan_bytes: &[u8],
+) -> Result<(Option<OwnedFd>, Option<Guard>)> {
+    let pid = child.pid;
+    if let (Some(cg), false) = (cgroup, in_cgroup) {
         // No CLONE_INTO_CGROUP (kernel < 5.7): the child has not run
         // anything of ours yet (it waits for the release byte), so moving
         // it now still places it before the command.
-        if let Err(e) = cg.place(pid) {
-            return abort(e);
-        }
+        cg.place(pid)?;
     }
-    let guard = match Guard::spawn(pid, cgroup.as_ref().map(|c| c.dir())) {
-        Ok(g) => g,
-        Err(e) => return abort(e),
+    let pidfd = match sys::pidfd_open(pid) {
+        Ok(fd) => Some(fd),
+        // Kernels before 5.3: no guard, PR_SET_PDEATHSIG is the defence
+        // (docs/SUPERVISION.md), and the wait loop polls.
+        Err(e) if e.raw_os_error() == Some(libc::ENOSYS) => None,
+        Err(e) => return Err(e).ctx_step("open a pidfd for the sandbox"),
     };
-    if let Err(e) = write_id_maps(pid) {
-        return abort(e);
-    }
-
-    // The release byte. The clone child has the plan already: it is a copy
-    // of this process, and runs the child stage from that copy.
-    let sent = sys::write_raw(ctl_write.as_raw_fd(), &[1u8]);
-    drop(ctl_write);
-    if let Err(e) = sent {
-        // EPIPE: the child died before reading; its status says why.
+    let guard = match &pidfd {
+        Some(fd) => Some(Guard::spawn(fd, cgroup.map(|c| c.dir()))?),
+        None => None,
+    };
+    write_id_maps(pid)?;
+    // The release byte, for the clone child; the plan, for the child stage
+    // it execs. EPIPE: the child died before reading; its status and its
+    // report say why.
+    if let Err(e) = PlanSender::new(ctl_write).release(plan_bytes) {
         if e.raw_os_error() != Some(libc::EPIPE) {
-            return abort(Err::<(), _>(e).ctx_step("release the child").unwrap_err());
+            return Err(e).ctx_step("release the child");
+        }
+    }
+    Ok((pidfd, guard))
+}
+
+fn first_error(reports: &mut ReportReceiver) -> Option<Error> {
+    while let Some(m) = reports.next() {
+        if let Ok(Up::Error(e)) = m {
+            return Some(e);
+        }
+    }
+    None
+}
+
+impl Running {
+    /// The sandbox's PID 1, as the host sees it.
+    pub fn pid(&self) -> pid_t {
+        self.pid
+    }
+
+    /// SIGKILL to the sandbox's PID 1, which takes the whole PID namespace
+    /// with it. Ref: pid_namespaces(7)
+    pub fn kill(&self) -> std::io::Result<()> {
+        self.signal(libc::SIGKILL)
+    }
+
+    /// Send `sig` to the sandbox's PID 1 (through the pidfd, when the
+    /// kernel has them, so never to a process that reused the pid).
+    pub fn signal(&self, sig: c_int) -> std::io::Result<()> {
+        match &self.pidfd {
+            Some(fd) => sys::pidfd_send_signal(fd.as_raw_fd(), sig),
+            None => sys::kill(self.pid, sig),
         }
     }
 
-    let mut sup = Supervisor {
-        pid,
-        kill_after: plan.kill_after,
-        timeout_at: plan.timeout.map(|t| Instant::now() + t),
-        kill_at: None,
-        timed_out: false,
-        stopped_by: None,
-        killed: false,
-    };
-    let (ended, reports) = sup.wait(fs::File::from(err_read), &sigfd)?;
-    let usage = cgroup.as_ref().map(|c| c.usage());
-    if let Some(mut cg) = cgroup {
-        if let Err(e) = cg.remove() {
-            e.report();
-        }
-    }
-    if let Some(g) = guard {
-        g.dismiss();
-    }
-
-    report.timed_out = sup.timed_out;
-    report.stopped_by = sup.stopped_by;
-    report.killed_after_grace = sup.killed;
-    // The cgroup counts every process of the sandbox, reaped or not.
-    report.user = usage.as_ref().and_then(|u| u.user).or(Some(ended.user));
-    report.system = usage.as_ref().and_then(|u| u.system).or(Some(ended.system));
-    match usage.as_ref().and_then(|u| u.peak_memory) {
-        Some(p) => {
-            report.peak_memory = Some(p);
-            report.peak_memory_source = Some("cgroup");
-        }
-        None => {
-            report.peak_memory = Some(ended.max_rss_bytes);
-            report.peak_memory_source = Some("process");
-        }
-    }
-    if let Some(e) = reports.error {
-        return Err(e);
-    }
-    // Under --init, PID 1 is our init and the command's own end came over
-    // the error pipe.
-    let exit = reports
-        .status
-        .and_then(Exit::from_status)
-        .unwrap_or(ended.exit);
-    report.exit = Some(exit);
-    report.oom_killed = usage.as_ref().is_some_and(|u| u.oom_kills > 0);
-    report.limits_hit = status::limits_hit(
-        Some(exit),
-        sup.timed_out,
-        &plan.limits,
-        usage.as_ref(),
-        Some(ended.user + ended.system),
-    );
-    if sup.timed_out {
-        let t = plan.timeout.map(limits::show_duration).unwrap_or_default();
-        if sup.killed {
-            eprintln!(
-                "sandbox: timed out after {t} s; killed the sandbox after the {} s grace period",
-                limits::show_duration(plan.kill_after)
-            );
-        } else {
-            eprintln!("sandbox: timed out after {t} s; the command ended on SIGTERM");
-        }
-        return Ok(EXIT_TIMEOUT);
-    }
-    if report.oom_killed {
-        eprintln!(
-            "sandbox: the sandbox reached its --memory limit and the kernel killed a process in it"
+    /// Supervise until the sandbox ends, then collect how it ended. The
+    /// report says why when the sandbox itself failed (`error`).
+    pub fn wait(mut self) -> Report {
+        let waited = self.sup.wait(
+            &mut self.reports,
+            self.sigfd.as_ref(),
+            self.pidfd.as_ref(),
+            &mut self.notices,
         );
+        let usage = self.cgroup.as_ref().map(|c| c.usage());
+        if let Some(mut cg) = self.cgroup.take() {
+            if let Err(e) = cg.remove() {
+                self.notices
+                    .say(e.to_string().trim_start_matches("sandbox: "));
+            }
+        }
+        if let Some(g) = self.guard.take() {
+            g.dismiss();
+        }
+        let mut report = match waited {
+            Ok((ended, reports)) => self.collect(ended, reports, usage.as_ref()),
+            Err(e) => Report {
+                status: e.exit,
+                error: Some(e),
+                ..Report::default()
+            },
+        };
+        report.wall = self.started.elapsed();
+        report.notices = std::mem::take(&mut self.notices.seen);
+        let notices = &mut self.notices;
+        write_sinks(std::mem::take(&mut self.sinks), &report, &mut |n| {
+            notices.say(n.clone());
+        });
+        report.notices.append(&mut notices.seen);
+        report
     }
-    Ok(match exit {
-        Exit::Code(c) => c as u8,
-        Exit::Signal(s) => 128u8.wrapping_add(s as u8),
-    })
+
+    /// Turn how PID 1 ended, what came over the report pipe and the
+    /// cgroup's counters into the report.
+    fn collect(
+        &mut self,
+        ended: sys::Ended,
+        reports: channel::Reports,
+        usage: Option<&Usage>,
+    ) -> Report {
+        let sup = &self.sup;
+        let mut report = Report {
+            timed_out: sup.timed_out,
+            stopped_by: sup.stopped_by,
+            killed_after_grace: sup.killed,
+            // The cgroup counts every process of the sandbox, reaped or not.
+            user: usage.and_then(|u| u.user).or(Some(ended.user)),
+            system: usage.and_then(|u| u.system).or(Some(ended.system)),
+            ..Report::default()
+        };
+        match usage.and_then(|u| u.peak_memory) {
+            Some(p) => {
+                report.peak_memory = Some(p);
+                report.peak_memory_source = Some("cgroup");
+            }
+            None => {
+                report.peak_memory = Some(ended.max_rss_bytes);
+                report.peak_memory_source = Some("process");
+            }
+        }
+        if let Some(e) = reports.error {
+            report.status = e.exit;
+            report.error = Some(e);
+            return report;
+        }
+        // Under --init, PID 1 is our init and the command's own end came
+        // over the report pipe.
+        let exit = reports
+            .status
+            .and_then(Exit::from_status)
+            .unwrap_or(ended.exit);
+        report.exit = Some(exit);
+        report.oom_killed = usage.is_some_and(|u| u.oom_kills > 0);
+        report.limits_hit = status::limits_hit(
+            Some(exit),
+            sup.timed_out,
+            &self.limits,
+            usage,
+            Some(ended.user + ended.system),
+        );
+        report.status = match exit {
+            Exit::Code(c) => c as u8,
+            Exit::Signal(s) => 128u8.wrapping_add(s as u8),
+        };
+        if sup.timed_out {
+            report.status = EXIT_TIMEOUT;
+            let t = self.timeout.map(limits::show_duration).unwrap_or_default();
+            self.notices.say(if sup.killed {
+                format!(
+                    "timed out after {t} s; killed the sandbox after the {} s grace period",
+                    limits::show_duration(sup.kill_after)
+                )
+            } else {
+                format!("timed out after {t} s; the command ended on SIGTERM")
+            });
+        } else if report.oom_killed {
+            self.notices.say(
+                "the sandbox reached its --memory limit and the kernel killed a process in it",
+            );
+        }
+        report
+    }
+}
+
+impl Drop for Running {
+    /// A `Running` dropped without `wait` (a library caller's early
+    /// return, a panic) must not leave a sandbox behind: kill and reap it.
+    /// The guard and the cgroup clean up after themselves.
+    fn drop(&mut self) {
+        if !self.sup.reaped {
+            let _ = self.kill();
+            let _ = sys::waitpid(self.pid, false);
+        }
+        if let Some(g) = self.guard.take() {
+            g.dismiss();
+        }
+    }
 }
 
 /// The launcher's watchdog: a small process of its own that outlives a
@@ -330,14 +563,7 @@ struct Guard {
 }
 
 impl Guard {
-    /// `None` on kernels without pidfds (< 5.3): PR_SET_PDEATHSIG is then
-    /// the only defence, as docs/SUPERVISION.md says.
-    fn spawn(sandbox: pid_t, cgroup: Option<&std::path::Path>) -> Result<Option<Guard>> {
-        let pidfd = match sys::pidfd_open(sandbox) {
-            Ok(fd) => fd,
-            Err(e) if e.raw_os_error() == Some(libc::ENOSYS) => return Ok(None),
-            Err(e) => return Err(e).ctx_step("open a pidfd for the sandbox"),
-        };
+    fn spawn(pidfd: &OwnedFd, cgroup: Option<&std::path::Path>) -> Result<Guard> {
         let cgroup = cgroup
             .map(sys::cstr)
             .transpose()
@@ -347,10 +573,10 @@ impl Guard {
         if pid == 0 {
             guard_main(life_read.as_raw_fd(), pidfd.as_raw_fd(), cgroup.as_deref());
         }
-        Ok(Some(Guard {
+        Ok(Guard {
             pid,
             life: life_write,
-        }))
+        })
     }
 
     /// We end normally: tell the guard so, and reap it.
@@ -362,7 +588,7 @@ impl Guard {
 }
 
 /// The guard process. Async-signal-safe calls only: it is a fork of the
-/// launcher.
+/// launcher, which may have other threads (a library's caller).
 fn guard_main(life: c_int, pidfd: c_int, cgroup: Option<&std::ffi::CStr>) -> ! {
     // Its own session: the terminal's ^C, ^Z and hangup go to the
     // launcher's process group, not to the guard; a kill of that group
@@ -394,110 +620,65 @@ fn guard_main(life: c_int, pidfd: c_int, cgroup: Option<&std::ffi::CStr>) -> ! {
     sys::exit_now(0)
 }
 
-/// An error report framed for the error pipe, with room for the errno the
-/// clone child fills in.
-struct ChildReport {
-    buf: Vec<u8>,
-    errno_at: usize,
-}
-
-impl ChildReport {
-    /// `step` failing with errno `0` for now; the slot is where the
-    /// encodings with two different errnos differ.
-    fn new(step: &str, path: Option<&str>, hint: Option<&str>) -> ChildReport {
-        let encode = |errno| {
-            let mut e = Error::errno(step, path.map(Into::into), errno);
-            if let Some(h) = hint {
-                e = e.with_hint(h);
-            }
-            plan::frame(&plan::encode_error(&e))
-        };
-        let buf = encode(0);
-        let errno_at = buf
-            .iter()
-            .zip(encode(-1))
-            .position(|(a, b)| *a != b)
-            .expect("the errno is encoded");
-        ChildReport { buf, errno_at }
-    }
-
-    /// Async-signal-safe: patch and write, then exit.
-    fn send(&mut self, fd: c_int, errno: i32) -> ! {
-        self.buf[self.errno_at..self.errno_at + 4].copy_from_slice(&(errno as u32).to_le_bytes());
-        let _ = sys::write_raw(fd, &self.buf);
-        sys::exit_now(EXIT_SANDBOX as i32)
-    }
-}
-
-/// The clone child runs the child stage on a copy of this process's heap,
-/// which is only consistent when no other thread could have held a lock
-/// at the clone. Nothing here starts a thread; debug builds (the test
-/// suite) check it on every launch.
-fn assert_single_threaded() {
-    #[cfg(debug_assertions)]
-    {
-        let threads = fs::read_dir("/proc/self/task").map(|d| d.count());
-        assert!(
-            matches!(threads, Ok(1) | Err(_)),
-            "the launcher must be single-threaded when it clones: {threads:?}"
-        );
-    }
-}
-
 /// The pipe ends as raw numbers, for the clone child.
 struct CloneFds {
     ctl_read: c_int,
     ctl_write: c_int,
-    err_read: c_int,
-    err_write: c_int,
+    report_read: c_int,
+    report_write: c_int,
 }
 
-/// The clone child: PID 1 of the new namespaces. Until the release byte
-/// it only makes async-signal-safe calls; after it, it runs the child stage
-/// (child.rs) and ends in the command's execve or in `_exit`, never
-/// returning into the launcher's frames it was copied from.
+/// The clone child: PID 1 of the new namespaces, still the launcher's
+/// image, until it execs `/proc/self/exe child`.
 ///
-/// Running the child stage here, with no exec of `/proc/self/exe child`
-/// first, is safe because the launcher is single-threaded when it clones
-/// (`assert_single_threaded`): this copy of its heap and locks is
-/// consistent, as after fork(2) in a single-threaded program. It saves an
-/// exec and a second start of the binary, a tenth of a launch
-/// (docs/DECISIONS.md, "The child stage without a re-exec").
-fn child_after_clone(fds: CloneFds, net: Option<&mut ChildReport>, plan: &Plan) -> ! {
+/// Async-signal-safe calls only: the launcher's heap and locks are a copy
+/// of a moment we do not control (another thread of a library's caller may
+/// have held malloc's lock), so nothing here allocates or locks. All it
+/// needs was made before clone (`Prepared`).
+fn child_after_clone(
+    fds: CloneFds,
+    exe: &std::ffi::CStr,
+    argv: &[*const libc::c_char],
+    envp: &[*const libc::c_char],
+    net: Option<&mut PreparedError>,
+    exec_error: &mut PreparedError,
+) -> ! {
     // ---- Clone child, PID 1 in the new namespaces, uid not yet mapped ----
-    // Our copies of the parent's ends go first: while we hold the control
+    // Our copies of the launcher's ends go first: while we hold the control
     // pipe's write end, the read below could never see EOF.
     sys::close_raw(fds.ctl_write);
-    sys::close_raw(fds.err_read);
-    // Arm the death signal before waiting: if the parent is already gone the
-    // read below sees EOF (the parent's write end closed) and we leave, so
-    // no window exists in which the parent dies unnoticed.
+    sys::close_raw(fds.report_read);
+    // Arm the death signal before waiting: if the launcher is already gone
+    // the read below sees EOF (its write end closed) and we leave, so no
+    // window exists in which it dies unnoticed.
     if sys::set_parent_death_signal(libc::SIGKILL).is_err() {
-        sys::exit_now(EXIT_SANDBOX as i32);
+        sys::exit_now(crate::error::EXIT_SANDBOX as i32);
     }
     // We hold every capability in the new user namespace already, maps or
-    // not, so the network namespace can be made now, while the parent
+    // not, so the network namespace can be made now, while the launcher
     // works; it belongs to the new user namespace as if cloned with it.
     if let Some(r) = net {
         if let Err(e) = sys::unshare(libc::CLONE_NEWNET) {
-            r.send(fds.err_write, e.raw_os_error().unwrap_or(libc::EIO));
+            r.send(fds.report_write, e.raw_os_error().unwrap_or(libc::EIO));
         }
     }
-    // Wait for the release byte: the maps must be written before the child
-    // stage runs, or it would act as an unmapped uid (DESIGN.md).
+    // Wait for the release byte: the maps must be written before we exec,
+    // or the exec of an unmapped uid drops every capability (DESIGN.md,
+    // "Kernel behaviours that bite").
     match sys::read_byte(fds.ctl_read) {
-        Ok(Some(1)) => {}
-        _ => sys::exit_now(EXIT_SANDBOX as i32),
+        Ok(Some(channel::RELEASE)) => {}
+        _ => sys::exit_now(crate::error::EXIT_SANDBOX as i32),
     }
-    sys::close_raw(fds.ctl_read);
-    // The error pipe on its fixed number (pipe_high put it at 10 or above,
-    // so this clobbers nothing of ours); the child stage closes every fd
-    // above it, the launcher's among them.
-    if sys::dup2(fds.err_write, CHILD_ERR_FD).is_err() {
-        sys::exit_now(EXIT_SANDBOX as i32);
+    // The pipes on the numbers the child stage expects. Both are 10 or
+    // above (pipe_high), so neither dup2 clobbers the other's source; the
+    // copies are not CLOEXEC, so they survive the exec, and every other fd
+    // of the launcher's is CLOEXEC.
+    if sys::dup2(fds.report_write, REPORT_FD).is_err() || sys::dup2(fds.ctl_read, PLAN_FD).is_err()
+    {
+        sys::exit_now(crate::error::EXIT_SANDBOX as i32);
     }
-    let code = crate::child::main(plan);
-    sys::exit_now(code as i32)
+    let errno = sys::execve(exe, argv, envp);
+    exec_error.send(REPORT_FD, errno)
 }
 
 /// uid_map, then "deny" to setgroups, then gid_map.
@@ -541,18 +722,6 @@ fn clone_error(e: std::io::Error) -> Error {
     }
 }
 
-/// Whether `info` is a signal the terminal sent (si_code SI_KERNEL: ^C,
-/// ^\, window size, hangup) to our process group while `target` is in that
-/// group too, so that `target` has had it already. Used by the launcher for
-/// the sandbox's PID 1 and by --init's init for the command.
-pub fn already_delivered(info: &sys::SigInfo, target: pid_t) -> bool {
-    info.code == libc::SI_KERNEL
-        && matches!(
-            (sys::getpgid(target), sys::getpgid(0)),
-            (Ok(a), Ok(b)) if a == b
-        )
-}
-
 struct Supervisor {
     pid: pid_t,
     kill_after: Duration,
@@ -563,69 +732,102 @@ struct Supervisor {
     stopped_by: Option<c_int>,
     /// Whether the grace period ran out and we killed the sandbox.
     killed: bool,
+    /// Whether PID 1 has been waited for.
+    reaped: bool,
 }
 
 impl Supervisor {
+    fn new(pid: pid_t, plan: &Plan) -> Supervisor {
+        Supervisor {
+            pid,
+            kill_after: plan.kill_after,
+            timeout_at: plan.timeout.map(|t| Instant::now() + t),
+            kill_at: None,
+            timed_out: false,
+            stopped_by: None,
+            killed: false,
+            reaped: false,
+        }
+    }
+
+    /// How long poll may sleep: until the next deadline, else forever; and
+    /// without a pidfd or a signalfd to wake us, 10 ms at a time.
+    fn poll_timeout(&self, woken_by_exit: bool) -> c_int {
+        let next = [self.kill_at, self.timeout_at].into_iter().flatten().min();
+        let ms = match next {
+            None => -1,
+            // Rounded up: a poll that wakes a little early would spin.
+            Some(d) => (d.saturating_duration_since(Instant::now()).as_micros() as u64)
+                .div_ceil(1000)
+                .min(i32::MAX as u64) as c_int,
+        };
+        match (woken_by_exit, ms) {
+            (true, ms) => ms,
+            (false, -1) => 10,
+            (false, ms) => ms.min(10),
+        }
+    }
+
     /// Wait for the child to end, forwarding signals and enforcing the
-    /// timeout. Returns how PID 1 ended and what came over the error pipe.
+    /// timeout. Returns how PID 1 ended and what came over the report pipe.
     fn wait(
         &mut self,
-        mut err_read: fs::File,
-        sigfd: &OwnedFd,
-    ) -> Result<(sys::Ended, plan::Reports)> {
-        let mut report = Vec::new();
-        let mut err_open = true;
+        reports: &mut ReportReceiver,
+        sigfd: Option<&OwnedFd>,
+        pidfd: Option<&OwnedFd>,
+        notices: &mut Notices,
+    ) -> Result<(sys::Ended, channel::Reports)> {
+        let mut got = channel::Reports::default();
         loop {
-            let next = [self.kill_at, self.timeout_at].into_iter().flatten().min();
-            let timeout = match next {
-                None => -1,
-                // Rounded up: a poll that wakes a little early would spin.
-                Some(d) => (d.saturating_duration_since(Instant::now()).as_micros() as u64)
-                    .div_ceil(1000)
-                    .min(i32::MAX as u64) as c_int,
-            };
-            let mut fds = vec![(sigfd.as_fd(), libc::POLLIN)];
-            if err_open {
-                fds.push((err_read.as_fd(), libc::POLLIN));
+            let mut fds = Vec::with_capacity(3);
+            for fd in [sigfd, pidfd].into_iter().flatten() {
+                fds.push((fd.as_fd(), libc::POLLIN));
             }
+            if reports.is_open() {
+                fds.push((reports.fd(), libc::POLLIN));
+            }
+            let timeout = self.poll_timeout(sigfd.is_some() || pidfd.is_some());
             let rev = sys::poll(&fds, timeout).ctx_step("wait for the sandbox")?;
-            if err_open && rev[1] != 0 {
-                let mut buf = [0u8; 4096];
-                match err_read.read(&mut buf) {
-                    Ok(0) => err_open = false,
-                    Ok(n) => report.extend_from_slice(&buf[..n]),
-                    Err(e) if e.kind() == std::io::ErrorKind::Interrupted => {}
-                    Err(e) => return Err(e).ctx_step("read the error pipe"),
-                }
+            if reports.is_open() && rev.last().is_some_and(|r| *r != 0) {
+                reports.read_some().ctx_step("read the report pipe")?;
+                take_reports(reports, &mut got, notices);
             }
-            if rev[0] != 0 {
-                while let Some(info) = sys::read_signal(sigfd.as_fd()).ctx_step("read signals")? {
-                    if info.signo != libc::SIGCHLD {
-                        self.on_signal(info);
+            if let Some(fd) = sigfd {
+                if rev[0] != 0 {
+                    while let Some(info) = sys::read_signal(fd.as_fd()).ctx_step("read signals")? {
+                        if info.signo != libc::SIGCHLD {
+                            self.on_signal(info);
+                        }
                     }
                 }
             }
-            let now = Instant::now();
-            if self.timeout_at.is_some_and(|t| now >= t) {
-                self.timeout_at = None;
-                self.timed_out = true;
-                self.ask_to_stop();
-            }
-            if self.kill_at.is_some_and(|k| now >= k) {
-                self.kill_now();
-            }
+            self.deadlines();
             if let Some(ended) = sys::wait4(self.pid, true).ctx_step("wait for the sandbox")? {
-                // The child is gone: every write end of the error pipe is
+                self.reaped = true;
+                // The child is gone: every write end of the report pipe is
                 // closed, so this read ends.
-                if err_open {
-                    let _ = err_read.read_to_end(&mut report);
+                reports.read_to_end();
+                take_reports(reports, &mut got, notices);
+                if reports.has_partial() && got.error.is_none() {
+                    got.error = Some(Error::msg(
+                        "child stage",
+                        "unreadable report: it ends early",
+                    ));
                 }
-                let reports = plan::decode_reports(&report).unwrap_or_else(|m| plan::Reports {
-                    error: Some(Error::msg("child stage", format!("unreadable report: {m}"))),
-                    status: None,
-                });
-                return Ok((ended, reports));
+                return Ok((ended, got));
             }
+        }
+    }
+
+    fn deadlines(&mut self) {
+        let now = Instant::now();
+        if self.timeout_at.is_some_and(|t| now >= t) {
+            self.timeout_at = None;
+            self.timed_out = true;
+            self.ask_to_stop();
+        }
+        if self.kill_at.is_some_and(|k| now >= k) {
+            self.kill_now();
         }
     }
 
@@ -683,5 +885,23 @@ impl Supervisor {
             self.killed = true;
         }
         self.kill_at = None;
+    }
+}
+
+/// Sort what has arrived: notices go out at once, the error and init's
+/// status are kept. An unreadable message is the sandbox's error.
+fn take_reports(reports: &mut ReportReceiver, got: &mut channel::Reports, notices: &mut Notices) {
+    while let Some(m) = reports.next() {
+        match m {
+            Ok(Up::Notice(n)) => notices.say(n),
+            Ok(Up::Error(e)) => {
+                got.error.get_or_insert(e);
+            }
+            Ok(Up::Status(s)) => got.status = Some(s),
+            Err(m) => {
+                got.error
+                    .get_or_insert(Error::msg("child stage", format!("unreadable report: {m}")));
+            }
+        }
     }
 }

@@ -1,16 +1,17 @@
-//! The validated plan, and the byte encoding that carries the child
-//! stage's errors (and --init's status) back to the launcher.
+//! What a sandbox is to be: the domain types (root mode, Landlock mode,
+//! sizes, cgroup limits), the unvalidated request (`RunArgs`, which the
+//! CLI and the library's `Command` fill in), and the validated `Plan`.
 //!
-//! The parent validates once: paths are made absolute, the rootfs and every
-//! bind source are checked to exist. The child stage runs in the clone
-//! child, on the launcher's copy of this plan, and never re-reads user
-//! input, so it cannot interpret it differently.
+//! The launcher validates once: paths are made absolute, the rootfs and
+//! every bind source are checked to exist. The child stage receives the
+//! plan encoded (channel.rs) and never re-reads user input, so it cannot
+//! interpret it differently.
 
 use std::ffi::OsString;
 use std::path::{Component, Path, PathBuf};
 use std::time::Duration;
 
-use crate::error::{Context, Error, Reason, Result};
+use crate::error::{Context, Error, Result};
 use crate::limits::{self, Limit};
 
 pub const DEFAULT_HOSTNAME: &str = "sandbox";
@@ -303,208 +304,9 @@ fn check_limit(l: &Limit) -> Result<()> {
     Ok(())
 }
 
-const MAGIC_ERROR: &[u8] = b"sandbox-error-1\0";
-const MAGIC_STATUS: &[u8] = b"sandbox-status-1\0";
-
-/// One record on the error pipe: a u32 length, then the record. The child
-/// stage sends at most one error; under --init, init then sends the
-/// command's wait status. Each record is written with one write(2) of less
-/// than PIPE_BUF bytes, so records never interleave.
-pub fn frame(record: &[u8]) -> Vec<u8> {
-    let mut v = (record.len() as u32).to_le_bytes().to_vec();
-    v.extend_from_slice(record);
-    v
-}
-
-/// Init's report: how the command (PID 2) ended, as a raw wait status.
-pub fn encode_status(wait_status: i32) -> Vec<u8> {
-    let mut w = Writer(MAGIC_STATUS.to_vec());
-    w.u32(wait_status as u32);
-    w.0
-}
-
-/// What came over the error pipe: the child's error and init's status of
-/// the command, each if sent.
-#[derive(Debug, Default, PartialEq, Eq)]
-pub struct Reports {
-    pub error: Option<Error>,
-    pub status: Option<i32>,
-}
-
-pub fn decode_reports(mut buf: &[u8]) -> std::result::Result<Reports, String> {
-    let mut out = Reports::default();
-    while !buf.is_empty() {
-        if buf.len() < 4 {
-            return Err("report ends early".into());
-        }
-        let n = u32::from_le_bytes(buf[..4].try_into().unwrap()) as usize;
-        let rec = buf.get(4..4 + n).ok_or("report ends early")?;
-        if rec.starts_with(MAGIC_STATUS) {
-            let mut r = Reader::new(rec, MAGIC_STATUS)?;
-            out.status = Some(r.u32()? as i32);
-            r.end()?;
-        } else {
-            out.error = Some(decode_error(rec)?);
-        }
-        buf = &buf[4 + n..];
-    }
-    Ok(out)
-}
-
-/// An error from the child stage, for the parent to print.
-pub fn encode_error(e: &Error) -> Vec<u8> {
-    let mut w = Writer(MAGIC_ERROR.to_vec());
-    w.bytes(e.step.as_bytes());
-    w.opt(e.path.as_ref().map(|p| p.as_bytes()));
-    match &e.reason {
-        Reason::Errno(n) => {
-            w.u8(0);
-            w.u32(*n as u32);
-        }
-        Reason::Msg(m) => {
-            w.u8(1);
-            w.bytes(m.as_bytes());
-        }
-    }
-    w.opt(e.hint.as_ref().map(|h| h.as_bytes()));
-    w.u8(e.exit);
-    w.0
-}
-
-pub fn decode_error(buf: &[u8]) -> std::result::Result<Error, String> {
-    let mut r = Reader::new(buf, MAGIC_ERROR)?;
-    let step = r.string()?;
-    let path = r.opt()?.map(|p| String::from_utf8_lossy(&p).into_owned());
-    let reason = match r.u8()? {
-        0 => Reason::Errno(r.u32()? as i32),
-        1 => Reason::Msg(r.string()?),
-        n => return Err(format!("bad reason tag {n}")),
-    };
-    let hint = r.opt()?.map(|h| String::from_utf8_lossy(&h).into_owned());
-    let exit = r.u8()?;
-    r.end()?;
-    Ok(Error {
-        step,
-        path,
-        reason,
-        hint,
-        exit,
-    })
-}
-
-struct Writer(Vec<u8>);
-
-impl Writer {
-    fn u8(&mut self, v: u8) {
-        self.0.push(v);
-    }
-    fn u32(&mut self, v: u32) {
-        self.0.extend_from_slice(&v.to_le_bytes());
-    }
-    fn bytes(&mut self, b: &[u8]) {
-        self.u32(b.len() as u32);
-        self.0.extend_from_slice(b);
-    }
-    fn opt(&mut self, b: Option<&[u8]>) {
-        match b {
-            None => self.u8(0),
-            Some(b) => {
-                self.u8(1);
-                self.bytes(b);
-            }
-        }
-    }
-}
-
-struct Reader<'a> {
-    buf: &'a [u8],
-}
-
-impl<'a> Reader<'a> {
-    fn new(buf: &'a [u8], magic: &[u8]) -> std::result::Result<Self, String> {
-        match buf.strip_prefix(magic) {
-            Some(rest) => Ok(Reader { buf: rest }),
-            None => Err("not a message from this version of sandbox".into()),
-        }
-    }
-    fn take(&mut self, n: usize) -> std::result::Result<&'a [u8], String> {
-        if self.buf.len() < n {
-            return Err("message ends early".into());
-        }
-        let (a, b) = self.buf.split_at(n);
-        self.buf = b;
-        Ok(a)
-    }
-    fn u8(&mut self) -> std::result::Result<u8, String> {
-        Ok(self.take(1)?[0])
-    }
-    fn u32(&mut self) -> std::result::Result<u32, String> {
-        Ok(u32::from_le_bytes(self.take(4)?.try_into().unwrap()))
-    }
-    fn bytes(&mut self) -> std::result::Result<Vec<u8>, String> {
-        let n = self.u32()? as usize;
-        Ok(self.take(n)?.to_vec())
-    }
-    fn string(&mut self) -> std::result::Result<String, String> {
-        String::from_utf8(self.bytes()?).map_err(|_| "text is not UTF-8".to_string())
-    }
-    fn opt(&mut self) -> std::result::Result<Option<Vec<u8>>, String> {
-        match self.u8()? {
-            0 => Ok(None),
-            1 => Ok(Some(self.bytes()?)),
-            n => Err(format!("bad option tag {n}")),
-        }
-    }
-    fn end(&self) -> std::result::Result<(), String> {
-        if self.buf.is_empty() {
-            Ok(())
-        } else {
-            Err("trailing bytes after message".into())
-        }
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
-    use proptest::prelude::*;
-
-    proptest! {
-        #[test]
-        fn garbage_never_panics(b in proptest::collection::vec(any::<u8>(), 0..200)) {
-            let _ = decode_error(&b);
-            let _ = decode_reports(&b);
-        }
-
-        #[test]
-        fn framed_reports_round_trip(msg in ".{0,40}", status in proptest::option::of(any::<i32>()), err in any::<bool>()) {
-            let e = Error::msg("exec", msg);
-            let mut buf = Vec::new();
-            if err {
-                buf.extend(frame(&encode_error(&e)));
-            }
-            if let Some(s) = status {
-                buf.extend(frame(&encode_status(s)));
-            }
-            let r = decode_reports(&buf).unwrap();
-            prop_assert_eq!(r.error, err.then_some(e));
-            prop_assert_eq!(r.status, status);
-            if !buf.is_empty() {
-                prop_assert!(decode_reports(&buf[..buf.len() - 1]).is_err());
-            }
-        }
-
-        #[test]
-        fn errors_round_trip(step in ".{0,20}", path in proptest::option::of(".{0,20}"),
-                             errno in proptest::option::of(1i32..200), msg in ".{0,20}",
-                             hint in proptest::option::of(".{0,20}"), exit in any::<u8>()) {
-            let e = Error {
-                step, path, hint, exit,
-                reason: match errno { Some(n) => Reason::Errno(n), None => Reason::Msg(msg) },
-            };
-            prop_assert_eq!(decode_error(&encode_error(&e)).unwrap(), e);
-        }
-    }
 
     #[test]
     fn normalize_stays_inside() {

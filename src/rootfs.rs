@@ -33,6 +33,7 @@ use std::rc::Rc;
 
 use libc::c_ulong;
 
+use crate::channel::ReportSender;
 use crate::error::{Context, Error, Result};
 use crate::plan::Plan;
 use crate::plan::RootMode;
@@ -276,7 +277,7 @@ fn target(root: &OwnedFd, path: &Path, dir: bool, links: Links) -> Result<Target
     Err(refuse(&given, "is the root itself"))
 }
 
-pub fn setup(plan: &Plan) -> Result<bool> {
+pub fn setup(plan: &Plan, report: &ReportSender) -> Result<bool> {
     // (1) Nothing below may propagate back to the host's mount table.
     sys::mount(
         None,
@@ -318,7 +319,7 @@ pub fn setup(plan: &Plan) -> Result<bool> {
     // Its size caps what the command writes to the copy-on-write root
     // (the overlay's upper layer lives here).
     mount_tmpfs(Path::new(STAGING), &tmpfs_opts("0755", plan.sizes.root))?;
-    let read_only_root = mount_new_root(plan, &src.rootfs)?;
+    let read_only_root = mount_new_root(plan, &src.rootfs, report)?;
     let root = o_path(Path::new(NEW_ROOT), libc::O_DIRECTORY).ctx("open", NEW_ROOT)?;
 
     // (4) /proc first, named through the host's /proc (ours does not exist
@@ -413,7 +414,7 @@ pub fn mount_overlay(
 }
 
 /// Mount the root at NEW_ROOT; returns whether it must end read-only.
-fn mount_new_root(plan: &Plan, rootfs: &OwnedFd) -> Result<bool> {
+fn mount_new_root(plan: &Plan, rootfs: &OwnedFd, report: &ReportSender) -> Result<bool> {
     fs::create_dir(NEW_ROOT).ctx("create the new root", NEW_ROOT)?;
     if plan.root == RootMode::ReadWrite {
         bind(rootfs, &new_root_target()?, false)?;
@@ -433,9 +434,9 @@ fn mount_new_root(plan: &Plan, rootfs: &OwnedFd) -> Result<bool> {
         Ok(()) => Ok(plan.root == RootMode::ReadOnly),
         Err(e) => {
             let why = crate::error::describe_errno(e.raw_os_error().unwrap_or(libc::EIO));
-            eprintln!(
-                "sandbox: notice: overlay unavailable ({why}); the root is read-only for this run (writable: /tmp and --bind targets)"
-            );
+            report.notice(&format!(
+                "notice: overlay unavailable ({why}); the root is read-only for this run (writable: /tmp and --bind targets)"
+            ));
             bind(rootfs, &new_root_target()?, false)?;
             Ok(true)
         }

@@ -6,6 +6,7 @@ use std::fmt::Write as _;
 use std::time::Duration;
 
 use crate::cgroup::Usage;
+use crate::error::Error;
 use crate::limits::{Limit, UNLIMITED};
 use crate::sys::Exit;
 
@@ -16,7 +17,7 @@ pub struct Report {
     /// How the command ended; `None` when it never started.
     pub exit: Option<Exit>,
     /// The sandbox's own error, when it failed (status 125, 126, 127).
-    pub error: Option<String>,
+    pub error: Option<Error>,
     pub timed_out: bool,
     /// The signal that asked the launcher itself to stop, if one did.
     pub stopped_by: Option<i32>,
@@ -31,6 +32,10 @@ pub struct Report {
     /// "cgroup" (memory.peak: the whole sandbox at once) or "process" (the
     /// largest resident set of any one process).
     pub peak_memory_source: Option<&'static str>,
+    /// What the sandbox said to the user on the way, in order: the
+    /// overlay fallback, `-v`'s set-up summary, a timeout, warnings (one
+    /// line each, without the `sandbox: ` prefix). Not in the JSON.
+    pub notices: Vec<String>,
 }
 
 /// Which limits the end shows were reached. An rlimit other than cpu and
@@ -191,7 +196,7 @@ impl Report {
         }
         o.push_str(",\"error\":");
         match &self.error {
-            Some(e) => json_str(&mut o, e),
+            Some(e) => json_str(&mut o, &e.to_string()),
             None => o.push_str("null"),
         }
         o.push('}');
@@ -309,12 +314,12 @@ mod tests {
         );
         let e = Report {
             status: 125,
-            error: Some("sandbox: a \"b\"\n\u{1}".into()),
+            error: Some(Error::msg("a", "\"b\"\n\u{1}")),
             ..Default::default()
         };
         assert!(
             e.json()
-                .ends_with("\"error\":\"sandbox: a \\\"b\\\"\\n\\u0001\"}"),
+                .ends_with("\"error\":\"sandbox: a: \\\"b\\\"\\n\\u0001\"}"),
             "{}",
             e.json()
         );

@@ -625,7 +625,9 @@ pub fn kill(pid: pid_t, sig: c_int) -> io::Result<()> {
 /// How a child ended.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Exit {
+    /// It exited with this status.
     Code(i32),
+    /// A signal (this number) killed it.
     Signal(i32),
 }
 
@@ -845,40 +847,6 @@ pub fn clear_caps() -> io::Result<()> {
 
 pub fn set_no_new_privs() -> io::Result<()> {
     prctl(libc::PR_SET_NO_NEW_PRIVS, 1).map(drop)
-}
-
-/// Overwrite this process's command line, which /proc/PID/cmdline shows
-/// to every process that can see us, with `title` followed by zeros. The
-/// range comes from /proc/self/stat (fields 48 and 49, arg_start and
-/// arg_end), which a process may always read of itself. Ref: proc(5)
-pub fn set_cmdline(title: &[u8]) -> io::Result<()> {
-    let bad = || io::Error::from_raw_os_error(libc::EINVAL);
-    let stat = std::fs::read_to_string("/proc/self/stat")?;
-    // The fields after the command name, which may hold spaces and ')',
-    // start at field 3.
-    let rest = &stat[stat.rfind(')').ok_or_else(bad)? + 1..];
-    let field = |n: usize| -> io::Result<usize> {
-        rest.split_whitespace()
-            .nth(n - 3)
-            .and_then(|f| f.parse().ok())
-            .ok_or_else(bad)
-    };
-    let (start, end) = (field(48)?, field(49)?);
-    if start == 0 || end <= start {
-        return Err(bad());
-    }
-    let len = end - start;
-    let n = title.len().min(len - 1);
-    // SAFETY: [arg_start, arg_end) is where the kernel put this process's
-    // argument strings, in its own writable stack mapping; we write only
-    // inside it, and leave it NUL-terminated. Rust's std keeps raw
-    // pointers to these strings (for env::args), no references, and they
-    // stay valid C strings.
-    unsafe {
-        ptr::write_bytes(start as *mut u8, 0, len);
-        ptr::copy_nonoverlapping(title.as_ptr(), start as *mut u8, n);
-    }
-    Ok(())
 }
 
 pub fn set_dumpable(on: bool) -> io::Result<()> {

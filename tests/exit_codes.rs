@@ -137,9 +137,12 @@ fn bad_input_is_125_with_one_clear_line() {
             &["run", "--chdir", "/no/such/dir", &r, "true"],
             "chdir: /no/such/dir: No such file or directory",
         ),
-        // The child stage runs in the clone child: nothing starts it by
-        // name, so `child` is no entry point.
-        (&["child"], "unknown command"),
+        // The engine's second stage, run by hand: no plan on fd 4, not
+        // PID 1 of a new namespace.
+        (
+            &["child"],
+            "child: this is the internal second stage of 'sandbox run' and is not run by hand",
+        ),
     ];
     for (args, needle) in cases {
         let (c, err) = code(args);

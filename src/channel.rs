@@ -1,0 +1,756 @@
+//! The one protocol between the launcher (parent.rs) and the child stage
+//! (child.rs): what travels, on which descriptor, in which bytes.
+//!
+//! Two pipes, one per direction, both made by the launcher before clone:
+//!
+//! ```text
+//!  launcher                                   child stage (PID 1 inside)
+//!  PlanSender     ── control pipe ─▶ fd 4 ─  clone child: the release byte;
+//!                                            `sandbox child`: recv_plan()
+//!  ReportReceiver ◀─ report pipe ─── fd 3 ─  ReportSender (CLOEXEC at exec)
+//! ```
+//!
+//! **Down (control pipe).** First one raw byte, `RELEASE`, read by the clone
+//! child before it execs (it can decode nothing: async-signal-safe only).
+//! Then one frame holding the encoded [`Plan`], read by the re-exec'd child
+//! stage. The launcher writes both at once, after the id maps; a plan larger
+//! than the pipe's buffer just makes that write wait for the reader.
+//!
+//! **Up (report pipe).** Frames, each written with one write(2):
+//! [`Up::Notice`] (a line for the user, e.g. the overlay fallback or the
+//! `-v` summary), at most one [`Up::Error`] (the stage failed: step, path,
+//! errno or text, hint, exit code), and under `--init` one [`Up::Status`]
+//! (the command's raw wait status). The write end is close-on-exec, so EOF
+//! without an error means the command was exec'd (under `--init`, that init
+//! has ended).
+//!
+//! **Frame.** A little-endian `u32` length, then that many bytes, which
+//! begin with a magic naming the kind and its version (`sandbox-plan-5\0`,
+//! `sandbox-error-1\0`, `sandbox-status-1\0`, `sandbox-notice-1\0`).
+//! Integers are little-endian `u32`/`u64`; byte strings are a `u32` length
+//! and the bytes; an optional value is a tag byte (0 absent, 1 present)
+//! and the value. A decoder refuses a wrong magic, a short or overlong
+//! record and an unknown tag, so a mismatched binary or garbage on the fd
+//! is an error, never a misread plan.
+
+use std::ffi::OsString;
+use std::fs;
+use std::io::{self, Read, Write};
+use std::os::fd::{AsFd, BorrowedFd, OwnedFd, RawFd};
+use std::os::unix::ffi::{OsStrExt, OsStringExt};
+use std::path::PathBuf;
+use std::time::Duration;
+
+use crate::error::{Context, Error, Reason, Result, EXIT_SANDBOX};
+use crate::limits::{Limit, RESOURCES};
+use crate::plan::{Bind, CgroupLimits, LandlockMode, Plan, RootMode, Sizes};
+use crate::sys;
+
+/// Where the child stage finds the report pipe's write end. It is the
+/// lowest fd above stdio, so "close every fd above `REPORT_FD`" leaves the
+/// command nothing else.
+pub const REPORT_FD: RawFd = 3;
+/// Where the child stage finds the control pipe's read end (the plan);
+/// closed once the plan is read.
+pub const PLAN_FD: RawFd = 4;
+/// The byte that releases the clone child once its id maps are written.
+pub const RELEASE: u8 = 1;
+
+const MAGIC_PLAN: &[u8] = b"sandbox-plan-5\0";
+const MAGIC_ERROR: &[u8] = b"sandbox-error-1\0";
+const MAGIC_STATUS: &[u8] = b"sandbox-status-1\0";
+const MAGIC_NOTICE: &[u8] = b"sandbox-notice-1\0";
+
+/// A plan larger than this is refused rather than read (a bound on what a
+/// wrong fd 4 could make the child stage allocate). argv and environment
+/// together are at most a few MiB.
+const MAX_PLAN: usize = 64 << 20;
+
+/// What the child stage sends up.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Up {
+    Notice(String),
+    Error(Error),
+    Status(i32),
+}
+
+/// The error and init's status, once they came up (notices are passed on
+/// as they arrive).
+#[derive(Debug, Default, PartialEq, Eq)]
+pub struct Reports {
+    pub error: Option<Error>,
+    pub status: Option<i32>,
+}
+
+/// A u32 length, then the record.
+fn frame(record: &[u8]) -> Vec<u8> {
+    let mut v = Vec::with_capacity(4 + record.len());
+    v.extend_from_slice(&(record.len() as u32).to_le_bytes());
+    v.extend_from_slice(record);
+    v
+}
+
+// ---- Down: the launcher's end ----
+
+/// The launcher's end of the control pipe.
+pub struct PlanSender(OwnedFd);
+
+impl PlanSender {
+    pub fn new(fd: OwnedFd) -> PlanSender {
+        PlanSender(fd)
+    }
+
+    /// The release byte and the plan (encoded once, by [`encode_plan`]),
+    /// in one write; closes the pipe. EPIPE means the child is gone: its
+    /// wait status and report pipe say why.
+    pub fn release(self, encoded_plan: &[u8]) -> io::Result<()> {
+        let mut msg = Vec::with_capacity(1 + 4 + encoded_plan.len());
+        msg.push(RELEASE);
+        msg.extend_from_slice(&frame(encoded_plan));
+        fs::File::from(self.0).write_all(&msg)
+    }
+}
+
+// ---- Down: the child stage's end ----
+
+/// Read the plan from `PLAN_FD` (the release byte was the clone child's)
+/// and close it.
+pub fn recv_plan() -> Result<Plan> {
+    let fd = sys::adopt_fd(PLAN_FD).ctx("read the plan", format!("fd {PLAN_FD}"))?;
+    let mut f = fs::File::from(fd);
+    let mut len = [0u8; 4];
+    f.read_exact(&mut len).ctx_step("read the plan")?;
+    let n = u32::from_le_bytes(len) as usize;
+    if n > MAX_PLAN {
+        return Err(Error::msg(
+            "read the plan",
+            format!("{n} bytes is too large"),
+        ));
+    }
+    let mut buf = vec![0u8; n];
+    f.read_exact(&mut buf).ctx_step("read the plan")?;
+    decode_plan(&buf).map_err(|m| Error::msg("read the plan", m))
+}
+
+// ---- Up: the child stage's end ----
+
+/// The child stage's end of the report pipe, on `REPORT_FD`. Each message
+/// is one write(2) of one frame, so the launcher never sees half of one
+/// interleaved with another.
+pub struct ReportSender(RawFd);
+
+impl ReportSender {
+    /// The report pipe as the child stage finds it.
+    pub fn on_report_fd() -> ReportSender {
+        ReportSender(REPORT_FD)
+    }
+
+    pub fn error(&self, e: &Error) {
+        self.send(&encode_error(e));
+    }
+
+    /// Init's report of how the command (PID 2) ended.
+    pub fn status(&self, wait_status: i32) {
+        let mut w = Writer(MAGIC_STATUS.to_vec());
+        w.u32(wait_status as u32);
+        self.send(&w.0);
+    }
+
+    pub fn notice(&self, text: &str) {
+        let mut w = Writer(MAGIC_NOTICE.to_vec());
+        w.bytes(text.as_bytes());
+        self.send(&w.0);
+    }
+
+    fn send(&self, record: &[u8]) {
+        // The launcher gone is the one failure, and nobody is left to tell.
+        let _ = sys::write_raw(self.0, &frame(record));
+    }
+}
+
+/// The clone child's possible failures before it execs the child stage,
+/// encoded by the launcher before clone: the clone child may not allocate,
+/// so it only patches the errno into the prepared bytes and writes them.
+pub struct PreparedError {
+    buf: Vec<u8>,
+    errno_at: usize,
+}
+
+impl PreparedError {
+    pub fn new(step: &str, path: Option<&str>, hint: Option<&str>) -> PreparedError {
+        let encode = |errno| {
+            let mut e = Error::errno(step, path.map(Into::into), errno);
+            if let Some(h) = hint {
+                e = e.with_hint(h);
+            }
+            frame(&encode_error(&e))
+        };
+        // Encoded with two errnos: the bytes that differ are the slot.
+        let buf = encode(0);
+        let errno_at = buf
+            .iter()
+            .zip(encode(-1))
+            .position(|(a, b)| *a != b)
+            .expect("the errno is encoded");
+        PreparedError { buf, errno_at }
+    }
+
+    /// Async-signal-safe: patch the errno in, write, `_exit(125)`.
+    pub fn send(&mut self, fd: RawFd, errno: i32) -> ! {
+        self.buf[self.errno_at..self.errno_at + 4].copy_from_slice(&(errno as u32).to_le_bytes());
+        let _ = sys::write_raw(fd, &self.buf);
+        sys::exit_now(EXIT_SANDBOX as i32)
+    }
+}
+
+// ---- Up: the launcher's end ----
+
+/// The launcher's end of the report pipe: reads what is there without
+/// blocking the supervisor for long, and hands out whole messages.
+pub struct ReportReceiver {
+    file: fs::File,
+    buf: Vec<u8>,
+    open: bool,
+}
+
+impl ReportReceiver {
+    pub fn new(fd: OwnedFd) -> ReportReceiver {
+        ReportReceiver {
+            file: fs::File::from(fd),
+            buf: Vec::new(),
+            open: true,
+        }
+    }
+
+    /// Whether the write ends may still send (no EOF seen yet).
+    pub fn is_open(&self) -> bool {
+        self.open
+    }
+
+    pub fn fd(&self) -> BorrowedFd<'_> {
+        self.file.as_fd()
+    }
+
+    /// One read(2): call when poll says the pipe is readable.
+    pub fn read_some(&mut self) -> io::Result<()> {
+        let mut chunk = [0u8; 4096];
+        match self.file.read(&mut chunk) {
+            Ok(0) => self.open = false,
+            Ok(n) => self.buf.extend_from_slice(&chunk[..n]),
+            Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+            Err(e) => return Err(e),
+        }
+        Ok(())
+    }
+
+    /// Read to EOF: call once every write end is gone (the child reaped),
+    /// or it blocks.
+    pub fn read_to_end(&mut self) {
+        if self.open {
+            let _ = self.file.read_to_end(&mut self.buf);
+            self.open = false;
+        }
+    }
+
+    /// The next whole message, if one has arrived.
+    pub fn next(&mut self) -> Option<std::result::Result<Up, String>> {
+        if self.buf.len() < 4 {
+            return None;
+        }
+        let n = u32::from_le_bytes(self.buf[..4].try_into().unwrap()) as usize;
+        if self.buf.len() < 4 + n {
+            return None;
+        }
+        let rec: Vec<u8> = self.buf.drain(..4 + n).skip(4).collect();
+        Some(decode_up(&rec))
+    }
+
+    /// Whether bytes of an unfinished frame are left over.
+    pub fn has_partial(&self) -> bool {
+        !self.buf.is_empty()
+    }
+
+    #[cfg(test)]
+    fn from_bytes(b: &[u8]) -> ReportReceiver {
+        let (r, w) = sys::pipe_high().unwrap();
+        sys::write_raw(std::os::fd::AsRawFd::as_raw_fd(&w), b).unwrap();
+        drop(w);
+        let mut rr = ReportReceiver::new(r);
+        rr.read_to_end();
+        rr
+    }
+}
+
+fn decode_up(rec: &[u8]) -> std::result::Result<Up, String> {
+    if rec.starts_with(MAGIC_STATUS) {
+        let mut r = Reader::new(rec, MAGIC_STATUS)?;
+        let s = r.u32()? as i32;
+        r.end()?;
+        Ok(Up::Status(s))
+    } else if rec.starts_with(MAGIC_NOTICE) {
+        let mut r = Reader::new(rec, MAGIC_NOTICE)?;
+        let s = r.string()?;
+        r.end()?;
+        Ok(Up::Notice(s))
+    } else {
+        decode_error(rec).map(Up::Error)
+    }
+}
+
+fn encode_error(e: &Error) -> Vec<u8> {
+    let mut w = Writer(MAGIC_ERROR.to_vec());
+    w.bytes(e.step.as_bytes());
+    w.opt(e.path.as_ref().map(|p| p.as_bytes()));
+    match &e.reason {
+        Reason::Errno(n) => {
+            w.u8(0);
+            w.u32(*n as u32);
+        }
+        Reason::Msg(m) => {
+            w.u8(1);
+            w.bytes(m.as_bytes());
+        }
+    }
+    w.opt(e.hint.as_ref().map(|h| h.as_bytes()));
+    w.u8(e.exit);
+    w.0
+}
+
+fn decode_error(buf: &[u8]) -> std::result::Result<Error, String> {
+    let mut r = Reader::new(buf, MAGIC_ERROR)?;
+    let step = r.string()?;
+    let path = r.opt()?.map(|p| String::from_utf8_lossy(&p).into_owned());
+    let reason = match r.u8()? {
+        0 => Reason::Errno(r.u32()? as i32),
+        1 => Reason::Msg(r.string()?),
+        n => return Err(format!("bad reason tag {n}")),
+    };
+    let hint = r.opt()?.map(|h| String::from_utf8_lossy(&h).into_owned());
+    let exit = r.u8()?;
+    r.end()?;
+    Ok(Error {
+        step,
+        path,
+        reason,
+        hint,
+        exit,
+    })
+}
+
+// ---- The plan's bytes ----
+
+/// The validated plan as the child stage receives it. Encoded once, by the
+/// launcher; the child stage decodes it and never parses user input.
+pub fn encode_plan(p: &Plan) -> Vec<u8> {
+    let mut w = Writer(MAGIC_PLAN.to_vec());
+    w.bytes(p.rootfs.as_os_str().as_bytes());
+    w.u32(p.command.len() as u32);
+    for c in &p.command {
+        w.bytes(c.as_bytes());
+    }
+    w.bytes(p.hostname.as_bytes());
+    w.bytes(p.chdir.as_bytes());
+    w.u32(p.setenv.len() as u32);
+    for (k, v) in &p.setenv {
+        w.bytes(k.as_bytes());
+        w.bytes(v.as_bytes());
+    }
+    w.opt(p.term.as_ref().map(|t| t.as_bytes()));
+    w.u32(p.uid);
+    w.u32(p.gid);
+    w.u8(p.share_net as u8);
+    w.u8(match p.root {
+        RootMode::Ephemeral => 0,
+        RootMode::ReadOnly => 1,
+        RootMode::ReadWrite => 2,
+    });
+    w.u32(p.binds.len() as u32);
+    for b in &p.binds {
+        w.bytes(b.src.as_os_str().as_bytes());
+        w.bytes(b.dst.as_os_str().as_bytes());
+        w.u8(b.read_only as u8);
+    }
+    w.u8(p.seccomp as u8);
+    w.u8(match p.landlock {
+        LandlockMode::Auto => 0,
+        LandlockMode::Require => 1,
+        LandlockMode::Off => 2,
+    });
+    w.u8(p.sys as u8);
+    w.u8(p.verbose as u8);
+    w.u32(p.limits.len() as u32);
+    for l in &p.limits {
+        w.u8(l.index);
+        w.u64(l.value);
+    }
+    w.u8(p.init as u8);
+    w.u64(p.sizes.tmp);
+    w.u64(p.sizes.shm);
+    w.u64(p.sizes.root);
+    w.opt_duration(p.timeout);
+    w.opt_duration(Some(p.kill_after));
+    w.opt_u64(p.cgroup.memory);
+    w.opt_u64(p.cgroup.pids);
+    w.opt_u64(p.cgroup.cpus_milli.map(u64::from));
+    w.opt(p.status_file.as_ref().map(|f| f.as_os_str().as_bytes()));
+    w.opt_u64(p.status_fd.map(|n| n as u32 as u64));
+    w.0
+}
+
+pub fn decode_plan(buf: &[u8]) -> std::result::Result<Plan, String> {
+    let mut r = Reader::new(buf, MAGIC_PLAN)?;
+    let rootfs = r.path()?;
+    let command: Vec<OsString> = r.list(|r| r.os())?;
+    if command.is_empty() {
+        return Err("the plan has no command".into());
+    }
+    let hostname = r.string()?;
+    let chdir = r.os()?;
+    let setenv = r.list(|r| Ok((r.os()?, r.os()?)))?;
+    let term = r.opt()?.map(OsString::from_vec);
+    let uid = r.u32()?;
+    let gid = r.u32()?;
+    let share_net = r.bool()?;
+    let root = match r.u8()? {
+        0 => RootMode::Ephemeral,
+        1 => RootMode::ReadOnly,
+        2 => RootMode::ReadWrite,
+        n => return Err(format!("bad root mode {n}")),
+    };
+    let binds = r.list(|r| {
+        Ok(Bind {
+            src: r.path()?,
+            dst: r.path()?,
+            read_only: r.bool()?,
+        })
+    })?;
+    let seccomp = r.bool()?;
+    let landlock = match r.u8()? {
+        0 => LandlockMode::Auto,
+        1 => LandlockMode::Require,
+        2 => LandlockMode::Off,
+        n => return Err(format!("bad landlock mode {n}")),
+    };
+    let sys = r.bool()?;
+    let verbose = r.bool()?;
+    let limits = r.list(|r| {
+        let index = r.u8()?;
+        if index as usize >= RESOURCES.len() {
+            return Err(format!("bad resource {index}"));
+        }
+        Ok(Limit {
+            index,
+            value: r.u64()?,
+        })
+    })?;
+    let init = r.bool()?;
+    let sizes = Sizes {
+        tmp: r.u64()?,
+        shm: r.u64()?,
+        root: r.u64()?,
+    };
+    let timeout = r.opt_duration()?;
+    let kill_after = r.opt_duration()?.ok_or("no kill-after")?;
+    let cgroup = CgroupLimits {
+        memory: r.opt_u64()?,
+        pids: r.opt_u64()?,
+        cpus_milli: r.opt_u64()?.map(|v| v as u32),
+    };
+    let status_file = r.opt()?.map(|p| PathBuf::from(OsString::from_vec(p)));
+    let status_fd = r.opt_u64()?.map(|v| v as u32 as i32);
+    r.end()?;
+    Ok(Plan {
+        rootfs,
+        command,
+        hostname,
+        chdir,
+        setenv,
+        term,
+        uid,
+        gid,
+        share_net,
+        root,
+        binds,
+        seccomp,
+        landlock,
+        sys,
+        verbose,
+        limits,
+        init,
+        sizes,
+        timeout,
+        kill_after,
+        cgroup,
+        status_file,
+        status_fd,
+    })
+}
+
+struct Writer(Vec<u8>);
+
+impl Writer {
+    fn u8(&mut self, v: u8) {
+        self.0.push(v);
+    }
+    fn u32(&mut self, v: u32) {
+        self.0.extend_from_slice(&v.to_le_bytes());
+    }
+    fn u64(&mut self, v: u64) {
+        self.0.extend_from_slice(&v.to_le_bytes());
+    }
+    fn bytes(&mut self, b: &[u8]) {
+        self.u32(b.len() as u32);
+        self.0.extend_from_slice(b);
+    }
+    fn opt(&mut self, b: Option<&[u8]>) {
+        match b {
+            None => self.u8(0),
+            Some(b) => {
+                self.u8(1);
+                self.bytes(b);
+            }
+        }
+    }
+    fn opt_u64(&mut self, v: Option<u64>) {
+        match v {
+            None => self.u8(0),
+            Some(v) => {
+                self.u8(1);
+                self.u64(v);
+            }
+        }
+    }
+    fn opt_duration(&mut self, d: Option<Duration>) {
+        match d {
+            None => self.u8(0),
+            Some(d) => {
+                self.u8(1);
+                self.u64(d.as_secs());
+                self.u32(d.subsec_nanos());
+            }
+        }
+    }
+}
+
+struct Reader<'a> {
+    buf: &'a [u8],
+}
+
+impl<'a> Reader<'a> {
+    fn new(buf: &'a [u8], magic: &[u8]) -> std::result::Result<Self, String> {
+        match buf.strip_prefix(magic) {
+            Some(rest) => Ok(Reader { buf: rest }),
+            None => Err("not a message from this version of sandbox".into()),
+        }
+    }
+    fn take(&mut self, n: usize) -> std::result::Result<&'a [u8], String> {
+        if self.buf.len() < n {
+            return Err("message ends early".into());
+        }
+        let (a, b) = self.buf.split_at(n);
+        self.buf = b;
+        Ok(a)
+    }
+    fn u8(&mut self) -> std::result::Result<u8, String> {
+        Ok(self.take(1)?[0])
+    }
+    fn bool(&mut self) -> std::result::Result<bool, String> {
+        match self.u8()? {
+            0 => Ok(false),
+            1 => Ok(true),
+            n => Err(format!("bad flag {n}")),
+        }
+    }
+    fn u32(&mut self) -> std::result::Result<u32, String> {
+        Ok(u32::from_le_bytes(self.take(4)?.try_into().unwrap()))
+    }
+    fn u64(&mut self) -> std::result::Result<u64, String> {
+        Ok(u64::from_le_bytes(self.take(8)?.try_into().unwrap()))
+    }
+    fn bytes(&mut self) -> std::result::Result<Vec<u8>, String> {
+        let n = self.u32()? as usize;
+        Ok(self.take(n)?.to_vec())
+    }
+    fn string(&mut self) -> std::result::Result<String, String> {
+        String::from_utf8(self.bytes()?).map_err(|_| "text is not UTF-8".to_string())
+    }
+    fn os(&mut self) -> std::result::Result<OsString, String> {
+        Ok(OsString::from_vec(self.bytes()?))
+    }
+    fn path(&mut self) -> std::result::Result<PathBuf, String> {
+        Ok(PathBuf::from(self.os()?))
+    }
+    /// A u32 count, then that many items; the count cannot make us
+    /// reserve more than the bytes left could hold.
+    fn list<T>(
+        &mut self,
+        mut item: impl FnMut(&mut Self) -> std::result::Result<T, String>,
+    ) -> std::result::Result<Vec<T>, String> {
+        let n = self.u32()? as usize;
+        if n > self.buf.len() {
+            return Err("message ends early".into());
+        }
+        (0..n).map(|_| item(self)).collect()
+    }
+    fn opt(&mut self) -> std::result::Result<Option<Vec<u8>>, String> {
+        match self.u8()? {
+            0 => Ok(None),
+            1 => Ok(Some(self.bytes()?)),
+            n => Err(format!("bad option tag {n}")),
+        }
+    }
+    fn opt_u64(&mut self) -> std::result::Result<Option<u64>, String> {
+        match self.u8()? {
+            0 => Ok(None),
+            1 => Ok(Some(self.u64()?)),
+            n => Err(format!("bad option tag {n}")),
+        }
+    }
+    fn opt_duration(&mut self) -> std::result::Result<Option<Duration>, String> {
+        match self.u8()? {
+            0 => Ok(None),
+            1 => {
+                let s = self.u64()?;
+                let n = self.u32()?;
+                if n >= 1_000_000_000 {
+                    return Err("bad duration".into());
+                }
+                Ok(Some(Duration::new(s, n)))
+            }
+            n => Err(format!("bad option tag {n}")),
+        }
+    }
+    fn end(&self) -> std::result::Result<(), String> {
+        if self.buf.is_empty() {
+            Ok(())
+        } else {
+            Err("trailing bytes after message".into())
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use proptest::prelude::*;
+
+    fn all(r: &mut ReportReceiver) -> std::result::Result<Vec<Up>, String> {
+        let mut v = Vec::new();
+        while let Some(m) = r.next() {
+            v.push(m?);
+        }
+        if r.has_partial() {
+            return Err("partial".into());
+        }
+        Ok(v)
+    }
+
+    proptest! {
+        #[test]
+        fn garbage_never_panics(b in proptest::collection::vec(any::<u8>(), 0..200)) {
+            let _ = decode_error(&b);
+            let _ = decode_up(&b);
+            let _ = decode_plan(&b);
+            let _ = all(&mut ReportReceiver::from_bytes(&b));
+        }
+
+        #[test]
+        fn messages_round_trip(msg in ".{0,40}", status in proptest::option::of(any::<i32>()),
+                               err in any::<bool>(), notice in proptest::option::of(".{0,40}")) {
+            let e = Error::msg("exec", msg);
+            let mut want = Vec::new();
+            let mut buf = Vec::new();
+            if let Some(n) = &notice {
+                let mut w = Writer(MAGIC_NOTICE.to_vec());
+                w.bytes(n.as_bytes());
+                buf.extend(frame(&w.0));
+                want.push(Up::Notice(n.clone()));
+            }
+            if err {
+                buf.extend(frame(&encode_error(&e)));
+                want.push(Up::Error(e.clone()));
+            }
+            if let Some(s) = status {
+                let mut w = Writer(MAGIC_STATUS.to_vec());
+                w.u32(s as u32);
+                buf.extend(frame(&w.0));
+                want.push(Up::Status(s));
+            }
+            prop_assert_eq!(all(&mut ReportReceiver::from_bytes(&buf)).unwrap(), want);
+            if !buf.is_empty() {
+                prop_assert!(all(&mut ReportReceiver::from_bytes(&buf[..buf.len() - 1])).is_err());
+            }
+        }
+
+        #[test]
+        fn errors_round_trip(step in ".{0,20}", path in proptest::option::of(".{0,20}"),
+                             errno in proptest::option::of(1i32..200), msg in ".{0,20}",
+                             hint in proptest::option::of(".{0,20}"), exit in any::<u8>()) {
+            let e = Error {
+                step, path, hint, exit,
+                reason: match errno { Some(n) => Reason::Errno(n), None => Reason::Msg(msg) },
+            };
+            prop_assert_eq!(decode_error(&encode_error(&e)).unwrap(), e);
+        }
+
+        #[test]
+        fn plans_round_trip(plan in arb_plan()) {
+            let bytes = encode_plan(&plan);
+            prop_assert_eq!(decode_plan(&bytes).unwrap(), plan);
+            // Every shorter prefix is refused, never misread.
+            for cut in [0, 1, bytes.len() / 2, bytes.len() - 1] {
+                prop_assert!(decode_plan(&bytes[..cut]).is_err());
+            }
+        }
+    }
+
+    fn os() -> impl Strategy<Value = OsString> {
+        proptest::collection::vec(any::<u8>(), 0..12).prop_map(OsString::from_vec)
+    }
+
+    prop_compose! {
+        fn arb_plan()(
+            rootfs in os(), command in proptest::collection::vec(os(), 1..4),
+            hostname in "[a-z]{1,10}", chdir in os(),
+            setenv in proptest::collection::vec((os(), os()), 0..3),
+            term in proptest::option::of(os()), uid in any::<u32>(), gid in any::<u32>(),
+            flags in any::<(bool, bool, bool, bool, bool)>(),
+            root in 0u8..3, landlock in 0u8..3,
+            binds in proptest::collection::vec((os(), os(), any::<bool>()), 0..3),
+            limits in proptest::collection::vec((0..RESOURCES.len() as u8, any::<u64>()), 0..3),
+            sizes in any::<(u64, u64, u64)>(),
+            timeout in proptest::option::of((any::<u64>(), 0u32..1_000_000_000)),
+            kill_after in (any::<u64>(), 0u32..1_000_000_000),
+            cgroup in any::<(Option<u64>, Option<u64>, Option<u32>)>(),
+            status_file in proptest::option::of(os()), status_fd in proptest::option::of(0i32..i32::MAX),
+        ) -> Plan {
+            Plan {
+                rootfs: rootfs.into(), command, hostname, chdir, setenv, term, uid, gid,
+                share_net: flags.0, seccomp: flags.1, sys: flags.2, verbose: flags.3, init: flags.4,
+                root: [RootMode::Ephemeral, RootMode::ReadOnly, RootMode::ReadWrite][root as usize],
+                landlock: [LandlockMode::Auto, LandlockMode::Require, LandlockMode::Off][landlock as usize],
+                binds: binds.into_iter().map(|(s, d, ro)| Bind { src: s.into(), dst: d.into(), read_only: ro }).collect(),
+                limits: limits.into_iter().map(|(index, value)| Limit { index, value }).collect(),
+                sizes: Sizes { tmp: sizes.0, shm: sizes.1, root: sizes.2 },
+                timeout: timeout.map(|(s, n)| Duration::new(s, n)),
+                kill_after: Duration::new(kill_after.0, kill_after.1),
+                cgroup: CgroupLimits { memory: cgroup.0, pids: cgroup.1, cpus_milli: cgroup.2 },
+                status_file: status_file.map(Into::into), status_fd,
+            }
+        }
+    }
+
+    #[test]
+    fn a_prepared_error_is_the_error_with_its_errno() {
+        let mut p = PreparedError::new("exec the child stage", Some("/proc/self/exe"), Some("h"));
+        p.buf[p.errno_at..p.errno_at + 4].copy_from_slice(&(libc::ENOENT as u32).to_le_bytes());
+        let mut r = ReportReceiver::from_bytes(&p.buf);
+        let want = Error::errno(
+            "exec the child stage",
+            Some("/proc/self/exe".into()),
+            libc::ENOENT,
+        )
+        .with_hint("h");
+        assert_eq!(all(&mut r).unwrap(), vec![Up::Error(want)]);
+    }
+}

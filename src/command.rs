@@ -1,0 +1,451 @@
+//! The library's front door: [`Command`] builds a sandbox the way
+//! `std::process::Command` builds a process, [`Child`] is one running.
+
+use std::ffi::{OsStr, OsString};
+use std::path::Path;
+use std::time::Duration;
+
+use crate::error::{Error, Result};
+use crate::limits;
+use crate::parent::{self, NoticeFn, Options, Running};
+use crate::plan::{BindArg, LandlockMode, Plan, RootMode, RunArgs};
+use crate::status::Report;
+
+/// Which network the sandbox gets.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Network {
+    /// A new network namespace with only `lo`, up (the default).
+    None,
+    /// The host's network namespace (`--share-net`): everything the host
+    /// reaches, its loopback services included.
+    Host,
+}
+
+/// A sandbox to run: a root filesystem, a command, and how to confine it.
+///
+/// The defaults are `sandbox run`'s: a copy-on-write root whose writes
+/// vanish, no network but `lo`, no capabilities, the default seccomp
+/// filter, Landlock where the kernel has it, core dumps off.
+///
+/// A program that uses this must call [`crate::init`] first thing in
+/// `main`: the sandbox's second stage is a re-exec of the program itself.
+///
+/// ```no_run
+/// fn main() {
+///     sandbox::init();
+///     let report = sandbox::Command::new("./rootfs", "/bin/echo")
+///         .arg("hello")
+///         .status()
+///         .expect("sandbox failed");
+///     assert_eq!(report.status, 0);
+/// }
+/// ```
+pub struct Command {
+    args: RunArgs,
+    term: Option<OsString>,
+    limits: Vec<String>,
+    forward_signals: bool,
+    on_notice: Option<NoticeFn>,
+}
+
+impl Command {
+    /// `program` in the root filesystem at `rootfs` (a directory), found
+    /// through the sandbox's PATH when it has no `/`.
+    ///
+    /// ```
+    /// let cmd = sandbox::Command::new("./rootfs", "sh");
+    /// assert_eq!(cmd.get_program(), "sh");
+    /// ```
+    pub fn new(rootfs: impl AsRef<Path>, program: impl AsRef<OsStr>) -> Command {
+        let mut args = RunArgs::new(rootfs.as_ref().as_os_str());
+        args.command = vec![program.as_ref().to_os_string()];
+        Command::from_args(args)
+    }
+
+    /// Built from parsed `sandbox run` arguments (the CLI's way in).
+    #[doc(hidden)]
+    pub fn from_args(args: RunArgs) -> Command {
+        Command {
+            args,
+            term: None,
+            limits: Vec::new(),
+            forward_signals: false,
+            on_notice: None,
+        }
+    }
+
+    /// The program, as given.
+    ///
+    /// ```
+    /// assert_eq!(sandbox::Command::new("/r", "ls").get_program(), "ls");
+    /// ```
+    pub fn get_program(&self) -> &OsStr {
+        &self.args.command[0]
+    }
+
+    /// Add an argument.
+    ///
+    /// ```
+    /// let mut cmd = sandbox::Command::new("./rootfs", "ls");
+    /// cmd.arg("-la").arg("/");
+    /// ```
+    pub fn arg(&mut self, arg: impl AsRef<OsStr>) -> &mut Command {
+        self.args.command.push(arg.as_ref().to_os_string());
+        self
+    }
+
+    /// Add arguments.
+    ///
+    /// ```
+    /// sandbox::Command::new("./rootfs", "sh").args(["-c", "echo hi"]);
+    /// ```
+    pub fn args<I, S>(&mut self, args: I) -> &mut Command
+    where
+        I: IntoIterator<Item = S>,
+        S: AsRef<OsStr>,
+    {
+        for a in args {
+            self.arg(a);
+        }
+        self
+    }
+
+    /// Set a variable in the command's environment, which otherwise holds
+    /// only PATH, HOME and (from the CLI) TERM; a later value wins.
+    ///
+    /// ```
+    /// sandbox::Command::new("./rootfs", "env").env("LANG", "C.UTF-8");
+    /// ```
+    pub fn env(&mut self, key: impl AsRef<OsStr>, value: impl AsRef<OsStr>) -> &mut Command {
+        self.args
+            .setenv
+            .push((key.as_ref().to_os_string(), value.as_ref().to_os_string()));
+        self
+    }
+
+    /// The working directory inside (absolute; default `/`).
+    ///
+    /// ```
+    /// sandbox::Command::new("./rootfs", "pwd").current_dir("/tmp");
+    /// ```
+    pub fn current_dir(&mut self, dir: impl AsRef<Path>) -> &mut Command {
+        self.args.chdir = dir.as_ref().as_os_str().to_os_string();
+        self
+    }
+
+    /// The hostname inside (default `sandbox`).
+    ///
+    /// ```
+    /// sandbox::Command::new("./rootfs", "hostname").hostname("build-1");
+    /// ```
+    pub fn hostname(&mut self, name: impl Into<String>) -> &mut Command {
+        self.args.hostname = name.into();
+        self
+    }
+
+    /// Bind the host path `src` at `dst` inside, writable.
+    ///
+    /// ```
+    /// sandbox::Command::new("./rootfs", "ls").bind("./out", "/out");
+    /// ```
+    pub fn bind(&mut self, src: impl AsRef<Path>, dst: impl AsRef<Path>) -> &mut Command {
+        self.push_bind(src.as_ref(), dst.as_ref(), false)
+    }
+
+    /// Bind the host path `src` at `dst` inside, read-only.
+    ///
+    /// ```
+    /// sandbox::Command::new("./rootfs", "sh").ro_bind("./job.sh", "/job.sh");
+    /// ```
+    pub fn ro_bind(&mut self, src: impl AsRef<Path>, dst: impl AsRef<Path>) -> &mut Command {
+        self.push_bind(src.as_ref(), dst.as_ref(), true)
+    }
+
+    fn push_bind(&mut self, src: &Path, dst: &Path, read_only: bool) -> &mut Command {
+        self.args.binds.push(BindArg {
+            src: src.as_os_str().to_os_string(),
+            dst: Some(dst.as_os_str().to_os_string()),
+            read_only,
+        });
+        self
+    }
+
+    /// How the root may be written: copy-on-write (the default), not at
+    /// all, or through to the rootfs on disk.
+    ///
+    /// ```
+    /// use sandbox::{Command, RootMode};
+    /// Command::new("./rootfs", "true").root(RootMode::ReadOnly);
+    /// ```
+    pub fn root(&mut self, mode: RootMode) -> &mut Command {
+        self.args.root = mode;
+        self
+    }
+
+    /// The network (default: [`Network::None`]).
+    ///
+    /// ```
+    /// use sandbox::{Command, Network};
+    /// Command::new("./rootfs", "wget").network(Network::Host);
+    /// ```
+    pub fn network(&mut self, net: Network) -> &mut Command {
+        self.args.share_net = net == Network::Host;
+        self
+    }
+
+    /// The uid and gid inside (default 0, root in the sandbox).
+    ///
+    /// ```
+    /// sandbox::Command::new("./rootfs", "id").user(1000, 1000);
+    /// ```
+    pub fn user(&mut self, uid: u32, gid: u32) -> &mut Command {
+        self.args.uid = uid;
+        self.args.gid = gid;
+        self
+    }
+
+    /// A resource limit as `--limit` takes it (`NAME=VALUE`, prlimit(1)'s
+    /// names, K/M/G or `unlimited`); checked when the sandbox starts.
+    ///
+    /// ```
+    /// sandbox::Command::new("./rootfs", "sh").limit("nofile=64").limit("as=512M");
+    /// ```
+    pub fn limit(&mut self, spec: &str) -> &mut Command {
+        self.limits.push(spec.to_string());
+        self
+    }
+
+    /// cgroup v2 limits for the whole sandbox: memory in bytes, processes,
+    /// CPUs in thousandths. They need a cgroup delegated to the caller;
+    /// without one the sandbox does not start (never unlimited).
+    ///
+    /// ```
+    /// sandbox::Command::new("./rootfs", "make").cgroup_limits(Some(1 << 30), Some(256), None);
+    /// ```
+    pub fn cgroup_limits(
+        &mut self,
+        memory: Option<u64>,
+        pids: Option<u64>,
+        cpus_milli: Option<u32>,
+    ) -> &mut Command {
+        self.args.cgroup.memory = memory;
+        self.args.cgroup.pids = pids;
+        self.args.cgroup.cpus_milli = cpus_milli;
+        self
+    }
+
+    /// SIGTERM after `t`, then SIGKILL to the whole sandbox after the
+    /// grace period ([`Command::kill_after`], 5 s); the report then says
+    /// `timed_out` and its status is 124.
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// sandbox::Command::new("./rootfs", "sleep").arg("60").timeout(Duration::from_secs(1));
+    /// ```
+    pub fn timeout(&mut self, t: Duration) -> &mut Command {
+        self.args.timeout = (!t.is_zero()).then_some(t);
+        self
+    }
+
+    /// The grace between SIGTERM and SIGKILL.
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// sandbox::Command::new("./rootfs", "true").kill_after(Duration::from_millis(500));
+    /// ```
+    pub fn kill_after(&mut self, t: Duration) -> &mut Command {
+        self.args.kill_after = t;
+        self
+    }
+
+    /// A minimal init as PID 1 (reaps orphans, passes signals on); the
+    /// command runs as PID 2.
+    ///
+    /// ```
+    /// sandbox::Command::new("./rootfs", "sh").init(true);
+    /// ```
+    pub fn init(&mut self, on: bool) -> &mut Command {
+        self.args.init = on;
+        self
+    }
+
+    /// The default seccomp filter (on by default).
+    ///
+    /// ```
+    /// sandbox::Command::new("./rootfs", "true").seccomp(true);
+    /// ```
+    pub fn seccomp(&mut self, on: bool) -> &mut Command {
+        self.args.seccomp = on;
+        self
+    }
+
+    /// Landlock: use what the kernel has (default), require it, or not.
+    ///
+    /// ```
+    /// use sandbox::{Command, LandlockMode};
+    /// Command::new("./rootfs", "true").landlock(LandlockMode::Require);
+    /// ```
+    pub fn landlock(&mut self, mode: LandlockMode) -> &mut Command {
+        self.args.landlock = mode;
+        self
+    }
+
+    /// Caps on /tmp, /dev/shm and the copy-on-write root's writes, in
+    /// bytes (defaults 256M, 64M, 256M).
+    ///
+    /// ```
+    /// sandbox::Command::new("./rootfs", "true").sizes(1 << 30, 64 << 20, 1 << 30);
+    /// ```
+    pub fn sizes(&mut self, tmp: u64, shm: u64, root: u64) -> &mut Command {
+        self.args.sizes.tmp = tmp;
+        self.args.sizes.shm = shm;
+        self.args.sizes.root = root;
+        self
+    }
+
+    /// Called with each notice (one line for a person, without the
+    /// `sandbox: ` prefix) as it happens: the overlay fallback, a timeout,
+    /// warnings. The same lines end up in [`Report::notices`]. The library
+    /// prints nothing.
+    ///
+    /// ```
+    /// sandbox::Command::new("./rootfs", "true").on_notice(|n| eprintln!("sandbox: {n}"));
+    /// ```
+    pub fn on_notice(&mut self, f: impl FnMut(&str) + Send + 'static) -> &mut Command {
+        self.on_notice = Some(Box::new(f));
+        self
+    }
+
+    /// For the CLI: pass the caller's TERM on, and take over the process's
+    /// signals (forwarded; TERM, INT, HUP stop the sandbox).
+    #[doc(hidden)]
+    pub fn cli(&mut self, term: Option<OsString>) -> &mut Command {
+        self.term = term;
+        self.forward_signals = true;
+        self
+    }
+
+    /// Validate against the host: the rootfs and bind sources exist, the
+    /// limits parse and are within the caller's hard limits.
+    fn plan(&self) -> Result<Plan> {
+        let mut args = self.args.clone();
+        for spec in &self.limits {
+            args.limits
+                .push(limits::parse(spec).map_err(|m| Error::msg("limit", m))?);
+        }
+        Plan::from_args(args, self.term.clone())
+    }
+
+    /// Start the sandbox and return once it runs. Errors found before the
+    /// start (a missing rootfs, a bad limit, no user namespaces) come back
+    /// here; a failure inside the sandbox's set-up, or a command that is
+    /// not found, comes back in [`Child::wait`]'s report.
+    ///
+    /// Safe to call from several threads at once: between clone and its
+    /// exec the new process only makes async-signal-safe calls.
+    ///
+    /// ```no_run
+    /// fn main() {
+    ///     sandbox::init();
+    ///     let mut child = sandbox::Command::new("./rootfs", "sleep").arg("60").spawn().unwrap();
+    ///     child.kill().unwrap();
+    ///     let report = child.wait();
+    ///     assert_eq!(report.status, 128 + 9);
+    /// }
+    /// ```
+    pub fn spawn(&mut self) -> Result<Child> {
+        let plan = self.plan()?;
+        let opts = Options {
+            forward_signals: self.forward_signals,
+            on_notice: self.on_notice.take(),
+        };
+        Ok(Child {
+            running: Some(parent::spawn(&plan, opts)?),
+        })
+    }
+
+    /// Run to the end. `Ok` once the command ran, whatever its exit status
+    /// (see [`Report::status`]); `Err` when the sandbox itself failed
+    /// (status 125), or the command could not be run (126, 127).
+    ///
+    /// ```no_run
+    /// fn main() {
+    ///     sandbox::init();
+    ///     let r = sandbox::Command::new("./rootfs", "sh").args(["-c", "exit 3"]).status().unwrap();
+    ///     assert_eq!(r.status, 3);
+    /// }
+    /// ```
+    pub fn status(&mut self) -> Result<Report> {
+        let mut report = self.spawn()?.wait();
+        match report.error.take() {
+            Some(e) => Err(e),
+            None => Ok(report),
+        }
+    }
+}
+
+/// A running sandbox. Dropping it without [`Child::wait`] kills it.
+pub struct Child {
+    running: Option<Running>,
+}
+
+impl Child {
+    /// The sandbox's PID 1 (the command, or init), as the host sees it.
+    ///
+    /// ```no_run
+    /// # fn main() { sandbox::init();
+    /// let child = sandbox::Command::new("./rootfs", "true").spawn().unwrap();
+    /// println!("{}", child.id());
+    /// # }
+    /// ```
+    pub fn id(&self) -> u32 {
+        self.running.as_ref().map(|r| r.pid() as u32).unwrap_or(0)
+    }
+
+    /// Kill the whole sandbox (SIGKILL to its PID 1 through a pidfd).
+    ///
+    /// ```no_run
+    /// # fn main() { sandbox::init();
+    /// let mut child = sandbox::Command::new("./rootfs", "sleep").arg("9").spawn().unwrap();
+    /// child.kill().unwrap();
+    /// # }
+    /// ```
+    pub fn kill(&mut self) -> std::io::Result<()> {
+        match &self.running {
+            Some(r) => r.kill(),
+            None => Ok(()),
+        }
+    }
+
+    /// Send a signal to the sandbox's PID 1.
+    ///
+    /// ```no_run
+    /// # fn main() { sandbox::init();
+    /// let mut child = sandbox::Command::new("./rootfs", "sleep").arg("9").spawn().unwrap();
+    /// child.signal(libc::SIGTERM).unwrap();
+    /// # }
+    /// ```
+    pub fn signal(&mut self, sig: i32) -> std::io::Result<()> {
+        match &self.running {
+            Some(r) => r.signal(sig),
+            None => Ok(()),
+        }
+    }
+
+    /// Wait for the sandbox to end: how it ended, as `--status-file`
+    /// writes it. A second call returns an empty report.
+    ///
+    /// ```no_run
+    /// # fn main() { sandbox::init();
+    /// let mut child = sandbox::Command::new("./rootfs", "true").spawn().unwrap();
+    /// let report = child.wait();
+    /// println!("{}", report.json());
+    /// # }
+    /// ```
+    pub fn wait(&mut self) -> Report {
+        match self.running.take() {
+            Some(r) => r.wait(),
+            None => Report::default(),
+        }
+    }
+}

@@ -1,0 +1,107 @@
+//! sandbox: run a command in a rootless Linux sandbox.
+//!
+//! The command runs as root and PID 1 inside new user, PID, mount, UTS,
+//! IPC, network and cgroup namespaces, pivot_rooted into a root filesystem
+//! you give, with no capabilities, `no_new_privs`, a seccomp filter and
+//! Landlock where the kernel has it. Whatever it writes to the root
+//! vanishes when it ends. The `sandbox` command-line tool is a thin layer
+//! over this library; docs/ARCHITECTURE.md describes the engine.
+//!
+//! ```no_run
+//! fn main() {
+//!     // First thing: the sandbox's second stage is this program re-exec'd
+//!     // as `sandbox child`, and init() is where it takes over.
+//!     sandbox::init();
+//!
+//!     let report = sandbox::Command::new("./rootfs", "/bin/sh")
+//!         .args(["-c", "echo hello from $(hostname)"])
+//!         .ro_bind("./job.sh", "/job.sh")
+//!         .timeout(std::time::Duration::from_secs(10))
+//!         .status()
+//!         .expect("the sandbox failed");
+//!     println!("exit status {}", report.status);
+//! }
+//! ```
+//!
+//! Launching from many threads at once is safe: between clone and its
+//! exec the new process makes only async-signal-safe calls.
+#![deny(unsafe_code)]
+#![warn(missing_docs)]
+// The examples show `fn main` on purpose: `sandbox::init()` must be the
+// first thing in it.
+#![allow(clippy::needless_doctest_main)]
+
+#[doc(hidden)]
+pub mod cgroup;
+mod channel;
+mod child;
+mod command;
+#[doc(hidden)]
+pub mod doctor;
+#[doc(hidden)]
+pub mod error;
+mod idmap;
+mod landlock;
+#[doc(hidden)]
+pub mod limits;
+mod parent;
+#[doc(hidden)]
+pub mod plan;
+mod rootfs;
+mod seccomp;
+mod signals;
+#[doc(hidden)]
+pub mod status;
+#[allow(unsafe_code)]
+mod sys;
+
+pub use command::{Child, Command, Network};
+pub use error::Error;
+pub use plan::{LandlockMode, RootMode};
+pub use status::Report;
+pub use sys::Exit;
+
+/// The exit status of a sandbox whose own set-up failed.
+pub const EXIT_SANDBOX: u8 = error::EXIT_SANDBOX;
+/// The exit status when `--timeout` (or [`Command::timeout`]) expired.
+pub const EXIT_TIMEOUT: u8 = parent::EXIT_TIMEOUT;
+
+/// Call first thing in `main` of any program that launches sandboxes.
+///
+/// A sandbox's second stage is the program itself, re-exec'd through
+/// `/proc/self/exe` with the arguments `sandbox child` (the way Go
+/// programs call `reexec.Init`). When this process is that stage, `init`
+/// runs it and never returns: it ends in the sandboxed command's exec or
+/// exits 125. Otherwise it returns at once and does nothing.
+///
+/// ```
+/// fn main() {
+///     sandbox::init();
+///     // … the program's own work, which may launch sandboxes …
+/// }
+/// ```
+pub fn init() {
+    let mut args = std::env::args_os();
+    let is_stage = args.next().is_some_and(|a| a == "sandbox")
+        && args.next().is_some_and(|a| a == "child")
+        && args.next().is_none();
+    if is_stage {
+        std::process::exit(child::main() as i32);
+    }
+}
+
+/// The child stage, for the `sandbox` binary's `child` subcommand: runs
+/// it when this process is one, else refuses with one line and 125.
+#[doc(hidden)]
+pub fn child_stage() -> u8 {
+    child::main()
+}
+
+/// Whether this process was started with privileges it did not ask for
+/// (setuid, setgid or file capabilities). The library refuses to launch
+/// then, and the CLI refuses to run at all.
+#[doc(hidden)]
+pub fn started_with_privileges() -> bool {
+    let ((ruid, euid), (rgid, egid)) = sys::ids();
+    sys::secure_exec() || ruid != euid || rgid != egid
+}
