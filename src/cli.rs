@@ -529,6 +529,60 @@ fn usage(msg: impl Into<String>) -> Error {
     Error::msg("usage", msg).with_hint("run 'sandbox run --help' for the options")
 }
 
+/// Levenshtein distance, by bytes (option names are ASCII).
+fn edit_distance(a: &str, b: &str) -> usize {
+    let b = b.as_bytes();
+    let mut prev: Vec<usize> = (0..=b.len()).collect();
+    for (i, ca) in a.bytes().enumerate() {
+        let mut cur = vec![i + 1];
+        for (j, &cb) in b.iter().enumerate() {
+            let sub = prev[j] + usize::from(ca != cb);
+            cur.push(sub.min(prev[j + 1] + 1).min(cur[j] + 1));
+        }
+        prev = cur;
+    }
+    prev[b.len()]
+}
+
+/// The known options an unknown `name` (no `=value`) may have meant: the
+/// one it is a unique prefix of (`--time`), else the nearest ones by edit
+/// distance, at most 2 and less than the name is long (`--timout`).
+fn suggest(name: &str) -> Vec<&'static str> {
+    let core = name.trim_start_matches('-');
+    if core.is_empty() {
+        return Vec::new();
+    }
+    let longs = RUN_OPTIONS.iter().map(|o| o.long);
+    if name.starts_with("--") {
+        let prefixed: Vec<_> = longs.clone().filter(|l| l[2..].starts_with(core)).collect();
+        if prefixed.len() == 1 {
+            return prefixed;
+        }
+    }
+    let max = 2.min(core.len() - 1);
+    let scored: Vec<_> = longs.map(|l| (edit_distance(core, &l[2..]), l)).collect();
+    match scored.iter().map(|&(d, _)| d).min() {
+        Some(best) if best <= max => scored
+            .into_iter()
+            .filter(|&(d, _)| d == best)
+            .map(|(_, l)| l)
+            .collect(),
+        _ => Vec::new(),
+    }
+}
+
+/// `unknown option …`, with a `did you mean` hint when a known option is
+/// close.
+fn unknown_option(name: &str, msg: String) -> Error {
+    let near = suggest(name);
+    let e = usage(msg);
+    match near.split_last() {
+        None => e,
+        Some((last, [])) => e.with_hint(format!("did you mean {last}?")),
+        Some((last, rest)) => e.with_hint(format!("did you mean {} or {last}?", rest.join(", "))),
+    }
+}
+
 /// The name part of an option token: `--uid` of `--uid=5`.
 fn option_name(tok: &OsStr) -> (String, bool) {
     let bytes = tok.as_bytes();
@@ -619,7 +673,7 @@ fn split(args: Vec<OsString>) -> Result<Split> {
         let (name, has_eq) = option_name(&tok);
         let Some(opt) = find(&name) else {
             let msg = format!("unknown option {}", tok.to_string_lossy());
-            return Err(usage(msg));
+            return Err(unknown_option(&name, msg));
         };
         let value = match (opt.takes_value(), has_eq) {
             (true, true) => Some(OsStr::from_bytes(&bytes[name.len() + 1..]).to_os_string()),
@@ -1286,6 +1340,42 @@ mod tests {
         assert_eq!(r.binds[0].src, "--sys");
         assert_eq!(r.root, RootMode::Ephemeral);
         assert_eq!(r.setenv, vec![("--rw".into(), "1".into())]);
+    }
+
+    #[test]
+    fn unknown_options_suggest_a_near_one() {
+        let hint = |a: &[&str]| run(a).unwrap_err().hint.unwrap_or_default();
+        let e = run(&["--timout", "5", "r"]).unwrap_err();
+        assert!(
+            e.to_string()
+                .starts_with("sandbox: usage: unknown option --timout"),
+            "{e}"
+        );
+        assert_eq!(e.hint.as_deref(), Some("did you mean --timeout?"));
+        assert_eq!(hint(&["r", "--timout=5"]), "did you mean --timeout?");
+        assert_eq!(hint(&["--ro-bnd", "/a", "r"]), "did you mean --ro-bind?");
+        assert_eq!(hint(&["-verbose", "r"]), "did you mean --verbose?");
+        // A unique prefix.
+        assert_eq!(hint(&["--host", "x", "r"]), "did you mean --hostname?");
+        assert_eq!(
+            hint(&["--status-fi", "x", "r"]),
+            "did you mean --status-file?"
+        );
+        // Two at the same distance.
+        assert_eq!(hint(&["--xid", "1", "r"]), "did you mean --uid or --gid?");
+        // Nothing near: the usual hint.
+        for far in [
+            &["--frob", "r"][..],
+            &["--s", "r"],
+            &["-x", "r"],
+            &["--name", "x", "r"],
+        ] {
+            assert_eq!(
+                hint(far),
+                "run 'sandbox run --help' for the options",
+                "{far:?}"
+            );
+        }
     }
 
     fn word() -> impl Strategy<Value = String> {
