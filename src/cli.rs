@@ -613,11 +613,26 @@ pub fn parse(args: Vec<OsString>) -> Result<Cmd> {
             }
             Ok(Cmd::Doctor)
         }
-        _ if first.len() > 1 && first.as_bytes()[0] == b'-' => {
-            Err(usage("no command given").with_hint(USAGE))
-        }
+        _ if first.len() > 1 && first.as_bytes()[0] == b'-' => Err(option_before_command(&first)),
         _ => Err(usage(format!("unknown command {first:?}"))
             .with_hint("commands are: run, doctor; see 'sandbox --help'")),
+    }
+}
+
+/// `sandbox --rw run ./rootfs`: the options belong to `run`, after it.
+fn option_before_command(tok: &OsStr) -> Error {
+    let (name, _) = option_name(tok);
+    match find(&name) {
+        Some(_) => usage(format!(
+            "option {name} comes after the command: sandbox run {name} …"
+        )),
+        None => unknown_option(
+            &name,
+            format!(
+                "unknown option {}; options come after the command: sandbox run [OPTIONS] ROOTFS …",
+                tok.to_string_lossy()
+            ),
+        ),
     }
 }
 
@@ -1376,6 +1391,35 @@ mod tests {
                 "{far:?}"
             );
         }
+    }
+
+    #[test]
+    fn options_before_the_command() {
+        let e = parse(args(&["--rw", "run", "./rootfs"])).unwrap_err();
+        assert_eq!(
+            e.to_string().lines().next().unwrap(),
+            "sandbox: usage: option --rw comes after the command: sandbox run --rw …"
+        );
+        let e = parse(args(&["--hostname=x", "run", "r"])).unwrap_err();
+        assert!(
+            e.to_string()
+                .contains("option --hostname comes after the command"),
+            "{e}"
+        );
+        let e = parse(args(&["-v", "run", "r"])).unwrap_err();
+        assert!(
+            e.to_string().contains("option -v comes after the command"),
+            "{e}"
+        );
+        let e = parse(args(&["--name", "x", "run", "r"])).unwrap_err();
+        assert!(
+            e.to_string()
+                .contains("unknown option --name; options come after the command"),
+            "{e}"
+        );
+        let e = parse(args(&["--timout", "run", "r"])).unwrap_err();
+        assert_eq!(e.hint.as_deref(), Some("did you mean --timeout?"));
+        assert_eq!(e.exit, 125);
     }
 
     fn word() -> impl Strategy<Value = String> {
