@@ -919,24 +919,31 @@ fn rootfs_and_command(
     Ok(())
 }
 
-/// RFC 1123 host name: 1–64 bytes (the kernel's limit), dot-separated
-/// labels of letters, digits and `-`, none empty or starting or ending
-/// with `-`.
+/// RFC 1123 host name: 1–64 bytes in all (the kernel's limit), in
+/// dot-separated labels of at most 63 (the DNS limit) letters, digits and
+/// `-`, none empty or starting or ending with `-`.
 pub fn parse_hostname(s: &str) -> std::result::Result<String, String> {
     if s.is_empty() || s.len() > 64 {
         return Err(format!("hostname {s:?} must be 1 to 64 characters"));
     }
-    let label_ok = |l: &str| {
-        !l.is_empty()
-            && l.len() <= 63
-            && !l.starts_with('-')
-            && !l.ends_with('-')
-            && l.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-')
-    };
-    if !s.split('.').all(label_ok) {
-        return Err(format!(
-            "hostname {s:?} may hold only letters, digits, '-' and '.' (RFC 1123)"
-        ));
+    for label in s.split('.') {
+        let ok = !label.is_empty()
+            && !label.starts_with('-')
+            && !label.ends_with('-')
+            && label
+                .bytes()
+                .all(|b| b.is_ascii_alphanumeric() || b == b'-');
+        if !ok {
+            return Err(format!(
+                "hostname {s:?} may hold only letters, digits, '-' and '.' (RFC 1123)"
+            ));
+        }
+        if label.len() > 63 {
+            return Err(format!(
+                "hostname {s:?}: a label (the part between dots) may be at most 63 characters (RFC 1123), this one is {}",
+                label.len()
+            ));
+        }
     }
     Ok(s.to_string())
 }
@@ -1193,6 +1200,23 @@ mod tests {
         for bad in ["", "a..b", ".a", "a.", "a b", "é", "-a", "a-"] {
             assert!(parse_hostname(bad).is_err(), "{bad}");
         }
+    }
+
+    #[test]
+    fn hostname_lengths() {
+        // 64 bytes in all is the kernel's limit; a label is at most 63.
+        let two_labels = format!("{}.{}", "a".repeat(31), "b".repeat(32));
+        assert_eq!(two_labels.len(), 64);
+        assert!(parse_hostname(&two_labels).is_ok());
+        let e = parse_hostname(&"a".repeat(64)).unwrap_err();
+        assert!(e.contains("at most 63 characters"), "{e}");
+        let e = parse_hostname(&format!("{}.b", "a".repeat(64))).unwrap_err();
+        assert!(e.contains("must be 1 to 64 characters"), "{e}");
+        let e = parse_hostname(&"a".repeat(65)).unwrap_err();
+        assert!(e.contains("must be 1 to 64 characters"), "{e}");
+        // A bad character is reported as such, also in a long label.
+        let e = parse_hostname(&format!("{}_", "a".repeat(63))).unwrap_err();
+        assert!(e.contains("only letters, digits"), "{e}");
     }
 
     #[test]
