@@ -598,8 +598,8 @@ pub fn parse(args: Vec<OsString>) -> Result<Cmd> {
         return Err(usage("no command given").with_hint(USAGE));
     };
     let rest: Vec<OsString> = it.collect();
-    // Top-level flags only in first place: `contains` would also find a
-    // `--version` meant for the command.
+    // Top-level flags count only in first place: a `--version` further on
+    // may be meant for the command.
     match first.to_str() {
         Some("-h") | Some("--help") | Some("help") => Ok(Cmd::Help(Cow::Borrowed(TOP_HELP))),
         Some("-V") | Some("--version") => Ok(Cmd::Version),
