@@ -2,13 +2,17 @@
 //!
 //! `sandbox run [OPTIONS] ROOTFS [--] [COMMAND [ARG...]]`
 //!
-//! pico-args looks for an option anywhere in its input, but everything after
-//! COMMAND belongs to the command (`ls -la` must keep its `-la`). So a short
-//! scan first splits argv into option tokens, ROOTFS and the command; only
-//! the option tokens go to pico-args for typed parsing. The scan also keeps
-//! the order of `--bind`/`--ro-bind`, which matters (a later bind covers an
-//! earlier one) and which pico-args, keyed by name, does not keep.
+//! `RUN_OPTIONS` lists every option of `run` once: its names, whether it
+//! takes a value, its help. The scan, `run --help` and (later) the man page
+//! and completions come from it; adding an option means one entry there and
+//! the line in one of `parse_run`'s phases that reads its value.
+//!
+//! Everything after COMMAND belongs to the command (`ls -la` must keep its
+//! `-la`), so the scan (`split`) reads options only until COMMAND starts,
+//! and keeps them in the order given: that order matters for
+//! `--bind`/`--ro-bind` (a later bind covers an earlier one).
 
+use std::borrow::Cow;
 use std::ffi::{OsStr, OsString};
 use std::os::unix::ffi::OsStrExt;
 
@@ -22,7 +26,8 @@ pub enum Cmd {
     /// The engine's second stage, re-exec'd by the launcher.
     Child,
     Doctor,
-    Help(&'static str),
+    /// Text for stdout: static for most, rendered for `run --help`.
+    Help(Cow<'static, str>),
     Version,
 }
 
@@ -134,117 +139,388 @@ impl ToArgs for RunArgs {
     }
 }
 
-const VALUE_OPTS: &[&str] = &[
-    "--hostname",
-    "--chdir",
-    "--setenv",
-    "--uid",
-    "--gid",
-    "--bind",
-    "--ro-bind",
-    "--seccomp",
-    "--landlock",
-    "--limit",
-    "--timeout",
-    "--kill-after",
-    "--memory",
-    "--pids",
-    "--cpus",
-    "--status-file",
-    "--status-fd",
-    "--tmp-size",
-    "--shm-size",
-    "--root-size",
+/// Where an option is listed in `sandbox run --help` (and, later, in the
+/// man page): the groups in the order shown.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Group {
+    Options,
+    Supervision,
+    Limits,
+    Hardening,
+    Other,
+}
+
+impl Group {
+    pub const ALL: [Group; 5] = [
+        Group::Options,
+        Group::Supervision,
+        Group::Limits,
+        Group::Hardening,
+        Group::Other,
+    ];
+
+    pub fn heading(self) -> &'static str {
+        match self {
+            Group::Options => "Options",
+            Group::Supervision => "Supervision",
+            Group::Limits => "Limits",
+            Group::Hardening => "Hardening",
+            Group::Other => "Other",
+        }
+    }
+
+    /// Said after the heading, in parentheses.
+    pub fn note(self) -> Option<&'static str> {
+        match self {
+            Group::Hardening => Some("docs/SECURITY.md says what each one stops"),
+            _ => None,
+        }
+    }
+
+    /// Said after the group's options, about all of them.
+    pub fn footer(self) -> Option<&'static str> {
+        match self {
+            Group::Limits => Some(
+                "The cgroup limits need a delegated cgroup (see docs/SUPERVISION.md); \
+                 without one the run fails (125), never runs unlimited",
+            ),
+            _ => None,
+        }
+    }
+}
+
+/// One option of `sandbox run`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Opt {
+    /// With its dashes: `--hostname`.
+    pub long: &'static str,
+    /// `v` for `-v`.
+    pub short: Option<char>,
+    /// What the value is called in the help (`NAME`, `on|off`); None for a
+    /// flag.
+    pub value: Option<&'static str>,
+    pub group: Group,
+    /// Prose, not wrapped: the help wraps it.
+    pub help: &'static str,
+    /// May be given more than once; otherwise a second one is a usage error.
+    pub repeatable: bool,
+}
+
+impl Opt {
+    /// How the help names it: `-v, --verbose`, `--hostname NAME`.
+    pub fn spec(&self) -> String {
+        let mut s = String::new();
+        if let Some(c) = self.short {
+            s.push('-');
+            s.push(c);
+            s.push_str(", ");
+        }
+        s.push_str(self.long);
+        if let Some(v) = self.value {
+            s.push(' ');
+            s.push_str(v);
+        }
+        s
+    }
+
+    pub fn takes_value(&self) -> bool {
+        self.value.is_some()
+    }
+}
+
+const fn flag(long: &'static str, group: Group, help: &'static str) -> Opt {
+    Opt {
+        long,
+        short: None,
+        value: None,
+        group,
+        help,
+        repeatable: false,
+    }
+}
+
+const fn value(long: &'static str, v: &'static str, group: Group, help: &'static str) -> Opt {
+    Opt {
+        long,
+        short: None,
+        value: Some(v),
+        group,
+        help,
+        repeatable: false,
+    }
+}
+
+const fn repeatable(o: Opt) -> Opt {
+    Opt {
+        repeatable: true,
+        ..o
+    }
+}
+
+const fn short(c: char, o: Opt) -> Opt {
+    Opt {
+        short: Some(c),
+        ..o
+    }
+}
+
+use Group::{Hardening, Limits, Options, Other, Supervision};
+
+/// Every option of `sandbox run`, in the order `--help` lists them. The
+/// scan (which tokens are options and which take a value), the help text,
+/// and later the man page and shell completions all come from here;
+/// `parse_run`'s phases read the values by `long` name.
+pub const RUN_OPTIONS: &[Opt] = &[
+    value(
+        "--hostname",
+        "NAME",
+        Options,
+        "hostname inside (default: sandbox)",
+    ),
+    value(
+        "--chdir",
+        "DIR",
+        Options,
+        "working directory inside (default: /)",
+    ),
+    repeatable(value(
+        "--setenv",
+        "KEY=VALUE",
+        Options,
+        "set a variable in the command's environment (repeatable); \
+         the environment starts empty but for PATH, HOME and TERM",
+    )),
+    value(
+        "--uid",
+        "N",
+        Options,
+        "user id inside (default: 0, root in the sandbox)",
+    ),
+    value("--gid", "N", Options, "group id inside (default: 0)"),
+    flag(
+        "--share-net",
+        Options,
+        "keep the host's network (default: a new network namespace with only `lo`, up)",
+    ),
+    repeatable(value(
+        "--bind",
+        "SRC[:DST]",
+        Options,
+        "bind host path SRC at DST (default: the same path), writable; \
+         repeatable, later binds cover earlier ones",
+    )),
+    repeatable(value(
+        "--ro-bind",
+        "SRC[:DST]",
+        Options,
+        "the same, read-only",
+    )),
+    flag(
+        "--read-only",
+        Options,
+        "no writable root; only /tmp, /dev/shm and --bind targets are writable",
+    ),
+    flag("--rw", Options, "write through to ROOTFS on disk"),
+    flag(
+        "--sys",
+        Options,
+        "mount a read-only /sys (default: no /sys)",
+    ),
+    value(
+        "--tmp-size",
+        "SIZE",
+        Options,
+        "cap /tmp at SIZE (default: 256M)",
+    ),
+    value(
+        "--shm-size",
+        "SIZE",
+        Options,
+        "cap /dev/shm at SIZE (default: 64M)",
+    ),
+    value(
+        "--root-size",
+        "SIZE",
+        Options,
+        "cap what the command writes to the copy-on-write root (default: 256M)",
+    ),
+    flag(
+        "--init",
+        Supervision,
+        "keep a minimal init as PID 1 that reaps orphans and forwards signals; \
+         the command runs as PID 2",
+    ),
+    value(
+        "--timeout",
+        "SECS",
+        Supervision,
+        "after SECS (fractions and s, m, h, d allowed) send SIGTERM, \
+         then SIGKILL to the whole sandbox; exit 124",
+    ),
+    value(
+        "--kill-after",
+        "SECS",
+        Supervision,
+        "grace between SIGTERM and SIGKILL, for --timeout and when sandbox \
+         itself is asked to stop (default: 5)",
+    ),
+    value(
+        "--status-file",
+        "PATH",
+        Supervision,
+        "write one JSON object there when the sandbox ends: exit code or signal, \
+         timed_out, limits hit, times, peak memory",
+    ),
+    value(
+        "--status-fd",
+        "N",
+        Supervision,
+        "the same, to the open file descriptor N",
+    ),
+    repeatable(value(
+        "--limit",
+        "NAME=VALUE",
+        Limits,
+        "set a resource limit (soft and hard) for the command, names as prlimit(1): \
+         as, core, cpu, data, fsize, locks, memlock, msgqueue, nice, nofile, nproc, \
+         rss, rtprio, rttime, sigpending, stack; VALUE takes K, M, G (x1024) or \
+         'unlimited'; repeatable. Core dumps are off (core=0) unless \
+         --limit core=... is given",
+    )),
+    value(
+        "--memory",
+        "SIZE",
+        Limits,
+        "cgroup v2: memory use (K, M, G) of the whole sandbox",
+    ),
+    value(
+        "--pids",
+        "N",
+        Limits,
+        "cgroup v2: how many processes and threads it may hold",
+    ),
+    value(
+        "--cpus",
+        "N",
+        Limits,
+        "cgroup v2: CPU time, in CPUs (0.5 = half of one CPU)",
+    ),
+    value(
+        "--seccomp",
+        "on|off",
+        Hardening,
+        "the default seccomp filter (default: on); off says so on stderr at every run",
+    ),
+    value(
+        "--landlock",
+        "auto|require|off",
+        Hardening,
+        "Landlock filesystem and scope rules: auto uses what the kernel has, \
+         require fails (125) without it (default: auto)",
+    ),
+    short(
+        'v',
+        flag(
+            "--verbose",
+            Other,
+            "report on stderr what the sandbox set up",
+        ),
+    ),
+    short('h', flag("--help", Other, "this help")),
+    short('V', flag("--version", Other, "the version")),
 ];
-const FLAG_OPTS: &[&str] = &[
-    "--share-net",
-    "--rw",
-    "--read-only",
-    "--sys",
-    "--init",
-    "-v",
-    "--verbose",
-    "-h",
-    "--help",
-    "-V",
-    "--version",
-];
 
-pub const USAGE: &str = "\
-usage: sandbox run [OPTIONS] ROOTFS [--] [COMMAND [ARG...]]
-       sandbox doctor
-       sandbox --help | --version";
+/// The option a token names: `--hostname` or `-v` (no `=value`).
+pub fn find(name: &str) -> Option<&'static Opt> {
+    RUN_OPTIONS.iter().find(|o| {
+        o.long == name
+            || o.short.is_some_and(|c| {
+                let mut b = [0u8; 4];
+                name.strip_prefix('-') == Some(c.encode_utf8(&mut b))
+            })
+    })
+}
 
-pub const RUN_HELP: &str = "\
-usage: sandbox run [OPTIONS] ROOTFS [--] [COMMAND [ARG...]]
+pub const RUN_SYNOPSIS: &str = "sandbox run [OPTIONS] ROOTFS [--] [COMMAND [ARG...]]";
 
+/// What `sandbox run` does, before the options.
+pub const RUN_ABOUT: &str = "\
 Run COMMAND (default /bin/sh) as root and PID 1 inside new user, PID, mount,
 UTS, IPC, network and cgroup namespaces, with ROOTFS as its root. No host
 path is visible unless bound in. By default the root is copy-on-write:
 the command may write anywhere, and its writes vanish when it exits.
 
 Everything after COMMAND is passed to it unparsed; use `--` before a
-COMMAND that starts with `-`.
+COMMAND that starts with `-`.";
 
-Options:
-  --hostname NAME     hostname inside (default: sandbox)
-  --chdir DIR         working directory inside (default: /)
-  --setenv KEY=VALUE  set a variable in the command's environment (repeatable);
-                      the environment starts empty but for PATH, HOME and TERM
-  --uid N, --gid N    identity inside (default: 0, root in the sandbox)
-  --share-net         keep the host's network (default: a new network
-                      namespace with only `lo`, up)
-  --bind SRC[:DST]    bind host path SRC at DST (default: the same path),
-                      writable; repeatable, later binds cover earlier ones
-  --ro-bind SRC[:DST] the same, read-only
-  --read-only         no writable root; only /tmp and --bind targets are
-  --rw                write through to ROOTFS on disk
-  --sys               mount a read-only /sys (default: no /sys)
-  --tmp-size SIZE     cap /tmp at SIZE (default: 256M)
-  --shm-size SIZE     cap /dev/shm at SIZE (default: 64M)
-  --root-size SIZE    cap what the command writes to the copy-on-write
-                      root (default: 256M)
-
-Supervision:
-  --init              keep a minimal init as PID 1 that reaps orphans and
-                      forwards signals; the command runs as PID 2
-  --timeout SECS      after SECS (fractions and s, m, h, d allowed) send
-                      SIGTERM, then SIGKILL to the whole sandbox; exit 124
-  --kill-after SECS   grace between SIGTERM and SIGKILL, for --timeout and
-                      when sandbox itself is asked to stop (default: 5)
-  --status-file PATH  write one JSON object there when the sandbox ends:
-                      exit code or signal, timed_out, limits hit, times,
-                      peak memory
-  --status-fd N       the same, to the open file descriptor N
-
-Limits:
-  --limit NAME=VALUE  set a resource limit (soft and hard) for the command,
-                      names as prlimit(1): as, core, cpu, data, fsize, locks,
-                      memlock, msgqueue, nice, nofile, nproc, rss, rtprio,
-                      rttime, sigpending, stack; VALUE takes K, M, G (x1024)
-                      or 'unlimited'; repeatable. Core dumps are off (core=0)
-                      unless --limit core=... is given
-  --memory SIZE       cgroup v2: memory use (K, M, G) of the whole sandbox;
-  --pids N            cgroup v2: how many processes and threads it may hold;
-  --cpus N            cgroup v2: CPU time, in CPUs (0.5 = half of one CPU).
-                      These need a delegated cgroup (see docs/SUPERVISION.md);
-                      without one the run fails (125), never runs unlimited
-
-Hardening (docs/SECURITY.md says what each one stops):
-  --seccomp on|off    the default seccomp filter (default: on); off says so
-                      on stderr at every run
-  --landlock auto|require|off
-                      Landlock filesystem and scope rules: auto uses what the
-                      kernel has, require fails (125) without it (default: auto)
-
-Other:
-  -v, --verbose       report on stderr what the sandbox set up
-  -h, --help          this help
-  -V, --version       the version
-
+pub const RUN_EXIT_STATUS: &str = "\
 Exit status: the command's own; 128+N if it was killed by signal N;
 125 if the sandbox failed; 126 if COMMAND cannot be executed;
 127 if COMMAND is not found in ROOTFS.";
+
+/// Where the help text of an option starts, and where lines end.
+const HELP_COLUMN: usize = 22;
+const HELP_WIDTH: usize = 80;
+
+/// `text` broken at spaces into lines of at most `width` characters (a
+/// longer word stays whole).
+fn wrap(text: &str, width: usize) -> Vec<String> {
+    let mut lines = Vec::new();
+    let mut line = String::new();
+    for word in text.split_whitespace() {
+        if !line.is_empty() && line.chars().count() + 1 + word.chars().count() > width {
+            lines.push(std::mem::take(&mut line));
+        }
+        if !line.is_empty() {
+            line.push(' ');
+        }
+        line.push_str(word);
+    }
+    if !line.is_empty() {
+        lines.push(line);
+    }
+    lines
+}
+
+/// `sandbox run --help`, rendered from `RUN_OPTIONS`.
+pub fn run_help() -> String {
+    let indent = " ".repeat(HELP_COLUMN);
+    let mut out = format!("usage: {RUN_SYNOPSIS}\n\n{RUN_ABOUT}\n");
+    for group in Group::ALL {
+        out.push('\n');
+        out.push_str(group.heading());
+        if let Some(note) = group.note() {
+            out.push_str(&format!(" ({note})"));
+        }
+        out.push_str(":\n");
+        for opt in RUN_OPTIONS.iter().filter(|o| o.group == group) {
+            let spec = opt.spec();
+            let mut lines = wrap(opt.help, HELP_WIDTH - HELP_COLUMN).into_iter();
+            if spec.len() + 3 <= HELP_COLUMN {
+                let first = lines.next().unwrap_or_default();
+                out.push_str(&format!("  {spec:<w$}{first}\n", w = HELP_COLUMN - 2));
+            } else {
+                out.push_str(&format!("  {spec}\n"));
+            }
+            for l in lines {
+                out.push_str(&format!("{indent}{l}\n"));
+            }
+        }
+        if let Some(footer) = group.footer() {
+            for l in wrap(footer, HELP_WIDTH - HELP_COLUMN) {
+                out.push_str(&format!("{indent}{l}\n"));
+            }
+        }
+    }
+    out.push('\n');
+    out.push_str(RUN_EXIT_STATUS);
+    out
+}
+
+pub const USAGE: &str = "\
+usage: sandbox run [OPTIONS] ROOTFS [--] [COMMAND [ARG...]]
+       sandbox doctor
+       sandbox --help | --version";
 
 pub const TOP_HELP: &str = "\
 sandbox: run untrusted commands in a rootless Linux sandbox
@@ -255,54 +531,141 @@ usage: sandbox run [OPTIONS] ROOTFS [--] [COMMAND [ARG...]]
 
 `sandbox run --help` lists the options.";
 
+const DOCTOR_HELP: &str = "usage: sandbox doctor\n\nChecks, one line each, what `sandbox run` needs from this kernel and user.\nExits 0 when `sandbox run` can work here.";
+
 fn usage(msg: impl Into<String>) -> Error {
     Error::msg("usage", msg).with_hint("run 'sandbox run --help' for the options")
 }
 
+/// Levenshtein distance, by bytes (option names are ASCII).
+fn edit_distance(a: &str, b: &str) -> usize {
+    let b = b.as_bytes();
+    let mut prev: Vec<usize> = (0..=b.len()).collect();
+    for (i, ca) in a.bytes().enumerate() {
+        let mut cur = vec![i + 1];
+        for (j, &cb) in b.iter().enumerate() {
+            let sub = prev[j] + usize::from(ca != cb);
+            cur.push(sub.min(prev[j + 1] + 1).min(cur[j] + 1));
+        }
+        prev = cur;
+    }
+    prev[b.len()]
+}
+
+/// The known options an unknown `name` (no `=value`) may have meant: the
+/// one it is a unique prefix of (`--time`), else the nearest ones by edit
+/// distance, at most 2 and less than the name is long (`--timout`).
+fn suggest(name: &str) -> Vec<&'static str> {
+    let core = name.trim_start_matches('-');
+    if core.is_empty() {
+        return Vec::new();
+    }
+    let longs = RUN_OPTIONS.iter().map(|o| o.long);
+    if name.starts_with("--") {
+        let prefixed: Vec<_> = longs.clone().filter(|l| l[2..].starts_with(core)).collect();
+        if prefixed.len() == 1 {
+            return prefixed;
+        }
+    }
+    let max = 2.min(core.len() - 1);
+    let scored: Vec<_> = longs.map(|l| (edit_distance(core, &l[2..]), l)).collect();
+    match scored.iter().map(|&(d, _)| d).min() {
+        Some(best) if best <= max => scored
+            .into_iter()
+            .filter(|&(d, _)| d == best)
+            .map(|(_, l)| l)
+            .collect(),
+        _ => Vec::new(),
+    }
+}
+
+/// `unknown option …`, with a `did you mean` hint when a known option is
+/// close.
+fn unknown_option(name: &str, msg: String) -> Error {
+    let near = suggest(name);
+    let e = usage(msg);
+    match near.split_last() {
+        None => e,
+        Some((last, [])) => e.with_hint(format!("did you mean {last}?")),
+        Some((last, rest)) => e.with_hint(format!("did you mean {} or {last}?", rest.join(", "))),
+    }
+}
+
+/// The name part of an option token: `--uid` of `--uid=5`.
+fn option_name(tok: &OsStr) -> (String, bool) {
+    let bytes = tok.as_bytes();
+    let eq = bytes.iter().position(|&b| b == b'=');
+    let name = String::from_utf8_lossy(&bytes[..eq.unwrap_or(bytes.len())]).into_owned();
+    (name, eq.is_some())
+}
+
 /// Parse the whole argv (argv[0] excluded).
 pub fn parse(args: Vec<OsString>) -> Result<Cmd> {
-    // Top-level flags only in first place: `contains` would also find a
-    // `--version` meant for the command.
-    match args.first().and_then(|a| a.to_str()) {
-        Some("-h") | Some("--help") => return Ok(Cmd::Help(TOP_HELP)),
-        Some("-V") | Some("--version") => return Ok(Cmd::Version),
-        _ => {}
-    }
-    let mut pa = pico_args::Arguments::from_vec(args);
-    let sub = pa.subcommand().map_err(|e| usage(e.to_string()))?;
-    match sub.as_deref() {
-        Some("run") => parse_run(pa.finish()),
+    let mut it = args.into_iter();
+    let Some(first) = it.next() else {
+        return Err(usage("no command given").with_hint(USAGE));
+    };
+    let rest: Vec<OsString> = it.collect();
+    // Top-level flags count only in first place: a `--version` further on
+    // may be meant for the command.
+    match first.to_str() {
+        Some("-h") | Some("--help") | Some("help") => Ok(Cmd::Help(Cow::Borrowed(TOP_HELP))),
+        Some("-V") | Some("--version") => Ok(Cmd::Version),
+        Some("run") => parse_run(rest),
         // The engine's second stage (`/proc/self/exe child`, re-exec'd by
         // the launcher): its input is the plan on fd 4, never argv. Run by
         // hand, the stage itself refuses.
         Some("child") => Ok(Cmd::Child),
         Some("doctor") => {
-            let rest = pa.finish();
             if rest.iter().any(|a| a == "-h" || a == "--help") {
-                return Ok(Cmd::Help("usage: sandbox doctor\n\nChecks, one line each, what `sandbox run` needs from this kernel and user.\nExits 0 when `sandbox run` can work here."));
+                return Ok(Cmd::Help(Cow::Borrowed(DOCTOR_HELP)));
             }
             if let Some(a) = rest.first() {
                 return Err(usage(format!("doctor takes no arguments, got {a:?}")));
             }
             Ok(Cmd::Doctor)
         }
-        Some("help") => Ok(Cmd::Help(TOP_HELP)),
-        Some(other) => Err(usage(format!("unknown command {other:?}"))
+        _ if first.len() > 1 && first.as_bytes()[0] == b'-' => Err(option_before_command(&first)),
+        _ => Err(usage(format!("unknown command {first:?}"))
             .with_hint("commands are: run, doctor; see 'sandbox --help'")),
-        None => Err(usage("no command given").with_hint(USAGE)),
     }
 }
 
-/// Where the option tokens end, in the order given.
+/// `sandbox --rw run ./rootfs`: the options belong to `run`, after it.
+fn option_before_command(tok: &OsStr) -> Error {
+    let (name, _) = option_name(tok);
+    match find(&name) {
+        Some(_) => usage(format!(
+            "option {name} comes after the command: sandbox run {name} …"
+        )),
+        None => unknown_option(
+            &name,
+            format!(
+                "unknown option {}; options come after the command: sandbox run [OPTIONS] ROOTFS …",
+                tok.to_string_lossy()
+            ),
+        ),
+    }
+}
+
+/// argv after `run`, split where the options end, in the order given.
 struct Split {
-    opts: Vec<OsString>,
+    /// The options with their values (None for a flag), but for
+    /// -h/--help and -V/--version.
+    opts: Vec<Given>,
     /// -h/--help or -V/--version given as an option of their own (not as
     /// another option's value, such as `--bind -V`).
     help: bool,
     version: bool,
-    bind_order: Vec<bool>,
     rootfs: Option<OsString>,
     command: Vec<OsString>,
+}
+
+struct Given {
+    opt: &'static Opt,
+    /// As typed (`-v` or `--verbose`), for messages.
+    name: String,
+    value: Option<OsString>,
 }
 
 fn split(args: Vec<OsString>) -> Result<Split> {
@@ -310,7 +673,6 @@ fn split(args: Vec<OsString>) -> Result<Split> {
         opts: Vec::new(),
         help: false,
         version: false,
-        bind_order: Vec::new(),
         rootfs: None,
         command: Vec::new(),
     };
@@ -335,141 +697,150 @@ fn split(args: Vec<OsString>) -> Result<Split> {
             s.command.extend(it);
             break;
         }
-        let eq = bytes.iter().position(|&b| b == b'=');
-        let has_eq = eq.is_some();
-        let name = String::from_utf8_lossy(&bytes[..eq.unwrap_or(bytes.len())]).into_owned();
-        if VALUE_OPTS.contains(&name.as_str()) {
-            if name.ends_with("bind") {
-                s.bind_order.push(name == "--ro-bind");
-            }
-            // Always hand pico-args `--key value`: its OsStr parsers do not
-            // split `--key=value`.
-            if has_eq {
-                s.opts.push(name.clone().into());
-                s.opts
-                    .push(OsStr::from_bytes(&bytes[name.len() + 1..]).to_os_string());
-            } else {
-                s.opts.push(tok);
-                match it.next() {
-                    Some(v) => s.opts.push(v),
-                    None => return Err(usage(format!("option {name} needs a value"))),
-                }
-            }
-        } else if FLAG_OPTS.contains(&name.as_str()) && !has_eq {
-            match name.as_str() {
-                "-h" | "--help" => s.help = true,
-                "-V" | "--version" => s.version = true,
-                _ => s.opts.push(tok),
-            }
-        } else if FLAG_OPTS.contains(&name.as_str()) {
-            return Err(usage(format!("option {name} takes no value")));
-        } else {
-            return Err(usage(format!("unknown option {}", tok.to_string_lossy())));
+        let (name, has_eq) = option_name(&tok);
+        let Some(opt) = find(&name) else {
+            let msg = format!("unknown option {}", tok.to_string_lossy());
+            return Err(unknown_option(&name, msg));
+        };
+        let value = match (opt.takes_value(), has_eq) {
+            (true, true) => Some(OsStr::from_bytes(&bytes[name.len() + 1..]).to_os_string()),
+            (true, false) => match it.next() {
+                Some(v) => Some(v),
+                None => return Err(usage(format!("option {name} needs a value"))),
+            },
+            (false, true) => return Err(usage(format!("option {name} takes no value"))),
+            (false, false) => None,
+        };
+        match opt.long {
+            "--help" => s.help = true,
+            "--version" => s.version = true,
+            _ => s.opts.push(Given { opt, name, value }),
         }
     }
     Ok(s)
 }
 
+/// The options `split` found, taken out one name at a time by the phases
+/// of `parse_run`; what no phase takes is a bug, and a usage error.
+struct Opts(Vec<Given>);
+
+type Parsed<T> = std::result::Result<T, String>;
+
+impl Opts {
+    /// Every value given for `long`, in order.
+    fn take(&mut self, long: &str) -> Vec<OsString> {
+        debug_assert!(find(long).is_some(), "{long} is not in RUN_OPTIONS");
+        let (taken, kept) = std::mem::take(&mut self.0)
+            .into_iter()
+            .partition(|g| g.opt.long == long);
+        self.0 = kept;
+        taken
+            .into_iter()
+            .map(|g: Given| g.value.unwrap_or_default())
+            .collect()
+    }
+
+    fn flag(&mut self, long: &str) -> bool {
+        !self.take(long).is_empty()
+    }
+
+    fn all_os<T>(&mut self, long: &str, f: impl Fn(&OsStr) -> Parsed<T>) -> Result<Vec<T>> {
+        self.take(long)
+            .iter()
+            .map(|v| f(v).map_err(usage))
+            .collect()
+    }
+
+    fn all<T>(&mut self, long: &str, f: impl Fn(&str) -> Parsed<T>) -> Result<Vec<T>> {
+        self.all_os(long, |v| match v.to_str() {
+            Some(s) => f(s),
+            None => Err(format!("{long} wants UTF-8, got {v:?}")),
+        })
+    }
+
+    /// Options that are not `repeatable` are given at most once, so the
+    /// first value is the only one.
+    fn one_os<T>(&mut self, long: &str, f: impl Fn(&OsStr) -> Parsed<T>) -> Result<Option<T>> {
+        Ok(self.all_os(long, f)?.into_iter().next())
+    }
+
+    fn one<T>(&mut self, long: &str, f: impl Fn(&str) -> Parsed<T>) -> Result<Option<T>> {
+        Ok(self.all(long, f)?.into_iter().next())
+    }
+}
+
 fn parse_run(args: Vec<OsString>) -> Result<Cmd> {
     let s = split(args)?;
     if s.help {
-        return Ok(Cmd::Help(RUN_HELP));
+        return Ok(Cmd::Help(Cow::Owned(run_help())));
     }
     if s.version {
         return Ok(Cmd::Version);
     }
-    let mut pa = pico_args::Arguments::from_vec(s.opts);
-    let pe = |e: pico_args::Error| match e {
-        pico_args::Error::Utf8ArgumentParsingFailed { cause, .. }
-        | pico_args::Error::ArgumentParsingFailed { cause } => usage(cause),
-        other => usage(other.to_string()),
-    };
-
+    refuse_repeats(&s.opts)?;
+    let mut o = Opts(s.opts);
     let mut r = RunArgs::new(OsString::new());
-    if let Some(h) = pa
-        .opt_value_from_fn("--hostname", parse_hostname)
-        .map_err(pe)?
-    {
+    identity_and_env(&mut o, &mut r)?;
+    root_and_sizes(&mut o, &mut r)?;
+    supervision(&mut o, &mut r)?;
+    resource_limits(&mut o, &mut r)?;
+    hardening(&mut o, &mut r)?;
+    binds(&mut o, &mut r)?;
+    if let Some(g) = o.0.first() {
+        return Err(usage(format!(
+            "option {} is accepted but never read (a bug)",
+            g.name
+        )));
+    }
+    rootfs_and_command(&mut r, s.rootfs, s.command)?;
+    Ok(Cmd::Run(Box::new(r)))
+}
+
+fn refuse_repeats(given: &[Given]) -> Result<()> {
+    for (i, g) in given.iter().enumerate() {
+        if !g.opt.repeatable && given[..i].iter().any(|h| h.opt == g.opt) {
+            return Err(usage(format!("option {} given more than once", g.name)));
+        }
+    }
+    Ok(())
+}
+
+/// Who the command is and what it sees of the host: hostname, directory,
+/// environment, ids, network.
+fn identity_and_env(o: &mut Opts, r: &mut RunArgs) -> Result<()> {
+    if let Some(h) = o.one("--hostname", parse_hostname)? {
         r.hostname = h;
     }
-    if let Some(d) = pa
-        .opt_value_from_os_str("--chdir", parse_chdir)
-        .map_err(pe)?
-    {
+    if let Some(d) = o.one_os("--chdir", parse_chdir)? {
         r.chdir = d;
     }
-    r.setenv = pa
-        .values_from_os_str("--setenv", parse_setenv)
-        .map_err(pe)?;
-    if let Some(u) = pa.opt_value_from_fn("--uid", parse_id).map_err(pe)? {
+    r.setenv = o.all_os("--setenv", parse_setenv)?;
+    if let Some(u) = o.one("--uid", parse_id)? {
         r.uid = u;
     }
-    if let Some(g) = pa.opt_value_from_fn("--gid", parse_id).map_err(pe)? {
+    if let Some(g) = o.one("--gid", parse_id)? {
         r.gid = g;
     }
-    r.share_net = pa.contains("--share-net");
-    let rw = pa.contains("--rw");
-    let ro = pa.contains("--read-only");
-    r.root = match (rw, ro) {
+    r.share_net = o.flag("--share-net");
+    Ok(())
+}
+
+/// The root's mode, /sys, and the sizes of the tmpfs mounts.
+fn root_and_sizes(o: &mut Opts, r: &mut RunArgs) -> Result<()> {
+    r.root = match (o.flag("--rw"), o.flag("--read-only")) {
         (true, true) => return Err(usage("--rw and --read-only exclude each other")),
         (true, false) => RootMode::ReadWrite,
         (false, true) => RootMode::ReadOnly,
         (false, false) => RootMode::Ephemeral,
     };
-    r.sys = pa.contains("--sys");
-    r.limits = pa.values_from_fn("--limit", limits::parse).map_err(pe)?;
-    r.verbose = pa.contains(["-v", "--verbose"]);
-    r.init = pa.contains("--init");
-    r.timeout = pa
-        .opt_value_from_fn("--timeout", |v| limits::parse_duration("--timeout", v))
-        .map_err(pe)?
-        // GNU timeout's reading: 0 means no timeout.
-        .filter(|d| !d.is_zero());
-    if let Some(k) = pa
-        .opt_value_from_fn("--kill-after", |v| {
-            limits::parse_duration("--kill-after", v)
-        })
-        .map_err(pe)?
-    {
-        r.kill_after = k;
-    }
-    r.cgroup.memory = pa
-        .opt_value_from_fn("--memory", |v| limits::parse_size("--memory", v))
-        .map_err(pe)?;
-    r.cgroup.pids = pa.opt_value_from_fn("--pids", parse_pids).map_err(pe)?;
-    r.cgroup.cpus_milli = pa
-        .opt_value_from_fn("--cpus", limits::parse_cpus)
-        .map_err(pe)?;
-    r.status_file = pa
-        .opt_value_from_os_str(
-            "--status-file",
-            |s| -> std::result::Result<OsString, String> {
-                if s.is_empty() {
-                    return Err("--status-file wants a path".into());
-                }
-                Ok(s.to_os_string())
-            },
-        )
-        .map_err(pe)?;
-    r.status_fd = pa
-        .opt_value_from_fn("--status-fd", parse_status_fd)
-        .map_err(pe)?;
-    if let Some(v) = pa
-        .opt_value_from_fn("--tmp-size", |v| limits::parse_size("--tmp-size", v))
-        .map_err(pe)?
-    {
+    r.sys = o.flag("--sys");
+    if let Some(v) = o.one("--tmp-size", |v| limits::parse_size("--tmp-size", v))? {
         r.sizes.tmp = v;
     }
-    if let Some(v) = pa
-        .opt_value_from_fn("--shm-size", |v| limits::parse_size("--shm-size", v))
-        .map_err(pe)?
-    {
+    if let Some(v) = o.one("--shm-size", |v| limits::parse_size("--shm-size", v))? {
         r.sizes.shm = v;
     }
-    if let Some(v) = pa
-        .opt_value_from_fn("--root-size", |v| limits::parse_size("--root-size", v))
-        .map_err(pe)?
-    {
+    if let Some(v) = o.one("--root-size", |v| limits::parse_size("--root-size", v))? {
         if r.root != RootMode::Ephemeral {
             return Err(usage(
                 "--root-size caps the copy-on-write root; with --rw or --read-only there is none",
@@ -477,76 +848,114 @@ fn parse_run(args: Vec<OsString>) -> Result<Cmd> {
         }
         r.sizes.root = v;
     }
-    if let Some(on) = pa
-        .opt_value_from_fn("--seccomp", parse_on_off)
-        .map_err(pe)?
-    {
+    Ok(())
+}
+
+/// PID 1, the timeout and the status report.
+fn supervision(o: &mut Opts, r: &mut RunArgs) -> Result<()> {
+    r.init = o.flag("--init");
+    r.timeout = o
+        .one("--timeout", |v| limits::parse_duration("--timeout", v))?
+        // GNU timeout's reading: 0 means no timeout.
+        .filter(|d| !d.is_zero());
+    if let Some(k) = o.one("--kill-after", |v| {
+        limits::parse_duration("--kill-after", v)
+    })? {
+        r.kill_after = k;
+    }
+    r.status_file = o.one_os("--status-file", |s| {
+        if s.is_empty() {
+            return Err("--status-file wants a path".into());
+        }
+        Ok(s.to_os_string())
+    })?;
+    r.status_fd = o.one("--status-fd", parse_status_fd)?;
+    Ok(())
+}
+
+/// Per-process resource limits and the cgroup's.
+fn resource_limits(o: &mut Opts, r: &mut RunArgs) -> Result<()> {
+    r.limits = o.all("--limit", limits::parse)?;
+    r.cgroup.memory = o.one("--memory", |v| limits::parse_size("--memory", v))?;
+    r.cgroup.pids = o.one("--pids", parse_pids)?;
+    r.cgroup.cpus_milli = o.one("--cpus", limits::parse_cpus)?;
+    Ok(())
+}
+
+/// seccomp, Landlock, and how much the launcher says.
+fn hardening(o: &mut Opts, r: &mut RunArgs) -> Result<()> {
+    if let Some(on) = o.one("--seccomp", parse_on_off)? {
         r.seccomp = on;
     }
-    if let Some(m) = pa
-        .opt_value_from_fn("--landlock", parse_landlock)
-        .map_err(pe)?
-    {
+    if let Some(m) = o.one("--landlock", parse_landlock)? {
         r.landlock = m;
     }
-    let mut rw_binds = pa
-        .values_from_os_str("--bind", parse_bind)
-        .map_err(pe)?
-        .into_iter();
-    let mut ro_binds = pa
-        .values_from_os_str("--ro-bind", parse_bind)
-        .map_err(pe)?
-        .into_iter();
-    for read_only in s.bind_order {
-        let next = if read_only {
-            ro_binds.next()
-        } else {
-            rw_binds.next()
-        };
-        let (src, dst) = next.expect("split counted every bind option");
+    r.verbose = o.flag("--verbose");
+    Ok(())
+}
+
+/// `--bind` and `--ro-bind` in the order given: a later bind covers an
+/// earlier one.
+fn binds(o: &mut Opts, r: &mut RunArgs) -> Result<()> {
+    let (taken, kept) = std::mem::take(&mut o.0)
+        .into_iter()
+        .partition(|g| matches!(g.opt.long, "--bind" | "--ro-bind"));
+    o.0 = kept;
+    for g in taken {
+        let (src, dst) = parse_bind(&g.value.unwrap_or_default()).map_err(usage)?;
         r.binds.push(BindArg {
             src,
             dst,
-            read_only,
+            read_only: g.opt.long == "--ro-bind",
         });
     }
-    let rest = pa.finish();
-    if let Some(first) = rest.first() {
-        let name = first.to_string_lossy();
-        return Err(usage(format!("option {name} given more than once")));
-    }
-    r.rootfs = match s.rootfs {
+    Ok(())
+}
+
+fn rootfs_and_command(
+    r: &mut RunArgs,
+    rootfs: Option<OsString>,
+    command: Vec<OsString>,
+) -> Result<()> {
+    r.rootfs = match rootfs {
         Some(p) if !p.is_empty() => p,
         Some(_) => return Err(usage("ROOTFS is an empty string")),
         None => return Err(usage("missing ROOTFS (a directory to use as the root)")),
     };
-    if !s.command.is_empty() {
-        r.command = s.command;
+    if !command.is_empty() {
+        r.command = command;
     }
     if r.command[0].is_empty() {
         return Err(usage("COMMAND is an empty string"));
     }
-    Ok(Cmd::Run(Box::new(r)))
+    Ok(())
 }
 
-/// RFC 1123 host name: 1–64 bytes (the kernel's limit), dot-separated
-/// labels of letters, digits and `-`, none empty or starting or ending
-/// with `-`.
+/// RFC 1123 host name: 1–64 bytes in all (the kernel's limit), in
+/// dot-separated labels of at most 63 (the DNS limit) letters, digits and
+/// `-`, none empty or starting or ending with `-`.
 pub fn parse_hostname(s: &str) -> std::result::Result<String, String> {
     if s.is_empty() || s.len() > 64 {
         return Err(format!("hostname {s:?} must be 1 to 64 characters"));
     }
-    let label_ok = |l: &str| {
-        !l.is_empty()
-            && l.len() <= 63
-            && !l.starts_with('-')
-            && !l.ends_with('-')
-            && l.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-')
-    };
-    if !s.split('.').all(label_ok) {
-        return Err(format!(
-            "hostname {s:?} may hold only letters, digits, '-' and '.' (RFC 1123)"
-        ));
+    for label in s.split('.') {
+        let ok = !label.is_empty()
+            && !label.starts_with('-')
+            && !label.ends_with('-')
+            && label
+                .bytes()
+                .all(|b| b.is_ascii_alphanumeric() || b == b'-');
+        if !ok {
+            return Err(format!(
+                "hostname {s:?} may hold only letters, digits, '-' and '.' (RFC 1123)"
+            ));
+        }
+        if label.len() > 63 {
+            return Err(format!(
+                "hostname {s:?}: a label (the part between dots) may be at most 63 characters (RFC 1123), this one is {}",
+                label.len()
+            ));
+        }
     }
     Ok(s.to_string())
 }
@@ -803,6 +1212,250 @@ mod tests {
         }
     }
 
+    #[test]
+    fn hostname_lengths() {
+        // 64 bytes in all is the kernel's limit; a label is at most 63.
+        let two_labels = format!("{}.{}", "a".repeat(31), "b".repeat(32));
+        assert_eq!(two_labels.len(), 64);
+        assert!(parse_hostname(&two_labels).is_ok());
+        let e = parse_hostname(&"a".repeat(64)).unwrap_err();
+        assert!(e.contains("at most 63 characters"), "{e}");
+        let e = parse_hostname(&format!("{}.b", "a".repeat(64))).unwrap_err();
+        assert!(e.contains("must be 1 to 64 characters"), "{e}");
+        let e = parse_hostname(&"a".repeat(65)).unwrap_err();
+        assert!(e.contains("must be 1 to 64 characters"), "{e}");
+        // A bad character is reported as such, also in a long label.
+        let e = parse_hostname(&format!("{}_", "a".repeat(63))).unwrap_err();
+        assert!(e.contains("only letters, digits"), "{e}");
+    }
+
+    #[test]
+    fn help_lists_every_option() {
+        let help = run_help();
+        for o in RUN_OPTIONS {
+            assert!(
+                help.contains(&format!("  {}", o.spec())),
+                "{} missing",
+                o.long
+            );
+            assert!(!o.help.is_empty(), "{} has no help", o.long);
+        }
+        for g in Group::ALL {
+            assert!(help.contains(&format!("\n{}", g.heading())), "{g:?}");
+        }
+        for l in help.lines() {
+            assert!(l.chars().count() <= HELP_WIDTH, "too long: {l}");
+        }
+        // The --limit help names every resource limits.rs knows.
+        let limit = find("--limit").unwrap().help;
+        for res in limits::RESOURCES {
+            assert!(
+                limit.contains(&format!(" {},", res.name))
+                    || limit.contains(&format!(" {};", res.name)),
+                "{}",
+                res.name
+            );
+        }
+        assert!(matches!(
+            parse(args(&["run", "--help"])).unwrap(),
+            Cmd::Help(h) if h == help
+        ));
+    }
+
+    #[test]
+    fn the_table_is_consistent() {
+        for (i, o) in RUN_OPTIONS.iter().enumerate() {
+            assert!(o.long.starts_with("--") && o.long.len() > 3, "{}", o.long);
+            for p in &RUN_OPTIONS[..i] {
+                assert_ne!(p.long, o.long);
+                assert!(o.short.is_none() || p.short != o.short, "{}", o.long);
+            }
+            assert_eq!(find(o.long), Some(o));
+            if let Some(c) = o.short {
+                assert_eq!(find(&format!("-{c}")), Some(o));
+            }
+        }
+    }
+
+    /// `split` accepts exactly the names in the table: every one of them,
+    /// and nothing near them.
+    #[test]
+    fn split_accepts_exactly_the_table() {
+        let mut names: Vec<String> = Vec::new();
+        for o in RUN_OPTIONS {
+            names.push(o.long.to_string());
+            names.extend(o.short.map(|c| format!("-{c}")));
+            // Near misses: a letter less, a letter more, one dash.
+            names.push(o.long[..o.long.len() - 1].to_string());
+            names.push(format!("{}s", o.long));
+            names.push(o.long[1..].to_string());
+        }
+        names.extend(["-x", "--x", "--", "-", "--name", "-hv", "-vv"].map(String::from));
+        for name in names {
+            let mut argv = vec![OsString::from(&name)];
+            let known = find(&name);
+            if known.is_some_and(|o| o.takes_value()) {
+                argv.push("v".into());
+            }
+            argv.push("r".into());
+            let s = split(argv);
+            match known {
+                Some(o) => {
+                    let s = s.unwrap_or_else(|e| panic!("{name}: {e}"));
+                    let seen = s.opts.iter().any(|g| g.opt == o) || s.help || s.version;
+                    assert!(seen, "{name}");
+                }
+                // `--` and `-` are no options: split takes them as the end
+                // of the options and as ROOTFS.
+                None if name == "--" || name == "-" => assert!(s.is_ok()),
+                None => assert!(s.is_err(), "{name} accepted"),
+            }
+        }
+    }
+
+    /// Every option in the table is read by a phase of parse_run (this
+    /// needs a sample value for each option that takes one).
+    #[test]
+    fn every_option_is_read() {
+        let sample = |long: &str| match long {
+            "--hostname" => "h",
+            "--chdir" | "--status-file" => "/x",
+            "--setenv" => "A=b",
+            "--uid" | "--gid" | "--pids" | "--cpus" | "--timeout" | "--kill-after" => "7",
+            "--status-fd" => "3",
+            "--bind" | "--ro-bind" => "/a:/b",
+            "--seccomp" => "off",
+            "--landlock" => "off",
+            "--limit" => "nofile=5",
+            "--memory" | "--tmp-size" | "--shm-size" | "--root-size" => "1M",
+            other => panic!("no sample value for {other}: add one here"),
+        };
+        for o in RUN_OPTIONS {
+            let mut argv = args(&["run", o.long]);
+            if o.takes_value() {
+                argv.push(sample(o.long).into());
+            }
+            argv.push("r".into());
+            match parse(argv) {
+                Ok(Cmd::Run(r)) => assert_ne!(*r, RunArgs::new("r"), "{} ignored", o.long),
+                Ok(Cmd::Help(_) | Cmd::Version) => {
+                    assert!(matches!(o.long, "--help" | "--version"))
+                }
+                other => panic!("{}: {other:?}", o.long),
+            }
+        }
+    }
+
+    #[test]
+    fn repeats() {
+        for o in RUN_OPTIONS
+            .iter()
+            .filter(|o| o.long != "--help" && o.long != "--version")
+        {
+            let mut one = vec![OsString::from(o.long)];
+            if o.takes_value() {
+                one.push("/a".into());
+            }
+            let mut argv = args(&["run"]);
+            argv.extend(one.iter().cloned());
+            argv.extend(one);
+            argv.push("r".into());
+            match parse(argv) {
+                Err(e) if !o.repeatable => {
+                    assert!(
+                        e.to_string().contains("given more than once"),
+                        "{}: {e}",
+                        o.long
+                    )
+                }
+                Err(e) => assert!(!e.to_string().contains("more than once"), "{}: {e}", o.long),
+                Ok(_) => assert!(o.repeatable, "{} twice accepted", o.long),
+            }
+        }
+        let e = run(&["-v", "--verbose", "r"]).unwrap_err();
+        assert!(
+            e.to_string()
+                .contains("option --verbose given more than once"),
+            "{e}"
+        );
+    }
+
+    #[test]
+    fn an_option_value_that_looks_like_an_option_is_a_value() {
+        let r = run(&["--bind", "--sys", "--hostname", "--rw", "r"]);
+        assert!(r.is_err(), "--rw is no hostname");
+        let r = run(&["--bind", "--sys", "--setenv", "--rw=1", "r"]).unwrap();
+        assert!(!r.sys);
+        assert_eq!(r.binds[0].src, "--sys");
+        assert_eq!(r.root, RootMode::Ephemeral);
+        assert_eq!(r.setenv, vec![("--rw".into(), "1".into())]);
+    }
+
+    #[test]
+    fn unknown_options_suggest_a_near_one() {
+        let hint = |a: &[&str]| run(a).unwrap_err().hint.unwrap_or_default();
+        let e = run(&["--timout", "5", "r"]).unwrap_err();
+        assert!(
+            e.to_string()
+                .starts_with("sandbox: usage: unknown option --timout"),
+            "{e}"
+        );
+        assert_eq!(e.hint.as_deref(), Some("did you mean --timeout?"));
+        assert_eq!(hint(&["r", "--timout=5"]), "did you mean --timeout?");
+        assert_eq!(hint(&["--ro-bnd", "/a", "r"]), "did you mean --ro-bind?");
+        assert_eq!(hint(&["-verbose", "r"]), "did you mean --verbose?");
+        // A unique prefix.
+        assert_eq!(hint(&["--host", "x", "r"]), "did you mean --hostname?");
+        assert_eq!(
+            hint(&["--status-fi", "x", "r"]),
+            "did you mean --status-file?"
+        );
+        // Two at the same distance.
+        assert_eq!(hint(&["--xid", "1", "r"]), "did you mean --uid or --gid?");
+        // Nothing near: the usual hint.
+        for far in [
+            &["--frob", "r"][..],
+            &["--s", "r"],
+            &["-x", "r"],
+            &["--name", "x", "r"],
+        ] {
+            assert_eq!(
+                hint(far),
+                "run 'sandbox run --help' for the options",
+                "{far:?}"
+            );
+        }
+    }
+
+    #[test]
+    fn options_before_the_command() {
+        let e = parse(args(&["--rw", "run", "./rootfs"])).unwrap_err();
+        assert_eq!(
+            e.to_string().lines().next().unwrap(),
+            "sandbox: usage: option --rw comes after the command: sandbox run --rw …"
+        );
+        let e = parse(args(&["--hostname=x", "run", "r"])).unwrap_err();
+        assert!(
+            e.to_string()
+                .contains("option --hostname comes after the command"),
+            "{e}"
+        );
+        let e = parse(args(&["-v", "run", "r"])).unwrap_err();
+        assert!(
+            e.to_string().contains("option -v comes after the command"),
+            "{e}"
+        );
+        let e = parse(args(&["--name", "x", "run", "r"])).unwrap_err();
+        assert!(
+            e.to_string()
+                .contains("unknown option --name; options come after the command"),
+            "{e}"
+        );
+        let e = parse(args(&["--timout", "run", "r"])).unwrap_err();
+        assert_eq!(e.hint.as_deref(), Some("did you mean --timeout?"));
+        assert_eq!(e.exit, 125);
+    }
+
     fn word() -> impl Strategy<Value = String> {
         "[a-zA-Z0-9_./-]{1,12}"
     }
@@ -868,7 +1521,7 @@ mod tests {
         fn arbitrary_argv_never_panics(argv in proptest::collection::vec(
             prop_oneof![
                 any::<String>(),
-                proptest::sample::select(VALUE_OPTS.iter().chain(FLAG_OPTS).map(|s| s.to_string()).collect::<Vec<_>>()),
+                proptest::sample::select(RUN_OPTIONS.iter().map(|o| o.long.to_string()).collect::<Vec<_>>()),
                 Just("--".to_string()),
                 Just("run".to_string()),
             ], 0..8)) {
