@@ -19,7 +19,7 @@ use crate::idmap::IdMap;
 use crate::limits;
 use crate::plan::{self, Plan};
 use crate::status::{self, Report};
-use crate::sys::{self, Exit};
+use crate::sys::{self, sigsafe, Exit};
 
 /// GNU timeout's status for "the time ran out".
 pub const EXIT_TIMEOUT: u8 = 124;
@@ -100,7 +100,7 @@ impl StatusSink {
         let line = format!("{json}\n");
         let (r, shown) = match self {
             StatusSink::File(mut f, path) => (f.write_all(line.as_bytes()), path),
-            StatusSink::Fd(n) => (sys::write_raw(n, line.as_bytes()), format!("fd {n}")),
+            StatusSink::Fd(n) => (sys::write_all(n, line.as_bytes()), format!("fd {n}")),
         };
         if let Err(e) = r.ctx("write the status", shown) {
             e.report();
@@ -231,7 +231,7 @@ fn launch(plan: &Plan, report: &mut Report) -> Result<u8> {
 
     // The release byte. The clone child has the plan already: it is a copy
     // of this process, and runs the child stage from that copy.
-    let sent = sys::write_raw(ctl_write.as_raw_fd(), &[1u8]);
+    let sent = sys::write_all(ctl_write.as_raw_fd(), &[1u8]);
     drop(ctl_write);
     if let Err(e) = sent {
         // EPIPE: the child died before reading; its status says why.
@@ -355,43 +355,44 @@ impl Guard {
 
     /// We end normally: tell the guard so, and reap it.
     fn dismiss(self) {
-        let _ = sys::write_raw(self.life.as_raw_fd(), b"D");
+        let _ = sys::write_all(self.life.as_raw_fd(), b"D");
         drop(self.life);
         let _ = sys::waitpid(self.pid, false);
     }
 }
 
-/// The guard process. Async-signal-safe calls only: it is a fork of the
+/// The guard process. `sys::sigsafe` calls only: it is a fork of the
 /// launcher.
 fn guard_main(life: c_int, pidfd: c_int, cgroup: Option<&std::ffi::CStr>) -> ! {
     // Its own session: the terminal's ^C, ^Z and hangup go to the
     // launcher's process group, not to the guard; a kill of that group
     // misses it too. The signals the launcher blocked stay blocked here.
-    sys::setsid();
+    let _ = sigsafe::setsid();
     // Keep only the pipe (as 0) and the pidfd (as 1): nothing else of the
     // launcher's, above all not its stdout, which a reader may wait on.
-    if sys::dup2(life, 0).is_err() || sys::dup2(pidfd, 1).is_err() {
-        sys::exit_now(1);
+    if sigsafe::dup2(life, 0).is_err() || sigsafe::dup2(pidfd, 1).is_err() {
+        sigsafe::exit_now(1);
     }
-    sys::close_range_raw(2);
-    if let Ok(Some(_)) = sys::read_byte(0) {
+    let _ = sigsafe::close_range(2);
+    if let Ok(Some(_)) = sigsafe::read_byte(0) {
         // The launcher ended normally and has cleaned up.
-        sys::exit_now(0);
+        sigsafe::exit_now(0);
     }
     // EOF: the launcher died without a word.
-    let _ = sys::pidfd_send_signal(1, libc::SIGKILL);
+    let _ = sigsafe::pidfd_send_signal(1, libc::SIGKILL);
     // Wait for the sandbox to be gone (its pidfd polls readable), then
     // remove its cgroup, which is busy until then.
-    sys::poll_raw(1, 10_000);
+    let _ = sigsafe::poll(1, 10_000);
     if let Some(dir) = cgroup {
         for _ in 0..100 {
-            if sys::rmdir_raw(dir) != libc::EBUSY {
-                break;
+            match sigsafe::rmdir(dir) {
+                Err(e) if e.raw_os_error() == Some(libc::EBUSY) => {}
+                _ => break,
             }
-            sys::poll_raw(-1, 10);
+            let _ = sigsafe::poll(-1, 10);
         }
     }
-    sys::exit_now(0)
+    sigsafe::exit_now(0)
 }
 
 /// An error report framed for the error pipe, with room for the errno the
@@ -424,8 +425,8 @@ impl ChildReport {
     /// Async-signal-safe: patch and write, then exit.
     fn send(&mut self, fd: c_int, errno: i32) -> ! {
         self.buf[self.errno_at..self.errno_at + 4].copy_from_slice(&(errno as u32).to_le_bytes());
-        let _ = sys::write_raw(fd, &self.buf);
-        sys::exit_now(EXIT_SANDBOX as i32)
+        let _ = sigsafe::write_all(fd, &self.buf);
+        sigsafe::exit_now(EXIT_SANDBOX as i32)
     }
 }
 
@@ -467,37 +468,37 @@ fn child_after_clone(fds: CloneFds, net: Option<&mut ChildReport>, plan: &Plan) 
     // ---- Clone child, PID 1 in the new namespaces, uid not yet mapped ----
     // Our copies of the parent's ends go first: while we hold the control
     // pipe's write end, the read below could never see EOF.
-    sys::close_raw(fds.ctl_write);
-    sys::close_raw(fds.err_read);
+    let _ = sigsafe::close(fds.ctl_write);
+    let _ = sigsafe::close(fds.err_read);
     // Arm the death signal before waiting: if the parent is already gone the
     // read below sees EOF (the parent's write end closed) and we leave, so
     // no window exists in which the parent dies unnoticed.
-    if sys::set_parent_death_signal(libc::SIGKILL).is_err() {
-        sys::exit_now(EXIT_SANDBOX as i32);
+    if sigsafe::set_parent_death_signal(libc::SIGKILL).is_err() {
+        sigsafe::exit_now(EXIT_SANDBOX as i32);
     }
     // We hold every capability in the new user namespace already, maps or
     // not, so the network namespace can be made now, while the parent
     // works; it belongs to the new user namespace as if cloned with it.
     if let Some(r) = net {
-        if let Err(e) = sys::unshare(libc::CLONE_NEWNET) {
+        if let Err(e) = sigsafe::unshare(libc::CLONE_NEWNET) {
             r.send(fds.err_write, e.raw_os_error().unwrap_or(libc::EIO));
         }
     }
     // Wait for the release byte: the maps must be written before the child
     // stage runs, or it would act as an unmapped uid (DESIGN.md).
-    match sys::read_byte(fds.ctl_read) {
+    match sigsafe::read_byte(fds.ctl_read) {
         Ok(Some(1)) => {}
-        _ => sys::exit_now(EXIT_SANDBOX as i32),
+        _ => sigsafe::exit_now(EXIT_SANDBOX as i32),
     }
-    sys::close_raw(fds.ctl_read);
+    let _ = sigsafe::close(fds.ctl_read);
     // The error pipe on its fixed number (pipe_high put it at 10 or above,
     // so this clobbers nothing of ours); the child stage closes every fd
     // above it, the launcher's among them.
-    if sys::dup2(fds.err_write, CHILD_ERR_FD).is_err() {
-        sys::exit_now(EXIT_SANDBOX as i32);
+    if sigsafe::dup2(fds.err_write, CHILD_ERR_FD).is_err() {
+        sigsafe::exit_now(EXIT_SANDBOX as i32);
     }
     let code = crate::child::main(plan);
-    sys::exit_now(code as i32)
+    sigsafe::exit_now(code as i32)
 }
 
 /// uid_map, then "deny" to setgroups, then gid_map.
