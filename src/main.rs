@@ -4,6 +4,11 @@
 //! `doctor`. Exit codes are DESIGN.md's: the command's own, 128+N, 125,
 //! 126, 127.
 
+// `sys` is the one module allowed `unsafe`, and each of its unsafe blocks
+// says why it is sound.
+#![deny(unsafe_code)]
+#![warn(clippy::undocumented_unsafe_blocks)]
+
 mod cgroup;
 mod child;
 mod cli;
@@ -17,6 +22,7 @@ mod plan;
 mod rootfs;
 mod seccomp;
 mod status;
+#[allow(unsafe_code)]
 mod sys;
 
 use std::process::ExitCode;
