@@ -44,7 +44,7 @@ use std::time::Duration;
 use crate::error::{Context, Error, Reason, Result, EXIT_SANDBOX};
 use crate::limits::{Limit, RESOURCES};
 use crate::plan::{Bind, CgroupLimits, LandlockMode, Plan, RootMode, Sizes};
-use crate::sys;
+use crate::sys::{self, sigsafe};
 
 /// Where the child stage finds the report pipe's write end. It is the
 /// lowest fd above stdio, so "close every fd above `REPORT_FD`" leaves the
@@ -164,7 +164,7 @@ impl ReportSender {
 
     fn send(&self, record: &[u8]) {
         // The launcher gone is the one failure, and nobody is left to tell.
-        let _ = sys::write_raw(self.0, &frame(record));
+        let _ = sys::write_all(self.0, &frame(record));
     }
 }
 
@@ -198,8 +198,8 @@ impl PreparedError {
     /// Async-signal-safe: patch the errno in, write, `_exit(125)`.
     pub fn send(&mut self, fd: RawFd, errno: i32) -> ! {
         self.buf[self.errno_at..self.errno_at + 4].copy_from_slice(&(errno as u32).to_le_bytes());
-        let _ = sys::write_raw(fd, &self.buf);
-        sys::exit_now(EXIT_SANDBOX as i32)
+        let _ = sigsafe::write_all(fd, &self.buf);
+        sigsafe::exit_now(EXIT_SANDBOX as i32)
     }
 }
 
@@ -273,7 +273,7 @@ impl ReportReceiver {
     #[cfg(test)]
     fn from_bytes(b: &[u8]) -> ReportReceiver {
         let (r, w) = sys::pipe_high().unwrap();
-        sys::write_raw(std::os::fd::AsRawFd::as_raw_fd(&w), b).unwrap();
+        sys::write_all(std::os::fd::AsRawFd::as_raw_fd(&w), b).unwrap();
         drop(w);
         let mut rr = ReportReceiver::new(r);
         rr.read_to_end();

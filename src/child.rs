@@ -162,7 +162,7 @@ fn init(report: &ReportSender) -> Result<()> {
     // Not holding the caller's terminal or pipes: a reader of our stdout
     // sees EOF when the command and its children close theirs.
     for fd in 0..3 {
-        sys::close_raw(fd);
+        let _ = sys::close(fd);
     }
     let status = loop {
         let _ = sys::poll(&[(sigfd.as_fd(), libc::POLLIN)], -1);
@@ -336,15 +336,14 @@ fn exec(plan: &Plan, env: &[(OsString, OsString)]) -> Error {
             CString::new(kv).ok()
         })
         .collect();
-    let mut argv_p: Vec<*const libc::c_char> = argv.iter().map(|c| c.as_ptr()).collect();
-    argv_p.push(std::ptr::null());
-    let mut envp: Vec<*const libc::c_char> = envs.iter().map(|c| c.as_ptr()).collect();
-    envp.push(std::ptr::null());
+    let argv = sys::CStringArray::new(argv);
+    let envp = sys::CStringArray::new(envs);
 
     let name = plan.command[0].as_bytes();
     let rootfs = plan.rootfs.display();
     if name.contains(&b'/') {
-        let errno = sys::execve(&argv[0], &argv_p, &envp);
+        let Err(e) = sys::execve(&argv.strings()[0], &argv, &envp);
+        let errno = e.raw_os_error().unwrap_or(libc::EIO);
         return exec_error(
             Path::new(OsStr::from_bytes(name)),
             errno,
@@ -365,7 +364,8 @@ fn exec(plan: &Plan, env: &[(OsString, OsString)]) -> Error {
         let Ok(c) = CString::new(cand.clone()) else {
             continue;
         };
-        let errno = sys::execve(&c, &argv_p, &envp);
+        let Err(e) = sys::execve(&c, &argv, &envp);
+        let errno = e.raw_os_error().unwrap_or(libc::EIO);
         match errno {
             libc::ENOENT | libc::ENOTDIR | libc::ELOOP | libc::ENAMETOOLONG => continue,
             libc::EACCES => {

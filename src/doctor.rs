@@ -264,7 +264,7 @@ fn cgroup_line() -> (bool, String) {
     let dir = PathBuf::from(&mnt).join(own.trim_start_matches('/'));
     let delegated = ["", "cgroup.procs", "cgroup.subtree_control"]
         .iter()
-        .all(|f| sys::writable(dir.join(f).as_os_str()));
+        .all(|f| sys::writable(dir.join(f).as_os_str()).is_ok());
     let kind = if hybrid {
         "hybrid (v1 controllers also mounted)"
     } else {

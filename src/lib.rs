@@ -25,7 +25,9 @@
 //!
 //! Launching from many threads at once is safe: between clone and its
 //! exec the new process makes only async-signal-safe calls.
+// `unsafe` lives in sys/ only, each block with its SAFETY comment.
 #![deny(unsafe_code)]
+#![warn(clippy::undocumented_unsafe_blocks)]
 #![warn(missing_docs)]
 // The examples show `fn main` on purpose: `sandbox::init()` must be the
 // first thing in it.

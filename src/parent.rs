@@ -29,7 +29,7 @@ use crate::limits;
 use crate::plan::Plan;
 use crate::signals::{already_delivered, HANDLED};
 use crate::status::{self, Report};
-use crate::sys::{self, Exit};
+use crate::sys::{self, sigsafe, Exit};
 
 /// GNU timeout's status for "the time ran out".
 pub const EXIT_TIMEOUT: u8 = 124;
@@ -105,7 +105,7 @@ impl StatusSink {
         let line = format!("{json}\n");
         let (r, shown) = match self {
             StatusSink::File(mut f, path) => (f.write_all(line.as_bytes()), path),
-            StatusSink::Fd(n) => (sys::write_raw(n, line.as_bytes()), format!("fd {n}")),
+            StatusSink::Fd(n) => (sys::write_all(n, line.as_bytes()), format!("fd {n}")),
         };
         r.ctx("write the status", shown)
     }
@@ -219,7 +219,8 @@ struct Prepared {
     cgroup: Option<Cgroup>,
     plan_bytes: Vec<u8>,
     exe: CString,
-    argv: [CString; 2],
+    argv: sys::CStringArray,
+    envp: sys::CStringArray,
     net_error: PreparedError,
     exec_error: PreparedError,
     ctl: (OwnedFd, OwnedFd),
@@ -299,10 +300,13 @@ fn prepare(plan: &Plan, forward_signals: bool, notices: &mut Notices) -> Result<
         cgroup,
         plan_bytes: channel::encode_plan(plan),
         exe: CString::new("/proc/self/exe").unwrap(),
-        argv: [
+        argv: sys::CStringArray::new(vec![
             CString::new("sandbox").unwrap(),
             CString::new("child").unwrap(),
-        ],
+        ]),
+        // The stage needs nothing from the environment: what it needs of
+        // the caller's (TERM) is in the plan.
+        envp: sys::CStringArray::new(Vec::new()),
         net_error: PreparedError::new(
             "create the network namespace (unshare)",
             None,
@@ -334,10 +338,8 @@ fn clone_child(plan: &Plan, p: &mut Prepared) -> Result<(pid_t, bool)> {
             report_read: p.report.0.as_raw_fd(),
             report_write: p.report.1.as_raw_fd(),
         };
-        let argv = [p.argv[0].as_ptr(), p.argv[1].as_ptr(), std::ptr::null()];
-        let envp = [std::ptr::null()];
         let net = (!plan.share_net).then_some(&mut p.net_error);
-        child_after_clone(fds, &p.exe, &argv, &envp, net, &mut p.exec_error);
+        child_after_clone(fds, &p.exe, &p.argv, &p.envp, net, &mut p.exec_error);
     }
     Ok((pid, in_cgroup))
 }
@@ -421,7 +423,7 @@ impl Running {
     /// kernel has them, so never to a process that reused the pid).
     pub fn signal(&self, sig: c_int) -> std::io::Result<()> {
         match &self.pidfd {
-            Some(fd) => sys::pidfd_send_signal(fd.as_raw_fd(), sig),
+            Some(fd) => sigsafe::pidfd_send_signal(fd.as_raw_fd(), sig),
             None => sys::kill(self.pid, sig),
         }
     }
@@ -581,43 +583,44 @@ impl Guard {
 
     /// We end normally: tell the guard so, and reap it.
     fn dismiss(self) {
-        let _ = sys::write_raw(self.life.as_raw_fd(), b"D");
+        let _ = sys::write_all(self.life.as_raw_fd(), b"D");
         drop(self.life);
         let _ = sys::waitpid(self.pid, false);
     }
 }
 
-/// The guard process. Async-signal-safe calls only: it is a fork of the
+/// The guard process. `sys::sigsafe` calls only: it is a fork of the
 /// launcher, which may have other threads (a library's caller).
 fn guard_main(life: c_int, pidfd: c_int, cgroup: Option<&std::ffi::CStr>) -> ! {
     // Its own session: the terminal's ^C, ^Z and hangup go to the
     // launcher's process group, not to the guard; a kill of that group
     // misses it too. The signals the launcher blocked stay blocked here.
-    sys::setsid();
+    let _ = sigsafe::setsid();
     // Keep only the pipe (as 0) and the pidfd (as 1): nothing else of the
     // launcher's, above all not its stdout, which a reader may wait on.
-    if sys::dup2(life, 0).is_err() || sys::dup2(pidfd, 1).is_err() {
-        sys::exit_now(1);
+    if sigsafe::dup2(life, 0).is_err() || sigsafe::dup2(pidfd, 1).is_err() {
+        sigsafe::exit_now(1);
     }
-    sys::close_range_raw(2);
-    if let Ok(Some(_)) = sys::read_byte(0) {
+    let _ = sigsafe::close_range(2);
+    if let Ok(Some(_)) = sigsafe::read_byte(0) {
         // The launcher ended normally and has cleaned up.
-        sys::exit_now(0);
+        sigsafe::exit_now(0);
     }
     // EOF: the launcher died without a word.
-    let _ = sys::pidfd_send_signal(1, libc::SIGKILL);
+    let _ = sigsafe::pidfd_send_signal(1, libc::SIGKILL);
     // Wait for the sandbox to be gone (its pidfd polls readable), then
     // remove its cgroup, which is busy until then.
-    sys::poll_raw(1, 10_000);
+    let _ = sigsafe::poll(1, 10_000);
     if let Some(dir) = cgroup {
         for _ in 0..100 {
-            if sys::rmdir_raw(dir) != libc::EBUSY {
-                break;
+            match sigsafe::rmdir(dir) {
+                Err(e) if e.raw_os_error() == Some(libc::EBUSY) => {}
+                _ => break,
             }
-            sys::poll_raw(-1, 10);
+            let _ = sigsafe::poll(-1, 10);
         }
     }
-    sys::exit_now(0)
+    sigsafe::exit_now(0)
 }
 
 /// The pipe ends as raw numbers, for the clone child.
@@ -638,47 +641,48 @@ struct CloneFds {
 fn child_after_clone(
     fds: CloneFds,
     exe: &std::ffi::CStr,
-    argv: &[*const libc::c_char],
-    envp: &[*const libc::c_char],
+    argv: &sys::CStringArray,
+    envp: &sys::CStringArray,
     net: Option<&mut PreparedError>,
     exec_error: &mut PreparedError,
 ) -> ! {
     // ---- Clone child, PID 1 in the new namespaces, uid not yet mapped ----
     // Our copies of the launcher's ends go first: while we hold the control
     // pipe's write end, the read below could never see EOF.
-    sys::close_raw(fds.ctl_write);
-    sys::close_raw(fds.report_read);
+    let _ = sigsafe::close(fds.ctl_write);
+    let _ = sigsafe::close(fds.report_read);
     // Arm the death signal before waiting: if the launcher is already gone
     // the read below sees EOF (its write end closed) and we leave, so no
     // window exists in which it dies unnoticed.
-    if sys::set_parent_death_signal(libc::SIGKILL).is_err() {
-        sys::exit_now(crate::error::EXIT_SANDBOX as i32);
+    if sigsafe::set_parent_death_signal(libc::SIGKILL).is_err() {
+        sigsafe::exit_now(crate::error::EXIT_SANDBOX as i32);
     }
     // We hold every capability in the new user namespace already, maps or
     // not, so the network namespace can be made now, while the launcher
     // works; it belongs to the new user namespace as if cloned with it.
     if let Some(r) = net {
-        if let Err(e) = sys::unshare(libc::CLONE_NEWNET) {
+        if let Err(e) = sigsafe::unshare(libc::CLONE_NEWNET) {
             r.send(fds.report_write, e.raw_os_error().unwrap_or(libc::EIO));
         }
     }
     // Wait for the release byte: the maps must be written before we exec,
     // or the exec of an unmapped uid drops every capability (DESIGN.md,
     // "Kernel behaviours that bite").
-    match sys::read_byte(fds.ctl_read) {
+    match sigsafe::read_byte(fds.ctl_read) {
         Ok(Some(channel::RELEASE)) => {}
-        _ => sys::exit_now(crate::error::EXIT_SANDBOX as i32),
+        _ => sigsafe::exit_now(crate::error::EXIT_SANDBOX as i32),
     }
     // The pipes on the numbers the child stage expects. Both are 10 or
     // above (pipe_high), so neither dup2 clobbers the other's source; the
     // copies are not CLOEXEC, so they survive the exec, and every other fd
     // of the launcher's is CLOEXEC.
-    if sys::dup2(fds.report_write, REPORT_FD).is_err() || sys::dup2(fds.ctl_read, PLAN_FD).is_err()
+    if sigsafe::dup2(fds.report_write, REPORT_FD).is_err()
+        || sigsafe::dup2(fds.ctl_read, PLAN_FD).is_err()
     {
-        sys::exit_now(crate::error::EXIT_SANDBOX as i32);
+        sigsafe::exit_now(crate::error::EXIT_SANDBOX as i32);
     }
-    let errno = sys::execve(exe, argv, envp);
-    exec_error.send(REPORT_FD, errno)
+    let Err(e) = sigsafe::execve(exe, argv, envp);
+    exec_error.send(REPORT_FD, e.raw_os_error().unwrap_or(libc::EIO))
 }
 
 /// uid_map, then "deny" to setgroups, then gid_map.

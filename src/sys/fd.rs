@@ -1,0 +1,181 @@
+//! File descriptors: pipes, adopting and closing by number, what an fd is
+//! open on, poll, and the *at calls that walk the new root without leaving
+//! it.
+
+use std::ffi::{OsStr, OsString};
+use std::io;
+use std::mem;
+use std::os::fd::{AsRawFd, BorrowedFd, FromRawFd, OwnedFd, RawFd};
+use std::os::unix::ffi::OsStringExt;
+
+use libc::c_int;
+
+use super::{cstr, cvt, cvt_r, sigsafe};
+
+/// A pipe whose two ends are CLOEXEC and numbered 10 or above, so that the
+/// clone child can dup2 its ends onto the low fixed numbers the child
+/// stage expects (the report pipe's write end onto 3, the control pipe's
+/// read end onto 4; channel.rs) without clobbering one with the other.
+/// Returns (read end, write end).
+pub fn pipe_high() -> io::Result<(OwnedFd, OwnedFd)> {
+    let mut fds = [0 as c_int; 2];
+    // SAFETY: pipe2 writes two fds into the two-element array we own.
+    cvt(unsafe { libc::pipe2(fds.as_mut_ptr(), libc::O_CLOEXEC) })?;
+    // SAFETY: the kernel just created both fds; nothing else owns them.
+    let (r, w) = unsafe { (OwnedFd::from_raw_fd(fds[0]), OwnedFd::from_raw_fd(fds[1])) };
+    Ok((dup_high(&r)?, dup_high(&w)?))
+}
+
+fn dup_high(fd: &OwnedFd) -> io::Result<OwnedFd> {
+    // SAFETY: F_DUPFD_CLOEXEC takes an integer (the lowest number wanted)
+    // and only changes the descriptor table.
+    let n = cvt(unsafe { libc::fcntl(fd.as_raw_fd(), libc::F_DUPFD_CLOEXEC, 10) })?;
+    // SAFETY: `n` is the new descriptor just made; nothing else owns it.
+    Ok(unsafe { OwnedFd::from_raw_fd(n) })
+}
+
+/// Adopt a descriptor by number (the child stage's pipes on fds 3 and 4,
+/// channel.rs). Fails with EBADF when it is not open.
+pub fn adopt_fd(fd: RawFd) -> io::Result<OwnedFd> {
+    // SAFETY: F_GETFD takes no argument and only reads the fd's flags.
+    cvt(unsafe { libc::fcntl(fd, libc::F_GETFD) })?;
+    // SAFETY: the fd is open and, by the stage protocol, owned by nobody else
+    // in this process.
+    Ok(unsafe { OwnedFd::from_raw_fd(fd) })
+}
+
+/// Whether a descriptor is open in this process: a yes/no query (F_GETFD
+/// fails only with EBADF).
+pub fn fd_is_open(fd: RawFd) -> bool {
+    // SAFETY: F_GETFD takes no argument and only reads the fd's flags.
+    unsafe { libc::fcntl(fd, libc::F_GETFD) != -1 }
+}
+
+/// The file type bits (S_IFMT) of what a descriptor is open on.
+fn fd_type(fd: RawFd) -> io::Result<libc::mode_t> {
+    // SAFETY: stat is plain integers, so all-zero bytes are a valid value;
+    // fstat writes into that local, which outlives the call.
+    let st = unsafe {
+        let mut st: libc::stat = mem::zeroed();
+        cvt(libc::fstat(fd, &mut st))?;
+        st
+    };
+    Ok(st.st_mode & libc::S_IFMT)
+}
+
+/// Whether a descriptor is open on a directory (O_PATH included): a yes/no
+/// query, false also when `fd` is not open.
+pub fn is_dir_fd(fd: RawFd) -> bool {
+    matches!(fd_type(fd), Ok(libc::S_IFDIR))
+}
+
+/// Whether a descriptor is a terminal: a yes/no query, false also when it
+/// is not open.
+pub fn isatty(fd: RawFd) -> bool {
+    // SAFETY: isatty takes an integer and only queries the descriptor.
+    unsafe { libc::isatty(fd) == 1 }
+}
+
+/// Close every descriptor from `first` up. Uses close_range (5.9+) and falls
+/// back to closing what /proc/self/fd lists.
+pub fn close_from(first: RawFd) -> io::Result<()> {
+    // SAFETY: close_range takes integers and only changes the descriptor
+    // table; no Rust object in this process owns a descriptor at or above
+    // `first` when this is called.
+    let r = unsafe { libc::syscall(libc::SYS_close_range, first as u32, u32::MAX, 0u32) };
+    if r == 0 {
+        return Ok(());
+    }
+    let e = io::Error::last_os_error();
+    if e.raw_os_error() != Some(libc::ENOSYS) {
+        return Err(e);
+    }
+    let fds: Vec<RawFd> = std::fs::read_dir("/proc/self/fd")?
+        .filter_map(|d| d.ok()?.file_name().to_str()?.parse().ok())
+        .filter(|&fd| fd >= first)
+        .collect();
+    for fd in fds {
+        // As above; EBADF for the directory's own fd, closed by now, is
+        // harmless.
+        let _ = sigsafe::close(fd);
+    }
+    Ok(())
+}
+
+/// poll(2) over (fd, events) pairs; returns the revents in the same order.
+/// EINTR counts as "nothing happened" (all zero).
+pub fn poll(fds: &[(BorrowedFd<'_>, i16)], timeout_ms: c_int) -> io::Result<Vec<i16>> {
+    let mut pfds: Vec<libc::pollfd> = fds
+        .iter()
+        .map(|(fd, ev)| libc::pollfd {
+            fd: fd.as_raw_fd(),
+            events: *ev,
+            revents: 0,
+        })
+        .collect();
+    // SAFETY: the pointer and length describe `pfds`, which outlives the
+    // call; the kernel writes only the revents fields.
+    match cvt(unsafe { libc::poll(pfds.as_mut_ptr(), pfds.len() as libc::nfds_t, timeout_ms) }) {
+        Ok(_) => Ok(pfds.iter().map(|p| p.revents).collect()),
+        Err(e) if e.raw_os_error() == Some(libc::EINTR) => Ok(vec![0; pfds.len()]),
+        Err(e) => Err(e),
+    }
+}
+
+// ---------------------------------------------------------------------------
+// Walking the new root without leaving it
+
+/// openat(2) of one name in `dir`; with O_CREAT the mode is 0644.
+pub fn openat(dir: BorrowedFd<'_>, name: &OsStr, flags: c_int) -> io::Result<OwnedFd> {
+    let c = cstr(name)?;
+    // SAFETY: `c` is a NUL-terminated string that outlives the call; the
+    // mode is passed as the variadic unsigned int openat reads with O_CREAT.
+    let fd = cvt_r(|| unsafe {
+        libc::openat(
+            dir.as_raw_fd(),
+            c.as_ptr(),
+            flags | libc::O_CLOEXEC,
+            0o644 as libc::c_uint,
+        )
+    })?;
+    // SAFETY: the kernel just created this descriptor; nothing else owns it.
+    Ok(unsafe { OwnedFd::from_raw_fd(fd) })
+}
+
+pub fn readlinkat(dir: BorrowedFd<'_>, name: &OsStr) -> io::Result<OsString> {
+    let c = cstr(name)?;
+    let mut buf = vec![0u8; libc::PATH_MAX as usize];
+    // SAFETY: `c` is a NUL-terminated string; the kernel writes at most
+    // buf.len() bytes into `buf`; both outlive the call.
+    let n = cvt(unsafe {
+        libc::readlinkat(
+            dir.as_raw_fd(),
+            c.as_ptr(),
+            buf.as_mut_ptr().cast(),
+            buf.len(),
+        )
+    })?;
+    buf.truncate(n as usize);
+    Ok(OsString::from_vec(buf))
+}
+
+pub fn mkdirat(dir: BorrowedFd<'_>, name: &OsStr, mode: u32) -> io::Result<()> {
+    let c = cstr(name)?;
+    // SAFETY: `c` is a NUL-terminated string that outlives the call.
+    cvt(unsafe { libc::mkdirat(dir.as_raw_fd(), c.as_ptr(), mode as libc::mode_t) }).map(drop)
+}
+
+pub fn fstat(fd: BorrowedFd<'_>) -> io::Result<libc::stat> {
+    // SAFETY: stat is plain integers, so all-zero bytes are a valid value;
+    // fstat writes into that local, which outlives the call.
+    unsafe {
+        let mut st: libc::stat = mem::zeroed();
+        cvt(libc::fstat(fd.as_raw_fd(), &mut st))?;
+        Ok(st)
+    }
+}
+
+/// A device number's (major, minor).
+pub fn major_minor(dev: libc::dev_t) -> (u32, u32) {
+    (libc::major(dev), libc::minor(dev))
+}

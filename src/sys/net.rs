@@ -1,0 +1,44 @@
+//! The network and UTS namespaces' setup: the loopback interface and the
+//! hostname.
+
+use std::io;
+use std::mem;
+use std::os::fd::{AsRawFd, FromRawFd, OwnedFd};
+
+use super::cvt;
+
+/// Bring the loopback interface up: SIOCGIFFLAGS then SIOCSIFFLAGS with
+/// IFF_UP, through a throwaway datagram socket. Ref: netdevice(7)
+pub fn loopback_up() -> io::Result<()> {
+    // SAFETY: socket takes integers; the fd it returns is new and owned by
+    // the OwnedFd at once.
+    let sock = unsafe {
+        let fd = cvt(libc::socket(
+            libc::AF_INET,
+            libc::SOCK_DGRAM | libc::SOCK_CLOEXEC,
+            0,
+        ))?;
+        OwnedFd::from_raw_fd(fd)
+    };
+    // SAFETY: ifreq is plain data (integers, arrays and unions of them);
+    // all-zero bytes are a valid value.
+    let mut ifr: libc::ifreq = unsafe { mem::zeroed() };
+    for (dst, src) in ifr.ifr_name.iter_mut().zip(b"lo\0") {
+        *dst = *src as libc::c_char;
+    }
+    // SAFETY: SIOCGIFFLAGS reads the name and fills ifru_flags in `ifr`, a
+    // local `struct ifreq` that outlives the call.
+    cvt(unsafe { libc::ioctl(sock.as_raw_fd(), libc::SIOCGIFFLAGS, &mut ifr) })?;
+    // SAFETY: reading the union as flags is what the kernel just filled in,
+    // and any bit pattern is a valid c_short anyway.
+    unsafe { ifr.ifr_ifru.ifru_flags |= libc::IFF_UP as libc::c_short };
+    // SAFETY: SIOCSIFFLAGS only reads `ifr`, which is fully initialised.
+    cvt(unsafe { libc::ioctl(sock.as_raw_fd(), libc::SIOCSIFFLAGS, &ifr) })?;
+    Ok(())
+}
+
+pub fn sethostname(name: &str) -> io::Result<()> {
+    // SAFETY: the pointer and length describe `name`'s bytes, borrowed for
+    // the call; no NUL terminator is needed with an explicit length.
+    cvt(unsafe { libc::sethostname(name.as_ptr().cast(), name.len()) }).map(drop)
+}

@@ -1,0 +1,181 @@
+//! The async-signal-safe subset: the only functions the clone child may
+//! call before it execs, and the guard process (`guard_main` in parent.rs)
+//! at all. Both are copies of the launcher made by clone or fork: another
+//! thread's lock or a half-updated allocator may be frozen in that copy, so
+//! nothing here allocates or takes a lock. Each function is one system call
+//! (or a loop of them) plus `cvt`, which only reads errno; an `io::Error`
+//! made from an errno number holds the number, not a heap allocation.
+//!
+//! Descriptors are taken by number (`RawFd`): the callers hold copies of
+//! the launcher's fds, which no Rust object in the copy will use again, and
+//! they end in execve or `_exit`. Which numbers they close or replace is
+//! their protocol (parent.rs), not something these wrappers can check.
+//! Closing or duplicating a number is memory-safe in any case: it changes
+//! only the descriptor table.
+
+use std::convert::Infallible;
+use std::ffi::{CStr, CString};
+use std::io;
+use std::os::fd::RawFd;
+use std::ptr;
+
+use libc::{c_char, c_int, c_ulong};
+
+use super::{cvt, cvt_r};
+
+/// End the process now, without running any Rust or C exit handlers (which
+/// a forked child must not run twice).
+pub fn exit_now(code: i32) -> ! {
+    // SAFETY: _exit takes an integer and never returns; it runs no exit
+    // handlers, so nothing of the parent's copied state is touched.
+    unsafe { libc::_exit(code) }
+}
+
+/// Ask for `sig` when the parent thread dies. Ref: prctl(2) PR_SET_PDEATHSIG
+pub fn set_parent_death_signal(sig: c_int) -> io::Result<()> {
+    // SAFETY: PR_SET_PDEATHSIG takes a signal number; the unused arguments
+    // are zero and no pointer is passed.
+    cvt(unsafe { libc::prctl(libc::PR_SET_PDEATHSIG, sig as c_ulong, 0, 0, 0) }).map(drop)
+}
+
+/// unshare(2): move this process into new namespaces.
+pub fn unshare(flags: c_int) -> io::Result<()> {
+    // SAFETY: unshare takes only flags and touches no memory of ours.
+    cvt(unsafe { libc::unshare(flags) }).map(drop)
+}
+
+/// Read one byte from a raw fd; `Ok(None)` at EOF. Retries on EINTR.
+pub fn read_byte(fd: RawFd) -> io::Result<Option<u8>> {
+    let mut b = 0u8;
+    // SAFETY: the kernel writes at most one byte, into the local `b`,
+    // which outlives the call.
+    let n = cvt_r(|| unsafe { libc::read(fd, (&mut b as *mut u8).cast(), 1) })?;
+    Ok(if n == 0 { None } else { Some(b) })
+}
+
+/// Write all of `buf` to a raw fd, retrying on EINTR and short writes.
+pub fn write_all(fd: RawFd, mut buf: &[u8]) -> io::Result<()> {
+    while !buf.is_empty() {
+        // SAFETY: the kernel reads at most buf.len() bytes from `buf`,
+        // which is borrowed for the call.
+        let n = cvt_r(|| unsafe { libc::write(fd, buf.as_ptr().cast(), buf.len()) })?;
+        buf = &buf[n as usize..];
+    }
+    Ok(())
+}
+
+/// Duplicate `old` onto `new` (closing what `new` was); the copy is not
+/// close-on-exec. When `old == new` nothing changes, its flag included.
+pub fn dup2(old: RawFd, new: RawFd) -> io::Result<()> {
+    // SAFETY: dup2 takes two integers and only changes the descriptor table.
+    cvt_r(|| unsafe { libc::dup2(old, new) }).map(drop)
+}
+
+/// Set or clear FD_CLOEXEC on a descriptor held by number (F_SETFD; it is
+/// the only descriptor flag).
+pub fn set_cloexec(fd: RawFd, on: bool) -> io::Result<()> {
+    let flags = if on { libc::FD_CLOEXEC } else { 0 };
+    // SAFETY: F_SETFD takes an integer argument and only changes the
+    // descriptor's flags.
+    cvt(unsafe { libc::fcntl(fd, libc::F_SETFD, flags) }).map(drop)
+}
+
+/// Close a descriptor held by number.
+pub fn close(fd: RawFd) -> io::Result<()> {
+    // SAFETY: close takes an integer and only changes the descriptor table
+    // (see the module doc for why the number is the caller's to close).
+    cvt(unsafe { libc::close(fd) }).map(drop)
+}
+
+/// Close every descriptor from `first` up with close_range (Linux 5.9).
+/// Where that fails (ENOSYS on older kernels) it closes `first..1024` one
+/// by one, and still returns close_range's error: descriptors above 1023
+/// may then be left open.
+pub fn close_range(first: RawFd) -> io::Result<()> {
+    // SAFETY: close_range takes integers and only changes the descriptor
+    // table, as close does.
+    let r = cvt(unsafe { libc::syscall(libc::SYS_close_range, first as u32, u32::MAX, 0u32) });
+    if r.is_err() {
+        for fd in first..1024 {
+            // EBADF for the numbers that were not open.
+            let _ = close(fd);
+        }
+    }
+    r.map(drop)
+}
+
+/// Start a new session (leave the terminal's process group); returns its
+/// id. Fails (EPERM) only for a process group leader, which a fork child
+/// is not.
+pub fn setsid() -> io::Result<libc::pid_t> {
+    // SAFETY: setsid takes no arguments and touches no memory of ours.
+    cvt(unsafe { libc::setsid() })
+}
+
+/// Wait up to `ms` milliseconds for `fd` to poll readable (POLLIN, or an
+/// error or hangup condition); with fd -1, just sleep. `Ok(true)` when it
+/// did, `Ok(false)` on timeout. A signal ends the wait early with EINTR.
+pub fn poll(fd: RawFd, ms: c_int) -> io::Result<bool> {
+    let mut p = libc::pollfd {
+        fd,
+        events: libc::POLLIN,
+        revents: 0,
+    };
+    // SAFETY: one pollfd, a local that outlives the call, and the count 1;
+    // poll ignores an entry with a negative fd.
+    Ok(cvt(unsafe { libc::poll(&mut p, 1, ms) })? > 0)
+}
+
+/// rmdir(2) of a path prepared as a C string.
+pub fn rmdir(path: &CStr) -> io::Result<()> {
+    // SAFETY: `path` is a NUL-terminated string borrowed for the call.
+    cvt(unsafe { libc::rmdir(path.as_ptr()) }).map(drop)
+}
+
+/// Send `sig` to the process behind a pidfd. Ref: pidfd_send_signal(2)
+pub fn pidfd_send_signal(fd: RawFd, sig: c_int) -> io::Result<()> {
+    // SAFETY: a NULL siginfo means "as kill(2) would", so no pointer is
+    // read; the flags must be 0.
+    cvt(unsafe {
+        libc::syscall(
+            libc::SYS_pidfd_send_signal,
+            fd,
+            sig,
+            ptr::null::<libc::siginfo_t>(),
+            0u32,
+        )
+    })
+    .map(drop)
+}
+
+/// Strings for execve, prepared before the code that must not allocate:
+/// the C strings and the NULL-terminated array of pointers to them. The
+/// pointers stay valid as long as this value lives: the strings are never
+/// changed or dropped before it, and moving a `CString` (or the `Vec` of
+/// them) does not move its bytes.
+pub struct CStringArray {
+    strings: Vec<CString>,
+    ptrs: Vec<*const c_char>,
+}
+
+impl CStringArray {
+    pub fn new(strings: Vec<CString>) -> CStringArray {
+        let mut ptrs: Vec<*const c_char> = strings.iter().map(|s| s.as_ptr()).collect();
+        ptrs.push(ptr::null());
+        CStringArray { strings, ptrs }
+    }
+
+    /// The strings, without the terminating NULL.
+    pub fn strings(&self) -> &[CString] {
+        &self.strings
+    }
+}
+
+/// execve(2). Returns only on failure, with the error.
+pub fn execve(path: &CStr, argv: &CStringArray, envp: &CStringArray) -> io::Result<Infallible> {
+    // SAFETY: `path` is a NUL-terminated string; both arrays end with a
+    // NULL pointer, and each other entry points into a string the array
+    // owns (CStringArray's invariant), all borrowed for the call.
+    unsafe { libc::execve(path.as_ptr(), argv.ptrs.as_ptr(), envp.ptrs.as_ptr()) };
+    Err(io::Error::last_os_error())
+}
