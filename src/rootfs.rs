@@ -166,115 +166,168 @@ const MAX_LINKS: u32 = 40;
 /// a racing rename does. Ref: CVE-2021-30465 (runc: a symlink swapped in
 /// during setup redirected a mount to the host); runc's MkdirAllInRoot
 fn target(root: &OwnedFd, path: &Path, dir: bool, links: Links) -> Result<Target> {
-    let given = path.display().to_string();
-    let open_dir = |fd: &OwnedFd| {
-        sys::openat(
-            fd.as_fd(),
-            OsStr::new("."),
-            libc::O_PATH | libc::O_DIRECTORY,
-        )
+    let mut w = Walk {
+        given: path.display().to_string(),
+        stack: vec![(open_dir(root).ctx("open", "/")?, OsString::new())],
+        pending: path
+            .components()
+            .map(|c| c.as_os_str().to_os_string())
+            .collect(),
+        followed: 0,
+        links,
     };
-    let mut stack: Vec<(OwnedFd, OsString)> =
-        vec![(open_dir(root).ctx("open", "/")?, OsString::new())];
-    let mut pending: VecDeque<OsString> = path
-        .components()
-        .map(|c| c.as_os_str().to_os_string())
-        .collect();
-    let mut followed = 0;
-    let shown_of = |stack: &[(OwnedFd, OsString)], name: &OsStr| {
-        let mut p = PathBuf::from("/");
-        for (_, n) in &stack[1..] {
-            p.push(n);
+    while let Some(name) = w.pending.pop_front() {
+        if w.dots(&name) {
+            continue;
         }
-        p.push(name);
-        p.display().to_string()
-    };
-    while let Some(name) = pending.pop_front() {
-        match name.as_bytes() {
-            b"/" | b"." | b"" => continue,
-            b".." => {
-                if stack.len() > 1 {
-                    stack.pop();
-                }
-                continue;
-            }
-            _ => {}
-        }
-        let last = pending.is_empty();
-        let shown = shown_of(&stack, &name);
-        let cur = &stack.last().expect("the root stays").0;
-        let fd = match sys::openat(cur.as_fd(), &name, libc::O_PATH | libc::O_NOFOLLOW) {
-            Ok(fd) => fd,
-            Err(e) if e.raw_os_error() == Some(libc::ENOENT) => {
-                let made = if dir || !last {
-                    sys::mkdirat(cur.as_fd(), &name, 0o755)
-                } else {
-                    let flags = libc::O_CREAT | libc::O_EXCL | libc::O_NOFOLLOW | libc::O_WRONLY;
-                    sys::openat(cur.as_fd(), &name, flags).map(drop)
-                };
-                match made {
-                    Err(e) if e.raw_os_error() != Some(libc::EEXIST) => {
-                        return Err(e)
-                            .ctx("create mount point", &shown)
-                            .map_err(read_only_hint)
-                    }
-                    _ => {}
-                }
-                sys::openat(cur.as_fd(), &name, libc::O_PATH | libc::O_NOFOLLOW)
-                    .ctx("open mount point", &shown)?
-            }
-            Err(e) => return Err(e).ctx("open mount point", &shown),
-        };
+        let last = w.pending.is_empty();
+        let shown = w.shown(&name);
+        let fd = w.open_or_create(&name, &shown, dir || !last)?;
         let mode = sys::fstat(fd.as_fd())
             .ctx("stat mount point", &shown)?
             .st_mode
             & libc::S_IFMT;
         if mode == libc::S_IFLNK {
-            if links == Links::Refuse {
-                let what = if last {
-                    "is a symlink"
-                } else {
-                    "a component is a symlink"
-                };
-                return Err(refuse(&shown, what));
-            }
-            followed += 1;
-            if followed > MAX_LINKS {
-                return Err(refuse(&given, "has too many levels of symlinks"));
-            }
-            let to = sys::readlinkat(cur.as_fd(), &name).ctx("read symlink", &shown)?;
-            let to = Path::new(&to);
-            if to.is_absolute() {
-                stack.truncate(1);
-            }
-            for c in to.components().rev() {
-                pending.push_front(c.as_os_str().to_os_string());
-            }
-            continue;
-        }
-        if last {
-            match (mode, dir) {
-                (libc::S_IFDIR, true) => {}
-                (libc::S_IFDIR, false) => {
-                    return Err(refuse(&shown, "is a directory, the source is not"))
-                }
-                (_, true) => return Err(refuse(&shown, "is not a directory, the source is")),
-                (_, false) => {}
-            }
-            let (parent, _) = stack.pop().expect("the root stays");
-            return Ok(Target {
-                parent: Rc::new(parent),
-                name,
-                shown,
-                found: Cell::new(Some(fd)),
-            });
-        }
-        if mode != libc::S_IFDIR {
+            w.follow(&name, &shown, last)?;
+        } else if last {
+            return w.finish(fd, mode, dir, name, shown);
+        } else if mode != libc::S_IFDIR {
             return Err(refuse(&shown, "is not a directory"));
+        } else {
+            w.stack.push((fd, name));
         }
-        stack.push((fd, name));
     }
-    Err(refuse(&given, "is the root itself"))
+    Err(refuse(&w.given, "is the root itself"))
+}
+
+fn open_dir(fd: &OwnedFd) -> std::io::Result<OwnedFd> {
+    sys::openat(
+        fd.as_fd(),
+        OsStr::new("."),
+        libc::O_PATH | libc::O_DIRECTORY,
+    )
+}
+
+/// One walk of `target`: the directories entered so far (the root first,
+/// never popped) and the names still to look up, symlink targets spliced
+/// in front.
+struct Walk {
+    given: String,
+    stack: Vec<(OwnedFd, OsString)>,
+    pending: VecDeque<OsString>,
+    followed: u32,
+    links: Links,
+}
+
+impl Walk {
+    /// `.`, empty names and `/` are skipped; `..` goes up, but never above
+    /// the root. Returns whether `name` was one of those.
+    fn dots(&mut self, name: &OsStr) -> bool {
+        match name.as_bytes() {
+            b"/" | b"." | b"" => true,
+            b".." => {
+                if self.stack.len() > 1 {
+                    self.stack.pop();
+                }
+                true
+            }
+            _ => false,
+        }
+    }
+
+    /// The path inside the sandbox, for messages.
+    fn shown(&self, name: &OsStr) -> String {
+        let mut p = PathBuf::from("/");
+        for (_, n) in &self.stack[1..] {
+            p.push(n);
+        }
+        p.push(name);
+        p.display().to_string()
+    }
+
+    fn cur(&self) -> &OwnedFd {
+        &self.stack.last().expect("the root stays").0
+    }
+
+    /// An O_PATH fd of `name` in the current directory, never following a
+    /// symlink; a missing one is made (a directory, or an empty file).
+    fn open_or_create(&self, name: &OsStr, shown: &str, as_dir: bool) -> Result<OwnedFd> {
+        let cur = self.cur();
+        match sys::openat(cur.as_fd(), name, libc::O_PATH | libc::O_NOFOLLOW) {
+            Ok(fd) => return Ok(fd),
+            Err(e) if e.raw_os_error() == Some(libc::ENOENT) => {}
+            Err(e) => return Err(e).ctx("open mount point", shown),
+        }
+        let made = if as_dir {
+            sys::mkdirat(cur.as_fd(), name, 0o755)
+        } else {
+            let flags = libc::O_CREAT | libc::O_EXCL | libc::O_NOFOLLOW | libc::O_WRONLY;
+            sys::openat(cur.as_fd(), name, flags).map(drop)
+        };
+        match made {
+            Err(e) if e.raw_os_error() != Some(libc::EEXIST) => {
+                return Err(e)
+                    .ctx("create mount point", shown)
+                    .map_err(read_only_hint)
+            }
+            _ => {}
+        }
+        sys::openat(cur.as_fd(), name, libc::O_PATH | libc::O_NOFOLLOW)
+            .ctx("open mount point", shown)
+    }
+
+    /// A symlink at `name`: refused for our own mount points, else its
+    /// target is walked instead, inside the root (an absolute one from the
+    /// root), at most `MAX_LINKS` times.
+    fn follow(&mut self, name: &OsStr, shown: &str, last: bool) -> Result<()> {
+        if self.links == Links::Refuse {
+            let what = if last {
+                "is a symlink"
+            } else {
+                "a component is a symlink"
+            };
+            return Err(refuse(shown, what));
+        }
+        self.followed += 1;
+        if self.followed > MAX_LINKS {
+            return Err(refuse(&self.given, "has too many levels of symlinks"));
+        }
+        let to = sys::readlinkat(self.cur().as_fd(), name).ctx("read symlink", shown)?;
+        let to = Path::new(&to);
+        if to.is_absolute() {
+            self.stack.truncate(1);
+        }
+        for c in to.components().rev() {
+            self.pending.push_front(c.as_os_str().to_os_string());
+        }
+        Ok(())
+    }
+
+    /// The last name: it must be a directory exactly when the source is.
+    fn finish(
+        mut self,
+        fd: OwnedFd,
+        mode: libc::mode_t,
+        dir: bool,
+        name: OsString,
+        shown: String,
+    ) -> Result<Target> {
+        match (mode, dir) {
+            (libc::S_IFDIR, true) => {}
+            (libc::S_IFDIR, false) => {
+                return Err(refuse(&shown, "is a directory, the source is not"))
+            }
+            (_, true) => return Err(refuse(&shown, "is not a directory, the source is")),
+            (_, false) => {}
+        }
+        let (parent, _) = self.stack.pop().expect("the root stays");
+        Ok(Target {
+            parent: Rc::new(parent),
+            name,
+            shown,
+            found: Cell::new(Some(fd)),
+        })
+    }
 }
 
 pub fn setup(plan: &Plan, report: &ReportSender) -> Result<bool> {
