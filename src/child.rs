@@ -299,7 +299,7 @@ fn passwd_home(passwd: &[u8], uid: u32) -> Option<OsString> {
 
 /// --uid/--gid other than 0: with a single mapped id the set-up must run as
 /// 0, so the identity is reached through a nested user namespace mapping N
-/// onto our 0 (DESIGN.md, "Kernel behaviours"). The mounts above now belong
+/// onto our 0 (docs/DECISIONS.md, "--uid/--gid through a nested user namespace"). The mounts above now belong
 /// to a more privileged namespace and are locked for the command.
 fn enter_identity(uid: u32, gid: u32) -> Result<()> {
     sys::unshare(libc::CLONE_NEWUSER).ctx_step("create the nested user namespace (--uid/--gid)")?;

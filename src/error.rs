@@ -3,13 +3,13 @@
 //! Every failure the user sees is one line `sandbox: <step>: <path>: <reason>`
 //! (the path is left out where there is none), optionally followed by one
 //! `sandbox: hint: …` line for known rootless pitfalls. The same value travels
-//! from the child stage to the parent over the error pipe (see `plan.rs` for
+//! from the child stage to the launcher over the report pipe (see `channel.rs` for
 //! the encoding), so it is printed once, by the parent.
 
 use std::fmt;
 use std::io;
 
-/// Exit codes from DESIGN.md; users script around these.
+/// Exit codes (README, "Exit codes"); users script around these.
 pub const EXIT_SANDBOX: u8 = 125;
 pub const EXIT_CANNOT_EXEC: u8 = 126;
 pub const EXIT_NOT_FOUND: u8 = 127;

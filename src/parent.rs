@@ -666,8 +666,8 @@ fn child_after_clone(
         }
     }
     // Wait for the release byte: the maps must be written before we exec,
-    // or the exec of an unmapped uid drops every capability (DESIGN.md,
-    // "Kernel behaviours that bite").
+    // or the exec of an unmapped uid drops every capability
+    // (docs/ARCHITECTURE.md, "Ordering constraints").
     match sigsafe::read_byte(fds.ctl_read) {
         Ok(Some(channel::RELEASE)) => {}
         _ => sigsafe::exit_now(crate::error::EXIT_SANDBOX as i32),

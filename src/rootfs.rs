@@ -704,7 +704,8 @@ fn mount_dev(root: &OwnedFd, src: &Sources, shm_size: u64) -> Result<()> {
         other => other.ctx("bind device", "/dev")?,
     }
     // A devpts of our own: the host's ptys stay invisible. No gid= option:
-    // the tty group may not be mapped (DESIGN.md).
+    // the tty group is not mapped in our single-id user namespace, and a
+    // gid= naming an unmapped group fails the mount.
     dev_dir(&dev, "pts")?.mount(
         Some(OsStr::new("devpts")),
         Some("devpts"),

@@ -1,4 +1,4 @@
-//! Exit codes (DESIGN.md) and the one-line errors behind 125/126/127.
+//! Exit codes (README, "Exit codes") and the one-line errors behind 125/126/127.
 
 mod common;
 
