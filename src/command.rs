@@ -12,6 +12,10 @@ use crate::plan::{BindArg, LandlockMode, Plan, RootMode, RunArgs};
 use crate::status::Report;
 
 /// Which network the sandbox gets.
+///
+/// ```
+/// sandbox::Command::new("./rootfs", "true").network(sandbox::Network::None);
+/// ```
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Network {
     /// A new network namespace with only `lo`, up (the default).

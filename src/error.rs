@@ -14,6 +14,12 @@ pub const EXIT_SANDBOX: u8 = 125;
 pub const EXIT_CANNOT_EXEC: u8 = 126;
 pub const EXIT_NOT_FOUND: u8 = 127;
 
+/// What went wrong, in [`Error::reason`].
+///
+/// ```
+/// let e = sandbox::Error::msg("usage", "no ROOTFS");
+/// assert!(matches!(e.reason, sandbox::Reason::Msg(_)));
+/// ```
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Reason {
     /// A failed system call; printed with the C library's description.
@@ -22,17 +28,36 @@ pub enum Reason {
     Msg(String),
 }
 
+/// Why a sandbox failed: the step, the path, the errno or a message, an
+/// optional hint, and the exit status (125, 126 or 127). Shown as one
+/// line, `sandbox: <step>: <path>: <reason>`.
+///
+/// ```
+/// let e = sandbox::Error::errno("mount proc", Some("/proc".into()), libc::EPERM);
+/// assert_eq!(e.to_string(), "sandbox: mount proc: /proc: Operation not permitted");
+/// assert_eq!(e.exit, sandbox::EXIT_SANDBOX);
+/// ```
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Error {
+    /// What was being done (`mount proc`, `exec`, `usage`).
     pub step: String,
+    /// On which path, when there is one.
     pub path: Option<String>,
+    /// Why it failed.
     pub reason: Reason,
+    /// What to do about it, for known pitfalls.
     pub hint: Option<String>,
     /// The exit status the launcher ends with (125, 126 or 127).
     pub exit: u8,
 }
 
 impl Error {
+    /// A failure worded for the user.
+    ///
+    /// ```
+    /// let e = sandbox::Error::msg("usage", "missing ROOTFS");
+    /// assert_eq!(e.to_string(), "sandbox: usage: missing ROOTFS");
+    /// ```
     pub fn msg(step: impl Into<String>, reason: impl Into<String>) -> Self {
         Error {
             step: step.into(),
@@ -43,6 +68,12 @@ impl Error {
         }
     }
 
+    /// A failed system call.
+    ///
+    /// ```
+    /// let e = sandbox::Error::errno("open", Some("/x".into()), libc::ENOENT);
+    /// assert_eq!(e.raw_errno(), Some(libc::ENOENT));
+    /// ```
     pub fn errno(step: impl Into<String>, path: Option<String>, errno: i32) -> Self {
         Error {
             step: step.into(),
@@ -53,21 +84,44 @@ impl Error {
         }
     }
 
+    /// The same error, on `path`.
+    ///
+    /// ```
+    /// let e = sandbox::Error::msg("rootfs", "not a directory").with_path("/etc/passwd");
+    /// assert_eq!(e.to_string(), "sandbox: rootfs: /etc/passwd: not a directory");
+    /// ```
     pub fn with_path(mut self, path: impl Into<String>) -> Self {
         self.path = Some(path.into());
         self
     }
 
+    /// The same error, with a hint for the user.
+    ///
+    /// ```
+    /// let e = sandbox::Error::msg("rootfs", "missing").with_hint("run make rootfs");
+    /// assert_eq!(e.hint.as_deref(), Some("run make rootfs"));
+    /// ```
     pub fn with_hint(mut self, hint: impl Into<String>) -> Self {
         self.hint = Some(hint.into());
         self
     }
 
+    /// The same error, ending with another exit status (126, 127).
+    ///
+    /// ```
+    /// let e = sandbox::Error::msg("exec", "not found").with_exit(127);
+    /// assert_eq!(e.exit, 127);
+    /// ```
     pub fn with_exit(mut self, exit: u8) -> Self {
         self.exit = exit;
         self
     }
 
+    /// The errno, when a system call failed.
+    ///
+    /// ```
+    /// assert_eq!(sandbox::Error::msg("a", "b").raw_errno(), None);
+    /// ```
     pub fn raw_errno(&self) -> Option<i32> {
         match self.reason {
             Reason::Errno(e) => Some(e),
@@ -75,7 +129,12 @@ impl Error {
         }
     }
 
-    /// Print the error (and its hint) to stderr, once.
+    /// Print the error (and its hint) to stderr, once: for command-line
+    /// programs (the library itself never prints).
+    ///
+    /// ```no_run
+    /// sandbox::Error::msg("usage", "missing ROOTFS").report();
+    /// ```
     pub fn report(&self) {
         eprintln!("{self}");
         if let Some(h) = &self.hint {

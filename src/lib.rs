@@ -58,14 +58,22 @@ pub mod status;
 mod sys;
 
 pub use command::{Child, Command, Network};
-pub use error::Error;
+pub use error::{Error, Reason};
 pub use plan::{LandlockMode, RootMode};
 pub use status::Report;
 pub use sys::Exit;
 
 /// The exit status of a sandbox whose own set-up failed.
+///
+/// ```
+/// assert_eq!(sandbox::EXIT_SANDBOX, 125);
+/// ```
 pub const EXIT_SANDBOX: u8 = error::EXIT_SANDBOX;
 /// The exit status when `--timeout` (or [`Command::timeout`]) expired.
+///
+/// ```
+/// assert_eq!(sandbox::EXIT_TIMEOUT, 124);
+/// ```
 pub const EXIT_TIMEOUT: u8 = parent::EXIT_TIMEOUT;
 
 /// Call first thing in `main` of any program that launches sandboxes.

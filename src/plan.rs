@@ -17,6 +17,12 @@ use crate::limits::{self, Limit};
 pub const DEFAULT_HOSTNAME: &str = "sandbox";
 pub const DEFAULT_COMMAND: &str = "/bin/sh";
 
+/// How the root may be written (`Command::root`).
+///
+/// ```
+/// let mut cmd = sandbox::Command::new("./rootfs", "true");
+/// cmd.root(sandbox::RootMode::ReadOnly);
+/// ```
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum RootMode {
     /// Copy-on-write over the rootfs; writes vanish at exit (the default).
@@ -28,6 +34,11 @@ pub enum RootMode {
 }
 
 /// `--landlock`: how hard to try for a Landlock ruleset.
+///
+/// ```
+/// let mut cmd = sandbox::Command::new("./rootfs", "true");
+/// cmd.landlock(sandbox::LandlockMode::Require);
+/// ```
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum LandlockMode {
     /// Use what the kernel has; run without it when it has none.

@@ -10,6 +10,14 @@ use crate::error::Error;
 use crate::limits::{Limit, UNLIMITED};
 use crate::sys::Exit;
 
+/// How a sandbox ended: what `--status-file` writes, and what
+/// [`crate::Child::wait`] returns.
+///
+/// ```
+/// let r = sandbox::Report { status: 3, exit: Some(sandbox::Exit::Code(3)), ..Default::default() };
+/// assert!(r.json().starts_with("{\"status\":3,\"exit_code\":3,"));
+/// assert!(r.line().starts_with("sandbox: exited with 3"));
+/// ```
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct Report {
     /// The launcher's exit status (the command's, 128+N, 124, 125…).
@@ -18,16 +26,24 @@ pub struct Report {
     pub exit: Option<Exit>,
     /// The sandbox's own error, when it failed (status 125, 126, 127).
     pub error: Option<Error>,
+    /// Whether `--timeout` expired.
     pub timed_out: bool,
     /// The signal that asked the launcher itself to stop, if one did.
     pub stopped_by: Option<i32>,
     /// Whether the sandbox had to be killed after the grace period.
     pub killed_after_grace: bool,
+    /// Which limits the end shows were reached (`timeout`, `memory`,
+    /// `pids`, `cpu`, `fsize`).
     pub limits_hit: Vec<&'static str>,
+    /// Whether the kernel's OOM killer ended a process (`--memory`).
     pub oom_killed: bool,
+    /// From the launch to the end.
     pub wall: Duration,
+    /// CPU time in user mode (the cgroup's, or PID 1's and what it reaped).
     pub user: Option<Duration>,
+    /// CPU time in the kernel, likewise.
     pub system: Option<Duration>,
+    /// Peak memory in bytes; see `peak_memory_source`.
     pub peak_memory: Option<u64>,
     /// "cgroup" (memory.peak: the whole sandbox at once) or "process" (the
     /// largest resident set of any one process).
@@ -146,6 +162,11 @@ fn secs(d: Duration) -> String {
 impl Report {
     /// One JSON object on one line, keys in a fixed order; absent facts are
     /// null. docs/SUPERVISION.md lists the keys.
+    ///
+    /// ```
+    /// let j = sandbox::Report::default().json();
+    /// assert!(j.starts_with('{') && j.ends_with('}'));
+    /// ```
     pub fn json(&self) -> String {
         let mut o = String::from("{");
         let null = || "null".to_string();
@@ -204,6 +225,11 @@ impl Report {
     }
 
     /// The same facts as one line for --verbose.
+    ///
+    /// ```
+    /// let r = sandbox::Report { timed_out: true, ..Default::default() };
+    /// assert!(r.line().contains("timed out"));
+    /// ```
     pub fn line(&self) -> String {
         let mut s = String::from("sandbox: ");
         match self.exit {

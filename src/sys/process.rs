@@ -129,7 +129,12 @@ pub fn getpgid(pid: pid_t) -> io::Result<pid_t> {
     cvt(unsafe { libc::getpgid(pid) })
 }
 
-/// How a child ended.
+/// How a process ended.
+///
+/// ```
+/// assert_eq!(sandbox::Exit::from_status(3 << 8), Some(sandbox::Exit::Code(3)));
+/// assert_eq!(sandbox::Exit::from_status(9), Some(sandbox::Exit::Signal(9)));
+/// ```
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Exit {
     /// It exited with this status.
