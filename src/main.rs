@@ -7,6 +7,7 @@
 #![deny(unsafe_code)]
 
 mod cli;
+mod manual;
 
 // cli.rs names the library's domain types as `crate::…`.
 pub(crate) use sandbox::{error, limits, plan};
@@ -44,9 +45,24 @@ fn main() -> ExitCode {
             let _ = std::io::stdout().lock().write_all(report.as_bytes());
             code
         }
+        cli::Cmd::Man => print(&manual::man_page()),
+        cli::Cmd::Completions(shell) => print(&shell.script()),
         cli::Cmd::Run(args) => run(*args),
     };
     ExitCode::from(code)
+}
+
+/// Generated text (`sandbox man`, `sandbox completions`) to stdout.
+fn print(text: &str) -> u8 {
+    match std::io::stdout().lock().write_all(text.as_bytes()) {
+        Ok(()) => 0,
+        // A reader that stops early is no error.
+        Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => 0,
+        Err(e) => {
+            eprintln!("sandbox: write: stdout: {e}");
+            125
+        }
+    }
 }
 
 /// `sandbox run`: notices and errors to stderr as `sandbox: …` lines, the
