@@ -322,7 +322,8 @@ pub const RUN_OPTIONS: &[Opt] = &[
     flag(
         "--read-only",
         Options,
-        "no writable root; only /tmp, /dev/shm and --bind targets are writable",
+        "no writable root: only /tmp, /dev/shm, --bind targets and the device nodes in /dev \
+         (null, tty, ...) are writable",
     ),
     flag("--rw", Options, "write through to ROOTFS on disk"),
     flag(
