@@ -82,7 +82,11 @@ fn brief(help: &str) -> String {
             _ => {}
         }
     }
-    let mut s = s.split_whitespace().collect::<Vec<_>>().join(" ");
+    let mut s = s
+        .split_whitespace()
+        .collect::<Vec<_>>()
+        .join(" ")
+        .replace(" ,", ",");
     if s.len() > 60 {
         if let Some(cut) = s.find([',', ':']) {
             s.truncate(cut);
@@ -630,6 +634,7 @@ mod tests {
             "keep the host's lo up"
         );
         assert_eq!(brief("set [a]; more"), "set <a>");
+        assert_eq!(brief("bind (x), more"), "bind, more");
         let limit = brief(crate::cli::find("--limit").unwrap().help);
         assert_eq!(limit, "set a resource limit for the command");
     }
