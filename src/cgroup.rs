@@ -24,6 +24,32 @@ use crate::plan::CgroupLimits;
 
 pub const DELEGATE_HINT: &str = "run sandbox in a cgroup delegated to you, alone in it: 'systemd-run --user --scope -p Delegate=yes sandbox run …' (docs/SUPERVISION.md); or use --limit, whose rlimits need no cgroup";
 
+/// On a hybrid (or cgroup v1) system the controllers live in cgroup v1,
+/// and no delegation of the v2 tree can give them: systemd-run would not
+/// help, so the hint names what does.
+pub const HYBRID_HINT: &str = "no delegated cgroup can give these limits on a hybrid or cgroup v1 system: use --limit (as, nproc, cpu: rlimits, no cgroup needed), or boot with systemd.unified_cgroup_hierarchy=1 for a pure cgroup v2 system (docs/SUPERVISION.md)";
+
+/// The hint for a run whose cgroup limits cannot be had: delegation on a
+/// pure v2 system, the alternatives on a hybrid or v1 one.
+pub fn limits_hint(hybrid: bool) -> &'static str {
+    if hybrid {
+        HYBRID_HINT
+    } else {
+        DELEGATE_HINT
+    }
+}
+
+/// Whether the caller's v2 cgroup is the unified part of a hybrid system:
+/// the controllers are then in v1.
+fn is_hybrid(path: &str, own: &Path) -> bool {
+    path == "/" || own.starts_with("/sys/fs/cgroup/unified")
+}
+
+/// Fail closed on a hybrid or v1 system: no delegation helps there.
+fn refuse_hybrid(why: String) -> Error {
+    Error::msg("cgroup", why).with_hint(limits_hint(true))
+}
+
 /// The cpu.max period: 100 ms, the kernel's default.
 const CPU_PERIOD_US: u64 = 100_000;
 
@@ -202,7 +228,7 @@ impl Cgroup {
     pub fn create(limits: &CgroupLimits) -> Result<Cgroup> {
         let proc_cgroup = read(Path::new("/proc/self/cgroup"))?;
         let Some(path) = own_path(&proc_cgroup) else {
-            return Err(refuse(
+            return Err(refuse_hybrid(
                 "--memory, --pids and --cpus need cgroup v2, and this system has only cgroup v1"
                     .into(),
             ));
@@ -217,7 +243,8 @@ impl Cgroup {
         let available = read(&own.join("cgroup.controllers"))?;
         let missing = absent(&wanted, &available);
         if !missing.is_empty() {
-            return Err(refuse(format!(
+            let hybrid = is_hybrid(path, &own);
+            let e = refuse(format!(
                 "the cgroup v2 controller{} {} {} not available in {} (it has: {}){}",
                 if missing.len() > 1 { "s" } else { "" },
                 missing.join(", "),
@@ -228,12 +255,13 @@ impl Cgroup {
                 } else {
                     available.trim()
                 },
-                if path == "/" || own.starts_with("/sys/fs/cgroup/unified") {
+                if hybrid {
                     "; on a hybrid cgroup system the controllers live in cgroup v1, which sandbox does not use (boot with systemd.unified_cgroup_hierarchy=1)"
                 } else {
                     ""
                 }
-            )));
+            ));
+            return Err(e.with_hint(limits_hint(hybrid)));
         }
         let enabled = read(&own.join("cgroup.subtree_control"))?;
         let to_enable = absent(&wanted, &enabled);
@@ -398,6 +426,28 @@ mod tests {
         assert_eq!(
             cgroup_dir("36 30 0:31 / /m rw - cgroup cgroup rw\n", "/"),
             None
+        );
+    }
+
+    #[test]
+    fn the_hint_fits_the_hierarchy() {
+        // Pure v2: delegation is the fix.
+        assert!(!is_hybrid(
+            "/user.slice/user-1000.slice/a.scope",
+            Path::new("/sys/fs/cgroup/user.slice/user-1000.slice/a.scope")
+        ));
+        assert!(limits_hint(false).contains("systemd-run --user --scope -p Delegate=yes"));
+        // Hybrid: it cannot be; say what can.
+        assert!(is_hybrid(
+            "/user.slice/a.scope",
+            Path::new("/sys/fs/cgroup/unified/user.slice/a.scope")
+        ));
+        assert!(is_hybrid("/", Path::new("/sys/fs/cgroup/unified")));
+        let h = limits_hint(true);
+        assert!(!h.contains("systemd-run") && !h.contains("Delegate"), "{h}");
+        assert!(
+            h.contains("--limit") && h.contains("systemd.unified_cgroup_hierarchy=1"),
+            "{h}"
         );
     }
 

@@ -26,6 +26,10 @@ pub enum Cmd {
     /// The engine's second stage, re-exec'd by the launcher.
     Child,
     Doctor,
+    /// `sandbox man`: the sandbox(1) page, in roff (src/manual.rs).
+    Man,
+    /// `sandbox completions SHELL`: a completion script for SHELL.
+    Completions(crate::manual::Shell),
     /// Text for stdout: static for most, rendered for `run --help`.
     Help(Cow<'static, str>),
     Version,
@@ -318,7 +322,8 @@ pub const RUN_OPTIONS: &[Opt] = &[
     flag(
         "--read-only",
         Options,
-        "no writable root; only /tmp, /dev/shm and --bind targets are writable",
+        "no writable root: only /tmp, /dev/shm, --bind targets and the device nodes in /dev \
+         (null, tty, ...) are writable",
     ),
     flag("--rw", Options, "write through to ROOTFS on disk"),
     flag(
@@ -455,8 +460,8 @@ COMMAND that starts with `-`.";
 
 pub const RUN_EXIT_STATUS: &str = "\
 Exit status: the command's own; 128+N if it was killed by signal N;
-125 if the sandbox failed; 126 if COMMAND cannot be executed;
-127 if COMMAND is not found in ROOTFS.";
+124 if --timeout expired; 125 if the sandbox failed; 126 if COMMAND
+cannot be executed; 127 if COMMAND is not found in ROOTFS.";
 
 /// Where the help text of an option starts, and where lines end.
 const HELP_COLUMN: usize = 22;
@@ -520,6 +525,7 @@ pub fn run_help() -> String {
 pub const USAGE: &str = "\
 usage: sandbox run [OPTIONS] ROOTFS [--] [COMMAND [ARG...]]
        sandbox doctor
+       sandbox man | completions bash|zsh|fish
        sandbox --help | --version";
 
 pub const TOP_HELP: &str = "\
@@ -527,6 +533,9 @@ sandbox: run untrusted commands in a rootless Linux sandbox
 
 usage: sandbox run [OPTIONS] ROOTFS [--] [COMMAND [ARG...]]
        sandbox doctor      check what this kernel and user allow
+       sandbox man         print the manual page (roff): sandbox man | man -l -
+       sandbox completions bash|zsh|fish
+                           print a completion script for that shell
        sandbox --help | --version
 
 `sandbox run --help` lists the options.";
@@ -625,9 +634,55 @@ pub fn parse(args: Vec<OsString>) -> Result<Cmd> {
             }
             Ok(Cmd::Doctor)
         }
+        Some("man") => parse_man(&rest),
+        Some("completions") => parse_completions(&rest),
         _ if first.len() > 1 && first.as_bytes()[0] == b'-' => Err(option_before_command(&first)),
         _ => Err(usage(format!("unknown command {first:?}"))
-            .with_hint("commands are: run, doctor; see 'sandbox --help'")),
+            .with_hint("commands are: run, doctor, man, completions; see 'sandbox --help'")),
+    }
+}
+
+/// The subcommands, with what each does: `sandbox --help`, the man page
+/// and the completions list them.
+pub const COMMANDS: &[(&str, &str)] = &[
+    ("run", "run a command in a new sandbox"),
+    ("doctor", "check what this kernel and user allow"),
+    ("man", "print the manual page, sandbox(1), in roff"),
+    (
+        "completions",
+        "print a completion script for bash, zsh or fish",
+    ),
+];
+
+const MAN_HELP: &str = "usage: sandbox man\n\nPrints the manual page sandbox(1) in roff: 'sandbox man | man -l -' shows it.";
+
+const COMPLETIONS_HELP: &str = "usage: sandbox completions bash|zsh|fish\n\nPrints a completion script for the shell; 'make install' installs all three.";
+
+/// `sandbox man`.
+fn parse_man(rest: &[OsString]) -> Result<Cmd> {
+    match rest.first() {
+        None => Ok(Cmd::Man),
+        Some(a) if a == "-h" || a == "--help" => Ok(Cmd::Help(Cow::Borrowed(MAN_HELP))),
+        Some(a) => Err(usage(format!("man takes no arguments, got {a:?}"))),
+    }
+}
+
+/// `sandbox completions SHELL`.
+fn parse_completions(rest: &[OsString]) -> Result<Cmd> {
+    let hint = "sandbox completions bash|zsh|fish";
+    match rest {
+        [a] if a == "-h" || a == "--help" => Ok(Cmd::Help(Cow::Borrowed(COMPLETIONS_HELP))),
+        [a] => match crate::manual::Shell::ALL
+            .into_iter()
+            .find(|s| a.to_str() == Some(s.name()))
+        {
+            Some(shell) => Ok(Cmd::Completions(shell)),
+            None => Err(usage(format!("no completions for shell {a:?}")).with_hint(hint)),
+        },
+        [] => Err(usage("completions needs a shell: bash, zsh or fish").with_hint(hint)),
+        [_, extra, ..] => {
+            Err(usage(format!("completions takes one shell, got {extra:?} too")).with_hint(hint))
+        }
     }
 }
 

@@ -97,8 +97,11 @@ pub fn check() -> (String, u8) {
         ok: pasta.is_some(),
         what: "pasta",
         text: match pasta {
-            Some(p) => format!("found at {}", p.display()),
-            None => "not on PATH (only for user-mode networking; Debian package 'passt')".into(),
+            Some(p) => format!(
+                "found at {} (not used yet: no option of sandbox run uses it)",
+                p.display()
+            ),
+            None => "not on PATH (not used yet: no option of sandbox run needs it; planned for user-mode networking; Debian package 'passt')".into(),
         },
     });
 

@@ -7,6 +7,7 @@
 #![deny(unsafe_code)]
 
 mod cli;
+mod manual;
 
 // cli.rs names the library's domain types as `crate::…`.
 pub(crate) use sandbox::{error, limits, plan};
@@ -44,15 +45,31 @@ fn main() -> ExitCode {
             let _ = std::io::stdout().lock().write_all(report.as_bytes());
             code
         }
+        cli::Cmd::Man => print(&manual::man_page()),
+        cli::Cmd::Completions(shell) => print(&shell.script()),
         cli::Cmd::Run(args) => run(*args),
     };
     ExitCode::from(code)
+}
+
+/// Generated text (`sandbox man`, `sandbox completions`) to stdout.
+fn print(text: &str) -> u8 {
+    match std::io::stdout().lock().write_all(text.as_bytes()) {
+        Ok(()) => 0,
+        // A reader that stops early is no error.
+        Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => 0,
+        Err(e) => {
+            eprintln!("sandbox: write: stdout: {e}");
+            125
+        }
+    }
 }
 
 /// `sandbox run`: notices and errors to stderr as `sandbox: …` lines, the
 /// `-v` summary at the end, and the sandbox's status as ours.
 fn run(args: plan::RunArgs) -> u8 {
     let verbose = args.verbose;
+    let program = args.command.first().cloned();
     let mut cmd = sandbox::Command::from_args(args);
     cmd.cli(std::env::var_os("TERM"))
         .on_notice(|n| eprintln!("sandbox: {n}"));
@@ -64,11 +81,47 @@ fn run(args: plan::RunArgs) -> u8 {
         }
     };
     match &report.error {
-        Some(e) => e.report(),
+        Some(e) => match program
+            .as_deref()
+            .and_then(|p| on_host_hint(e, p, |p| p.is_file()))
+        {
+            Some(hint) => e.clone().with_hint(hint).report(),
+            None => e.report(),
+        },
         None if verbose => eprintln!("{}", report.line()),
         None => {}
     }
     report.status
+}
+
+/// `sandbox run ./rootfs ./job.sh` where ./job.sh is a file of the host,
+/// not of the rootfs: the command was not found (127), and the hint says
+/// how to bring it in. Only the launcher can tell: the child stage cannot
+/// see the host's files.
+fn on_host_hint(
+    e: &error::Error,
+    program: &std::ffi::OsStr,
+    is_host_file: impl Fn(&std::path::Path) -> bool,
+) -> Option<String> {
+    let path = std::path::Path::new(program);
+    if e.exit != error::EXIT_NOT_FOUND || !is_host_file(path) {
+        return None;
+    }
+    let shown = path.to_string_lossy();
+    // Named as the user named it; a bare name is relative to the cwd.
+    let src = if shown.contains('/') {
+        shown.to_string()
+    } else {
+        format!("./{shown}")
+    };
+    let dst = match path.extension() {
+        Some(ext) => format!("/job.{}", ext.to_string_lossy()),
+        None => "/job".to_string(),
+    };
+    Some(format!(
+        "{shown} is a file on the host, and the command runs inside the rootfs: \
+         bring it in with '--ro-bind {src}:{dst}' and run {dst}"
+    ))
 }
 
 /// sandbox is rootless by design and makes no attempt to be safe with
@@ -85,4 +138,38 @@ fn refuse_privilege() -> error::Result<()> {
         .with_hint("remove them: 'chmod u-s,g-s' and 'setcap -r' on the sandbox binary"));
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::ffi::OsStr;
+    use std::path::Path;
+
+    #[test]
+    fn a_host_file_not_in_the_rootfs_gets_a_bind_hint() {
+        let not_found = error::Error::msg("exec", "not found in rootfs ./rootfs")
+            .with_exit(error::EXIT_NOT_FOUND);
+        let on_host = |p: &Path| p == Path::new("./untrusted.sh") || p == Path::new("tool");
+        assert_eq!(
+            on_host_hint(&not_found, OsStr::new("./untrusted.sh"), on_host).as_deref(),
+            Some(
+                "./untrusted.sh is a file on the host, and the command runs inside the rootfs: \
+                 bring it in with '--ro-bind ./untrusted.sh:/job.sh' and run /job.sh"
+            )
+        );
+        let h = on_host_hint(&not_found, OsStr::new("tool"), on_host).unwrap();
+        assert!(h.ends_with("'--ro-bind ./tool:/job' and run /job"), "{h}");
+        // Not on the host either: the child's own hint stands.
+        assert_eq!(
+            on_host_hint(&not_found, OsStr::new("./other.sh"), on_host),
+            None
+        );
+        // Another failure: no such hint.
+        let other = error::Error::msg("exec", "x").with_exit(126);
+        assert_eq!(
+            on_host_hint(&other, OsStr::new("./untrusted.sh"), on_host),
+            None
+        );
+    }
 }

@@ -488,7 +488,7 @@ fn mount_new_root(plan: &Plan, rootfs: &OwnedFd, report: &ReportSender) -> Resul
         Err(e) => {
             let why = crate::error::describe_errno(e.raw_os_error().unwrap_or(libc::EIO));
             report.notice(&format!(
-                "notice: overlay unavailable ({why}); the root is read-only for this run (writable: /tmp and --bind targets)"
+                "notice: overlay unavailable ({why}); the root is read-only for this run (writable: /tmp, /dev/shm and --bind targets)"
             ));
             bind(rootfs, &new_root_target()?, false)?;
             Ok(true)

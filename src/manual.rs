@@ -1,0 +1,669 @@
+//! `sandbox man` and `sandbox completions bash|zsh|fish`: the manual page
+//! sandbox(1) and the shell completions, rendered from the same option
+//! table as `sandbox run --help` (`cli::RUN_OPTIONS`), so that none of
+//! them can drift from the others. Pure: text in, text out.
+//!
+//! `make install` runs the freshly built binary to write them under
+//! PREFIX/share (man1/sandbox.1, bash-completion, zsh site-functions, fish
+//! vendor_completions.d).
+
+use crate::cli::{Group, Opt, COMMANDS, RUN_ABOUT, RUN_EXIT_STATUS, RUN_OPTIONS, RUN_SYNOPSIS};
+use crate::limits;
+
+/// A shell `sandbox completions` writes a script for.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Shell {
+    Bash,
+    Zsh,
+    Fish,
+}
+
+impl Shell {
+    pub const ALL: [Shell; 3] = [Shell::Bash, Shell::Zsh, Shell::Fish];
+
+    pub fn name(self) -> &'static str {
+        match self {
+            Shell::Bash => "bash",
+            Shell::Zsh => "zsh",
+            Shell::Fish => "fish",
+        }
+    }
+
+    /// The script, for stdout.
+    pub fn script(self) -> String {
+        match self {
+            Shell::Bash => bash(),
+            Shell::Zsh => zsh(),
+            Shell::Fish => fish(),
+        }
+    }
+}
+
+/// What a completion offers for an option's value.
+#[derive(Debug, Clone, PartialEq, Eq)]
+enum Values {
+    /// Nothing to offer: a name, a number, a size, a path inside.
+    Free,
+    /// One of these words (`on|off`).
+    Choices(Vec<&'static str>),
+    /// A path on the host.
+    HostPath,
+    /// `--limit`: a resource name, then `=`.
+    Resource,
+}
+
+fn values(o: &Opt) -> Values {
+    match o.value {
+        None => Values::Free,
+        Some(v) if v.contains('|') => Values::Choices(v.split('|').collect()),
+        // --bind/--ro-bind SRC[:DST], --status-file PATH: host paths.
+        // (--chdir DIR is a path inside the sandbox: nothing to offer.)
+        Some("SRC[:DST]") | Some("PATH") => Values::HostPath,
+        Some("NAME=VALUE") if o.long == "--limit" => Values::Resource,
+        Some(_) => Values::Free,
+    }
+}
+
+/// The help of an option cut short for the one-line descriptions of zsh
+/// and fish: no parentheses, no backquotes, the first clause, at most
+/// about 60 characters.
+fn brief(help: &str) -> String {
+    let mut s = String::new();
+    let mut depth = 0;
+    for c in help.chars() {
+        match c {
+            '(' => depth += 1,
+            ')' => depth -= 1,
+            ';' if depth == 0 => break,
+            '`' => {}
+            '[' if depth == 0 => s.push('<'),
+            ']' if depth == 0 => s.push('>'),
+            c if depth == 0 => s.push(c),
+            _ => {}
+        }
+    }
+    let mut s = s
+        .split_whitespace()
+        .collect::<Vec<_>>()
+        .join(" ")
+        .replace(" ,", ",");
+    if s.len() > 60 {
+        if let Some(cut) = s.find([',', ':']) {
+            s.truncate(cut);
+        }
+    }
+    s
+}
+
+fn names(o: &Opt) -> Vec<String> {
+    let mut v = vec![o.long.to_string()];
+    v.extend(o.short.map(|c| format!("-{c}")));
+    v
+}
+
+// ---------------------------------------------------------------------
+// The man page
+
+/// Text for roff: backslashes and dashes escaped, `code` in bold, and a
+/// line that would start with a control character guarded.
+fn roff(text: &str) -> String {
+    let mut out = String::new();
+    let mut bold = false;
+    for c in text.chars() {
+        match c {
+            '\\' => out.push_str("\\e"),
+            '-' => out.push_str("\\-"),
+            '`' => {
+                out.push_str(if bold { "\\fR" } else { "\\fB" });
+                bold = !bold;
+            }
+            c => out.push(c),
+        }
+    }
+    if bold {
+        out.push_str("\\fR");
+    }
+    out.lines()
+        .map(|l| {
+            if l.starts_with('.') || l.starts_with('\'') {
+                format!("\\&{l}\n")
+            } else {
+                format!("{l}\n")
+            }
+        })
+        .collect()
+}
+
+/// Paragraphs (separated by blank lines) as roff, each after a `.PP`.
+fn paragraphs(text: &str) -> String {
+    text.split("\n\n")
+        .map(|p| format!(".PP\n{}", roff(p.trim())))
+        .collect()
+}
+
+/// How the man page names an option: `\fB\-v\fR, \fB\-\-verbose\fR`,
+/// `\fB\-\-hostname\fR \fINAME\fR`.
+fn man_spec(o: &Opt) -> String {
+    let mut s = String::new();
+    if let Some(c) = o.short {
+        s.push_str(&format!("\\fB\\-{c}\\fR, "));
+    }
+    s.push_str(&format!("\\fB{}\\fR", o.long.replace('-', "\\-")));
+    if let Some(v) = o.value {
+        s.push_str(&format!(" \\fI{}\\fR", v.replace('-', "\\-")));
+    }
+    s
+}
+
+const MAN_ENVIRONMENT: &str = "\
+The command's environment starts empty. Then come `PATH` (a standard one), \
+`HOME` (from the rootfs's /etc/passwd for the uid, else /), `TERM` (the \
+caller's, if set), and the `--setenv` values, which override the others. \
+No other variable of the caller reaches the command.
+
+sandbox itself reads `TERM` (to pass it on) and, in `sandbox doctor`, \
+`PATH` (to look for pasta).";
+
+const MAN_FILES: &[(&str, &str)] = &[
+    (
+        "ROOTFS/etc/passwd",
+        "where the command's HOME comes from, for its --uid",
+    ),
+    (
+        "/proc/self/cgroup, /sys/fs/cgroup",
+        "the caller's own cgroup, under which --memory, --pids and --cpus make one for the run; it must be delegated to the caller",
+    ),
+    (
+        "PREFIX/share/man/man1/sandbox.1",
+        "this page, as 'make install' writes it from 'sandbox man'",
+    ),
+    (
+        "PREFIX/share/bash-completion/completions/sandbox, PREFIX/share/zsh/site-functions/_sandbox, PREFIX/share/fish/vendor_completions.d/sandbox.fish",
+        "the completions, as 'make install' writes them from 'sandbox completions SHELL'",
+    ),
+];
+
+const MAN_EXAMPLES: &[(&str, &str)] = &[
+    ("An interactive shell:", "sandbox run ./rootfs"),
+    (
+        "Wrapping an untrusted script: only the script is visible, read-only, and nothing it writes survives:",
+        "sandbox run \\-\\-ro\\-bind ./untrusted.sh:/job.sh ./rootfs /bin/sh /job.sh",
+    ),
+    (
+        "The same with a directory for its results, no writable root, and a time limit:",
+        "mkdir \\-p out\nsandbox run \\-\\-read\\-only \\-\\-timeout 60 \\-\\-ro\\-bind ./untrusted.sh:/job.sh \\e\n    \\-\\-bind ./out:/out ./rootfs /bin/sh /job.sh",
+    ),
+    (
+        "Installing something into the rootfs for good:",
+        "sandbox run \\-\\-rw ./rootfs /bin/sh \\-c 'echo \"export EDITOR=vi\" >> /etc/profile'",
+    ),
+    (
+        "Memory and process limits, in a cgroup delegated by systemd:",
+        "systemd\\-run \\-\\-user \\-\\-scope \\-p Delegate=yes \\e\n    sandbox run \\-\\-memory 256M \\-\\-pids 64 ./rootfs /bin/sh",
+    ),
+    (
+        "Reading this page without installing it:",
+        "sandbox man | man \\-l \\-",
+    ),
+];
+
+const MAN_SEE_ALSO: &str = "bwrap(1), unshare(1), prlimit(1), systemd\\-run(1), \
+user_namespaces(7), pid_namespaces(7), mount_namespaces(7), cgroups(7), \
+capabilities(7), landlock(7), seccomp(2)";
+
+/// The manual page sandbox(1), in roff (man(7) macros).
+pub fn man_page() -> String {
+    let version = env!("CARGO_PKG_VERSION");
+    let mut m = String::new();
+    m.push_str(
+        ".\\\" Generated by 'sandbox man' from the option table in src/cli.rs; do not edit.\n",
+    );
+    m.push_str(&format!(
+        ".TH SANDBOX 1 \"\" \"sandbox {version}\" \"User Commands\"\n"
+    ));
+    // No hyphenation, ragged right: option names must stay whole.
+    m.push_str(".nh\n.ad l\n");
+    m.push_str(".SH NAME\nsandbox \\- run untrusted commands in a rootless Linux sandbox\n");
+
+    m.push_str(".SH SYNOPSIS\n.nf\n");
+    m.push_str(&roff(&format!("`{RUN_SYNOPSIS}`")));
+    m.push_str("\\fBsandbox doctor\\fR\n\\fBsandbox man\\fR\n");
+    m.push_str("\\fBsandbox completions\\fR \\fBbash\\fR|\\fBzsh\\fR|\\fBfish\\fR\n");
+    m.push_str("\\fBsandbox \\-\\-help\\fR | \\fB\\-\\-version\\fR\n.fi\n");
+
+    m.push_str(".SH DESCRIPTION\n");
+    m.push_str(&paragraphs(RUN_ABOUT));
+    m.push_str(&paragraphs(
+        "The command runs with no capabilities, even as uid 0, under no_new_privs, \
+         a seccomp filter and, where the kernel has it, Landlock. sandbox needs \
+         no privileges of its own: it refuses to run setuid, setgid or with file \
+         capabilities.",
+    ));
+
+    m.push_str(".SH COMMANDS\n");
+    for (name, what) in COMMANDS {
+        let shown = match *name {
+            "run" => "run [OPTIONS] ROOTFS [--] [COMMAND [ARG...]]",
+            "completions" => "completions bash|zsh|fish",
+            n => n,
+        };
+        m.push_str(&format!(
+            ".TP\n{}{}",
+            roff(&format!("`{shown}`")),
+            roff(what)
+        ));
+    }
+
+    m.push_str(".SH OPTIONS\nThe options of \\fBsandbox run\\fR; they may come before or after ROOTFS, and end at COMMAND.\n");
+    for group in Group::ALL {
+        m.push_str(&format!(".SS {}\n", group.heading()));
+        if let Some(note) = group.note() {
+            m.push_str(&roff(&format!("({note})")));
+        }
+        for o in RUN_OPTIONS.iter().filter(|o| o.group == group) {
+            m.push_str(&format!(".TP\n{}\n{}", man_spec(o), roff(o.help)));
+        }
+        if let Some(footer) = group.footer() {
+            m.push_str(&paragraphs(footer));
+        }
+    }
+
+    m.push_str(".SH EXIT STATUS\n");
+    let status = RUN_EXIT_STATUS
+        .strip_prefix("Exit status: ")
+        .unwrap_or(RUN_EXIT_STATUS);
+    m.push_str(&roff(status));
+    m.push_str(&paragraphs(
+        "Every failure is one line on stderr, `sandbox: <step>: <path>: <reason>`, \
+         and known pitfalls add a `sandbox: hint: ...` line.",
+    ));
+    m.push_str(".SH ENVIRONMENT\n");
+    m.push_str(&paragraphs(MAN_ENVIRONMENT));
+    m.push_str(".SH FILES\n");
+    for (path, what) in MAN_FILES {
+        m.push_str(&format!(
+            ".TP\n\\fI{}\\fR\n{}",
+            roff(path).trim_end(),
+            roff(what)
+        ));
+    }
+    m.push_str(".SH EXAMPLES\n");
+    for (what, cmd) in MAN_EXAMPLES {
+        m.push_str(&format!(
+            ".PP\n{}.PP\n.RS 4\n.nf\n{cmd}\n.fi\n.RE\n",
+            roff(what)
+        ));
+    }
+    m.push_str(".SH SEE ALSO\n");
+    m.push_str(MAN_SEE_ALSO);
+    m.push_str(
+        "\n.PP\nThe project's README.md, docs/SECURITY.md (what is and is not protected \
+         against) and docs/SUPERVISION.md (signals, limits, timeouts).\n",
+    );
+    m
+}
+
+// ---------------------------------------------------------------------
+// Completions
+
+/// Words for a shell, separated by spaces.
+fn words<'a>(w: impl IntoIterator<Item = &'a str>) -> String {
+    w.into_iter().collect::<Vec<_>>().join(" ")
+}
+
+fn resource_names() -> Vec<String> {
+    limits::RESOURCES
+        .iter()
+        .map(|r| format!("{}=", r.name))
+        .collect()
+}
+
+fn bash() -> String {
+    let all: Vec<String> = RUN_OPTIONS.iter().flat_map(names).collect();
+    let with_value: Vec<String> = RUN_OPTIONS
+        .iter()
+        .filter(|o| o.takes_value())
+        .flat_map(names)
+        .collect();
+    let mut cases = String::new();
+    for o in RUN_OPTIONS.iter().filter(|o| o.takes_value()) {
+        let action = match values(o) {
+            Values::Free => "return 0".to_string(),
+            Values::Choices(c) => format!(
+                "COMPREPLY=($(compgen -W '{}' -- \"$cur\")); return 0",
+                words(c)
+            ),
+            Values::HostPath => "COMPREPLY=($(compgen -f -- \"$cur\")); return 0".to_string(),
+            Values::Resource => format!(
+                "compopt -o nospace 2>/dev/null; COMPREPLY=($(compgen -W '{}' -- \"$cur\")); return 0",
+                resource_names().join(" ")
+            ),
+        };
+        cases.push_str(&format!("        {}) {action} ;;\n", names(o).join("|")));
+    }
+    let commands = words(COMMANDS.iter().map(|c| c.0));
+    format!(
+        r#"# bash completion for sandbox(1)
+# Generated by 'sandbox completions bash' from the option table in src/cli.rs.
+
+_sandbox() {{
+    # bash splits 'a:b' and 'a=b' into three words: join them again, so
+    # that options and their values are counted right.
+    local words=() cword=0 i w
+    for ((i = 0; i < ${{#COMP_WORDS[@]}}; i++)); do
+        w=${{COMP_WORDS[i]}}
+        if ((i > 1)) && [[ $w == [:=] || ${{COMP_WORDS[i-1]}} == [:=] ]]; then
+            words[${{#words[@]}}-1]+=$w
+        else
+            words+=("$w")
+        fi
+        ((i == COMP_CWORD)) && cword=$((${{#words[@]}} - 1))
+    done
+    local cur=${{COMP_WORDS[COMP_CWORD]}}
+    local prev=${{words[cword-1]}}
+
+    if ((cword == 1)); then
+        COMPREPLY=($(compgen -W '{commands} --help --version' -- "$cur"))
+        return 0
+    fi
+    case ${{words[1]}} in
+    run) ;;
+    completions)
+        ((cword == 2)) && COMPREPLY=($(compgen -W 'bash zsh fish' -- "$cur"))
+        return 0 ;;
+    *) return 0 ;;
+    esac
+
+    # After ROOTFS comes the command and its arguments: files.
+    for ((i = 2; i < cword; i++)); do
+        case ${{words[i]}} in
+        --) ((i + 1 < cword)) && {{ COMPREPLY=($(compgen -f -- "$cur")); return 0; }}
+            break ;;
+        {with_value}) ((i++)) ;;
+        -?*) ;;
+        *) COMPREPLY=($(compgen -f -- "$cur")); return 0 ;;
+        esac
+    done
+
+    # An option's value: after it, or after '--opt='.
+    local opt=$prev
+    if [[ ${{words[cword]}} == --*=* ]]; then
+        opt=${{words[cword]%%=*}}
+    fi
+    case $opt in
+{cases}    esac
+
+    if [[ $cur == -* ]]; then
+        COMPREPLY=($(compgen -W '{all}' -- "$cur"))
+    else
+        # ROOTFS: a directory.
+        COMPREPLY=($(compgen -d -- "$cur"))
+    fi
+    return 0
+}}
+complete -o filenames -F _sandbox sandbox
+"#,
+        with_value = with_value.join("|"),
+        all = all.join(" "),
+    )
+}
+
+/// Quoted for a shell: between single quotes.
+fn single_quoted(s: &str) -> String {
+    format!("'{}'", s.replace('\'', "'\\''"))
+}
+
+fn zsh() -> String {
+    let mut specs = Vec::new();
+    for o in RUN_OPTIONS {
+        let desc = format!("[{}]", brief(o.help));
+        let value = match (o.value, values(o)) {
+            (None, _) => String::new(),
+            (Some(v), vals) => {
+                let message = v.replace(':', "\\:");
+                let action = match vals {
+                    Values::Free => " ".to_string(),
+                    Values::Choices(c) => format!("({})", words(c)),
+                    Values::HostPath => "_files".to_string(),
+                    Values::Resource => {
+                        format!("{{compadd -S \"\" -- {}}}", resource_names().join(" "))
+                    }
+                };
+                format!(":{message}:{action}")
+            }
+        };
+        let eq = if o.takes_value() { "=" } else { "" };
+        let star = if o.repeatable { "*" } else { "" };
+        let spec = match o.short {
+            // '(-v --verbose)'{-v,--verbose}'[...]': the braces expand
+            // to one spec for each name, outside the quotes.
+            Some(c) => format!(
+                "{}{{-{c}{},{}{eq}}}{}",
+                single_quoted(&format!("{star}(-{c} {})", o.long)),
+                if o.takes_value() { "+" } else { "" },
+                o.long,
+                single_quoted(&format!("{desc}{value}")),
+            ),
+            None => single_quoted(&format!("{star}{}{eq}{desc}{value}", o.long)),
+        };
+        specs.push(spec);
+    }
+    let commands: Vec<String> = COMMANDS
+        .iter()
+        .map(|(n, d)| single_quoted(&format!("{n}:{d}")))
+        .collect();
+    format!(
+        r#"#compdef sandbox
+# zsh completion for sandbox(1)
+# Generated by 'sandbox completions zsh' from the option table in src/cli.rs.
+
+_sandbox() {{
+    local -a commands
+    commands=({commands})
+    if (( CURRENT == 2 )); then
+        _describe -t commands 'sandbox command' commands
+        _arguments '(-)'{{-h,--help}}'[help]' '(-)'{{-V,--version}}'[version]'
+        return
+    fi
+    case $words[2] in
+    run)
+        shift words
+        (( CURRENT-- ))
+        _arguments -S -A '-*' \
+            {specs} \
+            ':rootfs:_files -/' \
+            '*::command and arguments:_files'
+        ;;
+    completions)
+        (( CURRENT == 3 )) && _values shell bash zsh fish
+        ;;
+    esac
+}}
+
+_sandbox "$@"
+"#,
+        commands = commands.join(" "),
+        specs = specs.join(" \\\n            "),
+    )
+}
+
+fn fish() -> String {
+    let mut out = String::from(
+        "# fish completion for sandbox(1)\n\
+         # Generated by 'sandbox completions fish' from the option table in src/cli.rs.\n\n\
+         complete -c sandbox -f\n",
+    );
+    let top = "__fish_use_subcommand";
+    for (n, d) in COMMANDS {
+        out.push_str(&format!(
+            "complete -c sandbox -n {top} -a {n} -d {}\n",
+            single_quoted(d)
+        ));
+    }
+    out.push_str(&format!(
+        "complete -c sandbox -n {top} -s h -l help -d 'help'\n\
+         complete -c sandbox -n {top} -s V -l version -d 'version'\n\
+         complete -c sandbox -n '__fish_seen_subcommand_from completions' -x -a 'bash zsh fish'\n"
+    ));
+    let run = "'__fish_seen_subcommand_from run'";
+    // ROOTFS, then the command and its arguments: paths.
+    out.push_str(&format!("complete -c sandbox -n {run} -F\n"));
+    for o in RUN_OPTIONS {
+        let mut line = format!("complete -c sandbox -n {run}");
+        if let Some(c) = o.short {
+            line.push_str(&format!(" -s {c}"));
+        }
+        line.push_str(&format!(" -l {}", &o.long[2..]));
+        match values(o) {
+            _ if !o.takes_value() => {}
+            Values::Free => line.push_str(" -x"),
+            Values::Choices(c) => line.push_str(&format!(" -x -a {}", single_quoted(&words(c)))),
+            Values::HostPath => line.push_str(" -r -F"),
+            Values::Resource => line.push_str(&format!(
+                " -x -a {}",
+                single_quoted(&resource_names().join(" "))
+            )),
+        }
+        line.push_str(&format!(" -d {}\n", single_quoted(&brief(o.help))));
+        out.push_str(&line);
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_option_is_in_the_man_page() {
+        let m = man_page();
+        for o in RUN_OPTIONS {
+            let long = format!("\\fB{}\\fR", o.long.replace('-', "\\-"));
+            assert!(m.contains(&long), "{} missing", o.long);
+            if let Some(c) = o.short {
+                assert!(
+                    m.contains(&format!("\\fB\\-{c}\\fR, {long}")),
+                    "-{c} missing"
+                );
+            }
+            // Its help, in full.
+            assert!(m.contains(roff(o.help).trim_end()), "{} help", o.long);
+        }
+        for g in Group::ALL {
+            assert!(m.contains(&format!(".SS {}\n", g.heading())), "{g:?}");
+        }
+        for (name, _) in COMMANDS {
+            assert!(m.contains(&format!(".TP\n\\fB{name}")), "{name}");
+        }
+        for section in [
+            "NAME",
+            "SYNOPSIS",
+            "DESCRIPTION",
+            "OPTIONS",
+            "EXIT STATUS",
+            "ENVIRONMENT",
+            "FILES",
+            "EXAMPLES",
+            "SEE ALSO",
+        ] {
+            assert!(m.contains(&format!("\n.SH {section}\n")), "{section}");
+        }
+        for code in ["124", "125", "126", "127", "128+N"] {
+            assert!(m.contains(code), "exit {code}");
+        }
+        // No line of text starts with a control character by accident.
+        for l in m.lines() {
+            if let Some(rest) = l.strip_prefix('.') {
+                let known = [
+                    "TH ", "SH ", "SS ", "TP", "PP", "RS ", "RE", "nf", "fi", "nh", "ad l", "\\\"",
+                ];
+                assert!(known.iter().any(|k| rest.starts_with(k)), "{l}");
+            }
+        }
+    }
+
+    #[test]
+    fn every_option_is_in_every_completion() {
+        for shell in Shell::ALL {
+            let s = shell.script();
+            for o in RUN_OPTIONS {
+                let long = match shell {
+                    Shell::Fish => format!("-l {}", &o.long[2..]),
+                    _ => o.long.to_string(),
+                };
+                assert!(s.contains(&long), "{}: {} missing", shell.name(), o.long);
+                if let Some(c) = o.short {
+                    let short = match shell {
+                        Shell::Fish => format!("-s {c} "),
+                        _ => format!("-{c}"),
+                    };
+                    assert!(s.contains(&short), "{}: -{c} missing", shell.name());
+                }
+            }
+            for (name, _) in COMMANDS {
+                assert!(s.contains(name), "{}: {name}", shell.name());
+            }
+            for choice in ["on off", "auto require off"] {
+                assert!(s.contains(choice), "{}: {choice}", shell.name());
+            }
+        }
+    }
+
+    #[test]
+    fn value_kinds() {
+        let v = |long: &str| values(crate::cli::find(long).unwrap());
+        assert_eq!(v("--seccomp"), Values::Choices(vec!["on", "off"]));
+        assert_eq!(
+            v("--landlock"),
+            Values::Choices(vec!["auto", "require", "off"])
+        );
+        assert_eq!(v("--bind"), Values::HostPath);
+        assert_eq!(v("--ro-bind"), Values::HostPath);
+        assert_eq!(v("--status-file"), Values::HostPath);
+        assert_eq!(v("--limit"), Values::Resource);
+        assert_eq!(v("--chdir"), Values::Free);
+        assert_eq!(v("--verbose"), Values::Free);
+    }
+
+    #[test]
+    fn roff_escapes() {
+        assert_eq!(roff("a-b `c` \\"), "a\\-b \\fBc\\fR \\e\n");
+        assert_eq!(roff(".x\n'y"), "\\&.x\n\\&'y\n");
+        assert_eq!(
+            brief("keep the host's `lo` (default: x) up"),
+            "keep the host's lo up"
+        );
+        assert_eq!(brief("set [a]; more"), "set <a>");
+        assert_eq!(brief("bind (x), more"), "bind, more");
+        let limit = brief(crate::cli::find("--limit").unwrap().help);
+        assert_eq!(limit, "set a resource limit for the command");
+    }
+
+    #[test]
+    fn the_subcommands_parse() {
+        use crate::cli::{parse, Cmd};
+        let p = |a: &[&str]| parse(a.iter().map(Into::into).collect());
+        assert_eq!(p(&["man"]).unwrap(), Cmd::Man);
+        for shell in Shell::ALL {
+            assert_eq!(
+                p(&["completions", shell.name()]).unwrap(),
+                Cmd::Completions(shell)
+            );
+        }
+        assert!(matches!(p(&["man", "--help"]).unwrap(), Cmd::Help(_)));
+        assert!(matches!(p(&["completions", "-h"]).unwrap(), Cmd::Help(_)));
+        for bad in [
+            &["man", "x"][..],
+            &["completions"],
+            &["completions", "tcsh"],
+            &["completions", "bash", "zsh"],
+        ] {
+            assert_eq!(p(bad).unwrap_err().exit, 125, "{bad:?}");
+        }
+        let top = crate::cli::TOP_HELP;
+        for (name, _) in COMMANDS {
+            assert!(top.contains(&format!("sandbox {name}")), "{name}");
+            assert!(crate::cli::USAGE.contains(name), "{name}");
+        }
+    }
+}

@@ -1,0 +1,55 @@
+//! Hints that name the fix, checked through the binary.
+
+mod common;
+
+use common::*;
+
+/// `sandbox run ./rootfs ./job-on-host.sh`: the script is on the host, not
+/// in the rootfs. 127, and the hint says how to bring it in.
+#[test]
+fn a_host_script_not_in_the_rootfs_gets_a_bind_hint() {
+    let d = test_dir("hint-host-script");
+    sh_as_test_user(&format!(
+        "printf 'echo hi\\n' > {}/job-on-host.sh",
+        d.display()
+    ));
+    let out = sandbox(["run", &rootfs_arg(), "./job-on-host.sh"])
+        .current_dir(&d)
+        .output()
+        .unwrap();
+    let err = text(&out.stderr);
+    assert_eq!(out.status.code(), Some(127), "{err}");
+    assert!(err.contains("not found in rootfs"), "{err}");
+    assert!(
+        err.contains("sandbox: hint: ./job-on-host.sh is a file on the host")
+            && err.contains("'--ro-bind ./job-on-host.sh:/job.sh' and run /job.sh"),
+        "{err}"
+    );
+    // The hint's advice works.
+    let out = sandbox([
+        "run",
+        "--ro-bind",
+        "./job-on-host.sh:/job.sh",
+        &rootfs_arg(),
+        "/bin/sh",
+        "/job.sh",
+    ])
+    .current_dir(&d)
+    .output()
+    .unwrap();
+    assert_eq!(text(&out.stdout), "hi\n", "{}", text(&out.stderr));
+
+    // Missing on the host too: no such hint.
+    let out = sandbox(["run", &rootfs_arg(), "./nowhere.sh"])
+        .current_dir(&d)
+        .output()
+        .unwrap();
+    let err = text(&out.stderr);
+    assert_eq!(out.status.code(), Some(127), "{err}");
+    assert!(!err.contains("is a file on the host"), "{err}");
+}
+
+fn sh_as_test_user(script: &str) {
+    let ok = as_test_user("sh").args(["-c", script]).status().unwrap();
+    assert!(ok.success(), "{script}");
+}

@@ -1,0 +1,291 @@
+//! `make install`: the binary, sandbox(1) and the completions land under
+//! PREFIX, the page renders with man(1), bash can load the completion and
+//! it completes from the option table; `make uninstall` removes it all.
+//!
+//! Runs `make install-files` (what `make install` does after building)
+//! with the binary cargo built for this suite, so it needs no release build.
+
+mod common;
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output, Stdio};
+
+use common::{skip, text};
+
+const BIN: &str = env!("CARGO_BIN_EXE_sandbox");
+
+/// Every option name `sandbox run --help` lists, long and short.
+fn options() -> Vec<String> {
+    let out = Command::new(BIN).args(["run", "--help"]).output().unwrap();
+    let help = text(&out.stdout);
+    let mut names = Vec::new();
+    for line in help.lines() {
+        let l = line.trim_start();
+        if line.starts_with("  ") && l.starts_with('-') && !line.starts_with("    ") {
+            for word in l.split([' ', ',']) {
+                if word.starts_with('-') {
+                    names.push(word.to_string());
+                } else if !word.is_empty() {
+                    break;
+                }
+            }
+        }
+    }
+    assert!(names.len() > 20, "too few options in --help: {names:?}");
+    assert!(names.contains(&"-v".to_string()) && names.contains(&"--verbose".to_string()));
+    names
+}
+
+fn make(target: &str, prefix: &Path) -> Output {
+    let out = Command::new("make")
+        .args(["-s", target])
+        .arg(format!("PREFIX={}", prefix.display()))
+        .arg(format!("BIN={BIN}"))
+        .current_dir(env!("CARGO_MANIFEST_DIR"))
+        .stdin(Stdio::null())
+        .output()
+        .expect("run make");
+    assert!(
+        out.status.success(),
+        "make {target}: {}{}",
+        text(&out.stdout),
+        text(&out.stderr)
+    );
+    out
+}
+
+fn has(prog: &str) -> bool {
+    Command::new("sh")
+        .args(["-c", &format!("command -v {prog}")])
+        .stdout(Stdio::null())
+        .status()
+        .is_ok_and(|s| s.success())
+}
+
+struct Installed {
+    _dir: tempfile::TempDir,
+    prefix: PathBuf,
+}
+
+impl Installed {
+    fn new() -> Installed {
+        let dir = tempfile::tempdir().unwrap();
+        let prefix = dir.path().join("usr");
+        make("install-files", &prefix);
+        Installed { _dir: dir, prefix }
+    }
+
+    fn file(&self, rel: &str) -> PathBuf {
+        let p = self.prefix.join(rel);
+        assert!(p.is_file(), "{} not installed", p.display());
+        p
+    }
+}
+
+const FILES: [&str; 5] = [
+    "bin/sandbox",
+    "share/man/man1/sandbox.1",
+    "share/bash-completion/completions/sandbox",
+    "share/zsh/site-functions/_sandbox",
+    "share/fish/vendor_completions.d/sandbox.fish",
+];
+
+#[test]
+fn install_and_uninstall() {
+    let inst = Installed::new();
+    for f in FILES {
+        inst.file(f);
+    }
+    let out = Command::new(inst.file("bin/sandbox"))
+        .arg("--version")
+        .output()
+        .unwrap();
+    assert!(text(&out.stdout).starts_with("sandbox "));
+    // What is installed is what the binary prints.
+    let page = std::fs::read_to_string(inst.file("share/man/man1/sandbox.1")).unwrap();
+    let printed = Command::new(BIN).arg("man").output().unwrap();
+    assert_eq!(page, text(&printed.stdout));
+
+    make("uninstall", &inst.prefix);
+    for f in FILES {
+        assert!(!inst.prefix.join(f).exists(), "{f} left by make uninstall");
+    }
+}
+
+#[test]
+fn man_renders_the_page() {
+    if !has("man") {
+        skip(
+            "man_renders_the_page",
+            "man",
+            "man(1) is not installed (Debian: man-db)",
+        );
+        return;
+    }
+    let inst = Installed::new();
+    let page = std::fs::File::open(inst.file("share/man/man1/sandbox.1")).unwrap();
+    // From stdin: man run as root may read files as another user.
+    let out = Command::new("man")
+        .args(["-l", "-"])
+        .env("MANWIDTH", "200")
+        .env("MANPAGER", "cat")
+        .env("LC_ALL", "C")
+        .stdin(page)
+        .output()
+        .unwrap();
+    let shown = text(&out.stdout);
+    assert!(out.status.success(), "man -l: {}", text(&out.stderr));
+    assert!(
+        shown.contains("sandbox - run untrusted commands"),
+        "{shown}"
+    );
+    for section in [
+        "SYNOPSIS",
+        "OPTIONS",
+        "EXIT STATUS",
+        "ENVIRONMENT",
+        "FILES",
+        "EXAMPLES",
+        "SEE ALSO",
+    ] {
+        assert!(
+            shown.contains(&format!("\n{section}\n")),
+            "{section}:\n{shown}"
+        );
+    }
+    for name in options() {
+        assert!(
+            shown.contains(&format!("{name} "))
+                || shown.contains(&format!("{name},"))
+                || shown.contains(&format!("{name}\n")),
+            "{name} not in the rendered page"
+        );
+    }
+    assert!(shown.contains("-v, --verbose"));
+    assert!(
+        !text(&out.stderr).contains("warning"),
+        "{}",
+        text(&out.stderr)
+    );
+}
+
+/// Completions bash offers for the words, as the completion function
+/// computes them (the last word is the one being completed).
+fn bash_complete(script: &Path, cwd: &Path, words: &[&str]) -> Vec<String> {
+    let quoted: Vec<String> = words
+        .iter()
+        .map(|w| format!("'{}'", w.replace('\'', "'\\''")))
+        .collect();
+    let prog = format!(
+        "source '{}' || exit 9\n\
+         COMP_WORDS=({}); COMP_CWORD=$((${{#COMP_WORDS[@]}} - 1))\n\
+         _sandbox sandbox\n\
+         printf '%s\\n' \"${{COMPREPLY[@]}}\"",
+        script.display(),
+        quoted.join(" ")
+    );
+    let out = Command::new("bash")
+        .args(["--norc", "--noprofile", "-c", &prog])
+        .current_dir(cwd)
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "bash: {}", text(&out.stderr));
+    let mut v: Vec<String> = text(&out.stdout)
+        .lines()
+        .filter(|l| !l.is_empty())
+        .map(String::from)
+        .collect();
+    v.sort();
+    v
+}
+
+#[test]
+fn bash_loads_the_completion() {
+    let inst = Installed::new();
+    let script = inst.file("share/bash-completion/completions/sandbox");
+    let out = Command::new("bash")
+        .args(["--norc", "--noprofile", "-c"])
+        .arg(format!(
+            "source '{}' && complete -p sandbox",
+            script.display()
+        ))
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    assert!(
+        text(&out.stdout).contains("-F _sandbox"),
+        "{}",
+        text(&out.stdout)
+    );
+
+    // A directory to complete paths in.
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::create_dir(dir.path().join("rootfs")).unwrap();
+    std::fs::write(dir.path().join("job.sh"), "").unwrap();
+    let c = |w: &[&str]| bash_complete(&script, dir.path(), w);
+    assert_eq!(
+        c(&["sandbox", ""]),
+        ["--help", "--version", "completions", "doctor", "man", "run"]
+    );
+    assert_eq!(c(&["sandbox", "run", "--seccomp", ""]), ["off", "on"]);
+    assert_eq!(c(&["sandbox", "run", "--landlock", "r"]), ["require"]);
+    assert_eq!(c(&["sandbox", "run", "--limit", "nof"]), ["nofile="]);
+    assert_eq!(c(&["sandbox", "run", "--ro-bind", "j"]), ["job.sh"]);
+    assert_eq!(
+        c(&["sandbox", "run", "--hostname", "r"]),
+        Vec::<String>::new()
+    );
+    // ROOTFS: a directory; after it, the command's files.
+    assert_eq!(c(&["sandbox", "run", "-v", ""]), ["rootfs"]);
+    assert_eq!(
+        c(&[
+            "sandbox",
+            "run",
+            "--ro-bind",
+            "job.sh",
+            ":",
+            "/job.sh",
+            "rootfs",
+            "j"
+        ]),
+        ["job.sh"]
+    );
+    assert_eq!(c(&["sandbox", "completions", "f"]), ["fish"]);
+    // Every option of --help, long and short, completes.
+    for name in options() {
+        let got = c(&["sandbox", "run", &name]);
+        assert!(got.contains(&name), "{name}: {got:?}");
+    }
+}
+
+#[test]
+fn zsh_and_fish_parse_the_completions() {
+    let inst = Installed::new();
+    for (shell, file, check) in [
+        ("zsh", "share/zsh/site-functions/_sandbox", "-n"),
+        (
+            "fish",
+            "share/fish/vendor_completions.d/sandbox.fish",
+            "--no-execute",
+        ),
+    ] {
+        if !has(shell) {
+            skip(
+                "zsh_and_fish_parse_the_completions",
+                shell,
+                &format!("{shell} is not installed: its completion was not syntax-checked"),
+            );
+            continue;
+        }
+        let out = Command::new(shell)
+            .arg(check)
+            .arg(inst.file(file))
+            .output()
+            .unwrap();
+        assert!(
+            out.status.success(),
+            "{shell} {check}: {}",
+            text(&out.stderr)
+        );
+    }
+}
