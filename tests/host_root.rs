@@ -73,7 +73,6 @@ fn sh_in(dir: Option<&str>, opts: &[&str], script: &str) -> std::process::Output
 /// `--tmpfs ~ --bind ./project`: the key in the home is gone, the project
 /// is writable and its writes reach the host, nothing else of the host is
 /// writable, and what is written to the empty home stays in the sandbox.
-#[test]
 fn host_root_hides_the_home_and_writes_only_the_project() {
     let Some(d) = HostDir::new("home") else {
         return;
@@ -142,7 +141,6 @@ fn host_root_hides_the_home_and_writes_only_the_project() {
 
 /// With `/` as root the sandbox still has a fresh /proc, the minimal /dev,
 /// its own /tmp, an empty writable /run and no /sys unless --sys.
-#[test]
 fn host_root_gets_its_own_proc_dev_tmp_and_run() {
     let stage_dir = stage().dir.display().to_string();
     assert!(
@@ -196,7 +194,6 @@ fn host_root_gets_its_own_proc_dev_tmp_and_run() {
 /// `--tmpfs` on any root: empty, writable even where the root is not (so
 /// Landlock allows it), capped at its size, and mounted in order with the
 /// binds.
-#[test]
 fn tmpfs_is_empty_writable_capped_and_ordered() {
     let root = rootfs_arg();
     let shown = |out: &std::process::Output| format!("{}{}", text(&out.stdout), text(&out.stderr));
@@ -260,3 +257,9 @@ fn tmpfs_is_empty_writable_capped_and_ordered() {
     assert_eq!(text(&out.stdout), "in\n0\n", "{}", shown(&out));
     assert!(dir.join("cache/old").exists());
 }
+
+tests![
+    host_root_hides_the_home_and_writes_only_the_project,
+    host_root_gets_its_own_proc_dev_tmp_and_run,
+    tmpfs_is_empty_writable_capped_and_ordered,
+];

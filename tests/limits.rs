@@ -5,7 +5,6 @@ mod common;
 
 use common::*;
 
-#[test]
 fn fsize_stops_a_file_at_the_limit() {
     // dd runs as a child of the shell: PID 1 itself would not die of
     // SIGXFSZ (see docs/DECISIONS.md on PID 1 and signals).
@@ -25,7 +24,6 @@ fn fsize_stops_a_file_at_the_limit() {
     );
 }
 
-#[test]
 fn cpu_sends_sigxcpu_at_the_limit() {
     let out = run_ok(&[
         "--limit",
@@ -44,7 +42,6 @@ fn cpu_sends_sigxcpu_at_the_limit() {
     assert_eq!(out.trim(), "unlimited");
 }
 
-#[test]
 fn nofile_caps_open_descriptors() {
     let script = "exec 3</dev/null 4</dev/null 5</dev/null 6</dev/null 7</dev/null 8</dev/null 9</dev/null && echo opened";
     let out = run(&[
@@ -66,7 +63,6 @@ fn nofile_caps_open_descriptors() {
     assert_eq!(run_ok(&["/bin/sh", "-c", script]).trim(), "opened");
 }
 
-#[test]
 fn core_dumps_are_off_unless_asked() {
     assert_eq!(run_ok(&["/bin/sh", "-c", "ulimit -c"]).trim(), "0");
     // BusyBox's ulimit -c counts 512-byte blocks.
@@ -85,7 +81,6 @@ fn core_dumps_are_off_unless_asked() {
     assert_eq!(out.trim(), "12");
 }
 
-#[test]
 fn limits_that_cannot_be_set_fail_before_starting() {
     let out = run(&["run", "--limit", "nofile=unlimited", &rootfs_arg(), "true"]);
     assert_eq!(out.status.code(), Some(125));
@@ -109,7 +104,6 @@ fn limits_that_cannot_be_set_fail_before_starting() {
 /// that nothing was hit when an rlimit could have been hit unseen
 /// (`limits_hit_complete`). Under --init, init reports the SIGXFSZ deaths
 /// of the processes it reaps, orphans included.
-#[test]
 fn limits_hit_says_what_can_be_known() {
     let dir = test_dir("limits-hit");
     let status = dir.join("status.json");
@@ -158,3 +152,12 @@ fn limits_hit_says_what_can_be_known() {
     let (j, _) = run_status(&["--limit", "nproc=1000"], "true");
     assert!(j.contains("\"limits_hit_complete\":false"), "{j}");
 }
+
+tests![
+    fsize_stops_a_file_at_the_limit,
+    cpu_sends_sigxcpu_at_the_limit,
+    nofile_caps_open_descriptors,
+    core_dumps_are_off_unless_asked,
+    limits_that_cannot_be_set_fail_before_starting,
+    limits_hit_says_what_can_be_known,
+];
