@@ -20,13 +20,14 @@
 //! [`Up::Notice`] (a line for the user, e.g. the overlay fallback or the
 //! `-v` summary), at most one [`Up::Error`] (the stage failed: step, path,
 //! errno or text, hint, exit code), and under `--init` one [`Up::Status`]
-//! (the command's raw wait status). The write end is close-on-exec, so EOF
+//! (the command's raw wait status, and the limits init saw hit in what it
+//! reaped: `status::SEEN_*` bits). The write end is close-on-exec, so EOF
 //! without an error means the command was exec'd (under `--init`, that init
 //! has ended).
 //!
 //! **Frame.** A little-endian `u32` length, then that many bytes, which
-//! begin with a magic naming the kind and its version (`sandbox-plan-5\0`,
-//! `sandbox-error-1\0`, `sandbox-status-1\0`, `sandbox-notice-1\0`).
+//! begin with a magic naming the kind and its version (`sandbox-plan-6\0`,
+//! `sandbox-error-1\0`, `sandbox-status-2\0`, `sandbox-notice-1\0`).
 //! Integers are little-endian `u32`/`u64`; byte strings are a `u32` length
 //! and the bytes; an optional value is a tag byte (0 absent, 1 present)
 //! and the value. A decoder refuses a wrong magic, a short or overlong
@@ -43,7 +44,7 @@ use std::time::Duration;
 
 use crate::error::{Context, Error, Reason, Result, EXIT_SANDBOX};
 use crate::limits::{Limit, RESOURCES};
-use crate::plan::{Bind, CgroupLimits, LandlockMode, Plan, RootMode, Sizes};
+use crate::plan::{Bind, CgroupLimits, LandlockMode, Plan, RootMode, Sizes, Tmpfs};
 use crate::sys::{self, sigsafe};
 
 /// Where the child stage finds the report pipe's write end. It is the
@@ -56,9 +57,9 @@ pub const PLAN_FD: RawFd = 4;
 /// The byte that releases the clone child once its id maps are written.
 pub const RELEASE: u8 = 1;
 
-const MAGIC_PLAN: &[u8] = b"sandbox-plan-5\0";
+const MAGIC_PLAN: &[u8] = b"sandbox-plan-6\0";
 const MAGIC_ERROR: &[u8] = b"sandbox-error-1\0";
-const MAGIC_STATUS: &[u8] = b"sandbox-status-1\0";
+const MAGIC_STATUS: &[u8] = b"sandbox-status-2\0";
 const MAGIC_NOTICE: &[u8] = b"sandbox-notice-1\0";
 
 /// A plan larger than this is refused rather than read (a bound on what a
@@ -71,7 +72,8 @@ const MAX_PLAN: usize = 64 << 20;
 pub enum Up {
     Notice(String),
     Error(Error),
-    Status(i32),
+    /// init's report: the command's wait status, and `status::SEEN_*`.
+    Status(i32, u32),
 }
 
 /// The error and init's status, once they came up (notices are passed on
@@ -80,6 +82,8 @@ pub enum Up {
 pub struct Reports {
     pub error: Option<Error>,
     pub status: Option<i32>,
+    /// `status::SEEN_*` bits from init.
+    pub seen: u32,
 }
 
 /// A u32 length, then the record.
@@ -150,9 +154,10 @@ impl ReportSender {
     }
 
     /// Init's report of how the command (PID 2) ended.
-    pub fn status(&self, wait_status: i32) {
+    pub fn status(&self, wait_status: i32, seen: u32) {
         let mut w = Writer(MAGIC_STATUS.to_vec());
         w.u32(wait_status as u32);
+        w.u32(seen);
         self.send(&w.0);
     }
 
@@ -285,8 +290,9 @@ fn decode_up(rec: &[u8]) -> std::result::Result<Up, String> {
     if rec.starts_with(MAGIC_STATUS) {
         let mut r = Reader::new(rec, MAGIC_STATUS)?;
         let s = r.u32()? as i32;
+        let seen = r.u32()?;
         r.end()?;
-        Ok(Up::Status(s))
+        Ok(Up::Status(s, seen))
     } else if rec.starts_with(MAGIC_NOTICE) {
         let mut r = Reader::new(rec, MAGIC_NOTICE)?;
         let s = r.string()?;
@@ -394,7 +400,27 @@ pub fn encode_plan(p: &Plan) -> Vec<u8> {
     w.opt_u64(p.cgroup.cpus_milli.map(u64::from));
     w.opt(p.status_file.as_ref().map(|f| f.as_os_str().as_bytes()));
     w.opt_u64(p.status_fd.map(|n| n as u32 as u64));
+    encode_tmpfs(&mut w, &p.tmpfs);
     w.0
+}
+
+fn encode_tmpfs(w: &mut Writer, tmpfs: &[Tmpfs]) {
+    w.u32(tmpfs.len() as u32);
+    for t in tmpfs {
+        w.bytes(t.dst.as_os_str().as_bytes());
+        w.u64(t.size);
+        w.u32(t.after_binds);
+    }
+}
+
+fn decode_tmpfs(r: &mut Reader<'_>) -> std::result::Result<Vec<Tmpfs>, String> {
+    r.list(|r| {
+        Ok(Tmpfs {
+            dst: r.path()?,
+            size: r.u64()?,
+            after_binds: r.u32()?,
+        })
+    })
 }
 
 pub fn decode_plan(buf: &[u8]) -> std::result::Result<Plan, String> {
@@ -458,6 +484,7 @@ pub fn decode_plan(buf: &[u8]) -> std::result::Result<Plan, String> {
     };
     let status_file = r.opt()?.map(|p| PathBuf::from(OsString::from_vec(p)));
     let status_fd = r.opt_u64()?.map(|v| v as u32 as i32);
+    let tmpfs = decode_tmpfs(&mut r)?;
     r.end()?;
     Ok(Plan {
         rootfs,
@@ -483,6 +510,7 @@ pub fn decode_plan(buf: &[u8]) -> std::result::Result<Plan, String> {
         cgroup,
         status_file,
         status_fd,
+        tmpfs,
     })
 }
 
@@ -673,8 +701,9 @@ mod tests {
             if let Some(s) = status {
                 let mut w = Writer(MAGIC_STATUS.to_vec());
                 w.u32(s as u32);
+                w.u32(s as u32 & 3);
                 buf.extend(frame(&w.0));
-                want.push(Up::Status(s));
+                want.push(Up::Status(s, s as u32 & 3));
             }
             prop_assert_eq!(all(&mut ReportReceiver::from_bytes(&buf)).unwrap(), want);
             if !buf.is_empty() {
@@ -723,6 +752,7 @@ mod tests {
             kill_after in (any::<u64>(), 0u32..1_000_000_000),
             cgroup in any::<(Option<u64>, Option<u64>, Option<u32>)>(),
             status_file in proptest::option::of(os()), status_fd in proptest::option::of(0i32..i32::MAX),
+            tmpfs in proptest::collection::vec((os(), any::<u64>(), any::<u32>()), 0..3),
         ) -> Plan {
             Plan {
                 rootfs: rootfs.into(), command, hostname, chdir, setenv, term, uid, gid,
@@ -736,6 +766,7 @@ mod tests {
                 kill_after: Duration::new(kill_after.0, kill_after.1),
                 cgroup: CgroupLimits { memory: cgroup.0, pids: cgroup.1, cpus_milli: cgroup.2 },
                 status_file: status_file.map(Into::into), status_fd,
+                tmpfs: tmpfs.into_iter().map(|(d, size, after_binds)| Tmpfs { dst: d.into(), size, after_binds }).collect(),
             }
         }
     }

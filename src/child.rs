@@ -22,6 +22,7 @@ use crate::idmap::IdMap;
 use crate::plan::Plan;
 use crate::rootfs;
 use crate::signals::{self, HANDLED};
+use crate::status;
 use crate::sys;
 use crate::{landlock, seccomp};
 
@@ -134,7 +135,7 @@ fn stage(plan: &Plan, report: &ReportSender) -> Result<Infallible> {
         apply_seccomp()?;
     }
     if plan.init {
-        init(report)?;
+        init(report, crate::status::cpu_limit(&plan.limits))?;
     }
     Err(exec(plan, &env))
 }
@@ -144,7 +145,7 @@ fn stage(plan: &Plan, report: &ReportSender) -> Result<Infallible> {
 /// command ends kills what is left and reports the command's status. It
 /// runs under every restriction the command has (set up above). Returns
 /// only in the command's process, which then execs.
-fn init(report: &ReportSender) -> Result<()> {
+fn init(report: &ReportSender, cpu_limit: Option<std::time::Duration>) -> Result<()> {
     // Blocked before the fork, so no SIGCHLD or forwarded signal can come
     // before the signalfd is read; the command unblocks them again.
     // (init is this re-exec'd stage: /proc/1/cmdline reads `sandbox child`
@@ -164,6 +165,8 @@ fn init(report: &ReportSender) -> Result<()> {
     for fd in 0..3 {
         let _ = sys::close(fd);
     }
+    // Limits seen hit in the processes reaped here (status::SEEN_*).
+    let mut seen = 0;
     let status = loop {
         let _ = sys::poll(&[(sigfd.as_fd(), libc::POLLIN)], -1);
         while let Ok(Some(info)) = sys::read_signal(sigfd.as_fd()) {
@@ -175,7 +178,8 @@ fn init(report: &ReportSender) -> Result<()> {
             }
         }
         let mut done = None;
-        while let Ok(Some((pid, st))) = sys::reap_any(false) {
+        while let Ok(Some((pid, st, cpu))) = sys::reap_any_timed(false) {
+            seen |= status::seen_in(st, cpu, cpu_limit, false);
             if pid == cmd {
                 done = Some(st);
             }
@@ -187,8 +191,10 @@ fn init(report: &ReportSender) -> Result<()> {
     // The command is done: what it left behind goes with it. kill(-1) from
     // PID 1 reaches every other process of the namespace.
     let _ = sys::kill(-1, libc::SIGKILL);
-    while let Ok(Some(_)) = sys::reap_any(true) {}
-    report.status(status);
+    while let Ok(Some((_, st, cpu))) = sys::reap_any_timed(true) {
+        seen |= status::seen_in(st, cpu, cpu_limit, true);
+    }
+    report.status(status, seen);
     let code = match sys::Exit::from_status(status) {
         Some(sys::Exit::Code(c)) => c,
         Some(sys::Exit::Signal(s)) => 128 + s,

@@ -18,7 +18,7 @@ use std::os::unix::ffi::OsStrExt;
 
 use crate::error::{Error, Result};
 use crate::limits;
-use crate::plan::{BindArg, LandlockMode, RootMode, RunArgs};
+use crate::plan::{BindArg, LandlockMode, RootMode, RunArgs, TmpfsArg};
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Cmd {
@@ -73,7 +73,8 @@ impl ToArgs for RunArgs {
             RootMode::ReadOnly => a.push("--read-only".into()),
             RootMode::ReadWrite => a.push("--rw".into()),
         }
-        for b in &self.binds {
+        for (i, b) in self.binds.iter().enumerate() {
+            tmpfs_args(&mut a, &self.tmpfs, i);
             let mut spec = b.src.clone();
             if let Some(dst) = &b.dst {
                 spec.push(":");
@@ -82,6 +83,7 @@ impl ToArgs for RunArgs {
             let opt = if b.read_only { "--ro-bind" } else { "--bind" };
             a.extend([opt.into(), spec]);
         }
+        tmpfs_args(&mut a, &self.tmpfs, self.binds.len());
         if !self.seccomp {
             a.extend(["--seccomp".into(), "off".into()]);
         }
@@ -140,6 +142,18 @@ impl ToArgs for RunArgs {
         a.push(self.rootfs.clone());
         a.extend(self.command.iter().cloned());
         a
+    }
+}
+
+/// The `--tmpfs` options that came after `binds` binds.
+#[cfg(test)]
+fn tmpfs_args(a: &mut Vec<OsString>, tmpfs: &[TmpfsArg], binds: usize) {
+    for t in tmpfs.iter().filter(|t| t.after_binds == binds) {
+        let mut spec = t.dst.clone();
+        if let Some(size) = t.size {
+            spec.push(format!(":{}", limits::show(size)));
+        }
+        a.extend(["--tmpfs".into(), spec]);
     }
 }
 
@@ -319,11 +333,18 @@ pub const RUN_OPTIONS: &[Opt] = &[
         Options,
         "the same, read-only",
     )),
+    repeatable(value(
+        "--tmpfs",
+        "DST[:SIZE]",
+        Options,
+        "mount an empty, writable tmpfs over DST (capped at SIZE, default 256M), \
+         e.g. --tmpfs ~ to hide your home; repeatable, mounted in order with the binds",
+    )),
     flag(
         "--read-only",
         Options,
-        "no writable root: only /tmp, /dev/shm, --bind targets and the device nodes in /dev \
-         (null, tty, ...) are writable",
+        "no writable root: only /tmp, /dev/shm, --bind and --tmpfs targets and the device \
+         nodes in /dev (null, tty, ...) are writable",
     ),
     flag("--rw", Options, "write through to ROOTFS on disk"),
     flag(
@@ -454,6 +475,8 @@ Run COMMAND (default /bin/sh) as root and PID 1 inside new user, PID, mount,
 UTS, IPC, network and cgroup namespaces, with ROOTFS as its root. No host
 path is visible unless bound in. By default the root is copy-on-write:
 the command may write anywhere, and its writes vanish when it exits.
+ROOTFS `/` is the host's own root, read-only, with its own /proc, /dev,
+/tmp and an empty /run: `sandbox run --tmpfs ~ --bind ./project / make`.
 
 Everything after COMMAND is passed to it unparsed; use `--` before a
 COMMAND that starts with `-`.";
@@ -840,6 +863,7 @@ fn parse_run(args: Vec<OsString>) -> Result<Cmd> {
     supervision(&mut o, &mut r)?;
     resource_limits(&mut o, &mut r)?;
     hardening(&mut o, &mut r)?;
+    tmpfs_mounts(&mut o, &mut r)?;
     binds(&mut o, &mut r)?;
     if let Some(g) = o.0.first() {
         return Err(usage(format!(
@@ -965,6 +989,49 @@ fn binds(o: &mut Opts, r: &mut RunArgs) -> Result<()> {
         });
     }
     Ok(())
+}
+
+/// `--tmpfs DST[:SIZE]`, each with how many binds came before it (the
+/// binds are still in `o`, in order).
+fn tmpfs_mounts(o: &mut Opts, r: &mut RunArgs) -> Result<()> {
+    let mut binds_before = 0;
+    for g in &o.0 {
+        match g.opt.long {
+            "--bind" | "--ro-bind" => binds_before += 1,
+            "--tmpfs" => {
+                let (dst, size) = parse_tmpfs(g.value.as_deref().unwrap_or_default())?;
+                r.tmpfs.push(TmpfsArg {
+                    dst,
+                    size,
+                    after_binds: binds_before,
+                });
+            }
+            _ => {}
+        }
+    }
+    o.take("--tmpfs");
+    Ok(())
+}
+
+/// `DST[:SIZE]`, split at the last `:` (so DST cannot hold one).
+fn parse_tmpfs(s: &OsStr) -> Result<(OsString, Option<u64>)> {
+    let b = s.as_bytes();
+    let (dst, size) = match b.iter().rposition(|&c| c == b':') {
+        Some(i) => (&b[..i], Some(&b[i + 1..])),
+        None => (b, None),
+    };
+    if dst.is_empty() {
+        return Err(usage(format!("--tmpfs destination is empty in {s:?}")));
+    }
+    let size = match size {
+        None => None,
+        Some(v) => {
+            let v = std::str::from_utf8(v)
+                .map_err(|_| usage(format!("--tmpfs size in {s:?} is not a size")))?;
+            Some(limits::parse_size("--tmpfs", v).map_err(usage)?)
+        }
+    };
+    Ok((OsStr::from_bytes(dst).to_os_string(), size))
 }
 
 fn rootfs_and_command(
@@ -1379,6 +1446,7 @@ mod tests {
             "--uid" | "--gid" | "--pids" | "--cpus" | "--timeout" | "--kill-after" => "7",
             "--status-fd" => "3",
             "--bind" | "--ro-bind" => "/a:/b",
+            "--tmpfs" => "/x:1M",
             "--seccomp" => "off",
             "--landlock" => "off",
             "--limit" => "nofile=5",
@@ -1541,7 +1609,13 @@ mod tests {
             status_file in proptest::option::of(abs_path()),
             status_fd in proptest::option::of(1i32..1000),
             sizes in (1u64..u64::MAX, 1u64..u64::MAX, 1u64..u64::MAX),
+            tmpfs in proptest::collection::vec((abs_path(), proptest::option::of(1u64..u64::MAX), 0usize..5), 0..3),
         ) -> RunArgs {
+            let nbinds = binds.len();
+            let mut tmpfs: Vec<TmpfsArg> = tmpfs.into_iter().map(|(d, size, after)| TmpfsArg {
+                dst: d.into(), size, after_binds: after.min(nbinds),
+            }).collect();
+            tmpfs.sort_by_key(|t| t.after_binds);
             let mut command: Vec<OsString> = command.into_iter().map(Into::into).collect();
             if command[0].is_empty() { command[0] = "sh".into(); }
             RunArgs {
@@ -1567,6 +1641,7 @@ mod tests {
                     shm: sizes.1,
                     root: if root == RootMode::Ephemeral { sizes.2 } else { DEFAULT_SIZES.root },
                 },
+                tmpfs,
             }
         }
     }

@@ -8,7 +8,7 @@ use std::time::Duration;
 use crate::error::{Error, Result};
 use crate::limits;
 use crate::parent::{self, NoticeFn, Options, Running};
-use crate::plan::{BindArg, LandlockMode, Plan, RootMode, RunArgs};
+use crate::plan::{BindArg, LandlockMode, Plan, RootMode, RunArgs, TmpfsArg};
 use crate::status::Report;
 
 /// Which network the sandbox gets.
@@ -170,6 +170,21 @@ impl Command {
             src: src.as_os_str().to_os_string(),
             dst: Some(dst.as_os_str().to_os_string()),
             read_only,
+        });
+        self
+    }
+
+    /// An empty, writable tmpfs over `dst` inside, capped at `size` bytes
+    /// (`None`: 256 MiB), mounted in order with the binds (`--tmpfs`).
+    ///
+    /// ```
+    /// sandbox::Command::new("/", "make").tmpfs("/home/me", None).bind("/home/me/p", "/home/me/p");
+    /// ```
+    pub fn tmpfs(&mut self, dst: impl AsRef<Path>, size: Option<u64>) -> &mut Command {
+        self.args.tmpfs.push(TmpfsArg {
+            dst: dst.as_ref().as_os_str().to_os_string(),
+            size,
+            after_binds: self.args.binds.len(),
         });
         self
     }

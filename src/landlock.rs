@@ -2,7 +2,8 @@
 //! the paths below are the sandbox's own) and before seccomp.
 //!
 //! Read and execute anywhere under `/`; write only where a writable mount
-//! is (the root unless it is read-only, /tmp, /dev/shm, `--bind` targets)
+//! is (the root unless it is read-only, /tmp, /dev/shm, `--bind` and
+//! `--tmpfs` targets, /run when the root is the host's)
 //! and to the device nodes in /dev; on ABI 6 and later also the
 //! abstract-unix-socket and signal scopes, so a command run with
 //! `--share-net` cannot reach the host's abstract sockets.
@@ -60,6 +61,7 @@ pub fn apply(plan: &Plan, root_writable: bool) -> Result<Outcome> {
     for b in plan.binds.iter().filter(|b| !b.read_only) {
         writable.push(&b.dst);
     }
+    writable.extend(tmpfs_targets(plan));
 
     let mut rules: Vec<(&Path, _)> = vec![(Path::new("/"), read)];
     rules.extend(writable.iter().map(|p| (*p, all)));
@@ -125,6 +127,16 @@ pub fn apply(plan: &Plan, root_writable: bool) -> Result<Outcome> {
     Ok(Outcome {
         summary: format!("landlock: {what}"),
     })
+}
+
+/// The writable tmpfs mounts besides /tmp and /dev/shm: `--tmpfs`
+/// targets, and the empty /run of a sandbox whose root is the host's.
+fn tmpfs_targets(plan: &Plan) -> Vec<&Path> {
+    let mut v: Vec<&Path> = plan.tmpfs.iter().map(|t| t.dst.as_path()).collect();
+    if plan.host_root() {
+        v.push(Path::new("/run"));
+    }
+    v
 }
 
 fn unavailable_reason(s: &LandlockStatus) -> &'static str {

@@ -183,6 +183,8 @@ pub fn spawn(plan: &Plan, opts: Options) -> Result<Running> {
                 error: Some(e.clone()),
                 wall: started.elapsed(),
                 notices: notices.seen,
+                // Nothing ran, so nothing was hit.
+                limits_hit_complete: true,
                 ..Report::default()
             };
             write_sinks(sinks, &report, &mut |_| {});
@@ -478,6 +480,7 @@ impl Running {
             timed_out: sup.timed_out,
             stopped_by: sup.stopped_by,
             killed_after_grace: sup.killed,
+            limits_hit_complete: status::limits_hit_complete(&self.limits),
             // The cgroup counts every process of the sandbox, reaped or not.
             user: usage.and_then(|u| u.user).or(Some(ended.user)),
             system: usage.and_then(|u| u.system).or(Some(ended.system)),
@@ -513,6 +516,7 @@ impl Running {
             usage,
             Some(ended.user + ended.system),
         );
+        status::add_seen(&mut report.limits_hit, reports.seen);
         report.status = match exit {
             Exit::Code(c) => c as u8,
             Exit::Signal(s) => 128u8.wrapping_add(s as u8),
@@ -901,7 +905,10 @@ fn take_reports(reports: &mut ReportReceiver, got: &mut channel::Reports, notice
             Ok(Up::Error(e)) => {
                 got.error.get_or_insert(e);
             }
-            Ok(Up::Status(s)) => got.status = Some(s),
+            Ok(Up::Status(s, seen)) => {
+                got.status = Some(s);
+                got.seen |= seen;
+            }
             Err(m) => {
                 got.error
                     .get_or_insert(Error::msg("child stage", format!("unreadable report: {m}")));

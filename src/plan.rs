@@ -56,6 +56,19 @@ pub struct BindArg {
     pub read_only: bool,
 }
 
+/// `--tmpfs DST[:SIZE]`: an empty tmpfs over DST.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TmpfsArg {
+    /// Absolute, or relative to the caller's working directory.
+    pub dst: OsString,
+    /// The size cap; `None` means `DEFAULT_SIZES.tmp`.
+    pub size: Option<u64>,
+    /// How many `--bind`/`--ro-bind` came before it on the command line:
+    /// mounts are made in the order given, so `--tmpfs ~ --bind ./project`
+    /// shows the project on the empty home.
+    pub after_binds: usize,
+}
+
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct RunArgs {
     pub rootfs: OsString,
@@ -87,6 +100,8 @@ pub struct RunArgs {
     pub status_file: Option<OsString>,
     pub status_fd: Option<i32>,
     pub sizes: Sizes,
+    /// `--tmpfs` mounts, in the order given.
+    pub tmpfs: Vec<TmpfsArg>,
 }
 
 /// `--memory`, `--pids`, `--cpus`: enforced through cgroup v2, or the run
@@ -153,6 +168,7 @@ impl RunArgs {
             status_file: None,
             status_fd: None,
             sizes: DEFAULT_SIZES,
+            tmpfs: Vec::new(),
         }
     }
 }
@@ -164,6 +180,18 @@ pub struct Bind {
     /// Absolute and normalised, inside the sandbox.
     pub dst: PathBuf,
     pub read_only: bool,
+}
+
+/// A validated `--tmpfs`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Tmpfs {
+    /// Absolute and normalised, inside the sandbox.
+    pub dst: PathBuf,
+    /// Bytes.
+    pub size: u64,
+    /// Mounted just before `binds[after_binds]` (after all of them when
+    /// it is `binds.len()`).
+    pub after_binds: u32,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -197,6 +225,8 @@ pub struct Plan {
     pub cgroup: CgroupLimits,
     pub status_file: Option<PathBuf>,
     pub status_fd: Option<i32>,
+    /// `--tmpfs` mounts, in the order given.
+    pub tmpfs: Vec<Tmpfs>,
 }
 
 /// `a/./b/../c` → `a/c`, without touching the filesystem (a path inside the
@@ -266,6 +296,7 @@ impl Plan {
         for l in &a.limits {
             check_limit(l)?;
         }
+        let tmpfs = tmpfs_mounts(&a.tmpfs, binds.len())?;
         Ok(Plan {
             rootfs,
             command: a.command,
@@ -290,8 +321,47 @@ impl Plan {
             cgroup: a.cgroup,
             status_file: a.status_file.map(PathBuf::from),
             status_fd: a.status_fd,
+            tmpfs,
         })
     }
+
+    /// Whether ROOTFS is the host's own root (`sandbox run / CMD`): it is
+    /// then bound read-only, with an empty /run and /sys (README, "The
+    /// host's root").
+    pub fn host_root(&self) -> bool {
+        self.rootfs == Path::new("/")
+    }
+}
+
+/// `--tmpfs` destinations made absolute (a relative one from the working
+/// directory, as `--bind SRC` without DST) and normalised.
+fn tmpfs_mounts(given: &[TmpfsArg], binds: usize) -> Result<Vec<Tmpfs>> {
+    let mut out = Vec::new();
+    for t in given {
+        let p = Path::new(&t.dst);
+        let dst = if p.is_absolute() {
+            normalize(p)
+        } else {
+            normalize(
+                &std::env::current_dir()
+                    .ctx_step("get the current directory")?
+                    .join(p),
+            )
+        };
+        if dst == Path::new("/") {
+            return Err(Error::msg(
+                "--tmpfs destination",
+                "cannot cover the sandbox's root; use an empty directory as ROOTFS",
+            )
+            .with_path(p.display().to_string()));
+        }
+        out.push(Tmpfs {
+            dst,
+            size: t.size.unwrap_or(DEFAULT_SIZES.tmp),
+            after_binds: t.after_binds.min(binds) as u32,
+        });
+    }
+    Ok(out)
 }
 
 /// A sandbox can lower a limit but not raise it past the caller's hard

@@ -403,13 +403,18 @@ pub fn setup(plan: &Plan, report: &ReportSender) -> Result<bool> {
     if plan.sys {
         mount_sys(&root, src.sys.as_ref(), src.null()?)?;
     }
-    for (b, fd) in plan.binds.iter().zip(&src.binds) {
+    if plan.host_root() {
+        cover_host_mounts(&root, plan, src.null()?)?;
+    }
+    for (i, (b, fd)) in plan.binds.iter().zip(&src.binds).enumerate() {
+        mount_tmpfs_before(&root, plan, i)?;
         let is_dir = fs::metadata(fd_path(fd))
             .map(|m| m.is_dir())
             .unwrap_or(false);
         let t = target(&root, &b.dst, is_dir, Links::ResolveInside)?;
         bind(fd, &t, b.read_only)?;
     }
+    mount_tmpfs_before(&root, plan, plan.binds.len())?;
     if read_only_root {
         // Last, so the mount points above could still be created.
         set_attrs(&root, sys::MOUNT_ATTR_RDONLY | NOSUID_NODEV)
@@ -469,6 +474,13 @@ pub fn mount_overlay(
 /// Mount the root at NEW_ROOT; returns whether it must end read-only.
 fn mount_new_root(plan: &Plan, rootfs: &OwnedFd, report: &ReportSender) -> Result<bool> {
     fs::create_dir(NEW_ROOT).ctx("create the new root", NEW_ROOT)?;
+    if plan.host_root() && plan.root != RootMode::ReadWrite {
+        // The host's root cannot be an overlay's lower layer in a user
+        // namespace (see `cover_host_mounts`): bound read-only instead,
+        // with every mount below it.
+        bind(rootfs, &new_root_target()?, true)?;
+        return Ok(true);
+    }
     if plan.root == RootMode::ReadWrite {
         bind(rootfs, &new_root_target()?, false)?;
         return Ok(false);
@@ -494,6 +506,54 @@ fn mount_new_root(plan: &Plan, rootfs: &OwnedFd, report: &ReportSender) -> Resul
             Ok(true)
         }
     }
+}
+
+// ---- The host's root as ROOTFS, and --tmpfs ----
+
+/// The cap on the empty /run given to a sandbox whose root is the host's.
+pub const HOST_RUN_SIZE: u64 = 16 << 20;
+
+/// `sandbox run / CMD`: the host's root is bound read-only with all its
+/// mounts (overlay cannot take it as a lower layer: the kernel refuses a
+/// lower layer with locked mounts below it, EINVAL from
+/// clone_private_mount, and refuses a non-recursive bind of it for the
+/// same reason). /proc, /dev and /tmp are ours already; here the host's
+/// /sys is covered with an empty read-only tmpfs unless `--sys` mounted a
+/// fresh one, and /run (the host's sockets: D-Bus, the container
+/// runtime's, the user's agents) with an empty writable tmpfs.
+fn cover_host_mounts(root: &OwnedFd, plan: &Plan, null: &OwnedFd) -> Result<()> {
+    if !plan.sys && sys_kind(Path::new("/sys")) == Some(true) {
+        mask_at(
+            &target(root, Path::new("/sys"), true, Links::Refuse)?,
+            true,
+            null,
+        )?;
+    }
+    if sys_kind(Path::new("/run")) == Some(true) {
+        target(root, Path::new("/run"), true, Links::Refuse)?.mount(
+            Some(OsStr::new("tmpfs")),
+            Some("tmpfs"),
+            libc::MS_NOSUID | libc::MS_NODEV,
+            Some(&tmpfs_opts("0755", HOST_RUN_SIZE)),
+            "mount tmpfs",
+        )?;
+    }
+    Ok(())
+}
+
+/// The `--tmpfs` mounts given just before bind number `bind` (or after
+/// the last one): an empty writable tmpfs over each.
+fn mount_tmpfs_before(root: &OwnedFd, plan: &Plan, bind: usize) -> Result<()> {
+    for t in plan.tmpfs.iter().filter(|t| t.after_binds as usize == bind) {
+        target(root, &t.dst, true, Links::ResolveInside)?.mount(
+            Some(OsStr::new("tmpfs")),
+            Some("tmpfs"),
+            libc::MS_NOSUID | libc::MS_NODEV,
+            Some(&tmpfs_opts("0755", t.size)),
+            "mount tmpfs",
+        )?;
+    }
+    Ok(())
 }
 
 fn proc_hint(e: Error) -> Error {
@@ -840,7 +900,7 @@ fn remount(path: &OsStr, attrs: u64) -> std::io::Result<()> {
 
 fn read_only_hint(e: Error) -> Error {
     if e.raw_errno() == Some(libc::EROFS) {
-        e.with_hint("the root is read-only: create this path in the rootfs, or drop --read-only")
+        e.with_hint("the root is read-only: create this path in the rootfs, or drop --read-only (the host's root / stays read-only: put a --tmpfs on a parent directory)")
     } else {
         e
     }

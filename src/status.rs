@@ -35,6 +35,9 @@ pub struct Report {
     /// Which limits the end shows were reached (`timeout`, `memory`,
     /// `pids`, `cpu`, `fsize`).
     pub limits_hit: Vec<&'static str>,
+    /// Whether `limits_hit` is known to name every limit that was hit
+    /// (`limits_hit_complete`).
+    pub limits_hit_complete: bool,
     /// Whether the kernel's OOM killer ended a process (`--memory`).
     pub oom_killed: bool,
     /// From the launch to the end.
@@ -79,10 +82,7 @@ pub fn limits_hit(
             hit.push("cpus");
         }
     }
-    let cpu_limit = rlimits
-        .iter()
-        .find(|l| l.resource().resource == libc::RLIMIT_CPU && l.value != UNLIMITED)
-        .map(|l| Duration::from_secs(l.value));
+    let cpu_limit = cpu_limit(rlimits);
     match exit {
         Some(Exit::Signal(libc::SIGXCPU)) => hit.push("cpu"),
         Some(Exit::Signal(libc::SIGKILL))
@@ -94,6 +94,63 @@ pub fn limits_hit(
         _ => {}
     }
     hit
+}
+
+/// Limits `--init`'s init saw hit in the processes it reaped (the command
+/// and every orphan), as bits of the status record it sends up.
+pub const SEEN_FSIZE: u32 = 1;
+pub const SEEN_CPU: u32 = 2;
+
+/// What one reaped process's end says about the limits: killed by SIGXFSZ
+/// (fsize), by SIGXCPU, or by SIGKILL after at least `cpu_limit` of CPU
+/// time (the cpu limit's hard kill). Only processes that ended on their
+/// own count (`sweep`: the ones init killed at the end may be SIGKILLed
+/// by init itself, and only SIGXFSZ and SIGXCPU are the kernel's then).
+pub fn seen_in(
+    wait_status: i32,
+    cpu_time: Duration,
+    cpu_limit: Option<Duration>,
+    sweep: bool,
+) -> u32 {
+    if !libc::WIFSIGNALED(wait_status) {
+        return 0;
+    }
+    match libc::WTERMSIG(wait_status) {
+        libc::SIGXFSZ => SEEN_FSIZE,
+        libc::SIGXCPU => SEEN_CPU,
+        libc::SIGKILL if !sweep && cpu_limit.is_some_and(|l| cpu_time >= l) => SEEN_CPU,
+        _ => 0,
+    }
+}
+
+/// Add what init saw to `hit`, each name once.
+pub fn add_seen(hit: &mut Vec<&'static str>, seen: u32) {
+    for (bit, name) in [(SEEN_CPU, "cpu"), (SEEN_FSIZE, "fsize")] {
+        if seen & bit != 0 && !hit.contains(&name) {
+            hit.push(name);
+        }
+    }
+}
+
+/// The cpu rlimit's soft value, if one is set.
+pub fn cpu_limit(rlimits: &[Limit]) -> Option<Duration> {
+    rlimits
+        .iter()
+        .find(|l| l.resource().resource == libc::RLIMIT_CPU && l.value != UNLIMITED)
+        .map(|l| Duration::from_secs(l.value))
+}
+
+/// Whether `limits_hit` can list every limit that was hit. The timeout and
+/// the cgroup's limits are counted by the kernel for the whole sandbox;
+/// an rlimit is not: a write past `fsize` may get EFBIG, a fork past
+/// `nproc` EAGAIN, an open past `nofile` EMFILE, and a process killed by
+/// SIGXFSZ or SIGXCPU is seen only when the launcher or `--init`'s init
+/// reaps it, not when another process of the sandbox does. So with any
+/// rlimit but `core` (always set), the list may be short.
+pub fn limits_hit_complete(rlimits: &[Limit]) -> bool {
+    rlimits
+        .iter()
+        .all(|l| l.resource().resource == libc::RLIMIT_CORE)
 }
 
 pub fn signal_name(sig: i32) -> String {
@@ -196,7 +253,8 @@ impl Report {
             }
             json_str(&mut o, l);
         }
-        o.push_str("],\"stopped_by\":");
+        let _ = write!(o, "],\"limits_hit_complete\":{}", self.limits_hit_complete);
+        o.push_str(",\"stopped_by\":");
         match self.stopped_by {
             Some(s) => json_str(&mut o, &signal_name(s)),
             None => o.push_str("null"),
@@ -263,6 +321,9 @@ impl Report {
         if !self.limits_hit.is_empty() {
             let _ = write!(s, ", limits hit: {}", self.limits_hit.join(" "));
         }
+        if !self.limits_hit_complete && self.exit.is_some() {
+            s.push_str(" (an rlimit may also have been hit unseen)");
+        }
         let _ = write!(s, "; wall {:.3} s", self.wall.as_secs_f64());
         if let (Some(u), Some(sy)) = (self.user, self.system) {
             let _ = write!(
@@ -303,11 +364,12 @@ mod tests {
             system: Some(Duration::ZERO),
             peak_memory: Some(4096),
             peak_memory_source: Some("process"),
+            limits_hit_complete: true,
             ..Default::default()
         };
         assert_eq!(
             r.json(),
-            "{\"status\":3,\"exit_code\":3,\"signal\":null,\"signal_name\":null,\"timed_out\":false,\"oom_killed\":false,\"limits_hit\":[],\"stopped_by\":null,\"killed_after_grace\":false,\"wall_seconds\":1.500000,\"user_seconds\":0.010000,\"system_seconds\":0.000000,\"peak_memory_bytes\":4096,\"peak_memory_source\":\"process\",\"error\":null}"
+            "{\"status\":3,\"exit_code\":3,\"signal\":null,\"signal_name\":null,\"timed_out\":false,\"oom_killed\":false,\"limits_hit\":[],\"limits_hit_complete\":true,\"stopped_by\":null,\"killed_after_grace\":false,\"wall_seconds\":1.500000,\"user_seconds\":0.010000,\"system_seconds\":0.000000,\"peak_memory_bytes\":4096,\"peak_memory_source\":\"process\",\"error\":null}"
         );
         assert!(
             r.line().starts_with("sandbox: exited with 3; wall 1.500 s"),
@@ -389,6 +451,40 @@ mod tests {
             t(9)
         )
         .is_empty());
+    }
+
+    #[test]
+    fn what_init_sees_in_a_reaped_process() {
+        let signaled = |sig: i32| sig; // a wait status for a death by `sig`
+        let exited = |code: i32| code << 8;
+        let lim = Some(Duration::from_secs(2));
+        let t = Duration::from_secs;
+        assert_eq!(
+            seen_in(signaled(libc::SIGXFSZ), t(0), None, false),
+            SEEN_FSIZE
+        );
+        assert_eq!(seen_in(signaled(libc::SIGXCPU), t(0), None, true), SEEN_CPU);
+        assert_eq!(seen_in(signaled(libc::SIGKILL), t(3), lim, false), SEEN_CPU);
+        // init's own SIGKILL at the end, or one before the limit: not cpu.
+        assert_eq!(seen_in(signaled(libc::SIGKILL), t(3), lim, true), 0);
+        assert_eq!(seen_in(signaled(libc::SIGKILL), t(1), lim, false), 0);
+        // exit 153 is a shell's report of a child's SIGXFSZ, not a death.
+        assert_eq!(seen_in(exited(153), t(9), lim, false), 0);
+        let mut hit = vec!["timeout", "cpu"];
+        add_seen(&mut hit, SEEN_CPU | SEEN_FSIZE);
+        assert_eq!(hit, ["timeout", "cpu", "fsize"]);
+    }
+
+    #[test]
+    fn limits_hit_is_complete_only_without_rlimits_but_core() {
+        assert!(limits_hit_complete(&[]));
+        assert!(limits_hit_complete(&[Limit::named("core", 0)]));
+        for name in ["fsize", "cpu", "nproc", "nofile", "as"] {
+            assert!(
+                !limits_hit_complete(&[Limit::named("core", 0), Limit::named(name, 5)]),
+                "{name}"
+            );
+        }
     }
 
     #[test]

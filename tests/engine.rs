@@ -9,7 +9,6 @@ use common::*;
 /// The sandbox's PID 1 under --init is the child stage; from the host its
 /// command line must be the re-exec's, `sandbox child`, while the command
 /// (PID 2) runs. Without the re-exec it would be the launcher's argv.
-#[test]
 fn the_child_stage_is_a_re_exec_of_the_binary() {
     let mut child = sandbox(["run", "--init", &rootfs_arg(), "sleep", "30"])
         .spawn()
@@ -39,7 +38,6 @@ fn the_child_stage_is_a_re_exec_of_the_binary() {
 /// `sandbox child` started as PID 1 of a namespace with pipes on fds 3
 /// and 4, as the launcher would, but with garbage for a plan: refused with
 /// 125 and an encoded error on fd 3, never run.
-#[test]
 fn the_child_stage_refuses_a_plan_that_is_not_one() {
     let st = stage();
     let script = format!(
@@ -66,7 +64,6 @@ fn the_child_stage_refuses_a_plan_that_is_not_one() {
 
 /// Control for the test above and the refusal by hand: the same binary,
 /// not PID 1 and with no pipes, says what it is and exits 125.
-#[test]
 fn sandbox_child_by_hand_refuses_with_one_line() {
     let out = sandbox(["child"]).output().unwrap();
     assert_eq!(out.status.code(), Some(125));
@@ -89,3 +86,9 @@ fn sandbox_child_by_hand_refuses_with_one_line() {
     assert_eq!(out.status.code(), Some(125));
     assert!(text(&out.stderr).contains("not run by hand"));
 }
+
+tests![
+    the_child_stage_is_a_re_exec_of_the_binary,
+    the_child_stage_refuses_a_plan_that_is_not_one,
+    sandbox_child_by_hand_refuses_with_one_line,
+];

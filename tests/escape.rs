@@ -177,7 +177,6 @@ const CAPABILITY_FIRST_ON_SOME_KERNELS: &[&str] = &[
     "open_by_handle_at",
 ];
 
-#[test]
 fn seccomp_refuses_the_listed_syscalls() {
     let names: Vec<&str> = REFUSED.iter().map(|(n, _)| *n).collect();
     let got = syscalls(&[], &names);
@@ -219,7 +218,6 @@ fn seccomp_refuses_the_listed_syscalls() {
     );
 }
 
-#[test]
 fn ordinary_calls_still_work_under_the_filter() {
     let got = syscalls(
         &[],
@@ -254,7 +252,6 @@ fn ordinary_calls_still_work_under_the_filter() {
     assert_eq!(out.split_whitespace().collect::<Vec<_>>(), ["600", "ok"]);
 }
 
-#[test]
 fn nested_user_namespaces_are_refused() {
     let (code, _, err) = probe_run(&[], &["unshare", "-U", "true"]);
     assert_ne!(code, Some(0), "unshare -U worked inside: {err}");
@@ -266,7 +263,6 @@ fn nested_user_namespaces_are_refused() {
     assert_eq!(code, Some(0), "control: {err}");
 }
 
-#[test]
 fn the_new_mount_api_is_enosys() {
     let calls = [
         "open_tree",
@@ -291,7 +287,6 @@ fn the_new_mount_api_is_enosys() {
 /// Calls Docker's profile does not name (so refuses) that we leave open on
 /// purpose (docs/SECURITY.md says why): the filter must not answer for
 /// them, so they get the kernel's own answer with the filter on and off.
-#[test]
 fn calls_left_open_on_purpose_reach_the_kernel() {
     let calls = ["file_getattr", "file_setattr"];
     let got = syscalls(&[], &calls);
@@ -305,7 +300,6 @@ fn calls_left_open_on_purpose_reach_the_kernel() {
     }
 }
 
-#[test]
 fn remount_and_umount_fail_and_masks_stay() {
     let out = run_ok(&[
         "/bin/sh",
@@ -323,7 +317,6 @@ fn remount_and_umount_fail_and_masks_stay() {
     );
 }
 
-#[test]
 fn x32_and_i386_entry_points_are_denied() {
     let (code, out, _) = probe_run(&[], &[PROBE_AT, "i386"]);
     assert_eq!(
@@ -348,7 +341,6 @@ fn x32_and_i386_entry_points_are_denied() {
     }
 }
 
-#[test]
 fn terminal_injection_is_blocked_and_job_control_works() {
     let st = stage();
     let bind = format!("{}:{PROBE_AT}", st.probe.display());
@@ -381,7 +373,6 @@ fn terminal_injection_is_blocked_and_job_control_works() {
     assert!(shown.contains("job-42"), "{shown}");
 }
 
-#[test]
 fn ptrace_and_process_vm_of_pid_1_are_refused() {
     let calls = ["ptrace-traceme", "ptrace-attach-1", "process_vm_readv-1"];
     let got = syscalls(&[], &calls);
@@ -398,7 +389,6 @@ fn ptrace_and_process_vm_of_pid_1_are_refused() {
     assert!(ps.lines().count() <= 3, "{ps}");
 }
 
-#[test]
 fn procfs_is_masked_and_its_knobs_read_only() {
     let out = run_ok(&[
         "/bin/sh",
@@ -431,7 +421,6 @@ fn procfs_is_masked_and_its_knobs_read_only() {
     assert!(sys.contains("Read-only file system"), "{sys}");
 }
 
-#[test]
 fn capabilities_are_empty_and_no_new_privs_is_set() {
     let status = run_ok(&["cat", "/proc/self/status"]);
     let field = |s: &str, k: &str| {
@@ -457,7 +446,6 @@ fn capabilities_are_empty_and_no_new_privs_is_set() {
     assert_ne!(field(&host, "CapBnd"), "0000000000000000");
 }
 
-#[test]
 fn every_mount_is_nosuid_and_nodev() {
     let info = run_ok(&["cat", "/proc/self/mountinfo"]);
     // The device nodes, devpts and the /dev/null binds that mask /proc
@@ -496,7 +484,6 @@ fn every_mount_is_nosuid_and_nodev() {
     assert!(!bad(&fs::read_to_string("/proc/self/mountinfo").unwrap(), false).is_empty());
 }
 
-#[test]
 fn no_inherited_fd_reaches_the_command() {
     let st = stage();
     // The launcher is started with fds 7 and 9 open on host files, without
@@ -539,7 +526,6 @@ fn no_inherited_fd_reaches_the_command() {
     assert!(out.split_whitespace().any(|f| f == "7"), "{out}");
 }
 
-#[test]
 fn a_directory_on_stdin_cannot_become_the_working_directory() {
     let st = stage();
     let dir = test_dir("stdin-dir");
@@ -566,7 +552,6 @@ fn a_directory_on_stdin_cannot_become_the_working_directory() {
     assert!(text(&host.stdout).contains("host-secret"));
 }
 
-#[test]
 fn the_launcher_is_not_reachable_from_inside() {
     let st = stage();
     let bin = st.bin.display().to_string();
@@ -605,7 +590,6 @@ fn stage_allows_suid() -> bool {
     matches!(out, Ok(o) if o.status.success() && !text(&o.stdout).contains("nosuid"))
 }
 
-#[test]
 fn a_privileged_launcher_refuses_to_run() {
     let st = stage();
     if st.drop_to.is_none() {
@@ -663,7 +647,6 @@ fn a_privileged_launcher_refuses_to_run() {
     assert_eq!(out.status.code(), Some(125), "{}", text(&out.stderr));
 }
 
-#[test]
 fn a_setuid_binary_in_the_rootfs_gains_nothing() {
     let st = stage();
     let root = private_rootfs("suid");
@@ -701,7 +684,6 @@ fn a_setuid_binary_in_the_rootfs_gains_nothing() {
     assert!(text(&as_root.stdout).contains("euid=0"));
 }
 
-#[test]
 fn host_abstract_unix_socket_is_unreachable() {
     let name = format!("sbx-test-{}", std::process::id());
     let addr = SocketAddr::from_abstract_name(name.as_bytes()).unwrap();
@@ -746,7 +728,6 @@ fn landlock_abi() -> Option<u32> {
     line.rsplit(' ').next()?.parse().ok()
 }
 
-#[test]
 fn host_path_unix_socket_is_unreachable_unless_bound() {
     let dir = test_dir("sockdir");
     let sock = dir.join("s");
@@ -761,7 +742,6 @@ fn host_path_unix_socket_is_unreachable_unless_bound() {
     assert_eq!(out.trim(), "connect OK");
 }
 
-#[test]
 fn host_sysv_ipc_is_invisible() {
     let key = format!("{:#x}", 0x5ab0_0000u32 | (std::process::id() & 0xffff));
     let probe = &stage().probe;
@@ -774,7 +754,6 @@ fn host_sysv_ipc_is_invisible() {
     assert_eq!(out.trim(), "msgget ENOENT");
 }
 
-#[test]
 fn host_loopback_service_is_unreachable() {
     let l = TcpListener::bind("127.0.0.1:0").unwrap();
     let port = l.local_addr().unwrap().port().to_string();
@@ -793,7 +772,6 @@ fn host_loopback_service_is_unreachable() {
     server.join().unwrap();
 }
 
-#[test]
 fn symlinked_mount_points_are_refused() {
     for (point, target) in [
         ("tmp", "/etc"),
@@ -822,7 +800,6 @@ fn sh_as_test_user(cmd: &str) {
     assert!(st.success(), "{cmd}");
 }
 
-#[test]
 fn a_bind_through_a_symlink_stays_inside_the_rootfs() {
     let outside = test_dir("outside-target");
     let root = private_rootfs("bindlink");
@@ -871,7 +848,6 @@ fn a_bind_through_a_symlink_stays_inside_the_rootfs() {
     assert_eq!(text(&out.stdout), "p", "{}", text(&out.stderr));
 }
 
-#[test]
 fn mount_points_swapped_during_setup_never_escape() {
     let outside = test_dir("race-outside");
     let root = private_rootfs("race");
@@ -926,7 +902,6 @@ fn sh(cmd: &[&str]) {
     let _ = Command::new(cmd[0]).args(&cmd[1..]).status();
 }
 
-#[test]
 fn landlock_keeps_a_read_only_root_read_only_even_in_dev() {
     let Some(abi) = landlock_abi() else {
         return skip(
@@ -958,7 +933,6 @@ fn landlock_keeps_a_read_only_root_read_only_even_in_dev() {
     assert_eq!(out.trim(), "created");
 }
 
-#[test]
 fn landlock_require_fails_closed_or_is_enforced() {
     let out = run(&["run", "--landlock", "require", "-v", &rootfs_arg(), "true"]);
     let err = text(&out.stderr);
@@ -977,7 +951,6 @@ fn landlock_require_fails_closed_or_is_enforced() {
     }
 }
 
-#[test]
 fn seccomp_off_says_so() {
     let out = run(&["run", "--seccomp", "off", &rootfs_arg(), "true"]);
     assert!(out.status.success());
@@ -993,7 +966,6 @@ fn seccomp_off_says_so() {
 /// not reach that binary (to overwrite it, CVE-2019-5736), nor init's
 /// memory or environment, through /proc/1. Control: the same reads of the
 /// shell's own /proc entries work.
-#[test]
 fn init_cannot_be_reached_through_proc() {
     let script = "for p in 1 $$; do \
                     for f in exe maps environ mem; do \
@@ -1019,3 +991,34 @@ fn init_cannot_be_reached_through_proc() {
     assert!(s.contains("1/mem:denied"), "{s}");
     assert!(s.contains("1/write:denied"), "{s}");
 }
+
+tests![
+    seccomp_refuses_the_listed_syscalls,
+    ordinary_calls_still_work_under_the_filter,
+    nested_user_namespaces_are_refused,
+    the_new_mount_api_is_enosys,
+    calls_left_open_on_purpose_reach_the_kernel,
+    remount_and_umount_fail_and_masks_stay,
+    x32_and_i386_entry_points_are_denied,
+    terminal_injection_is_blocked_and_job_control_works,
+    ptrace_and_process_vm_of_pid_1_are_refused,
+    procfs_is_masked_and_its_knobs_read_only,
+    capabilities_are_empty_and_no_new_privs_is_set,
+    every_mount_is_nosuid_and_nodev,
+    no_inherited_fd_reaches_the_command,
+    a_directory_on_stdin_cannot_become_the_working_directory,
+    the_launcher_is_not_reachable_from_inside,
+    a_privileged_launcher_refuses_to_run,
+    a_setuid_binary_in_the_rootfs_gains_nothing,
+    host_abstract_unix_socket_is_unreachable,
+    host_path_unix_socket_is_unreachable_unless_bound,
+    host_sysv_ipc_is_invisible,
+    host_loopback_service_is_unreachable,
+    symlinked_mount_points_are_refused,
+    a_bind_through_a_symlink_stays_inside_the_rootfs,
+    mount_points_swapped_during_setup_never_escape,
+    landlock_keeps_a_read_only_root_read_only_even_in_dev,
+    landlock_require_fails_closed_or_is_enforced,
+    seccomp_off_says_so,
+    init_cannot_be_reached_through_proc,
+];

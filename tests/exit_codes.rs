@@ -27,7 +27,6 @@ fn assert_one_error(stderr: &str, needle: &str) {
     assert!(lines.len() <= 2, "{stderr}");
 }
 
-#[test]
 fn the_commands_own_status_passes_through() {
     let r = rootfs_arg();
     for n in [0, 1, 42, 255] {
@@ -36,7 +35,6 @@ fn the_commands_own_status_passes_through() {
     }
 }
 
-#[test]
 fn killed_by_signal_n_is_128_plus_n() {
     let mut child = sandbox(["run", &rootfs_arg(), "sleep", "60"])
         .spawn()
@@ -47,7 +45,6 @@ fn killed_by_signal_n_is_128_plus_n() {
     assert_eq!(child.wait().unwrap().code(), Some(128 + 9));
 }
 
-#[test]
 fn stop_request_to_the_launcher_ends_the_sandbox() {
     // sleep as PID 1 has no handler, so the forwarded SIGTERM is dropped by
     // the kernel; the launcher kills the sandbox after its grace period.
@@ -60,7 +57,6 @@ fn stop_request_to_the_launcher_ends_the_sandbox() {
     assert!(!std::path::Path::new(&format!("/proc/{init}")).exists());
 }
 
-#[test]
 fn a_handled_signal_is_forwarded() {
     let mut child = sandbox([
         "run",
@@ -77,7 +73,6 @@ fn a_handled_signal_is_forwarded() {
     assert_eq!(child.wait().unwrap().code(), Some(7));
 }
 
-#[test]
 fn not_found_is_127_and_names_the_rootfs() {
     let r = rootfs_arg();
     let (c, err) = code(&["run", &r, "no-such-command"]);
@@ -95,7 +90,6 @@ fn not_found_is_127_and_names_the_rootfs() {
     assert_one_error(&err, "exec: --weird-name: not found");
 }
 
-#[test]
 fn not_executable_is_126() {
     let r = rootfs_arg();
     let (c, err) = code(&["run", &r, "/etc/passwd"]);
@@ -106,7 +100,6 @@ fn not_executable_is_126() {
     assert_one_error(&err, "exec: /etc:");
 }
 
-#[test]
 fn bad_input_is_125_with_one_clear_line() {
     let st = stage();
     let r = rootfs_arg();
@@ -151,7 +144,6 @@ fn bad_input_is_125_with_one_clear_line() {
     }
 }
 
-#[test]
 fn help_and_version() {
     let out = run(&["run", "--help"]);
     assert_eq!(out.status.code(), Some(0));
@@ -187,7 +179,6 @@ fn help_and_version() {
     );
 }
 
-#[test]
 fn missing_rootfs_hint_says_how_to_build_one() {
     let (_, err) = code(&["run", "./rootfs-that-is-not-there"]);
     assert!(
@@ -201,7 +192,6 @@ fn missing_rootfs_hint_says_how_to_build_one() {
 /// with what to do. (The clone child makes it; when the launcher's id-map
 /// write loses the race with that failure, the child's report still wins:
 /// seen by hand, not forced here.)
-#[test]
 fn a_refused_network_namespace_is_the_error_shown() {
     let st = stage();
     let wrapped = |extra: &str| {
@@ -228,3 +218,16 @@ fn a_refused_network_namespace_is_the_error_shown() {
     let (code, err) = wrapped("--share-net");
     assert_eq!(code, Some(0), "{err}");
 }
+
+tests![
+    the_commands_own_status_passes_through,
+    killed_by_signal_n_is_128_plus_n,
+    stop_request_to_the_launcher_ends_the_sandbox,
+    a_handled_signal_is_forwarded,
+    not_found_is_127_and_names_the_rootfs,
+    not_executable_is_126,
+    bad_input_is_125_with_one_clear_line,
+    help_and_version,
+    missing_rootfs_hint_says_how_to_build_one,
+    a_refused_network_namespace_is_the_error_shown,
+];

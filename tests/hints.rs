@@ -6,7 +6,6 @@ use common::*;
 
 /// `sandbox run ./rootfs ./job-on-host.sh`: the script is on the host, not
 /// in the rootfs. 127, and the hint says how to bring it in.
-#[test]
 fn a_host_script_not_in_the_rootfs_gets_a_bind_hint() {
     let d = test_dir("hint-host-script");
     sh_as_test_user(&format!(
@@ -53,3 +52,5 @@ fn sh_as_test_user(script: &str) {
     let ok = as_test_user("sh").args(["-c", script]).status().unwrap();
     assert!(ok.success(), "{script}");
 }
+
+tests![a_host_script_not_in_the_rootfs_gets_a_bind_hint,];

@@ -90,7 +90,6 @@ const FILES: [&str; 5] = [
     "share/fish/vendor_completions.d/sandbox.fish",
 ];
 
-#[test]
 fn install_and_uninstall() {
     let inst = Installed::new();
     for f in FILES {
@@ -112,7 +111,6 @@ fn install_and_uninstall() {
     }
 }
 
-#[test]
 fn man_renders_the_page() {
     if !has("man") {
         skip(
@@ -199,7 +197,6 @@ fn bash_complete(script: &Path, cwd: &Path, words: &[&str]) -> Vec<String> {
     v
 }
 
-#[test]
 fn bash_loads_the_completion() {
     let inst = Installed::new();
     let script = inst.file("share/bash-completion/completions/sandbox");
@@ -258,7 +255,6 @@ fn bash_loads_the_completion() {
     }
 }
 
-#[test]
 fn zsh_and_fish_parse_the_completions() {
     let inst = Installed::new();
     for (shell, file, check) in [
@@ -289,3 +285,10 @@ fn zsh_and_fish_parse_the_completions() {
         );
     }
 }
+
+tests![
+    install_and_uninstall,
+    man_renders_the_page,
+    bash_loads_the_completion,
+    zsh_and_fish_parse_the_completions,
+];

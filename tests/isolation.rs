@@ -11,13 +11,11 @@ use std::process::Stdio;
 
 use common::*;
 
-#[test]
 fn command_is_root_pid_1_with_hostname_sandbox() {
     let out = run_ok(&["/bin/sh", "-c", "id -u; id -g; echo $$; hostname"]);
     assert_eq!(out, "0\n0\n1\nsandbox\n");
 }
 
-#[test]
 fn root_inside_is_the_unprivileged_caller_outside() {
     let out = run_ok(&["cat", "/proc/self/uid_map", "/proc/self/gid_map"]);
     let fields: Vec<Vec<&str>> = out
@@ -33,7 +31,6 @@ fn root_inside_is_the_unprivileged_caller_outside() {
     }
 }
 
-#[test]
 fn ps_shows_only_the_sandbox() {
     let out = run_ok(&["/bin/sh", "-c", "sleep 5 & ps -o pid,comm; kill %1"]);
     let pids: Vec<u32> = out
@@ -67,7 +64,6 @@ fn interfaces(proc_net_dev: &str) -> BTreeSet<String> {
         .collect()
 }
 
-#[test]
 fn network_has_only_loopback_and_it_is_up() {
     let out = run_ok(&["cat", "/proc/net/dev"]);
     assert_eq!(interfaces(&out), BTreeSet::from(["lo".to_string()]));
@@ -88,7 +84,6 @@ fn network_has_only_loopback_and_it_is_up() {
     assert_eq!(pong.trim(), "pong");
 }
 
-#[test]
 fn share_net_keeps_the_host_network() {
     let host = interfaces(&fs::read_to_string("/proc/net/dev").unwrap());
     let out = run_ok(&["--share-net", "cat", "/proc/net/dev"]);
@@ -103,7 +98,6 @@ fn share_net_keeps_the_host_network() {
     );
 }
 
-#[test]
 fn namespaces_differ_from_the_host() {
     let kinds = ["user", "pid", "mnt", "uts", "ipc", "net", "cgroup"];
     let script: String = kinds
@@ -122,7 +116,6 @@ fn namespaces_differ_from_the_host() {
     }
 }
 
-#[test]
 fn hostname_option_sets_it_inside_only() {
     let host_before = fs::read_to_string("/proc/sys/kernel/hostname").unwrap();
     let out = run_ok(&["--hostname", "build-42.example", "hostname"]);
@@ -133,7 +126,6 @@ fn hostname_option_sets_it_inside_only() {
     );
 }
 
-#[test]
 fn root_shows_the_rootfs_and_nothing_of_the_host() {
     let out = run_ok(&["ls", "-A", "/"]);
     let inside: BTreeSet<&str> = out.lines().collect();
@@ -158,7 +150,6 @@ fn root_shows_the_rootfs_and_nothing_of_the_host() {
     assert!(stage().bin.exists(), "control");
 }
 
-#[test]
 fn canary_in_host_tmp_is_unreachable_but_reachable_when_bound() {
     let canary = format!("/tmp/sandbox-canary-{}", std::process::id());
     fs::write(&canary, "secret\n").unwrap();
@@ -174,7 +165,6 @@ fn canary_in_host_tmp_is_unreachable_but_reachable_when_bound() {
     fs::remove_file(&canary).unwrap();
 }
 
-#[test]
 fn a_mount_made_inside_never_reaches_the_host() {
     // The sandbox's own mounts (the command can make none: see the escape
     // suite) must stay in its namespace: a bind with a unique source path
@@ -213,7 +203,6 @@ fn a_mount_made_inside_never_reaches_the_host() {
     );
 }
 
-#[test]
 fn dev_is_minimal_and_works() {
     let out = run_ok(&["ls", "-A", "/dev"]);
     let got: BTreeSet<&str> = out.lines().collect();
@@ -232,7 +221,6 @@ fn dev_is_minimal_and_works() {
     // A new devpts instance: none of the host's ptys are visible.
 }
 
-#[test]
 fn environment_is_cleared_then_set() {
     let out = sandbox([
         "run",
@@ -261,7 +249,6 @@ fn environment_is_cleared_then_set() {
     assert_eq!(got, want);
 }
 
-#[test]
 fn home_comes_from_the_rootfs_passwd() {
     assert_eq!(run_ok(&["/bin/sh", "-c", "echo $HOME"]), "/root\n");
     assert_eq!(
@@ -274,7 +261,6 @@ fn home_comes_from_the_rootfs_passwd() {
     );
 }
 
-#[test]
 fn uid_and_gid_options() {
     let out = run_ok(&[
         "--uid",
@@ -292,13 +278,11 @@ fn uid_and_gid_options() {
     );
 }
 
-#[test]
 fn chdir_option() {
     assert_eq!(run_ok(&["pwd"]), "/\n");
     assert_eq!(run_ok(&["--chdir", "/etc", "pwd"]), "/etc\n");
 }
 
-#[test]
 fn stdio_passes_through() {
     let mut child = sandbox(["run", &rootfs_arg(), "tr", "a-z", "A-Z"])
         .stdin(Stdio::piped())
@@ -311,7 +295,6 @@ fn stdio_passes_through() {
     assert_eq!(text(&out.stdout), "HELLO\n");
 }
 
-#[test]
 fn command_arguments_reach_the_command() {
     let out = run_ok(&["ls", "-la", "/etc/passwd"]);
     assert!(out.starts_with("-rw"), "ls did not get -la: {out}");
@@ -329,7 +312,6 @@ fn command_arguments_reach_the_command() {
 /// Under --init, PID 1 is the launcher's own clone, which never execs: it
 /// must not show the command the launcher's command line (host paths, the
 /// options) or environment, which /proc/1 would otherwise hand out.
-#[test]
 fn init_shows_nothing_of_the_launcher() {
     let r = rootfs_arg();
     let script = "tr '\\0' ' ' </proc/1/cmdline; echo; \
@@ -366,3 +348,24 @@ fn init_shows_nothing_of_the_launcher() {
     assert_eq!(init_cmd.trim(), "sandbox child", "{s}");
     assert!(!init_env.contains("launcher-marker"), "{s}");
 }
+
+tests![
+    command_is_root_pid_1_with_hostname_sandbox,
+    root_inside_is_the_unprivileged_caller_outside,
+    ps_shows_only_the_sandbox,
+    network_has_only_loopback_and_it_is_up,
+    share_net_keeps_the_host_network,
+    namespaces_differ_from_the_host,
+    hostname_option_sets_it_inside_only,
+    root_shows_the_rootfs_and_nothing_of_the_host,
+    canary_in_host_tmp_is_unreachable_but_reachable_when_bound,
+    a_mount_made_inside_never_reaches_the_host,
+    dev_is_minimal_and_works,
+    environment_is_cleared_then_set,
+    home_comes_from_the_rootfs_passwd,
+    uid_and_gid_options,
+    chdir_option,
+    stdio_passes_through,
+    command_arguments_reach_the_command,
+    init_shows_nothing_of_the_launcher,
+];

@@ -30,7 +30,6 @@ fn processes_of(uid: u32) -> Vec<(u32, String)> {
     out
 }
 
-#[test]
 fn two_hundred_launches_leave_nothing_behind() {
     let st = stage();
     let marker = format!("loop-marker-{}", std::process::id());
@@ -71,3 +70,5 @@ fn two_hundred_launches_leave_nothing_behind() {
         mounts_before
     );
 }
+
+tests![two_hundred_launches_leave_nothing_behind,];

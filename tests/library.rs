@@ -39,6 +39,9 @@ fn main() {
                     .env(INNER, &st.rootfs)
                     .status()
                     .unwrap();
+                // The run as the test uid printed the results; the stage
+                // is this process's to remove.
+                common::cleanup();
                 std::process::exit(status.code().unwrap_or(1));
             }
             st.rootfs.display().to_string()
@@ -54,22 +57,14 @@ fn main() {
         ("timeout_and_notices", timeout_and_notices),
         ("dropping_a_child_kills_it", dropping_a_child_kills_it),
     ];
-    let (mut passed, mut failed) = (0, 0);
-    for (name, f) in tests {
-        let r = std::panic::catch_unwind(|| f(&rootfs));
-        match r {
-            Ok(()) => {
-                println!("test {name} ... ok");
-                passed += 1;
-            }
-            Err(_) => {
-                println!("test {name} ... FAILED");
-                failed += 1;
-            }
-        }
-    }
-    println!("library: {passed} passed, {failed} failed");
-    std::process::exit(if failed == 0 { 0 } else { 1 });
+    // The harness runs until the process exits.
+    let rootfs: &'static str = Box::leak(rootfs.into_boxed_str());
+    let boxed: Vec<common::harness::Case> = tests
+        .iter()
+        .map(|(n, f)| (*n, Box::new(move || f(rootfs)) as Box<dyn Fn() + Sync>))
+        .collect();
+    // One at a time: each checks that this process has no child left.
+    common::harness::run(&boxed, true)
 }
 
 /// Every process this one started is gone: no child, no zombie.

@@ -5,7 +5,6 @@ mod common;
 
 use common::*;
 
-#[test]
 fn fsize_stops_a_file_at_the_limit() {
     // dd runs as a child of the shell: PID 1 itself would not die of
     // SIGXFSZ (see docs/DECISIONS.md on PID 1 and signals).
@@ -25,7 +24,6 @@ fn fsize_stops_a_file_at_the_limit() {
     );
 }
 
-#[test]
 fn cpu_sends_sigxcpu_at_the_limit() {
     let out = run_ok(&[
         "--limit",
@@ -44,7 +42,6 @@ fn cpu_sends_sigxcpu_at_the_limit() {
     assert_eq!(out.trim(), "unlimited");
 }
 
-#[test]
 fn nofile_caps_open_descriptors() {
     let script = "exec 3</dev/null 4</dev/null 5</dev/null 6</dev/null 7</dev/null 8</dev/null 9</dev/null && echo opened";
     let out = run(&[
@@ -66,7 +63,6 @@ fn nofile_caps_open_descriptors() {
     assert_eq!(run_ok(&["/bin/sh", "-c", script]).trim(), "opened");
 }
 
-#[test]
 fn core_dumps_are_off_unless_asked() {
     assert_eq!(run_ok(&["/bin/sh", "-c", "ulimit -c"]).trim(), "0");
     // BusyBox's ulimit -c counts 512-byte blocks.
@@ -85,7 +81,6 @@ fn core_dumps_are_off_unless_asked() {
     assert_eq!(out.trim(), "12");
 }
 
-#[test]
 fn limits_that_cannot_be_set_fail_before_starting() {
     let out = run(&["run", "--limit", "nofile=unlimited", &rootfs_arg(), "true"]);
     assert_eq!(out.status.code(), Some(125));
@@ -104,3 +99,65 @@ fn limits_that_cannot_be_set_fail_before_starting() {
         );
     }
 }
+
+/// The status names the limits the launcher can see hit, and never claims
+/// that nothing was hit when an rlimit could have been hit unseen
+/// (`limits_hit_complete`). Under --init, init reports the SIGXFSZ deaths
+/// of the processes it reaps, orphans included.
+fn limits_hit_says_what_can_be_known() {
+    let dir = test_dir("limits-hit");
+    let status = dir.join("status.json");
+    let run_status = |opts: &[&str], script: &str| -> (String, String) {
+        let mut a = vec!["run", "--status-file", status.to_str().unwrap()];
+        a.extend(opts);
+        let root = rootfs_arg();
+        a.extend([root.as_str(), "/bin/sh", "-c", script]);
+        let out = run(&a);
+        assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+        (std::fs::read_to_string(&status).unwrap(), text(&out.stderr))
+    };
+    // An orphan (its parent, the subshell, is gone) writes 5 MB; the
+    // command waits for it through the pipe it holds on fd 3.
+    let orphan = "( sh -c 'head -c 5000000 /dev/zero > /tmp/f' 3>&1 & ) | cat; wc -c < /tmp/f >&2";
+
+    // Control: without a limit the write completes, and with no rlimit
+    // the list is complete.
+    let (j, size) = run_status(&["--init"], orphan);
+    assert_eq!(size.trim(), "5000000");
+    assert!(
+        j.contains("\"limits_hit\":[],\"limits_hit_complete\":true"),
+        "{j}"
+    );
+    // Under --init, init reaps the orphan killed by SIGXFSZ and says so,
+    // though the command itself exits 0.
+    let (j, size) = run_status(&["--init", "--limit", "fsize=1M"], orphan);
+    assert_eq!(size.trim(), "1048576");
+    assert!(j.contains("\"exit_code\":0,"), "{j}");
+    assert!(
+        j.contains("\"limits_hit\":[\"fsize\"],\"limits_hit_complete\":false"),
+        "{j}"
+    );
+    // Without --init the orphan is reaped inside the sandbox, and PID 1's
+    // own write past the limit only gets EFBIG: nothing for the launcher
+    // to see, and the status says the list may be short.
+    for script in [orphan, "head -c 5000000 /dev/zero > /tmp/f; true"] {
+        let (j, _) = run_status(&["--limit", "fsize=1M"], script);
+        assert!(
+            j.contains("\"limits_hit\":[],\"limits_hit_complete\":false"),
+            "{script}: {j}"
+        );
+    }
+    // nproc: fork's EAGAIN leaves no trace outside (--pids, through a
+    // cgroup, is the counted one), so the list is not complete either.
+    let (j, _) = run_status(&["--limit", "nproc=1000"], "true");
+    assert!(j.contains("\"limits_hit_complete\":false"), "{j}");
+}
+
+tests![
+    fsize_stops_a_file_at_the_limit,
+    cpu_sends_sigxcpu_at_the_limit,
+    nofile_caps_open_descriptors,
+    core_dumps_are_off_unless_asked,
+    limits_that_cannot_be_set_fail_before_starting,
+    limits_hit_says_what_can_be_known,
+];

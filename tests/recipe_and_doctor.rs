@@ -59,7 +59,6 @@ fn assert_links_stay_inside(root: &Path, dir: &Path, count: &mut usize) {
     }
 }
 
-#[test]
 fn recipe_builds_a_self_contained_tree_as_an_ordinary_user_and_reruns() {
     let dest: PathBuf = stage().dir.join("recipe-out");
     let _ = fs::remove_dir_all(&dest);
@@ -93,7 +92,6 @@ fn recipe_builds_a_self_contained_tree_as_an_ordinary_user_and_reruns() {
     assert_eq!(text(&out.stdout), "works\n", "{}", text(&out.stderr));
 }
 
-#[test]
 fn recipe_refuses_to_replace_what_it_did_not_make() {
     let dest = stage().dir.join("not-a-rootfs");
     let _ = fs::remove_dir_all(&dest);
@@ -113,7 +111,6 @@ fn recipe_refuses_to_replace_what_it_did_not_make() {
     assert!(dest.join("precious").exists());
 }
 
-#[test]
 fn doctor_reports_each_check_and_exits_0_here() {
     let out = run(&["doctor"]);
     let s = text(&out.stdout);
@@ -140,3 +137,9 @@ fn doctor_reports_each_check_and_exits_0_here() {
     );
     assert!(s.contains("sandbox run can work here"));
 }
+
+tests![
+    recipe_builds_a_self_contained_tree_as_an_ordinary_user_and_reruns,
+    recipe_refuses_to_replace_what_it_did_not_make,
+    doctor_reports_each_check_and_exits_0_here,
+];

@@ -19,7 +19,6 @@ fn run_in(root: &std::path::Path, extra: &[&str], script: &str) -> std::process:
     run(&args)
 }
 
-#[test]
 fn default_root_is_writable_and_changes_vanish() {
     let root = private_rootfs("ephemeral");
     let before = tree_hash(&root);
@@ -48,7 +47,6 @@ fn default_root_is_writable_and_changes_vanish() {
 /// A script that replaces a directory of the rootfs (`rm -rf d; mkdir d`,
 /// as installers do) works in the copy-on-write root: overlay needs its
 /// whiteout and opaque marks (user.* xattrs, `userxattr`) for that.
-#[test]
 fn default_root_lets_a_directory_be_removed_and_made_again() {
     // tmpfs keeps user xattrs from Linux 6.6; before that the kernel cannot
     // do this, and `sandbox doctor` must say so.
@@ -90,7 +88,6 @@ fn default_root_lets_a_directory_be_removed_and_made_again() {
     assert_eq!(tree_hash(&root), before, "rootfs changed on disk");
 }
 
-#[test]
 fn read_only_root_rejects_writes_and_keeps_tmp() {
     let root = private_rootfs("ro");
     let before = tree_hash(&root);
@@ -110,7 +107,6 @@ fn read_only_root_rejects_writes_and_keeps_tmp() {
     assert_eq!(text(&out.stdout), "t\ns\n", "{}", text(&out.stderr));
 }
 
-#[test]
 fn rw_root_writes_through() {
     let root = private_rootfs("rw");
     let before = tree_hash(&root);
@@ -128,7 +124,6 @@ fn rw_root_writes_through() {
     assert!(!root.join("etc/hosts").exists());
 }
 
-#[test]
 fn ro_bind_is_not_writable_and_rw_bind_is() {
     let st = stage();
     let ro = st.dir.join("bind-ro");
@@ -170,7 +165,6 @@ fn ro_bind_is_not_writable_and_rw_bind_is() {
     assert!(line("/rw").contains("rw,nosuid,nodev"), "{mounts}");
 }
 
-#[test]
 fn script_passed_in_with_ro_bind_runs_even_on_a_read_only_root() {
     let st = stage();
     let script = st.dir.join("script.sh");
@@ -205,7 +199,6 @@ fn script_passed_in_with_ro_bind_runs_even_on_a_read_only_root() {
     );
 }
 
-#[test]
 fn later_binds_cover_earlier_ones() {
     let st = stage();
     let (a, b) = (st.dir.join("layer-a"), st.dir.join("layer-b"));
@@ -225,3 +218,13 @@ fn later_binds_cover_earlier_ones() {
     ]);
     assert_eq!(out, "b");
 }
+
+tests![
+    default_root_is_writable_and_changes_vanish,
+    default_root_lets_a_directory_be_removed_and_made_again,
+    read_only_root_rejects_writes_and_keeps_tmp,
+    rw_root_writes_through,
+    ro_bind_is_not_writable_and_rw_bind_is,
+    script_passed_in_with_ro_bind_runs_even_on_a_read_only_root,
+    later_binds_cover_earlier_ones,
+];

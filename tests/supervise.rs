@@ -66,7 +66,6 @@ fn assert_has(hay: &str, needles: &[&str]) {
     }
 }
 
-#[test]
 fn exit_status_and_128_plus_n() {
     let d = test_dir("sup-exit");
     let s = status_opt(&d);
@@ -103,7 +102,6 @@ fn exit_status_and_128_plus_n() {
     );
 }
 
-#[test]
 fn every_forwarded_signal_reaches_a_handler() {
     // Non-stop signals first, then one stop signal per run (a second stop
     // request would kill at once).
@@ -148,7 +146,6 @@ fn every_forwarded_signal_reaches_a_handler() {
     }
 }
 
-#[test]
 fn term_ignored_by_pid_1_escalates_to_kill() {
     let d = test_dir("sup-escalate");
     let mut child = sandbox(args(
@@ -174,7 +171,6 @@ fn term_ignored_by_pid_1_escalates_to_kill() {
     );
 }
 
-#[test]
 fn terminal_ctrl_c_reaches_the_command_once_and_does_not_stop_the_sandbox() {
     let d = test_dir("sup-ctrl-c");
     let script = "trap \"echo int >> /m/ints\" INT; touch /m/ready; sleep 1.5; sleep 1; echo lines=$(wc -l < /m/ints) survived";
@@ -184,7 +180,6 @@ fn terminal_ctrl_c_reaches_the_command_once_and_does_not_stop_the_sandbox() {
     assert!(shown.contains("lines=1 survived"), "{shown}");
 }
 
-#[test]
 fn init_reaps_thousands_of_orphans() {
     let d = test_dir("sup-orphans");
     let out = run(&args(&["--init"], &d, &[PROBE, "orphans", "2000"]));
@@ -199,7 +194,6 @@ fn init_reaps_thousands_of_orphans() {
     assert_eq!(text(&out.stdout).trim(), "zombies=2000");
 }
 
-#[test]
 fn main_exit_takes_daemons_with_it() {
     for init in [false, true] {
         let d = test_dir("sup-daemons");
@@ -236,7 +230,6 @@ fn subreap(when: &str, launcher_args: &[String]) -> (String, String) {
     (text(&out.stdout), text(&out.stderr))
 }
 
-#[test]
 fn launcher_killed_with_sigkill_leaves_no_survivor() {
     // Control: the harness does see a process that outlives the launcher.
     let d = test_dir("sup-sigkill");
@@ -292,7 +285,6 @@ fn launcher_killed_with_sigkill_leaves_no_survivor() {
     }
 }
 
-#[test]
 fn timeout_kills_setsid_double_forked_term_ignoring_trees() {
     for init in [false, true] {
         let d = test_dir("sup-timeout");
@@ -421,7 +413,6 @@ fn in_delegated_cgroup(a: &[String]) -> Command {
     c
 }
 
-#[test]
 fn cgroup_limits_fail_closed_without_a_delegated_cgroup() {
     // The launcher in the suite's own cgroup, never delegated to the test
     // uid: asking for a limit must stop the run, never run without it.
@@ -456,7 +447,6 @@ fn host_user_can_start_processes() {
     assert!(ok.success());
 }
 
-#[test]
 fn fork_bomb_is_contained_by_nproc() {
     let d = test_dir("sup-forkbomb");
     let s = status_opt(&d);
@@ -492,7 +482,6 @@ fn fork_bomb_is_contained_by_nproc() {
     assert_has(&status(&d), &["\"timed_out\":true"]);
 }
 
-#[test]
 fn fork_bomb_is_contained_by_pids() {
     let d = test_dir("sup-forkbomb-cg");
     let s = status_opt(&d);
@@ -510,7 +499,6 @@ fn fork_bomb_is_contained_by_pids() {
     assert_has(&status(&d), &["\"limits_hit\":[\"timeout\",\"pids\"]"]);
 }
 
-#[test]
 fn memory_bomb_is_contained_by_as() {
     let d = test_dir("sup-membomb");
     let out = run(&args(&["--limit", "as=64M"], &d, &[PROBE, "eat", "1024"]));
@@ -526,7 +514,6 @@ fn memory_bomb_is_contained_by_as() {
     assert_eq!(text(&out.stdout).trim(), "ate=128");
 }
 
-#[test]
 fn memory_bomb_is_contained_by_memory() {
     let d = test_dir("sup-membomb-cg");
     let s = status_opt(&d);
@@ -546,7 +533,6 @@ fn memory_bomb_is_contained_by_memory() {
     );
 }
 
-#[test]
 fn disk_bombs_stop_at_the_size_caps() {
     let d = test_dir("sup-diskbomb");
     // The defaults (docs/SUPERVISION.md): /tmp 256M, /dev/shm 64M, root 256M.
@@ -591,7 +577,6 @@ fn disk_bombs_stop_at_the_size_caps() {
     assert_eq!(n.trim(), "2000", "control");
 }
 
-#[test]
 fn rlimit_ends_show_in_the_status() {
     let d = test_dir("sup-rlimits");
     let s = status_opt(&d);
@@ -634,7 +619,6 @@ fn rlimit_ends_show_in_the_status() {
     );
 }
 
-#[test]
 fn status_json_for_every_kind_of_end() {
     let d = test_dir("sup-status");
     let s = status_opt(&d);
@@ -700,7 +684,6 @@ fn status_json_for_every_kind_of_end() {
     assert!(!d.join("ran").exists());
 }
 
-#[test]
 fn a_flood_of_output_and_an_early_closing_reader_end_promptly() {
     for init in [false, true] {
         let mut a: Vec<String> = vec!["run".into()];
@@ -758,3 +741,23 @@ fn a_flood_of_output_and_an_early_closing_reader_end_promptly() {
         "launcher peak RSS {peak_kb} kB"
     );
 }
+
+tests![
+    exit_status_and_128_plus_n,
+    every_forwarded_signal_reaches_a_handler,
+    term_ignored_by_pid_1_escalates_to_kill,
+    terminal_ctrl_c_reaches_the_command_once_and_does_not_stop_the_sandbox,
+    init_reaps_thousands_of_orphans,
+    main_exit_takes_daemons_with_it,
+    launcher_killed_with_sigkill_leaves_no_survivor,
+    timeout_kills_setsid_double_forked_term_ignoring_trees,
+    cgroup_limits_fail_closed_without_a_delegated_cgroup,
+    fork_bomb_is_contained_by_nproc,
+    fork_bomb_is_contained_by_pids,
+    memory_bomb_is_contained_by_as,
+    memory_bomb_is_contained_by_memory,
+    disk_bombs_stop_at_the_size_caps,
+    rlimit_ends_show_in_the_status,
+    status_json_for_every_kind_of_end,
+    a_flood_of_output_and_an_early_closing_reader_end_promptly,
+];

@@ -199,16 +199,28 @@ pub fn wait4(pid: pid_t, nohang: bool) -> io::Result<Option<Ended>> {
     }))
 }
 
-/// Reap any one child: (pid, wait status), or `None` when there is no
-/// child left, or, without `block`, none has ended yet.
-pub fn reap_any(block: bool) -> io::Result<Option<(pid_t, c_int)>> {
+/// Reap any one child: (pid, wait status, the CPU time, user + system,
+/// it used), or `None` when there is no child left, or, without `block`,
+/// none has ended yet. The time is for `--init`'s account of the limits
+/// it sees hit. Ref: wait4(2)
+pub fn reap_any_timed(block: bool) -> io::Result<Option<(pid_t, c_int, std::time::Duration)>> {
     let mut status = 0;
     let flags = if block { 0 } else { libc::WNOHANG };
-    // SAFETY: `status` is a local int the kernel writes into; it outlives
-    // the call.
-    match cvt_r(|| unsafe { libc::waitpid(-1, &mut status, flags) }) {
+    // SAFETY: rusage is plain integers; all-zero bytes are a valid value.
+    let mut ru: libc::rusage = unsafe { mem::zeroed() };
+    // SAFETY: `status` and `ru` are locals of the right types, which the
+    // kernel writes into and which outlive the call.
+    match cvt_r(|| unsafe { libc::wait4(-1, &mut status, flags, &mut ru) }) {
         Ok(0) => Ok(None),
-        Ok(pid) => Ok(Some((pid, status))),
+        Ok(pid) => {
+            let tv = |t: libc::timeval| {
+                std::time::Duration::new(
+                    t.tv_sec.max(0) as u64,
+                    (t.tv_usec.clamp(0, 999_999) as u32) * 1000,
+                )
+            };
+            Ok(Some((pid, status, tv(ru.ru_utime) + tv(ru.ru_stime))))
+        }
         Err(e) if e.raw_os_error() == Some(libc::ECHILD) => Ok(None),
         Err(e) => Err(e),
     }

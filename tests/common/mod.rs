@@ -7,6 +7,8 @@
 //! launches simply run as that user.
 #![allow(dead_code)]
 
+pub mod harness;
+
 use std::collections::hash_map::DefaultHasher;
 use std::collections::BTreeMap;
 use std::fs;
@@ -42,8 +44,17 @@ fn sh(cmd: &mut Command) {
     );
 }
 
+static STAGE: OnceLock<Stage> = OnceLock::new();
+
+/// Remove this process's stage (the binary, the rootfs copies, 13 MB and
+/// more), once its tests are done; the harness calls it.
+pub fn cleanup() {
+    if let Some(st) = STAGE.get() {
+        let _ = fs::remove_dir_all(&st.dir);
+    }
+}
+
 pub fn stage() -> &'static Stage {
-    static STAGE: OnceLock<Stage> = OnceLock::new();
     STAGE.get_or_init(|| {
         let src_rootfs = std::env::var_os("SANDBOX_TEST_ROOTFS")
             .map(PathBuf::from)
@@ -183,6 +194,7 @@ pub fn skip(test: &str, feature: &str, reason: &str) {
         panic!("{test}: {feature} is required here but {reason}");
     }
     eprintln!("SKIPPED {test}: {reason}");
+    harness::note_skip(&format!("{test}: {reason}"));
     let log = Path::new(env!("CARGO_TARGET_TMPDIR")).join("skipped.txt");
     let line = format!("{test}: {reason}\n");
     let _ = fs::OpenOptions::new()
