@@ -18,7 +18,7 @@ use std::os::unix::ffi::OsStrExt;
 
 use crate::error::{Error, Result};
 use crate::limits;
-use crate::plan::{BindArg, LandlockMode, RootMode, RunArgs};
+use crate::plan::{BindArg, LandlockMode, RootMode, RunArgs, StdioMode};
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Cmd {
@@ -85,6 +85,9 @@ impl ToArgs for RunArgs {
             LandlockMode::Auto => {}
             LandlockMode::Require => a.extend(["--landlock".into(), "require".into()]),
             LandlockMode::Off => a.extend(["--landlock".into(), "off".into()]),
+        }
+        if self.stdio == StdioMode::Inherit {
+            a.extend(["--stdio".into(), "inherit".into()]);
         }
         if self.sys {
             a.push("--sys".into());
@@ -417,6 +420,16 @@ pub const RUN_OPTIONS: &[Opt] = &[
         Hardening,
         "Landlock filesystem and scope rules: auto uses what the kernel has, \
          require fails (125) without it (default: auto)",
+    ),
+    value(
+        "--stdio",
+        "relay|inherit",
+        Hardening,
+        "relay (default): the sandbox gets a pty of its own for a terminal and \
+         a pipe for a file on stdin, stdout or stderr, and runs in a new session; \
+         inherit: the caller's descriptors as they are, so the command can \
+         reach the caller's terminal (/dev/tty, its modes) and the metadata \
+         of a file on stdio",
     ),
     short(
         'v',
@@ -890,6 +903,9 @@ fn hardening(o: &mut Opts, r: &mut RunArgs) -> Result<()> {
     if let Some(m) = o.one("--landlock", parse_landlock)? {
         r.landlock = m;
     }
+    if let Some(m) = o.one("--stdio", parse_stdio)? {
+        r.stdio = m;
+    }
     r.verbose = o.flag("--verbose");
     Ok(())
 }
@@ -974,6 +990,14 @@ fn parse_landlock(s: &str) -> std::result::Result<LandlockMode, String> {
         "require" => Ok(LandlockMode::Require),
         "off" => Ok(LandlockMode::Off),
         _ => Err(format!("--landlock wants auto, require or off, got {s:?}")),
+    }
+}
+
+fn parse_stdio(s: &str) -> std::result::Result<StdioMode, String> {
+    match s {
+        "relay" => Ok(StdioMode::Relay),
+        "inherit" => Ok(StdioMode::Inherit),
+        _ => Err(format!("--stdio wants relay or inherit, got {s:?}")),
     }
 }
 
@@ -1326,6 +1350,7 @@ mod tests {
             "--bind" | "--ro-bind" => "/a:/b",
             "--seccomp" => "off",
             "--landlock" => "off",
+            "--stdio" => "inherit",
             "--limit" => "nofile=5",
             "--memory" | "--tmp-size" | "--shm-size" | "--root-size" => "1M",
             other => panic!("no sample value for {other}: add one here"),
@@ -1486,6 +1511,7 @@ mod tests {
             status_file in proptest::option::of(abs_path()),
             status_fd in proptest::option::of(1i32..1000),
             sizes in (1u64..u64::MAX, 1u64..u64::MAX, 1u64..u64::MAX),
+            inherit in any::<bool>(),
         ) -> RunArgs {
             let mut command: Vec<OsString> = command.into_iter().map(Into::into).collect();
             if command[0].is_empty() { command[0] = "sh".into(); }
@@ -1512,6 +1538,7 @@ mod tests {
                     shm: sizes.1,
                     root: if root == RootMode::Ephemeral { sizes.2 } else { DEFAULT_SIZES.root },
                 },
+                stdio: if inherit { StdioMode::Inherit } else { StdioMode::Relay },
             }
         }
     }

@@ -37,6 +37,33 @@ pub enum LandlockMode {
     Off,
 }
 
+/// `--stdio`: what the command gets as stdin, stdout and stderr.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum StdioMode {
+    /// The default: a new session; a pty of the sandbox's own for a
+    /// terminal, a pipe the launcher pumps for a file; pipes and sockets
+    /// as they are (docs/SECURITY.md, D11).
+    Relay,
+    /// The caller's descriptors as they are, in the caller's session: the
+    /// command can reach the caller's terminal and the metadata of a file
+    /// on stdio.
+    Inherit,
+}
+
+/// The sandbox's pty, as the launcher asks the child stage to make it.
+/// Filled in by the launcher from the caller's terminal, never from user
+/// input.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PtyPlan {
+    /// Which of fds 0, 1, 2 get the replica: bit N for fd N.
+    pub fds: u8,
+    /// The caller's terminal settings (relay::termios_to_bytes); empty:
+    /// the pty's defaults.
+    pub termios: Vec<u8>,
+    /// Rows, columns, x and y pixels.
+    pub winsize: [u16; 4],
+}
+
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct BindArg {
     pub src: OsString,
@@ -76,6 +103,7 @@ pub struct RunArgs {
     pub status_file: Option<OsString>,
     pub status_fd: Option<i32>,
     pub sizes: Sizes,
+    pub stdio: StdioMode,
 }
 
 /// `--memory`, `--pids`, `--cpus`: enforced through cgroup v2, or the run
@@ -142,6 +170,7 @@ impl RunArgs {
             status_file: None,
             status_fd: None,
             sizes: DEFAULT_SIZES,
+            stdio: StdioMode::Relay,
         }
     }
 }
@@ -186,6 +215,9 @@ pub struct Plan {
     pub cgroup: CgroupLimits,
     pub status_file: Option<PathBuf>,
     pub status_fd: Option<i32>,
+    pub stdio: StdioMode,
+    /// Set by the launcher when the caller's stdio has a terminal.
+    pub pty: Option<PtyPlan>,
 }
 
 /// `a/./b/../c` → `a/c`, without touching the filesystem (a path inside the
@@ -279,6 +311,8 @@ impl Plan {
             cgroup: a.cgroup,
             status_file: a.status_file.map(PathBuf::from),
             status_fd: a.status_fd,
+            stdio: a.stdio,
+            pty: None,
         })
     }
 }
