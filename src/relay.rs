@@ -13,7 +13,7 @@
 //!   anything that is neither pipe nor socket: a pipe, which the launcher
 //!   pumps to or from the caller's descriptor with splice (`Pump`);
 //! - **pipes, sockets, /dev/null and closed descriptors** are passed as
-//!   they are.
+//!   they are (a named pipe is pumped: its inode is on disk).
 //!
 //! Launcher side: `prepare` (before clone) → `Prepared::after_clone` →
 //! `Relay`, driven by `Supervisor::wait`'s poll loop. Child side:
@@ -49,7 +49,10 @@ fn classify(fd: RawFd) -> Kind {
         // Closed: nothing of the caller's to hand over.
         Err(_) => Kind::Pass,
         Ok(st) => match st.st_mode & libc::S_IFMT {
-            libc::S_IFIFO | libc::S_IFSOCK => Kind::Pass,
+            // A socket's inode is sockfs's, a pipe's pipefs's: nothing
+            // anyone else looks at. A named pipe's is on disk: pumped.
+            libc::S_IFSOCK => Kind::Pass,
+            libc::S_IFIFO if sys::is_anonymous_pipe(fd) => Kind::Pass,
             // /dev/null: owned by the host's root, so its mode, owner and
             // xattrs are out of reach; only its times could be touched
             // (SECURITY.md, known limits).

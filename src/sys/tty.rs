@@ -292,3 +292,15 @@ pub fn recv_fd(sock: BorrowedFd<'_>) -> io::Result<Option<OwnedFd>> {
             .ok_or_else(|| io::Error::from_raw_os_error(libc::EPROTO))
     }
 }
+
+/// Whether `fd` is an anonymous pipe (on pipefs), not a named pipe whose
+/// inode lives in a file system on disk: a yes/no query, false on error.
+pub fn is_anonymous_pipe(fd: RawFd) -> bool {
+    const PIPEFS_MAGIC: libc::c_long = 0x5049_5045;
+    // SAFETY: statfs is plain integers, so all-zero bytes are a valid
+    // value; fstatfs writes into that local, which outlives the call.
+    unsafe {
+        let mut st: libc::statfs = mem::zeroed();
+        libc::fstatfs(fd, &mut st) == 0 && st.f_type as libc::c_long == PIPEFS_MAGIC
+    }
+}
