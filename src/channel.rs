@@ -8,6 +8,8 @@
 //!  PlanSender     ── control pipe ─▶ fd 4 ─  clone child: the release byte;
 //!                                            `sandbox child`: recv_plan()
 //!  ReportReceiver ◀─ report pipe ─── fd 3 ─  ReportSender (CLOEXEC at exec)
+//!  relay::Relay   ◀─ pty socket ──── fd 5 ─  relay::make_pty: the master,
+//!                                            once (only with a plan.pty)
 //! ```
 //!
 //! **Down (control pipe).** First one raw byte, `RELEASE`, read by the clone
@@ -26,7 +28,7 @@
 //! has ended).
 //!
 //! **Frame.** A little-endian `u32` length, then that many bytes, which
-//! begin with a magic naming the kind and its version (`sandbox-plan-6\0`,
+//! begin with a magic naming the kind and its version (`sandbox-plan-7\0`,
 //! `sandbox-error-1\0`, `sandbox-status-2\0`, `sandbox-notice-1\0`).
 //! Integers are little-endian `u32`/`u64`; byte strings are a `u32` length
 //! and the bytes; an optional value is a tag byte (0 absent, 1 present)
@@ -44,7 +46,9 @@ use std::time::Duration;
 
 use crate::error::{Context, Error, Reason, Result, EXIT_SANDBOX};
 use crate::limits::{Limit, RESOURCES};
-use crate::plan::{Bind, CgroupLimits, LandlockMode, Plan, RootMode, Sizes, Tmpfs};
+use crate::plan::{
+    Bind, CgroupLimits, LandlockMode, Plan, PtyPlan, RootMode, Sizes, StdioMode, Tmpfs,
+};
 use crate::sys::{self, sigsafe};
 
 /// Where the child stage finds the report pipe's write end. It is the
@@ -54,10 +58,16 @@ pub const REPORT_FD: RawFd = 3;
 /// Where the child stage finds the control pipe's read end (the plan);
 /// closed once the plan is read.
 pub const PLAN_FD: RawFd = 4;
+/// Where the child stage finds its end of the pty socket, a unix stream
+/// socketpair the launcher makes only when the plan has a `pty`: the stage
+/// sends the master of the pty it made up this socket (SCM_RIGHTS, one
+/// byte of data), then closes it. EOF without a descriptor means the stage
+/// failed first (its error is on the report pipe).
+pub const TTY_FD: RawFd = 5;
 /// The byte that releases the clone child once its id maps are written.
 pub const RELEASE: u8 = 1;
 
-const MAGIC_PLAN: &[u8] = b"sandbox-plan-6\0";
+const MAGIC_PLAN: &[u8] = b"sandbox-plan-7\0";
 const MAGIC_ERROR: &[u8] = b"sandbox-error-1\0";
 const MAGIC_STATUS: &[u8] = b"sandbox-status-2\0";
 const MAGIC_NOTICE: &[u8] = b"sandbox-notice-1\0";
@@ -401,6 +411,21 @@ pub fn encode_plan(p: &Plan) -> Vec<u8> {
     w.opt(p.status_file.as_ref().map(|f| f.as_os_str().as_bytes()));
     w.opt_u64(p.status_fd.map(|n| n as u32 as u64));
     encode_tmpfs(&mut w, &p.tmpfs);
+    w.u8(match p.stdio {
+        StdioMode::Relay => 0,
+        StdioMode::Inherit => 1,
+    });
+    match &p.pty {
+        None => w.u8(0),
+        Some(t) => {
+            w.u8(1);
+            w.u8(t.fds);
+            w.bytes(&t.termios);
+            for v in t.winsize {
+                w.u32(v as u32);
+            }
+        }
+    }
     w.0
 }
 
@@ -485,6 +510,28 @@ pub fn decode_plan(buf: &[u8]) -> std::result::Result<Plan, String> {
     let status_file = r.opt()?.map(|p| PathBuf::from(OsString::from_vec(p)));
     let status_fd = r.opt_u64()?.map(|v| v as u32 as i32);
     let tmpfs = decode_tmpfs(&mut r)?;
+    let stdio = match r.u8()? {
+        0 => StdioMode::Relay,
+        1 => StdioMode::Inherit,
+        n => return Err(format!("bad stdio mode {n}")),
+    };
+    let pty = match r.u8()? {
+        0 => None,
+        1 => {
+            let fds = r.u8()?;
+            let termios = r.bytes()?;
+            let mut winsize = [0u16; 4];
+            for v in &mut winsize {
+                *v = u16::try_from(r.u32()?).map_err(|_| "bad window size")?;
+            }
+            Some(PtyPlan {
+                fds,
+                termios,
+                winsize,
+            })
+        }
+        n => return Err(format!("bad pty tag {n}")),
+    };
     r.end()?;
     Ok(Plan {
         rootfs,
@@ -511,6 +558,8 @@ pub fn decode_plan(buf: &[u8]) -> std::result::Result<Plan, String> {
         status_file,
         status_fd,
         tmpfs,
+        stdio,
+        pty,
     })
 }
 
@@ -753,6 +802,8 @@ mod tests {
             cgroup in any::<(Option<u64>, Option<u64>, Option<u32>)>(),
             status_file in proptest::option::of(os()), status_fd in proptest::option::of(0i32..i32::MAX),
             tmpfs in proptest::collection::vec((os(), any::<u64>(), any::<u32>()), 0..3),
+            inherit in any::<bool>(),
+            pty in proptest::option::of((0u8..8, proptest::collection::vec(any::<u8>(), 0..60), any::<[u16; 4]>())),
         ) -> Plan {
             Plan {
                 rootfs: rootfs.into(), command, hostname, chdir, setenv, term, uid, gid,
@@ -767,6 +818,8 @@ mod tests {
                 cgroup: CgroupLimits { memory: cgroup.0, pids: cgroup.1, cpus_milli: cgroup.2 },
                 status_file: status_file.map(Into::into), status_fd,
                 tmpfs: tmpfs.into_iter().map(|(d, size, after_binds)| Tmpfs { dst: d.into(), size, after_binds }).collect(),
+                stdio: if inherit { StdioMode::Inherit } else { StdioMode::Relay },
+                pty: pty.map(|(fds, termios, winsize)| PtyPlan { fds, termios, winsize }),
             }
         }
     }

@@ -16,10 +16,11 @@ use std::os::fd::AsFd;
 use std::os::unix::ffi::OsStrExt;
 use std::path::Path;
 
-use crate::channel::{self, ReportSender, PLAN_FD, REPORT_FD};
+use crate::channel::{self, ReportSender, PLAN_FD, REPORT_FD, TTY_FD};
 use crate::error::{Context, Error, Result, EXIT_CANNOT_EXEC, EXIT_NOT_FOUND, EXIT_SANDBOX};
 use crate::idmap::IdMap;
-use crate::plan::Plan;
+use crate::plan::{Plan, StdioMode};
+use crate::relay;
 use crate::rootfs;
 use crate::signals::{self, HANDLED};
 use crate::status;
@@ -72,8 +73,24 @@ fn started_by_launcher() -> bool {
 fn stage(plan: &Plan, report: &ReportSender) -> Result<Infallible> {
     // Whatever the caller left open without CLOEXEC came through the
     // clone and the exec; none of it may reach the command. (The plan's
-    // fd is closed already.)
-    sys::close_from(REPORT_FD + 1).ctx_step("close inherited file descriptors")?;
+    // fd is closed already; the pty socket is kept until the pty is made.)
+    let tty_sock = match plan.pty {
+        Some(_) => Some(sys::adopt_fd(TTY_FD).ctx("adopt the pty socket", format!("fd {TTY_FD}"))?),
+        None => None,
+    };
+    let keep = if tty_sock.is_some() {
+        TTY_FD
+    } else {
+        REPORT_FD
+    };
+    sys::close_from(keep + 1).ctx_step("close inherited file descriptors")?;
+    // A session of our own: the caller's terminal, if any, is not our
+    // controlling terminal, so /dev/tty cannot reach it, and nothing we do
+    // to our process groups touches the caller's. (Under --stdio inherit
+    // the sandbox stays in the caller's session, as it used to.)
+    if plan.stdio == StdioMode::Relay {
+        sys::sigsafe::setsid().ctx_step("start a new session")?;
+    }
 
     // Nothing in the sandbox may open /proc/1/exe (this binary) or attach
     // to us while we set up; execve resets it for the command.
@@ -84,6 +101,9 @@ fn stage(plan: &Plan, report: &ReportSender) -> Result<Infallible> {
     if !plan.share_net {
         // A new network namespace starts with `lo` down.
         sys::loopback_up().ctx("bring up the loopback interface", "lo")?;
+    }
+    if let (Some(pty), Some(sock)) = (&plan.pty, tty_sock) {
+        relay::make_pty(pty, sock)?;
     }
     let env = environment(plan);
     if plan.uid != 0 || plan.gid != 0 {

@@ -18,7 +18,7 @@ use std::os::unix::ffi::OsStrExt;
 
 use crate::error::{Error, Result};
 use crate::limits;
-use crate::plan::{BindArg, LandlockMode, RootMode, RunArgs, TmpfsArg};
+use crate::plan::{BindArg, LandlockMode, RootMode, RunArgs, StdioMode, TmpfsArg};
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Cmd {
@@ -91,6 +91,9 @@ impl ToArgs for RunArgs {
             LandlockMode::Auto => {}
             LandlockMode::Require => a.extend(["--landlock".into(), "require".into()]),
             LandlockMode::Off => a.extend(["--landlock".into(), "off".into()]),
+        }
+        if self.stdio == StdioMode::Inherit {
+            a.extend(["--stdio".into(), "inherit".into()]);
         }
         if self.sys {
             a.push("--sys".into());
@@ -443,6 +446,16 @@ pub const RUN_OPTIONS: &[Opt] = &[
         Hardening,
         "Landlock filesystem and scope rules: auto uses what the kernel has, \
          require fails (125) without it (default: auto)",
+    ),
+    value(
+        "--stdio",
+        "relay|inherit",
+        Hardening,
+        "relay (default): the sandbox gets a pty of its own for a terminal and \
+         a pipe for a file on stdin, stdout or stderr, and runs in a new session; \
+         inherit: the caller's descriptors as they are, so the command can \
+         reach the caller's terminal (/dev/tty, its modes) and the metadata \
+         of a file on stdio",
     ),
     short(
         'v',
@@ -969,6 +982,9 @@ fn hardening(o: &mut Opts, r: &mut RunArgs) -> Result<()> {
     if let Some(m) = o.one("--landlock", parse_landlock)? {
         r.landlock = m;
     }
+    if let Some(m) = o.one("--stdio", parse_stdio)? {
+        r.stdio = m;
+    }
     r.verbose = o.flag("--verbose");
     Ok(())
 }
@@ -1096,6 +1112,14 @@ fn parse_landlock(s: &str) -> std::result::Result<LandlockMode, String> {
         "require" => Ok(LandlockMode::Require),
         "off" => Ok(LandlockMode::Off),
         _ => Err(format!("--landlock wants auto, require or off, got {s:?}")),
+    }
+}
+
+fn parse_stdio(s: &str) -> std::result::Result<StdioMode, String> {
+    match s {
+        "relay" => Ok(StdioMode::Relay),
+        "inherit" => Ok(StdioMode::Inherit),
+        _ => Err(format!("--stdio wants relay or inherit, got {s:?}")),
     }
 }
 
@@ -1449,6 +1473,7 @@ mod tests {
             "--tmpfs" => "/x:1M",
             "--seccomp" => "off",
             "--landlock" => "off",
+            "--stdio" => "inherit",
             "--limit" => "nofile=5",
             "--memory" | "--tmp-size" | "--shm-size" | "--root-size" => "1M",
             other => panic!("no sample value for {other}: add one here"),
@@ -1610,6 +1635,7 @@ mod tests {
             status_fd in proptest::option::of(1i32..1000),
             sizes in (1u64..u64::MAX, 1u64..u64::MAX, 1u64..u64::MAX),
             tmpfs in proptest::collection::vec((abs_path(), proptest::option::of(1u64..u64::MAX), 0usize..5), 0..3),
+            inherit in any::<bool>(),
         ) -> RunArgs {
             let nbinds = binds.len();
             let mut tmpfs: Vec<TmpfsArg> = tmpfs.into_iter().map(|(d, size, after)| TmpfsArg {
@@ -1642,6 +1668,7 @@ mod tests {
                     root: if root == RootMode::Ephemeral { sizes.2 } else { DEFAULT_SIZES.root },
                 },
                 tmpfs,
+                stdio: if inherit { StdioMode::Inherit } else { StdioMode::Relay },
             }
         }
     }

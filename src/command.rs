@@ -8,7 +8,7 @@ use std::time::Duration;
 use crate::error::{Error, Result};
 use crate::limits;
 use crate::parent::{self, NoticeFn, Options, Running};
-use crate::plan::{BindArg, LandlockMode, Plan, RootMode, RunArgs, TmpfsArg};
+use crate::plan::{BindArg, LandlockMode, Plan, RootMode, RunArgs, StdioMode, TmpfsArg};
 use crate::status::Report;
 
 /// Which network the sandbox gets.
@@ -306,6 +306,24 @@ impl Command {
     /// ```
     pub fn landlock(&mut self, mode: LandlockMode) -> &mut Command {
         self.args.landlock = mode;
+        self
+    }
+
+    /// What the command gets as stdin, stdout and stderr (default
+    /// [`StdioMode::Relay`]): with `Relay`, the sandbox runs in a session
+    /// of its own, a terminal on this process's stdio is replaced by a pty
+    /// of the sandbox's own and a file by a pipe, and [`Child::wait`]
+    /// relays between them (so output to a file or terminal flows only
+    /// while `wait` runs; pipes and sockets are passed as they are).
+    /// `Inherit` passes the descriptors as they are, with the risks
+    /// docs/SECURITY.md names (D11).
+    ///
+    /// ```
+    /// use sandbox::{Command, StdioMode};
+    /// Command::new("./rootfs", "true").stdio(StdioMode::Inherit);
+    /// ```
+    pub fn stdio(&mut self, mode: StdioMode) -> &mut Command {
+        self.args.stdio = mode;
         self
     }
 

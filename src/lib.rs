@@ -49,6 +49,7 @@ pub mod limits;
 mod parent;
 #[doc(hidden)]
 pub mod plan;
+mod relay;
 mod rootfs;
 mod seccomp;
 mod signals;
@@ -59,7 +60,7 @@ mod sys;
 
 pub use command::{Child, Command, Network};
 pub use error::{Error, Reason};
-pub use plan::{LandlockMode, RootMode};
+pub use plan::{LandlockMode, RootMode, StdioMode};
 pub use status::Report;
 pub use sys::Exit;
 

@@ -22,11 +22,14 @@ use std::time::{Duration, Instant};
 use libc::{c_int, pid_t};
 
 use crate::cgroup::{Cgroup, Usage};
-use crate::channel::{self, PlanSender, PreparedError, ReportReceiver, Up, PLAN_FD, REPORT_FD};
+use crate::channel::{
+    self, PlanSender, PreparedError, ReportReceiver, Up, PLAN_FD, REPORT_FD, TTY_FD,
+};
 use crate::error::{Context, Error, Result};
 use crate::idmap::IdMap;
 use crate::limits;
 use crate::plan::Plan;
+use crate::relay::{self, Relay};
 use crate::signals::{already_delivered, HANDLED};
 use crate::status::{self, Report};
 use crate::sys::{self, sigsafe, Exit};
@@ -141,6 +144,8 @@ pub struct Running {
     notices: Notices,
     started: Instant,
     sup: Supervisor,
+    /// The caller's stdio and the sandbox's (relay.rs).
+    relay: Relay,
     /// What collecting the end needs from the plan.
     limits: Vec<limits::Limit>,
     timeout: Option<Duration>,
@@ -174,6 +179,7 @@ pub fn spawn(plan: &Plan, opts: Options) -> Result<Running> {
             notices,
             started,
             sup: Supervisor::new(s.pid, plan),
+            relay: s.relay,
             limits: plan.limits.clone(),
             timeout: plan.timeout,
         }),
@@ -213,6 +219,7 @@ struct Started {
     cgroup: Option<Cgroup>,
     reports: ReportReceiver,
     sigfd: Option<OwnedFd>,
+    relay: Relay,
 }
 
 /// Everything made before clone: after it, the clone child may neither
@@ -228,6 +235,7 @@ struct Prepared {
     ctl: (OwnedFd, OwnedFd),
     report: (OwnedFd, OwnedFd),
     sigfd: Option<OwnedFd>,
+    stdio: relay::Prepared,
 }
 
 fn start(plan: &Plan, forward_signals: bool, notices: &mut Notices) -> Result<Started> {
@@ -243,6 +251,8 @@ fn start(plan: &Plan, forward_signals: bool, notices: &mut Notices) -> Result<St
     drop(ctl_read);
     drop(report_write);
     let mut reports = ReportReceiver::new(report_read);
+    let guard_tty = p.stdio.guard_tty();
+    let relay = p.stdio.after_clone();
     let child = Unreleased { pid };
     match release(
         &child,
@@ -250,6 +260,7 @@ fn start(plan: &Plan, forward_signals: bool, notices: &mut Notices) -> Result<St
         in_cgroup,
         ctl_write,
         &p.plan_bytes,
+        guard_tty,
     ) {
         Ok((pidfd, guard)) => {
             std::mem::forget(child);
@@ -260,6 +271,7 @@ fn start(plan: &Plan, forward_signals: bool, notices: &mut Notices) -> Result<St
                 cgroup: p.cgroup,
                 reports,
                 sigfd: p.sigfd,
+                relay,
             })
         }
         Err(e) => {
@@ -288,6 +300,7 @@ fn prepare(plan: &Plan, forward_signals: bool, notices: &mut Notices) -> Result<
     } else {
         None
     };
+    let stdio = relay::prepare(plan.stdio)?;
     let ctl = sys::pipe_high().ctx_step("create the control pipe")?;
     let report = sys::pipe_high().ctx_step("create the report pipe")?;
     // Blocked before clone, so none is lost between clone and the wait
@@ -300,7 +313,13 @@ fn prepare(plan: &Plan, forward_signals: bool, notices: &mut Notices) -> Result<
     };
     Ok(Prepared {
         cgroup,
-        plan_bytes: channel::encode_plan(plan),
+        plan_bytes: match &stdio.pty {
+            None => channel::encode_plan(plan),
+            Some(pty) => channel::encode_plan(&Plan {
+                pty: Some(pty.clone()),
+                ..plan.clone()
+            }),
+        },
         exe: CString::new("/proc/self/exe").unwrap(),
         argv: sys::CStringArray::new(vec![
             CString::new("sandbox").unwrap(),
@@ -318,6 +337,7 @@ fn prepare(plan: &Plan, forward_signals: bool, notices: &mut Notices) -> Result<
         ctl,
         report,
         sigfd,
+        stdio,
     })
 }
 
@@ -339,6 +359,8 @@ fn clone_child(plan: &Plan, p: &mut Prepared) -> Result<(pid_t, bool)> {
             ctl_write: p.ctl.1.as_raw_fd(),
             report_read: p.report.0.as_raw_fd(),
             report_write: p.report.1.as_raw_fd(),
+            stdio: p.stdio.child_stdio,
+            tty: p.stdio.child_tty,
         };
         let net = (!plan.share_net).then_some(&mut p.net_error);
         child_after_clone(fds, &p.exe, &p.argv, &p.envp, net, &mut p.exec_error);
@@ -369,6 +391,7 @@ fn release(
     in_cgroup: bool,
     ctl_write: OwnedFd,
     plan_bytes: &[u8],
+    guard_tty: Option<(c_int, sys::Termios)>,
 ) -> Result<(Option<OwnedFd>, Option<Guard>)> {
     let pid = child.pid;
     if let (Some(cg), false) = (cgroup, in_cgroup) {
@@ -385,7 +408,7 @@ fn release(
         Err(e) => return Err(e).ctx_step("open a pidfd for the sandbox"),
     };
     let guard = match &pidfd {
-        Some(fd) => Some(Guard::spawn(fd, cgroup.map(|c| c.dir()))?),
+        Some(fd) => Some(Guard::spawn(fd, cgroup.map(|c| c.dir()), guard_tty)?),
         None => None,
     };
     write_id_maps(pid)?;
@@ -437,6 +460,7 @@ impl Running {
             &mut self.reports,
             self.sigfd.as_ref(),
             self.pidfd.as_ref(),
+            &mut self.relay,
             &mut self.notices,
         );
         let usage = self.cgroup.as_ref().map(|c| c.usage());
@@ -569,7 +593,13 @@ struct Guard {
 }
 
 impl Guard {
-    fn spawn(pidfd: &OwnedFd, cgroup: Option<&std::path::Path>) -> Result<Guard> {
+    /// `tty`: the caller's terminal and its settings before the run, put
+    /// back if the launcher dies while the terminal is raw.
+    fn spawn(
+        pidfd: &OwnedFd,
+        cgroup: Option<&std::path::Path>,
+        tty: Option<(c_int, sys::Termios)>,
+    ) -> Result<Guard> {
         let cgroup = cgroup
             .map(sys::cstr)
             .transpose()
@@ -577,7 +607,12 @@ impl Guard {
         let (life_read, life_write) = sys::pipe_high().ctx_step("create the guard's pipe")?;
         let pid = sys::fork().ctx_step("start the guard")?;
         if pid == 0 {
-            guard_main(life_read.as_raw_fd(), pidfd.as_raw_fd(), cgroup.as_deref());
+            guard_main(
+                life_read.as_raw_fd(),
+                pidfd.as_raw_fd(),
+                cgroup.as_deref(),
+                tty,
+            );
         }
         Ok(Guard {
             pid,
@@ -595,23 +630,34 @@ impl Guard {
 
 /// The guard process. `sys::sigsafe` calls only: it is a fork of the
 /// launcher, which may have other threads (a library's caller).
-fn guard_main(life: c_int, pidfd: c_int, cgroup: Option<&std::ffi::CStr>) -> ! {
+fn guard_main(
+    life: c_int,
+    pidfd: c_int,
+    cgroup: Option<&std::ffi::CStr>,
+    tty: Option<(c_int, sys::Termios)>,
+) -> ! {
     // Its own session: the terminal's ^C, ^Z and hangup go to the
     // launcher's process group, not to the guard; a kill of that group
     // misses it too. The signals the launcher blocked stay blocked here.
     let _ = sigsafe::setsid();
-    // Keep only the pipe (as 0) and the pidfd (as 1): nothing else of the
+    // Keep only the pipe (as 0), the pidfd (as 1) and the caller's
+    // terminal when the relay may make it raw (as 2): nothing else of the
     // launcher's, above all not its stdout, which a reader may wait on.
     if sigsafe::dup2(life, 0).is_err() || sigsafe::dup2(pidfd, 1).is_err() {
         sigsafe::exit_now(1);
     }
-    let _ = sigsafe::close_range(2);
+    let tty = tty.filter(|(fd, _)| sigsafe::dup2(*fd, 2).is_ok());
+    let _ = sigsafe::close_range(if tty.is_some() { 3 } else { 2 });
     if let Ok(Some(_)) = sigsafe::read_byte(0) {
         // The launcher ended normally and has cleaned up.
         sigsafe::exit_now(0);
     }
     // EOF: the launcher died without a word.
     let _ = sigsafe::pidfd_send_signal(1, libc::SIGKILL);
+    // Its terminal may be raw: put the settings from before the run back.
+    if let Some((_, saved)) = &tty {
+        let _ = sigsafe::restore_termios(2, saved);
+    }
     // Wait for the sandbox to be gone (its pidfd polls readable), then
     // remove its cgroup, which is busy until then.
     let _ = sigsafe::poll(1, 10_000);
@@ -633,6 +679,11 @@ struct CloneFds {
     ctl_write: c_int,
     report_read: c_int,
     report_write: c_int,
+    /// What goes on fds 0, 1, 2 in place of the caller's (relay.rs; -1:
+    /// the caller's own).
+    stdio: [c_int; 3],
+    /// The pty socket's child end, for `TTY_FD` (-1: none).
+    tty: c_int,
 }
 
 /// The clone child: PID 1 of the new namespaces, still the launcher's
@@ -684,6 +735,18 @@ fn child_after_clone(
         || sigsafe::dup2(fds.ctl_read, PLAN_FD).is_err()
     {
         sigsafe::exit_now(crate::error::EXIT_SANDBOX as i32);
+    }
+    // The relay's pipes in place of the caller's files, and the pty
+    // socket; all of them are 10 or above too.
+    for (target, src) in [
+        (0, fds.stdio[0]),
+        (1, fds.stdio[1]),
+        (2, fds.stdio[2]),
+        (TTY_FD, fds.tty),
+    ] {
+        if src >= 0 && sigsafe::dup2(src, target).is_err() {
+            sigsafe::exit_now(crate::error::EXIT_SANDBOX as i32);
+        }
     }
     let Err(e) = sigsafe::execve(exe, argv, envp);
     exec_error.send(REPORT_FD, e.raw_os_error().unwrap_or(libc::EIO))
@@ -783,20 +846,31 @@ impl Supervisor {
         reports: &mut ReportReceiver,
         sigfd: Option<&OwnedFd>,
         pidfd: Option<&OwnedFd>,
+        relay: &mut Relay,
         notices: &mut Notices,
     ) -> Result<(sys::Ended, channel::Reports)> {
         let mut got = channel::Reports::default();
         loop {
-            let mut fds = Vec::with_capacity(3);
-            for fd in [sigfd, pidfd].into_iter().flatten() {
-                fds.push((fd.as_fd(), libc::POLLIN));
-            }
-            if reports.is_open() {
-                fds.push((reports.fd(), libc::POLLIN));
-            }
             let timeout = self.poll_timeout(sigfd.is_some() || pidfd.is_some());
-            let rev = sys::poll(&fds, timeout).ctx_step("wait for the sandbox")?;
-            if reports.is_open() && rev.last().is_some_and(|r| *r != 0) {
+            let (rev, report_at, tokens) = {
+                let mut fds = Vec::with_capacity(8);
+                for fd in [sigfd, pidfd].into_iter().flatten() {
+                    fds.push((fd.as_fd(), libc::POLLIN));
+                }
+                let report_at = reports.is_open().then(|| {
+                    fds.push((reports.fd(), libc::POLLIN));
+                    fds.len() - 1
+                });
+                let mut tokens = Vec::new();
+                for (fd, ev, tok) in relay.interest() {
+                    fds.push((fd, ev));
+                    tokens.push(tok);
+                }
+                let rev = sys::poll(&fds, timeout).ctx_step("wait for the sandbox")?;
+                (rev, report_at, tokens)
+            };
+            relay.ready(&tokens, &rev[rev.len() - tokens.len()..]);
+            if report_at.is_some_and(|i| rev[i] != 0) {
                 reports.read_some().ctx_step("read the report pipe")?;
                 take_reports(reports, &mut got, notices);
             }
@@ -804,7 +878,7 @@ impl Supervisor {
                 if rev[0] != 0 {
                     while let Some(info) = sys::read_signal(fd.as_fd()).ctx_step("read signals")? {
                         if info.signo != libc::SIGCHLD {
-                            self.on_signal(info);
+                            self.on_signal(info, relay);
                         }
                     }
                 }
@@ -812,6 +886,10 @@ impl Supervisor {
             self.deadlines();
             if let Some(ended) = sys::wait4(self.pid, true).ctx_step("wait for the sandbox")? {
                 self.reaped = true;
+                // Every process of the sandbox is gone: what it wrote is
+                // in the pipes and the pty; pass it on, and put the
+                // caller's terminal back.
+                relay.finish();
                 // The child is gone: every write end of the report pipe is
                 // closed, so this read ends.
                 reports.read_to_end();
@@ -847,10 +925,21 @@ impl Supervisor {
     /// forwarded, and TERM, INT or HUP mean "stop": the sandbox gets the
     /// grace period, then SIGKILL; a second one kills at once. A hangup
     /// always means stop.
-    fn on_signal(&mut self, info: sys::SigInfo) {
+    ///
+    /// Under `--stdio relay` the sandbox has a session of its own, so the
+    /// caller's terminal reaches it only through the relay: a window
+    /// change becomes a new size on the sandbox's pty, and ^C or ^\ the
+    /// caller's terminal generated (while it is not raw) goes to the pty's
+    /// foreground group, as if typed there; once, either way.
+    fn on_signal(&mut self, info: sys::SigInfo, relay: &Relay) {
         let sig = info.signo;
-        let from_terminal = already_delivered(&info, self.pid);
-        if !from_terminal {
+        let from_terminal = info.code == libc::SI_KERNEL;
+        let handled = match sig {
+            libc::SIGWINCH => relay.resize(),
+            libc::SIGINT | libc::SIGQUIT if from_terminal => relay.terminal_signal(sig),
+            _ => false,
+        };
+        if !handled && !already_delivered(&info, self.pid) {
             let _ = sys::kill(self.pid, sig);
         }
         let stop = match sig {

@@ -48,6 +48,33 @@ pub enum LandlockMode {
     Off,
 }
 
+/// `--stdio`: what the command gets as stdin, stdout and stderr.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum StdioMode {
+    /// The default: a new session; a pty of the sandbox's own for a
+    /// terminal, a pipe the launcher pumps for a file; pipes and sockets
+    /// as they are (docs/SECURITY.md, D11).
+    Relay,
+    /// The caller's descriptors as they are, in the caller's session: the
+    /// command can reach the caller's terminal and the metadata of a file
+    /// on stdio.
+    Inherit,
+}
+
+/// The sandbox's pty, as the launcher asks the child stage to make it.
+/// Filled in by the launcher from the caller's terminal, never from user
+/// input.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PtyPlan {
+    /// Which of fds 0, 1, 2 get the replica: bit N for fd N.
+    pub fds: u8,
+    /// The caller's terminal settings (relay::termios_to_bytes); empty:
+    /// the pty's defaults.
+    pub termios: Vec<u8>,
+    /// Rows, columns, x and y pixels.
+    pub winsize: [u16; 4],
+}
+
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct BindArg {
     pub src: OsString,
@@ -102,6 +129,7 @@ pub struct RunArgs {
     pub sizes: Sizes,
     /// `--tmpfs` mounts, in the order given.
     pub tmpfs: Vec<TmpfsArg>,
+    pub stdio: StdioMode,
 }
 
 /// `--memory`, `--pids`, `--cpus`: enforced through cgroup v2, or the run
@@ -169,6 +197,7 @@ impl RunArgs {
             status_fd: None,
             sizes: DEFAULT_SIZES,
             tmpfs: Vec::new(),
+            stdio: StdioMode::Relay,
         }
     }
 }
@@ -227,6 +256,9 @@ pub struct Plan {
     pub status_fd: Option<i32>,
     /// `--tmpfs` mounts, in the order given.
     pub tmpfs: Vec<Tmpfs>,
+    pub stdio: StdioMode,
+    /// Set by the launcher when the caller's stdio has a terminal.
+    pub pty: Option<PtyPlan>,
 }
 
 /// `a/./b/../c` → `a/c`, without touching the filesystem (a path inside the
@@ -322,6 +354,8 @@ impl Plan {
             status_file: a.status_file.map(PathBuf::from),
             status_fd: a.status_fd,
             tmpfs,
+            stdio: a.stdio,
+            pty: None,
         })
     }
 

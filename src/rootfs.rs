@@ -360,7 +360,12 @@ pub fn setup(plan: &Plan, report: &ReportSender) -> Result<bool> {
                     .map(|fd| (*d, fd))
             })
             .collect::<Result<_>>()?,
-        console: controlling_tty(),
+        // Under --stdio relay the sandbox's /dev/console is its own pty
+        // (relay::make_pty): the caller's terminal stays out.
+        console: match plan.stdio {
+            crate::plan::StdioMode::Inherit => controlling_tty(),
+            crate::plan::StdioMode::Relay => None,
+        },
         sys: if plan.sys && plan.share_net {
             Some(o_path(Path::new("/sys"), libc::O_DIRECTORY).ctx("open", "/sys")?)
         } else {

@@ -21,6 +21,7 @@ mod probe;
 mod process;
 mod signal;
 pub mod sigsafe;
+mod tty;
 
 pub use fd::*;
 pub use mount::*;
@@ -32,6 +33,7 @@ pub use signal::*;
 pub use sigsafe::{
     close, execve, exit_now, set_cloexec, set_parent_death_signal, unshare, write_all, CStringArray,
 };
+pub use tty::*;
 
 use std::ffi::{CString, OsStr};
 use std::io;

@@ -179,3 +179,11 @@ pub fn execve(path: &CStr, argv: &CStringArray, envp: &CStringArray) -> io::Resu
     unsafe { libc::execve(path.as_ptr(), argv.ptrs.as_ptr(), envp.ptrs.as_ptr()) };
     Err(io::Error::last_os_error())
 }
+
+/// Put a terminal's settings back (tcsetattr, TCSANOW): the guard's last
+/// act when the launcher died with the caller's terminal in raw mode. An
+/// ioctl, so async-signal-safe.
+pub fn restore_termios(fd: RawFd, t: &libc::termios) -> io::Result<()> {
+    // SAFETY: `t` is borrowed for the call and only read.
+    cvt_r(|| unsafe { libc::tcsetattr(fd, libc::TCSANOW, t) }).map(drop)
+}

@@ -14,6 +14,16 @@
  *   probe ids                    real and effective uid and gid
  *   probe open-write PATH        open PATH for writing
  *
+ * Stdio (issue 14):
+ *   probe tty-harm               on fd 0: TIOCSETD N_NULL, O_NONBLOCK,
+ *                                fchmod 0666; one line each
+ *   probe tty-state              on the host: "ldisc=N nonblock=B mode=M"
+ *                                of the terminal on fd 0
+ *   probe meta FD                fchmod 0666, fchown to its own ids,
+ *                                futimens to 1970, fsetxattr user.probe
+ *   probe write-path PATH        open PATH for writing and write "PWNED"
+ *   probe setwinsz ROWS COLS     TIOCSWINSZ on fd 0 (nothing else)
+ *
  * Supervision (issue 4):
  *   probe nopdeath CMD...        clear PR_SET_PDEATHSIG, say so, exec CMD
  *   probe hold PATH              ignore the stop signals, leave a daemon
@@ -52,6 +62,7 @@
 #include <sys/prctl.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
+#include <sys/xattr.h>
 #include <time.h>
 #include <sys/socket.h>
 #include <sys/syscall.h>
@@ -405,6 +416,42 @@ int main(int argc, char **argv) {
     }
     if (!strcmp(w, "open-write") && argc == 3) {
         report("open-write", open(argv[2], O_WRONLY));
+        return 0;
+    }
+    if (!strcmp(w, "tty-harm")) {
+        int nnull = 27; /* N_NULL */
+        report("tiocsetd", ioctl(0, TIOCSETD, &nnull));
+        report("nonblock", fcntl(0, F_SETFL, fcntl(0, F_GETFL) | O_NONBLOCK));
+        report("fchmod", fchmod(0, 0666));
+        return 0;
+    }
+    if (!strcmp(w, "tty-state")) {
+        int ld = -1;
+        struct stat st;
+        ioctl(0, TIOCGETD, &ld);
+        fstat(0, &st);
+        printf("ldisc=%d nonblock=%d mode=%o\n", ld, !!(fcntl(0, F_GETFL) & O_NONBLOCK),
+               st.st_mode & 07777);
+        return 0;
+    }
+    if (!strcmp(w, "meta") && argc == 3) {
+        int fd = atoi(argv[2]);
+        struct timespec old[2] = {{0, 0}, {0, 0}};
+        report("fchmod", fchmod(fd, 0666));
+        report("fchown", fchown(fd, geteuid(), getegid()));
+        report("futimens", futimens(fd, old));
+        report("fsetxattr", fsetxattr(fd, "user.probe", "1", 1, 0));
+        return 0;
+    }
+    if (!strcmp(w, "write-path") && argc == 3) {
+        int fd = open(argv[2], O_WRONLY);
+        report("open", fd);
+        if (fd >= 0) report("write", write(fd, "PWNED", 5) == 5 ? 0 : -1);
+        return 0;
+    }
+    if (!strcmp(w, "setwinsz") && argc == 4) {
+        struct winsize ws = {.ws_row = atoi(argv[2]), .ws_col = atoi(argv[3])};
+        report("setwinsz", ioctl(0, TIOCSWINSZ, &ws));
         return 0;
     }
     if (!strcmp(w, "nopdeath") && argc >= 3) {
