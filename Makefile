@@ -10,11 +10,17 @@
 
 ROOTFS ?= ./rootfs
 CARGO ?= cargo
-# .cargo/config.toml names the target (for the static link), so cargo's
-# output is under target/TRIPLE/.
-OUT := target/x86_64-unknown-linux-gnu
-BIN := $(OUT)/release/sandbox
-SKIPPED := $(OUT)/tmp/skipped.txt
+# The target: x86_64-unknown-linux-musl when rustup has it or can add it,
+# else x86_64-unknown-linux-gnu (static glibc); tools/pick-target says
+# which and why, once per make. Both link statically (.cargo/config.toml).
+# `make TARGET=x86_64-unknown-linux-gnu ...` chooses by hand. Evaluated
+# on first use only, so `make clean` asks nothing.
+TARGET = $(eval TARGET := $(shell sh tools/pick-target))$(TARGET)
+GNU := x86_64-unknown-linux-gnu
+# cargo's output is under target/TRIPLE/.
+OUT = target/$(TARGET)
+BIN = $(OUT)/release/sandbox
+SKIPPED = $(OUT)/tmp/skipped.txt
 ROOTFS_MARKER := $(ROOTFS)/etc/sandbox-rootfs
 
 .PHONY: all build run test test-vm bench lint rootfs clean
@@ -22,7 +28,7 @@ ROOTFS_MARKER := $(ROOTFS)/etc/sandbox-rootfs
 all: build
 
 build:
-	$(CARGO) build --release
+	$(CARGO) build --release --target $(TARGET)
 
 # Built once; `make rootfs` rebuilds it on demand.
 $(ROOTFS_MARKER): rootfs-recipes/busybox
@@ -40,7 +46,7 @@ run: build $(ROOTFS_MARKER)
 # they are listed after the run, never counted as passed.
 test: $(ROOTFS_MARKER)
 	@rm -f $(SKIPPED)
-	SANDBOX_TEST_ROOTFS="$(abspath $(ROOTFS))" $(CARGO) test --all-targets
+	SANDBOX_TEST_ROOTFS="$(abspath $(ROOTFS))" $(CARGO) test --all-targets --target $(TARGET)
 	@if [ -s $(SKIPPED) ]; then \
 		echo "skipped (not run on this kernel or machine):"; sed 's/^/  /' $(SKIPPED); \
 	else echo "skipped: none"; fi
@@ -48,15 +54,20 @@ test: $(ROOTFS_MARKER)
 # The same suite as the unprivileged user of a qemu guest whose kernel has
 # Landlock and a pure cgroup v2 hierarchy; a skip of those is a failure.
 test-vm: $(ROOTFS_MARKER)
-	bash tests/vm/run "$(ROOTFS)"
+	SANDBOX_TARGET=$(TARGET) bash tests/vm/run "$(ROOTFS)"
 
 # Numbers for docs/BENCHMARKS.md; never part of `make test`.
 bench: $(ROOTFS_MARKER)
-	bash bench/run "$(ROOTFS)"
+	SANDBOX_TARGET=$(TARGET) bash bench/run "$(ROOTFS)"
 
+# Clippy on the chosen target and, when that is musl, on the glibc
+# fallback too, so that the fallback keeps building.
 lint:
 	$(CARGO) fmt --check
-	$(CARGO) clippy --all-targets -- -D warnings
+	$(CARGO) clippy --all-targets --target $(TARGET) -- -D warnings
+	@if [ "$(TARGET)" != "$(GNU)" ]; then \
+		echo "$(CARGO) clippy --all-targets --target $(GNU) -- -D warnings"; \
+		$(CARGO) clippy --all-targets --target $(GNU) -- -D warnings; fi
 
 clean:
 	$(CARGO) clean
