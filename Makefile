@@ -13,13 +13,19 @@
 
 ROOTFS ?= ./rootfs
 CARGO ?= cargo
-# .cargo/config.toml names the target (for the static link), so cargo's
-# output is under target/TRIPLE/.
-OUT := target/x86_64-unknown-linux-gnu
-BIN := $(OUT)/release/sandbox
-SKIPPED := $(OUT)/tmp/skipped.txt
-TESTLOG := $(OUT)/tmp/test-output.txt
-TESTRC := $(OUT)/tmp/test-failed
+# The target: x86_64-unknown-linux-musl when rustup has it or can add it,
+# else x86_64-unknown-linux-gnu (static glibc); tools/pick-target says
+# which and why, once per make. Both link statically (.cargo/config.toml).
+# `make TARGET=x86_64-unknown-linux-gnu ...` chooses by hand. Evaluated
+# on first use only, so `make clean` asks nothing.
+TARGET = $(eval TARGET := $(shell sh tools/pick-target))$(TARGET)
+GNU := x86_64-unknown-linux-gnu
+# cargo's output is under target/TRIPLE/.
+OUT = target/$(TARGET)
+BIN = $(OUT)/release/sandbox
+SKIPPED = $(OUT)/tmp/skipped.txt
+TESTLOG = $(OUT)/tmp/test-output.txt
+TESTRC = $(OUT)/tmp/test-failed
 ROOTFS_MARKER := $(ROOTFS)/etc/sandbox-rootfs
 
 .PHONY: all build run test test-vm bench lint rootfs clean install install-files uninstall check-rust
@@ -46,7 +52,7 @@ check-rust:
 	$(call need_rust,$(RUST_VERSION))
 
 build: check-rust
-	$(CARGO) build --release
+	$(CARGO) build --release --target $(TARGET)
 
 # Built once; `make rootfs` rebuilds it on demand.
 $(ROOTFS_MARKER): rootfs-recipes/busybox
@@ -68,9 +74,9 @@ test: $(ROOTFS_MARKER)
 	$(call need_rust,$(TEST_RUST_VERSION))
 	@rm -f $(SKIPPED) $(TESTLOG) $(TESTRC)
 	@mkdir -p $(OUT)/tmp
-	@{ SANDBOX_TEST_ROOTFS="$(abspath $(ROOTFS))" $(CARGO) test --no-fail-fast --all-targets 2>&1 \
+	@{ SANDBOX_TEST_ROOTFS="$(abspath $(ROOTFS))" $(CARGO) test --no-fail-fast --all-targets --target $(TARGET) 2>&1 \
 		|| echo fail >> $(TESTRC); \
-	  $(CARGO) test --doc 2>&1 || echo fail >> $(TESTRC); } | tee $(TESTLOG)
+	  $(CARGO) test --doc --target $(TARGET) 2>&1 || echo fail >> $(TESTRC); } | tee $(TESTLOG)
 	@if [ -s $(SKIPPED) ]; then \
 		echo "skipped (not run on this kernel or machine):"; sed 's/^/  /' $(SKIPPED); \
 	else echo "skipped: none"; fi
@@ -81,11 +87,11 @@ test: $(ROOTFS_MARKER)
 # The same suite as the unprivileged user of a qemu guest whose kernel has
 # Landlock and a pure cgroup v2 hierarchy; a skip of those is a failure.
 test-vm: $(ROOTFS_MARKER)
-	bash tests/vm/run "$(ROOTFS)"
+	SANDBOX_TARGET=$(TARGET) bash tests/vm/run "$(ROOTFS)"
 
 # Numbers for docs/BENCHMARKS.md; never part of `make test`.
 bench: $(ROOTFS_MARKER)
-	bash bench/run "$(ROOTFS)"
+	SANDBOX_TARGET=$(TARGET) bash bench/run "$(ROOTFS)"
 
 # `make install`: PREFIX=/usr/local by default, PREFIX=~/.local for one
 # user; DESTDIR is prepended for staging (packages). The man page and the
@@ -128,9 +134,14 @@ uninstall:
 	rm -f $(bindir)/sandbox $(man1dir)/sandbox.1 $(bashdir)/sandbox \
 		$(zshdir)/_sandbox $(fishdir)/sandbox.fish
 
+# Clippy on the chosen target and, when that is musl, on the glibc
+# fallback too, so that the fallback keeps building.
 lint:
 	$(CARGO) fmt --check
-	$(CARGO) clippy --all-targets -- -D warnings
+	$(CARGO) clippy --all-targets --target $(TARGET) -- -D warnings
+	@if [ "$(TARGET)" != "$(GNU)" ]; then \
+		echo "$(CARGO) clippy --all-targets --target $(GNU) -- -D warnings"; \
+		$(CARGO) clippy --all-targets --target $(GNU) -- -D warnings; fi
 
 clean:
 	$(CARGO) clean
