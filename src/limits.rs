@@ -19,23 +19,24 @@ const fn r(name: &'static str, resource: u32, unit: &'static str) -> Resource {
 }
 
 /// Every resource prlimit(1) names. Ref: getrlimit(2), prlimit(1)
+/// (`as _`: the RLIMIT_ constants are unsigned in glibc, int in musl.)
 pub const RESOURCES: &[Resource] = &[
-    r("as", libc::RLIMIT_AS, "bytes"),
-    r("core", libc::RLIMIT_CORE, "bytes"),
-    r("cpu", libc::RLIMIT_CPU, "seconds"),
-    r("data", libc::RLIMIT_DATA, "bytes"),
-    r("fsize", libc::RLIMIT_FSIZE, "bytes"),
-    r("locks", libc::RLIMIT_LOCKS, "locks"),
-    r("memlock", libc::RLIMIT_MEMLOCK, "bytes"),
-    r("msgqueue", libc::RLIMIT_MSGQUEUE, "bytes"),
-    r("nice", libc::RLIMIT_NICE, "(20 - nice)"),
-    r("nofile", libc::RLIMIT_NOFILE, "files"),
-    r("nproc", libc::RLIMIT_NPROC, "processes"),
-    r("rss", libc::RLIMIT_RSS, "bytes"),
-    r("rtprio", libc::RLIMIT_RTPRIO, "priority"),
-    r("rttime", libc::RLIMIT_RTTIME, "microseconds"),
-    r("sigpending", libc::RLIMIT_SIGPENDING, "signals"),
-    r("stack", libc::RLIMIT_STACK, "bytes"),
+    r("as", libc::RLIMIT_AS as _, "bytes"),
+    r("core", libc::RLIMIT_CORE as _, "bytes"),
+    r("cpu", libc::RLIMIT_CPU as _, "seconds"),
+    r("data", libc::RLIMIT_DATA as _, "bytes"),
+    r("fsize", libc::RLIMIT_FSIZE as _, "bytes"),
+    r("locks", libc::RLIMIT_LOCKS as _, "locks"),
+    r("memlock", libc::RLIMIT_MEMLOCK as _, "bytes"),
+    r("msgqueue", libc::RLIMIT_MSGQUEUE as _, "bytes"),
+    r("nice", libc::RLIMIT_NICE as _, "(20 - nice)"),
+    r("nofile", libc::RLIMIT_NOFILE as _, "files"),
+    r("nproc", libc::RLIMIT_NPROC as _, "processes"),
+    r("rss", libc::RLIMIT_RSS as _, "bytes"),
+    r("rtprio", libc::RLIMIT_RTPRIO as _, "priority"),
+    r("rttime", libc::RLIMIT_RTTIME as _, "microseconds"),
+    r("sigpending", libc::RLIMIT_SIGPENDING as _, "signals"),
+    r("stack", libc::RLIMIT_STACK as _, "bytes"),
 ];
 
 /// RLIM_INFINITY.
@@ -134,7 +135,7 @@ pub fn effective(asked: &[Limit]) -> Vec<Limit> {
 /// SIGXCPU, which a program may catch to save its work; at the hard one,
 /// SIGKILL.
 pub fn soft_hard(l: &Limit, current_hard: u64) -> (u64, u64) {
-    if l.resource().resource == libc::RLIMIT_CPU && l.value != UNLIMITED {
+    if l.resource().resource == libc::RLIMIT_CPU as _ && l.value != UNLIMITED {
         (l.value, l.value.saturating_add(1).min(current_hard))
     } else {
         (l.value, l.value)

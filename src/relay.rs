@@ -624,8 +624,9 @@ pub fn termios_to_bytes(t: &sys::Termios) -> Vec<u8> {
     }
     v.push(t.c_line);
     v.extend_from_slice(&t.c_cc);
-    v.extend_from_slice(&t.c_ispeed.to_le_bytes());
-    v.extend_from_slice(&t.c_ospeed.to_le_bytes());
+    let (ispeed, ospeed) = sys::termios_speeds(t);
+    v.extend_from_slice(&ispeed.to_le_bytes());
+    v.extend_from_slice(&ospeed.to_le_bytes());
     v
 }
 
@@ -638,16 +639,17 @@ pub fn termios_from_bytes(b: &[u8]) -> Option<sys::Termios> {
     let word = |i: usize| u32::from_le_bytes(b[i..i + 4].try_into().unwrap());
     let mut cc = [0u8; NCCS];
     cc.copy_from_slice(&b[17..17 + NCCS]);
-    Some(sys::Termios {
+    let mut t = sys::Termios {
         c_iflag: word(0),
         c_oflag: word(4),
         c_cflag: word(8),
         c_lflag: word(12),
         c_line: b[16],
         c_cc: cc,
-        c_ispeed: word(17 + NCCS),
-        c_ospeed: word(21 + NCCS),
-    })
+        ..sys::termios_default()
+    };
+    sys::set_termios_speeds(&mut t, word(17 + NCCS), word(21 + NCCS));
+    Some(t)
 }
 
 /// The child stage's part: after the mounts, make a pty in the sandbox's
@@ -691,7 +693,7 @@ mod tests {
         let mut t = termios_from_bytes(&[7u8; 57]).unwrap();
         t.c_iflag = 0x1234_5678;
         t.c_cc[3] = 9;
-        t.c_ospeed = 38400;
+        sys::set_termios_speeds(&mut t, 9600, 38400);
         let back = termios_from_bytes(&termios_to_bytes(&t)).unwrap();
         assert_eq!(termios_to_bytes(&back), termios_to_bytes(&t));
         assert!(termios_from_bytes(&[0; 56]).is_none());

@@ -27,7 +27,7 @@ use std::ffi::{OsStr, OsString};
 use std::fs;
 use std::os::fd::{AsFd, AsRawFd, OwnedFd};
 use std::os::unix::ffi::OsStrExt;
-use std::os::unix::fs::{symlink, OpenOptionsExt};
+use std::os::unix::fs::symlink;
 use std::path::{Path, PathBuf};
 use std::rc::Rc;
 
@@ -51,11 +51,7 @@ fn fd_path(fd: &OwnedFd) -> OsString {
 }
 
 fn o_path(path: &Path, flags: i32) -> std::io::Result<OwnedFd> {
-    fs::OpenOptions::new()
-        .read(true)
-        .custom_flags(libc::O_PATH | flags)
-        .open(path)
-        .map(OwnedFd::from)
+    sys::open_path(path, flags)
 }
 
 struct Sources {

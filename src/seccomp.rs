@@ -94,7 +94,8 @@ const FAMILIES: &[u64] = &[
 
 /// Terminal ioctls that push input into, or reconfigure, the terminal the
 /// caller is reading from. Ref: CVE-2017-5226 (bubblewrap), CVE-2019-10063
-const TTY_INJECT: &[u64] = &[libc::TIOCSTI, libc::TIOCLINUX];
+/// (`as _`: an ioctl request is unsigned long in glibc, int in musl.)
+const TTY_INJECT: &[u64] = &[libc::TIOCSTI as _, libc::TIOCLINUX as _];
 
 /// The default filter. `name` is what the tests and `docs/SECURITY.md` call
 /// each row.
@@ -543,7 +544,7 @@ mod tests {
             0xffff_ffff,
             u64::MAX,
             libc::AF_PACKET as u64,
-            libc::TCGETS,
+            libc::TCGETS as _,
         ]);
         v
     }
@@ -694,7 +695,7 @@ mod tests {
             libc::TCGETS,
         ] {
             assert_eq!(
-                verdict(libc::SYS_ioctl, NATIVE, [0, req, 0, 0, 0, 0]),
+                verdict(libc::SYS_ioctl, NATIVE, [0, req as _, 0, 0, 0, 0]),
                 ALLOW
             );
         }

@@ -136,7 +136,7 @@ pub fn add_seen(hit: &mut Vec<&'static str>, seen: u32) {
 pub fn cpu_limit(rlimits: &[Limit]) -> Option<Duration> {
     rlimits
         .iter()
-        .find(|l| l.resource().resource == libc::RLIMIT_CPU && l.value != UNLIMITED)
+        .find(|l| l.resource().resource == libc::RLIMIT_CPU as _ && l.value != UNLIMITED)
         .map(|l| Duration::from_secs(l.value))
 }
 
@@ -150,7 +150,7 @@ pub fn cpu_limit(rlimits: &[Limit]) -> Option<Duration> {
 pub fn limits_hit_complete(rlimits: &[Limit]) -> bool {
     rlimits
         .iter()
-        .all(|l| l.resource().resource == libc::RLIMIT_CORE)
+        .all(|l| l.resource().resource == libc::RLIMIT_CORE as _)
 }
 
 pub fn signal_name(sig: i32) -> String {

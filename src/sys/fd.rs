@@ -34,6 +34,19 @@ fn dup_high(fd: &OwnedFd) -> io::Result<OwnedFd> {
     Ok(unsafe { OwnedFd::from_raw_fd(n) })
 }
 
+/// An O_PATH descriptor for `path` (plus `flags`), close-on-exec. Not
+/// through std's OpenOptions: on musl, std masks custom flags with
+/// O_ACCMODE, which there includes O_PATH (as O_SEARCH), so the flag is
+/// dropped and the file is really opened. Ref: open(2) "O_PATH"
+pub fn open_path(path: &std::path::Path, flags: c_int) -> io::Result<OwnedFd> {
+    let c = cstr(path)?;
+    // SAFETY: `c` is a NUL-terminated string that outlives the call; open
+    // reads only it.
+    let fd = cvt_r(|| unsafe { libc::open(c.as_ptr(), libc::O_PATH | libc::O_CLOEXEC | flags) })?;
+    // SAFETY: the kernel just made this descriptor; nothing else owns it.
+    Ok(unsafe { OwnedFd::from_raw_fd(fd) })
+}
+
 /// Adopt a descriptor by number (the child stage's pipes on fds 3 and 4,
 /// channel.rs). Fails with EBADF when it is not open.
 pub fn adopt_fd(fd: RawFd) -> io::Result<OwnedFd> {

@@ -92,6 +92,10 @@ pub fn mount_setattr(path: &OsStr, recursive: bool, attr_set: u64) -> io::Result
     .map(drop)
 }
 
+/// statvfs(3)'s ST_RELATIME, the kernel's value (the libc crate has none
+/// for musl).
+const ST_RELATIME: c_ulong = 0x1000;
+
 /// The mount flags (MS_RDONLY, MS_NOSUID, …) of the mount holding `path`,
 /// as statvfs reports them; a remount inside a user namespace must repeat
 /// the ones the kernel locked. Ref: mount(2) "EPERM", statvfs(3)
@@ -113,7 +117,7 @@ pub fn mount_flags(path: &OsStr) -> io::Result<c_ulong> {
         (libc::ST_NOEXEC, libc::MS_NOEXEC),
         (libc::ST_NOATIME, libc::MS_NOATIME),
         (libc::ST_NODIRATIME, libc::MS_NODIRATIME),
-        (libc::ST_RELATIME, libc::MS_RELATIME),
+        (ST_RELATIME, libc::MS_RELATIME),
     ] {
         if st.f_flag & st_flag != 0 {
             flags |= ms_flag;

@@ -15,6 +15,29 @@ use super::{cstr, cvt, cvt_r};
 /// A terminal's settings (struct termios), as plain data.
 pub type Termios = libc::termios;
 
+/// A termios's input and output speeds (glibc names them `c_ispeed` and
+/// `c_ospeed`, musl `__c_ispeed` and `__c_ospeed`).
+pub fn termios_speeds(t: &Termios) -> (u32, u32) {
+    #[cfg(target_env = "musl")]
+    return (t.__c_ispeed, t.__c_ospeed);
+    #[cfg(not(target_env = "musl"))]
+    return (t.c_ispeed, t.c_ospeed);
+}
+
+/// Set a termios's input and output speeds (see `termios_speeds`).
+pub fn set_termios_speeds(t: &mut Termios, ispeed: u32, ospeed: u32) {
+    #[cfg(target_env = "musl")]
+    {
+        t.__c_ispeed = ispeed;
+        t.__c_ospeed = ospeed;
+    }
+    #[cfg(not(target_env = "musl"))]
+    {
+        t.c_ispeed = ispeed;
+        t.c_ospeed = ospeed;
+    }
+}
+
 /// A window size (struct winsize).
 pub type Winsize = libc::winsize;
 
@@ -88,6 +111,12 @@ pub fn splice(from: BorrowedFd<'_>, to: BorrowedFd<'_>, len: usize) -> io::Resul
         )
     })
     .map(|n| n as usize)
+}
+
+/// An all-zero termios, for building one field by field.
+pub fn termios_default() -> Termios {
+    // SAFETY: termios is plain integers and bytes, so all-zero is valid.
+    unsafe { mem::zeroed() }
 }
 
 /// tcgetattr(3): the settings of the terminal on `fd`.
@@ -239,11 +268,11 @@ pub fn send_fd(sock: BorrowedFd<'_>, fd: BorrowedFd<'_>) -> io::Result<()> {
         msg.msg_iov = &mut iov;
         msg.msg_iovlen = 1;
         msg.msg_control = cbuf.buf.as_mut_ptr().cast();
-        msg.msg_controllen = libc::CMSG_SPACE(mem::size_of::<c_int>() as u32) as usize;
+        msg.msg_controllen = libc::CMSG_SPACE(mem::size_of::<c_int>() as u32) as _;
         let c = libc::CMSG_FIRSTHDR(&msg);
         (*c).cmsg_level = libc::SOL_SOCKET;
         (*c).cmsg_type = libc::SCM_RIGHTS;
-        (*c).cmsg_len = libc::CMSG_LEN(mem::size_of::<c_int>() as u32) as usize;
+        (*c).cmsg_len = libc::CMSG_LEN(mem::size_of::<c_int>() as u32) as _;
         ptr::write_unaligned(libc::CMSG_DATA(c).cast::<c_int>(), fd.as_raw_fd());
         cvt_r(|| libc::sendmsg(sock.as_raw_fd(), &msg, libc::MSG_NOSIGNAL)).map(drop)
     }
@@ -268,14 +297,15 @@ pub fn recv_fd(sock: BorrowedFd<'_>) -> io::Result<Option<OwnedFd>> {
         msg.msg_iov = &mut iov;
         msg.msg_iovlen = 1;
         msg.msg_control = cbuf.buf.as_mut_ptr().cast();
-        msg.msg_controllen = mem::size_of::<CmsgBuf>();
+        msg.msg_controllen = mem::size_of::<CmsgBuf>() as _;
         let n = cvt_r(|| libc::recvmsg(sock.as_raw_fd(), &mut msg, libc::MSG_CMSG_CLOEXEC))?;
         let mut got = None;
         let mut c = libc::CMSG_FIRSTHDR(&msg);
         while !c.is_null() {
             if (*c).cmsg_level == libc::SOL_SOCKET && (*c).cmsg_type == libc::SCM_RIGHTS {
                 let data = libc::CMSG_DATA(c).cast::<c_int>();
-                let count = ((*c).cmsg_len - libc::CMSG_LEN(0) as usize) / mem::size_of::<c_int>();
+                let count =
+                    ((*c).cmsg_len as usize - libc::CMSG_LEN(0) as usize) / mem::size_of::<c_int>();
                 for i in 0..count {
                     let fd = OwnedFd::from_raw_fd(ptr::read_unaligned(data.add(i)));
                     if got.is_none() {
