@@ -56,6 +56,7 @@ mod signals;
 pub mod status;
 #[allow(unsafe_code)]
 mod sys;
+mod untrusted;
 
 pub use command::{Child, Command, Network};
 pub use error::Error;

@@ -1,0 +1,126 @@
+//! Issue 14's attacks, in the escape suite's pattern: each asserts that an
+//! attack fails and carries a control proving the probe would have seen it
+//! succeed. docs/SECURITY.md maps every test to its defence.
+//!
+//! Every launch runs as the unprivileged test uid (see common/mod.rs).
+
+mod common;
+
+use std::path::Path;
+use std::process::{Command, Output, Stdio};
+use std::time::{Duration, Instant};
+
+use common::*;
+
+/// Run a launch to its end, but give up (and fail) after two minutes: a
+/// launch that blocks forever is one of the attacks. The bound is only a
+/// guard for the test run, never what the test asserts.
+fn output_bounded(mut c: Command, what: &str) -> Output {
+    c.stdout(Stdio::piped()).stderr(Stdio::piped());
+    let mut child = c.spawn().expect("spawn sandbox");
+    let deadline = Instant::now() + Duration::from_secs(120);
+    for _ in 0..2400 {
+        if child.try_wait().unwrap().is_some() || Instant::now() > deadline {
+            break;
+        }
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    if child.try_wait().unwrap().is_none() {
+        let _ = child.kill();
+        let _ = child.wait();
+        panic!("{what}: the launch never ended");
+    }
+    child.wait_with_output().unwrap()
+}
+
+/// A shell command run as the test uid in `dir` (to change a private
+/// rootfs it owns).
+fn as_user_in(dir: &Path, script: &str) {
+    let st = as_test_user("sh")
+        .arg("-c")
+        .arg(script)
+        .current_dir(dir)
+        .status()
+        .unwrap();
+    assert!(st.success(), "{script}");
+}
+
+/// Issue 14 item 4: /etc/passwd (read by the child stage for HOME, before
+/// any limit applies) as a FIFO, a link to /dev/zero, or a huge file. Each
+/// launch must end, with HOME=/ and a notice saying why. Controls: the
+/// FIFO is a FIFO; inside the sandbox the link reads endless zeros; the
+/// huge file's first line is a valid entry the launcher would have used
+/// (a normal copy of it gives HOME=/from-the-file).
+#[test]
+fn hostile_passwd_cannot_stall_or_bloat_the_launch() {
+    let root = private_rootfs("hostile-passwd");
+    let r = root.display().to_string();
+    let home = |what: &str| {
+        let mut c = sandbox(["run", &r, "/bin/sh", "-c", "echo HOME=$HOME"]);
+        c.stdin(Stdio::null());
+        let out = output_bounded(c, what);
+        assert!(out.status.success(), "{what}: {}", text(&out.stderr));
+        (text(&out.stdout), text(&out.stderr))
+    };
+
+    // A FIFO: the old launcher blocked in open(2) forever.
+    as_user_in(&root, "rm -f etc/passwd && mkfifo etc/passwd");
+    let st = fs_type(&root.join("etc/passwd"));
+    assert_eq!(st, "fifo", "control: the FIFO is there");
+    let (out, err) = home("FIFO");
+    assert_eq!(out.trim(), "HOME=/", "{err}");
+    assert!(
+        err.contains("/etc/passwd in the rootfs: not a regular file (a FIFO)"),
+        "{err}"
+    );
+
+    // A link to /dev/zero: the old launcher read until the OOM killer came.
+    as_user_in(&root, "rm -f etc/passwd && ln -s /dev/zero etc/passwd");
+    let (out, err) = home("/dev/zero");
+    assert_eq!(out.trim(), "HOME=/", "{err}");
+    assert!(
+        err.contains("not a regular file (a character device)"),
+        "{err}"
+    );
+    let zeros = run_ok_in(&r, "head -c 4096 /etc/passwd | wc -c");
+    assert_eq!(
+        zeros.trim(),
+        "4096",
+        "control: the link reads as zeros inside"
+    );
+
+    // A file past the cap (sparse, so it costs no disk), whose first line
+    // would give HOME=/from-the-file.
+    as_user_in(
+        &root,
+        "rm -f etc/passwd && printf 'root:x:0:0::/from-the-file:/bin/sh\\n' > etc/passwd \
+         && cp etc/passwd etc/passwd.small && truncate -s 64M etc/passwd",
+    );
+    let (out, err) = home("64 MiB");
+    assert_eq!(out.trim(), "HOME=/", "{err}");
+    assert!(err.contains("more than the 4194304 read at most"), "{err}");
+    as_user_in(&root, "mv etc/passwd.small etc/passwd");
+    let (out, err) = home("control");
+    assert_eq!(out.trim(), "HOME=/from-the-file", "control: {err}");
+    assert!(!err.contains("notice"), "{err}");
+}
+
+fn run_ok_in(rootfs: &str, script: &str) -> String {
+    let out = run(&["run", rootfs, "/bin/sh", "-c", script]);
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    text(&out.stdout)
+}
+
+fn fs_type(p: &Path) -> &'static str {
+    use std::os::unix::fs::FileTypeExt;
+    let t = std::fs::symlink_metadata(p).unwrap().file_type();
+    if t.is_fifo() {
+        "fifo"
+    } else if t.is_symlink() {
+        "symlink"
+    } else if t.is_file() {
+        "file"
+    } else {
+        "other"
+    }
+}
