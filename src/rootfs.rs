@@ -510,6 +510,9 @@ fn proc_hint(e: Error) -> Error {
 const PROC_MASKED: &[&str] = &[
     "/proc/acpi",
     "/proc/asound",
+    // The host kernel's command line and boot configuration (issue 14).
+    "/proc/bootconfig",
+    "/proc/cmdline",
     "/proc/interrupts",
     "/proc/kcore",
     "/proc/keys",
@@ -613,7 +616,10 @@ fn mount_sys(root: &OwnedFd, host_sys: Option<&OwnedFd>, null: &OwnedFd) -> Resu
     let t = target(root, Path::new("/sys"), true, Links::Refuse)?;
     let flags = libc::MS_RDONLY | libc::MS_NOSUID | libc::MS_NODEV | libc::MS_NOEXEC;
     match host_sys {
-        Some(fd) => bind(fd, &t, true)?,
+        Some(fd) => {
+            bind(fd, &t, true)?;
+            mask_sys_submounts(root, null)?;
+        }
         None => t.mount(
             Some(OsStr::new("sysfs")),
             Some("sysfs"),
@@ -631,6 +637,55 @@ fn mount_sys(root: &OwnedFd, host_sys: Option<&OwnedFd>, null: &OwnedFd) -> Resu
         mask(root, Path::new(p), null)?;
     }
     Ok(())
+}
+
+/// `--sys --share-net` binds the host's /sys with everything mounted
+/// under it: the host's whole cgroup tree, and debugfs, tracefs, bpffs,
+/// pstore where the host mounted them. A fresh sysfs has none of them, so
+/// each top submount is covered with an empty read-only tmpfs, as the
+/// masks above are. The list is the kernel's own mount table (our /proc,
+/// in the chroot: paths are inside the new root).
+fn mask_sys_submounts(root: &OwnedFd, null: &OwnedFd) -> Result<()> {
+    let table = fs::read_to_string("/proc/self/mountinfo").ctx("read", "/proc/self/mountinfo")?;
+    let mut points: Vec<PathBuf> = table
+        .lines()
+        .filter_map(|l| l.split(' ').nth(4))
+        .map(|p| PathBuf::from(unescape_mountinfo(p)))
+        .filter(|p| p.starts_with("/sys") && p != Path::new("/sys"))
+        .collect();
+    points.sort();
+    let mut masked: Vec<PathBuf> = Vec::new();
+    for p in points {
+        if masked.iter().any(|m| p.starts_with(m)) {
+            continue;
+        }
+        mask(root, &p, null)?;
+        masked.push(p);
+    }
+    Ok(())
+}
+
+/// mountinfo writes space, tab, newline and backslash as `\ooo`.
+fn unescape_mountinfo(p: &str) -> OsString {
+    let b = p.as_bytes();
+    let mut out = Vec::with_capacity(b.len());
+    let mut i = 0;
+    while i < b.len() {
+        let oct = b
+            .get(i + 1..i + 4)
+            .filter(|d| d.iter().all(|c| (b'0'..=b'7').contains(c)));
+        match (b[i], oct) {
+            (b'\\', Some(d)) => {
+                out.push(d.iter().fold(0u8, |v, c| v.wrapping_mul(8) + (c - b'0')));
+                i += 4;
+            }
+            (c, _) => {
+                out.push(c);
+                i += 1;
+            }
+        }
+    }
+    OsString::from(OsStr::from_bytes(&out))
 }
 
 fn pivot() -> Result<()> {
@@ -842,5 +897,17 @@ fn read_only_hint(e: Error) -> Error {
         e.with_hint("the root is read-only: create this path in the rootfs, or drop --read-only")
     } else {
         e
+    }
+}
+
+#[cfg(test)]
+mod mountinfo_tests {
+    use super::*;
+
+    #[test]
+    fn mountinfo_paths_are_unescaped() {
+        assert_eq!(unescape_mountinfo("/sys/fs/cgroup"), "/sys/fs/cgroup");
+        assert_eq!(unescape_mountinfo("/a\\040b\\134c"), "/a b\\c");
+        assert_eq!(unescape_mountinfo("/x\\04"), "/x\\04");
     }
 }

@@ -124,3 +124,97 @@ fn fs_type(p: &Path) -> &'static str {
         "other"
     }
 }
+
+/// `sandbox run [opts] --ro-bind PROBE:/probe ROOTFS /probe ARGS…` → (exit,
+/// stdout, stderr)
+fn probe(opts: &[&str], args: &[&str]) -> (Option<i32>, String, String) {
+    let st = stage();
+    let mut a: Vec<String> = vec!["run".into()];
+    a.extend(opts.iter().map(|s| s.to_string()));
+    a.push("--ro-bind".into());
+    a.push(format!("{}:/probe", st.probe.display()));
+    a.push(rootfs_arg());
+    a.push("/probe".into());
+    a.extend(args.iter().map(|s| s.to_string()));
+    let out = run(&a);
+    (out.status.code(), text(&out.stdout), text(&out.stderr))
+}
+
+/// Issue 14 item 6: the host kernel's command line (and boot
+/// configuration) is not for the sandbox. Control: the host's is there
+/// for the same user.
+#[test]
+fn host_kernel_command_line_is_masked() {
+    let host = as_test_user("cat").arg("/proc/cmdline").output().unwrap();
+    assert!(
+        !host.stdout.is_empty(),
+        "control: the host's /proc/cmdline is empty"
+    );
+    let out = run_ok(&[
+        "/bin/sh",
+        "-c",
+        "wc -c < /proc/cmdline; [ -e /proc/bootconfig ] && wc -c < /proc/bootconfig; true",
+    ]);
+    for n in out.split_whitespace() {
+        assert_eq!(n, "0", "{out}");
+    }
+}
+
+const NETLINK_CONNECTOR: &str = "11";
+const CN_IDX_PROC: &str = "1";
+
+/// Issue 14 item 6: with --share-net, a NETLINK_CONNECTOR socket bound to
+/// the proc connector's group receives the host's process events (fork,
+/// exec, exit, with host PIDs) once any host program subscribed. The
+/// filter refuses netlink protocols but ROUTE and SOCK_DIAG. Controls:
+/// with `--seccomp off` the same socket is made and bound (the kernel
+/// would deliver); NETLINK_ROUTE still works, and `ip` with it.
+#[test]
+fn netlink_connector_is_refused_even_with_share_net() {
+    for opts in [&[][..], &["--share-net"][..]] {
+        let (code, out, err) = probe(opts, &["netlink", NETLINK_CONNECTOR, CN_IDX_PROC]);
+        assert_eq!(code, Some(0), "{err}");
+        assert_eq!(out.trim(), "netlink-socket EPROTONOSUPPORT", "{opts:?}");
+        let (_, out, _) = probe(opts, &["netlink", "0", "0"]);
+        assert!(out.contains("netlink-socket OK"), "{opts:?}: ROUTE: {out}");
+    }
+    let (_, out, err) = probe(
+        &["--share-net", "--seccomp", "off"],
+        &["netlink", NETLINK_CONNECTOR, CN_IDX_PROC],
+    );
+    assert!(
+        out.contains("netlink-socket OK") && out.contains("netlink-bind OK"),
+        "control: {out}{err}"
+    );
+    let ip = run_ok(&["ip", "addr", "show", "lo"]);
+    assert!(ip.contains("127.0.0.1"), "{ip}");
+}
+
+/// Issue 14 item 6: `--sys --share-net` binds the host's /sys, and with
+/// it every mount under it: the host's whole cgroup tree. Each submount is
+/// masked. Controls: the host's /sys/fs/cgroup has entries; inside, /sys
+/// is the host's (its network devices show).
+#[test]
+fn sys_with_share_net_hides_the_host_cgroup_tree() {
+    let host = std::fs::read_dir("/sys/fs/cgroup")
+        .map(|d| d.count())
+        .unwrap_or(0);
+    if host == 0 {
+        skip(
+            "sys_with_share_net_hides_the_host_cgroup_tree",
+            "cgroup",
+            "the host has nothing at /sys/fs/cgroup",
+        );
+        return;
+    }
+    let out = run_ok(&[
+        "--sys",
+        "--share-net",
+        "/bin/sh",
+        "-c",
+        "ls -A /sys/fs/cgroup | wc -l; ls /sys/class/net | wc -l",
+    ]);
+    let n: Vec<&str> = out.split_whitespace().collect();
+    assert_eq!(n[0], "0", "the host's cgroup tree shows: {out}");
+    assert_ne!(n[1], "0", "control: /sys is the host's: {out}");
+}
