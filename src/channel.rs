@@ -369,6 +369,7 @@ pub fn encode_plan(p: &Plan) -> Vec<u8> {
         w.bytes(b.src.as_os_str().as_bytes());
         w.bytes(b.dst.as_os_str().as_bytes());
         w.u8(b.read_only as u8);
+        w.u8(b.via_symlink as u8);
     }
     w.u8(p.seccomp as u8);
     w.u8(match p.landlock {
@@ -422,6 +423,7 @@ pub fn decode_plan(buf: &[u8]) -> std::result::Result<Plan, String> {
             src: r.path()?,
             dst: r.path()?,
             read_only: r.bool()?,
+            via_symlink: r.bool()?,
         })
     })?;
     let seccomp = r.bool()?;
@@ -716,7 +718,7 @@ mod tests {
             term in proptest::option::of(os()), uid in any::<u32>(), gid in any::<u32>(),
             flags in any::<(bool, bool, bool, bool, bool)>(),
             root in 0u8..3, landlock in 0u8..3,
-            binds in proptest::collection::vec((os(), os(), any::<bool>()), 0..3),
+            binds in proptest::collection::vec((os(), os(), any::<bool>(), any::<bool>()), 0..3),
             limits in proptest::collection::vec((0..RESOURCES.len() as u8, any::<u64>()), 0..3),
             sizes in any::<(u64, u64, u64)>(),
             timeout in proptest::option::of((any::<u64>(), 0u32..1_000_000_000)),
@@ -729,7 +731,7 @@ mod tests {
                 share_net: flags.0, seccomp: flags.1, sys: flags.2, verbose: flags.3, init: flags.4,
                 root: [RootMode::Ephemeral, RootMode::ReadOnly, RootMode::ReadWrite][root as usize],
                 landlock: [LandlockMode::Auto, LandlockMode::Require, LandlockMode::Off][landlock as usize],
-                binds: binds.into_iter().map(|(s, d, ro)| Bind { src: s.into(), dst: d.into(), read_only: ro }).collect(),
+                binds: binds.into_iter().map(|(s, d, ro, via)| Bind { src: s.into(), dst: d.into(), read_only: ro, via_symlink: via }).collect(),
                 limits: limits.into_iter().map(|(index, value)| Limit { index, value }).collect(),
                 sizes: Sizes { tmp: sizes.0, shm: sizes.1, root: sizes.2 },
                 timeout: timeout.map(|(s, n)| Duration::new(s, n)),

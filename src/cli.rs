@@ -78,6 +78,9 @@ impl ToArgs for RunArgs {
             let opt = if b.read_only { "--ro-bind" } else { "--bind" };
             a.extend([opt.into(), spec]);
         }
+        if self.bind_symlinks {
+            a.push("--bind-symlinks".into());
+        }
         if !self.seccomp {
             a.extend(["--seccomp".into(), "off".into()]);
         }
@@ -315,6 +318,12 @@ pub const RUN_OPTIONS: &[Opt] = &[
         Options,
         "the same, read-only",
     )),
+    flag(
+        "--bind-symlinks",
+        Options,
+        "let a --bind/--ro-bind source be named through a symlink (stderr says where \
+         it leads); without it such a source is refused",
+    ),
     flag(
         "--read-only",
         Options,
@@ -901,6 +910,7 @@ fn binds(o: &mut Opts, r: &mut RunArgs) -> Result<()> {
         .into_iter()
         .partition(|g| matches!(g.opt.long, "--bind" | "--ro-bind"));
     o.0 = kept;
+    r.bind_symlinks = o.flag("--bind-symlinks");
     for g in taken {
         let (src, dst) = parse_bind(&g.value.unwrap_or_default()).map_err(usage)?;
         r.binds.push(BindArg {
@@ -1476,7 +1486,7 @@ mod tests {
             share_net in any::<bool>(),
             root in prop_oneof![Just(RootMode::Ephemeral), Just(RootMode::ReadOnly), Just(RootMode::ReadWrite)],
             binds in proptest::collection::vec((word(), proptest::option::of(abs_path()), any::<bool>()), 0..4),
-            (seccomp, sys, verbose) in any::<(bool, bool, bool)>(),
+            (seccomp, sys, verbose, bind_symlinks) in any::<(bool, bool, bool, bool)>(),
             landlock in prop_oneof![Just(LandlockMode::Auto), Just(LandlockMode::Require), Just(LandlockMode::Off)],
             limits in proptest::collection::vec((0..limits::RESOURCES.len() as u8, any::<u64>()), 0..3),
             init in any::<bool>(),
@@ -1499,6 +1509,7 @@ mod tests {
                 binds: binds.into_iter().map(|(s, d, ro)| BindArg {
                     src: s.into(), dst: d.map(Into::into), read_only: ro,
                 }).collect(),
+                bind_symlinks,
                 seccomp, landlock, sys, verbose,
                 limits: limits.into_iter().map(|(index, value)| Limit { index, value }).collect(),
                 init,

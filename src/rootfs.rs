@@ -141,6 +141,38 @@ fn refuse(shown: &str, what: &str) -> Error {
     .with_path(shown.to_string())
 }
 
+/// A bind source as an O_PATH fd. Unless the plan allows a symlink on the
+/// way (`--bind-symlinks`), the path (already resolved, so it had none when
+/// the launcher checked) is walked one component at a time with O_NOFOLLOW,
+/// so a link swapped in since then is refused rather than followed.
+fn open_bind_source(src: &Path, via_symlink: bool) -> Result<OwnedFd> {
+    let shown = src.display().to_string();
+    if via_symlink {
+        return o_path(src, 0).ctx("open bind source", &shown);
+    }
+    let mut cur = o_path(Path::new("/"), libc::O_DIRECTORY).ctx("open bind source", &shown)?;
+    for c in src.components() {
+        let std::path::Component::Normal(name) = c else {
+            continue;
+        };
+        let next = sys::openat(cur.as_fd(), name, libc::O_PATH | libc::O_NOFOLLOW)
+            .ctx("open bind source", &shown)?;
+        let kind = sys::fstat(next.as_fd())
+            .ctx("open bind source", &shown)?
+            .st_mode
+            & libc::S_IFMT;
+        if kind == libc::S_IFLNK {
+            return Err(Error::msg(
+                "bind source",
+                "became a symlink after it was checked; refusing to follow it",
+            )
+            .with_path(src.display().to_string()));
+        }
+        cur = next;
+    }
+    Ok(cur)
+}
+
 /// Symlinks in a path handed to `target`.
 #[derive(Clone, Copy, PartialEq, Eq)]
 enum Links {
@@ -349,7 +381,7 @@ pub fn setup(plan: &Plan, report: &ReportSender) -> Result<bool> {
         binds: plan
             .binds
             .iter()
-            .map(|b| o_path(&b.src, 0).ctx("open bind source", b.src.display()))
+            .map(|b| open_bind_source(&b.src, b.via_symlink))
             .collect::<Result<_>>()?,
         devices: DEVICES
             .iter()

@@ -218,3 +218,62 @@ fn sys_with_share_net_hides_the_host_cgroup_tree() {
     assert_eq!(n[0], "0", "the host's cgroup tree shows: {out}");
     assert_ne!(n[1], "0", "control: /sys is the host's: {out}");
 }
+
+/// Issue 14 item 8: a first run with `--bind out:/out` makes `out/cache` a
+/// link to a directory of the caller's it was never given; a second run
+/// with `--bind out/cache:/cache` must not mount that directory. Controls:
+/// the link is on the host after the first run; with `--bind-symlinks`
+/// the second run does mount it, and stderr says which directory.
+#[test]
+fn a_bind_source_planted_as_a_symlink_is_refused() {
+    let out = test_dir("planted-out");
+    let secret = test_dir("planted-secret");
+    as_user_in(&secret, "echo SECRET > secret.txt");
+    let r = rootfs_arg();
+    let plant = format!("ln -s {} /out/cache", secret.display());
+    let first = run(&[
+        "run",
+        "--bind",
+        "planted-out:/out",
+        &r,
+        "/bin/sh",
+        "-c",
+        &plant,
+    ]);
+    assert!(first.status.success(), "{}", text(&first.stderr));
+    assert_eq!(fs_type(&out.join("cache")), "symlink", "control: planted");
+
+    for src in ["planted-out/cache", "planted-out/cache/"] {
+        let bind = format!("{src}:/cache");
+        let second = run(&["run", "--bind", &bind, &r, "cat", "/cache/secret.txt"]);
+        let err = text(&second.stderr);
+        assert_eq!(second.status.code(), Some(125), "{src}: {err}");
+        assert!(!text(&second.stdout).contains("SECRET"), "{src}");
+        assert!(err.contains("goes through the symlink"), "{err}");
+        assert!(
+            err.contains(&secret.display().to_string()),
+            "says where: {err}"
+        );
+    }
+    // --ro-bind as well, and a symlink further up the path.
+    as_user_in(&out, "mkdir -p real/sub && ln -s real up");
+    let second = run(&["run", "--ro-bind", "planted-out/up/sub:/x", &r, "true"]);
+    assert_eq!(second.status.code(), Some(125), "{}", text(&second.stderr));
+
+    let followed = run(&[
+        "run",
+        "--bind-symlinks",
+        "--bind",
+        "planted-out/cache:/cache",
+        &r,
+        "cat",
+        "/cache/secret.txt",
+    ]);
+    let err = text(&followed.stderr);
+    assert!(followed.status.success(), "control: {err}");
+    assert_eq!(text(&followed.stdout).trim(), "SECRET", "control");
+    assert!(
+        err.contains(&format!("binding {} at /cache", secret.display())),
+        "control: {err}"
+    );
+}
