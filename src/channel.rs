@@ -384,6 +384,11 @@ pub fn encode_plan(p: &Plan) -> Vec<u8> {
         w.u8(l.index);
         w.u64(l.value);
     }
+    w.u32(p.ns_limits.len() as u32);
+    for (name, value) in &p.ns_limits {
+        w.bytes(name.as_bytes());
+        w.u64(*value);
+    }
     w.u8(p.init as u8);
     w.u64(p.sizes.tmp);
     w.u64(p.sizes.shm);
@@ -445,6 +450,7 @@ pub fn decode_plan(buf: &[u8]) -> std::result::Result<Plan, String> {
             value: r.u64()?,
         })
     })?;
+    let ns_limits = r.list(|r| Ok((r.string()?, r.u64()?)))?;
     let init = r.bool()?;
     let sizes = Sizes {
         tmp: r.u64()?,
@@ -478,6 +484,7 @@ pub fn decode_plan(buf: &[u8]) -> std::result::Result<Plan, String> {
         sys,
         verbose,
         limits,
+        ns_limits,
         init,
         sizes,
         timeout,
@@ -720,6 +727,7 @@ mod tests {
             root in 0u8..3, landlock in 0u8..3,
             binds in proptest::collection::vec((os(), os(), any::<bool>(), any::<bool>()), 0..3),
             limits in proptest::collection::vec((0..RESOURCES.len() as u8, any::<u64>()), 0..3),
+            ns_limits in proptest::collection::vec(("[a-z._]{1,30}", any::<u64>()), 0..3),
             sizes in any::<(u64, u64, u64)>(),
             timeout in proptest::option::of((any::<u64>(), 0u32..1_000_000_000)),
             kill_after in (any::<u64>(), 0u32..1_000_000_000),
@@ -733,6 +741,7 @@ mod tests {
                 landlock: [LandlockMode::Auto, LandlockMode::Require, LandlockMode::Off][landlock as usize],
                 binds: binds.into_iter().map(|(s, d, ro, via)| Bind { src: s.into(), dst: d.into(), read_only: ro, via_symlink: via }).collect(),
                 limits: limits.into_iter().map(|(index, value)| Limit { index, value }).collect(),
+                ns_limits,
                 sizes: Sizes { tmp: sizes.0, shm: sizes.1, root: sizes.2 },
                 timeout: timeout.map(|(s, n)| Duration::new(s, n)),
                 kill_after: Duration::new(kill_after.0, kill_after.1),

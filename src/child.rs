@@ -80,6 +80,9 @@ fn stage(plan: &Plan, report: &ReportSender) -> Result<Infallible> {
     // Ref: CVE-2019-5736
     sys::set_dumpable(false).ctx_step("mark the child stage non-dumpable")?;
     sys::sethostname(&plan.hostname).ctx("set hostname", &plan.hostname)?;
+    // Through the host's /proc, while it is there and we hold the
+    // namespaces' capabilities (nslimits.rs says which files and why).
+    crate::nslimits::apply(&plan.ns_limits)?;
     let root_writable = rootfs::setup(plan, report)?;
     if !plan.share_net {
         // A new network namespace starts with `lo` down.

@@ -69,6 +69,8 @@ pub struct RunArgs {
     pub verbose: bool,
     /// `--limit` values, in order (a later one for the same resource wins).
     pub limits: Vec<Limit>,
+    /// `--ns-limit` values (sysctl name, value), in order.
+    pub ns_limits: Vec<(String, u64)>,
     /// `--init`: a minimal init stays PID 1 and the command is PID 2.
     pub init: bool,
     /// `--timeout`: TERM, then KILL after `kill_after`; exit 124.
@@ -139,6 +141,7 @@ impl RunArgs {
             sys: false,
             verbose: false,
             limits: Vec::new(),
+            ns_limits: Vec::new(),
             init: false,
             timeout: None,
             kill_after: DEFAULT_KILL_AFTER,
@@ -186,6 +189,8 @@ pub struct Plan {
     pub verbose: bool,
     /// The rlimits to set (`limits::effective`: core=0 unless asked).
     pub limits: Vec<Limit>,
+    /// Every per-namespace limit to write (`nslimits::effective`).
+    pub ns_limits: Vec<(String, u64)>,
     pub init: bool,
     pub sizes: Sizes,
     /// What the parent alone uses: the child stage receives it but never
@@ -287,6 +292,7 @@ impl Plan {
             sys: a.sys,
             verbose: a.verbose,
             limits: limits::effective(&a.limits),
+            ns_limits: crate::nslimits::effective(&a.ns_limits, a.sizes.shm),
             init: a.init,
             sizes: a.sizes,
             timeout: a.timeout,

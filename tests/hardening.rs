@@ -277,3 +277,120 @@ fn a_bind_source_planted_as_a_symlink_is_refused() {
         "control: {err}"
     );
 }
+
+/// The host user's inotify instances, as the test uid on the host:
+/// "inotify=N ERRNO".
+fn host_inotify() -> String {
+    let out = as_test_user(&stage().probe)
+        .arg("inotify")
+        .output()
+        .unwrap();
+    text(&out.stdout)
+}
+
+/// Run `probe inotify READY GO` in a sandbox with `opts`; once it holds
+/// all it could get, count what the host user can still get, then let it
+/// go. Returns (sandbox's line, host's line).
+fn inotify_while_held(name: &str, opts: &[&str]) -> (String, String) {
+    let dir = test_dir(name);
+    let st = stage();
+    let mut a: Vec<String> = vec!["run".into()];
+    a.extend(opts.iter().map(|s| s.to_string()));
+    a.extend([
+        "--ro-bind".into(),
+        format!("{}:/probe", st.probe.display()),
+        "--bind".into(),
+        format!("{}:/x", dir.display()),
+        rootfs_arg(),
+        "/probe".into(),
+        "inotify".into(),
+        "/x/ready".into(),
+        "/x/go".into(),
+    ]);
+    let child = sandbox(&a).stdout(Stdio::piped()).spawn().unwrap();
+    let ready = dir.join("ready");
+    for _ in 0..600 {
+        if ready.exists() {
+            break;
+        }
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    let host = host_inotify();
+    as_user_in(&dir, "touch go");
+    let out = child.wait_with_output().unwrap();
+    (text(&out.stdout), host)
+}
+
+/// Issue 14 item 5: inotify instances are charged to the host user at
+/// every level, and a new user namespace allows INT_MAX of them, so a
+/// sandbox could take all the host user has (their own programs then get
+/// EMFILE). The sandbox's namespace gets at most half the caller's (32 at
+/// most). Control: with the limit lifted by `--ns-limit`, the same probe
+/// leaves the host user none.
+#[test]
+fn a_sandbox_leaves_the_host_user_inotify_instances() {
+    let caller: u64 = std::fs::read_to_string("/proc/sys/user/max_inotify_instances")
+        .ok()
+        .and_then(|s| s.trim().parse().ok())
+        .unwrap_or(0);
+    let (inside, host) = inotify_while_held("inotify-held", &[]);
+    let want = (caller / 2).clamp(1, 32);
+    assert_eq!(inside.trim(), format!("inotify={want} EMFILE"), "{inside}");
+    let got: u64 = host
+        .trim()
+        .strip_prefix("inotify=")
+        .and_then(|s| s.split(' ').next())
+        .and_then(|n| n.parse().ok())
+        .unwrap_or(0);
+    assert!(
+        got > 0,
+        "the host user has no inotify instance left: {host}"
+    );
+
+    // Control, where the sandbox can reach the caller's limit before its
+    // own file limit (1024 open files).
+    if caller == 0 || caller > 1000 {
+        skip(
+            "a_sandbox_leaves_the_host_user_inotify_instances (control)",
+            "inotify",
+            &format!(
+                "the caller's max_inotify_instances is {caller}, more than the probe's open files"
+            ),
+        );
+        return;
+    }
+    let (inside, host) = inotify_while_held(
+        "inotify-lifted",
+        &["--ns-limit", "user.max_inotify_instances=100000"],
+    );
+    assert!(inside.contains("EMFILE"), "control: {inside}");
+    assert_eq!(host.trim(), "inotify=0 EMFILE", "control: {inside}");
+}
+
+/// Issue 14 item 5: a SysV segment that is not attached is in no address
+/// space, so `--limit as` never bounded it (512 MiB held under as=256M).
+/// The IPC namespace's own limits cap it as /dev/shm is capped: one
+/// segment at most --shm-size (64 MiB), all of them together as much.
+/// Controls: with the IPC limits raised by `--ns-limit`, the 512 MiB
+/// segment is made; with `--shm-size 128M`, twice as many 16 MiB ones.
+#[test]
+fn sysv_shared_memory_is_bounded_per_sandbox() {
+    let (_, out, err) = probe(&["--limit", "as=256M"], &["shm", "512", "1"]);
+    assert_eq!(out.trim(), "shm=0 EINVAL", "{err}");
+    let (_, out, err) = probe(&[], &["shm", "16", "100"]);
+    assert_eq!(out.trim(), "shm=4 ENOSPC", "{err}");
+    let (_, out, err) = probe(
+        &[
+            "--limit",
+            "as=256M",
+            "--ns-limit",
+            "kernel.shmmax=1G",
+            "--ns-limit",
+            "kernel.shmall=1G",
+        ],
+        &["shm", "512", "1"],
+    );
+    assert_eq!(out.trim(), "shm=1 OK", "control: {err}");
+    let (_, out, err) = probe(&["--shm-size", "128M"], &["shm", "16", "100"]);
+    assert_eq!(out.trim(), "shm=8 ENOSPC", "control: {err}");
+}
