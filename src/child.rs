@@ -82,7 +82,13 @@ fn stage(plan: &Plan, report: &ReportSender) -> Result<Infallible> {
     sys::sethostname(&plan.hostname).ctx("set hostname", &plan.hostname)?;
     // Through the host's /proc, while it is there and we hold the
     // namespaces' capabilities (nslimits.rs says which files and why).
-    crate::nslimits::apply(&plan.ns_limits)?;
+    let not_set = crate::nslimits::apply(&plan.ns_limits)?;
+    if plan.verbose && !not_set.is_empty() {
+        report.notice(&format!(
+            "namespace limits this kernel does not let the sandbox set: {}",
+            not_set.join(", ")
+        ));
+    }
     let root_writable = rootfs::setup(plan, report)?;
     if !plan.share_net {
         // A new network namespace starts with `lo` down.

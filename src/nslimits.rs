@@ -113,16 +113,22 @@ pub fn effective(given: &[(String, u64)], shm_size: u64) -> Vec<(String, u64)> {
 /// Write the limits in the child stage, through the host's /proc (before
 /// the sandbox's own is mounted, and /proc/sys made read-only there): a
 /// sysctl file applies to the namespaces of whoever writes it. A limit
-/// this kernel does not have is skipped.
-pub fn apply(limits: &[(String, u64)]) -> Result<()> {
+/// this kernel does not have is skipped; so is one it keeps host-wide
+/// (the IPC limits before Linux 5.17 are not the namespace's root's to
+/// write): those are returned, for `--verbose` to name.
+pub fn apply(limits: &[(String, u64)]) -> Result<Vec<String>> {
+    let mut not_set = Vec::new();
     for (name, value) in limits {
         let path = proc_path(name);
         match std::fs::write(&path, value.to_string()) {
-            Err(e) if e.kind() == ErrorKind::NotFound => {}
+            Err(e) if e.kind() == ErrorKind::NotFound => not_set.push(name.clone()),
+            Err(e) if matches!(e.raw_os_error(), Some(libc::EACCES | libc::EPERM)) => {
+                not_set.push(name.clone())
+            }
             other => other.ctx("set namespace limit", format!("{name}={value}"))?,
         }
     }
-    Ok(())
+    Ok(not_set)
 }
 
 #[cfg(test)]
