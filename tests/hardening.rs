@@ -182,10 +182,18 @@ fn netlink_connector_is_refused_even_with_share_net() {
         &["--share-net", "--seccomp", "off"],
         &["netlink", NETLINK_CONNECTOR, CN_IDX_PROC],
     );
-    assert!(
-        out.contains("netlink-socket OK") && out.contains("netlink-bind OK"),
-        "control: {out}{err}"
-    );
+    assert!(out.contains("netlink-socket OK"), "control: {out}{err}");
+    if out.contains("netlink-bind EPERM") {
+        // Before Linux 6.6 the proc connector's group was for
+        // CAP_NET_ADMIN in the initial namespace only: no attack to show.
+        skip(
+            "netlink_connector_is_refused_even_with_share_net (control)",
+            "proc-connector",
+            "this kernel lets no unprivileged listener join the proc connector's group",
+        );
+    } else {
+        assert!(out.contains("netlink-bind OK"), "control: {out}{err}");
+    }
     let ip = run_ok(&["ip", "addr", "show", "lo"]);
     assert!(ip.contains("127.0.0.1"), "{ip}");
 }
