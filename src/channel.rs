@@ -28,7 +28,7 @@
 //! has ended).
 //!
 //! **Frame.** A little-endian `u32` length, then that many bytes, which
-//! begin with a magic naming the kind and its version (`sandbox-plan-7\0`,
+//! begin with a magic naming the kind and its version (`sandbox-plan-8\0`,
 //! `sandbox-error-1\0`, `sandbox-status-2\0`, `sandbox-notice-1\0`).
 //! Integers are little-endian `u32`/`u64`; byte strings are a `u32` length
 //! and the bytes; an optional value is a tag byte (0 absent, 1 present)
@@ -67,7 +67,7 @@ pub const TTY_FD: RawFd = 5;
 /// The byte that releases the clone child once its id maps are written.
 pub const RELEASE: u8 = 1;
 
-const MAGIC_PLAN: &[u8] = b"sandbox-plan-7\0";
+const MAGIC_PLAN: &[u8] = b"sandbox-plan-8\0";
 const MAGIC_ERROR: &[u8] = b"sandbox-error-1\0";
 const MAGIC_STATUS: &[u8] = b"sandbox-status-2\0";
 const MAGIC_NOTICE: &[u8] = b"sandbox-notice-1\0";
@@ -385,6 +385,7 @@ pub fn encode_plan(p: &Plan) -> Vec<u8> {
         w.bytes(b.src.as_os_str().as_bytes());
         w.bytes(b.dst.as_os_str().as_bytes());
         w.u8(b.read_only as u8);
+        w.u8(b.via_symlink as u8);
     }
     w.u8(p.seccomp as u8);
     w.u8(match p.landlock {
@@ -398,6 +399,11 @@ pub fn encode_plan(p: &Plan) -> Vec<u8> {
     for l in &p.limits {
         w.u8(l.index);
         w.u64(l.value);
+    }
+    w.u32(p.ns_limits.len() as u32);
+    for (name, value) in &p.ns_limits {
+        w.bytes(name.as_bytes());
+        w.u64(*value);
     }
     w.u8(p.init as u8);
     w.u64(p.sizes.tmp);
@@ -473,6 +479,7 @@ pub fn decode_plan(buf: &[u8]) -> std::result::Result<Plan, String> {
             src: r.path()?,
             dst: r.path()?,
             read_only: r.bool()?,
+            via_symlink: r.bool()?,
         })
     })?;
     let seccomp = r.bool()?;
@@ -494,6 +501,7 @@ pub fn decode_plan(buf: &[u8]) -> std::result::Result<Plan, String> {
             value: r.u64()?,
         })
     })?;
+    let ns_limits = r.list(|r| Ok((r.string()?, r.u64()?)))?;
     let init = r.bool()?;
     let sizes = Sizes {
         tmp: r.u64()?,
@@ -550,6 +558,7 @@ pub fn decode_plan(buf: &[u8]) -> std::result::Result<Plan, String> {
         sys,
         verbose,
         limits,
+        ns_limits,
         init,
         sizes,
         timeout,
@@ -794,8 +803,9 @@ mod tests {
             term in proptest::option::of(os()), uid in any::<u32>(), gid in any::<u32>(),
             flags in any::<(bool, bool, bool, bool, bool)>(),
             root in 0u8..3, landlock in 0u8..3,
-            binds in proptest::collection::vec((os(), os(), any::<bool>()), 0..3),
+            binds in proptest::collection::vec((os(), os(), any::<bool>(), any::<bool>()), 0..3),
             limits in proptest::collection::vec((0..RESOURCES.len() as u8, any::<u64>()), 0..3),
+            ns_limits in proptest::collection::vec(("[a-z._]{1,30}", any::<u64>()), 0..3),
             sizes in any::<(u64, u64, u64)>(),
             timeout in proptest::option::of((any::<u64>(), 0u32..1_000_000_000)),
             kill_after in (any::<u64>(), 0u32..1_000_000_000),
@@ -810,8 +820,9 @@ mod tests {
                 share_net: flags.0, seccomp: flags.1, sys: flags.2, verbose: flags.3, init: flags.4,
                 root: [RootMode::Ephemeral, RootMode::ReadOnly, RootMode::ReadWrite][root as usize],
                 landlock: [LandlockMode::Auto, LandlockMode::Require, LandlockMode::Off][landlock as usize],
-                binds: binds.into_iter().map(|(s, d, ro)| Bind { src: s.into(), dst: d.into(), read_only: ro }).collect(),
+                binds: binds.into_iter().map(|(s, d, ro, via)| Bind { src: s.into(), dst: d.into(), read_only: ro, via_symlink: via }).collect(),
                 limits: limits.into_iter().map(|(index, value)| Limit { index, value }).collect(),
+                ns_limits,
                 sizes: Sizes { tmp: sizes.0, shm: sizes.1, root: sizes.2 },
                 timeout: timeout.map(|(s, n)| Duration::new(s, n)),
                 kill_after: Duration::new(kill_after.0, kill_after.1),

@@ -25,6 +25,7 @@ use crate::rootfs;
 use crate::signals::{self, HANDLED};
 use crate::status;
 use crate::sys;
+use crate::untrusted::{self, Refused, MAX_ROOTFS_FILE};
 use crate::{landlock, seccomp};
 
 /// The PATH the command starts with (Debian's default for root).
@@ -97,6 +98,15 @@ fn stage(plan: &Plan, report: &ReportSender) -> Result<Infallible> {
     // Ref: CVE-2019-5736
     sys::set_dumpable(false).ctx_step("mark the child stage non-dumpable")?;
     sys::sethostname(&plan.hostname).ctx("set hostname", &plan.hostname)?;
+    // Through the host's /proc, while it is there and we hold the
+    // namespaces' capabilities (nslimits.rs says which files and why).
+    let not_set = crate::nslimits::apply(&plan.ns_limits)?;
+    if plan.verbose && !not_set.is_empty() {
+        report.notice(&format!(
+            "namespace limits this kernel does not let the sandbox set: {}",
+            not_set.join(", ")
+        ));
+    }
     let root_writable = rootfs::setup(plan, report)?;
     if !plan.share_net {
         // A new network namespace starts with `lo` down.
@@ -105,7 +115,7 @@ fn stage(plan: &Plan, report: &ReportSender) -> Result<Infallible> {
     if let (Some(pty), Some(sock)) = (&plan.pty, tty_sock) {
         relay::make_pty(pty, sock)?;
     }
-    let env = environment(plan);
+    let env = environment(plan, rootfs_home(plan.uid, report));
     if plan.uid != 0 || plan.gid != 0 {
         enter_identity(plan.uid, plan.gid)?;
     }
@@ -290,11 +300,9 @@ fn apply_seccomp() -> Result<()> {
 
 /// Cleared, then PATH, HOME (from the rootfs's /etc/passwd), TERM (the
 /// caller's) and the `--setenv` values, which win.
-fn environment(plan: &Plan) -> Vec<(OsString, OsString)> {
-    let mut env: Vec<(OsString, OsString)> = vec![
-        ("PATH".into(), DEFAULT_PATH.into()),
-        ("HOME".into(), home_for(plan.uid)),
-    ];
+fn environment(plan: &Plan, home: OsString) -> Vec<(OsString, OsString)> {
+    let mut env: Vec<(OsString, OsString)> =
+        vec![("PATH".into(), DEFAULT_PATH.into()), ("HOME".into(), home)];
     if let Some(t) = &plan.term {
         env.push(("TERM".into(), t.clone()));
     }
@@ -309,9 +317,20 @@ fn environment(plan: &Plan) -> Vec<(OsString, OsString)> {
 
 /// The home directory of `uid` in the sandbox's /etc/passwd, else `/`.
 /// Read after pivot_root, so a rootfs whose /etc/passwd is a link cannot
-/// make us read a host file.
-fn home_for(uid: u32) -> OsString {
-    let passwd = fs::read("/etc/passwd").unwrap_or_default();
+/// make us read a host file; read through `untrusted`, so a link to
+/// /dev/zero, a FIFO, a huge file or a pseudo-file gives `/` and a notice
+/// instead of a stage that eats memory or never starts the command.
+fn rootfs_home(uid: u32, report: &ReportSender) -> OsString {
+    let passwd = match untrusted::read_rootfs_file(Path::new("/etc/passwd"), MAX_ROOTFS_FILE) {
+        Ok(bytes) => bytes,
+        Err(Refused::Missing) => Vec::new(),
+        Err(Refused::Not(why)) => {
+            report.notice(&format!(
+                "notice: /etc/passwd in the rootfs: {why}; not read, HOME=/"
+            ));
+            Vec::new()
+        }
+    };
     passwd_home(&passwd, uid).unwrap_or_else(|| "/".into())
 }
 
@@ -460,7 +479,7 @@ mod tests {
         let mut a = crate::plan::RunArgs::new("/");
         a.setenv = vec![("PATH".into(), "/x".into()), ("A".into(), "b".into())];
         let plan = Plan::from_args(a, Some("xterm".into())).unwrap();
-        let env = environment(&plan);
+        let env = environment(&plan, "/".into());
         let get = |k: &str| env.iter().find(|(ek, _)| ek == k).map(|(_, v)| v.clone());
         assert_eq!(get("PATH"), Some("/x".into()));
         assert_eq!(get("A"), Some("b".into()));

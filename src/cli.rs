@@ -84,6 +84,9 @@ impl ToArgs for RunArgs {
             a.extend([opt.into(), spec]);
         }
         tmpfs_args(&mut a, &self.tmpfs, self.binds.len());
+        if self.bind_symlinks {
+            a.push("--bind-symlinks".into());
+        }
         if !self.seccomp {
             a.extend(["--seccomp".into(), "off".into()]);
         }
@@ -104,6 +107,9 @@ impl ToArgs for RunArgs {
         for l in &self.limits {
             let spec = format!("{}={}", l.resource().name, limits::show(l.value));
             a.extend(["--limit".into(), spec.into()]);
+        }
+        for (name, value) in &self.ns_limits {
+            a.extend(["--ns-limit".into(), format!("{name}={value}").into()]);
         }
         if self.init {
             a.push("--init".into());
@@ -344,6 +350,12 @@ pub const RUN_OPTIONS: &[Opt] = &[
          e.g. --tmpfs ~ to hide your home; repeatable, mounted in order with the binds",
     )),
     flag(
+        "--bind-symlinks",
+        Options,
+        "let a --bind/--ro-bind source be named through a symlink (stderr says where \
+         it leads); without it such a source is refused",
+    ),
+    flag(
         "--read-only",
         Options,
         "no writable root: only /tmp, /dev/shm, --bind and --tmpfs targets and the device \
@@ -415,6 +427,17 @@ pub const RUN_OPTIONS: &[Opt] = &[
          rss, rtprio, rttime, sigpending, stack; VALUE takes K, M, G (x1024) or \
          'unlimited'; repeatable. Core dumps are off (core=0) unless \
          --limit core=... is given",
+    )),
+    repeatable(value(
+        "--ns-limit",
+        "NAME=VALUE",
+        Limits,
+        "a limit of the sandbox's own user or IPC namespace, by sysctl name: \
+         user.max_inotify_instances (default: half the caller's, at most 32), \
+         user.max_inotify_watches (at most 65536), user.max_fanotify_*, \
+         user.max_*_namespaces (at most 64 each), kernel.shmmax, kernel.shmall \
+         (default: --shm-size), kernel.shmmni (256), kernel.msgmni (64), \
+         kernel.msgmnb, kernel.msgmax; repeatable",
     )),
     value(
         "--memory",
@@ -968,6 +991,7 @@ fn supervision(o: &mut Opts, r: &mut RunArgs) -> Result<()> {
 /// Per-process resource limits and the cgroup's.
 fn resource_limits(o: &mut Opts, r: &mut RunArgs) -> Result<()> {
     r.limits = o.all("--limit", limits::parse)?;
+    r.ns_limits = o.all("--ns-limit", crate::nslimits::parse)?;
     r.cgroup.memory = o.one("--memory", |v| limits::parse_size("--memory", v))?;
     r.cgroup.pids = o.one("--pids", parse_pids)?;
     r.cgroup.cpus_milli = o.one("--cpus", limits::parse_cpus)?;
@@ -996,6 +1020,7 @@ fn binds(o: &mut Opts, r: &mut RunArgs) -> Result<()> {
         .into_iter()
         .partition(|g| matches!(g.opt.long, "--bind" | "--ro-bind"));
     o.0 = kept;
+    r.bind_symlinks = o.flag("--bind-symlinks");
     for g in taken {
         let (src, dst) = parse_bind(&g.value.unwrap_or_default()).map_err(usage)?;
         r.binds.push(BindArg {
@@ -1475,6 +1500,7 @@ mod tests {
             "--landlock" => "off",
             "--stdio" => "inherit",
             "--limit" => "nofile=5",
+            "--ns-limit" => "kernel.msgmni=5",
             "--memory" | "--tmp-size" | "--shm-size" | "--root-size" => "1M",
             other => panic!("no sample value for {other}: add one here"),
         };
@@ -1624,10 +1650,14 @@ mod tests {
             share_net in any::<bool>(),
             root in prop_oneof![Just(RootMode::Ephemeral), Just(RootMode::ReadOnly), Just(RootMode::ReadWrite)],
             binds in proptest::collection::vec((word(), proptest::option::of(abs_path()), any::<bool>()), 0..4),
-            (seccomp, sys, verbose) in any::<(bool, bool, bool)>(),
+            (seccomp, sys, verbose, bind_symlinks) in any::<(bool, bool, bool, bool)>(),
             landlock in prop_oneof![Just(LandlockMode::Auto), Just(LandlockMode::Require), Just(LandlockMode::Off)],
             limits in proptest::collection::vec((0..limits::RESOURCES.len() as u8, any::<u64>()), 0..3),
             init in any::<bool>(),
+            ns_limits in proptest::collection::vec(
+                (proptest::sample::select(crate::nslimits::NS_LIMITS.iter().map(|l| l.name).collect::<Vec<_>>()), 1u64..1 << 40),
+                0..3,
+            ),
             timeout in proptest::option::of((1u64..1_000_000, 0u32..1_000_000_000)),
             kill_after in (0u64..1000, 0u32..1_000_000_000),
             cgroup in (proptest::option::of(1u64..u64::MAX), proptest::option::of(1u64..4_194_304), proptest::option::of(10u32..100_000)),
@@ -1654,8 +1684,10 @@ mod tests {
                 binds: binds.into_iter().map(|(s, d, ro)| BindArg {
                     src: s.into(), dst: d.map(Into::into), read_only: ro,
                 }).collect(),
+                bind_symlinks,
                 seccomp, landlock, sys, verbose,
                 limits: limits.into_iter().map(|(index, value)| Limit { index, value }).collect(),
+                ns_limits: ns_limits.into_iter().map(|(n, v)| (n.to_string(), v)).collect(),
                 init,
                 timeout: timeout.map(|(s, n)| Duration::new(s, n)),
                 kill_after: Duration::new(kill_after.0, kill_after.1),

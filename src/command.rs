@@ -165,6 +165,14 @@ impl Command {
         self.push_bind(src.as_ref(), dst.as_ref(), true)
     }
 
+    /// Let a bind source be named through a symlink (`--bind-symlinks`);
+    /// by default such a source fails the spawn, since whoever could write
+    /// a directory on the way chose what gets mounted.
+    pub fn bind_symlinks(&mut self, follow: bool) -> &mut Command {
+        self.args.bind_symlinks = follow;
+        self
+    }
+
     fn push_bind(&mut self, src: &Path, dst: &Path, read_only: bool) -> &mut Command {
         self.args.binds.push(BindArg {
             src: src.as_os_str().to_os_string(),

@@ -46,6 +46,8 @@ mod idmap;
 mod landlock;
 #[doc(hidden)]
 pub mod limits;
+#[doc(hidden)]
+pub mod nslimits;
 mod parent;
 #[doc(hidden)]
 pub mod plan;
@@ -57,6 +59,7 @@ mod signals;
 pub mod status;
 #[allow(unsafe_code)]
 mod sys;
+mod untrusted;
 
 pub use command::{Child, Command, Network};
 pub use error::{Error, Reason};

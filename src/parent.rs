@@ -286,6 +286,18 @@ fn start(plan: &Plan, forward_signals: bool, notices: &mut Notices) -> Result<St
     }
 }
 
+/// `--bind-symlinks`: say where each source named through a symlink
+/// really is, since that is what gets mounted.
+fn bind_symlink_notices(plan: &Plan, notices: &mut Notices) {
+    for b in plan.binds.iter().filter(|b| b.via_symlink) {
+        notices.say(format!(
+            "notice: bind source named through a symlink: binding {} at {}",
+            b.src.display(),
+            b.dst.display()
+        ));
+    }
+}
+
 /// The checks, the cgroup, the pipes, the signalfd and the re-exec's
 /// arguments, all before clone.
 fn prepare(plan: &Plan, forward_signals: bool, notices: &mut Notices) -> Result<Prepared> {
@@ -293,6 +305,7 @@ fn prepare(plan: &Plan, forward_signals: bool, notices: &mut Notices) -> Result<
     if !plan.seccomp {
         notices.say("warning: --seccomp off: the command runs without the default seccomp filter");
     }
+    bind_symlink_notices(plan, notices);
     // Made (and its limits written) before the sandbox exists; removed once
     // the sandbox has ended, or when dropped on an early error.
     let cgroup = if plan.cgroup.any() {

@@ -109,6 +109,9 @@ pub struct RunArgs {
     pub share_net: bool,
     pub root: RootMode,
     pub binds: Vec<BindArg>,
+    /// `--bind-symlinks`: a bind source may be named through a symlink
+    /// (each one is named on stderr); refused otherwise.
+    pub bind_symlinks: bool,
     /// The default seccomp filter; `--seccomp off` clears it.
     pub seccomp: bool,
     pub landlock: LandlockMode,
@@ -117,6 +120,8 @@ pub struct RunArgs {
     pub verbose: bool,
     /// `--limit` values, in order (a later one for the same resource wins).
     pub limits: Vec<Limit>,
+    /// `--ns-limit` values (sysctl name, value), in order.
+    pub ns_limits: Vec<(String, u64)>,
     /// `--init`: a minimal init stays PID 1 and the command is PID 2.
     pub init: bool,
     /// `--timeout`: TERM, then KILL after `kill_after`; exit 124.
@@ -184,11 +189,13 @@ impl RunArgs {
             share_net: false,
             root: RootMode::Ephemeral,
             binds: Vec::new(),
+            bind_symlinks: false,
             seccomp: true,
             landlock: LandlockMode::Auto,
             sys: false,
             verbose: false,
             limits: Vec::new(),
+            ns_limits: Vec::new(),
             init: false,
             timeout: None,
             kill_after: DEFAULT_KILL_AFTER,
@@ -209,6 +216,11 @@ pub struct Bind {
     /// Absolute and normalised, inside the sandbox.
     pub dst: PathBuf,
     pub read_only: bool,
+    /// The path given went through a symlink (`--bind-symlinks`): the
+    /// launcher says where it leads. Otherwise the child stage opens `src`
+    /// refusing any symlink on the way, so none swapped in since the check
+    /// is followed either.
+    pub via_symlink: bool,
 }
 
 /// A validated `--tmpfs`.
@@ -245,6 +257,8 @@ pub struct Plan {
     pub verbose: bool,
     /// The rlimits to set (`limits::effective`: core=0 unless asked).
     pub limits: Vec<Limit>,
+    /// Every per-namespace limit to write (`nslimits::effective`).
+    pub ns_limits: Vec<(String, u64)>,
     pub init: bool,
     pub sizes: Sizes,
     /// What the parent alone uses: the child stage receives it but never
@@ -303,6 +317,11 @@ impl Plan {
             let what = if b.read_only { "--ro-bind" } else { "--bind" };
             let src = std::fs::canonicalize(&src_arg)
                 .ctx(&format!("{what} source"), src_arg.display())?;
+            let via_symlink = match first_symlink(&src_arg)? {
+                None => false,
+                Some(_) if a.bind_symlinks => true,
+                Some(link) => return Err(symlink_refused(what, &src_arg, &link, &src)),
+            };
             let dst = match b.dst {
                 Some(d) => normalize(Path::new(&d)),
                 None if src_arg.is_absolute() => normalize(&src_arg),
@@ -323,6 +342,7 @@ impl Plan {
                 src,
                 dst,
                 read_only: b.read_only,
+                via_symlink,
             });
         }
         for l in &a.limits {
@@ -346,6 +366,7 @@ impl Plan {
             sys: a.sys,
             verbose: a.verbose,
             limits: limits::effective(&a.limits),
+            ns_limits: crate::nslimits::effective(&a.ns_limits, a.sizes.shm),
             init: a.init,
             sizes: a.sizes,
             timeout: a.timeout,
@@ -396,6 +417,51 @@ fn tmpfs_mounts(given: &[TmpfsArg], binds: usize) -> Result<Vec<Tmpfs>> {
         });
     }
     Ok(out)
+}
+
+/// The first component of `p` (relative ones from the current directory,
+/// whose path the kernel gives resolved) that is a symlink, if any.
+/// Issue 14 item 8: a sandbox that could write to `out` (an earlier run
+/// with `--bind out:/out`) can make `out/cache` a link to any directory of
+/// the caller's, which a later `--bind out/cache:/cache` would then mount.
+fn first_symlink(p: &Path) -> Result<Option<PathBuf>> {
+    let mut cur = if p.is_absolute() {
+        PathBuf::from("/")
+    } else {
+        std::env::current_dir().ctx_step("get the current directory")?
+    };
+    for c in p.components() {
+        match c {
+            Component::Normal(n) => {
+                cur.push(n);
+                if std::fs::symlink_metadata(&cur).is_ok_and(|m| m.file_type().is_symlink()) {
+                    return Ok(Some(cur));
+                }
+            }
+            // No symlink before it, so `..` is the lexical parent.
+            Component::ParentDir => {
+                cur.pop();
+            }
+            Component::RootDir | Component::CurDir | Component::Prefix(_) => {}
+        }
+    }
+    Ok(None)
+}
+
+fn symlink_refused(what: &str, given: &Path, link: &Path, real: &Path) -> Error {
+    let to = std::fs::read_link(link)
+        .map(|t| t.display().to_string())
+        .unwrap_or_else(|_| "?".into());
+    Error::msg(
+        format!("{what} source"),
+        format!(
+            "goes through the symlink {} (-> {to}); it leads to {}; refusing to bind it",
+            link.display(),
+            real.display()
+        ),
+    )
+    .with_path(given.display().to_string())
+    .with_hint("name the real path if that is what you mean, or pass --bind-symlinks to follow links in bind sources")
 }
 
 /// A sandbox can lower a limit but not raise it past the caller's hard

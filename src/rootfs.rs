@@ -137,6 +137,38 @@ fn refuse(shown: &str, what: &str) -> Error {
     .with_path(shown.to_string())
 }
 
+/// A bind source as an O_PATH fd. Unless the plan allows a symlink on the
+/// way (`--bind-symlinks`), the path (already resolved, so it had none when
+/// the launcher checked) is walked one component at a time with O_NOFOLLOW,
+/// so a link swapped in since then is refused rather than followed.
+fn open_bind_source(src: &Path, via_symlink: bool) -> Result<OwnedFd> {
+    let shown = src.display().to_string();
+    if via_symlink {
+        return o_path(src, 0).ctx("open bind source", &shown);
+    }
+    let mut cur = o_path(Path::new("/"), libc::O_DIRECTORY).ctx("open bind source", &shown)?;
+    for c in src.components() {
+        let std::path::Component::Normal(name) = c else {
+            continue;
+        };
+        let next = sys::openat(cur.as_fd(), name, libc::O_PATH | libc::O_NOFOLLOW)
+            .ctx("open bind source", &shown)?;
+        let kind = sys::fstat(next.as_fd())
+            .ctx("open bind source", &shown)?
+            .st_mode
+            & libc::S_IFMT;
+        if kind == libc::S_IFLNK {
+            return Err(Error::msg(
+                "bind source",
+                "became a symlink after it was checked; refusing to follow it",
+            )
+            .with_path(src.display().to_string()));
+        }
+        cur = next;
+    }
+    Ok(cur)
+}
+
 /// Symlinks in a path handed to `target`.
 #[derive(Clone, Copy, PartialEq, Eq)]
 enum Links {
@@ -345,7 +377,7 @@ pub fn setup(plan: &Plan, report: &ReportSender) -> Result<bool> {
         binds: plan
             .binds
             .iter()
-            .map(|b| o_path(&b.src, 0).ctx("open bind source", b.src.display()))
+            .map(|b| open_bind_source(&b.src, b.via_symlink))
             .collect::<Result<_>>()?,
         devices: DEVICES
             .iter()
@@ -571,6 +603,9 @@ fn proc_hint(e: Error) -> Error {
 const PROC_MASKED: &[&str] = &[
     "/proc/acpi",
     "/proc/asound",
+    // The host kernel's command line and boot configuration (issue 14).
+    "/proc/bootconfig",
+    "/proc/cmdline",
     "/proc/interrupts",
     "/proc/kcore",
     "/proc/keys",
@@ -674,7 +709,10 @@ fn mount_sys(root: &OwnedFd, host_sys: Option<&OwnedFd>, null: &OwnedFd) -> Resu
     let t = target(root, Path::new("/sys"), true, Links::Refuse)?;
     let flags = libc::MS_RDONLY | libc::MS_NOSUID | libc::MS_NODEV | libc::MS_NOEXEC;
     match host_sys {
-        Some(fd) => bind(fd, &t, true)?,
+        Some(fd) => {
+            bind(fd, &t, true)?;
+            mask_sys_submounts(root, null)?;
+        }
         None => t.mount(
             Some(OsStr::new("sysfs")),
             Some("sysfs"),
@@ -692,6 +730,55 @@ fn mount_sys(root: &OwnedFd, host_sys: Option<&OwnedFd>, null: &OwnedFd) -> Resu
         mask(root, Path::new(p), null)?;
     }
     Ok(())
+}
+
+/// `--sys --share-net` binds the host's /sys with everything mounted
+/// under it: the host's whole cgroup tree, and debugfs, tracefs, bpffs,
+/// pstore where the host mounted them. A fresh sysfs has none of them, so
+/// each top submount is covered with an empty read-only tmpfs, as the
+/// masks above are. The list is the kernel's own mount table (our /proc,
+/// in the chroot: paths are inside the new root).
+fn mask_sys_submounts(root: &OwnedFd, null: &OwnedFd) -> Result<()> {
+    let table = fs::read_to_string("/proc/self/mountinfo").ctx("read", "/proc/self/mountinfo")?;
+    let mut points: Vec<PathBuf> = table
+        .lines()
+        .filter_map(|l| l.split(' ').nth(4))
+        .map(|p| PathBuf::from(unescape_mountinfo(p)))
+        .filter(|p| p.starts_with("/sys") && p != Path::new("/sys"))
+        .collect();
+    points.sort();
+    let mut masked: Vec<PathBuf> = Vec::new();
+    for p in points {
+        if masked.iter().any(|m| p.starts_with(m)) {
+            continue;
+        }
+        mask(root, &p, null)?;
+        masked.push(p);
+    }
+    Ok(())
+}
+
+/// mountinfo writes space, tab, newline and backslash as `\ooo`.
+fn unescape_mountinfo(p: &str) -> OsString {
+    let b = p.as_bytes();
+    let mut out = Vec::with_capacity(b.len());
+    let mut i = 0;
+    while i < b.len() {
+        let oct = b
+            .get(i + 1..i + 4)
+            .filter(|d| d.iter().all(|c| (b'0'..=b'7').contains(c)));
+        match (b[i], oct) {
+            (b'\\', Some(d)) => {
+                out.push(d.iter().fold(0u8, |v, c| v.wrapping_mul(8) + (c - b'0')));
+                i += 4;
+            }
+            (c, _) => {
+                out.push(c);
+                i += 1;
+            }
+        }
+    }
+    OsString::from(OsStr::from_bytes(&out))
 }
 
 fn pivot() -> Result<()> {
@@ -904,5 +991,17 @@ fn read_only_hint(e: Error) -> Error {
         e.with_hint("the root is read-only: create this path in the rootfs, or drop --read-only (the host's root / stays read-only: put a --tmpfs on a parent directory)")
     } else {
         e
+    }
+}
+
+#[cfg(test)]
+mod mountinfo_tests {
+    use super::*;
+
+    #[test]
+    fn mountinfo_paths_are_unescaped() {
+        assert_eq!(unescape_mountinfo("/sys/fs/cgroup"), "/sys/fs/cgroup");
+        assert_eq!(unescape_mountinfo("/a\\040b\\134c"), "/a b\\c");
+        assert_eq!(unescape_mountinfo("/x\\04"), "/x\\04");
     }
 }

@@ -19,7 +19,7 @@
 
 use seccompiler::{sock_filter, BpfProgram};
 
-use libc::{EAFNOSUPPORT, ENOSYS, EPERM};
+use libc::{EAFNOSUPPORT, ENOSYS, EPERM, EPROTONOSUPPORT};
 
 /// When a listed call is refused.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -34,6 +34,13 @@ pub enum When {
     OneOf(u8, &'static [u64]),
     /// When argument `arg` (low 32 bits) is none of these values.
     NoneOf(u8, &'static [u64]),
+    /// socket(2): a family none of `families` gets the row's errno; a
+    /// netlink socket whose protocol (argument 2, low 32 bits) is none of
+    /// `netlink` gets EPROTONOSUPPORT, as from a kernel without it.
+    Socket {
+        families: &'static [u64],
+        netlink: &'static [u64],
+    },
 }
 
 /// One row of the filter: a syscall, the errno it gets, and when.
@@ -91,6 +98,20 @@ const FAMILIES: &[u64] = &[
     libc::AF_INET6 as u64,
     libc::AF_NETLINK as u64,
 ];
+
+/// Netlink protocols left open (issue 14 item 6): NETLINK_ROUTE, which
+/// `ip`, glibc's getifaddrs and getaddrinfo's AI_ADDRCONFIG use, and
+/// NETLINK_SOCK_DIAG (`ss`), which lists only the sockets of the
+/// sandbox's network namespace, as /proc/net does. The rest is refused:
+/// NETLINK_CONNECTOR hands out the host's process events (fork, exec, exit
+/// with host PIDs) under `--share-net` once any host program subscribed;
+/// KOBJECT_UEVENT the host's device events; SELINUX policy events; GENERIC
+/// reaches families such as nl80211 (the host's Wi-Fi scan results under
+/// `--share-net`), and what a process without capabilities could configure
+/// through the rest it cannot; AUDIT, XFRM, NETFILTER, CRYPTO and the others
+/// want capabilities or are not namespaced. Programs that try them (libaudit,
+/// libudev) treat EPROTONOSUPPORT as "not in this kernel".
+pub const NETLINK_PROTOCOLS: &[u64] = &[libc::NETLINK_ROUTE as u64, libc::NETLINK_SOCK_DIAG as u64];
 
 /// Terminal ioctls that push input into, or reconfigure, the terminal the
 /// caller is reading from. Ref: CVE-2017-5226 (bubblewrap), CVE-2019-10063
@@ -203,7 +224,10 @@ pub const TABLE: &[Entry] = &[
         name: "socket",
         nr: libc::SYS_socket,
         errno: EAFNOSUPPORT,
-        when: When::NoneOf(0, FAMILIES),
+        when: When::Socket {
+            families: FAMILIES,
+            netlink: NETLINK_PROTOCOLS,
+        },
     },
     // libc falls back to clone(2), whose flags the filter can read.
     nosys("clone3", libc::SYS_clone3),
@@ -315,20 +339,44 @@ fn action(e: &Entry) -> Result<Vec<sock_filter>, String> {
         }
         // One jeq per value, each jumping over the rest to the returns.
         When::OneOf(arg, values) | When::NoneOf(arg, values) => {
-            let m = values.len();
             let mut out = vec![load(arg)];
-            for (j, &v) in values.iter().enumerate() {
-                out.push(ins(JEQ_K, offset(m - j)?, 0, low(v)));
-            }
-            // A match jumps to the second return, no match falls to the first.
             if matches!(e.when, When::OneOf(..)) {
-                out.extend([allow, refuse]);
+                out.extend(match_list(values, allow.clone(), refuse.clone())?);
             } else {
-                out.extend([refuse, allow]);
+                out.extend(match_list(values, refuse.clone(), allow.clone())?);
             }
             out
         }
+        // The family; for netlink, the protocol first (it always returns,
+        // so the family is still in A when it is skipped).
+        When::Socket { families, netlink } => {
+            let proto = match_list(netlink, ret_errno(EPROTONOSUPPORT), allow.clone())?;
+            let mut out = vec![
+                load(0),
+                ins(JEQ_K, 0, offset(proto.len() + 1)?, libc::AF_NETLINK as u32),
+                load(2),
+            ];
+            out.extend(proto);
+            out.extend(match_list(families, refuse, allow)?);
+            out
+        }
     })
+}
+
+/// A jeq per value against A: a match jumps to `matched`, no match falls
+/// through to `unmatched`; both are returns.
+fn match_list(
+    values: &[u64],
+    unmatched: sock_filter,
+    matched: sock_filter,
+) -> Result<Vec<sock_filter>, String> {
+    let m = values.len();
+    let mut out = Vec::with_capacity(m + 2);
+    for (j, &v) in values.iter().enumerate() {
+        out.push(ins(JEQ_K, offset(m - j)?, 0, v as u32));
+    }
+    out.extend([unmatched, matched]);
+    Ok(out)
 }
 
 /// A run: allow what is outside [lo, hi], answer for the rest.
@@ -414,6 +462,14 @@ mod tests {
         let mut by_errno: BTreeMap<i32, BTreeMap<i64, Vec<SeccompRule>>> = BTreeMap::new();
         for e in TABLE {
             by_errno.entry(e.errno).or_default().insert(e.nr, rules(e));
+            if let When::Socket { netlink, .. } = e.when {
+                let mut r = vec![cond(0, SeccompCmpOp::Eq, libc::AF_NETLINK as u64)];
+                r.extend(netlink.iter().map(|&p| cond(2, SeccompCmpOp::Ne, p)));
+                by_errno
+                    .entry(EPROTONOSUPPORT)
+                    .or_default()
+                    .insert(e.nr, vec![SeccompRule::new(r).unwrap()]);
+            }
         }
         by_errno
             .into_iter()
@@ -448,13 +504,21 @@ mod tests {
                 .iter()
                 .map(|&v| rule(vec![cond(arg, SeccompCmpOp::Eq, v)]))
                 .collect(),
-            When::NoneOf(arg, values) => vec![rule(
-                values
-                    .iter()
-                    .map(|&v| cond(arg, SeccompCmpOp::Ne, v))
-                    .collect(),
-            )],
+            When::NoneOf(arg, values) => vec![none_of(arg, values)],
+            // The netlink protocols are the EPROTONOSUPPORT filter's
+            // (reference_filters).
+            When::Socket { families, .. } => vec![none_of(0, families)],
         }
+    }
+
+    fn none_of(arg: u8, values: &[u64]) -> SeccompRule {
+        SeccompRule::new(
+            values
+                .iter()
+                .map(|&v| cond(arg, SeccompCmpOp::Ne, v))
+                .collect(),
+        )
+        .unwrap()
     }
 
     /// The x32 rule, written out: ENOSYS for any number with the x32 bit.
@@ -533,10 +597,16 @@ mod tests {
     /// Argument values worth trying: the table's own, with and without
     /// high bits, and the edges.
     fn interesting_args() -> Vec<u64> {
-        let mut v: Vec<u64> = [CLONE_NEW_FLAGS, PERSONALITIES, FAMILIES, TTY_INJECT]
-            .iter()
-            .flat_map(|l| l.iter().copied())
-            .collect();
+        let mut v: Vec<u64> = [
+            CLONE_NEW_FLAGS,
+            PERSONALITIES,
+            FAMILIES,
+            TTY_INJECT,
+            NETLINK_PROTOCOLS,
+        ]
+        .iter()
+        .flat_map(|l| l.iter().copied())
+        .collect();
         v.extend(v.clone().iter().map(|x| x | 0xdead_0000_0000));
         v.extend([
             0,
@@ -736,6 +806,50 @@ mod tests {
                 "family {f}"
             );
         }
+    }
+
+    #[test]
+    fn netlink_protocols() {
+        let netlink = |proto: u64| {
+            verdict(
+                libc::SYS_socket,
+                NATIVE,
+                [libc::AF_NETLINK as u64, 3, proto, 0, 0, 0],
+            )
+        };
+        for &p in NETLINK_PROTOCOLS {
+            assert_eq!(netlink(p), ALLOW, "protocol {p}");
+            // The kernel reads the protocol as an int: high bits are no way
+            // around the list, and no way into it either.
+            assert_eq!(netlink(p | 0xdead_0000_0000), ALLOW, "protocol {p}");
+        }
+        for p in [
+            libc::NETLINK_CONNECTOR,
+            libc::NETLINK_KOBJECT_UEVENT,
+            libc::NETLINK_GENERIC,
+            libc::NETLINK_AUDIT,
+            libc::NETLINK_SELINUX,
+            libc::NETLINK_NETFILTER,
+            libc::NETLINK_CRYPTO,
+        ] {
+            assert_eq!(netlink(p as u64), errno(EPROTONOSUPPORT), "protocol {p}");
+        }
+        // The protocol argument of other families is not looked at.
+        assert_eq!(
+            verdict(
+                libc::SYS_socket,
+                NATIVE,
+                [
+                    libc::AF_INET as u64,
+                    1,
+                    libc::NETLINK_CONNECTOR as u64,
+                    0,
+                    0,
+                    0
+                ]
+            ),
+            ALLOW
+        );
     }
 
     #[test]

@@ -459,6 +459,8 @@ fn every_mount_is_nosuid_and_nodev() {
         "/dev/tty",
         "/dev/console",
         "/dev/pts",
+        "/proc/bootconfig",
+        "/proc/cmdline",
         "/proc/interrupts",
         "/proc/kcore",
         "/proc/keys",

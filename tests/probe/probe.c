@@ -36,6 +36,17 @@
  *   probe segv                   dereference NULL
  *   probe eat MB                 allocate and touch MB MiB, 1 MiB at a time;
  *                                "ate=N" with what it got
+ *
+ * Hardening (issue 14):
+ *   probe netlink PROTO GROUPS   a netlink socket of PROTO, bound to the
+ *                                multicast GROUPS: "netlink-socket R",
+ *                                "netlink-bind R"
+ *   probe inotify [READY GO]     inotify instances until one fails:
+ *                                "inotify=N ERRNO"; with READY and GO, then
+ *                                create READY and hold them until GO exists
+ *                                (at most 60 s)
+ *   probe shm MB COUNT           COUNT SysV segments of MB MiB each:
+ *                                "shm=N ERRNO" (N made before one failed)
  *   probe subreap READY|-US MS CMD...
  *                                on the host: as a child subreaper, run CMD
  *                                (the launcher), SIGKILL it once the file
@@ -56,6 +67,9 @@
 #include <sys/ioctl.h>
 #include <sys/ipc.h>
 #include <sys/msg.h>
+#include <sys/shm.h>
+#include <sys/inotify.h>
+#include <linux/netlink.h>
 #include <dirent.h>
 #include <sys/file.h>
 #include <sys/personality.h>
@@ -98,6 +112,9 @@ static const char *errname(int e) {
     case ENOMEM: return "ENOMEM";
     case E2BIG: return "E2BIG";
     case ENXIO: return "ENXIO";
+    case EPROTONOSUPPORT: return "EPROTONOSUPPORT";
+    case EMFILE: return "EMFILE";
+    case ENOSPC: return "ENOSPC";
     default: {
         static char buf[32];
         snprintf(buf, sizeof buf, "E%d", e);
@@ -385,6 +402,33 @@ static int subreap(const char *ready, long wait_ms, char **cmd) {
     return 1;
 }
 
+static int netlink(int proto, unsigned groups) {
+    int s = socket(AF_NETLINK, SOCK_RAW | SOCK_CLOEXEC, proto);
+    report("netlink-socket", s);
+    if (s < 0) return 0;
+    struct sockaddr_nl a = { .nl_family = AF_NETLINK, .nl_groups = groups };
+    report("netlink-bind", bind(s, (struct sockaddr *)&a, sizeof a));
+    return 0;
+}
+
+static int inotify_hog(const char *ready, const char *go) {
+    int n = 0;
+    while (n < 100000 && inotify_init1(IN_CLOEXEC) >= 0) n++;
+    printf("inotify=%d %s\n", n, errname(errno));
+    if (!ready) return 0;
+    close(open(ready, O_CREAT | O_WRONLY | O_CLOEXEC, 0644));
+    for (int i = 0; i < 600 && access(go, F_OK) != 0; i++) usleep(100000);
+    return 0;
+}
+
+static int shm(long mb, int count) {
+    int n = 0;
+    for (; n < count; n++)
+        if (shmget(IPC_PRIVATE, (size_t)mb << 20, IPC_CREAT | 0600) < 0) break;
+    printf("shm=%d %s\n", n, n < count ? errname(errno) : "OK");
+    return 0;
+}
+
 int main(int argc, char **argv) {
     setvbuf(stdout, NULL, _IOLBF, 0);
     if (argc < 2) { fprintf(stderr, "usage: probe WHAT [ARGS]\n"); return 2; }
@@ -478,6 +522,9 @@ int main(int argc, char **argv) {
     }
     if (!strcmp(w, "orphans") && argc == 3) return orphans(atoi(argv[2]));
     if (!strcmp(w, "subreap") && argc >= 5) return subreap(argv[2], atol(argv[3]), argv + 4);
+    if (!strcmp(w, "netlink") && argc == 4) return netlink(atoi(argv[2]), (unsigned)strtoul(argv[3], NULL, 0));
+    if (!strcmp(w, "inotify") && (argc == 2 || argc == 4)) return inotify_hog(argc == 4 ? argv[2] : NULL, argc == 4 ? argv[3] : NULL);
+    if (!strcmp(w, "shm") && argc == 4) return shm(atol(argv[2]), atoi(argv[3]));
     fprintf(stderr, "probe: unknown probe %s\n", w);
     return 2;
 }
