@@ -86,8 +86,20 @@ fn open_target(live: &state::Live, plan: &Plan) -> Result<Target> {
     let (pid, start) = (live.record.pid, live.record.pid_start);
     let ended = || Error::msg("find the sandbox", "it has ended").with_path(live.name.clone());
     let pidfd = state::checked_pidfd(pid, start).ok_or_else(ended)?;
+    // Not before its set-up is done (no_new_privs comes after pivot_root
+    // and the nested user namespace): until then its root is the host's.
+    // Checked before /proc/PID/root is opened, and the sandbox's own
+    // processes cannot chroot or pivot_root after it.
+    if !state::wait_confined(pid, start, std::time::Duration::from_secs(5)) {
+        return Err(Error::msg(
+            "join the sandbox",
+            "it has not finished setting up (or has ended)",
+        )
+        .with_path(live.name.clone()));
+    }
     let proc = |rest: &str| Path::new("/proc").join(pid.to_string()).join(rest);
-    let open = |p: &Path| sys::open_path(p, libc::O_RDONLY | libc::O_CLOEXEC);
+    // Not O_PATH: the ioctl below needs a real open.
+    let open = |p: &Path| std::fs::File::open(p).map(OwnedFd::from);
     let root = sys::open_path(
         &proc("root"),
         libc::O_PATH | libc::O_DIRECTORY | libc::O_CLOEXEC,
@@ -408,7 +420,15 @@ fn command_main(
     close_all_but(&[report_w]);
     let env = child::environment(cmd, child::rootfs_home(cmd.uid, &report));
     if cmd.uid != 0 || cmd.gid != 0 {
+        // Writing our own uid_map needs our /proc/self files to be ours,
+        // which they are not while we are non-dumpable with memory made on
+        // the host. Dumpable for these two writes: nothing in the sandbox
+        // can attach to us meanwhile, since we hold capabilities it lacks
+        // (ptrace's capability-subset rule); the credential change makes
+        // us non-dumpable again, and so does the line after.
+        sys::set_dumpable(true).ctx_step("set up --uid/--gid")?;
         child::enter_identity(cmd.uid, cmd.gid)?;
+        sys::set_dumpable(false).ctx_step("mark the command non-dumpable")?;
     }
     child::enter_workdir(&cmd.chdir)?;
     sys::unblock_all_signals().ctx_step("unblock signals")?;

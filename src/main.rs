@@ -120,7 +120,8 @@ fn run(args: plan::RunArgs) -> u8 {
         Err(e) => return fail(e),
     };
     let mut daemon = None;
-    if args.detach {
+    let detach = args.detach;
+    if detach {
         let r = reg.as_ref().expect("registered");
         match state::detach(r) {
             Err(e) => return fail(e),
@@ -157,9 +158,15 @@ fn run(args: plan::RunArgs) -> u8 {
         let child = cmd.spawn()?;
         if let Some(r) = &reg {
             let pid = child.id() as i32;
+            let pid_start = state::start_time(pid).unwrap_or(0);
+            // --detach returns once the set-up is done (exec checks the
+            // same itself: before it, the sandbox's root is the host's).
+            if detach {
+                state::wait_confined(pid, pid_start, std::time::Duration::from_secs(10));
+            }
             let rec = state::Record {
                 pid,
-                pid_start: state::start_time(pid).unwrap_or(0),
+                pid_start,
                 started: std::time::SystemTime::now()
                     .duration_since(std::time::UNIX_EPOCH)
                     .map(|d| d.as_secs())

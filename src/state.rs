@@ -208,6 +208,34 @@ pub fn start_time(pid: i32) -> Option<u64> {
     rest.split_whitespace().nth(19)?.parse().ok()
 }
 
+/// Whether `pid` has no_new_privs set: the child stage sets it after its
+/// pivot_root and nested user namespace, so from then on the process's
+/// root and namespaces are the sandbox's final ones (before, its root is
+/// still the host's).
+pub fn confined(pid: i32) -> bool {
+    fs::read_to_string(format!("/proc/{pid}/status"))
+        .map(|s| s.lines().any(|l| l == "NoNewPrivs:\t1"))
+        .unwrap_or(false)
+}
+
+/// Wait (at most `within`, polling) until `pid`, which started at `start`,
+/// is `confined`; false if it ended or the time ran out.
+pub fn wait_confined(pid: i32, start: u64, within: std::time::Duration) -> bool {
+    let deadline = std::time::Instant::now() + within;
+    loop {
+        if start_time(pid) != Some(start) {
+            return false;
+        }
+        if confined(pid) {
+            return true;
+        }
+        if std::time::Instant::now() > deadline {
+            return false;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(2));
+    }
+}
+
 /// A pidfd for `pid`, checked to be the process that started at `start`
 /// (not one that reused the pid): the check comes after the open, so the
 /// fd names the process that was checked.
