@@ -229,7 +229,7 @@ fn exec_exit_codes_and_signals() {
     // A signal to exec is forwarded to the command (a shell that
     // handles it); exec ends with the command's status.
     let ready = format!("/tmp/ready-{}", std::process::id());
-    let mut child = sb(&[
+    let child = sb(&[
         "exec",
         &n,
         "/bin/sh",
