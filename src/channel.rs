@@ -159,6 +159,11 @@ impl ReportSender {
         ReportSender(REPORT_FD)
     }
 
+    /// A report pipe on another fd (`sandbox exec`'s helpers, join.rs).
+    pub fn new(fd: RawFd) -> ReportSender {
+        ReportSender(fd)
+    }
+
     pub fn error(&self, e: &Error) {
         self.send(&encode_error(e));
     }

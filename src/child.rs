@@ -137,13 +137,7 @@ fn stage(plan: &Plan, report: &ReportSender) -> Result<Infallible> {
     // no_new_privs (which Landlock and seccomp need without
     // CAP_SYS_ADMIN), Landlock, and seccomp last so the filter need not
     // allow any setup call.
-    for l in &plan.limits {
-        let r = l.resource();
-        let shown = format!("{}={}", r.name, crate::limits::show(l.value));
-        let (soft, hard) =
-            crate::limits::soft_hard(l, sys::getrlimit(r.resource).ctx("read limit", &shown)?.1);
-        sys::setrlimit(r.resource, soft, hard).ctx("set limit", &shown)?;
-    }
+    set_rlimits(plan)?;
     drop_capabilities()?;
     sys::set_no_new_privs().ctx_step("set no_new_privs")?;
     let landlock = landlock::apply(plan, root_writable)?;
@@ -168,6 +162,18 @@ fn stage(plan: &Plan, report: &ReportSender) -> Result<Infallible> {
         init(report, crate::status::cpu_limit(&plan.limits))?;
     }
     Err(exec(plan, &env))
+}
+
+/// The plan's rlimits, soft and hard (`sandbox exec` sets them too).
+pub(crate) fn set_rlimits(plan: &Plan) -> Result<()> {
+    for l in &plan.limits {
+        let r = l.resource();
+        let shown = format!("{}={}", r.name, crate::limits::show(l.value));
+        let (soft, hard) =
+            crate::limits::soft_hard(l, sys::getrlimit(r.resource).ctx("read limit", &shown)?.1);
+        sys::setrlimit(r.resource, soft, hard).ctx("set limit", &shown)?;
+    }
+    Ok(())
 }
 
 /// `--init`: this process stays PID 1, runs the command as PID 2, passes
@@ -236,7 +242,7 @@ fn init(report: &ReportSender, cpu_limit: Option<std::time::Duration>) -> Result
 /// chdir, then check the result is inside the new root: a directory fd
 /// leaked from the host and named as /proc/self/fd/N would put the command
 /// outside it. Ref: CVE-2024-21626
-fn enter_workdir(dir: &OsStr) -> Result<()> {
+pub(crate) fn enter_workdir(dir: &OsStr) -> Result<()> {
     let shown = Path::new(dir).display();
     std::env::set_current_dir(dir).ctx("chdir", &shown)?;
     match std::env::current_dir() {
@@ -252,7 +258,7 @@ fn enter_workdir(dir: &OsStr) -> Result<()> {
 /// Empty all five capability sets and lock them so that neither a setuid
 /// root binary nor uid 0 itself gets any back at execve.
 /// Ref: capabilities(7) "Capabilities and execution of programs by root"
-fn drop_capabilities() -> Result<()> {
+pub(crate) fn drop_capabilities() -> Result<()> {
     // Securebits first: changing them needs CAP_SETPCAP, which goes next.
     const SECBIT_NOROOT: libc::c_ulong = 1 << 0;
     const SECBIT_NOROOT_LOCKED: libc::c_ulong = 1 << 1;
@@ -287,7 +293,7 @@ fn drop_capabilities() -> Result<()> {
 }
 
 /// Install the default filter (seccomp.rs), one program.
-fn apply_seccomp() -> Result<()> {
+pub(crate) fn apply_seccomp() -> Result<()> {
     let program = seccomp::program().map_err(|m| Error::msg("build the seccomp filter", m))?;
     match seccompiler::apply_filter(&program) {
         Ok(()) => Ok(()),
@@ -300,7 +306,7 @@ fn apply_seccomp() -> Result<()> {
 
 /// Cleared, then PATH, HOME (from the rootfs's /etc/passwd), TERM (the
 /// caller's) and the `--setenv` values, which win.
-fn environment(plan: &Plan, home: OsString) -> Vec<(OsString, OsString)> {
+pub(crate) fn environment(plan: &Plan, home: OsString) -> Vec<(OsString, OsString)> {
     let mut env: Vec<(OsString, OsString)> =
         vec![("PATH".into(), DEFAULT_PATH.into()), ("HOME".into(), home)];
     if let Some(t) = &plan.term {
@@ -320,7 +326,7 @@ fn environment(plan: &Plan, home: OsString) -> Vec<(OsString, OsString)> {
 /// make us read a host file; read through `untrusted`, so a link to
 /// /dev/zero, a FIFO, a huge file or a pseudo-file gives `/` and a notice
 /// instead of a stage that eats memory or never starts the command.
-fn rootfs_home(uid: u32, report: &ReportSender) -> OsString {
+pub(crate) fn rootfs_home(uid: u32, report: &ReportSender) -> OsString {
     let passwd = match untrusted::read_rootfs_file(Path::new("/etc/passwd"), MAX_ROOTFS_FILE) {
         Ok(bytes) => bytes,
         Err(Refused::Missing) => Vec::new(),
@@ -346,7 +352,7 @@ fn passwd_home(passwd: &[u8], uid: u32) -> Option<OsString> {
 /// 0, so the identity is reached through a nested user namespace mapping N
 /// onto our 0 (docs/DECISIONS.md, "--uid/--gid through a nested user namespace"). The mounts above now belong
 /// to a more privileged namespace and are locked for the command.
-fn enter_identity(uid: u32, gid: u32) -> Result<()> {
+pub(crate) fn enter_identity(uid: u32, gid: u32) -> Result<()> {
     sys::unshare(libc::CLONE_NEWUSER).ctx_step("create the nested user namespace (--uid/--gid)")?;
     // Not dumpable, our /proc/self files belong to root of the namespace
     // our memory was made in: the sandbox's, since this stage was exec'd
@@ -362,7 +368,7 @@ fn enter_identity(uid: u32, gid: u32) -> Result<()> {
 
 /// Resolve and exec the command as execvp would, but telling "not found"
 /// (127) from "found but not executable" (126). Returns only on failure.
-fn exec(plan: &Plan, env: &[(OsString, OsString)]) -> Error {
+pub(crate) fn exec(plan: &Plan, env: &[(OsString, OsString)]) -> Error {
     let to_c = |s: &OsStr| CString::new(s.as_bytes());
     let Ok(argv) = plan
         .command

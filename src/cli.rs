@@ -30,6 +30,27 @@ pub enum Cmd {
     Man,
     /// `sandbox completions SHELL`: a completion script for SHELL.
     Completions(crate::manual::Shell),
+    /// `sandbox ps [--json]`.
+    Ps {
+        json: bool,
+    },
+    /// `sandbox exec …`.
+    Exec(Box<crate::join::ExecArgs>),
+    /// `sandbox kill NAME [SIGNAL]`.
+    Kill {
+        name: String,
+        signal: i32,
+    },
+    /// `sandbox stop [--time SECS] NAME`.
+    Stop {
+        name: String,
+        time: Option<std::time::Duration>,
+    },
+    /// `sandbox logs [-f] NAME`.
+    Logs {
+        name: String,
+        follow: bool,
+    },
     /// Text for stdout: static for most, rendered for `run --help`.
     Help(Cow<'static, str>),
     Version,
@@ -146,6 +167,12 @@ impl ToArgs for RunArgs {
             if v != dv {
                 a.extend([opt.into(), limits::show(v).into()]);
             }
+        }
+        if let Some(n) = &self.name {
+            a.extend(["--name".into(), n.into()]);
+        }
+        if self.detach {
+            a.push("--detach".into());
         }
         a.push("--".into());
         a.push(self.rootfs.clone());
@@ -385,6 +412,23 @@ pub const RUN_OPTIONS: &[Opt] = &[
         Options,
         "cap what the command writes to the copy-on-write root (default: 256M)",
     ),
+    value(
+        "--name",
+        "NAME",
+        Supervision,
+        "register the sandbox under NAME (letters, digits, -, _, ., at most 64) for \
+         sandbox ps, exec, kill, stop and logs; a name in use by a running sandbox \
+         of yours fails (125). Default: a generated name",
+    ),
+    short(
+        'd',
+        flag(
+            "--detach",
+            Supervision,
+            "go to the background once the sandbox runs, print its name, and keep \
+             supervising it; its output goes to a log (sandbox logs NAME)",
+        ),
+    ),
     flag(
         "--init",
         Supervision,
@@ -583,6 +627,7 @@ pub fn run_help() -> String {
 
 pub const USAGE: &str = "\
 usage: sandbox run [OPTIONS] ROOTFS [--] [COMMAND [ARG...]]
+       sandbox ps | exec | kill | stop | logs ...
        sandbox doctor
        sandbox man | completions bash|zsh|fish
        sandbox --help | --version";
@@ -591,6 +636,15 @@ pub const TOP_HELP: &str = "\
 sandbox: run untrusted commands in a rootless Linux sandbox
 
 usage: sandbox run [OPTIONS] ROOTFS [--] [COMMAND [ARG...]]
+       sandbox ps [--json] list your running sandboxes
+       sandbox exec [OPTIONS] NAME [--] [COMMAND [ARG...]]
+                           run a command inside a running sandbox
+       sandbox kill NAME [SIGNAL]
+                           send a signal to a running sandbox (default KILL)
+       sandbox stop [--time SECS] NAME
+                           stop it: TERM, then KILL after the grace
+       sandbox logs [-f] NAME
+                           the output of a sandbox run with --detach
        sandbox doctor      check what this kernel and user allow
        sandbox man         print the manual page (roff): sandbox man | man -l -
        sandbox completions bash|zsh|fish
@@ -694,10 +748,15 @@ pub fn parse(args: Vec<OsString>) -> Result<Cmd> {
             Ok(Cmd::Doctor)
         }
         Some("man") => parse_man(&rest),
+        Some("ps") => parse_ps(&rest),
+        Some("exec") => parse_exec(rest),
+        Some("kill") => parse_kill(&rest),
+        Some("stop") => parse_stop(&rest),
+        Some("logs") => parse_logs(&rest),
         Some("completions") => parse_completions(&rest),
         _ if first.len() > 1 && first.as_bytes()[0] == b'-' => Err(option_before_command(&first)),
         _ => Err(usage(format!("unknown command {first:?}"))
-            .with_hint("commands are: run, doctor, man, completions; see 'sandbox --help'")),
+            .with_hint("commands are: run, ps, exec, kill, stop, logs, doctor, man, completions; see 'sandbox --help'")),
     }
 }
 
@@ -705,6 +764,14 @@ pub fn parse(args: Vec<OsString>) -> Result<Cmd> {
 /// and the completions list them.
 pub const COMMANDS: &[(&str, &str)] = &[
     ("run", "run a command in a new sandbox"),
+    ("ps", "list your running sandboxes"),
+    ("exec", "run a command inside a running sandbox"),
+    ("kill", "send a signal to a running sandbox"),
+    (
+        "stop",
+        "stop a running sandbox: TERM, then KILL after a grace",
+    ),
+    ("logs", "show the output of a detached sandbox"),
     ("doctor", "check what this kernel and user allow"),
     ("man", "print the manual page, sandbox(1), in roff"),
     (
@@ -716,6 +783,198 @@ pub const COMMANDS: &[(&str, &str)] = &[
 const MAN_HELP: &str = "usage: sandbox man\n\nPrints the manual page sandbox(1) in roff: 'sandbox man | man -l -' shows it.";
 
 const COMPLETIONS_HELP: &str = "usage: sandbox completions bash|zsh|fish\n\nPrints a completion script for the shell; 'make install' installs all three.";
+
+pub const PS_HELP: &str = "usage: sandbox ps [--json]\n\nLists your running sandboxes: name, PID (on the host), start time, uptime,\nnetwork, rootfs and command. --json prints one JSON array.";
+
+pub const EXEC_HELP: &str = "\
+usage: sandbox exec [OPTIONS] NAME [--] [COMMAND [ARG...]]
+
+Runs COMMAND (default /bin/sh) inside the running sandbox NAME: in all of
+its namespaces, its root and its cgroup, as confined as its own command
+(no capabilities, no_new_privs, the same seccomp filter, Landlock rules
+and rlimits). The environment starts empty, as with run.
+
+Options:
+  --chdir DIR         working directory inside (default: /)
+  --setenv KEY=VALUE  add to the environment (repeatable)
+  --uid N, --gid N    identity inside (default: the sandbox's own)
+  -t, --tty           give the command a pty of the sandbox's own when a
+                      terminal is on stdio (job control); without it a
+                      terminal is passed as a plain byte stream
+
+Exit status: the command's own; 128+N if it was killed by signal N; 125
+if exec failed (no such sandbox, say); 126 if COMMAND cannot be executed;
+127 if COMMAND is not found.";
+
+pub const KILL_HELP: &str = "usage: sandbox kill NAME [SIGNAL]\n\nSends SIGNAL (a name such as TERM, or a number; default KILL) to the\nsandbox's PID 1. KILL ends the whole sandbox.";
+
+pub const STOP_HELP: &str = "usage: sandbox stop [--time SECS] NAME\n\nAsks the sandbox's launcher to stop it (SIGTERM to its command), and kills\nthe whole sandbox if it has not ended after SECS (default: its\n--kill-after). Returns once the sandbox and its launcher are gone.";
+
+pub const LOGS_HELP: &str = "usage: sandbox logs [-f|--follow] NAME\n\nPrints what a sandbox started with --detach has written to stdout and\nstderr (its last 8 MiB at most). -f keeps printing until the sandbox ends.";
+
+fn is_help(a: &OsStr) -> bool {
+    a == "-h" || a == "--help"
+}
+
+fn utf8(a: &OsStr) -> Result<&str> {
+    a.to_str()
+        .ok_or_else(|| usage(format!("{a:?} is not UTF-8")))
+}
+
+fn parse_name(a: &OsStr) -> Result<String> {
+    let s = utf8(a)?;
+    crate::state::check_name(s).map_err(usage)?;
+    Ok(s.to_string())
+}
+
+/// `sandbox ps [--json]`.
+fn parse_ps(rest: &[OsString]) -> Result<Cmd> {
+    let mut json = false;
+    for a in rest {
+        match a.to_str() {
+            Some("-h" | "--help") => return Ok(Cmd::Help(Cow::Borrowed(PS_HELP))),
+            Some("--json") => json = true,
+            _ => return Err(usage(format!("ps takes only --json, got {a:?}"))),
+        }
+    }
+    Ok(Cmd::Ps { json })
+}
+
+/// `sandbox exec [OPTIONS] NAME [--] [COMMAND [ARG...]]`.
+fn parse_exec(rest: Vec<OsString>) -> Result<Cmd> {
+    let mut a = crate::join::ExecArgs {
+        name: String::new(),
+        command: Vec::new(),
+        chdir: None,
+        setenv: Vec::new(),
+        uid: None,
+        gid: None,
+        tty: false,
+    };
+    let mut it = rest.into_iter();
+    let mut name = None;
+    while let Some(tok) = it.next() {
+        let s = tok.to_str().unwrap_or("");
+        if is_help(&tok) {
+            return Ok(Cmd::Help(Cow::Borrowed(EXEC_HELP)));
+        }
+        if s == "--" {
+            break;
+        }
+        if !s.starts_with('-') || s == "-" {
+            name = Some(parse_name(&tok)?);
+            break;
+        }
+        let (opt, inline) = match s.split_once('=') {
+            Some((o, v)) => (o.to_string(), Some(OsString::from(v))),
+            None => (s.to_string(), None),
+        };
+        if matches!(opt.as_str(), "-t" | "--tty") {
+            a.tty = true;
+            continue;
+        }
+        let mut value = || -> Result<OsString> {
+            inline
+                .clone()
+                .or_else(|| it.next())
+                .ok_or_else(|| usage(format!("option {opt} needs a value")))
+        };
+        match opt.as_str() {
+            "--chdir" => a.chdir = Some(parse_chdir(&value()?).map_err(usage)?),
+            "--setenv" => a.setenv.push(parse_setenv(&value()?).map_err(usage)?),
+            "--uid" => a.uid = Some(parse_id(utf8(&value()?)?).map_err(usage)?),
+            "--gid" => a.gid = Some(parse_id(utf8(&value()?)?).map_err(usage)?),
+            _ => {
+                return Err(usage(format!("unknown exec option {s}")).with_hint(
+                    "exec takes --chdir, --setenv, --uid, --gid and -t; see 'sandbox exec --help'",
+                ))
+            }
+        }
+    }
+    let name = match name {
+        Some(n) => n,
+        None => match it.next() {
+            Some(n) => parse_name(&n)?,
+            None => {
+                return Err(usage("exec needs the name of a running sandbox")
+                    .with_hint("sandbox exec NAME [COMMAND [ARG...]]; 'sandbox ps' lists yours"))
+            }
+        },
+    };
+    a.name = name;
+    let mut command: Vec<OsString> = it.collect();
+    if command.first().is_some_and(|c| c == "--") {
+        command.remove(0);
+    }
+    if command.is_empty() {
+        command.push(crate::plan::DEFAULT_COMMAND.into());
+    }
+    a.command = command;
+    Ok(Cmd::Exec(Box::new(a)))
+}
+
+/// `sandbox kill NAME [SIGNAL]`.
+fn parse_kill(rest: &[OsString]) -> Result<Cmd> {
+    match rest {
+        [h, ..] if is_help(h) => Ok(Cmd::Help(Cow::Borrowed(KILL_HELP))),
+        [n] => Ok(Cmd::Kill {
+            name: parse_name(n)?,
+            signal: libc::SIGKILL,
+        }),
+        [n, sig] => Ok(Cmd::Kill {
+            name: parse_name(n)?,
+            signal: crate::manage::parse_signal(utf8(sig)?).map_err(usage)?,
+        }),
+        _ => Err(usage("usage: sandbox kill NAME [SIGNAL]")),
+    }
+}
+
+/// `sandbox stop [--time SECS] NAME`.
+fn parse_stop(rest: &[OsString]) -> Result<Cmd> {
+    let mut time = None;
+    let mut name = None;
+    let mut it = rest.iter();
+    while let Some(a) = it.next() {
+        let s = a.to_str().unwrap_or("");
+        if is_help(a) {
+            return Ok(Cmd::Help(Cow::Borrowed(STOP_HELP)));
+        }
+        if s == "--time" || s == "-t" {
+            let v = it
+                .next()
+                .ok_or_else(|| usage("option --time needs a value"))?;
+            time = Some(limits::parse_duration("--time", utf8(v)?).map_err(usage)?);
+        } else if let Some(v) = s.strip_prefix("--time=") {
+            time = Some(limits::parse_duration("--time", v).map_err(usage)?);
+        } else if name.is_none() {
+            name = Some(parse_name(a)?);
+        } else {
+            return Err(usage(format!("stop takes one name, got {a:?} too")));
+        }
+    }
+    match name {
+        Some(name) => Ok(Cmd::Stop { name, time }),
+        None => Err(usage("usage: sandbox stop [--time SECS] NAME")),
+    }
+}
+
+/// `sandbox logs [-f] NAME`.
+fn parse_logs(rest: &[OsString]) -> Result<Cmd> {
+    let mut follow = false;
+    let mut name = None;
+    for a in rest {
+        match a.to_str() {
+            Some("-h" | "--help") => return Ok(Cmd::Help(Cow::Borrowed(LOGS_HELP))),
+            Some("-f" | "--follow") => follow = true,
+            _ if name.is_none() => name = Some(parse_name(a)?),
+            _ => return Err(usage(format!("logs takes one name, got {a:?} too"))),
+        }
+    }
+    match name {
+        Some(name) => Ok(Cmd::Logs { name, follow }),
+        None => Err(usage("usage: sandbox logs [-f] NAME")),
+    }
+}
 
 /// `sandbox man`.
 fn parse_man(rest: &[OsString]) -> Result<Cmd> {
@@ -968,6 +1227,11 @@ fn root_and_sizes(o: &mut Opts, r: &mut RunArgs) -> Result<()> {
 
 /// PID 1, the timeout and the status report.
 fn supervision(o: &mut Opts, r: &mut RunArgs) -> Result<()> {
+    r.name = o.one("--name", |v| {
+        crate::state::check_name(v)?;
+        Ok(v.to_string())
+    })?;
+    r.detach = o.flag("--detach");
     r.init = o.flag("--init");
     r.timeout = o
         .one("--timeout", |v| limits::parse_duration("--timeout", v))?
@@ -1461,7 +1725,7 @@ mod tests {
             names.push(format!("{}s", o.long));
             names.push(o.long[1..].to_string());
         }
-        names.extend(["-x", "--x", "--", "-", "--name", "-hv", "-vv"].map(String::from));
+        names.extend(["-x", "--x", "--", "-", "--nam", "-hv", "-vv"].map(String::from));
         for name in names {
             let mut argv = vec![OsString::from(&name)];
             let known = find(&name);
@@ -1489,7 +1753,7 @@ mod tests {
     #[test]
     fn every_option_is_read() {
         let sample = |long: &str| match long {
-            "--hostname" => "h",
+            "--hostname" | "--name" => "h",
             "--chdir" | "--status-file" => "/x",
             "--setenv" => "A=b",
             "--uid" | "--gid" | "--pids" | "--cpus" | "--timeout" | "--kill-after" => "7",
@@ -1591,7 +1855,7 @@ mod tests {
             &["--frob", "r"][..],
             &["--s", "r"],
             &["-x", "r"],
-            &["--name", "x", "r"],
+            &["--quux", "x", "r"],
         ] {
             assert_eq!(
                 hint(far),
@@ -1619,10 +1883,10 @@ mod tests {
             e.to_string().contains("option -v comes after the command"),
             "{e}"
         );
-        let e = parse(args(&["--name", "x", "run", "r"])).unwrap_err();
+        let e = parse(args(&["--nosuch", "x", "run", "r"])).unwrap_err();
         assert!(
             e.to_string()
-                .contains("unknown option --name; options come after the command"),
+                .contains("unknown option --nosuch; options come after the command"),
             "{e}"
         );
         let e = parse(args(&["--timout", "run", "r"])).unwrap_err();
@@ -1666,6 +1930,8 @@ mod tests {
             sizes in (1u64..u64::MAX, 1u64..u64::MAX, 1u64..u64::MAX),
             tmpfs in proptest::collection::vec((abs_path(), proptest::option::of(1u64..u64::MAX), 0usize..5), 0..3),
             inherit in any::<bool>(),
+            name in proptest::option::of("[a-zA-Z0-9_-][a-zA-Z0-9_.-]{0,20}"),
+            detach in any::<bool>(),
         ) -> RunArgs {
             let nbinds = binds.len();
             let mut tmpfs: Vec<TmpfsArg> = tmpfs.into_iter().map(|(d, size, after)| TmpfsArg {
@@ -1701,6 +1967,7 @@ mod tests {
                 },
                 tmpfs,
                 stdio: if inherit { StdioMode::Inherit } else { StdioMode::Relay },
+                name, detach,
             }
         }
     }

@@ -381,6 +381,13 @@ impl Command {
         Plan::from_args(args, self.term.clone())
     }
 
+    /// The validated plan as the child stage receives it (channel.rs),
+    /// for the state entry that `sandbox exec` reads (state.rs).
+    #[doc(hidden)]
+    pub fn encoded_plan(&self) -> Result<Vec<u8>> {
+        Ok(crate::channel::encode_plan(&self.plan()?))
+    }
+
     /// Start the sandbox and return once it runs. Errors found before the
     /// start (a missing rootfs, a bad limit, no user namespaces) come back
     /// here; a failure inside the sandbox's set-up, or a command that is

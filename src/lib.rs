@@ -43,9 +43,13 @@ pub mod doctor;
 #[doc(hidden)]
 pub mod error;
 mod idmap;
+#[doc(hidden)]
+pub mod join;
 mod landlock;
 #[doc(hidden)]
 pub mod limits;
+#[doc(hidden)]
+pub mod manage;
 #[doc(hidden)]
 pub mod nslimits;
 mod parent;
@@ -55,6 +59,8 @@ mod relay;
 mod rootfs;
 mod seccomp;
 mod signals;
+#[doc(hidden)]
+pub mod state;
 #[doc(hidden)]
 pub mod status;
 #[allow(unsafe_code)]

@@ -10,7 +10,7 @@ mod cli;
 mod manual;
 
 // cli.rs names the library's domain types as `crate::…`.
-pub(crate) use sandbox::{error, limits, nslimits, plan};
+pub(crate) use sandbox::{error, join, limits, manage, nslimits, plan, state};
 
 use std::io::Write;
 use std::process::ExitCode;
@@ -48,6 +48,33 @@ fn main() -> ExitCode {
         cli::Cmd::Man => print(&manual::man_page()),
         cli::Cmd::Completions(shell) => print(&shell.script()),
         cli::Cmd::Run(args) => run(*args),
+        cli::Cmd::Ps { json } => match manage::ps(json) {
+            Ok(text) => print(&text),
+            Err(e) => fail(e),
+        },
+        cli::Cmd::Exec(a) => match join::exec(*a, std::env::var_os("TERM")) {
+            Ok(code) => code,
+            Err(e) => fail(e),
+        },
+        cli::Cmd::Kill { name, signal } => match manage::kill(&name, signal) {
+            Ok(()) => 0,
+            Err(e) => fail(e),
+        },
+        cli::Cmd::Stop { name, time } => match manage::stop(&name, time) {
+            Ok(notice) => {
+                if let Some(n) = notice {
+                    eprintln!("sandbox: {n}");
+                }
+                0
+            }
+            Err(e) => fail(e),
+        },
+        cli::Cmd::Logs { name, follow } => {
+            match manage::logs(&name, follow, &mut std::io::stdout().lock()) {
+                Ok(()) => 0,
+                Err(e) => fail(e),
+            }
+        }
     };
     ExitCode::from(code)
 }
@@ -65,19 +92,104 @@ fn print(text: &str) -> u8 {
     }
 }
 
+fn fail(e: error::Error) -> u8 {
+    e.report();
+    e.exit
+}
+
 /// `sandbox run`: notices and errors to stderr as `sandbox: …` lines, the
-/// `-v` summary at the end, and the sandbox's status as ours.
+/// `-v` summary at the end, and the sandbox's status as ours. The sandbox
+/// is registered in the state directory (state.rs) while it runs, and
+/// with `--detach` the launcher goes to the background first.
 fn run(args: plan::RunArgs) -> u8 {
     let verbose = args.verbose;
     let program = args.command.first().cloned();
+    let asked = args.name.is_some() || args.detach;
+    let reg = match state::Registration::reserve(args.name.as_deref()) {
+        Ok(r) => Some(r),
+        // Without --name or --detach nothing depends on the entry: run
+        // anyway, and say why it is missing with -v.
+        Err(e) if !asked => {
+            if verbose {
+                let e = e.to_string();
+                let e = e.trim_start_matches("sandbox: ");
+                eprintln!("sandbox: notice: not listed by 'sandbox ps': {e}");
+            }
+            None
+        }
+        Err(e) => return fail(e),
+    };
+    let mut daemon = None;
+    let detach = args.detach;
+    if detach {
+        let r = reg.as_ref().expect("registered");
+        match state::detach(r) {
+            Err(e) => return fail(e),
+            Ok(state::Detached::Foreground(code)) => {
+                if let Some(r) = reg {
+                    r.hand_over();
+                }
+                return code;
+            }
+            Ok(state::Detached::Daemon(d)) => daemon = Some(d),
+        }
+    }
+    let record = state::Record {
+        launcher: std::process::id() as i32,
+        launcher_start: state::start_time(std::process::id() as i32).unwrap_or(0),
+        rootfs: std::fs::canonicalize(&args.rootfs)
+            .unwrap_or_else(|_| args.rootfs.clone().into())
+            .to_string_lossy()
+            .into_owned(),
+        command: state::show_args(&args.command),
+        network: if args.share_net { "host" } else { "none" }.into(),
+        detached: args.detach,
+        kill_after_ms: args.kill_after.as_millis() as u64,
+        ..state::Record::default()
+    };
+    let term = if args.detach {
+        None
+    } else {
+        std::env::var_os("TERM")
+    };
     let mut cmd = sandbox::Command::from_args(args);
-    cmd.cli(std::env::var_os("TERM"))
-        .on_notice(|n| eprintln!("sandbox: {n}"));
-    let report = match cmd.spawn() {
-        Ok(mut child) => child.wait(),
+    cmd.cli(term).on_notice(|n| eprintln!("sandbox: {n}"));
+    let started = cmd.encoded_plan().and_then(|plan| {
+        let child = cmd.spawn()?;
+        if let Some(r) = &reg {
+            let pid = child.id() as i32;
+            let pid_start = state::start_time(pid).unwrap_or(0);
+            // --detach returns once the set-up is done (exec checks the
+            // same itself: before it, the sandbox's root is the host's).
+            if detach {
+                state::wait_confined(pid, pid_start, std::time::Duration::from_secs(10));
+            }
+            let rec = state::Record {
+                pid,
+                pid_start,
+                started: std::time::SystemTime::now()
+                    .duration_since(std::time::UNIX_EPOCH)
+                    .map(|d| d.as_secs())
+                    .unwrap_or(0),
+                ..record
+            };
+            // Dropped (and so killed) on failure.
+            r.record(&rec, &plan)?;
+        }
+        Ok(child)
+    });
+    let report = match started {
+        Ok(mut child) => {
+            if let (Some(d), Some(r)) = (&mut daemon, &reg) {
+                d.ready(r.name());
+            }
+            child.wait()
+        }
         Err(e) => {
-            e.report();
-            return e.exit;
+            if let Some(d) = &mut daemon {
+                d.fail(&e);
+            }
+            return fail(e);
         }
     };
     match &report.error {
@@ -90,6 +202,10 @@ fn run(args: plan::RunArgs) -> u8 {
         },
         None if verbose => eprintln!("{}", report.line()),
         None => {}
+    }
+    drop(reg);
+    if let Some(d) = daemon {
+        d.finish();
     }
     report.status
 }

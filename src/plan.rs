@@ -135,6 +135,12 @@ pub struct RunArgs {
     /// `--tmpfs` mounts, in the order given.
     pub tmpfs: Vec<TmpfsArg>,
     pub stdio: StdioMode,
+    /// `--name`: the name in the state directory (state.rs); the
+    /// launcher's business only, never in the plan.
+    pub name: Option<String>,
+    /// `--detach`: the launcher goes to the background once the command
+    /// runs.
+    pub detach: bool,
 }
 
 /// `--memory`, `--pids`, `--cpus`: enforced through cgroup v2, or the run
@@ -205,6 +211,8 @@ impl RunArgs {
             sizes: DEFAULT_SIZES,
             tmpfs: Vec::new(),
             stdio: StdioMode::Relay,
+            name: None,
+            detach: false,
         }
     }
 }

@@ -93,6 +93,12 @@ pub struct Prepared {
 /// Look at the caller's fds 0–2 and make the pipes, the socket and the
 /// dups the relay needs. Under `--stdio inherit`, nothing.
 pub fn prepare(mode: StdioMode) -> Result<Prepared> {
+    prepare_with(mode, true)
+}
+
+/// `prepare`, with `tty` false (`sandbox exec` without `-t`): a terminal
+/// is pumped as a byte stream like a file, and no pty is made.
+pub fn prepare_with(mode: StdioMode, tty: bool) -> Result<Prepared> {
     let mut p = Prepared {
         child_stdio: [-1; 3],
         child_tty: -1,
@@ -104,7 +110,11 @@ pub fn prepare(mode: StdioMode) -> Result<Prepared> {
     if mode == StdioMode::Inherit {
         return Ok(p);
     }
-    let kinds = [classify(0), classify(1), classify(2)];
+    let kind = |fd| match classify(fd) {
+        Kind::Tty if !tty => Kind::Pump,
+        k => k,
+    };
+    let kinds = [kind(0), kind(1), kind(2)];
     // stdin
     if kinds[0] == Kind::Pump {
         let (r, w) = sys::pipe_high().ctx_step("create the stdin pipe")?;
@@ -678,8 +688,11 @@ pub fn make_pty(plan: &PtyPlan, sock: OwnedFd) -> Result<()> {
     // /dev/console names the session's terminal, as the caller's terminal
     // did under --stdio inherit.
     let n = sys::pty_number(replica.as_fd()).ctx("set up the pty", "/dev/ptmx")?;
-    std::os::unix::fs::symlink(format!("pts/{n}"), "/dev/console")
-        .ctx("create symlink", "/dev/console")?;
+    // `sandbox exec -t` finds the sandbox's own there already.
+    match std::os::unix::fs::symlink(format!("pts/{n}"), "/dev/console") {
+        Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => {}
+        r => r.ctx("create symlink", "/dev/console")?,
+    }
     sys::send_fd(sock.as_fd(), master.as_fd()).ctx_step("send the pty to the launcher")?;
     Ok(())
 }

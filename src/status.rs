@@ -194,7 +194,7 @@ pub fn signal_name(sig: i32) -> String {
     }
 }
 
-fn json_str(out: &mut String, s: &str) {
+pub(crate) fn json_str(out: &mut String, s: &str) {
     out.push('"');
     for c in s.chars() {
         match c {

@@ -240,7 +240,19 @@ fn bash_loads_the_completion() {
     let c = |w: &[&str]| bash_complete(&script, dir.path(), w);
     assert_eq!(
         c(&["sandbox", ""]),
-        ["--help", "--version", "completions", "doctor", "man", "run"]
+        [
+            "--help",
+            "--version",
+            "completions",
+            "doctor",
+            "exec",
+            "kill",
+            "logs",
+            "man",
+            "ps",
+            "run",
+            "stop"
+        ]
     );
     assert_eq!(c(&["sandbox", "run", "--seccomp", ""]), ["off", "on"]);
     assert_eq!(c(&["sandbox", "run", "--landlock", "r"]), ["require"]);

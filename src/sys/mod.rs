@@ -16,6 +16,7 @@
 mod fd;
 mod mount;
 mod net;
+mod ns;
 mod privileges;
 mod probe;
 mod process;
@@ -26,6 +27,7 @@ mod tty;
 pub use fd::*;
 pub use mount::*;
 pub use net::*;
+pub use ns::*;
 pub use privileges::*;
 pub use probe::*;
 pub use process::*;

@@ -1,0 +1,51 @@
+//! Joining what exists: setns(2) into a running sandbox's namespaces
+//! (through a pidfd, or an ns file), the parent of a user namespace, and
+//! flock(2) for the state directory's entries (state.rs, join.rs).
+
+use std::io;
+use std::os::fd::{AsRawFd, BorrowedFd, FromRawFd, OwnedFd, RawFd};
+
+use libc::c_int;
+
+use super::cvt;
+
+/// setns(2) on `fd`: an ns file (`/proc/PID/ns/X`, `nstype` 0 or its
+/// CLONE_NEW* flag), or a pidfd with the CLONE_NEW* flags of every
+/// namespace to join at once (Linux 5.8; older kernels say EINVAL).
+/// A PID namespace joined so applies to the caller's children only.
+/// Ref: setns(2)
+pub fn setns(fd: BorrowedFd<'_>, nstype: c_int) -> io::Result<()> {
+    // SAFETY: setns takes a descriptor, which `fd` holds open, and flags;
+    // no pointer.
+    cvt(unsafe { libc::setns(fd.as_raw_fd(), nstype) }).map(drop)
+}
+
+/// NS_GET_PARENT: `_IO(0xb7, 0x2)`. Ref: ioctl_ns(2)
+const NS_GET_PARENT: libc::c_ulong = 0xb702;
+
+/// The parent of the user namespace behind `fd` (an fd of
+/// `/proc/PID/ns/user`), as a new fd. EPERM when the parent is outside
+/// the caller's own user namespace. Ref: ioctl_ns(2)
+pub fn ns_parent(fd: BorrowedFd<'_>) -> io::Result<OwnedFd> {
+    // SAFETY: NS_GET_PARENT takes no argument and returns a new fd.
+    let r = cvt(unsafe { libc::ioctl(fd.as_raw_fd(), NS_GET_PARENT as _) })?;
+    // SAFETY: the kernel just created this descriptor; nothing else owns it.
+    Ok(unsafe { OwnedFd::from_raw_fd(r as RawFd) })
+}
+
+/// flock(2) LOCK_EX, without waiting: Ok(false) when another open file
+/// description holds it. The lock lives as long as the description.
+pub fn try_lock(fd: BorrowedFd<'_>) -> io::Result<bool> {
+    // SAFETY: flock takes a descriptor and flags; no pointer.
+    match cvt(unsafe { libc::flock(fd.as_raw_fd(), libc::LOCK_EX | libc::LOCK_NB) }) {
+        Ok(_) => Ok(true),
+        Err(e) if e.raw_os_error() == Some(libc::EWOULDBLOCK) => Ok(false),
+        Err(e) => Err(e),
+    }
+}
+
+/// Whether `fd` is a pidfd whose process still runs: a signal 0 through
+/// it answers ESRCH once the process has ended.
+pub fn pidfd_alive(fd: BorrowedFd<'_>) -> bool {
+    super::sigsafe::pidfd_send_signal(fd.as_raw_fd(), 0).is_ok()
+}
