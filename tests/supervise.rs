@@ -288,7 +288,10 @@ fn launcher_killed_with_sigkill_leaves_no_survivor() {
 fn timeout_kills_setsid_double_forked_term_ignoring_trees() {
     for init in [false, true] {
         let d = test_dir("sup-timeout");
-        let mut opts = vec!["--timeout", "0.3", "--kill-after", "0.2"];
+        // Long enough for the daemon to start even under an emulated
+        // kernel (make test-vm), where a launch takes a good part of a
+        // second; the control below checks it did.
+        let mut opts = vec!["--timeout", "1.5", "--kill-after", "0.2"];
         if init {
             opts.push("--init");
         }
@@ -299,7 +302,7 @@ fn timeout_kills_setsid_double_forked_term_ignoring_trees() {
         assert_eq!(out.status.code(), Some(124), "init={init}");
         assert_has(
             &text(&out.stderr),
-            &["sandbox: timed out after 0.3 s; killed the sandbox after the 0.2 s grace period"],
+            &["sandbox: timed out after 1.5 s; killed the sandbox after the 0.2 s grace period"],
         );
         assert!(d.join("lock.ready").exists(), "control: the daemon ran");
         assert!(lock_free(&d.join("lock")), "init={init}: a daemon survived");
@@ -315,8 +318,10 @@ fn timeout_kills_setsid_double_forked_term_ignoring_trees() {
     }
     // A command that ends on SIGTERM is still a timeout.
     let d = test_dir("sup-timeout-term");
+    // (1 s: the trap must be set before the TERM comes, also under an
+    // emulated kernel.)
     let out = run(&args(
-        &["--timeout", "0.2"],
+        &["--timeout", "1"],
         &d,
         &[
             "/bin/sh",
@@ -327,7 +332,7 @@ fn timeout_kills_setsid_double_forked_term_ignoring_trees() {
     assert_eq!(out.status.code(), Some(124));
     assert_has(
         &text(&out.stderr),
-        &["timed out after 0.2 s; the command ended on SIGTERM"],
+        &["timed out after 1 s; the command ended on SIGTERM"],
     );
     // Control: within its time the command's own status stands.
     let out = run(&args(
