@@ -36,6 +36,7 @@
 use std::ffi::OsString;
 use std::fs;
 use std::io::{self, Read, Write};
+use std::net::Ipv4Addr;
 use std::os::fd::{AsFd, BorrowedFd, OwnedFd, RawFd};
 use std::os::unix::ffi::{OsStrExt, OsStringExt};
 use std::path::PathBuf;
@@ -43,6 +44,7 @@ use std::time::Duration;
 
 use crate::error::{Context, Error, Reason, Result, EXIT_SANDBOX};
 use crate::limits::{Limit, RESOURCES};
+use crate::net::{PastaPlan, Proto, Publish};
 use crate::plan::{Bind, CgroupLimits, LandlockMode, Plan, RootMode, Sizes};
 use crate::sys::{self, sigsafe};
 
@@ -394,7 +396,55 @@ pub fn encode_plan(p: &Plan) -> Vec<u8> {
     w.opt_u64(p.cgroup.cpus_milli.map(u64::from));
     w.opt(p.status_file.as_ref().map(|f| f.as_os_str().as_bytes()));
     w.opt_u64(p.status_fd.map(|n| n as u32 as u64));
+    encode_pasta(&mut w, p.pasta.as_ref());
     w.0
+}
+
+/// `--net pasta`'s part: present or not, then the published ports, the
+/// host-loopback address and `--dns`.
+fn encode_pasta(w: &mut Writer, p: Option<&PastaPlan>) {
+    w.u8(p.is_some() as u8);
+    let Some(p) = p else { return };
+    w.u32(p.publish.len() as u32);
+    for f in &p.publish {
+        w.bytes(f.host_ip.to_string().as_bytes());
+        w.u32(f.host_port.into());
+        w.u32(f.port.into());
+        w.u8(matches!(f.proto, Proto::Udp) as u8);
+    }
+    let hl = p.host_loopback.map(|a| a.octets());
+    w.opt(hl.as_ref().map(|o| &o[..]));
+    w.u8(p.dns as u8);
+}
+
+fn decode_pasta(r: &mut Reader) -> std::result::Result<Option<PastaPlan>, String> {
+    if !r.bool()? {
+        return Ok(None);
+    }
+    let port = |r: &mut Reader| -> std::result::Result<u16, String> {
+        u16::try_from(r.u32()?).map_err(|_| "bad port".to_string())
+    };
+    let publish = r.list(|r| {
+        let ip = r.string()?;
+        Ok(Publish {
+            host_ip: ip.parse().map_err(|_| format!("bad address {ip:?}"))?,
+            host_port: port(r)?,
+            port: port(r)?,
+            proto: if r.bool()? { Proto::Udp } else { Proto::Tcp },
+        })
+    })?;
+    let host_loopback = match r.opt()? {
+        None => None,
+        Some(o) => Some(Ipv4Addr::from(
+            <[u8; 4]>::try_from(&o[..]).map_err(|_| "bad host-loopback address")?,
+        )),
+    };
+    let dns = r.bool()?;
+    Ok(Some(PastaPlan {
+        publish,
+        host_loopback,
+        dns,
+    }))
 }
 
 pub fn decode_plan(buf: &[u8]) -> std::result::Result<Plan, String> {
@@ -458,6 +508,7 @@ pub fn decode_plan(buf: &[u8]) -> std::result::Result<Plan, String> {
     };
     let status_file = r.opt()?.map(|p| PathBuf::from(OsString::from_vec(p)));
     let status_fd = r.opt_u64()?.map(|v| v as u32 as i32);
+    let pasta = decode_pasta(&mut r)?;
     r.end()?;
     Ok(Plan {
         rootfs,
@@ -469,6 +520,7 @@ pub fn decode_plan(buf: &[u8]) -> std::result::Result<Plan, String> {
         uid,
         gid,
         share_net,
+        pasta,
         root,
         binds,
         seccomp,
@@ -723,6 +775,10 @@ mod tests {
             kill_after in (any::<u64>(), 0u32..1_000_000_000),
             cgroup in any::<(Option<u64>, Option<u64>, Option<u32>)>(),
             status_file in proptest::option::of(os()), status_fd in proptest::option::of(0i32..i32::MAX),
+            pasta in proptest::option::of((
+                proptest::collection::vec((any::<[u8; 16]>(), any::<bool>(), 1u16.., 1u16.., any::<bool>()), 0..3),
+                proptest::option::of(any::<[u8; 4]>()), any::<bool>(),
+            )),
         ) -> Plan {
             Plan {
                 rootfs: rootfs.into(), command, hostname, chdir, setenv, term, uid, gid,
@@ -736,6 +792,19 @@ mod tests {
                 kill_after: Duration::new(kill_after.0, kill_after.1),
                 cgroup: CgroupLimits { memory: cgroup.0, pids: cgroup.1, cpus_milli: cgroup.2 },
                 status_file: status_file.map(Into::into), status_fd,
+                pasta: pasta.map(|(publish, hl, dns)| PastaPlan {
+                    publish: publish.into_iter().map(|(ip, v6, host_port, port, udp)| Publish {
+                        host_ip: if v6 {
+                            std::net::IpAddr::from(ip)
+                        } else {
+                            std::net::IpAddr::from([ip[0], ip[1], ip[2], ip[3]])
+                        },
+                        host_port, port,
+                        proto: if udp { Proto::Udp } else { Proto::Tcp },
+                    }).collect(),
+                    host_loopback: hl.map(Ipv4Addr::from),
+                    dns,
+                }),
             }
         }
     }

@@ -79,10 +79,18 @@ fn stage(plan: &Plan, report: &ReportSender) -> Result<Infallible> {
     // Ref: CVE-2019-5736
     sys::set_dumpable(false).ctx_step("mark the child stage non-dumpable")?;
     sys::sethostname(&plan.hostname).ctx("set hostname", &plan.hostname)?;
+    if plan.pasta.is_some() {
+        // Before the mounts, through the host's /proc, which still shows
+        // our own network namespace's sysctls.
+        crate::net::allow_low_ports()?;
+    }
     let root_writable = rootfs::setup(plan, report)?;
     if !plan.share_net {
         // A new network namespace starts with `lo` down.
         sys::loopback_up().ctx("bring up the loopback interface", "lo")?;
+    }
+    if let Some(pasta) = &plan.pasta {
+        crate::net::write_etc(pasta, &plan.hostname)?;
     }
     let env = environment(plan);
     if plan.uid != 0 || plan.gid != 0 {

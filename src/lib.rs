@@ -46,6 +46,8 @@ mod idmap;
 mod landlock;
 #[doc(hidden)]
 pub mod limits;
+#[doc(hidden)]
+pub mod net;
 mod parent;
 #[doc(hidden)]
 pub mod plan;

@@ -10,7 +10,7 @@ mod cli;
 mod manual;
 
 // cli.rs names the library's domain types as `crate::…`.
-pub(crate) use sandbox::{error, limits, plan};
+pub(crate) use sandbox::{error, limits, net, plan};
 
 use std::io::Write;
 use std::process::ExitCode;

@@ -26,6 +26,7 @@ use crate::channel::{self, PlanSender, PreparedError, ReportReceiver, Up, PLAN_F
 use crate::error::{Context, Error, Result};
 use crate::idmap::IdMap;
 use crate::limits;
+use crate::net::{Pasta, PastaLaunch};
 use crate::plan::Plan;
 use crate::signals::{already_delivered, HANDLED};
 use crate::status::{self, Report};
@@ -137,6 +138,8 @@ pub struct Running {
     cgroup: Option<Cgroup>,
     reports: ReportReceiver,
     sigfd: Option<OwnedFd>,
+    /// `--net pasta`'s process; killed and reaped when the sandbox ends.
+    pasta: Option<Pasta>,
     sinks: Vec<StatusSink>,
     notices: Notices,
     started: Instant,
@@ -170,6 +173,7 @@ pub fn spawn(plan: &Plan, opts: Options) -> Result<Running> {
             cgroup: s.cgroup,
             reports: s.reports,
             sigfd: s.sigfd,
+            pasta: s.pasta,
             sinks,
             notices,
             started,
@@ -211,6 +215,7 @@ struct Started {
     cgroup: Option<Cgroup>,
     reports: ReportReceiver,
     sigfd: Option<OwnedFd>,
+    pasta: Option<Pasta>,
 }
 
 /// Everything made before clone: after it, the clone child may neither
@@ -226,6 +231,8 @@ struct Prepared {
     ctl: (OwnedFd, OwnedFd),
     report: (OwnedFd, OwnedFd),
     sigfd: Option<OwnedFd>,
+    /// `--net pasta`: pasta found, its features and the tun device checked.
+    pasta: Option<PastaLaunch>,
 }
 
 fn start(plan: &Plan, forward_signals: bool, notices: &mut Notices) -> Result<Started> {
@@ -248,8 +255,9 @@ fn start(plan: &Plan, forward_signals: bool, notices: &mut Notices) -> Result<St
         in_cgroup,
         ctl_write,
         &p.plan_bytes,
+        p.pasta.as_ref(),
     ) {
-        Ok((pidfd, guard)) => {
+        Ok((pidfd, guard, pasta)) => {
             std::mem::forget(child);
             Ok(Started {
                 pid,
@@ -258,6 +266,7 @@ fn start(plan: &Plan, forward_signals: bool, notices: &mut Notices) -> Result<St
                 cgroup: p.cgroup,
                 reports,
                 sigfd: p.sigfd,
+                pasta,
             })
         }
         Err(e) => {
@@ -285,6 +294,25 @@ fn prepare(plan: &Plan, forward_signals: bool, notices: &mut Notices) -> Result<
         Some(Cgroup::create(&plan.cgroup)?)
     } else {
         None
+    };
+    let pasta = match &plan.pasta {
+        Some(pp) => {
+            let launch = PastaLaunch::prepare(pp)?;
+            if plan.verbose {
+                notices.say(format!("network: pasta, {}", launch.describe()));
+            }
+            Some(launch)
+        }
+        None => {
+            if plan.verbose {
+                notices.say(if plan.share_net {
+                    "network: host (the host's network namespace)"
+                } else {
+                    "network: none (a new network namespace with only lo)"
+                });
+            }
+            None
+        }
     };
     let ctl = sys::pipe_high().ctx_step("create the control pipe")?;
     let report = sys::pipe_high().ctx_step("create the report pipe")?;
@@ -316,6 +344,7 @@ fn prepare(plan: &Plan, forward_signals: bool, notices: &mut Notices) -> Result<
         ctl,
         report,
         sigfd,
+        pasta,
     })
 }
 
@@ -323,12 +352,18 @@ fn prepare(plan: &Plan, forward_signals: bool, notices: &mut Notices) -> Result<
 /// that one itself, while we write its maps: it is the slow one, a third
 /// of a millisecond). Returns in the launcher only.
 fn clone_child(plan: &Plan, p: &mut Prepared) -> Result<(pid_t, bool)> {
-    let flags = libc::CLONE_NEWUSER
+    let mut flags = libc::CLONE_NEWUSER
         | libc::CLONE_NEWPID
         | libc::CLONE_NEWNS
         | libc::CLONE_NEWUTS
         | libc::CLONE_NEWIPC
         | libc::CLONE_NEWCGROUP;
+    // pasta joins the network namespace through /proc/PID/ns/net as soon
+    // as the maps are written: it must exist by then, not be on its way in
+    // the clone child (pasta would find the host's).
+    if plan.pasta.is_some() {
+        flags |= libc::CLONE_NEWNET;
+    }
     let cgroup = p.cgroup.as_ref().map(|c| c.fd.as_fd());
     let (pid, in_cgroup) = sys::clone_namespaces(flags as u64, cgroup).map_err(clone_error)?;
     if pid == 0 {
@@ -338,7 +373,7 @@ fn clone_child(plan: &Plan, p: &mut Prepared) -> Result<(pid_t, bool)> {
             report_read: p.report.0.as_raw_fd(),
             report_write: p.report.1.as_raw_fd(),
         };
-        let net = (!plan.share_net).then_some(&mut p.net_error);
+        let net = (!plan.share_net && plan.pasta.is_none()).then_some(&mut p.net_error);
         child_after_clone(fds, &p.exe, &p.argv, &p.envp, net, &mut p.exec_error);
     }
     Ok((pid, in_cgroup))
@@ -359,15 +394,16 @@ impl Drop for Unreleased {
 }
 
 /// The launcher's part between clone and the command: cgroup placement
-/// (before 5.7), the guard, the id maps, then the release byte and the
-/// plan. Returns the pidfd and the guard.
+/// (before 5.7), the guard, the id maps, pasta (`--net pasta`), then the
+/// release byte and the plan. Returns the pidfd, the guard and pasta.
 fn release(
     child: &Unreleased,
     cgroup: Option<&Cgroup>,
     in_cgroup: bool,
     ctl_write: OwnedFd,
     plan_bytes: &[u8],
-) -> Result<(Option<OwnedFd>, Option<Guard>)> {
+    pasta: Option<&PastaLaunch>,
+) -> Result<(Option<OwnedFd>, Option<Guard>, Option<Pasta>)> {
     let pid = child.pid;
     if let (Some(cg), false) = (cgroup, in_cgroup) {
         // No CLONE_INTO_CGROUP (kernel < 5.7): the child has not run
@@ -387,6 +423,22 @@ fn release(
         None => None,
     };
     write_id_maps(pid)?;
+    // pasta joins the namespaces through /proc/PID/ns, so after the maps
+    // (it needs the user namespace's capabilities, which an unmapped
+    // namespace does not give) and before the release, so the command
+    // starts with the interface configured. The guard learns its pid
+    // before anything else can happen, and kills it if we die.
+    let pasta = match pasta {
+        Some(launch) => {
+            let p = Pasta::start(launch, pid, |pasta| {
+                if let Some(g) = &guard {
+                    g.watch(pasta);
+                }
+            })?;
+            Some(p)
+        }
+        None => None,
+    };
     // The release byte, for the clone child; the plan, for the child stage
     // it execs. EPIPE: the child died before reading; its status and its
     // report say why.
@@ -395,7 +447,7 @@ fn release(
             return Err(e).ctx_step("release the child");
         }
     }
-    Ok((pidfd, guard))
+    Ok((pidfd, guard, pasta))
 }
 
 fn first_error(reports: &mut ReportReceiver) -> Option<Error> {
@@ -437,6 +489,10 @@ impl Running {
             self.pidfd.as_ref(),
             &mut self.notices,
         );
+        // The sandbox has ended (or the wait failed): its network goes too.
+        if let Some(p) = &mut self.pasta {
+            p.kill();
+        }
         let usage = self.cgroup.as_ref().map(|c| c.usage());
         if let Some(mut cg) = self.cgroup.take() {
             if let Err(e) = cg.remove() {
@@ -447,6 +503,9 @@ impl Running {
         if let Some(g) = self.guard.take() {
             g.dismiss();
         }
+        // Reaped only after the guard is gone: until then the guard may
+        // hold its pid, which must not be reused.
+        drop(self.pasta.take());
         let mut report = match waited {
             Ok((ended, reports)) => self.collect(ended, reports, usage.as_ref()),
             Err(e) => Report {
@@ -581,6 +640,14 @@ impl Guard {
         })
     }
 
+    /// Kill process `pid` too (pasta) if we die. Our unreaped child, so the
+    /// pid stays its own until the guard has opened a pidfd for it.
+    fn watch(&self, pid: pid_t) {
+        let mut msg = [b'P', 0, 0, 0, 0];
+        msg[1..].copy_from_slice(&pid.to_le_bytes());
+        let _ = sys::write_all(self.life.as_raw_fd(), &msg);
+    }
+
     /// We end normally: tell the guard so, and reap it.
     fn dismiss(self) {
         let _ = sys::write_all(self.life.as_raw_fd(), b"D");
@@ -602,12 +669,32 @@ fn guard_main(life: c_int, pidfd: c_int, cgroup: Option<&std::ffi::CStr>) -> ! {
         sigsafe::exit_now(1);
     }
     let _ = sigsafe::close_range(2);
-    if let Ok(Some(_)) = sigsafe::read_byte(0) {
-        // The launcher ended normally and has cleaned up.
-        sigsafe::exit_now(0);
+    // A process to kill along with the sandbox (pasta), by pidfd.
+    let mut also = -1;
+    loop {
+        match sigsafe::read_byte(0) {
+            Ok(Some(b'P')) => {
+                let mut pid = [0u8; 4];
+                for b in &mut pid {
+                    *b = match sigsafe::read_byte(0) {
+                        Ok(Some(b)) => b,
+                        _ => 0,
+                    };
+                }
+                if let Ok(fd) = sigsafe::pidfd_open(pid_t::from_le_bytes(pid)) {
+                    also = fd;
+                }
+            }
+            // "Done": the launcher ended normally and has cleaned up.
+            Ok(Some(_)) => sigsafe::exit_now(0),
+            // EOF: the launcher died without a word.
+            _ => break,
+        }
     }
-    // EOF: the launcher died without a word.
     let _ = sigsafe::pidfd_send_signal(1, libc::SIGKILL);
+    if also >= 0 {
+        let _ = sigsafe::pidfd_send_signal(also, libc::SIGKILL);
+    }
     // Wait for the sandbox to be gone (its pidfd polls readable), then
     // remove its cgroup, which is busy until then.
     let _ = sigsafe::poll(1, 10_000);
