@@ -344,6 +344,70 @@ pub fn check_tun() -> Result<()> {
     }
 }
 
+/// `sandbox doctor`'s lines for the network: pasta (path, version, which
+/// of our options its option set supports), /dev/net/tun, a default route.
+pub fn doctor() -> Vec<(bool, &'static str, String)> {
+    let mut lines = Vec::new();
+    let info = PastaInfo::find();
+    lines.push(match &info {
+        Ok(i) => {
+            let mut works = vec!["--net pasta", "--publish"];
+            let mut lacks = Vec::new();
+            for (opt, feature) in [("--no-map-gw", "no host loopback by default"), ("--dns-forward", "--dns")] {
+                if i.has(opt) {
+                    works.push(feature);
+                } else {
+                    lacks.push(format!("{feature} (no {opt})"));
+                }
+            }
+            works.push("--host-loopback");
+            let ok = ["--config-net", "--pid", "--foreground"].iter().all(|o| i.has(o)) && lacks.is_empty();
+            let mut text = format!("{} at {}; supports {}", i.version, i.path.display(), works.join(", "));
+            if !lacks.is_empty() {
+                text += &format!("; lacks {}", lacks.join(", "));
+            }
+            (ok, "pasta", text)
+        }
+        Err(_) => (
+            false,
+            "pasta",
+            "not on PATH: --net pasta needs it ('sudo apt install passt'); --net none and host work without".into(),
+        ),
+    });
+    lines.push(match check_tun() {
+        Ok(()) => (
+            true,
+            "/dev/net/tun",
+            "usable by you (pasta needs it)".into(),
+        ),
+        Err(e) => (
+            false,
+            "/dev/net/tun",
+            format!(
+                "{}{}",
+                e.to_string().trim_start_matches("sandbox: --net pasta: "),
+                e.hint
+                    .as_deref()
+                    .map(|h| format!("; {h}"))
+                    .unwrap_or_default()
+            ),
+        ),
+    });
+    lines.push(match default_gateway() {
+        Ok(g) => (
+            true,
+            "routable interface",
+            format!("default route via {g} (pasta copies it; --host-loopback's address)"),
+        ),
+        Err(e) => (
+            false,
+            "routable interface",
+            e.to_string().trim_start_matches("sandbox: ").into(),
+        ),
+    });
+    lines
+}
+
 /// Everything pasta's launch needs that can be checked before clone.
 pub struct PastaLaunch {
     info: PastaInfo,

@@ -146,6 +146,7 @@ pub struct Running {
     sup: Supervisor,
     /// What collecting the end needs from the plan.
     limits: Vec<limits::Limit>,
+    network: &'static str,
     timeout: Option<Duration>,
 }
 
@@ -180,6 +181,7 @@ pub fn spawn(plan: &Plan, opts: Options) -> Result<Running> {
             sup: Supervisor::new(s.pid, plan),
             limits: plan.limits.clone(),
             timeout: plan.timeout,
+            network: network_name(plan),
         }),
         Err(e) => {
             let report = Report {
@@ -187,11 +189,21 @@ pub fn spawn(plan: &Plan, opts: Options) -> Result<Running> {
                 error: Some(e.clone()),
                 wall: started.elapsed(),
                 notices: notices.seen,
+                network: Some(network_name(plan)),
                 ..Report::default()
             };
             write_sinks(sinks, &report, &mut |_| {});
             Err(e)
         }
+    }
+}
+
+/// The network mode, as `--status-file` and `-v` name it.
+fn network_name(plan: &Plan) -> &'static str {
+    match (&plan.pasta, plan.share_net) {
+        (Some(_), _) => "pasta",
+        (None, true) => "host",
+        (None, false) => "none",
     }
 }
 
@@ -515,6 +527,7 @@ impl Running {
             },
         };
         report.wall = self.started.elapsed();
+        report.network = Some(self.network);
         report.notices = std::mem::take(&mut self.notices.seen);
         let notices = &mut self.notices;
         write_sinks(std::mem::take(&mut self.sinks), &report, &mut |n| {

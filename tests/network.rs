@@ -704,3 +704,61 @@ fn pasta_options_need_net_pasta() {
     ]);
     assert_eq!(out.status.code(), Some(125));
 }
+
+/// `sandbox doctor` reports pasta, the tun device and the route as the
+/// harness made them; `--status-file` and `-v` name the mode that ran.
+#[test]
+fn doctor_and_status_name_the_network() {
+    let Some(h) = harness("doctor_and_status_name_the_network") else {
+        return;
+    };
+    let doc = text(
+        &h.sandbox(&h.tun_usable, PATH, &["doctor"])
+            .output()
+            .unwrap()
+            .stdout,
+    );
+    assert!(
+        doc.contains("ok   pasta: ") && doc.contains("--dns"),
+        "{doc}"
+    );
+    assert!(doc.contains("ok   /dev/net/tun: usable"), "{doc}");
+    assert!(
+        doc.contains(&format!(
+            "ok   routable interface: default route via {GATEWAY}"
+        )),
+        "{doc}"
+    );
+    // Control: the same check says no where the device is 0600.
+    let doc = text(
+        &h.sandbox(&h.tun_unusable, PATH, &["doctor"])
+            .output()
+            .unwrap()
+            .stdout,
+    );
+    assert!(
+        doc.contains("no   /dev/net/tun: ") && doc.contains("chmod 0666"),
+        "{doc}"
+    );
+    let dir = test_dir("net-status");
+    for (mode, args) in [
+        ("pasta", &["--net", "pasta"][..]),
+        ("none", &[]),
+        ("host", &["--share-net"]),
+    ] {
+        let file = dir.join(format!("{mode}.json"));
+        let f = file.display().to_string();
+        let mut opts = vec!["-v", "--status-file", &f];
+        opts.extend(args);
+        let out = h.run_in(&opts, &["true"]);
+        ok(&out, mode);
+        let json = fs::read_to_string(&file).unwrap();
+        assert!(json.contains(&format!("\"network\":\"{mode}\"")), "{json}");
+        assert!(
+            text(&out.stderr).contains(&format!("sandbox: network: {mode}")),
+            "{}",
+            text(&out.stderr)
+        );
+    }
+    h.assert_no_stray_packets();
+}
