@@ -415,6 +415,12 @@ fn encode_pasta(w: &mut Writer, p: Option<&PastaPlan>) {
     let hl = p.host_loopback.map(|a| a.octets());
     w.opt(hl.as_ref().map(|o| &o[..]));
     w.u8(p.dns as u8);
+    // The rules as their own text, which parse_allow reads back exactly.
+    w.u32(p.allow.len() as u32);
+    for a in &p.allow {
+        w.bytes(a.to_string().as_bytes());
+    }
+    w.opt(p.nft.as_ref().map(|n| n.as_os_str().as_bytes()));
 }
 
 fn decode_pasta(r: &mut Reader) -> std::result::Result<Option<PastaPlan>, String> {
@@ -440,10 +446,14 @@ fn decode_pasta(r: &mut Reader) -> std::result::Result<Option<PastaPlan>, String
         )),
     };
     let dns = r.bool()?;
+    let allow = r.list(|r| crate::net::parse_allow(&r.string()?))?;
+    let nft = r.opt()?.map(|p| PathBuf::from(OsString::from_vec(p)));
     Ok(Some(PastaPlan {
         publish,
         host_loopback,
         dns,
+        allow,
+        nft,
     }))
 }
 
@@ -778,6 +788,8 @@ mod tests {
             pasta in proptest::option::of((
                 proptest::collection::vec((any::<[u8; 16]>(), any::<bool>(), 1u16.., 1u16.., any::<bool>()), 0..3),
                 proptest::option::of(any::<[u8; 4]>()), any::<bool>(),
+                proptest::collection::vec((any::<[u8; 4]>(), 0u8..=32, proptest::option::of((1u16.., 1u16..)), 0u8..3), 0..3),
+                proptest::option::of(os()),
             )),
         ) -> Plan {
             Plan {
@@ -792,7 +804,13 @@ mod tests {
                 kill_after: Duration::new(kill_after.0, kill_after.1),
                 cgroup: CgroupLimits { memory: cgroup.0, pids: cgroup.1, cpus_milli: cgroup.2 },
                 status_file: status_file.map(Into::into), status_fd,
-                pasta: pasta.map(|(publish, hl, dns)| PastaPlan {
+                pasta: pasta.map(|(publish, hl, dns, allow, nft)| PastaPlan {
+                    allow: allow.into_iter().map(|(a, prefix, ports, proto)| crate::net::AllowRule {
+                        addr: std::net::IpAddr::from(a), prefix,
+                        ports: ports.map(|(x, y)| (x.min(y), x.max(y))),
+                        proto: [None, Some(Proto::Tcp), Some(Proto::Udp)][proto as usize],
+                    }).collect(),
+                    nft: nft.map(Into::into),
                     publish: publish.into_iter().map(|(ip, v6, host_port, port, udp)| Publish {
                         host_ip: if v6 {
                             std::net::IpAddr::from(ip)

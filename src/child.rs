@@ -83,6 +83,9 @@ fn stage(plan: &Plan, report: &ReportSender) -> Result<Infallible> {
         // Before the mounts, through the host's /proc, which still shows
         // our own network namespace's sysctls.
         crate::net::allow_low_ports()?;
+        if let Some(p) = &plan.pasta {
+            crate::net::install_rules(p)?;
+        }
     }
     let root_writable = rootfs::setup(plan, report)?;
     if !plan.share_net {

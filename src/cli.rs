@@ -79,6 +79,9 @@ impl ToArgs for RunArgs {
         if self.net.dns {
             a.push("--dns".into());
         }
+        for r in &self.net.allow {
+            a.extend(["--allow-net".into(), r.to_string().into()]);
+        }
         match self.root {
             RootMode::Ephemeral => {}
             RootMode::ReadOnly => a.push("--read-only".into()),
@@ -337,6 +340,14 @@ pub const RUN_OPTIONS: &[Opt] = &[
         "make the host's 127.0.0.1 reachable from inside at the gateway's address, named \
          host.sandbox.internal in /etc/hosts; needs --net pasta",
     ),
+    repeatable(value(
+        "--allow-net",
+        "CIDR[:PORT[-PORT]][/tcp|/udp]",
+        Options,
+        "when given, the only destinations the command may open connections to \
+         (repeatable; IPv6 in brackets with a port); everything else is refused at once; \
+         needs --net pasta",
+    )),
     flag(
         "--dns",
         Options,
@@ -940,6 +951,7 @@ fn network(o: &mut Opts, r: &mut RunArgs) -> Result<()> {
     r.net.publish = o.all("--publish", crate::net::parse_publish)?;
     r.net.host_loopback = o.flag("--host-loopback");
     r.net.dns = o.flag("--dns");
+    r.net.allow = o.all("--allow-net", crate::net::parse_allow)?;
     Ok(())
 }
 
@@ -1448,6 +1460,7 @@ mod tests {
             "--memory" | "--tmp-size" | "--shm-size" | "--root-size" => "1M",
             "--net" => "pasta",
             "--publish" => "8080:80",
+            "--allow-net" => "192.0.2.0/24:443",
             other => panic!("no sample value for {other}: add one here"),
         };
         for o in RUN_OPTIONS {

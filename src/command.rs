@@ -54,6 +54,8 @@ pub struct Command {
     limits: Vec<String>,
     /// `publish` specs, parsed with the limits when the plan is made.
     publish: Vec<String>,
+    /// `allow_net` specs, likewise.
+    allow: Vec<String>,
     forward_signals: bool,
     on_notice: Option<NoticeFn>,
 }
@@ -80,6 +82,7 @@ impl Command {
             term: None,
             limits: Vec::new(),
             publish: Vec::new(),
+            allow: Vec::new(),
             forward_signals: false,
             on_notice: None,
         }
@@ -225,6 +228,14 @@ impl Command {
     /// `--host-loopback`: the host's 127.0.0.1 at `host.sandbox.internal`.
     pub fn host_loopback(&mut self, on: bool) -> &mut Command {
         self.args.net.host_loopback = on;
+        self
+    }
+
+    /// `--allow-net`: when any is given, the only destinations the
+    /// sandbox may connect to; `spec` is `CIDR[:PORT[-PORT]][/tcp|/udp]`.
+    /// A bad spec fails the launch.
+    pub fn allow_net(&mut self, spec: &str) -> &mut Command {
+        self.allow.push(spec.to_string());
         self
     }
 
@@ -378,6 +389,11 @@ impl Command {
             args.net
                 .publish
                 .push(crate::net::parse_publish(spec).map_err(|m| Error::msg("publish", m))?);
+        }
+        for spec in &self.allow {
+            args.net
+                .allow
+                .push(crate::net::parse_allow(spec).map_err(|m| Error::msg("allow-net", m))?);
         }
         Plan::from_args(args, self.term.clone())
     }

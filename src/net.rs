@@ -145,6 +145,199 @@ pub fn parse_publish(s: &str) -> std::result::Result<Publish, String> {
     })
 }
 
+/// `--allow-net CIDR[:PORT[-PORT]][/tcp|/udp]`: one destination the
+/// sandbox may open connections to (all of them when none is given).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AllowRule {
+    pub addr: IpAddr,
+    pub prefix: u8,
+    /// A port range; None: every port (and, without a protocol, ICMP too).
+    pub ports: Option<(u16, u16)>,
+    /// None: TCP and UDP (and ICMP when no port is given).
+    pub proto: Option<Proto>,
+}
+
+impl std::fmt::Display for AllowRule {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let cidr = format!("{}/{}", self.addr, self.prefix);
+        match (self.addr, self.ports) {
+            (IpAddr::V6(_), Some(_)) => write!(f, "[{cidr}]")?,
+            _ => write!(f, "{cidr}")?,
+        }
+        match self.ports {
+            Some((a, b)) if a == b => write!(f, ":{a}")?,
+            Some((a, b)) => write!(f, ":{a}-{b}")?,
+            None => {}
+        }
+        if let Some(p) = self.proto {
+            write!(f, "/{}", p.name())?;
+        }
+        Ok(())
+    }
+}
+
+/// `CIDR[:PORT[-PORT]][/tcp|/udp]`; an IPv6 CIDR with a port in brackets
+/// (`[2001:db8::/32]:443`). A bare address is a /32 or /128.
+pub fn parse_allow(s: &str) -> std::result::Result<AllowRule, String> {
+    let bad =
+        |why: String| format!("--allow-net {s:?}: {why}; expected CIDR[:PORT[-PORT]][/tcp|/udp]");
+    let (spec, proto) = match s.rsplit_once('/') {
+        Some((spec, "tcp")) => (spec, Some(Proto::Tcp)),
+        Some((spec, "udp")) => (spec, Some(Proto::Udp)),
+        _ => (s, None),
+    };
+    let (cidr, ports) = if let Some(rest) = spec.strip_prefix('[') {
+        match rest.split_once("]:") {
+            Some((c, p)) => (c, Some(p)),
+            None => (
+                rest.strip_suffix(']')
+                    .ok_or_else(|| bad("unclosed '['".into()))?,
+                None,
+            ),
+        }
+    } else if spec.matches(':').count() == 1 {
+        let (c, p) = spec.split_once(':').unwrap();
+        (c, Some(p))
+    } else {
+        (spec, None)
+    };
+    let (addr, prefix) = match cidr.split_once('/') {
+        Some((a, n)) => (a, Some(n)),
+        None => (cidr, None),
+    };
+    let addr: IpAddr = addr
+        .parse()
+        .map_err(|_| bad(format!("{addr:?} is not an IP address")))?;
+    let max = if addr.is_ipv4() { 32 } else { 128 };
+    let prefix = match prefix {
+        None => max,
+        Some(n) => match n.parse::<u8>() {
+            Ok(n) if n <= max => n,
+            _ => return Err(bad(format!("/{n} is not a prefix length for {addr}"))),
+        },
+    };
+    let ports = match ports {
+        None => None,
+        Some(p) => {
+            let (a, b) = p.split_once('-').unwrap_or((p, p));
+            let (a, b) = (
+                parse_port(a, "PORT").map_err(bad)?,
+                parse_port(b, "PORT").map_err(bad)?,
+            );
+            if a > b {
+                return Err(bad(format!("the range {a}-{b} is empty")));
+            }
+            Some((a, b))
+        }
+    };
+    Ok(AllowRule {
+        addr,
+        prefix,
+        ports,
+        proto,
+    })
+}
+
+impl AllowRule {
+    /// The nftables rule that accepts it.
+    fn nft(&self) -> String {
+        let family = if self.addr.is_ipv4() { "ip" } else { "ip6" };
+        let mut r = format!("{family} daddr {}/{} ", self.addr, self.prefix);
+        let ports = self.ports.map(|(a, b)| {
+            if a == b {
+                a.to_string()
+            } else {
+                format!("{a}-{b}")
+            }
+        });
+        match (self.proto, ports) {
+            (Some(p), Some(ports)) => r += &format!("{} dport {ports} ", p.name()),
+            (Some(p), None) => r += &format!("meta l4proto {} ", p.name()),
+            (None, Some(ports)) => r += &format!("meta l4proto {{ tcp, udp }} th dport {ports} "),
+            (None, None) => {}
+        }
+        r + "accept"
+    }
+}
+
+/// The sandbox's egress rules for `--allow-net`, loaded into its own
+/// network namespace before the command runs: loopback, replies to
+/// connections already accepted (published ports), the link's own
+/// neighbour discovery, pasta's DNS forwarder with `--dns`, the listed
+/// destinations; every other TCP connection gets a reset and every other
+/// packet an ICMP "administratively prohibited", so both fail at once.
+pub fn ruleset(p: &PastaPlan) -> String {
+    let mut r = String::from(
+        "table inet sandbox {\n\tchain output {\n\t\ttype filter hook output priority 0; policy accept;\n\
+         \t\toifname \"lo\" accept\n\
+         \t\tct state established,related accept\n\
+         \t\ticmpv6 type { nd-neighbor-solicit, nd-neighbor-advert, nd-router-solicit, mld-listener-report, mld2-listener-report } accept\n",
+    );
+    if p.dns {
+        r += &format!("\t\tip daddr {DNS_FORWARDER} udp dport 53 accept\n");
+    }
+    for a in &p.allow {
+        r += &format!("\t\t{}\n", a.nft());
+    }
+    r += "\t\tmeta l4proto tcp reject with tcp reset\n\
+          \t\treject with icmpx type admin-prohibited\n\t}\n}\n";
+    r
+}
+
+/// The child stage, before anything of the command's exists: load the
+/// `--allow-net` rules with the host's nft, as root of the sandbox's user
+/// namespace (CAP_NET_ADMIN over its network namespace; the command will
+/// have none). Nothing to do without `--allow-net`.
+pub fn install_rules(p: &PastaPlan) -> Result<()> {
+    let Some(nft) = &p.nft else {
+        return Ok(());
+    };
+    let mut child = Command::new(nft)
+        .args(["-f", "-"])
+        .stdin(Stdio::piped())
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .ctx("start nft for --allow-net", nft.display())?;
+    let mut stdin = child.stdin.take().expect("piped");
+    std::io::Write::write_all(&mut stdin, ruleset(p).as_bytes())
+        .ctx("write the rules to nft", nft.display())?;
+    drop(stdin);
+    let out = child.wait_with_output().ctx("run nft", nft.display())?;
+    if !out.status.success() {
+        let err = String::from_utf8_lossy(&out.stderr);
+        return Err(Error::msg(
+            "--allow-net: load the rules",
+            format!(
+                "nft failed: {}",
+                err.lines()
+                    .find(|l| !l.trim().is_empty())
+                    .unwrap_or("no message")
+            ),
+        ));
+    }
+    Ok(())
+}
+
+/// nft for `--allow-net`: on PATH, else where Debian puts it (sbin is
+/// often not on a user's PATH).
+fn find_nft() -> Result<PathBuf> {
+    find_on_path("nft")
+        .or_else(|| {
+            ["/usr/sbin/nft", "/sbin/nft"]
+                .iter()
+                .map(PathBuf::from)
+                .find(|p| sys::is_executable(p))
+        })
+        .ok_or_else(|| {
+            Error::msg(
+                "--allow-net",
+                "nft is not installed (not on PATH, not in /usr/sbin)",
+            )
+            .with_hint("install it: 'sudo apt install nftables'")
+        })
+}
+
 /// What was asked for the network beyond `--net none|host`, unvalidated.
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
 pub struct NetArgs {
@@ -152,6 +345,7 @@ pub struct NetArgs {
     pub publish: Vec<Publish>,
     pub host_loopback: bool,
     pub dns: bool,
+    pub allow: Vec<AllowRule>,
 }
 
 /// `--net pasta` as validated: what the launcher starts pasta with and
@@ -163,6 +357,10 @@ pub struct PastaPlan {
     /// answers (the gateway pasta configures, which it maps to the host).
     pub host_loopback: Option<Ipv4Addr>,
     pub dns: bool,
+    /// `--allow-net`: when not empty, the only destinations allowed.
+    pub allow: Vec<AllowRule>,
+    /// The host's nft, which loads those rules (None without them).
+    pub nft: Option<PathBuf>,
 }
 
 impl PastaPlan {
@@ -175,6 +373,7 @@ impl PastaPlan {
                 (!a.publish.is_empty(), "--publish"),
                 (a.host_loopback, "--host-loopback"),
                 (a.dns, "--dns"),
+                (!a.allow.is_empty(), "--allow-net"),
             ] {
                 if given {
                     return Err(Error::msg(opt, "needs --net pasta")
@@ -195,6 +394,12 @@ impl PastaPlan {
             publish: a.publish.clone(),
             host_loopback: a.host_loopback.then_some(gateway),
             dns: a.dns,
+            nft: if a.allow.is_empty() {
+                None
+            } else {
+                Some(find_nft()?)
+            },
+            allow: a.allow.clone(),
         }))
     }
 }
@@ -391,6 +596,18 @@ pub fn doctor() -> Vec<(bool, &'static str, String)> {
                     .map(|h| format!("; {h}"))
                     .unwrap_or_default()
             ),
+        ),
+    });
+    lines.push(match find_nft() {
+        Ok(p) => (
+            true,
+            "nft",
+            format!("{} (loads --allow-net's rules)", p.display()),
+        ),
+        Err(_) => (
+            false,
+            "nft",
+            "not found: --allow-net needs it ('sudo apt install nftables')".into(),
         ),
     });
     lines.push(match default_gateway() {
@@ -689,6 +906,41 @@ mod tests {
             "70000:80",
         ] {
             assert!(parse_publish(bad).is_err(), "{bad}");
+        }
+    }
+
+    #[test]
+    fn allow_specs_and_their_rules() {
+        let r = parse_allow("192.0.2.0/24:443/tcp").unwrap();
+        assert_eq!(r.to_string(), "192.0.2.0/24:443/tcp");
+        assert_eq!(r.nft(), "ip daddr 192.0.2.0/24 tcp dport 443 accept");
+        let r = parse_allow("192.0.2.7").unwrap();
+        assert_eq!(r.to_string(), "192.0.2.7/32");
+        assert_eq!(r.nft(), "ip daddr 192.0.2.7/32 accept");
+        let r = parse_allow("[2001:db8::/32]:8000-8080").unwrap();
+        assert_eq!(r.to_string(), "[2001:db8::/32]:8000-8080");
+        assert_eq!(
+            r.nft(),
+            "ip6 daddr 2001:db8::/32 meta l4proto { tcp, udp } th dport 8000-8080 accept"
+        );
+        let r = parse_allow("2001:db8::1/udp").unwrap();
+        assert_eq!(r.to_string(), "2001:db8::1/128/udp");
+        assert_eq!(r.nft(), "ip6 daddr 2001:db8::1/128 meta l4proto udp accept");
+        for good in ["10.0.0.0/8", "10.0.0.0/8:53/udp", "[::1]:1", "::/0"] {
+            let r = parse_allow(good).unwrap();
+            assert_eq!(parse_allow(&r.to_string()).unwrap(), r, "{good}");
+        }
+        for bad in [
+            "",
+            "x",
+            "10.0.0.0/33",
+            "10.0.0.1:0",
+            "10.0.0.1:9-8",
+            "[::1:80",
+            "10.0.0.1:80/sctp",
+            "2001:db8::1:80:80x",
+        ] {
+            assert!(parse_allow(bad).is_err(), "{bad}");
         }
     }
 

@@ -103,6 +103,9 @@ impl Harness {
             ip -n {a} link set lo up
             ip -n {a} addr add {A_ADDR}/24 dev {va}
             ip -n {a} addr add 2001:db8::2/64 dev {va} nodad
+            ip -n {a} addr add 198.51.100.3/32 dev lo
+            ip -n {a} addr add 198.51.100.5/32 dev lo
+            ip -n {a} addr add 2001:db8::3/128 dev lo
             ip -n {a} link set {va} up
             ip -n {d} link set {vd} up
             mac=$(cat /sys/class/net/lo/address >/dev/null; ip -n {d} -o link show {vd} | sed 's/.*link\\/ether \\([^ ]*\\).*/\\1/')
@@ -758,6 +761,153 @@ fn doctor_and_status_name_the_network() {
             text(&out.stderr).contains(&format!("sandbox: network: {mode}")),
             "{}",
             text(&out.stderr)
+        );
+    }
+    h.assert_no_stray_packets();
+}
+
+/// Test 4: with `--allow-net`, the listed address and port connect; an
+/// unlisted port on the same address and an unlisted address are refused
+/// at once (a TCP reset, a local error for UDP, never a timeout), over
+/// TCP and UDP, IPv4 and IPv6; and the command cannot flush the rules.
+/// The servers are in A (addresses .3 and .5 of the harness's network,
+/// on A's lo so that pasta does not take them for the sandbox's own,
+/// reached through pasta); the control reaches every one of them without
+/// `--allow-net`.
+#[test]
+fn allow_net_lets_only_the_listed_destinations_through() {
+    let Some(h) = harness("allow_net_lets_only_the_listed_destinations_through") else {
+        return;
+    };
+    let root = rootfs_arg();
+    let probe = format!("{}:/probe", stage().probe.display());
+    let servers = "i=0; for a in 198.51.100.3:47200 198.51.100.3:47201 198.51.100.5:47200 2001:db8::3:47200 2001:db8::3:47201; do \
+        /probe udp-echo ${a%:*} ${a##*:} > /tmp/r$i & i=$((i+1)); done; \
+        httpd -p 47100 -h /tmp && httpd -p 47101 -h /tmp && \
+        n=0; while [ $n -lt 200 ] && [ $(cat /tmp/r* | grep -c ready) -lt 5 ]; do sleep 0.05; n=$((n+1)); done; \
+        echo ready; exec sleep 120";
+    let mut srv = h
+        .sandbox(
+            &h.tun_usable,
+            PATH,
+            &[
+                "run",
+                "--net",
+                "host",
+                "--ro-bind",
+                &probe,
+                "--timeout",
+                "150",
+                &root,
+                "/bin/sh",
+                "-c",
+                servers,
+            ],
+        )
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let mut line = String::new();
+    std::io::BufRead::read_line(
+        &mut std::io::BufReader::new(srv.stdout.take().unwrap()),
+        &mut line,
+    )
+    .unwrap();
+    let _srv = Server(srv);
+    assert_eq!(line.trim(), "ready");
+    let probes = "/probe udp 198.51.100.3 47200; /probe udp 198.51.100.3 47201; /probe udp 198.51.100.5 47200; \
+        /probe tcp 198.51.100.3 47100; /probe tcp 198.51.100.3 47101; /probe tcp 198.51.100.5 47100; \
+        /probe udp 2001:db8::3 47200; /probe udp 2001:db8::3 47201; \
+        /probe tcp 2001:db8::3 47100; /probe tcp 2001:db8::3 47101";
+    let allowed = [
+        "--allow-net",
+        "198.51.100.3:47200/udp",
+        "--allow-net",
+        "198.51.100.3/32:47100/tcp",
+        "--allow-net",
+        "[2001:db8::3/128]:47200/udp",
+        "--allow-net",
+        "[2001:db8::3]:47100",
+    ];
+    let mut opts = vec!["--net", "pasta", "--ro-bind", &probe];
+    opts.extend(allowed);
+    let out = ok(&h.run_in(&opts, &["/bin/sh", "-c", probes]), "--allow-net");
+    let got: Vec<&str> = out.lines().collect();
+    let listed = [0, 3, 6, 8];
+    assert_eq!(got.len(), 10, "{out}");
+    for (i, g) in got.iter().enumerate() {
+        if listed.contains(&i) {
+            assert!(
+                g.ends_with(" reply") || g.ends_with(" connected"),
+                "probe {i} is listed: {out}"
+            );
+        } else {
+            assert!(
+                !g.ends_with(" reply") && !g.ends_with(" connected") && !g.ends_with(" timeout"),
+                "probe {i} should be refused at once: {out}"
+            );
+        }
+    }
+    // Control: without --allow-net every server answers.
+    let out = ok(
+        &h.run_in(
+            &["--net", "pasta", "--ro-bind", &probe],
+            &["/bin/sh", "-c", probes],
+        ),
+        "control",
+    );
+    assert!(
+        out.lines()
+            .all(|l| l.ends_with(" reply") || l.ends_with(" connected")),
+        "{out}"
+    );
+    // The rules cannot be flushed from inside: the host's nft (bound in,
+    // run through the host's loader) is refused, and the rules still hold.
+    let nft = "/hostusr/lib/x86_64-linux-gnu/ld-linux-x86-64.so.2 --library-path /hostusr/lib/x86_64-linux-gnu /hostusr/sbin/nft";
+    if Path::new("/usr/lib/x86_64-linux-gnu/ld-linux-x86-64.so.2").exists() {
+        let flush = format!("{nft} flush ruleset; echo nft=$?; /probe tcp 198.51.100.5 47100");
+        let mut opts = vec![
+            "--net",
+            "pasta",
+            "--ro-bind",
+            &probe,
+            "--ro-bind",
+            "/usr:/hostusr",
+        ];
+        opts.extend(allowed);
+        let out = h.run_in(&opts, &["/bin/sh", "-c", &flush]);
+        let (o, e) = (text(&out.stdout), text(&out.stderr));
+        assert!(
+            o.contains("nft=1") && e.contains("Operation not permitted"),
+            "{o}{e}"
+        );
+        assert!(
+            o.contains("tcp ECONNREFUSED"),
+            "the rules were flushed: {o}"
+        );
+        // Control: the same invocation flushes where it has CAP_NET_ADMIN
+        // (a user and network namespace of the test uid's own).
+        let at = test_dir("hostusr").display().to_string();
+        let ctl = as_test_user("unshare")
+            .args(["-Urn", "--mount", "sh", "-c"])
+            .arg(format!(
+                "mount --bind /usr {at} && {} flush ruleset; echo nft=$?",
+                nft.replace("/hostusr", &at)
+            ))
+            .output()
+            .unwrap();
+        assert!(
+            text(&ctl.stdout).contains("nft=0"),
+            "{}{}",
+            text(&ctl.stdout),
+            text(&ctl.stderr)
+        );
+    } else {
+        skip(
+            "allow_net_lets_only_the_listed_destinations_through (flush)",
+            "nft",
+            "the host's loader is not at /usr/lib/x86_64-linux-gnu",
         );
     }
     h.assert_no_stray_packets();
