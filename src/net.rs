@@ -439,15 +439,15 @@ fn default_gateway() -> Result<Ipv4Addr> {
 #[derive(Debug, Clone)]
 pub struct PastaInfo {
     pub path: PathBuf,
-    /// The first line of `pasta --version` (`pasta unknown version` on
-    /// Debian 12's).
-    pub version: String,
+    /// `pasta --version`'s first line, asked only when it is shown (an
+    /// error, doctor, -v), to keep an exec off the launch path.
+    version: std::cell::OnceCell<String>,
     /// `pasta --help`, to look options up in.
     help: String,
 }
 
 impl PastaInfo {
-    /// Look pasta up on PATH and ask it for its version and options.
+    /// Look pasta up on PATH and ask it for its options.
     pub fn find() -> Result<PastaInfo> {
         let path = find_on_path("pasta").ok_or_else(|| {
             Error::msg("--net pasta", "pasta is not installed (not found on PATH)")
@@ -470,17 +470,32 @@ impl PastaInfo {
             }
             Ok(text)
         };
-        let version = ask("--version")?
-            .lines()
-            .next()
-            .unwrap_or("pasta (no version)")
-            .trim()
-            .to_string();
         let help = ask("--help")?;
         Ok(PastaInfo {
             path,
-            version,
+            version: std::cell::OnceCell::new(),
             help,
+        })
+    }
+
+    /// The first line of `pasta --version` (`pasta unknown version` on
+    /// Debian 12's).
+    pub fn version(&self) -> &str {
+        self.version.get_or_init(|| {
+            Command::new(&self.path)
+                .arg("--version")
+                .stdin(Stdio::null())
+                .stderr(Stdio::null())
+                .output()
+                .ok()
+                .and_then(|o| {
+                    String::from_utf8_lossy(&o.stdout)
+                        .lines()
+                        .next()
+                        .map(|l| l.trim().to_string())
+                })
+                .filter(|l| !l.is_empty())
+                .unwrap_or_else(|| "pasta (no version)".into())
         })
     }
 
@@ -499,7 +514,7 @@ impl PastaInfo {
             for_what,
             format!(
                 "this pasta ({}, {}) has no {option}",
-                self.version,
+                self.version(),
                 self.path.display()
             ),
         )
@@ -567,7 +582,7 @@ pub fn doctor() -> Vec<(bool, &'static str, String)> {
             }
             works.push("--host-loopback");
             let ok = ["--config-net", "--pid", "--foreground"].iter().all(|o| i.has(o)) && lacks.is_empty();
-            let mut text = format!("{} at {}; supports {}", i.version, i.path.display(), works.join(", "));
+            let mut text = format!("{} at {}; supports {}", i.version(), i.path.display(), works.join(", "));
             if !lacks.is_empty() {
                 text += &format!("; lacks {}", lacks.join(", "));
             }
@@ -678,7 +693,7 @@ impl PastaLaunch {
     }
 
     pub fn describe(&self) -> String {
-        format!("{} ({})", self.info.version, self.info.path.display())
+        format!("{} ({})", self.info.version(), self.info.path.display())
     }
 }
 

@@ -38,6 +38,9 @@ const PATH: &str = "/usr/local/bin:/usr/bin:/bin:/usr/sbin:/sbin";
 
 struct Harness {
     a: String,
+    /// A third namespace with only `lo`: a host without a routable
+    /// interface.
+    bare: String,
     d: String,
     tun_usable: PathBuf,
     tun_unusable: PathBuf,
@@ -90,6 +93,7 @@ impl Harness {
             }
         }
         let (a, d) = (format!("sbxnet{pid}a"), format!("sbxnet{pid}d"));
+        let bare = format!("sbxnet{pid}e");
         let (va, vd) = (format!("sbx{pid}a"), format!("sbx{pid}d"));
         let dir = stage().dir.join("tun");
         let _ = fs::create_dir(&dir);
@@ -97,7 +101,8 @@ impl Harness {
         let tun_unusable = dir.join("unusable");
         let script = format!(
             "set -e
-            ip netns add {a}; ip netns add {d}
+            ip netns add {a}; ip netns add {d}; ip netns add {bare}
+            ip -n {bare} link set lo up
             ip link add {va} type veth peer name {vd}
             ip link set {va} netns {a}; ip link set {vd} netns {d}
             ip -n {a} link set lo up
@@ -133,8 +138,20 @@ EOF
             n = tun_unusable.display(),
         );
         sh_ok(&script)?;
+        // Removed when this test process ends (libtest has no hook for it):
+        // a watcher waits for our pid to go, then deletes the namespaces.
+        let _ = Command::new("setsid")
+            .args(["sh", "-c"])
+            .arg(format!(
+                "tail --pid={pid} -f /dev/null; ip netns del {a}; ip netns del {d}; ip netns del {bare}"
+            ))
+            .stdin(Stdio::null())
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn();
         let mut h = Harness {
             a,
+            bare,
             d,
             tun_usable,
             tun_unusable,
@@ -185,10 +202,15 @@ EOF
     /// `sandbox ARGS` as the test uid, in A, with `tun` over /dev/net/tun
     /// in a private mount namespace, and PATH `path`.
     fn sandbox(&self, tun: &Path, path: &str, args: &[&str]) -> Command {
+        self.sandbox_in(&self.a, tun, path, args)
+    }
+
+    /// `sandbox` in the network namespace `netns`.
+    fn sandbox_in(&self, netns: &str, tun: &Path, path: &str, args: &[&str]) -> Command {
         let st = stage();
         let (u, g) = st.drop_to.unwrap();
         let mut c = Command::new("/usr/bin/nsenter");
-        c.arg(format!("--net=/run/netns/{}", self.a))
+        c.arg(format!("--net=/run/netns/{netns}"))
             .args(["--", "/usr/bin/unshare", "-m", "--propagation", "private"])
             .args([
                 "/bin/sh",
@@ -631,8 +653,8 @@ fn pasta_ends_with_the_sandbox() {
     h.assert_no_stray_packets();
 }
 
-/// Test 8: pasta missing, and a tun device the user cannot open: 125 and
-/// what to do.
+/// Test 8: pasta missing, a tun device the user cannot open, a host with
+/// no routable interface: 125 and what to do.
 #[test]
 fn missing_pasta_and_unusable_tun_fail_with_125() {
     let Some(h) = harness("missing_pasta_and_unusable_tun_fail_with_125") else {
@@ -665,6 +687,21 @@ fn missing_pasta_and_unusable_tun_fail_with_125() {
     let err = text(&out.stderr);
     assert!(
         err.contains("/dev/net/tun: Permission denied") && err.contains("chmod 0666"),
+        "{err}"
+    );
+    let out = h
+        .sandbox_in(
+            &h.bare,
+            &h.tun_usable,
+            PATH,
+            &["run", "--net", "pasta", &root, "true"],
+        )
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(125));
+    let err = text(&out.stderr);
+    assert!(
+        err.contains("no routable interface") && err.contains("--net none"),
         "{err}"
     );
     // Control: the same launches work with pasta on PATH and a usable node.
