@@ -25,7 +25,7 @@
 //! has ended).
 //!
 //! **Frame.** A little-endian `u32` length, then that many bytes, which
-//! begin with a magic naming the kind and its version (`sandbox-plan-5\0`,
+//! begin with a magic naming the kind and its version (`sandbox-plan-6\0`,
 //! `sandbox-error-1\0`, `sandbox-status-1\0`, `sandbox-notice-1\0`).
 //! Integers are little-endian `u32`/`u64`; byte strings are a `u32` length
 //! and the bytes; an optional value is a tag byte (0 absent, 1 present)
@@ -58,7 +58,7 @@ pub const PLAN_FD: RawFd = 4;
 /// The byte that releases the clone child once its id maps are written.
 pub const RELEASE: u8 = 1;
 
-const MAGIC_PLAN: &[u8] = b"sandbox-plan-5\0";
+const MAGIC_PLAN: &[u8] = b"sandbox-plan-6\0";
 const MAGIC_ERROR: &[u8] = b"sandbox-error-1\0";
 const MAGIC_STATUS: &[u8] = b"sandbox-status-1\0";
 const MAGIC_NOTICE: &[u8] = b"sandbox-notice-1\0";
