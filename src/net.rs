@@ -574,7 +574,7 @@ pub fn doctor() -> Vec<(bool, &'static str, String)> {
             let mut works = vec!["--net pasta", "--publish"];
             let mut lacks = Vec::new();
             for (opt, feature) in [("--no-map-gw", "no host loopback by default"), ("--dns-forward", "--dns")] {
-                if i.has(opt) {
+                if i.has(opt) || (opt == "--no-map-gw" && i.has("--map-host-loopback")) {
                     works.push(feature);
                 } else {
                     lacks.push(format!("{feature} (no {opt})"));
@@ -681,9 +681,15 @@ impl PastaLaunch {
         args.extend(["-T", "none", "-U", "none"].map(String::from));
         if plan.host_loopback.is_none() {
             // The gateway's address is otherwise mapped to the host's
-            // loopback: nothing of the host's 127.0.0.1 by default.
-            info.require("--no-map-gw", "--net pasta")?;
-            args.push("--no-map-gw".into());
+            // loopback: nothing of the host's 127.0.0.1 by default. Newer
+            // pastas name it --map-host-loopback none; Debian 12's has
+            // only --no-map-gw.
+            if info.has("--map-host-loopback") {
+                args.extend(["--map-host-loopback".into(), "none".into()]);
+            } else {
+                info.require("--no-map-gw", "--net pasta")?;
+                args.push("--no-map-gw".into());
+            }
         }
         if plan.dns {
             info.require("--dns-forward", "--dns")?;
