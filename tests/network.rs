@@ -106,6 +106,7 @@ impl Harness {
             ip link add {va} type veth peer name {vd}
             ip link set {va} netns {a}; ip link set {vd} netns {d}
             ip -n {a} link set lo up
+            ip netns exec {a} sysctl -qw net.ipv4.ip_unprivileged_port_start=0
             ip -n {a} addr add {A_ADDR}/24 dev {va}
             ip -n {a} addr add 2001:db8::2/64 dev {va} nodad
             ip -n {a} addr add 198.51.100.3/32 dev lo
@@ -131,10 +132,12 @@ table netdev deadend {{
 }}
 EOF
             rm -f {u} {n}
+            echo 'nameserver 198.51.100.3' > {dir}/resolv.conf
             mknod -m 0666 {u} c 10 200
             mknod -m 0600 {n} c 10 200
             ",
             u = tun_usable.display(),
+            dir = dir.display(),
             n = tun_unusable.display(),
         );
         sh_ok(&script)?;
@@ -212,10 +215,13 @@ EOF
         let mut c = Command::new("/usr/bin/nsenter");
         c.arg(format!("--net=/run/netns/{netns}"))
             .args(["--", "/usr/bin/unshare", "-m", "--propagation", "private"])
+            // The harness's resolv.conf too: pasta forwards --dns queries to
+            // the first nameserver it reads there, which must be a server
+            // of the harness's, never the host's real resolver.
             .args([
                 "/bin/sh",
                 "-c",
-                "/usr/bin/mount --bind \"$0\" /dev/net/tun && exec \"$@\"",
+                "/usr/bin/mount --bind \"$0\" /dev/net/tun && /usr/bin/mount --bind \"${0%/*}/resolv.conf\" /etc/resolv.conf && exec \"$@\"",
             ])
             .arg(tun)
             .arg("/usr/bin/setpriv")
@@ -947,5 +953,100 @@ fn allow_net_lets_only_the_listed_destinations_through() {
             "the host's loader is not at /usr/lib/x86_64-linux-gnu",
         );
     }
+    h.assert_no_stray_packets();
+}
+
+/// Test 5, further: `--dns`'s forwarder works (a query to 169.254.1.1:53
+/// reaches the harness's resolver, a UDP echo server on 198.51.100.3:53
+/// that pasta reads from /etc/resolv.conf), and `--allow-net` lets it
+/// through with `--dns` while the resolver's address stays unlisted.
+#[test]
+fn dns_forwarder_answers_and_allow_net_lets_only_it_through() {
+    let Some(h) = harness("dns_forwarder_answers_and_allow_net_lets_only_it_through") else {
+        return;
+    };
+    let root = rootfs_arg();
+    let probe = format!("{}:/probe", stage().probe.display());
+    let mut srv = h
+        .sandbox(
+            &h.tun_usable,
+            PATH,
+            &[
+                "run",
+                "--net",
+                "host",
+                "--ro-bind",
+                &probe,
+                "--timeout",
+                "150",
+                &root,
+                "/bin/sh",
+                "-c",
+                "/probe udp-echo 198.51.100.3 53 & /probe udp-echo 198.51.100.3 54 & wait",
+            ],
+        )
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let mut out = std::io::BufReader::new(srv.stdout.take().unwrap());
+    let mut line = String::new();
+    for _ in 0..2 {
+        line.clear();
+        std::io::BufRead::read_line(&mut out, &mut line).unwrap();
+        assert_eq!(line.trim(), "ready");
+    }
+    let _srv = Server(srv);
+    // (The resolver's own port 53 is not probed directly: pasta maps its
+    // answers back to the forwarder's address, so a direct query never
+    // sees a reply. Its port 54 stands for "the resolver's address".)
+    let probes = "/probe udp 169.254.1.1 53; /probe udp 198.51.100.3 54";
+    let dns_allow = [
+        "--net",
+        "pasta",
+        "--ro-bind",
+        &probe,
+        "--dns",
+        "--allow-net",
+        "198.51.100.3:47100/tcp",
+    ];
+    let out = ok(
+        &h.run_in(&dns_allow, &["/bin/sh", "-c", probes]),
+        "--dns --allow-net",
+    );
+    let got: Vec<&str> = out.lines().collect();
+    assert_eq!(got[0], "udp reply", "the forwarder: {out}");
+    assert!(
+        !got[1].ends_with("reply") && !got[1].ends_with("timeout"),
+        "the resolver itself is not listed: {out}"
+    );
+    // Control: without --dns the forwarder is not allowed either; without
+    // --allow-net the resolver is reachable directly.
+    let out = ok(
+        &h.run_in(
+            &[
+                "--net",
+                "pasta",
+                "--ro-bind",
+                &probe,
+                "--allow-net",
+                "198.51.100.3:47100/tcp",
+            ],
+            &["/bin/sh", "-c", probes],
+        ),
+        "--allow-net without --dns",
+    );
+    assert!(
+        !out.lines().next().unwrap_or("").ends_with("reply"),
+        "{out}"
+    );
+    let out = ok(
+        &h.run_in(
+            &["--net", "pasta", "--ro-bind", &probe, "--dns"],
+            &["/bin/sh", "-c", probes],
+        ),
+        "--dns",
+    );
+    assert_eq!(out, "udp reply\nudp reply\n");
     h.assert_no_stray_packets();
 }
