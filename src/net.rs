@@ -1,6 +1,6 @@
 //! The sandbox's network beyond `lo`: `--net pasta` (user-mode networking
 //! through pasta, from Debian's `passt` package), published ports,
-//! `--host-loopback` and `--dns`.
+//! `--host-loopback`, `--dns` and `--allow-net`'s egress rules.
 //!
 //! pasta is started by the launcher, never by anything inside: it must not
 //! inherit the command's seccomp filter, no_new_privs or Landlock, and the
@@ -8,12 +8,14 @@
 //! sandbox's user and network namespaces by the clone child's pid after
 //! the id maps are written and before the release, configures the
 //! interface (`--config-net`: address, default route, link up) and only
-//! then writes its pid to a FIFO we hold: that line is the readiness
-//! signal, so the command's first instruction sees a configured
-//! interface. It runs in the foreground (`-f`) as our child: we kill and
+//! then writes its pid to its `--pid` file, its own stdout, a pipe we
+//! hold: that line is the readiness signal, so the command's first
+//! instruction sees a configured interface. It runs in the foreground (`-f`) as our child: we kill and
 //! reap it when the sandbox ends, and the guard kills it when we die
 //! (pasta of Debian 12 never leaves on its own when the namespace dies).
-//! docs/DECISIONS.md, "Networking through pasta", has the reasons.
+//! `--allow-net`'s nftables rules are loaded by the child stage
+//! (`install_rules`). docs/DECISIONS.md, "Networking through pasta" and
+//! "`--allow-net`", has the reasons.
 
 use std::fs;
 use std::io::Read;
@@ -415,8 +417,9 @@ fn default_gateway() -> Result<Ipv4Addr> {
         if f.len() > 3 && f[1] == "00000000" {
             let flags = u32::from_str_radix(f[3], 16).unwrap_or(0);
             if flags & 0x2 != 0 {
+                // The address's bytes, printed as a number in host order.
                 if let Ok(g) = u32::from_str_radix(f[2], 16) {
-                    return Ok(Ipv4Addr::from(g.swap_bytes()));
+                    return Ok(Ipv4Addr::from(g.to_ne_bytes()));
                 }
             }
         }
