@@ -362,7 +362,8 @@ fn prepare(plan: &Plan, forward_signals: bool, notices: &mut Notices) -> Result<
 
 /// clone into every namespace but the network's (the clone child makes
 /// that one itself, while we write its maps: it is the slow one, a third
-/// of a millisecond). Returns in the launcher only.
+/// of a millisecond; with `--net pasta`, clone makes it too). Returns in
+/// the launcher only.
 fn clone_child(plan: &Plan, p: &mut Prepared) -> Result<(pid_t, bool)> {
     let mut flags = libc::CLONE_NEWUSER
         | libc::CLONE_NEWPID
