@@ -28,7 +28,7 @@
 //! has ended).
 //!
 //! **Frame.** A little-endian `u32` length, then that many bytes, which
-//! begin with a magic naming the kind and its version (`sandbox-plan-8\0`,
+//! begin with a magic naming the kind and its version (`sandbox-plan-9\0`,
 //! `sandbox-error-1\0`, `sandbox-status-2\0`, `sandbox-notice-1\0`).
 //! Integers are little-endian `u32`/`u64`; byte strings are a `u32` length
 //! and the bytes; an optional value is a tag byte (0 absent, 1 present)
@@ -39,6 +39,7 @@
 use std::ffi::OsString;
 use std::fs;
 use std::io::{self, Read, Write};
+use std::net::Ipv4Addr;
 use std::os::fd::{AsFd, BorrowedFd, OwnedFd, RawFd};
 use std::os::unix::ffi::{OsStrExt, OsStringExt};
 use std::path::PathBuf;
@@ -46,6 +47,7 @@ use std::time::Duration;
 
 use crate::error::{Context, Error, Reason, Result, EXIT_SANDBOX};
 use crate::limits::{Limit, RESOURCES};
+use crate::net::{PastaPlan, Proto, Publish};
 use crate::plan::{
     Bind, CgroupLimits, LandlockMode, Plan, PtyPlan, RootMode, Sizes, StdioMode, Tmpfs,
 };
@@ -67,7 +69,7 @@ pub const TTY_FD: RawFd = 5;
 /// The byte that releases the clone child once its id maps are written.
 pub const RELEASE: u8 = 1;
 
-const MAGIC_PLAN: &[u8] = b"sandbox-plan-8\0";
+const MAGIC_PLAN: &[u8] = b"sandbox-plan-9\0";
 const MAGIC_ERROR: &[u8] = b"sandbox-error-1\0";
 const MAGIC_STATUS: &[u8] = b"sandbox-status-2\0";
 const MAGIC_NOTICE: &[u8] = b"sandbox-notice-1\0";
@@ -437,6 +439,7 @@ pub fn encode_plan(p: &Plan) -> Vec<u8> {
             }
         }
     }
+    encode_pasta(&mut w, p.pasta.as_ref());
     w.0
 }
 
@@ -457,6 +460,63 @@ fn decode_tmpfs(r: &mut Reader<'_>) -> std::result::Result<Vec<Tmpfs>, String> {
             after_binds: r.u32()?,
         })
     })
+}
+
+/// `--net pasta`'s part: present or not, then the published ports, the
+/// host-loopback address and `--dns`.
+fn encode_pasta(w: &mut Writer, p: Option<&PastaPlan>) {
+    w.u8(p.is_some() as u8);
+    let Some(p) = p else { return };
+    w.u32(p.publish.len() as u32);
+    for f in &p.publish {
+        w.bytes(f.host_ip.to_string().as_bytes());
+        w.u32(f.host_port.into());
+        w.u32(f.port.into());
+        w.u8(matches!(f.proto, Proto::Udp) as u8);
+    }
+    let hl = p.host_loopback.map(|a| a.octets());
+    w.opt(hl.as_ref().map(|o| &o[..]));
+    w.u8(p.dns as u8);
+    // The rules as their own text, which parse_allow reads back exactly.
+    w.u32(p.allow.len() as u32);
+    for a in &p.allow {
+        w.bytes(a.to_string().as_bytes());
+    }
+    w.opt(p.nft.as_ref().map(|n| n.as_os_str().as_bytes()));
+}
+
+fn decode_pasta(r: &mut Reader) -> std::result::Result<Option<PastaPlan>, String> {
+    if !r.bool()? {
+        return Ok(None);
+    }
+    let port = |r: &mut Reader| -> std::result::Result<u16, String> {
+        u16::try_from(r.u32()?).map_err(|_| "bad port".to_string())
+    };
+    let publish = r.list(|r| {
+        let ip = r.string()?;
+        Ok(Publish {
+            host_ip: ip.parse().map_err(|_| format!("bad address {ip:?}"))?,
+            host_port: port(r)?,
+            port: port(r)?,
+            proto: if r.bool()? { Proto::Udp } else { Proto::Tcp },
+        })
+    })?;
+    let host_loopback = match r.opt()? {
+        None => None,
+        Some(o) => Some(Ipv4Addr::from(
+            <[u8; 4]>::try_from(&o[..]).map_err(|_| "bad host-loopback address")?,
+        )),
+    };
+    let dns = r.bool()?;
+    let allow = r.list(|r| crate::net::parse_allow(&r.string()?))?;
+    let nft = r.opt()?.map(|p| PathBuf::from(OsString::from_vec(p)));
+    Ok(Some(PastaPlan {
+        publish,
+        host_loopback,
+        dns,
+        allow,
+        nft,
+    }))
 }
 
 pub fn decode_plan(buf: &[u8]) -> std::result::Result<Plan, String> {
@@ -545,6 +605,7 @@ pub fn decode_plan(buf: &[u8]) -> std::result::Result<Plan, String> {
         }
         n => return Err(format!("bad pty tag {n}")),
     };
+    let pasta = decode_pasta(&mut r)?;
     r.end()?;
     Ok(Plan {
         rootfs,
@@ -556,6 +617,7 @@ pub fn decode_plan(buf: &[u8]) -> std::result::Result<Plan, String> {
         uid,
         gid,
         share_net,
+        pasta,
         root,
         binds,
         seccomp,
@@ -819,6 +881,12 @@ mod tests {
             tmpfs in proptest::collection::vec((os(), any::<u64>(), any::<u32>()), 0..3),
             inherit in any::<bool>(),
             pty in proptest::option::of((0u8..8, proptest::collection::vec(any::<u8>(), 0..60), any::<[u16; 4]>())),
+            pasta in proptest::option::of((
+                proptest::collection::vec((any::<[u8; 16]>(), any::<bool>(), 1u16.., 1u16.., any::<bool>()), 0..3),
+                proptest::option::of(any::<[u8; 4]>()), any::<bool>(),
+                proptest::collection::vec((any::<[u8; 4]>(), 0u8..=32, proptest::option::of((1u16.., 1u16..)), 0u8..3), 0..3),
+                proptest::option::of(os()),
+            )),
         ) -> Plan {
             Plan {
                 rootfs: rootfs.into(), command, hostname, chdir, setenv, term, uid, gid,
@@ -836,6 +904,25 @@ mod tests {
                 tmpfs: tmpfs.into_iter().map(|(d, size, after_binds)| Tmpfs { dst: d.into(), size, after_binds }).collect(),
                 stdio: if inherit { StdioMode::Inherit } else { StdioMode::Relay },
                 pty: pty.map(|(fds, termios, winsize)| PtyPlan { fds, termios, winsize }),
+                pasta: pasta.map(|(publish, hl, dns, allow, nft)| PastaPlan {
+                    allow: allow.into_iter().map(|(a, prefix, ports, proto)| crate::net::AllowRule {
+                        addr: std::net::IpAddr::from(a), prefix,
+                        ports: ports.map(|(x, y)| (x.min(y), x.max(y))),
+                        proto: [None, Some(Proto::Tcp), Some(Proto::Udp)][proto as usize],
+                    }).collect(),
+                    nft: nft.map(Into::into),
+                    publish: publish.into_iter().map(|(ip, v6, host_port, port, udp)| Publish {
+                        host_ip: if v6 {
+                            std::net::IpAddr::from(ip)
+                        } else {
+                            std::net::IpAddr::from([ip[0], ip[1], ip[2], ip[3]])
+                        },
+                        host_port, port,
+                        proto: if udp { Proto::Udp } else { Proto::Tcp },
+                    }).collect(),
+                    host_loopback: hl.map(Ipv4Addr::from),
+                    dns,
+                }),
             }
         }
     }

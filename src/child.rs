@@ -107,6 +107,14 @@ fn stage(plan: &Plan, report: &ReportSender) -> Result<Infallible> {
             not_set.join(", ")
         ));
     }
+    if plan.pasta.is_some() {
+        // Before the mounts, through the host's /proc, which still shows
+        // our own network namespace's sysctls.
+        crate::net::allow_low_ports()?;
+        if let Some(p) = &plan.pasta {
+            crate::net::install_rules(p)?;
+        }
+    }
     let root_writable = rootfs::setup(plan, report)?;
     if !plan.share_net {
         // A new network namespace starts with `lo` down.
@@ -114,6 +122,9 @@ fn stage(plan: &Plan, report: &ReportSender) -> Result<Infallible> {
     }
     if let (Some(pty), Some(sock)) = (&plan.pty, tty_sock) {
         relay::make_pty(pty, sock)?;
+    }
+    if let Some(pasta) = &plan.pasta {
+        crate::net::write_etc(pasta, &plan.hostname)?;
     }
     let env = environment(plan, rootfs_home(plan.uid, report));
     if plan.uid != 0 || plan.gid != 0 {

@@ -88,6 +88,20 @@ impl ToArgs for RunArgs {
         }
         if self.share_net {
             a.push("--share-net".into());
+        } else if self.net.mode != crate::net::NetMode::None {
+            a.extend(["--net".into(), self.net.mode.name().into()]);
+        }
+        for p in &self.net.publish {
+            a.extend(["--publish".into(), p.to_string().into()]);
+        }
+        if self.net.host_loopback {
+            a.push("--host-loopback".into());
+        }
+        if self.net.dns {
+            a.push("--dns".into());
+        }
+        for r in &self.net.allow {
+            a.extend(["--allow-net".into(), r.to_string().into()]);
         }
         match self.root {
             RootMode::Ephemeral => {}
@@ -351,10 +365,44 @@ pub const RUN_OPTIONS: &[Opt] = &[
         "user id inside (default: 0, root in the sandbox)",
     ),
     value("--gid", "N", Options, "group id inside (default: 0)"),
-    flag(
-        "--share-net",
+    flag("--share-net", Options, "the same as --net host"),
+    value(
+        "--net",
+        "none|host|pasta",
         Options,
-        "keep the host's network (default: a new network namespace with only `lo`, up)",
+        "the network: none is a new network namespace with only `lo`, up (default); \
+         host keeps the host's, its loopback services included; pasta is a new one \
+         connected to the outside through pasta (package passt), without the host's loopback",
+    ),
+    short(
+        'p',
+        repeatable(value(
+            "--publish",
+            "[HOSTIP:]HOSTPORT:PORT[/tcp|/udp]",
+            Options,
+            "forward HOSTIP:HOSTPORT on the host (HOSTIP default: 127.0.0.1) to PORT \
+             inside; repeatable; needs --net pasta",
+        )),
+    ),
+    flag(
+        "--host-loopback",
+        Options,
+        "make the host's 127.0.0.1 reachable from inside at the gateway's address, named \
+         host.sandbox.internal in /etc/hosts; needs --net pasta",
+    ),
+    repeatable(value(
+        "--allow-net",
+        "CIDR[:PORT[-PORT]][/tcp|/udp]",
+        Options,
+        "when given, the only destinations the command may open connections to \
+         (repeatable; IPv6 in brackets with a port); everything else is refused at once; \
+         needs --net pasta",
+    )),
+    flag(
+        "--dns",
+        Options,
+        "a working /etc/resolv.conf inside, pointing at pasta's DNS forwarder, and \
+         /etc/hosts naming the hostname (in the throwaway layer); needs --net pasta",
     ),
     repeatable(value(
         "--bind",
@@ -1196,6 +1244,33 @@ fn identity_and_env(o: &mut Opts, r: &mut RunArgs) -> Result<()> {
         r.gid = g;
     }
     r.share_net = o.flag("--share-net");
+    network(o, r)
+}
+
+/// `--net` and what goes with pasta; `Plan::from_args` (net.rs) checks
+/// that those options come with `--net pasta`.
+fn network(o: &mut Opts, r: &mut RunArgs) -> Result<()> {
+    use crate::net::NetMode;
+    if let Some(m) = o.one("--net", |v| match v {
+        "none" => Ok(NetMode::None),
+        "host" => Ok(NetMode::Host),
+        "pasta" => Ok(NetMode::Pasta),
+        _ => Err(format!("--net wants none, host or pasta, got {v:?}")),
+    })? {
+        if r.share_net && m != NetMode::Host {
+            return Err(usage(format!(
+                "--share-net and --net {} exclude each other",
+                m.name()
+            )));
+        }
+        r.net.mode = m;
+    } else if r.share_net {
+        r.net.mode = NetMode::Host;
+    }
+    r.net.publish = o.all("--publish", crate::net::parse_publish)?;
+    r.net.host_loopback = o.flag("--host-loopback");
+    r.net.dns = o.flag("--dns");
+    r.net.allow = o.all("--allow-net", crate::net::parse_allow)?;
     Ok(())
 }
 
@@ -1766,6 +1841,9 @@ mod tests {
             "--limit" => "nofile=5",
             "--ns-limit" => "kernel.msgmni=5",
             "--memory" | "--tmp-size" | "--shm-size" | "--root-size" => "1M",
+            "--net" => "pasta",
+            "--publish" => "8080:80",
+            "--allow-net" => "192.0.2.0/24:443",
             other => panic!("no sample value for {other}: add one here"),
         };
         for o in RUN_OPTIONS {
@@ -1843,7 +1921,7 @@ mod tests {
         assert_eq!(hint(&["--ro-bnd", "/a", "r"]), "did you mean --ro-bind?");
         assert_eq!(hint(&["-verbose", "r"]), "did you mean --verbose?");
         // A unique prefix.
-        assert_eq!(hint(&["--host", "x", "r"]), "did you mean --hostname?");
+        assert_eq!(hint(&["--hostn", "x", "r"]), "did you mean --hostname?");
         assert_eq!(
             hint(&["--status-fi", "x", "r"]),
             "did you mean --status-file?"
@@ -1947,6 +2025,10 @@ mod tests {
                 chdir: chdir.into(),
                 setenv: setenv.into_iter().map(|(k, v)| (k.into(), v.into())).collect(),
                 uid, gid, share_net, root,
+                net: crate::net::NetArgs {
+                    mode: if share_net { crate::net::NetMode::Host } else { crate::net::NetMode::None },
+                    ..Default::default()
+                },
                 binds: binds.into_iter().map(|(s, d, ro)| BindArg {
                     src: s.into(), dst: d.map(Into::into), read_only: ro,
                 }).collect(),

@@ -23,6 +23,10 @@ pub enum Network {
     /// The host's network namespace (`--share-net`): everything the host
     /// reaches, its loopback services included.
     Host,
+    /// A new network namespace connected to the outside through pasta
+    /// (`--net pasta`), without the host's loopback unless
+    /// [`Command::host_loopback`].
+    Pasta,
 }
 
 /// A sandbox to run: a root filesystem, a command, and how to confine it.
@@ -48,6 +52,10 @@ pub struct Command {
     args: RunArgs,
     term: Option<OsString>,
     limits: Vec<String>,
+    /// `publish` specs, parsed with the limits when the plan is made.
+    publish: Vec<String>,
+    /// `allow_net` specs, likewise.
+    allow: Vec<String>,
     forward_signals: bool,
     on_notice: Option<NoticeFn>,
 }
@@ -73,6 +81,8 @@ impl Command {
             args,
             term: None,
             limits: Vec::new(),
+            publish: Vec::new(),
+            allow: Vec::new(),
             forward_signals: false,
             on_notice: None,
         }
@@ -217,6 +227,44 @@ impl Command {
     /// ```
     pub fn network(&mut self, net: Network) -> &mut Command {
         self.args.share_net = net == Network::Host;
+        self.args.net.mode = match net {
+            Network::None => crate::net::NetMode::None,
+            Network::Host => crate::net::NetMode::Host,
+            Network::Pasta => crate::net::NetMode::Pasta,
+        };
+        self
+    }
+
+    /// `--publish`: forward a host port to a port inside (with
+    /// [`Network::Pasta`]); `spec` is `[HOSTIP:]HOSTPORT:PORT[/tcp|/udp]`.
+    /// A bad spec fails the launch.
+    ///
+    /// ```
+    /// use sandbox::{Command, Network};
+    /// Command::new("./rootfs", "httpd").network(Network::Pasta).publish("127.0.0.1:8080:80");
+    /// ```
+    pub fn publish(&mut self, spec: &str) -> &mut Command {
+        self.publish.push(spec.to_string());
+        self
+    }
+
+    /// `--host-loopback`: the host's 127.0.0.1 at `host.sandbox.internal`.
+    pub fn host_loopback(&mut self, on: bool) -> &mut Command {
+        self.args.net.host_loopback = on;
+        self
+    }
+
+    /// `--allow-net`: when any is given, the only destinations the
+    /// sandbox may connect to; `spec` is `CIDR[:PORT[-PORT]][/tcp|/udp]`.
+    /// A bad spec fails the launch.
+    pub fn allow_net(&mut self, spec: &str) -> &mut Command {
+        self.allow.push(spec.to_string());
+        self
+    }
+
+    /// `--dns`: /etc/resolv.conf pointing at pasta's DNS forwarder.
+    pub fn dns(&mut self, on: bool) -> &mut Command {
+        self.args.net.dns = on;
         self
     }
 
@@ -377,6 +425,16 @@ impl Command {
         for spec in &self.limits {
             args.limits
                 .push(limits::parse(spec).map_err(|m| Error::msg("limit", m))?);
+        }
+        for spec in &self.publish {
+            args.net
+                .publish
+                .push(crate::net::parse_publish(spec).map_err(|m| Error::msg("publish", m))?);
+        }
+        for spec in &self.allow {
+            args.net
+                .allow
+                .push(crate::net::parse_allow(spec).map_err(|m| Error::msg("allow-net", m))?);
         }
         Plan::from_args(args, self.term.clone())
     }

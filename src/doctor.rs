@@ -92,18 +92,9 @@ pub fn check() -> (String, u8) {
         what: "cgroup v2",
         text: cg_text,
     });
-    let pasta = find_on_path("pasta");
-    lines.push(Line {
-        ok: pasta.is_some(),
-        what: "pasta",
-        text: match pasta {
-            Some(p) => format!(
-                "found at {} (not used yet: no option of sandbox run uses it)",
-                p.display()
-            ),
-            None => "not on PATH (not used yet: no option of sandbox run needs it; planned for user-mode networking; Debian package 'passt')".into(),
-        },
-    });
+    for (ok, what, text) in crate::net::doctor() {
+        lines.push(Line { ok, what, text });
+    }
 
     let mut report = String::new();
     for l in &lines {
@@ -281,14 +272,4 @@ fn cgroup_line() -> (bool, String) {
     } else {
         (false, format!("{kind}, at {mnt}; your cgroup {own} is not delegated to you: run under 'systemd-run --user --scope -p Delegate=yes …' to use --memory, --pids, --cpus"))
     }
-}
-
-fn find_on_path(name: &str) -> Option<PathBuf> {
-    let path = std::env::var_os("PATH")?;
-    std::env::split_paths(&path)
-        .map(|d| d.join(name))
-        .find(|p| {
-            use std::os::unix::fs::PermissionsExt;
-            fs::metadata(p).is_ok_and(|m| m.is_file() && m.permissions().mode() & 0o111 != 0)
-        })
 }

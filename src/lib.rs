@@ -51,6 +51,8 @@ pub mod limits;
 #[doc(hidden)]
 pub mod manage;
 #[doc(hidden)]
+pub mod net;
+#[doc(hidden)]
 pub mod nslimits;
 mod parent;
 #[doc(hidden)]

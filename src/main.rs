@@ -10,7 +10,7 @@ mod cli;
 mod manual;
 
 // cli.rs names the library's domain types as `crate::…`.
-pub(crate) use sandbox::{error, join, limits, manage, nslimits, plan, state};
+pub(crate) use sandbox::{error, join, limits, manage, net, nslimits, plan, state};
 
 use std::io::Write;
 use std::process::ExitCode;

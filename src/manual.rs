@@ -55,7 +55,10 @@ enum Values {
 fn values(o: &Opt) -> Values {
     match o.value {
         None => Values::Free,
-        Some(v) if v.contains('|') => Values::Choices(v.split('|').collect()),
+        // Words only: `--publish`'s `[…/tcp|/udp]` is a form, not a choice.
+        Some(v) if v.contains('|') && v.chars().all(|c| c.is_alphanumeric() || c == '|') => {
+            Values::Choices(v.split('|').collect())
+        }
         // --bind/--ro-bind SRC[:DST], --status-file PATH: host paths.
         // (--chdir DIR is a path inside the sandbox: nothing to offer.)
         Some("SRC[:DST]") | Some("PATH") => Values::HostPath,

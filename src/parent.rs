@@ -28,6 +28,7 @@ use crate::channel::{
 use crate::error::{Context, Error, Result};
 use crate::idmap::IdMap;
 use crate::limits;
+use crate::net::{Pasta, PastaLaunch};
 use crate::plan::Plan;
 use crate::relay::{self, Relay};
 use crate::signals::{already_delivered, HANDLED};
@@ -140,6 +141,8 @@ pub struct Running {
     cgroup: Option<Cgroup>,
     reports: ReportReceiver,
     sigfd: Option<OwnedFd>,
+    /// `--net pasta`'s process; killed and reaped when the sandbox ends.
+    pasta: Option<Pasta>,
     sinks: Vec<StatusSink>,
     notices: Notices,
     started: Instant,
@@ -148,6 +151,7 @@ pub struct Running {
     relay: Relay,
     /// What collecting the end needs from the plan.
     limits: Vec<limits::Limit>,
+    network: &'static str,
     timeout: Option<Duration>,
 }
 
@@ -175,6 +179,7 @@ pub fn spawn(plan: &Plan, opts: Options) -> Result<Running> {
             cgroup: s.cgroup,
             reports: s.reports,
             sigfd: s.sigfd,
+            pasta: s.pasta,
             sinks,
             notices,
             started,
@@ -182,6 +187,7 @@ pub fn spawn(plan: &Plan, opts: Options) -> Result<Running> {
             relay: s.relay,
             limits: plan.limits.clone(),
             timeout: plan.timeout,
+            network: network_name(plan),
         }),
         Err(e) => {
             let report = Report {
@@ -191,11 +197,21 @@ pub fn spawn(plan: &Plan, opts: Options) -> Result<Running> {
                 notices: notices.seen,
                 // Nothing ran, so nothing was hit.
                 limits_hit_complete: true,
+                network: Some(network_name(plan)),
                 ..Report::default()
             };
             write_sinks(sinks, &report, &mut |_| {});
             Err(e)
         }
+    }
+}
+
+/// The network mode, as `--status-file` and `-v` name it.
+fn network_name(plan: &Plan) -> &'static str {
+    match (&plan.pasta, plan.share_net) {
+        (Some(_), _) => "pasta",
+        (None, true) => "host",
+        (None, false) => "none",
     }
 }
 
@@ -220,6 +236,7 @@ struct Started {
     reports: ReportReceiver,
     sigfd: Option<OwnedFd>,
     relay: Relay,
+    pasta: Option<Pasta>,
 }
 
 /// Everything made before clone: after it, the clone child may neither
@@ -236,6 +253,8 @@ struct Prepared {
     report: (OwnedFd, OwnedFd),
     sigfd: Option<OwnedFd>,
     stdio: relay::Prepared,
+    /// `--net pasta`: pasta found, its features and the tun device checked.
+    pasta: Option<PastaLaunch>,
 }
 
 fn start(plan: &Plan, forward_signals: bool, notices: &mut Notices) -> Result<Started> {
@@ -261,8 +280,9 @@ fn start(plan: &Plan, forward_signals: bool, notices: &mut Notices) -> Result<St
         ctl_write,
         &p.plan_bytes,
         guard_tty,
+        p.pasta.as_ref(),
     ) {
-        Ok((pidfd, guard)) => {
+        Ok((pidfd, guard, pasta)) => {
             std::mem::forget(child);
             Ok(Started {
                 pid,
@@ -272,6 +292,7 @@ fn start(plan: &Plan, forward_signals: bool, notices: &mut Notices) -> Result<St
                 reports,
                 sigfd: p.sigfd,
                 relay,
+                pasta,
             })
         }
         Err(e) => {
@@ -314,6 +335,25 @@ fn prepare(plan: &Plan, forward_signals: bool, notices: &mut Notices) -> Result<
         None
     };
     let stdio = relay::prepare(plan.stdio)?;
+    let pasta = match &plan.pasta {
+        Some(pp) => {
+            let launch = PastaLaunch::prepare(pp)?;
+            if plan.verbose {
+                notices.say(format!("network: pasta, {}", launch.describe()));
+            }
+            Some(launch)
+        }
+        None => {
+            if plan.verbose {
+                notices.say(if plan.share_net {
+                    "network: host (the host's network namespace)"
+                } else {
+                    "network: none (a new network namespace with only lo)"
+                });
+            }
+            None
+        }
+    };
     let ctl = sys::pipe_high().ctx_step("create the control pipe")?;
     let report = sys::pipe_high().ctx_step("create the report pipe")?;
     // Blocked before clone, so none is lost between clone and the wait
@@ -351,19 +391,27 @@ fn prepare(plan: &Plan, forward_signals: bool, notices: &mut Notices) -> Result<
         report,
         sigfd,
         stdio,
+        pasta,
     })
 }
 
 /// clone into every namespace but the network's (the clone child makes
 /// that one itself, while we write its maps: it is the slow one, a third
-/// of a millisecond). Returns in the launcher only.
+/// of a millisecond; with `--net pasta`, clone makes it too). Returns in
+/// the launcher only.
 fn clone_child(plan: &Plan, p: &mut Prepared) -> Result<(pid_t, bool)> {
-    let flags = libc::CLONE_NEWUSER
+    let mut flags = libc::CLONE_NEWUSER
         | libc::CLONE_NEWPID
         | libc::CLONE_NEWNS
         | libc::CLONE_NEWUTS
         | libc::CLONE_NEWIPC
         | libc::CLONE_NEWCGROUP;
+    // pasta joins the network namespace through /proc/PID/ns/net as soon
+    // as the maps are written: it must exist by then, not be on its way in
+    // the clone child (pasta would find the host's).
+    if plan.pasta.is_some() {
+        flags |= libc::CLONE_NEWNET;
+    }
     let cgroup = p.cgroup.as_ref().map(|c| c.fd.as_fd());
     let (pid, in_cgroup) = sys::clone_namespaces(flags as u64, cgroup).map_err(clone_error)?;
     if pid == 0 {
@@ -375,7 +423,7 @@ fn clone_child(plan: &Plan, p: &mut Prepared) -> Result<(pid_t, bool)> {
             stdio: p.stdio.child_stdio,
             tty: p.stdio.child_tty,
         };
-        let net = (!plan.share_net).then_some(&mut p.net_error);
+        let net = (!plan.share_net && plan.pasta.is_none()).then_some(&mut p.net_error);
         child_after_clone(fds, &p.exe, &p.argv, &p.envp, net, &mut p.exec_error);
     }
     Ok((pid, in_cgroup))
@@ -396,8 +444,8 @@ impl Drop for Unreleased {
 }
 
 /// The launcher's part between clone and the command: cgroup placement
-/// (before 5.7), the guard, the id maps, then the release byte and the
-/// plan. Returns the pidfd and the guard.
+/// (before 5.7), the guard, the id maps, pasta (`--net pasta`), then the
+/// release byte and the plan. Returns the pidfd, the guard and pasta.
 fn release(
     child: &Unreleased,
     cgroup: Option<&Cgroup>,
@@ -405,7 +453,8 @@ fn release(
     ctl_write: OwnedFd,
     plan_bytes: &[u8],
     guard_tty: Option<(c_int, sys::Termios)>,
-) -> Result<(Option<OwnedFd>, Option<Guard>)> {
+    pasta: Option<&PastaLaunch>,
+) -> Result<(Option<OwnedFd>, Option<Guard>, Option<Pasta>)> {
     let pid = child.pid;
     if let (Some(cg), false) = (cgroup, in_cgroup) {
         // No CLONE_INTO_CGROUP (kernel < 5.7): the child has not run
@@ -425,6 +474,22 @@ fn release(
         None => None,
     };
     write_id_maps(pid)?;
+    // pasta joins the namespaces through /proc/PID/ns, so after the maps
+    // (it needs the user namespace's capabilities, which an unmapped
+    // namespace does not give) and before the release, so the command
+    // starts with the interface configured. The guard learns its pid
+    // before anything else can happen, and kills it if we die.
+    let pasta = match pasta {
+        Some(launch) => {
+            let p = Pasta::start(launch, pid, |pasta| {
+                if let Some(g) = &guard {
+                    g.watch(pasta);
+                }
+            })?;
+            Some(p)
+        }
+        None => None,
+    };
     // The release byte, for the clone child; the plan, for the child stage
     // it execs. EPIPE: the child died before reading; its status and its
     // report say why.
@@ -433,7 +498,7 @@ fn release(
             return Err(e).ctx_step("release the child");
         }
     }
-    Ok((pidfd, guard))
+    Ok((pidfd, guard, pasta))
 }
 
 fn first_error(reports: &mut ReportReceiver) -> Option<Error> {
@@ -476,6 +541,10 @@ impl Running {
             &mut self.relay,
             &mut self.notices,
         );
+        // The sandbox has ended (or the wait failed): its network goes too.
+        if let Some(p) = &mut self.pasta {
+            p.kill();
+        }
         let usage = self.cgroup.as_ref().map(|c| c.usage());
         if let Some(mut cg) = self.cgroup.take() {
             if let Err(e) = cg.remove() {
@@ -486,6 +555,9 @@ impl Running {
         if let Some(g) = self.guard.take() {
             g.dismiss();
         }
+        // Reaped only after the guard is gone: until then the guard may
+        // hold its pid, which must not be reused.
+        drop(self.pasta.take());
         let mut report = match waited {
             Ok((ended, reports)) => self.collect(ended, reports, usage.as_ref()),
             Err(e) => Report {
@@ -495,6 +567,7 @@ impl Running {
             },
         };
         report.wall = self.started.elapsed();
+        report.network = Some(self.network);
         report.notices = std::mem::take(&mut self.notices.seen);
         let notices = &mut self.notices;
         write_sinks(std::mem::take(&mut self.sinks), &report, &mut |n| {
@@ -633,6 +706,14 @@ impl Guard {
         })
     }
 
+    /// Kill process `pid` too (pasta) if we die. Our unreaped child, so the
+    /// pid stays its own until the guard has opened a pidfd for it.
+    fn watch(&self, pid: pid_t) {
+        let mut msg = [b'P', 0, 0, 0, 0];
+        msg[1..].copy_from_slice(&pid.to_le_bytes());
+        let _ = sys::write_all(self.life.as_raw_fd(), &msg);
+    }
+
     /// We end normally: tell the guard so, and reap it.
     fn dismiss(self) {
         let _ = sys::write_all(self.life.as_raw_fd(), b"D");
@@ -661,12 +742,32 @@ fn guard_main(
     }
     let tty = tty.filter(|(fd, _)| sigsafe::dup2(*fd, 2).is_ok());
     let _ = sigsafe::close_range(if tty.is_some() { 3 } else { 2 });
-    if let Ok(Some(_)) = sigsafe::read_byte(0) {
-        // The launcher ended normally and has cleaned up.
-        sigsafe::exit_now(0);
+    // A process to kill along with the sandbox (pasta), by pidfd.
+    let mut also = -1;
+    loop {
+        match sigsafe::read_byte(0) {
+            Ok(Some(b'P')) => {
+                let mut pid = [0u8; 4];
+                for b in &mut pid {
+                    *b = match sigsafe::read_byte(0) {
+                        Ok(Some(b)) => b,
+                        _ => 0,
+                    };
+                }
+                if let Ok(fd) = sigsafe::pidfd_open(pid_t::from_le_bytes(pid)) {
+                    also = fd;
+                }
+            }
+            // "Done": the launcher ended normally and has cleaned up.
+            Ok(Some(_)) => sigsafe::exit_now(0),
+            // EOF: the launcher died without a word.
+            _ => break,
+        }
     }
-    // EOF: the launcher died without a word.
     let _ = sigsafe::pidfd_send_signal(1, libc::SIGKILL);
+    if also >= 0 {
+        let _ = sigsafe::pidfd_send_signal(also, libc::SIGKILL);
+    }
     // Its terminal may be raw: put the settings from before the run back.
     if let Some((_, saved)) = &tty {
         let _ = sigsafe::restore_termios(2, saved);

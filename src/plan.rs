@@ -107,6 +107,8 @@ pub struct RunArgs {
     pub uid: u32,
     pub gid: u32,
     pub share_net: bool,
+    /// `--net pasta` and its options (`--net host` is `share_net`).
+    pub net: crate::net::NetArgs,
     pub root: RootMode,
     pub binds: Vec<BindArg>,
     /// `--bind-symlinks`: a bind source may be named through a symlink
@@ -193,6 +195,7 @@ impl RunArgs {
             uid: 0,
             gid: 0,
             share_net: false,
+            net: crate::net::NetArgs::default(),
             root: RootMode::Ephemeral,
             binds: Vec::new(),
             bind_symlinks: false,
@@ -257,6 +260,8 @@ pub struct Plan {
     pub uid: u32,
     pub gid: u32,
     pub share_net: bool,
+    /// `--net pasta`: what pasta is started with (None for none and host).
+    pub pasta: Option<crate::net::PastaPlan>,
     pub root: RootMode,
     pub binds: Vec<Bind>,
     pub seccomp: bool,
@@ -366,7 +371,8 @@ impl Plan {
             term,
             uid: a.uid,
             gid: a.gid,
-            share_net: a.share_net,
+            share_net: a.share_net || a.net.mode == crate::net::NetMode::Host,
+            pasta: crate::net::PastaPlan::from_args(&a.net, a.root == RootMode::Ephemeral)?,
             root: a.root,
             binds,
             seccomp: a.seccomp,

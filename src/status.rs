@@ -55,6 +55,8 @@ pub struct Report {
     /// overlay fallback, `-v`'s set-up summary, a timeout, warnings (one
     /// line each, without the `sandbox: ` prefix). Not in the JSON.
     pub notices: Vec<String>,
+    /// Which network the sandbox had: "none", "host" or "pasta".
+    pub network: Option<&'static str>,
 }
 
 /// Which limits the end shows were reached. An rlimit other than cpu and
@@ -278,6 +280,11 @@ impl Report {
             Some(e) => json_str(&mut o, &e.to_string()),
             None => o.push_str("null"),
         }
+        o.push_str(",\"network\":");
+        match self.network {
+            Some(n) => json_str(&mut o, n),
+            None => o.push_str("null"),
+        }
         o.push('}');
         o
     }
@@ -369,7 +376,7 @@ mod tests {
         };
         assert_eq!(
             r.json(),
-            "{\"status\":3,\"exit_code\":3,\"signal\":null,\"signal_name\":null,\"timed_out\":false,\"oom_killed\":false,\"limits_hit\":[],\"limits_hit_complete\":true,\"stopped_by\":null,\"killed_after_grace\":false,\"wall_seconds\":1.500000,\"user_seconds\":0.010000,\"system_seconds\":0.000000,\"peak_memory_bytes\":4096,\"peak_memory_source\":\"process\",\"error\":null}"
+            "{\"status\":3,\"exit_code\":3,\"signal\":null,\"signal_name\":null,\"timed_out\":false,\"oom_killed\":false,\"limits_hit\":[],\"limits_hit_complete\":true,\"stopped_by\":null,\"killed_after_grace\":false,\"wall_seconds\":1.500000,\"user_seconds\":0.010000,\"system_seconds\":0.000000,\"peak_memory_bytes\":4096,\"peak_memory_source\":\"process\",\"error\":null,\"network\":null}"
         );
         assert!(
             r.line().starts_with("sandbox: exited with 3; wall 1.500 s"),
@@ -407,7 +414,7 @@ mod tests {
         };
         assert!(
             e.json()
-                .ends_with("\"error\":\"sandbox: a: \\\"b\\\"\\n\\u0001\"}"),
+                .ends_with("\"error\":\"sandbox: a: \\\"b\\\"\\n\\u0001\",\"network\":null}"),
             "{}",
             e.json()
         );

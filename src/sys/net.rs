@@ -42,3 +42,13 @@ pub fn sethostname(name: &str) -> io::Result<()> {
     // the call; no NUL terminator is needed with an explicit length.
     cvt(unsafe { libc::sethostname(name.as_ptr().cast(), name.len()) }).map(drop)
 }
+
+/// Whether `path` is a file this process may execute (access(2) X_OK).
+pub fn is_executable(path: &std::path::Path) -> bool {
+    let Ok(c) = super::cstr(path) else {
+        return false;
+    };
+    // SAFETY: `c` is a NUL-terminated path borrowed for the call.
+    let ok = unsafe { libc::access(c.as_ptr(), libc::X_OK) } == 0;
+    ok && path.is_file()
+}

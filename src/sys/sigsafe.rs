@@ -132,6 +132,14 @@ pub fn rmdir(path: &CStr) -> io::Result<()> {
     cvt(unsafe { libc::rmdir(path.as_ptr()) }).map(drop)
 }
 
+/// pidfd_open(2) as a raw fd, for the guard (which must not build an
+/// `OwnedFd` it might drop at the wrong time).
+pub fn pidfd_open(pid: libc::pid_t) -> io::Result<RawFd> {
+    // SAFETY: pidfd_open takes a pid and flags, no pointer.
+    cvt(unsafe { libc::syscall(libc::SYS_pidfd_open, pid, 0 as libc::c_ulong) })
+        .map(|fd| fd as RawFd)
+}
+
 /// Send `sig` to the process behind a pidfd. Ref: pidfd_send_signal(2)
 pub fn pidfd_send_signal(fd: RawFd, sig: c_int) -> io::Result<()> {
     // SAFETY: a NULL siginfo means "as kill(2) would", so no pointer is

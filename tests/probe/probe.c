@@ -23,6 +23,13 @@
  *                                futimens to 1970, fsetxattr user.probe
  *   probe write-path PATH        open PATH for writing and write "PWNED"
  *   probe setwinsz ROWS COLS     TIOCSWINSZ on fd 0 (nothing else)
+ * Network (issue 16; ADDR is numeric, IPv4 or IPv6):
+ *   probe tcp ADDR PORT          connect; "tcp connected", "tcp ERRNO" or
+ *                                "tcp timeout" (3 s)
+ *   probe udp ADDR PORT          send a datagram on a connected socket, wait
+ *                                3 s for an answer; "udp reply",
+ *                                "udp ERRNO" or "udp timeout"
+ *   probe udp-echo ADDR PORT     answer every datagram with itself, forever
  *
  * Supervision (issue 4):
  *   probe nopdeath CMD...        clear PR_SET_PDEATHSIG, say so, exec CMD
@@ -83,6 +90,9 @@
 #include <sys/uio.h>
 #include <sys/un.h>
 #include <termios.h>
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <poll.h>
 #include <unistd.h>
 
 #ifndef AF_ALG
@@ -427,6 +437,58 @@ static int shm(long mb, int count) {
         if (shmget(IPC_PRIVATE, (size_t)mb << 20, IPC_CREAT | 0600) < 0) break;
     printf("shm=%d %s\n", n, n < count ? errname(errno) : "OK");
     return 0;
+/* A numeric address and port; returns its length, 0 if not an address. */
+static socklen_t inet_addr_of(const char *a, const char *port, struct sockaddr_storage *ss) {
+    memset(ss, 0, sizeof *ss);
+    struct sockaddr_in *v4 = (struct sockaddr_in *)ss;
+    struct sockaddr_in6 *v6 = (struct sockaddr_in6 *)ss;
+    if (inet_pton(AF_INET, a, &v4->sin_addr) == 1) {
+        v4->sin_family = AF_INET;
+        v4->sin_port = htons((unsigned short)atoi(port));
+        return sizeof *v4;
+    }
+    if (inet_pton(AF_INET6, a, &v6->sin6_addr) == 1) {
+        v6->sin6_family = AF_INET6;
+        v6->sin6_port = htons((unsigned short)atoi(port));
+        return sizeof *v6;
+    }
+    return 0;
+}
+
+static int net_probe(const char *kind, const char *a, const char *port) {
+    struct sockaddr_storage ss;
+    socklen_t len = inet_addr_of(a, port, &ss);
+    if (!len) { fprintf(stderr, "probe: bad address %s\n", a); return 2; }
+    int tcp = !strcmp(kind, "tcp");
+    int fd = socket(ss.ss_family, (tcp ? SOCK_STREAM : SOCK_DGRAM) | SOCK_NONBLOCK, 0);
+    if (fd < 0) { report(kind, -1); return 0; }
+    if (connect(fd, (struct sockaddr *)&ss, len) < 0 && errno != EINPROGRESS) { report(kind, -1); return 0; }
+    if (!tcp && send(fd, "x", 1, 0) < 0) { report(kind, -1); return 0; }
+    struct pollfd p = { .fd = fd, .events = tcp ? POLLOUT : POLLIN };
+    if (poll(&p, 1, 3000) == 0) { printf("%s timeout\n", kind); return 0; }
+    int err = 0;
+    socklen_t el = sizeof err;
+    getsockopt(fd, SOL_SOCKET, SO_ERROR, &err, &el);
+    if (err) { errno = err; report(kind, -1); return 0; }
+    if (tcp) { printf("tcp connected\n"); return 0; }
+    char b[16];
+    if (recv(fd, b, sizeof b, 0) < 0) { report(kind, -1); return 0; }
+    printf("udp reply\n");
+    return 0;
+}
+
+static int udp_echo(const char *a, const char *port) {
+    struct sockaddr_storage ss, from;
+    socklen_t len = inet_addr_of(a, port, &ss);
+    int fd = len ? socket(ss.ss_family, SOCK_DGRAM, 0) : -1;
+    if (fd < 0 || bind(fd, (struct sockaddr *)&ss, len) < 0) { report("udp-echo", -1); return 1; }
+    printf("ready\n");
+    for (;;) {
+        char b[512];
+        socklen_t fl = sizeof from;
+        ssize_t n = recvfrom(fd, b, sizeof b, 0, (struct sockaddr *)&from, &fl);
+        if (n > 0) sendto(fd, b, (size_t)n, 0, (struct sockaddr *)&from, fl);
+    }
 }
 
 int main(int argc, char **argv) {
@@ -444,6 +506,8 @@ int main(int argc, char **argv) {
         report("tiocsti", ioctl(0, TIOCSTI, &c));
         return 0;
     }
+    if ((!strcmp(w, "tcp") || !strcmp(w, "udp")) && argc == 4) return net_probe(w, argv[2], argv[3]);
+    if (!strcmp(w, "udp-echo") && argc == 4) return udp_echo(argv[2], argv[3]);
     if (!strcmp(w, "connect-abstract") && argc == 3) return unix_connect(argv[2], 1);
     if (!strcmp(w, "connect-path") && argc == 3) return unix_connect(argv[2], 0);
     if (!strcmp(w, "msgget") && argc >= 3) {
