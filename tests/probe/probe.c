@@ -14,6 +14,14 @@
  *   probe ids                    real and effective uid and gid
  *   probe open-write PATH        open PATH for writing
  *
+ * Network (issue 16; ADDR is numeric, IPv4 or IPv6):
+ *   probe tcp ADDR PORT          connect; "tcp connected", "tcp ERRNO" or
+ *                                "tcp timeout" (3 s)
+ *   probe udp ADDR PORT          send a datagram on a connected socket, wait
+ *                                3 s for an answer; "udp reply",
+ *                                "udp ERRNO" or "udp timeout"
+ *   probe udp-echo ADDR PORT     answer every datagram with itself, forever
+ *
  * Stdio (issue 14):
  *   probe tty-harm               on fd 0: TIOCSETD N_NULL, O_NONBLOCK,
  *                                fchmod 0666; one line each
@@ -23,13 +31,6 @@
  *                                futimens to 1970, fsetxattr user.probe
  *   probe write-path PATH        open PATH for writing and write "PWNED"
  *   probe setwinsz ROWS COLS     TIOCSWINSZ on fd 0 (nothing else)
- * Network (issue 16; ADDR is numeric, IPv4 or IPv6):
- *   probe tcp ADDR PORT          connect; "tcp connected", "tcp ERRNO" or
- *                                "tcp timeout" (3 s)
- *   probe udp ADDR PORT          send a datagram on a connected socket, wait
- *                                3 s for an answer; "udp reply",
- *                                "udp ERRNO" or "udp timeout"
- *   probe udp-echo ADDR PORT     answer every datagram with itself, forever
  *
  * Supervision (issue 4):
  *   probe nopdeath CMD...        clear PR_SET_PDEATHSIG, say so, exec CMD
@@ -62,6 +63,9 @@
  *                                left to it to end; "survivors=N"
  */
 #define _GNU_SOURCE
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <poll.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <linux/sched.h>
@@ -90,9 +94,6 @@
 #include <sys/uio.h>
 #include <sys/un.h>
 #include <termios.h>
-#include <arpa/inet.h>
-#include <netinet/in.h>
-#include <poll.h>
 #include <unistd.h>
 
 #ifndef AF_ALG
@@ -437,6 +438,8 @@ static int shm(long mb, int count) {
         if (shmget(IPC_PRIVATE, (size_t)mb << 20, IPC_CREAT | 0600) < 0) break;
     printf("shm=%d %s\n", n, n < count ? errname(errno) : "OK");
     return 0;
+}
+
 /* A numeric address and port; returns its length, 0 if not an address. */
 static socklen_t inet_addr_of(const char *a, const char *port, struct sockaddr_storage *ss) {
     memset(ss, 0, sizeof *ss);
