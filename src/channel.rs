@@ -49,6 +49,7 @@ use crate::limits::{Limit, RESOURCES};
 use crate::plan::{
     Bind, CgroupLimits, LandlockMode, Plan, PtyPlan, RootMode, Sizes, StdioMode, Tmpfs,
 };
+use crate::subid::{Range, SubIds};
 use crate::sys::{self, sigsafe};
 
 /// Where the child stage finds the report pipe's write end. It is the
@@ -67,7 +68,7 @@ pub const TTY_FD: RawFd = 5;
 /// The byte that releases the clone child once its id maps are written.
 pub const RELEASE: u8 = 1;
 
-const MAGIC_PLAN: &[u8] = b"sandbox-plan-8\0";
+const MAGIC_PLAN: &[u8] = b"sandbox-plan-9\0";
 const MAGIC_ERROR: &[u8] = b"sandbox-error-1\0";
 const MAGIC_STATUS: &[u8] = b"sandbox-status-2\0";
 const MAGIC_NOTICE: &[u8] = b"sandbox-notice-1\0";
@@ -432,6 +433,16 @@ pub fn encode_plan(p: &Plan) -> Vec<u8> {
             }
         }
     }
+    match &p.subids {
+        None => w.u8(0),
+        Some(s) => {
+            w.u8(1);
+            for v in [s.uid.start, s.uid.count, s.gid.start, s.gid.count] {
+                w.u32(v);
+            }
+            w.u8(s.range_is_root as u8);
+        }
+    }
     w.0
 }
 
@@ -540,6 +551,26 @@ pub fn decode_plan(buf: &[u8]) -> std::result::Result<Plan, String> {
         }
         n => return Err(format!("bad pty tag {n}")),
     };
+    let subids = match r.u8()? {
+        0 => None,
+        1 => {
+            let mut range = || -> std::result::Result<Range, String> {
+                Ok(Range {
+                    start: r.u32()?,
+                    count: r.u32()?,
+                })
+            };
+            let uid = range()?;
+            let gid = range()?;
+            let range_is_root = r.bool()?;
+            Some(SubIds {
+                uid,
+                gid,
+                range_is_root,
+            })
+        }
+        n => return Err(format!("bad id map tag {n}")),
+    };
     r.end()?;
     Ok(Plan {
         rootfs,
@@ -569,6 +600,7 @@ pub fn decode_plan(buf: &[u8]) -> std::result::Result<Plan, String> {
         tmpfs,
         stdio,
         pty,
+        subids,
     })
 }
 
@@ -814,6 +846,7 @@ mod tests {
             tmpfs in proptest::collection::vec((os(), any::<u64>(), any::<u32>()), 0..3),
             inherit in any::<bool>(),
             pty in proptest::option::of((0u8..8, proptest::collection::vec(any::<u8>(), 0..60), any::<[u16; 4]>())),
+            subids in proptest::option::of(any::<([u32; 4], bool)>()),
         ) -> Plan {
             Plan {
                 rootfs: rootfs.into(), command, hostname, chdir, setenv, term, uid, gid,
@@ -831,6 +864,7 @@ mod tests {
                 tmpfs: tmpfs.into_iter().map(|(d, size, after_binds)| Tmpfs { dst: d.into(), size, after_binds }).collect(),
                 stdio: if inherit { StdioMode::Inherit } else { StdioMode::Relay },
                 pty: pty.map(|(fds, termios, winsize)| PtyPlan { fds, termios, winsize }),
+                subids: subids.map(|([a, b, c, d], rr)| SubIds { uid: Range { start: a, count: b }, gid: Range { start: c, count: d }, range_is_root: rr }),
             }
         }
     }

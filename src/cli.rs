@@ -18,7 +18,7 @@ use std::os::unix::ffi::OsStrExt;
 
 use crate::error::{Error, Result};
 use crate::limits;
-use crate::plan::{BindArg, LandlockMode, RootMode, RunArgs, StdioMode, TmpfsArg};
+use crate::plan::{BindArg, IdMapMode, LandlockMode, RootMode, RunArgs, StdioMode, TmpfsArg};
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Cmd {
@@ -64,6 +64,11 @@ impl ToArgs for RunArgs {
         }
         if self.gid != 0 {
             a.extend(["--gid".into(), self.gid.to_string().into()]);
+        }
+        match self.id_map {
+            IdMapMode::Auto => {}
+            IdMapMode::Single => a.extend(["--id-map".into(), "single".into()]),
+            IdMapMode::Subuid => a.extend(["--id-map".into(), "subuid".into()]),
         }
         if self.share_net {
             a.push("--share-net".into());
@@ -324,6 +329,15 @@ pub const RUN_OPTIONS: &[Opt] = &[
         "user id inside (default: 0, root in the sandbox)",
     ),
     value("--gid", "N", Options, "group id inside (default: 0)"),
+    value(
+        "--id-map",
+        "single|subuid|auto",
+        Options,
+        "single: only your own id is mapped, as 0; subuid: 0 is you and 1..N your \
+         range in /etc/subuid and /etc/subgid, through newuidmap/newgidmap (files show \
+         their own owners; --uid/--gid need no nested namespace); auto (default): \
+         subuid when ROOTFS's top directory belongs to the first id of your range",
+    ),
     flag(
         "--share-net",
         Options,
@@ -936,6 +950,9 @@ fn identity_and_env(o: &mut Opts, r: &mut RunArgs) -> Result<()> {
     if let Some(g) = o.one("--gid", parse_id)? {
         r.gid = g;
     }
+    if let Some(m) = o.one("--id-map", parse_id_map)? {
+        r.id_map = m;
+    }
     r.share_net = o.flag("--share-net");
     Ok(())
 }
@@ -1137,6 +1154,15 @@ fn parse_landlock(s: &str) -> std::result::Result<LandlockMode, String> {
         "require" => Ok(LandlockMode::Require),
         "off" => Ok(LandlockMode::Off),
         _ => Err(format!("--landlock wants auto, require or off, got {s:?}")),
+    }
+}
+
+fn parse_id_map(s: &str) -> std::result::Result<IdMapMode, String> {
+    match s {
+        "single" => Ok(IdMapMode::Single),
+        "subuid" => Ok(IdMapMode::Subuid),
+        "auto" => Ok(IdMapMode::Auto),
+        _ => Err(format!("--id-map wants single, subuid or auto, got {s:?}")),
     }
 }
 
@@ -1499,6 +1525,7 @@ mod tests {
             "--seccomp" => "off",
             "--landlock" => "off",
             "--stdio" => "inherit",
+            "--id-map" => "subuid",
             "--limit" => "nofile=5",
             "--ns-limit" => "kernel.msgmni=5",
             "--memory" | "--tmp-size" | "--shm-size" | "--root-size" => "1M",
@@ -1666,6 +1693,7 @@ mod tests {
             sizes in (1u64..u64::MAX, 1u64..u64::MAX, 1u64..u64::MAX),
             tmpfs in proptest::collection::vec((abs_path(), proptest::option::of(1u64..u64::MAX), 0usize..5), 0..3),
             inherit in any::<bool>(),
+            id_map in prop_oneof![Just(IdMapMode::Auto), Just(IdMapMode::Single), Just(IdMapMode::Subuid)],
         ) -> RunArgs {
             let nbinds = binds.len();
             let mut tmpfs: Vec<TmpfsArg> = tmpfs.into_iter().map(|(d, size, after)| TmpfsArg {
@@ -1701,6 +1729,7 @@ mod tests {
                 },
                 tmpfs,
                 stdio: if inherit { StdioMode::Inherit } else { StdioMode::Relay },
+                id_map,
             }
         }
     }

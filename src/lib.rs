@@ -57,13 +57,15 @@ mod seccomp;
 mod signals;
 #[doc(hidden)]
 pub mod status;
+#[doc(hidden)]
+pub mod subid;
 #[allow(unsafe_code)]
 mod sys;
 mod untrusted;
 
 pub use command::{Child, Command, Network};
 pub use error::{Error, Reason};
-pub use plan::{LandlockMode, RootMode, StdioMode};
+pub use plan::{IdMapMode, LandlockMode, RootMode, StdioMode};
 pub use status::Report;
 pub use sys::Exit;
 

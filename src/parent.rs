@@ -261,6 +261,7 @@ fn start(plan: &Plan, forward_signals: bool, notices: &mut Notices) -> Result<St
         ctl_write,
         &p.plan_bytes,
         guard_tty,
+        plan.subids.as_ref(),
     ) {
         Ok((pidfd, guard)) => {
             std::mem::forget(child);
@@ -376,7 +377,16 @@ fn clone_child(plan: &Plan, p: &mut Prepared) -> Result<(pid_t, bool)> {
             tty: p.stdio.child_tty,
         };
         let net = (!plan.share_net).then_some(&mut p.net_error);
-        child_after_clone(fds, &p.exe, &p.argv, &p.envp, net, &mut p.exec_error);
+        let become_root = plan.subids.is_some_and(|s| s.range_is_root);
+        child_after_clone(
+            fds,
+            &p.exe,
+            &p.argv,
+            &p.envp,
+            net,
+            &mut p.exec_error,
+            become_root,
+        );
     }
     Ok((pid, in_cgroup))
 }
@@ -405,6 +415,7 @@ fn release(
     ctl_write: OwnedFd,
     plan_bytes: &[u8],
     guard_tty: Option<(c_int, sys::Termios)>,
+    subids: Option<&crate::subid::SubIds>,
 ) -> Result<(Option<OwnedFd>, Option<Guard>)> {
     let pid = child.pid;
     if let (Some(cg), false) = (cgroup, in_cgroup) {
@@ -424,7 +435,12 @@ fn release(
         Some(fd) => Some(Guard::spawn(fd, cgroup.map(|c| c.dir()), guard_tty)?),
         None => None,
     };
-    write_id_maps(pid)?;
+    match subids {
+        // Through shadow's helpers, which check /etc/subuid and /etc/subgid
+        // (subid.rs); newgidmap leaves setgroups as the policy there says.
+        Some(s) => crate::subid::write_maps(pid, s)?,
+        None => write_id_maps(pid)?,
+    }
     // The release byte, for the clone child; the plan, for the child stage
     // it execs. EPIPE: the child died before reading; its status and its
     // report say why.
@@ -713,6 +729,7 @@ fn child_after_clone(
     envp: &sys::CStringArray,
     net: Option<&mut PreparedError>,
     exec_error: &mut PreparedError,
+    become_root: bool,
 ) -> ! {
     // ---- Clone child, PID 1 in the new namespaces, uid not yet mapped ----
     // Our copies of the launcher's ends go first: while we hold the control
@@ -739,6 +756,17 @@ fn child_after_clone(
     match sigsafe::read_byte(fds.ctl_read) {
         Ok(Some(channel::RELEASE)) => {}
         _ => sigsafe::exit_now(crate::error::EXIT_SANDBOX as i32),
+    }
+    // A tree made by a subordinate range (subid.rs): the range is 0..N-1
+    // and we, the caller, are N. Become 0 while we hold every capability
+    // of the namespace, or the exec below would drop them all. The
+    // credential change clears the death signal: arm it again.
+    if become_root
+        && (sigsafe::setresgid(0).is_err()
+            || sigsafe::setresuid(0).is_err()
+            || sigsafe::set_parent_death_signal(libc::SIGKILL).is_err())
+    {
+        sigsafe::exit_now(crate::error::EXIT_SANDBOX as i32);
     }
     // The pipes on the numbers the child stage expects. Both are 10 or
     // above (pipe_high), so neither dup2 clobbers the other's source; the

@@ -13,6 +13,7 @@ use std::time::Duration;
 
 use crate::error::{Context, Error, Result};
 use crate::limits::{self, Limit};
+pub use crate::subid::{IdMapMode, SubIds};
 
 pub const DEFAULT_HOSTNAME: &str = "sandbox";
 pub const DEFAULT_COMMAND: &str = "/bin/sh";
@@ -135,6 +136,8 @@ pub struct RunArgs {
     /// `--tmpfs` mounts, in the order given.
     pub tmpfs: Vec<TmpfsArg>,
     pub stdio: StdioMode,
+    /// `--id-map`: the single id, or the caller's subordinate ids too.
+    pub id_map: IdMapMode,
 }
 
 /// `--memory`, `--pids`, `--cpus`: enforced through cgroup v2, or the run
@@ -205,6 +208,7 @@ impl RunArgs {
             sizes: DEFAULT_SIZES,
             tmpfs: Vec::new(),
             stdio: StdioMode::Relay,
+            id_map: IdMapMode::Auto,
         }
     }
 }
@@ -273,6 +277,9 @@ pub struct Plan {
     pub stdio: StdioMode,
     /// Set by the launcher when the caller's stdio has a terminal.
     pub pty: Option<PtyPlan>,
+    /// The subordinate ids mapped (`--id-map`), or None: only the
+    /// caller's own id, as 0.
+    pub subids: Option<SubIds>,
 }
 
 /// `a/./b/../c` → `a/c`, without touching the filesystem (a path inside the
@@ -310,6 +317,10 @@ impl Plan {
                 .with_hint(
                     "ROOTFS must be a directory holding a root filesystem (bin/, etc/, …)",
                 ));
+        }
+        let subids = crate::subid::resolve(a.id_map, &rootfs)?;
+        if let Some(s) = &subids {
+            crate::subid::check_ids(s, a.uid, a.gid)?;
         }
         let mut binds = Vec::new();
         for b in a.binds {
@@ -377,6 +388,7 @@ impl Plan {
             tmpfs,
             stdio: a.stdio,
             pty: None,
+            subids,
         })
     }
 
