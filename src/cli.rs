@@ -26,6 +26,8 @@ pub enum Cmd {
     /// The engine's second stage, re-exec'd by the launcher.
     Child,
     Doctor,
+    /// `sandbox images [--json | --prune]`: the image cache.
+    Images(ImagesAction),
     /// `sandbox man`: the sandbox(1) page, in roff (src/manual.rs).
     Man,
     /// `sandbox completions SHELL`: a completion script for SHELL.
@@ -33,6 +35,14 @@ pub enum Cmd {
     /// Text for stdout: static for most, rendered for `run --help`.
     Help(Cow<'static, str>),
     Version,
+}
+
+/// What `sandbox images` does.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ImagesAction {
+    List,
+    Json,
+    Prune,
 }
 
 /// The canonical argv (after `sandbox run`) that parses back to a
@@ -597,7 +607,8 @@ pub fn run_help() -> String {
 
 pub const USAGE: &str = "\
 usage: sandbox run [OPTIONS] ROOTFS [--] [COMMAND [ARG...]]
-       sandbox doctor
+       (ROOTFS: a directory, a .tar, .tar.gz or .tar.zst, or oci:DIR[:TAG])
+       sandbox doctor | images [--json | --prune]
        sandbox man | completions bash|zsh|fish
        sandbox --help | --version";
 
@@ -605,7 +616,10 @@ pub const TOP_HELP: &str = "\
 sandbox: run untrusted commands in a rootless Linux sandbox
 
 usage: sandbox run [OPTIONS] ROOTFS [--] [COMMAND [ARG...]]
+       (ROOTFS: a directory, a .tar, .tar.gz or .tar.zst, or oci:DIR[:TAG])
        sandbox doctor      check what this kernel and user allow
+       sandbox images [--json | --prune]
+                           list the unpacked images and tarballs, or empty the cache
        sandbox man         print the manual page (roff): sandbox man | man -l -
        sandbox completions bash|zsh|fish
                            print a completion script for that shell
@@ -707,11 +721,13 @@ pub fn parse(args: Vec<OsString>) -> Result<Cmd> {
             }
             Ok(Cmd::Doctor)
         }
+        Some("images") => parse_images(&rest),
         Some("man") => parse_man(&rest),
         Some("completions") => parse_completions(&rest),
         _ if first.len() > 1 && first.as_bytes()[0] == b'-' => Err(option_before_command(&first)),
-        _ => Err(usage(format!("unknown command {first:?}"))
-            .with_hint("commands are: run, doctor, man, completions; see 'sandbox --help'")),
+        _ => Err(usage(format!("unknown command {first:?}")).with_hint(
+            "commands are: run, doctor, images, man, completions; see 'sandbox --help'",
+        )),
     }
 }
 
@@ -720,6 +736,10 @@ pub fn parse(args: Vec<OsString>) -> Result<Cmd> {
 pub const COMMANDS: &[(&str, &str)] = &[
     ("run", "run a command in a new sandbox"),
     ("doctor", "check what this kernel and user allow"),
+    (
+        "images",
+        "list the unpacked images and tarballs (--json), or empty the cache (--prune)",
+    ),
     ("man", "print the manual page, sandbox(1), in roff"),
     (
         "completions",
@@ -730,6 +750,19 @@ pub const COMMANDS: &[(&str, &str)] = &[
 const MAN_HELP: &str = "usage: sandbox man\n\nPrints the manual page sandbox(1) in roff: 'sandbox man | man -l -' shows it.";
 
 const COMPLETIONS_HELP: &str = "usage: sandbox completions bash|zsh|fish\n\nPrints a completion script for the shell; 'make install' installs all three.";
+
+const IMAGES_HELP: &str = "usage: sandbox images [--json | --prune]\n\nLists the images and tarballs unpacked for 'sandbox run' in the cache\n($XDG_CACHE_HOME/sandbox, default ~/.cache/sandbox) with their sizes;\n--json prints them as a JSON array; --prune removes them all.";
+
+/// `sandbox images`.
+fn parse_images(rest: &[OsString]) -> Result<Cmd> {
+    match rest {
+        [] => Ok(Cmd::Images(ImagesAction::List)),
+        [a] if a == "-h" || a == "--help" => Ok(Cmd::Help(Cow::Borrowed(IMAGES_HELP))),
+        [a] if a == "--json" => Ok(Cmd::Images(ImagesAction::Json)),
+        [a] if a == "--prune" => Ok(Cmd::Images(ImagesAction::Prune)),
+        [a, ..] => Err(usage(format!("images takes --json or --prune, got {a:?}"))),
+    }
+}
 
 /// `sandbox man`.
 fn parse_man(rest: &[OsString]) -> Result<Cmd> {

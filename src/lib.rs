@@ -43,6 +43,8 @@ pub mod doctor;
 #[doc(hidden)]
 pub mod error;
 mod idmap;
+#[doc(hidden)]
+pub mod image;
 mod landlock;
 #[doc(hidden)]
 pub mod limits;

@@ -302,7 +302,18 @@ impl Plan {
     /// Validate the parsed arguments against the host: the one place where
     /// user input becomes a plan.
     pub fn from_args(a: RunArgs, term: Option<OsString>) -> Result<Plan> {
-        let rootfs_arg = PathBuf::from(&a.rootfs);
+        // A tarball or an OCI image: its unpacked tree in the cache
+        // (image/mod.rs), unpacked now if need be.
+        let image = crate::image::resolve(&a.rootfs)?;
+        if image.is_some() && a.root == RootMode::ReadWrite {
+            return Err(Error::msg(
+                "--rw",
+                "an image's unpacked tree is a shared, read-only cache entry; --rw cannot write through to it",
+            )
+            .with_path(PathBuf::from(&a.rootfs).display().to_string())
+            .with_hint("use the default throwaway root or --read-only, or unpack it to a directory of your own"));
+        }
+        let rootfs_arg = image.unwrap_or_else(|| PathBuf::from(&a.rootfs));
         let rootfs = std::fs::canonicalize(&rootfs_arg).map_err(|e| {
             let err = Err::<(), _>(e).ctx("rootfs", rootfs_arg.display()).unwrap_err();
             if err.raw_errno() == Some(libc::ENOENT) {
@@ -315,7 +326,7 @@ impl Plan {
             return Err(Error::msg("rootfs", "not a directory")
                 .with_path(rootfs_arg.display().to_string())
                 .with_hint(
-                    "ROOTFS must be a directory holding a root filesystem (bin/, etc/, …)",
+                    "ROOTFS must be a directory holding a root filesystem (bin/, etc/, …), a .tar, .tar.gz or .tar.zst of one, or oci:DIR[:TAG]",
                 ));
         }
         let subids = crate::subid::resolve(a.id_map, &rootfs)?;

@@ -222,7 +222,15 @@ fn bash_loads_the_completion() {
     let c = |w: &[&str]| bash_complete(&script, dir.path(), w);
     assert_eq!(
         c(&["sandbox", ""]),
-        ["--help", "--version", "completions", "doctor", "man", "run"]
+        [
+            "--help",
+            "--version",
+            "completions",
+            "doctor",
+            "images",
+            "man",
+            "run"
+        ]
     );
     assert_eq!(c(&["sandbox", "run", "--seccomp", ""]), ["off", "on"]);
     assert_eq!(c(&["sandbox", "run", "--landlock", "r"]), ["require"]);
