@@ -2,7 +2,9 @@
 #
 #   make run     build the binary and ./rootfs, then: sandbox run ./rootfs /bin/sh
 #   make test    the whole suite (what .ci/run calls)
-#   make rootfs  (re)build the BusyBox rootfs; ROOTFS=path to put it elsewhere
+#   make rootfs  (re)build the BusyBox rootfs; ROOTFS=path to put it elsewhere;
+#                RECIPE=debian [PACKAGES="python3 ..."] for a Debian tree
+#                (rootfs-recipes/debian: mmdebstrap, rootless)
 #   make lint    cargo fmt --check and clippy with -D warnings
 #   make test-vm the suite again under Debian's cloud kernel in qemu
 #                (Landlock, pure cgroup v2); see tests/vm/run
@@ -12,6 +14,8 @@
 #                one user), below DESTDIR if set; make uninstall removes them
 
 ROOTFS ?= ./rootfs
+# rootfs-recipes/$(RECIPE) builds `make rootfs`: busybox or debian.
+RECIPE ?= busybox
 CARGO ?= cargo
 # The target: x86_64-unknown-linux-musl when rustup has it or can add it,
 # else x86_64-unknown-linux-gnu (static glibc); tools/pick-target says
@@ -59,7 +63,7 @@ $(ROOTFS_MARKER): rootfs-recipes/busybox
 	sh rootfs-recipes/busybox $(ROOTFS)
 
 rootfs:
-	sh rootfs-recipes/busybox $(ROOTFS)
+	PACKAGES="$(PACKAGES)" sh rootfs-recipes/$(RECIPE) $(ROOTFS)
 
 run: build $(ROOTFS_MARKER)
 	$(BIN) run $(ROOTFS) /bin/sh

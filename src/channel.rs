@@ -51,6 +51,7 @@ use crate::net::{PastaPlan, Proto, Publish};
 use crate::plan::{
     Bind, CgroupLimits, LandlockMode, Plan, PtyPlan, RootMode, Sizes, StdioMode, Tmpfs,
 };
+use crate::subid::{Range, SubIds};
 use crate::sys::{self, sigsafe};
 
 /// Where the child stage finds the report pipe's write end. It is the
@@ -440,6 +441,16 @@ pub fn encode_plan(p: &Plan) -> Vec<u8> {
         }
     }
     encode_pasta(&mut w, p.pasta.as_ref());
+    match &p.subids {
+        None => w.u8(0),
+        Some(s) => {
+            w.u8(1);
+            for v in [s.uid.start, s.uid.count, s.gid.start, s.gid.count] {
+                w.u32(v);
+            }
+            w.u8(s.range_is_root as u8);
+        }
+    }
     w.0
 }
 
@@ -606,6 +617,26 @@ pub fn decode_plan(buf: &[u8]) -> std::result::Result<Plan, String> {
         n => return Err(format!("bad pty tag {n}")),
     };
     let pasta = decode_pasta(&mut r)?;
+    let subids = match r.u8()? {
+        0 => None,
+        1 => {
+            let mut range = || -> std::result::Result<Range, String> {
+                Ok(Range {
+                    start: r.u32()?,
+                    count: r.u32()?,
+                })
+            };
+            let uid = range()?;
+            let gid = range()?;
+            let range_is_root = r.bool()?;
+            Some(SubIds {
+                uid,
+                gid,
+                range_is_root,
+            })
+        }
+        n => return Err(format!("bad id map tag {n}")),
+    };
     r.end()?;
     Ok(Plan {
         rootfs,
@@ -636,6 +667,7 @@ pub fn decode_plan(buf: &[u8]) -> std::result::Result<Plan, String> {
         tmpfs,
         stdio,
         pty,
+        subids,
     })
 }
 
@@ -887,6 +919,7 @@ mod tests {
                 proptest::collection::vec((any::<[u8; 4]>(), 0u8..=32, proptest::option::of((1u16.., 1u16..)), 0u8..3), 0..3),
                 proptest::option::of(os()),
             )),
+            subids in proptest::option::of(any::<([u32; 4], bool)>()),
         ) -> Plan {
             Plan {
                 rootfs: rootfs.into(), command, hostname, chdir, setenv, term, uid, gid,
@@ -923,6 +956,7 @@ mod tests {
                     host_loopback: hl.map(Ipv4Addr::from),
                     dns,
                 }),
+                subids: subids.map(|([a, b, c, d], rr)| SubIds { uid: Range { start: a, count: b }, gid: Range { start: c, count: d }, range_is_root: rr }),
             }
         }
     }

@@ -127,7 +127,11 @@ fn stage(plan: &Plan, report: &ReportSender) -> Result<Infallible> {
         crate::net::write_etc(pasta, &plan.hostname)?;
     }
     let env = environment(plan, rootfs_home(plan.uid, report));
-    if plan.uid != 0 || plan.gid != 0 {
+    // With subordinate ids mapped, --uid/--gid are ids of this namespace:
+    // reached by setresuid as capabilities are dropped, no nested user
+    // namespace (docs/DECISIONS.md).
+    let switch_to = (plan.uid != 0 || plan.gid != 0).then_some((plan.uid, plan.gid));
+    if switch_to.is_some() && plan.subids.is_none() {
         enter_identity(plan.uid, plan.gid)?;
     }
     enter_workdir(&plan.chdir)?;
@@ -149,7 +153,7 @@ fn stage(plan: &Plan, report: &ReportSender) -> Result<Infallible> {
     // CAP_SYS_ADMIN), Landlock, and seccomp last so the filter need not
     // allow any setup call.
     set_rlimits(plan)?;
-    drop_capabilities()?;
+    drop_capabilities(switch_to.filter(|_| plan.subids.is_some()))?;
     sys::set_no_new_privs().ctx_step("set no_new_privs")?;
     let landlock = landlock::apply(plan, root_writable)?;
     // The nested user namespace changed our credentials, which clears the
@@ -267,9 +271,13 @@ pub(crate) fn enter_workdir(dir: &OsStr) -> Result<()> {
 }
 
 /// Empty all five capability sets and lock them so that neither a setuid
-/// root binary nor uid 0 itself gets any back at execve.
+/// root binary nor uid 0 itself gets any back at execve. `switch_to`: the
+/// uid and gid to become on the way (with subordinate ids mapped), after
+/// the bounding set is emptied (that needs CAP_SETPCAP) and before the
+/// other sets are (setresuid needs CAP_SETUID; SECBIT_NO_SETUID_FIXUP
+/// keeps the capabilities across it until they are cleared).
 /// Ref: capabilities(7) "Capabilities and execution of programs by root"
-pub(crate) fn drop_capabilities() -> Result<()> {
+pub(crate) fn drop_capabilities(switch_to: Option<(u32, u32)>) -> Result<()> {
     // Securebits first: changing them needs CAP_SETPCAP, which goes next.
     const SECBIT_NOROOT: libc::c_ulong = 1 << 0;
     const SECBIT_NOROOT_LOCKED: libc::c_ulong = 1 << 1;
@@ -300,6 +308,18 @@ pub(crate) fn drop_capabilities() -> Result<()> {
         }
     }
     sys::clear_ambient_caps().ctx_step("clear the ambient capabilities")?;
+    if let Some((uid, gid)) = switch_to {
+        // The caller's supplementary groups (nobody, inside) go: the new
+        // identity has its gid alone. newgidmap leaves setgroups allowed
+        // when the caller has a /etc/subgid range; if it did not, the
+        // groups stay.
+        match sys::setgroups_empty() {
+            Err(e) if e.raw_os_error() == Some(libc::EPERM) => {}
+            other => other.ctx_step("drop supplementary groups (--uid/--gid)")?,
+        }
+        sys::setresgid(gid).ctx("become group", gid)?;
+        sys::setresuid(uid).ctx("become user", uid)?;
+    }
     sys::clear_caps().ctx_step("clear the capability sets")
 }
 

@@ -18,7 +18,7 @@ use std::os::unix::ffi::OsStrExt;
 
 use crate::error::{Error, Result};
 use crate::limits;
-use crate::plan::{BindArg, LandlockMode, RootMode, RunArgs, StdioMode, TmpfsArg};
+use crate::plan::{BindArg, IdMapMode, LandlockMode, RootMode, RunArgs, StdioMode, TmpfsArg};
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Cmd {
@@ -26,6 +26,8 @@ pub enum Cmd {
     /// The engine's second stage, re-exec'd by the launcher.
     Child,
     Doctor,
+    /// `sandbox images [--json | --prune]`: the image cache.
+    Images(ImagesAction),
     /// `sandbox man`: the sandbox(1) page, in roff (src/manual.rs).
     Man,
     /// `sandbox completions SHELL`: a completion script for SHELL.
@@ -54,6 +56,14 @@ pub enum Cmd {
     /// Text for stdout: static for most, rendered for `run --help`.
     Help(Cow<'static, str>),
     Version,
+}
+
+/// What `sandbox images` does.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ImagesAction {
+    List,
+    Json,
+    Prune,
 }
 
 /// The canonical argv (after `sandbox run`) that parses back to a
@@ -85,6 +95,11 @@ impl ToArgs for RunArgs {
         }
         if self.gid != 0 {
             a.extend(["--gid".into(), self.gid.to_string().into()]);
+        }
+        match self.id_map {
+            IdMapMode::Auto => {}
+            IdMapMode::Single => a.extend(["--id-map".into(), "single".into()]),
+            IdMapMode::Subuid => a.extend(["--id-map".into(), "subuid".into()]),
         }
         if self.share_net {
             a.push("--share-net".into());
@@ -365,6 +380,15 @@ pub const RUN_OPTIONS: &[Opt] = &[
         "user id inside (default: 0, root in the sandbox)",
     ),
     value("--gid", "N", Options, "group id inside (default: 0)"),
+    value(
+        "--id-map",
+        "single|subuid|auto",
+        Options,
+        "single: only your own id is mapped, as 0; subuid: 0 is you and 1..N your \
+         range in /etc/subuid and /etc/subgid, through newuidmap/newgidmap (files show \
+         their own owners; --uid/--gid need no nested namespace); auto (default): \
+         subuid when ROOTFS's top directory belongs to the first id of your range",
+    ),
     flag("--share-net", Options, "the same as --net host"),
     value(
         "--net",
@@ -675,8 +699,9 @@ pub fn run_help() -> String {
 
 pub const USAGE: &str = "\
 usage: sandbox run [OPTIONS] ROOTFS [--] [COMMAND [ARG...]]
+       (ROOTFS: a directory, a .tar, .tar.gz or .tar.zst, or oci:DIR[:TAG])
        sandbox ps | exec | kill | stop | logs ...
-       sandbox doctor
+       sandbox doctor | images [--json | --prune]
        sandbox man | completions bash|zsh|fish
        sandbox --help | --version";
 
@@ -684,6 +709,7 @@ pub const TOP_HELP: &str = "\
 sandbox: run untrusted commands in a rootless Linux sandbox
 
 usage: sandbox run [OPTIONS] ROOTFS [--] [COMMAND [ARG...]]
+       (ROOTFS: a directory, a .tar, .tar.gz or .tar.zst, or oci:DIR[:TAG])
        sandbox ps [--json] list your running sandboxes
        sandbox exec [OPTIONS] NAME [--] [COMMAND [ARG...]]
                            run a command inside a running sandbox
@@ -694,6 +720,8 @@ usage: sandbox run [OPTIONS] ROOTFS [--] [COMMAND [ARG...]]
        sandbox logs [-f] NAME
                            the output of a sandbox run with --detach
        sandbox doctor      check what this kernel and user allow
+       sandbox images [--json | --prune]
+                           list the unpacked images and tarballs, or empty the cache
        sandbox man         print the manual page (roff): sandbox man | man -l -
        sandbox completions bash|zsh|fish
                            print a completion script for that shell
@@ -795,6 +823,7 @@ pub fn parse(args: Vec<OsString>) -> Result<Cmd> {
             }
             Ok(Cmd::Doctor)
         }
+        Some("images") => parse_images(&rest),
         Some("man") => parse_man(&rest),
         Some("ps") => parse_ps(&rest),
         Some("exec") => parse_exec(rest),
@@ -804,7 +833,7 @@ pub fn parse(args: Vec<OsString>) -> Result<Cmd> {
         Some("completions") => parse_completions(&rest),
         _ if first.len() > 1 && first.as_bytes()[0] == b'-' => Err(option_before_command(&first)),
         _ => Err(usage(format!("unknown command {first:?}"))
-            .with_hint("commands are: run, ps, exec, kill, stop, logs, doctor, man, completions; see 'sandbox --help'")),
+            .with_hint("commands are: run, ps, exec, kill, stop, logs, doctor, images, man, completions; see 'sandbox --help'")),
     }
 }
 
@@ -821,6 +850,10 @@ pub const COMMANDS: &[(&str, &str)] = &[
     ),
     ("logs", "show the output of a detached sandbox"),
     ("doctor", "check what this kernel and user allow"),
+    (
+        "images",
+        "list the unpacked images and tarballs (--json), or empty the cache (--prune)",
+    ),
     ("man", "print the manual page, sandbox(1), in roff"),
     (
         "completions",
@@ -1021,6 +1054,19 @@ fn parse_logs(rest: &[OsString]) -> Result<Cmd> {
     match name {
         Some(name) => Ok(Cmd::Logs { name, follow }),
         None => Err(usage("usage: sandbox logs [-f] NAME")),
+    }
+}
+
+const IMAGES_HELP: &str = "usage: sandbox images [--json | --prune]\n\nLists the images and tarballs unpacked for 'sandbox run' in the cache\n($XDG_CACHE_HOME/sandbox, default ~/.cache/sandbox) with their sizes;\n--json prints them as a JSON array; --prune removes them all.";
+
+/// `sandbox images`.
+fn parse_images(rest: &[OsString]) -> Result<Cmd> {
+    match rest {
+        [] => Ok(Cmd::Images(ImagesAction::List)),
+        [a] if a == "-h" || a == "--help" => Ok(Cmd::Help(Cow::Borrowed(IMAGES_HELP))),
+        [a] if a == "--json" => Ok(Cmd::Images(ImagesAction::Json)),
+        [a] if a == "--prune" => Ok(Cmd::Images(ImagesAction::Prune)),
+        [a, ..] => Err(usage(format!("images takes --json or --prune, got {a:?}"))),
     }
 }
 
@@ -1242,6 +1288,9 @@ fn identity_and_env(o: &mut Opts, r: &mut RunArgs) -> Result<()> {
     }
     if let Some(g) = o.one("--gid", parse_id)? {
         r.gid = g;
+    }
+    if let Some(m) = o.one("--id-map", parse_id_map)? {
+        r.id_map = m;
     }
     r.share_net = o.flag("--share-net");
     network(o, r)
@@ -1476,6 +1525,15 @@ fn parse_landlock(s: &str) -> std::result::Result<LandlockMode, String> {
         "require" => Ok(LandlockMode::Require),
         "off" => Ok(LandlockMode::Off),
         _ => Err(format!("--landlock wants auto, require or off, got {s:?}")),
+    }
+}
+
+fn parse_id_map(s: &str) -> std::result::Result<IdMapMode, String> {
+    match s {
+        "single" => Ok(IdMapMode::Single),
+        "subuid" => Ok(IdMapMode::Subuid),
+        "auto" => Ok(IdMapMode::Auto),
+        _ => Err(format!("--id-map wants single, subuid or auto, got {s:?}")),
     }
 }
 
@@ -1838,6 +1896,7 @@ mod tests {
             "--seccomp" => "off",
             "--landlock" => "off",
             "--stdio" => "inherit",
+            "--id-map" => "subuid",
             "--limit" => "nofile=5",
             "--ns-limit" => "kernel.msgmni=5",
             "--memory" | "--tmp-size" | "--shm-size" | "--root-size" => "1M",
@@ -2010,6 +2069,7 @@ mod tests {
             inherit in any::<bool>(),
             name in proptest::option::of("[a-zA-Z0-9_-][a-zA-Z0-9_.-]{0,20}"),
             detach in any::<bool>(),
+            id_map in prop_oneof![Just(IdMapMode::Auto), Just(IdMapMode::Single), Just(IdMapMode::Subuid)],
         ) -> RunArgs {
             let nbinds = binds.len();
             let mut tmpfs: Vec<TmpfsArg> = tmpfs.into_iter().map(|(d, size, after)| TmpfsArg {
@@ -2050,6 +2110,7 @@ mod tests {
                 tmpfs,
                 stdio: if inherit { StdioMode::Inherit } else { StdioMode::Relay },
                 name, detach,
+                id_map,
             }
         }
     }

@@ -8,7 +8,7 @@ use std::time::Duration;
 use crate::error::{Error, Result};
 use crate::limits;
 use crate::parent::{self, NoticeFn, Options, Running};
-use crate::plan::{BindArg, LandlockMode, Plan, RootMode, RunArgs, StdioMode, TmpfsArg};
+use crate::plan::{BindArg, IdMapMode, LandlockMode, Plan, RootMode, RunArgs, StdioMode, TmpfsArg};
 use crate::status::Report;
 
 /// Which network the sandbox gets.
@@ -362,6 +362,19 @@ impl Command {
     /// ```
     pub fn landlock(&mut self, mode: LandlockMode) -> &mut Command {
         self.args.landlock = mode;
+        self
+    }
+
+    /// How ids are mapped (default [`IdMapMode::Auto`]): `Subuid` maps 1…N
+    /// to the caller's range in /etc/subuid and /etc/subgid through
+    /// newuidmap/newgidmap, so a tree made by that range shows its owners.
+    ///
+    /// ```
+    /// use sandbox::{Command, IdMapMode};
+    /// Command::new("./rootfs", "true").id_map(IdMapMode::Single);
+    /// ```
+    pub fn id_map(&mut self, mode: IdMapMode) -> &mut Command {
+        self.args.id_map = mode;
         self
     }
 

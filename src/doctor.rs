@@ -92,6 +92,12 @@ pub fn check() -> (String, u8) {
         what: "cgroup v2",
         text: cg_text,
     });
+    let (sub_ok, sub_text) = crate::subid::doctor_line();
+    lines.push(Line {
+        ok: sub_ok,
+        what: "subordinate ids",
+        text: sub_text,
+    });
     for (ok, what, text) in crate::net::doctor() {
         lines.push(Line { ok, what, text });
     }

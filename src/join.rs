@@ -113,7 +113,9 @@ fn open_target(live: &state::Live, plan: &Plan) -> Result<Target> {
             open(&p).ctx("open the sandbox's namespace", p.display())?,
         ));
     }
-    let outer_user = if plan.uid != 0 || plan.gid != 0 {
+    // With subordinate ids, --uid/--gid need no nested namespace: PID 1 is
+    // in the sandbox's own user namespace then.
+    let outer_user = if plan.subids.is_none() && (plan.uid != 0 || plan.gid != 0) {
         let user = &ns[0].1;
         Some(sys::ns_parent(user.as_fd()).ctx(
             "find the sandbox's user namespace",
@@ -419,7 +421,7 @@ fn command_main(
     let report = ReportSender::new(report_w);
     close_all_but(&[report_w]);
     let env = child::environment(cmd, child::rootfs_home(cmd.uid, &report));
-    if cmd.uid != 0 || cmd.gid != 0 {
+    if plan.subids.is_none() && (cmd.uid != 0 || cmd.gid != 0) {
         // Writing our own uid_map needs our /proc/self files to be ours,
         // which they are not while we are non-dumpable with memory made on
         // the host. Dumpable for these two writes: nothing in the sandbox
@@ -435,7 +437,9 @@ fn command_main(
     sys::default_signal(libc::SIGPIPE).ctx_step("restore SIGPIPE")?;
     // The sandbox's plan, not the exec's arguments, says how confined.
     child::set_rlimits(plan)?;
-    child::drop_capabilities()?;
+    // With subordinate ids the identity is a plain setresuid inside the
+    // sandbox's own user namespace, made while the capabilities go.
+    child::drop_capabilities(plan.subids.map(|_| (cmd.uid, cmd.gid)))?;
     sys::set_no_new_privs().ctx_step("set no_new_privs")?;
     let root_writable = sys::mount_flags(OsStr::new("/"))
         .map(|f| f & libc::MS_RDONLY == 0)

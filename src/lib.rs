@@ -44,6 +44,8 @@ pub mod doctor;
 pub mod error;
 mod idmap;
 #[doc(hidden)]
+pub mod image;
+#[doc(hidden)]
 pub mod join;
 mod landlock;
 #[doc(hidden)]
@@ -65,13 +67,15 @@ mod signals;
 pub mod state;
 #[doc(hidden)]
 pub mod status;
+#[doc(hidden)]
+pub mod subid;
 #[allow(unsafe_code)]
 mod sys;
 mod untrusted;
 
 pub use command::{Child, Command, Network};
 pub use error::{Error, Reason};
-pub use plan::{LandlockMode, RootMode, StdioMode};
+pub use plan::{IdMapMode, LandlockMode, RootMode, StdioMode};
 pub use status::Report;
 pub use sys::Exit;
 

@@ -42,6 +42,12 @@ pub const RESOURCES: &[Resource] = &[
 /// RLIM_INFINITY.
 pub const UNLIMITED: u64 = u64::MAX;
 
+/// The two resources other code compares with, as the table's u32 (libc
+/// has them as u32 on glibc and c_int on musl; a typed constant keeps the
+/// comparisons unambiguous now that serde_json adds PartialEq impls).
+pub const RLIMIT_CPU: u32 = libc::RLIMIT_CPU as _;
+pub const RLIMIT_CORE: u32 = libc::RLIMIT_CORE as _;
+
 /// A parsed `--limit`: index into RESOURCES and the value, soft = hard.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Limit {
@@ -135,7 +141,7 @@ pub fn effective(asked: &[Limit]) -> Vec<Limit> {
 /// SIGXCPU, which a program may catch to save its work; at the hard one,
 /// SIGKILL.
 pub fn soft_hard(l: &Limit, current_hard: u64) -> (u64, u64) {
-    if l.resource().resource == libc::RLIMIT_CPU as _ && l.value != UNLIMITED {
+    if l.resource().resource == RLIMIT_CPU && l.value != UNLIMITED {
         (l.value, l.value.saturating_add(1).min(current_hard))
     } else {
         (l.value, l.value)

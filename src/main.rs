@@ -45,6 +45,7 @@ fn main() -> ExitCode {
             let _ = std::io::stdout().lock().write_all(report.as_bytes());
             code
         }
+        cli::Cmd::Images(action) => images(action),
         cli::Cmd::Man => print(&manual::man_page()),
         cli::Cmd::Completions(shell) => print(&shell.script()),
         cli::Cmd::Run(args) => run(*args),
@@ -77,6 +78,56 @@ fn main() -> ExitCode {
         }
     };
     ExitCode::from(code)
+}
+
+/// `sandbox images`: the cache's entries, or empty it.
+fn images(action: cli::ImagesAction) -> u8 {
+    let out = match action {
+        cli::ImagesAction::Prune => sandbox::image::prune().map(|n| {
+            format!(
+                "removed {n} image{} from the cache\n",
+                if n == 1 { "" } else { "s" }
+            )
+        }),
+        cli::ImagesAction::List | cli::ImagesAction::Json => sandbox::image::list().map(|l| {
+            if action == cli::ImagesAction::Json {
+                let v: Vec<_> = l
+                    .iter()
+                    .map(|e| {
+                        serde_json::json!({
+                            "key": e.key, "source": e.source,
+                            "bytes": e.bytes, "unpacked": e.unpacked,
+                        })
+                    })
+                    .collect();
+                serde_json::Value::from(v).to_string() + "\n"
+            } else {
+                let mut t = String::new();
+                for e in &l {
+                    t += &format!(
+                        "{:>9}  {}  {}\n",
+                        format!("{:.1}M", e.bytes as f64 / (1 << 20) as f64),
+                        e.key,
+                        e.source
+                    );
+                }
+                let total: u64 = l.iter().map(|e| e.bytes).sum();
+                t + &format!(
+                    "{} image{}, {:.1}M\n",
+                    l.len(),
+                    if l.len() == 1 { "" } else { "s" },
+                    total as f64 / (1 << 20) as f64
+                )
+            }
+        }),
+    };
+    match out {
+        Ok(text) => print(&text),
+        Err(e) => {
+            e.report();
+            e.exit
+        }
+    }
 }
 
 /// Generated text (`sandbox man`, `sandbox completions`) to stdout.

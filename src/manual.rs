@@ -230,7 +230,7 @@ pub fn man_page() -> String {
 
     m.push_str(".SH SYNOPSIS\n.nf\n");
     m.push_str(&roff(&format!("`{RUN_SYNOPSIS}`")));
-    m.push_str("\\fBsandbox doctor\\fR\n\\fBsandbox man\\fR\n");
+    m.push_str("\\fBsandbox doctor\\fR\n\\fBsandbox images\\fR [\\fB\\-\\-json\\fR | \\fB\\-\\-prune\\fR]\n\\fBsandbox man\\fR\n");
     m.push_str("\\fBsandbox completions\\fR \\fBbash\\fR|\\fBzsh\\fR|\\fBfish\\fR\n");
     m.push_str("\\fBsandbox \\-\\-help\\fR | \\fB\\-\\-version\\fR\n.fi\n");
 

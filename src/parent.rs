@@ -273,15 +273,15 @@ fn start(plan: &Plan, forward_signals: bool, notices: &mut Notices) -> Result<St
     let guard_tty = p.stdio.guard_tty();
     let relay = p.stdio.after_clone();
     let child = Unreleased { pid };
-    match release(
-        &child,
-        p.cgroup.as_ref(),
+    let with = ReleaseWith {
+        cgroup: p.cgroup.as_ref(),
         in_cgroup,
-        ctl_write,
-        &p.plan_bytes,
+        plan_bytes: &p.plan_bytes,
         guard_tty,
-        p.pasta.as_ref(),
-    ) {
+        pasta: p.pasta.as_ref(),
+        subids: plan.subids.as_ref(),
+    };
+    match release(&child, ctl_write, with) {
         Ok((pidfd, guard, pasta)) => {
             std::mem::forget(child);
             Ok(Started {
@@ -424,7 +424,16 @@ fn clone_child(plan: &Plan, p: &mut Prepared) -> Result<(pid_t, bool)> {
             tty: p.stdio.child_tty,
         };
         let net = (!plan.share_net && plan.pasta.is_none()).then_some(&mut p.net_error);
-        child_after_clone(fds, &p.exe, &p.argv, &p.envp, net, &mut p.exec_error);
+        let become_root = plan.subids.is_some_and(|s| s.range_is_root);
+        child_after_clone(
+            fds,
+            &p.exe,
+            &p.argv,
+            &p.envp,
+            net,
+            &mut p.exec_error,
+            become_root,
+        );
     }
     Ok((pid, in_cgroup))
 }
@@ -446,15 +455,31 @@ impl Drop for Unreleased {
 /// The launcher's part between clone and the command: cgroup placement
 /// (before 5.7), the guard, the id maps, pasta (`--net pasta`), then the
 /// release byte and the plan. Returns the pidfd, the guard and pasta.
+/// What `release` sets up, made before clone.
+struct ReleaseWith<'a> {
+    cgroup: Option<&'a Cgroup>,
+    /// Whether clone put the child in the cgroup already.
+    in_cgroup: bool,
+    plan_bytes: &'a [u8],
+    /// The caller's terminal and its settings, for the guard to restore.
+    guard_tty: Option<(c_int, sys::Termios)>,
+    pasta: Option<&'a PastaLaunch>,
+    subids: Option<&'a crate::subid::SubIds>,
+}
+
 fn release(
     child: &Unreleased,
-    cgroup: Option<&Cgroup>,
-    in_cgroup: bool,
     ctl_write: OwnedFd,
-    plan_bytes: &[u8],
-    guard_tty: Option<(c_int, sys::Termios)>,
-    pasta: Option<&PastaLaunch>,
+    with: ReleaseWith<'_>,
 ) -> Result<(Option<OwnedFd>, Option<Guard>, Option<Pasta>)> {
+    let ReleaseWith {
+        cgroup,
+        in_cgroup,
+        plan_bytes,
+        guard_tty,
+        pasta,
+        subids,
+    } = with;
     let pid = child.pid;
     if let (Some(cg), false) = (cgroup, in_cgroup) {
         // No CLONE_INTO_CGROUP (kernel < 5.7): the child has not run
@@ -473,7 +498,12 @@ fn release(
         Some(fd) => Some(Guard::spawn(fd, cgroup.map(|c| c.dir()), guard_tty)?),
         None => None,
     };
-    write_id_maps(pid)?;
+    match subids {
+        // Through shadow's helpers, which check /etc/subuid and /etc/subgid
+        // (subid.rs); newgidmap leaves setgroups as the policy there says.
+        Some(s) => crate::subid::write_maps(pid, s)?,
+        None => write_id_maps(pid)?,
+    }
     // pasta joins the namespaces through /proc/PID/ns, so after the maps
     // (it needs the user namespace's capabilities, which an unmapped
     // namespace does not give) and before the release, so the command
@@ -814,6 +844,7 @@ fn child_after_clone(
     envp: &sys::CStringArray,
     net: Option<&mut PreparedError>,
     exec_error: &mut PreparedError,
+    become_root: bool,
 ) -> ! {
     // ---- Clone child, PID 1 in the new namespaces, uid not yet mapped ----
     // Our copies of the launcher's ends go first: while we hold the control
@@ -840,6 +871,17 @@ fn child_after_clone(
     match sigsafe::read_byte(fds.ctl_read) {
         Ok(Some(channel::RELEASE)) => {}
         _ => sigsafe::exit_now(crate::error::EXIT_SANDBOX as i32),
+    }
+    // A tree made by a subordinate range (subid.rs): the range is 0..N-1
+    // and we, the caller, are N. Become 0 while we hold every capability
+    // of the namespace, or the exec below would drop them all. The
+    // credential change clears the death signal: arm it again.
+    if become_root
+        && (sigsafe::setresgid(0).is_err()
+            || sigsafe::setresuid(0).is_err()
+            || sigsafe::set_parent_death_signal(libc::SIGKILL).is_err())
+    {
+        sigsafe::exit_now(crate::error::EXIT_SANDBOX as i32);
     }
     // The pipes on the numbers the child stage expects. Both are 10 or
     // above (pipe_high), so neither dup2 clobbers the other's source; the

@@ -13,6 +13,7 @@ use std::time::Duration;
 
 use crate::error::{Context, Error, Result};
 use crate::limits::{self, Limit};
+pub use crate::subid::{IdMapMode, SubIds};
 
 pub const DEFAULT_HOSTNAME: &str = "sandbox";
 pub const DEFAULT_COMMAND: &str = "/bin/sh";
@@ -143,6 +144,8 @@ pub struct RunArgs {
     /// `--detach`: the launcher goes to the background once the command
     /// runs.
     pub detach: bool,
+    /// `--id-map`: the single id, or the caller's subordinate ids too.
+    pub id_map: IdMapMode,
 }
 
 /// `--memory`, `--pids`, `--cpus`: enforced through cgroup v2, or the run
@@ -216,6 +219,7 @@ impl RunArgs {
             stdio: StdioMode::Relay,
             name: None,
             detach: false,
+            id_map: IdMapMode::Auto,
         }
     }
 }
@@ -286,6 +290,9 @@ pub struct Plan {
     pub stdio: StdioMode,
     /// Set by the launcher when the caller's stdio has a terminal.
     pub pty: Option<PtyPlan>,
+    /// The subordinate ids mapped (`--id-map`), or None: only the
+    /// caller's own id, as 0.
+    pub subids: Option<SubIds>,
 }
 
 /// `a/./b/../c` → `a/c`, without touching the filesystem (a path inside the
@@ -308,7 +315,18 @@ impl Plan {
     /// Validate the parsed arguments against the host: the one place where
     /// user input becomes a plan.
     pub fn from_args(a: RunArgs, term: Option<OsString>) -> Result<Plan> {
-        let rootfs_arg = PathBuf::from(&a.rootfs);
+        // A tarball or an OCI image: its unpacked tree in the cache
+        // (image/mod.rs), unpacked now if need be.
+        let image = crate::image::resolve(&a.rootfs)?;
+        if image.is_some() && a.root == RootMode::ReadWrite {
+            return Err(Error::msg(
+                "--rw",
+                "an image's unpacked tree is a shared, read-only cache entry; --rw cannot write through to it",
+            )
+            .with_path(PathBuf::from(&a.rootfs).display().to_string())
+            .with_hint("use the default throwaway root or --read-only, or unpack it to a directory of your own"));
+        }
+        let rootfs_arg = image.unwrap_or_else(|| PathBuf::from(&a.rootfs));
         let rootfs = std::fs::canonicalize(&rootfs_arg).map_err(|e| {
             let err = Err::<(), _>(e).ctx("rootfs", rootfs_arg.display()).unwrap_err();
             if err.raw_errno() == Some(libc::ENOENT) {
@@ -321,8 +339,12 @@ impl Plan {
             return Err(Error::msg("rootfs", "not a directory")
                 .with_path(rootfs_arg.display().to_string())
                 .with_hint(
-                    "ROOTFS must be a directory holding a root filesystem (bin/, etc/, …)",
+                    "ROOTFS must be a directory holding a root filesystem (bin/, etc/, …), a .tar, .tar.gz or .tar.zst of one, or oci:DIR[:TAG]",
                 ));
+        }
+        let subids = crate::subid::resolve(a.id_map, &rootfs)?;
+        if let Some(s) = &subids {
+            crate::subid::check_ids(s, a.uid, a.gid)?;
         }
         let mut binds = Vec::new();
         for b in a.binds {
@@ -391,6 +413,7 @@ impl Plan {
             tmpfs,
             stdio: a.stdio,
             pty: None,
+            subids,
         })
     }
 

@@ -7,7 +7,7 @@ use std::time::Duration;
 
 use crate::cgroup::Usage;
 use crate::error::Error;
-use crate::limits::{Limit, UNLIMITED};
+use crate::limits::{Limit, RLIMIT_CORE, RLIMIT_CPU, UNLIMITED};
 use crate::sys::Exit;
 
 /// How a sandbox ended: what `--status-file` writes, and what
@@ -138,7 +138,7 @@ pub fn add_seen(hit: &mut Vec<&'static str>, seen: u32) {
 pub fn cpu_limit(rlimits: &[Limit]) -> Option<Duration> {
     rlimits
         .iter()
-        .find(|l| l.resource().resource == libc::RLIMIT_CPU as _ && l.value != UNLIMITED)
+        .find(|l| l.resource().resource == RLIMIT_CPU && l.value != UNLIMITED)
         .map(|l| Duration::from_secs(l.value))
 }
 
@@ -150,9 +150,7 @@ pub fn cpu_limit(rlimits: &[Limit]) -> Option<Duration> {
 /// reaps it, not when another process of the sandbox does. So with any
 /// rlimit but `core` (always set), the list may be short.
 pub fn limits_hit_complete(rlimits: &[Limit]) -> bool {
-    rlimits
-        .iter()
-        .all(|l| l.resource().resource == libc::RLIMIT_CORE as _)
+    rlimits.iter().all(|l| l.resource().resource == RLIMIT_CORE)
 }
 
 pub fn signal_name(sig: i32) -> String {

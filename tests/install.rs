@@ -246,6 +246,7 @@ fn bash_loads_the_completion() {
             "completions",
             "doctor",
             "exec",
+            "images",
             "kill",
             "logs",
             "man",

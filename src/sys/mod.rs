@@ -33,7 +33,8 @@ pub use probe::*;
 pub use process::*;
 pub use signal::*;
 pub use sigsafe::{
-    close, execve, exit_now, set_cloexec, set_parent_death_signal, unshare, write_all, CStringArray,
+    close, execve, exit_now, set_cloexec, set_parent_death_signal, setresgid, setresuid, unshare,
+    write_all, CStringArray,
 };
 pub use tty::*;
 

@@ -113,6 +113,12 @@ pub fn getegid() -> u32 {
     unsafe { libc::getegid() }
 }
 
+/// No supplementary groups. Ref: setgroups(2)
+pub fn setgroups_empty() -> io::Result<()> {
+    // SAFETY: a count of 0 with a null list reads no memory.
+    cvt(unsafe { libc::syscall(libc::SYS_setgroups, 0, std::ptr::null::<libc::gid_t>()) }).map(drop)
+}
+
 // ---------------------------------------------------------------------------
 // Resource limits
 

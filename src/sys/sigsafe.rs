@@ -31,6 +31,20 @@ pub fn exit_now(code: i32) -> ! {
     unsafe { libc::_exit(code) }
 }
 
+/// Real, effective and saved uid, all `uid`. Ref: setresuid(2)
+pub fn setresuid(uid: u32) -> io::Result<()> {
+    // SAFETY: integers only, one system call. The raw syscall changes
+    // this thread's ids alone: its callers (the clone child, the child
+    // stage) are single-threaded.
+    cvt(unsafe { libc::syscall(libc::SYS_setresuid, uid, uid, uid) }).map(drop)
+}
+
+/// Real, effective and saved gid, all `gid`. Ref: setresgid(2)
+pub fn setresgid(gid: u32) -> io::Result<()> {
+    // SAFETY: integers only; single-threaded caller, as for setresuid.
+    cvt(unsafe { libc::syscall(libc::SYS_setresgid, gid, gid, gid) }).map(drop)
+}
+
 /// Ask for `sig` when the parent thread dies. Ref: prctl(2) PR_SET_PDEATHSIG
 pub fn set_parent_death_signal(sig: c_int) -> io::Result<()> {
     // SAFETY: PR_SET_PDEATHSIG takes a signal number; the unused arguments
