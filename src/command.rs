@@ -178,6 +178,10 @@ impl Command {
     /// Let a bind source be named through a symlink (`--bind-symlinks`);
     /// by default such a source fails the spawn, since whoever could write
     /// a directory on the way chose what gets mounted.
+    ///
+    /// ```
+    /// sandbox::Command::new("./rootfs", "ls").bind("./out", "/out").bind_symlinks(true);
+    /// ```
     pub fn bind_symlinks(&mut self, follow: bool) -> &mut Command {
         self.args.bind_symlinks = follow;
         self
@@ -249,6 +253,11 @@ impl Command {
     }
 
     /// `--host-loopback`: the host's 127.0.0.1 at `host.sandbox.internal`.
+    ///
+    /// ```
+    /// use sandbox::{Command, Network};
+    /// Command::new("./rootfs", "wget").network(Network::Pasta).host_loopback(true);
+    /// ```
     pub fn host_loopback(&mut self, on: bool) -> &mut Command {
         self.args.net.host_loopback = on;
         self
@@ -257,12 +266,22 @@ impl Command {
     /// `--allow-net`: when any is given, the only destinations the
     /// sandbox may connect to; `spec` is `CIDR[:PORT[-PORT]][/tcp|/udp]`.
     /// A bad spec fails the launch.
+    ///
+    /// ```
+    /// use sandbox::{Command, Network};
+    /// Command::new("./rootfs", "wget").network(Network::Pasta).allow_net("192.0.2.10:443/tcp");
+    /// ```
     pub fn allow_net(&mut self, spec: &str) -> &mut Command {
         self.allow.push(spec.to_string());
         self
     }
 
     /// `--dns`: /etc/resolv.conf pointing at pasta's DNS forwarder.
+    ///
+    /// ```
+    /// use sandbox::{Command, Network};
+    /// Command::new("./rootfs", "wget").network(Network::Pasta).dns(true);
+    /// ```
     pub fn dns(&mut self, on: bool) -> &mut Command {
         self.args.net.dns = on;
         self

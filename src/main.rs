@@ -20,6 +20,9 @@ fn main() -> ExitCode {
         e.report();
         return ExitCode::from(e.exit);
     }
+    // Unpacking an image shows its progress on a terminal (the library
+    // itself prints nothing).
+    sandbox::image::show_progress(true);
     let args: Vec<_> = std::env::args_os().skip(1).collect();
     let cmd = match cli::parse(args) {
         Ok(c) => c,

@@ -342,7 +342,17 @@ pub fn prune() -> Result<usize> {
     Ok(n)
 }
 
-/// Progress on stderr, when it is a terminal: bytes and layers.
+/// Whether unpacking may show progress on stderr: the CLI turns it on; a
+/// program using the library gets no output of ours.
+static SHOW_PROGRESS: std::sync::atomic::AtomicBool = std::sync::atomic::AtomicBool::new(false);
+
+/// For the CLI: show unpacking progress when stderr is a terminal.
+pub fn show_progress(on: bool) {
+    SHOW_PROGRESS.store(on, std::sync::atomic::Ordering::Relaxed);
+}
+
+/// Progress on stderr, when it is a terminal and the CLI asked for it:
+/// bytes and layers.
 pub struct Progress {
     on: bool,
     layer: (usize, usize),
@@ -355,7 +365,7 @@ pub struct Progress {
 impl Progress {
     fn new() -> Progress {
         Progress {
-            on: crate::sys::isatty(2),
+            on: SHOW_PROGRESS.load(std::sync::atomic::Ordering::Relaxed) && crate::sys::isatty(2),
             layer: (0, 0),
             bytes: 0,
             total: 0,
