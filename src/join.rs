@@ -190,25 +190,9 @@ pub fn exec(a: ExecArgs, term: Option<OsString>) -> Result<u8> {
     let mut reports = ReportReceiver::new(report_r);
     let mut got = channel::Reports::default();
     loop {
-        let (rev, report_at, tokens) = {
-            let mut fds = vec![
-                (sigfd.as_fd(), libc::POLLIN),
-                (helper_fd.as_fd(), libc::POLLIN),
-            ];
-            let report_at = reports.is_open().then(|| {
-                fds.push((reports.fd(), libc::POLLIN));
-                fds.len() - 1
-            });
-            let mut tokens = Vec::new();
-            for (fd, ev, tok) in relay.interest() {
-                fds.push((fd, ev));
-                tokens.push(tok);
-            }
-            let rev = sys::poll(&fds, -1).ctx_step("wait for the command")?;
-            (rev, report_at, tokens)
-        };
-        relay.ready(&tokens, &rev[rev.len() - tokens.len()..]);
-        if report_at.is_some_and(|i| rev[i] != 0) {
+        let base = [sigfd.as_fd(), helper_fd.as_fd()];
+        let (rev, report_ready) = relay.poll_round(&base, &reports, -1, "wait for the command")?;
+        if report_ready {
             reports.read_some().ctx_step("read the report pipe")?;
             take(&mut reports, &mut got);
         }

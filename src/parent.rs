@@ -1008,25 +1008,14 @@ impl Supervisor {
         let mut got = channel::Reports::default();
         loop {
             let timeout = self.poll_timeout(sigfd.is_some() || pidfd.is_some());
-            let (rev, report_at, tokens) = {
-                let mut fds = Vec::with_capacity(8);
-                for fd in [sigfd, pidfd].into_iter().flatten() {
-                    fds.push((fd.as_fd(), libc::POLLIN));
-                }
-                let report_at = reports.is_open().then(|| {
-                    fds.push((reports.fd(), libc::POLLIN));
-                    fds.len() - 1
-                });
-                let mut tokens = Vec::new();
-                for (fd, ev, tok) in relay.interest() {
-                    fds.push((fd, ev));
-                    tokens.push(tok);
-                }
-                let rev = sys::poll(&fds, timeout).ctx_step("wait for the sandbox")?;
-                (rev, report_at, tokens)
-            };
-            relay.ready(&tokens, &rev[rev.len() - tokens.len()..]);
-            if report_at.is_some_and(|i| rev[i] != 0) {
+            let base: Vec<std::os::fd::BorrowedFd<'_>> = [sigfd, pidfd]
+                .into_iter()
+                .flatten()
+                .map(|f| f.as_fd())
+                .collect();
+            let (rev, report_ready) =
+                relay.poll_round(&base, reports, timeout, "wait for the sandbox")?;
+            if report_ready {
                 reports.read_some().ctx_step("read the report pipe")?;
                 take_reports(reports, &mut got, notices);
             }

@@ -423,6 +423,36 @@ impl Relay {
         v
     }
 
+    /// One poll over `base` (the caller's own descriptors, in order), the
+    /// report pipe while it is open, and the relay's descriptors, each of
+    /// which is then served. Returns `base`'s revents and whether the
+    /// report pipe is readable. `step` names the wait in an error.
+    pub fn poll_round(
+        &mut self,
+        base: &[BorrowedFd<'_>],
+        reports: &crate::channel::ReportReceiver,
+        timeout: libc::c_int,
+        step: &str,
+    ) -> Result<(Vec<i16>, bool)> {
+        let (rev, report_at, tokens) = {
+            let mut fds: Vec<(BorrowedFd<'_>, i16)> =
+                base.iter().map(|fd| (*fd, libc::POLLIN)).collect();
+            let report_at = reports.is_open().then(|| {
+                fds.push((reports.fd(), libc::POLLIN));
+                fds.len() - 1
+            });
+            let mut tokens = Vec::new();
+            for (fd, ev, tok) in self.interest() {
+                fds.push((fd, ev));
+                tokens.push(tok);
+            }
+            (sys::poll(&fds, timeout).ctx_step(step)?, report_at, tokens)
+        };
+        self.ready(&tokens, &rev[rev.len() - tokens.len()..]);
+        let report_ready = report_at.is_some_and(|i| rev[i] != 0);
+        Ok((rev[..base.len()].to_vec(), report_ready))
+    }
+
     /// Act on what poll said, for the descriptors `interest` gave.
     pub fn ready(&mut self, tokens: &[Token], revents: &[i16]) {
         for (tok, &rev) in tokens.iter().zip(revents) {
