@@ -87,11 +87,15 @@ pub fn parse(v: &str) -> std::result::Result<(String, u64), String> {
 
 /// The caller's own value of a limit (the launcher's namespaces).
 fn caller(name: &str) -> Option<u64> {
-    std::fs::read_to_string(proc_path(name))
+    use std::io::Read;
+    // One read of a short number: no fstat and no second read, as
+    // read_to_string would make, for each of these on every launch.
+    let mut buf = [0u8; 32];
+    let n = std::fs::File::open(proc_path(name))
         .ok()?
-        .trim()
-        .parse()
-        .ok()
+        .read(&mut buf)
+        .ok()?;
+    std::str::from_utf8(&buf[..n]).ok()?.trim().parse().ok()
 }
 
 /// Every limit with its value: the defaults, then what was asked (a later
