@@ -56,6 +56,8 @@ pub mod manage;
 pub mod net;
 #[doc(hidden)]
 pub mod nslimits;
+#[doc(hidden)]
+pub mod oci;
 mod parent;
 #[doc(hidden)]
 pub mod plan;

@@ -16,6 +16,17 @@ use std::io::Write;
 use std::process::ExitCode;
 
 fn main() -> ExitCode {
+    // Invoked as `sandbox-oci` (the link `make install` makes): runc's
+    // command line, for podman and containerd (src/oci/, docs/OCI.md).
+    let mut argv = std::env::args_os();
+    let argv0 = argv.next().unwrap_or_default();
+    if std::path::Path::new(&argv0).file_name() == Some(std::ffi::OsStr::new("sandbox-oci")) {
+        if let Err(e) = refuse_privilege() {
+            e.report();
+            return ExitCode::from(1);
+        }
+        return ExitCode::from(sandbox::oci::main(argv.collect()));
+    }
     if let Err(e) = refuse_privilege() {
         e.report();
         return ExitCode::from(e.exit);

@@ -1,0 +1,2 @@
+//! The container's cgroup: `linux.cgroupsPath` and `linux.resources`.
+//! (To be written.)

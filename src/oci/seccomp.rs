@@ -1,0 +1,2 @@
+//! `linux.seccomp` (the OCI JSON profile) translated to a classic BPF
+//! filter. (To be written.)
