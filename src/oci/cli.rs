@@ -291,7 +291,10 @@ pub fn parse(args: Vec<OsString>) -> Result<(Global, Cmd)> {
             if signal.len() > 1 {
                 return Err(usage(format!("kill: unexpected argument '{}'", signal[1])));
             }
-            let signal = signal.into_iter().next().unwrap_or_else(|| "SIGTERM".into());
+            let signal = signal
+                .into_iter()
+                .next()
+                .unwrap_or_else(|| "SIGTERM".into());
             Cmd::Kill { id, all, signal }
         }
         "delete" | "rm" => {
@@ -349,7 +352,11 @@ pub fn parse(args: Vec<OsString>) -> Result<(Global, Cmd)> {
                         json = match a.value(&name, inline)?.as_str() {
                             "json" => true,
                             "table" => false,
-                            f => return Err(usage(format!("ps: --format '{f}' is not table or json"))),
+                            f => {
+                                return Err(usage(format!(
+                                    "ps: --format '{f}' is not table or json"
+                                )))
+                            }
                         }
                     }
                     n => return Err(unknown(&cmd, n)),
@@ -379,7 +386,11 @@ pub fn parse(args: Vec<OsString>) -> Result<(Global, Cmd)> {
             let fd = a.rest();
             match fd.as_slice() {
                 [fd] => Cmd::Init(fd.parse().map_err(|_| usage("init: bad fd"))?),
-                _ => return Err(usage("init: the container's process is started by create, not by hand")),
+                _ => {
+                    return Err(usage(
+                        "init: the container's process is started by create, not by hand",
+                    ))
+                }
             }
         }
         "pause" | "resume" | "update" | "checkpoint" | "restore" | "events" | "spec" => {
@@ -388,7 +399,11 @@ pub fn parse(args: Vec<OsString>) -> Result<(Global, Cmd)> {
             )))
         }
         "help" => Cmd::Help,
-        c => return Err(usage(format!("unknown command '{c}' (sandbox-oci --help lists them)"))),
+        c => {
+            return Err(usage(format!(
+                "unknown command '{c}' (sandbox-oci --help lists them)"
+            )))
+        }
     };
     Ok((g, c))
 }
@@ -429,8 +444,19 @@ mod tests {
     #[test]
     fn podman_and_containerd_spellings_parse() {
         let (g, c) = p(&[
-            "--root", "/run/r", "--log=/l", "--log-format", "json", "--systemd-cgroup", "create",
-            "--bundle", "/b", "--pid-file", "/p", "--console-socket=/s", "ctr1",
+            "--root",
+            "/run/r",
+            "--log=/l",
+            "--log-format",
+            "json",
+            "--systemd-cgroup",
+            "create",
+            "--bundle",
+            "/b",
+            "--pid-file",
+            "/p",
+            "--console-socket=/s",
+            "ctr1",
         ])
         .unwrap();
         assert_eq!(g.root.unwrap(), PathBuf::from("/run/r"));
@@ -449,7 +475,10 @@ mod tests {
                 signal: "9".into()
             }
         );
-        let (_, c) = p(&["exec", "-e", "A=b", "-u", "1:2", "--cwd", "/t", "x", "sh", "-c", "id"]).unwrap();
+        let (_, c) = p(&[
+            "exec", "-e", "A=b", "-u", "1:2", "--cwd", "/t", "x", "sh", "-c", "id",
+        ])
+        .unwrap();
         let Cmd::Exec(e) = c else { panic!() };
         assert_eq!(e.args, ["sh", "-c", "id"]);
         assert_eq!(e.user.as_deref(), Some("1:2"));

@@ -14,18 +14,72 @@
 
 pub mod cgroup;
 mod cli;
+mod create;
+mod exec;
+mod features;
+mod hooks;
+mod init;
+mod landlock;
+mod lifecycle;
 mod log;
+mod mounts;
+mod process;
 pub mod seccomp;
+mod state;
 mod time;
 
 pub use cli::main;
 
-use crate::error::{Error, Result};
+use std::path::Path;
+
+use oci_spec::runtime::Spec;
+
+use crate::error::{Context, Error, Result};
 use cli::{Cmd, Global};
 use log::Log;
 
+/// Our extras, opt-in by annotation (docs/OCI.md "Extras").
+pub const ANNOTATION_LANDLOCK: &str = "org.sandbox.landlock";
+pub const ANNOTATION_DIE_WITH_CALLER: &str = "org.sandbox.die-with-caller";
+
+/// Read and parse a config.json.
+pub fn load_spec(path: &Path) -> Result<Spec> {
+    let text = std::fs::read(path).ctx("read config.json", path.display())?;
+    serde_json::from_slice(&text)
+        .map_err(|e| Error::msg("parse config.json", format!("{}: {e}", path.display())))
+}
+
+/// The state JSON hooks get on stdin.
+pub fn hook_state(
+    id: &str,
+    status: &str,
+    pid: i32,
+    bundle: &Path,
+    spec: &Spec,
+) -> serde_json::Value {
+    let mut v = serde_json::json!({
+        "ociVersion": oci_spec::runtime::VERSION,
+        "id": id,
+        "status": status,
+        "pid": pid,
+        "bundle": bundle,
+    });
+    if let Some(a) = spec.annotations() {
+        v["annotations"] = serde_json::to_value(a).expect("a map serializes");
+    }
+    v
+}
+
+/// A wait status as a shell reports it: the code, or 128+N for signal N.
+pub fn exit_code(e: crate::sys::Exit) -> u8 {
+    match e {
+        crate::sys::Exit::Code(c) => c as u8,
+        crate::sys::Exit::Signal(n) => 128 + n as u8,
+    }
+}
+
 /// Run one parsed command; Ok is the exit status.
-fn dispatch(_g: &Global, _log: &Log, cmd: Cmd) -> Result<u8> {
+fn dispatch(g: &Global, log: &Log, cmd: Cmd) -> Result<u8> {
     match cmd {
         Cmd::Help => {
             println!("{}", cli::USAGE);
@@ -39,6 +93,22 @@ fn dispatch(_g: &Global, _log: &Log, cmd: Cmd) -> Result<u8> {
             );
             Ok(0)
         }
-        _ => Err(Error::msg("oci", "not built yet")),
+        Cmd::Init(fd) => Ok(init::main(fd)),
+        Cmd::Create(a) => create::create(g, log, &a, false).map(|_| 0),
+        Cmd::Run(a) => create::run(g, log, &a),
+        Cmd::Start(id) => lifecycle::start(g, log, &id).map(|_| 0),
+        Cmd::State(id) => lifecycle::state(g, &id),
+        Cmd::Kill { id, all, signal } => lifecycle::kill(g, &id, all, &signal),
+        Cmd::Delete { id, force } => lifecycle::delete(g, log, &id, force),
+        Cmd::Exec(a) => exec::exec(g, log, &a),
+        Cmd::Ps { id, json } => lifecycle::ps(g, &id, json),
+        Cmd::List { json } => lifecycle::list(g, json),
+        Cmd::Features => {
+            println!(
+                "{}",
+                serde_json::to_string_pretty(&features::features()).expect("serializes")
+            );
+            Ok(0)
+        }
     }
 }

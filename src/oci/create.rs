@@ -1,0 +1,440 @@
+//! `create` and `run`: the launcher. It reads the bundle, makes the state
+//! directory, joins the namespaces given by path, clones into the new ones,
+//! writes the id maps, places the child in the cgroup, sends it the
+//! [`InitMsg`], runs the createRuntime hooks when asked, and once the child
+//! says it is ready records the container and writes the pid file. The
+//! child is then parked on the exec FIFO and, when we exit, re-parented to
+//! our caller (conmon and containerd's shim are child subreapers).
+
+use std::fs;
+use std::io::{BufReader, Write};
+use std::os::fd::{AsFd, AsRawFd, OwnedFd};
+use std::os::unix::net::UnixStream;
+use std::path::PathBuf;
+
+use oci_spec::runtime::{LinuxIdMapping, LinuxNamespaceType};
+
+use crate::error::{Context, Error, Result};
+use crate::sys;
+
+use super::cgroup::Cgroup;
+use super::cli::{CreateArgs, Global};
+use super::init::{recv, InitMsg, Reply};
+use super::log::Log;
+use super::state::{self, Container, Record};
+use super::{hooks, seccomp};
+
+/// Removes a half-made container (its directory, its cgroup, its process)
+/// unless disarmed.
+struct Undo {
+    dir: PathBuf,
+    cgroup: Option<Cgroup>,
+    pid: Option<i32>,
+    armed: bool,
+}
+
+impl Drop for Undo {
+    fn drop(&mut self) {
+        if !self.armed {
+            return;
+        }
+        if let Some(pid) = self.pid {
+            let _ = sys::kill(pid, libc::SIGKILL);
+            let _ = sys::waitpid(pid, false);
+        }
+        if let Some(cg) = &self.cgroup {
+            let _ = cg.remove();
+        }
+        let _ = fs::remove_dir_all(&self.dir);
+    }
+}
+
+/// What `create` made, for `run` to go on with.
+pub struct Created {
+    pub pid: i32,
+}
+
+pub fn create(g: &Global, log: &Log, a: &CreateArgs, foreground: bool) -> Result<Created> {
+    let bundle = fs::canonicalize(&a.bundle).ctx("bundle", a.bundle.display())?;
+    let config_path = bundle.join("config.json");
+    let spec = super::load_spec(&config_path)?;
+    let proc_ = spec
+        .process()
+        .clone()
+        .ok_or_else(|| Error::msg("config", "process is required to create a container"))?;
+    let root = spec
+        .root()
+        .as_ref()
+        .ok_or_else(|| Error::msg("config", "root is required"))?;
+    let rootfs = bundle.join(root.path());
+    let rootfs = fs::canonicalize(&rootfs).ctx("root.path", rootfs.display())?;
+    if proc_.terminal().unwrap_or(false) && a.console_socket.is_none() {
+        return Err(Error::msg(
+            "terminal",
+            "process.terminal is true: give --console-socket",
+        ));
+    }
+    let linux = spec.linux().clone().unwrap_or_default();
+    // A bad profile fails here, before anything is made.
+    if let Some(s) = linux.seccomp() {
+        for n in seccomp::compile(s)?.notes {
+            log.debug(&format!("seccomp: {n}"));
+        }
+    }
+    let annotations = spec.annotations().clone().unwrap_or_default();
+    let landlock = annotations.get(super::ANNOTATION_LANDLOCK);
+    if let Some(m) = landlock {
+        super::landlock::check_mode(m)?;
+    }
+    let die_with_caller = match annotations
+        .get(super::ANNOTATION_DIE_WITH_CALLER)
+        .map(String::as_str)
+    {
+        None | Some("false") => false,
+        Some("true") => true,
+        Some(v) => {
+            return Err(Error::msg(
+                "annotation",
+                format!(
+                    "{}: '{v}' is not true or false",
+                    super::ANNOTATION_DIE_WITH_CALLER
+                ),
+            ))
+        }
+    };
+
+    let root_dir = state::root_dir(g.root.as_deref());
+    fs::create_dir_all(&root_dir).ctx("make the state directory", root_dir.display())?;
+    let dir = Container::dir_of(&root_dir, &a.id);
+    match fs::create_dir(&dir) {
+        Ok(()) => {}
+        Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => {
+            return Err(Error::msg(
+                "create",
+                format!("container with id {} already exists", a.id),
+            ))
+        }
+        Err(e) => return Err(e).ctx("make the container's directory", dir.display()),
+    }
+    let mut undo = Undo {
+        dir: dir.clone(),
+        cgroup: None,
+        pid: None,
+        armed: true,
+    };
+    let saved_config = dir.join("config.json");
+    fs::copy(&config_path, &saved_config).ctx("keep config.json", saved_config.display())?;
+    let fifo = dir.join("exec.fifo");
+    sys::mkfifo(fifo.as_os_str(), 0o600).ctx("make the exec fifo", fifo.display())?;
+
+    undo.cgroup = Cgroup::create(&linux, &a.id, g.systemd_cgroup)?;
+
+    // Descriptors the child keeps: above the preserved ones.
+    let min_fd = 10.max(3 + a.preserve_fds as i32 + 1);
+    let high = |f: OwnedFd, what: &str| sys::dup_at_least(f.as_fd(), min_fd).ctx("dup", what);
+    let fifo_fd = high(
+        sys::open_path(&fifo, libc::O_PATH | libc::O_CLOEXEC)
+            .ctx("open the exec fifo", fifo.display())?,
+        "exec fifo",
+    )?;
+    let console = match &a.console_socket {
+        Some(p) => {
+            let s = UnixStream::connect(p).ctx("connect to the console socket", p.display())?;
+            Some(high(OwnedFd::from(s), "console socket")?)
+        }
+        None => None,
+    };
+    let (ours, theirs) = sys::socketpair_high().ctx("socketpair", "init")?;
+    let theirs = high(theirs, "init socket")?;
+
+    // Namespaces: join those given by path (the user namespace first, so
+    // the others are joined with its privileges), create the rest.
+    let namespaces = linux.namespaces().clone().unwrap_or_default();
+    let mut flags: u64 = 0;
+    let mut mnt_fd = None;
+    let mut joined_user = false;
+    let mut order = namespaces.clone();
+    order.sort_by_key(|n| n.typ() != LinuxNamespaceType::User);
+    for ns in &order {
+        let t = ns.typ();
+        let Some(path) = ns.path() else {
+            flags |= t as u64;
+            continue;
+        };
+        let f = sys::open_path(path, libc::O_RDONLY | libc::O_CLOEXEC)
+            .ctx(&format!("open the {t} namespace"), path.display())?;
+        if t == LinuxNamespaceType::Mount {
+            // Joined by the child: the launcher still needs the host's
+            // paths (the pid file, the state directory).
+            mnt_fd = Some(high(f, "mount namespace")?);
+            continue;
+        }
+        sys::setns(f.as_fd(), t as i32).ctx(&format!("join the {t} namespace"), path.display())?;
+        if t == LinuxNamespaceType::User {
+            joined_user = true;
+        }
+    }
+    let new_user = flags & LinuxNamespaceType::User as u64 != 0;
+    let own_pidns = namespaces
+        .iter()
+        .any(|n| n.typ() == LinuxNamespaceType::Pid);
+
+    // Everything the clone child touches is made before the clone: it only
+    // reads the release byte, clears close-on-exec on our descriptors and
+    // execs.
+    let exe = sys::cstr("/proc/self/exe").expect("no NUL");
+    let argv = sys::CStringArray::new(vec![
+        sys::cstr("sandbox-oci").expect("no NUL"),
+        sys::cstr("init").expect("no NUL"),
+        sys::cstr(theirs.as_raw_fd().to_string()).expect("no NUL"),
+    ]);
+    let envp = sys::CStringArray::new(vec![]);
+    let fifo_raw = fifo_fd.as_raw_fd();
+    let console_raw = console.as_ref().map(|f| f.as_raw_fd());
+    let mnt_raw = mnt_fd.as_ref().map(|f| f.as_raw_fd());
+    let keep: Vec<i32> = [
+        Some(theirs.as_raw_fd()),
+        Some(fifo_raw),
+        console_raw,
+        mnt_raw,
+    ]
+    .into_iter()
+    .flatten()
+    .collect();
+    let (pid, _) =
+        sys::clone_namespaces(flags, None).ctx("clone", format!("namespaces {flags:#x}"))?;
+    if pid == 0 {
+        child_after_clone(
+            ours.as_raw_fd(),
+            theirs.as_raw_fd(),
+            &keep,
+            &exe,
+            &argv,
+            &envp,
+        );
+    }
+    undo.pid = Some(pid);
+    drop(theirs);
+    drop(console);
+    drop(fifo_fd);
+    drop(mnt_fd);
+
+    if new_user {
+        write_id_maps(pid, &linux)?;
+    }
+    if let Some(cg) = &undo.cgroup {
+        cg.add(pid)?;
+    }
+    let sock = UnixStream::from(ours);
+    // Release: the maps are written, the cgroup is ours.
+    (&sock)
+        .write_all(b"R")
+        .ctx("release the container's process", pid)?;
+    let msg = InitMsg {
+        id: a.id.clone(),
+        config: saved_config,
+        rootfs,
+        pid,
+        bundle: bundle.clone(),
+        fifo_fd: fifo_raw,
+        console_fd: console_raw,
+        mnt_ns_fd: mnt_raw,
+        preserve_fds: a.preserve_fds,
+        no_pivot: a.no_pivot,
+        in_userns: new_user || joined_user || in_user_ns(),
+        keep_pdeathsig: foreground,
+        die_with_caller: die_with_caller.then(sys::getppid),
+    };
+    super::init::send(&sock, &msg)?;
+    let mut reader = BufReader::new(sock.try_clone().ctx("dup", "init socket")?);
+    loop {
+        match recv::<Reply>(&mut reader)? {
+            Some(Reply::Hooks) => {
+                let st = super::hook_state(&a.id, "creating", pid, &bundle, &spec);
+                hooks::run(spec.hooks().as_ref(), hooks::Kind::Prestart, &st)?;
+                hooks::run(spec.hooks().as_ref(), hooks::Kind::CreateRuntime, &st)?;
+                super::init::send(&sock, &"go")?;
+            }
+            Some(Reply::Ready) => break,
+            Some(Reply::Error(w)) => return Err(w.into()),
+            None => {
+                let how = match sys::waitpid(pid, false) {
+                    Ok(Some(e)) => format!("{e:?}"),
+                    _ => "gone".into(),
+                };
+                return Err(Error::msg(
+                    "create",
+                    format!("the container's process ended during set-up ({how})"),
+                ));
+            }
+        }
+    }
+    let start_time = state::stat(pid).map(|s| s.1).unwrap_or(0);
+    let container = Container {
+        dir: dir.clone(),
+        record: Record {
+            id: a.id.clone(),
+            pid,
+            start_time,
+            bundle,
+            created: super::time::rfc3339_now(),
+            annotations,
+            cgroup: undo.cgroup.as_ref().map(Cgroup::to_json),
+            own_pidns,
+        },
+    };
+    container.save()?;
+    if let Some(p) = &a.pid_file {
+        let p = if p.is_absolute() {
+            p.clone()
+        } else {
+            std::env::current_dir().unwrap_or_default().join(p)
+        };
+        state::write_atomic(&p, pid.to_string().as_bytes())?;
+    }
+    undo.armed = false;
+    Ok(Created { pid })
+}
+
+/// The clone child: async-signal-safe calls only, until the exec.
+fn child_after_clone(
+    ours: i32,
+    theirs: i32,
+    keep: &[i32],
+    exe: &std::ffi::CStr,
+    argv: &sys::CStringArray,
+    envp: &sys::CStringArray,
+) -> ! {
+    use sys::sigsafe;
+    // Die with the launcher until the container is made.
+    let _ = sigsafe::set_parent_death_signal(libc::SIGKILL);
+    let _ = sigsafe::close(ours);
+    match sigsafe::read_byte(theirs) {
+        Ok(Some(b'R')) => {}
+        _ => sigsafe::exit_now(1),
+    }
+    for fd in keep {
+        if sigsafe::set_cloexec(*fd, false).is_err() {
+            sigsafe::exit_now(1);
+        }
+    }
+    let _ = sigsafe::execve(exe, argv, envp);
+    sigsafe::exit_now(127)
+}
+
+/// Whether this process is in a user namespace other than the initial one
+/// (rootless podman runs us in its own).
+pub fn in_user_ns() -> bool {
+    fs::read_to_string("/proc/self/uid_map")
+        .map(|m| m.split_whitespace().collect::<Vec<_>>() != ["0", "0", "4294967295"])
+        .unwrap_or(false)
+}
+
+fn map_text(m: &[LinuxIdMapping]) -> String {
+    m.iter()
+        .map(|m| format!("{} {} {}\n", m.container_id(), m.host_id(), m.size()))
+        .collect()
+}
+
+/// uid_map and gid_map of a new user namespace: written directly when we
+/// may (root, or the one-id map of our own ids), else through shadow's
+/// newuidmap/newgidmap with /etc/subuid and /etc/subgid.
+fn write_id_maps(pid: i32, linux: &oci_spec::runtime::Linux) -> Result<()> {
+    let uids = linux.uid_mappings().clone().unwrap_or_default();
+    let gids = linux.gid_mappings().clone().unwrap_or_default();
+    if uids.is_empty() || gids.is_empty() {
+        return Err(Error::msg(
+            "user namespace",
+            "a new user namespace needs linux.uidMappings and linux.gidMappings",
+        ));
+    }
+    for (file, maps, helper) in [
+        ("uid_map", &uids, "newuidmap"),
+        ("gid_map", &gids, "newgidmap"),
+    ] {
+        let path = format!("/proc/{pid}/{file}");
+        match fs::write(&path, map_text(maps)) {
+            Ok(()) => continue,
+            Err(e) if e.raw_os_error() == Some(libc::EPERM) => {}
+            Err(e) => return Err(e).ctx("write the id map", &path),
+        }
+        if file == "gid_map" && maps.len() == 1 && maps[0].host_id() == sys::getegid() {
+            let sg = format!("/proc/{pid}/setgroups");
+            fs::write(&sg, "deny").ctx("write", &sg)?;
+            fs::write(&path, map_text(maps)).ctx("write the id map", &path)?;
+            continue;
+        }
+        let Some(h) = crate::subid::helper(helper) else {
+            return Err(Error::msg(
+                "user namespace",
+                format!("mapping several ids needs {helper} (apt install uidmap)"),
+            ));
+        };
+        let mut cmd = std::process::Command::new(&h);
+        cmd.arg(pid.to_string());
+        for m in maps.iter() {
+            cmd.args([m.container_id(), m.host_id(), m.size()].map(|v| v.to_string()));
+        }
+        let out = cmd.output().ctx(helper, h.display())?;
+        if !out.status.success() {
+            return Err(Error::msg(
+                helper,
+                format!(
+                    "{}: {}",
+                    out.status,
+                    String::from_utf8_lossy(&out.stderr).trim()
+                ),
+            ));
+        }
+    }
+    Ok(())
+}
+
+/// Runs `create`, `start` and, unless detached, waits for the container's
+/// process and deletes the container: the container's exit status is ours.
+pub fn run(g: &Global, log: &Log, a: &CreateArgs) -> Result<u8> {
+    let created = create(g, log, a, !a.detach)?;
+    super::lifecycle::start(g, log, &a.id)?;
+    if a.detach {
+        return Ok(0);
+    }
+    let code = wait_forwarding(created.pid)?;
+    let _ = super::lifecycle::delete(g, log, &a.id, true);
+    Ok(code)
+}
+
+/// Wait for our child, passing SIGINT, SIGTERM, SIGHUP, SIGQUIT, SIGUSR1
+/// and SIGUSR2 on to it. Its status as a shell would report it.
+pub fn wait_forwarding(pid: i32) -> Result<u8> {
+    let sigs = [
+        libc::SIGINT,
+        libc::SIGTERM,
+        libc::SIGHUP,
+        libc::SIGQUIT,
+        libc::SIGUSR1,
+        libc::SIGUSR2,
+        libc::SIGWINCH,
+    ];
+    sys::block_signals(&sigs).ctx("block signals", "run")?;
+    let sfd = sys::signalfd(&sigs).ctx("signalfd", "run")?;
+    let pidfd = sys::pidfd_open(pid).ctx("pidfd_open", pid)?;
+    loop {
+        let ready = sys::poll(
+            &[(sfd.as_fd(), libc::POLLIN), (pidfd.as_fd(), libc::POLLIN)],
+            -1,
+        )
+        .ctx("poll", "run")?;
+        if ready[0] & libc::POLLIN != 0 {
+            if let Some(si) = sys::read_signal(sfd.as_fd()).ctx("read signal", "run")? {
+                let _ = sys::kill(pid, si.signo as i32);
+            }
+        }
+        if ready[1] != 0 {
+            break;
+        }
+    }
+    match sys::waitpid(pid, false).ctx("wait", pid)? {
+        Some(e) => Ok(super::exit_code(e)),
+        None => Ok(0),
+    }
+}

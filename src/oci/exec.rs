@@ -1,0 +1,269 @@
+//! `exec`: another process in a running container. The launcher joins the
+//! container's PID namespace (for its children), forks; the child joins
+//! the user namespace (when the container has its own), then IPC, UTS,
+//! network, cgroup and mount, and becomes the process `--process` (or the
+//! flags) describe, under the container's seccomp profile. Errors before
+//! the exec come back on a close-on-exec pipe, so `exec /nonexistent`
+//! fails as `create` would. With `--detach` the launcher writes the pid
+//! file and exits (the process is re-parented to the caller, conmon);
+//! without it, it waits and exits with the process's status.
+
+use std::fs;
+use std::io::Read;
+use std::os::fd::{AsFd, AsRawFd, OwnedFd};
+use std::os::unix::net::UnixStream;
+
+use oci_spec::runtime::{Capabilities, Capability, LinuxCapabilities, Process, User};
+
+use crate::error::{Context, Error, Result};
+use crate::sys;
+
+use super::cli::{ExecArgs, Global};
+use super::init::WireError;
+use super::log::Log;
+use super::state::{self, Container, Status};
+use super::{process, seccomp};
+
+/// The process to run: `--process FILE`, or the container's own process
+/// with the flags applied.
+fn process_of(a: &ExecArgs, c: &Container) -> Result<Process> {
+    if let Some(path) = &a.process {
+        let text = fs::read(path).ctx("read --process", path.display())?;
+        let mut p: Process = serde_json::from_slice(&text)
+            .map_err(|e| Error::msg("read --process", format!("{}: {e}", path.display())))?;
+        if a.tty {
+            p.set_terminal(Some(true));
+        }
+        return Ok(p);
+    }
+    let spec = c.config()?;
+    let mut p = spec.process().clone().unwrap_or_default();
+    p.set_args(Some(a.args.clone()));
+    p.set_terminal(Some(a.tty));
+    let mut env = p.env().clone().unwrap_or_default();
+    for e in &a.env {
+        let key = e.split('=').next().unwrap_or_default();
+        env.retain(|x| x.split('=').next() != Some(key));
+        env.push(e.clone());
+    }
+    p.set_env(Some(env));
+    if let Some(cwd) = &a.cwd {
+        p.set_cwd(cwd.into());
+    }
+    if let Some(u) = &a.user {
+        let (uid, gid) = match u.split_once(':') {
+            Some((u, g)) => (u, Some(g)),
+            None => (u.as_str(), None),
+        };
+        let num = |s: &str| {
+            s.parse::<u32>()
+                .map_err(|_| Error::msg("exec", format!("--user {u}: give numeric ids")))
+        };
+        let mut user = User::default();
+        user.set_uid(num(uid)?);
+        user.set_gid(match gid {
+            Some(g) => num(g)?,
+            None => 0,
+        });
+        user.set_additional_gids(Some(a.additional_gids.clone()));
+        p.set_user(user);
+    } else if !a.additional_gids.is_empty() {
+        let mut user = p.user().clone();
+        user.set_additional_gids(Some(a.additional_gids.clone()));
+        p.set_user(user);
+    }
+    if !a.caps.is_empty() {
+        let mut caps = p.capabilities().clone().unwrap_or_else(|| {
+            let mut c = LinuxCapabilities::default();
+            for set in [
+                LinuxCapabilities::set_bounding,
+                LinuxCapabilities::set_effective,
+                LinuxCapabilities::set_permitted,
+                LinuxCapabilities::set_inheritable,
+                LinuxCapabilities::set_ambient,
+            ] {
+                set(&mut c, Some(Capabilities::new()));
+            }
+            c
+        });
+        let add: Vec<Capability> = a
+            .caps
+            .iter()
+            .map(|c| {
+                serde_json::from_value(serde_json::Value::from(c.clone()))
+                    .map_err(|_| Error::msg("exec", format!("--cap {c}: not a capability")))
+            })
+            .collect::<Result<_>>()?;
+        let with = |s: &Option<Capabilities>| {
+            let mut s = s.clone().unwrap_or_default();
+            s.extend(add.iter().copied());
+            Some(s)
+        };
+        caps.set_bounding(with(caps.bounding()));
+        caps.set_effective(with(caps.effective()));
+        caps.set_permitted(with(caps.permitted()));
+        p.set_capabilities(Some(caps));
+    }
+    if a.no_new_privs {
+        p.set_no_new_privileges(Some(true));
+    }
+    Ok(p)
+}
+
+const NAMESPACES: &[(&str, i32)] = &[
+    ("user", libc::CLONE_NEWUSER),
+    ("ipc", libc::CLONE_NEWIPC),
+    ("uts", libc::CLONE_NEWUTS),
+    ("net", libc::CLONE_NEWNET),
+    ("cgroup", libc::CLONE_NEWCGROUP),
+    ("mnt", libc::CLONE_NEWNS),
+];
+
+pub fn exec(g: &Global, _log: &Log, a: &ExecArgs) -> Result<u8> {
+    let c = Container::load(&state::root_dir(g.root.as_deref()), &a.id)?;
+    match c.status() {
+        Status::Running | Status::Created => {}
+        s => {
+            return Err(Error::msg(
+                "exec",
+                format!("cannot exec in container {}: it is {}", a.id, s.as_str()),
+            ))
+        }
+    }
+    let p = process_of(a, &c)?;
+    if p.terminal().unwrap_or(false) && a.console_socket.is_none() {
+        return Err(Error::msg("exec", "--tty needs --console-socket"));
+    }
+    let spec = c.config()?;
+    let filter = match spec.linux().as_ref().and_then(|l| l.seccomp().as_ref()) {
+        Some(s) => Some(seccomp::compile(s)?),
+        None => None,
+    };
+    let pid = c.record.pid;
+    // The namespaces the container's process is in and we are not.
+    let mut join: Vec<(OwnedFd, i32, String)> = vec![];
+    for (name, flag) in NAMESPACES {
+        let theirs = format!("/proc/{pid}/ns/{name}");
+        let mine = format!("/proc/self/ns/{name}");
+        if fs::read_link(&theirs).ok() == fs::read_link(&mine).ok() {
+            continue;
+        }
+        let f = sys::open_path(
+            std::path::Path::new(&theirs),
+            libc::O_RDONLY | libc::O_CLOEXEC,
+        )
+        .ctx("open the container's namespace", &theirs)?;
+        join.push((f, *flag, theirs));
+    }
+    let pidns = format!("/proc/{pid}/ns/pid");
+    if fs::read_link(&pidns).ok() != fs::read_link("/proc/self/ns/pid").ok() {
+        let f = sys::open_path(
+            std::path::Path::new(&pidns),
+            libc::O_RDONLY | libc::O_CLOEXEC,
+        )
+        .ctx("open the container's namespace", &pidns)?;
+        sys::setns(f.as_fd(), libc::CLONE_NEWPID).ctx("join the container's namespace", &pidns)?;
+    }
+    if !state::process_alive(pid, c.record.start_time) {
+        return Err(Error::msg(
+            "exec",
+            format!("container {} is not running", a.id),
+        ));
+    }
+    let console = match &a.console_socket {
+        Some(path) => Some(OwnedFd::from(
+            UnixStream::connect(path).ctx("connect to the console socket", path.display())?,
+        )),
+        None => None,
+    };
+    let cgroup = match &c.record.cgroup {
+        Some(v) => Some(super::cgroup::Cgroup::from_json(v)?),
+        None => None,
+    };
+    let landlock = spec
+        .annotations()
+        .as_ref()
+        .and_then(|a| a.get(super::ANNOTATION_LANDLOCK))
+        .cloned();
+    let (err_r, err_w) = sys::pipe_high().ctx("pipe", "exec")?;
+    let child = sys::fork().ctx("fork", "exec")?;
+    if child == 0 {
+        drop(err_r);
+        let e = match in_child(
+            &join,
+            console.as_ref(),
+            &p,
+            filter.as_ref(),
+            landlock.as_deref(),
+            &spec,
+            a.preserve_fds,
+        ) {
+            Ok(never) => match never {},
+            Err(e) => e,
+        };
+        let mut line = serde_json::to_vec(&WireError::from(&e)).expect("serializes");
+        line.push(b'\n');
+        let _ = sys::write_all(err_w.as_raw_fd(), &line);
+        sys::exit_now(e.exit as i32);
+    }
+    drop(err_w);
+    drop(console);
+    if let Some(cg) = &cgroup {
+        // Best effort: the process is already in the container's
+        // namespaces; a cgroup that went away does not stop it.
+        let _ = cg.add(child);
+    }
+    if let Some(path) = &a.pid_file {
+        state::write_atomic(path, child.to_string().as_bytes())?;
+    }
+    let mut text = String::new();
+    let _ = fs::File::from(err_r).read_to_string(&mut text);
+    if !text.is_empty() {
+        let _ = sys::waitpid(child, false);
+        let w: WireError = serde_json::from_str(text.trim())
+            .map_err(|e| Error::msg("exec", format!("bad report from the process: {e}")))?;
+        return Err(w.into());
+    }
+    if a.detach {
+        return Ok(0);
+    }
+    super::create::wait_forwarding(child)
+}
+
+enum Never {}
+
+fn in_child(
+    join: &[(OwnedFd, i32, String)],
+    console: Option<&OwnedFd>,
+    p: &Process,
+    filter: Option<&seccomp::Program>,
+    landlock: Option<&str>,
+    spec: &oci_spec::runtime::Spec,
+    preserve_fds: u32,
+) -> Result<Never> {
+    for (f, flag, path) in join {
+        sys::setns(f.as_fd(), *flag).ctx("join the container's namespace", path)?;
+    }
+    let _ = preserve_fds;
+    if p.terminal().unwrap_or(false) {
+        sys::sigsafe::setsid().ctx("setsid", "exec")?;
+        super::init::console(console.expect("checked"), p, false)?;
+    }
+    process::limits(p)?;
+    process::cwd(p)?;
+    let exe = process::resolve(p)?;
+    let exec = process::Exec::new(&exe, p)?;
+    let nnp = p.no_new_privileges().unwrap_or(false);
+    let early = filter.is_some() && !nnp && !process::keeps_sys_admin(p);
+    if early {
+        seccomp::install(filter.expect("checked"))?;
+    }
+    process::identity(p)?;
+    if let Some(mode) = landlock {
+        super::landlock::apply(mode, spec)?;
+    }
+    if let (Some(f), false) = (filter, early) {
+        seccomp::install(f)?;
+    }
+    Err(exec.exec())
+}

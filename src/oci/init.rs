@@ -1,0 +1,351 @@
+//! The container's process: `sandbox-oci init FD`, re-exec'd by the
+//! launcher (create.rs) inside the container's new namespaces, with the
+//! launcher's socket on FD.
+//!
+//! The conversation, one JSON object a line:
+//! - down: [`InitMsg`], after the launcher wrote the id maps and placed us
+//!   in the cgroup (the clone child read a release byte before its exec);
+//! - up: `{"hooks":true}` when the mounts are made but the root is not yet
+//!   entered (the launcher runs createRuntime hooks and answers `go`), then
+//!   `{"ready":true}` once everything the program needs is in place, or an
+//!   `{"error":…}`. The launcher then records the container and exits;
+//!   we wait on the exec FIFO until `start` opens it, then run
+//!   startContainer hooks, install seccomp and exec the program.
+
+use std::collections::HashSet;
+use std::fs;
+use std::io::{BufRead, BufReader, Write};
+use std::os::fd::{AsFd, AsRawFd, OwnedFd};
+use std::os::unix::net::UnixStream;
+use std::path::PathBuf;
+
+use serde::{Deserialize, Serialize};
+
+use crate::error::{Context, Error, Reason, Result};
+use crate::sys;
+
+use super::{hooks, mounts, process, seccomp};
+
+/// What the launcher tells the container's process.
+#[derive(Debug, Serialize, Deserialize)]
+pub struct InitMsg {
+    pub id: String,
+    /// The copy of config.json in the state directory.
+    pub config: PathBuf,
+    pub rootfs: PathBuf,
+    /// The container's process as the caller numbers it (for hooks' state).
+    pub pid: i32,
+    pub bundle: PathBuf,
+    pub fifo_fd: i32,
+    pub console_fd: Option<i32>,
+    pub mnt_ns_fd: Option<i32>,
+    pub preserve_fds: u32,
+    pub no_pivot: bool,
+    /// The container has a user namespace of its own.
+    pub in_userns: bool,
+    /// Keep the parent-death signal: `run` in the foreground.
+    pub keep_pdeathsig: bool,
+    /// The annotation org.sandbox.die-with-caller: this pid is the caller
+    /// the container must not outlive.
+    pub die_with_caller: Option<i32>,
+}
+
+/// What the container's process answers.
+#[derive(Debug, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Reply {
+    Hooks,
+    Ready,
+    Error(WireError),
+}
+
+/// An Error as it crosses the socket.
+#[derive(Debug, Serialize, Deserialize)]
+pub struct WireError {
+    step: String,
+    path: Option<String>,
+    errno: Option<i32>,
+    msg: Option<String>,
+    hint: Option<String>,
+    exit: u8,
+}
+
+impl From<&Error> for WireError {
+    fn from(e: &Error) -> Self {
+        let (errno, msg) = match &e.reason {
+            Reason::Errno(n) => (Some(*n), None),
+            Reason::Msg(m) => (None, Some(m.clone())),
+        };
+        WireError {
+            step: e.step.clone(),
+            path: e.path.clone(),
+            errno,
+            msg,
+            hint: e.hint.clone(),
+            exit: e.exit,
+        }
+    }
+}
+
+impl From<WireError> for Error {
+    fn from(w: WireError) -> Self {
+        let mut e = match (w.errno, w.msg) {
+            (Some(n), _) => Error::errno(w.step, w.path, n),
+            (None, m) => {
+                let e = Error::msg(w.step, m.unwrap_or_default());
+                match w.path {
+                    Some(p) => e.with_path(p),
+                    None => e,
+                }
+            }
+        };
+        if let Some(h) = w.hint {
+            e = e.with_hint(h);
+        }
+        e.with_exit(w.exit)
+    }
+}
+
+pub fn send(sock: &UnixStream, v: &impl Serialize) -> Result<()> {
+    let mut line = serde_json::to_vec(v).expect("serializes");
+    line.push(b'\n');
+    (&*sock)
+        .write_all(&line)
+        .ctx("write to the launcher's socket", "init")
+}
+
+pub fn recv<T: for<'a> Deserialize<'a>>(r: &mut impl BufRead) -> Result<Option<T>> {
+    let mut line = String::new();
+    let n = r
+        .read_line(&mut line)
+        .ctx("read the launcher's socket", "init")?;
+    if n == 0 {
+        return Ok(None);
+    }
+    serde_json::from_str(&line)
+        .map(Some)
+        .map_err(|e| Error::msg("protocol", format!("bad message {line:?}: {e}")))
+}
+
+/// `sandbox-oci init FD`. Returns only on failure (the exit status).
+pub fn main(fd: i32) -> u8 {
+    // Refuse to run by hand: the fd must be our socket.
+    if fd < 3 || !sys::fd_is_open(fd) {
+        eprintln!("sandbox: init: the container's process is started by 'sandbox-oci create', not by hand");
+        return 1;
+    }
+    let sock = match sys::adopt_fd(fd) {
+        Ok(f) => UnixStream::from(f),
+        Err(e) => {
+            eprintln!("sandbox: init: fd {fd}: {e}");
+            return 1;
+        }
+    };
+    let mut reader = BufReader::new(&sock);
+    let r = match recv::<InitMsg>(&mut reader) {
+        Ok(Some(m)) => stage(&sock, &mut reader, m),
+        Ok(None) => return 1,
+        Err(e) => Err(e),
+    };
+    let e = match r {
+        Ok(never) => match never {},
+        Err(e) => e,
+    };
+    // The launcher may be gone (after ready): then stderr is all we have.
+    if send(&sock, &Reply::Error(WireError::from(&e))).is_err() {
+        e.report();
+    }
+    e.exit
+}
+
+enum Never {}
+
+fn stage(sock: &UnixStream, reader: &mut impl BufRead, m: InitMsg) -> Result<Never> {
+    let spec = super::load_spec(&m.config)?;
+    let proc_ = spec
+        .process()
+        .clone()
+        .ok_or_else(|| Error::msg("config", "process is required to create a container"))?;
+    let ours: HashSet<i32> = [
+        Some(sock.as_raw_fd()),
+        Some(m.fifo_fd),
+        m.console_fd,
+        m.mnt_ns_fd,
+    ]
+    .into_iter()
+    .flatten()
+    .collect();
+    for fd in &ours {
+        sys::set_cloexec(*fd, true).ctx("set close-on-exec", fd)?;
+    }
+    close_others(3 + m.preserve_fds as i32, &ours)?;
+    if let Some(fd) = m.mnt_ns_fd {
+        let f = sys::adopt_fd(fd).ctx("mount namespace fd", fd)?;
+        sys::setns(f.as_fd(), libc::CLONE_NEWNS)
+            .ctx("join the mount namespace", "linux.namespaces")?;
+    }
+    let linux = spec.linux().as_ref();
+    let has_ns = |t: oci_spec::runtime::LinuxNamespaceType| {
+        linux
+            .and_then(|l| l.namespaces().as_ref())
+            .is_some_and(|ns| ns.iter().any(|n| n.typ() == t))
+    };
+    if let Some(h) = spec.hostname().as_deref().filter(|h| !h.is_empty()) {
+        if !has_ns(oci_spec::runtime::LinuxNamespaceType::Uts) {
+            return Err(Error::msg(
+                "hostname",
+                "setting the hostname needs a UTS namespace in linux.namespaces",
+            ));
+        }
+        sys::sethostname(h).ctx("sethostname", h)?;
+    }
+    if let Some(d) = spec.domainname().as_deref().filter(|h| !h.is_empty()) {
+        sys::setdomainname(d).ctx("setdomainname", d)?;
+    }
+    mounts::prepare(&spec, &m.rootfs, m.in_userns)?;
+    let state = |status: &str| super::hook_state(&m.id, status, m.pid, &m.bundle, &spec);
+    let hooks_ = spec.hooks().as_ref();
+    if !hooks::list(hooks_, hooks::Kind::CreateRuntime).is_empty()
+        || !hooks::list(hooks_, hooks::Kind::Prestart).is_empty()
+    {
+        send(sock, &Reply::Hooks)?;
+        match recv::<String>(reader)? {
+            Some(s) if s == "go" => {}
+            _ => {
+                return Err(Error::msg(
+                    "createRuntime hook",
+                    "the launcher did not answer",
+                ))
+            }
+        }
+    }
+    hooks::run(hooks_, hooks::Kind::CreateContainer, &state("created"))?;
+    mounts::enter(&m.rootfs, m.no_pivot)?;
+    mounts::finish(&spec)?;
+    for (k, v) in linux
+        .and_then(|l| l.sysctl().as_ref())
+        .into_iter()
+        .flatten()
+    {
+        let path = format!("/proc/sys/{}", k.replace('.', "/"));
+        fs::write(&path, v).ctx("sysctl", &path)?;
+    }
+    sys::sigsafe::setsid().ctx("setsid", "the container's process")?;
+    if proc_.terminal().unwrap_or(false) {
+        let Some(fd) = m.console_fd else {
+            return Err(Error::msg(
+                "terminal",
+                "process.terminal is true but no --console-socket was given",
+            ));
+        };
+        let sock = sys::adopt_fd(fd).ctx("console socket", fd)?;
+        console(&sock, &proc_, true)?;
+    }
+    process::limits(&proc_)?;
+    let exe = process::resolve(&proc_)?;
+    let exec = process::Exec::new(&exe, &proc_)?;
+    let filter = match linux.and_then(|l| l.seccomp().as_ref()) {
+        Some(s) => Some(seccomp::compile(s)?),
+        None => None,
+    };
+    let nnp = proc_.no_new_privileges().unwrap_or(false);
+    // Without no_new_privs the filter can only be installed while we still
+    // hold CAP_SYS_ADMIN: before the ids and capabilities change, as runc
+    // does. With it, as late as possible.
+    let early = filter.is_some() && !nnp && !process::keeps_sys_admin(&proc_);
+    if early {
+        seccomp::install(filter.as_ref().expect("checked"))?;
+    }
+    process::cwd(&proc_)?;
+    process::identity(&proc_)?;
+    // The launcher exits once we are ready: from here its death is no
+    // longer ours (unless it waits for us, as `run` does).
+    if !m.keep_pdeathsig {
+        sys::set_parent_death_signal(0).ctx("clear the parent-death signal", "init")?;
+    }
+    let fifo_path = format!("/proc/self/fd/{}", m.fifo_fd);
+    send(sock, &Reply::Ready)?;
+    // Parked until `start` opens the FIFO for reading.
+    let mut fifo = fs::OpenOptions::new()
+        .write(true)
+        .open(&fifo_path)
+        .ctx("open the exec fifo", &fifo_path)?;
+    fifo.write_all(b"0")
+        .ctx("write the exec fifo", &fifo_path)?;
+    drop(fifo);
+    if let Some(caller) = m.die_with_caller {
+        sys::set_parent_death_signal(libc::SIGKILL).ctx("die with the caller", caller)?;
+        if sys::getppid() != caller {
+            return Err(Error::msg(
+                "die-with-caller",
+                format!("the caller (pid {caller}) is gone or is not this container's parent (a child subreaper, as conmon and containerd's shim are)"),
+            ));
+        }
+    }
+    hooks::run(hooks_, hooks::Kind::StartContainer, &state("running"))?;
+    if let Some(mode) = spec
+        .annotations()
+        .as_ref()
+        .and_then(|a| a.get(super::ANNOTATION_LANDLOCK))
+    {
+        super::landlock::apply(mode, &spec)?;
+    }
+    if let (Some(f), false) = (&filter, early) {
+        seccomp::install(f)?;
+    }
+    Err(exec.exec())
+}
+
+/// Close every fd from `first` on except ours (what conmon or the shim
+/// leaked to us must not reach the container).
+fn close_others(first: i32, keep: &HashSet<i32>) -> Result<()> {
+    let fds: Vec<i32> = fs::read_dir("/proc/self/fd")
+        .ctx("list fds", "/proc/self/fd")?
+        .flatten()
+        .filter_map(|e| e.file_name().to_str()?.parse().ok())
+        .collect();
+    for fd in fds {
+        if fd >= first && !keep.contains(&fd) && sys::fd_is_open(fd) {
+            let _ = sys::close(fd);
+        }
+    }
+    Ok(())
+}
+
+/// A pty from the container's devpts: the master goes to the console
+/// socket, the replica becomes stdio and the controlling terminal, and
+/// /dev/console is bound to it.
+pub fn console(sock: &OwnedFd, p: &oci_spec::runtime::Process, bind_console: bool) -> Result<()> {
+    let (master, replica) = sys::open_pty("/dev/ptmx").ctx("open a pty", "/dev/ptmx")?;
+    if let Some(size) = p.console_size() {
+        let ws = sys::Winsize {
+            ws_row: size.height() as u16,
+            ws_col: size.width() as u16,
+            ws_xpixel: 0,
+            ws_ypixel: 0,
+        };
+        sys::set_winsize(master.as_fd(), &ws).ctx("set the console size", "/dev/ptmx")?;
+    }
+    let n = sys::pty_number(replica.as_fd()).ctx("pty number", "/dev/ptmx")?;
+    let pts = format!("/dev/pts/{n}");
+    if bind_console
+        && (std::path::Path::new("/dev/console").exists()
+            || fs::File::create("/dev/console").is_ok())
+    {
+        // Best effort: a read-only /dev keeps no console, as with runc.
+        let _ = sys::mount(
+            Some(std::ffi::OsStr::new(&pts)),
+            std::ffi::OsStr::new("/dev/console"),
+            None,
+            libc::MS_BIND,
+            None,
+        );
+    }
+    sys::send_fd(sock.as_fd(), master.as_fd()).ctx("send the pty to the console socket", &pts)?;
+    drop(master);
+    for std_fd in 0..3 {
+        sys::sigsafe::dup2(replica.as_raw_fd(), std_fd).ctx("dup the pty onto stdio", &pts)?;
+    }
+    sys::set_controlling_tty(replica.as_fd()).ctx("make the pty the controlling terminal", &pts)?;
+    Ok(())
+}

@@ -1,0 +1,315 @@
+//! The container's process, last steps before its program: rlimits, the
+//! umask, groups and ids, the five capability sets, no_new_privs, the
+//! executable looked up in the process's own PATH. Shared by the
+//! container's process (init.rs) and `exec`.
+
+use std::ffi::CString;
+use std::os::unix::ffi::OsStrExt;
+use std::path::{Path, PathBuf};
+
+use oci_spec::runtime::{Capabilities, Capability, PosixRlimitType, Process};
+
+use crate::error::{Context, Error, Result, EXIT_CANNOT_EXEC, EXIT_NOT_FOUND};
+use crate::sys;
+
+/// Capability numbers, linux/capability.h.
+const CAPS: &[(&str, u32)] = &[
+    ("CHOWN", 0),
+    ("DAC_OVERRIDE", 1),
+    ("DAC_READ_SEARCH", 2),
+    ("FOWNER", 3),
+    ("FSETID", 4),
+    ("KILL", 5),
+    ("SETGID", 6),
+    ("SETUID", 7),
+    ("SETPCAP", 8),
+    ("LINUX_IMMUTABLE", 9),
+    ("NET_BIND_SERVICE", 10),
+    ("NET_BROADCAST", 11),
+    ("NET_ADMIN", 12),
+    ("NET_RAW", 13),
+    ("IPC_LOCK", 14),
+    ("IPC_OWNER", 15),
+    ("SYS_MODULE", 16),
+    ("SYS_RAWIO", 17),
+    ("SYS_CHROOT", 18),
+    ("SYS_PTRACE", 19),
+    ("SYS_PACCT", 20),
+    ("SYS_ADMIN", 21),
+    ("SYS_BOOT", 22),
+    ("SYS_NICE", 23),
+    ("SYS_RESOURCE", 24),
+    ("SYS_TIME", 25),
+    ("SYS_TTY_CONFIG", 26),
+    ("MKNOD", 27),
+    ("LEASE", 28),
+    ("AUDIT_WRITE", 29),
+    ("AUDIT_CONTROL", 30),
+    ("SETFCAP", 31),
+    ("MAC_OVERRIDE", 32),
+    ("MAC_ADMIN", 33),
+    ("SYSLOG", 34),
+    ("WAKE_ALARM", 35),
+    ("BLOCK_SUSPEND", 36),
+    ("AUDIT_READ", 37),
+    ("PERFMON", 38),
+    ("BPF", 39),
+    ("CHECKPOINT_RESTORE", 40),
+];
+
+pub fn cap_number(c: &Capability) -> Option<u32> {
+    let name = c.to_string();
+    CAPS.iter().find(|(n, _)| *n == name).map(|(_, v)| *v)
+}
+
+/// A set as a bit mask, leaving out what this kernel does not know (runc
+/// does the same, so a newer config runs on an older kernel).
+fn mask(set: Option<&Capabilities>, last: u32) -> u64 {
+    set.into_iter()
+        .flatten()
+        .filter_map(cap_number)
+        .filter(|n| *n <= last)
+        .fold(0, |m, n| m | 1 << n)
+}
+
+fn rlimit_resource(t: PosixRlimitType) -> u32 {
+    use PosixRlimitType::*;
+    (match t {
+        RlimitCpu => libc::RLIMIT_CPU,
+        RlimitFsize => libc::RLIMIT_FSIZE,
+        RlimitData => libc::RLIMIT_DATA,
+        RlimitStack => libc::RLIMIT_STACK,
+        RlimitCore => libc::RLIMIT_CORE,
+        RlimitRss => libc::RLIMIT_RSS,
+        RlimitNproc => libc::RLIMIT_NPROC,
+        RlimitNofile => libc::RLIMIT_NOFILE,
+        RlimitMemlock => libc::RLIMIT_MEMLOCK,
+        RlimitAs => libc::RLIMIT_AS,
+        RlimitLocks => libc::RLIMIT_LOCKS,
+        RlimitSigpending => libc::RLIMIT_SIGPENDING,
+        RlimitMsgqueue => libc::RLIMIT_MSGQUEUE,
+        RlimitNice => libc::RLIMIT_NICE,
+        RlimitRtprio => libc::RLIMIT_RTPRIO,
+        RlimitRttime => libc::RLIMIT_RTTIME,
+    }) as u32
+}
+
+/// rlimits and oomScoreAdj: while still privileged.
+pub fn limits(p: &Process) -> Result<()> {
+    for r in p.rlimits().iter().flatten() {
+        sys::setrlimit(rlimit_resource(r.typ()), r.soft(), r.hard()).ctx(
+            "setrlimit",
+            format!("{:?} soft {} hard {}", r.typ(), r.soft(), r.hard()),
+        )?;
+    }
+    if let Some(adj) = p.oom_score_adj() {
+        std::fs::write("/proc/self/oom_score_adj", adj.to_string())
+            .ctx("oomScoreAdj", "/proc/self/oom_score_adj")?;
+    }
+    Ok(())
+}
+
+/// Groups, gid, uid, then the capability sets and no_new_privs.
+pub fn identity(p: &Process) -> Result<()> {
+    let user = p.user();
+    if let Some(mask) = user.umask() {
+        sys::umask(mask);
+    }
+    let gids = user.additional_gids().clone().unwrap_or_default();
+    match sys::setgroups(&gids) {
+        Ok(()) => {}
+        // A user namespace with setgroups denied (a rootless single-id
+        // map): only an empty list could have been asked of it anyway.
+        Err(e) if e.raw_os_error() == Some(libc::EPERM) && gids.is_empty() => {}
+        Err(e) => return Err(e).ctx("setgroups", format!("{gids:?}")),
+    }
+    let last = sys::last_cap();
+    let caps = p.capabilities().as_ref();
+    let bounding = mask(caps.and_then(|c| c.bounding().as_ref()), last);
+    // Drop from the bounding set while CAP_SETPCAP is still ours.
+    for n in 0..=last {
+        if bounding & (1 << n) == 0 {
+            sys::capbset_drop(n).ctx("drop from the bounding set", format!("capability {n}"))?;
+        }
+    }
+    sys::set_keepcaps(true).ctx("keep capabilities", "PR_SET_KEEPCAPS")?;
+    sys::setresgid(user.gid()).ctx("setgid", user.gid())?;
+    sys::setresuid(user.uid()).ctx("setuid", user.uid())?;
+    sys::set_keepcaps(false).ctx("keep capabilities", "PR_SET_KEEPCAPS")?;
+    let effective = mask(caps.and_then(|c| c.effective().as_ref()), last);
+    let permitted = mask(caps.and_then(|c| c.permitted().as_ref()), last);
+    let inheritable = mask(caps.and_then(|c| c.inheritable().as_ref()), last);
+    sys::capset(effective, permitted, inheritable).ctx(
+        "set capabilities",
+        format!("effective {effective:#x} permitted {permitted:#x} inheritable {inheritable:#x}"),
+    )?;
+    sys::clear_ambient_caps().ctx("clear the ambient set", "PR_CAP_AMBIENT")?;
+    // The kernel raises an ambient capability only when it is permitted
+    // and inheritable; one that is not is left out, as runc does (its
+    // `runc spec` lists ambient capabilities without inheritable ones).
+    let ambient = mask(caps.and_then(|c| c.ambient().as_ref()), last) & permitted & inheritable;
+    for n in 0..=last {
+        if ambient & (1 << n) != 0 {
+            sys::ambient_raise(n).ctx("raise an ambient capability", format!("capability {n}"))?;
+        }
+    }
+    if p.no_new_privileges().unwrap_or(false) {
+        sys::set_no_new_privs().ctx("no_new_privs", "PR_SET_NO_NEW_PRIVS")?;
+    }
+    Ok(())
+}
+
+/// Whether the process will keep CAP_SYS_ADMIN (then seccomp can be
+/// installed last even without no_new_privs).
+pub fn keeps_sys_admin(p: &Process) -> bool {
+    let last = sys::last_cap();
+    mask(
+        p.capabilities()
+            .as_ref()
+            .and_then(|c| c.effective().as_ref()),
+        last,
+    ) & (1 << 21)
+        != 0
+}
+
+/// The value of PATH in the process's environment (runc's default when
+/// it has none).
+fn path_var(env: &[String]) -> String {
+    env.iter()
+        .find_map(|e| e.strip_prefix("PATH="))
+        .unwrap_or("/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin")
+        .to_string()
+}
+
+/// args[0] as execve needs it: a path with a slash as it is, else the
+/// first executable match in PATH. Run inside the container's root. The
+/// error texts carry the words podman maps to 127 and 126 ("no such file
+/// or directory", "permission denied").
+pub fn resolve(p: &Process) -> Result<PathBuf> {
+    let args = p.args().clone().unwrap_or_default();
+    let Some(arg0) = args.first() else {
+        return Err(Error::msg("exec", "process.args is empty"));
+    };
+    let env = p.env().clone().unwrap_or_default();
+    let check = |path: &Path| -> Result<()> {
+        let md = std::fs::metadata(path).map_err(|e| {
+            let why = crate::error::describe_errno(e.raw_os_error().unwrap_or(libc::ENOENT))
+                .to_lowercase();
+            Error::msg(
+                "exec",
+                format!("\"{arg0}\": stat {}: {why}", path.display()),
+            )
+            .with_exit(EXIT_NOT_FOUND)
+        })?;
+        if md.is_dir() || !sys::is_executable(path) {
+            return Err(Error::msg(
+                "exec",
+                format!("\"{arg0}\": {}: permission denied", path.display()),
+            )
+            .with_exit(EXIT_CANNOT_EXEC));
+        }
+        Ok(())
+    };
+    if arg0.contains('/') {
+        let path = PathBuf::from(arg0);
+        check(&path)?;
+        return Ok(path);
+    }
+    for dir in path_var(&env).split(':') {
+        let dir = if dir.is_empty() { "." } else { dir };
+        let cand = Path::new(dir).join(arg0);
+        if cand.is_file() && sys::is_executable(&cand) {
+            return Ok(cand);
+        }
+    }
+    Err(Error::msg(
+        "exec",
+        format!("\"{arg0}\": executable file not found in $PATH: no such file or directory"),
+    )
+    .with_exit(EXIT_NOT_FOUND))
+}
+
+/// The argv and envp, prepared before anything that could make allocation
+/// unsafe; then chdir and execve.
+pub struct Exec {
+    path: CString,
+    argv: sys::CStringArray,
+    envp: sys::CStringArray,
+}
+
+impl Exec {
+    pub fn new(path: &Path, p: &Process) -> Result<Exec> {
+        let c = |s: &str| {
+            CString::new(s).map_err(|_| Error::msg("exec", format!("{s:?} holds a NUL byte")))
+        };
+        let argv = p
+            .args()
+            .clone()
+            .unwrap_or_default()
+            .iter()
+            .map(|a| c(a))
+            .collect::<Result<Vec<_>>>()?;
+        let envp = p
+            .env()
+            .clone()
+            .unwrap_or_default()
+            .iter()
+            .map(|a| c(a))
+            .collect::<Result<Vec<_>>>()?;
+        Ok(Exec {
+            path: CString::new(path.as_os_str().as_bytes())
+                .map_err(|_| Error::msg("exec", "path holds a NUL byte"))?,
+            argv: sys::CStringArray::new(argv),
+            envp: sys::CStringArray::new(envp),
+        })
+    }
+
+    /// Returns only on failure.
+    pub fn exec(&self) -> Error {
+        let Err(e) = sys::execve(&self.path, &self.argv, &self.envp);
+        let code = match e.raw_os_error() {
+            Some(libc::ENOENT) => EXIT_NOT_FOUND,
+            _ => EXIT_CANNOT_EXEC,
+        };
+        Error::errno(
+            "exec",
+            Some(self.path.to_string_lossy().into_owned()),
+            e.raw_os_error().unwrap_or(libc::EIO),
+        )
+        .with_exit(code)
+    }
+}
+
+/// chdir to the process's cwd (inside the container).
+pub fn cwd(p: &Process) -> Result<()> {
+    let cwd = p.cwd();
+    let cwd = if cwd.as_os_str().is_empty() {
+        Path::new("/")
+    } else {
+        cwd.as_path()
+    };
+    std::env::set_current_dir(cwd).ctx("chdir to the process's cwd", cwd.display())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn capability_names_have_numbers() {
+        let c: Capabilities =
+            serde_json::from_str(r#"["CAP_CHOWN","CAP_SYS_ADMIN","CAP_CHECKPOINT_RESTORE"]"#)
+                .unwrap();
+        assert_eq!(mask(Some(&c), 40), 1 | 1 << 21 | 1 << 40);
+        assert_eq!(mask(Some(&c), 39), 1 | 1 << 21);
+        for (n, v) in CAPS {
+            let cap: Capability = serde_json::from_str(&format!("\"CAP_{n}\"")).unwrap();
+            assert_eq!(cap_number(&cap), Some(*v), "{n}");
+        }
+    }
+}
+
+/// The capability names this build knows, without the CAP_ prefix.
+pub fn cap_names() -> impl Iterator<Item = &'static str> {
+    CAPS.iter().map(|(n, _)| *n)
+}
