@@ -161,7 +161,8 @@ pub fn create(g: &Global, log: &Log, a: &CreateArgs, foreground: bool) -> Result
             flags |= t as u64;
             continue;
         };
-        let f = sys::open_path(path, libc::O_RDONLY | libc::O_CLOEXEC)
+        let f = fs::File::open(path)
+            .map(OwnedFd::from)
             .ctx(&format!("open the {t} namespace"), path.display())?;
         if t == LinuxNamespaceType::Mount {
             // Joined by the child: the launcher still needs the host's

@@ -148,20 +148,16 @@ pub fn exec(g: &Global, _log: &Log, a: &ExecArgs) -> Result<u8> {
         if fs::read_link(&theirs).ok() == fs::read_link(&mine).ok() {
             continue;
         }
-        let f = sys::open_path(
-            std::path::Path::new(&theirs),
-            libc::O_RDONLY | libc::O_CLOEXEC,
-        )
-        .ctx("open the container's namespace", &theirs)?;
+        let f = fs::File::open(&theirs)
+            .map(OwnedFd::from)
+            .ctx("open the container's namespace", &theirs)?;
         join.push((f, *flag, theirs));
     }
     let pidns = format!("/proc/{pid}/ns/pid");
     if fs::read_link(&pidns).ok() != fs::read_link("/proc/self/ns/pid").ok() {
-        let f = sys::open_path(
-            std::path::Path::new(&pidns),
-            libc::O_RDONLY | libc::O_CLOEXEC,
-        )
-        .ctx("open the container's namespace", &pidns)?;
+        let f = fs::File::open(&pidns)
+            .map(OwnedFd::from)
+            .ctx("open the container's namespace", &pidns)?;
         sys::setns(f.as_fd(), libc::CLONE_NEWPID).ctx("join the container's namespace", &pidns)?;
     }
     if !state::process_alive(pid, c.record.start_time) {

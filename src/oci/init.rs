@@ -221,7 +221,7 @@ fn stage(sock: &UnixStream, reader: &mut impl BufRead, m: InitMsg) -> Result<Nev
     }
     hooks::run(hooks_, hooks::Kind::CreateContainer, &state("created"))?;
     mounts::enter(&m.rootfs, m.no_pivot)?;
-    mounts::finish(&spec)?;
+    // Before the read-only and masked paths: /proc/sys is one of them.
     for (k, v) in linux
         .and_then(|l| l.sysctl().as_ref())
         .into_iter()
@@ -230,6 +230,7 @@ fn stage(sock: &UnixStream, reader: &mut impl BufRead, m: InitMsg) -> Result<Nev
         let path = format!("/proc/sys/{}", k.replace('.', "/"));
         fs::write(&path, v).ctx("sysctl", &path)?;
     }
+    mounts::finish(&spec)?;
     sys::sigsafe::setsid().ctx("setsid", "the container's process")?;
     if proc_.terminal().unwrap_or(false) {
         let Some(fd) = m.console_fd else {
