@@ -153,6 +153,14 @@ pub fn exec(g: &Global, _log: &Log, a: &ExecArgs) -> Result<u8> {
             .ctx("open the container's namespace", &theirs)?;
         join.push((f, *flag, theirs));
     }
+    // The user namespace first, here: joining the PID namespace needs
+    // CAP_SYS_ADMIN in our own user namespace too, which is then the
+    // container's. The launcher is single-threaded, as setns(CLONE_NEWUSER)
+    // requires.
+    if let Some(i) = join.iter().position(|(_, flag, _)| *flag == libc::CLONE_NEWUSER) {
+        let (f, _, path) = join.remove(i);
+        sys::setns(f.as_fd(), libc::CLONE_NEWUSER).ctx("join the container's namespace", &path)?;
+    }
     let pidns = format!("/proc/{pid}/ns/pid");
     if fs::read_link(&pidns).ok() != fs::read_link("/proc/self/ns/pid").ok() {
         let f = fs::File::open(&pidns)

@@ -1,0 +1,495 @@
+//! `sandbox-oci`, driven the way an engine drives it (create, start,
+//! state, exec, kill, delete), rootless: the bundle's config has a user
+//! namespace mapping the test uid to root, as `runc spec --rootless` makes.
+//! podman and containerd themselves are tests/oci/run (`make test-oci`).
+
+mod common;
+
+use std::fs;
+use std::os::unix::fs::symlink;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output, Stdio};
+use std::time::{Duration, Instant};
+
+use common::*;
+use serde_json::{json, Value};
+
+/// The binary under the name `sandbox-oci` (dispatch is on argv[0]).
+fn oci_bin() -> PathBuf {
+    let st = stage();
+    let link = st.dir.join("oci-bin/sandbox-oci");
+    if !link.exists() {
+        let _ = fs::create_dir_all(link.parent().unwrap());
+        let _ = symlink(&st.bin, &link);
+    }
+    link
+}
+
+struct Bundle {
+    dir: PathBuf,
+    root: PathBuf,
+    config: Value,
+}
+
+/// A bundle whose rootfs is the shared test rootfs (read-only root), with
+/// the mounts, namespaces and process a rootless engine would give.
+fn bundle(name: &str, args: &[&str]) -> Bundle {
+    let dir = test_dir(&format!("oci-{name}"));
+    let root = test_dir(&format!("oci-state-{name}"));
+    let uid = stage().host_uid;
+    let gid = stage().drop_to.map(|d| d.1).unwrap_or(uid);
+    let caps = json!(["CAP_AUDIT_WRITE", "CAP_KILL", "CAP_NET_BIND_SERVICE"]);
+    let config = json!({
+        "ociVersion": "1.1.0",
+        "process": {
+            "terminal": false,
+            "user": {"uid": 0, "gid": 0},
+            "args": args,
+            "env": ["PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"],
+            "cwd": "/",
+            "capabilities": {"bounding": caps, "effective": caps, "permitted": caps},
+            "rlimits": [{"type": "RLIMIT_NOFILE", "hard": 1024, "soft": 512}],
+            "noNewPrivileges": true
+        },
+        "root": {"path": rootfs_arg(), "readonly": true},
+        "hostname": "oci-test",
+        "mounts": [
+            {"destination": "/proc", "type": "proc", "source": "proc"},
+            {"destination": "/dev", "type": "tmpfs", "source": "tmpfs",
+             "options": ["nosuid", "strictatime", "mode=755", "size=65536k"]},
+            {"destination": "/dev/pts", "type": "devpts", "source": "devpts",
+             "options": ["nosuid", "noexec", "newinstance", "ptmxmode=0666", "mode=0620"]},
+            {"destination": "/tmp", "type": "tmpfs", "source": "tmpfs", "options": ["nosuid", "nodev"]},
+            {"destination": "/sys", "type": "sysfs", "source": "sysfs",
+             "options": ["nosuid", "noexec", "nodev", "ro"]}
+        ],
+        "linux": {
+            "uidMappings": [{"containerID": 0, "hostID": uid, "size": 1}],
+            "gidMappings": [{"containerID": 0, "hostID": gid, "size": 1}],
+            "namespaces": [
+                {"type": "pid"}, {"type": "ipc"}, {"type": "uts"},
+                {"type": "mount"}, {"type": "user"}, {"type": "network"}, {"type": "cgroup"}
+            ],
+            "maskedPaths": ["/proc/kcore", "/proc/timer_list", "/etc/passwd", "/usr/sbin"],
+            "readonlyPaths": ["/proc/sys", "/proc/sysrq-trigger"]
+        }
+    });
+    Bundle { dir, root, config }
+}
+
+impl Bundle {
+    fn write(&self) {
+        let path = self.dir.join("config.json");
+        fs::write(&path, serde_json::to_vec_pretty(&self.config).unwrap()).unwrap();
+        let _ = as_test_user("true").status();
+        chown_to_test_user(&path);
+    }
+
+    /// `sandbox-oci --root STATE ARGS…` as the test user.
+    fn oci(&self, args: &[&str]) -> Command {
+        let mut c = as_test_user(oci_bin());
+        c.arg("--root")
+            .arg(&self.root)
+            .args(args)
+            .env_clear()
+            .env("PATH", "/usr/local/bin:/usr/bin:/bin:/usr/sbin:/sbin")
+            .current_dir(&self.dir)
+            .stdin(Stdio::null());
+        c
+    }
+
+    fn out(&self, args: &[&str]) -> Output {
+        let mut c = self.oci(args);
+        let deadline = Duration::from_secs(30);
+        let child = c.stdout(Stdio::piped()).stderr(Stdio::piped()).spawn().unwrap();
+        wait_output(child, deadline)
+    }
+
+    fn bundle_arg(&self) -> String {
+        self.dir.display().to_string()
+    }
+
+    fn state(&self, id: &str) -> Value {
+        let o = self.out(&["state", id]);
+        assert!(o.status.success(), "state: {}", text(&o.stderr));
+        serde_json::from_slice(&o.stdout).unwrap()
+    }
+
+    /// create with stdout to a file (the container's process keeps it), then
+    /// the pid from the pid file.
+    fn create(&self, id: &str) -> (i32, PathBuf) {
+        self.write();
+        let out = self.dir.join(format!("{id}.out"));
+        let f = fs::File::create(&out).unwrap();
+        chown_to_test_user(&out);
+        let pidfile = self.dir.join(format!("{id}.pid"));
+        // The container's process keeps create's stdio: files, not pipes
+        // (a pipe would stay open until the container ends).
+        let err = self.dir.join(format!("{id}.err"));
+        let e = fs::File::create(&err).unwrap();
+        let mut child = self
+            .oci(&["create", "--bundle", &self.bundle_arg(), "--pid-file", &pidfile.display().to_string(), id])
+            .stdout(f)
+            .stderr(e)
+            .spawn()
+            .unwrap();
+        let start = Instant::now();
+        let st = loop {
+            if let Some(s) = child.try_wait().unwrap() {
+                break s;
+            }
+            assert!(start.elapsed() < Duration::from_secs(30), "create timed out");
+            std::thread::sleep(Duration::from_millis(5));
+        };
+        assert!(st.success(), "create: {}", read_out(&err));
+        let pid: i32 = fs::read_to_string(&pidfile).unwrap().trim().parse().unwrap();
+        (pid, out)
+    }
+}
+
+fn chown_to_test_user(p: &Path) {
+    if let Some((u, g)) = stage().drop_to {
+        std::os::unix::fs::chown(p, Some(u), Some(g)).unwrap();
+    }
+}
+
+/// Collect a child's output, killing it past the deadline.
+fn wait_output(mut child: std::process::Child, deadline: Duration) -> Output {
+    let start = Instant::now();
+    loop {
+        if child.try_wait().unwrap().is_some() {
+            return child.wait_with_output().unwrap();
+        }
+        if start.elapsed() > deadline {
+            let _ = child.kill();
+            let o = child.wait_with_output().unwrap();
+            panic!("timed out; stderr: {}", text(&o.stderr));
+        }
+        std::thread::sleep(Duration::from_millis(5));
+    }
+}
+
+/// Poll `f` for up to 10 s.
+fn eventually(what: &str, mut f: impl FnMut() -> bool) {
+    let start = Instant::now();
+    while !f() {
+        assert!(start.elapsed() < Duration::from_secs(10), "timed out waiting for {what}");
+        std::thread::sleep(Duration::from_millis(10));
+    }
+}
+
+fn read_out(p: &Path) -> String {
+    fs::read_to_string(p).unwrap_or_default()
+}
+
+/// `run` in the foreground: the container's stdout is ours and its exit
+/// status is the runtime's; the state is gone afterwards.
+fn run_passes_output_and_exit_status() {
+    let b = bundle("run", &["/bin/sh", "-c", "echo hi from $(hostname); exit 3"]);
+    b.write();
+    let o = b.out(&["run", "--bundle", &b.bundle_arg(), "r1"]);
+    assert_eq!(o.status.code(), Some(3), "stderr: {}", text(&o.stderr));
+    assert_eq!(text(&o.stdout), "hi from oci-test\n");
+    let o = b.out(&["state", "r1"]);
+    assert!(!o.status.success());
+    assert!(text(&o.stderr).contains("container r1 does not exist"), "{}", text(&o.stderr));
+}
+
+/// The lifecycle of runtime.md: create leaves the process parked (the
+/// program has not run: its output is empty and the status is created),
+/// start lets it run, kill stops it, delete removes it.
+fn create_parks_until_start_then_kill_and_delete() {
+    let b = bundle("life", &["/bin/sh", "-c", "echo started; exec sleep 60"]);
+    let (pid, out) = b.create("c1");
+    let s = b.state("c1");
+    assert_eq!(s["status"], "created");
+    assert_eq!(s["pid"], pid);
+    assert_eq!(s["id"], "c1");
+    assert_eq!(s["bundle"], b.bundle_arg());
+    // Parked: the process is our init, not yet the program.
+    std::thread::sleep(Duration::from_millis(200));
+    assert_eq!(read_out(&out), "", "the program ran before start");
+    let cmdline = fs::read(format!("/proc/{pid}/cmdline")).unwrap();
+    assert_eq!(text(&cmdline).split('\0').next(), Some("sandbox-oci"));
+
+    let o = b.out(&["start", "c1"]);
+    assert!(o.status.success(), "start: {}", text(&o.stderr));
+    eventually("the program's output", || read_out(&out) == "started\n");
+    assert_eq!(b.state("c1")["status"], "running");
+    // A second start is refused.
+    assert!(!b.out(&["start", "c1"]).status.success());
+    // ps lists the container's processes by host pid.
+    let o = b.out(&["ps", "--format", "json", "c1"]);
+    let pids: Vec<i32> = serde_json::from_slice(&o.stdout).unwrap();
+    assert_eq!(pids, vec![pid]);
+    // delete refuses a running container without --force.
+    let o = b.out(&["delete", "c1"]);
+    assert!(!o.status.success());
+    assert!(text(&o.stderr).contains("not stopped"), "{}", text(&o.stderr));
+    let o = b.out(&["kill", "c1", "KILL"]);
+    assert!(o.status.success(), "kill: {}", text(&o.stderr));
+    eventually("stopped", || b.state("c1")["status"] == "stopped");
+    let o = b.out(&["delete", "c1"]);
+    assert!(o.status.success(), "delete: {}", text(&o.stderr));
+    assert!(!b.root.join("c1").exists());
+}
+
+/// exec joins the container: it sees the container's PID 1, hostname and
+/// root; -u, --cwd and -e apply; a missing program fails with the words
+/// engines map to 127.
+fn exec_joins_the_running_container() {
+    let b = bundle("exec", &["/bin/sh", "-c", "exec sleep 60"]);
+    let (_pid, _) = b.create("e1");
+    assert!(b.out(&["start", "e1"]).status.success());
+    let o = b.out(&[
+        "exec", "-u", "0:0", "--cwd", "/tmp", "-e", "FOO=bar", "e1",
+        "/bin/sh", "-c", "cat /proc/1/comm; hostname; pwd; echo $FOO; ls /proc/self/ns/ >/dev/null && echo ok",
+    ]);
+    assert!(o.status.success(), "exec: {}", text(&o.stderr));
+    assert_eq!(text(&o.stdout), "sleep\noci-test\n/tmp\nbar\nok\n");
+    let o = b.out(&["exec", "e1", "/bin/sh", "-c", "exit 7"]);
+    assert_eq!(o.status.code(), Some(7));
+    let o = b.out(&["exec", "e1", "/nonexistent"]);
+    assert!(!o.status.success());
+    assert!(text(&o.stderr).contains("no such file or directory"), "{}", text(&o.stderr));
+    // --process, as conmon passes it, and --detach with a pid file.
+    let process = b.dir.join("process.json");
+    let mut p = b.config["process"].clone();
+    p["args"] = json!(["/bin/sh", "-c", "echo detached > /tmp/d; sleep 60"]);
+    fs::write(&process, p.to_string()).unwrap();
+    let pidfile = b.dir.join("exec.pid");
+    // The detached process keeps our stdio: a file, not a pipe we would
+    // wait on for EOF.
+    let err = b.dir.join("exec.err");
+    let st = b
+        .oci(&[
+            "exec", "--process", &process.display().to_string(), "--detach",
+            "--pid-file", &pidfile.display().to_string(), "e1",
+        ])
+        .stdout(Stdio::null())
+        .stderr(fs::File::create(&err).unwrap())
+        .status()
+        .unwrap();
+    assert!(st.success(), "exec --detach: {}", read_out(&err));
+    let epid: i32 = fs::read_to_string(&pidfile).unwrap().trim().parse().unwrap();
+    eventually("the detached process's file", || {
+        text(&b.out(&["exec", "e1", "cat", "/tmp/d"]).stdout) == "detached\n"
+    });
+    let o = b.out(&["ps", "--format", "json", "e1"]);
+    let pids: Vec<i32> = serde_json::from_slice(&o.stdout).unwrap();
+    assert!(pids.contains(&epid), "{pids:?} lacks {epid}");
+    assert!(b.out(&["delete", "--force", "e1"]).status.success());
+}
+
+/// A program that does not exist fails `create` with runc's words (podman
+/// maps "no such file or directory" to 127), in the json log too, and
+/// leaves nothing behind.
+fn a_missing_program_fails_create_with_a_clear_error() {
+    let b = bundle("missing", &["/nonexistent"]);
+    b.write();
+    let log = b.dir.join("log.json");
+    let o = b.out(&[
+        "--log", &log.display().to_string(), "--log-format", "json",
+        "create", "--bundle", &b.bundle_arg(), "m1",
+    ]);
+    assert_eq!(o.status.code(), Some(1));
+    let err = text(&o.stderr);
+    assert!(err.starts_with("sandbox: exec: \"/nonexistent\": stat /nonexistent: no such file or directory"), "{err}");
+    assert_eq!(err.lines().count(), 1, "{err}");
+    let rec: Value = serde_json::from_str(read_out(&log).lines().last().unwrap()).unwrap();
+    assert_eq!(rec["level"], "error");
+    assert!(rec["msg"].as_str().unwrap().contains("no such file or directory"));
+    assert!(rec["time"].as_str().unwrap().ends_with('Z'));
+    assert!(!b.root.join("m1").exists(), "state left behind");
+}
+
+/// Inside: the namespaces asked for are new, the capability sets are the
+/// config's, NoNewPrivs is set, masked paths read empty, read-only paths
+/// refuse writes, the rlimit is the config's. Controls: the host's values
+/// differ, and without the masks/read-only list the same probes differ.
+fn the_config_shapes_the_process() {
+    let probe = "for n in pid net ipc uts mnt user cgroup; do readlink /proc/self/ns/$n; done; \
+                 grep -E '^(CapEff|CapBnd|NoNewPrivs)' /proc/self/status; \
+                 grep -q ' /proc/timer_list ' /proc/self/mountinfo && echo timer_list=masked; \
+                 echo passwd=$(wc -c < /etc/passwd) sbin=$(ls /usr/sbin | wc -l); \
+                 (echo x > /proc/sys/kernel/domainname) 2>/dev/null && echo sys=rw || echo sys=ro; \
+                 ulimit -n";
+    let b = bundle("shape", &["/bin/sh", "-c", probe]);
+    b.write();
+    let o = b.out(&["run", "--bundle", &b.bundle_arg(), "s1"]);
+    assert!(o.status.success(), "{}", text(&o.stderr));
+    let out = text(&o.stdout);
+    let lines: Vec<&str> = out.lines().collect();
+    for (i, n) in ["pid", "net", "ipc", "uts", "mnt", "user", "cgroup"].iter().enumerate() {
+        let host = fs::read_link(format!("/proc/self/ns/{n}")).unwrap();
+        assert_ne!(lines[i], host.display().to_string(), "{n} namespace is the host's");
+    }
+    assert!(out.contains("CapEff:\t0000000020000420"), "{out}");
+    assert!(out.contains("CapBnd:\t0000000020000420"), "{out}");
+    assert!(out.contains("NoNewPrivs:\t1"), "{out}");
+    assert!(out.contains("timer_list=masked"), "{out}");
+    assert!(out.contains("passwd=0 sbin=0"), "{out}");
+    assert!(out.contains("sys=ro"), "{out}");
+    assert!(out.ends_with("512\n"), "{out}");
+    // Control: without the lists, the same probes see the real files.
+    let mut c = bundle("shape-control", &["/bin/sh", "-c", probe]);
+    c.config["linux"]["maskedPaths"] = json!([]);
+    c.config["linux"]["readonlyPaths"] = json!([]);
+    c.write();
+    let o = c.out(&["run", "--bundle", &c.bundle_arg(), "s2"]);
+    let out = text(&o.stdout);
+    assert!(!out.contains("timer_list=masked"), "control: {out}");
+    assert!(!out.contains("passwd=0"), "control: {out}");
+    assert!(!out.contains("sbin=0"), "control: {out}");
+    assert!(out.contains("sys=rw"), "control: {out}");
+}
+
+/// Hooks run in the spec's order with the state on stdin: createRuntime
+/// and createContainer at create, startContainer and poststart at start,
+/// poststop at delete.
+fn hooks_run_in_order_with_the_state() {
+    let mut b = bundle("hooks", &["/bin/sh", "-c", "echo program >> /hooklog/log"]);
+    let logdir = test_dir("oci-hooklog");
+    let log = logdir.join("log");
+    let hook = |name: &str, file: &str| {
+        json!({"path": "/bin/sh", "args": ["sh", "-c", format!("read -r s; echo {name} \"$s\" >> {file}")]})
+    };
+    let host = log.display().to_string();
+    b.config["hooks"] = json!({
+        "createRuntime": [hook("createRuntime", &host)],
+        "createContainer": [hook("createContainer", &host)],
+        "startContainer": [hook("startContainer", "/hooklog/log")],
+        "poststart": [hook("poststart", &host)],
+        "poststop": [hook("poststop", &host)],
+    });
+    b.config["mounts"].as_array_mut().unwrap().push(json!(
+        {"destination": "/hooklog", "type": "bind", "source": logdir, "options": ["rbind", "rw"]}
+    ));
+    let (_pid, _) = b.create("h1");
+    assert!(b.out(&["start", "h1"]).status.success());
+    eventually("the program", || read_out(&log).contains("program"));
+    eventually("stopped", || b.state("h1")["status"] == "stopped");
+    assert!(b.out(&["delete", "h1"]).status.success());
+    let text = read_out(&log);
+    let names: Vec<&str> = text.lines().map(|l| l.split(' ').next().unwrap()).collect();
+    assert_eq!(
+        names,
+        ["createRuntime", "createContainer", "startContainer", "poststart", "program", "poststop"]
+            .iter()
+            .filter(|n| names.contains(n))
+            .copied()
+            .collect::<Vec<_>>()
+    );
+    // poststart and the program race; everything else is ordered.
+    let order: Vec<&str> = names.iter().filter(|n| **n != "poststart").copied().collect();
+    assert_eq!(order, ["createRuntime", "createContainer", "startContainer", "program", "poststop"], "{text}");
+    assert!(names.contains(&"poststart"), "{text}");
+    for l in text.lines().filter(|l| !l.starts_with("program")) {
+        let state: Value = serde_json::from_str(l.split_once(' ').unwrap().1).unwrap();
+        assert_eq!(state["id"], "h1", "{l}");
+    }
+}
+
+/// Attack: a symlink in the image pointing at an absolute host path must
+/// not carry a mount out of the rootfs. Control: the mount lands where the
+/// link resolves inside the rootfs.
+fn a_symlinked_mount_destination_stays_in_the_rootfs() {
+    let rootfs = private_rootfs("oci-symlink");
+    let outside = test_dir("oci-outside");
+    let target = outside.display().to_string();
+    // /escape -> /…/oci-outside: on the host that is the test's directory.
+    let s = as_test_user("ln").arg("-s").arg(&target).arg(rootfs.join("escape")).status().unwrap();
+    assert!(s.success());
+    let mut b = bundle("symlink", &["/bin/true"]);
+    b.config["root"]["path"] = json!(rootfs);
+    // No tmpfs on /tmp: the control looks for the mount point in the
+    // rootfs copy, under its /tmp.
+    b.config["mounts"].as_array_mut().unwrap().retain(|m| m["destination"] != "/tmp");
+    b.config["mounts"].as_array_mut().unwrap().push(json!(
+        {"destination": "/escape/planted", "type": "tmpfs", "source": "tmpfs"}
+    ));
+    b.write();
+    let o = b.out(&["run", "--bundle", &b.bundle_arg(), "y1"]);
+    assert!(o.status.success(), "{}", text(&o.stderr));
+    assert!(!outside.join("planted").exists(), "a mount point was made outside the rootfs");
+    let inside = rootfs.join(target.trim_start_matches('/')).join("planted");
+    assert!(inside.is_dir(), "control: {} was not made", inside.display());
+}
+
+/// The Landlock annotation's signal scope: a container that shares the
+/// host's PID namespace cannot signal a process outside its domain.
+/// Control: the same probe without the annotation reaches it.
+fn landlock_annotation_scopes_signals() {
+    if landlock_abi() < 6 {
+        skip("landlock_annotation_scopes_signals", "landlock", "this kernel's Landlock is older than ABI 6 (signal scope)");
+        return;
+    }
+    let mut target = as_test_user("sleep").arg("30").spawn().unwrap();
+    let pid = target.id();
+    let probe = format!("kill -0 {pid} && echo reached || echo blocked");
+    let run = |name: &str, annotate: bool| {
+        let mut b = bundle(name, &["/bin/sh", "-c", &probe]);
+        let ns = b.config["linux"]["namespaces"].as_array_mut().unwrap();
+        ns.retain(|n| n["type"] != "pid");
+        b.config["mounts"].as_array_mut().unwrap().retain(|m| m["destination"] != "/proc");
+        if annotate {
+            b.config["annotations"] = json!({"org.sandbox.landlock": "require"});
+        }
+        b.write();
+        let o = b.out(&["run", "--bundle", &b.bundle_arg(), name]);
+        assert!(o.status.success(), "{}", text(&o.stderr));
+        text(&o.stdout)
+    };
+    let control = run("ll-control", false);
+    let scoped = run("ll-scoped", true);
+    let _ = target.kill();
+    let _ = target.wait();
+    assert_eq!(control, "reached\n", "control");
+    assert_eq!(scoped, "blocked\n");
+}
+
+/// The Landlock ABI the kernel reports (0 when none), as `sandbox doctor`
+/// prints it.
+fn landlock_abi() -> i64 {
+    let o = sandbox(["doctor"]).output().unwrap();
+    text(&o.stdout)
+        .lines()
+        .find(|l| l.contains("landlock: ABI "))
+        .and_then(|l| l.split("ABI ").nth(1))
+        .and_then(|s| s.split(|c: char| !c.is_ascii_digit()).next())
+        .and_then(|s| s.parse().ok())
+        .unwrap_or(0)
+}
+
+/// Usage errors name what is wrong; `sandbox-oci init` by hand refuses;
+/// an unknown container is "does not exist", as engines expect.
+fn usage_errors_are_clear() {
+    let b = bundle("usage", &["/bin/true"]);
+    let o = b.out(&["state", "../x"]);
+    assert_eq!(o.status.code(), Some(1));
+    assert!(text(&o.stderr).contains("not a valid container id"), "{}", text(&o.stderr));
+    let o = b.out(&["kill", "nosuch", "TERM"]);
+    assert!(text(&o.stderr).contains("container nosuch does not exist"), "{}", text(&o.stderr));
+    let o = b.out(&["kill", "nosuch", "NOTASIGNAL"]);
+    assert!(text(&o.stderr).contains("'NOTASIGNAL' is not a signal"), "{}", text(&o.stderr));
+    let o = b.out(&["init", "3"]);
+    assert_eq!(o.status.code(), Some(1));
+    assert!(text(&o.stderr).contains("not by hand"), "{}", text(&o.stderr));
+    let o = b.out(&["features"]);
+    let f: Value = serde_json::from_slice(&o.stdout).unwrap();
+    assert!(f["linux"]["namespaces"].as_array().unwrap().contains(&json!("user")));
+    let o = b.out(&["--version"]);
+    assert!(text(&o.stdout).starts_with("sandbox-oci version"));
+}
+
+tests![
+    run_passes_output_and_exit_status,
+    create_parks_until_start_then_kill_and_delete,
+    exec_joins_the_running_container,
+    a_missing_program_fails_create_with_a_clear_error,
+    the_config_shapes_the_process,
+    hooks_run_in_order_with_the_state,
+    a_symlinked_mount_destination_stays_in_the_rootfs,
+    landlock_annotation_scopes_signals,
+    usage_errors_are_clear,
+];
