@@ -256,20 +256,20 @@ pub const TABLE: &[Entry] = &[
 /// the plain numbers would not see them. Ref: seccomp(2) "Caveats"
 pub const X32_SYSCALL_BIT: u32 = 0x4000_0000;
 
-const AUDIT_ARCH_X86_64: u32 = 0xc000_003e;
+pub(crate) const AUDIT_ARCH_X86_64: u32 = 0xc000_003e;
 
-const LD_W_ABS: u16 = 0x20; // BPF_LD | BPF_W | BPF_ABS
-const JEQ_K: u16 = 0x15; // BPF_JMP | BPF_JEQ | BPF_K
-const JGT_K: u16 = 0x25; // BPF_JMP | BPF_JGT | BPF_K
-const JGE_K: u16 = 0x35; // BPF_JMP | BPF_JGE | BPF_K
+pub(crate) const LD_W_ABS: u16 = 0x20; // BPF_LD | BPF_W | BPF_ABS
+pub(crate) const JEQ_K: u16 = 0x15; // BPF_JMP | BPF_JEQ | BPF_K
+pub(crate) const JGT_K: u16 = 0x25; // BPF_JMP | BPF_JGT | BPF_K
+pub(crate) const JGE_K: u16 = 0x35; // BPF_JMP | BPF_JGE | BPF_K
 const JSET_K: u16 = 0x45; // BPF_JMP | BPF_JSET | BPF_K
-const RET_K: u16 = 0x06; // BPF_RET | BPF_K
+pub(crate) const RET_K: u16 = 0x06; // BPF_RET | BPF_K
 
 /// Offsets into struct seccomp_data: nr, arch, then the six arguments
 /// (8 bytes each; on x86_64 the low half comes first).
-const DATA_NR: u32 = 0;
-const DATA_ARCH: u32 = 4;
-const fn data_arg_low(arg: u8) -> u32 {
+pub(crate) const DATA_NR: u32 = 0;
+pub(crate) const DATA_ARCH: u32 = 4;
+pub(crate) const fn data_arg_low(arg: u8) -> u32 {
     16 + 8 * arg as u32
 }
 

@@ -26,6 +26,7 @@ mod mounts;
 mod process;
 pub mod seccomp;
 mod state;
+mod syscalls;
 mod time;
 
 pub use cli::main;

@@ -21,6 +21,7 @@ mod oci;
 mod privileges;
 mod probe;
 mod process;
+mod seccomp;
 mod signal;
 pub mod sigsafe;
 mod tty;
@@ -33,6 +34,7 @@ pub use oci::*;
 pub use privileges::*;
 pub use probe::*;
 pub use process::*;
+pub use seccomp::*;
 pub use signal::*;
 pub use sigsafe::{
     close, execve, exit_now, set_cloexec, set_parent_death_signal, setresgid, setresuid, unshare,
