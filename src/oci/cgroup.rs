@@ -20,7 +20,7 @@
 //! What is enforced where:
 //! - pure cgroup v2: memory (memory.max, memory.swap.max, memory.low),
 //!   pids.max, cpu (cpu.weight from shares, cpu.max, cpu.max.burst,
-//!   cpu.idle), cpuset.cpus/mems, hugetlb.<size>.max and any
+//!   cpu.idle), cpuset.cpus/mems, `hugetlb.<size>.max` and any
 //!   `linux.resources.unified` file, each controller enabled in the
 //!   parents' cgroup.subtree_control where that is possible. As root,
 //!   device rules become an eBPF program attached to the directory.
@@ -29,7 +29,7 @@
 //!   memory.swappiness, memory.oom_control, pids.max, cpu.shares,
 //!   cpu.cfs_quota_us/cfs_period_us/cfs_burst_us, cpu.idle,
 //!   cpu.rt_runtime_us/rt_period_us, cpuset.cpus/mems,
-//!   hugetlb.<size>.limit_in_bytes), each in a directory of the v1
+//!   `hugetlb.<size>.limit_in_bytes`), each in a directory of the v1
 //!   hierarchy that has the controller (a new cpuset directory first gets
 //!   its parent's cpus and mems: a task cannot join a cpuset without
 //!   them); device rules in the devices controller, and, where the
@@ -1098,6 +1098,11 @@ fn device_program(rules: &[DevRule]) -> Vec<BpfInsn> {
             }
         }
         p.extend(block);
+        // A rule without a test matches everything: nothing after it
+        // would run, and the verifier refuses code that cannot.
+        if len == 2 {
+            return p;
+        }
     }
     p.push(i(MOV32_K, 0, 0, 0, 1));
     p.push(i(EXIT, 0, 0, 0, 0));
@@ -1126,9 +1131,12 @@ fn attach_program(dir: &Path, rules: &[DevRule]) -> Result<()> {
             } else {
                 format!("{}; the verifier said: {text}", describe_errno(errno))
             };
-            return Err(Error::msg(format!("{step}: bpf(BPF_PROG_LOAD)"), why).with_hint(
-                "loading a cgroup device program needs CAP_BPF or CAP_SYS_ADMIN and a kernel with CONFIG_CGROUP_BPF",
-            ));
+            let hint = if text.is_empty() {
+                "loading a cgroup device program needs CAP_BPF or CAP_SYS_ADMIN and a kernel with CONFIG_CGROUP_BPF"
+            } else {
+                "the kernel's verifier refused the program sandbox-oci built from linux.resources.devices: a bug in sandbox-oci to report"
+            };
+            return Err(Error::msg(format!("{step}: bpf(BPF_PROG_LOAD)"), why).with_hint(hint));
         }
     };
     let d = fs::File::open(dir).ctx(step, dir.display())?;
@@ -1490,9 +1498,31 @@ fn write_file(path: &Path, data: &str) -> io::Result<()> {
         .write_all(data.as_bytes())
 }
 
+/// Write one setting. A value the kernel refuses gets a hint here; the
+/// callers add theirs for a missing file or a denied write.
 fn write_setting(dir: &Path, s: &Setting) -> Result<()> {
     let p = dir.join(&s.file);
-    write_file(&p, &s.value).ctx(&format!("set {} to {}", s.field, s.value), p.display())
+    write_file(&p, &s.value)
+        .ctx(&format!("set {} to {}", s.field, s.value), p.display())
+        .map_err(|e| {
+            let hint = match e.raw_errno() {
+                Some(libc::EINVAL) if s.file.contains("memsw") => {
+                    "memory.swap is memory+swap: it must be at least memory.limit".to_string()
+                }
+                Some(libc::EBUSY) if s.controller == "memory" => {
+                    "the cgroup already uses more memory than that".to_string()
+                }
+                Some(libc::EINVAL) | Some(libc::ERANGE) if s.controller == "cpuset" => {
+                    "the cpus and mems must be ones the parent cgroup has".to_string()
+                }
+                Some(libc::EINVAL) | Some(libc::ERANGE) => format!(
+                    "the kernel refused {:?} for {}: check {} in the container's config",
+                    s.value, s.file, s.field
+                ),
+                _ => return e,
+            };
+            e.with_hint(hint)
+        })
 }
 
 fn is_denied(e: &Error) -> bool {
@@ -2023,9 +2053,30 @@ mod tests {
         }
     }
 
+    /// Every instruction can run, and every path ends in an exit: the
+    /// verifier refuses a program otherwise.
+    fn assert_well_formed(p: &[BpfInsn]) {
+        let mut seen = vec![false; p.len()];
+        let mut todo = vec![0usize];
+        while let Some(pc) = todo.pop() {
+            assert!(pc < p.len(), "runs off the end");
+            if std::mem::replace(&mut seen[pc], true) {
+                continue;
+            }
+            match p[pc].code {
+                EXIT => {}
+                JEQ_K | JNE_K => todo.extend([pc + 1, pc + 1 + p[pc].off as usize]),
+                _ => todo.push(pc + 1),
+            }
+        }
+        let unreachable: Vec<usize> = (0..p.len()).filter(|i| !seen[*i]).collect();
+        assert!(unreachable.is_empty(), "unreachable: {unreachable:?}");
+    }
+
     /// Run a device program the way the kernel would, on the opcodes it
     /// uses.
     fn run(p: &[BpfInsn], kind: i32, access: u8, major: u32, minor: u32) -> u64 {
+        assert_well_formed(p);
         let ctx = [kind as u32 | (u32::from(access) << 16), major, minor];
         let mut r = [0u64; 11];
         let mut pc = 0;
