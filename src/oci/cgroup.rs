@@ -514,9 +514,14 @@ impl Found {
         })
     }
 
-    /// cgroup v2 mounted, and no v1 hierarchy with a controller.
+    /// cgroup v2 at /sys/fs/cgroup (as runc decides, whatever v1
+    /// hierarchy some program may have mounted elsewhere, net_cls for a
+    /// VPN say), or cgroup v2 mounted and no v1 hierarchy with a
+    /// controller.
     fn is_pure_v2(&self) -> bool {
-        self.hierarchies.iter().all(Hierarchy::v2) && self.unified().is_some()
+        self.unified().is_some_and(|u| {
+            u.mount == Path::new("/sys/fs/cgroup") || self.hierarchies.iter().all(Hierarchy::v2)
+        })
     }
 
     fn unified(&self) -> Option<&Hierarchy> {
@@ -1818,6 +1823,14 @@ mod tests {
             .is_err());
         // Nothing mounted: neither v2 nor anything to resolve in.
         assert!(!found("", "0::/\n").is_pure_v2());
+        // A v1 hierarchy some program mounted beside a cgroup v2 at
+        // /sys/fs/cgroup does not make it hybrid.
+        let net_cls = "50 30 0:40 / /run/net_cls rw - cgroup cgroup rw,net_cls\n";
+        assert!(found(&format!("{mi}{net_cls}"), "0::/\n").is_pure_v2());
+        // cgroup v2 elsewhere: pure only without a v1 controller.
+        let elsewhere = "30 23 0:26 / /mnt/v2 rw - cgroup2 cgroup2 rw\n";
+        assert!(found(elsewhere, "0::/\n").is_pure_v2());
+        assert!(!found(&format!("{elsewhere}{net_cls}"), "0::/\n").is_pure_v2());
     }
 
     #[test]
