@@ -318,33 +318,28 @@ fn a_file_the_kernel_lacks_fails_closed() {
     assert!(!dir("unified").exists());
 }
 
-/// As an unprivileged uid on a system whose cgroups are not delegated to
-/// it: a limit fails closed, naming the limit, the directory and the
-/// errno; without a limit there is no cgroup, device rules included
-/// (moot without CAP_MKNOD).
+/// As an unprivileged uid, a cgroupsPath at the hierarchy's root (never
+/// delegated): a limit fails closed, naming the limit, the directory and
+/// the errno; without a limit there is no cgroup, device rules included
+/// (moot without CAP_MKNOD). The default path, beside the caller's
+/// cgroup, works where that is delegated (make test-vm) and fails closed
+/// where not. As root: this binary again, as nobody, through setpriv.
 fn rootless_limits_fail_closed() {
-    let test = "rootless_limits_fail_closed";
     if std::env::var_os(AS_USER).is_some() {
         return as_user_part();
     }
+    let delegated = pure_v2() && std::env::var_os("SANDBOX_TEST_CGROUP").is_some();
     if euid() != 0 {
-        if std::env::var_os("SANDBOX_TEST_CGROUP").is_some() {
-            return skip(
-                test,
-                "root",
-                "this user has a delegated cgroup: the rootless refusal needs one without",
-            );
-        }
         // Already unprivileged: this process is the case.
-        return check_user_part(&run_as_user_part(None));
+        return check_user_part(&run_as_user_part(None), delegated);
     }
-    // Root: this binary again, as nobody, from a directory nobody can read.
+    // A copy of this binary that nobody can run.
     let tmp = tempfile::tempdir().unwrap();
     fs::set_permissions(tmp.path(), fs::Permissions::from_mode(0o755)).unwrap();
     let me = tmp.path().join("oci_cgroup");
     fs::copy(std::env::current_exe().unwrap(), &me).unwrap();
     fs::set_permissions(&me, fs::Permissions::from_mode(0o755)).unwrap();
-    check_user_part(&run_as_user_part(Some(&me)));
+    check_user_part(&run_as_user_part(Some(&me)), false);
 }
 
 fn run_as_user_part(copy: Option<&Path>) -> String {
@@ -373,28 +368,34 @@ fn run_as_user_part(copy: Option<&Path>) -> String {
 
 /// The unprivileged part: one "RESULT name: outcome" line per case.
 fn as_user_part() {
-    let path = format!("sandbox-oci-test-{}-rootless", std::process::id());
+    let path = format!("/sandbox-oci-test-{}-rootless", std::process::id());
+    let id = format!("rootless-{}", std::process::id());
     let cases = [
         (
             "limit",
             json!({"cgroupsPath": path, "resources": {"memory": {"limit": 64 << 20}}}),
-        ),
-        (
-            "no-path-limit",
-            json!({"resources": {"pids": {"limit": 10}}}),
         ),
         ("path-only", json!({"cgroupsPath": path})),
         (
             "devices",
             json!({"cgroupsPath": path, "resources": {"devices": [{"allow": false, "access": "rwm"}]}}),
         ),
+        (
+            "default-path",
+            json!({"resources": {"pids": {"limit": 10}}}),
+        ),
     ];
     for (name, config) in cases {
-        let outcome = match Cgroup::create(&linux(config), "c1", false) {
+        let outcome = match Cgroup::create(&linux(config), &id, false) {
             Ok(None) => "none".to_string(),
             Ok(Some(cg)) => {
-                let _ = cg.remove();
-                format!("made {}", cg.to_json())
+                let removed = cg.remove().is_ok();
+                let gone = cg.to_json()["dirs"]
+                    .as_array()
+                    .unwrap()
+                    .iter()
+                    .all(|d| !Path::new(d["path"].as_str().unwrap()).exists());
+                format!("made {} removed={removed} gone={gone}", cg.to_json())
             }
             Err(e) => format!("{e} | hint: {}", e.hint.clone().unwrap_or_default()),
         };
@@ -403,7 +404,7 @@ fn as_user_part() {
     std::process::exit(0);
 }
 
-fn check_user_part(stdout: &str) {
+fn check_user_part(stdout: &str, delegated: bool) {
     let result = |name: &str| {
         let prefix = format!("RESULT {name}: ");
         stdout
@@ -412,21 +413,27 @@ fn check_user_part(stdout: &str) {
             .unwrap_or_else(|| panic!("no result for {name}: {stdout}"))
             .to_string()
     };
-    for case in ["limit", "no-path-limit"] {
+    let refused = |case: &str, field: &str| {
         let r = result(case);
-        let field = if case == "limit" {
-            "linux.resources.memory.limit"
-        } else {
-            "linux.resources.pids.limit"
-        };
         assert!(r.starts_with("sandbox: create cgroup for "), "{case}: {r}");
         assert!(r.contains(field), "{case}: {r}");
         assert!(r.contains(": Permission denied |"), "{case}: {r}");
         let hint = r.split(" | hint: ").nth(1).unwrap();
         assert!(!hint.is_empty(), "{case}: no hint: {r}");
-    }
+    };
+    refused("limit", "linux.resources.memory.limit");
     assert_eq!(result("path-only"), "none");
     assert_eq!(result("devices"), "none");
+    if delegated {
+        let r = result("default-path");
+        assert!(
+            r.starts_with("made ") && r.contains("sandbox-oci-rootless-"),
+            "{r}"
+        );
+        assert!(r.ends_with("removed=true gone=true"), "{r}");
+    } else {
+        refused("default-path", "linux.resources.pids.limit");
+    }
 }
 
 fn cpu_settings_land_and_a_cpuset_can_be_joined() {
