@@ -1,31 +1,2194 @@
 //! The container's cgroup: `linux.cgroupsPath` and `linux.resources`.
-//! (Being written: this stub makes none.)
+//!
+//! [`Cgroup::create`] makes the container's cgroup directories and writes
+//! its limits before the container's process is moved in ([`Cgroup::add`]);
+//! the state file keeps them ([`Cgroup::to_json`]) for `ps`, `kill --all`
+//! and `delete` ([`Cgroup::pids`], [`Cgroup::remove`]).
+//!
+//! Where the directories are: `linux.cgroupsPath` as runc's cgroupfs
+//! driver reads it. An absolute path is below the hierarchy's root (its
+//! mount point); a relative one is below the caller's own cgroup, read from
+//! /proc/self/cgroup: in each cgroup v1 hierarchy the caller's cgroup there,
+//! in the unified hierarchy of a hybrid system the caller's v2 cgroup, and
+//! on a pure cgroup v2 system, as runc does, the *parent* of the caller's
+//! cgroup: the caller's own cgroup holds processes (the caller at least),
+//! and cgroup v2 hands controllers only to the children of a cgroup
+//! without processes. Without a cgroupsPath, a container that asks for
+//! limits gets `sandbox-oci-<id>`, relative. The path is cleaned
+//! lexically first: `..` never climbs above where it starts.
+//!
+//! What is enforced where:
+//! - pure cgroup v2: memory (memory.max, memory.swap.max, memory.low),
+//!   pids.max, cpu (cpu.weight from shares, cpu.max, cpu.max.burst,
+//!   cpu.idle), cpuset.cpus/mems, `hugetlb.<size>.max` and any
+//!   `linux.resources.unified` file, each controller enabled in the
+//!   parents' cgroup.subtree_control where that is possible. As root,
+//!   device rules become an eBPF program attached to the directory.
+//! - hybrid or cgroup v1, as root: the v1 files (memory.limit_in_bytes,
+//!   memory.memsw.limit_in_bytes, memory.soft_limit_in_bytes,
+//!   memory.swappiness, memory.oom_control, pids.max, cpu.shares,
+//!   cpu.cfs_quota_us/cfs_period_us/cfs_burst_us, cpu.idle,
+//!   cpu.rt_runtime_us/rt_period_us, cpuset.cpus/mems,
+//!   `hugetlb.<size>.limit_in_bytes`), each in a directory of the v1
+//!   hierarchy that has the controller (a new cpuset directory first gets
+//!   its parent's cpus and mems: a task cannot join a cpuset without
+//!   them); device rules in the devices controller, and, where the
+//!   unified hierarchy is mounted, also as the eBPF program on the
+//!   container's directory there (the kernel checks both). The unified
+//!   directory is made in any case, to track the container's processes;
+//!   `linux.resources.unified` files are written there.
+//! - rootless (not root, or root of a user namespace): what a delegated
+//!   cgroup v2 directory allows. Device rules are ignored: in a user
+//!   namespace no device node can be made (mknod needs CAP_MKNOD in the
+//!   initial user namespace), so the rules are moot, as runc treats them.
+//!   A cgroup v1 directory is never delegated by our hosts, so a rootless
+//!   container that asks for no limit gets no cgroup there at all.
+//!
+//! What fails closed, always with the config field, the file and the
+//! errno, and a hint: a limit whose directory cannot be made, whose
+//! controller is missing or not enabled, or whose file the kernel
+//! refuses; device rules as root where neither the devices controller nor
+//! cgroup v2 is there to enforce them; and fields sandbox-oci does not
+//! implement: `linux.resources.blockIO`, `network`, `rdma`, and realtime
+//! CPU on cgroup v2.
+//!
+//! What is ignored, as runc ignores it: `memory.kernel` and
+//! `memory.kernelTCP` (gone from the kernel since 5.4 and 6.1), and, on
+//! cgroup v2 only, `memory.swappiness` and `memory.disableOOMKiller`
+//! (cgroup v2 has neither; both tune rather than limit). A value of -1
+//! (unlimited) or 0 (unset) is not written: a new cgroup is unlimited.
+//!
+//! Ref: Documentation/admin-guide/cgroup-v2.rst, and cgroup-v1/*.rst
+//! (memory, cpusets, devices, pids); the runtime spec's config-linux.md.
 
-use crate::error::Result;
+use std::collections::BTreeMap;
+use std::fs;
+use std::io::{self, Write};
+use std::os::fd::AsFd;
+use std::path::{Component, Path, PathBuf};
+use std::time::Duration;
 
-pub struct Cgroup;
+use oci_spec::runtime::{
+    LinuxBlockIo, LinuxDeviceCgroup, LinuxDeviceType, LinuxNetwork, LinuxResources,
+};
+use serde_json::{json, Value};
+
+use crate::error::{describe_errno, Context, Error, Result};
+use crate::sys::{self, BpfInsn};
+
+/// For a rootless container that asks for a limit it cannot have.
+const DELEGATE_HINT: &str = "an unprivileged runtime can set cgroup limits only in a cgroup v2 directory delegated to it (e.g. run it under 'systemd-run --user --scope -p Delegate=yes'); or leave the limit out of the container's config (podman: --cgroups=disabled)";
+
+/// For a limit on a hybrid or v1 system without root.
+const V1_HINT: &str = "cgroup v1 directories belong to root: run the runtime as root, boot with systemd.unified_cgroup_hierarchy=1 for cgroup v2 (where a delegated cgroup can hold limits), or leave the limit out of the container's config";
+
+/// The cpu.max period when the config gives none: the kernel's default.
+const CPU_PERIOD_US: u64 = 100_000;
+
+/// The container's cgroup directories, one per hierarchy, and how much of
+/// each path this container made (what [`Cgroup::remove`] takes away).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Cgroup {
+    dirs: Vec<Dir>,
+}
+
+/// One of the container's cgroup directories.
+#[derive(Debug, Clone, PartialEq, Eq)]
+struct Dir {
+    /// "unified" for cgroup v2, else the v1 hierarchy's controllers
+    /// ("memory", "cpu,cpuacct").
+    hierarchy: String,
+    path: PathBuf,
+    /// How many directories, from `path` up, the container made: 0 when it
+    /// joined a cgroup that was there.
+    created: usize,
+}
 
 impl Cgroup {
+    /// From the config: None when there is nothing to do (no cgroupsPath
+    /// and no resources; or rootless with no writable cgroup and no limit
+    /// asked). Creates the directories and writes the limits. A limit that
+    /// is asked for and cannot be enforced fails closed, with a message
+    /// naming the limit, the file and the errno, and a hint.
+    ///
+    /// `systemd` (the runtime was given --systemd-cgroup) reads
+    /// cgroupsPath as systemd's "slice:prefix:name". There is no systemd
+    /// on our hosts to ask for a unit, so it becomes the plain path that
+    /// systemd would have made: the slice expanded as systemd does
+    /// ("a-b.slice" is "a.slice/a-b.slice"; "system.slice" when empty, or
+    /// "user.slice" rootless), then "prefix-name.scope" (or the name
+    /// itself when it ends in ".slice"). As root that path is absolute;
+    /// rootless it is below the caller's own cgroup, since the user
+    /// manager's cgroup systemd would use is not there to ask.
     pub fn create(
-        _l: &oci_spec::runtime::Linux,
-        _id: &str,
-        _systemd: bool,
+        linux: &oci_spec::runtime::Linux,
+        id: &str,
+        systemd: bool,
     ) -> Result<Option<Cgroup>> {
-        Ok(None)
+        let rootless = rootless();
+        let given = linux
+            .cgroups_path()
+            .as_ref()
+            .map(|p| p.to_string_lossy().into_owned())
+            .filter(|p| !p.is_empty());
+        let empty = LinuxResources::default();
+        let res = linux.resources().as_ref().unwrap_or(&empty);
+        if given.is_none() && *res == empty {
+            return Ok(None);
+        }
+        unsupported(res)?;
+        // Device rules are moot in a user namespace (see the module's
+        // documentation).
+        let rules = if rootless {
+            Vec::new()
+        } else {
+            device_rules(res.devices().as_deref().unwrap_or_default())?
+        };
+        let found = Found::read()?;
+        let v2 = found.is_pure_v2();
+        let settings = if v2 {
+            v2_settings(res)?
+        } else {
+            v1_settings(res)?
+        };
+        // On a hybrid system, linux.resources.unified is for the unified
+        // directory (v2_settings has it already).
+        let extra = if v2 { Vec::new() } else { unified(res)? };
+        let asked = !settings.is_empty() || !extra.is_empty() || denies_any(&rules);
+        if !asked && (given.is_none() || (rootless && !v2)) {
+            return Ok(None);
+        }
+        let target = match (&given, systemd) {
+            (Some(p), false) => Target::parse(p)?,
+            (Some(p), true) => Target::systemd(p, rootless)?,
+            (None, false) => Target::for_id(id)?,
+            (None, true) => Target::systemd(&format!(":sandbox-oci:{id}"), rootless)?,
+        };
+        if v2 {
+            create_v2(&found, &target, &settings, &rules, rootless)
+        } else {
+            create_v1(&found, &target, &settings, &extra, &rules)
+        }
     }
-    pub fn add(&self, _pid: i32) -> Result<()> {
+
+    /// Move a process in (before it runs the user's program).
+    pub fn add(&self, pid: i32) -> Result<()> {
+        for d in &self.dirs {
+            let procs = d.path.join("cgroup.procs");
+            write_file(&procs, &pid.to_string()).ctx(
+                &format!("move process {pid} into its cgroup"),
+                procs.display(),
+            )?;
+        }
         Ok(())
     }
+
+    /// The processes in it (for `ps` and `kill --all`), those of any
+    /// cgroup the container made below it included.
     pub fn pids(&self) -> Result<Vec<i32>> {
-        Ok(vec![])
+        let mut pids = Vec::new();
+        if let Some(d) = self.tracking() {
+            collect_pids(&d.path, &mut pids)?;
+        }
+        pids.sort_unstable();
+        pids.dedup();
+        Ok(pids)
     }
+
+    /// Remove the directories (after the processes are gone; retry
+    /// briefly on EBUSY): any cgroups the container made inside its own,
+    /// then its own, then the parents this container made, as long as
+    /// nobody else has put a cgroup in them. A cgroup it joined (one that
+    /// was there before) is left, as is anything attached to it.
     pub fn remove(&self) -> Result<()> {
+        let mut first = None;
+        for d in &self.dirs {
+            if let Err(e) = remove_dir(d) {
+                first.get_or_insert(e);
+            }
+        }
+        first.map_or(Ok(()), Err)
+    }
+
+    /// For the container's state file.
+    pub fn to_json(&self) -> Value {
+        let dirs: Vec<Value> = self
+            .dirs
+            .iter()
+            .map(|d| {
+                json!({
+                    "hierarchy": d.hierarchy,
+                    "path": d.path.to_string_lossy(),
+                    "created": d.created,
+                })
+            })
+            .collect();
+        json!({ "dirs": dirs })
+    }
+
+    /// Back from the state file; the paths must be absolute and clean.
+    pub fn from_json(v: &Value) -> Result<Cgroup> {
+        let bad = |why: &str| Error::msg("read the container's cgroup from its state", why);
+        let list = v
+            .get("dirs")
+            .and_then(Value::as_array)
+            .ok_or_else(|| bad("no \"dirs\" list"))?;
+        let mut dirs = Vec::new();
+        for d in list {
+            let hierarchy = d.get("hierarchy").and_then(Value::as_str);
+            let path = d.get("path").and_then(Value::as_str);
+            let created = d.get("created").and_then(Value::as_u64);
+            let (Some(hierarchy), Some(path), Some(created)) = (hierarchy, path, created) else {
+                return Err(bad(&format!("a malformed entry: {d}")));
+            };
+            let path = PathBuf::from(path);
+            if !path.is_absolute()
+                || path
+                    .components()
+                    .any(|c| !matches!(c, Component::RootDir | Component::Normal(_)))
+            {
+                return Err(bad(&format!(
+                    "the path {} is not absolute and clean",
+                    path.display()
+                )));
+            }
+            dirs.push(Dir {
+                hierarchy: hierarchy.to_string(),
+                path,
+                created: created as usize,
+            });
+        }
+        Ok(Cgroup { dirs })
+    }
+
+    /// The directory whose cgroup.procs lists the container: the unified
+    /// one when there is one (v1 hierarchies hold the same processes).
+    fn tracking(&self) -> Option<&Dir> {
+        self.dirs
+            .iter()
+            .find(|d| d.hierarchy == "unified")
+            .or(self.dirs.first())
+    }
+}
+
+/// Attach `rules` as an eBPF device program to the cgroup v2 directory
+/// `dir` (what [`Cgroup::create`] does as root where cgroup v2 is
+/// mounted), here on its own for the tests. Rules that deny nothing attach
+/// nothing.
+#[doc(hidden)]
+pub fn attach_device_rules(dir: &Path, rules: &[LinuxDeviceCgroup]) -> Result<()> {
+    attach_program(dir, &device_rules(rules)?)
+}
+
+// ---------------------------------------------------------------------
+// Where: cgroupsPath to a path in each hierarchy.
+
+/// A cleaned cgroupsPath: its components, below the hierarchy's root
+/// (absolute) or below the caller's cgroup (relative).
+#[derive(Debug, Clone, PartialEq, Eq)]
+struct Target {
+    absolute: bool,
+    parts: Vec<String>,
+}
+
+impl Target {
+    /// cgroupsPath as given, cleaned lexically: "." and empty components
+    /// dropped, ".." taking one away but never climbing above the start.
+    fn parse(path: &str) -> Result<Target> {
+        let mut parts: Vec<String> = Vec::new();
+        for c in path.split('/') {
+            match c {
+                "" | "." => {}
+                ".." => {
+                    parts.pop();
+                }
+                c => parts.push(c.to_string()),
+            }
+        }
+        if parts.is_empty() {
+            return Err(Error::msg(
+                "linux.cgroupsPath",
+                format!("{path:?} names the root of the hierarchy, which cannot be a container's cgroup"),
+            ));
+        }
+        Ok(Target {
+            absolute: path.starts_with('/'),
+            parts,
+        })
+    }
+
+    /// No cgroupsPath but limits: a cgroup named for the container, below
+    /// the caller's.
+    fn for_id(id: &str) -> Result<Target> {
+        if id.is_empty() || id.contains('/') || id == "." || id == ".." {
+            return Err(Error::msg(
+                "linux.cgroupsPath",
+                format!("the container id {id:?} cannot name a cgroup"),
+            ));
+        }
+        Target::parse(&format!("sandbox-oci-{id}"))
+    }
+
+    /// systemd's "slice:prefix:name", mapped to the path systemd would
+    /// make (see [`Cgroup::create`]).
+    fn systemd(spec: &str, rootless: bool) -> Result<Target> {
+        let bad = |why: String| {
+            Error::msg(
+                "linux.cgroupsPath",
+                format!("{spec:?}: {why}, with --systemd-cgroup"),
+            )
+        };
+        let fields: Vec<&str> = spec.split(':').collect();
+        let [slice, prefix, name] = fields[..] else {
+            return Err(bad("expected \"slice:prefix:name\"".into()));
+        };
+        if name.is_empty() || name.contains('/') {
+            return Err(bad(format!("the name {name:?} cannot name a cgroup")));
+        }
+        if prefix.contains('/') {
+            return Err(bad(format!("the prefix {prefix:?} cannot name a cgroup")));
+        }
+        let slice = match slice {
+            "" if rootless => "user.slice",
+            "" => "system.slice",
+            s => s,
+        };
+        let mut path = expand_slice(slice).map_err(bad)?;
+        let unit = if name.ends_with(".slice") {
+            name.to_string()
+        } else if prefix.is_empty() {
+            format!("{name}.scope")
+        } else {
+            format!("{prefix}-{name}.scope")
+        };
+        path.push('/');
+        path.push_str(&unit);
+        if rootless {
+            path.remove(0);
+        }
+        Target::parse(&path)
+    }
+
+    fn rel(&self) -> PathBuf {
+        self.parts.iter().collect()
+    }
+}
+
+/// systemd's slice name to its path: "a-b.slice" is "/a.slice/a-b.slice",
+/// "-.slice" the root. Ref: systemd.slice(5)
+fn expand_slice(slice: &str) -> std::result::Result<String, String> {
+    let invalid = || format!("{slice:?} is not a slice name");
+    let stem = slice.strip_suffix(".slice").ok_or_else(invalid)?;
+    if stem.is_empty() || slice.contains('/') {
+        return Err(invalid());
+    }
+    if stem == "-" {
+        return Ok(String::new());
+    }
+    let mut path = String::new();
+    let mut prefix = String::new();
+    for part in stem.split('-') {
+        if part.is_empty() {
+            return Err(invalid());
+        }
+        path += &format!("/{prefix}{part}.slice");
+        prefix += &format!("{part}-");
+    }
+    Ok(path)
+}
+
+// ---------------------------------------------------------------------
+// Which hierarchies this system has, and where the caller is in them.
+
+/// The cgroup v1 controllers (those of a named hierarchy such as
+/// name=systemd are none).
+const V1_CONTROLLERS: &[&str] = &[
+    "blkio",
+    "cpu",
+    "cpuacct",
+    "cpuset",
+    "devices",
+    "freezer",
+    "hugetlb",
+    "memory",
+    "misc",
+    "net_cls",
+    "net_prio",
+    "perf_event",
+    "pids",
+    "rdma",
+];
+
+/// A mounted cgroup hierarchy.
+#[derive(Debug, Clone, PartialEq, Eq)]
+struct Hierarchy {
+    /// "unified" for cgroup v2, else the controllers, comma-separated.
+    name: String,
+    /// Empty for cgroup v2.
+    controllers: Vec<String>,
+    mount: PathBuf,
+    /// The mount's root within the hierarchy: "/" but in a cgroup
+    /// namespace or a bind mount.
+    root: String,
+}
+
+impl Hierarchy {
+    fn v2(&self) -> bool {
+        self.name == "unified"
+    }
+}
+
+/// The cgroup mounts of /proc/self/mountinfo, the first of each hierarchy.
+/// Ref: proc(5) "mountinfo"
+fn hierarchies(mountinfo: &str) -> Vec<Hierarchy> {
+    let mut found: Vec<Hierarchy> = Vec::new();
+    for line in mountinfo.lines() {
+        let Some((pre, post)) = line.split_once(" - ") else {
+            continue;
+        };
+        let mut post = post.split(' ');
+        let (fstype, options) = (post.next(), post.nth(1).unwrap_or(""));
+        let f: Vec<&str> = pre.split(' ').collect();
+        let (Some(root), Some(mount)) = (f.get(3), f.get(4)) else {
+            continue;
+        };
+        let (name, controllers) = match fstype {
+            Some("cgroup2") => ("unified".to_string(), Vec::new()),
+            Some("cgroup") => {
+                let c: Vec<String> = options
+                    .split(',')
+                    .filter(|o| V1_CONTROLLERS.contains(o))
+                    .map(str::to_string)
+                    .collect();
+                if c.is_empty() {
+                    continue;
+                }
+                (c.join(","), c)
+            }
+            _ => continue,
+        };
+        if found.iter().all(|h| h.name != name) {
+            found.push(Hierarchy {
+                name,
+                controllers,
+                mount: PathBuf::from(unescape(mount)),
+                root: unescape(root),
+            });
+        }
+    }
+    found
+}
+
+/// Undo mountinfo's octal escapes (`\040` for a space).
+fn unescape(s: &str) -> String {
+    let b = s.as_bytes();
+    let mut out = Vec::with_capacity(b.len());
+    let mut i = 0;
+    while i < b.len() {
+        let octal = b.get(i + 1..i + 4);
+        match octal {
+            Some(o) if b[i] == b'\\' && o.iter().all(|c| (b'0'..=b'7').contains(c)) => {
+                out.push((o[0] - b'0') * 64 + (o[1] - b'0') * 8 + (o[2] - b'0'));
+                i += 4;
+            }
+            _ => {
+                out.push(b[i]);
+                i += 1;
+            }
+        }
+    }
+    String::from_utf8_lossy(&out).into_owned()
+}
+
+/// The system's hierarchies and the caller's /proc/self/cgroup.
+struct Found {
+    hierarchies: Vec<Hierarchy>,
+    proc_cgroup: String,
+}
+
+impl Found {
+    fn read() -> Result<Found> {
+        Ok(Found {
+            hierarchies: hierarchies(&read(Path::new("/proc/self/mountinfo"))?),
+            proc_cgroup: read(Path::new("/proc/self/cgroup"))?,
+        })
+    }
+
+    /// cgroup v2 at /sys/fs/cgroup (as runc decides, whatever v1
+    /// hierarchy some program may have mounted elsewhere, net_cls for a
+    /// VPN say), or cgroup v2 mounted and no v1 hierarchy with a
+    /// controller.
+    fn is_pure_v2(&self) -> bool {
+        self.unified().is_some_and(|u| {
+            u.mount == Path::new("/sys/fs/cgroup") || self.hierarchies.iter().all(Hierarchy::v2)
+        })
+    }
+
+    fn unified(&self) -> Option<&Hierarchy> {
+        self.hierarchies.iter().find(|h| h.v2())
+    }
+
+    /// The v1 hierarchy that has `controller`.
+    fn v1(&self, controller: &str) -> Option<&Hierarchy> {
+        self.hierarchies
+            .iter()
+            .find(|h| h.controllers.iter().any(|c| c == controller))
+    }
+
+    /// The directory of the container's cgroup in `h`.
+    fn resolve(&self, h: &Hierarchy, target: &Target, parent_of_own: bool) -> Result<PathBuf> {
+        if target.absolute {
+            return Ok(h.mount.join(target.rel()));
+        }
+        let own = own_path(&self.proc_cgroup, h).ok_or_else(|| {
+            Error::msg(
+                "find the caller's cgroup",
+                format!("/proc/self/cgroup has no line for the {} hierarchy", h.name),
+            )
+        })?;
+        let own = if parent_of_own {
+            Path::new(own)
+                .parent()
+                .map_or(own.to_string(), |p| p.to_string_lossy().into_owned())
+        } else {
+            own.to_string()
+        };
+        let base = dir_of(h, &own).ok_or_else(|| {
+            Error::msg(
+                "find the caller's cgroup",
+                format!(
+                    "its cgroup {own} is outside the {} hierarchy mounted at {}",
+                    h.name,
+                    h.mount.display()
+                ),
+            )
+        })?;
+        Ok(base.join(target.rel()))
+    }
+}
+
+/// The caller's cgroup in `h`, from /proc/self/cgroup
+/// ("ID:controllers:path"; "0::path" for cgroup v2).
+fn own_path<'a>(proc_cgroup: &'a str, h: &Hierarchy) -> Option<&'a str> {
+    proc_cgroup.lines().find_map(|l| {
+        let mut f = l.splitn(3, ':');
+        let (_, controllers, path) = (f.next()?, f.next()?, f.next()?);
+        let ours = if h.v2() {
+            controllers.is_empty()
+        } else {
+            controllers
+                .split(',')
+                .any(|c| h.controllers.iter().any(|m| m == c))
+        };
+        ours.then_some(path.trim_end())
+    })
+}
+
+/// The directory of cgroup `path` of hierarchy `h`, when its mount covers
+/// it.
+fn dir_of(h: &Hierarchy, path: &str) -> Option<PathBuf> {
+    let rest = if h.root == "/" {
+        path
+    } else {
+        path.strip_prefix(h.root.as_str())
+            .filter(|r| r.is_empty() || r.starts_with('/'))?
+    };
+    Some(h.mount.join(rest.trim_start_matches('/')))
+}
+
+/// Not root, or root of a user namespace other than the initial one.
+fn rootless() -> bool {
+    sys::geteuid() != 0
+        || fs::read_to_string("/proc/self/uid_map").is_ok_and(|m| !is_initial_uid_map(&m))
+}
+
+/// The initial user namespace maps all 2^32 - 1 ids onto themselves.
+fn is_initial_uid_map(uid_map: &str) -> bool {
+    uid_map.split_whitespace().collect::<Vec<_>>() == ["0", "0", "4294967295"]
+}
+
+// ---------------------------------------------------------------------
+// What: the files to write.
+
+/// One file to write.
+#[derive(Debug, Clone, PartialEq, Eq)]
+struct Setting {
+    /// The controller whose file it is ("cgroup" for cgroup v2's core
+    /// files).
+    controller: String,
+    file: String,
+    value: String,
+    /// The config field it comes from, for the messages.
+    field: String,
+}
+
+fn setting(controller: &str, file: &str, value: impl ToString, field: &str) -> Setting {
+    Setting {
+        controller: controller.to_string(),
+        file: file.to_string(),
+        value: value.to_string(),
+        field: format!("linux.resources.{field}"),
+    }
+}
+
+/// Fields sandbox-oci does not enforce: fail closed when any is given.
+fn unsupported(r: &LinuxResources) -> Result<()> {
+    let given = [
+        (
+            "blockIO",
+            r.block_io()
+                .as_ref()
+                .is_some_and(|b| *b != LinuxBlockIo::default()),
+        ),
+        (
+            "network",
+            r.network()
+                .as_ref()
+                .is_some_and(|n| *n != LinuxNetwork::default()),
+        ),
+        ("rdma", r.rdma().as_ref().is_some_and(|m| !m.is_empty())),
+    ];
+    match given.iter().find(|(_, set)| *set) {
+        Some((name, _)) => Err(not_enforced(
+            &format!("linux.resources.{name}"),
+            "sandbox-oci does not implement it",
+        )),
+        None => Ok(()),
+    }
+}
+
+fn not_enforced(field: &str, why: &str) -> Error {
+    Error::msg(field, format!("cannot be enforced: {why}")).with_hint(format!(
+        "leave {field} out of the container's config; sandbox-oci never runs a container without a limit it was given"
+    ))
+}
+
+/// A page size as the hugetlb files name it ("2MB", "1GB").
+fn page_size(s: &str) -> Result<&str> {
+    if !s.is_empty() && s.bytes().all(|b| b.is_ascii_alphanumeric()) {
+        Ok(s)
+    } else {
+        Err(Error::msg(
+            "linux.resources.hugepageLimits",
+            format!("{s:?} is not a page size"),
+        ))
+    }
+}
+
+/// The cgroup v2 files, in the order they are written.
+fn v2_settings(r: &LinuxResources) -> Result<Vec<Setting>> {
+    let mut s = Vec::new();
+    if let Some(p) = r.pids() {
+        if p.limit() > 0 {
+            s.push(setting("pids", "pids.max", p.limit(), "pids.limit"));
+        }
+    }
+    if let Some(m) = r.memory() {
+        let (limit, swap) = (m.limit().unwrap_or(0), m.swap().unwrap_or(0));
+        if let Some(v) = swap_v2(swap, limit)? {
+            s.push(setting("memory", "memory.swap.max", v, "memory.swap"));
+        }
+        if limit > 0 {
+            s.push(setting("memory", "memory.max", limit, "memory.limit"));
+        }
+        if let Some(v) = m.reservation().filter(|v| *v > 0) {
+            s.push(setting("memory", "memory.low", v, "memory.reservation"));
+        }
+    }
+    if let Some(c) = r.cpu() {
+        if let Some(i) = c.idle() {
+            s.push(setting("cpu", "cpu.idle", i, "cpu.idle"));
+        }
+        if let Some(sh) = c.shares().filter(|v| *v > 0) {
+            let w = shares_to_weight(sh);
+            s.push(setting("cpu", "cpu.weight", w, "cpu.shares"));
+        }
+        let quota = c.quota().unwrap_or(0);
+        let period = c.period().unwrap_or(0);
+        if quota != 0 || period != 0 {
+            let q = if quota > 0 {
+                quota.to_string()
+            } else {
+                "max".to_string()
+            };
+            let p = if period > 0 { period } else { CPU_PERIOD_US };
+            let field = if quota != 0 {
+                "cpu.quota"
+            } else {
+                "cpu.period"
+            };
+            s.push(setting("cpu", "cpu.max", format!("{q} {p}"), field));
+        }
+        if let Some(b) = c.burst() {
+            s.push(setting("cpu", "cpu.max.burst", b, "cpu.burst"));
+        }
+        if c.realtime_runtime().is_some() || c.realtime_period().is_some() {
+            return Err(not_enforced(
+                "linux.resources.cpu.realtimeRuntime",
+                "cgroup v2 has no realtime CPU controller",
+            ));
+        }
+        push_cpuset(&mut s, c.cpus(), c.mems());
+    }
+    for h in r.hugepage_limits().as_deref().unwrap_or_default() {
+        let size = page_size(h.page_size())?;
+        s.push(setting(
+            "hugetlb",
+            &format!("hugetlb.{size}.max"),
+            h.limit().max(0),
+            &format!("hugepageLimits[{size}]"),
+        ));
+    }
+    s.extend(unified(r)?);
+    Ok(s)
+}
+
+fn push_cpuset(s: &mut Vec<Setting>, cpus: &Option<String>, mems: &Option<String>) {
+    if let Some(v) = cpus.as_deref().filter(|v| !v.is_empty()) {
+        s.push(setting("cpuset", "cpuset.cpus", v, "cpu.cpus"));
+    }
+    if let Some(v) = mems.as_deref().filter(|v| !v.is_empty()) {
+        s.push(setting("cpuset", "cpuset.mems", v, "cpu.mems"));
+    }
+}
+
+/// `linux.resources.unified`: cgroup v2 files by name, sorted. A name is a
+/// file in the container's directory ("memory.high"); the controller is
+/// its first word. cgroup.procs and cgroup.threads move processes, not
+/// limits, and are refused.
+fn unified(r: &LinuxResources) -> Result<Vec<Setting>> {
+    let Some(map) = r.unified() else {
+        return Ok(Vec::new());
+    };
+    let sorted: BTreeMap<&String, &String> = map.iter().collect();
+    let mut s = Vec::new();
+    for (key, value) in sorted {
+        let (controller, rest) = key.split_once('.').unwrap_or((key, ""));
+        if controller.is_empty()
+            || rest.is_empty()
+            || key.contains('/')
+            || key == "cgroup.procs"
+            || key == "cgroup.threads"
+        {
+            return Err(Error::msg(
+                "linux.resources.unified",
+                format!("{key:?} is not a cgroup v2 interface file a container may set"),
+            ));
+        }
+        s.push(setting(controller, key, value, &format!("unified[{key}]")));
+    }
+    Ok(s)
+}
+
+/// The v1 files, in the order they are written (`linux.resources.unified`
+/// aside: that is for a cgroup v2 directory).
+fn v1_settings(r: &LinuxResources) -> Result<Vec<Setting>> {
+    let mut s = Vec::new();
+    if let Some(p) = r.pids() {
+        if p.limit() > 0 {
+            s.push(setting("pids", "pids.max", p.limit(), "pids.limit"));
+        }
+    }
+    if let Some(m) = r.memory() {
+        // The limit before memory+swap: the kernel keeps
+        // memsw.limit_in_bytes >= limit_in_bytes at every write.
+        if let Some(v) = m.limit().filter(|v| *v > 0) {
+            s.push(setting(
+                "memory",
+                "memory.limit_in_bytes",
+                v,
+                "memory.limit",
+            ));
+        }
+        if let Some(v) = m.swap().filter(|v| *v > 0) {
+            s.push(setting(
+                "memory",
+                "memory.memsw.limit_in_bytes",
+                v,
+                "memory.swap",
+            ));
+        }
+        if let Some(v) = m.reservation().filter(|v| *v > 0) {
+            s.push(setting(
+                "memory",
+                "memory.soft_limit_in_bytes",
+                v,
+                "memory.reservation",
+            ));
+        }
+        if let Some(v) = m.swappiness() {
+            if v > 100 {
+                return Err(Error::msg(
+                    "linux.resources.memory.swappiness",
+                    format!("{v} is not in 0-100"),
+                ));
+            }
+            s.push(setting(
+                "memory",
+                "memory.swappiness",
+                v,
+                "memory.swappiness",
+            ));
+        }
+        if m.disable_oom_killer() == Some(true) {
+            s.push(setting(
+                "memory",
+                "memory.oom_control",
+                1,
+                "memory.disableOOMKiller",
+            ));
+        }
+    }
+    if let Some(c) = r.cpu() {
+        if let Some(v) = c.shares().filter(|v| *v > 0) {
+            s.push(setting("cpu", "cpu.shares", v, "cpu.shares"));
+        }
+        // The period before the quota, which the kernel checks against it.
+        if let Some(v) = c.period().filter(|v| *v > 0) {
+            s.push(setting("cpu", "cpu.cfs_period_us", v, "cpu.period"));
+        }
+        if let Some(v) = c.quota().filter(|v| *v > 0) {
+            s.push(setting("cpu", "cpu.cfs_quota_us", v, "cpu.quota"));
+        }
+        if let Some(v) = c.burst() {
+            s.push(setting("cpu", "cpu.cfs_burst_us", v, "cpu.burst"));
+        }
+        if let Some(v) = c.idle() {
+            s.push(setting("cpu", "cpu.idle", v, "cpu.idle"));
+        }
+        if let Some(v) = c.realtime_period() {
+            s.push(setting("cpu", "cpu.rt_period_us", v, "cpu.realtimePeriod"));
+        }
+        if let Some(v) = c.realtime_runtime() {
+            s.push(setting(
+                "cpu",
+                "cpu.rt_runtime_us",
+                v,
+                "cpu.realtimeRuntime",
+            ));
+        }
+        push_cpuset(&mut s, c.cpus(), c.mems());
+    }
+    for h in r.hugepage_limits().as_deref().unwrap_or_default() {
+        let size = page_size(h.page_size())?;
+        s.push(setting(
+            "hugetlb",
+            &format!("hugetlb.{size}.limit_in_bytes"),
+            h.limit().max(0),
+            &format!("hugepageLimits[{size}]"),
+        ));
+    }
+    Ok(s)
+}
+
+/// cpu.shares (cgroup v1, 2 to 262144, default 1024) to cpu.weight
+/// (cgroup v2, 1 to 10000, default 100), as runc converts since 1.3: a
+/// curve through the minimum, the default and the maximum (10 to the power
+/// of a quadratic in log2(shares)), so that the default maps to the
+/// default. 0 is "unset".
+pub(crate) fn shares_to_weight(shares: u64) -> u64 {
+    match shares {
+        0 => 0,
+        1..=2 => 1,
+        262_144.. => 10_000,
+        _ => {
+            let l = (shares as f64).log2();
+            let exponent = (l * l + 125.0 * l) / 612.0 - 7.0 / 34.0;
+            // The last bit of the float must not push an exact weight
+            // (1024 shares: 100) to the next integer.
+            (10f64.powf(exponent) - 1e-9).ceil() as u64
+        }
+    }
+}
+
+/// OCI's memory.swap is memory+swap; cgroup v2's memory.swap.max is the
+/// swap alone. None: nothing to write.
+fn swap_v2(swap: i64, limit: i64) -> Result<Option<String>> {
+    let bad = |why: &str| Error::msg("linux.resources.memory.swap", why.to_string());
+    match (swap, limit) {
+        (0, _) | (-1, _) => Ok(None),
+        (_, l) if l <= 0 => Err(bad(&format!(
+            "{swap} (memory+swap) needs linux.resources.memory.limit, to know the swap from it"
+        ))),
+        (s, l) if s < l => Err(bad(&format!(
+            "{s} (memory+swap) is less than linux.resources.memory.limit {l}"
+        ))),
+        (s, l) => Ok(Some((s - l).to_string())),
+    }
+}
+
+// ---------------------------------------------------------------------
+// Device rules.
+
+/// BPF_DEVCG_ACC_*: the access bits, as the kernel gives them to a cgroup
+/// device program and as we keep them.
+const ACC_MKNOD: u8 = 1;
+const ACC_READ: u8 = 2;
+const ACC_WRITE: u8 = 4;
+const ACC_ALL: u8 = ACC_MKNOD | ACC_READ | ACC_WRITE;
+/// BPF_DEVCG_DEV_*: the device types.
+const DEV_BLOCK: i32 = 1;
+const DEV_CHAR: i32 = 2;
+
+/// One `linux.resources.devices` rule, checked.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+struct DevRule {
+    allow: bool,
+    /// 'b' or 'c'; None for all ('a').
+    kind: Option<char>,
+    major: Option<u32>,
+    minor: Option<u32>,
+    /// ACC_* bits; an empty access in the config is "rwm".
+    access: u8,
+}
+
+fn device_rules(list: &[LinuxDeviceCgroup]) -> Result<Vec<DevRule>> {
+    let bad = |i: usize, why: String| Error::msg(format!("linux.resources.devices[{i}]"), why);
+    let number = |i: usize, n: Option<i64>| -> Result<Option<u32>> {
+        match n {
+            None => Ok(None),
+            Some(n) if n < 0 => Ok(None),
+            Some(n) if n <= i32::MAX as i64 => Ok(Some(n as u32)),
+            Some(n) => Err(bad(i, format!("the device number {n} is out of range"))),
+        }
+    };
+    let mut rules = Vec::new();
+    for (i, d) in list.iter().enumerate() {
+        let kind = match d.typ().unwrap_or(LinuxDeviceType::A) {
+            LinuxDeviceType::A => None,
+            LinuxDeviceType::B => Some('b'),
+            LinuxDeviceType::C | LinuxDeviceType::U => Some('c'),
+            LinuxDeviceType::P => {
+                return Err(bad(
+                    i,
+                    "type \"p\" (a FIFO) is not a device the cgroup controls".into(),
+                ))
+            }
+        };
+        let mut access = 0;
+        for c in d.access().as_deref().unwrap_or("").chars() {
+            access |= match c {
+                'r' => ACC_READ,
+                'w' => ACC_WRITE,
+                'm' => ACC_MKNOD,
+                c => return Err(bad(i, format!("access {c:?} is not one of r, w, m"))),
+            };
+        }
+        rules.push(DevRule {
+            allow: d.allow(),
+            kind,
+            major: number(i, d.major())?,
+            minor: number(i, d.minor())?,
+            access: if access == 0 { ACC_ALL } else { access },
+        });
+    }
+    Ok(rules)
+}
+
+/// Rules that deny nothing leave a new cgroup as it is (allowing what its
+/// parent allows): there is nothing to enforce.
+fn denies_any(rules: &[DevRule]) -> bool {
+    rules.iter().any(|r| !r.allow)
+}
+
+/// The cgroup v1 lines, in order: ("devices.allow" or "devices.deny", the
+/// line). An "a" rule for all devices and all access resets the list; one
+/// narrower than that becomes a "b" and a "c" line, since the kernel reads
+/// any "a" as all. Ref: Documentation/admin-guide/cgroup-v1/devices.rst
+fn v1_device_lines(rules: &[DevRule]) -> Vec<(&'static str, String)> {
+    let mut lines = Vec::new();
+    for r in rules {
+        let file = if r.allow {
+            "devices.allow"
+        } else {
+            "devices.deny"
+        };
+        if r.kind.is_none() && r.major.is_none() && r.minor.is_none() && r.access == ACC_ALL {
+            lines.push((file, "a".to_string()));
+            continue;
+        }
+        let num = |n: Option<u32>| n.map_or("*".to_string(), |n| n.to_string());
+        let mut access = String::new();
+        for (bit, c) in [(ACC_READ, 'r'), (ACC_WRITE, 'w'), (ACC_MKNOD, 'm')] {
+            if r.access & bit != 0 {
+                access.push(c);
+            }
+        }
+        let kinds = r.kind.map_or(vec!['b', 'c'], |k| vec![k]);
+        for k in kinds {
+            lines.push((
+                file,
+                format!("{k} {}:{} {access}", num(r.major), num(r.minor)),
+            ));
+        }
+    }
+    lines
+}
+
+// eBPF opcodes (class | operation | source). Ref: Documentation/bpf/
+// standardization/instruction-set.rst
+/// BPF_LDX | BPF_MEM | BPF_W: dst = *(u32 *)(src + off).
+const LDX_W: u8 = 0x61;
+/// BPF_ALU | BPF_AND | BPF_K: dst &= imm (32-bit).
+const AND32_K: u8 = 0x54;
+/// BPF_ALU | BPF_RSH | BPF_K: dst >>= imm (32-bit).
+const RSH32_K: u8 = 0x74;
+/// BPF_ALU | BPF_MOV | BPF_X: dst = src (32-bit).
+const MOV32_X: u8 = 0xbc;
+/// BPF_ALU | BPF_MOV | BPF_K: dst = imm (32-bit).
+const MOV32_K: u8 = 0xb4;
+/// BPF_JMP | BPF_JEQ | BPF_K: if dst == imm, skip `off` instructions.
+const JEQ_K: u8 = 0x15;
+/// BPF_JMP | BPF_JNE | BPF_K: if dst != imm, skip `off` instructions.
+const JNE_K: u8 = 0x55;
+/// BPF_JMP | BPF_EXIT: return r0.
+const EXIT: u8 = 0x95;
+
+/// The device rules as a BPF_PROG_TYPE_CGROUP_DEVICE program. Its context
+/// is struct bpf_cgroup_dev_ctx { u32 access_type; u32 major; u32 minor },
+/// access_type being the device type | (the access bits << 16); it returns
+/// 1 to allow, 0 to deny. Ref: include/uapi/linux/bpf.h, and the kernel's
+/// tools/testing/selftests/bpf/progs/dev_cgroup.c
+///
+/// As in the config, a later rule overrides an earlier one, so the
+/// program checks the rules from the last: the first that matches
+/// decides. An allow rule matches a request whose access it grants all
+/// of; a deny rule one whose access it denies any of. A request no rule
+/// matches is allowed (as a cgroup without rules allows; a config that
+/// means to deny starts with a deny of all).
+fn device_program(rules: &[DevRule]) -> Vec<BpfInsn> {
+    let i = BpfInsn::new;
+    let mut p = vec![
+        // r2 = the type, r3 = the access, r4 = major, r5 = minor.
+        i(LDX_W, 2, 1, 0, 0),
+        i(AND32_K, 2, 0, 0, 0xffff),
+        i(LDX_W, 3, 1, 0, 0),
+        i(RSH32_K, 3, 0, 0, 16),
+        i(LDX_W, 4, 1, 4, 0),
+        i(LDX_W, 5, 1, 8, 0),
+    ];
+    for r in rules.iter().rev() {
+        // Each test jumps past the rest of the block when it fails; the
+        // offsets are set once the block's length is known (`off` holds
+        // 1 for "to patch" until then).
+        let mut block = Vec::new();
+        if let Some(k) = r.kind {
+            let t = if k == 'b' { DEV_BLOCK } else { DEV_CHAR };
+            block.push(i(JNE_K, 2, 0, 1, t));
+        }
+        if let Some(m) = r.major {
+            block.push(i(JNE_K, 4, 0, 1, m as i32));
+        }
+        if let Some(m) = r.minor {
+            block.push(i(JNE_K, 5, 0, 1, m as i32));
+        }
+        if r.access != ACC_ALL {
+            block.push(i(MOV32_X, 1, 3, 0, 0));
+            if r.allow {
+                // Any bit asked for beyond the rule's: not this rule.
+                block.push(i(AND32_K, 1, 0, 0, i32::from(!r.access & ACC_ALL)));
+                block.push(i(JNE_K, 1, 0, 1, 0));
+            } else {
+                // No bit asked for that the rule denies: not this rule.
+                block.push(i(AND32_K, 1, 0, 0, i32::from(r.access)));
+                block.push(i(JEQ_K, 1, 0, 1, 0));
+            }
+        }
+        block.push(i(MOV32_K, 0, 0, 0, i32::from(r.allow)));
+        block.push(i(EXIT, 0, 0, 0, 0));
+        let len = block.len();
+        for (n, insn) in block.iter_mut().enumerate() {
+            if insn.code == JNE_K || insn.code == JEQ_K {
+                insn.off = (len - n - 1) as i16;
+            }
+        }
+        p.extend(block);
+        // A rule without a test matches everything: nothing after it
+        // would run, and the verifier refuses code that cannot.
+        if len == 2 {
+            return p;
+        }
+    }
+    p.push(i(MOV32_K, 0, 0, 0, 1));
+    p.push(i(EXIT, 0, 0, 0, 0));
+    p
+}
+
+/// Load the rules' program and attach it to the cgroup v2 directory `dir`.
+fn attach_program(dir: &Path, rules: &[DevRule]) -> Result<()> {
+    if !denies_any(rules) {
+        return Ok(());
+    }
+    let step = "enforce linux.resources.devices (eBPF)";
+    let program = device_program(rules);
+    let license = c"MIT OR Apache-2.0";
+    let prog = match sys::bpf_load_device_program(&program, license, "sandbox_dev", &mut []) {
+        Ok(fd) => fd,
+        Err(e) => {
+            // Again with the verifier's log, for the message.
+            let mut log = vec![0u8; 64 * 1024];
+            let _ = sys::bpf_load_device_program(&program, license, "sandbox_dev", &mut log);
+            let text = String::from_utf8_lossy(&log);
+            let text = text.trim_end_matches('\0').trim();
+            let errno = e.raw_os_error().unwrap_or(libc::EINVAL);
+            let why = if text.is_empty() {
+                describe_errno(errno)
+            } else {
+                format!("{}; the verifier said: {text}", describe_errno(errno))
+            };
+            let hint = if text.is_empty() {
+                "loading a cgroup device program needs CAP_BPF or CAP_SYS_ADMIN and a kernel with CONFIG_CGROUP_BPF"
+            } else {
+                "the kernel's verifier refused the program sandbox-oci built from linux.resources.devices: a bug in sandbox-oci to report"
+            };
+            return Err(Error::msg(format!("{step}: bpf(BPF_PROG_LOAD)"), why).with_hint(hint));
+        }
+    };
+    let d = fs::File::open(dir).ctx(step, dir.display())?;
+    sys::bpf_attach_device_program(d.as_fd(), prog.as_fd())
+        .ctx(&format!("{step}: bpf(BPF_PROG_ATTACH)"), dir.display())
+        .map_err(|e| {
+            e.with_hint("a cgroup above this one may hold a device program that allows no other (attached without BPF_F_ALLOW_MULTI)")
+        })
+}
+
+// ---------------------------------------------------------------------
+// Making it: one function per kind of hierarchy.
+
+/// Pure cgroup v2: one directory.
+fn create_v2(
+    found: &Found,
+    target: &Target,
+    settings: &[Setting],
+    rules: &[DevRule],
+    rootless: bool,
+) -> Result<Option<Cgroup>> {
+    let h = found
+        .unified()
+        .ok_or_else(|| Error::msg("create cgroup", "cgroup v2 is not mounted"))?;
+    let asked = !settings.is_empty() || denies_any(rules);
+    let dir = found.resolve(h, target, true)?;
+    let created = match mkdir_p(&dir, &purpose(settings)) {
+        Ok(n) => n,
+        Err(e) if rootless && !asked && is_denied(&e) => return Ok(None),
+        Err(e) if is_denied(&e) && rootless => return Err(e.with_hint(DELEGATE_HINT)),
+        Err(e) => return Err(e),
+    };
+    let cg = Cgroup {
+        dirs: vec![Dir {
+            hierarchy: h.name.clone(),
+            path: dir.clone(),
+            created,
+        }],
+    };
+    let done = (|| {
+        let failed = enable_controllers(&h.mount, &dir, settings);
+        for s in settings {
+            write_setting(&dir, s).map_err(|e| v2_hint(e, s, &h.mount, &failed, rootless))?;
+        }
+        attach_program(&dir, rules)
+    })();
+    match done {
+        Ok(()) => Ok(Some(cg)),
+        Err(e) => {
+            let _ = cg.remove();
+            Err(e)
+        }
+    }
+}
+
+/// Enable the settings' controllers in the cgroup.subtree_control of each
+/// directory from the hierarchy's root down to `dir`'s parent, where not
+/// yet enabled. Failures are not errors here (a parent may not be ours to
+/// change, and may have them already); they are returned, by controller,
+/// for the message should a file of that controller be missing.
+fn enable_controllers(mount: &Path, dir: &Path, settings: &[Setting]) -> Vec<(String, Error)> {
+    let mut wanted: Vec<&str> = settings
+        .iter()
+        .map(|s| s.controller.as_str())
+        .filter(|c| *c != "cgroup")
+        .collect();
+    wanted.sort_unstable();
+    wanted.dedup();
+    let mut failed = Vec::new();
+    let Ok(below) = dir.strip_prefix(mount) else {
+        return failed;
+    };
+    let mut parent = mount.to_path_buf();
+    for part in below.components() {
+        let control = parent.join("cgroup.subtree_control");
+        let enabled = fs::read_to_string(&control).unwrap_or_default();
+        for c in &wanted {
+            if enabled.split_whitespace().any(|e| e == *c) {
+                continue;
+            }
+            if let Err(e) = write_file(&control, &format!("+{c}")) {
+                failed.push((
+                    c.to_string(),
+                    io_error(&format!("enable +{c}"), &control, e),
+                ));
+            }
+        }
+        parent.push(part);
+    }
+    failed
+}
+
+/// The hint for a cgroup v2 file that could not be written.
+fn v2_hint(
+    e: Error,
+    s: &Setting,
+    mount: &Path,
+    failed: &[(String, Error)],
+    rootless: bool,
+) -> Error {
+    match e.raw_errno() {
+        Some(libc::ENOENT) => {
+            let why = match failed.iter().find(|(c, _)| *c == s.controller) {
+                Some((_, f)) => format!(" ({f})"),
+                None => String::new(),
+            };
+            let available =
+                fs::read_to_string(mount.join("cgroup.controllers")).unwrap_or_default();
+            let hint = if available.split_whitespace().any(|c| c == s.controller) {
+                format!(
+                    "the {} controller is not enabled for this cgroup{why}: a cgroup that holds processes cannot hand controllers to its children; give the container a cgroupsPath below one that holds none, or leave {} out",
+                    s.controller, s.field
+                )
+            } else {
+                format!(
+                    "this kernel's cgroup v2 has no {} controller ({} lists: {}); leave {} out of the container's config",
+                    s.controller,
+                    mount.join("cgroup.controllers").display(),
+                    available.trim(),
+                    s.field
+                )
+            };
+            e.with_hint(hint)
+        }
+        Some(libc::EACCES) | Some(libc::EPERM) | Some(libc::EROFS) if rootless => {
+            e.with_hint(DELEGATE_HINT)
+        }
+        _ => e,
+    }
+}
+
+/// Hybrid or cgroup v1: a directory in each v1 hierarchy a setting needs,
+/// and one in the unified hierarchy when it is mounted.
+fn create_v1(
+    found: &Found,
+    target: &Target,
+    settings: &[Setting],
+    unified_settings: &[Setting],
+    rules: &[DevRule],
+) -> Result<Option<Cgroup>> {
+    let mut cg = Cgroup { dirs: Vec::new() };
+    let done = (|| {
+        // By hierarchy, in the order the settings come (co-mounted
+        // controllers share one).
+        let mut plan: Vec<(&Hierarchy, Vec<&Setting>)> = Vec::new();
+        for s in settings {
+            let Some(h) = found.v1(&s.controller) else {
+                return Err(Error::msg(
+                    format!("set {} to {}", s.field, s.value),
+                    format!(
+                        "no cgroup v1 hierarchy has the {} controller mounted (see /proc/self/mountinfo)",
+                        s.controller
+                    ),
+                )
+                .with_path(&s.file)
+                .with_hint(format!(
+                    "mount the {} controller, or leave {} out of the container's config",
+                    s.controller, s.field
+                )));
+            };
+            match plan.iter_mut().find(|(p, _)| p.name == h.name) {
+                Some((_, list)) => list.push(s),
+                None => plan.push((h, vec![s])),
+            }
+        }
+        for (h, list) in &plan {
+            let dir = found.resolve(h, target, false)?;
+            let created = mkdir_p(&dir, &purpose(list.iter().copied())).map_err(v1_hint)?;
+            cg.dirs.push(Dir {
+                hierarchy: h.name.clone(),
+                path: dir.clone(),
+                created,
+            });
+            if h.controllers.iter().any(|c| c == "cpuset") {
+                cpuset_inherit(&h.mount, &dir)?;
+            }
+            for s in list {
+                write_setting(&dir, s).map_err(v1_hint)?;
+            }
+        }
+        let unified = found.unified();
+        if denies_any(rules) {
+            devices_v1(found, target, rules, unified.is_some(), &mut cg)?;
+        }
+        match unified {
+            Some(h) => {
+                let dir = found.resolve(h, target, false)?;
+                let created = mkdir_p(&dir, &purpose(unified_settings))?;
+                cg.dirs.push(Dir {
+                    hierarchy: h.name.clone(),
+                    path: dir.clone(),
+                    created,
+                });
+                for s in unified_settings {
+                    write_setting(&dir, s).map_err(|e| {
+                        if e.raw_errno() == Some(libc::ENOENT) {
+                            e.with_hint(format!("on this hybrid system the controllers are in cgroup v1, and the unified hierarchy has no {} files; leave {} out of the container's config", s.controller, s.field))
+                        } else {
+                            e
+                        }
+                    })?;
+                }
+                attach_program(&dir, rules)?;
+            }
+            None if !unified_settings.is_empty() => {
+                let s = &unified_settings[0];
+                return Err(not_enforced(
+                    &s.field,
+                    "this system has no cgroup v2 hierarchy (only cgroup v1)",
+                ));
+            }
+            None if cg.dirs.is_empty() => {
+                // Only a cgroupsPath: a directory to track the processes,
+                // in the pids hierarchy, or any.
+                let h = found
+                    .v1("pids")
+                    .or(found.hierarchies.first())
+                    .ok_or_else(|| {
+                        Error::msg(
+                            "create cgroup",
+                            "no cgroup hierarchy is mounted (see /proc/self/mountinfo)",
+                        )
+                    })?;
+                let dir = found.resolve(h, target, false)?;
+                let created = mkdir_p(&dir, "")?;
+                cg.dirs.push(Dir {
+                    hierarchy: h.name.clone(),
+                    path: dir,
+                    created,
+                });
+            }
+            None => {}
+        }
         Ok(())
+    })();
+    match done {
+        Ok(()) => Ok(Some(cg)),
+        Err(e) => {
+            let _ = cg.remove();
+            Err(e)
+        }
     }
-    pub fn to_json(&self) -> serde_json::Value {
-        serde_json::Value::Null
+}
+
+/// Device rules in the v1 devices controller, written in the config's
+/// order. Without that controller the eBPF program on the unified
+/// directory (attached by the caller) must do alone; without either, fail
+/// closed.
+fn devices_v1(
+    found: &Found,
+    target: &Target,
+    rules: &[DevRule],
+    have_unified: bool,
+    cg: &mut Cgroup,
+) -> Result<()> {
+    let Some(h) = found.v1("devices") else {
+        if have_unified {
+            return Ok(());
+        }
+        return Err(not_enforced(
+            "linux.resources.devices",
+            "this system has neither the cgroup v1 devices controller nor cgroup v2",
+        ));
+    };
+    let dir = found.resolve(h, target, false)?;
+    let dirs_made = cg.dirs.iter().position(|d| d.hierarchy == h.name);
+    if dirs_made.is_none() {
+        let created = mkdir_p(&dir, " for linux.resources.devices").map_err(v1_hint)?;
+        cg.dirs.push(Dir {
+            hierarchy: h.name.clone(),
+            path: dir.clone(),
+            created,
+        });
     }
-    pub fn from_json(_v: &serde_json::Value) -> Result<Cgroup> {
-        Ok(Cgroup)
+    for (file, line) in v1_device_lines(rules) {
+        let p = dir.join(file);
+        write_file(&p, &line)
+            .ctx(
+                &format!("set linux.resources.devices ({file} {line})"),
+                p.display(),
+            )
+            .map_err(|e| {
+                if e.raw_errno() == Some(libc::EPERM) {
+                    e.with_hint("a cgroup cannot allow a device its parent denies")
+                } else {
+                    e
+                }
+            })?;
+    }
+    Ok(())
+}
+
+fn v1_hint(e: Error) -> Error {
+    match e.raw_errno() {
+        Some(libc::EACCES) | Some(libc::EPERM) | Some(libc::EROFS) => e.with_hint(V1_HINT),
+        Some(libc::ENOENT) => e.with_hint(
+            "this kernel lacks the file (a controller option not built in, or swap accounting off: boot with swapaccount=1); leave the limit out of the container's config",
+        ),
+        _ => e,
+    }
+}
+
+/// A new cpuset directory has empty cpus and mems, and a task cannot join
+/// it so: give each directory from the hierarchy's root down to `dir` its
+/// parent's where empty. The config's own values are written after.
+fn cpuset_inherit(mount: &Path, dir: &Path) -> Result<()> {
+    let Ok(below) = dir.strip_prefix(mount) else {
+        return Ok(());
+    };
+    let mut parent = mount.to_path_buf();
+    for part in below.components() {
+        let child = parent.join(part);
+        for file in ["cpuset.cpus", "cpuset.mems"] {
+            let mine = child.join(file);
+            if read(&mine)?.trim().is_empty() {
+                let theirs = read(&parent.join(file))?;
+                write_file(&mine, theirs.trim()).ctx(
+                    &format!("copy {file} from the parent cgroup"),
+                    mine.display(),
+                )?;
+            }
+        }
+        parent = child;
+    }
+    Ok(())
+}
+
+/// " for FIELD[ and N more]": what a directory is made for, in messages.
+fn purpose<'a>(settings: impl IntoIterator<Item = &'a Setting>) -> String {
+    let fields: Vec<&str> = settings.into_iter().map(|s| s.field.as_str()).collect();
+    match &fields[..] {
+        [] => String::new(),
+        [f] => format!(" for {f}"),
+        [f, rest @ ..] => format!(" for {f} and {} more", rest.len()),
+    }
+}
+
+// ---------------------------------------------------------------------
+// Files and directories.
+
+/// An io::Error as ours, with its step and path.
+fn io_error(step: &str, path: &Path, e: io::Error) -> Error {
+    match Err::<(), _>(e).ctx(step, path.display()) {
+        Err(e) => e,
+        Ok(()) => unreachable!(),
+    }
+}
+
+fn read(path: &Path) -> Result<String> {
+    fs::read_to_string(path).ctx("read", path.display())
+}
+
+/// Write a cgroup file: opened without O_CREAT (cgroupfs answers EACCES,
+/// not ENOENT, to creating a file that is not there), in one write.
+fn write_file(path: &Path, data: &str) -> io::Result<()> {
+    fs::OpenOptions::new()
+        .write(true)
+        .open(path)?
+        .write_all(data.as_bytes())
+}
+
+/// Write one setting. A value the kernel refuses gets a hint here; the
+/// callers add theirs for a missing file or a denied write.
+fn write_setting(dir: &Path, s: &Setting) -> Result<()> {
+    let p = dir.join(&s.file);
+    write_file(&p, &s.value)
+        .ctx(&format!("set {} to {}", s.field, s.value), p.display())
+        .map_err(|e| {
+            let hint = match e.raw_errno() {
+                Some(libc::EINVAL) if s.file.contains("memsw") => {
+                    "memory.swap is memory+swap: it must be at least memory.limit".to_string()
+                }
+                Some(libc::EBUSY) if s.controller == "memory" => {
+                    "the cgroup already uses more memory than that".to_string()
+                }
+                Some(libc::EINVAL) | Some(libc::ERANGE) if s.controller == "cpuset" => {
+                    "the cpus and mems must be ones the parent cgroup has".to_string()
+                }
+                Some(libc::EINVAL) | Some(libc::ERANGE) => format!(
+                    "the kernel refused {:?} for {}: check {} in the container's config",
+                    s.value, s.file, s.field
+                ),
+                _ => return e,
+            };
+            e.with_hint(hint)
+        })
+}
+
+fn is_denied(e: &Error) -> bool {
+    matches!(
+        e.raw_errno(),
+        Some(libc::EACCES) | Some(libc::EPERM) | Some(libc::EROFS)
+    )
+}
+
+/// Make `dir` and its missing parents; how many it made. On failure the
+/// ones made are removed again.
+fn mkdir_p(dir: &Path, why: &str) -> Result<usize> {
+    let mut missing = Vec::new();
+    let mut p = dir;
+    while fs::symlink_metadata(p).is_err() {
+        missing.push(p);
+        match p.parent() {
+            Some(parent) => p = parent,
+            None => break,
+        }
+    }
+    missing.reverse();
+    let mut made = 0;
+    for d in &missing {
+        match fs::create_dir(d) {
+            Ok(()) => made += 1,
+            Err(e) if e.kind() == io::ErrorKind::AlreadyExists => {}
+            Err(e) => {
+                for m in missing[..made].iter().rev() {
+                    let _ = fs::remove_dir(m);
+                }
+                return Err(io_error(&format!("create cgroup{why}"), d, e));
+            }
+        }
+    }
+    Ok(made)
+}
+
+/// The pids in `dir`'s cgroup.procs and those of every cgroup below.
+fn collect_pids(dir: &Path, pids: &mut Vec<i32>) -> Result<()> {
+    let procs = dir.join("cgroup.procs");
+    pids.extend(
+        read(&procs)?
+            .split_whitespace()
+            .filter_map(|p| p.parse::<i32>().ok()),
+    );
+    for e in fs::read_dir(dir).ctx("list cgroup", dir.display())? {
+        let e = e.ctx("list cgroup", dir.display())?;
+        if e.file_type().is_ok_and(|t| t.is_dir()) {
+            collect_pids(&e.path(), pids)?;
+        }
+    }
+    Ok(())
+}
+
+/// rmdir, retried while the cgroup is busy (its last task still exiting),
+/// for up to a second; a directory already gone is fine.
+fn rmdir(path: &Path) -> io::Result<()> {
+    let mut tries = 0;
+    loop {
+        match fs::remove_dir(path) {
+            Err(e) if e.raw_os_error() == Some(libc::EBUSY) && tries < 100 => {
+                tries += 1;
+                std::thread::sleep(Duration::from_millis(10));
+            }
+            Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(()),
+            r => return r,
+        }
+    }
+}
+
+/// Remove the cgroups below `path`, deepest first.
+fn rmdir_below(path: &Path) -> Result<()> {
+    let Ok(entries) = fs::read_dir(path) else {
+        return Ok(());
+    };
+    for e in entries {
+        let e = e.ctx("list cgroup", path.display())?;
+        if e.file_type().is_ok_and(|t| t.is_dir()) {
+            let p = e.path();
+            rmdir_below(&p)?;
+            rmdir(&p).ctx("remove cgroup", p.display())?;
+        }
+    }
+    Ok(())
+}
+
+fn remove_dir(d: &Dir) -> Result<()> {
+    if d.created == 0 {
+        return Ok(());
+    }
+    rmdir_below(&d.path)?;
+    rmdir(&d.path).ctx("remove cgroup", d.path.display())?;
+    // The parents it made, while nobody else uses them.
+    for p in d.path.ancestors().skip(1).take(d.created - 1) {
+        match fs::remove_dir(p) {
+            Ok(()) => {}
+            Err(e) if e.kind() == io::ErrorKind::NotFound => {}
+            Err(e) if matches!(e.raw_os_error(), Some(libc::EBUSY) | Some(libc::ENOTEMPTY)) => {
+                break
+            }
+            Err(e) => return Err(io_error("remove cgroup", p, e)),
+        }
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use oci_spec::runtime::Linux;
+
+    fn target(absolute: bool, parts: &[&str]) -> Target {
+        Target {
+            absolute,
+            parts: parts.iter().map(|s| s.to_string()).collect(),
+        }
+    }
+
+    #[test]
+    fn cgroups_path_is_cleaned() {
+        assert_eq!(
+            Target::parse("/a/b/../c").unwrap(),
+            target(true, &["a", "c"])
+        );
+        assert_eq!(
+            Target::parse("a/./b//c/").unwrap(),
+            target(false, &["a", "b", "c"])
+        );
+        // ".." never climbs above where the path starts.
+        assert_eq!(Target::parse("../../x").unwrap(), target(false, &["x"]));
+        assert_eq!(Target::parse("/../../x").unwrap(), target(true, &["x"]));
+        assert!(Target::parse("/").is_err());
+        assert!(Target::parse("/a/..").is_err());
+        assert_eq!(
+            Target::for_id("c1").unwrap(),
+            target(false, &["sandbox-oci-c1"])
+        );
+        assert!(Target::for_id("a/b").is_err());
+        assert!(Target::for_id("..").is_err());
+    }
+
+    #[test]
+    fn systemd_form_becomes_the_path_systemd_would_make() {
+        assert_eq!(
+            Target::systemd("system.slice:docker:1234", false).unwrap(),
+            target(true, &["system.slice", "docker-1234.scope"])
+        );
+        assert_eq!(
+            Target::systemd("user-1000.slice:libpod:abc", false).unwrap(),
+            target(true, &["user.slice", "user-1000.slice", "libpod-abc.scope"])
+        );
+        // An empty slice: system.slice, or user.slice (relative) rootless.
+        assert_eq!(
+            Target::systemd(":sandbox-oci:x", false).unwrap(),
+            target(true, &["system.slice", "sandbox-oci-x.scope"])
+        );
+        assert_eq!(
+            Target::systemd(":sandbox-oci:x", true).unwrap(),
+            target(false, &["user.slice", "sandbox-oci-x.scope"])
+        );
+        assert_eq!(
+            Target::systemd("machine.slice::my.slice", false).unwrap(),
+            target(true, &["machine.slice", "my.slice"])
+        );
+        assert_eq!(
+            Target::systemd("-.slice:p:n", false).unwrap(),
+            target(true, &["p-n.scope"])
+        );
+        for bad in [
+            "a:b",
+            "a:b:c:d",
+            "notaslice:p:n",
+            "a--b.slice:p:n",
+            "s.slice:p:",
+            "s.slice:p:a/b",
+        ] {
+            let e = Target::systemd(bad, false).unwrap_err();
+            assert_eq!(e.step, "linux.cgroupsPath", "{bad}: {e}");
+        }
+    }
+
+    const HYBRID_MOUNTINFO: &str = "\
+31 23 0:28 / /sys/fs/cgroup rw,relatime - tmpfs tmpfs rw,mode=755
+32 31 0:29 / /sys/fs/cgroup/cpu,cpuacct rw,relatime - cgroup cgroup rw,cpu,cpuacct
+34 31 0:31 / /sys/fs/cgroup/cpuset rw,relatime - cgroup cgroup rw,cpuset,clone_children
+35 31 0:32 / /sys/fs/cgroup/memory rw,relatime - cgroup cgroup rw,memory
+36 31 0:33 / /sys/fs/cgroup/devices rw,relatime - cgroup cgroup rw,devices
+39 31 0:36 / /sys/fs/cgroup/pids rw,relatime - cgroup cgroup rw,pids
+40 31 0:37 / /sys/fs/cgroup/systemd rw,relatime - cgroup cgroup rw,xattr,name=systemd
+41 31 0:38 / /sys/fs/cgroup/unified rw,relatime - cgroup2 cgroup2 rw
+99 31 0:32 /sub /mnt/again rw,relatime - cgroup cgroup rw,memory
+";
+    const HYBRID_PROC: &str = "\
+9:name=systemd:/
+8:pids:/
+5:devices:/
+4:memory:/process_api/ae14
+3:cpuset:/
+2:cpu,cpuacct:/x
+0::/u
+";
+
+    fn found(mountinfo: &str, proc_cgroup: &str) -> Found {
+        Found {
+            hierarchies: hierarchies(mountinfo),
+            proc_cgroup: proc_cgroup.to_string(),
+        }
+    }
+
+    #[test]
+    fn hierarchies_of_a_hybrid_system() {
+        let f = found(HYBRID_MOUNTINFO, HYBRID_PROC);
+        let names: Vec<&str> = f.hierarchies.iter().map(|h| h.name.as_str()).collect();
+        // The named systemd hierarchy has no controller; a second mount
+        // of memory is the same hierarchy.
+        assert_eq!(
+            names,
+            [
+                "cpu,cpuacct",
+                "cpuset",
+                "memory",
+                "devices",
+                "pids",
+                "unified"
+            ]
+        );
+        assert!(!f.is_pure_v2());
+        assert_eq!(
+            f.v1("cpuacct").unwrap().mount,
+            Path::new("/sys/fs/cgroup/cpu,cpuacct")
+        );
+        assert!(f.v1("hugetlb").is_none());
+
+        let rel = target(false, &["c1"]);
+        let abs = target(true, &["a", "c1"]);
+        let mem = f.v1("memory").unwrap();
+        assert_eq!(
+            f.resolve(mem, &rel, false).unwrap(),
+            Path::new("/sys/fs/cgroup/memory/process_api/ae14/c1")
+        );
+        assert_eq!(
+            f.resolve(mem, &abs, false).unwrap(),
+            Path::new("/sys/fs/cgroup/memory/a/c1")
+        );
+        let cpu = f.v1("cpu").unwrap();
+        assert_eq!(
+            f.resolve(cpu, &rel, false).unwrap(),
+            Path::new("/sys/fs/cgroup/cpu,cpuacct/x/c1")
+        );
+        // The unified hierarchy of a hybrid system: below our own cgroup.
+        let uni = f.unified().unwrap();
+        assert_eq!(
+            f.resolve(uni, &rel, false).unwrap(),
+            Path::new("/sys/fs/cgroup/unified/u/c1")
+        );
+    }
+
+    #[test]
+    fn pure_v2_puts_relative_paths_beside_the_callers_cgroup() {
+        let mi = "30 23 0:26 / /sys/fs/cgroup rw,nosuid - cgroup2 cgroup2 rw,nsdelegate\n";
+        let f = found(mi, "0::/user.slice/user-1000.slice/session-1.scope\n");
+        assert!(f.is_pure_v2());
+        let h = f.unified().unwrap();
+        assert_eq!(
+            f.resolve(h, &target(false, &["c1"]), true).unwrap(),
+            Path::new("/sys/fs/cgroup/user.slice/user-1000.slice/c1")
+        );
+        assert_eq!(
+            f.resolve(h, &target(true, &["machine.slice", "c1"]), true)
+                .unwrap(),
+            Path::new("/sys/fs/cgroup/machine.slice/c1")
+        );
+        // In the root cgroup (a container's cgroup namespace): "/".
+        let f = found(mi, "0::/\n");
+        assert_eq!(
+            f.resolve(f.unified().unwrap(), &target(false, &["c1"]), true)
+                .unwrap(),
+            Path::new("/sys/fs/cgroup/c1")
+        );
+        // A mount whose root is our cgroup's ancestor, with a space.
+        let ns = "40 1 0:30 /user.slice /mnt/cg\\040x rw - cgroup2 cgroup2 rw\n";
+        let f = found(ns, "0::/user.slice/a/s.scope\n");
+        assert_eq!(
+            f.resolve(f.unified().unwrap(), &target(false, &["c1"]), true)
+                .unwrap(),
+            Path::new("/mnt/cg x/a/c1")
+        );
+        // Our cgroup outside the mount: no place to put it.
+        let f = found(ns, "0::/system.slice/s.scope\n");
+        assert!(f
+            .resolve(f.unified().unwrap(), &target(false, &["c1"]), true)
+            .is_err());
+        // Nothing mounted: neither v2 nor anything to resolve in.
+        assert!(!found("", "0::/\n").is_pure_v2());
+        // A v1 hierarchy some program mounted beside a cgroup v2 at
+        // /sys/fs/cgroup does not make it hybrid.
+        let net_cls = "50 30 0:40 / /run/net_cls rw - cgroup cgroup rw,net_cls\n";
+        assert!(found(&format!("{mi}{net_cls}"), "0::/\n").is_pure_v2());
+        // cgroup v2 elsewhere: pure only without a v1 controller.
+        let elsewhere = "30 23 0:26 / /mnt/v2 rw - cgroup2 cgroup2 rw\n";
+        assert!(found(elsewhere, "0::/\n").is_pure_v2());
+        assert!(!found(&format!("{elsewhere}{net_cls}"), "0::/\n").is_pure_v2());
+    }
+
+    #[test]
+    fn the_initial_user_namespace() {
+        assert!(is_initial_uid_map("         0          0 4294967295\n"));
+        assert!(!is_initial_uid_map("         0       1000          1\n"));
+        assert!(!is_initial_uid_map(""));
+    }
+
+    #[test]
+    fn shares_to_weight_as_runc() {
+        assert_eq!(shares_to_weight(0), 0);
+        assert_eq!(shares_to_weight(1), 1);
+        assert_eq!(shares_to_weight(2), 1);
+        assert_eq!(shares_to_weight(3), 2);
+        assert_eq!(shares_to_weight(1024), 100);
+        assert_eq!(shares_to_weight(262_143), 10_000);
+        assert_eq!(shares_to_weight(262_144), 10_000);
+        assert_eq!(shares_to_weight(1 << 30), 10_000);
+        // Monotonic in between.
+        let mut last = 0;
+        for s in (2..262_144).step_by(97) {
+            let w = shares_to_weight(s);
+            assert!((1..=10_000).contains(&w) && w >= last, "{s} -> {w}");
+            last = w;
+        }
+    }
+
+    #[test]
+    fn swap_is_memory_plus_swap() {
+        assert_eq!(swap_v2(0, 100).unwrap(), None);
+        assert_eq!(swap_v2(-1, 100).unwrap(), None);
+        assert_eq!(swap_v2(300, 100).unwrap().as_deref(), Some("200"));
+        // The same as the memory limit: no swap.
+        assert_eq!(swap_v2(100, 100).unwrap().as_deref(), Some("0"));
+        assert!(swap_v2(50, 100).is_err());
+        assert!(swap_v2(100, 0).is_err());
+        assert!(swap_v2(100, -1).is_err());
+    }
+
+    fn resources(json: &str) -> LinuxResources {
+        serde_json::from_str(json).unwrap()
+    }
+
+    fn files(s: &[Setting]) -> Vec<(&str, &str)> {
+        s.iter()
+            .map(|s| (s.file.as_str(), s.value.as_str()))
+            .collect()
+    }
+
+    const LIMITS: &str = r#"{
+        "memory": {"limit": 67108864, "swap": 134217728, "reservation": 33554432},
+        "pids": {"limit": 32},
+        "cpu": {"shares": 1024, "quota": 50000, "period": 100000, "cpus": "0-1", "mems": "0"},
+        "hugepageLimits": [{"pageSize": "2MB", "limit": 0}],
+        "unified": {"memory.high": "50000000"}
+    }"#;
+
+    #[test]
+    fn v2_files_for_each_limit() {
+        let s = v2_settings(&resources(LIMITS)).unwrap();
+        assert_eq!(
+            files(&s),
+            [
+                ("pids.max", "32"),
+                ("memory.swap.max", "67108864"),
+                ("memory.max", "67108864"),
+                ("memory.low", "33554432"),
+                ("cpu.weight", "100"),
+                ("cpu.max", "50000 100000"),
+                ("cpuset.cpus", "0-1"),
+                ("cpuset.mems", "0"),
+                ("hugetlb.2MB.max", "0"),
+                ("memory.high", "50000000"),
+            ]
+        );
+        assert_eq!(s[0].field, "linux.resources.pids.limit");
+        assert_eq!(s[9].controller, "memory");
+        assert_eq!(s[9].field, "linux.resources.unified[memory.high]");
+        // A period alone: no quota.
+        let s = v2_settings(&resources(r#"{"cpu": {"period": 50000}}"#)).unwrap();
+        assert_eq!(files(&s), [("cpu.max", "max 50000")]);
+        // Unlimited and unset values write nothing.
+        let s = v2_settings(&resources(
+            r#"{"memory": {"limit": -1, "swap": -1}, "pids": {"limit": -1}, "cpu": {"shares": 0, "quota": -1}}"#,
+        ))
+        .unwrap();
+        assert_eq!(files(&s), [("cpu.max", "max 100000")]);
+        let s = v2_settings(&resources(r#"{"pids": {"limit": 0}, "memory": {}}"#)).unwrap();
+        assert!(s.is_empty());
+        // Realtime CPU does not exist in cgroup v2.
+        let e = v2_settings(&resources(r#"{"cpu": {"realtimeRuntime": 100}}"#)).unwrap_err();
+        assert!(e.to_string().contains("realtime"), "{e}");
+    }
+
+    #[test]
+    fn v1_files_for_each_limit() {
+        let s = v1_settings(&resources(LIMITS)).unwrap();
+        assert_eq!(
+            files(&s),
+            [
+                ("pids.max", "32"),
+                ("memory.limit_in_bytes", "67108864"),
+                ("memory.memsw.limit_in_bytes", "134217728"),
+                ("memory.soft_limit_in_bytes", "33554432"),
+                ("cpu.shares", "1024"),
+                ("cpu.cfs_period_us", "100000"),
+                ("cpu.cfs_quota_us", "50000"),
+                ("cpuset.cpus", "0-1"),
+                ("cpuset.mems", "0"),
+                ("hugetlb.2MB.limit_in_bytes", "0"),
+            ]
+        );
+        let s = v1_settings(&resources(
+            r#"{"memory": {"swappiness": 10, "disableOOMKiller": true}, "cpu": {"realtimePeriod": 1000000, "realtimeRuntime": 950000}}"#,
+        ))
+        .unwrap();
+        assert_eq!(
+            files(&s),
+            [
+                ("memory.swappiness", "10"),
+                ("memory.oom_control", "1"),
+                ("cpu.rt_period_us", "1000000"),
+                ("cpu.rt_runtime_us", "950000"),
+            ]
+        );
+        assert!(v1_settings(&resources(r#"{"memory": {"swappiness": 101}}"#)).is_err());
+    }
+
+    #[test]
+    fn unified_keys_are_files() {
+        let e = unified(&resources(r#"{"unified": {"../memory.max": "1"}}"#)).unwrap_err();
+        assert!(e.to_string().contains("../memory.max"), "{e}");
+        for bad in [
+            "cgroup.procs",
+            "cgroup.threads",
+            "memory",
+            ".max",
+            "memory.",
+        ] {
+            let json = format!(r#"{{"unified": {{"{bad}": "1"}}}}"#);
+            assert!(unified(&resources(&json)).is_err(), "{bad}");
+        }
+        let s = unified(&resources(
+            r#"{"unified": {"pids.max": "5", "cgroup.max.depth": "2"}}"#,
+        ))
+        .unwrap();
+        // Sorted by name.
+        assert_eq!(files(&s), [("cgroup.max.depth", "2"), ("pids.max", "5")]);
+        assert_eq!(s[0].controller, "cgroup");
+    }
+
+    #[test]
+    fn fields_not_implemented_fail_closed() {
+        for json in [
+            r#"{"blockIO": {"weight": 100}}"#,
+            r#"{"network": {"classID": 1}}"#,
+            r#"{"rdma": {"mlx5_1": {"hcaHandles": 3}}}"#,
+        ] {
+            let e = unsupported(&resources(json)).unwrap_err();
+            assert!(e.to_string().contains("cannot be enforced"), "{e}");
+            assert!(e.hint.is_some());
+        }
+        assert!(unsupported(&resources(r#"{"blockIO": {}, "network": {}, "rdma": {}}"#)).is_ok());
+    }
+
+    #[test]
+    fn nothing_asked_is_no_cgroup() {
+        let linux: Linux = serde_json::from_str("{}").unwrap();
+        assert_eq!(Cgroup::create(&linux, "c1", false).unwrap(), None);
+        let linux: Linux = serde_json::from_str(r#"{"resources": {}}"#).unwrap();
+        assert_eq!(Cgroup::create(&linux, "c1", false).unwrap(), None);
+    }
+
+    fn dev_rules(json: &str) -> Vec<DevRule> {
+        let list: Vec<LinuxDeviceCgroup> = serde_json::from_str(json).unwrap();
+        device_rules(&list).unwrap()
+    }
+
+    /// containerd's rules as root: deny all, then an allow list.
+    const CONTAINERD: &str = r#"[
+        {"allow": false, "access": "rwm"},
+        {"allow": true, "type": "c", "major": 1, "minor": 3, "access": "rwm"},
+        {"allow": true, "type": "c", "major": 1, "minor": 5, "access": "rwm"},
+        {"allow": true, "type": "c", "access": "m"},
+        {"allow": true, "type": "b", "access": "m"},
+        {"allow": true, "type": "c", "major": 136, "access": "rwm"},
+        {"allow": true, "type": "c", "major": 5, "minor": 1, "access": "rw"}
+    ]"#;
+
+    #[test]
+    fn device_rules_as_v1_lines() {
+        let lines = v1_device_lines(&dev_rules(CONTAINERD));
+        assert_eq!(
+            lines,
+            [
+                ("devices.deny", "a".to_string()),
+                ("devices.allow", "c 1:3 rwm".to_string()),
+                ("devices.allow", "c 1:5 rwm".to_string()),
+                ("devices.allow", "c *:* m".to_string()),
+                ("devices.allow", "b *:* m".to_string()),
+                ("devices.allow", "c 136:* rwm".to_string()),
+                ("devices.allow", "c 5:1 rw".to_string()),
+            ]
+        );
+        // "a" narrower than everything: a "b" and a "c" line.
+        let lines = v1_device_lines(&dev_rules(
+            r#"[{"allow": false, "type": "a", "access": "w"}]"#,
+        ));
+        assert_eq!(
+            lines,
+            [
+                ("devices.deny", "b *:* w".to_string()),
+                ("devices.deny", "c *:* w".to_string()),
+            ]
+        );
+        // No access: all of it; a negative number: any.
+        let r = dev_rules(r#"[{"allow": true, "type": "u", "major": -1, "minor": 7}]"#);
+        assert_eq!(
+            v1_device_lines(&r),
+            [("devices.allow", "c *:7 rwm".to_string())]
+        );
+        assert!(!denies_any(&r));
+        assert!(denies_any(&dev_rules(CONTAINERD)));
+        for bad in [
+            r#"[{"allow": true, "type": "p"}]"#,
+            r#"[{"allow": true, "access": "rx"}]"#,
+            r#"[{"allow": true, "major": 4294967296}]"#,
+        ] {
+            let list: Vec<LinuxDeviceCgroup> = serde_json::from_str(bad).unwrap();
+            let e = device_rules(&list).unwrap_err();
+            assert_eq!(e.step, "linux.resources.devices[0]", "{e}");
+        }
+    }
+
+    /// Every instruction can run, and every path ends in an exit: the
+    /// verifier refuses a program otherwise.
+    fn assert_well_formed(p: &[BpfInsn]) {
+        let mut seen = vec![false; p.len()];
+        let mut todo = vec![0usize];
+        while let Some(pc) = todo.pop() {
+            assert!(pc < p.len(), "runs off the end");
+            if std::mem::replace(&mut seen[pc], true) {
+                continue;
+            }
+            match p[pc].code {
+                EXIT => {}
+                JEQ_K | JNE_K => todo.extend([pc + 1, pc + 1 + p[pc].off as usize]),
+                _ => todo.push(pc + 1),
+            }
+        }
+        let unreachable: Vec<usize> = (0..p.len()).filter(|i| !seen[*i]).collect();
+        assert!(unreachable.is_empty(), "unreachable: {unreachable:?}");
+    }
+
+    /// Run a device program the way the kernel would, on the opcodes it
+    /// uses.
+    fn run(p: &[BpfInsn], kind: i32, access: u8, major: u32, minor: u32) -> u64 {
+        assert_well_formed(p);
+        let ctx = [kind as u32 | (u32::from(access) << 16), major, minor];
+        let mut r = [0u64; 11];
+        let mut pc = 0;
+        let mut ctx_in_r1 = true;
+        loop {
+            let i = p[pc];
+            pc += 1;
+            let (d, s) = (usize::from(i.dst()), usize::from(i.src()));
+            if d == 1 {
+                ctx_in_r1 = false;
+            }
+            match i.code {
+                LDX_W => {
+                    assert!(s == 1 && ctx_in_r1, "a load not from the context");
+                    r[d] = u64::from(ctx[i.off as usize / 4]);
+                }
+                AND32_K => r[d] = u64::from(r[d] as u32 & i.imm as u32),
+                RSH32_K => r[d] = u64::from((r[d] as u32) >> i.imm),
+                MOV32_X => r[d] = u64::from(r[s] as u32),
+                MOV32_K => r[d] = u64::from(i.imm as u32),
+                JEQ_K if r[d] == i.imm as i64 as u64 => pc += i.off as usize,
+                JNE_K if r[d] != i.imm as i64 as u64 => pc += i.off as usize,
+                JEQ_K | JNE_K => {}
+                EXIT => return r[0],
+                c => panic!("opcode {c:#x}"),
+            }
+        }
+    }
+
+    #[test]
+    fn device_program_decides_as_the_rules_say() {
+        let p = device_program(&dev_rules(CONTAINERD));
+        let (r, w, m) = (ACC_READ, ACC_WRITE, ACC_MKNOD);
+        assert_eq!(run(&p, DEV_CHAR, r, 1, 7), 0, "/dev/full is not allowed");
+        assert_eq!(run(&p, DEV_CHAR, r | w, 1, 3), 1, "/dev/null is");
+        assert_eq!(run(&p, DEV_CHAR, r | w, 1, 5), 1, "/dev/zero is");
+        assert_eq!(run(&p, DEV_CHAR, m, 1, 7), 1, "mknod of any char device");
+        assert_eq!(run(&p, DEV_BLOCK, m, 8, 0), 1, "mknod of any block device");
+        assert_eq!(run(&p, DEV_BLOCK, r, 8, 0), 0, "but not reading a disk");
+        assert_eq!(run(&p, DEV_CHAR, w, 136, 4), 1, "a pty");
+        assert_eq!(run(&p, DEV_CHAR, r | w, 5, 1), 1, "the console");
+        assert_eq!(run(&p, DEV_CHAR, r, 3, 1), 0);
+
+        // A deny of some access: the rest stays allowed.
+        let p = device_program(&dev_rules(
+            r#"[{"allow": false, "type": "c", "major": 1, "minor": 7, "access": "w"}]"#,
+        ));
+        assert_eq!(run(&p, DEV_CHAR, r, 1, 7), 1);
+        assert_eq!(run(&p, DEV_CHAR, r | w, 1, 7), 0);
+        assert_eq!(run(&p, DEV_CHAR, w, 1, 8), 1);
+        assert_eq!(run(&p, DEV_BLOCK, w, 1, 7), 1);
+
+        // The later rule wins.
+        let later_allows = r#"[{"allow": false, "type": "c", "major": 1, "minor": 7}, {"allow": true, "type": "c", "major": 1, "minor": 7}]"#;
+        assert_eq!(
+            run(&device_program(&dev_rules(later_allows)), DEV_CHAR, r, 1, 7),
+            1
+        );
+        let later_denies = r#"[{"allow": true, "type": "c", "major": 1, "minor": 7}, {"allow": false, "type": "c", "major": 1, "minor": 7}]"#;
+        assert_eq!(
+            run(&device_program(&dev_rules(later_denies)), DEV_CHAR, r, 1, 7),
+            0
+        );
+        // An allow of part of the access asked for is not enough.
+        let part = r#"[{"allow": false}, {"allow": true, "type": "c", "major": 1, "minor": 7, "access": "r"}]"#;
+        let p = device_program(&dev_rules(part));
+        assert_eq!(run(&p, DEV_CHAR, r, 1, 7), 1);
+        assert_eq!(run(&p, DEV_CHAR, r | w, 1, 7), 0);
+        // No rules: all allowed.
+        assert_eq!(run(&device_program(&[]), DEV_BLOCK, r | w | m, 8, 0), 1);
+    }
+
+    #[test]
+    fn state_round_trip() {
+        let cg = Cgroup {
+            dirs: vec![
+                Dir {
+                    hierarchy: "memory".into(),
+                    path: "/sys/fs/cgroup/memory/a/c1".into(),
+                    created: 2,
+                },
+                Dir {
+                    hierarchy: "unified".into(),
+                    path: "/sys/fs/cgroup/unified/a/c1".into(),
+                    created: 0,
+                },
+            ],
+        };
+        let v = cg.to_json();
+        assert_eq!(Cgroup::from_json(&v).unwrap(), cg);
+        assert_eq!(cg.tracking().unwrap().hierarchy, "unified");
+        for bad in [
+            r#"{}"#,
+            r#"{"dirs": [{"hierarchy": "unified", "path": "rel/c1", "created": 1}]}"#,
+            r#"{"dirs": [{"hierarchy": "unified", "path": "/sys/fs/cgroup/../etc", "created": 1}]}"#,
+            r#"{"dirs": [{"hierarchy": "unified", "path": "/x"}]}"#,
+        ] {
+            let v: Value = serde_json::from_str(bad).unwrap();
+            assert!(Cgroup::from_json(&v).is_err(), "{bad}");
+        }
     }
 }

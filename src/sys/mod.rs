@@ -13,6 +13,7 @@
 //! site; the ones other code uses too are re-exported here. Every other
 //! item is re-exported from its topic module, so callers write `sys::name`.
 
+mod cgroup;
 mod fd;
 mod mount;
 mod net;
@@ -26,6 +27,7 @@ mod signal;
 pub mod sigsafe;
 mod tty;
 
+pub use cgroup::*;
 pub use fd::*;
 pub use mount::*;
 pub use net::*;
