@@ -101,7 +101,11 @@ impl Bundle {
     fn out(&self, args: &[&str]) -> Output {
         let mut c = self.oci(args);
         let deadline = Duration::from_secs(30);
-        let child = c.stdout(Stdio::piped()).stderr(Stdio::piped()).spawn().unwrap();
+        let child = c
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap();
         wait_output(child, deadline)
     }
 
@@ -128,7 +132,14 @@ impl Bundle {
         let err = self.dir.join(format!("{id}.err"));
         let e = fs::File::create(&err).unwrap();
         let mut child = self
-            .oci(&["create", "--bundle", &self.bundle_arg(), "--pid-file", &pidfile.display().to_string(), id])
+            .oci(&[
+                "create",
+                "--bundle",
+                &self.bundle_arg(),
+                "--pid-file",
+                &pidfile.display().to_string(),
+                id,
+            ])
             .stdout(f)
             .stderr(e)
             .spawn()
@@ -138,11 +149,18 @@ impl Bundle {
             if let Some(s) = child.try_wait().unwrap() {
                 break s;
             }
-            assert!(start.elapsed() < Duration::from_secs(30), "create timed out");
+            assert!(
+                start.elapsed() < Duration::from_secs(30),
+                "create timed out"
+            );
             std::thread::sleep(Duration::from_millis(5));
         };
         assert!(st.success(), "create: {}", read_out(&err));
-        let pid: i32 = fs::read_to_string(&pidfile).unwrap().trim().parse().unwrap();
+        let pid: i32 = fs::read_to_string(&pidfile)
+            .unwrap()
+            .trim()
+            .parse()
+            .unwrap();
         (pid, out)
     }
 }
@@ -173,7 +191,10 @@ fn wait_output(mut child: std::process::Child, deadline: Duration) -> Output {
 fn eventually(what: &str, mut f: impl FnMut() -> bool) {
     let start = Instant::now();
     while !f() {
-        assert!(start.elapsed() < Duration::from_secs(10), "timed out waiting for {what}");
+        assert!(
+            start.elapsed() < Duration::from_secs(10),
+            "timed out waiting for {what}"
+        );
         std::thread::sleep(Duration::from_millis(10));
     }
 }
@@ -185,14 +206,21 @@ fn read_out(p: &Path) -> String {
 /// `run` in the foreground: the container's stdout is ours and its exit
 /// status is the runtime's; the state is gone afterwards.
 fn run_passes_output_and_exit_status() {
-    let b = bundle("run", &["/bin/sh", "-c", "echo hi from $(hostname); exit 3"]);
+    let b = bundle(
+        "run",
+        &["/bin/sh", "-c", "echo hi from $(hostname); exit 3"],
+    );
     b.write();
     let o = b.out(&["run", "--bundle", &b.bundle_arg(), "r1"]);
     assert_eq!(o.status.code(), Some(3), "stderr: {}", text(&o.stderr));
     assert_eq!(text(&o.stdout), "hi from oci-test\n");
     let o = b.out(&["state", "r1"]);
     assert!(!o.status.success());
-    assert!(text(&o.stderr).contains("container r1 does not exist"), "{}", text(&o.stderr));
+    assert!(
+        text(&o.stderr).contains("container r1 does not exist"),
+        "{}",
+        text(&o.stderr)
+    );
 }
 
 /// The lifecycle of runtime.md: create leaves the process parked (the
@@ -225,7 +253,11 @@ fn create_parks_until_start_then_kill_and_delete() {
     // delete refuses a running container without --force.
     let o = b.out(&["delete", "c1"]);
     assert!(!o.status.success());
-    assert!(text(&o.stderr).contains("not stopped"), "{}", text(&o.stderr));
+    assert!(
+        text(&o.stderr).contains("not stopped"),
+        "{}",
+        text(&o.stderr)
+    );
     let o = b.out(&["kill", "c1", "KILL"]);
     assert!(o.status.success(), "kill: {}", text(&o.stderr));
     eventually("stopped", || b.state("c1")["status"] == "stopped");
@@ -242,8 +274,17 @@ fn exec_joins_the_running_container() {
     let (_pid, _) = b.create("e1");
     assert!(b.out(&["start", "e1"]).status.success());
     let o = b.out(&[
-        "exec", "-u", "0:0", "--cwd", "/tmp", "-e", "FOO=bar", "e1",
-        "/bin/sh", "-c", "cat /proc/1/comm; hostname; pwd; echo $FOO; ls /proc/self/ns/ >/dev/null && echo ok",
+        "exec",
+        "-u",
+        "0:0",
+        "--cwd",
+        "/tmp",
+        "-e",
+        "FOO=bar",
+        "e1",
+        "/bin/sh",
+        "-c",
+        "cat /proc/1/comm; hostname; pwd; echo $FOO; ls /proc/self/ns/ >/dev/null && echo ok",
     ]);
     assert!(o.status.success(), "exec: {}", text(&o.stderr));
     assert_eq!(text(&o.stdout), "sleep\noci-test\n/tmp\nbar\nok\n");
@@ -251,7 +292,11 @@ fn exec_joins_the_running_container() {
     assert_eq!(o.status.code(), Some(7));
     let o = b.out(&["exec", "e1", "/nonexistent"]);
     assert!(!o.status.success());
-    assert!(text(&o.stderr).contains("no such file or directory"), "{}", text(&o.stderr));
+    assert!(
+        text(&o.stderr).contains("no such file or directory"),
+        "{}",
+        text(&o.stderr)
+    );
     // --process, as conmon passes it, and --detach with a pid file.
     let process = b.dir.join("process.json");
     let mut p = b.config["process"].clone();
@@ -263,15 +308,24 @@ fn exec_joins_the_running_container() {
     let err = b.dir.join("exec.err");
     let st = b
         .oci(&[
-            "exec", "--process", &process.display().to_string(), "--detach",
-            "--pid-file", &pidfile.display().to_string(), "e1",
+            "exec",
+            "--process",
+            &process.display().to_string(),
+            "--detach",
+            "--pid-file",
+            &pidfile.display().to_string(),
+            "e1",
         ])
         .stdout(Stdio::null())
         .stderr(fs::File::create(&err).unwrap())
         .status()
         .unwrap();
     assert!(st.success(), "exec --detach: {}", read_out(&err));
-    let epid: i32 = fs::read_to_string(&pidfile).unwrap().trim().parse().unwrap();
+    let epid: i32 = fs::read_to_string(&pidfile)
+        .unwrap()
+        .trim()
+        .parse()
+        .unwrap();
     eventually("the detached process's file", || {
         text(&b.out(&["exec", "e1", "cat", "/tmp/d"]).stdout) == "detached\n"
     });
@@ -289,16 +343,30 @@ fn a_missing_program_fails_create_with_a_clear_error() {
     b.write();
     let log = b.dir.join("log.json");
     let o = b.out(&[
-        "--log", &log.display().to_string(), "--log-format", "json",
-        "create", "--bundle", &b.bundle_arg(), "m1",
+        "--log",
+        &log.display().to_string(),
+        "--log-format",
+        "json",
+        "create",
+        "--bundle",
+        &b.bundle_arg(),
+        "m1",
     ]);
     assert_eq!(o.status.code(), Some(1));
     let err = text(&o.stderr);
-    assert!(err.starts_with("sandbox: exec: \"/nonexistent\": stat /nonexistent: no such file or directory"), "{err}");
+    assert!(
+        err.starts_with(
+            "sandbox: exec: \"/nonexistent\": stat /nonexistent: no such file or directory"
+        ),
+        "{err}"
+    );
     assert_eq!(err.lines().count(), 1, "{err}");
     let rec: Value = serde_json::from_str(read_out(&log).lines().last().unwrap()).unwrap();
     assert_eq!(rec["level"], "error");
-    assert!(rec["msg"].as_str().unwrap().contains("no such file or directory"));
+    assert!(rec["msg"]
+        .as_str()
+        .unwrap()
+        .contains("no such file or directory"));
     assert!(rec["time"].as_str().unwrap().ends_with('Z'));
     assert!(!b.root.join("m1").exists(), "state left behind");
 }
@@ -320,9 +388,16 @@ fn the_config_shapes_the_process() {
     assert!(o.status.success(), "{}", text(&o.stderr));
     let out = text(&o.stdout);
     let lines: Vec<&str> = out.lines().collect();
-    for (i, n) in ["pid", "net", "ipc", "uts", "mnt", "user", "cgroup"].iter().enumerate() {
+    for (i, n) in ["pid", "net", "ipc", "uts", "mnt", "user", "cgroup"]
+        .iter()
+        .enumerate()
+    {
         let host = fs::read_link(format!("/proc/self/ns/{n}")).unwrap();
-        assert_ne!(lines[i], host.display().to_string(), "{n} namespace is the host's");
+        assert_ne!(
+            lines[i],
+            host.display().to_string(),
+            "{n} namespace is the host's"
+        );
     }
     assert!(out.contains("CapEff:\t0000000020000420"), "{out}");
     assert!(out.contains("CapBnd:\t0000000020000420"), "{out}");
@@ -351,9 +426,7 @@ fn hooks_run_in_order_with_the_state() {
     let mut b = bundle("hooks", &["/bin/sh", "-c", "echo program >> /hooklog/log"]);
     let logdir = test_dir("oci-hooklog");
     let log = logdir.join("log");
-    let hook = |name: &str, file: &str| {
-        json!({"path": "/bin/sh", "args": ["sh", "-c", format!("read -r s; echo {name} \"$s\" >> {file}")]})
-    };
+    let hook = |name: &str, file: &str| json!({"path": "/bin/sh", "args": ["sh", "-c", format!("read -r s; echo {name} \"$s\" >> {file}")]});
     let host = log.display().to_string();
     b.config["hooks"] = json!({
         "createRuntime": [hook("createRuntime", &host)],
@@ -374,15 +447,36 @@ fn hooks_run_in_order_with_the_state() {
     let names: Vec<&str> = text.lines().map(|l| l.split(' ').next().unwrap()).collect();
     assert_eq!(
         names,
-        ["createRuntime", "createContainer", "startContainer", "poststart", "program", "poststop"]
-            .iter()
-            .filter(|n| names.contains(n))
-            .copied()
-            .collect::<Vec<_>>()
+        [
+            "createRuntime",
+            "createContainer",
+            "startContainer",
+            "poststart",
+            "program",
+            "poststop"
+        ]
+        .iter()
+        .filter(|n| names.contains(n))
+        .copied()
+        .collect::<Vec<_>>()
     );
     // poststart and the program race; everything else is ordered.
-    let order: Vec<&str> = names.iter().filter(|n| **n != "poststart").copied().collect();
-    assert_eq!(order, ["createRuntime", "createContainer", "startContainer", "program", "poststop"], "{text}");
+    let order: Vec<&str> = names
+        .iter()
+        .filter(|n| **n != "poststart")
+        .copied()
+        .collect();
+    assert_eq!(
+        order,
+        [
+            "createRuntime",
+            "createContainer",
+            "startContainer",
+            "program",
+            "poststop"
+        ],
+        "{text}"
+    );
     assert!(names.contains(&"poststart"), "{text}");
     for l in text.lines().filter(|l| !l.starts_with("program")) {
         let state: Value = serde_json::from_str(l.split_once(' ').unwrap().1).unwrap();
@@ -398,22 +492,37 @@ fn a_symlinked_mount_destination_stays_in_the_rootfs() {
     let outside = test_dir("oci-outside");
     let target = outside.display().to_string();
     // /escape -> /…/oci-outside: on the host that is the test's directory.
-    let s = as_test_user("ln").arg("-s").arg(&target).arg(rootfs.join("escape")).status().unwrap();
+    let s = as_test_user("ln")
+        .arg("-s")
+        .arg(&target)
+        .arg(rootfs.join("escape"))
+        .status()
+        .unwrap();
     assert!(s.success());
     let mut b = bundle("symlink", &["/bin/true"]);
     b.config["root"]["path"] = json!(rootfs);
     // No tmpfs on /tmp: the control looks for the mount point in the
     // rootfs copy, under its /tmp.
-    b.config["mounts"].as_array_mut().unwrap().retain(|m| m["destination"] != "/tmp");
+    b.config["mounts"]
+        .as_array_mut()
+        .unwrap()
+        .retain(|m| m["destination"] != "/tmp");
     b.config["mounts"].as_array_mut().unwrap().push(json!(
         {"destination": "/escape/planted", "type": "tmpfs", "source": "tmpfs"}
     ));
     b.write();
     let o = b.out(&["run", "--bundle", &b.bundle_arg(), "y1"]);
     assert!(o.status.success(), "{}", text(&o.stderr));
-    assert!(!outside.join("planted").exists(), "a mount point was made outside the rootfs");
+    assert!(
+        !outside.join("planted").exists(),
+        "a mount point was made outside the rootfs"
+    );
     let inside = rootfs.join(target.trim_start_matches('/')).join("planted");
-    assert!(inside.is_dir(), "control: {} was not made", inside.display());
+    assert!(
+        inside.is_dir(),
+        "control: {} was not made",
+        inside.display()
+    );
 }
 
 /// The Landlock annotation's signal scope: a container that shares the
@@ -421,7 +530,11 @@ fn a_symlinked_mount_destination_stays_in_the_rootfs() {
 /// Control: the same probe without the annotation reaches it.
 fn landlock_annotation_scopes_signals() {
     if landlock_abi() < 6 {
-        skip("landlock_annotation_scopes_signals", "landlock", "this kernel's Landlock is older than ABI 6 (signal scope)");
+        skip(
+            "landlock_annotation_scopes_signals",
+            "landlock",
+            "this kernel's Landlock is older than ABI 6 (signal scope)",
+        );
         return;
     }
     let mut target = as_test_user("sleep").arg("30").spawn().unwrap();
@@ -431,7 +544,10 @@ fn landlock_annotation_scopes_signals() {
         let mut b = bundle(name, &["/bin/sh", "-c", &probe]);
         let ns = b.config["linux"]["namespaces"].as_array_mut().unwrap();
         ns.retain(|n| n["type"] != "pid");
-        b.config["mounts"].as_array_mut().unwrap().retain(|m| m["destination"] != "/proc");
+        b.config["mounts"]
+            .as_array_mut()
+            .unwrap()
+            .retain(|m| m["destination"] != "/proc");
         if annotate {
             b.config["annotations"] = json!({"org.sandbox.landlock": "require"});
         }
@@ -467,17 +583,36 @@ fn usage_errors_are_clear() {
     let b = bundle("usage", &["/bin/true"]);
     let o = b.out(&["state", "../x"]);
     assert_eq!(o.status.code(), Some(1));
-    assert!(text(&o.stderr).contains("not a valid container id"), "{}", text(&o.stderr));
+    assert!(
+        text(&o.stderr).contains("not a valid container id"),
+        "{}",
+        text(&o.stderr)
+    );
     let o = b.out(&["kill", "nosuch", "TERM"]);
-    assert!(text(&o.stderr).contains("container nosuch does not exist"), "{}", text(&o.stderr));
+    assert!(
+        text(&o.stderr).contains("container nosuch does not exist"),
+        "{}",
+        text(&o.stderr)
+    );
     let o = b.out(&["kill", "nosuch", "NOTASIGNAL"]);
-    assert!(text(&o.stderr).contains("'NOTASIGNAL' is not a signal"), "{}", text(&o.stderr));
+    assert!(
+        text(&o.stderr).contains("'NOTASIGNAL' is not a signal"),
+        "{}",
+        text(&o.stderr)
+    );
     let o = b.out(&["init", "3"]);
     assert_eq!(o.status.code(), Some(1));
-    assert!(text(&o.stderr).contains("not by hand"), "{}", text(&o.stderr));
+    assert!(
+        text(&o.stderr).contains("not by hand"),
+        "{}",
+        text(&o.stderr)
+    );
     let o = b.out(&["features"]);
     let f: Value = serde_json::from_slice(&o.stdout).unwrap();
-    assert!(f["linux"]["namespaces"].as_array().unwrap().contains(&json!("user")));
+    assert!(f["linux"]["namespaces"]
+        .as_array()
+        .unwrap()
+        .contains(&json!("user")));
     let o = b.out(&["--version"]);
     assert!(text(&o.stdout).starts_with("sandbox-oci version"));
 }

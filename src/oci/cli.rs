@@ -200,7 +200,7 @@ fn unknown(cmd: &str, name: &str) -> Error {
     usage(format!("{cmd}: unknown option --{name}"))
 }
 
-/// Parse the whole command line (without argv[0]).
+/// Parse the whole command line (without `argv[0]`).
 pub fn parse(args: Vec<OsString>) -> Result<(Global, Cmd)> {
     let v = args
         .into_iter()
@@ -413,7 +413,7 @@ fn number(name: &str, v: &str) -> Result<u32> {
         .map_err(|_| usage(format!("--{name}: '{v}' is not a number")))
 }
 
-/// Entry point for argv[0] == `sandbox-oci`. Returns the exit status.
+/// Entry point for `argv[0]` == `sandbox-oci`. Returns the exit status.
 pub fn main(args: Vec<OsString>) -> u8 {
     let (global, cmd) = match parse(args) {
         Ok(p) => p,

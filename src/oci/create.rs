@@ -427,7 +427,7 @@ pub fn wait_forwarding(pid: i32) -> Result<u8> {
         .ctx("poll", "run")?;
         if ready[0] & libc::POLLIN != 0 {
             if let Some(si) = sys::read_signal(sfd.as_fd()).ctx("read signal", "run")? {
-                let _ = sys::kill(pid, si.signo as i32);
+                let _ = sys::kill(pid, si.signo);
             }
         }
         if ready[1] != 0 {

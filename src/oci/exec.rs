@@ -157,7 +157,10 @@ pub fn exec(g: &Global, _log: &Log, a: &ExecArgs) -> Result<u8> {
     // CAP_SYS_ADMIN in our own user namespace too, which is then the
     // container's. The launcher is single-threaded, as setns(CLONE_NEWUSER)
     // requires.
-    if let Some(i) = join.iter().position(|(_, flag, _)| *flag == libc::CLONE_NEWUSER) {
+    if let Some(i) = join
+        .iter()
+        .position(|(_, flag, _)| *flag == libc::CLONE_NEWUSER)
+    {
         let (f, _, path) = join.remove(i);
         sys::setns(f.as_fd(), libc::CLONE_NEWUSER).ctx("join the container's namespace", &path)?;
     }

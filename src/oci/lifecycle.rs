@@ -69,7 +69,7 @@ pub fn start(g: &Global, log: &Log, id: &str) -> Result<()> {
     let spec = c.config()?;
     let st = super::hook_state(id, "running", c.record.pid, &c.record.bundle, &spec);
     if let Err(e) = hooks::run(spec.hooks().as_ref(), hooks::Kind::Poststart, &st) {
-        log.warn(&e.to_string().trim_start_matches("sandbox: ").to_string());
+        log.warn(e.to_string().trim_start_matches("sandbox: "));
     }
     Ok(())
 }
@@ -207,13 +207,13 @@ pub fn delete(g: &Global, log: &Log, id: &str, force: bool) -> Result<u8> {
             let _ = sys::kill(pid, libc::SIGKILL);
         }
         if let Err(e) = cg.remove() {
-            log.warn(&e.to_string().trim_start_matches("sandbox: ").to_string());
+            log.warn(e.to_string().trim_start_matches("sandbox: "));
         }
     }
     if let Ok(spec) = c.config() {
         let st = super::hook_state(id, "stopped", c.record.pid, &c.record.bundle, &spec);
         if let Err(e) = hooks::run(spec.hooks().as_ref(), hooks::Kind::Poststop, &st) {
-            log.warn(&e.to_string().trim_start_matches("sandbox: ").to_string());
+            log.warn(e.to_string().trim_start_matches("sandbox: "));
         }
     }
     fs::remove_dir_all(&c.dir).ctx("remove the container's state", c.dir.display())?;

@@ -57,6 +57,11 @@ const CAPS: &[(&str, u32)] = &[
     ("CHECKPOINT_RESTORE", 40),
 ];
 
+/// The capability names this build knows, without the CAP_ prefix.
+pub fn cap_names() -> impl Iterator<Item = &'static str> {
+    CAPS.iter().map(|(n, _)| *n)
+}
+
 pub fn cap_number(c: &Capability) -> Option<u32> {
     let name = c.to_string();
     CAPS.iter().find(|(n, _)| *n == name).map(|(_, v)| *v)
@@ -74,7 +79,9 @@ fn mask(set: Option<&Capabilities>, last: u32) -> u64 {
 
 fn rlimit_resource(t: PosixRlimitType) -> u32 {
     use PosixRlimitType::*;
-    (match t {
+    // The constants are u32 on glibc and c_int on musl.
+    #[allow(clippy::unnecessary_cast)]
+    let r = (match t {
         RlimitCpu => libc::RLIMIT_CPU,
         RlimitFsize => libc::RLIMIT_FSIZE,
         RlimitData => libc::RLIMIT_DATA,
@@ -91,7 +98,8 @@ fn rlimit_resource(t: PosixRlimitType) -> u32 {
         RlimitNice => libc::RLIMIT_NICE,
         RlimitRtprio => libc::RLIMIT_RTPRIO,
         RlimitRttime => libc::RLIMIT_RTTIME,
-    }) as u32
+    }) as u32;
+    r
 }
 
 /// rlimits and oomScoreAdj: while still privileged.
@@ -307,9 +315,4 @@ mod tests {
             assert_eq!(cap_number(&cap), Some(*v), "{n}");
         }
     }
-}
-
-/// The capability names this build knows, without the CAP_ prefix.
-pub fn cap_names() -> impl Iterator<Item = &'static str> {
-    CAPS.iter().map(|(n, _)| *n)
 }
