@@ -270,10 +270,18 @@ fn stage(sock: &UnixStream, reader: &mut impl BufRead, m: InitMsg) -> Result<Nev
     let mut fifo = fs::OpenOptions::new()
         .write(true)
         .open(&fifo_path)
-        .ctx("open the exec fifo", &fifo_path)?;
+        .map_err(|e| {
+            let err = Error::errno("open the exec fifo", Some(fifo_path.clone()), e.raw_os_error().unwrap_or(libc::EIO));
+            if e.kind() == std::io::ErrorKind::NotFound {
+                err.with_hint("the container needs /proc mounted in it (a proc mount, or a bind of the host's), as with runc")
+            } else {
+                err
+            }
+        })?;
     fifo.write_all(b"0")
         .ctx("write the exec fifo", &fifo_path)?;
-    drop(fifo);
+    // Kept open, close-on-exec: `start` reads to its end, which comes when
+    // the program is exec'd (or we fail), and only then runs poststart.
     if let Some(caller) = m.die_with_caller {
         sys::set_parent_death_signal(libc::SIGKILL).ctx("die with the caller", caller)?;
         if sys::getppid() != caller {
@@ -294,7 +302,9 @@ fn stage(sock: &UnixStream, reader: &mut impl BufRead, m: InitMsg) -> Result<Nev
     if let (Some(f), false) = (&filter, early) {
         seccomp::install(f)?;
     }
-    Err(exec.exec())
+    let e = exec.exec();
+    drop(fifo);
+    Err(e)
 }
 
 /// Close every fd from `first` on except ours (what conmon or the shim

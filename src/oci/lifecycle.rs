@@ -66,6 +66,22 @@ pub fn start(g: &Global, log: &Log, id: &str) -> Result<()> {
         }
     }
     fs::remove_file(&fifo).ctx("remove the exec fifo", fifo.display())?;
+    // The FIFO reaches its end when the program is exec'd (the process
+    // holds it close-on-exec): poststart runs after that, as the spec says.
+    loop {
+        match f.read(&mut b) {
+            Ok(0) => break,
+            Ok(_) => {}
+            Err(_) if !c.alive() => break,
+            Err(_) if Instant::now() > deadline => {
+                return Err(Error::msg(
+                    "start",
+                    format!("container {id}'s process did not exec its program in 30 s"),
+                ))
+            }
+            Err(_) => std::thread::sleep(Duration::from_millis(1)),
+        }
+    }
     let spec = c.config()?;
     let st = super::hook_state(id, "running", c.record.pid, &c.record.bundle, &spec);
     if let Err(e) = hooks::run(spec.hooks().as_ref(), hooks::Kind::Poststart, &st) {
