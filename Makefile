@@ -9,7 +9,7 @@
 #   make test-vm the suite again under Debian's cloud kernel in qemu
 #                (Landlock, pure cgroup v2); see tests/vm/run
 #   make bench   launch cost against bubblewrap -> docs/BENCHMARKS.md
-#   make install the binary, sandbox(1) and the bash, zsh and fish
+#   make install the binary (and its sandbox-oci link), sandbox(1) and the bash, zsh and fish
 #                completions under PREFIX (/usr/local; PREFIX=~/.local for
 #                one user), below DESTDIR if set; make uninstall removes them
 
@@ -113,13 +113,12 @@ bashdir = $(DESTDIR)$(PREFIX)/share/bash-completion/completions
 zshdir = $(DESTDIR)$(PREFIX)/share/zsh/site-functions
 fishdir = $(DESTDIR)$(PREFIX)/share/fish/vendor_completions.d
 
-# sandbox-oci (the OCI runtime front end) does not exist yet; once it does,
-# install it here as a link to the same binary:
-#	ln -sf sandbox $(bindir)/sandbox-oci
-# and remove it in uninstall.
+# sandbox-oci, the OCI runtime for podman and containerd (docs/OCI.md), is
+# the same binary under another name: a link beside it.
 define install_files
 install -d $(bindir) $(man1dir) $(bashdir) $(zshdir) $(fishdir)
 install -m 0755 $(BIN) $(bindir)/sandbox
+ln -sf sandbox $(bindir)/sandbox-oci
 $(BIN) man > $(man1dir)/sandbox.1
 $(BIN) completions bash > $(bashdir)/sandbox
 $(BIN) completions zsh > $(zshdir)/_sandbox
@@ -135,7 +134,7 @@ install-files:
 	$(install_files)
 
 uninstall:
-	rm -f $(bindir)/sandbox $(man1dir)/sandbox.1 $(bashdir)/sandbox \
+	rm -f $(bindir)/sandbox $(bindir)/sandbox-oci $(man1dir)/sandbox.1 $(bashdir)/sandbox \
 		$(zshdir)/_sandbox $(fishdir)/sandbox.fish
 
 # Clippy on the chosen target and, when that is musl, on the glibc

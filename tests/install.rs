@@ -94,8 +94,9 @@ impl Installed {
     }
 }
 
-const FILES: [&str; 5] = [
+const FILES: [&str; 6] = [
     "bin/sandbox",
+    "bin/sandbox-oci",
     "share/man/man1/sandbox.1",
     "share/bash-completion/completions/sandbox",
     "share/zsh/site-functions/_sandbox",
@@ -114,6 +115,16 @@ fn install_and_uninstall() {
         .output()
         .unwrap();
     assert!(text(&out.stdout).starts_with("sandbox "));
+    // The OCI runtime is the same binary under its own name.
+    let out = Command::new(inst.file("bin/sandbox-oci"))
+        .arg("--version")
+        .output()
+        .unwrap();
+    assert!(
+        text(&out.stdout).starts_with("sandbox-oci version"),
+        "{}",
+        text(&out.stdout)
+    );
     // What is installed is what the binary prints.
     let page = std::fs::read_to_string(inst.file("share/man/man1/sandbox.1")).unwrap();
     let printed = Command::new(BIN).arg("man").output().unwrap();
