@@ -82,9 +82,7 @@ fn option(o: &str) -> Opt {
         "unbindable" => Opt::Propagation(MS_UNBINDABLE),
         "runbindable" => Opt::Propagation(MS_UNBINDABLE | MS_REC),
         // podman's and containerd's own markers for their side.
-        "tmpcopyup" | "notmpcopyup" | "copy-symlink" | "z" | "Z" | "U" | "idmap" | "ridmap" => {
-            Opt::Ignored
-        }
+        "tmpcopyup" | "notmpcopyup" | "copy-symlink" | "z" | "Z" | "U" => Opt::Ignored,
         o if o.starts_with("X-") || o.starts_with("x-") => Opt::Ignored,
         _ => Opt::Data,
     }
@@ -297,6 +295,20 @@ pub fn prepare(spec: &Spec, rootfs: &Path, in_userns: bool) -> Result<()> {
 }
 
 fn mount_one(m: &Mount, rootfs: &Path, in_userns: bool) -> Result<()> {
+    let idmapped = m.uid_mappings().is_some()
+        || m.options()
+            .iter()
+            .flatten()
+            .any(|o| o == "idmap" || o == "ridmap");
+    if idmapped {
+        return Err(Error::msg(
+            "mount",
+            format!(
+                "{}: idmapped mounts are not supported by sandbox-oci",
+                m.destination().display()
+            ),
+        ));
+    }
     let p = parse(m);
     let dest = secure_join(rootfs, m.destination())?;
     let typ = m.typ().as_deref().unwrap_or("");
