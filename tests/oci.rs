@@ -576,6 +576,32 @@ fn landlock_abi() -> i64 {
         .unwrap_or(0)
 }
 
+/// The die-with-caller annotation needs the caller to stay the
+/// container's parent (a subreaper, as conmon is; make test-oci checks
+/// that case with podman): created from a plain process, whose child is
+/// re-parented elsewhere, `start` fails with the reason and the program
+/// never runs. Control: without the annotation the same start works.
+fn die_with_caller_refuses_a_caller_that_is_not_the_parent() {
+    let mut b = bundle("dwc", &["/bin/sh", "-c", "echo ran"]);
+    b.config["annotations"] = json!({"org.sandbox.die-with-caller": "true"});
+    let (_pid, out) = b.create("w1");
+    let o = b.out(&["start", "w1"]);
+    assert!(!o.status.success());
+    assert!(
+        text(&o.stderr).contains("is gone or is not this container's parent"),
+        "{}",
+        text(&o.stderr)
+    );
+    assert_eq!(read_out(&out), "", "the program ran");
+    assert!(b.out(&["delete", "--force", "w1"]).status.success());
+    let c = bundle("dwc-control", &["/bin/sh", "-c", "echo ran"]);
+    let (_pid, out) = c.create("w2");
+    assert!(c.out(&["start", "w2"]).status.success());
+    eventually("the program", || read_out(&out) == "ran\n");
+    eventually("stopped", || c.state("w2")["status"] == "stopped");
+    assert!(c.out(&["delete", "w2"]).status.success());
+}
+
 /// Usage errors name what is wrong; `sandbox-oci init` by hand refuses;
 /// an unknown container is "does not exist", as engines expect.
 fn usage_errors_are_clear() {
@@ -625,5 +651,6 @@ tests![
     hooks_run_in_order_with_the_state,
     a_symlinked_mount_destination_stays_in_the_rootfs,
     landlock_annotation_scopes_signals,
+    die_with_caller_refuses_a_caller_that_is_not_the_parent,
     usage_errors_are_clear,
 ];

@@ -282,27 +282,36 @@ fn stage(sock: &UnixStream, reader: &mut impl BufRead, m: InitMsg) -> Result<Nev
         .ctx("write the exec fifo", &fifo_path)?;
     // Kept open, close-on-exec: `start` reads to its end, which comes when
     // the program is exec'd (or we fail), and only then runs poststart.
-    if let Some(caller) = m.die_with_caller {
-        sys::set_parent_death_signal(libc::SIGKILL).ctx("die with the caller", caller)?;
-        if sys::getppid() != caller {
-            return Err(Error::msg(
-                "die-with-caller",
-                format!("the caller (pid {caller}) is gone or is not this container's parent (a child subreaper, as conmon and containerd's shim are)"),
-            ));
+    let after = || -> Result<Never> {
+        if let Some(caller) = m.die_with_caller {
+            sys::set_parent_death_signal(libc::SIGKILL).ctx("die with the caller", caller)?;
+            if sys::getppid() != caller {
+                return Err(Error::msg(
+                    "die-with-caller",
+                    format!("the caller (pid {caller}) is gone or is not this container's parent (a child subreaper, as conmon and containerd's shim are)"),
+                ));
+            }
         }
-    }
-    hooks::run(hooks_, hooks::Kind::StartContainer, &state("running"))?;
-    if let Some(mode) = spec
-        .annotations()
-        .as_ref()
-        .and_then(|a| a.get(super::ANNOTATION_LANDLOCK))
-    {
-        super::landlock::apply(mode, &spec)?;
-    }
-    if let (Some(f), false) = (&filter, early) {
-        seccomp::install(f)?;
-    }
-    let e = exec.exec();
+        hooks::run(hooks_, hooks::Kind::StartContainer, &state("running"))?;
+        if let Some(mode) = spec
+            .annotations()
+            .as_ref()
+            .and_then(|a| a.get(super::ANNOTATION_LANDLOCK))
+        {
+            super::landlock::apply(mode, &spec)?;
+        }
+        if let (Some(f), false) = (&filter, early) {
+            seccomp::install(f)?;
+        }
+        Err(exec.exec())
+    };
+    let e = match after() {
+        Ok(never) => match never {},
+        Err(e) => e,
+    };
+    // `start` is reading the FIFO: what follows its byte is our error,
+    // which `start` reports (the launcher is long gone).
+    let _ = fifo.write_all(format!("{e}\n").as_bytes());
     drop(fifo);
     Err(e)
 }

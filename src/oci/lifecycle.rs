@@ -68,10 +68,11 @@ pub fn start(g: &Global, log: &Log, id: &str) -> Result<()> {
     fs::remove_file(&fifo).ctx("remove the exec fifo", fifo.display())?;
     // The FIFO reaches its end when the program is exec'd (the process
     // holds it close-on-exec): poststart runs after that, as the spec says.
+    let mut after = vec![];
     loop {
         match f.read(&mut b) {
             Ok(0) => break,
-            Ok(_) => {}
+            Ok(_) => after.push(b[0]),
             Err(_) if !c.alive() => break,
             Err(_) if Instant::now() > deadline => {
                 return Err(Error::msg(
@@ -81,6 +82,13 @@ pub fn start(g: &Global, log: &Log, id: &str) -> Result<()> {
             }
             Err(_) => std::thread::sleep(Duration::from_millis(1)),
         }
+    }
+    if !after.is_empty() {
+        // The process's own error line, `sandbox: step: path: reason`.
+        let line = String::from_utf8_lossy(&after);
+        let line = line.trim().trim_start_matches("sandbox: ");
+        let (step, reason) = line.split_once(": ").unwrap_or(("start", line));
+        return Err(Error::msg(step, reason));
     }
     let spec = c.config()?;
     let st = super::hook_state(id, "running", c.record.pid, &c.record.bundle, &spec);
