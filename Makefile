@@ -8,6 +8,10 @@
 #   make lint    cargo fmt --check and clippy with -D warnings
 #   make test-vm the suite again under Debian's cloud kernel in qemu
 #                (Landlock, pure cgroup v2); see tests/vm/run
+#   make test-oci sandbox-oci (the OCI runtime mode) under rootless podman
+#                and containerd, each case against runc first, as root;
+#                OCI_RUNTIMES=runc for the control alone, UPDATE_CALLS=1 to
+#                rewrite the recorded runtime calls; see tests/oci/run
 #   make bench   launch cost against bubblewrap -> docs/BENCHMARKS.md
 #   make install the binary (and its sandbox-oci link), sandbox(1) and the bash, zsh and fish
 #                completions under PREFIX (/usr/local; PREFIX=~/.local for
@@ -32,7 +36,7 @@ TESTLOG = $(OUT)/tmp/test-output.txt
 TESTRC = $(OUT)/tmp/test-failed
 ROOTFS_MARKER := $(ROOTFS)/etc/sandbox-rootfs
 
-.PHONY: all build run test test-vm bench lint rootfs clean install install-files uninstall check-rust
+.PHONY: all build run test test-vm test-oci bench lint rootfs clean install install-files uninstall check-rust
 
 all: build
 
@@ -92,6 +96,14 @@ test: $(ROOTFS_MARKER)
 # Landlock and a pure cgroup v2 hierarchy; a skip of those is a failure.
 test-vm: $(ROOTFS_MARKER)
 	SANDBOX_TARGET=$(TARGET) bash tests/vm/run "$(ROOTFS)"
+
+# sandbox-oci driven by podman (rootless) and ctr, every case run against
+# runc first as the control; the runtime calls are compared with
+# tests/oci/calls/. Installs what it needs with apt-get; as root.
+OCI_RUNTIMES ?= runc sandbox-oci
+UPDATE_CALLS ?=
+test-oci: build $(ROOTFS_MARKER)
+	OCI_RUNTIMES="$(OCI_RUNTIMES)" UPDATE_CALLS="$(UPDATE_CALLS)" bash tests/oci/run "$(BIN)" "$(ROOTFS)"
 
 # Numbers for docs/BENCHMARKS.md; never part of `make test`.
 bench: $(ROOTFS_MARKER)
