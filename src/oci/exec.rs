@@ -256,6 +256,9 @@ fn in_child(
         sys::sigsafe::setsid().ctx("setsid", "exec")?;
         super::init::console(console.expect("checked"), p, false)?;
     }
+    let mut p = p.clone();
+    process::default_home(&mut p);
+    let p = &p;
     process::limits(p)?;
     process::cwd(p)?;
     let exe = process::resolve(p)?;

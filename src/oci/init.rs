@@ -243,6 +243,8 @@ fn stage(sock: &UnixStream, reader: &mut impl BufRead, m: InitMsg) -> Result<Nev
         console(&sock, &proc_, true)?;
     }
     process::limits(&proc_)?;
+    let mut proc_ = proc_;
+    process::default_home(&mut proc_);
     let exe = process::resolve(&proc_)?;
     let exec = process::Exec::new(&exe, &proc_)?;
     let filter = match linux.and_then(|l| l.seccomp().as_ref()) {

@@ -352,6 +352,17 @@ fn mount_one(m: &Mount, rootfs: &Path, in_userns: bool) -> Result<()> {
         // runc does rootless.
         Err(e)
             if matches!(e.raw_os_error(), Some(libc::EPERM) | Some(libc::EBUSY))
+                && matches!(typ, "cgroup" | "cgroup2")
+                && !pure_v2() =>
+        {
+            cgroup_v1_tree(&at, &dest, flags).map_err(|e| {
+                let at = format!("{} (the host's cgroup v1 hierarchies)", dest.display());
+                e.with_path(at)
+            })?;
+            target_fd(rootfs, &dest)?
+        }
+        Err(e)
+            if matches!(e.raw_os_error(), Some(libc::EPERM) | Some(libc::EBUSY))
                 && matches!(typ, "sysfs" | "mqueue" | "cgroup" | "cgroup2") =>
         {
             let host = match typ {
@@ -410,18 +421,76 @@ fn mount_one(m: &Mount, rootfs: &Path, in_userns: bool) -> Result<()> {
     Ok(())
 }
 
-/// cgroup2 when the host's /sys/fs/cgroup is cgroup2 (or has the unified
-/// hierarchy); the caller falls back to a bind of the host's tree.
+fn pure_v2() -> bool {
+    Path::new("/sys/fs/cgroup/cgroup.controllers").exists()
+}
+
+/// cgroup2 when the host's /sys/fs/cgroup is cgroup2; on a v1 or hybrid
+/// host the caller builds the v1 tree instead (`cgroup_v1_tree`).
 fn mount_cgroup(at: &str, flags: c_ulong) -> std::io::Result<()> {
-    let pure_v2 = Path::new("/sys/fs/cgroup/cgroup.controllers").exists();
-    if pure_v2 {
+    if pure_v2() {
         mount(OsStr::new("cgroup2"), at, Some("cgroup2"), flags, "")
     } else {
-        // Hybrid or v1: a cgroup v1 tree needs one mount per controller;
-        // the host's, read-only, is what a container sees under runc
-        // rootless too.
         Err(std::io::Error::from_raw_os_error(libc::EPERM))
     }
+}
+
+/// A cgroup v1 (or hybrid) host: what runc gives a container there, a
+/// tmpfs with a bind of each of the host's v1 hierarchies (and their
+/// links, `cpu` -> `cpu,cpuacct`), read-only when the mount asks. The
+/// unified (cgroup2) hierarchy of a hybrid host is left out, as runc does.
+fn cgroup_v1_tree(at: &str, dest: &Path, flags: c_ulong) -> Result<()> {
+    let safe = libc::MS_NOSUID | libc::MS_NODEV | libc::MS_NOEXEC;
+    mount(OsStr::new("tmpfs"), at, Some("tmpfs"), safe, "mode=755")
+        .ctx("mount cgroup: a tmpfs for the hierarchies", dest.display())?;
+    let info = fs::read_to_string("/proc/self/mountinfo").ctx("read", "/proc/self/mountinfo")?;
+    for line in info.lines() {
+        // ID PARENT MAJ:MIN ROOT MOUNTPOINT OPTS [OPTIONAL...] - FSTYPE SOURCE SUPER
+        let Some((left, right)) = line.split_once(" - ") else {
+            continue;
+        };
+        if right.split(' ').next() != Some("cgroup") {
+            continue;
+        }
+        let Some(point) = left.split(' ').nth(4) else {
+            continue;
+        };
+        let Some(name) = point.strip_prefix("/sys/fs/cgroup/") else {
+            continue;
+        };
+        if name.is_empty() || name.contains('/') {
+            continue;
+        }
+        let sub = dest.join(name);
+        fs::create_dir_all(&sub).ctx("make mount point", sub.display())?;
+        let sub_s = sub.to_string_lossy();
+        mount(OsStr::new(point), &sub_s, None, libc::MS_BIND, "")
+            .ctx("bind a cgroup hierarchy", point)?;
+        remount_bind(&sub_s, flags | safe, "mount cgroup", &sub)?;
+    }
+    for e in fs::read_dir("/sys/fs/cgroup")
+        .ctx("list", "/sys/fs/cgroup")?
+        .flatten()
+    {
+        if e.file_type().is_ok_and(|t| t.is_symlink()) {
+            if let Ok(to) = fs::read_link(e.path()) {
+                let at = dest.join(e.file_name());
+                symlink(&to, &at).ctx("link", at.display())?;
+            }
+        }
+    }
+    if flags & libc::MS_RDONLY != 0 {
+        // Through the path: `at` names the directory under the tmpfs.
+        mount(
+            OsStr::new(""),
+            &dest.to_string_lossy(),
+            None,
+            libc::MS_REMOUNT | libc::MS_RDONLY | safe,
+            "",
+        )
+        .ctx("mount cgroup: make the tmpfs read-only", dest.display())?;
+    }
+    Ok(())
 }
 
 /// A bind mount takes its flags only on a remount; inside a user namespace

@@ -288,6 +288,28 @@ impl Exec {
     }
 }
 
+/// HOME, when the process's environment has none: the user's home in the
+/// container's /etc/passwd, else `/` (as runc sets it). Run inside the
+/// container's root.
+pub fn default_home(p: &mut Process) {
+    let mut env = p.env().clone().unwrap_or_default();
+    if env.iter().any(|e| e.starts_with("HOME=")) {
+        return;
+    }
+    let uid = p.user().uid().to_string();
+    let home = std::fs::read_to_string("/etc/passwd")
+        .ok()
+        .and_then(|t| {
+            t.lines().find_map(|l| {
+                let f: Vec<&str> = l.split(':').collect();
+                (f.len() >= 6 && f[2] == uid && !f[5].is_empty()).then(|| f[5].to_string())
+            })
+        })
+        .unwrap_or_else(|| "/".into());
+    env.push(format!("HOME={home}"));
+    p.set_env(Some(env));
+}
+
 /// chdir to the process's cwd (inside the container).
 pub fn cwd(p: &Process) -> Result<()> {
     let cwd = p.cwd();
