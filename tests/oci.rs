@@ -602,6 +602,62 @@ fn die_with_caller_refuses_a_caller_that_is_not_the_parent() {
     assert!(c.out(&["delete", "w2"]).status.success());
 }
 
+/// A user namespace of several ranges, as `--userns=auto` or a Kubernetes
+/// pod asks: the test uid is root inside, its subordinate range is 1 and up,
+/// written through newuidmap/newgidmap. The program runs as uid 1000 and
+/// sees both lines of the map.
+fn several_id_ranges_map_through_newuidmap() {
+    let (start, count) = match common::subids::range() {
+        Ok(r) => r,
+        Err(why) => {
+            skip("several_id_ranges_map_through_newuidmap", "subids", &why);
+            return;
+        }
+    };
+    let mut b = bundle(
+        "ranges",
+        &[
+            "/bin/sh",
+            "-c",
+            "id -u; id -g; cat /proc/self/uid_map /proc/self/gid_map",
+        ],
+    );
+    let uid = stage().host_uid;
+    let gid = stage().drop_to.map(|d| d.1).unwrap_or(uid);
+    let n = count.min(65536);
+    b.config["linux"]["uidMappings"] = json!([
+        {"containerID": 0, "hostID": uid, "size": 1},
+        {"containerID": 1, "hostID": start, "size": n}
+    ]);
+    b.config["linux"]["gidMappings"] = json!([
+        {"containerID": 0, "hostID": gid, "size": 1},
+        {"containerID": 1, "hostID": start, "size": n}
+    ]);
+    b.config["process"]["user"] = json!({"uid": 1000, "gid": 1000});
+    b.write();
+    let o = b.out(&["run", "--bundle", &b.bundle_arg(), "g1"]);
+    assert!(o.status.success(), "{}", text(&o.stderr));
+    let out = text(&o.stdout);
+    let lines: Vec<Vec<&str>> = out
+        .lines()
+        .map(|l| l.split_whitespace().collect())
+        .collect();
+    assert_eq!(lines[0], ["1000"], "{out}");
+    assert_eq!(lines[1], ["1000"], "{out}");
+    let maps: Vec<Vec<String>> = lines[2..]
+        .iter()
+        .map(|l| l.iter().map(|s| s.to_string()).collect())
+        .collect();
+    let want = |id: u32| {
+        vec![
+            vec!["0".to_string(), id.to_string(), "1".to_string()],
+            vec!["1".to_string(), start.to_string(), n.to_string()],
+        ]
+    };
+    assert_eq!(maps[..2], want(uid)[..], "{out}");
+    assert_eq!(maps[2..], want(gid)[..], "{out}");
+}
+
 /// Usage errors name what is wrong; `sandbox-oci init` by hand refuses;
 /// an unknown container is "does not exist", as engines expect.
 fn usage_errors_are_clear() {
@@ -652,5 +708,6 @@ tests![
     a_symlinked_mount_destination_stays_in_the_rootfs,
     landlock_annotation_scopes_signals,
     die_with_caller_refuses_a_caller_that_is_not_the_parent,
+    several_id_ranges_map_through_newuidmap,
     usage_errors_are_clear,
 ];

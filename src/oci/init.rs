@@ -256,11 +256,6 @@ fn stage(sock: &UnixStream, reader: &mut impl BufRead, m: InitMsg) -> Result<Nev
     // hold CAP_SYS_ADMIN: before the ids and capabilities change, as runc
     // does. With it, as late as possible.
     let early = filter.is_some() && !nnp && !process::keeps_sys_admin(&proc_);
-    if early {
-        seccomp::install(filter.as_ref().expect("checked"))?;
-    }
-    process::cwd(&proc_)?;
-    process::identity(&proc_)?;
     // The launcher exits once we are ready: from here its death is no
     // longer ours (unless it waits for us, as `run` does).
     if !m.keep_pdeathsig {
@@ -284,7 +279,15 @@ fn stage(sock: &UnixStream, reader: &mut impl BufRead, m: InitMsg) -> Result<Nev
         .ctx("write the exec fifo", &fifo_path)?;
     // Kept open, close-on-exec: `start` reads to its end, which comes when
     // the program is exec'd (or we fail), and only then runs poststart.
+    // The ids and capabilities change only now: the FIFO (ours, 0600) and
+    // /proc/self/fd (not ours once we are not dumpable) need them as they
+    // were. What fails from here is reported to `start` on the FIFO.
     let after = || -> Result<Never> {
+        if early {
+            seccomp::install(filter.as_ref().expect("checked"))?;
+        }
+        process::cwd(&proc_)?;
+        process::identity(&proc_)?;
         if let Some(caller) = m.die_with_caller {
             sys::set_parent_death_signal(libc::SIGKILL).ctx("die with the caller", caller)?;
             if sys::getppid() != caller {

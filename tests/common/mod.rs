@@ -8,6 +8,7 @@
 #![allow(dead_code)]
 
 pub mod harness;
+pub mod subids;
 
 use std::collections::hash_map::DefaultHasher;
 use std::collections::BTreeMap;
