@@ -528,7 +528,7 @@ fn landlock_annotation_scopes_signals() {
     if landlock_abi() < 6 {
         skip(
             "landlock_annotation_scopes_signals",
-            "landlock",
+            "landlock-abi6",
             "this kernel's Landlock is older than ABI 6 (signal scope)",
         );
         return;
