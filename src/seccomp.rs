@@ -440,10 +440,63 @@ pub fn program() -> Result<BpfProgram, String> {
     Ok(out)
 }
 
+/// A classic BPF interpreter for the instructions our seccomp programs use,
+/// for the tests of both filters (this one, and sandbox-oci's compiled
+/// profiles).
+#[cfg(test)]
+pub(crate) mod interp {
+    /// One instruction's (code, jt, jf, k), from seccompiler's type or
+    /// libc's (sandbox-oci's programs), which have the same fields.
+    pub trait Insn {
+        fn parts(&self) -> (u16, u8, u8, u32);
+    }
+
+    impl Insn for seccompiler::sock_filter {
+        fn parts(&self) -> (u16, u8, u8, u32) {
+            (self.code, self.jt, self.jf, self.k)
+        }
+    }
+
+    impl Insn for libc::sock_filter {
+        fn parts(&self) -> (u16, u8, u8, u32) {
+            (self.code, self.jt, self.jf, self.k)
+        }
+    }
+
+    /// A classic BPF interpreter for the instructions seccomp programs use.
+    pub fn run<I: Insn>(prog: &[I], data: &[u8]) -> u32 {
+        let (mut a, mut pc) = (0u32, 0usize);
+        loop {
+            let (code, jt, jf, k) = prog[pc].parts();
+            pc += 1;
+            match code {
+                0x20 => {
+                    let o = k as usize;
+                    a = u32::from_le_bytes(data[o..o + 4].try_into().unwrap());
+                }
+                0x54 => a &= k,
+                0x05 => pc += k as usize,
+                0x15 | 0x25 | 0x35 | 0x45 => {
+                    let taken = match code {
+                        0x15 => a == k,
+                        0x25 => a > k,
+                        0x35 => a >= k,
+                        _ => a & k != 0,
+                    };
+                    pc += if taken { jt } else { jf } as usize;
+                }
+                0x06 => return k,
+                op => panic!("instruction {op:#x} not handled by the test interpreter"),
+            }
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     //! The compiled programs run through a small classic-BPF interpreter,
     //! so every row of the table is checked as the kernel would see it.
+    use super::interp::run;
     use super::*;
 
     const AUDIT_ARCH_I386: u32 = 0x4000_0003;
@@ -536,35 +589,6 @@ mod tests {
             d.extend_from_slice(&a.to_le_bytes());
         }
         d
-    }
-
-    /// A classic BPF interpreter for the instructions seccomp programs use.
-    fn run(prog: &[sock_filter], data: &[u8]) -> u32 {
-        let (mut a, mut pc) = (0u32, 0usize);
-        loop {
-            let i = &prog[pc];
-            pc += 1;
-            let k = i.k;
-            match i.code {
-                0x20 => {
-                    let o = k as usize;
-                    a = u32::from_le_bytes(data[o..o + 4].try_into().unwrap());
-                }
-                0x54 => a &= k,
-                0x05 => pc += k as usize,
-                0x15 | 0x25 | 0x35 | 0x45 => {
-                    let taken = match i.code {
-                        0x15 => a == k,
-                        0x25 => a > k,
-                        0x35 => a >= k,
-                        _ => a & k != 0,
-                    };
-                    pc += if taken { i.jt } else { i.jf } as usize;
-                }
-                0x06 => return k,
-                op => panic!("instruction {op:#x} not handled by the test interpreter"),
-            }
-        }
     }
 
     /// What the installed filter answers.

@@ -462,15 +462,11 @@ pub fn run(g: &Global, log: &Log, a: &CreateArgs) -> Result<u8> {
 /// Wait for our child, passing SIGINT, SIGTERM, SIGHUP, SIGQUIT, SIGUSR1
 /// and SIGUSR2 on to it. Its status as a shell would report it.
 pub fn wait_forwarding(pid: i32) -> Result<u8> {
-    let sigs = [
-        libc::SIGINT,
-        libc::SIGTERM,
-        libc::SIGHUP,
-        libc::SIGQUIT,
-        libc::SIGUSR1,
-        libc::SIGUSR2,
-        libc::SIGWINCH,
-    ];
+    // The signals the launcher of `sandbox run` passes on, less SIGCHLD.
+    let sigs: Vec<i32> = crate::signals::HANDLED
+        .into_iter()
+        .filter(|s| *s != libc::SIGCHLD)
+        .collect();
     sys::block_signals(&sigs).ctx("block signals", "run")?;
     let sfd = sys::signalfd(&sigs).ctx("signalfd", "run")?;
     let pidfd = sys::pidfd_open(pid).ctx("pidfd_open", pid)?;

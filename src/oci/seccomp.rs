@@ -773,33 +773,9 @@ mod tests {
         d
     }
 
-    /// A classic BPF interpreter for the instructions seccomp programs use.
+    /// The shared test interpreter, on this profile's seccomp_data.
     fn run(prog: &[sock_filter], nr: u32, arch: u32, args: [u64; 6]) -> u32 {
-        let data = data(nr, arch, args);
-        let (mut a, mut pc) = (0u32, 0usize);
-        loop {
-            let i = &prog[pc];
-            pc += 1;
-            let k = i.k;
-            match i.code {
-                0x20 => {
-                    let o = k as usize;
-                    a = u32::from_le_bytes(data[o..o + 4].try_into().unwrap());
-                }
-                0x54 => a &= k,
-                0x05 => pc += k as usize,
-                0x15 | 0x25 | 0x35 => {
-                    let taken = match i.code {
-                        0x15 => a == k,
-                        0x25 => a > k,
-                        _ => a >= k,
-                    };
-                    pc += if taken { i.jt } else { i.jf } as usize;
-                }
-                0x06 => return k,
-                op => panic!("instruction {op:#x} not handled by the test interpreter"),
-            }
-        }
+        crate::seccomp::interp::run(prog, &data(nr, arch, args))
     }
 
     /// Whether `a OP value` holds, as libseccomp defines the operators.
