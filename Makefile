@@ -12,7 +12,8 @@
 #                and containerd, each case against runc first, as root;
 #                OCI_RUNTIMES=runc for the control alone, UPDATE_CALLS=1 to
 #                rewrite the recorded runtime calls; see tests/oci/run
-#   make bench   launch cost against bubblewrap -> docs/BENCHMARKS.md
+#   make bench   launch cost against bubblewrap, sandbox-oci against runc
+#                -> docs/BENCHMARKS.md
 #   make install the binary (and its sandbox-oci link), sandbox(1) and the bash, zsh and fish
 #                completions under PREFIX (/usr/local; PREFIX=~/.local for
 #                one user), below DESTDIR if set; make uninstall removes them
