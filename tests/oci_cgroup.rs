@@ -19,8 +19,8 @@ use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Output, Stdio};
 
 use common::*;
-use oci_spec::runtime::Linux;
 use sandbox::oci::cgroup::{self, Cgroup};
+use sandbox::oci::spec::Linux;
 use serde_json::{json, Value};
 
 const CG: &str = "/sys/fs/cgroup";
@@ -599,7 +599,7 @@ fn device_program_alone_denies_open_and_mknod() {
         fs::create_dir(d).unwrap();
         scope.dirs.push(d.clone());
     }
-    let rules: Vec<oci_spec::runtime::LinuxDeviceCgroup> = serde_json::from_value(json!([
+    let rules: Vec<sandbox::oci::spec::LinuxDeviceCgroup> = serde_json::from_value(json!([
         {"allow": false, "type": "c", "major": 1, "minor": 7, "access": "rwm"}
     ]))
     .unwrap();

@@ -68,8 +68,8 @@ use std::os::fd::AsFd;
 use std::path::{Component, Path, PathBuf};
 use std::time::Duration;
 
-use oci_spec::runtime::{
-    LinuxBlockIo, LinuxDeviceCgroup, LinuxDeviceType, LinuxNetwork, LinuxResources,
+use super::spec::{
+    Linux, LinuxBlockIo, LinuxDeviceCgroup, LinuxDeviceType, LinuxNetwork, LinuxResources,
 };
 use serde_json::{json, Value};
 
@@ -120,19 +120,15 @@ impl Cgroup {
     /// itself when it ends in ".slice"). As root that path is absolute;
     /// rootless it is below the caller's own cgroup, since the user
     /// manager's cgroup systemd would use is not there to ask.
-    pub fn create(
-        linux: &oci_spec::runtime::Linux,
-        id: &str,
-        systemd: bool,
-    ) -> Result<Option<Cgroup>> {
+    pub fn create(linux: &Linux, id: &str, systemd: bool) -> Result<Option<Cgroup>> {
         let rootless = rootless();
         let given = linux
-            .cgroups_path()
+            .cgroups_path
             .as_ref()
             .map(|p| p.to_string_lossy().into_owned())
             .filter(|p| !p.is_empty());
         let empty = LinuxResources::default();
-        let res = linux.resources().as_ref().unwrap_or(&empty);
+        let res = linux.resources.as_ref().unwrap_or(&empty);
         if given.is_none() && *res == empty {
             return Ok(None);
         }
@@ -142,7 +138,7 @@ impl Cgroup {
         let rules = if rootless {
             Vec::new()
         } else {
-            device_rules(res.devices().as_deref().unwrap_or_default())?
+            device_rules(res.devices.as_deref().unwrap_or_default())?
         };
         let found = Found::read()?;
         let v2 = found.is_pure_v2();
@@ -636,17 +632,17 @@ fn unsupported(r: &LinuxResources) -> Result<()> {
     let given = [
         (
             "blockIO",
-            r.block_io()
+            r.block_io
                 .as_ref()
                 .is_some_and(|b| *b != LinuxBlockIo::default()),
         ),
         (
             "network",
-            r.network()
+            r.network
                 .as_ref()
                 .is_some_and(|n| *n != LinuxNetwork::default()),
         ),
-        ("rdma", r.rdma().as_ref().is_some_and(|m| !m.is_empty())),
+        ("rdma", r.rdma.as_ref().is_some_and(|m| !m.is_empty())),
     ];
     match given.iter().find(|(_, set)| *set) {
         Some((name, _)) => Err(not_enforced(
@@ -678,33 +674,33 @@ fn page_size(s: &str) -> Result<&str> {
 /// The cgroup v2 files, in the order they are written.
 fn v2_settings(r: &LinuxResources) -> Result<Vec<Setting>> {
     let mut s = Vec::new();
-    if let Some(p) = r.pids() {
-        if p.limit() > 0 {
-            s.push(setting("pids", "pids.max", p.limit(), "pids.limit"));
+    if let Some(p) = r.pids {
+        if p.limit > 0 {
+            s.push(setting("pids", "pids.max", p.limit, "pids.limit"));
         }
     }
-    if let Some(m) = r.memory() {
-        let (limit, swap) = (m.limit().unwrap_or(0), m.swap().unwrap_or(0));
+    if let Some(m) = r.memory {
+        let (limit, swap) = (m.limit.unwrap_or(0), m.swap.unwrap_or(0));
         if let Some(v) = swap_v2(swap, limit)? {
             s.push(setting("memory", "memory.swap.max", v, "memory.swap"));
         }
         if limit > 0 {
             s.push(setting("memory", "memory.max", limit, "memory.limit"));
         }
-        if let Some(v) = m.reservation().filter(|v| *v > 0) {
+        if let Some(v) = m.reservation.filter(|v| *v > 0) {
             s.push(setting("memory", "memory.low", v, "memory.reservation"));
         }
     }
-    if let Some(c) = r.cpu() {
-        if let Some(i) = c.idle() {
+    if let Some(c) = &r.cpu {
+        if let Some(i) = c.idle {
             s.push(setting("cpu", "cpu.idle", i, "cpu.idle"));
         }
-        if let Some(sh) = c.shares().filter(|v| *v > 0) {
+        if let Some(sh) = c.shares.filter(|v| *v > 0) {
             let w = shares_to_weight(sh);
             s.push(setting("cpu", "cpu.weight", w, "cpu.shares"));
         }
-        let quota = c.quota().unwrap_or(0);
-        let period = c.period().unwrap_or(0);
+        let quota = c.quota.unwrap_or(0);
+        let period = c.period.unwrap_or(0);
         if quota != 0 || period != 0 {
             let q = if quota > 0 {
                 quota.to_string()
@@ -719,23 +715,23 @@ fn v2_settings(r: &LinuxResources) -> Result<Vec<Setting>> {
             };
             s.push(setting("cpu", "cpu.max", format!("{q} {p}"), field));
         }
-        if let Some(b) = c.burst() {
+        if let Some(b) = c.burst {
             s.push(setting("cpu", "cpu.max.burst", b, "cpu.burst"));
         }
-        if c.realtime_runtime().is_some() || c.realtime_period().is_some() {
+        if c.realtime_runtime.is_some() || c.realtime_period.is_some() {
             return Err(not_enforced(
                 "linux.resources.cpu.realtimeRuntime",
                 "cgroup v2 has no realtime CPU controller",
             ));
         }
-        push_cpuset(&mut s, c.cpus(), c.mems());
+        push_cpuset(&mut s, &c.cpus, &c.mems);
     }
-    for h in r.hugepage_limits().as_deref().unwrap_or_default() {
-        let size = page_size(h.page_size())?;
+    for h in r.hugepage_limits.as_deref().unwrap_or_default() {
+        let size = page_size(&h.page_size)?;
         s.push(setting(
             "hugetlb",
             &format!("hugetlb.{size}.max"),
-            h.limit().max(0),
+            h.limit.max(0),
             &format!("hugepageLimits[{size}]"),
         ));
     }
@@ -757,7 +753,7 @@ fn push_cpuset(s: &mut Vec<Setting>, cpus: &Option<String>, mems: &Option<String
 /// its first word. cgroup.procs and cgroup.threads move processes, not
 /// limits, and are refused.
 fn unified(r: &LinuxResources) -> Result<Vec<Setting>> {
-    let Some(map) = r.unified() else {
+    let Some(map) = &r.unified else {
         return Ok(Vec::new());
     };
     let sorted: BTreeMap<&String, &String> = map.iter().collect();
@@ -784,15 +780,15 @@ fn unified(r: &LinuxResources) -> Result<Vec<Setting>> {
 /// aside: that is for a cgroup v2 directory).
 fn v1_settings(r: &LinuxResources) -> Result<Vec<Setting>> {
     let mut s = Vec::new();
-    if let Some(p) = r.pids() {
-        if p.limit() > 0 {
-            s.push(setting("pids", "pids.max", p.limit(), "pids.limit"));
+    if let Some(p) = r.pids {
+        if p.limit > 0 {
+            s.push(setting("pids", "pids.max", p.limit, "pids.limit"));
         }
     }
-    if let Some(m) = r.memory() {
+    if let Some(m) = r.memory {
         // The limit before memory+swap: the kernel keeps
         // memsw.limit_in_bytes >= limit_in_bytes at every write.
-        if let Some(v) = m.limit().filter(|v| *v > 0) {
+        if let Some(v) = m.limit.filter(|v| *v > 0) {
             s.push(setting(
                 "memory",
                 "memory.limit_in_bytes",
@@ -800,7 +796,7 @@ fn v1_settings(r: &LinuxResources) -> Result<Vec<Setting>> {
                 "memory.limit",
             ));
         }
-        if let Some(v) = m.swap().filter(|v| *v > 0) {
+        if let Some(v) = m.swap.filter(|v| *v > 0) {
             s.push(setting(
                 "memory",
                 "memory.memsw.limit_in_bytes",
@@ -808,7 +804,7 @@ fn v1_settings(r: &LinuxResources) -> Result<Vec<Setting>> {
                 "memory.swap",
             ));
         }
-        if let Some(v) = m.reservation().filter(|v| *v > 0) {
+        if let Some(v) = m.reservation.filter(|v| *v > 0) {
             s.push(setting(
                 "memory",
                 "memory.soft_limit_in_bytes",
@@ -816,7 +812,7 @@ fn v1_settings(r: &LinuxResources) -> Result<Vec<Setting>> {
                 "memory.reservation",
             ));
         }
-        if let Some(v) = m.swappiness() {
+        if let Some(v) = m.swappiness {
             if v > 100 {
                 return Err(Error::msg(
                     "linux.resources.memory.swappiness",
@@ -830,7 +826,7 @@ fn v1_settings(r: &LinuxResources) -> Result<Vec<Setting>> {
                 "memory.swappiness",
             ));
         }
-        if m.disable_oom_killer() == Some(true) {
+        if m.disable_oom_killer == Some(true) {
             s.push(setting(
                 "memory",
                 "memory.oom_control",
@@ -839,27 +835,27 @@ fn v1_settings(r: &LinuxResources) -> Result<Vec<Setting>> {
             ));
         }
     }
-    if let Some(c) = r.cpu() {
-        if let Some(v) = c.shares().filter(|v| *v > 0) {
+    if let Some(c) = &r.cpu {
+        if let Some(v) = c.shares.filter(|v| *v > 0) {
             s.push(setting("cpu", "cpu.shares", v, "cpu.shares"));
         }
         // The period before the quota, which the kernel checks against it.
-        if let Some(v) = c.period().filter(|v| *v > 0) {
+        if let Some(v) = c.period.filter(|v| *v > 0) {
             s.push(setting("cpu", "cpu.cfs_period_us", v, "cpu.period"));
         }
-        if let Some(v) = c.quota().filter(|v| *v > 0) {
+        if let Some(v) = c.quota.filter(|v| *v > 0) {
             s.push(setting("cpu", "cpu.cfs_quota_us", v, "cpu.quota"));
         }
-        if let Some(v) = c.burst() {
+        if let Some(v) = c.burst {
             s.push(setting("cpu", "cpu.cfs_burst_us", v, "cpu.burst"));
         }
-        if let Some(v) = c.idle() {
+        if let Some(v) = c.idle {
             s.push(setting("cpu", "cpu.idle", v, "cpu.idle"));
         }
-        if let Some(v) = c.realtime_period() {
+        if let Some(v) = c.realtime_period {
             s.push(setting("cpu", "cpu.rt_period_us", v, "cpu.realtimePeriod"));
         }
-        if let Some(v) = c.realtime_runtime() {
+        if let Some(v) = c.realtime_runtime {
             s.push(setting(
                 "cpu",
                 "cpu.rt_runtime_us",
@@ -867,14 +863,14 @@ fn v1_settings(r: &LinuxResources) -> Result<Vec<Setting>> {
                 "cpu.realtimeRuntime",
             ));
         }
-        push_cpuset(&mut s, c.cpus(), c.mems());
+        push_cpuset(&mut s, &c.cpus, &c.mems);
     }
-    for h in r.hugepage_limits().as_deref().unwrap_or_default() {
-        let size = page_size(h.page_size())?;
+    for h in r.hugepage_limits.as_deref().unwrap_or_default() {
+        let size = page_size(&h.page_size)?;
         s.push(setting(
             "hugetlb",
             &format!("hugetlb.{size}.limit_in_bytes"),
-            h.limit().max(0),
+            h.limit.max(0),
             &format!("hugepageLimits[{size}]"),
         ));
     }
@@ -954,7 +950,7 @@ fn device_rules(list: &[LinuxDeviceCgroup]) -> Result<Vec<DevRule>> {
     };
     let mut rules = Vec::new();
     for (i, d) in list.iter().enumerate() {
-        let kind = match d.typ().unwrap_or(LinuxDeviceType::A) {
+        let kind = match d.typ.unwrap_or(LinuxDeviceType::A) {
             LinuxDeviceType::A => None,
             LinuxDeviceType::B => Some('b'),
             LinuxDeviceType::C | LinuxDeviceType::U => Some('c'),
@@ -966,7 +962,7 @@ fn device_rules(list: &[LinuxDeviceCgroup]) -> Result<Vec<DevRule>> {
             }
         };
         let mut access = 0;
-        for c in d.access().as_deref().unwrap_or("").chars() {
+        for c in d.access.as_deref().unwrap_or("").chars() {
             access |= match c {
                 'r' => ACC_READ,
                 'w' => ACC_WRITE,
@@ -975,10 +971,10 @@ fn device_rules(list: &[LinuxDeviceCgroup]) -> Result<Vec<DevRule>> {
             };
         }
         rules.push(DevRule {
-            allow: d.allow(),
+            allow: d.allow,
             kind,
-            major: number(i, d.major())?,
-            minor: number(i, d.minor())?,
+            major: number(i, d.major)?,
+            minor: number(i, d.minor)?,
             access: if access == 0 { ACC_ALL } else { access },
         });
     }
@@ -1638,7 +1634,6 @@ fn remove_dir(d: &Dir) -> Result<()> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use oci_spec::runtime::Linux;
 
     fn target(absolute: bool, parts: &[&str]) -> Target {
         Target {

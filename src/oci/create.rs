@@ -12,7 +12,7 @@ use std::os::fd::{AsFd, AsRawFd, OwnedFd};
 use std::os::unix::net::UnixStream;
 use std::path::PathBuf;
 
-use oci_spec::runtime::{LinuxIdMapping, LinuxNamespaceType};
+use super::spec::{Linux, LinuxIdMapping, LinuxNamespaceType, Spec};
 
 use crate::error::{Context, Error, Result};
 use crate::sys;
@@ -59,30 +59,30 @@ pub fn create(g: &Global, log: &Log, a: &CreateArgs, foreground: bool) -> Result
     let config_path = bundle.join("config.json");
     let spec = super::load_spec(&config_path)?;
     let proc_ = spec
-        .process()
-        .clone()
+        .process
+        .as_ref()
         .ok_or_else(|| Error::msg("config", "process is required to create a container"))?;
     let root = spec
-        .root()
+        .root
         .as_ref()
         .ok_or_else(|| Error::msg("config", "root is required"))?;
-    let rootfs = bundle.join(root.path());
+    let rootfs = bundle.join(&root.path);
     let rootfs = fs::canonicalize(&rootfs).ctx("root.path", rootfs.display())?;
-    if proc_.terminal().unwrap_or(false) && a.console_socket.is_none() {
+    if proc_.terminal.unwrap_or(false) && a.console_socket.is_none() {
         return Err(Error::msg(
             "terminal",
             "process.terminal is true: give --console-socket",
         ));
     }
-    let linux = spec.linux().clone().unwrap_or_default();
+    let linux = spec.linux.clone().unwrap_or_default();
     refuse_unsupported(&spec, &linux)?;
     // A bad profile fails here, before anything is made.
-    if let Some(s) = linux.seccomp() {
+    if let Some(s) = &linux.seccomp {
         for n in seccomp::compile(s)?.notes {
             log.debug(&format!("seccomp: {n}"));
         }
     }
-    let annotations = spec.annotations().clone().unwrap_or_default();
+    let annotations = spec.annotations.clone().unwrap_or_default();
     let landlock = annotations.get(super::ANNOTATION_LANDLOCK);
     if let Some(m) = landlock {
         super::landlock::check_mode(m)?;
@@ -150,15 +150,15 @@ pub fn create(g: &Global, log: &Log, a: &CreateArgs, foreground: bool) -> Result
 
     // Namespaces: join those given by path (the user namespace first, so
     // the others are joined with its privileges), create the rest.
-    let namespaces = linux.namespaces().clone().unwrap_or_default();
+    let namespaces = linux.namespaces.as_deref().unwrap_or_default();
     let mut flags: u64 = 0;
     let mut mnt_fd = None;
     let mut joined_user = false;
-    let mut order = namespaces.clone();
-    order.sort_by_key(|n| n.typ() != LinuxNamespaceType::User);
-    for ns in &order {
-        let t = ns.typ();
-        let Some(path) = ns.path() else {
+    let mut order: Vec<_> = namespaces.iter().collect();
+    order.sort_by_key(|n| n.typ != LinuxNamespaceType::User);
+    for ns in order {
+        let t = ns.typ;
+        let Some(path) = &ns.path else {
             flags |= t as u64;
             continue;
         };
@@ -177,9 +177,7 @@ pub fn create(g: &Global, log: &Log, a: &CreateArgs, foreground: bool) -> Result
         }
     }
     let new_user = flags & LinuxNamespaceType::User as u64 != 0;
-    let own_pidns = namespaces
-        .iter()
-        .any(|n| n.typ() == LinuxNamespaceType::Pid);
+    let own_pidns = namespaces.iter().any(|n| n.typ == LinuxNamespaceType::Pid);
 
     // Everything the clone child touches is made before the clone: it only
     // reads the release byte, clears close-on-exec on our descriptors and
@@ -253,8 +251,8 @@ pub fn create(g: &Global, log: &Log, a: &CreateArgs, foreground: bool) -> Result
         match recv::<Reply>(&mut reader)? {
             Some(Reply::Hooks) => {
                 let st = super::hook_state(&a.id, "creating", pid, &bundle, &spec);
-                hooks::run(spec.hooks().as_ref(), hooks::Kind::Prestart, &st)?;
-                hooks::run(spec.hooks().as_ref(), hooks::Kind::CreateRuntime, &st)?;
+                hooks::run(spec.hooks.as_ref(), hooks::Kind::Prestart, &st)?;
+                hooks::run(spec.hooks.as_ref(), hooks::Kind::CreateRuntime, &st)?;
                 super::init::send(&sock, &"go")?;
             }
             Some(Reply::Ready) => break,
@@ -301,42 +299,39 @@ pub fn create(g: &Global, log: &Log, a: &CreateArgs, foreground: bool) -> Result
 /// What this runtime does not do fails `create` by name rather than being
 /// left out in silence (docs/OCI.md, "Not supported"). AppArmor and SELinux
 /// labels are the exception: ignored, as on a host without those LSMs.
-fn refuse_unsupported(
-    spec: &oci_spec::runtime::Spec,
-    linux: &oci_spec::runtime::Linux,
-) -> Result<()> {
+fn refuse_unsupported(spec: &Spec, linux: &Linux) -> Result<()> {
     let mut no = vec![];
-    if linux.personality().is_some() {
+    if linux.personality.is_some() {
         no.push("linux.personality");
     }
-    if linux.time_offsets().is_some() {
+    if linux.time_offsets.is_some() {
         no.push("linux.timeOffsets");
     }
-    if linux.intel_rdt().is_some() {
+    if linux.intel_rdt.is_some() {
         no.push("linux.intelRdt");
     }
-    if linux.net_devices().is_some() {
+    if linux.net_devices.is_some() {
         no.push("linux.netDevices");
     }
-    if linux.memory_policy().is_some() {
+    if linux.memory_policy.is_some() {
         no.push("linux.memoryPolicy");
     }
-    if let Some(p) = spec.process() {
-        if p.scheduler().is_some() {
+    if let Some(p) = &spec.process {
+        if p.scheduler.is_some() {
             no.push("process.scheduler");
         }
-        if p.io_priority().is_some() {
+        if p.io_priority.is_some() {
             no.push("process.ioPriority");
         }
-        if p.exec_cpu_affinity().is_some() {
+        if p.exec_cpu_affinity.is_some() {
             no.push("process.execCPUAffinity");
         }
     }
     if linux
-        .namespaces()
+        .namespaces
         .iter()
         .flatten()
-        .any(|n| n.typ() == LinuxNamespaceType::Time)
+        .any(|n| n.typ == LinuxNamespaceType::Time)
     {
         no.push("a time namespace");
     }
@@ -388,16 +383,16 @@ pub fn in_user_ns() -> bool {
 
 fn map_text(m: &[LinuxIdMapping]) -> String {
     m.iter()
-        .map(|m| format!("{} {} {}\n", m.container_id(), m.host_id(), m.size()))
+        .map(|m| format!("{} {} {}\n", m.container_id, m.host_id, m.size))
         .collect()
 }
 
 /// uid_map and gid_map of a new user namespace: written directly when we
 /// may (root, or the one-id map of our own ids), else through shadow's
 /// newuidmap/newgidmap with /etc/subuid and /etc/subgid.
-fn write_id_maps(pid: i32, linux: &oci_spec::runtime::Linux) -> Result<()> {
-    let uids = linux.uid_mappings().clone().unwrap_or_default();
-    let gids = linux.gid_mappings().clone().unwrap_or_default();
+fn write_id_maps(pid: i32, linux: &Linux) -> Result<()> {
+    let uids = linux.uid_mappings.as_deref().unwrap_or_default();
+    let gids = linux.gid_mappings.as_deref().unwrap_or_default();
     if uids.is_empty() || gids.is_empty() {
         return Err(Error::msg(
             "user namespace",
@@ -405,8 +400,8 @@ fn write_id_maps(pid: i32, linux: &oci_spec::runtime::Linux) -> Result<()> {
         ));
     }
     for (file, maps, helper) in [
-        ("uid_map", &uids, "newuidmap"),
-        ("gid_map", &gids, "newgidmap"),
+        ("uid_map", uids, "newuidmap"),
+        ("gid_map", gids, "newgidmap"),
     ] {
         let path = format!("/proc/{pid}/{file}");
         match fs::write(&path, map_text(maps)) {
@@ -414,7 +409,7 @@ fn write_id_maps(pid: i32, linux: &oci_spec::runtime::Linux) -> Result<()> {
             Err(e) if e.raw_os_error() == Some(libc::EPERM) => {}
             Err(e) => return Err(e).ctx("write the id map", &path),
         }
-        if file == "gid_map" && maps.len() == 1 && maps[0].host_id() == sys::getegid() {
+        if file == "gid_map" && maps.len() == 1 && maps[0].host_id == sys::getegid() {
             let sg = format!("/proc/{pid}/setgroups");
             fs::write(&sg, "deny").ctx("write", &sg)?;
             fs::write(&path, map_text(maps)).ctx("write the id map", &path)?;
@@ -429,7 +424,7 @@ fn write_id_maps(pid: i32, linux: &oci_spec::runtime::Linux) -> Result<()> {
         let mut cmd = std::process::Command::new(&h);
         cmd.arg(pid.to_string());
         for m in maps.iter() {
-            cmd.args([m.container_id(), m.host_id(), m.size()].map(|v| v.to_string()));
+            cmd.args([m.container_id, m.host_id, m.size].map(|v| v.to_string()));
         }
         let out = cmd.output().ctx(helper, h.display())?;
         if !out.status.success() {

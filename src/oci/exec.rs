@@ -13,7 +13,7 @@ use std::io::Read;
 use std::os::fd::{AsFd, AsRawFd, OwnedFd};
 use std::os::unix::net::UnixStream;
 
-use oci_spec::runtime::{Capabilities, Capability, LinuxCapabilities, Process, User};
+use super::spec::{Capability, LinuxCapabilities, Process, Spec, User};
 
 use crate::error::{Context, Error, Result};
 use crate::sys;
@@ -32,23 +32,22 @@ fn process_of(a: &ExecArgs, c: &Container) -> Result<Process> {
         let mut p: Process = serde_json::from_slice(&text)
             .map_err(|e| Error::msg("read --process", format!("{}: {e}", path.display())))?;
         if a.tty {
-            p.set_terminal(Some(true));
+            p.terminal = Some(true);
         }
         return Ok(p);
     }
     let spec = c.config()?;
-    let mut p = spec.process().clone().unwrap_or_default();
-    p.set_args(Some(a.args.clone()));
-    p.set_terminal(Some(a.tty));
-    let mut env = p.env().clone().unwrap_or_default();
+    let mut p = spec.process.unwrap_or_default();
+    p.args = Some(a.args.clone());
+    p.terminal = Some(a.tty);
+    let env = p.env.get_or_insert_with(Vec::new);
     for e in &a.env {
         let key = e.split('=').next().unwrap_or_default();
         env.retain(|x| x.split('=').next() != Some(key));
         env.push(e.clone());
     }
-    p.set_env(Some(env));
     if let Some(cwd) = &a.cwd {
-        p.set_cwd(cwd.into());
+        p.cwd = cwd.into();
     }
     if let Some(u) = &a.user {
         let (uid, gid) = match u.split_once(':') {
@@ -59,32 +58,25 @@ fn process_of(a: &ExecArgs, c: &Container) -> Result<Process> {
             s.parse::<u32>()
                 .map_err(|_| Error::msg("exec", format!("--user {u}: give numeric ids")))
         };
-        let mut user = User::default();
-        user.set_uid(num(uid)?);
-        user.set_gid(match gid {
-            Some(g) => num(g)?,
-            None => 0,
-        });
-        user.set_additional_gids(Some(a.additional_gids.clone()));
-        p.set_user(user);
+        p.user = User {
+            uid: num(uid)?,
+            gid: match gid {
+                Some(g) => num(g)?,
+                None => 0,
+            },
+            umask: None,
+            additional_gids: Some(a.additional_gids.clone()),
+        };
     } else if !a.additional_gids.is_empty() {
-        let mut user = p.user().clone();
-        user.set_additional_gids(Some(a.additional_gids.clone()));
-        p.set_user(user);
+        p.user.additional_gids = Some(a.additional_gids.clone());
     }
     if !a.caps.is_empty() {
-        let mut caps = p.capabilities().clone().unwrap_or_else(|| {
-            let mut c = LinuxCapabilities::default();
-            for set in [
-                LinuxCapabilities::set_bounding,
-                LinuxCapabilities::set_effective,
-                LinuxCapabilities::set_permitted,
-                LinuxCapabilities::set_inheritable,
-                LinuxCapabilities::set_ambient,
-            ] {
-                set(&mut c, Some(Capabilities::new()));
-            }
-            c
+        let caps = p.capabilities.get_or_insert_with(|| LinuxCapabilities {
+            bounding: Some(vec![]),
+            effective: Some(vec![]),
+            inheritable: Some(vec![]),
+            permitted: Some(vec![]),
+            ambient: Some(vec![]),
         });
         let add: Vec<Capability> = a
             .caps
@@ -94,18 +86,12 @@ fn process_of(a: &ExecArgs, c: &Container) -> Result<Process> {
                     .map_err(|_| Error::msg("exec", format!("--cap {c}: not a capability")))
             })
             .collect::<Result<_>>()?;
-        let with = |s: &Option<Capabilities>| {
-            let mut s = s.clone().unwrap_or_default();
-            s.extend(add.iter().copied());
-            Some(s)
-        };
-        caps.set_bounding(with(caps.bounding()));
-        caps.set_effective(with(caps.effective()));
-        caps.set_permitted(with(caps.permitted()));
-        p.set_capabilities(Some(caps));
+        for set in [&mut caps.bounding, &mut caps.effective, &mut caps.permitted] {
+            set.get_or_insert_with(Vec::new).extend(&add);
+        }
     }
     if a.no_new_privs {
-        p.set_no_new_privileges(Some(true));
+        p.no_new_privileges = Some(true);
     }
     Ok(p)
 }
@@ -131,11 +117,11 @@ pub fn exec(g: &Global, _log: &Log, a: &ExecArgs) -> Result<u8> {
         }
     }
     let p = process_of(a, &c)?;
-    if p.terminal().unwrap_or(false) && a.console_socket.is_none() {
+    if p.terminal.unwrap_or(false) && a.console_socket.is_none() {
         return Err(Error::msg("exec", "--tty needs --console-socket"));
     }
     let spec = c.config()?;
-    let filter = match spec.linux().as_ref().and_then(|l| l.seccomp().as_ref()) {
+    let filter = match spec.linux.as_ref().and_then(|l| l.seccomp.as_ref()) {
         Some(s) => Some(seccomp::compile(s)?),
         None => None,
     };
@@ -188,7 +174,7 @@ pub fn exec(g: &Global, _log: &Log, a: &ExecArgs) -> Result<u8> {
         None => None,
     };
     let landlock = spec
-        .annotations()
+        .annotations
         .as_ref()
         .and_then(|a| a.get(super::ANNOTATION_LANDLOCK))
         .cloned();
@@ -245,14 +231,14 @@ fn in_child(
     p: &Process,
     filter: Option<&seccomp::Program>,
     landlock: Option<&str>,
-    spec: &oci_spec::runtime::Spec,
+    spec: &Spec,
     preserve_fds: u32,
 ) -> Result<Never> {
     for (f, flag, path) in join {
         sys::setns(f.as_fd(), *flag).ctx("join the container's namespace", path)?;
     }
     let _ = preserve_fds;
-    if p.terminal().unwrap_or(false) {
+    if p.terminal.unwrap_or(false) {
         sys::sigsafe::setsid().ctx("setsid", "exec")?;
         super::init::console(console.expect("checked"), p, false)?;
     }
@@ -263,7 +249,7 @@ fn in_child(
     process::cwd(p)?;
     let exe = process::resolve(p)?;
     let exec = process::Exec::new(&exe, p)?;
-    let nnp = p.no_new_privileges().unwrap_or(false);
+    let nnp = p.no_new_privileges.unwrap_or(false);
     let early = filter.is_some() && !nnp && !process::keeps_sys_admin(p);
     if early {
         seccomp::install(filter.expect("checked"))?;

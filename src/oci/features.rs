@@ -9,7 +9,7 @@ pub fn features() -> Value {
         .collect();
     json!({
         "ociVersionMin": "1.0.0",
-        "ociVersionMax": oci_spec::runtime::VERSION,
+        "ociVersionMax": super::spec::VERSION,
         "hooks": ["prestart", "createRuntime", "createContainer", "startContainer", "poststart", "poststop"],
         "mountOptions": [
             "async", "atime", "bind", "defaults", "dev", "diratime", "dirsync", "exec",

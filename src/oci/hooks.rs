@@ -7,7 +7,7 @@ use std::io::Write;
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
-use oci_spec::runtime::{Hook, Hooks};
+use super::spec::{Hook, Hooks};
 
 use crate::error::{Context, Error, Result};
 
@@ -37,14 +37,13 @@ impl Kind {
 
 pub fn list(hooks: Option<&Hooks>, kind: Kind) -> Vec<Hook> {
     let Some(h) = hooks else { return vec![] };
-    #[allow(deprecated)]
     let l = match kind {
-        Kind::Prestart => h.prestart(),
-        Kind::CreateRuntime => h.create_runtime(),
-        Kind::CreateContainer => h.create_container(),
-        Kind::StartContainer => h.start_container(),
-        Kind::Poststart => h.poststart(),
-        Kind::Poststop => h.poststop(),
+        Kind::Prestart => &h.prestart,
+        Kind::CreateRuntime => &h.create_runtime,
+        Kind::CreateContainer => &h.create_container,
+        Kind::StartContainer => &h.start_container,
+        Kind::Poststart => &h.poststart,
+        Kind::Poststop => &h.poststop,
     };
     l.clone().unwrap_or_default()
 }
@@ -59,8 +58,8 @@ pub fn run(hooks: Option<&Hooks>, kind: Kind, state: &serde_json::Value) -> Resu
 
 fn run_one(h: &Hook, kind: Kind, state: &serde_json::Value) -> Result<()> {
     let step = format!("{} hook", kind.name());
-    let path = h.path();
-    let args = h.args().clone().unwrap_or_default();
+    let path = &h.path;
+    let args = h.args.as_deref().unwrap_or_default();
     let mut cmd = Command::new(path);
     if let Some((first, rest)) = args.split_first() {
         // args[0] is the hook's argv[0], as execv would take it.
@@ -69,7 +68,7 @@ fn run_one(h: &Hook, kind: Kind, state: &serde_json::Value) -> Result<()> {
         cmd.args(rest);
     }
     cmd.env_clear();
-    for e in h.env().iter().flatten() {
+    for e in h.env.iter().flatten() {
         if let Some((k, v)) = e.split_once('=') {
             cmd.env(k, v);
         }
@@ -83,7 +82,7 @@ fn run_one(h: &Hook, kind: Kind, state: &serde_json::Value) -> Result<()> {
         let _ = stdin.write_all(state.to_string().as_bytes());
     }
     let deadline = h
-        .timeout()
+        .timeout
         .filter(|t| *t > 0)
         .map(|t| Instant::now() + Duration::from_secs(t as u64));
     let status = loop {
@@ -98,7 +97,7 @@ fn run_one(h: &Hook, kind: Kind, state: &serde_json::Value) -> Result<()> {
                 format!(
                     "{}: timed out after {} s",
                     path.display(),
-                    h.timeout().unwrap_or(0)
+                    h.timeout.unwrap_or(0)
                 ),
             ));
         }

@@ -24,6 +24,7 @@ use serde::{Deserialize, Serialize};
 use crate::error::{Context, Error, Reason, Result};
 use crate::sys;
 
+use super::spec::{LinuxNamespaceType, Process};
 use super::{hooks, mounts, process, seccomp};
 
 /// What the launcher tells the container's process.
@@ -163,7 +164,7 @@ enum Never {}
 fn stage(sock: &UnixStream, reader: &mut impl BufRead, m: InitMsg) -> Result<Never> {
     let spec = super::load_spec(&m.config)?;
     let proc_ = spec
-        .process()
+        .process
         .clone()
         .ok_or_else(|| Error::msg("config", "process is required to create a container"))?;
     let ours: HashSet<i32> = [
@@ -184,14 +185,14 @@ fn stage(sock: &UnixStream, reader: &mut impl BufRead, m: InitMsg) -> Result<Nev
         sys::setns(f.as_fd(), libc::CLONE_NEWNS)
             .ctx("join the mount namespace", "linux.namespaces")?;
     }
-    let linux = spec.linux().as_ref();
-    let has_ns = |t: oci_spec::runtime::LinuxNamespaceType| {
+    let linux = spec.linux.as_ref();
+    let has_ns = |t: LinuxNamespaceType| {
         linux
-            .and_then(|l| l.namespaces().as_ref())
-            .is_some_and(|ns| ns.iter().any(|n| n.typ() == t))
+            .and_then(|l| l.namespaces.as_ref())
+            .is_some_and(|ns| ns.iter().any(|n| n.typ == t))
     };
-    if let Some(h) = spec.hostname().as_deref().filter(|h| !h.is_empty()) {
-        if !has_ns(oci_spec::runtime::LinuxNamespaceType::Uts) {
+    if let Some(h) = spec.hostname.as_deref().filter(|h| !h.is_empty()) {
+        if !has_ns(LinuxNamespaceType::Uts) {
             return Err(Error::msg(
                 "hostname",
                 "setting the hostname needs a UTS namespace in linux.namespaces",
@@ -199,12 +200,12 @@ fn stage(sock: &UnixStream, reader: &mut impl BufRead, m: InitMsg) -> Result<Nev
         }
         sys::sethostname(h).ctx("sethostname", h)?;
     }
-    if let Some(d) = spec.domainname().as_deref().filter(|h| !h.is_empty()) {
+    if let Some(d) = spec.domainname.as_deref().filter(|h| !h.is_empty()) {
         sys::setdomainname(d).ctx("setdomainname", d)?;
     }
     mounts::prepare(&spec, &m.rootfs, m.in_userns)?;
     let state = |status: &str| super::hook_state(&m.id, status, m.pid, &m.bundle, &spec);
-    let hooks_ = spec.hooks().as_ref();
+    let hooks_ = spec.hooks.as_ref();
     if !hooks::list(hooks_, hooks::Kind::CreateRuntime).is_empty()
         || !hooks::list(hooks_, hooks::Kind::Prestart).is_empty()
     {
@@ -222,17 +223,13 @@ fn stage(sock: &UnixStream, reader: &mut impl BufRead, m: InitMsg) -> Result<Nev
     hooks::run(hooks_, hooks::Kind::CreateContainer, &state("created"))?;
     mounts::enter(&m.rootfs, m.no_pivot)?;
     // Before the read-only and masked paths: /proc/sys is one of them.
-    for (k, v) in linux
-        .and_then(|l| l.sysctl().as_ref())
-        .into_iter()
-        .flatten()
-    {
+    for (k, v) in linux.and_then(|l| l.sysctl.as_ref()).into_iter().flatten() {
         let path = format!("/proc/sys/{}", k.replace('.', "/"));
         fs::write(&path, v).ctx("sysctl", &path)?;
     }
     mounts::finish(&spec)?;
     sys::sigsafe::setsid().ctx("setsid", "the container's process")?;
-    if proc_.terminal().unwrap_or(false) {
+    if proc_.terminal.unwrap_or(false) {
         let Some(fd) = m.console_fd else {
             return Err(Error::msg(
                 "terminal",
@@ -247,11 +244,11 @@ fn stage(sock: &UnixStream, reader: &mut impl BufRead, m: InitMsg) -> Result<Nev
     process::default_home(&mut proc_);
     let exe = process::resolve(&proc_)?;
     let exec = process::Exec::new(&exe, &proc_)?;
-    let filter = match linux.and_then(|l| l.seccomp().as_ref()) {
+    let filter = match linux.and_then(|l| l.seccomp.as_ref()) {
         Some(s) => Some(seccomp::compile(s)?),
         None => None,
     };
-    let nnp = proc_.no_new_privileges().unwrap_or(false);
+    let nnp = proc_.no_new_privileges.unwrap_or(false);
     // Without no_new_privs the filter can only be installed while we still
     // hold CAP_SYS_ADMIN: before the ids and capabilities change, as runc
     // does. With it, as late as possible.
@@ -299,7 +296,7 @@ fn stage(sock: &UnixStream, reader: &mut impl BufRead, m: InitMsg) -> Result<Nev
         }
         hooks::run(hooks_, hooks::Kind::StartContainer, &state("running"))?;
         if let Some(mode) = spec
-            .annotations()
+            .annotations
             .as_ref()
             .and_then(|a| a.get(super::ANNOTATION_LANDLOCK))
         {
@@ -340,12 +337,12 @@ fn close_others(first: i32, keep: &HashSet<i32>) -> Result<()> {
 /// A pty from the container's devpts: the master goes to the console
 /// socket, the replica becomes stdio and the controlling terminal, and
 /// /dev/console is bound to it.
-pub fn console(sock: &OwnedFd, p: &oci_spec::runtime::Process, bind_console: bool) -> Result<()> {
+pub fn console(sock: &OwnedFd, p: &Process, bind_console: bool) -> Result<()> {
     let (master, replica) = sys::open_pty("/dev/ptmx").ctx("open a pty", "/dev/ptmx")?;
-    if let Some(size) = p.console_size() {
+    if let Some(size) = p.console_size {
         let ws = sys::Winsize {
-            ws_row: size.height() as u16,
-            ws_col: size.width() as u16,
+            ws_row: size.height as u16,
+            ws_col: size.width as u16,
             ws_xpixel: 0,
             ws_ypixel: 0,
         };

@@ -10,11 +10,11 @@
 
 use std::path::Path;
 
+use super::spec::Spec;
 use landlock::{
     Access, AccessFs, CompatLevel, Compatible, PathBeneath, PathFd, Ruleset, RulesetAttr,
     RulesetCreatedAttr, RulesetStatus, Scope, ABI,
 };
-use oci_spec::runtime::Spec;
 
 use crate::error::{Error, Result};
 
@@ -40,21 +40,17 @@ pub fn apply(mode: &str, spec: &Spec) -> Result<()> {
     let abi = ABI::V6;
     let read = AccessFs::from_read(abi);
     let all = AccessFs::from_all(abi);
-    let root_ro = spec
-        .root()
-        .as_ref()
-        .and_then(|r| r.readonly())
-        .unwrap_or(false);
+    let root_ro = spec.root.as_ref().and_then(|r| r.readonly).unwrap_or(false);
     let mut writable: Vec<std::path::PathBuf> = vec![];
     if root_ro {
-        for m in spec.mounts().iter().flatten() {
-            let ro = m.options().iter().flatten().any(|o| o == "ro");
+        for m in spec.mounts.iter().flatten() {
+            let ro = m.options.iter().flatten().any(|o| o == "ro");
             let special = matches!(
-                m.typ().as_deref(),
+                m.typ.as_deref(),
                 Some("proc" | "sysfs" | "cgroup" | "cgroup2")
             );
             if !ro && !special {
-                writable.push(m.destination().clone());
+                writable.push(m.destination.clone());
             }
         }
     } else {

@@ -92,7 +92,7 @@ pub fn start(g: &Global, log: &Log, id: &str) -> Result<()> {
     }
     let spec = c.config()?;
     let st = super::hook_state(id, "running", c.record.pid, &c.record.bundle, &spec);
-    if let Err(e) = hooks::run(spec.hooks().as_ref(), hooks::Kind::Poststart, &st) {
+    if let Err(e) = hooks::run(spec.hooks.as_ref(), hooks::Kind::Poststart, &st) {
         log.warn(e.to_string().trim_start_matches("sandbox: "));
     }
     Ok(())
@@ -236,7 +236,7 @@ pub fn delete(g: &Global, log: &Log, id: &str, force: bool) -> Result<u8> {
     }
     if let Ok(spec) = c.config() {
         let st = super::hook_state(id, "stopped", c.record.pid, &c.record.bundle, &spec);
-        if let Err(e) = hooks::run(spec.hooks().as_ref(), hooks::Kind::Poststop, &st) {
+        if let Err(e) = hooks::run(spec.hooks.as_ref(), hooks::Kind::Poststop, &st) {
             log.warn(e.to_string().trim_start_matches("sandbox: "));
         }
     }

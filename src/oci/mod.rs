@@ -25,6 +25,7 @@ mod log;
 mod mounts;
 mod process;
 pub mod seccomp;
+pub mod spec;
 mod state;
 mod syscalls;
 mod time;
@@ -33,7 +34,7 @@ pub use cli::main;
 
 use std::path::Path;
 
-use oci_spec::runtime::Spec;
+use spec::Spec;
 
 use crate::error::{Context, Error, Result};
 use cli::{Cmd, Global};
@@ -59,13 +60,13 @@ pub fn hook_state(
     spec: &Spec,
 ) -> serde_json::Value {
     let mut v = serde_json::json!({
-        "ociVersion": oci_spec::runtime::VERSION,
+        "ociVersion": spec::VERSION,
         "id": id,
         "status": status,
         "pid": pid,
         "bundle": bundle,
     });
-    if let Some(a) = spec.annotations() {
+    if let Some(a) = &spec.annotations {
         v["annotations"] = serde_json::to_value(a).expect("a map serializes");
     }
     v
@@ -90,7 +91,7 @@ fn dispatch(g: &Global, log: &Log, cmd: Cmd) -> Result<u8> {
             println!(
                 "sandbox-oci version {}\nspec: {}",
                 env!("CARGO_PKG_VERSION"),
-                oci_spec::runtime::VERSION
+                spec::VERSION
             );
             Ok(0)
         }

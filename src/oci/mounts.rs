@@ -15,8 +15,8 @@ use std::os::fd::{AsRawFd, OwnedFd};
 use std::os::unix::fs::{symlink, PermissionsExt};
 use std::path::{Component, Path, PathBuf};
 
+use super::spec::{LinuxDevice, LinuxDeviceType, Mount, Spec};
 use libc::c_ulong;
-use oci_spec::runtime::{LinuxDevice, LinuxDeviceType, Mount, Spec};
 
 use crate::error::{Context, Error, Result};
 use crate::sys;
@@ -100,7 +100,7 @@ struct Parsed {
 
 fn parse(m: &Mount) -> Parsed {
     let mut p = Parsed::default();
-    for o in m.options().iter().flatten() {
+    for o in m.options.iter().flatten() {
         match option(o) {
             Opt::Set(f) => p.flags |= f,
             Opt::Clear(f) => {
@@ -113,7 +113,7 @@ fn parse(m: &Mount) -> Parsed {
             Opt::Ignored => {}
         }
     }
-    if m.typ().as_deref() == Some("bind") && p.bind.is_none() {
+    if m.typ.as_deref() == Some("bind") && p.bind.is_none() {
         p.bind = Some(false);
     }
     p
@@ -212,8 +212,8 @@ fn mount(
 /// namespace of its own (device nodes are then bound from the host, and
 /// sysfs/mqueue/cgroup mounts fall back to binds where the kernel says no).
 pub fn prepare(spec: &Spec, rootfs: &Path, in_userns: bool) -> Result<()> {
-    let linux = spec.linux().as_ref();
-    let prop = match linux.and_then(|l| l.rootfs_propagation().as_deref()) {
+    let linux = spec.linux.as_ref();
+    let prop = match linux.and_then(|l| l.rootfs_propagation.as_deref()) {
         None | Some("") => libc::MS_SLAVE | libc::MS_REC,
         Some(p) => match option(p) {
             Opt::Propagation(f) => f,
@@ -246,16 +246,16 @@ pub fn prepare(spec: &Spec, rootfs: &Path, in_userns: bool) -> Result<()> {
     .ctx("make the rootfs private", rootfs.display())?;
 
     let mut dev_is_ours = false;
-    for m in spec.mounts().iter().flatten() {
+    for m in spec.mounts.iter().flatten() {
         mount_one(m, rootfs, in_userns).map_err(|e| {
             let at = format!(
                 "{} (mount {})",
                 e.path.clone().unwrap_or_default(),
-                m.destination().display()
+                m.destination.display()
             );
             e.with_path(at)
         })?;
-        if m.destination() == Path::new("/dev") && parse(m).bind.is_none() {
+        if m.destination == Path::new("/dev") && parse(m).bind.is_none() {
             dev_is_ours = true;
         }
     }
@@ -263,30 +263,25 @@ pub fn prepare(spec: &Spec, rootfs: &Path, in_userns: bool) -> Result<()> {
     if dev_is_ours {
         let mut devices: Vec<LinuxDevice> = vec![];
         for (name, major, minor) in DEFAULT_DEVICES {
-            let d = LinuxDevice::default();
-            let mut d = d;
-            d.set_path(PathBuf::from(format!("/dev/{name}")));
-            d.set_typ(LinuxDeviceType::C);
-            d.set_major(*major as i64);
-            d.set_minor(*minor as i64);
-            d.set_file_mode(Some(0o666));
-            d.set_uid(Some(0));
-            d.set_gid(Some(0));
-            devices.push(d);
+            devices.push(LinuxDevice {
+                path: PathBuf::from(format!("/dev/{name}")),
+                typ: LinuxDeviceType::C,
+                major: *major as i64,
+                minor: *minor as i64,
+                file_mode: Some(0o666),
+                uid: Some(0),
+                gid: Some(0),
+            });
         }
-        for d in linux
-            .and_then(|l| l.devices().as_ref())
-            .into_iter()
-            .flatten()
-        {
-            devices.retain(|x| x.path() != d.path());
+        for d in linux.and_then(|l| l.devices.as_ref()).into_iter().flatten() {
+            devices.retain(|x| x.path != d.path);
             devices.push(d.clone());
         }
         for d in &devices {
             device(rootfs, d, in_userns)?;
         }
         dev_links(&dev)?;
-    } else if let Some(list) = linux.and_then(|l| l.devices().as_ref()) {
+    } else if let Some(list) = linux.and_then(|l| l.devices.as_ref()) {
         for d in list {
             device(rootfs, d, in_userns)?;
         }
@@ -295,8 +290,8 @@ pub fn prepare(spec: &Spec, rootfs: &Path, in_userns: bool) -> Result<()> {
 }
 
 fn mount_one(m: &Mount, rootfs: &Path, in_userns: bool) -> Result<()> {
-    let idmapped = m.uid_mappings().is_some()
-        || m.options()
+    let idmapped = m.uid_mappings.is_some()
+        || m.options
             .iter()
             .flatten()
             .any(|o| o == "idmap" || o == "ridmap");
@@ -305,14 +300,14 @@ fn mount_one(m: &Mount, rootfs: &Path, in_userns: bool) -> Result<()> {
             "mount",
             format!(
                 "{}: idmapped mounts are not supported by sandbox-oci",
-                m.destination().display()
+                m.destination.display()
             ),
         ));
     }
     let p = parse(m);
-    let dest = secure_join(rootfs, m.destination())?;
-    let typ = m.typ().as_deref().unwrap_or("");
-    let source = m.source().clone().unwrap_or_default();
+    let dest = secure_join(rootfs, &m.destination)?;
+    let typ = m.typ.as_deref().unwrap_or("");
+    let source = m.source.clone().unwrap_or_default();
     let step = format!("mount {typ}");
     if let Some(recursive) = p.bind {
         // The source is a host path: make a target of the same kind.
@@ -553,12 +548,12 @@ fn make_target(dest: &Path, dir: bool) -> Result<()> {
 /// One device node: mknod as real root; in a user namespace (where mknod
 /// is refused) an empty file with the host's node bound onto it.
 fn device(rootfs: &Path, d: &LinuxDevice, in_userns: bool) -> Result<()> {
-    let dest = secure_join(rootfs, d.path())?;
+    let dest = secure_join(rootfs, &d.path)?;
     if let Some(parent) = dest.parent() {
         fs::create_dir_all(parent).ctx("make device directory", parent.display())?;
     }
     let _ = fs::remove_file(&dest);
-    let kind = match d.typ() {
+    let kind = match d.typ {
         LinuxDeviceType::C | LinuxDeviceType::U => libc::S_IFCHR,
         LinuxDeviceType::B => libc::S_IFBLK,
         LinuxDeviceType::P => libc::S_IFIFO,
@@ -567,21 +562,21 @@ fn device(rootfs: &Path, d: &LinuxDevice, in_userns: bool) -> Result<()> {
                 "device",
                 format!(
                     "{}: type 'a' is for cgroup rules, not a node",
-                    d.path().display()
+                    d.path.display()
                 ),
             ))
         }
     };
-    let mode = d.file_mode().unwrap_or(0o666);
+    let mode = d.file_mode.unwrap_or(0o666);
     if !in_userns {
         match sys::mknod(
             dest.as_os_str(),
             kind | (mode & 0o7777),
-            d.major() as u32,
-            d.minor() as u32,
+            d.major as u32,
+            d.minor as u32,
         ) {
             Ok(()) => {
-                std::os::unix::fs::chown(&dest, d.uid(), d.gid())
+                std::os::unix::fs::chown(&dest, d.uid, d.gid)
                     .ctx("chown device", dest.display())?;
                 fs::set_permissions(&dest, fs::Permissions::from_mode(mode & 0o7777))
                     .ctx("chmod device", dest.display())?;
@@ -593,7 +588,7 @@ fn device(rootfs: &Path, d: &LinuxDevice, in_userns: bool) -> Result<()> {
     }
     make_target(&dest, false)?;
     let (_fd, at) = target_fd(rootfs, &dest)?;
-    mount(d.path().as_os_str(), &at, None, libc::MS_BIND, "").ctx("bind device", d.path().display())
+    mount(d.path.as_os_str(), &at, None, libc::MS_BIND, "").ctx("bind device", d.path.display())
 }
 
 /// /dev's links: fd, stdin, stdout, stderr, ptmx (to the container's own
@@ -652,32 +647,27 @@ pub fn enter(rootfs: &Path, no_pivot: bool) -> Result<()> {
 /// After the root is entered: masked and read-only paths, the root's own
 /// propagation and a read-only root.
 pub fn finish(spec: &Spec) -> Result<()> {
-    let linux = spec.linux().as_ref();
+    let linux = spec.linux.as_ref();
     for p in linux
-        .and_then(|l| l.masked_paths().as_ref())
+        .and_then(|l| l.masked_paths.as_ref())
         .into_iter()
         .flatten()
     {
         mask(Path::new(p))?;
     }
     for p in linux
-        .and_then(|l| l.readonly_paths().as_ref())
+        .and_then(|l| l.readonly_paths.as_ref())
         .into_iter()
         .flatten()
     {
         read_only(Path::new(p))?;
     }
-    if let Some(p) = linux.and_then(|l| l.rootfs_propagation().as_deref()) {
+    if let Some(p) = linux.and_then(|l| l.rootfs_propagation.as_deref()) {
         if let Opt::Propagation(f) = option(p) {
             mount(OsStr::new(""), "/", None, f, "").ctx("set the root's propagation", "/")?;
         }
     }
-    if spec
-        .root()
-        .as_ref()
-        .and_then(|r| r.readonly())
-        .unwrap_or(false)
-    {
+    if spec.root.as_ref().and_then(|r| r.readonly).unwrap_or(false) {
         let locked = sys::mount_flags(OsStr::new("/")).unwrap_or(0);
         mount(
             OsStr::new(""),

@@ -42,11 +42,11 @@
 use std::collections::BTreeMap;
 use std::fmt;
 
-use libc::sock_filter;
-use oci_spec::runtime::{
+use super::spec::{
     Arch, LinuxSeccomp, LinuxSeccompAction as Action, LinuxSeccompFilterFlag as Flag,
     LinuxSeccompOperator as Op,
 };
+use libc::sock_filter;
 
 use super::syscalls;
 use crate::error::{Error, Result};
@@ -89,7 +89,7 @@ impl fmt::Debug for Program {
 /// Compile `linux.seccomp` into one filter. Errors name what in the
 /// profile cannot be honoured; what was skipped is in the notes.
 pub fn compile(s: &LinuxSeccomp) -> Result<Program> {
-    if let Some(p) = s.listener_path() {
+    if let Some(p) = &s.listener_path {
         return Err(Error::msg(
             STEP,
             format!(
@@ -99,26 +99,20 @@ pub fn compile(s: &LinuxSeccomp) -> Result<Program> {
         ));
     }
     let mut notes = Vec::new();
-    let default = action(s.default_action(), s.default_errno_ret(), "defaultAction")?;
-    let flags = flags(s.flags().as_deref().unwrap_or_default(), &mut notes);
-    let abis = abis(s.architectures().as_deref().unwrap_or_default());
+    let default = action(s.default_action, s.default_errno_ret, "defaultAction")?;
+    let flags = flags(s.flags.as_deref().unwrap_or_default(), &mut notes);
+    let abis = abis(s.architectures.as_deref().unwrap_or_default());
 
     let mut per_abi: Vec<(Abi, BTreeMap<u32, Vec<Rule>>)> =
         abis.iter().map(|&a| (a, BTreeMap::new())).collect();
     let mut unknown: Vec<&str> = Vec::new();
     let mut truncated: Vec<&str> = Vec::new();
-    for (i, entry) in s
-        .syscalls()
-        .as_deref()
-        .unwrap_or_default()
-        .iter()
-        .enumerate()
-    {
-        let what = || format!("syscalls[{i}] ({})", entry.names().join(", "));
-        let act = action(entry.action(), entry.errno_ret(), &what())?;
+    for (i, entry) in s.syscalls.as_deref().unwrap_or_default().iter().enumerate() {
+        let what = || format!("syscalls[{i}] ({})", entry.names.join(", "));
+        let act = action(entry.action, entry.errno_ret, &what())?;
         let mut conds = Vec::new();
-        for a in entry.args().as_deref().unwrap_or_default() {
-            let index = u8::try_from(a.index())
+        for a in entry.args.as_deref().unwrap_or_default() {
+            let index = u8::try_from(a.index)
                 .ok()
                 .filter(|&i| i < 6)
                 .ok_or_else(|| {
@@ -127,18 +121,18 @@ pub fn compile(s: &LinuxSeccomp) -> Result<Program> {
                         format!(
                             "{}: argument index {}: system calls have arguments 0 to 5",
                             what(),
-                            a.index()
+                            a.index
                         ),
                     )
                 })?;
             conds.push(Cond {
                 index,
-                op: a.op(),
-                value: a.value(),
-                value_two: a.value_two().unwrap_or(0),
+                op: a.op,
+                value: a.value,
+                value_two: a.value_two.unwrap_or(0),
             });
         }
-        for name in entry.names() {
+        for name in &entry.names {
             let mut known = false;
             for (abi, rules) in per_abi.iter_mut() {
                 if let Some(nr) = abi.number(name) {
@@ -345,8 +339,8 @@ fn abis(archs: &[Arch]) -> Vec<Abi> {
     let mut out = vec![Abi::X86_64];
     for a in archs {
         match a {
-            Arch::ScmpArchX86 => out.push(Abi::I386),
-            Arch::ScmpArchX32 => out.push(Abi::X32),
+            Arch::X86 => out.push(Abi::I386),
+            Arch::X32 => out.push(Abi::X32),
             _ => {}
         }
     }
@@ -810,22 +804,22 @@ mod tests {
 
     impl Reference {
         fn new(s: &LinuxSeccomp) -> Reference {
-            let archs = s.architectures().clone().unwrap_or_default();
+            let archs = s.architectures.clone().unwrap_or_default();
             let mut abis = vec![Abi::X86_64];
-            if archs.contains(&Arch::ScmpArchX86) {
+            if archs.contains(&Arch::X86) {
                 abis.push(Abi::I386);
             }
-            if archs.contains(&Arch::ScmpArchX32) {
+            if archs.contains(&Arch::X32) {
                 abis.push(Abi::X32);
             }
             let entries = s
-                .syscalls()
+                .syscalls
                 .as_deref()
                 .unwrap_or_default()
                 .iter()
                 .map(|e| {
                     let numbers = e
-                        .names()
+                        .names
                         .iter()
                         .flat_map(|n| {
                             [Abi::X86_64, Abi::I386, Abi::X32]
@@ -834,26 +828,26 @@ mod tests {
                         })
                         .collect();
                     let conds = e
-                        .args()
+                        .args
                         .as_deref()
                         .unwrap_or_default()
                         .iter()
                         .map(|c| Cond {
-                            index: c.index() as u8,
-                            op: c.op(),
-                            value: c.value(),
-                            value_two: c.value_two().unwrap_or(0),
+                            index: c.index as u8,
+                            op: c.op,
+                            value: c.value,
+                            value_two: c.value_two.unwrap_or(0),
                         })
                         .collect();
                     RefEntry {
                         numbers,
                         conds,
-                        action: action(e.action(), e.errno_ret(), "").unwrap(),
+                        action: action(e.action, e.errno_ret, "").unwrap(),
                     }
                 })
                 .collect();
             Reference {
-                default: action(s.default_action(), s.default_errno_ret(), "").unwrap(),
+                default: action(s.default_action, s.default_errno_ret, "").unwrap(),
                 abis,
                 entries,
             }
@@ -1104,13 +1098,13 @@ mod tests {
     #[test]
     fn each_operator_on_64_bit_values() {
         let ops = [
-            Op::ScmpCmpNe,
-            Op::ScmpCmpLt,
-            Op::ScmpCmpLe,
-            Op::ScmpCmpEq,
-            Op::ScmpCmpGe,
-            Op::ScmpCmpGt,
-            Op::ScmpCmpMaskedEq,
+            "SCMP_CMP_NE",
+            "SCMP_CMP_LT",
+            "SCMP_CMP_LE",
+            "SCMP_CMP_EQ",
+            "SCMP_CMP_GE",
+            "SCMP_CMP_GT",
+            "SCMP_CMP_MASKED_EQ",
         ];
         let values = [
             0u64,
@@ -1122,14 +1116,15 @@ mod tests {
             0x8000_0000_0000_0000,
             u64::MAX,
         ];
-        for op in ops {
+        for name in ops {
+            let op: Op = serde_json::from_value(json!(name)).unwrap();
             for &value in &values {
                 for &value_two in &[0u64, 5, 0x1_0000_0000] {
                     let entry = json!({
                         "names": ["getpid"],
                         "action": "SCMP_ACT_ERRNO",
                         "errnoRet": 99,
-                        "args": [{ "index": 1, "value": value, "valueTwo": value_two, "op": op }],
+                        "args": [{ "index": 1, "value": value, "valueTwo": value_two, "op": name }],
                     });
                     let s = one_entry(json!("SCMP_ACT_ALLOW"), entry);
                     let p = compile(&s).unwrap();

@@ -110,7 +110,7 @@ impl Container {
         self.dir.join("config.json")
     }
 
-    pub fn config(&self) -> Result<oci_spec::runtime::Spec> {
+    pub fn config(&self) -> Result<super::spec::Spec> {
         super::load_spec(&self.config_path())
     }
 
@@ -143,7 +143,7 @@ impl Container {
     pub fn state_json(&self) -> serde_json::Value {
         let status = self.status();
         let mut v = serde_json::json!({
-            "ociVersion": oci_spec::runtime::VERSION,
+            "ociVersion": super::spec::VERSION,
             "id": self.record.id,
             "status": status.as_str(),
             "bundle": self.record.bundle,
