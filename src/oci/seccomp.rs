@@ -322,7 +322,7 @@ impl Abi {
             Abi::I386 => syscalls::I386,
         };
         table
-            .binary_search_by(|(n, _)| (*n).cmp(name))
+            .binary_search_by(|(n, _)| syscalls::name(n).cmp(name))
             .ok()
             .map(|i| table[i].1)
     }
@@ -1520,7 +1520,7 @@ mod tests {
         ];
         for (i, (name, _)) in syscalls::X86_64.iter().enumerate().step_by(2) {
             syscalls.push(
-                json!({ "names": [name], "action": "SCMP_ACT_ERRNO", "errnoRet": i % 200 + 5,
+                json!({ "names": [syscalls::name(name)], "action": "SCMP_ACT_ERRNO", "errnoRet": i % 200 + 5,
                     "args": [{ "index": 1, "value": i, "op": "SCMP_CMP_LE" }] }),
             );
         }
