@@ -219,8 +219,7 @@ fn run(args: plan::RunArgs) -> u8 {
     };
     let mut cmd = sandbox::Command::from_args(args);
     cmd.cli(term).on_notice(|n| eprintln!("sandbox: {n}"));
-    let started = cmd.encoded_plan().and_then(|plan| {
-        let child = cmd.spawn()?;
+    let started = cmd.spawn_encoded().and_then(|(child, plan)| {
         if let Some(r) = &reg {
             let pid = child.id() as i32;
             let pid_start = state::start_time(pid).unwrap_or(0);
