@@ -19,7 +19,9 @@
 //! memfd (and tmpfs pages in general) is bounded only by the memory cgroup
 //! (`--memory`); docs/SECURITY.md says so.
 
-use std::io::ErrorKind;
+use std::ffi::OsStr;
+use std::io::{ErrorKind, Write};
+use std::os::fd::BorrowedFd;
 
 use crate::error::{Context, Result};
 
@@ -152,13 +154,15 @@ pub fn effective(given: &[(String, u64)], shm_size: u64) -> Vec<(String, u64)> {
 
 /// Write the limits in the child stage, through the host's /proc (before
 /// the sandbox's own is mounted, and /proc/sys made read-only there): a
-/// sysctl file applies to the namespaces of whoever writes it. A limit
-/// this kernel does not have is skipped; so is one it keeps host-wide
-/// (the IPC limits before Linux 5.17 are not the namespace's root's to
-/// write): those are returned, for `--verbose` to name. A value the new
-/// namespace starts with already (msgmnb's and msgmax's defaults are the
-/// kernel's own) is not written: the write would change nothing.
-pub fn apply(limits: &[(String, u64)]) -> Result<Vec<String>> {
+/// sysctl file applies to the namespaces of whoever writes it. `sys` is
+/// the host's /proc/sys, opened while it was in view (the child stage's
+/// helper thread writes them while the main thread builds the root).
+/// A limit this kernel does not have is skipped; so is one it keeps
+/// host-wide (the IPC limits before Linux 5.17 are not the namespace's
+/// root's to write): those are returned, for `--verbose` to name. A value
+/// the new namespace starts with already (msgmnb's and msgmax's defaults
+/// are the kernel's own) is not written: the write would change nothing.
+pub fn apply(sys: BorrowedFd<'_>, limits: &[(String, u64)]) -> Result<Vec<String>> {
     let mut not_set = Vec::new();
     for (name, value) in limits {
         let fresh = NS_LIMITS
@@ -168,8 +172,10 @@ pub fn apply(limits: &[(String, u64)]) -> Result<Vec<String>> {
         if fresh == Some(*value) {
             continue;
         }
-        let path = proc_path(name);
-        match std::fs::write(&path, value.to_string()) {
+        let file = name.replace('.', "/");
+        let written = crate::sys::openat(sys, OsStr::new(&file), libc::O_WRONLY)
+            .and_then(|fd| std::fs::File::from(fd).write_all(value.to_string().as_bytes()));
+        match written {
             Err(e) if e.kind() == ErrorKind::NotFound => not_set.push(name.clone()),
             Err(e) if matches!(e.raw_os_error(), Some(libc::EACCES | libc::EPERM)) => {
                 not_set.push(name.clone())

@@ -247,7 +247,6 @@ struct Prepared {
     exe: CString,
     argv: sys::CStringArray,
     envp: sys::CStringArray,
-    net_error: PreparedError,
     exec_error: PreparedError,
     ctl: (OwnedFd, OwnedFd),
     report: (OwnedFd, OwnedFd),
@@ -381,11 +380,6 @@ fn prepare(plan: &Plan, forward_signals: bool, notices: &mut Notices) -> Result<
         // The stage needs nothing from the environment: what it needs of
         // the caller's (TERM) is in the plan.
         envp: sys::CStringArray::new(Vec::new()),
-        net_error: PreparedError::new(
-            "create the network namespace (unshare)",
-            None,
-            Some("check 'sysctl user.max_net_namespaces' (must be > 0), or run with --share-net"),
-        ),
         exec_error: PreparedError::new("exec the child stage", Some("/proc/self/exe"), None),
         ctl,
         report,
@@ -395,10 +389,10 @@ fn prepare(plan: &Plan, forward_signals: bool, notices: &mut Notices) -> Result<
     })
 }
 
-/// clone into every namespace but the network's (the clone child makes
-/// that one itself, while we write its maps: it is the slow one, a third
-/// of a millisecond; with `--net pasta`, clone makes it too). Returns in
-/// the launcher only.
+/// clone into every namespace but the network's (the child stage makes
+/// that one in a helper thread while it builds the root: it is the slow
+/// one, 0.4 ms here; with `--net pasta`, clone makes it). Returns in the
+/// launcher only.
 fn clone_child(plan: &Plan, p: &mut Prepared) -> Result<(pid_t, bool)> {
     let mut flags = libc::CLONE_NEWUSER
         | libc::CLONE_NEWPID
@@ -423,14 +417,12 @@ fn clone_child(plan: &Plan, p: &mut Prepared) -> Result<(pid_t, bool)> {
             stdio: p.stdio.child_stdio,
             tty: p.stdio.child_tty,
         };
-        let net = (!plan.share_net && plan.pasta.is_none()).then_some(&mut p.net_error);
         let become_root = plan.subids.is_some_and(|s| s.range_is_root);
         child_after_clone(
             fds,
             &p.exe,
             &p.argv,
             &p.envp,
-            net,
             &mut p.exec_error,
             become_root,
         );
@@ -842,7 +834,6 @@ fn child_after_clone(
     exe: &std::ffi::CStr,
     argv: &sys::CStringArray,
     envp: &sys::CStringArray,
-    net: Option<&mut PreparedError>,
     exec_error: &mut PreparedError,
     become_root: bool,
 ) -> ! {
@@ -856,14 +847,6 @@ fn child_after_clone(
     // window exists in which it dies unnoticed.
     if sigsafe::set_parent_death_signal(libc::SIGKILL).is_err() {
         sigsafe::exit_now(crate::error::EXIT_SANDBOX as i32);
-    }
-    // We hold every capability in the new user namespace already, maps or
-    // not, so the network namespace can be made now, while the launcher
-    // works; it belongs to the new user namespace as if cloned with it.
-    if let Some(r) = net {
-        if let Err(e) = sigsafe::unshare(libc::CLONE_NEWNET) {
-            r.send(fds.report_write, e.raw_os_error().unwrap_or(libc::EIO));
-        }
     }
     // Wait for the release byte: the maps must be written before we exec,
     // or the exec of an unmapped uid drops every capability
