@@ -486,10 +486,20 @@ fn release(
         Err(e) if e.raw_os_error() == Some(libc::ENOSYS) => None,
         Err(e) => return Err(e).ctx_step("open a pidfd for the sandbox"),
     };
-    let guard = match &pidfd {
-        Some(fd) => Some(Guard::spawn(fd, cgroup.map(|c| c.dir()), guard_tty)?),
-        None => None,
+    // The guard must exist before the command can clear its death signal:
+    // the command runs only after the child stage has the plan, which is
+    // sent once the guard runs. Until then the clone child's and the
+    // stage's PR_SET_PDEATHSIG covers our death, so the guard is forked
+    // after the release byte, while the clone child execs the stage. With
+    // pasta or a cgroup, which the guard also cleans up after us, it is
+    // forked first, as before.
+    let mut guard_tty = Some(guard_tty);
+    let mut spawn_guard = || match &pidfd {
+        Some(fd) => Guard::spawn(fd, cgroup.map(|c| c.dir()), guard_tty.take().flatten()).map(Some),
+        None => Ok(None),
     };
+    let early = pasta.is_some() || cgroup.is_some();
+    let mut guard = if early { spawn_guard()? } else { None };
     match subids {
         // Through shadow's helpers, which check /etc/subuid and /etc/subgid
         // (subid.rs); newgidmap leaves setgroups as the policy there says.
@@ -515,7 +525,12 @@ fn release(
     // The release byte, for the clone child; the plan, for the child stage
     // it execs. EPIPE: the child died before reading; its status and its
     // report say why.
-    if let Err(e) = PlanSender::new(ctl_write).release(plan_bytes) {
+    let ctl = PlanSender::new(ctl_write);
+    let released = ctl.release();
+    if released.is_ok() && !early {
+        guard = spawn_guard()?;
+    }
+    if let Err(e) = released.and_then(|()| ctl.send_plan(plan_bytes)) {
         if e.raw_os_error() != Some(libc::EPIPE) {
             return Err(e).ctx_step("release the child");
         }
