@@ -17,6 +17,8 @@ use std::fs;
 use std::os::fd::{AsFd, OwnedFd};
 use std::os::unix::ffi::OsStrExt;
 use std::path::Path;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex};
 
 use crate::channel::{self, ReportSender, PLAN_FD, REPORT_FD, TTY_FD};
 use crate::error::{Context, Error, Result, EXIT_CANNOT_EXEC, EXIT_NOT_FOUND, EXIT_SANDBOX};
@@ -183,9 +185,10 @@ fn stage(plan: &Plan, report: &ReportSender) -> Result<Infallible> {
 /// namespace (unless it shares the host's, or clone made it for pasta),
 /// bring its `lo` up (a new network namespace starts with it down), and
 /// write the namespace limits through the host's /proc (nslimits.rs says
-/// which files and why). Making a network namespace takes about 0.4 ms
-/// here and the limits 0.2 ms, while the mounts take 0.8 ms: in parallel
-/// they cost the launch nothing but the thread (docs/BENCHMARKS.md).
+/// which files and why), those the main thread has not taken once it has
+/// built the root. Making a network namespace takes about 0.45 ms here
+/// and the limits 0.2 ms, the mounts 0.6 ms: in parallel they cost the
+/// launch little more than the thread (docs/BENCHMARKS.md).
 ///
 /// The thread unshares the network namespace for itself alone (a
 /// namespace is per thread) and hands it back as an fd of
@@ -197,42 +200,90 @@ fn stage(plan: &Plan, report: &ReportSender) -> Result<Infallible> {
 /// (the nested user namespace of --uid; capabilities, Landlock and
 /// seccomp, which are per thread).
 struct Helper {
-    thread: std::thread::JoinHandle<Result<(Vec<String>, Option<OwnedFd>)>>,
+    thread: std::thread::JoinHandle<Result<Option<OwnedFd>>>,
+    limits: Arc<SharedLimits>,
+}
+
+/// The namespace limits to write, taken one at a time by whichever thread
+/// is free: the helper once its namespace is made, the main thread once
+/// the root is built.
+struct SharedLimits {
+    list: Vec<(String, u64)>,
+    next: AtomicUsize,
+    /// The host's /proc/sys.
+    sys_dir: OwnedFd,
+    /// Indices into `list` of the limits not set.
+    not_set: Mutex<Vec<usize>>,
+}
+
+impl SharedLimits {
+    /// Write what no thread has taken yet.
+    fn write_rest(&self) -> Result<()> {
+        loop {
+            let i = self.next.fetch_add(1, Ordering::Relaxed);
+            let Some((name, value)) = self.list.get(i) else {
+                return Ok(());
+            };
+            if !crate::nslimits::apply(self.sys_dir.as_fd(), name, *value)? {
+                self.not_set
+                    .lock()
+                    .unwrap_or_else(|p| p.into_inner())
+                    .push(i);
+            }
+        }
+    }
 }
 
 impl Helper {
     fn start(plan: &Plan) -> Result<Helper> {
         let new_net = !plan.share_net && plan.pasta.is_none();
         let lo = !plan.share_net;
-        let limits = plan.ns_limits.clone();
-        // Opened here, while the host's /proc is in view: the thread walks
-        // from them whatever the main thread's root is by then.
+        // Opened here, while the host's /proc is in view: both threads
+        // walk from them whatever the main thread's root is by then.
         let proc_dir =
             sys::open_path(Path::new("/proc"), libc::O_DIRECTORY).ctx("open", "/proc")?;
-        let sys_dir =
-            sys::open_path(Path::new("/proc/sys"), libc::O_DIRECTORY).ctx("open", "/proc/sys")?;
+        let limits = Arc::new(SharedLimits {
+            list: plan.ns_limits.clone(),
+            next: AtomicUsize::new(0),
+            sys_dir: sys::open_path(Path::new("/proc/sys"), libc::O_DIRECTORY)
+                .ctx("open", "/proc/sys")?,
+            not_set: Mutex::new(Vec::new()),
+        });
+        let shared = limits.clone();
         let thread = std::thread::Builder::new()
             .name("netns".into())
             .stack_size(256 << 10)
-            .spawn(move || helper_thread(new_net, lo, &limits, proc_dir, sys_dir))
+            .spawn(move || helper_thread(new_net, lo, &shared, proc_dir))
             .ctx_step("start the network namespace thread")?;
-        Ok(Helper { thread })
+        Ok(Helper { thread, limits })
     }
 
-    /// Wait for the thread; join its network namespace; say which limits
-    /// were not set (-v).
+    /// Write the limits the thread has not taken, wait for it, join its
+    /// network namespace; say which limits were not set (-v).
     fn finish(self, plan: &Plan, report: &ReportSender) -> Result<()> {
-        let (not_set, netns) = self
+        self.limits.write_rest()?;
+        let netns = self
             .thread
             .join()
             .map_err(|_| Error::msg("network namespace thread", "it panicked"))??;
         if let Some(fd) = netns {
             sys::setns(fd.as_fd(), libc::CLONE_NEWNET).ctx_step("enter the network namespace")?;
         }
+        let mut not_set = self
+            .limits
+            .not_set
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .clone();
         if plan.verbose && !not_set.is_empty() {
+            not_set.sort_unstable();
+            let names: Vec<&str> = not_set
+                .iter()
+                .map(|&i| self.limits.list[i].0.as_str())
+                .collect();
             report.notice(&format!(
                 "namespace limits this kernel does not let the sandbox set: {}",
-                not_set.join(", ")
+                names.join(", ")
             ));
         }
         Ok(())
@@ -242,15 +293,14 @@ impl Helper {
 const NETNS_HINT: &str =
     "check 'sysctl user.max_net_namespaces' (must be > 0), or run with --share-net";
 
-/// The helper thread's work (`Helper`): the limits it could not set, and
-/// its new network namespace.
+/// The helper thread's work (`Helper`): its new network namespace, then
+/// the limits the main thread has not taken.
 fn helper_thread(
     new_net: bool,
     lo: bool,
-    limits: &[(String, u64)],
+    limits: &SharedLimits,
     proc_dir: OwnedFd,
-    sys_dir: OwnedFd,
-) -> Result<(Vec<String>, Option<OwnedFd>)> {
+) -> Result<Option<OwnedFd>> {
     if new_net {
         sys::unshare(libc::CLONE_NEWNET)
             .ctx_step("create the network namespace (unshare)")
@@ -259,7 +309,6 @@ fn helper_thread(
     if lo {
         sys::loopback_up().ctx("bring up the loopback interface", "lo")?;
     }
-    let not_set = crate::nslimits::apply(sys_dir.as_fd(), limits)?;
     let netns = if new_net {
         let own = OsStr::new("thread-self/ns/net");
         Some(
@@ -269,7 +318,8 @@ fn helper_thread(
     } else {
         None
     };
-    Ok((not_set, netns))
+    limits.write_rest()?;
+    Ok(netns)
 }
 
 /// The plan's rlimits, soft and hard (`sandbox exec` sets them too).

@@ -152,38 +152,34 @@ pub fn effective(given: &[(String, u64)], shm_size: u64) -> Vec<(String, u64)> {
         .collect()
 }
 
-/// Write the limits in the child stage, through the host's /proc (before
+/// Write one limit in the child stage, through the host's /proc (before
 /// the sandbox's own is mounted, and /proc/sys made read-only there): a
 /// sysctl file applies to the namespaces of whoever writes it. `sys` is
 /// the host's /proc/sys, opened while it was in view (the child stage's
-/// helper thread writes them while the main thread builds the root).
-/// A limit this kernel does not have is skipped; so is one it keeps
-/// host-wide (the IPC limits before Linux 5.17 are not the namespace's
-/// root's to write): those are returned, for `--verbose` to name. A value
-/// the new namespace starts with already (msgmnb's and msgmax's defaults
-/// are the kernel's own) is not written: the write would change nothing.
-pub fn apply(sys: BorrowedFd<'_>, limits: &[(String, u64)]) -> Result<Vec<String>> {
-    let mut not_set = Vec::new();
-    for (name, value) in limits {
-        let fresh = NS_LIMITS
-            .iter()
-            .find(|l| l.name == name)
-            .and_then(|l| l.fresh);
-        if fresh == Some(*value) {
-            continue;
-        }
-        let file = name.replace('.', "/");
-        let written = crate::sys::openat(sys, OsStr::new(&file), libc::O_WRONLY)
-            .and_then(|fd| std::fs::File::from(fd).write_all(value.to_string().as_bytes()));
-        match written {
-            Err(e) if e.kind() == ErrorKind::NotFound => not_set.push(name.clone()),
-            Err(e) if matches!(e.raw_os_error(), Some(libc::EACCES | libc::EPERM)) => {
-                not_set.push(name.clone())
-            }
-            other => other.ctx("set namespace limit", format!("{name}={value}"))?,
-        }
+/// two threads share the writes, child.rs `Helper`). A limit this kernel
+/// does not have is skipped; so is one it keeps host-wide (the IPC limits
+/// before Linux 5.17 are not the namespace's root's to write): false then,
+/// for `--verbose` to name. A value the new namespace starts with already
+/// (msgmnb's and msgmax's defaults are the kernel's own) is not written:
+/// the write would change nothing.
+pub fn apply(sys: BorrowedFd<'_>, name: &str, value: u64) -> Result<bool> {
+    let fresh = NS_LIMITS
+        .iter()
+        .find(|l| l.name == name)
+        .and_then(|l| l.fresh);
+    if fresh == Some(value) {
+        return Ok(true);
     }
-    Ok(not_set)
+    let file = name.replace('.', "/");
+    let written = crate::sys::openat(sys, OsStr::new(&file), libc::O_WRONLY)
+        .and_then(|fd| std::fs::File::from(fd).write_all(value.to_string().as_bytes()));
+    match written {
+        Err(e) if e.kind() == ErrorKind::NotFound => Ok(false),
+        Err(e) if matches!(e.raw_os_error(), Some(libc::EACCES | libc::EPERM)) => Ok(false),
+        other => other
+            .ctx("set namespace limit", format!("{name}={value}"))
+            .map(|()| true),
+    }
 }
 
 #[cfg(test)]
