@@ -495,7 +495,13 @@ fn release(
     // forked first, as before.
     let mut guard_tty = Some(guard_tty);
     let mut spawn_guard = || match &pidfd {
-        Some(fd) => Guard::spawn(fd, cgroup.map(|c| c.dir()), guard_tty.take().flatten()).map(Some),
+        Some(fd) => Guard::spawn(
+            fd,
+            cgroup.map(|c| c.dir()),
+            guard_tty.take().flatten(),
+            pasta.is_some(),
+        )
+        .map(Some),
         None => Ok(None),
     };
     let early = pasta.is_some() || cgroup.is_some();
@@ -713,16 +719,26 @@ struct Guard {
     pid: pid_t,
     /// Its only link to us: EOF means we died; a byte means "done".
     life: OwnedFd,
+    /// Whether it leaves as soon as the sandbox has ended (nothing of
+    /// ours to clean up after it then).
+    leaves_with_sandbox: bool,
 }
 
 impl Guard {
     /// `tty`: the caller's terminal and its settings before the run, put
-    /// back if the launcher dies while the terminal is raw.
+    /// back if the launcher dies while the terminal is raw. `pasta`:
+    /// whether a process to kill with the sandbox will follow (`watch`).
     fn spawn(
         pidfd: &OwnedFd,
         cgroup: Option<&std::path::Path>,
         tty: Option<(c_int, sys::Termios)>,
+        pasta: bool,
     ) -> Result<Guard> {
+        // With nothing but the sandbox to see to (no cgroup to remove, no
+        // pasta to kill, no terminal to put back), the guard is done when
+        // the sandbox is: it leaves then, while we collect the end, rather
+        // than when we tell it to (its exit is on our way out otherwise).
+        let leaves_with_sandbox = cgroup.is_none() && tty.is_none() && !pasta;
         let cgroup = cgroup
             .map(sys::cstr)
             .transpose()
@@ -735,11 +751,13 @@ impl Guard {
                 pidfd.as_raw_fd(),
                 cgroup.as_deref(),
                 tty,
+                leaves_with_sandbox,
             );
         }
         Ok(Guard {
             pid,
             life: life_write,
+            leaves_with_sandbox,
         })
     }
 
@@ -751,9 +769,14 @@ impl Guard {
         let _ = sys::write_all(self.life.as_raw_fd(), &msg);
     }
 
-    /// We end normally: tell the guard so, and reap it.
+    /// We end normally: tell the guard so, and reap it. One that leaves
+    /// with the sandbox may be gone already (a write would raise SIGPIPE,
+    /// which a library's caller may not ignore): it is only closed on, and
+    /// if it still runs it finds the sandbox over and leaves.
     fn dismiss(self) {
-        let _ = sys::write_all(self.life.as_raw_fd(), b"D");
+        if !self.leaves_with_sandbox {
+            let _ = sys::write_all(self.life.as_raw_fd(), b"D");
+        }
         drop(self.life);
         let _ = sys::waitpid(self.pid, false);
     }
@@ -766,6 +789,7 @@ fn guard_main(
     pidfd: c_int,
     cgroup: Option<&std::ffi::CStr>,
     tty: Option<(c_int, sys::Termios)>,
+    leaves_with_sandbox: bool,
 ) -> ! {
     // Its own session: the terminal's ^C, ^Z and hangup go to the
     // launcher's process group, not to the guard; a kill of that group
@@ -782,6 +806,11 @@ fn guard_main(
     // A process to kill along with the sandbox (pasta), by pidfd.
     let mut also = -1;
     loop {
+        // The sandbox has ended (its PID 1's pidfd polls readable once
+        // every process of it is gone) and nothing else needs us.
+        if leaves_with_sandbox && matches!(sigsafe::poll_either(0, 1), Ok((false, true))) {
+            sigsafe::exit_now(0);
+        }
         match sigsafe::read_byte(0) {
             Ok(Some(b'P')) => {
                 let mut pid = [0u8; 4];
