@@ -117,14 +117,16 @@ impl PlanSender {
         PlanSender(fd)
     }
 
-    /// The release byte and the plan (encoded once, by [`encode_plan`]),
-    /// in one write; closes the pipe. EPIPE means the child is gone: its
-    /// wait status and report pipe say why.
-    pub fn release(self, encoded_plan: &[u8]) -> io::Result<()> {
-        let mut msg = Vec::with_capacity(1 + 4 + encoded_plan.len());
-        msg.push(RELEASE);
-        msg.extend_from_slice(&frame(encoded_plan));
-        fs::File::from(self.0).write_all(&msg)
+    /// The release byte: the clone child execs the child stage, which
+    /// then waits for the plan. EPIPE means the child is gone: its wait
+    /// status and report pipe say why.
+    pub fn release(&self) -> io::Result<()> {
+        sys::write_all(std::os::fd::AsRawFd::as_raw_fd(&self.0), &[RELEASE])
+    }
+
+    /// The plan (encoded once, by [`encode_plan`]); closes the pipe.
+    pub fn send_plan(self, encoded_plan: &[u8]) -> io::Result<()> {
+        fs::File::from(self.0).write_all(&frame(encoded_plan))
     }
 }
 

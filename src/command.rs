@@ -497,12 +497,27 @@ impl Command {
     /// ```
     pub fn spawn(&mut self) -> Result<Child> {
         let plan = self.plan()?;
+        self.spawn_plan(&plan)
+    }
+
+    /// [`Command::spawn`], with the validated plan as the child stage
+    /// receives it (what [`Command::encoded_plan`] returns), for the state
+    /// entry: the CLI validates once (the rootfs, the binds, the caller's
+    /// limits) rather than once for the entry and once for the launch.
+    #[doc(hidden)]
+    pub fn spawn_encoded(&mut self) -> Result<(Child, Vec<u8>)> {
+        let plan = self.plan()?;
+        let child = self.spawn_plan(&plan)?;
+        Ok((child, crate::channel::encode_plan(&plan)))
+    }
+
+    fn spawn_plan(&mut self, plan: &Plan) -> Result<Child> {
         let opts = Options {
             forward_signals: self.forward_signals,
             on_notice: self.on_notice.take(),
         };
         Ok(Child {
-            running: Some(parent::spawn(&plan, opts)?),
+            running: Some(parent::spawn(plan, opts)?),
         })
     }
 

@@ -170,16 +170,20 @@ fn run(args: plan::RunArgs) -> u8 {
     let verbose = args.verbose;
     let program = args.command.first().cloned();
     let asked = args.name.is_some() || args.detach;
-    let reg = match state::Registration::reserve(args.name.as_deref()) {
+    // Without --name or --detach nothing depends on the entry: run anyway,
+    // and say why it is missing with -v.
+    let unlisted = |e: error::Error| {
+        if verbose {
+            let e = e.to_string();
+            let e = e.trim_start_matches("sandbox: ");
+            eprintln!("sandbox: notice: not listed by 'sandbox ps': {e}");
+        }
+    };
+    // Made now only when asked for; else once the sandbox runs.
+    let mut reg = match state::Registration::reserve(args.name.as_deref(), asked) {
         Ok(r) => Some(r),
-        // Without --name or --detach nothing depends on the entry: run
-        // anyway, and say why it is missing with -v.
         Err(e) if !asked => {
-            if verbose {
-                let e = e.to_string();
-                let e = e.trim_start_matches("sandbox: ");
-                eprintln!("sandbox: notice: not listed by 'sandbox ps': {e}");
-            }
+            unlisted(e);
             None
         }
         Err(e) => return fail(e),
@@ -199,13 +203,9 @@ fn run(args: plan::RunArgs) -> u8 {
             Ok(state::Detached::Daemon(d)) => daemon = Some(d),
         }
     }
+    let rootfs = args.rootfs.clone();
     let record = state::Record {
         launcher: std::process::id() as i32,
-        launcher_start: state::start_time(std::process::id() as i32).unwrap_or(0),
-        rootfs: std::fs::canonicalize(&args.rootfs)
-            .unwrap_or_else(|_| args.rootfs.clone().into())
-            .to_string_lossy()
-            .into_owned(),
         command: state::show_args(&args.command),
         network: if args.share_net { "host" } else { "none" }.into(),
         detached: args.detach,
@@ -219,9 +219,8 @@ fn run(args: plan::RunArgs) -> u8 {
     };
     let mut cmd = sandbox::Command::from_args(args);
     cmd.cli(term).on_notice(|n| eprintln!("sandbox: {n}"));
-    let started = cmd.encoded_plan().and_then(|plan| {
-        let child = cmd.spawn()?;
-        if let Some(r) = &reg {
+    let started = cmd.spawn_encoded().and_then(|(child, plan)| {
+        if let Some(r) = &mut reg {
             let pid = child.id() as i32;
             let pid_start = state::start_time(pid).unwrap_or(0);
             // --detach returns once the set-up is done (exec checks the
@@ -232,14 +231,22 @@ fn run(args: plan::RunArgs) -> u8 {
             let rec = state::Record {
                 pid,
                 pid_start,
+                launcher_start: state::start_time(std::process::id() as i32).unwrap_or(0),
+                rootfs: std::fs::canonicalize(&rootfs)
+                    .unwrap_or_else(|_| rootfs.into())
+                    .to_string_lossy()
+                    .into_owned(),
                 started: std::time::SystemTime::now()
                     .duration_since(std::time::UNIX_EPOCH)
                     .map(|d| d.as_secs())
                     .unwrap_or(0),
                 ..record
             };
-            // Dropped (and so killed) on failure.
-            r.record(&rec, &plan)?;
+            // Dropped (and so killed) on failure, when asked for.
+            match r.record(&rec, &plan) {
+                Err(e) if !asked => unlisted(e),
+                other => other?,
+            }
         }
         Ok(child)
     });

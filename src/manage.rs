@@ -217,7 +217,7 @@ pub fn logs(name: &str, follow: bool, out: &mut dyn Write) -> Result<()> {
         .with_path(name.to_string()));
     }
     let launcher = state::checked_pidfd(l.record.launcher, l.record.launcher_start);
-    let path = l.entry.join("log");
+    let path = l.log.clone();
     let mut buf = vec![0u8; 64 << 10];
     let mut copy = |f: &mut fs::File, out: &mut dyn Write| -> Result<()> {
         loop {
@@ -233,7 +233,7 @@ pub fn logs(name: &str, follow: bool, out: &mut dyn Write) -> Result<()> {
             }
         }
     };
-    if let Ok(mut old) = fs::File::open(l.entry.join("log.1")) {
+    if let Ok(mut old) = fs::File::open(&l.old_log) {
         copy(&mut old, out)?;
     }
     let mut cur = fs::File::open(&path).ctx("open the log", path.display())?;

@@ -247,7 +247,6 @@ struct Prepared {
     exe: CString,
     argv: sys::CStringArray,
     envp: sys::CStringArray,
-    net_error: PreparedError,
     exec_error: PreparedError,
     ctl: (OwnedFd, OwnedFd),
     report: (OwnedFd, OwnedFd),
@@ -381,11 +380,6 @@ fn prepare(plan: &Plan, forward_signals: bool, notices: &mut Notices) -> Result<
         // The stage needs nothing from the environment: what it needs of
         // the caller's (TERM) is in the plan.
         envp: sys::CStringArray::new(Vec::new()),
-        net_error: PreparedError::new(
-            "create the network namespace (unshare)",
-            None,
-            Some("check 'sysctl user.max_net_namespaces' (must be > 0), or run with --share-net"),
-        ),
         exec_error: PreparedError::new("exec the child stage", Some("/proc/self/exe"), None),
         ctl,
         report,
@@ -395,10 +389,10 @@ fn prepare(plan: &Plan, forward_signals: bool, notices: &mut Notices) -> Result<
     })
 }
 
-/// clone into every namespace but the network's (the clone child makes
-/// that one itself, while we write its maps: it is the slow one, a third
-/// of a millisecond; with `--net pasta`, clone makes it too). Returns in
-/// the launcher only.
+/// clone into every namespace but the network's (the child stage makes
+/// that one in a helper thread while it builds the root: it is the slow
+/// one, 0.4 ms here; with `--net pasta`, clone makes it). Returns in the
+/// launcher only.
 fn clone_child(plan: &Plan, p: &mut Prepared) -> Result<(pid_t, bool)> {
     let mut flags = libc::CLONE_NEWUSER
         | libc::CLONE_NEWPID
@@ -423,14 +417,12 @@ fn clone_child(plan: &Plan, p: &mut Prepared) -> Result<(pid_t, bool)> {
             stdio: p.stdio.child_stdio,
             tty: p.stdio.child_tty,
         };
-        let net = (!plan.share_net && plan.pasta.is_none()).then_some(&mut p.net_error);
         let become_root = plan.subids.is_some_and(|s| s.range_is_root);
         child_after_clone(
             fds,
             &p.exe,
             &p.argv,
             &p.envp,
-            net,
             &mut p.exec_error,
             become_root,
         );
@@ -494,10 +486,26 @@ fn release(
         Err(e) if e.raw_os_error() == Some(libc::ENOSYS) => None,
         Err(e) => return Err(e).ctx_step("open a pidfd for the sandbox"),
     };
-    let guard = match &pidfd {
-        Some(fd) => Some(Guard::spawn(fd, cgroup.map(|c| c.dir()), guard_tty)?),
-        None => None,
+    // The guard must exist before the command can clear its death signal:
+    // the command runs only after the child stage has the plan, which is
+    // sent once the guard runs. Until then the clone child's and the
+    // stage's PR_SET_PDEATHSIG covers our death, so the guard is forked
+    // after the release byte, while the clone child execs the stage. With
+    // pasta or a cgroup, which the guard also cleans up after us, it is
+    // forked first, as before.
+    let mut guard_tty = Some(guard_tty);
+    let mut spawn_guard = || match &pidfd {
+        Some(fd) => Guard::spawn(
+            fd,
+            cgroup.map(|c| c.dir()),
+            guard_tty.take().flatten(),
+            pasta.is_some(),
+        )
+        .map(Some),
+        None => Ok(None),
     };
+    let early = pasta.is_some() || cgroup.is_some();
+    let mut guard = if early { spawn_guard()? } else { None };
     match subids {
         // Through shadow's helpers, which check /etc/subuid and /etc/subgid
         // (subid.rs); newgidmap leaves setgroups as the policy there says.
@@ -523,7 +531,12 @@ fn release(
     // The release byte, for the clone child; the plan, for the child stage
     // it execs. EPIPE: the child died before reading; its status and its
     // report say why.
-    if let Err(e) = PlanSender::new(ctl_write).release(plan_bytes) {
+    let ctl = PlanSender::new(ctl_write);
+    let released = ctl.release();
+    if released.is_ok() && !early {
+        guard = spawn_guard()?;
+    }
+    if let Err(e) = released.and_then(|()| ctl.send_plan(plan_bytes)) {
         if e.raw_os_error() != Some(libc::EPIPE) {
             return Err(e).ctx_step("release the child");
         }
@@ -706,16 +719,26 @@ struct Guard {
     pid: pid_t,
     /// Its only link to us: EOF means we died; a byte means "done".
     life: OwnedFd,
+    /// Whether it leaves as soon as the sandbox has ended (nothing of
+    /// ours to clean up after it then).
+    leaves_with_sandbox: bool,
 }
 
 impl Guard {
     /// `tty`: the caller's terminal and its settings before the run, put
-    /// back if the launcher dies while the terminal is raw.
+    /// back if the launcher dies while the terminal is raw. `pasta`:
+    /// whether a process to kill with the sandbox will follow (`watch`).
     fn spawn(
         pidfd: &OwnedFd,
         cgroup: Option<&std::path::Path>,
         tty: Option<(c_int, sys::Termios)>,
+        pasta: bool,
     ) -> Result<Guard> {
+        // With nothing but the sandbox to see to (no cgroup to remove, no
+        // pasta to kill, no terminal to put back), the guard is done when
+        // the sandbox is: it leaves then, while we collect the end, rather
+        // than when we tell it to (its exit is on our way out otherwise).
+        let leaves_with_sandbox = cgroup.is_none() && tty.is_none() && !pasta;
         let cgroup = cgroup
             .map(sys::cstr)
             .transpose()
@@ -728,11 +751,13 @@ impl Guard {
                 pidfd.as_raw_fd(),
                 cgroup.as_deref(),
                 tty,
+                leaves_with_sandbox,
             );
         }
         Ok(Guard {
             pid,
             life: life_write,
+            leaves_with_sandbox,
         })
     }
 
@@ -744,9 +769,14 @@ impl Guard {
         let _ = sys::write_all(self.life.as_raw_fd(), &msg);
     }
 
-    /// We end normally: tell the guard so, and reap it.
+    /// We end normally: tell the guard so, and reap it. One that leaves
+    /// with the sandbox may be gone already (a write would raise SIGPIPE,
+    /// which a library's caller may not ignore): it is only closed on, and
+    /// if it still runs it finds the sandbox over and leaves.
     fn dismiss(self) {
-        let _ = sys::write_all(self.life.as_raw_fd(), b"D");
+        if !self.leaves_with_sandbox {
+            let _ = sys::write_all(self.life.as_raw_fd(), b"D");
+        }
         drop(self.life);
         let _ = sys::waitpid(self.pid, false);
     }
@@ -759,6 +789,7 @@ fn guard_main(
     pidfd: c_int,
     cgroup: Option<&std::ffi::CStr>,
     tty: Option<(c_int, sys::Termios)>,
+    leaves_with_sandbox: bool,
 ) -> ! {
     // Its own session: the terminal's ^C, ^Z and hangup go to the
     // launcher's process group, not to the guard; a kill of that group
@@ -775,6 +806,11 @@ fn guard_main(
     // A process to kill along with the sandbox (pasta), by pidfd.
     let mut also = -1;
     loop {
+        // The sandbox has ended (its PID 1's pidfd polls readable once
+        // every process of it is gone) and nothing else needs us.
+        if leaves_with_sandbox && matches!(sigsafe::poll_either(0, 1), Ok((false, true))) {
+            sigsafe::exit_now(0);
+        }
         match sigsafe::read_byte(0) {
             Ok(Some(b'P')) => {
                 let mut pid = [0u8; 4];
@@ -842,7 +878,6 @@ fn child_after_clone(
     exe: &std::ffi::CStr,
     argv: &sys::CStringArray,
     envp: &sys::CStringArray,
-    net: Option<&mut PreparedError>,
     exec_error: &mut PreparedError,
     become_root: bool,
 ) -> ! {
@@ -856,14 +891,6 @@ fn child_after_clone(
     // window exists in which it dies unnoticed.
     if sigsafe::set_parent_death_signal(libc::SIGKILL).is_err() {
         sigsafe::exit_now(crate::error::EXIT_SANDBOX as i32);
-    }
-    // We hold every capability in the new user namespace already, maps or
-    // not, so the network namespace can be made now, while the launcher
-    // works; it belongs to the new user namespace as if cloned with it.
-    if let Some(r) = net {
-        if let Err(e) = sigsafe::unshare(libc::CLONE_NEWNET) {
-            r.send(fds.report_write, e.raw_os_error().unwrap_or(libc::EIO));
-        }
     }
     // Wait for the release byte: the maps must be written before we exec,
     // or the exec of an unmapped uid drops every capability

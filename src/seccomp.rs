@@ -323,44 +323,45 @@ fn runs() -> Vec<Run> {
     out
 }
 
-/// A row's answer once its syscall number matched; ends in a return.
-fn action(e: &Entry) -> Result<Vec<sock_filter>, String> {
+/// A row's answer once its syscall number matched, appended to `out`;
+/// ends in a return.
+fn action(e: &Entry, out: &mut Vec<sock_filter>) -> Result<(), String> {
     let allow = ret(libc::SECCOMP_RET_ALLOW);
     let refuse = ret_errno(e.errno);
     let load = |arg| ins(LD_W_ABS, 0, 0, data_arg_low(arg));
     // The argument checks read the low 32 bits only, as the kernel reads
     // these arguments (see `When`).
     let low = |v: u64| v as u32;
-    Ok(match e.when {
-        When::Always => vec![refuse],
+    match e.when {
+        When::Always => out.push(refuse),
         When::AnyBit(arg, bits) => {
             let mask = bits.iter().fold(0, |m, &b| m | low(b));
-            vec![load(arg), ins(JSET_K, 0, 1, mask), refuse, allow]
+            out.extend([load(arg), ins(JSET_K, 0, 1, mask), refuse, allow]);
         }
         // One jeq per value, each jumping over the rest to the returns.
-        When::OneOf(arg, values) | When::NoneOf(arg, values) => {
-            let mut out = vec![load(arg)];
-            if matches!(e.when, When::OneOf(..)) {
-                out.extend(match_list(values, allow.clone(), refuse.clone())?);
-            } else {
-                out.extend(match_list(values, refuse.clone(), allow.clone())?);
-            }
-            out
+        When::OneOf(arg, values) => {
+            out.push(load(arg));
+            match_list(values, allow, refuse, out)?;
+        }
+        When::NoneOf(arg, values) => {
+            out.push(load(arg));
+            match_list(values, refuse, allow, out)?;
         }
         // The family; for netlink, the protocol first (it always returns,
         // so the family is still in A when it is skipped).
         When::Socket { families, netlink } => {
-            let proto = match_list(netlink, ret_errno(EPROTONOSUPPORT), allow.clone())?;
-            let mut out = vec![
+            // match_list's length: a jeq per value, then the two returns.
+            let proto_len = netlink.len() + 2;
+            out.extend([
                 load(0),
-                ins(JEQ_K, 0, offset(proto.len() + 1)?, libc::AF_NETLINK as u32),
+                ins(JEQ_K, 0, offset(proto_len + 1)?, libc::AF_NETLINK as u32),
                 load(2),
-            ];
-            out.extend(proto);
-            out.extend(match_list(families, refuse, allow)?);
-            out
+            ]);
+            match_list(netlink, ret_errno(EPROTONOSUPPORT), allow.clone(), out)?;
+            match_list(families, refuse, allow, out)?;
         }
-    })
+    }
+    Ok(())
 }
 
 /// A jeq per value against A: a match jumps to `matched`, no match falls
@@ -369,42 +370,46 @@ fn match_list(
     values: &[u64],
     unmatched: sock_filter,
     matched: sock_filter,
-) -> Result<Vec<sock_filter>, String> {
+    out: &mut Vec<sock_filter>,
+) -> Result<(), String> {
     let m = values.len();
-    let mut out = Vec::with_capacity(m + 2);
     for (j, &v) in values.iter().enumerate() {
         out.push(ins(JEQ_K, offset(m - j)?, 0, v as u32));
     }
     out.extend([unmatched, matched]);
-    Ok(out)
+    Ok(())
 }
 
-/// A run: allow what is outside [lo, hi], answer for the rest.
-fn leaf(r: &Run) -> Result<Vec<sock_filter>, String> {
-    let act = action(r.entry).map_err(|m| format!("{}: {m}", r.entry.name))?;
-    let n = act.len();
-    let mut out = vec![
-        ins(JGT_K, offset(n + 1)?, 0, r.hi),
-        ins(JGE_K, 0, offset(n)?, r.lo),
-    ];
-    out.extend(act);
+/// A run: allow what is outside [lo, hi], answer for the rest. The two
+/// bound checks jump over the action, whose length is known once it is
+/// written: they are patched then.
+fn leaf(r: &Run, out: &mut Vec<sock_filter>) -> Result<(), String> {
+    let at = out.len();
+    out.extend([ins(JGT_K, 0, 0, r.hi), ins(JGE_K, 0, 0, r.lo)]);
+    action(r.entry, out).map_err(|m| format!("{}: {m}", r.entry.name))?;
+    let n = out.len() - at - 2;
+    out[at].jt = offset(n + 1)?;
+    out[at + 1].jf = offset(n)?;
     out.push(ret(libc::SECCOMP_RET_ALLOW));
-    Ok(out)
+    Ok(())
 }
 
 /// A binary search over the runs (sorted): each call is compared with
-/// about log2(runs) numbers instead of every row in turn.
-fn tree(runs: &[Run]) -> Result<Vec<sock_filter>, String> {
+/// about log2(runs) numbers instead of every row in turn. Written into
+/// one vector (each node's jump over its left half patched once that half
+/// is written), not built from a vector per node: with musl's allocator
+/// the per-node vectors made the build cost 57 µs, more than the kernel's
+/// install.
+fn tree(runs: &[Run], out: &mut Vec<sock_filter>) -> Result<(), String> {
     if let [r] = runs {
-        return leaf(r);
+        return leaf(r, out);
     }
     let mid = runs.len() / 2;
-    let left = tree(&runs[..mid])?;
-    let right = tree(&runs[mid..])?;
-    let mut out = vec![ins(JGE_K, offset(left.len())?, 0, runs[mid].lo)];
-    out.extend(left);
-    out.extend(right);
-    Ok(out)
+    let at = out.len();
+    out.push(ins(JGE_K, 0, 0, runs[mid].lo));
+    tree(&runs[..mid], out)?;
+    out[at].jt = offset(out.len() - at - 1)?;
+    tree(&runs[mid..], out)
 }
 
 /// The default filter as one classic BPF program:
@@ -421,15 +426,17 @@ fn tree(runs: &[Run]) -> Result<Vec<sock_filter>, String> {
 /// cost grows with table × syscalls. Its 456 instructions took 190 µs to
 /// install here (docs/BENCHMARKS.md).
 pub fn program() -> Result<BpfProgram, String> {
-    let mut out = vec![
+    // 226 instructions for today's table: one allocation.
+    let mut out = Vec::with_capacity(256);
+    out.extend([
         ins(LD_W_ABS, 0, 0, DATA_ARCH),
         ins(JEQ_K, 1, 0, AUDIT_ARCH_X86_64),
         ret(libc::SECCOMP_RET_KILL_PROCESS),
         ins(LD_W_ABS, 0, 0, DATA_NR),
         ins(JSET_K, 0, 1, X32_SYSCALL_BIT),
         ret_errno(ENOSYS),
-    ];
-    out.extend(tree(&runs())?);
+    ]);
+    tree(&runs(), &mut out)?;
     // BPF_MAXINSNS
     if out.len() > 4096 {
         return Err(format!(

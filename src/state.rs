@@ -4,21 +4,29 @@
 //!
 //! `$XDG_RUNTIME_DIR/sandbox/`, else `/tmp/sandbox-run-UID/`; created
 //! 0700 and used only when it is a real directory (not a symlink) owned
-//! by us with no access for group or others. An entry is a directory
-//! `NAME/` holding:
+//! by us with no access for group or others. An entry is one file, `NAME`:
 //!
-//! - `lock`: the launcher holds an flock on it as long as it lives, so an
-//!   entry whose lock is free belongs to a launcher that is gone (stale)
-//!   and is removed by whoever sees it;
-//! - `record`: what the others need (`Record`), written once the sandbox
-//!   runs;
-//! - `plan`: the sandbox's encoded plan (channel.rs), which `exec` applies
-//!   again (join.rs);
-//! - `log`, `log.1`: a detached sandbox's output, at most `LOG_CAP` each.
+//! - the launcher holds an flock on it as long as it lives, so an entry
+//!   whose lock is free belongs to a launcher that is gone (stale) and is
+//!   removed by whoever sees it;
+//! - it holds a header line (`sandbox-entry-1 RECORD_LEN PLAN_LEN`), the
+//!   record (what the others need, `Record`) and the sandbox's encoded
+//!   plan (channel.rs), which `exec` applies again (join.rs); an entry
+//!   shorter than its header says is still being written;
+//! - `.log-NAME`, `.log.1-NAME` beside it: a detached sandbox's output, at
+//!   most `LOG_CAP` each.
 //!
 //! An entry appears under its name only with its lock already held: it is
-//! made as `.new-PID-N/` and renamed into place, which fails while a live
-//! entry has the name.
+//! made as `.new-PID-N` and renamed into place without replacing anything
+//! (RENAME_NOREPLACE), which fails while a live entry has the name. One
+//! file rather than a directory of three: on a disk file system a
+//! directory's block is allocated at mkdir and freed (with `discard`, a
+//! synchronous trim) at rmdir, about 0.3 ms of a launch here; a file's
+//! few hundred bytes never reach the disk when the sandbox ends first.
+//!
+//! Entries of older versions (a directory `NAME/` whose `lock` file the
+//! launcher held) are left alone while their lock is held, and removed
+//! once it is free; they are not listed.
 
 use std::ffi::OsString;
 use std::fs;
@@ -256,59 +264,198 @@ fn tag() -> String {
     format!("{:08x}", h.finish() as u32)
 }
 
-fn open_lock(path: &Path, create: bool) -> std::io::Result<fs::File> {
+/// The entry file's first line: the format, then the record's and the
+/// plan's lengths in bytes.
+const ENTRY_MAGIC: &str = "sandbox-entry-1";
+
+fn entry_bytes(rec: &Record, plan: &[u8]) -> Vec<u8> {
+    let r = rec.encode();
+    let mut out = format!("{ENTRY_MAGIC} {} {}\n", r.len(), plan.len()).into_bytes();
+    out.extend_from_slice(r.as_bytes());
+    out.extend_from_slice(plan);
+    out
+}
+
+/// The record and the plan; None for an entry still being written (empty,
+/// or shorter than its header says) or not one of ours.
+fn parse_entry(b: &[u8]) -> Option<(Record, Vec<u8>)> {
+    let nl = b.iter().position(|&c| c == b'\n')?;
+    let mut head = std::str::from_utf8(&b[..nl]).ok()?.split(' ');
+    if head.next()? != ENTRY_MAGIC {
+        return None;
+    }
+    let rec_len: usize = head.next()?.parse().ok()?;
+    let plan_len: usize = head.next()?.parse().ok()?;
+    let body = &b[nl + 1..];
+    if body.len() != rec_len.checked_add(plan_len)? {
+        return None;
+    }
+    let rec = Record::decode(std::str::from_utf8(&body[..rec_len]).ok()?).ok()?;
+    Some((rec, body[rec_len..].to_vec()))
+}
+
+fn open_entry(path: &Path) -> std::io::Result<fs::File> {
     fs::OpenOptions::new()
         .read(true)
-        .write(create)
-        .create(create)
-        .mode(0o600)
         .custom_flags(libc::O_NOFOLLOW)
         .open(path)
 }
 
-/// Remove an entry directory whose lock we hold (or that nobody can hold
-/// any more): renamed away first, so its name is free at once.
-fn remove_entry(base: &Path, entry: &Path) {
-    let dead = base.join(format!(".dead-{}-{}", std::process::id(), tag()));
-    if fs::rename(entry, &dead).is_ok() {
-        let _ = fs::remove_dir_all(&dead);
+/// A new entry file under a temporary name (`.new-PID-N`), locked.
+fn new_entry(base: &Path, content: &[u8]) -> Result<(PathBuf, fs::File)> {
+    let new = base.join(format!(".new-{}-{}", std::process::id(), tag()));
+    let made = fs::OpenOptions::new()
+        .read(true)
+        .write(true)
+        .create_new(true)
+        .mode(0o600)
+        .custom_flags(libc::O_NOFOLLOW)
+        .open(&new)
+        .and_then(|mut f| {
+            f.write_all(content)?;
+            Ok(f)
+        })
+        .ctx("create a state entry", new.display());
+    match made {
+        Ok(f) if sys::try_lock(f.as_fd()).unwrap_or(false) => Ok((new, f)),
+        other => {
+            let _ = fs::remove_file(&new);
+            Err(other.err().unwrap_or_else(|| {
+                Error::msg("lock the state entry", "already locked")
+                    .with_path(new.display().to_string())
+            }))
+        }
     }
+}
+
+/// `from` renamed to `to` unless `to` exists (EEXIST then). Where the
+/// file system cannot rename so, a hard link (which fails the same way)
+/// and an unlink.
+fn rename_noreplace(from: &Path, to: &Path) -> std::io::Result<()> {
+    match sys::rename_noreplace(from, to) {
+        Err(e) if matches!(e.raw_os_error(), Some(libc::EINVAL) | Some(libc::ENOSYS)) => {
+            fs::hard_link(from, to)?;
+            fs::remove_file(from)
+        }
+        other => other,
+    }
+}
+
+/// A detached sandbox's logs, beside its entry.
+fn log_paths(base: &Path, name: &str) -> (PathBuf, PathBuf) {
+    (
+        base.join(format!(".log-{name}")),
+        base.join(format!(".log.1-{name}")),
+    )
+}
+
+/// Remove the entry `name`, whose lock `held` we hold (or that nobody can
+/// hold any more): its logs first, so that nobody who takes the name once
+/// the entry is gone loses theirs; and only if the name still refers to
+/// the file we locked.
+fn remove_entry(base: &Path, name: &str, held: &fs::File) {
+    let path = base.join(name);
+    let same = match (fs::symlink_metadata(&path), held.metadata()) {
+        (Ok(a), Ok(b)) => a.ino() == b.ino() && a.dev() == b.dev(),
+        _ => false,
+    };
+    if same {
+        let (log, old) = log_paths(base, name);
+        let _ = fs::remove_file(log);
+        let _ = fs::remove_file(old);
+        let _ = fs::remove_file(&path);
+    }
+}
+
+/// An entry of an older version: a directory `NAME/` locked through
+/// `NAME/lock`. Whether it is live; a stale one is removed.
+fn old_entry_live(base: &Path, entry: &Path) -> bool {
+    let lock = match fs::OpenOptions::new()
+        .read(true)
+        .custom_flags(libc::O_NOFOLLOW)
+        .open(entry.join("lock"))
+    {
+        Ok(l) => l,
+        // Being made or removed.
+        Err(_) => return true,
+    };
+    if sys::try_lock(lock.as_fd()).unwrap_or(false) {
+        let dead = base.join(format!(".dead-{}-{}", std::process::id(), tag()));
+        if fs::rename(entry, &dead).is_ok() {
+            let _ = fs::remove_dir_all(&dead);
+        }
+        return false;
+    }
+    true
+}
+
+/// Why an existing entry holds a name: the entry at `path` is live, or
+/// was stale and is gone now, or is being made or removed right now.
+enum Holder {
+    Live,
+    Removed,
+    Busy,
+}
+
+fn holder(base: &Path, name: &str) -> Holder {
+    let path = base.join(name);
+    let Ok(f) = open_entry(&path) else {
+        return Holder::Busy;
+    };
+    if f.metadata().is_ok_and(|m| m.is_dir()) {
+        return match old_entry_live(base, &path) {
+            true => Holder::Live,
+            false => Holder::Removed,
+        };
+    }
+    if sys::try_lock(f.as_fd()).unwrap_or(false) {
+        remove_entry(base, name, &f);
+        return Holder::Removed;
+    }
+    Holder::Live
 }
 
 /// A name registered by this launcher: the entry exists and its lock is
 /// held for as long as this value (or a fork's copy of the lock) lives;
-/// dropping it removes the entry.
+/// dropping it removes the entry. A run with neither `--name` nor
+/// `--detach` registers lazily: `record` makes its entry, under a
+/// generated name, once the sandbox runs (nothing needs the name before).
 pub struct Registration {
     base: PathBuf,
-    entry: PathBuf,
     name: String,
+    /// The entry file, locked; None before a lazy registration's `record`
+    /// and after `hand_over`.
     lock: Option<fs::File>,
+    /// Whether this launcher writes the logs (`--detach`): removed with
+    /// the entry.
+    logging: std::cell::Cell<bool>,
 }
 
 impl Registration {
     /// Take `name`, or a generated one, before anything starts: a name in
     /// use by a live sandbox fails with 125; a stale entry with it is
-    /// removed first.
-    pub fn reserve(name: Option<&str>) -> Result<Registration> {
+    /// removed first. `now` false (no name, no `--detach`): only the state
+    /// directory is checked now, and `record` registers.
+    pub fn reserve(name: Option<&str>, now: bool) -> Result<Registration> {
         let base = dir(true)?.expect("created");
-        let new = base.join(format!(".new-{}-{}", std::process::id(), tag()));
-        fs::DirBuilder::new()
-            .mode(0o700)
-            .create(&new)
-            .ctx("create a state entry", new.display())?;
-        let lock = open_lock(&new.join("lock"), true).ctx("create a state entry", new.display());
-        let lock = match lock {
-            Ok(l) if sys::try_lock(l.as_fd()).unwrap_or(false) => l,
-            other => {
-                let _ = fs::remove_dir_all(&new);
-                return Err(other.err().unwrap_or_else(|| {
-                    Error::msg("lock the state entry", "already locked")
-                        .with_path(new.display().to_string())
-                }));
-            }
+        let mut reg = Registration {
+            base,
+            name: String::new(),
+            lock: None,
+            logging: std::cell::Cell::new(false),
         };
+        if now || name.is_some() {
+            reg.register(name, &[])?;
+        }
+        Ok(reg)
+    }
+
+    /// Make the entry with `content`, under `name` or a generated one.
+    fn register(&mut self, name: Option<&str>, content: &[u8]) -> Result<()> {
+        let base = &self.base;
+        let (new, lock) = new_entry(base, content)?;
         let fail = |e: Error| {
-            let _ = fs::remove_dir_all(&new);
+            let _ = fs::remove_file(&new);
             e
         };
         for attempt in 0..16 {
@@ -317,25 +464,18 @@ impl Registration {
                 None => format!("sandbox-{}", tag()),
             };
             let entry = base.join(&candidate);
-            match fs::rename(&new, &entry) {
+            match rename_noreplace(&new, &entry) {
                 Ok(()) => {
-                    return Ok(Registration {
-                        base,
-                        entry,
-                        name: candidate,
-                        lock: Some(lock),
-                    })
+                    self.name = candidate;
+                    self.lock = Some(lock);
+                    return Ok(());
                 }
-                Err(e)
-                    if matches!(e.raw_os_error(), Some(libc::EEXIST) | Some(libc::ENOTEMPTY)) =>
-                {
+                Err(e) if e.raw_os_error() == Some(libc::EEXIST) => {
                     // Taken: by a live launcher (its lock is held), or by
                     // one that is gone, whose entry goes now.
-                    match open_lock(&entry.join("lock"), false) {
-                        Ok(l) if sys::try_lock(l.as_fd()).unwrap_or(false) => {
-                            remove_entry(&base, &entry);
-                        }
-                        Err(_) if attempt < 8 => {
+                    match holder(base, &candidate) {
+                        Holder::Removed => {}
+                        Holder::Busy if attempt < 8 => {
                             // Being made or removed right now.
                             std::thread::sleep(std::time::Duration::from_millis(10));
                         }
@@ -370,15 +510,28 @@ impl Registration {
         &self.name
     }
 
-    pub fn entry(&self) -> &Path {
-        &self.entry
+    /// The detached sandbox's log and the one before it (`LOG_CAP`).
+    pub fn log_paths(&self) -> (PathBuf, PathBuf) {
+        self.logging.set(true);
+        log_paths(&self.base, &self.name)
     }
 
-    /// Write the record and the plan, each through a temporary file and a
-    /// rename, so a reader sees all of it or none.
-    pub fn record(&self, rec: &Record, plan: &[u8]) -> Result<()> {
-        write_atomic(&self.entry, "plan", plan)?;
-        write_atomic(&self.entry, "record", rec.encode().as_bytes())
+    /// Write the record and the plan: into the entry made by `reserve`
+    /// (a reader sees it incomplete, as "starting", until the one write
+    /// is done), or into a new one (a lazy registration), which appears
+    /// whole.
+    pub fn record(&mut self, rec: &Record, plan: &[u8]) -> Result<()> {
+        let content = entry_bytes(rec, plan);
+        match &self.lock {
+            Some(f) => {
+                use std::os::unix::fs::FileExt;
+                f.write_all_at(&content, 0).ctx(
+                    "write the state entry",
+                    self.base.join(&self.name).display(),
+                )
+            }
+            None => self.register(None, &content),
+        }
     }
 
     /// Forget the entry without removing it: a fork (the detached
@@ -391,66 +544,63 @@ impl Registration {
 
 impl Drop for Registration {
     fn drop(&mut self) {
+        // Our lock is held: the name is ours until the unlink, and the
+        // logs go before it.
         if self.lock.is_some() {
-            remove_entry(&self.base, &self.entry);
+            if self.logging.get() {
+                let (log, old) = log_paths(&self.base, &self.name);
+                let _ = fs::remove_file(log);
+                let _ = fs::remove_file(old);
+            }
+            let _ = fs::remove_file(self.base.join(&self.name));
         }
     }
-}
-
-fn write_atomic(dir: &Path, name: &str, data: &[u8]) -> Result<()> {
-    let tmp = dir.join(format!(".{name}.tmp"));
-    let path = dir.join(name);
-    let mut f = fs::OpenOptions::new()
-        .write(true)
-        .create(true)
-        .truncate(true)
-        .mode(0o600)
-        .custom_flags(libc::O_NOFOLLOW)
-        .open(&tmp)
-        .ctx("write the state entry", tmp.display())?;
-    f.write_all(data)
-        .ctx("write the state entry", tmp.display())?;
-    fs::rename(&tmp, &path).ctx("write the state entry", path.display())
 }
 
 /// A live entry, as `ps`, `exec`, `kill`, `stop` and `logs` see it.
 pub struct Live {
     pub name: String,
-    pub entry: PathBuf,
     pub record: Record,
+    plan: Vec<u8>,
+    /// A detached sandbox's log, and the one before it.
+    pub log: PathBuf,
+    pub old_log: PathBuf,
 }
 
 impl Live {
     pub fn plan(&self) -> Result<Vec<u8>> {
-        let p = self.entry.join("plan");
-        fs::read(&p).ctx("read the state entry", p.display())
+        Ok(self.plan.clone())
     }
 }
 
-/// What an entry directory is: live (with its record), starting (lock
-/// held, no record yet), or stale (removed now).
+/// What an entry is: live (with its record), starting (lock held, not
+/// written yet), or stale (removed now).
 fn inspect(base: &Path, name: &str) -> Option<Live> {
-    let entry = base.join(name);
-    let lock = open_lock(&entry.join("lock"), false).ok()?;
-    if sys::try_lock(lock.as_fd()).unwrap_or(false) {
-        // The launcher is gone: nobody runs this sandbox any more.
-        remove_entry(base, &entry);
+    let path = base.join(name);
+    let mut f = open_entry(&path).ok()?;
+    if f.metadata().ok()?.is_dir() {
+        old_entry_live(base, &path);
         return None;
     }
-    let mut text = String::new();
-    fs::File::open(entry.join("record"))
-        .ok()?
-        .read_to_string(&mut text)
-        .ok()?;
-    let record = Record::decode(&text).ok()?;
+    if sys::try_lock(f.as_fd()).unwrap_or(false) {
+        // The launcher is gone: nobody runs this sandbox any more.
+        remove_entry(base, name, &f);
+        return None;
+    }
+    let mut bytes = Vec::new();
+    f.read_to_end(&mut bytes).ok()?;
+    let (record, plan) = parse_entry(&bytes)?;
     // The launcher lives but its sandbox may have just ended.
     if start_time(record.pid) != Some(record.pid_start) {
         return None;
     }
+    let (log, old_log) = log_paths(base, name);
     Some(Live {
         name: name.to_string(),
-        entry,
         record,
+        plan,
+        log,
+        old_log,
     })
 }
 
@@ -471,7 +621,10 @@ pub fn list() -> Result<Vec<Live>> {
         {
             let pid = rest.split('-').next().unwrap_or("");
             if !Path::new("/proc").join(pid).exists() {
-                let _ = fs::remove_dir_all(e.path());
+                let _ = match e.file_type() {
+                    Ok(t) if t.is_dir() => fs::remove_dir_all(e.path()),
+                    _ => fs::remove_file(e.path()),
+                };
             }
             continue;
         }
@@ -502,12 +655,11 @@ pub fn find(name: &str) -> Result<Live> {
 }
 
 /// The log of a detached launcher: a pipe whose read end a thread copies
-/// to `entry/log`, moving it to `log.1` whenever it reaches `LOG_CAP`.
-/// Returns the write end (for the launcher's stdout and stderr, so the
-/// command writes straight into it) and the thread, which ends at EOF.
-pub fn log_pipe(entry: &Path) -> Result<(OwnedFd, std::thread::JoinHandle<()>)> {
+/// to `path`, moving it to `old` whenever it reaches `LOG_CAP`. Returns
+/// the write end (for the launcher's stdout and stderr, so the command
+/// writes straight into it) and the thread, which ends at EOF.
+pub fn log_pipe((path, old): (PathBuf, PathBuf)) -> Result<(OwnedFd, std::thread::JoinHandle<()>)> {
     let (r, w) = sys::pipe_high().ctx_step("create the log pipe")?;
-    let path = entry.join("log");
     let open = |p: &Path| {
         fs::OpenOptions::new()
             .append(true)
@@ -517,7 +669,6 @@ pub fn log_pipe(entry: &Path) -> Result<(OwnedFd, std::thread::JoinHandle<()>)> 
             .open(p)
     };
     let mut file = open(&path).ctx("open the log", path.display())?;
-    let old = entry.join("log.1");
     let t = std::thread::spawn(move || {
         let mut from = fs::File::from(r);
         let mut buf = vec![0u8; 64 << 10];
@@ -626,7 +777,7 @@ pub fn detach(reg: &Registration) -> Result<Detached> {
             // the launcher reads from its signalfd (blocked in the
             // thread that blocks them, and in threads started after).
             sys::block_signals(&crate::signals::HANDLED).ctx_step("block signals")?;
-            let (w, t) = log_pipe(reg.entry())?;
+            let (w, t) = log_pipe(reg.log_paths())?;
             for fd in [1, 2] {
                 sys::sigsafe::dup2(std::os::fd::AsRawFd::as_raw_fd(&w), fd)
                     .ctx_step("detach (stdout)")?;
@@ -705,6 +856,24 @@ mod tests {
         };
         assert_eq!(Record::decode(&r.encode()).unwrap(), r);
         assert!(Record::decode("pid=x").is_err());
+    }
+
+    #[test]
+    fn an_entry_is_whole_or_starting() {
+        let r = Record {
+            pid: 12,
+            launcher: 6,
+            command: vec!["sh".into()],
+            ..Record::default()
+        };
+        let plan = b"sandbox-plan\0\n\x01binary".to_vec();
+        let b = entry_bytes(&r, &plan);
+        assert_eq!(parse_entry(&b), Some((r, plan)));
+        // A reader that comes while it is written sees a prefix of it.
+        for n in 0..b.len() {
+            assert_eq!(parse_entry(&b[..n]), None, "{n}");
+        }
+        assert_eq!(parse_entry(b"pid=1\nlauncher=2\n"), None);
     }
 
     #[test]

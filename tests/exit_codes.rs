@@ -189,9 +189,8 @@ fn missing_rootfs_hint_says_how_to_build_one() {
 
 /// A kernel that refuses a network namespace (here: a user namespace of
 /// our own whose user.max_net_namespaces is 0) is named as the cause, once,
-/// with what to do. (The clone child makes it; when the launcher's id-map
-/// write loses the race with that failure, the child's report still wins:
-/// seen by hand, not forced here.)
+/// with what to do. (The child stage's helper thread makes it, and its
+/// failure comes back as the stage's one error.)
 fn a_refused_network_namespace_is_the_error_shown() {
     let st = stage();
     let wrapped = |extra: &str| {

@@ -1,13 +1,14 @@
 //! Joining what exists: setns(2) into a running sandbox's namespaces
 //! (through a pidfd, or an ns file), the parent of a user namespace, and
-//! flock(2) for the state directory's entries (state.rs, join.rs).
+//! flock(2) and renameat2(2) for the state directory's entries (state.rs,
+//! join.rs).
 
 use std::io;
 use std::os::fd::{AsRawFd, BorrowedFd, FromRawFd, OwnedFd, RawFd};
 
 use libc::c_int;
 
-use super::cvt;
+use super::{cstr, cvt};
 
 /// setns(2) on `fd`: an ns file (`/proc/PID/ns/X`, `nstype` 0 or its
 /// CLONE_NEW* flag), or a pidfd with the CLONE_NEW* flags of every
@@ -48,4 +49,24 @@ pub fn try_lock(fd: BorrowedFd<'_>) -> io::Result<bool> {
 /// it answers ESRCH once the process has ended.
 pub fn pidfd_alive(fd: BorrowedFd<'_>) -> bool {
     super::sigsafe::pidfd_send_signal(fd.as_raw_fd(), 0).is_ok()
+}
+
+/// renameat2(2) with RENAME_NOREPLACE: EEXIST when `to` exists, never
+/// replacing it. EINVAL where the file system cannot (and ENOSYS before
+/// Linux 3.15); the caller falls back to link and unlink.
+pub fn rename_noreplace(from: &std::path::Path, to: &std::path::Path) -> io::Result<()> {
+    let (from, to) = (cstr(from)?, cstr(to)?);
+    // SAFETY: both paths are NUL-terminated strings that outlive the call;
+    // the kernel only reads them.
+    let r = unsafe {
+        libc::syscall(
+            libc::SYS_renameat2,
+            libc::AT_FDCWD,
+            from.as_ptr(),
+            libc::AT_FDCWD,
+            to.as_ptr(),
+            libc::RENAME_NOREPLACE,
+        )
+    };
+    cvt(r).map(drop)
 }

@@ -140,6 +140,21 @@ pub fn poll(fd: RawFd, ms: c_int) -> io::Result<bool> {
     Ok(cvt(unsafe { libc::poll(&mut p, 1, ms) })? > 0)
 }
 
+/// Wait (without end) until `a` or `b` polls readable (POLLIN, or an
+/// error or hangup condition): whether each did. A signal ends the wait
+/// early with EINTR.
+pub fn poll_either(a: RawFd, b: RawFd) -> io::Result<(bool, bool)> {
+    let mut p = [a, b].map(|fd| libc::pollfd {
+        fd,
+        events: libc::POLLIN,
+        revents: 0,
+    });
+    // SAFETY: two pollfds, a local array that outlives the call, and the
+    // count 2.
+    cvt(unsafe { libc::poll(p.as_mut_ptr(), 2, -1) })?;
+    Ok((p[0].revents != 0, p[1].revents != 0))
+}
+
 /// rmdir(2) of a path prepared as a C string.
 pub fn rmdir(path: &CStr) -> io::Result<()> {
     // SAFETY: `path` is a NUL-terminated string borrowed for the call.
