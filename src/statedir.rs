@@ -12,8 +12,8 @@
 //! uid, as the caller's user namespace sees it: rootless podman runs us as
 //! its uid 0), and other users cannot write to it. A default directory
 //! (`Access::Private`) must also be closed to them entirely (mode 0700);
-//! one an engine names with `--root` (containerd's shim makes its own
-//! 0711) only has to be closed to their writes. Made here, it is 0700.
+//! one an engine names with `--root` (which may be 0711 or 0755) only
+//! has to be closed to their writes. Made here, it is 0700.
 //! Anything else is refused, naming the path and its owner.
 //!
 //! After the check the directory is used by its path: only who may write
