@@ -67,6 +67,7 @@ mod seccomp;
 mod signals;
 #[doc(hidden)]
 pub mod state;
+mod statedir;
 #[doc(hidden)]
 pub mod status;
 #[doc(hidden)]

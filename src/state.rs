@@ -4,7 +4,8 @@
 //!
 //! `$XDG_RUNTIME_DIR/sandbox/`, else `/tmp/sandbox-run-UID/`; created
 //! 0700 and used only when it is a real directory (not a symlink) owned
-//! by us with no access for group or others. An entry is one file, `NAME`:
+//! by us with no access for group or others: the rule sandbox-oci's
+//! state directory follows too (statedir.rs). An entry is one file, `NAME`:
 //!
 //! - the launcher holds an flock on it as long as it lives, so an entry
 //!   whose lock is free belongs to a launcher that is gone (stale) and is
@@ -33,7 +34,7 @@ use std::fs;
 use std::io::{Read, Write};
 use std::os::fd::{AsFd, OwnedFd};
 use std::os::unix::ffi::OsStrExt;
-use std::os::unix::fs::{DirBuilderExt, MetadataExt, OpenOptionsExt};
+use std::os::unix::fs::{MetadataExt, OpenOptionsExt};
 use std::path::{Path, PathBuf};
 
 use crate::error::{Context, Error, Result};
@@ -81,41 +82,16 @@ fn base_path() -> PathBuf {
     }
 }
 
-/// The state directory, checked: a directory, not a symlink, ours, 0700.
-/// `create`: make it when missing; otherwise None when missing.
+/// The state directory, checked by the rule both front ends share
+/// (statedir.rs): a directory, not a symlink, ours, 0700. `create`: make
+/// it when missing; otherwise None when missing.
 pub fn dir(create: bool) -> Result<Option<PathBuf>> {
-    let path = base_path();
-    if create {
-        match fs::DirBuilder::new().mode(0o700).create(&path) {
-            Ok(()) => {}
-            Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => {}
-            Err(e) => return Err(e).ctx("create the state directory", path.display()),
-        }
-    }
-    let m = match fs::symlink_metadata(&path) {
-        Ok(m) => m,
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound && !create => return Ok(None),
-        Err(e) => return Err(e).ctx("state directory", path.display()),
-    };
-    let why = if m.file_type().is_symlink() {
-        Some("is a symlink")
-    } else if !m.is_dir() {
-        Some("is not a directory")
-    } else if m.uid() != sys::geteuid() {
-        Some("belongs to another user")
-    } else if m.mode() & 0o077 != 0 {
-        Some("is open to other users (its mode is not 0700)")
-    } else {
-        None
-    };
-    match why {
-        None => Ok(Some(path)),
-        Some(why) => Err(
-            Error::msg("state directory", format!("{why}; refusing to use it"))
-                .with_path(path.display().to_string())
-                .with_hint("remove it, or set XDG_RUNTIME_DIR to a directory of your own"),
-        ),
-    }
+    crate::statedir::open(
+        &base_path(),
+        create,
+        crate::statedir::Access::Private,
+        "remove it, or set XDG_RUNTIME_DIR to a directory of your own",
+    )
 }
 
 /// What an entry tells about its sandbox.

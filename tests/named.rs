@@ -425,6 +425,97 @@ fn another_user_cannot_reach_your_sandboxes() {
     stop(&n);
 }
 
+/// The default state directory, /tmp/sandbox-run-UID, planted by another
+/// user (theirs, open or closed; a symlink to theirs) or left open to
+/// others: `ps` and `run --name` refuse it with 125 and one line naming
+/// the path and why (whose it is). Control: the user's own 0700 one, and
+/// one sandbox makes, work. A uid of the test's own, with no
+/// XDG_RUNTIME_DIR.
+fn a_planted_state_directory_is_refused() {
+    let Some((uid, _)) = stage().drop_to else {
+        return skip(
+            "a_planted_state_directory_is_refused",
+            "root",
+            "a second uid needs the suite to run as root",
+        );
+    };
+    let (victim, other) = (61240u32, uid + 1);
+    let base = PathBuf::from(format!("/tmp/sandbox-run-{victim}"));
+    let theirs = stage().dir.join("planted-theirs");
+    let clear = |p: &std::path::Path| {
+        let _ = fs::remove_file(p);
+        let _ = fs::remove_dir_all(p);
+    };
+    let dir_of = |p: &std::path::Path, owner: u32, mode: u32| {
+        clear(p);
+        fs::create_dir(p).unwrap();
+        fs::set_permissions(p, fs::Permissions::from_mode(mode)).unwrap();
+        std::os::unix::fs::chown(p, Some(owner), Some(owner)).unwrap();
+    };
+    let as_victim = |args: &[&str]| -> Output {
+        Command::new("setpriv")
+            .arg(format!("--reuid={victim}"))
+            .arg(format!("--regid={victim}"))
+            .arg("--clear-groups")
+            .arg("--")
+            .arg(&stage().bin)
+            .args(args)
+            .env_clear()
+            .env("PATH", "/usr/bin:/bin")
+            .current_dir("/")
+            .stdin(Stdio::null())
+            .output()
+            .unwrap()
+    };
+    let root = rootfs_arg();
+    let want = format!("sandbox: state directory: {}: ", base.display());
+    let cases: [(&dyn Fn(), String); 4] = [
+        (
+            &|| dir_of(&base, other, 0o777),
+            format!("belongs to another user, uid {other}"),
+        ),
+        (
+            &|| dir_of(&base, other, 0o700),
+            format!("belongs to another user, uid {other}"),
+        ),
+        (
+            &|| {
+                dir_of(&theirs, other, 0o777);
+                clear(&base);
+                std::os::unix::fs::symlink(&theirs, &base).unwrap();
+                std::os::unix::fs::lchown(&base, Some(other), Some(other)).unwrap();
+            },
+            format!("is a symlink (made by uid {other}"),
+        ),
+        (
+            &|| dir_of(&base, victim, 0o750),
+            "is open to other users (mode 0750".into(),
+        ),
+    ];
+    for (plant, why) in cases {
+        plant();
+        for args in [&["ps"][..], &["run", "--name", "p", &root, "true"]] {
+            let o = as_victim(args);
+            let err = text(&o.stderr);
+            assert_eq!(o.status.code(), Some(125), "{why}: {args:?}: {err}");
+            let first = err.lines().next().unwrap_or("");
+            assert!(first.starts_with(&want) && first.contains(&why), "{err}");
+        }
+    }
+    clear(&theirs);
+    // Control: the victim's own 0700 directory, then one sandbox makes.
+    for own in [true, false] {
+        clear(&base);
+        if own {
+            dir_of(&base, victim, 0o700);
+        }
+        let o = as_victim(&["run", "--name", "p", &root, "echo", "ran"]);
+        assert_eq!(text(&o.stdout), "ran\n", "{}", text(&o.stderr));
+        assert_eq!(as_victim(&["ps"]).status.code(), Some(0));
+    }
+    clear(&base);
+}
+
 /// `exec -t` under a real terminal: the command gets a pty of the
 /// sandbox's own with job control, and TIOCSTI is still refused.
 fn exec_tty_keeps_job_control_and_blocks_tiocsti() {
@@ -476,5 +567,6 @@ tests![
     ps_after_the_launcher_was_killed_shows_nothing,
     names_collide_and_are_checked,
     another_user_cannot_reach_your_sandboxes,
+    a_planted_state_directory_is_refused,
     exec_tty_keeps_job_control_and_blocks_tiocsti,
 ];

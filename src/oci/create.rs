@@ -105,18 +105,9 @@ pub fn create(g: &Global, log: &Log, a: &CreateArgs, foreground: bool) -> Result
     };
 
     let root_dir = state::root_dir(g.root.as_deref());
-    fs::create_dir_all(&root_dir).ctx("make the state directory", root_dir.display())?;
-    let dir = Container::dir_of(&root_dir, &a.id);
-    match fs::create_dir(&dir) {
-        Ok(()) => {}
-        Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => {
-            return Err(Error::msg(
-                "create",
-                format!("container with id {} already exists", a.id),
-            ))
-        }
-        Err(e) => return Err(e).ctx("make the container's directory", dir.display()),
-    }
+    state::open_root(&root_dir, true)?;
+    // Locked until we end: `delete` tells a live create from a dead one.
+    let (dir, _creating) = state::make_container_dir(&root_dir, &a.id)?;
     let mut undo = Undo {
         dir: dir.clone(),
         cgroup: None,
@@ -124,11 +115,27 @@ pub fn create(g: &Global, log: &Log, a: &CreateArgs, foreground: bool) -> Result
         armed: true,
     };
     let saved_config = dir.join("config.json");
-    fs::copy(&config_path, &saved_config).ctx("keep config.json", saved_config.display())?;
+    state::keep_config(&config_path, &saved_config)?;
     let fifo = dir.join("exec.fifo");
     sys::mkfifo(fifo.as_os_str(), 0o600).ctx("make the exec fifo", fifo.display())?;
 
     undo.cgroup = Cgroup::create(&linux, &a.id, g.systemd_cgroup)?;
+    // Recorded as being made (no process yet): a create killed from here
+    // on leaves what `delete` finds and removes, its cgroup too.
+    Container {
+        dir: dir.clone(),
+        record: Record {
+            id: a.id.clone(),
+            pid: 0,
+            start_time: 0,
+            bundle: bundle.clone(),
+            created: super::time::rfc3339_now(),
+            annotations: annotations.clone(),
+            cgroup: undo.cgroup.as_ref().map(Cgroup::to_json),
+            own_pidns: false,
+        },
+    }
+    .save()?;
 
     // Descriptors the child keeps: above the preserved ones.
     let min_fd = 10.max(3 + a.preserve_fds as i32 + 1);

@@ -171,7 +171,7 @@ pub fn parse_signal(s: &str) -> Result<i32> {
 pub fn kill(g: &Global, id: &str, all: bool, signal: &str) -> Result<u8> {
     let sig = parse_signal(signal)?;
     let c = load(g, id)?;
-    if c.status() == Status::Stopped {
+    if matches!(c.status(), Status::Stopped | Status::Creating) {
         return Err(Error::msg(
             "kill",
             format!("container {id}: container not running"),
@@ -197,12 +197,38 @@ pub fn kill(g: &Global, id: &str, all: bool, signal: &str) -> Result<u8> {
     Ok(0)
 }
 
+fn being_created(id: &str) -> Error {
+    Error::msg(
+        "delete",
+        format!("container {id} is being created: its create has not ended"),
+    )
+}
+
 /// Delete: a stopped or created container (or any, with --force: killed
 /// first). Waits (bounded) for the process to be gone, removes the cgroup,
-/// runs the poststop hooks, removes the state.
+/// runs the poststop hooks, removes the state. What a `create` that died
+/// left goes too (state.rs), so that its id can be used again; one whose
+/// `create` still runs is refused, even with --force.
 pub fn delete(g: &Global, log: &Log, id: &str, force: bool) -> Result<u8> {
-    let c = load(g, id)?;
+    let root = state::root_dir(g.root.as_deref());
+    let c = match Container::find(&root, id)? {
+        Some(c) => c,
+        None => match state::remove_half_made(&root, id)? {
+            state::Leftover::Removed => return Ok(0),
+            state::Leftover::Creating => return Err(being_created(id)),
+            state::Leftover::Recorded => Container::load(&root, id)?,
+            state::Leftover::Nothing => {
+                return Err(Error::msg(
+                    "state",
+                    format!("container {id} does not exist"),
+                ))
+            }
+        },
+    };
     let status = c.status();
+    if status == Status::Creating {
+        return Err(being_created(id));
+    }
     if status == Status::Running && !force {
         return Err(Error::msg(
             "delete",
@@ -260,7 +286,10 @@ pub fn ps(g: &Global, id: &str, json: bool) -> Result<u8> {
 
 pub fn list(g: &Global, json: bool) -> Result<u8> {
     let root = state::root_dir(g.root.as_deref());
-    let all = state::all(&root);
+    let all = match state::open_root(&root, false)? {
+        Some(_) => state::all(&root),
+        None => Vec::new(),
+    };
     if json {
         let v: Vec<_> = all.iter().map(Container::state_json).collect();
         println!("{}", serde_json::Value::from(v));
