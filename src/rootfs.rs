@@ -20,6 +20,9 @@
 //!    new root and detach the old one. With new_root == put_old no
 //!    directory is needed, so nothing is created in the rootfs and nothing
 //!    is left to remove. Ref: pivot_root(2) NOTES; runc's rootfs_linux.go.
+//!
+//! Every mount point is found or made by the walk in src/walk.rs, the one
+//! sandbox-oci uses too.
 
 use std::ffi::{OsStr, OsString};
 use std::fs;
