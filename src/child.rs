@@ -514,7 +514,8 @@ pub(crate) fn rootfs_home(uid: u32, report: &ReportSender) -> OsString {
     passwd_home(&passwd, uid).unwrap_or_else(|| "/".into())
 }
 
-fn passwd_home(passwd: &[u8], uid: u32) -> Option<OsString> {
+/// The home directory of `uid` in the text of a passwd file.
+pub(crate) fn passwd_home(passwd: &[u8], uid: u32) -> Option<OsString> {
     passwd.split(|&b| b == b'\n').find_map(|line| {
         let f: Vec<&[u8]> = line.split(|&b| b == b':').collect();
         let matches = f.len() >= 7 && f[2] == uid.to_string().as_bytes();

@@ -75,6 +75,7 @@ pub mod subid;
 #[allow(unsafe_code)]
 mod sys;
 mod untrusted;
+mod walk;
 
 pub use command::{Child, Command, Network};
 pub use error::{Error, Reason};

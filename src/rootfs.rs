@@ -20,24 +20,24 @@
 //!    new root and detach the old one. With new_root == put_old no
 //!    directory is needed, so nothing is created in the rootfs and nothing
 //!    is left to remove. Ref: pivot_root(2) NOTES; runc's rootfs_linux.go.
+//!
+//! Every mount point is found or made by the walk in src/walk.rs, the one
+//! sandbox-oci uses too.
 
-use std::cell::Cell;
-use std::collections::VecDeque;
 use std::ffi::{OsStr, OsString};
 use std::fs;
-use std::os::fd::{AsFd, AsRawFd, OwnedFd};
+use std::os::fd::{AsFd, OwnedFd};
 use std::os::unix::ffi::OsStrExt;
 use std::os::unix::fs::symlink;
 use std::path::{Path, PathBuf};
 use std::rc::Rc;
-
-use libc::c_ulong;
 
 use crate::channel::ReportSender;
 use crate::error::{Context, Error, Result};
 use crate::plan::Plan;
 use crate::plan::RootMode;
 use crate::sys;
+use crate::walk::{check_null, existing, fd_path, mask_at, remount, set_attrs, Links, Target};
 
 /// Where the staging tmpfs goes in the child's (private) mount namespace.
 const STAGING: &str = "/tmp";
@@ -45,10 +45,6 @@ const NEW_ROOT: &str = "/tmp/root";
 
 /// Device nodes bound from the host into the sandbox's /dev.
 pub const DEVICES: [&str; 6] = ["null", "zero", "full", "random", "urandom", "tty"];
-
-fn fd_path(fd: &OwnedFd) -> OsString {
-    format!("/proc/self/fd/{}", fd.as_raw_fd()).into()
-}
 
 fn o_path(path: &Path, flags: i32) -> std::io::Result<OwnedFd> {
     sys::open_path(path, flags)
@@ -65,76 +61,16 @@ struct Sources {
 
 impl Sources {
     /// The host's /dev/null, checked to be the real one (char 1:3): it is
-    /// what masks files in /proc. Ref: CVE-2025-31133, where runc masked
-    /// with a /dev/null the container could swap for a symlink.
+    /// what masks files in /proc and /sys.
     fn null(&self) -> Result<&OwnedFd> {
         let (_, fd) = self
             .devices
             .iter()
             .find(|(n, _)| *n == "null")
             .expect("null is in DEVICES");
-        let st = sys::fstat(fd.as_fd()).ctx("stat", "/dev/null")?;
-        if st.st_mode & libc::S_IFMT != libc::S_IFCHR || sys::major_minor(st.st_rdev) != (1, 3) {
-            return Err(
-                Error::msg("mask /proc", "the host's /dev/null is not the null device")
-                    .with_path("/dev/null".to_string()),
-            );
-        }
+        check_null(fd.try_clone().ctx("dup", "/dev/null")?, "/dev/null")?;
         Ok(fd)
     }
-}
-
-/// A mount point inside the new root, reached without following any
-/// symlink: its parent directory (held open, so a rename elsewhere cannot
-/// move us) and its name in it.
-struct Target {
-    parent: Rc<OwnedFd>,
-    name: OsString,
-    /// For messages: the path inside the sandbox.
-    shown: String,
-    /// What was checked at the mount point, kept for the first mount, so
-    /// that it goes onto that very inode (and no second lookup is made).
-    found: Cell<Option<OwnedFd>>,
-}
-
-impl Target {
-    /// An O_PATH fd of what is at the mount point now. After a mount, this
-    /// is the root of the new mount: looking a name up in its parent
-    /// crosses onto what is mounted there.
-    fn open(&self) -> Result<OwnedFd> {
-        sys::openat(
-            self.parent.as_fd(),
-            &self.name,
-            libc::O_PATH | libc::O_NOFOLLOW,
-        )
-        .ctx("open mount point", &self.shown)
-    }
-
-    /// Mount onto this point by its /proc/self/fd name, so the kernel
-    /// mounts on the very inode we checked: the one found by the walk for
-    /// the first mount, what is there now for a later one.
-    fn mount(
-        &self,
-        src: Option<&OsStr>,
-        fstype: Option<&str>,
-        flags: c_ulong,
-        data: Option<&str>,
-        step: &str,
-    ) -> Result<()> {
-        let at = match self.found.take() {
-            Some(fd) => fd,
-            None => self.open()?,
-        };
-        sys::mount(src, &fd_path(&at), fstype, flags, data).ctx(step, &self.shown)
-    }
-}
-
-fn refuse(shown: &str, what: &str) -> Error {
-    Error::msg(
-        "mount point",
-        format!("{what} in the rootfs; refusing to mount there"),
-    )
-    .with_path(shown.to_string())
 }
 
 /// A bind source as an O_PATH fd. Unless the plan allows a symlink on the
@@ -167,195 +103,6 @@ fn open_bind_source(src: &Path, via_symlink: bool) -> Result<OwnedFd> {
         cur = next;
     }
     Ok(cur)
-}
-
-/// Symlinks in a path handed to `target`.
-#[derive(Clone, Copy, PartialEq, Eq)]
-enum Links {
-    /// One of our own mount points (/proc, /dev, /tmp, /sys): a symlink
-    /// there is refused. Ref: CVE-2023-27561 (runc mounting procfs through a
-    /// symlinked /proc)
-    Refuse,
-    /// A bind destination: symlinks are resolved inside the new root, as a
-    /// user of a merged-/usr rootfs expects (`/bin/x` means `/usr/bin/x`).
-    ResolveInside,
-}
-
-/// How many symlinks one walk may follow, as the kernel's own limit.
-const MAX_LINKS: u32 = 40;
-
-/// Find or create the mount point `path` (absolute, inside the new root
-/// held by `root`) as a directory or an empty file. The walk is ours, one
-/// component at a time from a held directory fd with O_NOFOLLOW: `..` never
-/// goes above the root, a symlink (when followed at all) is read and its
-/// target walked the same way from the root or the current directory, and
-/// what is missing is created in the directory we hold. So nothing outside
-/// the new root is ever created or mounted on, whatever the rootfs holds or
-/// a racing rename does. Ref: CVE-2021-30465 (runc: a symlink swapped in
-/// during setup redirected a mount to the host); runc's MkdirAllInRoot
-fn target(root: &OwnedFd, path: &Path, dir: bool, links: Links) -> Result<Target> {
-    let mut w = Walk {
-        given: path.display().to_string(),
-        stack: vec![(open_dir(root).ctx("open", "/")?, OsString::new())],
-        pending: path
-            .components()
-            .map(|c| c.as_os_str().to_os_string())
-            .collect(),
-        followed: 0,
-        links,
-    };
-    while let Some(name) = w.pending.pop_front() {
-        if w.dots(&name) {
-            continue;
-        }
-        let last = w.pending.is_empty();
-        let shown = w.shown(&name);
-        let fd = w.open_or_create(&name, &shown, dir || !last)?;
-        let mode = sys::fstat(fd.as_fd())
-            .ctx("stat mount point", &shown)?
-            .st_mode
-            & libc::S_IFMT;
-        if mode == libc::S_IFLNK {
-            w.follow(&name, &shown, last)?;
-        } else if last {
-            return w.finish(fd, mode, dir, name, shown);
-        } else if mode != libc::S_IFDIR {
-            return Err(refuse(&shown, "is not a directory"));
-        } else {
-            w.stack.push((fd, name));
-        }
-    }
-    Err(refuse(&w.given, "is the root itself"))
-}
-
-fn open_dir(fd: &OwnedFd) -> std::io::Result<OwnedFd> {
-    sys::openat(
-        fd.as_fd(),
-        OsStr::new("."),
-        libc::O_PATH | libc::O_DIRECTORY,
-    )
-}
-
-/// One walk of `target`: the directories entered so far (the root first,
-/// never popped) and the names still to look up, symlink targets spliced
-/// in front.
-struct Walk {
-    given: String,
-    stack: Vec<(OwnedFd, OsString)>,
-    pending: VecDeque<OsString>,
-    followed: u32,
-    links: Links,
-}
-
-impl Walk {
-    /// `.`, empty names and `/` are skipped; `..` goes up, but never above
-    /// the root. Returns whether `name` was one of those.
-    fn dots(&mut self, name: &OsStr) -> bool {
-        match name.as_bytes() {
-            b"/" | b"." | b"" => true,
-            b".." => {
-                if self.stack.len() > 1 {
-                    self.stack.pop();
-                }
-                true
-            }
-            _ => false,
-        }
-    }
-
-    /// The path inside the sandbox, for messages.
-    fn shown(&self, name: &OsStr) -> String {
-        let mut p = PathBuf::from("/");
-        for (_, n) in &self.stack[1..] {
-            p.push(n);
-        }
-        p.push(name);
-        p.display().to_string()
-    }
-
-    fn cur(&self) -> &OwnedFd {
-        &self.stack.last().expect("the root stays").0
-    }
-
-    /// An O_PATH fd of `name` in the current directory, never following a
-    /// symlink; a missing one is made (a directory, or an empty file).
-    fn open_or_create(&self, name: &OsStr, shown: &str, as_dir: bool) -> Result<OwnedFd> {
-        let cur = self.cur();
-        match sys::openat(cur.as_fd(), name, libc::O_PATH | libc::O_NOFOLLOW) {
-            Ok(fd) => return Ok(fd),
-            Err(e) if e.raw_os_error() == Some(libc::ENOENT) => {}
-            Err(e) => return Err(e).ctx("open mount point", shown),
-        }
-        let made = if as_dir {
-            sys::mkdirat(cur.as_fd(), name, 0o755)
-        } else {
-            let flags = libc::O_CREAT | libc::O_EXCL | libc::O_NOFOLLOW | libc::O_WRONLY;
-            sys::openat(cur.as_fd(), name, flags).map(drop)
-        };
-        match made {
-            Err(e) if e.raw_os_error() != Some(libc::EEXIST) => {
-                return Err(e)
-                    .ctx("create mount point", shown)
-                    .map_err(read_only_hint)
-            }
-            _ => {}
-        }
-        sys::openat(cur.as_fd(), name, libc::O_PATH | libc::O_NOFOLLOW)
-            .ctx("open mount point", shown)
-    }
-
-    /// A symlink at `name`: refused for our own mount points, else its
-    /// target is walked instead, inside the root (an absolute one from the
-    /// root), at most `MAX_LINKS` times.
-    fn follow(&mut self, name: &OsStr, shown: &str, last: bool) -> Result<()> {
-        if self.links == Links::Refuse {
-            let what = if last {
-                "is a symlink"
-            } else {
-                "a component is a symlink"
-            };
-            return Err(refuse(shown, what));
-        }
-        self.followed += 1;
-        if self.followed > MAX_LINKS {
-            return Err(refuse(&self.given, "has too many levels of symlinks"));
-        }
-        let to = sys::readlinkat(self.cur().as_fd(), name).ctx("read symlink", shown)?;
-        let to = Path::new(&to);
-        if to.is_absolute() {
-            self.stack.truncate(1);
-        }
-        for c in to.components().rev() {
-            self.pending.push_front(c.as_os_str().to_os_string());
-        }
-        Ok(())
-    }
-
-    /// The last name: it must be a directory exactly when the source is.
-    fn finish(
-        mut self,
-        fd: OwnedFd,
-        mode: libc::mode_t,
-        dir: bool,
-        name: OsString,
-        shown: String,
-    ) -> Result<Target> {
-        match (mode, dir) {
-            (libc::S_IFDIR, true) => {}
-            (libc::S_IFDIR, false) => {
-                return Err(refuse(&shown, "is a directory, the source is not"))
-            }
-            (_, true) => return Err(refuse(&shown, "is not a directory, the source is")),
-            (_, false) => {}
-        }
-        let (parent, _) = self.stack.pop().expect("the root stays");
-        Ok(Target {
-            parent: Rc::new(parent),
-            name,
-            shown,
-            found: Cell::new(Some(fd)),
-        })
-    }
 }
 
 pub fn setup(plan: &Plan, report: &ReportSender) -> Result<bool> {
@@ -464,12 +211,14 @@ pub fn setup(plan: &Plan, report: &ReportSender) -> Result<bool> {
 
 /// NEW_ROOT as a mount point: "root" in the staging tmpfs, which is ours.
 fn new_root_target() -> Result<Target> {
-    Ok(Target {
-        parent: Rc::new(o_path(Path::new(STAGING), libc::O_DIRECTORY).ctx("open", STAGING)?),
-        name: "root".into(),
-        shown: NEW_ROOT.into(),
-        found: Cell::new(None),
-    })
+    let staging = o_path(Path::new(STAGING), libc::O_DIRECTORY).ctx("open", STAGING)?;
+    Ok(Target::in_dir(
+        &Rc::new(staging),
+        OsStr::new("root"),
+        NEW_ROOT.into(),
+        None,
+        libc::S_IFDIR,
+    ))
 }
 
 /// An overlay of `lower` (read-only) and `upper` at `target`, as a user
@@ -628,7 +377,7 @@ const PROC_READ_ONLY: &[&str] = &[
 /// Masks and read-only binds in our own, fresh /proc: each entry is one
 /// name in its root, looked up from a held fd of it.
 fn mask_proc(root: &OwnedFd, null: &OwnedFd) -> Result<()> {
-    let proc = Rc::new(target(root, Path::new("/proc"), true, Links::Refuse)?.open()?);
+    let proc = target(root, Path::new("/proc"), true, Links::Refuse)?.open()?;
     for p in PROC_MASKED {
         if let Some((t, is_dir)) = proc_entry(&proc, p)? {
             mask_at(&t, is_dir, null)?;
@@ -645,30 +394,13 @@ fn mask_proc(root: &OwnedFd, null: &OwnedFd) -> Result<()> {
 
 /// `path` (/proc/NAME) as a mount point in our /proc, held by `proc`, and
 /// whether it is a directory; None when this kernel has no such entry.
-fn proc_entry(proc: &Rc<OwnedFd>, path: &str) -> Result<Option<(Target, bool)>> {
+fn proc_entry(proc: &OwnedFd, path: &str) -> Result<Option<(Target, bool)>> {
     let name = path.strip_prefix("/proc/").expect("a /proc path");
-    let fd = match sys::openat(
-        proc.as_fd(),
-        OsStr::new(name),
-        libc::O_PATH | libc::O_NOFOLLOW,
-    ) {
-        Err(e) if e.raw_os_error() == Some(libc::ENOENT) => return Ok(None),
-        r => r.ctx("open mount point", path)?,
-    };
-    let mode = sys::fstat(fd.as_fd())
-        .ctx("stat mount point", path)?
-        .st_mode
-        & libc::S_IFMT;
-    if mode == libc::S_IFLNK {
-        return Err(refuse(path, "is a symlink"));
-    }
-    let t = Target {
-        parent: Rc::clone(proc),
-        name: name.into(),
-        shown: path.into(),
-        found: Cell::new(Some(fd)),
-    };
-    Ok(Some((t, mode == libc::S_IFDIR)))
+    let t = existing(proc, Path::new(name), Links::Refuse)?;
+    Ok(t.map(|t| {
+        let dir = t.is_dir();
+        (t, dir)
+    }))
 }
 
 /// Whether a /sys path is a directory; None when this kernel has no such
@@ -683,24 +415,6 @@ fn mask(root: &OwnedFd, path: &Path, null: &OwnedFd) -> Result<()> {
         return Ok(());
     };
     mask_at(&target(root, path, is_dir, Links::Refuse)?, is_dir, null)
-}
-
-/// Cover a directory with an empty read-only tmpfs, a file with /dev/null.
-fn mask_at(t: &Target, is_dir: bool, null: &OwnedFd) -> Result<()> {
-    if is_dir {
-        t.mount(
-            Some(OsStr::new("tmpfs")),
-            Some("tmpfs"),
-            libc::MS_RDONLY | libc::MS_NOSUID | libc::MS_NODEV | libc::MS_NOEXEC,
-            Some("mode=0555"),
-            "mask",
-        )
-    } else {
-        // Not nodev: the null device must still open (and read as empty).
-        t.mount(Some(&fd_path(null)), None, libc::MS_BIND, None, "mask")?;
-        let attrs = sys::MOUNT_ATTR_RDONLY | sys::MOUNT_ATTR_NOSUID | sys::MOUNT_ATTR_NOEXEC;
-        set_attrs(&t.open()?, attrs).ctx("mask", &t.shown)
-    }
 }
 
 /// `--sys`: a read-only sysfs. A new sysfs needs the network namespace to be
@@ -890,12 +604,13 @@ fn dev_dir(dev: &Rc<OwnedFd>, name: &str) -> Result<Target> {
         libc::O_PATH | libc::O_NOFOLLOW | libc::O_DIRECTORY,
     )
     .ctx("open mount point", &shown)?;
-    Ok(Target {
-        parent: Rc::clone(dev),
-        name: name.into(),
+    Ok(Target::in_dir(
+        dev,
+        OsStr::new(name),
         shown,
-        found: Cell::new(Some(fd)),
-    })
+        Some(fd),
+        libc::S_IFDIR,
+    ))
 }
 
 /// The caller's terminal, to appear as /dev/console (so `tty` and programs
@@ -942,48 +657,21 @@ fn bind(src: &OwnedFd, t: &Target, read_only: bool) -> Result<()> {
             // Before 5.12 a remount reaches only the top mount, so a
             // recursive bind would keep writable submounts: bind without
             // them instead (they show as empty directories).
-            sys::umount2(&fd_path(&mounted), libc::MNT_DETACH).ctx(step, &t.shown)?;
+            sys::umount2(&fd_path(&mounted), libc::MNT_DETACH).ctx(step, t.shown())?;
             drop(mounted);
             t.mount(Some(&from), None, libc::MS_BIND, None, step)?;
-            remount(&fd_path(&t.open()?), attrs | NOSUID_NODEV).ctx(step, &t.shown)
+            remount(&fd_path(&t.open()?), attrs | NOSUID_NODEV).ctx(step, t.shown())
         }
-        other => other.ctx(step, &t.shown),
+        other => other.ctx(step, t.shown()),
     }
 }
 
 const NOSUID_NODEV: u64 = sys::MOUNT_ATTR_NOSUID | sys::MOUNT_ATTR_NODEV;
 
-/// Set mount attributes on the one mount whose root `fd` is.
-fn set_attrs(fd: &OwnedFd, attrs: u64) -> std::io::Result<()> {
-    let path = fd_path(fd);
-    match sys::mount_setattr(&path, false, attrs) {
-        Err(e) if e.raw_os_error() == Some(libc::ENOSYS) => remount(&path, attrs),
-        other => other,
-    }
-}
-
-/// The pre-5.12 way: a bind remount that repeats the flags the kernel
-/// locked when the mount came from a more privileged namespace, or it fails
-/// with EPERM. Ref: mount(2) "EPERM"
-fn remount(path: &OsStr, attrs: u64) -> std::io::Result<()> {
-    let mut flags: c_ulong = sys::mount_flags(path)?;
-    for (attr, ms) in [
-        (sys::MOUNT_ATTR_RDONLY, libc::MS_RDONLY),
-        (sys::MOUNT_ATTR_NOSUID, libc::MS_NOSUID),
-        (sys::MOUNT_ATTR_NODEV, libc::MS_NODEV),
-        (sys::MOUNT_ATTR_NOEXEC, libc::MS_NOEXEC),
-    ] {
-        if attrs & attr != 0 {
-            flags |= ms;
-        }
-    }
-    sys::mount(
-        None,
-        path,
-        None,
-        libc::MS_REMOUNT | libc::MS_BIND | flags,
-        None,
-    )
+/// The mount point `path` in the new root, found or made by the one walk
+/// (src/walk.rs); a root that cannot take it says how to get round that.
+fn target(root: &OwnedFd, path: &Path, dir: bool, links: Links) -> Result<Target> {
+    crate::walk::target(root, path, dir, links).map_err(read_only_hint)
 }
 
 fn read_only_hint(e: Error) -> Error {

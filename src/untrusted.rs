@@ -1,20 +1,26 @@
-//! Reading files of the rootfs: content whoever prepared the rootfs (or a
-//! command that ran in it with `--rw` or a writable bind) controls, read by
-//! the child stage before any limit applies (no rlimit, no seccomp, no
-//! cgroup yet). Every such read goes through [`read_rootfs_file`].
+//! Reading files someone else controls: the rootfs's (whoever prepared it,
+//! or a command that ran in it with `--rw` or a writable bind), read by the
+//! child stage before any limit applies (no rlimit, no seccomp, no cgroup
+//! yet) or by sandbox-oci's container process (/etc/passwd, for HOME, at
+//! `create` and `exec`); and the files of an OCI image layout (index.json,
+//! manifests, configs, layers). Every such read goes through
+//! [`read_rootfs_file`], or [`open_regular`] for what is streamed.
 //!
-//! What it refuses, and why (issue 14, item 4):
+//! What it refuses, and why (issue 14, item 4; issue 23):
 //! - anything but a regular file: /etc/passwd as a link to /dev/zero grew
-//!   the stage to gigabytes, and as a FIFO it blocked the launch forever.
+//!   the stage to gigabytes, and as a FIFO it blocked the launch forever
+//!   (an index.json or blob as a FIFO did the same to the launcher).
 //!   The open is O_NONBLOCK (a FIFO opens at once, and then fails the type
-//!   check), O_NOCTTY, and the type comes from fstat of the opened file;
+//!   check), O_NOCTTY, and the type comes from fstat of the opened file, so
+//!   a symlink on the way is harmless: what counts is what was opened;
 //! - more than `cap` bytes;
 //! - a pseudo-file, whose size says less than it holds (procfs files say
 //!   0): /etc/passwd as a link to /proc/self/environ would hand the
 //!   launcher's own environment to the command through HOME.
 //!
-//! Called after pivot_root, so a symlink in the path resolves inside the
-//! sandbox's root: nothing of the host is reachable by name.
+//! Rootfs files are read after pivot_root, so a symlink in the path
+//! resolves inside the sandbox's root: nothing of the host is reachable by
+//! name.
 
 use std::fs::OpenOptions;
 use std::io::Read;
@@ -37,9 +43,10 @@ pub enum Refused {
     Not(String),
 }
 
-/// The bytes of the rootfs file at `path` (inside the new root), at most
-/// `cap` of them, if it is a regular file that says its size truthfully.
-pub fn read_rootfs_file(path: &Path, cap: u64) -> Result<Vec<u8>, Refused> {
+/// The file at `path`, opened for reading, and its size, if it is a
+/// regular file: for what is read in a stream (an image's layers) and
+/// checked by the caller against the size it expects.
+pub fn open_regular(path: &Path) -> Result<(std::fs::File, u64), Refused> {
     let file: OwnedFd = match OpenOptions::new()
         .read(true)
         .custom_flags(libc::O_NONBLOCK | libc::O_NOCTTY)
@@ -59,15 +66,21 @@ pub fn read_rootfs_file(path: &Path, cap: u64) -> Result<Vec<u8>, Refused> {
             file_kind(kind)
         )));
     }
-    let size = st.st_size as u64;
+    Ok((std::fs::File::from(file), st.st_size as u64))
+}
+
+/// The bytes of the file at `path` (a rootfs's, inside the new root), at
+/// most `cap` of them, if it is a regular file that says its size
+/// truthfully.
+pub fn read_rootfs_file(path: &Path, cap: u64) -> Result<Vec<u8>, Refused> {
+    let (file, size) = open_regular(path)?;
     if size > cap {
         return Err(Refused::Not(format!(
             "{size} bytes, more than the {cap} read at most"
         )));
     }
     let mut buf = Vec::new();
-    std::fs::File::from(file)
-        .take(size + 1)
+    file.take(size + 1)
         .read_to_end(&mut buf)
         .map_err(|e| Refused::Not(format!("cannot read it: {e}")))?;
     if buf.len() as u64 > size {
@@ -76,6 +89,18 @@ pub fn read_rootfs_file(path: &Path, cap: u64) -> Result<Vec<u8>, Refused> {
         )));
     }
     Ok(buf)
+}
+
+impl Refused {
+    /// As an error of `step` at `path`: ENOENT when missing, else the
+    /// reason.
+    pub fn into_error(self, step: &str, path: &Path) -> crate::error::Error {
+        let shown = path.display().to_string();
+        match self {
+            Refused::Missing => crate::error::Error::errno(step, Some(shown), libc::ENOENT),
+            Refused::Not(why) => crate::error::Error::msg(step, why).with_path(shown),
+        }
+    }
 }
 
 fn file_kind(kind: libc::mode_t) -> &'static str {

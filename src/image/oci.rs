@@ -13,6 +13,7 @@ use serde_json::Value;
 
 use super::{build, decompress, remove_tree, sha256_of, Progress, FORMAT};
 use crate::error::{Context, Error, Result};
+use crate::untrusted;
 
 /// JSON documents (index, manifest, config) are small; bigger is refused.
 const MAX_JSON: u64 = 4 << 20;
@@ -23,6 +24,15 @@ const REF_NAME: &str = "org.opencontainers.image.ref.name";
 
 fn bad(why: impl Into<String>) -> Error {
     Error::msg("read image", why.into())
+}
+
+/// A layout file `untrusted` would not read: the path stays in the
+/// reason, as callers name the image in the error's path.
+fn refused(r: untrusted::Refused, p: &Path, step: &str) -> Error {
+    match r {
+        untrusted::Refused::Not(why) => Error::msg("read image", format!("{}: {why}", p.display())),
+        missing => missing.into_error(step, p),
+    }
 }
 
 #[derive(Debug, Clone)]
@@ -67,10 +77,11 @@ impl Layout {
     }
 
     /// The blob, opened, checked against its size and digest, rewound.
+    /// Opened through `untrusted`: a FIFO or a device in its place is
+    /// refused at once, not waited on or read forever.
     fn open_verified(&self, d: &Descriptor) -> Result<fs::File> {
         let p = self.blob_path(d);
-        let mut f = fs::File::open(&p).ctx("open blob", p.display())?;
-        let len = f.metadata().ctx("open blob", p.display())?.len();
+        let (mut f, len) = untrusted::open_regular(&p).map_err(|r| refused(r, &p, "open blob"))?;
         if len != d.size {
             return Err(bad(format!(
                 "blob sha256:{} is {len} bytes, its descriptor says {}",
@@ -78,7 +89,7 @@ impl Layout {
             ))
             .with_hint("the image is damaged or was tampered with; fetch it again"));
         }
-        let got = sha256_of(&mut f).ctx("read blob", p.display())?;
+        let got = sha256_of(&mut (&mut f).take(len + 1)).ctx("read blob", p.display())?;
         if got != d.hex {
             return Err(bad(format!(
                 "blob sha256:{} does not match its digest (its content hashes to sha256:{got})",
@@ -99,22 +110,21 @@ impl Layout {
         }
         let mut f = self.open_verified(d)?;
         let mut b = Vec::new();
-        f.read_to_end(&mut b).ctx_step("read blob")?;
+        (&mut f)
+            .take(MAX_JSON)
+            .read_to_end(&mut b)
+            .ctx_step("read blob")?;
         serde_json::from_slice(&b).map_err(|e| bad(format!("sha256:{}: bad JSON: {e}", d.hex)))
     }
 
+    /// oci-layout or index.json, through `untrusted` (a regular file of at
+    /// most MAX_JSON bytes).
     fn json_file(&self, name: &str) -> Result<Value> {
         let p = self.dir.join(name);
-        let f = fs::File::open(&p).ctx("open", p.display()).map_err(|e| {
-            e.with_hint("an OCI image layout holds oci-layout, index.json and blobs/ (skopeo copy ... oci:DIR:TAG, umoci, podman save --format oci-archive)")
+        let b = untrusted::read_rootfs_file(&p, MAX_JSON).map_err(|r| {
+            refused(r, &p, "read image")
+                .with_hint("an OCI image layout holds oci-layout, index.json and blobs/ (skopeo copy ... oci:DIR:TAG, umoci, podman save --format oci-archive)")
         })?;
-        let mut b = Vec::new();
-        f.take(MAX_JSON + 1)
-            .read_to_end(&mut b)
-            .ctx("read", p.display())?;
-        if b.len() as u64 > MAX_JSON {
-            return Err(bad(format!("{name} is too big")));
-        }
         serde_json::from_slice(&b).map_err(|e| bad(format!("{name}: bad JSON: {e}")))
     }
 
@@ -305,7 +315,7 @@ pub(super) fn resolve_archive(
 /// Copy the layout's files out of the archive `file` into `dir` (only
 /// oci-layout and index.json when `small`).
 fn copy_members(file: &Path, dir: &Path, small: bool) -> Result<()> {
-    let f = fs::File::open(file).ctx("open image", file.display())?;
+    let (f, _) = untrusted::open_regular(file).map_err(|r| r.into_error("open image", file))?;
     let r = decompress(io::BufReader::new(f))?;
     let mut a = tar::Archive::new(r);
     let limits = super::unpack::Limits::from_env();

@@ -350,18 +350,8 @@ pub fn console(sock: &OwnedFd, p: &Process, bind_console: bool) -> Result<()> {
     }
     let n = sys::pty_number(replica.as_fd()).ctx("pty number", "/dev/ptmx")?;
     let pts = format!("/dev/pts/{n}");
-    if bind_console
-        && (std::path::Path::new("/dev/console").exists()
-            || fs::File::create("/dev/console").is_ok())
-    {
-        // Best effort: a read-only /dev keeps no console, as with runc.
-        let _ = sys::mount(
-            Some(std::ffi::OsStr::new(&pts)),
-            std::ffi::OsStr::new("/dev/console"),
-            None,
-            libc::MS_BIND,
-            None,
-        );
+    if bind_console {
+        mounts::bind_console(&replica)?;
     }
     sys::send_fd(sock.as_fd(), master.as_fd()).ctx("send the pty to the console socket", &pts)?;
     drop(master);

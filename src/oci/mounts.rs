@@ -4,22 +4,28 @@
 //! (MS_MOVE and chroot with `--no-pivot`), then the masked and read-only
 //! paths and a read-only root.
 //!
-//! Mount destinations are resolved inside the rootfs (a symlink in the
-//! image cannot send a mount to the host), and each mount goes onto an
-//! O_PATH descriptor of the checked target through /proc/self/fd, so what
-//! was checked is what is mounted on.
+//! Every mount point (mount destinations, device nodes, /dev's links,
+//! masked and read-only paths, /dev/console) is found or made by the one
+//! walk `sandbox run` uses too (src/walk.rs): from a held fd of the root,
+//! one component at a time, symlinks resolved inside the root, what is
+//! missing made with mkdirat/openat on the parent's fd. Each mount goes
+//! onto an O_PATH descriptor of the checked target through /proc/self/fd,
+//! so what was checked is what is mounted on, and nothing outside the
+//! rootfs is ever made or mounted on (CVE-2021-30465).
 
 use std::ffi::OsStr;
 use std::fs;
-use std::os::fd::{AsRawFd, OwnedFd};
-use std::os::unix::fs::{symlink, PermissionsExt};
-use std::path::{Component, Path, PathBuf};
+use std::os::fd::{AsFd, OwnedFd};
+use std::os::unix::fs::PermissionsExt;
+use std::path::{Path, PathBuf};
+use std::rc::Rc;
 
 use super::spec::{LinuxDevice, LinuxDeviceType, Mount, Spec};
 use libc::c_ulong;
 
 use crate::error::{Context, Error, Result};
 use crate::sys;
+use crate::walk::{check_null, existing, fd_path, mask_dir, mask_file, target, Links, Target};
 
 /// The device nodes every container gets (runtime.md / config-linux.md
 /// "Default Devices"), besides those `linux.devices` lists.
@@ -119,89 +125,16 @@ fn parse(m: &Mount) -> Parsed {
     p
 }
 
-/// `unsafe_path` resolved inside `root` the way the container will see
-/// it: `..` stops at the root and absolute symlinks restart from it. Parts
-/// that do not exist yet are appended as they are.
-pub fn secure_join(root: &Path, unsafe_path: &Path) -> Result<PathBuf> {
-    let mut pending: Vec<std::ffi::OsString> = unsafe_path
-        .components()
-        .rev()
-        .filter_map(|c| match c {
-            Component::Normal(n) => Some(n.to_os_string()),
-            Component::ParentDir => Some("..".into()),
-            _ => None,
-        })
-        .collect();
-    let mut done: Vec<std::ffi::OsString> = vec![];
-    let mut links = 0;
-    while let Some(c) = pending.pop() {
-        if c == ".." {
-            done.pop();
-            continue;
-        }
-        let mut candidate = root.to_path_buf();
-        candidate.extend(&done);
-        candidate.push(&c);
-        match fs::symlink_metadata(&candidate) {
-            Ok(md) if md.file_type().is_symlink() => {
-                links += 1;
-                if links > 40 {
-                    return Err(Error::errno(
-                        "resolve mount destination",
-                        Some(unsafe_path.display().to_string()),
-                        libc::ELOOP,
-                    ));
-                }
-                let target = fs::read_link(&candidate).ctx("readlink", candidate.display())?;
-                if target.is_absolute() {
-                    done.clear();
-                }
-                for t in target.components().rev() {
-                    match t {
-                        Component::Normal(n) => pending.push(n.to_os_string()),
-                        Component::ParentDir => pending.push("..".into()),
-                        _ => {}
-                    }
-                }
-            }
-            _ => done.push(c),
-        }
-    }
-    let mut out = root.to_path_buf();
-    out.extend(&done);
-    Ok(out)
-}
-
-/// An O_PATH descriptor of `path`, checked to be inside `root`, and the
-/// /proc/self/fd path to mount on.
-fn target_fd(root: &Path, path: &Path) -> Result<(OwnedFd, String)> {
-    let fd = sys::open_path(path, libc::O_PATH | libc::O_NOFOLLOW | libc::O_CLOEXEC)
-        .ctx("open mount target", path.display())?;
-    let proc = format!("/proc/self/fd/{}", fd.as_raw_fd());
-    let real = fs::read_link(&proc).ctx("readlink", &proc)?;
-    if !real.starts_with(root) {
-        return Err(Error::msg(
-            "mount",
-            format!(
-                "{}: resolves to {} outside the rootfs",
-                path.display(),
-                real.display()
-            ),
-        ));
-    }
-    Ok((fd, proc))
-}
-
 fn mount(
     src: &OsStr,
-    dst: &str,
+    dst: &OsStr,
     fstype: Option<&str>,
     flags: c_ulong,
     data: &str,
 ) -> std::io::Result<()> {
     sys::mount(
         (!src.is_empty()).then_some(src),
-        OsStr::new(dst),
+        dst,
         fstype,
         flags,
         (!data.is_empty()).then_some(data),
@@ -225,11 +158,12 @@ pub fn prepare(spec: &Spec, rootfs: &Path, in_userns: bool) -> Result<()> {
             }
         },
     };
-    mount(OsStr::new(""), "/", None, prop, "").ctx("set the propagation of", "/")?;
+    let slash = OsStr::new("/");
+    mount(OsStr::new(""), slash, None, prop, "").ctx("set the propagation of", "/")?;
     // pivot_root needs the new root to be a mount point.
     mount(
         rootfs.as_os_str(),
-        &rootfs.to_string_lossy(),
+        rootfs.as_os_str(),
         None,
         libc::MS_BIND | libc::MS_REC,
         "",
@@ -238,16 +172,19 @@ pub fn prepare(spec: &Spec, rootfs: &Path, in_userns: bool) -> Result<()> {
     // And neither it nor its parent shared.
     mount(
         OsStr::new(""),
-        &rootfs.to_string_lossy(),
+        rootfs.as_os_str(),
         None,
         libc::MS_PRIVATE,
         "",
     )
     .ctx("make the rootfs private", rootfs.display())?;
+    // The root every mount point is found from: the bind just made.
+    let root =
+        sys::open_path(rootfs, libc::O_DIRECTORY).ctx("open the rootfs", rootfs.display())?;
 
     let mut dev_is_ours = false;
     for m in spec.mounts.iter().flatten() {
-        mount_one(m, rootfs, in_userns).map_err(|e| {
+        mount_one(m, &root, in_userns).map_err(|e| {
             let at = format!(
                 "{} (mount {})",
                 e.path.clone().unwrap_or_default(),
@@ -259,7 +196,6 @@ pub fn prepare(spec: &Spec, rootfs: &Path, in_userns: bool) -> Result<()> {
             dev_is_ours = true;
         }
     }
-    let dev = secure_join(rootfs, Path::new("/dev"))?;
     if dev_is_ours {
         let mut devices: Vec<LinuxDevice> = vec![];
         for (name, major, minor) in DEFAULT_DEVICES {
@@ -278,18 +214,18 @@ pub fn prepare(spec: &Spec, rootfs: &Path, in_userns: bool) -> Result<()> {
             devices.push(d.clone());
         }
         for d in &devices {
-            device(rootfs, d, in_userns)?;
+            device(&root, d, in_userns)?;
         }
-        dev_links(&dev)?;
+        dev_links(&root)?;
     } else if let Some(list) = linux.and_then(|l| l.devices.as_ref()) {
         for d in list {
-            device(rootfs, d, in_userns)?;
+            device(&root, d, in_userns)?;
         }
     }
     Ok(())
 }
 
-fn mount_one(m: &Mount, rootfs: &Path, in_userns: bool) -> Result<()> {
+fn mount_one(m: &Mount, root: &OwnedFd, in_userns: bool) -> Result<()> {
     let idmapped = m.uid_mappings.is_some()
         || m.options
             .iter()
@@ -305,30 +241,34 @@ fn mount_one(m: &Mount, rootfs: &Path, in_userns: bool) -> Result<()> {
         ));
     }
     let p = parse(m);
-    let dest = secure_join(rootfs, &m.destination)?;
     let typ = m.typ.as_deref().unwrap_or("");
     let source = m.source.clone().unwrap_or_default();
     let step = format!("mount {typ}");
+    let propagate = |t: &Target| -> Result<()> {
+        let held = t.open()?;
+        let at = fd_path(&held);
+        for f in &p.propagation {
+            mount(OsStr::new(""), &at, None, *f, "").ctx("set mount propagation", t.shown())?;
+        }
+        Ok(())
+    };
     if let Some(recursive) = p.bind {
         // The source is a host path: make a target of the same kind.
         let md = fs::metadata(&source).ctx("bind source", source.display())?;
-        make_target(&dest, md.is_dir())?;
-        let (_fd, at) = target_fd(rootfs, &dest)?;
+        let t = target(root, &m.destination, md.is_dir(), Links::ResolveInside)?;
         let rec = if recursive { libc::MS_REC } else { 0 };
-        mount(source.as_os_str(), &at, None, libc::MS_BIND | rec, "")
-            .ctx(&step, source.display())?;
-        // The descriptor still names the directory under the new mount;
-        // a fresh one names the mount.
-        let (_fd, at) = target_fd(rootfs, &dest)?;
-        remount_bind(&at, p.flags, &step, &dest)?;
-        for f in &p.propagation {
-            mount(OsStr::new(""), &at, None, *f, "")
-                .ctx("set mount propagation", dest.display())?;
-        }
-        return Ok(());
+        t.mount(
+            Some(source.as_os_str()),
+            None,
+            libc::MS_BIND | rec,
+            None,
+            &step,
+        )?;
+        // A fresh descriptor names the new mount.
+        remount_bind(&fd_path(&t.open()?), p.flags, &step, t.shown())?;
+        return propagate(&t);
     }
-    make_target(&dest, true)?;
-    let (_fd, at) = target_fd(rootfs, &dest)?;
+    let t = target(root, &m.destination, true, Links::ResolveInside)?;
     let data = p.data.join(",");
     let src = if source.as_os_str().is_empty() {
         OsStr::new(typ)
@@ -336,12 +276,16 @@ fn mount_one(m: &Mount, rootfs: &Path, in_userns: bool) -> Result<()> {
         source.as_os_str()
     };
     let flags = p.flags & !libc::MS_REMOUNT;
-    let r = match typ {
-        "cgroup" | "cgroup2" => mount_cgroup(&at, flags),
-        _ => mount(src, &at, Some(typ), flags, &data),
+    let r = {
+        let held = t.checked()?;
+        let at = fd_path(&held);
+        match typ {
+            "cgroup" | "cgroup2" => mount_cgroup(&at, flags),
+            _ => mount(src, &at, Some(typ), flags, &data),
+        }
     };
-    let (_fd, at) = match r {
-        Ok(()) => target_fd(rootfs, &dest)?,
+    match r {
+        Ok(()) => {}
         // Without the privilege over the network namespace (sysfs) or the
         // IPC one (mqueue), the kernel says no; bind the host's instead, as
         // runc does rootless.
@@ -350,11 +294,10 @@ fn mount_one(m: &Mount, rootfs: &Path, in_userns: bool) -> Result<()> {
                 && matches!(typ, "cgroup" | "cgroup2")
                 && !pure_v2() =>
         {
-            cgroup_v1_tree(&at, &dest, flags).map_err(|e| {
-                let at = format!("{} (the host's cgroup v1 hierarchies)", dest.display());
+            cgroup_v1_tree(&t, flags).map_err(|e| {
+                let at = format!("{} (the host's cgroup v1 hierarchies)", t.shown());
                 e.with_path(at)
             })?;
-            target_fd(rootfs, &dest)?
         }
         Err(e)
             if matches!(e.raw_os_error(), Some(libc::EPERM) | Some(libc::EBUSY))
@@ -365,37 +308,36 @@ fn mount_one(m: &Mount, rootfs: &Path, in_userns: bool) -> Result<()> {
                 "mqueue" => "/dev/mqueue",
                 _ => "/sys/fs/cgroup",
             };
-            mount(
-                OsStr::new(host),
-                &at,
+            t.mount(
+                Some(OsStr::new(host)),
                 None,
                 libc::MS_BIND | libc::MS_REC,
-                "",
-            )
-            .ctx(&format!("bind {host} for {typ}"), dest.display())?;
-            let (fd, at) = target_fd(rootfs, &dest)?;
+                None,
+                &format!("bind {host} for {typ}"),
+            )?;
+            let held = t.open()?;
+            let at = fd_path(&held);
             // The host's tree has mounts below it (the cgroup controllers,
             // tracefs): the flags go on every one of them.
             let mut attr = sys::MOUNT_ATTR_NOSUID | sys::MOUNT_ATTR_NODEV | sys::MOUNT_ATTR_NOEXEC;
             if flags & libc::MS_RDONLY != 0 {
                 attr |= sys::MOUNT_ATTR_RDONLY;
             }
-            match sys::mount_setattr(OsStr::new(&at), true, attr) {
+            match sys::mount_setattr(&at, true, attr) {
                 Ok(()) => {}
                 Err(e) if e.raw_os_error() == Some(libc::ENOSYS) => remount_bind(
                     &at,
                     flags | libc::MS_NOSUID | libc::MS_NODEV | libc::MS_NOEXEC,
                     &step,
-                    &dest,
+                    t.shown(),
                 )?,
                 Err(e) => {
                     return Err(e).ctx(
                         &format!("{step}: set the flags of {host}'s mounts"),
-                        dest.display(),
+                        t.shown(),
                     )
                 }
             }
-            (fd, at)
         }
         Err(e) if typ == "devpts" && e.raw_os_error() == Some(libc::EINVAL) && in_userns => {
             // gid=5 unmapped in this user namespace: without it.
@@ -405,15 +347,11 @@ fn mount_one(m: &Mount, rootfs: &Path, in_userns: bool) -> Result<()> {
                 .map(String::as_str)
                 .filter(|o| !o.starts_with("gid="))
                 .collect();
-            mount(src, &at, Some(typ), flags, &data.join(",")).ctx(&step, dest.display())?;
-            target_fd(rootfs, &dest)?
+            t.mount(Some(src), Some(typ), flags, Some(&data.join(",")), &step)?;
         }
-        Err(e) => return Err(e).ctx(&step, dest.display()),
-    };
-    for f in &p.propagation {
-        mount(OsStr::new(""), &at, None, *f, "").ctx("set mount propagation", dest.display())?;
+        Err(e) => return Err(e).ctx(&step, t.shown()),
     }
-    Ok(())
+    propagate(&t)
 }
 
 fn pure_v2() -> bool {
@@ -422,7 +360,7 @@ fn pure_v2() -> bool {
 
 /// cgroup2 when the host's /sys/fs/cgroup is cgroup2; on a v1 or hybrid
 /// host the caller builds the v1 tree instead (`cgroup_v1_tree`).
-fn mount_cgroup(at: &str, flags: c_ulong) -> std::io::Result<()> {
+fn mount_cgroup(at: &OsStr, flags: c_ulong) -> std::io::Result<()> {
     if pure_v2() {
         mount(OsStr::new("cgroup2"), at, Some("cgroup2"), flags, "")
     } else {
@@ -434,10 +372,18 @@ fn mount_cgroup(at: &str, flags: c_ulong) -> std::io::Result<()> {
 /// tmpfs with a bind of each of the host's v1 hierarchies (and their
 /// links, `cpu` -> `cpu,cpuacct`), read-only when the mount asks. The
 /// unified (cgroup2) hierarchy of a hybrid host is left out, as runc does.
-fn cgroup_v1_tree(at: &str, dest: &Path, flags: c_ulong) -> Result<()> {
+/// The tmpfs is ours and starts empty: below it, plain names in a held fd
+/// of it are safe.
+fn cgroup_v1_tree(t: &Target, flags: c_ulong) -> Result<()> {
     let safe = libc::MS_NOSUID | libc::MS_NODEV | libc::MS_NOEXEC;
-    mount(OsStr::new("tmpfs"), at, Some("tmpfs"), safe, "mode=755")
-        .ctx("mount cgroup: a tmpfs for the hierarchies", dest.display())?;
+    t.mount(
+        Some(OsStr::new("tmpfs")),
+        Some("tmpfs"),
+        safe,
+        Some("mode=755"),
+        "mount cgroup: a tmpfs for the hierarchies",
+    )?;
+    let tree = t.open()?;
     let info = fs::read_to_string("/proc/self/mountinfo").ctx("read", "/proc/self/mountinfo")?;
     for line in info.lines() {
         // ID PARENT MAJ:MIN ROOT MOUNTPOINT OPTS [OPTIONAL...] - FSTYPE SOURCE SUPER
@@ -456,12 +402,29 @@ fn cgroup_v1_tree(at: &str, dest: &Path, flags: c_ulong) -> Result<()> {
         if name.is_empty() || name.contains('/') {
             continue;
         }
-        let sub = dest.join(name);
-        fs::create_dir_all(&sub).ctx("make mount point", sub.display())?;
-        let sub_s = sub.to_string_lossy();
-        mount(OsStr::new(point), &sub_s, None, libc::MS_BIND, "")
-            .ctx("bind a cgroup hierarchy", point)?;
-        remount_bind(&sub_s, flags | safe, "mount cgroup", &sub)?;
+        let shown = format!("{}/{name}", t.shown());
+        let name = OsStr::new(name);
+        sys::mkdirat(tree.as_fd(), name, 0o755).ctx("make mount point", &shown)?;
+        let sub = Target::in_dir(
+            &Rc::new(tree.try_clone().ctx("dup", &shown)?),
+            name,
+            shown,
+            None,
+            libc::S_IFDIR,
+        );
+        sub.mount(
+            Some(OsStr::new(point)),
+            None,
+            libc::MS_BIND,
+            None,
+            "bind a cgroup hierarchy",
+        )?;
+        remount_bind(
+            &fd_path(&sub.open()?),
+            flags | safe,
+            "mount cgroup",
+            sub.shown(),
+        )?;
     }
     for e in fs::read_dir("/sys/fs/cgroup")
         .ctx("list", "/sys/fs/cgroup")?
@@ -469,21 +432,20 @@ fn cgroup_v1_tree(at: &str, dest: &Path, flags: c_ulong) -> Result<()> {
     {
         if e.file_type().is_ok_and(|t| t.is_symlink()) {
             if let Ok(to) = fs::read_link(e.path()) {
-                let at = dest.join(e.file_name());
-                symlink(&to, &at).ctx("link", at.display())?;
+                let shown = format!("{}/{}", t.shown(), e.file_name().to_string_lossy());
+                sys::symlinkat(to.as_os_str(), tree.as_fd(), &e.file_name()).ctx("link", shown)?;
             }
         }
     }
     if flags & libc::MS_RDONLY != 0 {
-        // Through the path: `at` names the directory under the tmpfs.
         mount(
             OsStr::new(""),
-            &dest.to_string_lossy(),
+            &fd_path(&t.open()?),
             None,
             libc::MS_REMOUNT | libc::MS_RDONLY | safe,
             "",
         )
-        .ctx("mount cgroup: make the tmpfs read-only", dest.display())?;
+        .ctx("mount cgroup: make the tmpfs read-only", t.shown())?;
     }
     Ok(())
 }
@@ -491,7 +453,7 @@ fn cgroup_v1_tree(at: &str, dest: &Path, flags: c_ulong) -> Result<()> {
 /// A bind mount takes its flags only on a remount; inside a user namespace
 /// the flags the kernel locked on the source (nosuid, nodev, …) must be
 /// repeated or the remount fails.
-fn remount_bind(at: &str, flags: c_ulong, step: &str, dest: &Path) -> Result<()> {
+fn remount_bind(at: &OsStr, flags: c_ulong, step: &str, dest: &str) -> Result<()> {
     let wanted = flags
         & (libc::MS_RDONLY
             | libc::MS_NOSUID
@@ -504,13 +466,13 @@ fn remount_bind(at: &str, flags: c_ulong, step: &str, dest: &Path) -> Result<()>
     if wanted == 0 {
         return Ok(());
     }
-    let locked = sys::mount_flags(OsStr::new(at)).unwrap_or(0)
+    let locked = sys::mount_flags(at).unwrap_or(0)
         & (libc::MS_NOSUID | libc::MS_NODEV | libc::MS_NOEXEC | libc::MS_RDONLY);
     let base = libc::MS_BIND | libc::MS_REMOUNT;
     match mount(OsStr::new(""), at, None, base | wanted | locked, "") {
         Ok(()) => Ok(()),
         Err(e) if e.raw_os_error() == Some(libc::EPERM) => {
-            let atimes = sys::mount_flags(OsStr::new(at)).unwrap_or(0)
+            let atimes = sys::mount_flags(at).unwrap_or(0)
                 & (libc::MS_NOATIME | libc::MS_NODIRATIME | libc::MS_RELATIME);
             mount(
                 OsStr::new(""),
@@ -519,40 +481,21 @@ fn remount_bind(at: &str, flags: c_ulong, step: &str, dest: &Path) -> Result<()>
                 base | wanted | locked | atimes,
                 "",
             )
-            .ctx(&format!("{step}: remount with its options"), dest.display())
+            .ctx(&format!("{step}: remount with its options"), dest)
         }
-        Err(e) => Err(e).ctx(&format!("{step}: remount with its options"), dest.display()),
-    }
-}
-
-/// A directory, or an empty file for a file bind, with its parents.
-fn make_target(dest: &Path, dir: bool) -> Result<()> {
-    if dir {
-        return fs::create_dir_all(dest).ctx("make mount point", dest.display());
-    }
-    if let Some(parent) = dest.parent() {
-        fs::create_dir_all(parent).ctx("make mount point", parent.display())?;
-    }
-    match fs::symlink_metadata(dest) {
-        Ok(_) => Ok(()),
-        Err(_) => fs::OpenOptions::new()
-            .create(true)
-            .truncate(false)
-            .write(true)
-            .open(dest)
-            .map(drop)
-            .ctx("make mount point", dest.display()),
+        Err(e) => Err(e).ctx(&format!("{step}: remount with its options"), dest),
     }
 }
 
 /// One device node: mknod as real root; in a user namespace (where mknod
-/// is refused) an empty file with the host's node bound onto it.
-fn device(rootfs: &Path, d: &LinuxDevice, in_userns: bool) -> Result<()> {
-    let dest = secure_join(rootfs, &d.path)?;
-    if let Some(parent) = dest.parent() {
-        fs::create_dir_all(parent).ctx("make device directory", parent.display())?;
-    }
-    let _ = fs::remove_file(&dest);
+/// is refused) an empty file with the host's node bound onto it. Its
+/// directory is found or made by the walk; the node is made in that held
+/// directory, never through a joined path.
+fn device(root: &OwnedFd, d: &LinuxDevice, in_userns: bool) -> Result<()> {
+    let shown = d.path.display().to_string();
+    let (Some(parent), Some(name)) = (d.path.parent(), d.path.file_name()) else {
+        return Err(Error::msg("device", "not a path to a node").with_path(shown));
+    };
     let kind = match d.typ {
         LinuxDeviceType::C | LinuxDeviceType::U => libc::S_IFCHR,
         LinuxDeviceType::B => libc::S_IFBLK,
@@ -560,40 +503,64 @@ fn device(rootfs: &Path, d: &LinuxDevice, in_userns: bool) -> Result<()> {
         LinuxDeviceType::A => {
             return Err(Error::msg(
                 "device",
-                format!(
-                    "{}: type 'a' is for cgroup rules, not a node",
-                    d.path.display()
-                ),
+                format!("{shown}: type 'a' is for cgroup rules, not a node"),
             ))
         }
     };
+    let dir = target(root, parent, true, Links::ResolveInside)?.open()?;
+    // What is there gives way to the node.
+    let _ = sys::unlinkat(dir.as_fd(), name);
     let mode = d.file_mode.unwrap_or(0o666);
+    let (major, minor) = (d.major as u32, d.minor as u32);
     if !in_userns {
-        match sys::mknod(
-            dest.as_os_str(),
-            kind | (mode & 0o7777),
-            d.major as u32,
-            d.minor as u32,
-        ) {
+        match sys::mknodat(dir.as_fd(), name, kind | (mode & 0o7777), major, minor) {
             Ok(()) => {
-                std::os::unix::fs::chown(&dest, d.uid, d.gid)
-                    .ctx("chown device", dest.display())?;
-                fs::set_permissions(&dest, fs::Permissions::from_mode(mode & 0o7777))
-                    .ctx("chmod device", dest.display())?;
+                let node = sys::openat(dir.as_fd(), name, libc::O_PATH | libc::O_NOFOLLOW)
+                    .ctx("open device", &shown)?;
+                let st = sys::fstat(node.as_fd()).ctx("stat device", &shown)?;
+                let same = st.st_mode & libc::S_IFMT == kind
+                    && (kind == libc::S_IFIFO || sys::major_minor(st.st_rdev) == (major, minor));
+                if !same {
+                    return Err(Error::msg("device", "changed after it was made").with_path(shown));
+                }
+                sys::fchown_fd(
+                    node.as_fd(),
+                    d.uid.unwrap_or(u32::MAX),
+                    d.gid.unwrap_or(u32::MAX),
+                )
+                .ctx("chown device", &shown)?;
+                fs::set_permissions(fd_path(&node), fs::Permissions::from_mode(mode & 0o7777))
+                    .ctx("chmod device", &shown)?;
                 return Ok(());
             }
             Err(e) if e.raw_os_error() == Some(libc::EPERM) => {}
-            Err(e) => return Err(e).ctx("mknod", dest.display()),
+            Err(e) => return Err(e).ctx("mknod", &shown),
         }
     }
-    make_target(&dest, false)?;
-    let (_fd, at) = target_fd(rootfs, &dest)?;
-    mount(d.path.as_os_str(), &at, None, libc::MS_BIND, "").ctx("bind device", d.path.display())
+    sys::openat(
+        dir.as_fd(),
+        name,
+        libc::O_CREAT | libc::O_EXCL | libc::O_NOFOLLOW | libc::O_WRONLY,
+    )
+    .ctx("make mount point", &shown)?;
+    let file = sys::openat(dir.as_fd(), name, libc::O_PATH | libc::O_NOFOLLOW)
+        .ctx("open mount point", &shown)?;
+    let t = Target::in_dir(&Rc::new(dir), name, shown, Some(file), libc::S_IFREG);
+    // The host's node, by its path on the host (the mounts are not
+    // entered yet).
+    t.mount(
+        Some(d.path.as_os_str()),
+        None,
+        libc::MS_BIND,
+        None,
+        "bind device",
+    )
 }
 
 /// /dev's links: fd, stdin, stdout, stderr, ptmx (to the container's own
 /// devpts), core when /proc/kcore exists.
-fn dev_links(dev: &Path) -> Result<()> {
+fn dev_links(root: &OwnedFd) -> Result<()> {
+    let dev = target(root, Path::new("/dev"), true, Links::ResolveInside)?.open()?;
     let mut links = vec![
         ("fd", "/proc/self/fd"),
         ("stdin", "/proc/self/fd/0"),
@@ -603,20 +570,21 @@ fn dev_links(dev: &Path) -> Result<()> {
     if Path::new("/proc/kcore").exists() {
         links.push(("core", "/proc/kcore"));
     }
-    if dev.join("pts/ptmx").exists() {
-        let ptmx = dev.join("ptmx");
+    if existing(root, Path::new("/dev/pts/ptmx"), Links::ResolveInside)?.is_some() {
         // A node or file there (a bind of the host's) gives way to the link.
-        if fs::symlink_metadata(&ptmx).is_ok_and(|m| !m.file_type().is_symlink()) {
-            let _ = fs::remove_file(&ptmx);
+        let ptmx = OsStr::new("ptmx");
+        if let Ok(fd) = sys::openat(dev.as_fd(), ptmx, libc::O_PATH | libc::O_NOFOLLOW) {
+            if sys::fstat(fd.as_fd()).is_ok_and(|st| st.st_mode & libc::S_IFMT != libc::S_IFLNK) {
+                let _ = sys::unlinkat(dev.as_fd(), ptmx);
+            }
         }
         links.push(("ptmx", "pts/ptmx"));
     }
     for (name, to) in links {
-        let at = dev.join(name);
-        match symlink(to, &at) {
+        match sys::symlinkat(OsStr::new(to), dev.as_fd(), OsStr::new(name)) {
             Ok(()) => {}
-            Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => {}
-            Err(e) => return Err(e).ctx("link", at.display()),
+            Err(e) if e.raw_os_error() == Some(libc::EEXIST) => {}
+            Err(e) => return Err(e).ctx("link", format!("/dev/{name}")),
         }
     }
     Ok(())
@@ -629,7 +597,7 @@ pub fn enter(rootfs: &Path, no_pivot: bool) -> Result<()> {
         .ctx("open the rootfs", rootfs.display())?;
     sys::fchdir(&dir).ctx("chdir", rootfs.display())?;
     if no_pivot {
-        mount(OsStr::new("."), "/", None, libc::MS_MOVE, "")
+        mount(OsStr::new("."), OsStr::new("/"), None, libc::MS_MOVE, "")
             .ctx("move the rootfs onto /", rootfs.display())?;
         sys::chroot(OsStr::new(".")).ctx("chroot", rootfs.display())?;
     } else {
@@ -637,8 +605,14 @@ pub fn enter(rootfs: &Path, no_pivot: bool) -> Result<()> {
         // one, and a lazy unmount of "." then takes it away.
         sys::pivot_root(OsStr::new("."), OsStr::new(".")).ctx("pivot_root", rootfs.display())?;
         // Nothing of the old root may propagate back to the host's mounts.
-        mount(OsStr::new(""), ".", None, libc::MS_SLAVE | libc::MS_REC, "")
-            .ctx("make the old root a slave", "/")?;
+        mount(
+            OsStr::new(""),
+            OsStr::new("."),
+            None,
+            libc::MS_SLAVE | libc::MS_REC,
+            "",
+        )
+        .ctx("make the old root a slave", "/")?;
         sys::umount2(OsStr::new("."), libc::MNT_DETACH).ctx("detach the old root", "/")?;
     }
     std::env::set_current_dir("/").ctx("chdir", "/")
@@ -648,30 +622,44 @@ pub fn enter(rootfs: &Path, no_pivot: bool) -> Result<()> {
 /// propagation and a read-only root.
 pub fn finish(spec: &Spec) -> Result<()> {
     let linux = spec.linux.as_ref();
+    let slash = OsStr::new("/");
+    let root = sys::open_path(Path::new("/"), libc::O_DIRECTORY).ctx("open", "/")?;
+    let mut null: Option<OwnedFd> = None;
     for p in linux
         .and_then(|l| l.masked_paths.as_ref())
         .into_iter()
         .flatten()
     {
-        mask(Path::new(p))?;
+        // A path that does not exist needs no mask.
+        let Some(t) = existing(&root, Path::new(p), Links::ResolveInside)? else {
+            continue;
+        };
+        if t.is_dir() {
+            mask_dir(&t)?;
+            continue;
+        }
+        if null.is_none() {
+            null = Some(container_null(&root)?);
+        }
+        mask_file(&t, null.as_ref().expect("just set"))?;
     }
     for p in linux
         .and_then(|l| l.readonly_paths.as_ref())
         .into_iter()
         .flatten()
     {
-        read_only(Path::new(p))?;
+        read_only(&root, Path::new(p))?;
     }
     if let Some(p) = linux.and_then(|l| l.rootfs_propagation.as_deref()) {
         if let Opt::Propagation(f) = option(p) {
-            mount(OsStr::new(""), "/", None, f, "").ctx("set the root's propagation", "/")?;
+            mount(OsStr::new(""), slash, None, f, "").ctx("set the root's propagation", "/")?;
         }
     }
     if spec.root.as_ref().and_then(|r| r.readonly).unwrap_or(false) {
-        let locked = sys::mount_flags(OsStr::new("/")).unwrap_or(0);
+        let locked = sys::mount_flags(slash).unwrap_or(0);
         mount(
             OsStr::new(""),
-            "/",
+            slash,
             None,
             libc::MS_BIND | libc::MS_REMOUNT | libc::MS_RDONLY | locked,
             "",
@@ -681,39 +669,43 @@ pub fn finish(spec: &Spec) -> Result<()> {
     Ok(())
 }
 
-/// A masked path: /dev/null over a file, an empty read-only tmpfs over a
-/// directory. A path that does not exist needs no mask.
-fn mask(p: &Path) -> Result<()> {
-    let md = match fs::symlink_metadata(p) {
-        Ok(m) => m,
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(()),
-        Err(e) => return Err(e).ctx("mask", p.display()),
+/// The container's /dev/null, what masks its files: the host's, bound
+/// there by `device` (or the node mknod made), unless the config left /dev
+/// to the image. Whichever it is, it masks only if it is the null device
+/// (char 1:3): a file, or a link to one, in its place is refused, not
+/// bound over the masked path (CVE-2025-31133).
+fn container_null(root: &OwnedFd) -> Result<OwnedFd> {
+    let shown = "/dev/null";
+    let fd = match existing(root, Path::new(shown), Links::ResolveInside)? {
+        Some(t) => t.checked()?,
+        None => {
+            return Err(Error::msg(
+                "mask",
+                "the container has no null device to mask files with",
+            )
+            .with_path(shown))
+        }
     };
-    let at = p.to_string_lossy();
-    if md.is_dir() {
-        mount(
-            OsStr::new("tmpfs"),
-            &at,
-            Some("tmpfs"),
-            libc::MS_RDONLY | libc::MS_NOSUID | libc::MS_NODEV | libc::MS_NOEXEC,
-            "size=0k",
-        )
-        .ctx("mask", p.display())
-    } else {
-        mount(OsStr::new("/dev/null"), &at, None, libc::MS_BIND, "").ctx("mask", p.display())
-    }
+    check_null(fd, shown)
 }
 
 /// A read-only path: bound onto itself and remounted read-only, with the
-/// flags its mount already has.
-fn read_only(p: &Path) -> Result<()> {
-    let at = p.to_string_lossy();
-    match mount(p.as_os_str(), &at, None, libc::MS_BIND | libc::MS_REC, "") {
-        Ok(()) => {}
-        Err(e) if e.raw_os_error() == Some(libc::ENOENT) => return Ok(()),
-        Err(e) => return Err(e).ctx("read-only path", p.display()),
-    }
-    let locked = sys::mount_flags(p.as_os_str()).unwrap_or(0);
+/// flags its mount already has. A path that does not exist is left alone.
+fn read_only(root: &OwnedFd, p: &Path) -> Result<()> {
+    let Some(t) = existing(root, p, Links::ResolveInside)? else {
+        return Ok(());
+    };
+    let here = t.open()?;
+    t.mount(
+        Some(&fd_path(&here)),
+        None,
+        libc::MS_BIND | libc::MS_REC,
+        None,
+        "read-only path",
+    )?;
+    let held = t.open()?;
+    let at = fd_path(&held);
+    let locked = sys::mount_flags(&at).unwrap_or(0);
     mount(
         OsStr::new(""),
         &at,
@@ -721,34 +713,24 @@ fn read_only(p: &Path) -> Result<()> {
         libc::MS_BIND | libc::MS_REMOUNT | libc::MS_RDONLY | libc::MS_REC | locked,
         "",
     )
-    .ctx("read-only path", p.display())
+    .ctx("read-only path", t.shown())
 }
 
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn secure_join_stays_inside() {
-        let t = tempfile::tempdir().unwrap();
-        let r = t.path();
-        fs::create_dir_all(r.join("a/b")).unwrap();
-        symlink("/etc", r.join("a/abs")).unwrap();
-        symlink("../../../../..", r.join("a/up")).unwrap();
-        assert_eq!(
-            secure_join(r, Path::new("/a/b/c")).unwrap(),
-            r.join("a/b/c")
-        );
-        assert_eq!(
-            secure_join(r, Path::new("/a/abs/x")).unwrap(),
-            r.join("etc/x")
-        );
-        assert_eq!(
-            secure_join(r, Path::new("/a/up/etc")).unwrap(),
-            r.join("etc")
-        );
-        assert_eq!(secure_join(r, Path::new("../../x")).unwrap(), r.join("x"));
-        symlink("loop", r.join("loop")).unwrap();
-        assert!(secure_join(r, Path::new("/loop/x")).is_err());
-    }
+/// /dev/console, bound to the console pty `pty`: a file made (or found)
+/// by the walk, never through a symlink. A read-only /dev keeps no
+/// console, as with runc.
+pub fn bind_console(pty: &OwnedFd) -> Result<()> {
+    let root = sys::open_path(Path::new("/"), libc::O_DIRECTORY).ctx("open", "/")?;
+    let t = match target(&root, Path::new("/dev/console"), false, Links::Refuse) {
+        Ok(t) => t,
+        Err(e) if e.raw_errno() == Some(libc::EROFS) => return Ok(()),
+        Err(e) => return Err(e),
+    };
+    t.mount(
+        Some(&fd_path(pty)),
+        None,
+        libc::MS_BIND,
+        None,
+        "bind the console",
+    )
 }

@@ -11,6 +11,7 @@ use super::spec::{Capability, PosixRlimitType, Process};
 
 use crate::error::{Context, Error, Result, EXIT_CANNOT_EXEC, EXIT_NOT_FOUND};
 use crate::sys;
+use crate::untrusted;
 
 /// Capability numbers, linux/capability.h.
 const CAPS: &[(&str, u32)] = &[
@@ -287,21 +288,18 @@ impl Exec {
 
 /// HOME, when the process's environment has none: the user's home in the
 /// container's /etc/passwd, else `/` (as runc sets it). Run inside the
-/// container's root.
+/// container's root. Read through `untrusted` (the one reader of files an
+/// image controls): a FIFO, a device, a huge file or a pseudo-file there
+/// gives `/` instead of a `create` or `exec` that hangs or eats memory.
 pub fn default_home(p: &mut Process) {
     let env = p.env.get_or_insert_with(Vec::new);
     if env.iter().any(|e| e.starts_with("HOME=")) {
         return;
     }
-    let uid = p.user.uid.to_string();
-    let home = std::fs::read_to_string("/etc/passwd")
-        .ok()
-        .and_then(|t| {
-            t.lines().find_map(|l| {
-                let f: Vec<&str> = l.split(':').collect();
-                (f.len() >= 6 && f[2] == uid && !f[5].is_empty()).then(|| f[5].to_string())
-            })
-        })
+    let passwd = untrusted::read_rootfs_file(Path::new("/etc/passwd"), untrusted::MAX_ROOTFS_FILE)
+        .unwrap_or_default();
+    let home = crate::child::passwd_home(&passwd, p.user.uid)
+        .map(|h| h.to_string_lossy().into_owned())
         .unwrap_or_else(|| "/".into());
     env.push(format!("HOME={home}"));
 }

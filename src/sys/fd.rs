@@ -192,3 +192,57 @@ pub fn fstat(fd: BorrowedFd<'_>) -> io::Result<libc::stat> {
 pub fn major_minor(dev: libc::dev_t) -> (u32, u32) {
     (libc::major(dev), libc::minor(dev))
 }
+
+/// mknodat(2): a node named `name` in `dir` (`mode` holds its type bits).
+pub fn mknodat(
+    dir: BorrowedFd<'_>,
+    name: &OsStr,
+    mode: u32,
+    major: u32,
+    minor: u32,
+) -> io::Result<()> {
+    let c = cstr(name)?;
+    // SAFETY: `c` is a NUL-terminated string that outlives the call; the
+    // other arguments are integers.
+    cvt(unsafe {
+        libc::mknodat(
+            dir.as_raw_fd(),
+            c.as_ptr(),
+            mode as libc::mode_t,
+            libc::makedev(major, minor),
+        )
+    })
+    .map(drop)
+}
+
+/// symlinkat(2): a link `name` in `dir`, pointing at `to`.
+pub fn symlinkat(to: &OsStr, dir: BorrowedFd<'_>, name: &OsStr) -> io::Result<()> {
+    let t = cstr(to)?;
+    let c = cstr(name)?;
+    // SAFETY: both are NUL-terminated strings that outlive the call.
+    cvt(unsafe { libc::symlinkat(t.as_ptr(), dir.as_raw_fd(), c.as_ptr()) }).map(drop)
+}
+
+/// unlinkat(2) of a non-directory `name` in `dir`.
+pub fn unlinkat(dir: BorrowedFd<'_>, name: &OsStr) -> io::Result<()> {
+    let c = cstr(name)?;
+    // SAFETY: `c` is a NUL-terminated string that outlives the call.
+    cvt(unsafe { libc::unlinkat(dir.as_raw_fd(), c.as_ptr(), 0) }).map(drop)
+}
+
+/// The owner of what `fd` is open on (an O_PATH fd too): fchownat with
+/// AT_EMPTY_PATH, which never follows a link.
+pub fn fchown_fd(fd: BorrowedFd<'_>, uid: u32, gid: u32) -> io::Result<()> {
+    // SAFETY: the empty string is a static NUL-terminated literal; the
+    // other arguments are integers.
+    cvt(unsafe {
+        libc::fchownat(
+            fd.as_raw_fd(),
+            c"".as_ptr(),
+            uid,
+            gid,
+            libc::AT_EMPTY_PATH | libc::AT_SYMLINK_NOFOLLOW,
+        )
+    })
+    .map(drop)
+}

@@ -100,20 +100,6 @@ pub fn setgroups(gids: &[u32]) -> io::Result<()> {
     cvt(unsafe { libc::syscall(libc::SYS_setgroups, gids.len(), gids.as_ptr()) }).map(drop)
 }
 
-/// mknod(2): a device node (`mode` holds its type bits).
-pub fn mknod(path: &OsStr, mode: u32, major: u32, minor: u32) -> io::Result<()> {
-    let c = cstr(path)?;
-    // SAFETY: `c` is NUL-terminated and outlives the call.
-    cvt(unsafe {
-        libc::mknod(
-            c.as_ptr(),
-            mode as libc::mode_t,
-            libc::makedev(major, minor),
-        )
-    })
-    .map(drop)
-}
-
 /// mkfifo(3).
 pub fn mkfifo(path: &OsStr, mode: u32) -> io::Result<()> {
     let c = cstr(path)?;

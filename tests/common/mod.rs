@@ -8,6 +8,8 @@
 #![allow(dead_code)]
 
 pub mod harness;
+pub mod image;
+pub mod oci;
 pub mod subids;
 
 use std::collections::hash_map::DefaultHasher;
