@@ -73,6 +73,7 @@ pub mod status;
 pub mod subid;
 #[allow(unsafe_code)]
 mod sys;
+mod trampoline;
 mod untrusted;
 
 pub use command::{Child, Command, Network};

@@ -4,6 +4,7 @@
 //! container's process (init.rs) and `exec`.
 
 use std::ffi::CString;
+use std::os::fd::RawFd;
 use std::os::unix::ffi::OsStrExt;
 use std::path::{Path, PathBuf};
 
@@ -11,6 +12,7 @@ use super::spec::{Capability, PosixRlimitType, Process};
 
 use crate::error::{Context, Error, Result, EXIT_CANNOT_EXEC, EXIT_NOT_FOUND};
 use crate::sys;
+use crate::trampoline::Trampoline;
 
 /// Capability numbers, linux/capability.h.
 const CAPS: &[(&str, u32)] = &[
@@ -267,6 +269,31 @@ impl Exec {
             argv: sys::CStringArray::new(argv),
             envp: sys::CStringArray::new(envp),
         })
+    }
+
+    /// Through the exec trampoline (trampoline.rs), so nothing the
+    /// program's exec starts can reach our binary; a failure is written
+    /// to `report_fd` as a report frame (channel.rs), as `exec()` would
+    /// return it. Returns only when the trampoline could not be exec'd.
+    pub fn exec_sealed(&self, report_fd: RawFd) -> Error {
+        let path = self.path.to_string_lossy().into_owned();
+        let enoent =
+            Error::errno("exec", Some(path.clone()), libc::ENOENT).with_exit(EXIT_NOT_FOUND);
+        let t = Trampoline {
+            report_fd,
+            search: false,
+            candidates: vec![(
+                self.path.clone(),
+                Error::errno("exec", Some(path), 0).with_exit(EXIT_CANNOT_EXEC),
+            )],
+            not_found: enoent.clone(),
+            interpreter_missing: enoent,
+        };
+        match t.exec(&self.argv, &self.envp) {
+            Err(e) => e,
+            // No memfd exec here, and our binary is not ours to write.
+            Ok(()) => self.exec(),
+        }
     }
 
     /// Returns only on failure.
