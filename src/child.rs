@@ -29,7 +29,7 @@ use crate::rootfs;
 use crate::signals::{self, HANDLED};
 use crate::status;
 use crate::sys;
-use crate::trampoline::Trampoline;
+use crate::trampoline::{Sealed, Trampoline};
 use crate::untrusted::{self, Refused, MAX_ROOTFS_FILE};
 use crate::{landlock, seccomp};
 
@@ -149,6 +149,7 @@ fn stage(plan: &Plan, report: &ReportSender) -> Result<Infallible> {
     sys::unblock_all_signals().ctx_step("unblock signals")?;
     sys::default_signal(libc::SIGPIPE).ctx_step("restore SIGPIPE")?;
 
+    let command = prepare_exec(plan, &env, REPORT_FD)?;
     // Resource limits (they survive execve), then privileges, narrowest
     // last: capabilities first (so nothing after can be undone), then
     // no_new_privs (which Landlock and seccomp need without
@@ -178,7 +179,7 @@ fn stage(plan: &Plan, report: &ReportSender) -> Result<Infallible> {
     if plan.init {
         init(report, crate::status::cpu_limit(&plan.limits))?;
     }
-    Err(exec(plan, &env, REPORT_FD))
+    Err(command.run())
 }
 
 /// What the child stage's helper thread does while the main thread builds
@@ -554,12 +555,30 @@ pub(crate) fn enter_identity(uid: u32, gid: u32) -> Result<()> {
     write("gid_map", IdMap::single(gid, 0).to_string())
 }
 
-/// Resolve and exec the command as execvp would, but telling "not found"
-/// (127) from "found but not executable" (126), through the exec
-/// trampoline (trampoline.rs), so that nothing the command's exec starts
-/// can reach our binary; `report_fd` is the report pipe it writes a
-/// failure to. Returns only on failure.
-pub(crate) fn exec(plan: &Plan, env: &[(OsString, OsString)], report_fd: RawFd) -> Error {
+/// The command's exec, prepared (`prepare_exec`) before the resource
+/// limits, run (`run`) last.
+pub(crate) struct CommandExec {
+    argv: sys::CStringArray,
+    envp: sys::CStringArray,
+    search: bool,
+    candidates: Vec<CString>,
+    name: Vec<u8>,
+    rootfs: String,
+    path: Vec<u8>,
+    sealed: Sealed,
+}
+
+/// Resolve the command as execvp would, but telling "not found" (127)
+/// from "found but not executable" (126), through the exec trampoline
+/// (trampoline.rs), so that nothing the command's exec starts can reach
+/// our binary; `report_fd` is the report pipe it writes a failure to.
+/// Made before the resource limits: the trampoline's memfd is written
+/// here, and RLIMIT_FSIZE would refuse that.
+pub(crate) fn prepare_exec(
+    plan: &Plan,
+    env: &[(OsString, OsString)],
+    report_fd: RawFd,
+) -> Result<CommandExec> {
     let to_c = |s: &OsStr| CString::new(s.as_bytes());
     let Ok(argv) = plan
         .command
@@ -567,7 +586,7 @@ pub(crate) fn exec(plan: &Plan, env: &[(OsString, OsString)], report_fd: RawFd) 
         .map(|a| to_c(a))
         .collect::<std::result::Result<Vec<_>, _>>()
     else {
-        return Error::msg("exec", "an argument holds a NUL byte");
+        return Err(Error::msg("exec", "an argument holds a NUL byte"));
     };
     let envs: Vec<CString> = env
         .iter()
@@ -581,9 +600,8 @@ pub(crate) fn exec(plan: &Plan, env: &[(OsString, OsString)], report_fd: RawFd) 
     let argv = sys::CStringArray::new(argv);
     let envp = sys::CStringArray::new(envs);
 
-    let name = plan.command[0].as_bytes();
+    let name = plan.command[0].as_bytes().to_vec();
     let rootfs = plan.rootfs.display().to_string();
-    let shown = |p: &[u8]| Path::new(OsStr::from_bytes(p)).display().to_string();
     let path = env
         .iter()
         .find(|(k, _)| k == "PATH")
@@ -596,14 +614,14 @@ pub(crate) fn exec(plan: &Plan, env: &[(OsString, OsString)], report_fd: RawFd) 
                 let dir: &[u8] = if dir.is_empty() { b"." } else { dir };
                 let mut cand = dir.to_vec();
                 cand.push(b'/');
-                cand.extend_from_slice(name);
+                cand.extend_from_slice(&name);
                 CString::new(cand).ok()
             })
             .collect()
     } else {
         vec![argv.strings()[0].clone()]
     };
-    let trampoline = Trampoline {
+    let sealed = Trampoline {
         report_fd,
         search,
         candidates: candidates
@@ -611,37 +629,59 @@ pub(crate) fn exec(plan: &Plan, env: &[(OsString, OsString)], report_fd: RawFd) 
             .map(|c| (c.clone(), cannot_exec(&shown(c.as_bytes()), 0)))
             .collect(),
         not_found: if search {
-            not_in_path(&shown(name), &rootfs, &path)
+            not_in_path(&shown(&name), &rootfs, &path)
         } else {
-            not_found(&shown(name), &rootfs)
+            not_found(&shown(&name), &rootfs)
         },
-        interpreter_missing: interpreter_missing(&shown(name)),
-    };
-    if let Err(e) = trampoline.exec(&argv, &envp) {
-        return e;
+        interpreter_missing: interpreter_missing(&shown(&name)),
     }
-    // The kernel would not exec the trampoline, and nothing in the sandbox
-    // can write our binary: the plain exec, reporting as above.
-    if !search {
-        let Err(e) = sys::execve(&argv.strings()[0], &argv, &envp);
-        let errno = e.raw_os_error().unwrap_or(libc::EIO);
-        return exec_error(&shown(name), errno, &rootfs);
-    }
-    let mut denied: Option<(&CString, i32)> = None;
-    for c in &candidates {
-        let Err(e) = sys::execve(c, &argv, &envp);
-        let errno = e.raw_os_error().unwrap_or(libc::EIO);
-        match errno {
-            libc::ENOENT | libc::ENOTDIR | libc::ELOOP | libc::ENAMETOOLONG => continue,
-            libc::EACCES => {
-                denied.get_or_insert((c, errno));
-            }
-            _ => return exec_error(&shown(c.as_bytes()), errno, &rootfs),
+    .seal();
+    Ok(CommandExec {
+        argv,
+        envp,
+        search,
+        candidates,
+        name,
+        rootfs,
+        path,
+        sealed,
+    })
+}
+
+fn shown(p: &[u8]) -> String {
+    Path::new(OsStr::from_bytes(p)).display().to_string()
+}
+
+impl CommandExec {
+    /// Exec it. Returns only on failure.
+    pub(crate) fn run(&self) -> Error {
+        let (argv, envp, rootfs) = (&self.argv, &self.envp, &self.rootfs);
+        if let Err(e) = self.sealed.exec(argv, envp) {
+            return e;
         }
-    }
-    match denied {
-        Some((c, errno)) => exec_error(&shown(c.as_bytes()), errno, &rootfs),
-        None => not_in_path(&shown(name), &rootfs, &path),
+        // The kernel would not exec the trampoline, and nothing in the
+        // sandbox can write our binary: the plain exec, reporting as above.
+        if !self.search {
+            let Err(e) = sys::execve(&argv.strings()[0], argv, envp);
+            let errno = e.raw_os_error().unwrap_or(libc::EIO);
+            return exec_error(&shown(&self.name), errno, rootfs);
+        }
+        let mut denied: Option<(&CString, i32)> = None;
+        for c in &self.candidates {
+            let Err(e) = sys::execve(c, argv, envp);
+            let errno = e.raw_os_error().unwrap_or(libc::EIO);
+            match errno {
+                libc::ENOENT | libc::ENOTDIR | libc::ELOOP | libc::ENAMETOOLONG => continue,
+                libc::EACCES => {
+                    denied.get_or_insert((c, errno));
+                }
+                _ => return exec_error(&shown(c.as_bytes()), errno, rootfs),
+            }
+        }
+        match denied {
+            Some((c, errno)) => exec_error(&shown(c.as_bytes()), errno, rootfs),
+            None => not_in_path(&shown(&self.name), rootfs, &self.path),
+        }
     }
 }
 

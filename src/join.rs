@@ -406,6 +406,8 @@ fn command_main(
         sys::set_dumpable(false).ctx_step("mark the command non-dumpable")?;
     }
     child::enter_workdir(&cmd.chdir)?;
+    // Before the limits (RLIMIT_FSIZE applies to the trampoline's memfd).
+    let command = child::prepare_exec(cmd, &env, report_w)?;
     sys::unblock_all_signals().ctx_step("unblock signals")?;
     sys::default_signal(libc::SIGPIPE).ctx_step("restore SIGPIPE")?;
     // The sandbox's plan, not the exec's arguments, says how confined.
@@ -422,5 +424,5 @@ fn command_main(
     if plan.seccomp {
         child::apply_seccomp()?;
     }
-    Err(child::exec(cmd, &env, report_w))
+    Err(command.run())
 }

@@ -32,7 +32,7 @@
 //! can write it either); otherwise the exec is refused with a hint.
 
 use std::ffi::CString;
-use std::os::fd::{AsRawFd, RawFd};
+use std::os::fd::{AsRawFd, OwnedFd, RawFd};
 
 use crate::channel::{self, PreparedError};
 use crate::error::{Error, EXIT_SANDBOX};
@@ -173,13 +173,31 @@ impl Trampoline {
         img
     }
 
+    /// The image in a sealed memfd, made before the resource limits
+    /// (RLIMIT_FSIZE applies to a memfd's writes too) and exec'd by
+    /// `Sealed::exec` at the very end.
+    pub fn seal(&self) -> Sealed {
+        Sealed {
+            fd: sys::sealed_memfd(c"sandbox-exec", &self.image())
+                .map_err(|e| e.raw_os_error().unwrap_or(libc::EIO)),
+            report_fd: self.report_fd,
+        }
+    }
+}
+
+/// A trampoline in its memfd (close-on-exec), or why there is none.
+pub struct Sealed {
+    fd: std::result::Result<OwnedFd, i32>,
+    report_fd: RawFd,
+}
+
+impl Sealed {
     /// Exec the command through the trampoline. Returns only when that
     /// cannot be done: `Ok(())` when the caller may exec the command
     /// directly (the kernel will not exec a memfd, and our binary is not
     /// writable by us), else the error to report.
     pub fn exec(&self, argv: &CStringArray, envp: &CStringArray) -> Result<(), Error> {
-        let image = self.image();
-        let e = match sys::sealed_memfd(c"sandbox-exec", &image) {
+        let errno = match &self.fd {
             Ok(fd) => {
                 if self.report_fd >= 0 {
                     let _ = sys::set_cloexec(self.report_fd, false);
@@ -188,11 +206,11 @@ impl Trampoline {
                 if self.report_fd >= 0 {
                     let _ = sys::set_cloexec(self.report_fd, true);
                 }
-                e
+                e.raw_os_error().unwrap_or(libc::EIO)
             }
-            Err(e) => e,
+            Err(errno) => *errno,
         };
-        direct_or_refuse(e.raw_os_error().unwrap_or(libc::EIO))
+        direct_or_refuse(errno)
     }
 }
 

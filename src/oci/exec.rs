@@ -256,10 +256,12 @@ fn in_child(
     let mut p = p.clone();
     process::default_home(&mut p);
     let p = &p;
-    process::limits(p)?;
     process::cwd(p)?;
     let exe = process::resolve(p)?;
     let exec = process::Exec::new(&exe, p)?;
+    // Before the rlimits: RLIMIT_FSIZE applies to the memfd's writes.
+    let sealed = exec.seal(err_w);
+    process::limits(p)?;
     let nnp = p.no_new_privileges.unwrap_or(false);
     let early = filter.is_some() && !nnp && !process::keeps_sys_admin(p);
     if early {
@@ -272,5 +274,5 @@ fn in_child(
     if let (Some(f), false) = (filter, early) {
         seccomp::install(f)?;
     }
-    Err(exec.exec_sealed(err_w))
+    Err(exec.exec_sealed(&sealed))
 }

@@ -12,7 +12,7 @@ use super::spec::{Capability, PosixRlimitType, Process};
 
 use crate::error::{Context, Error, Result, EXIT_CANNOT_EXEC, EXIT_NOT_FOUND};
 use crate::sys;
-use crate::trampoline::Trampoline;
+use crate::trampoline::{Sealed, Trampoline};
 
 /// Capability numbers, linux/capability.h.
 const CAPS: &[(&str, u32)] = &[
@@ -271,15 +271,15 @@ impl Exec {
         })
     }
 
-    /// Through the exec trampoline (trampoline.rs), so nothing the
-    /// program's exec starts can reach our binary; a failure is written
-    /// to `report_fd` as a report frame (channel.rs), as `exec()` would
-    /// return it. Returns only when the trampoline could not be exec'd.
-    pub fn exec_sealed(&self, report_fd: RawFd) -> Error {
+    /// The exec trampoline (trampoline.rs) for this program, in its
+    /// sealed memfd: made before the rlimits (RLIMIT_FSIZE applies to the
+    /// memfd's writes); a failure is written to `report_fd` as a report
+    /// frame (channel.rs), as `exec()` would return it.
+    pub fn seal(&self, report_fd: RawFd) -> Sealed {
         let path = self.path.to_string_lossy().into_owned();
         let enoent =
             Error::errno("exec", Some(path.clone()), libc::ENOENT).with_exit(EXIT_NOT_FOUND);
-        let t = Trampoline {
+        Trampoline {
             report_fd,
             search: false,
             candidates: vec![(
@@ -288,8 +288,15 @@ impl Exec {
             )],
             not_found: enoent.clone(),
             interpreter_missing: enoent,
-        };
-        match t.exec(&self.argv, &self.envp) {
+        }
+        .seal()
+    }
+
+    /// Through the trampoline `seal` made, so nothing the program's exec
+    /// starts can reach our binary. Returns only when it could not be
+    /// exec'd.
+    pub fn exec_sealed(&self, sealed: &Sealed) -> Error {
+        match sealed.exec(&self.argv, &self.envp) {
             Err(e) => e,
             // No memfd exec here, and our binary is not ours to write.
             Ok(()) => self.exec(),
