@@ -203,11 +203,19 @@ pub struct PreparedError {
 
 impl PreparedError {
     pub fn new(step: &str, path: Option<&str>, hint: Option<&str>) -> PreparedError {
+        let mut e = Error::errno(step, path.map(Into::into), 0);
+        if let Some(h) = hint {
+            e = e.with_hint(h);
+        }
+        PreparedError::from_error(&e)
+    }
+
+    /// `e` (whose reason is an errno, replaced) with its errno left to
+    /// patch: its exit code and hint are kept.
+    pub fn from_error(e: &Error) -> PreparedError {
         let encode = |errno| {
-            let mut e = Error::errno(step, path.map(Into::into), errno);
-            if let Some(h) = hint {
-                e = e.with_hint(h);
-            }
+            let mut e = e.clone();
+            e.reason = Reason::Errno(errno);
             frame(&encode_error(&e))
         };
         // Encoded with two errnos: the bytes that differ are the slot.
@@ -220,12 +228,28 @@ impl PreparedError {
         PreparedError { buf, errno_at }
     }
 
+    /// The whole frame, errno 0 in its slot.
+    pub fn frame(&self) -> &[u8] {
+        &self.buf
+    }
+
+    /// Where the errno's four little-endian bytes go in `frame()`.
+    pub fn errno_at(&self) -> usize {
+        self.errno_at
+    }
+
     /// Async-signal-safe: patch the errno in, write, `_exit(125)`.
     pub fn send(&mut self, fd: RawFd, errno: i32) -> ! {
         self.buf[self.errno_at..self.errno_at + 4].copy_from_slice(&(errno as u32).to_le_bytes());
         let _ = sigsafe::write_all(fd, &self.buf);
         sigsafe::exit_now(EXIT_SANDBOX as i32)
     }
+}
+
+/// The whole frame `ReportSender::error` writes for `e` (the exec
+/// trampoline's fixed reports, trampoline.rs).
+pub fn error_frame(e: &Error) -> Vec<u8> {
+    frame(&encode_error(e))
 }
 
 // ---- Up: the launcher's end ----

@@ -14,7 +14,7 @@
 use std::convert::Infallible;
 use std::ffi::{CString, OsStr, OsString};
 use std::fs;
-use std::os::fd::{AsFd, OwnedFd};
+use std::os::fd::{AsFd, OwnedFd, RawFd};
 use std::os::unix::ffi::OsStrExt;
 use std::path::Path;
 use std::sync::atomic::{AtomicUsize, Ordering};
@@ -29,6 +29,7 @@ use crate::rootfs;
 use crate::signals::{self, HANDLED};
 use crate::status;
 use crate::sys;
+use crate::trampoline::{Sealed, Trampoline};
 use crate::untrusted::{self, Refused, MAX_ROOTFS_FILE};
 use crate::{landlock, seccomp};
 
@@ -148,6 +149,7 @@ fn stage(plan: &Plan, report: &ReportSender) -> Result<Infallible> {
     sys::unblock_all_signals().ctx_step("unblock signals")?;
     sys::default_signal(libc::SIGPIPE).ctx_step("restore SIGPIPE")?;
 
+    let command = prepare_exec(plan, &env, REPORT_FD)?;
     // Resource limits (they survive execve), then privileges, narrowest
     // last: capabilities first (so nothing after can be undone), then
     // no_new_privs (which Landlock and seccomp need without
@@ -177,7 +179,7 @@ fn stage(plan: &Plan, report: &ReportSender) -> Result<Infallible> {
     if plan.init {
         init(report, crate::status::cpu_limit(&plan.limits))?;
     }
-    Err(exec(plan, &env))
+    Err(command.run())
 }
 
 /// What the child stage's helper thread does while the main thread builds
@@ -554,9 +556,30 @@ pub(crate) fn enter_identity(uid: u32, gid: u32) -> Result<()> {
     write("gid_map", IdMap::single(gid, 0).to_string())
 }
 
-/// Resolve and exec the command as execvp would, but telling "not found"
-/// (127) from "found but not executable" (126). Returns only on failure.
-pub(crate) fn exec(plan: &Plan, env: &[(OsString, OsString)]) -> Error {
+/// The command's exec, prepared (`prepare_exec`) before the resource
+/// limits, run (`run`) last.
+pub(crate) struct CommandExec {
+    argv: sys::CStringArray,
+    envp: sys::CStringArray,
+    search: bool,
+    candidates: Vec<CString>,
+    name: Vec<u8>,
+    rootfs: String,
+    path: Vec<u8>,
+    sealed: Sealed,
+}
+
+/// Resolve the command as execvp would, but telling "not found" (127)
+/// from "found but not executable" (126), through the exec trampoline
+/// (trampoline.rs), so that nothing the command's exec starts can reach
+/// our binary; `report_fd` is the report pipe it writes a failure to.
+/// Made before the resource limits: the trampoline's memfd is written
+/// here, and RLIMIT_FSIZE would refuse that.
+pub(crate) fn prepare_exec(
+    plan: &Plan,
+    env: &[(OsString, OsString)],
+    report_fd: RawFd,
+) -> Result<CommandExec> {
     let to_c = |s: &OsStr| CString::new(s.as_bytes());
     let Ok(argv) = plan
         .command
@@ -564,7 +587,7 @@ pub(crate) fn exec(plan: &Plan, env: &[(OsString, OsString)]) -> Error {
         .map(|a| to_c(a))
         .collect::<std::result::Result<Vec<_>, _>>()
     else {
-        return Error::msg("exec", "an argument holds a NUL byte");
+        return Err(Error::msg("exec", "an argument holds a NUL byte"));
     };
     let envs: Vec<CString> = env
         .iter()
@@ -578,80 +601,134 @@ pub(crate) fn exec(plan: &Plan, env: &[(OsString, OsString)]) -> Error {
     let argv = sys::CStringArray::new(argv);
     let envp = sys::CStringArray::new(envs);
 
-    let name = plan.command[0].as_bytes();
-    let rootfs = plan.rootfs.display();
-    if name.contains(&b'/') {
-        let Err(e) = sys::execve(&argv.strings()[0], &argv, &envp);
-        let errno = e.raw_os_error().unwrap_or(libc::EIO);
-        return exec_error(
-            Path::new(OsStr::from_bytes(name)),
-            errno,
-            &rootfs.to_string(),
-        );
-    }
+    let name = plan.command[0].as_bytes().to_vec();
+    let rootfs = plan.rootfs.display().to_string();
     let path = env
         .iter()
         .find(|(k, _)| k == "PATH")
         .map(|(_, v)| v.as_bytes().to_vec())
         .unwrap_or_default();
-    let mut denied: Option<(Vec<u8>, i32)> = None;
-    for dir in path.split(|&b| b == b':') {
-        let dir: &[u8] = if dir.is_empty() { b"." } else { dir };
-        let mut cand = dir.to_vec();
-        cand.push(b'/');
-        cand.extend_from_slice(name);
-        let Ok(c) = CString::new(cand.clone()) else {
-            continue;
-        };
-        let Err(e) = sys::execve(&c, &argv, &envp);
-        let errno = e.raw_os_error().unwrap_or(libc::EIO);
-        match errno {
-            libc::ENOENT | libc::ENOTDIR | libc::ELOOP | libc::ENAMETOOLONG => continue,
-            libc::EACCES => {
-                denied.get_or_insert((cand, errno));
-            }
-            _ => {
-                return exec_error(
-                    Path::new(OsStr::from_bytes(&cand)),
-                    errno,
-                    &rootfs.to_string(),
-                )
+    let search = !name.contains(&b'/');
+    let candidates: Vec<CString> = if search {
+        path.split(|&b| b == b':')
+            .filter_map(|dir| {
+                let dir: &[u8] = if dir.is_empty() { b"." } else { dir };
+                let mut cand = dir.to_vec();
+                cand.push(b'/');
+                cand.extend_from_slice(&name);
+                CString::new(cand).ok()
+            })
+            .collect()
+    } else {
+        vec![argv.strings()[0].clone()]
+    };
+    let sealed = Trampoline {
+        report_fd,
+        search,
+        candidates: candidates
+            .iter()
+            .map(|c| (c.clone(), cannot_exec(&shown(c.as_bytes()), 0)))
+            .collect(),
+        not_found: if search {
+            not_in_path(&shown(&name), &rootfs, &path)
+        } else {
+            not_found(&shown(&name), &rootfs)
+        },
+        interpreter_missing: interpreter_missing(&shown(&name)),
+    }
+    .seal();
+    Ok(CommandExec {
+        argv,
+        envp,
+        search,
+        candidates,
+        name,
+        rootfs,
+        path,
+        sealed,
+    })
+}
+
+fn shown(p: &[u8]) -> String {
+    Path::new(OsStr::from_bytes(p)).display().to_string()
+}
+
+impl CommandExec {
+    /// Exec it. Returns only on failure.
+    pub(crate) fn run(&self) -> Error {
+        let (argv, envp, rootfs) = (&self.argv, &self.envp, &self.rootfs);
+        if let Err(e) = self.sealed.exec(argv, envp) {
+            return e;
+        }
+        // The kernel would not exec the trampoline, and nothing in the
+        // sandbox can write our binary: the plain exec, reporting as above.
+        if !self.search {
+            let Err(e) = sys::execve(&argv.strings()[0], argv, envp);
+            let errno = e.raw_os_error().unwrap_or(libc::EIO);
+            return exec_error(&shown(&self.name), errno, rootfs);
+        }
+        let mut denied: Option<(&CString, i32)> = None;
+        for c in &self.candidates {
+            let Err(e) = sys::execve(c, argv, envp);
+            let errno = e.raw_os_error().unwrap_or(libc::EIO);
+            match errno {
+                libc::ENOENT | libc::ENOTDIR | libc::ELOOP | libc::ENAMETOOLONG => continue,
+                libc::EACCES => {
+                    denied.get_or_insert((c, errno));
+                }
+                _ => return exec_error(&shown(c.as_bytes()), errno, rootfs),
             }
         }
-    }
-    match denied {
-        Some((cand, errno)) => exec_error(Path::new(OsStr::from_bytes(&cand)), errno, &rootfs.to_string()),
-        None => Error::msg(
-            "exec",
-            format!(
-                "not found in rootfs {rootfs} (PATH={})",
-                String::from_utf8_lossy(&path)
-            ),
-        )
-        .with_path(String::from_utf8_lossy(name).into_owned())
-        .with_hint("the command runs inside the rootfs: use a path that exists there, or bring it in with --ro-bind")
-        .with_exit(EXIT_NOT_FOUND),
+        match denied {
+            Some((c, errno)) => exec_error(&shown(c.as_bytes()), errno, rootfs),
+            None => not_in_path(&shown(&self.name), rootfs, &self.path),
+        }
     }
 }
 
-fn exec_error(path: &Path, errno: i32, rootfs: &str) -> Error {
-    let shown = path.display().to_string();
+/// The command named with a slash failed with `errno`.
+fn exec_error(shown: &str, errno: i32, rootfs: &str) -> Error {
     if errno == libc::ENOENT {
         // execve says ENOENT both for a missing file and for a missing
         // interpreter (#! line or ELF loader).
-        if fs::symlink_metadata(path).is_ok() {
-            return Error::msg(
-                "exec",
-                "its interpreter (#! line or ELF loader) is missing from the rootfs",
-            )
-            .with_path(shown)
-            .with_exit(EXIT_CANNOT_EXEC);
+        if fs::symlink_metadata(shown).is_ok() {
+            return interpreter_missing(shown);
         }
-        return Error::msg("exec", format!("not found in rootfs {rootfs}"))
-            .with_path(shown)
-            .with_exit(EXIT_NOT_FOUND);
+        return not_found(shown, rootfs);
     }
-    Error::errno("exec", Some(shown), errno).with_exit(EXIT_CANNOT_EXEC)
+    cannot_exec(shown, errno)
+}
+
+fn interpreter_missing(shown: &str) -> Error {
+    Error::msg(
+        "exec",
+        "its interpreter (#! line or ELF loader) is missing from the rootfs",
+    )
+    .with_path(shown)
+    .with_exit(EXIT_CANNOT_EXEC)
+}
+
+fn not_found(shown: &str, rootfs: &str) -> Error {
+    Error::msg("exec", format!("not found in rootfs {rootfs}"))
+        .with_path(shown)
+        .with_exit(EXIT_NOT_FOUND)
+}
+
+fn cannot_exec(shown: &str, errno: i32) -> Error {
+    Error::errno("exec", Some(shown.to_string()), errno).with_exit(EXIT_CANNOT_EXEC)
+}
+
+fn not_in_path(shown: &str, rootfs: &str, path: &[u8]) -> Error {
+    Error::msg(
+        "exec",
+        format!(
+            "not found in rootfs {rootfs} (PATH={})",
+            String::from_utf8_lossy(path)
+        ),
+    )
+    .with_path(shown)
+    .with_hint("the command runs inside the rootfs: use a path that exists there, or bring it in with --ro-bind")
+    .with_exit(EXIT_NOT_FOUND)
 }
 
 #[cfg(test)]

@@ -248,18 +248,7 @@ fn take(reports: &mut ReportReceiver, got: &mut channel::Reports) {
 
 /// Close every fd of this process but 0–2 and `keep`.
 fn close_all_but(keep: &[RawFd]) {
-    let fds: Vec<RawFd> = match std::fs::read_dir("/proc/self/fd") {
-        Ok(d) => d
-            .flatten()
-            .filter_map(|e| e.file_name().to_str()?.parse().ok())
-            .collect(),
-        Err(_) => return,
-    };
-    for fd in fds {
-        if fd > 2 && !keep.contains(&fd) {
-            let _ = sys::close(fd);
-        }
-    }
+    let _ = sys::close_from_except(3, keep);
 }
 
 /// Join the sandbox's namespaces: through the pidfd, all at once, when
@@ -417,6 +406,8 @@ fn command_main(
         sys::set_dumpable(false).ctx_step("mark the command non-dumpable")?;
     }
     child::enter_workdir(&cmd.chdir)?;
+    // Before the limits (RLIMIT_FSIZE applies to the trampoline's memfd).
+    let command = child::prepare_exec(cmd, &env, report_w)?;
     sys::unblock_all_signals().ctx_step("unblock signals")?;
     sys::default_signal(libc::SIGPIPE).ctx_step("restore SIGPIPE")?;
     // The sandbox's plan, not the exec's arguments, says how confined.
@@ -433,5 +424,5 @@ fn command_main(
     if plan.seccomp {
         child::apply_seccomp()?;
     }
-    Err(child::exec(cmd, &env))
+    Err(command.run())
 }

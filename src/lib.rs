@@ -74,6 +74,7 @@ pub mod status;
 pub mod subid;
 #[allow(unsafe_code)]
 mod sys;
+mod trampoline;
 mod untrusted;
 mod walk;
 

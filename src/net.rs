@@ -294,7 +294,7 @@ pub fn install_rules(p: &PastaPlan) -> Result<()> {
     let Some(nft) = &p.nft else {
         return Ok(());
     };
-    let mut child = Command::new(nft)
+    let mut child = sys::only_stdio(&mut Command::new(nft))
         .args(["-f", "-"])
         .stdin(Stdio::piped())
         .stdout(Stdio::null())
@@ -728,7 +728,7 @@ impl Pasta {
         spawned: impl FnOnce(libc::pid_t),
     ) -> Result<Pasta> {
         let ready_file = "/proc/self/fd/1";
-        let mut child = Command::new(&launch.info.path)
+        let mut child = sys::only_stdio(&mut Command::new(&launch.info.path))
             .args(&launch.args)
             .arg("--pid")
             .arg(ready_file)

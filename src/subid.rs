@@ -233,6 +233,7 @@ pub fn write_maps(pid: i32, s: &SubIds) -> Result<()> {
             );
         };
         let mut cmd = std::process::Command::new(&prog);
+        crate::sys::only_stdio(&mut cmd);
         cmd.arg(pid.to_string());
         for m in map_lines(own, range, s.range_is_root) {
             cmd.args([

@@ -9,17 +9,16 @@
 //! without it, it waits and exits with the process's status.
 
 use std::fs;
-use std::io::Read;
-use std::os::fd::{AsFd, AsRawFd, OwnedFd};
+use std::os::fd::{AsFd, AsRawFd, OwnedFd, RawFd};
 use std::os::unix::net::UnixStream;
 
 use super::spec::{Capability, LinuxCapabilities, Process, Spec, User};
 
+use crate::channel::{ReportReceiver, ReportSender, Up};
 use crate::error::{Context, Error, Result};
 use crate::sys;
 
 use super::cli::{ExecArgs, Global};
-use super::init::WireError;
 use super::log::Log;
 use super::state::{self, Container, Status};
 use super::{process, seccomp};
@@ -106,6 +105,9 @@ const NAMESPACES: &[(&str, i32)] = &[
 ];
 
 pub fn exec(g: &Global, _log: &Log, a: &ExecArgs) -> Result<u8> {
+    // Before we join anything of the container's: nothing in it may open
+    // our /proc files or attach to us. Ref: CVE-2019-5736
+    sys::set_dumpable(false).ctx("mark the process non-dumpable", "exec")?;
     let c = Container::load(&state::root_dir(g.root.as_deref()), &a.id)?;
     match c.status() {
         Status::Running | Status::Created => {}
@@ -190,13 +192,12 @@ pub fn exec(g: &Global, _log: &Log, a: &ExecArgs) -> Result<u8> {
             landlock.as_deref(),
             &spec,
             a.preserve_fds,
+            err_w.as_raw_fd(),
         ) {
             Ok(never) => match never {},
             Err(e) => e,
         };
-        let mut line = serde_json::to_vec(&WireError::from(&e)).expect("serializes");
-        line.push(b'\n');
-        let _ = sys::write_all(err_w.as_raw_fd(), &line);
+        ReportSender::new(err_w.as_raw_fd()).error(&e);
         sys::exit_now(e.exit as i32);
     }
     drop(err_w);
@@ -209,13 +210,16 @@ pub fn exec(g: &Global, _log: &Log, a: &ExecArgs) -> Result<u8> {
     if let Some(path) = &a.pid_file {
         state::write_atomic(path, child.to_string().as_bytes())?;
     }
-    let mut text = String::new();
-    let _ = fs::File::from(err_r).read_to_string(&mut text);
-    if !text.is_empty() {
+    // EOF: the program was exec'd (or the process died without a word).
+    let mut reports = ReportReceiver::new(err_r);
+    reports.read_to_end();
+    if let Some(r) = reports.next() {
         let _ = sys::waitpid(child, false);
-        let w: WireError = serde_json::from_str(text.trim())
-            .map_err(|e| Error::msg("exec", format!("bad report from the process: {e}")))?;
-        return Err(w.into());
+        return Err(match r {
+            Ok(Up::Error(e)) => e,
+            Ok(other) => Error::msg("exec", format!("unexpected report {other:?}")),
+            Err(m) => Error::msg("exec", format!("bad report from the process: {m}")),
+        });
     }
     if a.detach {
         return Ok(0);
@@ -225,6 +229,7 @@ pub fn exec(g: &Global, _log: &Log, a: &ExecArgs) -> Result<u8> {
 
 enum Never {}
 
+#[allow(clippy::too_many_arguments)]
 fn in_child(
     join: &[(OwnedFd, i32, String)],
     console: Option<&OwnedFd>,
@@ -233,22 +238,30 @@ fn in_child(
     landlock: Option<&str>,
     spec: &Spec,
     preserve_fds: u32,
+    err_w: RawFd,
 ) -> Result<Never> {
+    sys::set_dumpable(false).ctx("mark the process non-dumpable", "exec")?;
     for (f, flag, path) in join {
         sys::setns(f.as_fd(), *flag).ctx("join the container's namespace", path)?;
     }
-    let _ = preserve_fds;
     if p.terminal.unwrap_or(false) {
         sys::sigsafe::setsid().ctx("setsid", "exec")?;
         super::init::console(console.expect("checked"), p, false)?;
     }
+    // Only stdio and the caller's --preserve-fds (3 to 3+N-1) reach the
+    // program: whatever else our caller leaked to us goes (our own are
+    // close-on-exec, the report pipe too). Ref: CVE-2024-21626
+    let first = 3i32.saturating_add(i32::try_from(preserve_fds).unwrap_or(i32::MAX));
+    sys::close_from_except(first, &[err_w]).ctx("close inherited file descriptors", "exec")?;
     let mut p = p.clone();
     process::default_home(&mut p);
     let p = &p;
-    process::limits(p)?;
     process::cwd(p)?;
     let exe = process::resolve(p)?;
     let exec = process::Exec::new(&exe, p)?;
+    // Before the rlimits: RLIMIT_FSIZE applies to the memfd's writes.
+    let sealed = exec.seal(err_w);
+    process::limits(p)?;
     let nnp = p.no_new_privileges.unwrap_or(false);
     let early = filter.is_some() && !nnp && !process::keeps_sys_admin(p);
     if early {
@@ -261,5 +274,5 @@ fn in_child(
     if let (Some(f), false) = (filter, early) {
         seccomp::install(f)?;
     }
-    Err(exec.exec())
+    Err(exec.exec_sealed(&sealed))
 }

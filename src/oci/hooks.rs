@@ -61,6 +61,9 @@ fn run_one(h: &Hook, kind: Kind, state: &serde_json::Value) -> Result<()> {
     let path = &h.path;
     let args = h.args.as_deref().unwrap_or_default();
     let mut cmd = Command::new(path);
+    // Stdio only: not the fds our caller leaked, nor --preserve-fds (a
+    // hook is a host program, not the container's). Ref: CVE-2024-21626
+    crate::sys::only_stdio(&mut cmd);
     if let Some((first, rest)) = args.split_first() {
         // args[0] is the hook's argv[0], as execv would take it.
         use std::os::unix::process::CommandExt;

@@ -130,6 +130,14 @@ pub fn recv<T: for<'a> Deserialize<'a>>(r: &mut impl BufRead) -> Result<Option<T
 
 /// `sandbox-oci init FD`. Returns only on failure (the exit status).
 pub fn main(fd: i32) -> u8 {
+    // Nothing in the container may open our /proc files (our binary's
+    // among them) or attach to us while we are parked in it; the memfd
+    // copy we run from (create.rs) makes /proc/self/exe harmless anyway.
+    // Ref: CVE-2019-5736
+    if let Err(e) = sys::set_dumpable(false) {
+        eprintln!("sandbox: init: mark the process non-dumpable: {e}");
+        return 1;
+    }
     // Refuse to run by hand: the fd must be our socket.
     if fd < 3 || !sys::fd_is_open(fd) {
         eprintln!("sandbox: init: the container's process is started by 'sandbox-oci create', not by hand");
@@ -321,17 +329,8 @@ fn stage(sock: &UnixStream, reader: &mut impl BufRead, m: InitMsg) -> Result<Nev
 /// Close every fd from `first` on except ours (what conmon or the shim
 /// leaked to us must not reach the container).
 fn close_others(first: i32, keep: &HashSet<i32>) -> Result<()> {
-    let fds: Vec<i32> = fs::read_dir("/proc/self/fd")
-        .ctx("list fds", "/proc/self/fd")?
-        .flatten()
-        .filter_map(|e| e.file_name().to_str()?.parse().ok())
-        .collect();
-    for fd in fds {
-        if fd >= first && !keep.contains(&fd) && sys::fd_is_open(fd) {
-            let _ = sys::close(fd);
-        }
-    }
-    Ok(())
+    let keep: Vec<i32> = keep.iter().copied().collect();
+    sys::close_from_except(first, &keep).ctx("close inherited file descriptors", first)
 }
 
 /// A pty from the container's devpts: the master goes to the console

@@ -4,6 +4,7 @@
 //! container's process (init.rs) and `exec`.
 
 use std::ffi::CString;
+use std::os::fd::RawFd;
 use std::os::unix::ffi::OsStrExt;
 use std::path::{Path, PathBuf};
 
@@ -11,6 +12,7 @@ use super::spec::{Capability, PosixRlimitType, Process};
 
 use crate::error::{Context, Error, Result, EXIT_CANNOT_EXEC, EXIT_NOT_FOUND};
 use crate::sys;
+use crate::trampoline::{Sealed, Trampoline};
 use crate::untrusted;
 
 /// Capability numbers, linux/capability.h.
@@ -268,6 +270,38 @@ impl Exec {
             argv: sys::CStringArray::new(argv),
             envp: sys::CStringArray::new(envp),
         })
+    }
+
+    /// The exec trampoline (trampoline.rs) for this program, in its
+    /// sealed memfd: made before the rlimits (RLIMIT_FSIZE applies to the
+    /// memfd's writes); a failure is written to `report_fd` as a report
+    /// frame (channel.rs), as `exec()` would return it.
+    pub fn seal(&self, report_fd: RawFd) -> Sealed {
+        let path = self.path.to_string_lossy().into_owned();
+        let enoent =
+            Error::errno("exec", Some(path.clone()), libc::ENOENT).with_exit(EXIT_NOT_FOUND);
+        Trampoline {
+            report_fd,
+            search: false,
+            candidates: vec![(
+                self.path.clone(),
+                Error::errno("exec", Some(path), 0).with_exit(EXIT_CANNOT_EXEC),
+            )],
+            not_found: enoent.clone(),
+            interpreter_missing: enoent,
+        }
+        .seal()
+    }
+
+    /// Through the trampoline `seal` made, so nothing the program's exec
+    /// starts can reach our binary. Returns only when it could not be
+    /// exec'd.
+    pub fn exec_sealed(&self, sealed: &Sealed) -> Error {
+        match sealed.exec(&self.argv, &self.envp) {
+            Err(e) => e,
+            // No memfd exec here, and our binary is not ours to write.
+            Ok(()) => self.exec(),
+        }
     }
 
     /// Returns only on failure.

@@ -92,25 +92,47 @@ pub fn isatty(fd: RawFd) -> bool {
 /// Close every descriptor from `first` up. Uses close_range (5.9+) and falls
 /// back to closing what /proc/self/fd lists.
 pub fn close_from(first: RawFd) -> io::Result<()> {
-    // SAFETY: close_range takes integers and only changes the descriptor
-    // table; no Rust object in this process owns a descriptor at or above
-    // `first` when this is called.
-    let r = unsafe { libc::syscall(libc::SYS_close_range, first as u32, u32::MAX, 0u32) };
-    if r == 0 {
+    close_from_except(first, &[])
+}
+
+/// Close every descriptor from `first` up but those in `keep`: close_range
+/// (5.9+) over the gaps between them, else what /proc/self/fd lists.
+pub fn close_from_except(first: RawFd, keep: &[RawFd]) -> io::Result<()> {
+    let mut kept: Vec<RawFd> = keep.iter().copied().filter(|&k| k >= first).collect();
+    kept.sort_unstable();
+    kept.dedup();
+    let mut lo = first as u32;
+    let mut ranges = Vec::with_capacity(kept.len() + 1);
+    for k in &kept {
+        if (*k as u32) > lo {
+            ranges.push((lo, *k as u32 - 1));
+        }
+        lo = *k as u32 + 1;
+    }
+    ranges.push((lo, u32::MAX));
+    for (lo, hi) in ranges {
+        // SAFETY: close_range takes integers and only changes the
+        // descriptor table; no Rust object in this process owns a
+        // descriptor in the ranges closed (the caller's protocol: it keeps
+        // what it still uses).
+        let r = unsafe { libc::syscall(libc::SYS_close_range, lo, hi, 0u32) };
+        if r == 0 {
+            continue;
+        }
+        let e = io::Error::last_os_error();
+        if e.raw_os_error() != Some(libc::ENOSYS) {
+            return Err(e);
+        }
+        let fds: Vec<RawFd> = std::fs::read_dir("/proc/self/fd")?
+            .filter_map(|d| d.ok()?.file_name().to_str()?.parse().ok())
+            .filter(|&fd| fd >= first && !kept.contains(&fd))
+            .collect();
+        for fd in fds {
+            // As above; EBADF for the directory's own fd, closed by now, is
+            // harmless.
+            let _ = sigsafe::close(fd);
+        }
         return Ok(());
-    }
-    let e = io::Error::last_os_error();
-    if e.raw_os_error() != Some(libc::ENOSYS) {
-        return Err(e);
-    }
-    let fds: Vec<RawFd> = std::fs::read_dir("/proc/self/fd")?
-        .filter_map(|d| d.ok()?.file_name().to_str()?.parse().ok())
-        .filter(|&fd| fd >= first)
-        .collect();
-    for fd in fds {
-        // As above; EBADF for the directory's own fd, closed by now, is
-        // harmless.
-        let _ = sigsafe::close(fd);
     }
     Ok(())
 }

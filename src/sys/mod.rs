@@ -15,6 +15,7 @@
 
 mod cgroup;
 mod fd;
+mod memfd;
 mod mount;
 mod net;
 mod ns;
@@ -29,6 +30,7 @@ mod tty;
 
 pub use cgroup::*;
 pub use fd::*;
+pub use memfd::*;
 pub use mount::*;
 pub use net::*;
 pub use ns::*;
@@ -39,8 +41,8 @@ pub use process::*;
 pub use seccomp::*;
 pub use signal::*;
 pub use sigsafe::{
-    close, execve, exit_now, set_cloexec, set_parent_death_signal, setresgid, setresuid, unshare,
-    write_all, CStringArray,
+    close, execve, execveat_fd, exit_now, set_cloexec, set_parent_death_signal, setresgid,
+    setresuid, unshare, write_all, CStringArray,
 };
 pub use tty::*;
 

@@ -217,6 +217,26 @@ pub fn execve(path: &CStr, argv: &CStringArray, envp: &CStringArray) -> io::Resu
     Err(io::Error::last_os_error())
 }
 
+/// execveat(fd, "", argv, envp, AT_EMPTY_PATH): run the program `fd` is
+/// open on (a sealed memfd, sys::sealed_memfd). Returns only on failure.
+/// Ref: execveat(2)
+pub fn execveat_fd(fd: RawFd, argv: &CStringArray, envp: &CStringArray) -> io::Result<Infallible> {
+    // SAFETY: the empty path is a NUL-terminated literal; both arrays end
+    // with a NULL pointer, and each other entry points into a string the
+    // array owns (CStringArray's invariant), all borrowed for the call.
+    unsafe {
+        libc::syscall(
+            libc::SYS_execveat,
+            fd,
+            c"".as_ptr(),
+            argv.ptrs.as_ptr(),
+            envp.ptrs.as_ptr(),
+            libc::AT_EMPTY_PATH,
+        )
+    };
+    Err(io::Error::last_os_error())
+}
+
 /// Put a terminal's settings back (tcsetattr, TCSANOW): the guard's last
 /// act when the launcher died with the caller's terminal in raw mode. An
 /// ioctl, so async-signal-safe.
