@@ -177,6 +177,29 @@ pub fn create(g: &Global, log: &Log, a: &CreateArgs, foreground: bool) -> Result
         }
     }
     let new_user = flags & LinuxNamespaceType::User as u64 != 0;
+    // In a new user namespace the child becomes its root once the maps are
+    // written, as runc does: else a launcher whose own ids the maps leave
+    // out (root in `podman unshare`, mapping the container's 0 elsewhere)
+    // would exec init as the overflow id, without capabilities in the
+    // namespace, and sethostname and the mounts would fail with EPERM.
+    let root_of = |m: &Option<Vec<LinuxIdMapping>>| {
+        m.as_deref()
+            .unwrap_or_default()
+            .iter()
+            .find(|m| m.container_id == 0 && m.size > 0)
+            .map(|m| m.host_id)
+    };
+    let root_ids = (root_of(&linux.uid_mappings), root_of(&linux.gid_mappings));
+    let become_root = new_user && root_ids.0.is_some() && root_ids.1.is_some();
+    // That root opens the exec fifo (0600): it must own it (runc chowns
+    // it too). Our own ids need no chown, nor another user's rootless
+    // launch, which could not make one.
+    if let (true, Some(uid), Some(gid)) = (become_root, root_ids.0, root_ids.1) {
+        if (uid, gid) != (sys::geteuid(), sys::getegid()) {
+            std::os::unix::fs::chown(&fifo, Some(uid), Some(gid))
+                .ctx("give the exec fifo to the container's root", fifo.display())?;
+        }
+    }
     let own_pidns = namespaces.iter().any(|n| n.typ == LinuxNamespaceType::Pid);
 
     // Everything the clone child touches is made before the clone: it only
@@ -211,6 +234,7 @@ pub fn create(g: &Global, log: &Log, a: &CreateArgs, foreground: bool) -> Result
             &exe,
             &argv,
             &envp,
+            become_root,
         );
     }
     undo.pid = Some(pid);
@@ -355,6 +379,7 @@ fn child_after_clone(
     exe: &std::ffi::CStr,
     argv: &sys::CStringArray,
     envp: &sys::CStringArray,
+    become_root: bool,
 ) -> ! {
     use sys::sigsafe;
     // Die with the launcher until the container is made.
@@ -363,6 +388,16 @@ fn child_after_clone(
     match sigsafe::read_byte(theirs) {
         Ok(Some(b'R')) => {}
         _ => sigsafe::exit_now(1),
+    }
+    // The maps are written and give 0 (checked by the launcher): the
+    // namespace's capabilities are ours until execve, which keeps them
+    // for uid 0 only. Changing ids clears the parent-death signal: set
+    // again (the launcher is alive, waiting on the socket).
+    if become_root {
+        if sigsafe::setresgid(0).is_err() || sigsafe::setresuid(0).is_err() {
+            sigsafe::exit_now(1);
+        }
+        let _ = sigsafe::set_parent_death_signal(libc::SIGKILL);
     }
     for fd in keep {
         if sigsafe::set_cloexec(*fd, false).is_err() {
