@@ -468,16 +468,9 @@ pub(crate) fn drop_capabilities(switch_to: Option<(u32, u32)>) -> Result<()> {
     sys::clear_caps().ctx_step("clear the capability sets")
 }
 
-/// Install the default filter (seccomp.rs), one program.
+/// Install the default filter (src/seccomp/default.rs), one program.
 pub(crate) fn apply_seccomp() -> Result<()> {
-    let program = seccomp::program().map_err(|m| Error::msg("build the seccomp filter", m))?;
-    match seccompiler::apply_filter(&program) {
-        Ok(()) => Ok(()),
-        Err(seccompiler::Error::Seccomp(e)) | Err(seccompiler::Error::Prctl(e)) => {
-            Err(e).ctx_step("install the seccomp filter")
-        }
-        Err(e) => Err(Error::msg("install the seccomp filter", e.to_string())),
-    }
+    seccomp::install_default()
 }
 
 /// Cleared, then PATH, HOME (from the rootfs's /etc/passwd), TERM (the

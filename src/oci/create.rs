@@ -184,6 +184,29 @@ pub fn create(g: &Global, log: &Log, a: &CreateArgs, foreground: bool) -> Result
         }
     }
     let new_user = flags & LinuxNamespaceType::User as u64 != 0;
+    // In a new user namespace the child becomes its root once the maps are
+    // written, as runc does: else a launcher whose own ids the maps leave
+    // out (root in `podman unshare`, mapping the container's 0 elsewhere)
+    // would exec init as the overflow id, without capabilities in the
+    // namespace, and sethostname and the mounts would fail with EPERM.
+    let root_of = |m: &Option<Vec<LinuxIdMapping>>| {
+        m.as_deref()
+            .unwrap_or_default()
+            .iter()
+            .find(|m| m.container_id == 0 && m.size > 0)
+            .map(|m| m.host_id)
+    };
+    let root_ids = (root_of(&linux.uid_mappings), root_of(&linux.gid_mappings));
+    let become_root = new_user && root_ids.0.is_some() && root_ids.1.is_some();
+    // That root opens the exec fifo (0600): it must own it (runc chowns
+    // it too). Our own ids need no chown, nor another user's rootless
+    // launch, which could not make one.
+    if let (true, Some(uid), Some(gid)) = (become_root, root_ids.0, root_ids.1) {
+        if (uid, gid) != (sys::geteuid(), sys::getegid()) {
+            std::os::unix::fs::chown(&fifo, Some(uid), Some(gid))
+                .ctx("give the exec fifo to the container's root", fifo.display())?;
+        }
+    }
     let own_pidns = namespaces.iter().any(|n| n.typ == LinuxNamespaceType::Pid);
 
     // Everything the clone child touches is made before the clone: it only
@@ -224,14 +247,17 @@ pub fn create(g: &Global, log: &Log, a: &CreateArgs, foreground: bool) -> Result
     let (pid, _) =
         sys::clone_namespaces(flags, None).ctx("clone", format!("namespaces {flags:#x}"))?;
     if pid == 0 {
+        let image = match exe_fd.as_ref() {
+            Some(fd) => InitImage::Sealed(fd.as_raw_fd()),
+            None => InitImage::Path(&exe),
+        };
         child_after_clone(
             ours.as_raw_fd(),
             theirs.as_raw_fd(),
             &keep,
-            exe_fd.as_ref().map(|f| f.as_raw_fd()),
-            &exe,
-            &argv,
-            &envp,
+            image,
+            (&argv, &envp),
+            become_root,
         );
     }
     undo.pid = Some(pid);
@@ -369,15 +395,22 @@ fn refuse_unsupported(spec: &Spec, linux: &Linux) -> Result<()> {
     }
 }
 
+/// What the clone child execs as `sandbox-oci init`: the sealed memfd
+/// copy of our binary, or (where no memfd can be exec'd and our binary is
+/// not writable by us) the binary itself.
+enum InitImage<'a> {
+    Sealed(i32),
+    Path(&'a std::ffi::CStr),
+}
+
 /// The clone child: async-signal-safe calls only, until the exec.
 fn child_after_clone(
     ours: i32,
     theirs: i32,
     keep: &[i32],
-    exe_fd: Option<i32>,
-    exe: &std::ffi::CStr,
-    argv: &sys::CStringArray,
-    envp: &sys::CStringArray,
+    image: InitImage,
+    (argv, envp): (&sys::CStringArray, &sys::CStringArray),
+    become_root: bool,
 ) -> ! {
     use sys::sigsafe;
     // Die with the launcher until the container is made.
@@ -387,14 +420,24 @@ fn child_after_clone(
         Ok(Some(b'R')) => {}
         _ => sigsafe::exit_now(1),
     }
+    // The maps are written and give 0 (checked by the launcher): the
+    // namespace's capabilities are ours until execve, which keeps them
+    // for uid 0 only. Changing ids clears the parent-death signal: set
+    // again (the launcher is alive, waiting on the socket).
+    if become_root {
+        if sigsafe::setresgid(0).is_err() || sigsafe::setresuid(0).is_err() {
+            sigsafe::exit_now(1);
+        }
+        let _ = sigsafe::set_parent_death_signal(libc::SIGKILL);
+    }
     for fd in keep {
         if sigsafe::set_cloexec(*fd, false).is_err() {
             sigsafe::exit_now(1);
         }
     }
-    let _ = match exe_fd {
-        Some(fd) => sigsafe::execveat_fd(fd, argv, envp),
-        None => sigsafe::execve(exe, argv, envp),
+    let _ = match image {
+        InitImage::Sealed(fd) => sigsafe::execveat_fd(fd, argv, envp),
+        InitImage::Path(exe) => sigsafe::execve(exe, argv, envp),
     };
     sigsafe::exit_now(127)
 }

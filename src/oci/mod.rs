@@ -24,10 +24,9 @@ mod lifecycle;
 mod log;
 mod mounts;
 mod process;
-pub mod seccomp;
+pub(crate) use crate::seccomp::oci as seccomp;
 pub mod spec;
 mod state;
-mod syscalls;
 mod time;
 
 pub use cli::main;

@@ -158,8 +158,17 @@ pub fn prepare(spec: &Spec, rootfs: &Path, in_userns: bool) -> Result<()> {
             }
         },
     };
+    // pivot_root refuses a shared root, or a new root whose parent mount
+    // is shared (EINVAL): a shared rootfsPropagation is the container
+    // root's once it is entered (finish), and until then nothing
+    // propagates back to the host, as by default.
+    let before = if prop & libc::MS_SHARED != 0 {
+        libc::MS_SLAVE | libc::MS_REC
+    } else {
+        prop
+    };
     let slash = OsStr::new("/");
-    mount(OsStr::new(""), slash, None, prop, "").ctx("set the propagation of", "/")?;
+    mount(OsStr::new(""), slash, None, before, "").ctx("set the propagation of", "/")?;
     // pivot_root needs the new root to be a mount point.
     mount(
         rootfs.as_os_str(),

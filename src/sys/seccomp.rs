@@ -1,6 +1,5 @@
-//! seccomp(2) with flags, for sandbox-oci's filters (src/oci/seccomp.rs).
-//! The launcher's own filter goes through seccompiler's `apply_filter`,
-//! which takes none.
+//! seccomp(2) with flags: the one way both filters are installed (the
+//! default filter with none, sandbox-oci's with the profile's; src/seccomp/).
 
 use std::io;
 

@@ -30,46 +30,30 @@
 //!   x86_64-only filter, a call newer than syscalls.rs) is skipped, as
 //!   libseccomp and runc skip them, with a note.
 //!
-//! The program: the architecture check; for each ABI a binary search over
-//! its syscall numbers, whose leaves are ranges of numbers with one answer
-//! (a return) or one syscall's entries (the argument checks, in profile
-//! order, then the default). Jumps that a one-byte offset cannot hold go
-//! through BPF_JA, whose offset is 32 bits. Podman's profile comes to a
-//! few hundred instructions of the kernel's 4096.
+//! The profile becomes a [`Filter`] (filter.rs), which compiles it as it
+//! compiles the default filter. Podman's profile comes to a few hundred
+//! instructions of the kernel's 4096.
 //! Ref: seccomp(2); Documentation/userspace-api/seccomp_filter.rst;
 //! libseccomp's seccomp_rule_add(3) for the comparison operators.
 
-use std::collections::BTreeMap;
 use std::fmt;
 
-use super::spec::{
-    Arch, LinuxSeccomp, LinuxSeccompAction as Action, LinuxSeccompFilterFlag as Flag,
-    LinuxSeccompOperator as Op,
-};
 use libc::sock_filter;
 
-use super::syscalls;
+use super::filter::{Abi, Cond, Filter, Rule, Table};
+use super::STEP;
 use crate::error::{Error, Result};
-use crate::seccomp::{
-    data_arg_low, AUDIT_ARCH_X86_64, DATA_ARCH, DATA_NR, JEQ_K, JGE_K, JGT_K, LD_W_ABS, RET_K,
-    X32_SYSCALL_BIT,
+use crate::oci::spec::{
+    Arch, LinuxSeccomp, LinuxSeccompAction as Action, LinuxSeccompFilterFlag as Flag,
 };
 use crate::sys;
 
-/// The step named in every error.
-const STEP: &str = "seccomp";
-
-const AUDIT_ARCH_I386: u32 = 0x4000_0003;
-const AND_K: u16 = 0x54; // BPF_ALU | BPF_AND | BPF_K
-const JA: u16 = 0x05; // BPF_JMP | BPF_JA
-/// BPF_MAXINSNS: the most instructions the kernel takes in one filter.
-const MAX_INSNS: usize = 4096;
 /// The kernel caps SECCOMP_RET_ERRNO's data at MAX_ERRNO.
 const MAX_ERRNO: u32 = 4095;
 
 /// A compiled profile.
 pub struct Program {
-    pub filter: Vec<libc::sock_filter>,
+    pub filter: Vec<sock_filter>,
     /// SECCOMP_FILTER_FLAG_* to install with (from the profile's `flags`).
     pub flags: u32,
     /// What was approximated or skipped, worded for a user (e.g. "unknown syscall 'foo' skipped").
@@ -103,8 +87,7 @@ pub fn compile(s: &LinuxSeccomp) -> Result<Program> {
     let flags = flags(s.flags.as_deref().unwrap_or_default(), &mut notes);
     let abis = abis(s.architectures.as_deref().unwrap_or_default());
 
-    let mut per_abi: Vec<(Abi, BTreeMap<u32, Vec<Rule>>)> =
-        abis.iter().map(|&a| (a, BTreeMap::new())).collect();
+    let mut per_abi: Vec<(Abi, Table)> = abis.iter().map(|&a| (a, Table::new(default))).collect();
     let mut unknown: Vec<&str> = Vec::new();
     let mut truncated: Vec<&str> = Vec::new();
     for (i, entry) in s.syscalls.as_deref().unwrap_or_default().iter().enumerate() {
@@ -130,17 +113,19 @@ pub fn compile(s: &LinuxSeccomp) -> Result<Program> {
                 op: a.op,
                 value: a.value,
                 value_two: a.value_two.unwrap_or(0),
+                low32: false,
             });
         }
         for name in &entry.names {
             let mut known = false;
-            for (abi, rules) in per_abi.iter_mut() {
+            for (abi, table) in per_abi.iter_mut() {
                 if let Some(nr) = abi.number(name) {
                     known = true;
-                    rules.entry(nr).or_default().push(Rule {
+                    let rule = Rule {
                         conds: conds.clone(),
                         action: act,
-                    });
+                    };
+                    table.rules.push((nr, rule));
                     if *abi == Abi::I386 && conds.iter().any(Cond::wider_than_32_bits) {
                         truncated.push(name);
                     }
@@ -162,48 +147,21 @@ pub fn compile(s: &LinuxSeccomp) -> Result<Program> {
     let low = "compare the low 32 bits of their values";
     note_names(&mut notes, &mut truncated, on, on, low);
 
-    let rules_of = |abi: Abi| per_abi.iter().find(|(a, _)| *a == abi).map(|(_, r)| r);
-    let mut asm = Asm::default();
-    let not_x86_64 = asm.label();
-    let x32 = asm.label();
-    let bad_arch = asm.label();
-    asm.ins(LD_W_ABS, DATA_ARCH);
-    asm.jump_else(JEQ_K, AUDIT_ARCH_X86_64, not_x86_64);
-    asm.ins(LD_W_ABS, DATA_NR);
-    // x32 calls carry x86_64's token: they never reach the native rules.
-    asm.jump_if(JGE_K, X32_SYSCALL_BIT, x32);
-    if let Some(rules) = rules_of(Abi::X86_64) {
-        tree(&mut asm, &runs(rules, default), Abi::X86_64, default);
-    }
-    asm.mark(x32);
-    match rules_of(Abi::X32) {
-        Some(rules) => tree(&mut asm, &runs(rules, default), Abi::X32, default),
-        // Number -1 is no x32 call but a tracer skipping one (seccomp(2),
-        // SECCOMP_RET_TRACE): it gets the default, as libseccomp gives it.
-        None => {
-            asm.jump_else(JEQ_K, u32::MAX, bad_arch);
-            asm.ret(default);
+    let mut f = Filter {
+        x86_64: Table::new(default),
+        x32: None,
+        i386: None,
+    };
+    for (abi, mut table) in per_abi {
+        table.sort();
+        match abi {
+            Abi::X86_64 => f.x86_64 = table,
+            Abi::X32 => f.x32 = Some(table),
+            Abi::I386 => f.i386 = Some(table),
         }
     }
-    asm.mark(not_x86_64);
-    if let Some(rules) = rules_of(Abi::I386) {
-        asm.jump_else(JEQ_K, AUDIT_ARCH_I386, bad_arch);
-        asm.ins(LD_W_ABS, DATA_NR);
-        tree(&mut asm, &runs(rules, default), Abi::I386, default);
-    }
-    asm.mark(bad_arch);
-    asm.ret(libc::SECCOMP_RET_KILL_PROCESS);
-    let filter = asm.finish()?;
+    let filter = f.program()?;
 
-    if filter.len() > MAX_INSNS {
-        return Err(Error::msg(
-            STEP,
-            format!(
-                "the profile makes a filter of {} instructions, more than the kernel's {MAX_INSNS}",
-                filter.len()
-            ),
-        ));
-    }
     Ok(Program {
         filter,
         flags,
@@ -306,33 +264,6 @@ fn note_names(notes: &mut Vec<String>, names: &mut Vec<&str>, one: &str, many: &
     notes.push(format!("{what} {} {done}", quoted.join(", ")));
 }
 
-/// The system call ABIs of an x86_64 kernel.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
-enum Abi {
-    X86_64,
-    X32,
-    I386,
-}
-
-impl Abi {
-    fn number(self, name: &str) -> Option<u32> {
-        let table = match self {
-            Abi::X86_64 => syscalls::X86_64,
-            Abi::X32 => syscalls::X32,
-            Abi::I386 => syscalls::I386,
-        };
-        table
-            .binary_search_by(|(n, _)| syscalls::name(n).cmp(name))
-            .ok()
-            .map(|i| table[i].1)
-    }
-
-    /// Whether the arguments are compared as 64-bit values.
-    fn wide(self) -> bool {
-        self != Abi::I386
-    }
-}
-
 /// The ABIs a profile's architectures select, in the order their code is
 /// laid out (x86_64 always; foreign architectures ignored).
 fn abis(archs: &[Arch]) -> Vec<Abi> {
@@ -349,376 +280,6 @@ fn abis(archs: &[Arch]) -> Vec<Abi> {
     out
 }
 
-/// One argument condition.
-#[derive(Clone, Debug, PartialEq, Eq)]
-struct Cond {
-    index: u8,
-    op: Op,
-    value: u64,
-    value_two: u64,
-}
-
-impl Cond {
-    fn wider_than_32_bits(&self) -> bool {
-        let masked = self.op == Op::ScmpCmpMaskedEq;
-        self.value > u64::from(u32::MAX) || (masked && self.value_two > u64::from(u32::MAX))
-    }
-}
-
-/// One profile entry for one syscall number: conditions and an answer.
-#[derive(Clone, Debug, PartialEq, Eq)]
-struct Rule {
-    conds: Vec<Cond>,
-    action: u32,
-}
-
-/// What a syscall number gets.
-#[derive(Clone, Debug, PartialEq, Eq)]
-enum Verdict {
-    /// The same answer whatever the arguments.
-    Ret(u32),
-    /// The first rule whose conditions hold, else the default.
-    Rules(Vec<Rule>),
-}
-
-/// A syscall's rules reduced: nothing after an unconditional rule counts,
-/// and rules at the end that answer the default change nothing.
-fn verdict(mut rules: Vec<Rule>, default: u32) -> Verdict {
-    if let Some(i) = rules.iter().position(|r| r.conds.is_empty()) {
-        rules.truncate(i + 1);
-    }
-    while rules.last().is_some_and(|r| r.action == default) {
-        rules.pop();
-    }
-    match rules.as_slice() {
-        [] => Verdict::Ret(default),
-        [r] if r.conds.is_empty() => Verdict::Ret(r.action),
-        _ => Verdict::Rules(rules),
-    }
-}
-
-/// Every syscall number, 0 to u32::MAX, in ranges with one verdict each:
-/// (first number, verdict), sorted, the first starting at 0, no two
-/// neighbours alike.
-fn runs(rules: &BTreeMap<u32, Vec<Rule>>, default: u32) -> Vec<(u32, Verdict)> {
-    let mut bounds: Vec<(u32, Verdict)> = vec![(0, Verdict::Ret(default))];
-    for (&nr, r) in rules {
-        if bounds.last().is_some_and(|(lo, _)| *lo == nr) {
-            bounds.pop();
-        }
-        bounds.push((nr, verdict(r.clone(), default)));
-        if let Some(next) = nr.checked_add(1) {
-            bounds.push((next, Verdict::Ret(default)));
-        }
-    }
-    let mut out: Vec<(u32, Verdict)> = Vec::with_capacity(bounds.len());
-    for (lo, v) in bounds {
-        if out.last().is_none_or(|(_, last)| *last != v) {
-            out.push((lo, v));
-        }
-    }
-    out
-}
-
-/// Runs per stretch of the tree whose returns are shared: one `ret` per
-/// answer, placed after the stretch, which the tree's jumps reach in one
-/// byte. Larger trees are split in halves first.
-const STRETCH: usize = 64;
-
-/// A binary search over the runs, which cover every number; A holds the
-/// syscall number. Every path ends in a return.
-fn tree(asm: &mut Asm, runs: &[(u32, Verdict)], abi: Abi, default: u32) {
-    if runs.len() > STRETCH {
-        let mid = runs.len() / 2;
-        let upper = asm.label();
-        asm.jump_if(JGE_K, runs[mid].0, upper);
-        tree(asm, &runs[..mid], abi, default);
-        asm.mark(upper);
-        return tree(asm, &runs[mid..], abi, default);
-    }
-    let mut shared = Shared::default();
-    let root = shared.target(asm, runs);
-    if runs.len() > 1 {
-        node(asm, root, runs, &mut shared);
-    }
-    for (label, v) in shared.blocks {
-        asm.mark(label);
-        leaf(asm, v, abi, default);
-    }
-    for (action, label) in shared.rets {
-        asm.mark(label);
-        asm.ret(action);
-    }
-}
-
-/// What a stretch of the tree jumps to besides its own nodes: a `ret` for
-/// each answer, and the syscalls' blocks of argument checks.
-#[derive(Default)]
-struct Shared<'a> {
-    rets: Vec<(u32, Label)>,
-    blocks: Vec<(Label, &'a Verdict)>,
-}
-
-impl<'a> Shared<'a> {
-    /// Where a jump to these runs goes: the shared `ret` of a lone
-    /// answer, a block of checks, or a node still to be placed.
-    fn target(&mut self, asm: &mut Asm, runs: &'a [(u32, Verdict)]) -> Label {
-        match runs {
-            [(_, Verdict::Ret(a))] => match self.rets.iter().find(|(b, _)| b == a) {
-                Some(&(_, l)) => l,
-                None => {
-                    let l = asm.label();
-                    self.rets.push((*a, l));
-                    l
-                }
-            },
-            [(_, v)] => {
-                let l = asm.label();
-                self.blocks.push((l, v));
-                l
-            }
-            _ => asm.label(),
-        }
-    }
-}
-
-/// One node of the search (two runs or more) at `label`, then its
-/// subtrees.
-fn node<'a>(asm: &mut Asm, label: Label, runs: &'a [(u32, Verdict)], shared: &mut Shared<'a>) {
-    asm.mark(label);
-    let (lower, upper) = runs.split_at(runs.len() / 2);
-    let l = shared.target(asm, lower);
-    let u = shared.target(asm, upper);
-    asm.jump(JGE_K, upper[0].0, u, l);
-    for (label, half) in [(l, lower), (u, upper)] {
-        if half.len() > 1 {
-            node(asm, label, half, shared);
-        }
-    }
-}
-
-/// One syscall's rules: each rule's checks and answer in profile order,
-/// then the default.
-fn leaf(asm: &mut Asm, v: &Verdict, abi: Abi, default: u32) {
-    let rules = match v {
-        Verdict::Ret(a) => return asm.ret(*a),
-        Verdict::Rules(r) => r,
-    };
-    for r in rules {
-        let next = asm.label();
-        for c in &r.conds {
-            cond(asm, c, abi.wide(), next);
-        }
-        asm.ret(r.action);
-        asm.mark(next);
-    }
-    asm.ret(default);
-}
-
-/// Fall through when the condition holds, jump to `fail` when not.
-fn cond(asm: &mut Asm, c: &Cond, wide: bool, fail: Label) {
-    let pass = asm.label();
-    let lo_at = data_arg_low(c.index);
-    let hi_at = lo_at + 4;
-    let (lo, hi) = (c.value as u32, (c.value >> 32) as u32);
-    let (lo2, hi2) = (c.value_two as u32, (c.value_two >> 32) as u32);
-    // Orderings: `a OP v` is decided by the high words unless they are
-    // equal, then by the low words. LT and LE are GE and GT negated.
-    let (strict, negated) = match c.op {
-        Op::ScmpCmpGt => (true, false),
-        Op::ScmpCmpGe => (false, false),
-        Op::ScmpCmpLt => (false, true),
-        Op::ScmpCmpLe => (true, true),
-        _ => (false, false),
-    };
-    let (yes, no) = if negated { (fail, pass) } else { (pass, fail) };
-    let last_jump = if strict { JGT_K } else { JGE_K };
-    match c.op {
-        Op::ScmpCmpEq | Op::ScmpCmpNe | Op::ScmpCmpMaskedEq => {
-            let masked = c.op == Op::ScmpCmpMaskedEq;
-            let (want_lo, want_hi) = if masked { (lo2, hi2) } else { (lo, hi) };
-            let (equal, differ) = if c.op == Op::ScmpCmpNe {
-                (fail, pass)
-            } else {
-                (pass, fail)
-            };
-            if wide {
-                asm.ins(LD_W_ABS, hi_at);
-                if masked {
-                    asm.ins(AND_K, hi);
-                }
-                asm.jump_else(JEQ_K, want_hi, differ);
-            }
-            asm.ins(LD_W_ABS, lo_at);
-            if masked {
-                asm.ins(AND_K, lo);
-            }
-            asm.jump(JEQ_K, want_lo, equal, differ);
-        }
-        Op::ScmpCmpGt | Op::ScmpCmpGe | Op::ScmpCmpLt | Op::ScmpCmpLe => {
-            if wide {
-                asm.ins(LD_W_ABS, hi_at);
-                asm.jump_if(JGT_K, hi, yes);
-                asm.jump_else(JEQ_K, hi, no);
-            }
-            asm.ins(LD_W_ABS, lo_at);
-            asm.jump(last_jump, lo, yes, no);
-        }
-    }
-    asm.mark(pass);
-}
-
-/// A place in the program that jumps go to.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-struct Label(usize);
-
-enum Item {
-    Ins(sock_filter),
-    /// A conditional jump to `t` when true, `f` when false.
-    Jump {
-        code: u16,
-        k: u32,
-        t: Label,
-        f: Label,
-    },
-    Mark(Label),
-}
-
-/// Classic BPF with labels: conditional jumps go anywhere forward, and
-/// `finish` sends the ones too long for a one-byte offset through BPF_JA.
-#[derive(Default)]
-struct Asm {
-    items: Vec<Item>,
-    labels: usize,
-    marked: Vec<bool>,
-}
-
-impl Asm {
-    fn label(&mut self) -> Label {
-        self.labels += 1;
-        self.marked.push(false);
-        Label(self.labels - 1)
-    }
-
-    fn mark(&mut self, l: Label) {
-        debug_assert!(!self.marked[l.0], "label marked twice");
-        self.marked[l.0] = true;
-        self.items.push(Item::Mark(l));
-    }
-
-    fn ins(&mut self, code: u16, k: u32) {
-        self.items.push(Item::Ins(sock_filter {
-            code,
-            jt: 0,
-            jf: 0,
-            k,
-        }));
-    }
-
-    fn ret(&mut self, action: u32) {
-        self.ins(RET_K, action);
-    }
-
-    fn jump(&mut self, code: u16, k: u32, t: Label, f: Label) {
-        self.items.push(Item::Jump { code, k, t, f });
-    }
-
-    /// To `t` when true; on to the next instruction when not.
-    fn jump_if(&mut self, code: u16, k: u32, t: Label) {
-        let next = self.label();
-        self.jump(code, k, t, next);
-        self.mark(next);
-    }
-
-    /// On when true; to `f` when not.
-    fn jump_else(&mut self, code: u16, k: u32, f: Label) {
-        let next = self.label();
-        self.jump(code, k, next, f);
-        self.mark(next);
-    }
-
-    /// The instructions. A jump whose target is more than 255 away gets a
-    /// BPF_JA right after it (its offset is 32 bits) and jumps to that;
-    /// as that lengthens the program, lengths are recomputed until no more
-    /// jumps need one.
-    fn finish(self) -> Result<Vec<sock_filter>> {
-        if let Some(l) = self.marked.iter().position(|&m| !m) {
-            return Err(Error::msg(
-                STEP,
-                format!("internal: label {l} never placed"),
-            ));
-        }
-        let n = self.items.len();
-        // Per item: whether its true and its false target need a BPF_JA.
-        let mut far = vec![(false, false); n];
-        let mut at = vec![0usize; self.labels];
-        loop {
-            let mut pc = 0;
-            for (i, item) in self.items.iter().enumerate() {
-                match item {
-                    Item::Ins(_) => pc += 1,
-                    Item::Jump { .. } => pc += 1 + far[i].0 as usize + far[i].1 as usize,
-                    Item::Mark(l) => at[l.0] = pc,
-                }
-            }
-            // Distances with this round's lengths; a jump found too
-            // short gets its BPF_JA in the next round's.
-            let before = far.clone();
-            let mut pc = 0;
-            for (i, item) in self.items.iter().enumerate() {
-                match item {
-                    Item::Ins(_) => pc += 1,
-                    Item::Jump { t, f, .. } => {
-                        let (far_t, far_f) = &mut far[i];
-                        for (target, is_far) in [(t, far_t), (f, far_f)] {
-                            let dist = at[target.0]
-                                .checked_sub(pc + 1)
-                                .ok_or_else(|| Error::msg(STEP, "internal: a backward jump"))?;
-                            *is_far |= dist > 255;
-                        }
-                        pc += 1 + before[i].0 as usize + before[i].1 as usize;
-                    }
-                    Item::Mark(_) => {}
-                }
-            }
-            if far == before {
-                break;
-            }
-        }
-        let mut out: Vec<sock_filter> = Vec::with_capacity(n);
-        for (i, item) in self.items.iter().enumerate() {
-            match item {
-                Item::Ins(ins) => out.push(*ins),
-                Item::Mark(_) => {}
-                &Item::Jump { code, k, t, f } => {
-                    let pc = out.len();
-                    let (far_t, far_f) = far[i];
-                    // Offsets count from the instruction after the jump;
-                    // the BPF_JAs, when there are any, come first there.
-                    let short = |l: Label| (at[l.0] - (pc + 1)) as u8;
-                    let jt = if far_t { 0 } else { short(t) };
-                    let jf = if far_f { far_t as u8 } else { short(f) };
-                    out.push(sock_filter { code, jt, jf, k });
-                    for (target, is_far) in [(t, far_t), (f, far_f)] {
-                        if is_far {
-                            let from = out.len() + 1;
-                            let k = u32::try_from(at[target.0] - from)
-                                .map_err(|_| Error::msg(STEP, "internal: a jump beyond 32 bits"))?;
-                            out.push(sock_filter {
-                                code: JA,
-                                jt: 0,
-                                jf: 0,
-                                k,
-                            });
-                        }
-                    }
-                }
-            }
-        }
-        Ok(out)
-    }
-}
-
 #[cfg(test)]
 mod tests {
     //! The programs run through a small classic-BPF interpreter and are
@@ -732,6 +293,9 @@ mod tests {
     use libc::c_long;
     use serde_json::{json, Value};
 
+    use crate::seccomp::filter::Op;
+    use crate::seccomp::syscalls;
+    use crate::seccomp::{AUDIT_ARCH_I386, AUDIT_ARCH_X86_64, JA, X32_SYSCALL_BIT};
     use crate::sys::seccomp_probes as probe;
     use crate::sys::{self, Exit};
 
@@ -837,6 +401,7 @@ mod tests {
                             op: c.op,
                             value: c.value,
                             value_two: c.value_two.unwrap_or(0),
+                            low32: false,
                         })
                         .collect();
                     RefEntry {
@@ -1182,41 +747,6 @@ mod tests {
         assert_eq!(answer(&s, "getpid", [0; 6]), ALLOW);
         assert_eq!(answer(&s, "getppid", [0; 6]), errno(95));
         agrees_with_reference(&s);
-    }
-
-    #[test]
-    fn trailing_entries_that_answer_the_default_are_dropped() {
-        let rule = |action: u32, cond: bool| Rule {
-            conds: if cond {
-                vec![Cond {
-                    index: 0,
-                    op: Op::ScmpCmpEq,
-                    value: 1,
-                    value_two: 0,
-                }]
-            } else {
-                vec![]
-            },
-            action,
-        };
-        let d = errno(1);
-        assert_eq!(verdict(vec![rule(d, true)], d), Verdict::Ret(d));
-        assert_eq!(
-            verdict(vec![rule(ALLOW, false), rule(d, true)], d),
-            Verdict::Ret(ALLOW)
-        );
-        assert_eq!(
-            verdict(vec![rule(d, false), rule(ALLOW, true)], d),
-            Verdict::Ret(d)
-        );
-        assert_eq!(
-            verdict(vec![rule(d, true), rule(ALLOW, true)], d),
-            Verdict::Rules(vec![rule(d, true), rule(ALLOW, true)])
-        );
-        assert_eq!(
-            verdict(vec![rule(ALLOW, true), rule(d, true), rule(d, false)], d),
-            Verdict::Rules(vec![rule(ALLOW, true)])
-        );
     }
 
     #[test]

@@ -1,0 +1,101 @@
+//! seccomp, in one place: the filters of both front ends are written in
+//! one intermediate form and compiled by one compiler and assembler.
+//!
+//! - `filter.rs`: the intermediate form (per ABI, rules by syscall number
+//!   over a default answer) and its compilation into one classic BPF
+//!   program, a binary search per ABI;
+//! - `asm.rs`: the assembler under it (labels, long jumps through BPF_JA);
+//! - `default.rs`: the default filter of `sandbox run` and `sandbox exec`,
+//!   a table of rows turned into that form;
+//! - `oci.rs`: sandbox-oci's `linux.seccomp` profiles turned into it, and
+//!   installed with the profile's flags;
+//! - `syscalls.rs`: the x86 ABIs' system call numbers by name.
+//!
+//! The system call itself is `sys::seccomp_set_mode_filter`.
+//! Ref: seccomp(2); Documentation/userspace-api/seccomp_filter.rst
+
+mod asm;
+pub mod default;
+pub mod filter;
+pub mod oci;
+pub mod syscalls;
+
+pub use default::install_default;
+
+/// The step named in every error.
+const STEP: &str = "seccomp";
+
+/// Syscall numbers with this bit set enter the kernel through the x32 ABI
+/// on an x86_64 process and carry AUDIT_ARCH_X86_64, so a filter keyed on
+/// the plain numbers would not see them. Ref: seccomp(2) "Caveats"
+pub const X32_SYSCALL_BIT: u32 = 0x4000_0000;
+
+pub(crate) const AUDIT_ARCH_X86_64: u32 = 0xc000_003e;
+pub(crate) const AUDIT_ARCH_I386: u32 = 0x4000_0003;
+
+const LD_W_ABS: u16 = 0x20; // BPF_LD | BPF_W | BPF_ABS
+const AND_K: u16 = 0x54; // BPF_ALU | BPF_AND | BPF_K
+const JA: u16 = 0x05; // BPF_JMP | BPF_JA
+const JEQ_K: u16 = 0x15; // BPF_JMP | BPF_JEQ | BPF_K
+const JGT_K: u16 = 0x25; // BPF_JMP | BPF_JGT | BPF_K
+const JGE_K: u16 = 0x35; // BPF_JMP | BPF_JGE | BPF_K
+const RET_K: u16 = 0x06; // BPF_RET | BPF_K
+
+/// BPF_MAXINSNS: the most instructions the kernel takes in one filter.
+const MAX_INSNS: usize = 4096;
+
+/// Offsets into struct seccomp_data: nr, arch, then the six arguments
+/// (8 bytes each; on x86_64 the low half comes first).
+const DATA_NR: u32 = 0;
+const DATA_ARCH: u32 = 4;
+const fn data_arg_low(arg: u8) -> u32 {
+    16 + 8 * arg as u32
+}
+
+/// A classic BPF interpreter for the instructions our programs use, for
+/// the tests of both front ends.
+#[cfg(test)]
+pub(crate) mod interp {
+    use libc::sock_filter;
+
+    /// What the kernel reads: struct seccomp_data (the instruction
+    /// pointer 0).
+    pub fn data(nr: u32, arch: u32, args: [u64; 6]) -> Vec<u8> {
+        let mut d = Vec::with_capacity(64);
+        d.extend_from_slice(&nr.to_le_bytes());
+        d.extend_from_slice(&arch.to_le_bytes());
+        d.extend_from_slice(&0u64.to_le_bytes());
+        for a in args {
+            d.extend_from_slice(&a.to_le_bytes());
+        }
+        d
+    }
+
+    /// The program's answer for this seccomp_data.
+    pub fn run(prog: &[sock_filter], data: &[u8]) -> u32 {
+        let (mut a, mut pc) = (0u32, 0usize);
+        loop {
+            let sock_filter { code, jt, jf, k } = prog[pc];
+            pc += 1;
+            match code {
+                0x20 => {
+                    let o = k as usize;
+                    a = u32::from_le_bytes(data[o..o + 4].try_into().unwrap());
+                }
+                0x54 => a &= k,
+                0x05 => pc += k as usize,
+                0x15 | 0x25 | 0x35 | 0x45 => {
+                    let taken = match code {
+                        0x15 => a == k,
+                        0x25 => a > k,
+                        0x35 => a >= k,
+                        _ => a & k != 0,
+                    };
+                    pc += if taken { jt } else { jf } as usize;
+                }
+                0x06 => return k,
+                op => panic!("instruction {op:#x} not handled by the test interpreter"),
+            }
+        }
+    }
+}
