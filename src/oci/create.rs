@@ -57,7 +57,7 @@ pub struct Created {
 pub fn create(g: &Global, log: &Log, a: &CreateArgs, foreground: bool) -> Result<Created> {
     let bundle = fs::canonicalize(&a.bundle).ctx("bundle", a.bundle.display())?;
     let config_path = bundle.join("config.json");
-    let spec = super::load_spec(&config_path)?;
+    let (config_text, spec) = super::read_spec(&config_path)?;
     let proc_ = spec
         .process
         .as_ref()
@@ -115,7 +115,7 @@ pub fn create(g: &Global, log: &Log, a: &CreateArgs, foreground: bool) -> Result
         armed: true,
     };
     let saved_config = dir.join("config.json");
-    state::keep_config(&config_path, &saved_config)?;
+    state::keep_config(config_text.as_bytes(), &saved_config)?;
     let fifo = dir.join("exec.fifo");
     sys::mkfifo(fifo.as_os_str(), 0o600).ctx("make the exec fifo", fifo.display())?;
 
@@ -280,7 +280,7 @@ pub fn create(g: &Global, log: &Log, a: &CreateArgs, foreground: bool) -> Result
         .ctx("release the container's process", pid)?;
     let msg = InitMsg {
         id: a.id.clone(),
-        config: saved_config,
+        config: config_text,
         rootfs,
         pid,
         bundle: bundle.clone(),

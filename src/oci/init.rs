@@ -31,8 +31,9 @@ use super::{hooks, mounts, process, seccomp};
 #[derive(Debug, Serialize, Deserialize)]
 pub struct InitMsg {
     pub id: String,
-    /// The copy of config.json in the state directory.
-    pub config: PathBuf,
+    /// The text of config.json as `create` read it (the container's root
+    /// may be an id that cannot read the 0600 copy in the state directory).
+    pub config: String,
     pub rootfs: PathBuf,
     /// The container's process as the caller numbers it (for hooks' state).
     pub pid: i32,
@@ -170,7 +171,7 @@ pub fn main(fd: i32) -> u8 {
 enum Never {}
 
 fn stage(sock: &UnixStream, reader: &mut impl BufRead, m: InitMsg) -> Result<Never> {
-    let spec = super::load_spec(&m.config)?;
+    let spec = super::parse_spec(&m.config, &m.bundle.join("config.json"))?;
     let proc_ = spec
         .process
         .clone()

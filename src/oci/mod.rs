@@ -45,8 +45,20 @@ pub const ANNOTATION_DIE_WITH_CALLER: &str = "org.sandbox.die-with-caller";
 
 /// Read and parse a config.json.
 pub fn load_spec(path: &Path) -> Result<Spec> {
-    let text = std::fs::read(path).ctx("read config.json", path.display())?;
-    serde_json::from_slice(&text)
+    read_spec(path).map(|(_, spec)| spec)
+}
+
+/// Read a config.json once: its text (what `create` keeps and hands to the
+/// container's process, so all three see the same bytes) and its parse.
+pub fn read_spec(path: &Path) -> Result<(String, Spec)> {
+    let text = std::fs::read_to_string(path).ctx("read config.json", path.display())?;
+    let spec = parse_spec(&text, path)?;
+    Ok((text, spec))
+}
+
+/// Parse a config.json's text; `path` names it in the error.
+pub fn parse_spec(text: &str, path: &Path) -> Result<Spec> {
+    serde_json::from_str(text)
         .map_err(|e| Error::msg("parse config.json", format!("{}: {e}", path.display())))
 }
 

@@ -422,10 +422,9 @@ pub fn write_private(path: &Path, bytes: &[u8]) -> Result<()> {
     fs::rename(&tmp, path).ctx("rename", path.display())
 }
 
-/// Copy the bundle's config.json into the state directory, 0600 (it holds
-/// the container's environment).
-pub fn keep_config(from: &Path, to: &Path) -> Result<()> {
-    let mut src = fs::File::open(from).ctx("read config.json", from.display())?;
+/// Keep the bundle's config.json (the text `create` read and applies) in
+/// the state directory, 0600 (it holds the container's environment).
+pub fn keep_config(text: &[u8], to: &Path) -> Result<()> {
     let mut dst = fs::OpenOptions::new()
         .write(true)
         .create_new(true)
@@ -433,7 +432,7 @@ pub fn keep_config(from: &Path, to: &Path) -> Result<()> {
         .custom_flags(libc::O_NOFOLLOW)
         .open(to)
         .ctx("keep config.json", to.display())?;
-    std::io::copy(&mut src, &mut dst).ctx("keep config.json", to.display())?;
+    dst.write_all(text).ctx("keep config.json", to.display())?;
     Ok(())
 }
 
