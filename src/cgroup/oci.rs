@@ -72,8 +72,8 @@ use serde_json::{json, Value};
 
 use super::devices::{attach_program, denies_any, device_rules, v1_device_lines, DevRule};
 use super::{
-    collect_pids, io_error, is_denied, mkdir_p, read, rmdir, rmdir_below, rootless, write_file,
-    Found, Hierarchy,
+    absent, collect_pids, enable, io_error, is_denied, mkdir_p, read, rmdir, rmdir_below, rootless,
+    write_file, Found, Hierarchy,
 };
 use crate::error::{Context, Error, Result};
 use crate::oci::spec::{Linux, LinuxBlockIo, LinuxDeviceCgroup, LinuxNetwork, LinuxResources};
@@ -802,17 +802,12 @@ fn enable_controllers(mount: &Path, dir: &Path, settings: &[Setting]) -> Vec<(St
     };
     let mut parent = mount.to_path_buf();
     for part in below.components() {
-        let control = parent.join("cgroup.subtree_control");
-        let enabled = fs::read_to_string(&control).unwrap_or_default();
-        for c in &wanted {
-            if enabled.split_whitespace().any(|e| e == *c) {
-                continue;
-            }
-            if let Err(e) = write_file(&control, &format!("+{c}")) {
-                failed.push((
-                    c.to_string(),
-                    io_error(&format!("enable +{c}"), &control, e),
-                ));
+        let enabled = read(&parent.join("cgroup.subtree_control")).unwrap_or_default();
+        // One at a time: a controller the kernel refuses must not keep
+        // the others from being enabled.
+        for c in absent(&wanted, &enabled) {
+            if let Err(e) = enable(&parent, &[c], &format!("enable +{c}")) {
+                failed.push((c.to_string(), e));
             }
         }
         parent.push(part);

@@ -18,7 +18,7 @@ use std::os::fd::OwnedFd;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
-use super::{absent, keyed, Found};
+use super::{absent, keyed, read, Found};
 use crate::error::{Context, Error, Result};
 use crate::plan::CgroupLimits;
 
@@ -122,20 +122,15 @@ pub fn settings(l: &CgroupLimits) -> Vec<(&'static str, String)> {
     s
 }
 
-fn read(path: &Path) -> Result<String> {
-    super::read(path)
-}
-
 fn write(path: &Path, what: &str, data: &str) -> Result<()> {
     super::write(path, what, data).map_err(delegation_hint)
 }
 
 fn delegation_hint(e: Error) -> Error {
-    match e.raw_errno() {
-        Some(libc::EACCES) | Some(libc::EPERM) | Some(libc::EROFS) | Some(libc::EBUSY) => {
-            e.with_hint(DELEGATE_HINT)
-        }
-        _ => e,
+    if super::is_denied(&e) || e.raw_errno() == Some(libc::EBUSY) {
+        e.with_hint(DELEGATE_HINT)
+    } else {
+        e
     }
 }
 
