@@ -499,12 +499,7 @@ fn page_size(s: &str) -> Result<&str> {
 
 /// The cgroup v2 files, in the order they are written.
 fn v2_settings(r: &LinuxResources) -> Result<Vec<Setting>> {
-    let mut s = Vec::new();
-    if let Some(p) = r.pids {
-        if p.limit > 0 {
-            s.push(setting("pids", "pids.max", p.limit, "pids.limit"));
-        }
-    }
+    let mut s = pids_max(r);
     if let Some(m) = r.memory {
         let (limit, swap) = (m.limit.unwrap_or(0), m.swap.unwrap_or(0));
         if let Some(v) = swap_v2(swap, limit)? {
@@ -555,6 +550,14 @@ fn v2_settings(r: &LinuxResources) -> Result<Vec<Setting>> {
     push_hugetlb(&mut s, r, "max")?;
     s.extend(unified(r)?);
     Ok(s)
+}
+
+/// pids.max, the same file in cgroup v1 and v2.
+fn pids_max(r: &LinuxResources) -> Vec<Setting> {
+    match r.pids {
+        Some(p) if p.limit > 0 => vec![setting("pids", "pids.max", p.limit, "pids.limit")],
+        _ => Vec::new(),
+    }
 }
 
 /// `hugetlb.<size>.<file>` for each of `linux.resources.hugepageLimits`
@@ -612,12 +615,7 @@ fn unified(r: &LinuxResources) -> Result<Vec<Setting>> {
 /// The v1 files, in the order they are written (`linux.resources.unified`
 /// aside: that is for a cgroup v2 directory).
 fn v1_settings(r: &LinuxResources) -> Result<Vec<Setting>> {
-    let mut s = Vec::new();
-    if let Some(p) = r.pids {
-        if p.limit > 0 {
-            s.push(setting("pids", "pids.max", p.limit, "pids.limit"));
-        }
-    }
+    let mut s = pids_max(r);
     if let Some(m) = r.memory {
         // The limit before memory+swap: the kernel keeps
         // memsw.limit_in_bytes >= limit_in_bytes at every write.
