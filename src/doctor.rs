@@ -6,8 +6,9 @@
 use std::ffi::OsStr;
 use std::fs;
 use std::io::{Read, Write};
-use std::path::{Path, PathBuf};
+use std::path::Path;
 
+use crate::cgroup;
 use crate::error::describe_errno;
 use crate::sys;
 
@@ -241,30 +242,22 @@ fn userns_sysctls() -> String {
 /// delegated to it (the directory, cgroup.procs and cgroup.subtree_control
 /// writable), as `--memory`, `--pids` and `--cpus` need.
 fn cgroup_line() -> (bool, String) {
-    let mountinfo = fs::read_to_string("/proc/self/mountinfo").unwrap_or_default();
-    let Some(mnt) = mountinfo.lines().find_map(|l| {
-        let (pre, post) = l.split_once(" - ")?;
-        (post.split(' ').next() == Some("cgroup2"))
-            .then(|| pre.split(' ').nth(4).map(String::from))?
+    let found = cgroup::Found::read().ok();
+    let Some((found, mnt)) = found.and_then(|f| {
+        let mnt = f.unified()?.mount.display().to_string();
+        Some((f, mnt))
     }) else {
         return (
             false,
             "not mounted: resource limits (--memory, --pids, --cpus) are unavailable".into(),
         );
     };
-    let hybrid = mountinfo.lines().any(|l| {
-        l.split_once(" - ")
-            .is_some_and(|(_, p)| p.starts_with("cgroup "))
-    });
-    let own = fs::read_to_string("/proc/self/cgroup")
-        .unwrap_or_default()
-        .lines()
-        .find_map(|l| l.strip_prefix("0::").map(String::from))
-        .unwrap_or_else(|| "/".into());
-    let dir = PathBuf::from(&mnt).join(own.trim_start_matches('/'));
-    let delegated = ["", "cgroup.procs", "cgroup.subtree_control"]
-        .iter()
-        .all(|f| sys::writable(dir.join(f).as_os_str()).is_ok());
+    let hybrid = found.hierarchies.iter().any(|h| !h.v2());
+    let own = found.own_unified().unwrap_or("/").to_string();
+    let delegated = found
+        .unified()
+        .and_then(|h| h.dir_of(&own))
+        .is_some_and(|dir| cgroup::delegated(&dir));
     let kind = if hybrid {
         "hybrid (v1 controllers also mounted)"
     } else {

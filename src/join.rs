@@ -126,11 +126,17 @@ fn open_target(live: &state::Live, plan: &Plan) -> Result<Target> {
     };
     let cgroup = if plan.cgroup.any() {
         let text = std::fs::read_to_string(proc("cgroup")).ctx("read", proc("cgroup").display())?;
-        let rel = text
-            .lines()
-            .find_map(|l| l.strip_prefix("0::"))
+        let rel = crate::procfs::unified_cgroup(&text)
             .ok_or_else(|| Error::msg("find the sandbox's cgroup", "no cgroup v2 line"))?;
-        let dir = Path::new("/sys/fs/cgroup").join(rel.trim_start_matches('/'));
+        let dir = crate::cgroup::Found::read()?
+            .unified()
+            .and_then(|h| h.dir_of(rel))
+            .ok_or_else(|| {
+                Error::msg(
+                    "find the sandbox's cgroup",
+                    format!("cgroup v2 is not mounted where this process can see {rel}"),
+                )
+            })?;
         Some(
             sys::open_path(&dir, libc::O_PATH | libc::O_DIRECTORY | libc::O_CLOEXEC)
                 .ctx("open the sandbox's cgroup", dir.display())?,
@@ -140,7 +146,7 @@ fn open_target(live: &state::Live, plan: &Plan) -> Result<Target> {
     };
     // Opened by pid: still the same process after the opens, so what was
     // opened is its, not a stranger's that took the pid since.
-    if state::start_time(pid) != Some(start) || !sys::pidfd_alive(pidfd.as_fd()) {
+    if crate::procfs::start_time(pid) != Some(start) || !sys::pidfd_alive(pidfd.as_fd()) {
         return Err(ended());
     }
     Ok(Target {

@@ -1,7 +1,11 @@
-//! The Landlock ruleset, applied in the child stage after pivot_root (so
-//! the paths below are the sandbox's own) and before seccomp.
+//! The Landlock ruleset, for both front ends: one builder ([`enforce`])
+//! with the ABI it targets, the path rules, the scopes and the modes;
+//! `sandbox run`/`exec` give it their rules here ([`apply`]), sandbox-oci's
+//! `org.sandbox.landlock` annotation its own (oci/landlock.rs).
 //!
-//! Read and execute anywhere under `/`; write only where a writable mount
+//! For `sandbox run`, applied in the child stage after pivot_root (so
+//! the paths below are the sandbox's own) and before seccomp:
+//! read and execute anywhere under `/`; write only where a writable mount
 //! is (the root unless it is read-only, /tmp, /dev/shm, `--bind` and
 //! `--tmpfs` targets, /run when the root is the host's)
 //! and to the device nodes in /dev; on ABI 6 and later also the
@@ -16,8 +20,8 @@
 use std::path::{Path, PathBuf};
 
 use landlock::{
-    Access, AccessFs, CompatLevel, Compatible, LandlockStatus, PathBeneath, PathFd, Ruleset,
-    RulesetAttr, RulesetCreatedAttr, RulesetStatus, Scope, ABI,
+    Access, AccessFs, BitFlags, CompatLevel, Compatible, LandlockStatus, PathBeneath, PathFd,
+    Ruleset, RulesetAttr, RulesetCreatedAttr, RulesetStatus, Scope, ABI,
 };
 
 use crate::error::{Error, Result};
@@ -26,25 +30,58 @@ use crate::plan::{LandlockMode, RootMode};
 use crate::rootfs;
 
 /// The newest ABI whose rights we use and have tested. The crate drops what
-/// an older kernel lacks (best effort); `--landlock require` only insists
-/// that some ruleset is enforced.
+/// an older kernel lacks (best effort); require only insists that some
+/// ruleset is enforced.
 const ABI_TARGET: ABI = ABI::V6;
 
-/// Besides the nodes bound from the host (rootfs::DEVICES), what in /dev
-/// the command may write to and ioctl (ttys need ioctls).
-const MORE_DEVICES: &[&str] = &["console", "pts"];
+/// The device nodes in /dev a sandbox may read, write, truncate and ioctl
+/// (ttys need ioctls): those bound from the host (rootfs::DEVICES), the
+/// console, the pty devices. /dev/ptmx is a node in an OCI container's
+/// /dev and a link to pts/ptmx in ours.
+fn device_nodes() -> Vec<PathBuf> {
+    rootfs::DEVICES
+        .iter()
+        .chain(&["console", "pts", "ptmx"])
+        .map(|d| Path::new("/dev").join(d))
+        .collect()
+}
 
 /// What was enforced, for `--verbose` and the require check.
 pub struct Outcome {
     pub summary: String,
 }
 
-/// Apply the ruleset. `root_writable` is false for `--read-only` and for the
-/// overlay-unavailable fallback.
-pub fn apply(plan: &Plan, root_writable: bool) -> Result<Outcome> {
-    if plan.landlock == LandlockMode::Off {
+/// What a ruleset grants, by path (each beneath it): read and execute,
+/// everything, or a device's read, write, truncate and ioctl. A path
+/// that is not there is left out (/dev/console exists only with a
+/// terminal); any other that cannot be opened fails the ruleset.
+pub struct Rules {
+    pub read: Vec<PathBuf>,
+    pub write: Vec<PathBuf>,
+    pub devices: Vec<PathBuf>,
+}
+
+impl Rules {
+    /// Read anywhere under `/`, write beneath `write`, and the device
+    /// nodes of /dev.
+    pub fn new(write: Vec<PathBuf>) -> Rules {
+        Rules {
+            read: vec![PathBuf::from("/")],
+            write,
+            devices: device_nodes(),
+        }
+    }
+}
+
+/// Build the ruleset for `rules`, with the abstract-unix-socket and
+/// signal scopes (ABI 6), and restrict the calling thread (and what it
+/// execs). Best effort: what the kernel lacks is dropped. Under
+/// `LandlockMode::Require` a kernel that enforces nothing fails, with
+/// `hint` (the front end's way to run without it).
+pub fn enforce(mode: LandlockMode, rules: &Rules, hint: &str) -> Result<Outcome> {
+    if mode == LandlockMode::Off {
         return Ok(Outcome {
-            summary: "landlock: off (--landlock off)".into(),
+            summary: "landlock: off".into(),
         });
     }
     let err =
@@ -53,24 +90,11 @@ pub fn apply(plan: &Plan, root_writable: bool) -> Result<Outcome> {
     let read = AccessFs::from_read(abi);
     let all = AccessFs::from_all(abi);
     let device = AccessFs::ReadFile | AccessFs::WriteFile | AccessFs::Truncate | AccessFs::IoctlDev;
-
-    let mut writable: Vec<&Path> = vec![Path::new("/tmp"), Path::new("/dev/shm")];
-    if root_writable && plan.root != RootMode::ReadOnly {
-        writable.push(Path::new("/"));
-    }
-    for b in plan.binds.iter().filter(|b| !b.read_only) {
-        writable.push(&b.dst);
-    }
-    writable.extend(tmpfs_targets(plan));
-
-    let mut rules: Vec<(&Path, _)> = vec![(Path::new("/"), read)];
-    rules.extend(writable.iter().map(|p| (*p, all)));
-    let devices: Vec<PathBuf> = rootfs::DEVICES
-        .iter()
-        .chain(MORE_DEVICES)
-        .map(|d| Path::new("/dev").join(d))
-        .collect();
-    rules.extend(devices.iter().map(|d| (d.as_path(), device)));
+    let grants: [(&[PathBuf], BitFlags<AccessFs>); 3] = [
+        (&rules.read, read),
+        (&rules.write, all),
+        (&rules.devices, device),
+    ];
 
     let mut rs = Ruleset::default()
         .set_compatibility(CompatLevel::BestEffort)
@@ -80,20 +104,21 @@ pub fn apply(plan: &Plan, root_writable: bool) -> Result<Outcome> {
         .map_err(|e| err("scope", &e))?
         .create()
         .map_err(|e| err("create the ruleset", &e))?;
-    for (path, access) in rules {
-        let fd = match PathFd::new(path) {
-            Ok(fd) => fd,
-            // /dev/console exists only with a terminal.
-            Err(_) if !path.exists() => continue,
-            Err(e) => return Err(err(&format!("open {}", path.display()), &e)),
-        };
-        rs = rs
-            .add_rule(PathBeneath::new(fd, access))
-            .map_err(|e| err(&format!("rule for {}", path.display()), &e))?;
+    for (paths, access) in grants {
+        for path in paths {
+            let fd = match PathFd::new(path) {
+                Ok(fd) => fd,
+                Err(_) if !path.exists() => continue,
+                Err(e) => return Err(err(&format!("open {}", path.display()), &e)),
+            };
+            rs = rs
+                .add_rule(PathBeneath::new(fd, access))
+                .map_err(|e| err(&format!("rule for {}", path.display()), &e))?;
+        }
     }
     let status = rs
         .restrict_self()
-        .map_err(|e| err("restrict the child stage", &e))?;
+        .map_err(|e| err("restrict the process", &e))?;
 
     let abi_seen = match status.landlock {
         LandlockStatus::Available { effective_abi, .. } => Some(effective_abi as i32),
@@ -119,14 +144,33 @@ pub fn apply(plan: &Plan, root_writable: bool) -> Result<Outcome> {
             format!("not enforced: {}", unavailable_reason(&status.landlock)),
         ),
     };
-    if plan.landlock == LandlockMode::Require && !enforced {
-        return Err(Error::msg("landlock", format!("required, but {what}")).with_hint(
-            "boot a kernel with Landlock in its LSM list (CONFIG_LSM or lsm=...,landlock), or use --landlock auto",
-        ));
+    if mode == LandlockMode::Require && !enforced {
+        return Err(Error::msg("landlock", format!("required, but {what}")).with_hint(format!(
+            "boot a kernel with Landlock in its LSM list (CONFIG_LSM or lsm=...,landlock), or {hint}"
+        )));
     }
     Ok(Outcome {
         summary: format!("landlock: {what}"),
     })
+}
+
+/// `sandbox run`'s and `exec`'s ruleset. `root_writable` is false for
+/// `--read-only` and for the overlay-unavailable fallback.
+pub fn apply(plan: &Plan, root_writable: bool) -> Result<Outcome> {
+    if plan.landlock == LandlockMode::Off {
+        return Ok(Outcome {
+            summary: "landlock: off (--landlock off)".into(),
+        });
+    }
+    let mut writable: Vec<PathBuf> = vec!["/tmp".into(), "/dev/shm".into()];
+    if root_writable && plan.root != RootMode::ReadOnly {
+        writable.push("/".into());
+    }
+    for b in plan.binds.iter().filter(|b| !b.read_only) {
+        writable.push(b.dst.clone());
+    }
+    writable.extend(tmpfs_targets(plan).into_iter().map(Path::to_path_buf));
+    enforce(plan.landlock, &Rules::new(writable), "use --landlock auto")
 }
 
 /// The writable tmpfs mounts besides /tmp and /dev/shm: `--tmpfs`

@@ -61,6 +61,8 @@ pub mod oci;
 mod parent;
 #[doc(hidden)]
 pub mod plan;
+#[doc(hidden)]
+pub mod procfs;
 mod relay;
 mod rootfs;
 mod seccomp;

@@ -10,7 +10,7 @@ mod cli;
 mod manual;
 
 // cli.rs names the library's domain types as `crate::…`.
-pub(crate) use sandbox::{error, join, limits, manage, net, nslimits, plan, state};
+pub(crate) use sandbox::{error, join, limits, manage, net, nslimits, plan, procfs, state};
 
 use std::io::Write;
 use std::process::ExitCode;
@@ -222,7 +222,7 @@ fn run(args: plan::RunArgs) -> u8 {
     let started = cmd.spawn_encoded().and_then(|(child, plan)| {
         if let Some(r) = &mut reg {
             let pid = child.id() as i32;
-            let pid_start = state::start_time(pid).unwrap_or(0);
+            let pid_start = procfs::start_time(pid).unwrap_or(0);
             // --detach returns once the set-up is done (exec checks the
             // same itself: before it, the sandbox's root is the host's).
             if detach {
@@ -231,7 +231,7 @@ fn run(args: plan::RunArgs) -> u8 {
             let rec = state::Record {
                 pid,
                 pid_start,
-                launcher_start: state::start_time(std::process::id() as i32).unwrap_or(0),
+                launcher_start: procfs::start_time(std::process::id() as i32).unwrap_or(0),
                 rootfs: std::fs::canonicalize(&rootfs)
                     .unwrap_or_else(|_| rootfs.into())
                     .to_string_lossy()

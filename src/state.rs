@@ -38,6 +38,7 @@ use std::os::unix::fs::{MetadataExt, OpenOptionsExt};
 use std::path::{Path, PathBuf};
 
 use crate::error::{Context, Error, Result};
+use crate::procfs;
 use crate::sys;
 
 /// The longest name `--name` takes.
@@ -183,15 +184,6 @@ impl Record {
     }
 }
 
-/// A process's start time (clock ticks after boot), from /proc/PID/stat.
-pub fn start_time(pid: i32) -> Option<u64> {
-    let stat = fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
-    // The command name may hold spaces and parentheses: count from the
-    // last ')'. starttime is field 22; field 3 is the first after it.
-    let rest = &stat[stat.rfind(')')? + 1..];
-    rest.split_whitespace().nth(19)?.parse().ok()
-}
-
 /// Whether `pid` has no_new_privs set: the child stage sets it after its
 /// pivot_root and nested user namespace, so from then on the process's
 /// root and namespaces are the sandbox's final ones (before, its root is
@@ -207,7 +199,7 @@ pub fn confined(pid: i32) -> bool {
 pub fn wait_confined(pid: i32, start: u64, within: std::time::Duration) -> bool {
     let deadline = std::time::Instant::now() + within;
     loop {
-        if start_time(pid) != Some(start) {
+        if procfs::start_time(pid) != Some(start) {
             return false;
         }
         if confined(pid) {
@@ -225,7 +217,7 @@ pub fn wait_confined(pid: i32, start: u64, within: std::time::Duration) -> bool 
 /// fd names the process that was checked.
 pub fn checked_pidfd(pid: i32, start: u64) -> Option<OwnedFd> {
     let fd = sys::pidfd_open(pid).ok()?;
-    (start_time(pid) == Some(start) && sys::pidfd_alive(fd.as_fd())).then_some(fd)
+    (procfs::start_time(pid) == Some(start) && sys::pidfd_alive(fd.as_fd())).then_some(fd)
 }
 
 fn tag() -> String {
@@ -567,7 +559,7 @@ fn inspect(base: &Path, name: &str) -> Option<Live> {
     f.read_to_end(&mut bytes).ok()?;
     let (record, plan) = parse_entry(&bytes)?;
     // The launcher lives but its sandbox may have just ended.
-    if start_time(record.pid) != Some(record.pid_start) {
+    if procfs::start_time(record.pid) != Some(record.pid_start) {
         return None;
     }
     let (log, old_log) = log_paths(base, name);
@@ -854,6 +846,6 @@ mod tests {
 
     #[test]
     fn own_start_time() {
-        assert!(start_time(std::process::id() as i32).is_some());
+        assert!(procfs::start_time(std::process::id() as i32).is_some());
     }
 }

@@ -317,7 +317,7 @@ pub fn create(g: &Global, log: &Log, a: &CreateArgs, foreground: bool) -> Result
             }
         }
     }
-    let start_time = state::stat(pid).map(|s| s.1).unwrap_or(0);
+    let start_time = crate::procfs::start_time(pid).unwrap_or(0);
     let container = Container {
         dir: dir.clone(),
         record: Record {

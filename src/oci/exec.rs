@@ -159,7 +159,7 @@ pub fn exec(g: &Global, _log: &Log, a: &ExecArgs) -> Result<u8> {
             .ctx("open the container's namespace", &pidns)?;
         sys::setns(f.as_fd(), libc::CLONE_NEWPID).ctx("join the container's namespace", &pidns)?;
     }
-    if !state::process_alive(pid, c.record.start_time) {
+    if !crate::procfs::alive(pid, c.record.start_time) {
         return Err(Error::msg(
             "exec",
             format!("container {} is not running", a.id),

@@ -1,6 +1,7 @@
 //! The annotation `org.sandbox.landlock` (`auto` or `require`): a Landlock
-//! ruleset on the container's process, our extra over runc. Read and
-//! execute anywhere; write beneath `/` when the root is writable, else
+//! ruleset on the container's process, our extra over runc, built by the
+//! one builder (crate::landlock::enforce) with the container's rules. Read
+//! and execute anywhere; write beneath `/` when the root is writable, else
 //! only beneath the mounts that are not read-only (and /dev's nodes); on
 //! ABI 6 and later also the abstract-unix-socket and signal scopes, so the
 //! container cannot reach abstract sockets or signal processes outside its
@@ -8,19 +9,19 @@
 //! `auto` applies what the kernel has; `require` fails the start when no
 //! ruleset is enforced.
 
-use std::path::Path;
+use std::path::PathBuf;
 
 use super::spec::Spec;
-use landlock::{
-    Access, AccessFs, CompatLevel, Compatible, PathBeneath, PathFd, Ruleset, RulesetAttr,
-    RulesetCreatedAttr, RulesetStatus, Scope, ABI,
-};
-
 use crate::error::{Error, Result};
+use crate::landlock::{enforce, Rules};
+use crate::plan::LandlockMode;
 
-pub fn check_mode(mode: &str) -> Result<()> {
+/// The annotation's value as a mode.
+fn parse_mode(mode: &str) -> Result<LandlockMode> {
     match mode {
-        "auto" | "require" | "off" => Ok(()),
+        "auto" => Ok(LandlockMode::Auto),
+        "require" => Ok(LandlockMode::Require),
+        "off" => Ok(LandlockMode::Off),
         m => Err(Error::msg(
             "annotation",
             format!(
@@ -31,17 +32,17 @@ pub fn check_mode(mode: &str) -> Result<()> {
     }
 }
 
+pub fn check_mode(mode: &str) -> Result<()> {
+    parse_mode(mode).map(drop)
+}
+
 pub fn apply(mode: &str, spec: &Spec) -> Result<()> {
-    check_mode(mode)?;
-    if mode == "off" {
+    let mode = parse_mode(mode)?;
+    if mode == LandlockMode::Off {
         return Ok(());
     }
-    let err = |e: &dyn std::fmt::Display| Error::msg("landlock", e.to_string());
-    let abi = ABI::V6;
-    let read = AccessFs::from_read(abi);
-    let all = AccessFs::from_all(abi);
     let root_ro = spec.root.as_ref().and_then(|r| r.readonly).unwrap_or(false);
-    let mut writable: Vec<std::path::PathBuf> = vec![];
+    let mut writable: Vec<PathBuf> = vec![];
     if root_ro {
         for m in spec.mounts.iter().flatten() {
             let ro = m.options.iter().flatten().any(|o| o == "ro");
@@ -56,50 +57,6 @@ pub fn apply(mode: &str, spec: &Spec) -> Result<()> {
     } else {
         writable.push("/".into());
     }
-    let mut ruleset = Ruleset::default()
-        .set_compatibility(CompatLevel::BestEffort)
-        .handle_access(all)
-        .map_err(|e| err(&e))?
-        .scope(Scope::AbstractUnixSocket | Scope::Signal)
-        .map_err(|e| err(&e))?
-        .create()
-        .map_err(|e| err(&e))?;
-    let rule = |p: &Path, access| -> Result<Option<PathBeneath<PathFd>>> {
-        match PathFd::new(p) {
-            Ok(fd) => Ok(Some(PathBeneath::new(fd, access))),
-            Err(_) => Ok(None),
-        }
-    };
-    if let Some(r) = rule(Path::new("/"), read)? {
-        ruleset = ruleset.add_rule(r).map_err(|e| err(&e))?;
-    }
-    for w in &writable {
-        if let Some(r) = rule(w, all)? {
-            ruleset = ruleset.add_rule(r).map_err(|e| err(&e))?;
-        }
-    }
-    let device = AccessFs::ReadFile | AccessFs::WriteFile | AccessFs::Truncate | AccessFs::IoctlDev;
-    for d in [
-        "/dev/null",
-        "/dev/zero",
-        "/dev/full",
-        "/dev/random",
-        "/dev/urandom",
-        "/dev/tty",
-        "/dev/console",
-        "/dev/pts",
-        "/dev/ptmx",
-    ] {
-        if let Some(r) = rule(Path::new(d), device)? {
-            ruleset = ruleset.add_rule(r).map_err(|e| err(&e))?;
-        }
-    }
-    let status = ruleset.restrict_self().map_err(|e| err(&e))?;
-    if mode == "require" && status.ruleset == RulesetStatus::NotEnforced {
-        return Err(Error::msg(
-            "landlock",
-            "the annotation asks for require, and this kernel enforces no Landlock ruleset",
-        ));
-    }
-    Ok(())
+    let hint = format!("set the annotation {} to auto", super::ANNOTATION_LANDLOCK);
+    enforce(mode, &Rules::new(writable), &hint).map(drop)
 }

@@ -12,7 +12,7 @@
 //! `sandbox-oci init` (init.rs), which builds the container and waits on
 //! the exec FIFO.
 
-pub mod cgroup;
+pub use crate::cgroup::oci as cgroup;
 mod cli;
 mod create;
 mod exec;

@@ -47,7 +47,7 @@ pub struct Record {
     pub created: String,
     #[serde(default)]
     pub annotations: HashMap<String, String>,
-    /// Our cgroup record (cgroup.rs), when the container has one.
+    /// Our cgroup record (cgroup/oci.rs), when the container has one.
     #[serde(default)]
     pub cgroup: Option<serde_json::Value>,
     /// Whether the container has its own PID namespace (kill --all and ps
@@ -293,7 +293,7 @@ impl Container {
     }
 
     pub fn alive(&self) -> bool {
-        process_alive(self.record.pid, self.record.start_time)
+        crate::procfs::alive(self.record.pid, self.record.start_time)
     }
 
     pub fn status(&self) -> Status {
@@ -374,27 +374,6 @@ impl Container {
         out.sort_unstable();
         Ok(out)
     }
-}
-
-/// Whether `pid` is alive, not a zombie, and started at `start_time`.
-pub fn process_alive(pid: i32, start_time: u64) -> bool {
-    match stat(pid) {
-        Some((state, st)) => state != 'Z' && state != 'X' && st == start_time,
-        None => false,
-    }
-}
-
-/// (state letter, start time) from /proc/PID/stat.
-pub fn stat(pid: i32) -> Option<(char, u64)> {
-    let s = fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
-    // The command name is in parentheses and may hold anything; the fields
-    // after the last ')' are plain.
-    let rest = &s[s.rfind(')')? + 2..];
-    let f: Vec<&str> = rest.split(' ').collect();
-    let state = f.first()?.chars().next()?;
-    // Field 22 overall is index 19 after pid and comm.
-    let start = f.get(19)?.parse().ok()?;
-    Some((state, start))
 }
 
 /// Write `bytes` to `path` through a temporary file and a rename (a pid

@@ -1,4 +1,5 @@
-//! cgroup v2 for `--memory`, `--pids` and `--cpus`.
+//! `sandbox run`'s cgroup v2 leaf for `--memory`, `--pids` and `--cpus`,
+//! over the core in mod.rs (discovery, files, removal).
 //!
 //! A fresh child cgroup of the caller's own cgroup, made for one run: the
 //! sandbox is born in it (CLONE_INTO_CGROUP, or moved before it is
@@ -10,15 +11,14 @@
 //! Ref: Documentation/admin-guide/cgroup-v2.rst ("Delegation",
 //! "No Internal Process Constraint")
 //!
-//! The parsing of /proc files is pure and unit-tested; the rest is tested
-//! through the binary on a pure cgroup v2 kernel (`make test-vm`).
+//! What is pure is unit-tested; the rest is tested through the binary on
+//! a pure cgroup v2 kernel (`make test-vm`).
 
-use std::fs;
 use std::os::fd::OwnedFd;
-use std::os::unix::fs::OpenOptionsExt;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
+use super::{absent, keyed, read, Found};
 use crate::error::{Context, Error, Result};
 use crate::plan::CgroupLimits;
 
@@ -37,12 +37,6 @@ pub fn limits_hint(hybrid: bool) -> &'static str {
     } else {
         DELEGATE_HINT
     }
-}
-
-/// Whether the caller's v2 cgroup is the unified part of a hybrid system:
-/// the controllers are then in v1.
-fn is_hybrid(path: &str, own: &Path) -> bool {
-    path == "/" || own.starts_with("/sys/fs/cgroup/unified")
 }
 
 /// Fail closed on a hybrid or v1 system: no delegation helps there.
@@ -128,93 +122,15 @@ pub fn settings(l: &CgroupLimits) -> Vec<(&'static str, String)> {
     s
 }
 
-/// The unified-hierarchy path of our cgroup, from /proc/self/cgroup.
-fn own_path(proc_cgroup: &str) -> Option<&str> {
-    proc_cgroup
-        .lines()
-        .find_map(|l| l.strip_prefix("0::"))
-        .map(|p| p.trim_end())
-}
-
-/// Undo mountinfo's octal escapes (`\040` for a space).
-fn unescape(s: &str) -> String {
-    let b = s.as_bytes();
-    let mut out = Vec::with_capacity(b.len());
-    let mut i = 0;
-    while i < b.len() {
-        if b[i] == b'\\'
-            && i + 3 < b.len()
-            && b[i + 1..i + 4].iter().all(|c| (b'0'..=b'7').contains(c))
-        {
-            out.push((b[i + 1] - b'0') * 64 + (b[i + 2] - b'0') * 8 + (b[i + 3] - b'0'));
-            i += 4;
-        } else {
-            out.push(b[i]);
-            i += 1;
-        }
-    }
-    String::from_utf8_lossy(&out).into_owned()
-}
-
-/// The directory of cgroup `path` under a mounted cgroup2 whose root
-/// covers it, from /proc/self/mountinfo. Ref: proc(5) "mountinfo"
-fn cgroup_dir(mountinfo: &str, path: &str) -> Option<PathBuf> {
-    mountinfo.lines().find_map(|line| {
-        let (pre, post) = line.split_once(" - ")?;
-        if post.split(' ').next()? != "cgroup2" {
-            return None;
-        }
-        let f: Vec<&str> = pre.split(' ').collect();
-        let (root, mount_point) = (unescape(f.get(3)?), unescape(f.get(4)?));
-        let rest = if root == "/" {
-            path
-        } else {
-            path.strip_prefix(root.as_str())
-                .filter(|r| r.is_empty() || r.starts_with('/'))?
-        };
-        Some(Path::new(&mount_point).join(rest.trim_start_matches('/')))
-    })
-}
-
-/// `key value` lines (memory.events, pids.events, cpu.stat) → the value.
-fn keyed(text: &str, key: &str) -> Option<u64> {
-    text.lines().find_map(|l| {
-        let (k, v) = l.split_once(' ')?;
-        (k == key).then(|| v.trim().parse().ok())?
-    })
-}
-
-fn words(text: &str) -> Vec<&str> {
-    text.split_whitespace().collect()
-}
-
-/// The controllers of `wanted` that a cgroup.controllers or
-/// cgroup.subtree_control text does not list.
-fn absent<'a>(wanted: &[&'a str], listed: &str) -> Vec<&'a str> {
-    let listed = words(listed);
-    wanted
-        .iter()
-        .copied()
-        .filter(|c| !listed.contains(c))
-        .collect()
-}
-
-fn read(path: &Path) -> Result<String> {
-    fs::read_to_string(path).ctx("read", path.display())
-}
-
 fn write(path: &Path, what: &str, data: &str) -> Result<()> {
-    fs::write(path, data)
-        .ctx(what, path.display())
-        .map_err(delegation_hint)
+    super::write(path, what, data).map_err(delegation_hint)
 }
 
 fn delegation_hint(e: Error) -> Error {
-    match e.raw_errno() {
-        Some(libc::EACCES) | Some(libc::EPERM) | Some(libc::EROFS) | Some(libc::EBUSY) => {
-            e.with_hint(DELEGATE_HINT)
-        }
-        _ => e,
+    if super::is_denied(&e) || e.raw_errno() == Some(libc::EBUSY) {
+        e.with_hint(DELEGATE_HINT)
+    } else {
+        e
     }
 }
 
@@ -226,15 +142,14 @@ fn refuse(why: String) -> Error {
 impl Cgroup {
     /// Make the run's cgroup with its limits written, or say why not.
     pub fn create(limits: &CgroupLimits) -> Result<Cgroup> {
-        let proc_cgroup = read(Path::new("/proc/self/cgroup"))?;
-        let Some(path) = own_path(&proc_cgroup) else {
+        let found = Found::read()?;
+        let Some(path) = found.own_unified() else {
             return Err(refuse_hybrid(
                 "--memory, --pids and --cpus need cgroup v2, and this system has only cgroup v1"
                     .into(),
             ));
         };
-        let mountinfo = read(Path::new("/proc/self/mountinfo"))?;
-        let Some(own) = cgroup_dir(&mountinfo, path) else {
+        let Some(own) = found.unified().and_then(|h| h.dir_of(path)) else {
             return Err(refuse(format!(
                 "cgroup v2 is not mounted where this process can see its cgroup {path}"
             )));
@@ -243,7 +158,7 @@ impl Cgroup {
         let available = read(&own.join("cgroup.controllers"))?;
         let missing = absent(&wanted, &available);
         if !missing.is_empty() {
-            let hybrid = is_hybrid(path, &own);
+            let hybrid = !found.is_pure_v2();
             let e = refuse(format!(
                 "the cgroup v2 controller{} {} {} not available in {} (it has: {}){}",
                 if missing.len() > 1 { "s" } else { "" },
@@ -270,26 +185,17 @@ impl Cgroup {
         }
 
         let dir = own.join(format!("sandbox-{}", std::process::id()));
-        fs::create_dir(&dir)
-            .ctx("create cgroup", dir.display())
-            .map_err(delegation_hint)?;
+        super::make(&dir, "create cgroup").map_err(delegation_hint)?;
         let made = (|| {
             for (file, value) in settings(limits) {
                 let p = dir.join(file);
-                match fs::write(&p, &value) {
+                match super::write(&p, &format!("set {file} to {value}"), &value) {
                     // No swap accounting: there is no swap to limit.
-                    Err(e)
-                        if file == "memory.swap.max"
-                            && e.kind() == std::io::ErrorKind::NotFound => {}
-                    r => r.ctx(&format!("set {file} to {value}"), p.display())?,
+                    Err(e) if file == "memory.swap.max" && e.raw_errno() == Some(libc::ENOENT) => {}
+                    r => r?,
                 }
             }
-            let fd = fs::OpenOptions::new()
-                .read(true)
-                .custom_flags(libc::O_DIRECTORY | libc::O_CLOEXEC)
-                .open(&dir)
-                .ctx("open cgroup", dir.display())?;
-            Ok(OwnedFd::from(fd))
+            super::open(&dir, "open cgroup")
         })();
         match made {
             Ok(fd) => Ok(Cgroup {
@@ -298,7 +204,7 @@ impl Cgroup {
                 removed: false,
             }),
             Err(e) => {
-                let _ = fs::remove_dir(&dir);
+                let _ = super::rmdir(&dir);
                 Err(e)
             }
         }
@@ -318,7 +224,7 @@ impl Cgroup {
     }
 
     pub fn usage(&self) -> Usage {
-        let get = |f: &str| fs::read_to_string(self.dir.join(f)).unwrap_or_default();
+        let get = |f: &str| read(&self.dir.join(f)).unwrap_or_default();
         let (mem, pids, cpu) = (get("memory.events"), get("pids.events"), get("cpu.stat"));
         let usec = |k: &str| keyed(&cpu, k).map(Duration::from_micros);
         Usage {
@@ -336,17 +242,8 @@ impl Cgroup {
     /// A cgroup whose last task is still exiting is busy for a moment.
     pub fn remove(&mut self) -> Result<()> {
         self.removed = true;
-        let _ = fs::write(self.dir.join("cgroup.kill"), "1");
-        let mut tries = 0;
-        loop {
-            match fs::remove_dir(&self.dir) {
-                Err(e) if e.raw_os_error() == Some(libc::EBUSY) && tries < 100 => {
-                    tries += 1;
-                    std::thread::sleep(Duration::from_millis(10));
-                }
-                r => return r.ctx("remove cgroup", self.dir.display()),
-            }
-        }
+        super::kill(&self.dir);
+        super::rmdir(&self.dir).ctx("remove cgroup", self.dir.display())
     }
 }
 
@@ -356,9 +253,8 @@ impl Cgroup {
 /// the cgroup is not ours to rearrange.
 fn enable(own: &Path, is_root: bool, controllers: &[&str]) -> Result<()> {
     if !is_root {
-        let procs = read(&own.join("cgroup.procs"))?;
-        let me = std::process::id().to_string();
-        let others = words(&procs).into_iter().filter(|p| *p != me).count();
+        let me = std::process::id() as i32;
+        let others = super::procs(own)?.into_iter().filter(|p| *p != me).count();
         if others > 0 {
             return Err(refuse(format!(
                 "cannot enable {} in {}: the cgroup holds {others} other process{}, and cgroup v2 gives controllers only to the children of a cgroup without processes",
@@ -368,24 +264,17 @@ fn enable(own: &Path, is_root: bool, controllers: &[&str]) -> Result<()> {
             )));
         }
         let leaf = own.join(LAUNCHER_LEAF);
-        match fs::create_dir(&leaf) {
-            Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => {}
-            r => r
-                .ctx("create cgroup", leaf.display())
-                .map_err(delegation_hint)?,
+        match super::make(&leaf, "create cgroup") {
+            Err(e) if e.raw_errno() == Some(libc::EEXIST) => {}
+            r => r.map_err(delegation_hint)?,
         }
         write(
             &leaf.join("cgroup.procs"),
             "move the launcher to its own cgroup",
-            &me,
+            &me.to_string(),
         )?;
     }
-    let line: Vec<String> = controllers.iter().map(|c| format!("+{c}")).collect();
-    write(
-        &own.join("cgroup.subtree_control"),
-        "enable cgroup controllers",
-        &line.join(" "),
-    )
+    super::enable(own, controllers, "enable cgroup controllers").map_err(delegation_hint)
 }
 
 #[cfg(test)]
@@ -393,82 +282,16 @@ mod tests {
     use super::*;
 
     #[test]
-    fn own_cgroup_is_the_unified_line() {
-        let hybrid = "9:name=systemd:/\n4:memory:/x\n0::/user.slice/a.scope\n";
-        assert_eq!(own_path(hybrid), Some("/user.slice/a.scope"));
-        assert_eq!(own_path("0::/\n"), Some("/"));
-        assert_eq!(own_path("4:memory:/x\n1:cpu:/\n"), None);
-    }
-
-    #[test]
-    fn cgroup_dir_from_mountinfo() {
-        let mi = "\
-24 1 0:22 / /sys rw - sysfs sysfs rw
-30 24 0:26 / /sys/fs/cgroup rw - tmpfs tmpfs rw
-35 30 0:30 / /sys/fs/cgroup/unified rw,nosuid - cgroup2 cgroup2 rw
-36 30 0:31 / /sys/fs/cgroup/memory rw - cgroup cgroup rw,memory
-";
-        assert_eq!(
-            cgroup_dir(mi, "/a/b"),
-            Some(PathBuf::from("/sys/fs/cgroup/unified/a/b"))
-        );
-        assert_eq!(
-            cgroup_dir(mi, "/"),
-            Some(PathBuf::from("/sys/fs/cgroup/unified"))
-        );
-        // A cgroup namespace: the mount's root is our cgroup's ancestor.
-        let ns = "40 1 0:30 /user.slice /mnt/cg\\040x rw - cgroup2 cgroup2 rw\n";
-        assert_eq!(
-            cgroup_dir(ns, "/user.slice/s.scope"),
-            Some(PathBuf::from("/mnt/cg x/s.scope"))
-        );
-        assert_eq!(cgroup_dir(ns, "/user.slicex"), None);
-        assert_eq!(
-            cgroup_dir("36 30 0:31 / /m rw - cgroup cgroup rw\n", "/"),
-            None
-        );
-    }
-
-    #[test]
     fn the_hint_fits_the_hierarchy() {
         // Pure v2: delegation is the fix.
-        assert!(!is_hybrid(
-            "/user.slice/user-1000.slice/a.scope",
-            Path::new("/sys/fs/cgroup/user.slice/user-1000.slice/a.scope")
-        ));
         assert!(limits_hint(false).contains("systemd-run --user --scope -p Delegate=yes"));
         // Hybrid: it cannot be; say what can.
-        assert!(is_hybrid(
-            "/user.slice/a.scope",
-            Path::new("/sys/fs/cgroup/unified/user.slice/a.scope")
-        ));
-        assert!(is_hybrid("/", Path::new("/sys/fs/cgroup/unified")));
         let h = limits_hint(true);
         assert!(!h.contains("systemd-run") && !h.contains("Delegate"), "{h}");
         assert!(
             h.contains("--limit") && h.contains("systemd.unified_cgroup_hierarchy=1"),
             "{h}"
         );
-    }
-
-    #[test]
-    fn controllers_not_listed() {
-        let want = ["memory", "pids", "cpu"];
-        assert_eq!(absent(&want, "cpuset cpu io memory\n"), ["pids"]);
-        assert_eq!(absent(&want, ""), want);
-        assert!(absent(&want, "pids memory cpu").is_empty());
-        // Whole words only: "cpuset" is not "cpu".
-        assert_eq!(absent(&["cpu"], "cpuset"), ["cpu"]);
-    }
-
-    #[test]
-    fn keyed_files() {
-        let ev = "low 0\nhigh 0\nmax 12\noom 1\noom_kill 1\noom_group_kill 0\n";
-        assert_eq!(keyed(ev, "oom_kill"), Some(1));
-        assert_eq!(keyed(ev, "max"), Some(12));
-        assert_eq!(keyed(ev, "oom"), Some(1));
-        assert_eq!(keyed(ev, "nope"), None);
-        assert_eq!(keyed("usage_usec 1500\n", "usage_usec"), Some(1500));
     }
 
     #[test]

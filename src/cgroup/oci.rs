@@ -1,4 +1,6 @@
-//! The container's cgroup: `linux.cgroupsPath` and `linux.resources`.
+//! sandbox-oci's container cgroup: `linux.cgroupsPath` and
+//! `linux.resources`, a layer over the core (mod.rs: discovery, files,
+//! removal) with the device rules in devices.rs.
 //!
 //! [`Cgroup::create`] makes the container's cgroup directories and writes
 //! its limits before the container's process is moved in ([`Cgroup::add`]);
@@ -63,18 +65,18 @@
 
 use std::collections::BTreeMap;
 use std::fs;
-use std::io::{self, Write};
-use std::os::fd::AsFd;
+use std::io;
 use std::path::{Component, Path, PathBuf};
-use std::time::Duration;
 
-use super::spec::{
-    Linux, LinuxBlockIo, LinuxDeviceCgroup, LinuxDeviceType, LinuxNetwork, LinuxResources,
-};
 use serde_json::{json, Value};
 
-use crate::error::{describe_errno, Context, Error, Result};
-use crate::sys::{self, BpfInsn};
+use super::devices::{attach_program, denies_any, device_rules, v1_device_lines, DevRule};
+use super::{
+    absent, collect_pids, enable, io_error, is_denied, mkdir_p, read, rmdir, rmdir_below, rootless,
+    write_file, Found, Hierarchy,
+};
+use crate::error::{Context, Error, Result};
+use crate::oci::spec::{Linux, LinuxBlockIo, LinuxDeviceCgroup, LinuxNetwork, LinuxResources};
 
 /// For a rootless container that asks for a limit it cannot have.
 const DELEGATE_HINT: &str = "an unprivileged runtime can set cgroup limits only in a cgroup v2 directory delegated to it (e.g. run it under 'systemd-run --user --scope -p Delegate=yes'); or leave the limit out of the container's config (podman: --cgroups=disabled)";
@@ -368,6 +370,40 @@ impl Target {
     fn rel(&self) -> PathBuf {
         self.parts.iter().collect()
     }
+
+    /// The directory of the container's cgroup in `h`: below its mount
+    /// when absolute; else below the caller's own cgroup there, or its
+    /// parent (`parent_of_own`, pure cgroup v2: see the module's
+    /// documentation).
+    fn resolve(&self, found: &Found, h: &Hierarchy, parent_of_own: bool) -> Result<PathBuf> {
+        if self.absolute {
+            return Ok(h.mount.join(self.rel()));
+        }
+        let own = found.own(h).ok_or_else(|| {
+            Error::msg(
+                "find the caller's cgroup",
+                format!("/proc/self/cgroup has no line for the {} hierarchy", h.name),
+            )
+        })?;
+        let own = if parent_of_own {
+            Path::new(own)
+                .parent()
+                .map_or(own.to_string(), |p| p.to_string_lossy().into_owned())
+        } else {
+            own.to_string()
+        };
+        let base = h.dir_of(&own).ok_or_else(|| {
+            Error::msg(
+                "find the caller's cgroup",
+                format!(
+                    "its cgroup {own} is outside the {} hierarchy mounted at {}",
+                    h.name,
+                    h.mount.display()
+                ),
+            )
+        })?;
+        Ok(base.join(self.rel()))
+    }
 }
 
 /// systemd's slice name to its path: "a-b.slice" is "/a.slice/a-b.slice",
@@ -391,216 +427,6 @@ fn expand_slice(slice: &str) -> std::result::Result<String, String> {
         prefix += &format!("{part}-");
     }
     Ok(path)
-}
-
-// ---------------------------------------------------------------------
-// Which hierarchies this system has, and where the caller is in them.
-
-/// The cgroup v1 controllers (those of a named hierarchy such as
-/// name=systemd are none).
-const V1_CONTROLLERS: &[&str] = &[
-    "blkio",
-    "cpu",
-    "cpuacct",
-    "cpuset",
-    "devices",
-    "freezer",
-    "hugetlb",
-    "memory",
-    "misc",
-    "net_cls",
-    "net_prio",
-    "perf_event",
-    "pids",
-    "rdma",
-];
-
-/// A mounted cgroup hierarchy.
-#[derive(Debug, Clone, PartialEq, Eq)]
-struct Hierarchy {
-    /// "unified" for cgroup v2, else the controllers, comma-separated.
-    name: String,
-    /// Empty for cgroup v2.
-    controllers: Vec<String>,
-    mount: PathBuf,
-    /// The mount's root within the hierarchy: "/" but in a cgroup
-    /// namespace or a bind mount.
-    root: String,
-}
-
-impl Hierarchy {
-    fn v2(&self) -> bool {
-        self.name == "unified"
-    }
-}
-
-/// The cgroup mounts of /proc/self/mountinfo, the first of each hierarchy.
-/// Ref: proc(5) "mountinfo"
-fn hierarchies(mountinfo: &str) -> Vec<Hierarchy> {
-    let mut found: Vec<Hierarchy> = Vec::new();
-    for line in mountinfo.lines() {
-        let Some((pre, post)) = line.split_once(" - ") else {
-            continue;
-        };
-        let mut post = post.split(' ');
-        let (fstype, options) = (post.next(), post.nth(1).unwrap_or(""));
-        let f: Vec<&str> = pre.split(' ').collect();
-        let (Some(root), Some(mount)) = (f.get(3), f.get(4)) else {
-            continue;
-        };
-        let (name, controllers) = match fstype {
-            Some("cgroup2") => ("unified".to_string(), Vec::new()),
-            Some("cgroup") => {
-                let c: Vec<String> = options
-                    .split(',')
-                    .filter(|o| V1_CONTROLLERS.contains(o))
-                    .map(str::to_string)
-                    .collect();
-                if c.is_empty() {
-                    continue;
-                }
-                (c.join(","), c)
-            }
-            _ => continue,
-        };
-        if found.iter().all(|h| h.name != name) {
-            found.push(Hierarchy {
-                name,
-                controllers,
-                mount: PathBuf::from(unescape(mount)),
-                root: unescape(root),
-            });
-        }
-    }
-    found
-}
-
-/// Undo mountinfo's octal escapes (`\040` for a space).
-fn unescape(s: &str) -> String {
-    let b = s.as_bytes();
-    let mut out = Vec::with_capacity(b.len());
-    let mut i = 0;
-    while i < b.len() {
-        let octal = b.get(i + 1..i + 4);
-        match octal {
-            Some(o) if b[i] == b'\\' && o.iter().all(|c| (b'0'..=b'7').contains(c)) => {
-                out.push((o[0] - b'0') * 64 + (o[1] - b'0') * 8 + (o[2] - b'0'));
-                i += 4;
-            }
-            _ => {
-                out.push(b[i]);
-                i += 1;
-            }
-        }
-    }
-    String::from_utf8_lossy(&out).into_owned()
-}
-
-/// The system's hierarchies and the caller's /proc/self/cgroup.
-struct Found {
-    hierarchies: Vec<Hierarchy>,
-    proc_cgroup: String,
-}
-
-impl Found {
-    fn read() -> Result<Found> {
-        Ok(Found {
-            hierarchies: hierarchies(&read(Path::new("/proc/self/mountinfo"))?),
-            proc_cgroup: read(Path::new("/proc/self/cgroup"))?,
-        })
-    }
-
-    /// cgroup v2 at /sys/fs/cgroup (as runc decides, whatever v1
-    /// hierarchy some program may have mounted elsewhere, net_cls for a
-    /// VPN say), or cgroup v2 mounted and no v1 hierarchy with a
-    /// controller.
-    fn is_pure_v2(&self) -> bool {
-        self.unified().is_some_and(|u| {
-            u.mount == Path::new("/sys/fs/cgroup") || self.hierarchies.iter().all(Hierarchy::v2)
-        })
-    }
-
-    fn unified(&self) -> Option<&Hierarchy> {
-        self.hierarchies.iter().find(|h| h.v2())
-    }
-
-    /// The v1 hierarchy that has `controller`.
-    fn v1(&self, controller: &str) -> Option<&Hierarchy> {
-        self.hierarchies
-            .iter()
-            .find(|h| h.controllers.iter().any(|c| c == controller))
-    }
-
-    /// The directory of the container's cgroup in `h`.
-    fn resolve(&self, h: &Hierarchy, target: &Target, parent_of_own: bool) -> Result<PathBuf> {
-        if target.absolute {
-            return Ok(h.mount.join(target.rel()));
-        }
-        let own = own_path(&self.proc_cgroup, h).ok_or_else(|| {
-            Error::msg(
-                "find the caller's cgroup",
-                format!("/proc/self/cgroup has no line for the {} hierarchy", h.name),
-            )
-        })?;
-        let own = if parent_of_own {
-            Path::new(own)
-                .parent()
-                .map_or(own.to_string(), |p| p.to_string_lossy().into_owned())
-        } else {
-            own.to_string()
-        };
-        let base = dir_of(h, &own).ok_or_else(|| {
-            Error::msg(
-                "find the caller's cgroup",
-                format!(
-                    "its cgroup {own} is outside the {} hierarchy mounted at {}",
-                    h.name,
-                    h.mount.display()
-                ),
-            )
-        })?;
-        Ok(base.join(target.rel()))
-    }
-}
-
-/// The caller's cgroup in `h`, from /proc/self/cgroup
-/// ("ID:controllers:path"; "0::path" for cgroup v2).
-fn own_path<'a>(proc_cgroup: &'a str, h: &Hierarchy) -> Option<&'a str> {
-    proc_cgroup.lines().find_map(|l| {
-        let mut f = l.splitn(3, ':');
-        let (_, controllers, path) = (f.next()?, f.next()?, f.next()?);
-        let ours = if h.v2() {
-            controllers.is_empty()
-        } else {
-            controllers
-                .split(',')
-                .any(|c| h.controllers.iter().any(|m| m == c))
-        };
-        ours.then_some(path.trim_end())
-    })
-}
-
-/// The directory of cgroup `path` of hierarchy `h`, when its mount covers
-/// it.
-fn dir_of(h: &Hierarchy, path: &str) -> Option<PathBuf> {
-    let rest = if h.root == "/" {
-        path
-    } else {
-        path.strip_prefix(h.root.as_str())
-            .filter(|r| r.is_empty() || r.starts_with('/'))?
-    };
-    Some(h.mount.join(rest.trim_start_matches('/')))
-}
-
-/// Not root, or root of a user namespace other than the initial one.
-fn rootless() -> bool {
-    sys::geteuid() != 0
-        || fs::read_to_string("/proc/self/uid_map").is_ok_and(|m| !is_initial_uid_map(&m))
-}
-
-/// The initial user namespace maps all 2^32 - 1 ids onto themselves.
-fn is_initial_uid_map(uid_map: &str) -> bool {
-    uid_map.split_whitespace().collect::<Vec<_>>() == ["0", "0", "4294967295"]
 }
 
 // ---------------------------------------------------------------------
@@ -673,12 +499,7 @@ fn page_size(s: &str) -> Result<&str> {
 
 /// The cgroup v2 files, in the order they are written.
 fn v2_settings(r: &LinuxResources) -> Result<Vec<Setting>> {
-    let mut s = Vec::new();
-    if let Some(p) = r.pids {
-        if p.limit > 0 {
-            s.push(setting("pids", "pids.max", p.limit, "pids.limit"));
-        }
-    }
+    let mut s = pids_max(r);
     if let Some(m) = r.memory {
         let (limit, swap) = (m.limit.unwrap_or(0), m.swap.unwrap_or(0));
         if let Some(v) = swap_v2(swap, limit)? {
@@ -726,17 +547,32 @@ fn v2_settings(r: &LinuxResources) -> Result<Vec<Setting>> {
         }
         push_cpuset(&mut s, &c.cpus, &c.mems);
     }
+    push_hugetlb(&mut s, r, "max")?;
+    s.extend(unified(r)?);
+    Ok(s)
+}
+
+/// pids.max, the same file in cgroup v1 and v2.
+fn pids_max(r: &LinuxResources) -> Vec<Setting> {
+    match r.pids {
+        Some(p) if p.limit > 0 => vec![setting("pids", "pids.max", p.limit, "pids.limit")],
+        _ => Vec::new(),
+    }
+}
+
+/// `hugetlb.<size>.<file>` for each of `linux.resources.hugepageLimits`
+/// ("max" on cgroup v2, "limit_in_bytes" on v1).
+fn push_hugetlb(s: &mut Vec<Setting>, r: &LinuxResources, file: &str) -> Result<()> {
     for h in r.hugepage_limits.as_deref().unwrap_or_default() {
         let size = page_size(&h.page_size)?;
         s.push(setting(
             "hugetlb",
-            &format!("hugetlb.{size}.max"),
+            &format!("hugetlb.{size}.{file}"),
             h.limit.max(0),
             &format!("hugepageLimits[{size}]"),
         ));
     }
-    s.extend(unified(r)?);
-    Ok(s)
+    Ok(())
 }
 
 fn push_cpuset(s: &mut Vec<Setting>, cpus: &Option<String>, mems: &Option<String>) {
@@ -779,12 +615,7 @@ fn unified(r: &LinuxResources) -> Result<Vec<Setting>> {
 /// The v1 files, in the order they are written (`linux.resources.unified`
 /// aside: that is for a cgroup v2 directory).
 fn v1_settings(r: &LinuxResources) -> Result<Vec<Setting>> {
-    let mut s = Vec::new();
-    if let Some(p) = r.pids {
-        if p.limit > 0 {
-            s.push(setting("pids", "pids.max", p.limit, "pids.limit"));
-        }
-    }
+    let mut s = pids_max(r);
     if let Some(m) = r.memory {
         // The limit before memory+swap: the kernel keeps
         // memsw.limit_in_bytes >= limit_in_bytes at every write.
@@ -865,15 +696,7 @@ fn v1_settings(r: &LinuxResources) -> Result<Vec<Setting>> {
         }
         push_cpuset(&mut s, &c.cpus, &c.mems);
     }
-    for h in r.hugepage_limits.as_deref().unwrap_or_default() {
-        let size = page_size(&h.page_size)?;
-        s.push(setting(
-            "hugetlb",
-            &format!("hugetlb.{size}.limit_in_bytes"),
-            h.limit.max(0),
-            &format!("hugepageLimits[{size}]"),
-        ));
-    }
+    push_hugetlb(&mut s, r, "limit_in_bytes")?;
     Ok(s)
 }
 
@@ -914,241 +737,6 @@ fn swap_v2(swap: i64, limit: i64) -> Result<Option<String>> {
 }
 
 // ---------------------------------------------------------------------
-// Device rules.
-
-/// BPF_DEVCG_ACC_*: the access bits, as the kernel gives them to a cgroup
-/// device program and as we keep them.
-const ACC_MKNOD: u8 = 1;
-const ACC_READ: u8 = 2;
-const ACC_WRITE: u8 = 4;
-const ACC_ALL: u8 = ACC_MKNOD | ACC_READ | ACC_WRITE;
-/// BPF_DEVCG_DEV_*: the device types.
-const DEV_BLOCK: i32 = 1;
-const DEV_CHAR: i32 = 2;
-
-/// One `linux.resources.devices` rule, checked.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-struct DevRule {
-    allow: bool,
-    /// 'b' or 'c'; None for all ('a').
-    kind: Option<char>,
-    major: Option<u32>,
-    minor: Option<u32>,
-    /// ACC_* bits; an empty access in the config is "rwm".
-    access: u8,
-}
-
-fn device_rules(list: &[LinuxDeviceCgroup]) -> Result<Vec<DevRule>> {
-    let bad = |i: usize, why: String| Error::msg(format!("linux.resources.devices[{i}]"), why);
-    let number = |i: usize, n: Option<i64>| -> Result<Option<u32>> {
-        match n {
-            None => Ok(None),
-            Some(n) if n < 0 => Ok(None),
-            Some(n) if n <= i32::MAX as i64 => Ok(Some(n as u32)),
-            Some(n) => Err(bad(i, format!("the device number {n} is out of range"))),
-        }
-    };
-    let mut rules = Vec::new();
-    for (i, d) in list.iter().enumerate() {
-        let kind = match d.typ.unwrap_or(LinuxDeviceType::A) {
-            LinuxDeviceType::A => None,
-            LinuxDeviceType::B => Some('b'),
-            LinuxDeviceType::C | LinuxDeviceType::U => Some('c'),
-            LinuxDeviceType::P => {
-                return Err(bad(
-                    i,
-                    "type \"p\" (a FIFO) is not a device the cgroup controls".into(),
-                ))
-            }
-        };
-        let mut access = 0;
-        for c in d.access.as_deref().unwrap_or("").chars() {
-            access |= match c {
-                'r' => ACC_READ,
-                'w' => ACC_WRITE,
-                'm' => ACC_MKNOD,
-                c => return Err(bad(i, format!("access {c:?} is not one of r, w, m"))),
-            };
-        }
-        rules.push(DevRule {
-            allow: d.allow,
-            kind,
-            major: number(i, d.major)?,
-            minor: number(i, d.minor)?,
-            access: if access == 0 { ACC_ALL } else { access },
-        });
-    }
-    Ok(rules)
-}
-
-/// Rules that deny nothing leave a new cgroup as it is (allowing what its
-/// parent allows): there is nothing to enforce.
-fn denies_any(rules: &[DevRule]) -> bool {
-    rules.iter().any(|r| !r.allow)
-}
-
-/// The cgroup v1 lines, in order: ("devices.allow" or "devices.deny", the
-/// line). An "a" rule for all devices and all access resets the list; one
-/// narrower than that becomes a "b" and a "c" line, since the kernel reads
-/// any "a" as all. Ref: Documentation/admin-guide/cgroup-v1/devices.rst
-fn v1_device_lines(rules: &[DevRule]) -> Vec<(&'static str, String)> {
-    let mut lines = Vec::new();
-    for r in rules {
-        let file = if r.allow {
-            "devices.allow"
-        } else {
-            "devices.deny"
-        };
-        if r.kind.is_none() && r.major.is_none() && r.minor.is_none() && r.access == ACC_ALL {
-            lines.push((file, "a".to_string()));
-            continue;
-        }
-        let num = |n: Option<u32>| n.map_or("*".to_string(), |n| n.to_string());
-        let mut access = String::new();
-        for (bit, c) in [(ACC_READ, 'r'), (ACC_WRITE, 'w'), (ACC_MKNOD, 'm')] {
-            if r.access & bit != 0 {
-                access.push(c);
-            }
-        }
-        let kinds = r.kind.map_or(vec!['b', 'c'], |k| vec![k]);
-        for k in kinds {
-            lines.push((
-                file,
-                format!("{k} {}:{} {access}", num(r.major), num(r.minor)),
-            ));
-        }
-    }
-    lines
-}
-
-// eBPF opcodes (class | operation | source). Ref: Documentation/bpf/
-// standardization/instruction-set.rst
-/// BPF_LDX | BPF_MEM | BPF_W: dst = *(u32 *)(src + off).
-const LDX_W: u8 = 0x61;
-/// BPF_ALU | BPF_AND | BPF_K: dst &= imm (32-bit).
-const AND32_K: u8 = 0x54;
-/// BPF_ALU | BPF_RSH | BPF_K: dst >>= imm (32-bit).
-const RSH32_K: u8 = 0x74;
-/// BPF_ALU | BPF_MOV | BPF_X: dst = src (32-bit).
-const MOV32_X: u8 = 0xbc;
-/// BPF_ALU | BPF_MOV | BPF_K: dst = imm (32-bit).
-const MOV32_K: u8 = 0xb4;
-/// BPF_JMP | BPF_JEQ | BPF_K: if dst == imm, skip `off` instructions.
-const JEQ_K: u8 = 0x15;
-/// BPF_JMP | BPF_JNE | BPF_K: if dst != imm, skip `off` instructions.
-const JNE_K: u8 = 0x55;
-/// BPF_JMP | BPF_EXIT: return r0.
-const EXIT: u8 = 0x95;
-
-/// The device rules as a BPF_PROG_TYPE_CGROUP_DEVICE program. Its context
-/// is struct bpf_cgroup_dev_ctx { u32 access_type; u32 major; u32 minor },
-/// access_type being the device type | (the access bits << 16); it returns
-/// 1 to allow, 0 to deny. Ref: include/uapi/linux/bpf.h, and the kernel's
-/// tools/testing/selftests/bpf/progs/dev_cgroup.c
-///
-/// As in the config, a later rule overrides an earlier one, so the
-/// program checks the rules from the last: the first that matches
-/// decides. An allow rule matches a request whose access it grants all
-/// of; a deny rule one whose access it denies any of. A request no rule
-/// matches is allowed (as a cgroup without rules allows; a config that
-/// means to deny starts with a deny of all).
-fn device_program(rules: &[DevRule]) -> Vec<BpfInsn> {
-    let i = BpfInsn::new;
-    let mut p = vec![
-        // r2 = the type, r3 = the access, r4 = major, r5 = minor.
-        i(LDX_W, 2, 1, 0, 0),
-        i(AND32_K, 2, 0, 0, 0xffff),
-        i(LDX_W, 3, 1, 0, 0),
-        i(RSH32_K, 3, 0, 0, 16),
-        i(LDX_W, 4, 1, 4, 0),
-        i(LDX_W, 5, 1, 8, 0),
-    ];
-    for r in rules.iter().rev() {
-        // Each test jumps past the rest of the block when it fails; the
-        // offsets are set once the block's length is known (`off` holds
-        // 1 for "to patch" until then).
-        let mut block = Vec::new();
-        if let Some(k) = r.kind {
-            let t = if k == 'b' { DEV_BLOCK } else { DEV_CHAR };
-            block.push(i(JNE_K, 2, 0, 1, t));
-        }
-        if let Some(m) = r.major {
-            block.push(i(JNE_K, 4, 0, 1, m as i32));
-        }
-        if let Some(m) = r.minor {
-            block.push(i(JNE_K, 5, 0, 1, m as i32));
-        }
-        if r.access != ACC_ALL {
-            block.push(i(MOV32_X, 1, 3, 0, 0));
-            if r.allow {
-                // Any bit asked for beyond the rule's: not this rule.
-                block.push(i(AND32_K, 1, 0, 0, i32::from(!r.access & ACC_ALL)));
-                block.push(i(JNE_K, 1, 0, 1, 0));
-            } else {
-                // No bit asked for that the rule denies: not this rule.
-                block.push(i(AND32_K, 1, 0, 0, i32::from(r.access)));
-                block.push(i(JEQ_K, 1, 0, 1, 0));
-            }
-        }
-        block.push(i(MOV32_K, 0, 0, 0, i32::from(r.allow)));
-        block.push(i(EXIT, 0, 0, 0, 0));
-        let len = block.len();
-        for (n, insn) in block.iter_mut().enumerate() {
-            if insn.code == JNE_K || insn.code == JEQ_K {
-                insn.off = (len - n - 1) as i16;
-            }
-        }
-        p.extend(block);
-        // A rule without a test matches everything: nothing after it
-        // would run, and the verifier refuses code that cannot.
-        if len == 2 {
-            return p;
-        }
-    }
-    p.push(i(MOV32_K, 0, 0, 0, 1));
-    p.push(i(EXIT, 0, 0, 0, 0));
-    p
-}
-
-/// Load the rules' program and attach it to the cgroup v2 directory `dir`.
-fn attach_program(dir: &Path, rules: &[DevRule]) -> Result<()> {
-    if !denies_any(rules) {
-        return Ok(());
-    }
-    let step = "enforce linux.resources.devices (eBPF)";
-    let program = device_program(rules);
-    let license = c"MIT OR Apache-2.0";
-    let prog = match sys::bpf_load_device_program(&program, license, "sandbox_dev", &mut []) {
-        Ok(fd) => fd,
-        Err(e) => {
-            // Again with the verifier's log, for the message.
-            let mut log = vec![0u8; 64 * 1024];
-            let _ = sys::bpf_load_device_program(&program, license, "sandbox_dev", &mut log);
-            let text = String::from_utf8_lossy(&log);
-            let text = text.trim_end_matches('\0').trim();
-            let errno = e.raw_os_error().unwrap_or(libc::EINVAL);
-            let why = if text.is_empty() {
-                describe_errno(errno)
-            } else {
-                format!("{}; the verifier said: {text}", describe_errno(errno))
-            };
-            let hint = if text.is_empty() {
-                "loading a cgroup device program needs CAP_BPF or CAP_SYS_ADMIN and a kernel with CONFIG_CGROUP_BPF"
-            } else {
-                "the kernel's verifier refused the program sandbox-oci built from linux.resources.devices: a bug in sandbox-oci to report"
-            };
-            return Err(Error::msg(format!("{step}: bpf(BPF_PROG_LOAD)"), why).with_hint(hint));
-        }
-    };
-    let d = fs::File::open(dir).ctx(step, dir.display())?;
-    sys::bpf_attach_device_program(d.as_fd(), prog.as_fd())
-        .ctx(&format!("{step}: bpf(BPF_PROG_ATTACH)"), dir.display())
-        .map_err(|e| {
-            e.with_hint("a cgroup above this one may hold a device program that allows no other (attached without BPF_F_ALLOW_MULTI)")
-        })
-}
-
-// ---------------------------------------------------------------------
 // Making it: one function per kind of hierarchy.
 
 /// Pure cgroup v2: one directory.
@@ -1163,7 +751,7 @@ fn create_v2(
         .unified()
         .ok_or_else(|| Error::msg("create cgroup", "cgroup v2 is not mounted"))?;
     let asked = !settings.is_empty() || denies_any(rules);
-    let dir = found.resolve(h, target, true)?;
+    let dir = target.resolve(found, h, true)?;
     let created = match mkdir_p(&dir, &purpose(settings)) {
         Ok(n) => n,
         Err(e) if rootless && !asked && is_denied(&e) => return Ok(None),
@@ -1212,17 +800,12 @@ fn enable_controllers(mount: &Path, dir: &Path, settings: &[Setting]) -> Vec<(St
     };
     let mut parent = mount.to_path_buf();
     for part in below.components() {
-        let control = parent.join("cgroup.subtree_control");
-        let enabled = fs::read_to_string(&control).unwrap_or_default();
-        for c in &wanted {
-            if enabled.split_whitespace().any(|e| e == *c) {
-                continue;
-            }
-            if let Err(e) = write_file(&control, &format!("+{c}")) {
-                failed.push((
-                    c.to_string(),
-                    io_error(&format!("enable +{c}"), &control, e),
-                ));
+        let enabled = read(&parent.join("cgroup.subtree_control")).unwrap_or_default();
+        // One at a time: a controller the kernel refuses must not keep
+        // the others from being enabled.
+        for c in absent(&wanted, &enabled) {
+            if let Err(e) = enable(&parent, &[c], &format!("enable +{c}")) {
+                failed.push((c.to_string(), e));
             }
         }
         parent.push(part);
@@ -1304,7 +887,7 @@ fn create_v1(
             }
         }
         for (h, list) in &plan {
-            let dir = found.resolve(h, target, false)?;
+            let dir = target.resolve(found, h, false)?;
             let created = mkdir_p(&dir, &purpose(list.iter().copied())).map_err(v1_hint)?;
             cg.dirs.push(Dir {
                 hierarchy: h.name.clone(),
@@ -1324,7 +907,7 @@ fn create_v1(
         }
         match unified {
             Some(h) => {
-                let dir = found.resolve(h, target, false)?;
+                let dir = target.resolve(found, h, false)?;
                 let created = mkdir_p(&dir, &purpose(unified_settings))?;
                 cg.dirs.push(Dir {
                     hierarchy: h.name.clone(),
@@ -1361,7 +944,7 @@ fn create_v1(
                             "no cgroup hierarchy is mounted (see /proc/self/mountinfo)",
                         )
                     })?;
-                let dir = found.resolve(h, target, false)?;
+                let dir = target.resolve(found, h, false)?;
                 let created = mkdir_p(&dir, "")?;
                 cg.dirs.push(Dir {
                     hierarchy: h.name.clone(),
@@ -1402,7 +985,7 @@ fn devices_v1(
             "this system has neither the cgroup v1 devices controller nor cgroup v2",
         ));
     };
-    let dir = found.resolve(h, target, false)?;
+    let dir = target.resolve(found, h, false)?;
     let dirs_made = cg.dirs.iter().position(|d| d.hierarchy == h.name);
     if dirs_made.is_none() {
         let created = mkdir_p(&dir, " for linux.resources.devices").map_err(v1_hint)?;
@@ -1476,28 +1059,7 @@ fn purpose<'a>(settings: impl IntoIterator<Item = &'a Setting>) -> String {
 }
 
 // ---------------------------------------------------------------------
-// Files and directories.
-
-/// An io::Error as ours, with its step and path.
-fn io_error(step: &str, path: &Path, e: io::Error) -> Error {
-    match Err::<(), _>(e).ctx(step, path.display()) {
-        Err(e) => e,
-        Ok(()) => unreachable!(),
-    }
-}
-
-fn read(path: &Path) -> Result<String> {
-    fs::read_to_string(path).ctx("read", path.display())
-}
-
-/// Write a cgroup file: opened without O_CREAT (cgroupfs answers EACCES,
-/// not ENOENT, to creating a file that is not there), in one write.
-fn write_file(path: &Path, data: &str) -> io::Result<()> {
-    fs::OpenOptions::new()
-        .write(true)
-        .open(path)?
-        .write_all(data.as_bytes())
-}
+// Files and directories (the core's, with the OCI fields in the errors).
 
 /// Write one setting. A value the kernel refuses gets a hint here; the
 /// callers add theirs for a missing file or a denied write.
@@ -1524,91 +1086,6 @@ fn write_setting(dir: &Path, s: &Setting) -> Result<()> {
             };
             e.with_hint(hint)
         })
-}
-
-fn is_denied(e: &Error) -> bool {
-    matches!(
-        e.raw_errno(),
-        Some(libc::EACCES) | Some(libc::EPERM) | Some(libc::EROFS)
-    )
-}
-
-/// Make `dir` and its missing parents; how many it made. On failure the
-/// ones made are removed again.
-fn mkdir_p(dir: &Path, why: &str) -> Result<usize> {
-    let mut missing = Vec::new();
-    let mut p = dir;
-    while fs::symlink_metadata(p).is_err() {
-        missing.push(p);
-        match p.parent() {
-            Some(parent) => p = parent,
-            None => break,
-        }
-    }
-    missing.reverse();
-    let mut made = 0;
-    for d in &missing {
-        match fs::create_dir(d) {
-            Ok(()) => made += 1,
-            Err(e) if e.kind() == io::ErrorKind::AlreadyExists => {}
-            Err(e) => {
-                for m in missing[..made].iter().rev() {
-                    let _ = fs::remove_dir(m);
-                }
-                return Err(io_error(&format!("create cgroup{why}"), d, e));
-            }
-        }
-    }
-    Ok(made)
-}
-
-/// The pids in `dir`'s cgroup.procs and those of every cgroup below.
-fn collect_pids(dir: &Path, pids: &mut Vec<i32>) -> Result<()> {
-    let procs = dir.join("cgroup.procs");
-    pids.extend(
-        read(&procs)?
-            .split_whitespace()
-            .filter_map(|p| p.parse::<i32>().ok()),
-    );
-    for e in fs::read_dir(dir).ctx("list cgroup", dir.display())? {
-        let e = e.ctx("list cgroup", dir.display())?;
-        if e.file_type().is_ok_and(|t| t.is_dir()) {
-            collect_pids(&e.path(), pids)?;
-        }
-    }
-    Ok(())
-}
-
-/// rmdir, retried while the cgroup is busy (its last task still exiting),
-/// for up to a second; a directory already gone is fine.
-fn rmdir(path: &Path) -> io::Result<()> {
-    let mut tries = 0;
-    loop {
-        match fs::remove_dir(path) {
-            Err(e) if e.raw_os_error() == Some(libc::EBUSY) && tries < 100 => {
-                tries += 1;
-                std::thread::sleep(Duration::from_millis(10));
-            }
-            Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(()),
-            r => return r,
-        }
-    }
-}
-
-/// Remove the cgroups below `path`, deepest first.
-fn rmdir_below(path: &Path) -> Result<()> {
-    let Ok(entries) = fs::read_dir(path) else {
-        return Ok(());
-    };
-    for e in entries {
-        let e = e.ctx("list cgroup", path.display())?;
-        if e.file_type().is_ok_and(|t| t.is_dir()) {
-            let p = e.path();
-            rmdir_below(&p)?;
-            rmdir(&p).ctx("remove cgroup", p.display())?;
-        }
-    }
-    Ok(())
 }
 
 fn remove_dir(d: &Dir) -> Result<()> {
@@ -1703,136 +1180,6 @@ mod tests {
             let e = Target::systemd(bad, false).unwrap_err();
             assert_eq!(e.step, "linux.cgroupsPath", "{bad}: {e}");
         }
-    }
-
-    const HYBRID_MOUNTINFO: &str = "\
-31 23 0:28 / /sys/fs/cgroup rw,relatime - tmpfs tmpfs rw,mode=755
-32 31 0:29 / /sys/fs/cgroup/cpu,cpuacct rw,relatime - cgroup cgroup rw,cpu,cpuacct
-34 31 0:31 / /sys/fs/cgroup/cpuset rw,relatime - cgroup cgroup rw,cpuset,clone_children
-35 31 0:32 / /sys/fs/cgroup/memory rw,relatime - cgroup cgroup rw,memory
-36 31 0:33 / /sys/fs/cgroup/devices rw,relatime - cgroup cgroup rw,devices
-39 31 0:36 / /sys/fs/cgroup/pids rw,relatime - cgroup cgroup rw,pids
-40 31 0:37 / /sys/fs/cgroup/systemd rw,relatime - cgroup cgroup rw,xattr,name=systemd
-41 31 0:38 / /sys/fs/cgroup/unified rw,relatime - cgroup2 cgroup2 rw
-99 31 0:32 /sub /mnt/again rw,relatime - cgroup cgroup rw,memory
-";
-    const HYBRID_PROC: &str = "\
-9:name=systemd:/
-8:pids:/
-5:devices:/
-4:memory:/process_api/ae14
-3:cpuset:/
-2:cpu,cpuacct:/x
-0::/u
-";
-
-    fn found(mountinfo: &str, proc_cgroup: &str) -> Found {
-        Found {
-            hierarchies: hierarchies(mountinfo),
-            proc_cgroup: proc_cgroup.to_string(),
-        }
-    }
-
-    #[test]
-    fn hierarchies_of_a_hybrid_system() {
-        let f = found(HYBRID_MOUNTINFO, HYBRID_PROC);
-        let names: Vec<&str> = f.hierarchies.iter().map(|h| h.name.as_str()).collect();
-        // The named systemd hierarchy has no controller; a second mount
-        // of memory is the same hierarchy.
-        assert_eq!(
-            names,
-            [
-                "cpu,cpuacct",
-                "cpuset",
-                "memory",
-                "devices",
-                "pids",
-                "unified"
-            ]
-        );
-        assert!(!f.is_pure_v2());
-        assert_eq!(
-            f.v1("cpuacct").unwrap().mount,
-            Path::new("/sys/fs/cgroup/cpu,cpuacct")
-        );
-        assert!(f.v1("hugetlb").is_none());
-
-        let rel = target(false, &["c1"]);
-        let abs = target(true, &["a", "c1"]);
-        let mem = f.v1("memory").unwrap();
-        assert_eq!(
-            f.resolve(mem, &rel, false).unwrap(),
-            Path::new("/sys/fs/cgroup/memory/process_api/ae14/c1")
-        );
-        assert_eq!(
-            f.resolve(mem, &abs, false).unwrap(),
-            Path::new("/sys/fs/cgroup/memory/a/c1")
-        );
-        let cpu = f.v1("cpu").unwrap();
-        assert_eq!(
-            f.resolve(cpu, &rel, false).unwrap(),
-            Path::new("/sys/fs/cgroup/cpu,cpuacct/x/c1")
-        );
-        // The unified hierarchy of a hybrid system: below our own cgroup.
-        let uni = f.unified().unwrap();
-        assert_eq!(
-            f.resolve(uni, &rel, false).unwrap(),
-            Path::new("/sys/fs/cgroup/unified/u/c1")
-        );
-    }
-
-    #[test]
-    fn pure_v2_puts_relative_paths_beside_the_callers_cgroup() {
-        let mi = "30 23 0:26 / /sys/fs/cgroup rw,nosuid - cgroup2 cgroup2 rw,nsdelegate\n";
-        let f = found(mi, "0::/user.slice/user-1000.slice/session-1.scope\n");
-        assert!(f.is_pure_v2());
-        let h = f.unified().unwrap();
-        assert_eq!(
-            f.resolve(h, &target(false, &["c1"]), true).unwrap(),
-            Path::new("/sys/fs/cgroup/user.slice/user-1000.slice/c1")
-        );
-        assert_eq!(
-            f.resolve(h, &target(true, &["machine.slice", "c1"]), true)
-                .unwrap(),
-            Path::new("/sys/fs/cgroup/machine.slice/c1")
-        );
-        // In the root cgroup (a container's cgroup namespace): "/".
-        let f = found(mi, "0::/\n");
-        assert_eq!(
-            f.resolve(f.unified().unwrap(), &target(false, &["c1"]), true)
-                .unwrap(),
-            Path::new("/sys/fs/cgroup/c1")
-        );
-        // A mount whose root is our cgroup's ancestor, with a space.
-        let ns = "40 1 0:30 /user.slice /mnt/cg\\040x rw - cgroup2 cgroup2 rw\n";
-        let f = found(ns, "0::/user.slice/a/s.scope\n");
-        assert_eq!(
-            f.resolve(f.unified().unwrap(), &target(false, &["c1"]), true)
-                .unwrap(),
-            Path::new("/mnt/cg x/a/c1")
-        );
-        // Our cgroup outside the mount: no place to put it.
-        let f = found(ns, "0::/system.slice/s.scope\n");
-        assert!(f
-            .resolve(f.unified().unwrap(), &target(false, &["c1"]), true)
-            .is_err());
-        // Nothing mounted: neither v2 nor anything to resolve in.
-        assert!(!found("", "0::/\n").is_pure_v2());
-        // A v1 hierarchy some program mounted beside a cgroup v2 at
-        // /sys/fs/cgroup does not make it hybrid.
-        let net_cls = "50 30 0:40 / /run/net_cls rw - cgroup cgroup rw,net_cls\n";
-        assert!(found(&format!("{mi}{net_cls}"), "0::/\n").is_pure_v2());
-        // cgroup v2 elsewhere: pure only without a v1 controller.
-        let elsewhere = "30 23 0:26 / /mnt/v2 rw - cgroup2 cgroup2 rw\n";
-        assert!(found(elsewhere, "0::/\n").is_pure_v2());
-        assert!(!found(&format!("{elsewhere}{net_cls}"), "0::/\n").is_pure_v2());
-    }
-
-    #[test]
-    fn the_initial_user_namespace() {
-        assert!(is_initial_uid_map("         0          0 4294967295\n"));
-        assert!(!is_initial_uid_map("         0       1000          1\n"));
-        assert!(!is_initial_uid_map(""));
     }
 
     #[test]
@@ -1998,163 +1345,6 @@ mod tests {
         assert_eq!(Cgroup::create(&linux, "c1", false).unwrap(), None);
         let linux: Linux = serde_json::from_str(r#"{"resources": {}}"#).unwrap();
         assert_eq!(Cgroup::create(&linux, "c1", false).unwrap(), None);
-    }
-
-    fn dev_rules(json: &str) -> Vec<DevRule> {
-        let list: Vec<LinuxDeviceCgroup> = serde_json::from_str(json).unwrap();
-        device_rules(&list).unwrap()
-    }
-
-    /// containerd's rules as root: deny all, then an allow list.
-    const CONTAINERD: &str = r#"[
-        {"allow": false, "access": "rwm"},
-        {"allow": true, "type": "c", "major": 1, "minor": 3, "access": "rwm"},
-        {"allow": true, "type": "c", "major": 1, "minor": 5, "access": "rwm"},
-        {"allow": true, "type": "c", "access": "m"},
-        {"allow": true, "type": "b", "access": "m"},
-        {"allow": true, "type": "c", "major": 136, "access": "rwm"},
-        {"allow": true, "type": "c", "major": 5, "minor": 1, "access": "rw"}
-    ]"#;
-
-    #[test]
-    fn device_rules_as_v1_lines() {
-        let lines = v1_device_lines(&dev_rules(CONTAINERD));
-        assert_eq!(
-            lines,
-            [
-                ("devices.deny", "a".to_string()),
-                ("devices.allow", "c 1:3 rwm".to_string()),
-                ("devices.allow", "c 1:5 rwm".to_string()),
-                ("devices.allow", "c *:* m".to_string()),
-                ("devices.allow", "b *:* m".to_string()),
-                ("devices.allow", "c 136:* rwm".to_string()),
-                ("devices.allow", "c 5:1 rw".to_string()),
-            ]
-        );
-        // "a" narrower than everything: a "b" and a "c" line.
-        let lines = v1_device_lines(&dev_rules(
-            r#"[{"allow": false, "type": "a", "access": "w"}]"#,
-        ));
-        assert_eq!(
-            lines,
-            [
-                ("devices.deny", "b *:* w".to_string()),
-                ("devices.deny", "c *:* w".to_string()),
-            ]
-        );
-        // No access: all of it; a negative number: any.
-        let r = dev_rules(r#"[{"allow": true, "type": "u", "major": -1, "minor": 7}]"#);
-        assert_eq!(
-            v1_device_lines(&r),
-            [("devices.allow", "c *:7 rwm".to_string())]
-        );
-        assert!(!denies_any(&r));
-        assert!(denies_any(&dev_rules(CONTAINERD)));
-        for bad in [
-            r#"[{"allow": true, "type": "p"}]"#,
-            r#"[{"allow": true, "access": "rx"}]"#,
-            r#"[{"allow": true, "major": 4294967296}]"#,
-        ] {
-            let list: Vec<LinuxDeviceCgroup> = serde_json::from_str(bad).unwrap();
-            let e = device_rules(&list).unwrap_err();
-            assert_eq!(e.step, "linux.resources.devices[0]", "{e}");
-        }
-    }
-
-    /// Every instruction can run, and every path ends in an exit: the
-    /// verifier refuses a program otherwise.
-    fn assert_well_formed(p: &[BpfInsn]) {
-        let mut seen = vec![false; p.len()];
-        let mut todo = vec![0usize];
-        while let Some(pc) = todo.pop() {
-            assert!(pc < p.len(), "runs off the end");
-            if std::mem::replace(&mut seen[pc], true) {
-                continue;
-            }
-            match p[pc].code {
-                EXIT => {}
-                JEQ_K | JNE_K => todo.extend([pc + 1, pc + 1 + p[pc].off as usize]),
-                _ => todo.push(pc + 1),
-            }
-        }
-        let unreachable: Vec<usize> = (0..p.len()).filter(|i| !seen[*i]).collect();
-        assert!(unreachable.is_empty(), "unreachable: {unreachable:?}");
-    }
-
-    /// Run a device program the way the kernel would, on the opcodes it
-    /// uses.
-    fn run(p: &[BpfInsn], kind: i32, access: u8, major: u32, minor: u32) -> u64 {
-        assert_well_formed(p);
-        let ctx = [kind as u32 | (u32::from(access) << 16), major, minor];
-        let mut r = [0u64; 11];
-        let mut pc = 0;
-        let mut ctx_in_r1 = true;
-        loop {
-            let i = p[pc];
-            pc += 1;
-            let (d, s) = (usize::from(i.dst()), usize::from(i.src()));
-            if d == 1 {
-                ctx_in_r1 = false;
-            }
-            match i.code {
-                LDX_W => {
-                    assert!(s == 1 && ctx_in_r1, "a load not from the context");
-                    r[d] = u64::from(ctx[i.off as usize / 4]);
-                }
-                AND32_K => r[d] = u64::from(r[d] as u32 & i.imm as u32),
-                RSH32_K => r[d] = u64::from((r[d] as u32) >> i.imm),
-                MOV32_X => r[d] = u64::from(r[s] as u32),
-                MOV32_K => r[d] = u64::from(i.imm as u32),
-                JEQ_K if r[d] == i.imm as i64 as u64 => pc += i.off as usize,
-                JNE_K if r[d] != i.imm as i64 as u64 => pc += i.off as usize,
-                JEQ_K | JNE_K => {}
-                EXIT => return r[0],
-                c => panic!("opcode {c:#x}"),
-            }
-        }
-    }
-
-    #[test]
-    fn device_program_decides_as_the_rules_say() {
-        let p = device_program(&dev_rules(CONTAINERD));
-        let (r, w, m) = (ACC_READ, ACC_WRITE, ACC_MKNOD);
-        assert_eq!(run(&p, DEV_CHAR, r, 1, 7), 0, "/dev/full is not allowed");
-        assert_eq!(run(&p, DEV_CHAR, r | w, 1, 3), 1, "/dev/null is");
-        assert_eq!(run(&p, DEV_CHAR, r | w, 1, 5), 1, "/dev/zero is");
-        assert_eq!(run(&p, DEV_CHAR, m, 1, 7), 1, "mknod of any char device");
-        assert_eq!(run(&p, DEV_BLOCK, m, 8, 0), 1, "mknod of any block device");
-        assert_eq!(run(&p, DEV_BLOCK, r, 8, 0), 0, "but not reading a disk");
-        assert_eq!(run(&p, DEV_CHAR, w, 136, 4), 1, "a pty");
-        assert_eq!(run(&p, DEV_CHAR, r | w, 5, 1), 1, "the console");
-        assert_eq!(run(&p, DEV_CHAR, r, 3, 1), 0);
-
-        // A deny of some access: the rest stays allowed.
-        let p = device_program(&dev_rules(
-            r#"[{"allow": false, "type": "c", "major": 1, "minor": 7, "access": "w"}]"#,
-        ));
-        assert_eq!(run(&p, DEV_CHAR, r, 1, 7), 1);
-        assert_eq!(run(&p, DEV_CHAR, r | w, 1, 7), 0);
-        assert_eq!(run(&p, DEV_CHAR, w, 1, 8), 1);
-        assert_eq!(run(&p, DEV_BLOCK, w, 1, 7), 1);
-
-        // The later rule wins.
-        let later_allows = r#"[{"allow": false, "type": "c", "major": 1, "minor": 7}, {"allow": true, "type": "c", "major": 1, "minor": 7}]"#;
-        assert_eq!(
-            run(&device_program(&dev_rules(later_allows)), DEV_CHAR, r, 1, 7),
-            1
-        );
-        let later_denies = r#"[{"allow": true, "type": "c", "major": 1, "minor": 7}, {"allow": false, "type": "c", "major": 1, "minor": 7}]"#;
-        assert_eq!(
-            run(&device_program(&dev_rules(later_denies)), DEV_CHAR, r, 1, 7),
-            0
-        );
-        // An allow of part of the access asked for is not enough.
-        let part = r#"[{"allow": false}, {"allow": true, "type": "c", "major": 1, "minor": 7, "access": "r"}]"#;
-        let p = device_program(&dev_rules(part));
-        assert_eq!(run(&p, DEV_CHAR, r, 1, 7), 1);
-        assert_eq!(run(&p, DEV_CHAR, r | w, 1, 7), 0);
-        // No rules: all allowed.
-        assert_eq!(run(&device_program(&[]), DEV_BLOCK, r | w | m, 8, 0), 1);
     }
 
     #[test]
