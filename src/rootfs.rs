@@ -24,10 +24,9 @@
 //! Every mount point is found or made by the walk in src/walk.rs, the one
 //! sandbox-oci uses too.
 
-use std::ffi::{OsStr, OsString};
+use std::ffi::OsStr;
 use std::fs;
 use std::os::fd::{AsFd, OwnedFd};
-use std::os::unix::ffi::OsStrExt;
 use std::os::unix::fs::symlink;
 use std::path::{Path, PathBuf};
 use std::rc::Rc;
@@ -453,11 +452,10 @@ fn mount_sys(root: &OwnedFd, host_sys: Option<&OwnedFd>, null: &OwnedFd) -> Resu
 /// masks above are. The list is the kernel's own mount table (our /proc,
 /// in the chroot: paths are inside the new root).
 fn mask_sys_submounts(root: &OwnedFd, null: &OwnedFd) -> Result<()> {
-    let table = fs::read_to_string("/proc/self/mountinfo").ctx("read", "/proc/self/mountinfo")?;
-    let mut points: Vec<PathBuf> = table
-        .lines()
-        .filter_map(|l| l.split(' ').nth(4))
-        .map(|p| PathBuf::from(unescape_mountinfo(p)))
+    let mut points: Vec<PathBuf> = crate::procfs::own_mounts()
+        .ctx("read", crate::procfs::MOUNTINFO)?
+        .into_iter()
+        .map(|m| m.mount_point)
         .filter(|p| p.starts_with("/sys") && p != Path::new("/sys"))
         .collect();
     points.sort();
@@ -470,29 +468,6 @@ fn mask_sys_submounts(root: &OwnedFd, null: &OwnedFd) -> Result<()> {
         masked.push(p);
     }
     Ok(())
-}
-
-/// mountinfo writes space, tab, newline and backslash as `\ooo`.
-fn unescape_mountinfo(p: &str) -> OsString {
-    let b = p.as_bytes();
-    let mut out = Vec::with_capacity(b.len());
-    let mut i = 0;
-    while i < b.len() {
-        let oct = b
-            .get(i + 1..i + 4)
-            .filter(|d| d.iter().all(|c| (b'0'..=b'7').contains(c)));
-        match (b[i], oct) {
-            (b'\\', Some(d)) => {
-                out.push(d.iter().fold(0u8, |v, c| v.wrapping_mul(8) + (c - b'0')));
-                i += 4;
-            }
-            (c, _) => {
-                out.push(c);
-                i += 1;
-            }
-        }
-    }
-    OsString::from(OsStr::from_bytes(&out))
 }
 
 fn pivot() -> Result<()> {
@@ -679,17 +654,5 @@ fn read_only_hint(e: Error) -> Error {
         e.with_hint("the root is read-only: create this path in the rootfs, or drop --read-only (the host's root / stays read-only: put a --tmpfs on a parent directory)")
     } else {
         e
-    }
-}
-
-#[cfg(test)]
-mod mountinfo_tests {
-    use super::*;
-
-    #[test]
-    fn mountinfo_paths_are_unescaped() {
-        assert_eq!(unescape_mountinfo("/sys/fs/cgroup"), "/sys/fs/cgroup");
-        assert_eq!(unescape_mountinfo("/a\\040b\\134c"), "/a b\\c");
-        assert_eq!(unescape_mountinfo("/x\\04"), "/x\\04");
     }
 }

@@ -393,26 +393,17 @@ fn cgroup_v1_tree(t: &Target, flags: c_ulong) -> Result<()> {
         "mount cgroup: a tmpfs for the hierarchies",
     )?;
     let tree = t.open()?;
-    let info = fs::read_to_string("/proc/self/mountinfo").ctx("read", "/proc/self/mountinfo")?;
-    for line in info.lines() {
-        // ID PARENT MAJ:MIN ROOT MOUNTPOINT OPTS [OPTIONAL...] - FSTYPE SOURCE SUPER
-        let Some((left, right)) = line.split_once(" - ") else {
+    let mounts = crate::procfs::own_mounts().ctx("read", crate::procfs::MOUNTINFO)?;
+    for m in mounts.iter().filter(|m| m.fstype == "cgroup") {
+        let point = m.mount_point.as_os_str();
+        // A hierarchy mounted right under /sys/fs/cgroup.
+        let (Some(parent), Some(name)) = (m.mount_point.parent(), m.mount_point.file_name()) else {
             continue;
         };
-        if right.split(' ').next() != Some("cgroup") {
+        if parent != Path::new("/sys/fs/cgroup") {
             continue;
         }
-        let Some(point) = left.split(' ').nth(4) else {
-            continue;
-        };
-        let Some(name) = point.strip_prefix("/sys/fs/cgroup/") else {
-            continue;
-        };
-        if name.is_empty() || name.contains('/') {
-            continue;
-        }
-        let shown = format!("{}/{name}", t.shown());
-        let name = OsStr::new(name);
+        let shown = format!("{}/{}", t.shown(), name.to_string_lossy());
         sys::mkdirat(tree.as_fd(), name, 0o755).ctx("make mount point", &shown)?;
         let sub = Target::in_dir(
             &Rc::new(tree.try_clone().ctx("dup", &shown)?),
@@ -422,7 +413,7 @@ fn cgroup_v1_tree(t: &Target, flags: c_ulong) -> Result<()> {
             libc::S_IFDIR,
         );
         sub.mount(
-            Some(OsStr::new(point)),
+            Some(point),
             None,
             libc::MS_BIND,
             None,
