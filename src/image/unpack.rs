@@ -362,7 +362,7 @@ pub fn make_writable(p: &Path) {
 
 #[cfg(test)]
 #[path = "unpack_fuzz.rs"]
-mod fuzz;
+pub(super) mod fuzz;
 
 #[cfg(test)]
 mod tests {

@@ -186,7 +186,7 @@ fn case() -> impl Strategy<Value = Case> {
 
 /// One header block for `kind`, with `name` written raw into the name
 /// field (cut at 100 bytes).
-fn header(name: &[u8], kind: u8, mode: u32, size: u64, link: &[u8]) -> [u8; 512] {
+pub(crate) fn header(name: &[u8], kind: u8, mode: u32, size: u64, link: &[u8]) -> [u8; 512] {
     let mut h = tar::Header::new_gnu();
     {
         let old = h.as_old_mut();
@@ -210,7 +210,7 @@ fn pad(out: &mut Vec<u8>) {
 }
 
 /// A member whose data is `data`, padded.
-fn member(out: &mut Vec<u8>, name: &[u8], kind: u8, data: &[u8]) {
+pub(crate) fn member(out: &mut Vec<u8>, name: &[u8], kind: u8, data: &[u8]) {
     out.extend_from_slice(&header(name, kind, 0o644, data.len() as u64, b""));
     out.extend_from_slice(data);
     pad(out);
