@@ -14,6 +14,8 @@
 
 pub mod cgroup;
 mod cli;
+#[cfg(test)]
+mod config_fuzz;
 mod create;
 mod exec;
 mod features;
