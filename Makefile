@@ -6,6 +6,11 @@
 #                RECIPE=debian [PACKAGES="python3 ..."] for a Debian tree
 #                (rootfs-recipes/debian: mmdebstrap, rootless)
 #   make lint    cargo fmt --check and clippy with -D warnings
+#   make fuzz    each parser of untrusted input (tar unpacker, OCI image
+#                layout, launcher/child channel, config.json, the command
+#                lines) fuzzed by its property tests for FUZZ_SECONDS (60)
+#                each, on stable Rust; FUZZ_TARGETS="unpack cli" for some;
+#                see tools/fuzz. `make test` runs the same properties briefly
 #   make test-vm the suite again under Debian's cloud kernel in qemu
 #                (Landlock, pure cgroup v2); see tests/vm/run
 #   make test-oci sandbox-oci (the OCI runtime mode) under rootless podman
@@ -37,7 +42,7 @@ TESTLOG = $(OUT)/tmp/test-output.txt
 TESTRC = $(OUT)/tmp/test-failed
 ROOTFS_MARKER := $(ROOTFS)/etc/sandbox-rootfs
 
-.PHONY: all build run test test-vm test-oci bench lint rootfs clean install install-files uninstall check-rust
+.PHONY: all build run test test-vm test-oci bench fuzz lint rootfs clean install install-files uninstall check-rust
 
 all: build
 
@@ -105,6 +110,13 @@ OCI_RUNTIMES ?= runc sandbox-oci
 UPDATE_CALLS ?=
 test-oci: build $(ROOTFS_MARKER)
 	OCI_RUNTIMES="$(OCI_RUNTIMES)" UPDATE_CALLS="$(UPDATE_CALLS)" bash tests/oci/run "$(BIN)" "$(ROOTFS)"
+
+# Property tests as fuzz targets, each for a bounded time (tools/fuzz).
+FUZZ_SECONDS ?= 60
+FUZZ_TARGETS ?=
+fuzz:
+	$(call need_rust,$(TEST_RUST_VERSION))
+	FUZZ_SECONDS=$(FUZZ_SECONDS) CARGO="$(CARGO)" sh tools/fuzz $(TARGET) $(FUZZ_TARGETS)
 
 # Numbers for docs/BENCHMARKS.md; never part of `make test`.
 bench: $(ROOTFS_MARKER)

@@ -615,10 +615,20 @@ pub fn decode_plan(buf: &[u8]) -> std::result::Result<Plan, String> {
     let cgroup = CgroupLimits {
         memory: r.opt_u64()?,
         pids: r.opt_u64()?,
-        cpus_milli: r.opt_u64()?.map(|v| v as u32),
+        cpus_milli: r
+            .opt_u64()?
+            .map(|v| u32::try_from(v).map_err(|_| "bad cpus"))
+            .transpose()?,
     };
     let status_file = r.opt()?.map(|p| PathBuf::from(OsString::from_vec(p)));
-    let status_fd = r.opt_u64()?.map(|v| v as u32 as i32);
+    let status_fd = r
+        .opt_u64()?
+        .map(|v| {
+            u32::try_from(v)
+                .map(|v| v as i32)
+                .map_err(|_| "bad status fd")
+        })
+        .transpose()?;
     let tmpfs = decode_tmpfs(&mut r)?;
     let stdio = match r.u8()? {
         0 => StdioMode::Relay,
@@ -841,6 +851,10 @@ impl<'a> Reader<'a> {
 }
 
 #[cfg(test)]
+#[path = "channel_fuzz.rs"]
+mod fuzz;
+
+#[cfg(test)]
 mod tests {
     use super::*;
     use proptest::prelude::*;
@@ -921,7 +935,7 @@ mod tests {
     }
 
     prop_compose! {
-        fn arb_plan()(
+        pub(super) fn arb_plan()(
             rootfs in os(), command in proptest::collection::vec(os(), 1..4),
             hostname in "[a-z]{1,10}", chdir in os(),
             setenv in proptest::collection::vec((os(), os()), 0..3),

@@ -1619,6 +1619,10 @@ fn parse_bind(s: &OsStr) -> std::result::Result<BindSpec, String> {
 }
 
 #[cfg(test)]
+#[path = "cli_fuzz.rs"]
+mod fuzz;
+
+#[cfg(test)]
 mod tests {
     use super::*;
     use crate::limits::Limit;

@@ -138,20 +138,39 @@ impl Error {
     pub fn report(&self) {
         eprintln!("{self}");
         if let Some(h) = &self.hint {
-            eprintln!("sandbox: hint: {h}");
+            eprintln!("sandbox: hint: {}", OneLine(h));
         }
+    }
+}
+
+/// Text shown with its control characters (a newline, a terminal escape
+/// sequence) written as escapes (`\n`, `\u{1b}`): what a hostile input
+/// put in a message (a tar header, a name in an image) stays on the one
+/// line and cannot drive the terminal.
+struct OneLine<'a>(&'a str);
+
+impl fmt::Display for OneLine<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        for c in self.0.chars() {
+            if c.is_control() {
+                write!(f, "{}", c.escape_default())?;
+            } else {
+                fmt::Write::write_char(f, c)?;
+            }
+        }
+        Ok(())
     }
 }
 
 impl fmt::Display for Error {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "sandbox: {}", self.step)?;
+        write!(f, "sandbox: {}", OneLine(&self.step))?;
         if let Some(p) = &self.path {
-            write!(f, ": {p}")?;
+            write!(f, ": {}", OneLine(p))?;
         }
         match &self.reason {
             Reason::Errno(e) => write!(f, ": {}", describe_errno(*e)),
-            Reason::Msg(m) => write!(f, ": {m}"),
+            Reason::Msg(m) => write!(f, ": {}", OneLine(m)),
         }
     }
 }
@@ -214,6 +233,15 @@ mod tests {
     fn path_is_optional() {
         let e = Error::msg("usage", "unknown option --frob");
         assert_eq!(e.to_string(), "sandbox: usage: unknown option --frob");
+    }
+
+    #[test]
+    fn control_characters_are_escaped() {
+        let e = Error::msg("unpack\n", "bad \"x\"\n\u{1b}[2J").with_path("a\tb");
+        assert_eq!(
+            e.to_string(),
+            "sandbox: unpack\\n: a\\tb: bad \"x\"\\n\\u{1b}[2J"
+        );
     }
 
     #[test]

@@ -42,6 +42,8 @@ mod command;
 pub mod doctor;
 #[doc(hidden)]
 pub mod error;
+#[cfg(test)]
+mod fuzz;
 mod idmap;
 #[doc(hidden)]
 pub mod image;

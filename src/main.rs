@@ -7,6 +7,10 @@
 #![deny(unsafe_code)]
 
 mod cli;
+// The property-test runner the library's tests use too.
+#[cfg(test)]
+#[path = "fuzz.rs"]
+mod fuzz;
 mod manual;
 
 // cli.rs names the library's domain types as `crate::…`.

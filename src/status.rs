@@ -412,7 +412,7 @@ mod tests {
         };
         assert!(
             e.json()
-                .ends_with("\"error\":\"sandbox: a: \\\"b\\\"\\n\\u0001\",\"network\":null}"),
+                .ends_with("\"error\":\"sandbox: a: \\\"b\\\"\\\\n\\\\u{1}\",\"network\":null}"),
             "{}",
             e.json()
         );

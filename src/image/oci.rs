@@ -351,3 +351,7 @@ fn copy_members(file: &Path, dir: &Path, small: bool) -> Result<()> {
     }
     Ok(())
 }
+
+#[cfg(test)]
+#[path = "oci_fuzz.rs"]
+mod fuzz;

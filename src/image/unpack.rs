@@ -167,8 +167,17 @@ impl Tree {
         let entries = archive
             .entries()
             .map_err(|e| refused(format!("not a tar archive: {e}")))?;
+        // The entry before a malformed one, which the error names (the
+        // malformed one's own path may be what is broken).
+        let mut last: Option<String> = None;
         for entry in entries {
-            let mut e = entry.map_err(|e| refused(format!("bad tar entry: {e}")))?;
+            let mut e = entry.map_err(|e| {
+                refused(match &last {
+                    Some(p) => format!("bad tar entry after {p:?}: {e}"),
+                    None => format!("bad tar entry: {e}"),
+                })
+            })?;
+            last = Some(String::from_utf8_lossy(&e.path_bytes()).into_owned());
             self.entries += 1;
             if self.entries > self.limits.entries {
                 return Err(refused(format!(
@@ -208,10 +217,14 @@ impl Tree {
                 if name == b".wh..wh..opq" {
                     self.opaque(&dir, &parent, &created)?;
                 } else {
-                    let target = dir.join(OsStr::from_bytes(&name[4..]));
-                    if name.len() == 4 || name[4..].contains(&b'/') {
+                    // `.wh..` and `.wh...` would name the directory
+                    // itself and its parent: the parent of the tree's
+                    // root is outside the tree.
+                    let gone = &name[4..];
+                    if gone.is_empty() || gone == b"." || gone == b".." || gone.contains(&b'/') {
                         return Err(refused(format!("bad whiteout {rel:?}")));
                     }
+                    let target = dir.join(OsStr::from_bytes(gone));
                     self.remove(&target)?;
                 }
                 continue;
@@ -346,6 +359,10 @@ pub fn make_writable(p: &Path) {
         }
     }
 }
+
+#[cfg(test)]
+#[path = "unpack_fuzz.rs"]
+pub(super) mod fuzz;
 
 #[cfg(test)]
 mod tests {

@@ -434,6 +434,10 @@ pub fn main(args: Vec<OsString>) -> u8 {
 }
 
 #[cfg(test)]
+#[path = "cli_fuzz.rs"]
+mod fuzz;
+
+#[cfg(test)]
 mod tests {
     use super::*;
 

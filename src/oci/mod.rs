@@ -14,6 +14,8 @@
 
 pub use crate::cgroup::oci as cgroup;
 mod cli;
+#[cfg(test)]
+mod config_fuzz;
 mod create;
 mod exec;
 mod features;

@@ -13,6 +13,8 @@
 //! site; the ones other code uses too are re-exported here. Every other
 //! item is re-exported from its topic module, so callers write `sys::name`.
 
+#[cfg(test)]
+pub mod alloc_meter;
 mod cgroup;
 mod fd;
 mod memfd;
