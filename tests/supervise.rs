@@ -194,6 +194,29 @@ fn init_reaps_thousands_of_orphans() {
     assert_eq!(text(&out.stdout).trim(), "zombies=2000");
 }
 
+/// --init: init is PID 1 and the command PID 2, as documented (nothing
+/// else of the sandbox's, such as a setup thread, takes PID 2 first);
+/// with --sys too, whose sysfs shows the sandbox's own network namespace,
+/// so the namespace was made before it. Control: without --init the
+/// command is PID 1, so the probe tells the two apart.
+fn init_runs_the_command_as_pid_2() {
+    let d = test_dir("sup-pid2");
+    let script = "echo pid=$$; ls /sys/class/net 2>/dev/null | tr '\\n' ' '";
+    for (opts, want) in [
+        (&["--init"][..], "pid=2"),
+        (&["--init", "--sys"][..], "pid=2\nlo"),
+        (&[][..], "pid=1"),
+    ] {
+        let out = run(&args(opts, &d, &["/bin/sh", "-c", script]));
+        assert_eq!(
+            text(&out.stdout).trim(),
+            want,
+            "{opts:?}: {}",
+            text(&out.stderr)
+        );
+    }
+}
+
 fn main_exit_takes_daemons_with_it() {
     for init in [false, true] {
         let d = test_dir("sup-daemons");
@@ -753,6 +776,7 @@ tests![
     term_ignored_by_pid_1_escalates_to_kill,
     terminal_ctrl_c_reaches_the_command_once_and_does_not_stop_the_sandbox,
     init_reaps_thousands_of_orphans,
+    init_runs_the_command_as_pid_2,
     main_exit_takes_daemons_with_it,
     launcher_killed_with_sigkill_leaves_no_survivor,
     timeout_kills_setsid_double_forked_term_ignoring_trees,
