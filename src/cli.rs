@@ -861,6 +861,128 @@ pub const COMMANDS: &[(&str, &str)] = &[
     ),
 ];
 
+/// What a subcommand other than `run` takes: its options, which its
+/// parser reads through `sub_opt` (so an option it accepts is listed
+/// here), and the words after them. The man page's SYNOPSIS is written
+/// from this and `RUN_SYNOPSIS`.
+pub struct Sub {
+    pub name: &'static str,
+    pub options: &'static [Opt],
+    /// At most one of the options (`images --json | --prune`).
+    pub exclusive: bool,
+    /// After the options: `NAME [SIGNAL]`.
+    pub args: &'static str,
+}
+
+const fn sub(name: &'static str, options: &'static [Opt], args: &'static str) -> Sub {
+    Sub {
+        name,
+        options,
+        exclusive: false,
+        args,
+    }
+}
+
+/// Every subcommand but `run`, in `COMMANDS`' order.
+pub const SUBCOMMANDS: &[Sub] = &[
+    sub("ps", &[flag("--json", Other, "print one JSON array")], ""),
+    sub(
+        "exec",
+        &[
+            value("--chdir", "DIR", Options, "working directory inside"),
+            repeatable(value(
+                "--setenv",
+                "KEY=VALUE",
+                Options,
+                "add to the environment",
+            )),
+            value("--uid", "N", Options, "user id inside"),
+            value("--gid", "N", Options, "group id inside"),
+            short('t', flag("--tty", Options, "a pty of the sandbox's own")),
+        ],
+        "NAME [--] [COMMAND [ARG...]]",
+    ),
+    sub("kill", &[], "NAME [SIGNAL]"),
+    sub(
+        "stop",
+        &[short(
+            't',
+            value("--time", "SECS", Supervision, "grace before KILL"),
+        )],
+        "NAME",
+    ),
+    sub(
+        "logs",
+        &[short(
+            'f',
+            flag("--follow", Other, "until the sandbox ends"),
+        )],
+        "NAME",
+    ),
+    sub("doctor", &[], ""),
+    Sub {
+        name: "images",
+        options: &[
+            flag("--json", Other, "as a JSON array"),
+            flag("--prune", Other, "empty the cache"),
+        ],
+        exclusive: true,
+        args: "",
+    },
+    sub("man", &[], ""),
+    sub("completions", &[], "bash|zsh|fish"),
+];
+
+/// The option of subcommand `cmd` that `tok` names (`--time`, `-t`; no
+/// `=value`).
+fn sub_opt(cmd: &str, tok: &str) -> Option<&'static Opt> {
+    let s = SUBCOMMANDS.iter().find(|s| s.name == cmd)?;
+    s.options.iter().find(|o| {
+        o.long == tok
+            || o.short.is_some_and(|c| {
+                let mut b = [0u8; 4];
+                tok.strip_prefix('-') == Some(c.encode_utf8(&mut b))
+            })
+    })
+}
+
+/// `sandbox NAME [options] ARGS` for each subcommand, `run` first: the
+/// man page's SYNOPSIS.
+pub fn synopses() -> Vec<String> {
+    let mut v = vec![RUN_SYNOPSIS.to_string()];
+    for s in SUBCOMMANDS {
+        let mut line = format!("sandbox {}", s.name);
+        let specs: Vec<String> = s
+            .options
+            .iter()
+            .map(|o| {
+                let mut spec = match o.short {
+                    Some(c) => format!("-{c}|{}", o.long),
+                    None => o.long.to_string(),
+                };
+                if let Some(v) = o.value {
+                    spec.push(' ');
+                    spec.push_str(v);
+                }
+                spec
+            })
+            .collect();
+        if s.exclusive && !specs.is_empty() {
+            line.push_str(&format!(" [{}]", specs.join(" | ")));
+        } else {
+            for spec in specs {
+                line.push_str(&format!(" [{spec}]"));
+            }
+        }
+        if !s.args.is_empty() {
+            line.push(' ');
+            line.push_str(s.args);
+        }
+        v.push(line);
+    }
+    v
+}
+
 const MAN_HELP: &str = "usage: sandbox man\n\nPrints the manual page sandbox(1) in roff: 'sandbox man | man -l -' shows it.";
 
 const COMPLETIONS_HELP: &str = "usage: sandbox completions bash|zsh|fish\n\nPrints a completion script for the shell; 'make install' installs all three.";
@@ -914,7 +1036,7 @@ fn parse_ps(rest: &[OsString]) -> Result<Cmd> {
     for a in rest {
         match a.to_str() {
             Some("-h" | "--help") => return Ok(Cmd::Help(Cow::Borrowed(PS_HELP))),
-            Some("--json") => json = true,
+            Some(t) if sub_opt("ps", t).is_some_and(|o| o.long == "--json") => json = true,
             _ => return Err(usage(format!("ps takes only --json, got {a:?}"))),
         }
     }
@@ -950,7 +1072,12 @@ fn parse_exec(rest: Vec<OsString>) -> Result<Cmd> {
             Some((o, v)) => (o.to_string(), Some(OsString::from(v))),
             None => (s.to_string(), None),
         };
-        if matches!(opt.as_str(), "-t" | "--tty") {
+        let Some(known) = sub_opt("exec", &opt) else {
+            return Err(usage(format!("unknown exec option {s}")).with_hint(
+                "exec takes --chdir, --setenv, --uid, --gid and -t; see 'sandbox exec --help'",
+            ));
+        };
+        if known.long == "--tty" {
             a.tty = true;
             continue;
         }
@@ -960,15 +1087,15 @@ fn parse_exec(rest: Vec<OsString>) -> Result<Cmd> {
                 .or_else(|| it.next())
                 .ok_or_else(|| usage(format!("option {opt} needs a value")))
         };
-        match opt.as_str() {
+        match known.long {
             "--chdir" => a.chdir = Some(parse_chdir(&value()?).map_err(usage)?),
             "--setenv" => a.setenv.push(parse_setenv(&value()?).map_err(usage)?),
             "--uid" => a.uid = Some(parse_id(utf8(&value()?)?).map_err(usage)?),
             "--gid" => a.gid = Some(parse_id(utf8(&value()?)?).map_err(usage)?),
-            _ => {
-                return Err(usage(format!("unknown exec option {s}")).with_hint(
-                    "exec takes --chdir, --setenv, --uid, --gid and -t; see 'sandbox exec --help'",
-                ))
+            other => {
+                return Err(usage(format!(
+                    "exec option {other} is accepted but never read (a bug)"
+                )))
             }
         }
     }
@@ -1020,12 +1147,16 @@ fn parse_stop(rest: &[OsString]) -> Result<Cmd> {
         if is_help(a) {
             return Ok(Cmd::Help(Cow::Borrowed(STOP_HELP)));
         }
-        if s == "--time" || s == "-t" {
+        if sub_opt("stop", s).is_some_and(|o| o.long == "--time") {
             let v = it
                 .next()
                 .ok_or_else(|| usage("option --time needs a value"))?;
             time = Some(limits::parse_duration("--time", utf8(v)?).map_err(usage)?);
-        } else if let Some(v) = s.strip_prefix("--time=") {
+        } else if let Some(v) = s
+            .split_once('=')
+            .filter(|(o, _)| sub_opt("stop", o).is_some_and(|o| o.long == "--time"))
+            .map(|(_, v)| v)
+        {
             time = Some(limits::parse_duration("--time", v).map_err(usage)?);
         } else if name.is_none() {
             name = Some(parse_name(a)?);
@@ -1046,7 +1177,7 @@ fn parse_logs(rest: &[OsString]) -> Result<Cmd> {
     for a in rest {
         match a.to_str() {
             Some("-h" | "--help") => return Ok(Cmd::Help(Cow::Borrowed(LOGS_HELP))),
-            Some("-f" | "--follow") => follow = true,
+            Some(t) if sub_opt("logs", t).is_some_and(|o| o.long == "--follow") => follow = true,
             _ if name.is_none() => name = Some(parse_name(a)?),
             _ => return Err(usage(format!("logs takes one name, got {a:?} too"))),
         }
@@ -1064,8 +1195,15 @@ fn parse_images(rest: &[OsString]) -> Result<Cmd> {
     match rest {
         [] => Ok(Cmd::Images(ImagesAction::List)),
         [a] if a == "-h" || a == "--help" => Ok(Cmd::Help(Cow::Borrowed(IMAGES_HELP))),
-        [a] if a == "--json" => Ok(Cmd::Images(ImagesAction::Json)),
-        [a] if a == "--prune" => Ok(Cmd::Images(ImagesAction::Prune)),
+        [a] => match a
+            .to_str()
+            .and_then(|t| sub_opt("images", t))
+            .map(|o| o.long)
+        {
+            Some("--json") => Ok(Cmd::Images(ImagesAction::Json)),
+            Some("--prune") => Ok(Cmd::Images(ImagesAction::Prune)),
+            _ => Err(usage(format!("images takes --json or --prune, got {a:?}"))),
+        },
         [a, ..] => Err(usage(format!("images takes --json or --prune, got {a:?}"))),
     }
 }
