@@ -144,11 +144,12 @@ fn stage(plan: &Plan, report: &ReportSender) -> Result<Infallible> {
     // anything opened during setup is closed now.
     sys::close_from(REPORT_FD + 1).ctx_step("close file descriptors")?;
     sys::set_cloexec(REPORT_FD, true).ctx_step("mark the report pipe close-on-exec")?;
-    // The mask and SIGPIPE's disposition survive execve: the launcher
+    // The mask and ignored dispositions survive execve: the launcher
     // blocked the forwarded signals (or its caller's thread had a mask of
-    // its own) and Rust's runtime ignores SIGPIPE.
+    // its own), Rust's runtime ignores SIGPIPE, and a caller may ignore
+    // HUP, INT or QUIT (nohup, `&` in a script).
     sys::unblock_all_signals().ctx_step("unblock signals")?;
-    sys::default_signal(libc::SIGPIPE).ctx_step("restore SIGPIPE")?;
+    crate::signals::restore_defaults().ctx_step("restore the default signal dispositions")?;
 
     // Resource limits (they survive execve), then privileges, narrowest
     // last: capabilities first (so nothing after can be undone), then

@@ -146,6 +146,47 @@ fn every_forwarded_signal_reaches_a_handler() {
     }
 }
 
+/// A caller that ignores HUP, INT and QUIT (`nohup`, `cmd &` in a
+/// script) does not pass that on: the launcher forwards them, and the
+/// command can trap them (a POSIX shell cannot trap a signal ignored on
+/// entry, and execve keeps SIG_IGN). Control: the launcher did start with
+/// them ignored (its /proc status), so the probe's setting took.
+fn forwarded_signals_reach_a_trap_when_the_caller_ignores_them() {
+    for sig in ["HUP", "INT", "QUIT"] {
+        let d = test_dir("sup-ignored");
+        let script = format!(
+            "trap 'touch /m/got-{sig}; exit 0' {sig}; touch /m/ready; while :; do sleep 0.05; done"
+        );
+        let inner = sandbox(args(
+            &["--kill-after", "30"],
+            &d,
+            &["/bin/sh", "-c", &script],
+        ));
+        // The same command, started by a shell that ignores the three.
+        let mut outer = Command::new("/bin/sh");
+        outer
+            .args(["-c", "trap '' HUP INT QUIT; exec \"$@\"", "sh"])
+            .arg(inner.get_program())
+            .args(inner.get_args())
+            .env_clear()
+            .env("PATH", "/usr/local/bin:/usr/bin:/bin:/usr/sbin:/sbin")
+            .current_dir(&stage().dir)
+            .stdin(Stdio::null());
+        let mut child = outer.spawn().unwrap();
+        wait_for(&d.join("ready"));
+        let launcher = fs::read_to_string(format!("/proc/{}/status", child.id())).unwrap();
+        let ign = launcher
+            .lines()
+            .find_map(|l| l.strip_prefix("SigIgn:\t"))
+            .map(|v| u64::from_str_radix(v, 16).unwrap())
+            .unwrap();
+        assert_eq!(ign & 0b111, 0b111, "control: SigIgn {ign:x}");
+        send_signal(&format!("-{sig}"), child.id());
+        wait_for(&d.join(format!("got-{sig}")));
+        assert_eq!(child.wait().unwrap().code(), Some(0), "{sig}");
+    }
+}
+
 fn term_ignored_by_pid_1_escalates_to_kill() {
     let d = test_dir("sup-escalate");
     let mut child = sandbox(args(
@@ -773,6 +814,7 @@ fn a_flood_of_output_and_an_early_closing_reader_end_promptly() {
 tests![
     exit_status_and_128_plus_n,
     every_forwarded_signal_reaches_a_handler,
+    forwarded_signals_reach_a_trap_when_the_caller_ignores_them,
     term_ignored_by_pid_1_escalates_to_kill,
     terminal_ctrl_c_reaches_the_command_once_and_does_not_stop_the_sandbox,
     init_reaps_thousands_of_orphans,
