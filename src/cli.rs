@@ -22,7 +22,9 @@ use crate::plan::{BindArg, IdMapMode, LandlockMode, RootMode, RunArgs, StdioMode
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Cmd {
-    Run(Box<RunArgs>),
+    /// `sandbox run`, and the notices its command line deserves (one line
+    /// each, without the `sandbox: ` prefix).
+    Run(Box<RunArgs>, Vec<String>),
     /// The engine's second stage, re-exec'd by the launcher.
     Child,
     Doctor,
@@ -630,8 +632,9 @@ the command may write anywhere, and its writes vanish when it exits.
 ROOTFS `/` is the host's own root, read-only, with its own /proc, /dev,
 /tmp and an empty /run: `sandbox run --tmpfs ~ --bind ./project / make`.
 
-Everything after COMMAND is passed to it unparsed; use `--` before a
-COMMAND that starts with `-`.";
+Options come before COMMAND: everything after COMMAND is passed to it
+unparsed (`sandbox run ./rootfs sh job.sh --timeout 5` has no timeout, and
+a notice says so); use `--` before a COMMAND that starts with `-`.";
 
 pub const RUN_EXIT_STATUS: &str = "\
 Exit status: the command's own; 128+N if it was killed by signal N;
@@ -1264,6 +1267,8 @@ struct Split {
     version: bool,
     rootfs: Option<OsString>,
     command: Vec<OsString>,
+    /// `--` was given: what follows ROOTFS is the command's, said plainly.
+    dashdash: bool,
 }
 
 struct Given {
@@ -1280,11 +1285,13 @@ fn split(args: Vec<OsString>) -> Result<Split> {
         version: false,
         rootfs: None,
         command: Vec::new(),
+        dashdash: false,
     };
     let mut it = args.into_iter();
     while let Some(tok) = it.next() {
         let bytes = tok.as_bytes();
         if bytes == b"--" {
+            s.dashdash = true;
             let mut rest: Vec<OsString> = it.collect();
             if s.rootfs.is_none() && !rest.is_empty() {
                 s.rootfs = Some(rest.remove(0));
@@ -1383,6 +1390,11 @@ fn parse_run(args: Vec<OsString>) -> Result<Cmd> {
         return Ok(Cmd::Version);
     }
     refuse_repeats(&s.opts)?;
+    let notices = if s.dashdash {
+        Vec::new()
+    } else {
+        options_after_command(&s.command).into_iter().collect()
+    };
     let mut o = Opts(s.opts);
     let mut r = RunArgs::new(OsString::new());
     identity_and_env(&mut o, &mut r)?;
@@ -1399,7 +1411,42 @@ fn parse_run(args: Vec<OsString>) -> Result<Cmd> {
         )));
     }
     rootfs_and_command(&mut r, s.rootfs, s.command)?;
-    Ok(Cmd::Run(Box::new(r)))
+    Ok(Cmd::Run(Box::new(r), notices))
+}
+
+/// `sandbox run ./rootfs /bin/sh job.sh --timeout 5`: everything after
+/// COMMAND is the command's, so that --timeout is not sandbox's and the
+/// run has no timeout. The command still gets it (a program may take
+/// `--timeout` itself), and one notice names the options of run found
+/// there (long ones, but for --verbose, --help and --version, which many
+/// programs take and which change no safety). `--` before COMMAND says
+/// the rest is the command's, and silences it.
+fn options_after_command(command: &[OsString]) -> Option<String> {
+    let mut found: Vec<&str> = Vec::new();
+    for a in command.iter().skip(1) {
+        if !a.as_bytes().starts_with(b"--") {
+            continue;
+        }
+        let (name, _) = option_name(a);
+        if let Some(o) = find(&name) {
+            if o.group != Group::Other && !found.contains(&o.long) {
+                found.push(o.long);
+            }
+        }
+    }
+    let program = command.first()?.to_string_lossy();
+    let (these, are) = match found.len() {
+        0 => return None,
+        1 => ("option", "is"),
+        _ => ("options", "are"),
+    };
+    Some(format!(
+        "notice: {} after COMMAND ({program}) {are} passed to the command, not taken by \
+         sandbox run: run's {these} must come before COMMAND (sandbox run [OPTIONS] ROOTFS \
+         COMMAND [ARG...]); a '--' before COMMAND says the rest is the command's and \
+         silences this",
+        found.join(", ")
+    ))
 }
 
 fn refuse_repeats(given: &[Given]) -> Result<()> {
@@ -1772,7 +1819,7 @@ mod tests {
         let mut a = args(&["run"]);
         a.extend(args(s));
         match parse(a)? {
-            Cmd::Run(r) => Ok(*r),
+            Cmd::Run(r, _) => Ok(*r),
             other => panic!("not a run: {other:?}"),
         }
     }
@@ -1823,6 +1870,71 @@ mod tests {
                 ("/d".into(), Some("/e".into()), false),
             ]
         );
+    }
+
+    #[test]
+    fn run_options_after_the_command_get_one_notice() {
+        let notices = |s: &[&str]| {
+            let mut a = args(&["run"]);
+            a.extend(args(s));
+            match parse(a).unwrap() {
+                Cmd::Run(r, n) => (r.command, n),
+                other => panic!("not a run: {other:?}"),
+            }
+        };
+        let (cmd, n) = notices(&[
+            "./r",
+            "/bin/sh",
+            "job.sh",
+            "--timeout",
+            "5",
+            "--ro-bind=/a:/b",
+            "--timeout=1",
+        ]);
+        // The command still gets them.
+        assert_eq!(
+            cmd,
+            args(&[
+                "/bin/sh",
+                "job.sh",
+                "--timeout",
+                "5",
+                "--ro-bind=/a:/b",
+                "--timeout=1"
+            ])
+        );
+        assert_eq!(n.len(), 1, "{n:?}");
+        assert!(
+            n[0].starts_with(
+                "notice: --timeout, --ro-bind after COMMAND (/bin/sh) are passed to the command"
+            ),
+            "{}",
+            n[0]
+        );
+        let (_, n) = notices(&["./r", "sh", "x", "--init"]);
+        assert!(
+            n[0].starts_with("notice: --init after COMMAND (sh) is passed"),
+            "{n:?}"
+        );
+        // Options many programs take, short ones, and unknown ones: none.
+        for quiet in [
+            &["./r", "ls", "-la", "-v", "-p", "-d"][..],
+            &[
+                "./r",
+                "prog",
+                "--verbose",
+                "--help",
+                "--version",
+                "--frobnicate",
+            ],
+            // `--` says the rest is the command's.
+            &["./r", "--", "prog", "--timeout", "5"],
+            &["--", "./r", "prog", "--timeout", "5"],
+            // Before COMMAND it is run's own (control).
+            &["--timeout", "5", "./r", "prog"],
+        ] {
+            assert_eq!(notices(quiet).1, Vec::<String>::new(), "{quiet:?}");
+        }
     }
 
     #[test]
@@ -1894,7 +2006,7 @@ mod tests {
             assert!(
                 matches!(
                     parse(args(&["run", "--bind", v, "r", "sh"])).unwrap(),
-                    Cmd::Run(_)
+                    Cmd::Run(..)
                 ),
                 "--bind {v}"
             );
@@ -1903,7 +2015,7 @@ mod tests {
         // A --version for the command is the command's.
         assert!(matches!(
             parse(args(&["run", "r", "prog", "--version"])).unwrap(),
-            Cmd::Run(_)
+            Cmd::Run(..)
         ));
         assert!(parse(args(&[])).is_err());
     }
@@ -2050,7 +2162,7 @@ mod tests {
             }
             argv.push("r".into());
             match parse(argv) {
-                Ok(Cmd::Run(r)) => assert_ne!(*r, RunArgs::new("r"), "{} ignored", o.long),
+                Ok(Cmd::Run(r, _)) => assert_ne!(*r, RunArgs::new("r"), "{} ignored", o.long),
                 Ok(Cmd::Help(_) | Cmd::Version) => {
                     assert!(matches!(o.long, "--help" | "--version"))
                 }
@@ -2269,7 +2381,7 @@ mod tests {
         fn what_parses_round_trips(r in run_args()) {
             let mut argv: Vec<OsString> = vec!["run".into()];
             argv.extend(r.to_args());
-            prop_assert_eq!(parse(argv).unwrap(), Cmd::Run(Box::new(r)));
+            prop_assert_eq!(parse(argv).unwrap(), Cmd::Run(Box::new(r), Vec::new()));
         }
     }
 }

@@ -62,7 +62,12 @@ fn main() -> ExitCode {
         cli::Cmd::Images(action) => images(action),
         cli::Cmd::Man => print(&manual::man_page()),
         cli::Cmd::Completions(shell) => print(&shell.script()),
-        cli::Cmd::Run(args) => run(*args),
+        cli::Cmd::Run(args, notices) => {
+            for n in notices {
+                eprintln!("sandbox: {n}");
+            }
+            run(*args)
+        }
         cli::Cmd::Ps { json } => match manage::ps(json) {
             Ok(text) => print(&text),
             Err(e) => fail(e),

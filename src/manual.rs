@@ -291,7 +291,7 @@ pub fn man_page() -> String {
         ));
     }
 
-    m.push_str(".SH OPTIONS\nThe options of \\fBsandbox run\\fR; they may come before or after ROOTFS, and end at COMMAND.\n");
+    m.push_str(".SH OPTIONS\nThe options of \\fBsandbox run\\fR; they may come before or after ROOTFS, but not after COMMAND: what follows COMMAND is the command's.\n");
     for group in Group::ALL {
         m.push_str(&format!(".SS {}\n", group.heading()));
         if let Some(note) = group.note() {

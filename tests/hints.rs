@@ -48,9 +48,69 @@ fn a_host_script_not_in_the_rootfs_gets_a_bind_hint() {
     assert!(!err.contains("is a file on the host"), "{err}");
 }
 
+/// `sandbox run ROOTFS /bin/sh job.sh --timeout 5`: the --timeout is the
+/// command's (it still gets it), and one notice says that it is not
+/// sandbox's and where it must go. Controls: the same option before
+/// COMMAND, or after a `--`, gets no notice.
+fn a_run_option_after_the_command_gets_a_notice() {
+    let script = "echo \"args: $*\"";
+    let out = sandbox([
+        "run",
+        &rootfs_arg(),
+        "/bin/sh",
+        "-c",
+        script,
+        "sh",
+        "--timeout",
+        "5",
+        "--ro-bind=/a:/b",
+    ])
+    .output()
+    .unwrap();
+    let err = text(&out.stderr);
+    assert_eq!(out.status.code(), Some(0), "{err}");
+    assert_eq!(text(&out.stdout), "args: --timeout 5 --ro-bind=/a:/b\n");
+    let notices: Vec<&str> = err.lines().filter(|l| l.contains("notice")).collect();
+    assert_eq!(notices.len(), 1, "{err}");
+    assert!(
+        notices[0].contains("--timeout, --ro-bind after COMMAND (/bin/sh)")
+            && notices[0].contains("must come before COMMAND"),
+        "{err}"
+    );
+    for a in [
+        &[
+            "run",
+            "--timeout",
+            "5",
+            &rootfs_arg(),
+            "/bin/sh",
+            "-c",
+            "true",
+        ][..],
+        &[
+            "run",
+            &rootfs_arg(),
+            "--",
+            "/bin/sh",
+            "-c",
+            script,
+            "sh",
+            "--timeout",
+            "5",
+        ],
+    ] {
+        let out = sandbox(a).output().unwrap();
+        assert_eq!(out.status.code(), Some(0));
+        assert_eq!(text(&out.stderr), "", "control {a:?}");
+    }
+}
+
 fn sh_as_test_user(script: &str) {
     let ok = as_test_user("sh").args(["-c", script]).status().unwrap();
     assert!(ok.success(), "{script}");
 }
 
-tests![a_host_script_not_in_the_rootfs_gets_a_bind_hint,];
+tests![
+    a_host_script_not_in_the_rootfs_gets_a_bind_hint,
+    a_run_option_after_the_command_gets_a_notice,
+];
