@@ -326,6 +326,9 @@ fn prepare(plan: &Plan, forward_signals: bool, notices: &mut Notices) -> Result<
         notices.say("warning: --seccomp off: the command runs without the default seccomp filter");
     }
     bind_symlink_notices(plan, notices);
+    for n in crate::plan::covered_binds(&plan.binds, &plan.tmpfs) {
+        notices.say(n);
+    }
     // Made (and its limits written) before the sandbox exists; removed once
     // the sandbox has ended, or when dropped on an early error.
     let cgroup = if plan.cgroup.any() {

@@ -105,6 +105,32 @@ fn a_run_option_after_the_command_gets_a_notice() {
     }
 }
 
+/// `--bind D:/data/x --tmpfs /data`: the tmpfs, mounted after the bind,
+/// hides it; a notice says so before the run, with the order rule.
+/// Control: the other order gets no notice, and the bind is seen.
+fn a_tmpfs_over_an_earlier_bind_gets_a_notice() {
+    let d = test_dir("hint-covered");
+    let bind = format!("{}:/data/x", d.display());
+    let root = rootfs_arg();
+    let covered = [
+        "run", "--bind", &bind, "--tmpfs", "/data", &root, "/bin/sh", "-c", "ls /data",
+    ];
+    let out = sandbox(covered).output().unwrap();
+    let err = text(&out.stderr);
+    assert_eq!(text(&out.stdout), "", "the tmpfs hides the bind: {err}");
+    assert!(
+        err.contains("sandbox: notice: --tmpfs /data comes after --bind /data/x and covers it")
+            && err.contains("give --tmpfs /data before --bind /data/x"),
+        "{err}"
+    );
+    let fine = [
+        "run", "--tmpfs", "/data", "--bind", &bind, &root, "/bin/sh", "-c", "ls /data",
+    ];
+    let out = sandbox(fine).output().unwrap();
+    assert_eq!(text(&out.stdout), "x\n", "control");
+    assert_eq!(text(&out.stderr), "", "control");
+}
+
 fn sh_as_test_user(script: &str) {
     let ok = as_test_user("sh").args(["-c", script]).status().unwrap();
     assert!(ok.success(), "{script}");
@@ -113,4 +139,5 @@ fn sh_as_test_user(script: &str) {
 tests![
     a_host_script_not_in_the_rootfs_gets_a_bind_hint,
     a_run_option_after_the_command_gets_a_notice,
+    a_tmpfs_over_an_earlier_bind_gets_a_notice,
 ];
