@@ -471,6 +471,23 @@ impl Command {
         Plan::from_args(args, self.term.clone())
     }
 
+    /// [`Command::plan`], and when it fails, the failure written to the
+    /// status file or fd (as a failure to start is).
+    fn plan_or_report(&self) -> Result<Plan> {
+        self.plan().inspect_err(|e| self.report_failure(e))
+    }
+
+    /// Write `e` as this run's status (`--status-file`, `--status-fd`):
+    /// for the CLI's failures before the launch (a name in use).
+    #[doc(hidden)]
+    pub fn report_failure(&self, e: &Error) {
+        crate::parent::report_unstarted(
+            self.args.status_file.as_deref().map(std::path::Path::new),
+            self.args.status_fd,
+            e,
+        );
+    }
+
     /// The validated plan as the child stage receives it (channel.rs),
     /// for the state entry that `sandbox exec` reads (state.rs).
     #[doc(hidden)]
@@ -496,7 +513,7 @@ impl Command {
     /// }
     /// ```
     pub fn spawn(&mut self) -> Result<Child> {
-        let plan = self.plan()?;
+        let plan = self.plan_or_report()?;
         self.spawn_plan(&plan)
     }
 
@@ -506,7 +523,7 @@ impl Command {
     /// limits) rather than once for the entry and once for the launch.
     #[doc(hidden)]
     pub fn spawn_encoded(&mut self) -> Result<(Child, Vec<u8>)> {
-        let plan = self.plan()?;
+        let plan = self.plan_or_report()?;
         let child = self.spawn_plan(&plan)?;
         Ok((child, crate::channel::encode_plan(&plan)))
     }

@@ -184,6 +184,11 @@ fn run(args: plan::RunArgs) -> u8 {
             eprintln!("sandbox: notice: not listed by 'sandbox ps': {e}");
         }
     };
+    // A failure before the launch is the run's status too (--status-file).
+    let fail_early = |e: error::Error, args: &plan::RunArgs| {
+        sandbox::Command::from_args(args.clone()).report_failure(&e);
+        fail(e)
+    };
     // Made now only when asked for; else once the sandbox runs.
     let mut reg = match state::Registration::reserve(args.name.as_deref(), asked) {
         Ok(r) => Some(r),
@@ -191,14 +196,14 @@ fn run(args: plan::RunArgs) -> u8 {
             unlisted(e);
             None
         }
-        Err(e) => return fail(e),
+        Err(e) => return fail_early(e, &args),
     };
     let mut daemon = None;
     let detach = args.detach;
     if detach {
         let r = reg.as_ref().expect("registered");
         match state::detach(r) {
-            Err(e) => return fail(e),
+            Err(e) => return fail_early(e, &args),
             Ok(state::Detached::Foreground(code)) => {
                 if let Some(r) = reg {
                     r.hand_over();

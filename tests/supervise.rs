@@ -688,6 +688,40 @@ fn rlimit_ends_show_in_the_status() {
     );
 }
 
+/// A run that fails with 125 before its command starts (a missing bind
+/// source, a rootfs that is not there, a limit above the hard limit)
+/// still writes --status-file, with the error: a wrapper always finds one.
+/// Control: the file is gone before each case, so it is this run's.
+fn status_file_written_when_the_run_fails_before_it_starts() {
+    let d = test_dir("sup-status-125");
+    let file = d.join("status.json");
+    let st = status_opt(&d);
+    let missing = format!("{}/nowhere", d.display());
+    let root = rootfs_arg();
+    let cases: [(&[&str], &str); 3] = [
+        (
+            &["run", &st, "--bind", &missing, &root, "true"],
+            "--bind source",
+        ),
+        (&["run", &st, &missing, "true"], "rootfs"),
+        (
+            &["run", &st, "--limit", "nofile=unlimited", &root, "true"],
+            "--limit",
+        ),
+    ];
+    for (a, step) in cases {
+        let _ = fs::remove_file(&file);
+        assert!(!file.exists());
+        let out = run(a);
+        assert_eq!(out.status.code(), Some(125), "{a:?}: {}", text(&out.stderr));
+        let j = status(&d);
+        assert_has(
+            &j,
+            &["\"status\":125,", &format!("\"error\":\"sandbox: {step}")],
+        );
+    }
+}
+
 fn status_json_for_every_kind_of_end() {
     let d = test_dir("sup-status");
     let s = status_opt(&d);
@@ -830,5 +864,6 @@ tests![
     disk_bombs_stop_at_the_size_caps,
     rlimit_ends_show_in_the_status,
     status_json_for_every_kind_of_end,
+    status_file_written_when_the_run_fails_before_it_starts,
     a_flood_of_output_and_an_early_closing_reader_end_promptly,
 ];
