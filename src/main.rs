@@ -228,7 +228,8 @@ fn run(args: plan::RunArgs) -> u8 {
         std::env::var_os("TERM")
     };
     let mut cmd = sandbox::Command::from_args(args);
-    cmd.cli(term).on_notice(|n| eprintln!("sandbox: {n}"));
+    cmd.cli(term, std::env::var_os("HOME"))
+        .on_notice(|n| eprintln!("sandbox: {n}"));
     let started = cmd.spawn_encoded().and_then(|(child, plan)| {
         if let Some(r) = &mut reg {
             let pid = child.id() as i32;

@@ -160,7 +160,8 @@ fn man_spec(o: &Opt) -> String {
 
 const MAN_ENVIRONMENT: &str = "\
 The command's environment starts empty. Then come `PATH` (a standard one), \
-`HOME` (from the rootfs's /etc/passwd for the uid, else /), `TERM` (the caller's, if set), and the \
+`HOME` (from the rootfs's /etc/passwd for the uid, else /; with the host's \
+/ as ROOTFS, the caller's own), `TERM` (the caller's, if set), and the \
 `--setenv` values, which override the others. No other variable of the \
 caller reaches the command.
 
@@ -177,7 +178,7 @@ const MAN_ENV_VARS: &[(&str, &str)] = &[
     ),
     (
         "HOME",
-        "the image cache's base when XDG_CACHE_HOME is not set",
+        "kept for the command when ROOTFS is the host's / (unless --setenv HOME=...); the image cache's base when XDG_CACHE_HOME is not set",
     ),
     (
         "XDG_RUNTIME_DIR",
