@@ -139,11 +139,26 @@ $(BIN) completions fish > $(fishdir)/sandbox.fish
 chmod 0644 $(man1dir)/sandbox.1 $(bashdir)/sandbox $(zshdir)/_sandbox $(fishdir)/sandbox.fish
 endef
 
+# Stop before building when a directory install writes to cannot be
+# written (as a user, /usr/local): one line naming the fix, rather than
+# install's "Permission denied" for each file.
+define check_prefix
+@for d in $(bindir) $(man1dir) $(bashdir) $(zshdir) $(fishdir); do \
+	while [ ! -e "$$d" ]; do d=$$(dirname "$$d"); done; \
+	if [ ! -w "$$d" ]; then \
+		echo "make install: $$d is not writable by you: install for yourself with 'make install PREFIX=~/.local' (~/.local/bin on your PATH), or for everyone with 'make && sudo make install'" >&2; \
+		exit 1; \
+	fi; \
+done
+endef
+
 install:
+	$(check_prefix)
 	@if [ "$$(id -u)" != 0 ] || [ ! -x $(BIN) ]; then $(MAKE) --no-print-directory build; fi
 	$(install_files)
 
 install-files:
+	$(check_prefix)
 	$(install_files)
 
 uninstall:
