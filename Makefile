@@ -37,7 +37,7 @@ TESTLOG = $(OUT)/tmp/test-output.txt
 TESTRC = $(OUT)/tmp/test-failed
 ROOTFS_MARKER := $(ROOTFS)/etc/sandbox-rootfs
 
-.PHONY: all build run test test-vm test-oci bench lint rootfs clean install install-files uninstall check-rust
+.PHONY: all build run test test-vm test-oci bench lint rootfs clean install install-files uninstall check-rust check-prefix
 
 all: build
 
@@ -142,23 +142,20 @@ endef
 # Stop before building when a directory install writes to cannot be
 # written (as a user, /usr/local): one line naming the fix, rather than
 # install's "Permission denied" for each file.
-define check_prefix
-@for d in $(bindir) $(man1dir) $(bashdir) $(zshdir) $(fishdir); do \
+check-prefix:
+	@for d in $(bindir) $(man1dir) $(bashdir) $(zshdir) $(fishdir); do \
 	while [ ! -e "$$d" ]; do d=$$(dirname "$$d"); done; \
 	if [ ! -w "$$d" ]; then \
 		echo "make install: $$d is not writable by you: install for yourself with 'make install PREFIX=~/.local' (~/.local/bin on your PATH), or for everyone with 'make && sudo make install'" >&2; \
 		exit 1; \
 	fi; \
-done
-endef
+	done
 
-install:
-	$(check_prefix)
+install: check-prefix
 	@if [ "$$(id -u)" != 0 ] || [ ! -x $(BIN) ]; then $(MAKE) --no-print-directory build; fi
 	$(install_files)
 
-install-files:
-	$(check_prefix)
+install-files: check-prefix
 	$(install_files)
 
 uninstall:
