@@ -77,11 +77,13 @@ fn network_has_only_loopback_and_it_is_up() {
     // lo really carries traffic (TCP: ping needs a raw socket, and so a
     // capability the command no longer has). The client tries until the
     // listener, started in the background, is up: at most 200 times (10
-    // tries were not enough on a loaded machine).
+    // tries were not enough on a loaded machine). The listener sends a
+    // file, not a pipe from `echo`: BusyBox's nc exits at the client's
+    // EOF, which could come before a slow `echo` had written anything.
     let pong = run_ok(&[
         "/bin/sh",
         "-c",
-        "echo pong | nc -l -p 7777 & i=0; until nc -w 2 127.0.0.1 7777 </dev/null; do i=$((i+1)); [ $i -ge 200 ] && break; sleep 0.05; done",
+        "echo pong > /tmp/pong; nc -l -p 7777 < /tmp/pong & i=0; until nc -w 2 127.0.0.1 7777 </dev/null; do i=$((i+1)); [ $i -ge 200 ] && break; sleep 0.05; done",
     ]);
     assert_eq!(pong.trim(), "pong");
 }
