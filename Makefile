@@ -42,7 +42,7 @@ TESTLOG = $(OUT)/tmp/test-output.txt
 TESTRC = $(OUT)/tmp/test-failed
 ROOTFS_MARKER := $(ROOTFS)/etc/sandbox-rootfs
 
-.PHONY: all build run test test-vm test-oci bench fuzz lint rootfs clean install install-files uninstall check-rust
+.PHONY: all build run test test-vm test-oci bench fuzz lint rootfs clean install install-files uninstall check-rust check-prefix
 
 all: build
 
@@ -151,11 +151,23 @@ $(BIN) completions fish > $(fishdir)/sandbox.fish
 chmod 0644 $(man1dir)/sandbox.1 $(bashdir)/sandbox $(zshdir)/_sandbox $(fishdir)/sandbox.fish
 endef
 
-install:
+# Stop before building when a directory install writes to cannot be
+# written (as a user, /usr/local): one line naming the fix, rather than
+# install's "Permission denied" for each file.
+check-prefix:
+	@for d in $(bindir) $(man1dir) $(bashdir) $(zshdir) $(fishdir); do \
+	while [ ! -e "$$d" ]; do d=$$(dirname "$$d"); done; \
+	if [ ! -w "$$d" ]; then \
+		echo "make install: $$d is not writable by you: install for yourself with 'make install PREFIX=~/.local' (~/.local/bin on your PATH), or for everyone with 'make && sudo make install'" >&2; \
+		exit 1; \
+	fi; \
+	done
+
+install: check-prefix
 	@if [ "$$(id -u)" != 0 ] || [ ! -x $(BIN) ]; then $(MAKE) --no-print-directory build; fi
 	$(install_files)
 
-install-files:
+install-files: check-prefix
 	$(install_files)
 
 uninstall:

@@ -92,8 +92,10 @@ fn stage(plan: &Plan, report: &ReportSender) -> Result<Infallible> {
     sys::close_from(keep + 1).ctx_step("close inherited file descriptors")?;
     // The network namespace, its `lo` and the namespace limits, made by a
     // helper thread while this one builds the root; started first, as it
-    // is the longer of the two.
-    let mut helper = Some(Helper::start(plan)?);
+    // is the longer of the two. Under --init, here on this thread instead:
+    // the thread would be the PID namespace's second task (TID 2), and the
+    // command, forked later, PID 3 rather than 2.
+    let mut helper = Some(Helper::start(plan, !plan.init)?);
     // A session of our own: the caller's terminal, if any, is not our
     // controlling terminal, so /dev/tty cannot reach it, and nothing we do
     // to our process groups touches the caller's. (Under --stdio inherit
@@ -143,11 +145,12 @@ fn stage(plan: &Plan, report: &ReportSender) -> Result<Infallible> {
     // anything opened during setup is closed now.
     sys::close_from(REPORT_FD + 1).ctx_step("close file descriptors")?;
     sys::set_cloexec(REPORT_FD, true).ctx_step("mark the report pipe close-on-exec")?;
-    // The mask and SIGPIPE's disposition survive execve: the launcher
+    // The mask and ignored dispositions survive execve: the launcher
     // blocked the forwarded signals (or its caller's thread had a mask of
-    // its own) and Rust's runtime ignores SIGPIPE.
+    // its own), Rust's runtime ignores SIGPIPE, and a caller may ignore
+    // HUP, INT or QUIT (nohup, `&` in a script).
     sys::unblock_all_signals().ctx_step("unblock signals")?;
-    sys::default_signal(libc::SIGPIPE).ctx_step("restore SIGPIPE")?;
+    crate::signals::restore_defaults().ctx_step("restore the default signal dispositions")?;
 
     let command = prepare_exec(plan, &env, REPORT_FD)?;
     // Resource limits (they survive execve), then privileges, narrowest
@@ -202,8 +205,16 @@ fn stage(plan: &Plan, report: &ReportSender) -> Result<Infallible> {
 /// (the nested user namespace of --uid; capabilities, Landlock and
 /// seccomp, which are per thread).
 struct Helper {
-    thread: std::thread::JoinHandle<Result<Option<OwnedFd>>>,
+    work: Work,
     limits: Arc<SharedLimits>,
+}
+
+/// Where the helper's work runs: a thread of its own, or (--init) it was
+/// done on the main thread in `Helper::start`, which is then in the new
+/// network namespace already.
+enum Work {
+    Thread(std::thread::JoinHandle<Result<Option<OwnedFd>>>),
+    Done,
 }
 
 /// The namespace limits to write, taken one at a time by whichever thread
@@ -237,7 +248,7 @@ impl SharedLimits {
 }
 
 impl Helper {
-    fn start(plan: &Plan) -> Result<Helper> {
+    fn start(plan: &Plan, in_thread: bool) -> Result<Helper> {
         let new_net = !plan.share_net && plan.pasta.is_none();
         let lo = !plan.share_net;
         // Opened here, while the host's /proc is in view: both threads
@@ -251,23 +262,36 @@ impl Helper {
                 .ctx("open", "/proc/sys")?,
             not_set: Mutex::new(Vec::new()),
         });
+        if !in_thread {
+            // Our own namespace now: nothing to join later.
+            helper_thread(new_net, lo, &limits, proc_dir)?;
+            return Ok(Helper {
+                work: Work::Done,
+                limits,
+            });
+        }
         let shared = limits.clone();
         let thread = std::thread::Builder::new()
             .name("netns".into())
             .stack_size(256 << 10)
             .spawn(move || helper_thread(new_net, lo, &shared, proc_dir))
             .ctx_step("start the network namespace thread")?;
-        Ok(Helper { thread, limits })
+        Ok(Helper {
+            work: Work::Thread(thread),
+            limits,
+        })
     }
 
     /// Write the limits the thread has not taken, wait for it, join its
     /// network namespace; say which limits were not set (-v).
     fn finish(self, plan: &Plan, report: &ReportSender) -> Result<()> {
         self.limits.write_rest()?;
-        let netns = self
-            .thread
-            .join()
-            .map_err(|_| Error::msg("network namespace thread", "it panicked"))??;
+        let netns = match self.work {
+            Work::Thread(t) => t
+                .join()
+                .map_err(|_| Error::msg("network namespace thread", "it panicked"))??,
+            Work::Done => None,
+        };
         if let Some(fd) = netns {
             sys::setns(fd.as_fd(), libc::CLONE_NEWNET).ctx_step("enter the network namespace")?;
         }
@@ -296,7 +320,8 @@ const NETNS_HINT: &str =
     "check 'sysctl user.max_net_namespaces' (must be > 0), or run with --share-net";
 
 /// The helper thread's work (`Helper`): its new network namespace, then
-/// the limits the main thread has not taken.
+/// the limits the main thread has not taken. Under --init the main thread
+/// runs it itself (`Helper::start`), and is then in that namespace.
 fn helper_thread(
     new_net: bool,
     lo: bool,

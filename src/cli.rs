@@ -22,7 +22,9 @@ use crate::plan::{BindArg, IdMapMode, LandlockMode, RootMode, RunArgs, StdioMode
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Cmd {
-    Run(Box<RunArgs>),
+    /// `sandbox run`, and the notices its command line deserves (one line
+    /// each, without the `sandbox: ` prefix).
+    Run(Box<RunArgs>, Vec<String>),
     /// The engine's second stage, re-exec'd by the launcher.
     Child,
     Doctor,
@@ -630,8 +632,9 @@ the command may write anywhere, and its writes vanish when it exits.
 ROOTFS `/` is the host's own root, read-only, with its own /proc, /dev,
 /tmp and an empty /run: `sandbox run --tmpfs ~ --bind ./project / make`.
 
-Everything after COMMAND is passed to it unparsed; use `--` before a
-COMMAND that starts with `-`.";
+Options come before COMMAND: everything after COMMAND is passed to it
+unparsed (`sandbox run ./rootfs sh job.sh --timeout 5` has no timeout, and
+a notice says so); use `--` before a COMMAND that starts with `-`.";
 
 pub const RUN_EXIT_STATUS: &str = "\
 Exit status: the command's own; 128+N if it was killed by signal N;
@@ -861,6 +864,128 @@ pub const COMMANDS: &[(&str, &str)] = &[
     ),
 ];
 
+/// What a subcommand other than `run` takes: its options, which its
+/// parser reads through `sub_opt` (so an option it accepts is listed
+/// here), and the words after them. The man page's SYNOPSIS is written
+/// from this and `RUN_SYNOPSIS`.
+pub struct Sub {
+    pub name: &'static str,
+    pub options: &'static [Opt],
+    /// At most one of the options (`images --json | --prune`).
+    pub exclusive: bool,
+    /// After the options: `NAME [SIGNAL]`.
+    pub args: &'static str,
+}
+
+const fn sub(name: &'static str, options: &'static [Opt], args: &'static str) -> Sub {
+    Sub {
+        name,
+        options,
+        exclusive: false,
+        args,
+    }
+}
+
+/// Every subcommand but `run`, in `COMMANDS`' order.
+pub const SUBCOMMANDS: &[Sub] = &[
+    sub("ps", &[flag("--json", Other, "print one JSON array")], ""),
+    sub(
+        "exec",
+        &[
+            value("--chdir", "DIR", Options, "working directory inside"),
+            repeatable(value(
+                "--setenv",
+                "KEY=VALUE",
+                Options,
+                "add to the environment",
+            )),
+            value("--uid", "N", Options, "user id inside"),
+            value("--gid", "N", Options, "group id inside"),
+            short('t', flag("--tty", Options, "a pty of the sandbox's own")),
+        ],
+        "NAME [--] [COMMAND [ARG...]]",
+    ),
+    sub("kill", &[], "NAME [SIGNAL]"),
+    sub(
+        "stop",
+        &[short(
+            't',
+            value("--time", "SECS", Supervision, "grace before KILL"),
+        )],
+        "NAME",
+    ),
+    sub(
+        "logs",
+        &[short(
+            'f',
+            flag("--follow", Other, "until the sandbox ends"),
+        )],
+        "NAME",
+    ),
+    sub("doctor", &[], ""),
+    Sub {
+        name: "images",
+        options: &[
+            flag("--json", Other, "as a JSON array"),
+            flag("--prune", Other, "empty the cache"),
+        ],
+        exclusive: true,
+        args: "",
+    },
+    sub("man", &[], ""),
+    sub("completions", &[], "bash|zsh|fish"),
+];
+
+/// The option of subcommand `cmd` that `tok` names (`--time`, `-t`; no
+/// `=value`).
+fn sub_opt(cmd: &str, tok: &str) -> Option<&'static Opt> {
+    let s = SUBCOMMANDS.iter().find(|s| s.name == cmd)?;
+    s.options.iter().find(|o| {
+        o.long == tok
+            || o.short.is_some_and(|c| {
+                let mut b = [0u8; 4];
+                tok.strip_prefix('-') == Some(c.encode_utf8(&mut b))
+            })
+    })
+}
+
+/// `sandbox NAME [options] ARGS` for each subcommand, `run` first: the
+/// man page's SYNOPSIS.
+pub fn synopses() -> Vec<String> {
+    let mut v = vec![RUN_SYNOPSIS.to_string()];
+    for s in SUBCOMMANDS {
+        let mut line = format!("sandbox {}", s.name);
+        let specs: Vec<String> = s
+            .options
+            .iter()
+            .map(|o| {
+                let mut spec = match o.short {
+                    Some(c) => format!("-{c}|{}", o.long),
+                    None => o.long.to_string(),
+                };
+                if let Some(v) = o.value {
+                    spec.push(' ');
+                    spec.push_str(v);
+                }
+                spec
+            })
+            .collect();
+        if s.exclusive && !specs.is_empty() {
+            line.push_str(&format!(" [{}]", specs.join(" | ")));
+        } else {
+            for spec in specs {
+                line.push_str(&format!(" [{spec}]"));
+            }
+        }
+        if !s.args.is_empty() {
+            line.push(' ');
+            line.push_str(s.args);
+        }
+        v.push(line);
+    }
+    v
+}
+
 const MAN_HELP: &str = "usage: sandbox man\n\nPrints the manual page sandbox(1) in roff: 'sandbox man | man -l -' shows it.";
 
 const COMPLETIONS_HELP: &str = "usage: sandbox completions bash|zsh|fish\n\nPrints a completion script for the shell; 'make install' installs all three.";
@@ -914,7 +1039,7 @@ fn parse_ps(rest: &[OsString]) -> Result<Cmd> {
     for a in rest {
         match a.to_str() {
             Some("-h" | "--help") => return Ok(Cmd::Help(Cow::Borrowed(PS_HELP))),
-            Some("--json") => json = true,
+            Some(t) if sub_opt("ps", t).is_some_and(|o| o.long == "--json") => json = true,
             _ => return Err(usage(format!("ps takes only --json, got {a:?}"))),
         }
     }
@@ -950,7 +1075,12 @@ fn parse_exec(rest: Vec<OsString>) -> Result<Cmd> {
             Some((o, v)) => (o.to_string(), Some(OsString::from(v))),
             None => (s.to_string(), None),
         };
-        if matches!(opt.as_str(), "-t" | "--tty") {
+        let Some(known) = sub_opt("exec", &opt) else {
+            return Err(usage(format!("unknown exec option {s}")).with_hint(
+                "exec takes --chdir, --setenv, --uid, --gid and -t; see 'sandbox exec --help'",
+            ));
+        };
+        if known.long == "--tty" {
             a.tty = true;
             continue;
         }
@@ -960,15 +1090,15 @@ fn parse_exec(rest: Vec<OsString>) -> Result<Cmd> {
                 .or_else(|| it.next())
                 .ok_or_else(|| usage(format!("option {opt} needs a value")))
         };
-        match opt.as_str() {
+        match known.long {
             "--chdir" => a.chdir = Some(parse_chdir(&value()?).map_err(usage)?),
             "--setenv" => a.setenv.push(parse_setenv(&value()?).map_err(usage)?),
             "--uid" => a.uid = Some(parse_id(utf8(&value()?)?).map_err(usage)?),
             "--gid" => a.gid = Some(parse_id(utf8(&value()?)?).map_err(usage)?),
-            _ => {
-                return Err(usage(format!("unknown exec option {s}")).with_hint(
-                    "exec takes --chdir, --setenv, --uid, --gid and -t; see 'sandbox exec --help'",
-                ))
+            other => {
+                return Err(usage(format!(
+                    "exec option {other} is accepted but never read (a bug)"
+                )))
             }
         }
     }
@@ -1020,12 +1150,16 @@ fn parse_stop(rest: &[OsString]) -> Result<Cmd> {
         if is_help(a) {
             return Ok(Cmd::Help(Cow::Borrowed(STOP_HELP)));
         }
-        if s == "--time" || s == "-t" {
+        if sub_opt("stop", s).is_some_and(|o| o.long == "--time") {
             let v = it
                 .next()
                 .ok_or_else(|| usage("option --time needs a value"))?;
             time = Some(limits::parse_duration("--time", utf8(v)?).map_err(usage)?);
-        } else if let Some(v) = s.strip_prefix("--time=") {
+        } else if let Some(v) = s
+            .split_once('=')
+            .filter(|(o, _)| sub_opt("stop", o).is_some_and(|o| o.long == "--time"))
+            .map(|(_, v)| v)
+        {
             time = Some(limits::parse_duration("--time", v).map_err(usage)?);
         } else if name.is_none() {
             name = Some(parse_name(a)?);
@@ -1046,7 +1180,7 @@ fn parse_logs(rest: &[OsString]) -> Result<Cmd> {
     for a in rest {
         match a.to_str() {
             Some("-h" | "--help") => return Ok(Cmd::Help(Cow::Borrowed(LOGS_HELP))),
-            Some("-f" | "--follow") => follow = true,
+            Some(t) if sub_opt("logs", t).is_some_and(|o| o.long == "--follow") => follow = true,
             _ if name.is_none() => name = Some(parse_name(a)?),
             _ => return Err(usage(format!("logs takes one name, got {a:?} too"))),
         }
@@ -1064,8 +1198,15 @@ fn parse_images(rest: &[OsString]) -> Result<Cmd> {
     match rest {
         [] => Ok(Cmd::Images(ImagesAction::List)),
         [a] if a == "-h" || a == "--help" => Ok(Cmd::Help(Cow::Borrowed(IMAGES_HELP))),
-        [a] if a == "--json" => Ok(Cmd::Images(ImagesAction::Json)),
-        [a] if a == "--prune" => Ok(Cmd::Images(ImagesAction::Prune)),
+        [a] => match a
+            .to_str()
+            .and_then(|t| sub_opt("images", t))
+            .map(|o| o.long)
+        {
+            Some("--json") => Ok(Cmd::Images(ImagesAction::Json)),
+            Some("--prune") => Ok(Cmd::Images(ImagesAction::Prune)),
+            _ => Err(usage(format!("images takes --json or --prune, got {a:?}"))),
+        },
         [a, ..] => Err(usage(format!("images takes --json or --prune, got {a:?}"))),
     }
 }
@@ -1126,6 +1267,8 @@ struct Split {
     version: bool,
     rootfs: Option<OsString>,
     command: Vec<OsString>,
+    /// `--` was given: what follows ROOTFS is the command's, said plainly.
+    dashdash: bool,
 }
 
 struct Given {
@@ -1142,11 +1285,13 @@ fn split(args: Vec<OsString>) -> Result<Split> {
         version: false,
         rootfs: None,
         command: Vec::new(),
+        dashdash: false,
     };
     let mut it = args.into_iter();
     while let Some(tok) = it.next() {
         let bytes = tok.as_bytes();
         if bytes == b"--" {
+            s.dashdash = true;
             let mut rest: Vec<OsString> = it.collect();
             if s.rootfs.is_none() && !rest.is_empty() {
                 s.rootfs = Some(rest.remove(0));
@@ -1245,6 +1390,11 @@ fn parse_run(args: Vec<OsString>) -> Result<Cmd> {
         return Ok(Cmd::Version);
     }
     refuse_repeats(&s.opts)?;
+    let notices = if s.dashdash {
+        Vec::new()
+    } else {
+        options_after_command(&s.command).into_iter().collect()
+    };
     let mut o = Opts(s.opts);
     let mut r = RunArgs::new(OsString::new());
     identity_and_env(&mut o, &mut r)?;
@@ -1261,7 +1411,42 @@ fn parse_run(args: Vec<OsString>) -> Result<Cmd> {
         )));
     }
     rootfs_and_command(&mut r, s.rootfs, s.command)?;
-    Ok(Cmd::Run(Box::new(r)))
+    Ok(Cmd::Run(Box::new(r), notices))
+}
+
+/// `sandbox run ./rootfs /bin/sh job.sh --timeout 5`: everything after
+/// COMMAND is the command's, so that --timeout is not sandbox's and the
+/// run has no timeout. The command still gets it (a program may take
+/// `--timeout` itself), and one notice names the options of run found
+/// there (long ones, but for --verbose, --help and --version, which many
+/// programs take and which change no safety). `--` before COMMAND says
+/// the rest is the command's, and silences it.
+fn options_after_command(command: &[OsString]) -> Option<String> {
+    let mut found: Vec<&str> = Vec::new();
+    for a in command.iter().skip(1) {
+        if !a.as_bytes().starts_with(b"--") {
+            continue;
+        }
+        let (name, _) = option_name(a);
+        if let Some(o) = find(&name) {
+            if o.group != Group::Other && !found.contains(&o.long) {
+                found.push(o.long);
+            }
+        }
+    }
+    let program = command.first()?.to_string_lossy();
+    let (these, are) = match found.len() {
+        0 => return None,
+        1 => ("option", "is"),
+        _ => ("options", "are"),
+    };
+    Some(format!(
+        "notice: {} after COMMAND ({program}) {are} passed to the command, not taken by \
+         sandbox run: run's {these} must come before COMMAND (sandbox run [OPTIONS] ROOTFS \
+         COMMAND [ARG...]); a '--' before COMMAND says the rest is the command's and \
+         silences this",
+        found.join(", ")
+    ))
 }
 
 fn refuse_repeats(given: &[Given]) -> Result<()> {
@@ -1638,7 +1823,7 @@ mod tests {
         let mut a = args(&["run"]);
         a.extend(args(s));
         match parse(a)? {
-            Cmd::Run(r) => Ok(*r),
+            Cmd::Run(r, _) => Ok(*r),
             other => panic!("not a run: {other:?}"),
         }
     }
@@ -1689,6 +1874,71 @@ mod tests {
                 ("/d".into(), Some("/e".into()), false),
             ]
         );
+    }
+
+    #[test]
+    fn run_options_after_the_command_get_one_notice() {
+        let notices = |s: &[&str]| {
+            let mut a = args(&["run"]);
+            a.extend(args(s));
+            match parse(a).unwrap() {
+                Cmd::Run(r, n) => (r.command, n),
+                other => panic!("not a run: {other:?}"),
+            }
+        };
+        let (cmd, n) = notices(&[
+            "./r",
+            "/bin/sh",
+            "job.sh",
+            "--timeout",
+            "5",
+            "--ro-bind=/a:/b",
+            "--timeout=1",
+        ]);
+        // The command still gets them.
+        assert_eq!(
+            cmd,
+            args(&[
+                "/bin/sh",
+                "job.sh",
+                "--timeout",
+                "5",
+                "--ro-bind=/a:/b",
+                "--timeout=1"
+            ])
+        );
+        assert_eq!(n.len(), 1, "{n:?}");
+        assert!(
+            n[0].starts_with(
+                "notice: --timeout, --ro-bind after COMMAND (/bin/sh) are passed to the command"
+            ),
+            "{}",
+            n[0]
+        );
+        let (_, n) = notices(&["./r", "sh", "x", "--init"]);
+        assert!(
+            n[0].starts_with("notice: --init after COMMAND (sh) is passed"),
+            "{n:?}"
+        );
+        // Options many programs take, short ones, and unknown ones: none.
+        for quiet in [
+            &["./r", "ls", "-la", "-v", "-p", "-d"][..],
+            &[
+                "./r",
+                "prog",
+                "--verbose",
+                "--help",
+                "--version",
+                "--frobnicate",
+            ],
+            // `--` says the rest is the command's.
+            &["./r", "--", "prog", "--timeout", "5"],
+            &["--", "./r", "prog", "--timeout", "5"],
+            // Before COMMAND it is run's own (control).
+            &["--timeout", "5", "./r", "prog"],
+        ] {
+            assert_eq!(notices(quiet).1, Vec::<String>::new(), "{quiet:?}");
+        }
     }
 
     #[test]
@@ -1760,7 +2010,7 @@ mod tests {
             assert!(
                 matches!(
                     parse(args(&["run", "--bind", v, "r", "sh"])).unwrap(),
-                    Cmd::Run(_)
+                    Cmd::Run(..)
                 ),
                 "--bind {v}"
             );
@@ -1769,7 +2019,7 @@ mod tests {
         // A --version for the command is the command's.
         assert!(matches!(
             parse(args(&["run", "r", "prog", "--version"])).unwrap(),
-            Cmd::Run(_)
+            Cmd::Run(..)
         ));
         assert!(parse(args(&[])).is_err());
     }
@@ -1916,7 +2166,7 @@ mod tests {
             }
             argv.push("r".into());
             match parse(argv) {
-                Ok(Cmd::Run(r)) => assert_ne!(*r, RunArgs::new("r"), "{} ignored", o.long),
+                Ok(Cmd::Run(r, _)) => assert_ne!(*r, RunArgs::new("r"), "{} ignored", o.long),
                 Ok(Cmd::Help(_) | Cmd::Version) => {
                     assert!(matches!(o.long, "--help" | "--version"))
                 }
@@ -2135,7 +2385,7 @@ mod tests {
         fn what_parses_round_trips(r in run_args()) {
             let mut argv: Vec<OsString> = vec!["run".into()];
             argv.extend(r.to_args());
-            prop_assert_eq!(parse(argv).unwrap(), Cmd::Run(Box::new(r)));
+            prop_assert_eq!(parse(argv).unwrap(), Cmd::Run(Box::new(r), Vec::new()));
         }
     }
 }

@@ -51,6 +51,9 @@ pub enum Network {
 pub struct Command {
     args: RunArgs,
     term: Option<OsString>,
+    /// The caller's HOME, kept for the command when ROOTFS is the host's
+    /// root (`cli`).
+    home: Option<OsString>,
     limits: Vec<String>,
     /// `publish` specs, parsed with the limits when the plan is made.
     publish: Vec<String>,
@@ -80,6 +83,7 @@ impl Command {
         Command {
             args,
             term: None,
+            home: None,
             limits: Vec::new(),
             publish: Vec::new(),
             allow: Vec::new(),
@@ -441,11 +445,13 @@ impl Command {
         self
     }
 
-    /// For the CLI: pass the caller's TERM on, and take over the process's
-    /// signals (forwarded; TERM, INT, HUP stop the sandbox).
+    /// For the CLI: pass the caller's TERM on, keep the caller's HOME when
+    /// ROOTFS is the host's root, and take over the process's signals
+    /// (forwarded; TERM, INT, HUP stop the sandbox).
     #[doc(hidden)]
-    pub fn cli(&mut self, term: Option<OsString>) -> &mut Command {
+    pub fn cli(&mut self, term: Option<OsString>, home: Option<OsString>) -> &mut Command {
         self.term = term;
+        self.home = home;
         self.forward_signals = true;
         self
     }
@@ -468,7 +474,33 @@ impl Command {
                 .allow
                 .push(crate::net::parse_allow(spec).map_err(|m| Error::msg("allow-net", m))?);
         }
-        Plan::from_args(args, self.term.clone())
+        let mut plan = Plan::from_args(args, self.term.clone())?;
+        // The host's root: the caller's home is there at its own path, and
+        // it is what `--tmpfs ~` covers; the host's /etc/passwd would give
+        // root's, /root, where nothing can be written. --setenv HOME wins.
+        if let Some(home) = self.home.as_ref().filter(|_| plan.host_root()) {
+            if !plan.setenv.iter().any(|(k, _)| k == "HOME") {
+                plan.setenv.insert(0, ("HOME".into(), home.clone()));
+            }
+        }
+        Ok(plan)
+    }
+
+    /// [`Command::plan`], and when it fails, the failure written to the
+    /// status file or fd (as a failure to start is).
+    fn plan_or_report(&self) -> Result<Plan> {
+        self.plan().inspect_err(|e| self.report_failure(e))
+    }
+
+    /// Write `e` as this run's status (`--status-file`, `--status-fd`):
+    /// for the CLI's failures before the launch (a name in use).
+    #[doc(hidden)]
+    pub fn report_failure(&self, e: &Error) {
+        crate::parent::report_unstarted(
+            self.args.status_file.as_deref().map(std::path::Path::new),
+            self.args.status_fd,
+            e,
+        );
     }
 
     /// The validated plan as the child stage receives it (channel.rs),
@@ -496,7 +528,7 @@ impl Command {
     /// }
     /// ```
     pub fn spawn(&mut self) -> Result<Child> {
-        let plan = self.plan()?;
+        let plan = self.plan_or_report()?;
         self.spawn_plan(&plan)
     }
 
@@ -506,7 +538,7 @@ impl Command {
     /// limits) rather than once for the entry and once for the launch.
     #[doc(hidden)]
     pub fn spawn_encoded(&mut self) -> Result<(Child, Vec<u8>)> {
-        let plan = self.plan()?;
+        let plan = self.plan_or_report()?;
         let child = self.spawn_plan(&plan)?;
         Ok((child, crate::channel::encode_plan(&plan)))
     }

@@ -415,7 +415,7 @@ fn command_main(
     // Before the limits (RLIMIT_FSIZE applies to the trampoline's memfd).
     let command = child::prepare_exec(cmd, &env, report_w)?;
     sys::unblock_all_signals().ctx_step("unblock signals")?;
-    sys::default_signal(libc::SIGPIPE).ctx_step("restore SIGPIPE")?;
+    crate::signals::restore_defaults().ctx_step("restore the default signal dispositions")?;
     // The sandbox's plan, not the exec's arguments, says how confined.
     child::set_rlimits(plan)?;
     // With subordinate ids the identity is a plain setresuid inside the

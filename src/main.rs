@@ -66,7 +66,12 @@ fn main() -> ExitCode {
         cli::Cmd::Images(action) => images(action),
         cli::Cmd::Man => print(&manual::man_page()),
         cli::Cmd::Completions(shell) => print(&shell.script()),
-        cli::Cmd::Run(args) => run(*args),
+        cli::Cmd::Run(args, notices) => {
+            for n in notices {
+                eprintln!("sandbox: {n}");
+            }
+            run(*args)
+        }
         cli::Cmd::Ps { json } => match manage::ps(json) {
             Ok(text) => print(&text),
             Err(e) => fail(e),
@@ -183,6 +188,11 @@ fn run(args: plan::RunArgs) -> u8 {
             eprintln!("sandbox: notice: not listed by 'sandbox ps': {e}");
         }
     };
+    // A failure before the launch is the run's status too (--status-file).
+    let fail_early = |e: error::Error, args: &plan::RunArgs| {
+        sandbox::Command::from_args(args.clone()).report_failure(&e);
+        fail(e)
+    };
     // Made now only when asked for; else once the sandbox runs.
     let mut reg = match state::Registration::reserve(args.name.as_deref(), asked) {
         Ok(r) => Some(r),
@@ -190,14 +200,14 @@ fn run(args: plan::RunArgs) -> u8 {
             unlisted(e);
             None
         }
-        Err(e) => return fail(e),
+        Err(e) => return fail_early(e, &args),
     };
     let mut daemon = None;
     let detach = args.detach;
     if detach {
         let r = reg.as_ref().expect("registered");
         match state::detach(r) {
-            Err(e) => return fail(e),
+            Err(e) => return fail_early(e, &args),
             Ok(state::Detached::Foreground(code)) => {
                 if let Some(r) = reg {
                     r.hand_over();
@@ -222,7 +232,8 @@ fn run(args: plan::RunArgs) -> u8 {
         std::env::var_os("TERM")
     };
     let mut cmd = sandbox::Command::from_args(args);
-    cmd.cli(term).on_notice(|n| eprintln!("sandbox: {n}"));
+    cmd.cli(term, std::env::var_os("HOME"))
+        .on_notice(|n| eprintln!("sandbox: {n}"));
     let started = cmd.spawn_encoded().and_then(|(child, plan)| {
         if let Some(r) = &mut reg {
             let pid = child.id() as i32;

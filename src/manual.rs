@@ -7,7 +7,7 @@
 //! PREFIX/share (man1/sandbox.1, bash-completion, zsh site-functions, fish
 //! vendor_completions.d).
 
-use crate::cli::{Group, Opt, COMMANDS, RUN_ABOUT, RUN_EXIT_STATUS, RUN_OPTIONS, RUN_SYNOPSIS};
+use crate::cli::{Group, Opt, COMMANDS, RUN_ABOUT, RUN_EXIT_STATUS, RUN_OPTIONS};
 use crate::limits;
 
 /// A shell `sandbox completions` writes a script for.
@@ -160,17 +160,52 @@ fn man_spec(o: &Opt) -> String {
 
 const MAN_ENVIRONMENT: &str = "\
 The command's environment starts empty. Then come `PATH` (a standard one), \
-`HOME` (from the rootfs's /etc/passwd for the uid, else /), `TERM` (the \
-caller's, if set), and the `--setenv` values, which override the others. \
-No other variable of the caller reaches the command.
+`HOME` (from the rootfs's /etc/passwd for the uid, else /; with the host's \
+/ as ROOTFS, the caller's own), `TERM` (the caller's, if set), and the \
+`--setenv` values, which override the others. No other variable of the \
+caller reaches the command.
 
-sandbox itself reads `TERM` (to pass it on) and, in `sandbox doctor`, \
-`PATH` (to look for pasta).";
+sandbox itself reads these (a test checks that the list is whole):";
+
+/// Every variable sandbox reads from its own environment, and what for
+/// (`the_environment_section_names_every_variable_read` checks the
+/// sources against it).
+const MAN_ENV_VARS: &[(&str, &str)] = &[
+    ("TERM", "passed on to the command"),
+    (
+        "PATH",
+        "where pasta (--net pasta, sandbox doctor) and newuidmap/newgidmap (--id-map) are looked for",
+    ),
+    (
+        "HOME",
+        "kept for the command when ROOTFS is the host's / (unless --setenv HOME=...); the image cache's base when XDG_CACHE_HOME is not set",
+    ),
+    (
+        "XDG_RUNTIME_DIR",
+        "where the state directory of named sandboxes is: XDG_RUNTIME_DIR/sandbox (when it is an absolute path to a directory), else /tmp/sandbox-run-UID",
+    ),
+    (
+        "XDG_CACHE_HOME",
+        "where unpacked images and tarballs are kept: XDG_CACHE_HOME/sandbox (default ~/.cache/sandbox)",
+    ),
+    (
+        "SANDBOX_UNPACK_MAX_ENTRIES, SANDBOX_UNPACK_MAX_BYTES",
+        "the caps on an image or tarball being unpacked (default 1000000 entries, 64 GiB of file data)",
+    ),
+];
 
 const MAN_FILES: &[(&str, &str)] = &[
     (
         "ROOTFS/etc/passwd",
         "where the command's HOME comes from, for its --uid",
+    ),
+    (
+        "$XDG_RUNTIME_DIR/sandbox/, else /tmp/sandbox-run-UID/",
+        "the state directory: one entry per running sandbox (named or not) for ps, exec, logs, stop and kill, and a detached sandbox's log; 0700, the caller's own, refused otherwise",
+    ),
+    (
+        "$XDG_CACHE_HOME/sandbox/images/, default ~/.cache/sandbox/images/",
+        "the image cache: images and tarballs unpacked for ROOTFS, keyed by content; 'sandbox images' lists it, 'sandbox images --prune' empties it",
     ),
     (
         "/proc/self/cgroup, /sys/fs/cgroup",
@@ -229,9 +264,9 @@ pub fn man_page() -> String {
     m.push_str(".SH NAME\nsandbox \\- run untrusted commands in a rootless Linux sandbox\n");
 
     m.push_str(".SH SYNOPSIS\n.nf\n");
-    m.push_str(&roff(&format!("`{RUN_SYNOPSIS}`")));
-    m.push_str("\\fBsandbox doctor\\fR\n\\fBsandbox images\\fR [\\fB\\-\\-json\\fR | \\fB\\-\\-prune\\fR]\n\\fBsandbox man\\fR\n");
-    m.push_str("\\fBsandbox completions\\fR \\fBbash\\fR|\\fBzsh\\fR|\\fBfish\\fR\n");
+    for line in crate::cli::synopses() {
+        m.push_str(&roff(&format!("`{line}`")));
+    }
     m.push_str("\\fBsandbox \\-\\-help\\fR | \\fB\\-\\-version\\fR\n.fi\n");
 
     m.push_str(".SH DESCRIPTION\n");
@@ -257,7 +292,7 @@ pub fn man_page() -> String {
         ));
     }
 
-    m.push_str(".SH OPTIONS\nThe options of \\fBsandbox run\\fR; they may come before or after ROOTFS, and end at COMMAND.\n");
+    m.push_str(".SH OPTIONS\nThe options of \\fBsandbox run\\fR; they may come before or after ROOTFS, but not after COMMAND: what follows COMMAND is the command's.\n");
     for group in Group::ALL {
         m.push_str(&format!(".SS {}\n", group.heading()));
         if let Some(note) = group.note() {
@@ -282,6 +317,9 @@ pub fn man_page() -> String {
     ));
     m.push_str(".SH ENVIRONMENT\n");
     m.push_str(&paragraphs(MAN_ENVIRONMENT));
+    for (name, what) in MAN_ENV_VARS {
+        m.push_str(&format!(".TP\n\\fB{name}\\fR\n{}", roff(what)));
+    }
     m.push_str(".SH FILES\n");
     for (path, what) in MAN_FILES {
         m.push_str(&format!(
@@ -583,6 +621,155 @@ mod tests {
                 assert!(known.iter().any(|k| rest.starts_with(k)), "{l}");
             }
         }
+    }
+
+    /// The SYNOPSIS section, one line per usage.
+    fn synopsis() -> Vec<String> {
+        let m = man_page();
+        let start = m.find(".SH SYNOPSIS\n.nf\n").unwrap();
+        let end = start + m[start..].find(".fi\n").unwrap();
+        m[start..end]
+            .lines()
+            .skip(2)
+            .map(|l| {
+                l.replace("\\fB", "")
+                    .replace("\\fR", "")
+                    .replace("\\-", "-")
+            })
+            .collect()
+    }
+
+    #[test]
+    fn the_synopsis_names_every_subcommand_and_its_options() {
+        use crate::cli::{parse, SUBCOMMANDS};
+        let syn = synopsis();
+        // The same subcommands, in the same order, as COMMANDS.
+        let names: Vec<&str> = std::iter::once("run")
+            .chain(SUBCOMMANDS.iter().map(|s| s.name))
+            .collect();
+        let listed: Vec<&str> = COMMANDS.iter().map(|c| c.0).collect();
+        assert_eq!(names, listed);
+        for name in &names {
+            let line = syn
+                .iter()
+                .find(|l| l.starts_with(&format!("sandbox {name}")))
+                .unwrap_or_else(|| panic!("sandbox {name} missing: {syn:?}"));
+            if *name == "run" {
+                assert!(line.contains("[OPTIONS] ROOTFS"), "{line}");
+            }
+        }
+        for s in SUBCOMMANDS {
+            let line = syn
+                .iter()
+                .find(|l| {
+                    l.starts_with(&format!("sandbox {} ", s.name))
+                        || **l == format!("sandbox {}", s.name)
+                })
+                .unwrap();
+            for o in s.options {
+                assert!(
+                    line.contains(o.long),
+                    "{}: {} missing: {line}",
+                    s.name,
+                    o.long
+                );
+                if let Some(c) = o.short {
+                    assert!(line.contains(&format!("-{c}|")), "{line}");
+                }
+                // Listed means accepted: the parser reads its options
+                // from the same table.
+                for name in
+                    std::iter::once(o.long.to_string()).chain(o.short.map(|c| format!("-{c}")))
+                {
+                    let mut argv = vec![s.name.to_string(), name];
+                    argv.extend(o.value.map(|v| {
+                        match v {
+                            "DIR" => "/x",
+                            "KEY=VALUE" => "K=V",
+                            _ => "1",
+                        }
+                        .to_string()
+                    }));
+                    if s.args.starts_with("NAME") {
+                        argv.push("n".into());
+                    }
+                    let got = parse(argv.iter().map(Into::into).collect());
+                    assert!(got.is_ok(), "{argv:?}: {got:?}");
+                }
+            }
+            // Control: an option not in the table is refused.
+            if !s.options.is_empty() {
+                let argv = [s.name, "--bogus", "n"].iter().map(Into::into).collect();
+                assert!(parse(argv).is_err(), "{} --bogus", s.name);
+            }
+        }
+    }
+
+    /// Every variable the sources read with `env::var`/`var_os` (and the
+    /// `SANDBOX_*` knobs), sandbox-oci's aside, is in ENVIRONMENT.
+    #[test]
+    fn the_environment_section_names_every_variable_read() {
+        fn walk(dir: &std::path::Path, out: &mut Vec<std::path::PathBuf>) {
+            for e in std::fs::read_dir(dir).unwrap() {
+                let p = e.unwrap().path();
+                if p.is_dir() {
+                    if p.file_name().unwrap() != "oci" {
+                        walk(&p, out);
+                    }
+                } else if p.extension().is_some_and(|x| x == "rs") {
+                    out.push(p);
+                }
+            }
+        }
+        let mut files = Vec::new();
+        walk(
+            &std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("src"),
+            &mut files,
+        );
+        let documented: Vec<&str> = MAN_ENV_VARS
+            .iter()
+            .flat_map(|(n, _)| n.split(", "))
+            .collect();
+        let mut read = std::collections::BTreeSet::new();
+        for f in &files {
+            // This file names the patterns themselves.
+            if f.ends_with("manual.rs") {
+                continue;
+            }
+            let text = std::fs::read_to_string(f).unwrap();
+            for pat in ["var_os(\"", "env::var(\"", "\"SANDBOX_"] {
+                for (i, _) in text.match_indices(pat) {
+                    // Past the quote: the name (the SANDBOX_ knobs' with
+                    // their prefix).
+                    let from = i + pat.find('"').unwrap() + 1;
+                    let name: String = text[from..]
+                        .chars()
+                        .take_while(|c| c.is_ascii_uppercase() || c.is_ascii_digit() || *c == '_')
+                        .collect();
+                    if !name.is_empty() && !name.starts_with("SANDBOX_TEST") {
+                        read.insert((name, f.display().to_string()));
+                    }
+                }
+            }
+        }
+        // The scan finds what it should (control).
+        assert!(read.iter().any(|(n, _)| n == "XDG_RUNTIME_DIR"), "{read:?}");
+        for (name, file) in &read {
+            assert!(
+                documented.contains(&name.as_str()),
+                "{name} ({file}) is read but not in ENVIRONMENT"
+            );
+        }
+        let m = man_page();
+        for name in documented {
+            assert!(
+                m.contains(&format!("\\fB{name}")) || m.contains(name),
+                "{name}"
+            );
+        }
+        // FILES names the state directory and the image cache.
+        assert!(m.contains("/tmp/sandbox\\-run\\-UID/"));
+        assert!(m.contains("$XDG_CACHE_HOME/sandbox/images/"));
     }
 
     #[test]

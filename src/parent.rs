@@ -81,8 +81,12 @@ enum StatusSink {
 
 impl StatusSink {
     fn open(plan: &Plan) -> Result<Vec<StatusSink>> {
+        Self::open_at(plan.status_file.as_deref(), plan.status_fd)
+    }
+
+    fn open_at(file: Option<&std::path::Path>, fd: Option<i32>) -> Result<Vec<StatusSink>> {
         let mut sinks = Vec::new();
-        if let Some(p) = &plan.status_file {
+        if let Some(p) = file {
             let f = fs::OpenOptions::new()
                 .write(true)
                 .create(true)
@@ -92,7 +96,7 @@ impl StatusSink {
                 .ctx("open the status file", p.display())?;
             sinks.push(StatusSink::File(f, p.display().to_string()));
         }
-        if let Some(n) = plan.status_fd {
+        if let Some(n) = fd {
             if !sys::fd_is_open(n) {
                 return Err(
                     Error::errno("--status-fd", Some(format!("fd {n}")), libc::EBADF).with_hint(
@@ -191,18 +195,36 @@ pub fn spawn(plan: &Plan, opts: Options) -> Result<Running> {
         }),
         Err(e) => {
             let report = Report {
-                status: e.exit,
-                error: Some(e.clone()),
                 wall: started.elapsed(),
                 notices: notices.seen,
-                // Nothing ran, so nothing was hit.
-                limits_hit_complete: true,
                 network: Some(network_name(plan)),
-                ..Report::default()
+                ..unstarted(&e)
             };
             write_sinks(sinks, &report, &mut |_| {});
             Err(e)
         }
+    }
+}
+
+/// The report of a run that failed before its command could start.
+fn unstarted(e: &Error) -> Report {
+    Report {
+        status: e.exit,
+        error: Some(e.clone()),
+        // Nothing ran, so nothing was hit.
+        limits_hit_complete: true,
+        ..Report::default()
+    }
+}
+
+/// A run that failed before there was a plan (a missing bind source or
+/// rootfs, a limit above the hard one, a name in use): its report goes to
+/// `--status-file` and `--status-fd` all the same, so a wrapper always
+/// finds one once the option was given. Nothing to say if they cannot be
+/// opened: the error itself is what the caller reports.
+pub(crate) fn report_unstarted(file: Option<&std::path::Path>, fd: Option<i32>, e: &Error) {
+    if let Ok(sinks) = StatusSink::open_at(file, fd) {
+        write_sinks(sinks, &unstarted(e), &mut |_| {});
     }
 }
 
@@ -326,6 +348,9 @@ fn prepare(plan: &Plan, forward_signals: bool, notices: &mut Notices) -> Result<
         notices.say("warning: --seccomp off: the command runs without the default seccomp filter");
     }
     bind_symlink_notices(plan, notices);
+    for n in crate::plan::covered_binds(&plan.binds, &plan.tmpfs) {
+        notices.say(n);
+    }
     // Made (and its limits written) before the sandbox exists; removed once
     // the sandbox has ended, or when dropped on an early error.
     let cgroup = if plan.cgroup.any() {

@@ -425,6 +425,43 @@ impl Plan {
     }
 }
 
+/// One line for each bind that a later `--tmpfs` or bind covers (the same
+/// path or a parent of it), so the command will never see it:
+/// `--bind ./project --tmpfs ~` is an empty home, and then only a
+/// "chdir: No such file" to go on. The mounts are made in the order given
+/// (rootfs.rs), `tmpfs[i]` just before `binds[tmpfs[i].after_binds]`.
+pub fn covered_binds(binds: &[Bind], tmpfs: &[Tmpfs]) -> Vec<String> {
+    let name = |b: &Bind| if b.read_only { "--ro-bind" } else { "--bind" };
+    // (option, destination, index into binds) in mount order.
+    let mut order: Vec<(&str, &Path, Option<usize>)> = Vec::new();
+    for i in 0..=binds.len() {
+        for t in tmpfs.iter().filter(|t| t.after_binds as usize == i) {
+            order.push(("--tmpfs", &t.dst, None));
+        }
+        if let Some(b) = binds.get(i) {
+            order.push((name(b), &b.dst, Some(i)));
+        }
+    }
+    let mut out = Vec::new();
+    for (at, &(opt, dst, bind)) in order.iter().enumerate() {
+        if bind.is_none() {
+            continue;
+        }
+        if let Some(&(later, over, _)) = order[at + 1..].iter().find(|l| dst.starts_with(l.1)) {
+            out.push(format!(
+                "notice: {later} {} comes after {opt} {} and covers it: the sandbox will not \
+                 see that bind. Mounts are made in the order given, a later one over an \
+                 earlier one: give {later} {} before {opt} {}",
+                over.display(),
+                dst.display(),
+                over.display(),
+                dst.display()
+            ));
+        }
+    }
+    out
+}
+
 /// `--tmpfs` destinations made absolute (a relative one from the working
 /// directory, as `--bind SRC` without DST) and normalised.
 fn tmpfs_mounts(given: &[TmpfsArg], binds: usize) -> Result<Vec<Tmpfs>> {
@@ -525,6 +562,46 @@ fn check_limit(l: &Limit) -> Result<()> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_later_mount_over_a_bind_is_named() {
+        let bind = |dst: &str, read_only| Bind {
+            src: "/src".into(),
+            dst: dst.into(),
+            read_only,
+            via_symlink: false,
+        };
+        let tmpfs = |dst: &str, after_binds| Tmpfs {
+            dst: dst.into(),
+            size: 1,
+            after_binds,
+        };
+        // --bind /home/u/project --tmpfs /home/u
+        let n = covered_binds(&[bind("/home/u/project", false)], &[tmpfs("/home/u", 1)]);
+        assert_eq!(n.len(), 1, "{n:?}");
+        assert!(
+            n[0].starts_with(
+                "notice: --tmpfs /home/u comes after --bind /home/u/project and covers it"
+            ) && n[0].ends_with("give --tmpfs /home/u before --bind /home/u/project"),
+            "{}",
+            n[0]
+        );
+        // A later bind at the same path, or over a parent.
+        let n = covered_binds(&[bind("/a/b", true), bind("/a", false)], &[]);
+        assert!(
+            n[0].starts_with("notice: --bind /a comes after --ro-bind /a/b"),
+            "{n:?}"
+        );
+        // Controls: the order the README gives (tmpfs first, then the
+        // bind on it), a deeper bind after a shallower one, siblings, and
+        // a path that only shares a prefix of its name.
+        assert!(
+            covered_binds(&[bind("/home/u/project", false)], &[tmpfs("/home/u", 0)]).is_empty()
+        );
+        assert!(covered_binds(&[bind("/a", false), bind("/a/b", false)], &[]).is_empty());
+        assert!(covered_binds(&[bind("/a/b", false)], &[tmpfs("/a/c", 1)]).is_empty());
+        assert!(covered_binds(&[bind("/ab", false)], &[tmpfs("/a", 1)]).is_empty());
+    }
 
     #[test]
     fn normalize_stays_inside() {

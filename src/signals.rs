@@ -22,6 +22,21 @@ pub const HANDLED: [c_int; 8] = [
     libc::SIGCHLD,
 ];
 
+/// The dispositions the command starts with (run's and exec's): the
+/// default for SIGPIPE, which Rust's runtime ignores, and for every signal
+/// in `HANDLED`. The launcher takes those over and passes them on; a
+/// caller that ignored one (`nohup`, or `cmd &` in a script, which ignores
+/// SIGINT and SIGQUIT) would otherwise hand the command a SIG_IGN that
+/// execve keeps and that a POSIX shell may not even `trap`, so the signal
+/// the launcher forwards would vanish.
+pub fn restore_defaults() -> std::io::Result<()> {
+    sys::default_signal(libc::SIGPIPE)?;
+    for sig in HANDLED {
+        sys::default_signal(sig)?;
+    }
+    Ok(())
+}
+
 /// Whether `info` is a signal the terminal sent (si_code SI_KERNEL: ^C,
 /// ^\, window size, hangup) to our process group while `target` is in that
 /// group too, so that `target` has had it already. Used by the launcher for

@@ -264,8 +264,40 @@ fn tmpfs_is_empty_writable_capped_and_ordered() {
     assert!(dir.join("cache/old").exists());
 }
 
+/// With `/` as ROOTFS the command keeps the caller's HOME (what
+/// `--tmpfs ~` covers) instead of the host passwd's /root for uid 0, and
+/// `--setenv HOME=` still wins. Control: a rootfs directory gives the
+/// HOME of its own /etc/passwd, whatever the caller's is.
+fn host_root_keeps_the_callers_home() {
+    let Some(d) = HostDir::new("keep-home") else {
+        return;
+    };
+    let home = d.path("home");
+    let home_of = |opts: &[&str], rootfs: &str| {
+        let mut a: Vec<&str> = vec!["run"];
+        a.extend(opts);
+        a.extend([
+            rootfs,
+            "/bin/sh",
+            "-c",
+            "echo \"$HOME\"; touch ~/w && echo writable",
+        ]);
+        let out = sandbox(&a).env("HOME", &home).output().unwrap();
+        text(&out.stdout)
+    };
+    assert_eq!(
+        home_of(&["--tmpfs", &home], "/"),
+        format!("{home}\nwritable\n")
+    );
+    assert_eq!(home_of(&["--setenv", "HOME=/tmp"], "/"), "/tmp\nwritable\n");
+    let root = rootfs_arg();
+    let control = home_of(&[], &root);
+    assert!(control.starts_with("/root\n"), "control: {control}");
+}
+
 tests![
     host_root_hides_the_home_and_writes_only_the_project,
     host_root_gets_its_own_proc_dev_tmp_and_run,
     tmpfs_is_empty_writable_capped_and_ordered,
+    host_root_keeps_the_callers_home,
 ];

@@ -330,7 +330,54 @@ fn zsh_and_fish_parse_the_completions() {
     }
 }
 
+/// `make install` with a PREFIX the user cannot write (/usr/local, as a
+/// user) stops before anything with one line naming PREFIX=~/.local and
+/// sudo, not a "Permission denied" per file. Control: the same as the
+/// same user into a directory of theirs installs.
+fn install_into_an_unwritable_prefix_says_what_to_do() {
+    let dir = common::test_dir("install-unwritable");
+    let locked = dir.join("locked");
+    let chmod = |mode: &str| {
+        let ok = common::as_test_user("sh")
+            .args(["-c", &format!("mkdir -p \"$0\" && chmod {mode} \"$0\"")])
+            .arg(&locked)
+            .status()
+            .unwrap()
+            .success();
+        assert!(ok, "chmod {mode}");
+    };
+    chmod("0555");
+    let make_as_user = |prefix: &Path| {
+        common::as_test_user("make")
+            .args(["-s", "install-files"])
+            .arg(format!("PREFIX={}", prefix.display()))
+            .arg(format!("BIN={BIN}"))
+            .current_dir(env!("CARGO_MANIFEST_DIR"))
+            .stdin(Stdio::null())
+            .output()
+            .expect("run make")
+    };
+    let out = make_as_user(&locked.join("usr"));
+    let err = text(&out.stderr);
+    assert!(!out.status.success(), "{err}");
+    assert!(
+        err.starts_with("make install: ")
+            && err.contains("is not writable by you")
+            && err.contains("PREFIX=~/.local")
+            && err.contains("sudo make install"),
+        "{err}"
+    );
+    assert!(!err.contains("Permission denied"), "{err}");
+    assert!(!locked.join("usr").exists());
+    // Control: writable, the same make installs.
+    chmod("0755");
+    let out = make_as_user(&locked.join("usr"));
+    assert!(out.status.success(), "control: {}", text(&out.stderr));
+    assert!(locked.join("usr/bin/sandbox").is_file());
+}
+
 tests![
+    install_into_an_unwritable_prefix_says_what_to_do,
     install_and_uninstall,
     man_renders_the_page,
     bash_loads_the_completion,

@@ -75,11 +75,15 @@ fn network_has_only_loopback_and_it_is_up() {
     );
     assert!(link.contains("1: lo: <LOOPBACK,UP,LOWER_UP>"), "{link}");
     // lo really carries traffic (TCP: ping needs a raw socket, and so a
-    // capability the command no longer has).
+    // capability the command no longer has). The client tries until the
+    // listener, started in the background, is up: at most 200 times (10
+    // tries were not enough on a loaded machine). The listener sends a
+    // file, not a pipe from `echo`: BusyBox's nc exits at the client's
+    // EOF, which could come before a slow `echo` had written anything.
     let pong = run_ok(&[
         "/bin/sh",
         "-c",
-        "echo pong | nc -l -p 7777 & for i in 1 2 3 4 5 6 7 8 9 10; do nc -w 2 127.0.0.1 7777 </dev/null && break; sleep 0.1; done",
+        "echo pong > /tmp/pong; nc -l -p 7777 < /tmp/pong & i=0; until nc -w 2 127.0.0.1 7777 </dev/null; do i=$((i+1)); [ $i -ge 200 ] && break; sleep 0.05; done",
     ]);
     assert_eq!(pong.trim(), "pong");
 }

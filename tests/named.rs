@@ -75,6 +75,22 @@ fn exec_ok(n: &str, script: &str) -> String {
     text(&o.stdout)
 }
 
+/// Waits (bounded) until the sandbox's PID 1 runs `args`: a detached
+/// `sh -c '…; exec sleep 60'` returns before the shell has exec'd, and
+/// BusyBox's shell execs an applet through /proc/self/exe, so for a moment
+/// PID 1 shows as `{exe} sleep 60`. Returns what `ps` showed last.
+fn wait_pid1(n: &str, args: &str) -> String {
+    let want = format!("\n    1 {args}\n");
+    let deadline = Instant::now() + Duration::from_secs(10);
+    loop {
+        let seen = exec_ok(n, "ps -o pid,args");
+        if seen.contains(&want) || Instant::now() > deadline {
+            return seen;
+        }
+        std::thread::sleep(Duration::from_millis(50));
+    }
+}
+
 fn stop(n: &str) {
     let o = out(&["stop", "--time", "2", n]);
     assert_eq!(o.status.code(), Some(0), "{}", text(&o.stderr));
@@ -140,6 +156,12 @@ fn exec_joins_the_sandbox_with_its_confinement() {
         &n,
         &["--hostname", "joined-host"],
         "echo marker-7 > /tmp/m; exec sleep 60",
+    );
+    // What is checked below is the state once the script has run.
+    let pid1 = wait_pid1(&n, "sleep 60");
+    assert!(
+        pid1.contains("\n    1 sleep 60\n"),
+        "the sandbox's PID 1: {pid1}"
     );
     let seen = exec_ok(
         &n,

@@ -146,6 +146,47 @@ fn every_forwarded_signal_reaches_a_handler() {
     }
 }
 
+/// A caller that ignores HUP, INT and QUIT (`nohup`, `cmd &` in a
+/// script) does not pass that on: the launcher forwards them, and the
+/// command can trap them (a POSIX shell cannot trap a signal ignored on
+/// entry, and execve keeps SIG_IGN). Control: the launcher did start with
+/// them ignored (its /proc status), so the probe's setting took.
+fn forwarded_signals_reach_a_trap_when_the_caller_ignores_them() {
+    for sig in ["HUP", "INT", "QUIT"] {
+        let d = test_dir("sup-ignored");
+        let script = format!(
+            "trap 'touch /m/got-{sig}; exit 0' {sig}; touch /m/ready; while :; do sleep 0.05; done"
+        );
+        let inner = sandbox(args(
+            &["--kill-after", "30"],
+            &d,
+            &["/bin/sh", "-c", &script],
+        ));
+        // The same command, started by a shell that ignores the three.
+        let mut outer = Command::new("/bin/sh");
+        outer
+            .args(["-c", "trap '' HUP INT QUIT; exec \"$@\"", "sh"])
+            .arg(inner.get_program())
+            .args(inner.get_args())
+            .env_clear()
+            .env("PATH", "/usr/local/bin:/usr/bin:/bin:/usr/sbin:/sbin")
+            .current_dir(&stage().dir)
+            .stdin(Stdio::null());
+        let mut child = outer.spawn().unwrap();
+        wait_for(&d.join("ready"));
+        let launcher = fs::read_to_string(format!("/proc/{}/status", child.id())).unwrap();
+        let ign = launcher
+            .lines()
+            .find_map(|l| l.strip_prefix("SigIgn:\t"))
+            .map(|v| u64::from_str_radix(v, 16).unwrap())
+            .unwrap();
+        assert_eq!(ign & 0b111, 0b111, "control: SigIgn {ign:x}");
+        send_signal(&format!("-{sig}"), child.id());
+        wait_for(&d.join(format!("got-{sig}")));
+        assert_eq!(child.wait().unwrap().code(), Some(0), "{sig}");
+    }
+}
+
 fn term_ignored_by_pid_1_escalates_to_kill() {
     let d = test_dir("sup-escalate");
     let mut child = sandbox(args(
@@ -192,6 +233,29 @@ fn init_reaps_thousands_of_orphans() {
     // Control: a PID 1 that never reaps (the probe itself) keeps them all.
     let out = run(&args(&[], &d, &[PROBE, "orphans", "2000"]));
     assert_eq!(text(&out.stdout).trim(), "zombies=2000");
+}
+
+/// --init: init is PID 1 and the command PID 2, as documented (nothing
+/// else of the sandbox's, such as a setup thread, takes PID 2 first);
+/// with --sys too, whose sysfs shows the sandbox's own network namespace,
+/// so the namespace was made before it. Control: without --init the
+/// command is PID 1, so the probe tells the two apart.
+fn init_runs_the_command_as_pid_2() {
+    let d = test_dir("sup-pid2");
+    let script = "echo pid=$$; ls /sys/class/net 2>/dev/null | tr '\\n' ' '";
+    for (opts, want) in [
+        (&["--init"][..], "pid=2"),
+        (&["--init", "--sys"][..], "pid=2\nlo"),
+        (&[][..], "pid=1"),
+    ] {
+        let out = run(&args(opts, &d, &["/bin/sh", "-c", script]));
+        assert_eq!(
+            text(&out.stdout).trim(),
+            want,
+            "{opts:?}: {}",
+            text(&out.stderr)
+        );
+    }
 }
 
 fn main_exit_takes_daemons_with_it() {
@@ -624,6 +688,40 @@ fn rlimit_ends_show_in_the_status() {
     );
 }
 
+/// A run that fails with 125 before its command starts (a missing bind
+/// source, a rootfs that is not there, a limit above the hard limit)
+/// still writes --status-file, with the error: a wrapper always finds one.
+/// Control: the file is gone before each case, so it is this run's.
+fn status_file_written_when_the_run_fails_before_it_starts() {
+    let d = test_dir("sup-status-125");
+    let file = d.join("status.json");
+    let st = status_opt(&d);
+    let missing = format!("{}/nowhere", d.display());
+    let root = rootfs_arg();
+    let cases: [(&[&str], &str); 3] = [
+        (
+            &["run", &st, "--bind", &missing, &root, "true"],
+            "--bind source",
+        ),
+        (&["run", &st, &missing, "true"], "rootfs"),
+        (
+            &["run", &st, "--limit", "nofile=unlimited", &root, "true"],
+            "--limit",
+        ),
+    ];
+    for (a, step) in cases {
+        let _ = fs::remove_file(&file);
+        assert!(!file.exists());
+        let out = run(a);
+        assert_eq!(out.status.code(), Some(125), "{a:?}: {}", text(&out.stderr));
+        let j = status(&d);
+        assert_has(
+            &j,
+            &["\"status\":125,", &format!("\"error\":\"sandbox: {step}")],
+        );
+    }
+}
+
 fn status_json_for_every_kind_of_end() {
     let d = test_dir("sup-status");
     let s = status_opt(&d);
@@ -750,9 +848,11 @@ fn a_flood_of_output_and_an_early_closing_reader_end_promptly() {
 tests![
     exit_status_and_128_plus_n,
     every_forwarded_signal_reaches_a_handler,
+    forwarded_signals_reach_a_trap_when_the_caller_ignores_them,
     term_ignored_by_pid_1_escalates_to_kill,
     terminal_ctrl_c_reaches_the_command_once_and_does_not_stop_the_sandbox,
     init_reaps_thousands_of_orphans,
+    init_runs_the_command_as_pid_2,
     main_exit_takes_daemons_with_it,
     launcher_killed_with_sigkill_leaves_no_survivor,
     timeout_kills_setsid_double_forked_term_ignoring_trees,
@@ -764,5 +864,6 @@ tests![
     disk_bombs_stop_at_the_size_caps,
     rlimit_ends_show_in_the_status,
     status_json_for_every_kind_of_end,
+    status_file_written_when_the_run_fails_before_it_starts,
     a_flood_of_output_and_an_early_closing_reader_end_promptly,
 ];

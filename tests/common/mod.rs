@@ -89,7 +89,13 @@ pub fn stage() -> &'static Stage {
         )
         .unwrap();
         let rootfs = dir.join("rootfs");
-        sh(Command::new("cp").arg("-a").arg(&src_rootfs).arg(&rootfs));
+        // Its contents (`SRC/.`): a ROOTFS that is a symlink to the tree
+        // (`ln -s ../rootfs rootfs`) is copied as the tree, not as a link
+        // to a tree the test uid may not own.
+        sh(Command::new("cp")
+            .arg("-a")
+            .arg(src_rootfs.join("."))
+            .arg(&rootfs));
         let probe = dir.join("probe");
         build_probe(&probe);
         if let Some((u, g)) = drop_to {
