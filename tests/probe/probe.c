@@ -12,6 +12,12 @@
  *   probe connect-path PATH      connect to the unix socket at PATH
  *   probe msgget KEY [create|rm] a SysV message queue
  *   probe ids                    real and effective uid and gid
+ *   probe privs                  ids, the effective capability set, and
+ *                                whether setuid(0) works: "ruid=R euid=E
+ *                                capeff=HEX setuid0=OK|ERRNO"
+ *   probe landlock-abi           on the host: the Landlock ABI the kernel
+ *                                offers ("landlock-abi N" or an errno), an
+ *                                independent probe for the tests' skips
  *   probe open-write PATH        open PATH for writing
  *
  * Network (issue 16; ADDR is numeric, IPv4 or IPv6):
@@ -519,6 +525,24 @@ int main(int argc, char **argv) {
         int id = msgget(key, flags);
         if (id >= 0 && argc == 4 && !strcmp(argv[3], "rm")) { report("msgrm", msgctl(id, IPC_RMID, NULL)); return 0; }
         report("msgget", id);
+        return 0;
+    }
+    if (!strcmp(w, "privs")) {
+        char line[256], eff[64] = "?";
+        FILE *f = fopen("/proc/self/status", "r");
+        while (f && fgets(line, sizeof line, f))
+            if (sscanf(line, "CapEff: %63s", eff) == 1) break;
+        if (f) fclose(f);
+        printf("ruid=%d euid=%d capeff=%s ", getuid(), geteuid(), eff);
+        fflush(stdout);
+        report("setuid0", setuid(0));
+        return 0;
+    }
+    if (!strcmp(w, "landlock-abi")) {
+        /* LANDLOCK_CREATE_RULESET_VERSION = 1; syscall 444 on x86_64 */
+        long abi = syscall(444, NULL, 0, 1UL);
+        if (abi < 0) report("landlock-abi", abi);
+        else printf("landlock-abi %ld\n", abi);
         return 0;
     }
     if (!strcmp(w, "ids")) {
