@@ -321,6 +321,26 @@ fn remount_and_umount_fail_and_masks_stay() {
         ["0", "1"],
         "{out}"
     );
+    // Control: the same BusyBox commands mount, remount and unmount where
+    // the process holds CAP_SYS_ADMIN over its mount namespace (one of the
+    // test uid's own on the host, made by unshare(1)): the echoes above
+    // would have shown.
+    let bb = stage().rootfs.join("bin/busybox").display().to_string();
+    let d = test_dir("remount-control").display().to_string();
+    let ctl = as_test_user("unshare")
+        .args(["-Urm", &bb, "sh", "-c"])
+        .arg(format!(
+            "{bb} mount -t tmpfs x {d} && echo mounted; {bb} mount -o remount,ro x {d} && echo remounted; \
+             {bb} touch {d}/f 2>/dev/null || echo read-only; {bb} umount {d} && echo umounted"
+        ))
+        .output()
+        .unwrap();
+    assert_eq!(
+        text(&ctl.stdout),
+        "mounted\nremounted\nread-only\numounted\n",
+        "control: {}",
+        text(&ctl.stderr)
+    );
 }
 
 fn x32_and_i386_entry_points_are_denied() {
@@ -404,9 +424,23 @@ fn procfs_is_masked_and_its_knobs_read_only() {
         "exec 2>&1; for f in /proc/keys /proc/timer_list /proc/interrupts /proc/kcore /proc/sched_debug; do [ -e $f ] && echo $f $(wc -c < $f); done; \
          echo x > /proc/sys/kernel/hostname; echo sys-entries $(ls -A /sys 2>/dev/null | wc -l)",
     ]);
-    for line in out.lines().filter(|l| l.starts_with("/proc/")) {
-        assert!(line.ends_with(" 0"), "not masked: {line}");
-    }
+    // Every one of these files the host has must be listed, empty: the
+    // loop over the lines that happen to be there asserted nothing when
+    // the shell printed none.
+    let masked = [
+        "/proc/keys",
+        "/proc/timer_list",
+        "/proc/interrupts",
+        "/proc/kcore",
+        "/proc/sched_debug",
+    ];
+    let want: Vec<String> = masked
+        .iter()
+        .filter(|f| std::path::Path::new(f).exists())
+        .map(|f| format!("{f} 0"))
+        .collect();
+    let got: Vec<&str> = out.lines().filter(|l| l.starts_with("/proc/")).collect();
+    assert_eq!(got, want, "not masked, or missing: {out}");
     assert!(
         out.contains("/proc/sys/kernel/hostname: Read-only file system"),
         "{out}"
@@ -845,8 +879,12 @@ fn symlinked_mount_points_are_refused() {
             err.contains(&format!("/{point}")) && err.contains("symlink"),
             "{err}"
         );
-        // Control: the link is there and is a link.
-        assert!(fs::symlink_metadata(&p).unwrap().file_type().is_symlink());
+        // Control: the same tree with the link replaced by a directory
+        // runs, so the link (not something else in the copy) was refused.
+        fs::remove_file(&p).unwrap();
+        sh_as_test_user(&format!("mkdir {}", p.display()));
+        let out = run(&["run", &root.display().to_string(), "true"]);
+        assert!(out.status.success(), "control: {}", text(&out.stderr));
     }
 }
 
@@ -919,28 +957,72 @@ fn mount_points_swapped_during_setup_never_escape() {
         l = a_link.display()
     ));
     // A host process keeps swapping /a between a directory and a link out
-    // of the rootfs while sandboxes bind onto /a/sub.
+    // of the rootfs while sandboxes bind onto /a/sub; it counts its rounds
+    // in `rounds`, to show it was swapping all along.
+    let rounds = test_dir("race-rounds").join("n");
     let swapper = as_test_user("sh")
         .arg("-c")
         .arg(format!(
-            "while :; do mv -T {d} {a}; mv -T {a} {d}; mv -T {l} {a}; mv -T {a} {l}; done",
+            "i=0; while :; do mv -T {d} {a}; mv -T {a} {d}; mv -T {l} {a}; mv -T {a} {l}; \
+             i=$((i+1)); [ $((i % 20)) = 0 ] && echo $i > {n}; done",
             d = a_dir.display(),
             l = a_link.display(),
-            a = a.display()
+            a = a.display(),
+            n = rounds.display(),
         ))
         .stderr(Stdio::null())
         .spawn()
         .unwrap();
+    let rounds_done = || -> u64 {
+        fs::read_to_string(&rounds)
+            .ok()
+            .and_then(|s| s.trim().parse().ok())
+            .unwrap_or(0)
+    };
+    // Control: the race is there to be hit. A naive mkdir through /a
+    // (no held root, no O_NOFOLLOW) lands outside the rootfs within a few
+    // thousand tries.
+    let naive = as_test_user("sh")
+        .arg("-c")
+        .arg(format!(
+            "i=0; while [ $i -lt 20000 ]; do mkdir {a}/naive-$i 2>/dev/null; \
+             [ -e {o}/naive-$i ] && echo escaped && exit 0; i=$((i+1)); done; echo never",
+            a = a.display(),
+            o = outside.display(),
+        ))
+        .output()
+        .unwrap();
+    assert_eq!(
+        text(&naive.stdout).trim(),
+        "escaped",
+        "control: the swap never aimed /a outside"
+    );
+    sh(&[
+        "find",
+        &outside.display().to_string(),
+        "-mindepth",
+        "1",
+        "-delete",
+    ]);
+    assert_eq!(fs::read_dir(&outside).unwrap().count(), 0);
     let r = root.display().to_string();
     let bind = format!("{}:/a/sub", src.display());
     let mut codes = BTreeMap::new();
+    let before = rounds_done();
     for _ in 0..60 {
         let out = run(&["run", "--rw", "--bind", &bind, &r, "true"]);
         *codes.entry(out.status.code()).or_insert(0) += 1;
     }
+    let after = rounds_done();
     let mut swapper = swapper;
+    let alive = swapper.try_wait().unwrap().is_none();
     let _ = swapper.kill();
     let _ = swapper.wait();
+    // The launches ran while /a was being swapped.
+    assert!(
+        alive && after > before,
+        "the swapper stopped: {before} → {after} rounds"
+    );
     sh(&["pkill", "-f", &format!("mv -T {}", a_dir.display())]);
     assert!(
         codes.keys().all(|c| *c == Some(0) || *c == Some(125)),

@@ -404,7 +404,17 @@ fn another_user_cannot_reach_your_sandboxes() {
             &["logs", &n],
         ] {
             let o = as_other(xdg, args);
-            assert_eq!(o.status.code(), Some(125), "{args:?}: {}", text(&o.stderr));
+            let err = text(&o.stderr);
+            assert_eq!(o.status.code(), Some(125), "{args:?}: {err}");
+            // This refusal, not any 125 (a usage error, a failed launch):
+            // in their own directory the name is unknown; pointed at ours,
+            // the directory is refused for being another user's.
+            let why = if xdg == &own {
+                format!("{n}: no running sandbox of yours has this name")
+            } else {
+                "sandbox: state directory: ".to_string()
+            };
+            assert!(err.contains(&why), "{args:?} with {xdg:?}: {err}");
         }
     }
     let o = as_other(&mine, &["ps"]);

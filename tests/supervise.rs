@@ -446,7 +446,8 @@ fn cgroup_limits_fail_closed_without_a_delegated_cgroup() {
         assert!(!d.join("ran").exists(), "{opt:?}: the command ran");
     }
     // Control: the same command runs without the limit.
-    run(&args(&[], &d, &["/bin/sh", "-c", "touch /m/ran"]));
+    let out = run(&args(&[], &d, &["/bin/sh", "-c", "touch /m/ran"]));
+    assert!(out.status.success(), "control: {}", text(&out.stderr));
     assert!(d.join("ran").exists());
 }
 
