@@ -689,6 +689,11 @@ fn a_privileged_launcher_refuses_to_run() {
         .output()
         .unwrap();
     assert_eq!(out.status.code(), Some(125), "{}", text(&out.stderr));
+    assert!(
+        text(&out.stderr).contains("started with privileges"),
+        "{}",
+        text(&out.stderr)
+    );
 }
 
 /// D4. Escalation must be possible without the defence, so the tree is

@@ -303,6 +303,10 @@ fn the_second_run_does_not_unpack_again() {
     );
     let out = sb(&c, &["run", &img, "true"]);
     assert_eq!(out.status.code(), Some(125));
+    // The missing blob is named, not any launch failure.
+    let err = text(&out.stderr);
+    let blob = blobs[0].file_name().unwrap().to_string_lossy().into_owned();
+    assert!(err.starts_with("sandbox: ") && err.contains(&blob), "{err}");
 }
 
 fn a_tampered_blob_is_refused() {

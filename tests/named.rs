@@ -338,6 +338,11 @@ fn ps_after_the_launcher_was_killed_shows_nothing() {
     assert!(!entry.exists(), "stale entry kept");
     let o = exec(&n, &["true"]);
     assert_eq!(o.status.code(), Some(125));
+    let err = text(&o.stderr);
+    assert!(
+        err.contains(&format!("{n}: no running sandbox of yours has this name")),
+        "{err}"
+    );
 }
 
 /// A live name cannot be taken twice; a bad one is a usage error; a name
@@ -356,6 +361,11 @@ fn names_collide_and_are_checked() {
     for bad in [".x", "a/b", "a b", &"n".repeat(65)] {
         let o = out(&["run", "--name", bad, &rootfs_arg(), "true"]);
         assert_eq!(o.status.code(), Some(125), "{bad}");
+        let err = text(&o.stderr);
+        assert!(
+            err.starts_with("sandbox: usage: a sandbox name "),
+            "{bad}: {err}"
+        );
     }
     stop(&n);
     // Control: the same name works now.

@@ -746,6 +746,11 @@ fn pasta_options_need_net_pasta() {
         "true",
     ]);
     assert_eq!(out.status.code(), Some(125));
+    let err = text(&out.stderr);
+    assert!(
+        err.starts_with("sandbox: usage: --share-net and --net pasta exclude each other"),
+        "{err}"
+    );
 }
 
 /// `sandbox doctor` reports pasta, the tun device and the route as the

@@ -296,20 +296,39 @@ pub fn test_dir(name: &str) -> PathBuf {
     dst
 }
 
-/// A hash of a tree: every path, type, mode, owner, size, content and link
-/// target. Equal hashes: nothing changed.
+/// A hash of a tree: every path, type, mode, owner, size, content, link
+/// target, modification and change time, and extended attribute (read by
+/// the probe, as the suite's own uid: root sees trusted.* too). Equal
+/// hashes: nothing changed, not even a time or a `user.*` xattr.
 pub fn tree_hash(root: &Path) -> u64 {
     let mut entries = BTreeMap::new();
     walk(root, root, &mut entries);
+    let xattrs = Command::new(&stage().probe)
+        .arg("xattrs")
+        .arg(root)
+        .output()
+        .expect("run the probe for the xattrs");
+    assert!(xattrs.status.success(), "probe xattrs {}", root.display());
     let mut h = DefaultHasher::new();
     entries.hash(&mut h);
+    xattrs.stdout.hash(&mut h);
     h.finish()
 }
 
 fn walk(root: &Path, p: &Path, out: &mut BTreeMap<String, String>) {
     let m = fs::symlink_metadata(p).unwrap();
     let rel = p.strip_prefix(root).unwrap().display().to_string();
-    let mut desc = format!("{:o} {} {} {}", m.mode(), m.uid(), m.gid(), m.len());
+    let mut desc = format!(
+        "{:o} {} {} {} {}.{} {}.{}",
+        m.mode(),
+        m.uid(),
+        m.gid(),
+        m.len(),
+        m.mtime(),
+        m.mtime_nsec(),
+        m.ctime(),
+        m.ctime_nsec()
+    );
     if m.file_type().is_symlink() {
         desc += &format!(" -> {}", fs::read_link(p).unwrap().display());
     } else if m.is_file() {

@@ -15,6 +15,12 @@
  *   probe privs                  ids, the effective capability set, and
  *                                whether setuid(0) works: "ruid=R euid=E
  *                                capeff=HEX setuid0=OK|ERRNO"
+ *   probe xattrs ROOT            on the host: every extended attribute of
+ *                                every file under ROOT, not following
+ *                                links: "REL NAME HEX" lines (for the
+ *                                tests' tree hash)
+ *   probe setxattr PATH NAME VAL set one extended attribute (no link
+ *                                followed): "setxattr OK" or an errno
  *   probe landlock-abi           on the host: the Landlock ABI the kernel
  *                                offers ("landlock-abi N" or an errno), an
  *                                independent probe for the tests' skips
@@ -88,6 +94,7 @@
 #include <sys/inotify.h>
 #include <linux/netlink.h>
 #include <dirent.h>
+#include <ftw.h>
 #include <sys/file.h>
 #include <sys/personality.h>
 #include <sys/prctl.h>
@@ -138,6 +145,22 @@ static const char *errname(int e) {
         return buf;
     }
     }
+}
+
+static size_t xattr_root_len;
+static int xattr_one(const char *path, const struct stat *st, int flag, struct FTW *ftw) {
+    (void)st; (void)flag; (void)ftw;
+    char names[65536], value[65536];
+    ssize_t n = llistxattr(path, names, sizeof names);
+    if (n < 0) { printf("%s ERROR %s\n", path + xattr_root_len, errname(errno)); return 0; }
+    for (char *k = names; k < names + n; k += strlen(k) + 1) {
+        ssize_t v = lgetxattr(path, k, value, sizeof value);
+        printf("%s %s ", path + xattr_root_len, k);
+        if (v < 0) printf("ERROR-%s", errname(errno));
+        for (ssize_t i = 0; i < v; i++) printf("%02x", (unsigned char)value[i]);
+        printf("\n");
+    }
+    return 0;
 }
 
 static void report(const char *name, long r) {
@@ -536,6 +559,14 @@ int main(int argc, char **argv) {
         printf("ruid=%d euid=%d capeff=%s ", getuid(), geteuid(), eff);
         fflush(stdout);
         report("setuid0", setuid(0));
+        return 0;
+    }
+    if (!strcmp(w, "xattrs") && argc == 3) {
+        xattr_root_len = strlen(argv[2]);
+        return nftw(argv[2], xattr_one, 32, FTW_PHYS) ? 1 : 0;
+    }
+    if (!strcmp(w, "setxattr") && argc == 5) {
+        report("setxattr", lsetxattr(argv[2], argv[3], argv[4], strlen(argv[4]), 0));
         return 0;
     }
     if (!strcmp(w, "landlock-abi")) {
