@@ -488,6 +488,25 @@ fn capabilities_are_empty_and_no_new_privs_is_set() {
     assert_ne!(field(&host, "CapBnd"), "0000000000000000");
 }
 
+/// D3: the securebits that keep uid 0 from getting capabilities back at
+/// execve, and keep them from being raised as ambient, are set and locked
+/// (NOROOT, NO_SETUID_FIXUP, NO_CAP_AMBIENT_RAISE, each with its lock, and
+/// KEEP_CAPS_LOCKED): 0xef. Control: a process of the same user on the host
+/// has none, so the probe reads what is there.
+fn securebits_are_set_and_locked() {
+    let (code, out, err) = probe_run(&[], &[PROBE_AT, "securebits"]);
+    assert_eq!(code, Some(0), "{err}");
+    assert_eq!(out.trim(), "securebits 0xef");
+    // As uid 0 inside (the default), the same.
+    let (_, out, _) = probe_run(&["--uid", "1000"], &[PROBE_AT, "securebits"]);
+    assert_eq!(out.trim(), "securebits 0xef", "--uid 1000");
+    assert_eq!(
+        host_probe(&["securebits"]).trim(),
+        "securebits 0",
+        "control"
+    );
+}
+
 fn every_mount_is_nosuid_and_nodev() {
     let info = run_ok(&["cat", "/proc/self/mountinfo"]);
     // The device nodes, devpts and the /dev/null binds that mask /proc
@@ -1146,6 +1165,7 @@ tests![
     ptrace_and_process_vm_of_pid_1_are_refused,
     procfs_is_masked_and_its_knobs_read_only,
     capabilities_are_empty_and_no_new_privs_is_set,
+    securebits_are_set_and_locked,
     every_mount_is_nosuid_and_nodev,
     no_inherited_fd_reaches_the_command,
     a_directory_on_stdin_cannot_become_the_working_directory,

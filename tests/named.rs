@@ -574,6 +574,72 @@ fn exec_tty_keeps_job_control_and_blocks_tiocsti() {
     stop(&n);
 }
 
+/// An exec'd command gets the sandbox's resource limits (`--limit`), not
+/// the caller's: its /proc/self/limits is PID 1's, and `ulimit -n` the
+/// limit given. Control: a sandbox without the option has another limit.
+/// (The cgroup half of the claim is checked where a cgroup is delegated:
+/// tests/supervise.rs; exec's joining it is not tested here.)
+fn exec_gets_the_sandboxs_rlimits() {
+    let n = name("rlim");
+    detached(&n, &["--limit", "nofile=123"], "exec sleep 60");
+    let seen = exec_ok(
+        &n,
+        "ulimit -n; cat /proc/1/limits > /tmp/one; cat /proc/self/limits | cmp - /tmp/one && echo same",
+    );
+    stop(&n);
+    assert_eq!(seen, "123\nsame\n");
+    let n = name("rlim-none");
+    detached(&n, &[], "exec sleep 60");
+    let seen = exec_ok(&n, "ulimit -n");
+    stop(&n);
+    assert_ne!(seen.trim(), "123", "control");
+}
+
+/// A detached sandbox's log is capped: at most LOG_CAP (4 MiB) in the log
+/// and as much in the one before it, whatever the command writes; the
+/// newest output is kept. Control: the command wrote 10 MiB, and the log
+/// holds its end.
+fn the_detached_log_is_capped() {
+    const CAP: u64 = 4 << 20;
+    let n = name("logcap");
+    detached(
+        &n,
+        &[],
+        "head -c 10485760 /dev/zero | tr '\\0' x; echo; echo LOG-END; exec sleep 60",
+    );
+    let base = xdg_for(stage().host_uid).join("sandbox");
+    let (log, old) = (
+        base.join(format!(".log-{n}")),
+        base.join(format!(".log.1-{n}")),
+    );
+    let deadline = Instant::now() + Duration::from_secs(60);
+    loop {
+        let tail = fs::read(&log).unwrap_or_default();
+        if tail.ends_with(b"LOG-END\n") {
+            break;
+        }
+        assert!(Instant::now() < deadline, "LOG-END never reached the log");
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    let size = |p: &std::path::Path| fs::metadata(p).map(|m| m.len()).unwrap_or(0);
+    let (a, b) = (size(&log), size(&old));
+    let shown = out(&["logs", &n]).stdout;
+    stop(&n);
+    assert!(
+        a <= CAP && b <= CAP,
+        "log {a} and {b} bytes, more than {CAP}"
+    );
+    // Control: the cap was reached (10 MiB went in), and what is kept is
+    // the newest output.
+    assert_eq!(b, CAP, "the older log is full");
+    assert!(shown.ends_with(b"LOG-END\n"), "logs shows the end");
+    assert!(
+        shown.len() as u64 <= 2 * CAP,
+        "logs shows {} bytes",
+        shown.len()
+    );
+}
+
 tests![
     exec_joins_the_sandbox_with_its_confinement,
     exec_keeps_the_landlock_ruleset,
@@ -585,4 +651,6 @@ tests![
     another_user_cannot_reach_your_sandboxes,
     a_planted_state_directory_is_refused,
     exec_tty_keeps_job_control_and_blocks_tiocsti,
+    exec_gets_the_sandboxs_rlimits,
+    the_detached_log_is_capped,
 ];

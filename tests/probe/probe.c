@@ -21,6 +21,7 @@
  *                                tests' tree hash)
  *   probe setxattr PATH NAME VAL set one extended attribute (no link
  *                                followed): "setxattr OK" or an errno
+ *   probe securebits             "securebits 0xN" (PR_GET_SECUREBITS)
  *   probe landlock-abi           on the host: the Landlock ABI the kernel
  *                                offers ("landlock-abi N" or an errno), an
  *                                independent probe for the tests' skips
@@ -567,6 +568,12 @@ int main(int argc, char **argv) {
     }
     if (!strcmp(w, "setxattr") && argc == 5) {
         report("setxattr", lsetxattr(argv[2], argv[3], argv[4], strlen(argv[4]), 0));
+        return 0;
+    }
+    if (!strcmp(w, "securebits")) {
+        long b = prctl(PR_GET_SECUREBITS, 0, 0, 0, 0);
+        if (b < 0) report("securebits", b);
+        else printf("securebits %#lx\n", b);
         return 0;
     }
     if (!strcmp(w, "landlock-abi")) {
