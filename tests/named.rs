@@ -640,6 +640,76 @@ fn the_detached_log_is_capped() {
     );
 }
 
+/// PID reuse: a record whose pid now names another process of the same
+/// user (started later, so with another start time) must not make kill,
+/// stop or exec reach that process. The reuse is simulated by pointing the
+/// entry's pid at a decoy `sleep`. Control: with the true pid back, the
+/// same exec and stop reach the sandbox.
+fn kill_stop_exec_never_reach_a_process_that_reused_the_pid() {
+    let n = name("reuse");
+    detached(&n, &[], "exec sleep 60");
+    let (pid, launcher) = entry_of(&n).expect("listed");
+    let entry = xdg_for(stage().host_uid).join("sandbox").join(&n);
+    let original = fs::read_to_string(&entry).unwrap();
+    let from = format!("\npid={pid}\n");
+    assert!(
+        original.contains(&from) || original.contains(&format!("pid={pid}\n")),
+        "{original}"
+    );
+    // A decoy whose pid has as many digits, so the entry keeps its length.
+    let mut decoys = Vec::new();
+    let decoy = loop {
+        let c = as_test_user("sleep").arg("60").spawn().unwrap();
+        let id = c.id();
+        decoys.push(c);
+        if id.to_string().len() == pid.to_string().len() {
+            break id;
+        }
+        assert!(
+            decoys.len() < 50,
+            "no decoy pid with as many digits as {pid}"
+        );
+    };
+    let forged = original.replacen(&format!("pid={pid}\n"), &format!("pid={decoy}\n"), 1);
+    assert_ne!(forged, original);
+    fs::write(&entry, &forged).unwrap();
+    let mut codes = Vec::new();
+    for args in [
+        &["kill", &n, "KILL"][..],
+        &["stop", "--time", "1", &n],
+        &["exec", &n, "true"],
+    ] {
+        let o = out(args);
+        codes.push((args[0], o.status.code(), text(&o.stderr)));
+        assert!(alive(decoy), "{args:?} reached the decoy: {codes:?}");
+    }
+    for (what, code, err) in &codes {
+        assert_ne!(*code, Some(0), "{what} claimed success: {codes:?}");
+        // Refused because the pid is not the sandbox's any more.
+        assert!(
+            err.contains("no running sandbox of yours has this name"),
+            "{what}: {err}"
+        );
+    }
+    // Control: with the true record back (when the entry is still there),
+    // exec and stop reach the sandbox; otherwise end it by its launcher.
+    if entry.exists() {
+        fs::write(&entry, &original).unwrap();
+        assert_eq!(exec_ok(&n, "echo here"), "here\n");
+        stop(&n);
+    } else {
+        send_signal("-KILL", launcher);
+    }
+    assert!(
+        wait_gone(pid, Duration::from_secs(10)),
+        "the sandbox stayed"
+    );
+    for mut d in decoys {
+        let _ = d.kill();
+        let _ = d.wait();
+    }
+}
+
 tests![
     exec_joins_the_sandbox_with_its_confinement,
     exec_keeps_the_landlock_ruleset,
@@ -653,4 +723,5 @@ tests![
     exec_tty_keeps_job_control_and_blocks_tiocsti,
     exec_gets_the_sandboxs_rlimits,
     the_detached_log_is_capped,
+    kill_stop_exec_never_reach_a_process_that_reused_the_pid,
 ];
