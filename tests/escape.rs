@@ -249,11 +249,14 @@ fn ordinary_calls_still_work_under_the_filter() {
     for (n, w) in want {
         assert_eq!(got.get(n).map(String::as_str), Some(w), "{n}: {got:?}");
     }
-    // And the real thing: chmod, a listening socket, a pipe, fork.
+    // And the real thing: chmod, a listening socket, a pipe, fork. (The
+    // client retries until the listener is up, at most 30 s for a loaded
+    // machine, and sends: the listener reads until the client closes, so
+    // no EOF of the client's races the answer.)
     let out = run_ok(&[
         "/bin/sh",
         "-c",
-        "touch /tmp/f && chmod 600 /tmp/f && stat -c %a /tmp/f; echo ok | nc -l -p 7001 & for i in 1 2 3 4 5 6 7 8 9 10; do nc -w 2 127.0.0.1 7001 </dev/null && break; sleep 0.1; done",
+        "touch /tmp/f && chmod 600 /tmp/f && stat -c %a /tmp/f; nc -l -p 7001 > /tmp/got & s=$!; i=0; while [ $i -lt 300 ]; do echo ok | nc 127.0.0.1 7001 && break; i=$((i+1)); sleep 0.1; done; wait $s; cat /tmp/got",
     ]);
     assert_eq!(out.split_whitespace().collect::<Vec<_>>(), ["600", "ok"]);
 }

@@ -33,11 +33,16 @@ fn processes_of(uid: u32) -> Vec<(u32, String)> {
 fn two_hundred_launches_leave_nothing_behind() {
     let st = stage();
     let marker = format!("loop-marker-{}", std::process::id());
-    let mounts_before = fs::read_to_string("/proc/self/mountinfo")
-        .unwrap()
-        .lines()
-        .count();
-    let procs_before = processes_of(st.host_uid).len();
+    // Other programs of the machine (other test binaries, as the same uid)
+    // start processes and mount meanwhile: what is looked for is ours, by
+    // the marker every launch and its background child carry, and the
+    // stage's paths in the host's mount table.
+    let ours = |info: &str| {
+        info.lines()
+            .filter(|l| l.contains(&st.dir.display().to_string()))
+            .count()
+    };
+    let mounts_before = ours(&fs::read_to_string("/proc/self/mountinfo").unwrap());
     for i in 0..200 {
         // Each launch also starts a background child that outlives nothing.
         let out = run(&[
@@ -45,7 +50,7 @@ fn two_hundred_launches_leave_nothing_behind() {
             &rootfs_arg(),
             "/bin/sh",
             "-c",
-            &format!("sleep 30 & echo {i}"),
+            &format!("sh -c 'sleep 30; true' \"$0\" & echo {i}"),
             &marker,
         ]);
         assert_eq!(
@@ -58,16 +63,39 @@ fn two_hundred_launches_leave_nothing_behind() {
     }
     let strays: Vec<_> = processes_of(st.host_uid)
         .into_iter()
-        .filter(|(_, c)| c.contains(&marker) || c.contains("sleep 30"))
+        .filter(|(_, c)| c.contains(&marker))
         .collect();
     assert!(strays.is_empty(), "left behind: {strays:?}");
-    assert_eq!(processes_of(st.host_uid).len(), procs_before);
     assert_eq!(
-        fs::read_to_string("/proc/self/mountinfo")
-            .unwrap()
-            .lines()
-            .count(),
-        mounts_before
+        ours(&fs::read_to_string("/proc/self/mountinfo").unwrap()),
+        mounts_before,
+        "a mount of the stage was left on the host"
+    );
+    // Control: the marker is seen on a live child, so the filter above
+    // would have found a stray.
+    let mut live = as_test_user("sh")
+        .args(["-c", "sleep 30; true", &marker])
+        .spawn()
+        .unwrap();
+    // (Once setpriv has become the test uid: polled, 10 s at most.)
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+    let seen = loop {
+        if processes_of(st.host_uid)
+            .iter()
+            .any(|(_, c)| c.contains(&marker))
+        {
+            break true;
+        }
+        if std::time::Instant::now() > deadline {
+            break false;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    };
+    let _ = live.kill();
+    let _ = live.wait();
+    assert!(
+        seen,
+        "control: the marker is not in a process's command line"
     );
 }
 
