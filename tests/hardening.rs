@@ -453,6 +453,90 @@ fn sysv_shared_memory_is_bounded_per_sandbox() {
     assert_eq!(out.trim(), "shm=8 ENOSPC", "control: {err}");
 }
 
+/// D12, racing: while launches bind `race-out/cache`, a host process of
+/// the same user keeps swapping it between a directory of its own and a
+/// link to a secret directory. No launch may mount the secret: each one
+/// binds the directory (and reads its file) or refuses with 125. Controls:
+/// a naive reader through the same path on the host gets the secret during
+/// the same swapping, and the swapper is alive and counting throughout.
+fn a_bind_source_swapped_for_a_link_during_setup_is_never_mounted() {
+    let out = test_dir("race-out");
+    let secret = test_dir("race-secret");
+    as_user_in(&secret, "echo SECRET > f");
+    as_user_in(
+        &out,
+        &format!(
+            "mkdir cache.dir && echo PLAIN > cache.dir/f && ln -s {} cache.link",
+            secret.display()
+        ),
+    );
+    let rounds = out.join("rounds");
+    let mut swapper = as_test_user("sh")
+        .arg("-c")
+        .arg(format!(
+            "cd {o} && i=0; while :; do mv -T cache.dir cache; mv -T cache cache.dir; \
+             mv -T cache.link cache; mv -T cache cache.link; \
+             i=$((i+1)); [ $((i % 20)) = 0 ] && echo $i > {r}; done",
+            o = out.display(),
+            r = rounds.display(),
+        ))
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let rounds_done = || -> u64 {
+        std::fs::read_to_string(&rounds)
+            .ok()
+            .and_then(|s| s.trim().parse().ok())
+            .unwrap_or(0)
+    };
+    // Control: the path does lead to the secret now and then.
+    let naive = as_test_user("sh")
+        .arg("-c")
+        .arg(format!(
+            "i=0; while [ $i -lt 20000 ]; do cat {}/cache/f 2>/dev/null | grep -q SECRET && echo reached && exit 0; i=$((i+1)); done; echo never",
+            out.display()
+        ))
+        .output()
+        .unwrap();
+    let before = rounds_done();
+    let mut seen = std::collections::BTreeMap::new();
+    for _ in 0..60 {
+        let o = run(&[
+            "run",
+            "--bind",
+            "race-out/cache:/cache",
+            &rootfs_arg(),
+            "cat",
+            "/cache/f",
+        ]);
+        let key = (o.status.code(), text(&o.stdout));
+        *seen.entry(key).or_insert(0) += 1;
+    }
+    let after = rounds_done();
+    let alive = swapper.try_wait().unwrap().is_none();
+    let _ = swapper.kill();
+    let _ = swapper.wait();
+    assert_eq!(
+        text(&naive.stdout).trim(),
+        "reached",
+        "control: the swap never pointed at the secret"
+    );
+    assert!(
+        alive && after > before,
+        "the swapper stopped: {before} → {after}"
+    );
+    for (code, stdout) in seen.keys() {
+        assert!(
+            !stdout.contains("SECRET"),
+            "the secret was mounted: {seen:?}"
+        );
+        assert!(
+            (*code == Some(0) && stdout == "PLAIN\n") || *code == Some(125),
+            "{seen:?}"
+        );
+    }
+}
+
 tests![
     hostile_passwd_cannot_stall_or_bloat_the_launch,
     host_kernel_command_line_is_masked,
@@ -461,4 +545,5 @@ tests![
     a_bind_source_planted_as_a_symlink_is_refused,
     a_sandbox_leaves_the_host_user_inotify_instances,
     sysv_shared_memory_is_bounded_per_sandbox,
+    a_bind_source_swapped_for_a_link_during_setup_is_never_mounted,
 ];
