@@ -1062,6 +1062,53 @@ fn mount_points_swapped_during_setup_never_escape() {
     );
 }
 
+/// D9: the /dev/null that masks /proc files is checked to be the null
+/// device (char 1:3) first (CVE-2025-31133: a /dev/null swapped for
+/// something else turns every mask into a bind of that). With a regular
+/// file mounted over the host's /dev/null (in a mount namespace of the
+/// test's own, as root), the launch is refused with 125 naming it.
+/// Control: the same namespace without the file runs.
+fn a_dev_null_that_is_not_the_null_device_is_refused() {
+    let test = "a_dev_null_that_is_not_the_null_device_is_refused";
+    let st = stage();
+    let Some((u, g)) = st.drop_to else {
+        return skip(
+            test,
+            "root",
+            "needs root to mount over /dev/null in a namespace of its own",
+        );
+    };
+    let fake = test_dir("fake-null").join("null");
+    fs::write(&fake, "not null\n").unwrap();
+    fs::set_permissions(&fake, fs::Permissions::from_mode(0o666)).unwrap();
+    let launch = |cover: bool| {
+        let bind = if cover {
+            format!("mount --bind {} /dev/null && ", fake.display())
+        } else {
+            String::new()
+        };
+        Command::new("unshare")
+            .args(["-m", "--propagation", "private", "sh", "-c"])
+            .arg(format!(
+                "{bind}exec setpriv --reuid={u} --regid={g} --clear-groups -- {} run {} true",
+                st.bin.display(),
+                rootfs_arg()
+            ))
+            .stdin(Stdio::null())
+            .output()
+            .unwrap()
+    };
+    let out = launch(true);
+    let err = text(&out.stderr);
+    assert_eq!(out.status.code(), Some(125), "{err}");
+    assert!(
+        err.contains("/dev/null") && err.contains("is not the null device"),
+        "{err}"
+    );
+    let out = launch(false);
+    assert!(out.status.success(), "control: {}", text(&out.stderr));
+}
+
 fn sh(cmd: &[&str]) {
     let _ = Command::new(cmd[0]).args(&cmd[1..]).status();
 }
@@ -1182,6 +1229,7 @@ tests![
     symlinked_mount_points_are_refused,
     a_bind_through_a_symlink_stays_inside_the_rootfs,
     mount_points_swapped_during_setup_never_escape,
+    a_dev_null_that_is_not_the_null_device_is_refused,
     landlock_keeps_a_read_only_root_read_only_even_in_dev,
     landlock_require_fails_closed_or_is_enforced,
     seccomp_off_says_so,
