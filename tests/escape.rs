@@ -251,12 +251,14 @@ fn ordinary_calls_still_work_under_the_filter() {
     }
     // And the real thing: chmod, a listening socket, a pipe, fork. (The
     // client retries until the listener is up, at most 30 s for a loaded
-    // machine, and sends: the listener reads until the client closes, so
-    // no EOF of the client's races the answer.)
+    // machine, and sends. BusyBox's nc ends at the first EOF of either
+    // side, its stdin's included, which raced the data both ways; the
+    // listener hands the connection to `cat` instead, which reads until
+    // the client has closed.)
     let out = run_ok(&[
         "/bin/sh",
         "-c",
-        "touch /tmp/f && chmod 600 /tmp/f && stat -c %a /tmp/f; nc -l -p 7001 > /tmp/got & s=$!; i=0; while [ $i -lt 300 ]; do echo ok | nc 127.0.0.1 7001 && break; i=$((i+1)); sleep 0.1; done; wait $s; cat /tmp/got",
+        "touch /tmp/f && chmod 600 /tmp/f && stat -c %a /tmp/f; nc -l -p 7001 -e sh -c 'cat > /tmp/got' & s=$!; i=0; while [ $i -lt 300 ]; do echo ok | nc 127.0.0.1 7001 2>/dev/null && break; i=$((i+1)); sleep 0.1; done; wait $s; cat /tmp/got",
     ]);
     assert_eq!(out.split_whitespace().collect::<Vec<_>>(), ["600", "ok"]);
 }
