@@ -95,6 +95,23 @@ impl Error {
         self
     }
 
+    /// The same error, on `path` unless it already names one (a more
+    /// precise one: the blob inside the image a user named, say).
+    ///
+    /// ```
+    /// let e = sandbox::Error::msg("open blob", "gone").with_path("/img/blobs/sha256/ab");
+    /// assert_eq!(e.or_path("oci:/img:latest").to_string(), "sandbox: open blob: /img/blobs/sha256/ab: gone");
+    /// let e = sandbox::Error::msg("image", "no such tag");
+    /// assert_eq!(e.or_path("oci:/img:x").to_string(), "sandbox: image: oci:/img:x: no such tag");
+    /// ```
+    pub fn or_path(self, path: impl Into<String>) -> Self {
+        if self.path.is_some() {
+            self
+        } else {
+            self.with_path(path)
+        }
+    }
+
     /// The same error, with a hint for the user.
     ///
     /// ```

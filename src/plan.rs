@@ -357,6 +357,33 @@ impl Plan {
                 Some(_) if a.bind_symlinks => true,
                 Some(link) => return Err(symlink_refused(what, &src_arg, &link, &src)),
             };
+            // With no link on the way when checked, the resolved path is the
+            // given one, lexically. The resolution came first: a link there
+            // then, gone by the check (swapped in and out by someone who
+            // can write the parent), would have named its target. Refused;
+            // the child walks the path with O_NOFOLLOW, so a link swapped
+            // in after the check is refused there.
+            if !via_symlink {
+                let given = if src_arg.is_absolute() {
+                    normalize(&src_arg)
+                } else {
+                    normalize(
+                        &std::env::current_dir()
+                            .ctx_step("get the current directory")?
+                            .join(&src_arg),
+                    )
+                };
+                if given != src {
+                    return Err(Error::msg(
+                        format!("{what} source"),
+                        format!(
+                            "resolved to {} but holds no symlink now: it changed while it was checked; refusing to bind it",
+                            src.display()
+                        ),
+                    )
+                    .with_path(src_arg.display().to_string()));
+                }
+            }
             let dst = match b.dst {
                 Some(d) => normalize(Path::new(&d)),
                 None if src_arg.is_absolute() => normalize(&src_arg),

@@ -295,8 +295,70 @@ fn host_root_keeps_the_callers_home() {
     assert!(control.starts_with("/root\n"), "control: {control}");
 }
 
+/// `/` as ROOTFS is read-only, and so is every mount under it: a writable
+/// filesystem mounted on the host below the root (a tmpfs here, a data
+/// disk or /home in life) is read-only inside too. Control: the test uid
+/// writes to it on the host; bound with --bind, the sandbox does too.
+fn host_submounts_are_read_only_under_a_host_root() {
+    let test = "host_submounts_are_read_only_under_a_host_root";
+    if stage().drop_to.is_none() {
+        return skip(test, "root", "mounting a filesystem on the host needs root");
+    }
+    let Some(d) = HostDir::new("submount") else {
+        return;
+    };
+    let mnt = d.path("other");
+    let mounted = std::process::Command::new("mount")
+        .args([
+            "-t",
+            "tmpfs",
+            "-o",
+            "mode=1777,size=1m",
+            "sbx-test-submount",
+            &mnt,
+        ])
+        .status()
+        .unwrap()
+        .success();
+    assert!(mounted, "mount a tmpfs on {mnt}");
+    struct Unmount(String);
+    impl Drop for Unmount {
+        fn drop(&mut self) {
+            let _ = std::process::Command::new("umount").arg(&self.0).status();
+        }
+    }
+    let _unmount = Unmount(mnt.clone());
+    let ok = as_test_user("touch")
+        .arg(format!("{mnt}/from-host"))
+        .status()
+        .unwrap()
+        .success();
+    assert!(ok, "control: the test uid writes to {mnt} on the host");
+    let out = sh_in(
+        None,
+        &[],
+        &format!("ls {mnt}; touch {mnt}/inside 2>&1; true"),
+    );
+    let o = text(&out.stdout);
+    assert!(
+        o.contains("from-host"),
+        "the submount is not the host's: {o}"
+    );
+    assert!(
+        o.contains("Read-only file system"),
+        "{o}{}",
+        text(&out.stderr)
+    );
+    assert!(!Path::new(&mnt).join("inside").exists());
+    // Control: bound writable, the same touch lands.
+    let out = sh_in(None, &["--bind", &mnt], &format!("touch {mnt}/inside"));
+    assert!(out.status.success(), "control: {}", text(&out.stderr));
+    assert!(Path::new(&mnt).join("inside").exists(), "control");
+}
+
 tests![
     host_root_hides_the_home_and_writes_only_the_project,
+    host_submounts_are_read_only_under_a_host_root,
     host_root_gets_its_own_proc_dev_tmp_and_run,
     tmpfs_is_empty_writable_capped_and_ordered,
     host_root_keeps_the_callers_home,

@@ -206,6 +206,10 @@ fn the_second_run_does_not_unpack_again() {
     );
     let out = sb(&c, &["run", &img, "true"]);
     assert_eq!(out.status.code(), Some(125));
+    // The missing blob is named, not any launch failure.
+    let err = text(&out.stderr);
+    let blob = blobs[0].file_name().unwrap().to_string_lossy().into_owned();
+    assert!(err.starts_with("sandbox: ") && err.contains(&blob), "{err}");
 }
 
 fn a_tampered_blob_is_refused() {
@@ -364,6 +368,62 @@ fn hostile_archives_are_refused_and_touch_nothing_outside() {
         &format!("more than {limit} entries"),
         ("SANDBOX_UNPACK_MAX_ENTRIES", &limit),
     );
+    refused(
+        &c,
+        "setgid",
+        |b| file(b, "bin/sgid", b"#!/bin/sh\n", 0o2755),
+        "setuid or setgid",
+    );
+    refused(
+        &c,
+        "fifo",
+        |b| entry(b, "tmp/fifo", tar::EntryType::Fifo, None),
+        "of a kind not unpacked",
+    );
+    refused(
+        &c,
+        "sparse",
+        |b| {
+            // A well-formed GNU sparse entry (empty, no chunks): refused
+            // for its kind.
+            let mut h = tar::Header::new_gnu();
+            h.set_size(0);
+            h.set_mode(0o644);
+            h.set_entry_type(tar::EntryType::GNUSparse);
+            h.as_gnu_mut().unwrap().set_real_size(0);
+            set_name(&mut h, "sparse");
+            b.append(&h, &[][..]).unwrap();
+        },
+        "of a kind not unpacked",
+    );
+    refused(
+        &c,
+        "hardlink-to-dir",
+        |b| entry(b, "h", tar::EntryType::Link, Some("bin")),
+        "which is no file of the image",
+    );
+    // SANDBOX_UNPACK_MAX_BYTES: the tree's own bytes and a little more
+    // are allowed; a file of 64 KiB more is not.
+    let limit = (bytes(&stage().rootfs) + 4096).to_string();
+    refused_env(
+        &c,
+        "bytes",
+        |b| file(b, "big", &[0u8; 65536], 0o644),
+        "SANDBOX_UNPACK_MAX_BYTES",
+        ("SANDBOX_UNPACK_MAX_BYTES", &limit),
+    );
+    // Control: within the same byte limit, the tree alone unpacks.
+    let p = stage().dir.join("within.tar");
+    put(&p, &rootfs_tar(&[]));
+    let out = sb_env(
+        &c,
+        ("SANDBOX_UNPACK_MAX_BYTES", &limit),
+        &["run", &p.display().to_string(), "true"],
+    );
+    assert!(out.status.success(), "control: {}", text(&out.stderr));
+    for e in entries(&c) {
+        let _ = fs::remove_dir_all(c.join("sandbox/images").join(e));
+    }
     // Nothing outside changed: the victim, and nothing new beside it.
     assert_eq!(fs::read(&victim).unwrap(), b"original\n");
     assert_eq!(fs::read_dir(&outside).unwrap().count(), 1);
@@ -372,6 +432,123 @@ fn hostile_archives_are_refused_and_touch_nothing_outside() {
     put(&p, &rootfs_tar(&[]));
     let out = sb(&c, &["run", &p.display().to_string(), "true"]);
     assert!(out.status.success(), "{}", text(&out.stderr));
+}
+
+/// The bytes of the regular files under `p` (not following links).
+fn bytes(p: &Path) -> u64 {
+    let m = fs::symlink_metadata(p).unwrap();
+    if m.is_dir() {
+        fs::read_dir(p)
+            .unwrap()
+            .map(|e| bytes(&e.unwrap().path()))
+            .sum()
+    } else if m.is_file() {
+        m.len()
+    } else {
+        0
+    }
+}
+
+/// An OCI layout whose index.json names its manifest with a descriptor
+/// the test rewrites: a digest that climbs out of blobs/, a size that does
+/// not match the blob, a JSON document bigger than the 4 MiB allowed. Each
+/// is refused with 125 and its reason, and leaves nothing in the cache.
+/// Control: the layout as written runs.
+fn hostile_layouts_are_refused() {
+    let c = cache("layouts");
+    let (dir, _) = two_layer_image("hostile-layout");
+    let index = dir.join("index.json");
+    let original = fs::read_to_string(&index).unwrap();
+    let digest = original
+        .split("\"digest\":\"")
+        .nth(1)
+        .and_then(|s| s.split('"').next())
+        .unwrap()
+        .to_string();
+    let size = original
+        .split("\"size\":")
+        .nth(1)
+        .and_then(|s| s.split(',').next())
+        .unwrap()
+        .to_string();
+    let img = format!("oci:{}:latest", dir.display());
+    for (what, from, to, why) in [
+        (
+            "digest",
+            format!("\"digest\":\"{digest}\""),
+            "\"digest\":\"sha256:../../../../../../etc/passwd\"".to_string(),
+            "malformed digest",
+        ),
+        (
+            "size",
+            format!("\"size\":{size},"),
+            format!("\"size\":{},", size.parse::<u64>().unwrap() + 1),
+            "its descriptor says",
+        ),
+        (
+            "json",
+            format!("\"size\":{size},"),
+            format!("\"size\":{},", 5u64 << 20),
+            "is too big",
+        ),
+    ] {
+        assert!(original.contains(&from), "{what}: {original}");
+        put(&index, original.replacen(&from, &to, 1).as_bytes());
+        let out = sb(&c, &["run", &img, "true"]);
+        let err = text(&out.stderr);
+        assert_eq!(out.status.code(), Some(125), "{what}: {err}");
+        assert!(
+            err.starts_with("sandbox: ") && err.contains(why),
+            "{what}: {err}"
+        );
+        assert!(entries(&c).is_empty() && leftovers(&c) == 0, "{what}");
+    }
+    put(&index, original.as_bytes());
+    let out = sb(&c, &["run", &img, "cat", "/etc/layer2"]);
+    assert_eq!(text(&out.stdout), "two\n", "control: {}", text(&out.stderr));
+}
+
+/// A killed unpack leaves tmp/PID-N behind; the next unpack removes the
+/// leftovers of runs that are gone, and keeps those of a run still going.
+/// Control: both were there before.
+fn a_killed_unpacks_leftovers_are_removed_by_the_next() {
+    let c = cache("killed");
+    let tmp = c.join("sandbox/tmp");
+    // A pid that was and is no more: a child of ours, reaped.
+    let mut gone = Command::new("true").spawn().unwrap();
+    let dead = gone.id();
+    gone.wait().unwrap();
+    let dead_dir = tmp.join(format!("{dead}-1/rootfs/etc"));
+    let live_dir = tmp.join(format!("{}-1/rootfs/etc", std::process::id()));
+    for d in [&dead_dir, &live_dir] {
+        let ok = as_test_user("mkdir")
+            .arg("-p")
+            .arg(d)
+            .status()
+            .unwrap()
+            .success();
+        assert!(ok);
+        let ok = as_test_user("touch")
+            .arg(d.join("half"))
+            .status()
+            .unwrap()
+            .success();
+        assert!(ok);
+    }
+    assert_eq!(leftovers(&c), 2, "control");
+    let p = stage().dir.join("after-kill.tar");
+    put(&p, &rootfs_tar(&[]));
+    let out = sb(&c, &["run", &p.display().to_string(), "true"]);
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    assert!(
+        !tmp.join(format!("{dead}-1")).exists(),
+        "a dead run's leftovers stayed"
+    );
+    assert!(
+        live_dir.join("half").exists(),
+        "a live run's unpack was removed"
+    );
+    assert_eq!(entries(&c).len(), 1);
 }
 
 /// Entries under `p`, `p` itself included.
@@ -443,6 +620,8 @@ tests![
     the_second_run_does_not_unpack_again,
     a_tampered_blob_is_refused,
     hostile_archives_are_refused_and_touch_nothing_outside,
+    hostile_layouts_are_refused,
+    a_killed_unpacks_leftovers_are_removed_by_the_next,
     images_lists_and_prunes_the_cache,
     progress_shows_on_a_terminal,
 ];

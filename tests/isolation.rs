@@ -141,17 +141,31 @@ fn root_shows_the_rootfs_and_nothing_of_the_host() {
     assert_eq!(inside, rootfs);
     // The host's own top level is different (control), and its files are
     // absent inside.
-    let leak = run(&[
+    let bin = stage().bin.display().to_string();
+    let leak = run(&["run", &rootfs_arg(), "ls", &bin]);
+    // ls's own answer (1, "No such file"), not a launch that failed (125).
+    assert_eq!(
+        leak.status.code(),
+        Some(1),
+        "the launcher binary is visible inside: {}",
+        text(&leak.stderr)
+    );
+    assert!(text(&leak.stderr).contains("No such file or directory"));
+    // Control: bound at the same path, the same ls finds it.
+    let bound = run(&[
         "run",
+        "--ro-bind",
+        &format!("{bin}:{bin}"),
         &rootfs_arg(),
         "ls",
-        &stage().bin.display().to_string(),
+        &bin,
     ]);
-    assert!(
-        !leak.status.success(),
-        "the launcher binary is visible inside"
+    assert_eq!(
+        text(&bound.stdout).trim(),
+        bin,
+        "control: {}",
+        text(&bound.stderr)
     );
-    assert!(stage().bin.exists(), "control");
 }
 
 fn canary_in_host_tmp_is_unreachable_but_reachable_when_bound() {
@@ -170,8 +184,9 @@ fn canary_in_host_tmp_is_unreachable_but_reachable_when_bound() {
 }
 
 fn a_mount_made_inside_never_reaches_the_host() {
-    // The sandbox's own mounts (the command can make none: see the escape
-    // suite) must stay in its namespace: a bind with a unique source path
+    // The mounts made inside the sandbox's mount namespace (by the
+    // launcher's child: the command can make none, D3 and the filter, see
+    // the escape suite) must stay in it: a bind with a unique source path
     // is looked for in the host's tables while the sandbox runs.
     let marker = format!("sbxmark{}", std::process::id());
     let dir = test_dir(&marker);
@@ -200,11 +215,9 @@ fn a_mount_made_inside_never_reaches_the_host() {
     drop(child.stdin.take());
     assert!(child.wait().unwrap().success());
     assert!(!during.contains(&marker) && !during_init.contains(&marker));
-    assert_eq!(
-        before.lines().count(),
-        during.lines().count(),
-        "the host's mount table changed"
-    );
+    // (The host's whole table is not compared: other programs of the
+    // machine mount and unmount meanwhile.)
+    assert!(!before.contains(&marker));
 }
 
 fn dev_is_minimal_and_works() {

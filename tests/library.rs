@@ -144,12 +144,21 @@ fn status_and_errors(rootfs: &str) {
         .err()
         .unwrap();
     assert_eq!(e.exit, 125, "{e}");
+    let s = e.to_string();
+    assert!(
+        s.starts_with("sandbox: ") && s.contains("/no/such/rootfs"),
+        "{e}"
+    );
     let e = Command::new(rootfs, "true")
         .limit("nofile=lots")
         .spawn()
         .err()
         .unwrap();
     assert_eq!(e.exit, 125, "{e}");
+    assert!(
+        e.to_string().contains("nofile: \"lots\" is not a number"),
+        "{e}"
+    );
     assert_no_children();
 }
 

@@ -65,9 +65,12 @@ fn have(tool: &str) -> bool {
 }
 
 impl Harness {
-    fn build() -> Result<Harness, String> {
+    /// The harness, or why this machine cannot have it: not root, or a
+    /// tool missing (`Err((feature, why))`, a skip). Anything failing once
+    /// those are there is a failure, never a skip.
+    fn build() -> Result<Harness, (&'static str, String)> {
         if stage().drop_to.is_none() {
-            return Err("the network harness needs root (network namespaces, a veth pair, tun nodes); run the suite as root, as CI does".into());
+            return Err(("root", "the network harness needs root (network namespaces, a veth pair, tun nodes); run the suite as root, as CI does".into()));
         }
         for (tool, pkg) in [
             ("pasta", "passt"),
@@ -76,7 +79,10 @@ impl Harness {
             ("nsenter", "util-linux"),
         ] {
             if !have(tool) {
-                return Err(format!("{tool} is not installed (apt install {pkg})"));
+                return Err((
+                    "pasta",
+                    format!("{tool} is not installed (apt install {pkg})"),
+                ));
             }
         }
         let pid = std::process::id();
@@ -140,7 +146,7 @@ EOF
             dir = dir.display(),
             n = tun_unusable.display(),
         );
-        sh_ok(&script)?;
+        sh_ok(&script).unwrap_or_else(|e| panic!("building the network harness: {e}"));
         // Removed when this test process ends (libtest has no hook for it):
         // a watcher waits for our pid to go, then deletes the namespaces.
         let _ = Command::new("setsid")
@@ -169,11 +175,10 @@ EOF
             busybox.display()
         ));
         let after = h.count();
-        if after <= before {
-            return Err(format!(
-                "the dead end's counter did not see a ping sent into it ({before} → {after})"
-            ));
-        }
+        assert!(
+            after > before,
+            "the dead end's counter did not see a ping sent into it ({before} → {after})"
+        );
         h.baseline = after;
         Ok(h)
     }
@@ -300,11 +305,11 @@ impl Drop for Server {
 }
 
 fn harness(test: &str) -> Option<&'static Harness> {
-    static H: OnceLock<Result<Harness, String>> = OnceLock::new();
+    static H: OnceLock<Result<Harness, (&'static str, String)>> = OnceLock::new();
     match H.get_or_init(Harness::build) {
         Ok(h) => Some(h),
-        Err(why) => {
-            skip(test, "pasta", why);
+        Err((feature, why)) => {
+            skip(test, feature, why);
             None
         }
     }
@@ -741,6 +746,11 @@ fn pasta_options_need_net_pasta() {
         "true",
     ]);
     assert_eq!(out.status.code(), Some(125));
+    let err = text(&out.stderr);
+    assert!(
+        err.starts_with("sandbox: usage: --share-net and --net pasta exclude each other"),
+        "{err}"
+    );
 }
 
 /// `sandbox doctor` reports pasta, the tun device and the route as the

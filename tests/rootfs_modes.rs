@@ -19,6 +19,23 @@ fn run_in(root: &std::path::Path, extra: &[&str], script: &str) -> std::process:
     run(&args)
 }
 
+/// The probe's `meta` on /etc/group (chmod, chown, times to 1970, a
+/// `user.probe` xattr) and a touch of /etc/hosts, in a run with `extra`:
+/// writes that change only metadata.
+fn touch_metadata(root: &std::path::Path, extra: &[&str]) -> std::process::Output {
+    let mut args: Vec<String> = vec!["run".into()];
+    args.extend(extra.iter().map(|s| s.to_string()));
+    args.push("--ro-bind".into());
+    args.push(format!("{}:/probe", stage().probe.display()));
+    args.push(root.display().to_string());
+    args.extend([
+        "/bin/sh".into(),
+        "-c".into(),
+        "/probe meta 3 3</etc/group; touch /etc/hosts 2>&1; true".into(),
+    ]);
+    run(&args)
+}
+
 fn default_root_is_writable_and_changes_vanish() {
     let root = private_rootfs("ephemeral");
     let before = tree_hash(&root);
@@ -35,6 +52,41 @@ fn default_root_is_writable_and_changes_vanish() {
     );
     // ... and nothing of them reached the disk.
     assert_eq!(tree_hash(&root), before, "rootfs changed on disk");
+    // Nor do changes of times, modes and xattrs alone (control: inside,
+    // they were made).
+    let out = touch_metadata(&root, &[]);
+    let seen = text(&out.stdout);
+    for call in ["fchmod", "futimens"] {
+        assert!(
+            seen.contains(&format!("{call} OK")),
+            "{seen}{}",
+            text(&out.stderr)
+        );
+    }
+    assert_eq!(tree_hash(&root), before, "metadata changed on disk: {seen}");
+    // Control: the hash sees a time or an xattr changed on the host.
+    let group = root.join("etc/group");
+    let ok = as_test_user("touch")
+        .args(["-d", "@0"])
+        .arg(&group)
+        .status()
+        .unwrap()
+        .success();
+    assert!(ok);
+    let touched = tree_hash(&root);
+    assert_ne!(touched, before, "control: tree_hash misses an mtime");
+    let set = as_test_user(&stage().probe)
+        .arg("setxattr")
+        .arg(&group)
+        .args(["user.sandbox-test", "1"])
+        .output()
+        .unwrap();
+    assert_eq!(text(&set.stdout), "setxattr OK\n");
+    assert_ne!(
+        tree_hash(&root),
+        touched,
+        "control: tree_hash misses an xattr"
+    );
     // The next run starts from the pristine tree again.
     let out = run_in(
         &root,
@@ -93,11 +145,27 @@ fn read_only_root_rejects_writes_and_keeps_tmp() {
     let before = tree_hash(&root);
     for (i, w) in DAMAGE.split("; ").enumerate() {
         let out = run_in(&root, &["--read-only"], w);
+        // The command's own failure, for this reason: not a failed launch.
+        let err = text(&out.stderr);
+        assert_eq!(
+            out.status.code(),
+            Some(1),
+            "write {i} ({w}) on a read-only root: {err}"
+        );
+        // (BusyBox's `ln -sf` reports the EEXIST of its first symlink(2)
+        // once its unlink(2) failed.)
         assert!(
-            !out.status.success(),
-            "write {i} ({w}) succeeded on a read-only root"
+            err.contains("Read-only file system")
+                || (w.starts_with("ln -sf") && err.contains("File exists")),
+            "write {i} ({w}): {err}"
         );
     }
+    let out = touch_metadata(&root, &["--read-only"]);
+    let seen = text(&out.stdout);
+    for call in ["fchmod", "fchown", "futimens", "fsetxattr"] {
+        assert!(seen.contains(&format!("{call} EROFS")), "{seen}");
+    }
+    assert!(seen.contains("Read-only file system"), "touch: {seen}");
     assert_eq!(tree_hash(&root), before, "rootfs changed on disk");
     let out = run_in(
         &root,

@@ -230,7 +230,7 @@ fn build(
     });
     if let Err(e) = made {
         remove_tree(&tmp);
-        return Err(e.with_path(shown.to_string()));
+        return Err(e.or_path(shown.to_string()));
     }
     match fs::rename(&tmp, entry) {
         Ok(()) => Ok(()),

@@ -253,11 +253,11 @@ pub(super) fn resolve_dir(
     };
     let manifest = layout
         .select(tag)
-        .map_err(|e| e.with_path(shown.to_string()))?;
+        .map_err(|e| e.or_path(shown.to_string()))?;
     let entry = cache.join("images").join(key(&manifest));
     if !entry.is_dir() {
         unpack(cache, &layout, &manifest, &entry, shown, progress)
-            .map_err(|e| e.with_path(shown.to_string()))?;
+            .map_err(|e| e.or_path(shown.to_string()))?;
     }
     Ok(entry)
 }
@@ -300,7 +300,7 @@ pub(super) fn resolve_archive(
     let _gone = Gone(dir.clone());
     fs::create_dir_all(dir.join("blobs/sha256")).ctx("create", dir.display())?;
     // First the two small files alone: a cached image needs no blob.
-    copy_members(file, &dir, true).map_err(|e| e.with_path(shown.to_string()))?;
+    copy_members(file, &dir, true).map_err(|e| e.or_path(shown.to_string()))?;
     let layout = Layout { dir: dir.clone() };
     if let Ok(m) = layout.select(tag) {
         let entry = cache.join("images").join(key(&m));
@@ -308,7 +308,7 @@ pub(super) fn resolve_archive(
             return Ok(entry);
         }
     }
-    copy_members(file, &dir, false).map_err(|e| e.with_path(shown.to_string()))?;
+    copy_members(file, &dir, false).map_err(|e| e.or_path(shown.to_string()))?;
     resolve_dir(cache, &dir, tag, shown, progress)
 }
 

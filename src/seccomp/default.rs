@@ -673,6 +673,99 @@ mod tests {
         }
     }
 
+    /// The filter's contents, against a list written out here by number
+    /// (the kernel's arch/x86/entry/syscalls/syscall_64.tbl), neither
+    /// from TABLE nor from libc's constants: the other unit tests build
+    /// their expectations from TABLE, so they test the compiler, and the
+    /// escape suite cannot see a row the kernel refuses by itself (reboot,
+    /// swapon, acct, syslog, vhangup, pivot_root... to a process without
+    /// capabilities; kexec, modules, open_by_handle_at on kernels that
+    /// check the capability first). Deleting a row, or changing its
+    /// errno, fails here; adding one means adding it here too.
+    #[test]
+    fn the_table_is_the_written_out_list() {
+        #[rustfmt::skip]
+        const ROWS: &[(i64, &str, i32)] = &[
+            // Docker's default profile leaves these out (refuses them
+            // without the capability they need), and so do we.
+            (250, "keyctl", EPERM), (248, "add_key", EPERM), (249, "request_key", EPERM),
+            (321, "bpf", EPERM), (298, "perf_event_open", EPERM), (323, "userfaultfd", EPERM),
+            (425, "io_uring_setup", EPERM), (426, "io_uring_enter", EPERM),
+            (427, "io_uring_register", EPERM),
+            (246, "kexec_load", EPERM), (320, "kexec_file_load", EPERM),
+            (175, "init_module", EPERM), (313, "finit_module", EPERM),
+            (176, "delete_module", EPERM), (169, "reboot", EPERM), (167, "swapon", EPERM),
+            (168, "swapoff", EPERM), (163, "acct", EPERM), (179, "quotactl", EPERM),
+            (443, "quotactl_fd", EPERM), (103, "syslog", EPERM), (172, "iopl", EPERM),
+            (173, "ioperm", EPERM), (227, "clock_settime", EPERM),
+            (305, "clock_adjtime", EPERM), (164, "settimeofday", EPERM),
+            (159, "adjtimex", EPERM), (153, "vhangup", EPERM),
+            (170, "sethostname", EPERM), (171, "setdomainname", EPERM),
+            (165, "mount", EPERM), (166, "umount2", EPERM), (155, "pivot_root", EPERM),
+            (161, "chroot", EPERM), (272, "unshare", EPERM), (308, "setns", EPERM),
+            (304, "open_by_handle_at", EPERM), (303, "name_to_handle_at", EPERM),
+            (101, "ptrace", EPERM), (310, "process_vm_readv", EPERM),
+            (311, "process_vm_writev", EPERM), (312, "kcmp", EPERM),
+            (438, "pidfd_getfd", EPERM), (440, "process_madvise", EPERM),
+            (300, "fanotify_init", EPERM),
+            (279, "move_pages", EPERM), (256, "migrate_pages", EPERM), (237, "mbind", EPERM),
+            (238, "set_mempolicy", EPERM), (239, "get_mempolicy", EPERM),
+            (450, "set_mempolicy_home_node", EPERM),
+            (134, "uselib", EPERM), (136, "ustat", EPERM), (139, "sysfs", EPERM),
+            (156, "_sysctl", EPERM), (180, "nfsservctl", EPERM),
+            (174, "create_module", EPERM), (177, "get_kernel_syms", EPERM),
+            (178, "query_module", EPERM), (212, "lookup_dcookie", EPERM),
+            (236, "vserver", EPERM), (183, "afs_syscall", EPERM), (184, "tuxcall", EPERM),
+            (185, "security", EPERM), (181, "getpmsg", EPERM), (182, "putpmsg", EPERM),
+            // flatpak's list refuses it too.
+            (154, "modify_ldt", EPERM),
+            // ENOSYS: clone3 (libc falls back to clone), the new mount
+            // API, the LSM attribute calls and listns.
+            (435, "clone3", ENOSYS), (428, "open_tree", ENOSYS), (467, "open_tree_attr", ENOSYS),
+            (429, "move_mount", ENOSYS), (430, "fsopen", ENOSYS), (431, "fsconfig", ENOSYS),
+            (432, "fsmount", ENOSYS), (433, "fspick", ENOSYS), (442, "mount_setattr", ENOSYS),
+            (459, "lsm_get_self_attr", ENOSYS), (460, "lsm_set_self_attr", ENOSYS),
+            (461, "lsm_list_modules", ENOSYS), (470, "listns", ENOSYS),
+        ];
+        for (nr, name, want) in ROWS {
+            assert_eq!(verdict(*nr, NATIVE, [0; 6]), errno(*want), "{name} ({nr})");
+            // And through the x32 entry, with the x32 bit set.
+            assert_ne!(
+                verdict(*nr | X32_SYSCALL_BIT as i64, NATIVE, [0; 6]),
+                ALLOW,
+                "{name} through x32"
+            );
+        }
+        let always = TABLE.iter().filter(|e| e.when == When::Always).count();
+        assert_eq!(always, ROWS.len(), "a row of TABLE is not in the list here");
+        // The conditional rows, by number: clone with a namespace flag,
+        // personality outside Docker's values, TIOCSTI/TIOCLINUX, and
+        // socket families other than unix, inet, inet6 and netlink.
+        assert_eq!(
+            verdict(56, NATIVE, [0x1000_0000, 0, 0, 0, 0, 0]),
+            errno(EPERM)
+        ); // CLONE_NEWUSER
+        assert_eq!(
+            verdict(135, NATIVE, [0x0040_0000, 0, 0, 0, 0, 0]),
+            errno(EPERM)
+        ); // READ_IMPLIES_EXEC
+        assert_eq!(verdict(16, NATIVE, [0, 0x5412, 0, 0, 0, 0]), errno(EPERM)); // TIOCSTI
+        assert_eq!(verdict(16, NATIVE, [0, 0x541c, 0, 0, 0, 0]), errno(EPERM)); // TIOCLINUX
+        assert_eq!(
+            verdict(41, NATIVE, [17, 3, 0, 0, 0, 0]),
+            errno(EAFNOSUPPORT)
+        ); // AF_PACKET
+        assert_eq!(
+            verdict(41, NATIVE, [16, 3, 11, 0, 0, 0]),
+            errno(EPROTONOSUPPORT)
+        ); // NETLINK_CONNECTOR
+        assert_eq!(
+            TABLE.len() - always,
+            4,
+            "a conditional row was added or removed"
+        );
+    }
+
     /// Rows the escape suite cannot tell from the kernel's own answer here
     /// (it refuses them without capabilities, or does not have them yet),
     /// pinned by number so that dropping one fails somewhere.

@@ -213,6 +213,35 @@ pub fn skip(test: &str, feature: &str, reason: &str) {
         .and_then(|mut f| std::io::Write::write_all(&mut f, line.as_bytes()));
 }
 
+/// The stage's probe (tests/probe/probe.c) run on the host as the test
+/// uid; its stdout. What a test skips on must come from a look at the
+/// kernel or host like this one, never from the product's own output (a
+/// regression would then read as "not supported here").
+pub fn host_probe(args: &[&str]) -> String {
+    let out = as_test_user(&stage().probe)
+        .args(args)
+        .output()
+        .expect("run the probe on the host");
+    text(&out.stdout)
+}
+
+/// The Landlock ABI the kernel offers the test uid
+/// (landlock_create_ruleset with LANDLOCK_CREATE_RULESET_VERSION, asked
+/// by the probe on the host); `None` when it has none or has it disabled.
+pub fn landlock_abi() -> Option<u32> {
+    host_probe(&["landlock-abi"])
+        .trim()
+        .strip_prefix("landlock-abi ")?
+        .parse()
+        .ok()
+}
+
+/// Whether the kernel runs i386 code (IA32 emulation): `int 0x80` works
+/// for the probe on the host.
+pub fn host_has_ia32() -> bool {
+    host_probe(&["i386"]).trim() == "i386 OK"
+}
+
 /// A command to run as the test uid: through setpriv when the suite is
 /// root, directly otherwise.
 pub fn as_test_user(prog: impl AsRef<std::ffi::OsStr>) -> Command {
@@ -275,20 +304,39 @@ pub fn test_dir(name: &str) -> PathBuf {
     dst
 }
 
-/// A hash of a tree: every path, type, mode, owner, size, content and link
-/// target. Equal hashes: nothing changed.
+/// A hash of a tree: every path, type, mode, owner, size, content, link
+/// target, modification and change time, and extended attribute (read by
+/// the probe, as the suite's own uid: root sees trusted.* too). Equal
+/// hashes: nothing changed, not even a time or a `user.*` xattr.
 pub fn tree_hash(root: &Path) -> u64 {
     let mut entries = BTreeMap::new();
     walk(root, root, &mut entries);
+    let xattrs = Command::new(&stage().probe)
+        .arg("xattrs")
+        .arg(root)
+        .output()
+        .expect("run the probe for the xattrs");
+    assert!(xattrs.status.success(), "probe xattrs {}", root.display());
     let mut h = DefaultHasher::new();
     entries.hash(&mut h);
+    xattrs.stdout.hash(&mut h);
     h.finish()
 }
 
 fn walk(root: &Path, p: &Path, out: &mut BTreeMap<String, String>) {
     let m = fs::symlink_metadata(p).unwrap();
     let rel = p.strip_prefix(root).unwrap().display().to_string();
-    let mut desc = format!("{:o} {} {} {}", m.mode(), m.uid(), m.gid(), m.len());
+    let mut desc = format!(
+        "{:o} {} {} {} {}.{} {}.{}",
+        m.mode(),
+        m.uid(),
+        m.gid(),
+        m.len(),
+        m.mtime(),
+        m.mtime_nsec(),
+        m.ctime(),
+        m.ctime_nsec()
+    );
     if m.file_type().is_symlink() {
         desc += &format!(" -> {}", fs::read_link(p).unwrap().display());
     } else if m.is_file() {

@@ -15,7 +15,10 @@ use super::{stage, text};
 
 pub const COUNT: u32 = 65536;
 
-/// The test user's (start, count), or why there is none.
+/// The test user's (start, count), or why there is none: shadow's helpers
+/// are not installed, or (run unprivileged) the user has no range. Run as
+/// root with the helpers there, failing to set one up is a failure of the
+/// test (a panic), never a skip.
 pub fn range() -> Result<(u32, u32), String> {
     static R: OnceLock<Result<(u32, u32), String>> = OnceLock::new();
     R.get_or_init(set_up).clone()
@@ -62,9 +65,12 @@ fn set_up() -> Result<(u32, u32), String> {
                     .args(["-g", &g.to_string(), &name])
                     .status()
                     .is_ok_and(|s| s.success());
-                if !ok {
-                    return Err(format!("cannot add a group for gid {g} (groupadd)"));
-                }
+                // Another test binary may have added it meanwhile.
+                let there = Command::new("getent")
+                    .args(["group", &g.to_string()])
+                    .status()
+                    .is_ok_and(|s| s.success());
+                assert!(ok || there, "cannot add a group for gid {g} (groupadd)");
             }
             let ok = Command::new("useradd")
                 .args(["-M", "-N", "-s", "/usr/sbin/nologin"])
@@ -72,9 +78,10 @@ fn set_up() -> Result<(u32, u32), String> {
                 .stderr(std::process::Stdio::null())
                 .status()
                 .is_ok_and(|s| s.success());
-            if !ok {
-                return Err(format!("cannot add a passwd entry for uid {u} (useradd)"));
-            }
+            assert!(
+                ok || name_of(u).is_some(),
+                "cannot add a passwd entry for uid {u} (useradd)"
+            );
         }
     }
     let mut names = vec![uid.to_string()];
@@ -92,12 +99,15 @@ fn set_up() -> Result<(u32, u32), String> {
             for f in ["/etc/subuid", "/etc/subgid"] {
                 let mut old = fs::read_to_string(f).unwrap_or_default();
                 old.push_str(&line);
-                fs::write(f, old).map_err(|e| format!("cannot write {f}: {e}"))?;
+                fs::write(f, old).unwrap_or_else(|e| panic!("cannot write {f}: {e}"));
             }
             Ok((start, COUNT))
         }
-        _ => Err(format!(
-            "uid {uid} has no usable range (the same start in /etc/subuid and /etc/subgid, 2000 ids or more)"
+        (u, g, None) => Err(format!(
+            "uid {uid} has no usable range (the same start in /etc/subuid and /etc/subgid, 2000 ids or more): {u:?} {g:?}"
         )),
+        (u, g, Some(_)) => panic!(
+            "uid {uid}'s ranges in /etc/subuid and /etc/subgid are unusable (not the same start, or fewer than 2000 ids): {u:?} {g:?}"
+        ),
     }
 }

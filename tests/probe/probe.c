@@ -12,6 +12,19 @@
  *   probe connect-path PATH      connect to the unix socket at PATH
  *   probe msgget KEY [create|rm] a SysV message queue
  *   probe ids                    real and effective uid and gid
+ *   probe privs                  ids, the effective capability set, and
+ *                                whether setuid(0) works: "ruid=R euid=E
+ *                                capeff=HEX setuid0=OK|ERRNO"
+ *   probe xattrs ROOT            on the host: every extended attribute of
+ *                                every file under ROOT, not following
+ *                                links: "REL NAME HEX" lines (for the
+ *                                tests' tree hash)
+ *   probe setxattr PATH NAME VAL set one extended attribute (no link
+ *                                followed): "setxattr OK" or an errno
+ *   probe securebits             "securebits 0xN" (PR_GET_SECUREBITS)
+ *   probe landlock-abi           on the host: the Landlock ABI the kernel
+ *                                offers ("landlock-abi N" or an errno), an
+ *                                independent probe for the tests' skips
  *   probe open-write PATH        open PATH for writing
  *
  * Network (issue 16; ADDR is numeric, IPv4 or IPv6):
@@ -82,6 +95,7 @@
 #include <sys/inotify.h>
 #include <linux/netlink.h>
 #include <dirent.h>
+#include <ftw.h>
 #include <sys/file.h>
 #include <sys/personality.h>
 #include <sys/prctl.h>
@@ -132,6 +146,22 @@ static const char *errname(int e) {
         return buf;
     }
     }
+}
+
+static size_t xattr_root_len;
+static int xattr_one(const char *path, const struct stat *st, int flag, struct FTW *ftw) {
+    (void)st; (void)flag; (void)ftw;
+    char names[65536], value[65536];
+    ssize_t n = llistxattr(path, names, sizeof names);
+    if (n < 0) { printf("%s ERROR %s\n", path + xattr_root_len, errname(errno)); return 0; }
+    for (char *k = names; k < names + n; k += strlen(k) + 1) {
+        ssize_t v = lgetxattr(path, k, value, sizeof value);
+        printf("%s %s ", path + xattr_root_len, k);
+        if (v < 0) printf("ERROR-%s", errname(errno));
+        for (ssize_t i = 0; i < v; i++) printf("%02x", (unsigned char)value[i]);
+        printf("\n");
+    }
+    return 0;
 }
 
 static void report(const char *name, long r) {
@@ -519,6 +549,38 @@ int main(int argc, char **argv) {
         int id = msgget(key, flags);
         if (id >= 0 && argc == 4 && !strcmp(argv[3], "rm")) { report("msgrm", msgctl(id, IPC_RMID, NULL)); return 0; }
         report("msgget", id);
+        return 0;
+    }
+    if (!strcmp(w, "privs")) {
+        char line[256], eff[64] = "?";
+        FILE *f = fopen("/proc/self/status", "r");
+        while (f && fgets(line, sizeof line, f))
+            if (sscanf(line, "CapEff: %63s", eff) == 1) break;
+        if (f) fclose(f);
+        printf("ruid=%d euid=%d capeff=%s ", getuid(), geteuid(), eff);
+        fflush(stdout);
+        report("setuid0", setuid(0));
+        return 0;
+    }
+    if (!strcmp(w, "xattrs") && argc == 3) {
+        xattr_root_len = strlen(argv[2]);
+        return nftw(argv[2], xattr_one, 32, FTW_PHYS) ? 1 : 0;
+    }
+    if (!strcmp(w, "setxattr") && argc == 5) {
+        report("setxattr", lsetxattr(argv[2], argv[3], argv[4], strlen(argv[4]), 0));
+        return 0;
+    }
+    if (!strcmp(w, "securebits")) {
+        long b = prctl(PR_GET_SECUREBITS, 0, 0, 0, 0);
+        if (b < 0) report("securebits", b);
+        else printf("securebits %#lx\n", b);
+        return 0;
+    }
+    if (!strcmp(w, "landlock-abi")) {
+        /* LANDLOCK_CREATE_RULESET_VERSION = 1; syscall 444 on x86_64 */
+        long abi = syscall(444, NULL, 0, 1UL);
+        if (abi < 0) report("landlock-abi", abi);
+        else printf("landlock-abi %ld\n", abi);
         return 0;
     }
     if (!strcmp(w, "ids")) {
