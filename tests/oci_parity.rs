@@ -123,7 +123,11 @@ fn both(test: &str, name: &str, config: &Value, wrap: &[String]) -> (String, Opt
         text(&o.stdout)
     );
     let Some(runc) = runc() else {
-        eprintln!("{test}: runc is not installed: no control run, the effects alone are checked");
+        skip(
+            test,
+            "runc",
+            "runc is not installed: no control run (the effects alone were checked)",
+        );
         return (text(&o.stdout), None);
     };
     let r = run_bundle(&format!("{name}-runc"), config, &runc, wrap);
@@ -142,7 +146,7 @@ fn as_root_in_userns(test: &str) -> Option<Vec<String>> {
     let (start, count) = match common::subids::range() {
         Ok(r) => r,
         Err(why) => {
-            skip(test, "subids", &why);
+            skip(test, "subuid", &why);
             return None;
         }
     };
@@ -165,7 +169,7 @@ fn as_root_in_userns(test: &str) -> Option<Vec<String>> {
     if !o.status.success() {
         skip(
             test,
-            "subids",
+            "subuid",
             &format!("unshare with newuidmap: {}", text(&o.stderr).trim()),
         );
         return None;
