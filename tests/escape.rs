@@ -1104,7 +1104,7 @@ fn a_dev_null_that_is_not_the_null_device_is_refused() {
     let err = text(&out.stderr);
     assert_eq!(out.status.code(), Some(125), "{err}");
     assert!(
-        err.contains("/dev/null") && err.contains("is not the null device"),
+        err.contains("/dev/null") && err.contains("not the null device (char 1:3)"),
         "{err}"
     );
     let out = launch(false);
