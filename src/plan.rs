@@ -1,6 +1,8 @@
 //! What a sandbox is to be: the domain types (root mode, Landlock mode,
 //! sizes, cgroup limits), the unvalidated request (`RunArgs`, which the
-//! CLI and the library's `Command` fill in), and the validated `Plan`.
+//! CLI and the library's `Command` fill in), and the validated run in two
+//! halves: `Plan`, what the child stage needs (encoded, channel.rs), and
+//! `Supervision`, what only the launcher uses (never encoded).
 //!
 //! The launcher validates once: paths are made absolute, the rootfs and
 //! every bind source are checked to exist. The child stage receives the
