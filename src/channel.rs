@@ -28,7 +28,7 @@
 //! has ended).
 //!
 //! **Frame.** A little-endian `u32` length, then that many bytes, which
-//! begin with a magic naming the kind and its version (`sandbox-plan-9\0`,
+//! begin with a magic naming the kind and its version (`sandbox-plan-10\0`,
 //! `sandbox-error-1\0`, `sandbox-status-2\0`, `sandbox-notice-1\0`).
 //! Integers are little-endian `u32`/`u64`; byte strings are a `u32` length
 //! and the bytes; an optional value is a tag byte (0 absent, 1 present)
@@ -43,14 +43,11 @@ use std::net::Ipv4Addr;
 use std::os::fd::{AsFd, BorrowedFd, OwnedFd, RawFd};
 use std::os::unix::ffi::{OsStrExt, OsStringExt};
 use std::path::PathBuf;
-use std::time::Duration;
 
 use crate::error::{Context, Error, Reason, Result, EXIT_SANDBOX};
 use crate::limits::{Limit, RESOURCES};
 use crate::net::{PastaPlan, Proto, Publish};
-use crate::plan::{
-    Bind, CgroupLimits, LandlockMode, Plan, PtyPlan, RootMode, Sizes, StdioMode, Tmpfs,
-};
+use crate::plan::{Bind, LandlockMode, Plan, PtyPlan, RootMode, Sizes, StdioMode, Tmpfs};
 use crate::subid::{Range, SubIds};
 use crate::sys::{self, sigsafe};
 
@@ -70,7 +67,7 @@ pub const TTY_FD: RawFd = 5;
 /// The byte that releases the clone child once its id maps are written.
 pub const RELEASE: u8 = 1;
 
-const MAGIC_PLAN: &[u8] = b"sandbox-plan-9\0";
+const MAGIC_PLAN: &[u8] = b"sandbox-plan-10\0";
 const MAGIC_ERROR: &[u8] = b"sandbox-error-1\0";
 const MAGIC_STATUS: &[u8] = b"sandbox-status-2\0";
 const MAGIC_NOTICE: &[u8] = b"sandbox-notice-1\0";
@@ -443,13 +440,6 @@ pub fn encode_plan(p: &Plan) -> Vec<u8> {
     w.u64(p.sizes.tmp);
     w.u64(p.sizes.shm);
     w.u64(p.sizes.root);
-    w.opt_duration(p.timeout);
-    w.opt_duration(Some(p.kill_after));
-    w.opt_u64(p.cgroup.memory);
-    w.opt_u64(p.cgroup.pids);
-    w.opt_u64(p.cgroup.cpus_milli.map(u64::from));
-    w.opt(p.status_file.as_ref().map(|f| f.as_os_str().as_bytes()));
-    w.opt_u64(p.status_fd.map(|n| n as u32 as u64));
     encode_tmpfs(&mut w, &p.tmpfs);
     w.u8(match p.stdio {
         StdioMode::Relay => 0,
@@ -610,25 +600,6 @@ pub fn decode_plan(buf: &[u8]) -> std::result::Result<Plan, String> {
         shm: r.u64()?,
         root: r.u64()?,
     };
-    let timeout = r.opt_duration()?;
-    let kill_after = r.opt_duration()?.ok_or("no kill-after")?;
-    let cgroup = CgroupLimits {
-        memory: r.opt_u64()?,
-        pids: r.opt_u64()?,
-        cpus_milli: r
-            .opt_u64()?
-            .map(|v| u32::try_from(v).map_err(|_| "bad cpus"))
-            .transpose()?,
-    };
-    let status_file = r.opt()?.map(|p| PathBuf::from(OsString::from_vec(p)));
-    let status_fd = r
-        .opt_u64()?
-        .map(|v| {
-            u32::try_from(v)
-                .map(|v| v as i32)
-                .map_err(|_| "bad status fd")
-        })
-        .transpose()?;
     let tmpfs = decode_tmpfs(&mut r)?;
     let stdio = match r.u8()? {
         0 => StdioMode::Relay,
@@ -695,11 +666,6 @@ pub fn decode_plan(buf: &[u8]) -> std::result::Result<Plan, String> {
         ns_limits,
         init,
         sizes,
-        timeout,
-        kill_after,
-        cgroup,
-        status_file,
-        status_fd,
         tmpfs,
         stdio,
         pty,
@@ -729,25 +695,6 @@ impl Writer {
             Some(b) => {
                 self.u8(1);
                 self.bytes(b);
-            }
-        }
-    }
-    fn opt_u64(&mut self, v: Option<u64>) {
-        match v {
-            None => self.u8(0),
-            Some(v) => {
-                self.u8(1);
-                self.u64(v);
-            }
-        }
-    }
-    fn opt_duration(&mut self, d: Option<Duration>) {
-        match d {
-            None => self.u8(0),
-            Some(d) => {
-                self.u8(1);
-                self.u64(d.as_secs());
-                self.u32(d.subsec_nanos());
             }
         }
     }
@@ -817,27 +764,6 @@ impl<'a> Reader<'a> {
         match self.u8()? {
             0 => Ok(None),
             1 => Ok(Some(self.bytes()?)),
-            n => Err(format!("bad option tag {n}")),
-        }
-    }
-    fn opt_u64(&mut self) -> std::result::Result<Option<u64>, String> {
-        match self.u8()? {
-            0 => Ok(None),
-            1 => Ok(Some(self.u64()?)),
-            n => Err(format!("bad option tag {n}")),
-        }
-    }
-    fn opt_duration(&mut self) -> std::result::Result<Option<Duration>, String> {
-        match self.u8()? {
-            0 => Ok(None),
-            1 => {
-                let s = self.u64()?;
-                let n = self.u32()?;
-                if n >= 1_000_000_000 {
-                    return Err("bad duration".into());
-                }
-                Ok(Some(Duration::new(s, n)))
-            }
             n => Err(format!("bad option tag {n}")),
         }
     }
@@ -946,10 +872,6 @@ mod tests {
             limits in proptest::collection::vec((0..RESOURCES.len() as u8, any::<u64>()), 0..3),
             ns_limits in proptest::collection::vec(("[a-z._]{1,30}", any::<u64>()), 0..3),
             sizes in any::<(u64, u64, u64)>(),
-            timeout in proptest::option::of((any::<u64>(), 0u32..1_000_000_000)),
-            kill_after in (any::<u64>(), 0u32..1_000_000_000),
-            cgroup in any::<(Option<u64>, Option<u64>, Option<u32>)>(),
-            status_file in proptest::option::of(os()), status_fd in proptest::option::of(0i32..i32::MAX),
             tmpfs in proptest::collection::vec((os(), any::<u64>(), any::<u32>()), 0..3),
             inherit in any::<bool>(),
             pty in proptest::option::of((0u8..8, proptest::collection::vec(any::<u8>(), 0..60), any::<[u16; 4]>())),
@@ -970,10 +892,6 @@ mod tests {
                 limits: limits.into_iter().map(|(index, value)| Limit { index, value }).collect(),
                 ns_limits,
                 sizes: Sizes { tmp: sizes.0, shm: sizes.1, root: sizes.2 },
-                timeout: timeout.map(|(s, n)| Duration::new(s, n)),
-                kill_after: Duration::new(kill_after.0, kill_after.1),
-                cgroup: CgroupLimits { memory: cgroup.0, pids: cgroup.1, cpus_milli: cgroup.2 },
-                status_file: status_file.map(Into::into), status_fd,
                 tmpfs: tmpfs.into_iter().map(|(d, size, after_binds)| Tmpfs { dst: d.into(), size, after_binds }).collect(),
                 stdio: if inherit { StdioMode::Inherit } else { StdioMode::Relay },
                 pty: pty.map(|(fds, termios, winsize)| PtyPlan { fds, termios, winsize }),

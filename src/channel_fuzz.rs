@@ -179,17 +179,33 @@ fn mutated_reports() {
 }
 
 /// Regressions the mutation property found: `cpus_milli` and `status_fd`
-/// travel as u64 and were cut to 32 bits, so bytes the launcher never
-/// wrote read as another plan. They are refused now.
+/// travelled as u64 and were cut to 32 bits, so bytes the launcher never
+/// wrote read as another plan (both are launcher-only now and never cross
+/// the pipe). The field still sent wider than it is kept, a pty's window
+/// size (u16 sent as u32), is refused when too wide, not truncated.
 #[test]
 fn wide_fields_are_refused_not_truncated() {
     use proptest::strategy::ValueTree;
     let mut runner = proptest::test_runner::TestRunner::deterministic();
     let plan = arb_plan().new_tree(&mut runner).unwrap().current();
-    type Set = fn(&mut crate::plan::Plan, u32);
+    type Set = fn(&mut crate::plan::Plan, u16);
     let fields: [(&str, Set); 2] = [
-        ("cpus", |p, v| p.cgroup.cpus_milli = Some(v)),
-        ("status fd", |p, v| p.status_fd = Some(v as i32)),
+        ("window size", |p, v| {
+            let pty = p.pty.get_or_insert_with(|| crate::plan::PtyPlan {
+                fds: 1,
+                termios: Vec::new(),
+                winsize: [0; 4],
+            });
+            pty.winsize = [v, 0, 0, 0];
+        }),
+        ("window size", |p, v| {
+            let pty = p.pty.get_or_insert_with(|| crate::plan::PtyPlan {
+                fds: 1,
+                termios: Vec::new(),
+                winsize: [0; 4],
+            });
+            pty.winsize = [0, 0, 0, v];
+        }),
     ];
     for (name, set) in fields {
         let (mut a, mut b) = (plan.clone(), plan.clone());
@@ -197,10 +213,14 @@ fn wide_fields_are_refused_not_truncated() {
         set(&mut b, 6);
         let (ea, eb) = (encode_plan(&a), encode_plan(&b));
         assert_eq!(decode_plan(&ea).as_ref(), Ok(&a));
-        // The value's low byte; its u64 ends 7 bytes later.
+        // The value's low byte; its u32 ends 3 bytes later.
         let at = ea.iter().zip(&eb).position(|(x, y)| x != y).unwrap();
         let mut wide = ea.clone();
-        wide[at + 4] = 1;
+        wide[at + 2] = 1;
         assert_eq!(decode_plan(&wide), Err(format!("bad {name}")), "{name}");
+        // Control: the same byte within a u16 is another valid plan.
+        let mut narrow = ea.clone();
+        narrow[at + 1] = 1;
+        assert!(decode_plan(&narrow).is_ok(), "{name}: control");
     }
 }

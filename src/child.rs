@@ -767,7 +767,7 @@ mod tests {
     fn setenv_overrides_defaults() {
         let mut a = crate::plan::RunArgs::new("/");
         a.setenv = vec![("PATH".into(), "/x".into()), ("A".into(), "b".into())];
-        let plan = Plan::from_args(a, Some("xterm".into())).unwrap();
+        let (plan, _) = Plan::from_args(a, Some("xterm".into())).unwrap();
         let env = environment(&plan, "/".into());
         let get = |k: &str| env.iter().find(|(ek, _)| ek == k).map(|(_, v)| v.clone());
         assert_eq!(get("PATH"), Some("/x".into()));

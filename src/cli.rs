@@ -2,10 +2,13 @@
 //!
 //! `sandbox run [OPTIONS] ROOTFS [--] [COMMAND [ARG...]]`
 //!
-//! `RUN_OPTIONS` lists every option of `run` once: its names, whether it
-//! takes a value, its help. The scan, `run --help` and (later) the man page
-//! and completions come from it; adding an option means one entry there and
-//! the line in one of `parse_run`'s phases that reads its value.
+//! `run_options!` declares every option of `run` once: its id (a variant
+//! of `RunOpt`) with its names, whether it takes a value, its help (an
+//! entry of `RUN_OPTIONS`). The scan, `run --help`, the man page and the
+//! completions come from the table; what an option means is said by
+//! matches on `RunOpt` with no `_` arm (`apply`, `manual::values`, the
+//! round trip's `to_args`), so a new option builds only once each says it
+//! (docs/DECISIONS.md, "Adding an option to run").
 //!
 //! Everything after COMMAND belongs to the command (`ls -la` must keep its
 //! `-la`), so the scan (`split`) reads options only until COMMAND starts,
@@ -77,133 +80,166 @@ pub(crate) trait ToArgs {
 
 #[cfg(test)]
 impl ToArgs for RunArgs {
+    /// Each option of the table in turn, by a match on its id with no `_`
+    /// arm: a new option does not build until it says how it is written.
     fn to_args(&self) -> Vec<OsString> {
+        use RunOpt as O;
         let mut a: Vec<OsString> = Vec::new();
         let d = RunArgs::new("");
-        if self.hostname != d.hostname {
-            a.extend(["--hostname".into(), self.hostname.clone().into()]);
-        }
-        if self.chdir != d.chdir {
-            a.extend(["--chdir".into(), self.chdir.clone()]);
-        }
-        for (k, v) in &self.setenv {
-            let mut kv = k.clone();
-            kv.push("=");
-            kv.push(v);
-            a.extend(["--setenv".into(), kv]);
-        }
-        if self.uid != 0 {
-            a.extend(["--uid".into(), self.uid.to_string().into()]);
-        }
-        if self.gid != 0 {
-            a.extend(["--gid".into(), self.gid.to_string().into()]);
-        }
-        match self.id_map {
-            IdMapMode::Auto => {}
-            IdMapMode::Single => a.extend(["--id-map".into(), "single".into()]),
-            IdMapMode::Subuid => a.extend(["--id-map".into(), "subuid".into()]),
-        }
-        if self.share_net {
-            a.push("--share-net".into());
-        } else if self.net.mode != crate::net::NetMode::None {
-            a.extend(["--net".into(), self.net.mode.name().into()]);
-        }
-        for p in &self.net.publish {
-            a.extend(["--publish".into(), p.to_string().into()]);
-        }
-        if self.net.host_loopback {
-            a.push("--host-loopback".into());
-        }
-        if self.net.dns {
-            a.push("--dns".into());
-        }
-        for r in &self.net.allow {
-            a.extend(["--allow-net".into(), r.to_string().into()]);
-        }
-        match self.root {
-            RootMode::Ephemeral => {}
-            RootMode::ReadOnly => a.push("--read-only".into()),
-            RootMode::ReadWrite => a.push("--rw".into()),
-        }
-        for (i, b) in self.binds.iter().enumerate() {
-            tmpfs_args(&mut a, &self.tmpfs, i);
-            let mut spec = b.src.clone();
-            if let Some(dst) = &b.dst {
-                spec.push(":");
-                spec.push(dst);
+        for o in RUN_OPTIONS {
+            let mut put = |v: Option<OsString>| {
+                a.push(o.long.into());
+                a.extend(v);
+            };
+            match o.id {
+                O::Hostname if self.hostname != d.hostname => {
+                    put(Some(self.hostname.clone().into()))
+                }
+                O::Chdir if self.chdir != d.chdir => put(Some(self.chdir.clone())),
+                O::Setenv => {
+                    for (k, v) in &self.setenv {
+                        let mut kv = k.clone();
+                        kv.push("=");
+                        kv.push(v);
+                        put(Some(kv));
+                    }
+                }
+                O::Uid if self.uid != d.uid => put(Some(self.uid.to_string().into())),
+                O::Gid if self.gid != d.gid => put(Some(self.gid.to_string().into())),
+                O::IdMap => match self.id_map {
+                    IdMapMode::Auto => {}
+                    IdMapMode::Single => put(Some("single".into())),
+                    IdMapMode::Subuid => put(Some("subuid".into())),
+                },
+                O::ShareNet if self.share_net => put(None),
+                O::Net if !self.share_net && self.net.mode != d.net.mode => {
+                    put(Some(self.net.mode.name().into()))
+                }
+                O::Publish => {
+                    for p in &self.net.publish {
+                        put(Some(p.to_string().into()));
+                    }
+                }
+                O::HostLoopback if self.net.host_loopback => put(None),
+                O::Dns if self.net.dns => put(None),
+                O::AllowNet => {
+                    for r in &self.net.allow {
+                        put(Some(r.to_string().into()));
+                    }
+                }
+                // The binds and the tmpfs mounts between them, in order.
+                O::Bind => {
+                    for (i, b) in self.binds.iter().enumerate() {
+                        tmpfs_args(&mut a, &self.tmpfs, i);
+                        let mut spec = b.src.clone();
+                        if let Some(dst) = &b.dst {
+                            spec.push(":");
+                            spec.push(dst);
+                        }
+                        let opt = if b.read_only { O::RoBind } else { O::Bind };
+                        a.extend([opt.long().into(), spec]);
+                    }
+                    tmpfs_args(&mut a, &self.tmpfs, self.binds.len());
+                }
+                O::RoBind | O::Tmpfs => {}
+                O::BindSymlinks if self.bind_symlinks => put(None),
+                O::ReadOnly if self.root == RootMode::ReadOnly => put(None),
+                O::Rw if self.root == RootMode::ReadWrite => put(None),
+                O::Sys if self.sys => put(None),
+                O::TmpSize if self.sizes.tmp != d.sizes.tmp => {
+                    put(Some(limits::show(self.sizes.tmp).into()))
+                }
+                O::ShmSize if self.sizes.shm != d.sizes.shm => {
+                    put(Some(limits::show(self.sizes.shm).into()))
+                }
+                O::RootSize if self.sizes.root != d.sizes.root => {
+                    put(Some(limits::show(self.sizes.root).into()))
+                }
+                O::Name => {
+                    if let Some(n) = &self.name {
+                        put(Some(n.into()));
+                    }
+                }
+                O::Detach if self.detach => put(None),
+                O::Init if self.init => put(None),
+                O::Timeout => {
+                    if let Some(t) = self.timeout {
+                        put(Some(limits::show_duration(t).into()));
+                    }
+                }
+                O::KillAfter if self.kill_after != d.kill_after => {
+                    put(Some(limits::show_duration(self.kill_after).into()))
+                }
+                O::StatusFile => {
+                    if let Some(f) = &self.status_file {
+                        put(Some(f.clone()));
+                    }
+                }
+                O::StatusFd => {
+                    if let Some(n) = self.status_fd {
+                        put(Some(n.to_string().into()));
+                    }
+                }
+                O::Limit => {
+                    for l in &self.limits {
+                        let spec = format!("{}={}", l.resource().name, limits::show(l.value));
+                        put(Some(spec.into()));
+                    }
+                }
+                O::NsLimit => {
+                    for (name, value) in &self.ns_limits {
+                        put(Some(format!("{name}={value}").into()));
+                    }
+                }
+                O::Memory => {
+                    if let Some(m) = self.cgroup.memory {
+                        put(Some(limits::show(m).into()));
+                    }
+                }
+                O::Pids => {
+                    if let Some(p) = self.cgroup.pids {
+                        put(Some(p.to_string().into()));
+                    }
+                }
+                O::Cpus => {
+                    if let Some(c) = self.cgroup.cpus_milli {
+                        put(Some(limits::show_cpus(c).into()));
+                    }
+                }
+                O::Seccomp if !self.seccomp => put(Some("off".into())),
+                O::Landlock => match self.landlock {
+                    LandlockMode::Auto => {}
+                    LandlockMode::Require => put(Some("require".into())),
+                    LandlockMode::Off => put(Some("off".into())),
+                },
+                O::Stdio if self.stdio == StdioMode::Inherit => put(Some("inherit".into())),
+                O::Verbose if self.verbose => put(None),
+                // The defaults (the guards above), and what a RunArgs
+                // never holds.
+                O::Hostname
+                | O::Chdir
+                | O::Uid
+                | O::Gid
+                | O::ShareNet
+                | O::Net
+                | O::HostLoopback
+                | O::Dns
+                | O::BindSymlinks
+                | O::ReadOnly
+                | O::Rw
+                | O::Sys
+                | O::TmpSize
+                | O::ShmSize
+                | O::RootSize
+                | O::Detach
+                | O::Init
+                | O::KillAfter
+                | O::Seccomp
+                | O::Stdio
+                | O::Verbose
+                | O::Help
+                | O::Version => {}
             }
-            let opt = if b.read_only { "--ro-bind" } else { "--bind" };
-            a.extend([opt.into(), spec]);
-        }
-        tmpfs_args(&mut a, &self.tmpfs, self.binds.len());
-        if self.bind_symlinks {
-            a.push("--bind-symlinks".into());
-        }
-        if !self.seccomp {
-            a.extend(["--seccomp".into(), "off".into()]);
-        }
-        match self.landlock {
-            LandlockMode::Auto => {}
-            LandlockMode::Require => a.extend(["--landlock".into(), "require".into()]),
-            LandlockMode::Off => a.extend(["--landlock".into(), "off".into()]),
-        }
-        if self.stdio == StdioMode::Inherit {
-            a.extend(["--stdio".into(), "inherit".into()]);
-        }
-        if self.sys {
-            a.push("--sys".into());
-        }
-        if self.verbose {
-            a.push("--verbose".into());
-        }
-        for l in &self.limits {
-            let spec = format!("{}={}", l.resource().name, limits::show(l.value));
-            a.extend(["--limit".into(), spec.into()]);
-        }
-        for (name, value) in &self.ns_limits {
-            a.extend(["--ns-limit".into(), format!("{name}={value}").into()]);
-        }
-        if self.init {
-            a.push("--init".into());
-        }
-        if let Some(t) = self.timeout {
-            a.extend(["--timeout".into(), limits::show_duration(t).into()]);
-        }
-        if self.kill_after != d.kill_after {
-            a.extend([
-                "--kill-after".into(),
-                limits::show_duration(self.kill_after).into(),
-            ]);
-        }
-        if let Some(m) = self.cgroup.memory {
-            a.extend(["--memory".into(), limits::show(m).into()]);
-        }
-        if let Some(p) = self.cgroup.pids {
-            a.extend(["--pids".into(), p.to_string().into()]);
-        }
-        if let Some(c) = self.cgroup.cpus_milli {
-            a.extend(["--cpus".into(), limits::show_cpus(c).into()]);
-        }
-        if let Some(f) = &self.status_file {
-            a.extend(["--status-file".into(), f.clone()]);
-        }
-        if let Some(n) = self.status_fd {
-            a.extend(["--status-fd".into(), n.to_string().into()]);
-        }
-        for (opt, v, dv) in [
-            ("--tmp-size", self.sizes.tmp, d.sizes.tmp),
-            ("--shm-size", self.sizes.shm, d.sizes.shm),
-            ("--root-size", self.sizes.root, d.sizes.root),
-        ] {
-            if v != dv {
-                a.extend([opt.into(), limits::show(v).into()]);
-            }
-        }
-        if let Some(n) = &self.name {
-            a.extend(["--name".into(), n.into()]);
-        }
-        if self.detach {
-            a.push("--detach".into());
         }
         a.push("--".into());
         a.push(self.rootfs.clone());
@@ -220,7 +256,7 @@ fn tmpfs_args(a: &mut Vec<OsString>, tmpfs: &[TmpfsArg], binds: usize) {
         if let Some(size) = t.size {
             spec.push(format!(":{}", limits::show(size)));
         }
-        a.extend(["--tmpfs".into(), spec]);
+        a.extend([RunOpt::Tmpfs.long().into(), spec]);
     }
 }
 
@@ -351,38 +387,87 @@ const fn short(c: char, o: Opt) -> Opt {
 
 use Group::{Hardening, Limits, Options, Other, Supervision};
 
-/// Every option of `sandbox run`, in the order `--help` lists them. The
-/// scan (which tokens are options and which take a value), the help text,
-/// and later the man page and shell completions all come from here;
-/// `parse_run`'s phases read the values by `long` name.
-pub const RUN_OPTIONS: &[Opt] = &[
-    value(
+/// An entry of `RUN_OPTIONS`: the option's id and how it is spelled and
+/// shown (`Opt`, whose fields it derefs to).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct RunOption {
+    pub id: RunOpt,
+    pub opt: Opt,
+}
+
+impl std::ops::Deref for RunOption {
+    type Target = Opt;
+    fn deref(&self) -> &Opt {
+        &self.opt
+    }
+}
+
+#[cfg(test)]
+impl RunOpt {
+    /// Its entry in `RUN_OPTIONS` (made in the variants' order).
+    pub fn option(self) -> &'static RunOption {
+        &RUN_OPTIONS[self as usize]
+    }
+
+    /// `--timeout` for `RunOpt::Timeout`.
+    pub fn long(self) -> &'static str {
+        self.option().long
+    }
+}
+
+/// Every option of `sandbox run`, in the order `--help` lists them: the
+/// one place an option is declared. Each line makes a variant of `RunOpt`
+/// and its entry in `RUN_OPTIONS` (names, value, group, help), in the same
+/// order, so `RUN_OPTIONS[id as usize]` is `id`'s entry. The scan (which
+/// tokens are options and which take a value), `--help`, the man page and
+/// the completions' option lists come from the table; the places that
+/// must know what an option means match on `RunOpt` without a `_` arm
+/// (`parse_run`'s `apply`, `manual::values`, the round trip's `to_args`),
+/// so a new variant does not build until each of them handles it
+/// (docs/DECISIONS.md, "Adding an option to run").
+macro_rules! run_options {
+    ($($id:ident = $opt:expr),* $(,)?) => {
+        /// An option of `sandbox run`, by what it is rather than how it is
+        /// spelled (`RunOpt::Timeout` is `--timeout`).
+        #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+        pub enum RunOpt {
+            $($id,)*
+        }
+
+        pub const RUN_OPTIONS: &[RunOption] = &[
+            $(RunOption { id: RunOpt::$id, opt: $opt },)*
+        ];
+    };
+}
+
+run_options! {
+    Hostname = value(
         "--hostname",
         "NAME",
         Options,
         "hostname inside (default: sandbox)",
     ),
-    value(
+    Chdir = value(
         "--chdir",
         "DIR",
         Options,
         "working directory inside (default: /)",
     ),
-    repeatable(value(
+    Setenv = repeatable(value(
         "--setenv",
         "KEY=VALUE",
         Options,
         "set a variable in the command's environment (repeatable); \
          the environment starts empty but for PATH, HOME and TERM",
     )),
-    value(
+    Uid = value(
         "--uid",
         "N",
         Options,
         "user id inside (default: 0, root in the sandbox)",
     ),
-    value("--gid", "N", Options, "group id inside (default: 0)"),
-    value(
+    Gid = value("--gid", "N", Options, "group id inside (default: 0)"),
+    IdMap = value(
         "--id-map",
         "single|subuid|auto",
         Options,
@@ -391,8 +476,8 @@ pub const RUN_OPTIONS: &[Opt] = &[
          their own owners; --uid/--gid need no nested namespace); auto (default): \
          subuid when ROOTFS's top directory belongs to the first id of your range",
     ),
-    flag("--share-net", Options, "the same as --net host"),
-    value(
+    ShareNet = flag("--share-net", Options, "the same as --net host"),
+    Net = value(
         "--net",
         "none|host|pasta",
         Options,
@@ -400,7 +485,7 @@ pub const RUN_OPTIONS: &[Opt] = &[
          host keeps the host's, its loopback services included; pasta is a new one \
          connected to the outside through pasta (package passt), without the host's loopback",
     ),
-    short(
+    Publish = short(
         'p',
         repeatable(value(
             "--publish",
@@ -410,13 +495,13 @@ pub const RUN_OPTIONS: &[Opt] = &[
              inside; repeatable; needs --net pasta",
         )),
     ),
-    flag(
+    HostLoopback = flag(
         "--host-loopback",
         Options,
         "make the host's 127.0.0.1 reachable from inside at the gateway's address, named \
          host.sandbox.internal in /etc/hosts; needs --net pasta",
     ),
-    repeatable(value(
+    AllowNet = repeatable(value(
         "--allow-net",
         "CIDR[:PORT[-PORT]][/tcp|/udp]",
         Options,
@@ -424,69 +509,69 @@ pub const RUN_OPTIONS: &[Opt] = &[
          (repeatable; IPv6 in brackets with a port); everything else is refused at once; \
          needs --net pasta",
     )),
-    flag(
+    Dns = flag(
         "--dns",
         Options,
         "a working /etc/resolv.conf inside, pointing at pasta's DNS forwarder, and \
          /etc/hosts naming the hostname (in the throwaway layer); needs --net pasta",
     ),
-    repeatable(value(
+    Bind = repeatable(value(
         "--bind",
         "SRC[:DST]",
         Options,
         "bind host path SRC at DST (default: the same path), writable; \
          repeatable, later binds cover earlier ones",
     )),
-    repeatable(value(
+    RoBind = repeatable(value(
         "--ro-bind",
         "SRC[:DST]",
         Options,
         "the same, read-only",
     )),
-    repeatable(value(
+    Tmpfs = repeatable(value(
         "--tmpfs",
         "DST[:SIZE]",
         Options,
         "mount an empty, writable tmpfs over DST (capped at SIZE, default 256M), \
          e.g. --tmpfs ~ to hide your home; repeatable, mounted in order with the binds",
     )),
-    flag(
+    BindSymlinks = flag(
         "--bind-symlinks",
         Options,
         "let a --bind/--ro-bind source be named through a symlink (stderr says where \
          it leads); without it such a source is refused",
     ),
-    flag(
+    ReadOnly = flag(
         "--read-only",
         Options,
         "no writable root: only /tmp, /dev/shm, --bind and --tmpfs targets and the device \
          nodes in /dev (null, tty, ...) are writable",
     ),
-    flag("--rw", Options, "write through to ROOTFS on disk"),
-    flag(
+    Rw = flag("--rw", Options, "write through to ROOTFS on disk"),
+    Sys = flag(
         "--sys",
         Options,
         "mount a read-only /sys (default: no /sys)",
     ),
-    value(
+    TmpSize = value(
         "--tmp-size",
         "SIZE",
         Options,
         "cap /tmp at SIZE (default: 256M)",
     ),
-    value(
+    ShmSize = value(
         "--shm-size",
         "SIZE",
         Options,
         "cap /dev/shm at SIZE (default: 64M)",
     ),
-    value(
+    RootSize = value(
         "--root-size",
         "SIZE",
         Options,
         "cap what the command writes to the copy-on-write root (default: 256M)",
     ),
-    value(
+    Name = value(
         "--name",
         "NAME",
         Supervision,
@@ -494,7 +579,7 @@ pub const RUN_OPTIONS: &[Opt] = &[
          sandbox ps, exec, kill, stop and logs; a name in use by a running sandbox \
          of yours fails (125). Default: a generated name",
     ),
-    short(
+    Detach = short(
         'd',
         flag(
             "--detach",
@@ -503,40 +588,40 @@ pub const RUN_OPTIONS: &[Opt] = &[
              supervising it; its output goes to a log (sandbox logs NAME)",
         ),
     ),
-    flag(
+    Init = flag(
         "--init",
         Supervision,
         "keep a minimal init as PID 1 that reaps orphans and forwards signals; \
          the command runs as PID 2",
     ),
-    value(
+    Timeout = value(
         "--timeout",
         "SECS",
         Supervision,
         "after SECS (fractions and s, m, h, d allowed) send SIGTERM, \
          then SIGKILL to the whole sandbox; exit 124",
     ),
-    value(
+    KillAfter = value(
         "--kill-after",
         "SECS",
         Supervision,
         "grace between SIGTERM and SIGKILL, for --timeout and when sandbox \
          itself is asked to stop (default: 5)",
     ),
-    value(
+    StatusFile = value(
         "--status-file",
         "PATH",
         Supervision,
         "write one JSON object there when the sandbox ends: exit code or signal, \
          timed_out, limits hit, times, peak memory",
     ),
-    value(
+    StatusFd = value(
         "--status-fd",
         "N",
         Supervision,
         "the same, to the open file descriptor N",
     ),
-    repeatable(value(
+    Limit = repeatable(value(
         "--limit",
         "NAME=VALUE",
         Limits,
@@ -546,7 +631,7 @@ pub const RUN_OPTIONS: &[Opt] = &[
          'unlimited'; repeatable. Core dumps are off (core=0) unless \
          --limit core=... is given",
     )),
-    repeatable(value(
+    NsLimit = repeatable(value(
         "--ns-limit",
         "NAME=VALUE",
         Limits,
@@ -557,38 +642,38 @@ pub const RUN_OPTIONS: &[Opt] = &[
          (default: --shm-size), kernel.shmmni (256), kernel.msgmni (64), \
          kernel.msgmnb, kernel.msgmax; repeatable",
     )),
-    value(
+    Memory = value(
         "--memory",
         "SIZE",
         Limits,
         "cgroup v2: memory use (K, M, G) of the whole sandbox",
     ),
-    value(
+    Pids = value(
         "--pids",
         "N",
         Limits,
         "cgroup v2: how many processes and threads it may hold",
     ),
-    value(
+    Cpus = value(
         "--cpus",
         "N",
         Limits,
         "cgroup v2: CPU time, in CPUs (0.5 = half of one CPU)",
     ),
-    value(
+    Seccomp = value(
         "--seccomp",
         "on|off",
         Hardening,
         "the default seccomp filter (default: on); off says so on stderr at every run",
     ),
-    value(
+    Landlock = value(
         "--landlock",
         "auto|require|off",
         Hardening,
         "Landlock filesystem and scope rules: auto uses what the kernel has, \
          require fails (125) without it (default: auto)",
     ),
-    value(
+    Stdio = value(
         "--stdio",
         "relay|inherit",
         Hardening,
@@ -598,7 +683,7 @@ pub const RUN_OPTIONS: &[Opt] = &[
          reach the caller's terminal (/dev/tty, its modes) and the metadata \
          of a file on stdio",
     ),
-    short(
+    Verbose = short(
         'v',
         flag(
             "--verbose",
@@ -606,12 +691,12 @@ pub const RUN_OPTIONS: &[Opt] = &[
             "report on stderr what the sandbox set up",
         ),
     ),
-    short('h', flag("--help", Other, "this help")),
-    short('V', flag("--version", Other, "the version")),
-];
+    Help = short('h', flag("--help", Other, "this help")),
+    Version = short('V', flag("--version", Other, "the version")),
+}
 
 /// The option a token names: `--hostname` or `-v` (no `=value`).
-pub fn find(name: &str) -> Option<&'static Opt> {
+pub fn find(name: &str) -> Option<&'static RunOption> {
     RUN_OPTIONS.iter().find(|o| {
         o.long == name
             || o.short.is_some_and(|c| {
@@ -1272,7 +1357,7 @@ struct Split {
 }
 
 struct Given {
-    opt: &'static Opt,
+    opt: &'static RunOption,
     /// As typed (`-v` or `--verbose`), for messages.
     name: String,
     value: Option<OsString>,
@@ -1323,61 +1408,32 @@ fn split(args: Vec<OsString>) -> Result<Split> {
             (false, true) => return Err(usage(format!("option {name} takes no value"))),
             (false, false) => None,
         };
-        match opt.long {
-            "--help" => s.help = true,
-            "--version" => s.version = true,
+        match opt.id {
+            RunOpt::Help => s.help = true,
+            RunOpt::Version => s.version = true,
             _ => s.opts.push(Given { opt, name, value }),
         }
     }
     Ok(s)
 }
 
-/// The options `split` found, taken out one name at a time by the phases
-/// of `parse_run`; what no phase takes is a bug, and a usage error.
-struct Opts(Vec<Given>);
-
 type Parsed<T> = std::result::Result<T, String>;
 
-impl Opts {
-    /// Every value given for `long`, in order.
-    fn take(&mut self, long: &str) -> Vec<OsString> {
-        debug_assert!(find(long).is_some(), "{long} is not in RUN_OPTIONS");
-        let (taken, kept) = std::mem::take(&mut self.0)
-            .into_iter()
-            .partition(|g| g.opt.long == long);
-        self.0 = kept;
-        taken
-            .into_iter()
-            .map(|g: Given| g.value.unwrap_or_default())
-            .collect()
+impl Given {
+    /// The value as given (empty for a flag, which has none).
+    fn os(&self) -> &OsStr {
+        self.value.as_deref().unwrap_or_default()
     }
 
-    fn flag(&mut self, long: &str) -> bool {
-        !self.take(long).is_empty()
+    fn parse_os<T>(&self, f: impl Fn(&OsStr) -> Parsed<T>) -> Result<T> {
+        f(self.os()).map_err(usage)
     }
 
-    fn all_os<T>(&mut self, long: &str, f: impl Fn(&OsStr) -> Parsed<T>) -> Result<Vec<T>> {
-        self.take(long)
-            .iter()
-            .map(|v| f(v).map_err(usage))
-            .collect()
-    }
-
-    fn all<T>(&mut self, long: &str, f: impl Fn(&str) -> Parsed<T>) -> Result<Vec<T>> {
-        self.all_os(long, |v| match v.to_str() {
+    fn parse<T>(&self, f: impl Fn(&str) -> Parsed<T>) -> Result<T> {
+        self.parse_os(|v| match v.to_str() {
             Some(s) => f(s),
-            None => Err(format!("{long} wants UTF-8, got {v:?}")),
+            None => Err(format!("{} wants UTF-8, got {v:?}", self.opt.long)),
         })
-    }
-
-    /// Options that are not `repeatable` are given at most once, so the
-    /// first value is the only one.
-    fn one_os<T>(&mut self, long: &str, f: impl Fn(&OsStr) -> Parsed<T>) -> Result<Option<T>> {
-        Ok(self.all_os(long, f)?.into_iter().next())
-    }
-
-    fn one<T>(&mut self, long: &str, f: impl Fn(&str) -> Parsed<T>) -> Result<Option<T>> {
-        Ok(self.all(long, f)?.into_iter().next())
     }
 }
 
@@ -1395,21 +1451,12 @@ fn parse_run(args: Vec<OsString>) -> Result<Cmd> {
     } else {
         options_after_command(&s.command).into_iter().collect()
     };
-    let mut o = Opts(s.opts);
     let mut r = RunArgs::new(OsString::new());
-    identity_and_env(&mut o, &mut r)?;
-    root_and_sizes(&mut o, &mut r)?;
-    supervision(&mut o, &mut r)?;
-    resource_limits(&mut o, &mut r)?;
-    hardening(&mut o, &mut r)?;
-    tmpfs_mounts(&mut o, &mut r)?;
-    binds(&mut o, &mut r)?;
-    if let Some(g) = o.0.first() {
-        return Err(usage(format!(
-            "option {} is accepted but never read (a bug)",
-            g.name
-        )));
+    let mut later = Later::default();
+    for g in &s.opts {
+        apply(g, &mut r, &mut later)?;
     }
+    later.finish(&mut r)?;
     rootfs_and_command(&mut r, s.rootfs, s.command)?;
     Ok(Cmd::Run(Box::new(r), notices))
 }
@@ -1458,173 +1505,145 @@ fn refuse_repeats(given: &[Given]) -> Result<()> {
     Ok(())
 }
 
-/// Who the command is and what it sees of the host: hostname, directory,
-/// environment, ids, network.
-fn identity_and_env(o: &mut Opts, r: &mut RunArgs) -> Result<()> {
-    if let Some(h) = o.one("--hostname", parse_hostname)? {
-        r.hostname = h;
+/// What one option given means for `r`, in the order given (so a
+/// `--tmpfs` knows how many binds came before it, and a later bind covers
+/// an earlier one). A match on `RunOpt` with no `_` arm: a new option does
+/// not build until it says here what it sets.
+fn apply(g: &Given, r: &mut RunArgs, later: &mut Later) -> Result<()> {
+    use RunOpt as O;
+    match g.opt.id {
+        // Who the command is and what it sees of the host.
+        O::Hostname => r.hostname = g.parse(parse_hostname)?,
+        O::Chdir => r.chdir = g.parse_os(parse_chdir)?,
+        O::Setenv => r.setenv.push(g.parse_os(parse_setenv)?),
+        O::Uid => r.uid = g.parse(parse_id)?,
+        O::Gid => r.gid = g.parse(parse_id)?,
+        O::IdMap => r.id_map = g.parse(parse_id_map)?,
+        // The network; `Plan::from_args` (net.rs) checks that pasta's
+        // options come with `--net pasta`.
+        O::ShareNet => r.share_net = true,
+        O::Net => later.net = Some(g.parse(parse_net)?),
+        O::Publish => r.net.publish.push(g.parse(crate::net::parse_publish)?),
+        O::HostLoopback => r.net.host_loopback = true,
+        O::AllowNet => r.net.allow.push(g.parse(crate::net::parse_allow)?),
+        O::Dns => r.net.dns = true,
+        // Mounts, in the order given.
+        O::Bind | O::RoBind => {
+            let (src, dst) = g.parse_os(parse_bind)?;
+            r.binds.push(BindArg {
+                src,
+                dst,
+                read_only: g.opt.id == O::RoBind,
+            });
+        }
+        O::Tmpfs => {
+            let (dst, size) = parse_tmpfs(g.os())?;
+            r.tmpfs.push(TmpfsArg {
+                dst,
+                size,
+                after_binds: r.binds.len(),
+            });
+        }
+        O::BindSymlinks => r.bind_symlinks = true,
+        // The root's mode, /sys, and the sizes of the tmpfs mounts.
+        O::ReadOnly => later.read_only = true,
+        O::Rw => later.rw = true,
+        O::Sys => r.sys = true,
+        O::TmpSize => r.sizes.tmp = g.parse(|v| limits::parse_size(g.opt.long, v))?,
+        O::ShmSize => r.sizes.shm = g.parse(|v| limits::parse_size(g.opt.long, v))?,
+        O::RootSize => later.root_size = Some(g.parse(|v| limits::parse_size(g.opt.long, v))?),
+        // Supervision: the launcher's, never in the plan the child stage
+        // gets (plan::Supervision), but for --init.
+        O::Name => {
+            r.name = Some(g.parse(|v| {
+                crate::state::check_name(v)?;
+                Ok(v.to_string())
+            })?)
+        }
+        O::Detach => r.detach = true,
+        O::Init => r.init = true,
+        O::Timeout => {
+            let t = g.parse(|v| limits::parse_duration(g.opt.long, v))?;
+            // GNU timeout's reading: 0 means no timeout.
+            r.timeout = Some(t).filter(|d| !d.is_zero());
+        }
+        O::KillAfter => r.kill_after = g.parse(|v| limits::parse_duration(g.opt.long, v))?,
+        O::StatusFile => {
+            r.status_file = Some(g.parse_os(|s| {
+                if s.is_empty() {
+                    return Err("--status-file wants a path".into());
+                }
+                Ok(s.to_os_string())
+            })?)
+        }
+        O::StatusFd => r.status_fd = Some(g.parse(parse_status_fd)?),
+        // Per-process resource limits and the cgroup's.
+        O::Limit => r.limits.push(g.parse(limits::parse)?),
+        O::NsLimit => r.ns_limits.push(g.parse(crate::nslimits::parse)?),
+        O::Memory => r.cgroup.memory = Some(g.parse(|v| limits::parse_size(g.opt.long, v))?),
+        O::Pids => r.cgroup.pids = Some(g.parse(parse_pids)?),
+        O::Cpus => r.cgroup.cpus_milli = Some(g.parse(limits::parse_cpus)?),
+        // Hardening, and how much the launcher says.
+        O::Seccomp => r.seccomp = g.parse(parse_on_off)?,
+        O::Landlock => r.landlock = g.parse(parse_landlock)?,
+        O::Stdio => r.stdio = g.parse(parse_stdio)?,
+        O::Verbose => r.verbose = true,
+        // `split` answers these before any option is applied.
+        O::Help | O::Version => {}
     }
-    if let Some(d) = o.one_os("--chdir", parse_chdir)? {
-        r.chdir = d;
-    }
-    r.setenv = o.all_os("--setenv", parse_setenv)?;
-    if let Some(u) = o.one("--uid", parse_id)? {
-        r.uid = u;
-    }
-    if let Some(g) = o.one("--gid", parse_id)? {
-        r.gid = g;
-    }
-    if let Some(m) = o.one("--id-map", parse_id_map)? {
-        r.id_map = m;
-    }
-    r.share_net = o.flag("--share-net");
-    network(o, r)
+    Ok(())
 }
 
-/// `--net` and what goes with pasta; `Plan::from_args` (net.rs) checks
-/// that those options come with `--net pasta`.
-fn network(o: &mut Opts, r: &mut RunArgs) -> Result<()> {
+/// What is settled only once every option is read: options that exclude
+/// or depend on each other, whatever their order.
+#[derive(Default)]
+struct Later {
+    net: Option<crate::net::NetMode>,
+    rw: bool,
+    read_only: bool,
+    root_size: Option<u64>,
+}
+
+impl Later {
+    fn finish(self, r: &mut RunArgs) -> Result<()> {
+        use crate::net::NetMode;
+        if let Some(m) = self.net {
+            if r.share_net && m != NetMode::Host {
+                return Err(usage(format!(
+                    "--share-net and --net {} exclude each other",
+                    m.name()
+                )));
+            }
+            r.net.mode = m;
+        } else if r.share_net {
+            r.net.mode = NetMode::Host;
+        }
+        r.root = match (self.rw, self.read_only) {
+            (true, true) => return Err(usage("--rw and --read-only exclude each other")),
+            (true, false) => RootMode::ReadWrite,
+            (false, true) => RootMode::ReadOnly,
+            (false, false) => RootMode::Ephemeral,
+        };
+        if let Some(v) = self.root_size {
+            if r.root != RootMode::Ephemeral {
+                return Err(usage(
+                    "--root-size caps the copy-on-write root; with --rw or --read-only there is none",
+                ));
+            }
+            r.sizes.root = v;
+        }
+        Ok(())
+    }
+}
+
+fn parse_net(v: &str) -> Parsed<crate::net::NetMode> {
     use crate::net::NetMode;
-    if let Some(m) = o.one("--net", |v| match v {
+    match v {
         "none" => Ok(NetMode::None),
         "host" => Ok(NetMode::Host),
         "pasta" => Ok(NetMode::Pasta),
         _ => Err(format!("--net wants none, host or pasta, got {v:?}")),
-    })? {
-        if r.share_net && m != NetMode::Host {
-            return Err(usage(format!(
-                "--share-net and --net {} exclude each other",
-                m.name()
-            )));
-        }
-        r.net.mode = m;
-    } else if r.share_net {
-        r.net.mode = NetMode::Host;
     }
-    r.net.publish = o.all("--publish", crate::net::parse_publish)?;
-    r.net.host_loopback = o.flag("--host-loopback");
-    r.net.dns = o.flag("--dns");
-    r.net.allow = o.all("--allow-net", crate::net::parse_allow)?;
-    Ok(())
-}
-
-/// The root's mode, /sys, and the sizes of the tmpfs mounts.
-fn root_and_sizes(o: &mut Opts, r: &mut RunArgs) -> Result<()> {
-    r.root = match (o.flag("--rw"), o.flag("--read-only")) {
-        (true, true) => return Err(usage("--rw and --read-only exclude each other")),
-        (true, false) => RootMode::ReadWrite,
-        (false, true) => RootMode::ReadOnly,
-        (false, false) => RootMode::Ephemeral,
-    };
-    r.sys = o.flag("--sys");
-    if let Some(v) = o.one("--tmp-size", |v| limits::parse_size("--tmp-size", v))? {
-        r.sizes.tmp = v;
-    }
-    if let Some(v) = o.one("--shm-size", |v| limits::parse_size("--shm-size", v))? {
-        r.sizes.shm = v;
-    }
-    if let Some(v) = o.one("--root-size", |v| limits::parse_size("--root-size", v))? {
-        if r.root != RootMode::Ephemeral {
-            return Err(usage(
-                "--root-size caps the copy-on-write root; with --rw or --read-only there is none",
-            ));
-        }
-        r.sizes.root = v;
-    }
-    Ok(())
-}
-
-/// PID 1, the timeout and the status report.
-fn supervision(o: &mut Opts, r: &mut RunArgs) -> Result<()> {
-    r.name = o.one("--name", |v| {
-        crate::state::check_name(v)?;
-        Ok(v.to_string())
-    })?;
-    r.detach = o.flag("--detach");
-    r.init = o.flag("--init");
-    r.timeout = o
-        .one("--timeout", |v| limits::parse_duration("--timeout", v))?
-        // GNU timeout's reading: 0 means no timeout.
-        .filter(|d| !d.is_zero());
-    if let Some(k) = o.one("--kill-after", |v| {
-        limits::parse_duration("--kill-after", v)
-    })? {
-        r.kill_after = k;
-    }
-    r.status_file = o.one_os("--status-file", |s| {
-        if s.is_empty() {
-            return Err("--status-file wants a path".into());
-        }
-        Ok(s.to_os_string())
-    })?;
-    r.status_fd = o.one("--status-fd", parse_status_fd)?;
-    Ok(())
-}
-
-/// Per-process resource limits and the cgroup's.
-fn resource_limits(o: &mut Opts, r: &mut RunArgs) -> Result<()> {
-    r.limits = o.all("--limit", limits::parse)?;
-    r.ns_limits = o.all("--ns-limit", crate::nslimits::parse)?;
-    r.cgroup.memory = o.one("--memory", |v| limits::parse_size("--memory", v))?;
-    r.cgroup.pids = o.one("--pids", parse_pids)?;
-    r.cgroup.cpus_milli = o.one("--cpus", limits::parse_cpus)?;
-    Ok(())
-}
-
-/// seccomp, Landlock, and how much the launcher says.
-fn hardening(o: &mut Opts, r: &mut RunArgs) -> Result<()> {
-    if let Some(on) = o.one("--seccomp", parse_on_off)? {
-        r.seccomp = on;
-    }
-    if let Some(m) = o.one("--landlock", parse_landlock)? {
-        r.landlock = m;
-    }
-    if let Some(m) = o.one("--stdio", parse_stdio)? {
-        r.stdio = m;
-    }
-    r.verbose = o.flag("--verbose");
-    Ok(())
-}
-
-/// `--bind` and `--ro-bind` in the order given: a later bind covers an
-/// earlier one.
-fn binds(o: &mut Opts, r: &mut RunArgs) -> Result<()> {
-    let (taken, kept) = std::mem::take(&mut o.0)
-        .into_iter()
-        .partition(|g| matches!(g.opt.long, "--bind" | "--ro-bind"));
-    o.0 = kept;
-    r.bind_symlinks = o.flag("--bind-symlinks");
-    for g in taken {
-        let (src, dst) = parse_bind(&g.value.unwrap_or_default()).map_err(usage)?;
-        r.binds.push(BindArg {
-            src,
-            dst,
-            read_only: g.opt.long == "--ro-bind",
-        });
-    }
-    Ok(())
-}
-
-/// `--tmpfs DST[:SIZE]`, each with how many binds came before it (the
-/// binds are still in `o`, in order).
-fn tmpfs_mounts(o: &mut Opts, r: &mut RunArgs) -> Result<()> {
-    let mut binds_before = 0;
-    for g in &o.0 {
-        match g.opt.long {
-            "--bind" | "--ro-bind" => binds_before += 1,
-            "--tmpfs" => {
-                let (dst, size) = parse_tmpfs(g.value.as_deref().unwrap_or_default())?;
-                r.tmpfs.push(TmpfsArg {
-                    dst,
-                    size,
-                    after_binds: binds_before,
-                });
-            }
-            _ => {}
-        }
-    }
-    o.take("--tmpfs");
-    Ok(())
 }
 
 /// `DST[:SIZE]`, split at the last `:` (so DST cannot hold one).
@@ -2135,40 +2154,57 @@ mod tests {
         }
     }
 
-    /// Every option in the table is read by a phase of parse_run (this
-    /// needs a sample value for each option that takes one).
+    /// Every option in the table changes what `parse_run` returns when
+    /// given alone: `apply` reads it (this needs a sample value for each,
+    /// by a match with no `_` arm, so a new option needs one to build).
     #[test]
     fn every_option_is_read() {
-        let sample = |long: &str| match long {
-            "--hostname" | "--name" => "h",
-            "--chdir" | "--status-file" => "/x",
-            "--setenv" => "A=b",
-            "--uid" | "--gid" | "--pids" | "--cpus" | "--timeout" | "--kill-after" => "7",
-            "--status-fd" => "3",
-            "--bind" | "--ro-bind" => "/a:/b",
-            "--tmpfs" => "/x:1M",
-            "--seccomp" => "off",
-            "--landlock" => "off",
-            "--stdio" => "inherit",
-            "--id-map" => "subuid",
-            "--limit" => "nofile=5",
-            "--ns-limit" => "kernel.msgmni=5",
-            "--memory" | "--tmp-size" | "--shm-size" | "--root-size" => "1M",
-            "--net" => "pasta",
-            "--publish" => "8080:80",
-            "--allow-net" => "192.0.2.0/24:443",
-            other => panic!("no sample value for {other}: add one here"),
+        use RunOpt as O;
+        let sample = |id: RunOpt| match id {
+            O::Hostname | O::Name => Some("h"),
+            O::Chdir | O::StatusFile => Some("/x"),
+            O::Setenv => Some("A=b"),
+            O::Uid | O::Gid | O::Pids | O::Cpus | O::Timeout | O::KillAfter => Some("7"),
+            O::StatusFd => Some("3"),
+            O::Bind | O::RoBind => Some("/a:/b"),
+            O::Tmpfs => Some("/x:1M"),
+            O::Seccomp | O::Landlock => Some("off"),
+            O::Stdio => Some("inherit"),
+            O::IdMap => Some("subuid"),
+            O::Limit => Some("nofile=5"),
+            O::NsLimit => Some("kernel.msgmni=5"),
+            O::Memory | O::TmpSize | O::ShmSize | O::RootSize => Some("1M"),
+            O::Net => Some("pasta"),
+            O::Publish => Some("8080:80"),
+            O::AllowNet => Some("192.0.2.0/24:443"),
+            O::ShareNet
+            | O::HostLoopback
+            | O::Dns
+            | O::BindSymlinks
+            | O::ReadOnly
+            | O::Rw
+            | O::Sys
+            | O::Detach
+            | O::Init
+            | O::Verbose
+            | O::Help
+            | O::Version => None,
         };
-        for o in RUN_OPTIONS {
+        for (i, o) in RUN_OPTIONS.iter().enumerate() {
+            assert_eq!(
+                o.id as usize, i,
+                "{}: RUN_OPTIONS is in RunOpt's order",
+                o.long
+            );
+            assert_eq!(o.id.option(), o);
             let mut argv = args(&["run", o.long]);
-            if o.takes_value() {
-                argv.push(sample(o.long).into());
-            }
+            assert_eq!(o.takes_value(), sample(o.id).is_some(), "{}", o.long);
+            argv.extend(sample(o.id).map(OsString::from));
             argv.push("r".into());
             match parse(argv) {
                 Ok(Cmd::Run(r, _)) => assert_ne!(*r, RunArgs::new("r"), "{} ignored", o.long),
                 Ok(Cmd::Help(_) | Cmd::Version) => {
-                    assert!(matches!(o.long, "--help" | "--version"))
+                    assert!(matches!(o.id, O::Help | O::Version))
                 }
                 other => panic!("{}: {other:?}", o.long),
             }
@@ -2179,7 +2215,7 @@ mod tests {
     fn repeats() {
         for o in RUN_OPTIONS
             .iter()
-            .filter(|o| o.long != "--help" && o.long != "--version")
+            .filter(|o| !matches!(o.id, RunOpt::Help | RunOpt::Version))
         {
             let mut one = vec![OsString::from(o.long)];
             if o.takes_value() {

@@ -8,7 +8,9 @@ use std::time::Duration;
 use crate::error::{Error, Result};
 use crate::limits;
 use crate::parent::{self, NoticeFn, Options, Running};
-use crate::plan::{BindArg, IdMapMode, LandlockMode, Plan, RootMode, RunArgs, StdioMode, TmpfsArg};
+use crate::plan::{
+    BindArg, IdMapMode, LandlockMode, Plan, RootMode, RunArgs, StdioMode, Supervision, TmpfsArg,
+};
 use crate::status::Report;
 
 /// Which network the sandbox gets.
@@ -458,7 +460,7 @@ impl Command {
 
     /// Validate against the host: the rootfs and bind sources exist, the
     /// limits parse and are within the caller's hard limits.
-    fn plan(&self) -> Result<Plan> {
+    fn plan(&self) -> Result<(Plan, Supervision)> {
         let mut args = self.args.clone();
         for spec in &self.limits {
             args.limits
@@ -474,7 +476,7 @@ impl Command {
                 .allow
                 .push(crate::net::parse_allow(spec).map_err(|m| Error::msg("allow-net", m))?);
         }
-        let mut plan = Plan::from_args(args, self.term.clone())?;
+        let (mut plan, supervision) = Plan::from_args(args, self.term.clone())?;
         // The host's root: the caller's home is there at its own path, and
         // it is what `--tmpfs ~` covers; the host's /etc/passwd would give
         // root's, /root, where nothing can be written. --setenv HOME wins.
@@ -483,12 +485,12 @@ impl Command {
                 plan.setenv.insert(0, ("HOME".into(), home.clone()));
             }
         }
-        Ok(plan)
+        Ok((plan, supervision))
     }
 
     /// [`Command::plan`], and when it fails, the failure written to the
     /// status file or fd (as a failure to start is).
-    fn plan_or_report(&self) -> Result<Plan> {
+    fn plan_or_report(&self) -> Result<(Plan, Supervision)> {
         self.plan().inspect_err(|e| self.report_failure(e))
     }
 
@@ -507,7 +509,7 @@ impl Command {
     /// for the state entry that `sandbox exec` reads (state.rs).
     #[doc(hidden)]
     pub fn encoded_plan(&self) -> Result<Vec<u8>> {
-        Ok(crate::channel::encode_plan(&self.plan()?))
+        Ok(crate::channel::encode_plan(&self.plan()?.0))
     }
 
     /// Start the sandbox and return once it runs. Errors found before the
@@ -528,8 +530,8 @@ impl Command {
     /// }
     /// ```
     pub fn spawn(&mut self) -> Result<Child> {
-        let plan = self.plan_or_report()?;
-        self.spawn_plan(&plan)
+        let (plan, supervision) = self.plan_or_report()?;
+        self.spawn_plan(&plan, &supervision)
     }
 
     /// [`Command::spawn`], with the validated plan as the child stage
@@ -538,18 +540,18 @@ impl Command {
     /// limits) rather than once for the entry and once for the launch.
     #[doc(hidden)]
     pub fn spawn_encoded(&mut self) -> Result<(Child, Vec<u8>)> {
-        let plan = self.plan_or_report()?;
-        let child = self.spawn_plan(&plan)?;
+        let (plan, supervision) = self.plan_or_report()?;
+        let child = self.spawn_plan(&plan, &supervision)?;
         Ok((child, crate::channel::encode_plan(&plan)))
     }
 
-    fn spawn_plan(&mut self, plan: &Plan) -> Result<Child> {
+    fn spawn_plan(&mut self, plan: &Plan, supervision: &Supervision) -> Result<Child> {
         let opts = Options {
             forward_signals: self.forward_signals,
             on_notice: self.on_notice.take(),
         };
         Ok(Child {
-            running: Some(parent::spawn(plan, opts)?),
+            running: Some(parent::spawn(plan, supervision, opts)?),
         })
     }
 

@@ -124,7 +124,7 @@ fn open_target(live: &state::Live, plan: &Plan) -> Result<Target> {
     } else {
         None
     };
-    let cgroup = if plan.cgroup.any() {
+    let cgroup = if live.record.cgroup {
         let text = std::fs::read_to_string(proc("cgroup")).ctx("read", proc("cgroup").display())?;
         let rel = crate::procfs::unified_cgroup(&text)
             .ok_or_else(|| Error::msg("find the sandbox's cgroup", "no cgroup v2 line"))?;

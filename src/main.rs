@@ -224,6 +224,7 @@ fn run(args: plan::RunArgs) -> u8 {
         network: if args.share_net { "host" } else { "none" }.into(),
         detached: args.detach,
         kill_after_ms: args.kill_after.as_millis() as u64,
+        cgroup: args.cgroup.any(),
         ..state::Record::default()
     };
     let term = if args.detach {

@@ -7,7 +7,9 @@
 //! PREFIX/share (man1/sandbox.1, bash-completion, zsh site-functions, fish
 //! vendor_completions.d).
 
-use crate::cli::{Group, Opt, COMMANDS, RUN_ABOUT, RUN_EXIT_STATUS, RUN_OPTIONS};
+use crate::cli::{
+    Group, Opt, RunOpt, RunOption, COMMANDS, RUN_ABOUT, RUN_EXIT_STATUS, RUN_OPTIONS,
+};
 use crate::limits;
 
 /// A shell `sandbox completions` writes a script for.
@@ -52,18 +54,50 @@ enum Values {
     Resource,
 }
 
-fn values(o: &Opt) -> Values {
-    match o.value {
-        None => Values::Free,
-        // Words only: `--publish`'s `[…/tcp|/udp]` is a form, not a choice.
-        Some(v) if v.contains('|') && v.chars().all(|c| c.is_alphanumeric() || c == '|') => {
-            Values::Choices(v.split('|').collect())
-        }
-        // --bind/--ro-bind SRC[:DST], --status-file PATH: host paths.
-        // (--chdir DIR is a path inside the sandbox: nothing to offer.)
-        Some("SRC[:DST]") | Some("PATH") => Values::HostPath,
-        Some("NAME=VALUE") if o.long == "--limit" => Values::Resource,
-        Some(_) => Values::Free,
+/// A match on the option's id with no `_` arm: a new option of `run` does
+/// not build until it says what its value completes to.
+fn values(o: &RunOption) -> Values {
+    use RunOpt as O;
+    // The words of `on|off`, from the table.
+    let choices = || Values::Choices(o.value.unwrap_or_default().split('|').collect());
+    match o.id {
+        O::IdMap | O::Net | O::Seccomp | O::Landlock | O::Stdio => choices(),
+        // Host paths. (--chdir DIR and --tmpfs DST are paths inside the
+        // sandbox: nothing to offer.)
+        O::Bind | O::RoBind | O::StatusFile => Values::HostPath,
+        O::Limit => Values::Resource,
+        O::Hostname
+        | O::Chdir
+        | O::Setenv
+        | O::Uid
+        | O::Gid
+        | O::Publish
+        | O::AllowNet
+        | O::Tmpfs
+        | O::TmpSize
+        | O::ShmSize
+        | O::RootSize
+        | O::Name
+        | O::Timeout
+        | O::KillAfter
+        | O::StatusFd
+        | O::NsLimit
+        | O::Memory
+        | O::Pids
+        | O::Cpus => Values::Free,
+        // Flags: no value.
+        O::ShareNet
+        | O::HostLoopback
+        | O::Dns
+        | O::BindSymlinks
+        | O::ReadOnly
+        | O::Rw
+        | O::Sys
+        | O::Detach
+        | O::Init
+        | O::Verbose
+        | O::Help
+        | O::Version => Values::Free,
     }
 }
 
@@ -360,11 +394,11 @@ fn resource_names() -> Vec<String> {
 }
 
 fn bash() -> String {
-    let all: Vec<String> = RUN_OPTIONS.iter().flat_map(names).collect();
+    let all: Vec<String> = RUN_OPTIONS.iter().flat_map(|o| names(o)).collect();
     let with_value: Vec<String> = RUN_OPTIONS
         .iter()
         .filter(|o| o.takes_value())
-        .flat_map(names)
+        .flat_map(|o| names(o))
         .collect();
     let mut cases = String::new();
     for o in RUN_OPTIONS.iter().filter(|o| o.takes_value()) {

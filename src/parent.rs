@@ -29,7 +29,7 @@ use crate::error::{Context, Error, Result};
 use crate::idmap::IdMap;
 use crate::limits;
 use crate::net::{Pasta, PastaLaunch};
-use crate::plan::Plan;
+use crate::plan::{Plan, Supervision};
 use crate::relay::{self, Relay};
 use crate::signals::{already_delivered, HANDLED};
 use crate::status::{self, Report};
@@ -80,8 +80,8 @@ enum StatusSink {
 }
 
 impl StatusSink {
-    fn open(plan: &Plan) -> Result<Vec<StatusSink>> {
-        Self::open_at(plan.status_file.as_deref(), plan.status_fd)
+    fn open(s: &Supervision) -> Result<Vec<StatusSink>> {
+        Self::open_at(s.status_file.as_deref(), s.status_fd)
     }
 
     fn open_at(file: Option<&std::path::Path>, fd: Option<i32>) -> Result<Vec<StatusSink>> {
@@ -162,20 +162,20 @@ pub struct Running {
 /// Validate nothing more (the plan is validated), start the sandbox and
 /// return once it is released. A failure after the status sinks were
 /// opened is written to them too.
-pub fn spawn(plan: &Plan, opts: Options) -> Result<Running> {
+pub fn spawn(plan: &Plan, supervision: &Supervision, opts: Options) -> Result<Running> {
     if crate::started_with_privileges() {
         return Err(Error::msg(
             "start",
             "this process was started with privileges (setuid, setgid or file capabilities); sandbox is rootless and refuses to launch so",
         ));
     }
-    let sinks = StatusSink::open(plan)?;
+    let sinks = StatusSink::open(supervision)?;
     let mut notices = Notices {
         callback: opts.on_notice,
         seen: Vec::new(),
     };
     let started = Instant::now();
-    match start(plan, opts.forward_signals, &mut notices) {
+    match start(plan, supervision, opts.forward_signals, &mut notices) {
         Ok(s) => Ok(Running {
             pid: s.pid,
             pidfd: s.pidfd,
@@ -187,10 +187,10 @@ pub fn spawn(plan: &Plan, opts: Options) -> Result<Running> {
             sinks,
             notices,
             started,
-            sup: Supervisor::new(s.pid, plan),
+            sup: Supervisor::new(s.pid, supervision),
             relay: s.relay,
             limits: plan.limits.clone(),
-            timeout: plan.timeout,
+            timeout: supervision.timeout,
             network: network_name(plan),
         }),
         Err(e) => {
@@ -278,9 +278,14 @@ struct Prepared {
     pasta: Option<PastaLaunch>,
 }
 
-fn start(plan: &Plan, forward_signals: bool, notices: &mut Notices) -> Result<Started> {
+fn start(
+    plan: &Plan,
+    supervision: &Supervision,
+    forward_signals: bool,
+    notices: &mut Notices,
+) -> Result<Started> {
     // ---- Launcher, on the host, unprivileged ----
-    let mut p = prepare(plan, forward_signals, notices)?;
+    let mut p = prepare(plan, supervision, forward_signals, notices)?;
     let (pid, in_cgroup) = clone_child(plan, &mut p)?;
 
     // ---- Launcher, after clone; the child waits for the release ----
@@ -342,7 +347,12 @@ fn bind_symlink_notices(plan: &Plan, notices: &mut Notices) {
 
 /// The checks, the cgroup, the pipes, the signalfd and the re-exec's
 /// arguments, all before clone.
-fn prepare(plan: &Plan, forward_signals: bool, notices: &mut Notices) -> Result<Prepared> {
+fn prepare(
+    plan: &Plan,
+    supervision: &Supervision,
+    forward_signals: bool,
+    notices: &mut Notices,
+) -> Result<Prepared> {
     check_stdio()?;
     if !plan.seccomp {
         notices.say("warning: --seccomp off: the command runs without the default seccomp filter");
@@ -353,8 +363,8 @@ fn prepare(plan: &Plan, forward_signals: bool, notices: &mut Notices) -> Result<
     }
     // Made (and its limits written) before the sandbox exists; removed once
     // the sandbox has ended, or when dropped on an early error.
-    let cgroup = if plan.cgroup.any() {
-        Some(Cgroup::create(&plan.cgroup)?)
+    let cgroup = if supervision.cgroup.any() {
+        Some(Cgroup::create(&supervision.cgroup)?)
     } else {
         None
     };
@@ -1016,11 +1026,11 @@ struct Supervisor {
 }
 
 impl Supervisor {
-    fn new(pid: pid_t, plan: &Plan) -> Supervisor {
+    fn new(pid: pid_t, s: &Supervision) -> Supervisor {
         Supervisor {
             pid,
-            kill_after: plan.kill_after,
-            timeout_at: plan.timeout.map(|t| Instant::now() + t),
+            kill_after: s.kill_after,
+            timeout_at: s.timeout.map(|t| Instant::now() + t),
             kill_at: None,
             timed_out: false,
             stopped_by: None,

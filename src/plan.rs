@@ -1,6 +1,8 @@
 //! What a sandbox is to be: the domain types (root mode, Landlock mode,
 //! sizes, cgroup limits), the unvalidated request (`RunArgs`, which the
-//! CLI and the library's `Command` fill in), and the validated `Plan`.
+//! CLI and the library's `Command` fill in), and the validated run in two
+//! halves: `Plan`, what the child stage needs (encoded, channel.rs), and
+//! `Supervision`, what only the launcher uses (never encoded).
 //!
 //! The launcher validates once: paths are made absolute, the rootfs and
 //! every bind source are checked to exist. The child stage receives the
@@ -250,6 +252,25 @@ pub struct Tmpfs {
     pub after_binds: u32,
 }
 
+/// What the launcher alone uses: never encoded, so it never crosses the
+/// pipe to the child stage nor lands in the state entry that `sandbox
+/// exec` reads (docs/DECISIONS.md, "Adding an option to run").
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Supervision {
+    /// `--timeout`: TERM, then KILL after `kill_after`; exit 124.
+    pub timeout: Option<Duration>,
+    /// `--kill-after`.
+    pub kill_after: Duration,
+    /// `--memory`, `--pids`, `--cpus`: the launcher makes the cgroup.
+    pub cgroup: CgroupLimits,
+    pub status_file: Option<PathBuf>,
+    pub status_fd: Option<i32>,
+}
+
+/// What the child stage needs to build the sandbox: the half of a
+/// validated run that channel.rs encodes and sends down the pipe (and
+/// state.rs saves for `sandbox exec`). What the launcher alone uses is in
+/// `Supervision`.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Plan {
     /// Absolute, symlinks resolved; checked to be a directory.
@@ -278,13 +299,6 @@ pub struct Plan {
     pub ns_limits: Vec<(String, u64)>,
     pub init: bool,
     pub sizes: Sizes,
-    /// What the parent alone uses: the child stage receives it but never
-    /// reads it.
-    pub timeout: Option<Duration>,
-    pub kill_after: Duration,
-    pub cgroup: CgroupLimits,
-    pub status_file: Option<PathBuf>,
-    pub status_fd: Option<i32>,
     /// `--tmpfs` mounts, in the order given.
     pub tmpfs: Vec<Tmpfs>,
     pub stdio: StdioMode,
@@ -313,8 +327,9 @@ fn normalize(p: &Path) -> PathBuf {
 
 impl Plan {
     /// Validate the parsed arguments against the host: the one place where
-    /// user input becomes a plan.
-    pub fn from_args(a: RunArgs, term: Option<OsString>) -> Result<Plan> {
+    /// user input becomes a plan, split into the child stage's half and
+    /// the launcher's.
+    pub fn from_args(a: RunArgs, term: Option<OsString>) -> Result<(Plan, Supervision)> {
         // A tarball or an OCI image: its unpacked tree in the cache
         // (image/mod.rs), unpacked now if need be.
         let image = crate::image::resolve(&a.rootfs)?;
@@ -411,7 +426,14 @@ impl Plan {
             check_limit(l)?;
         }
         let tmpfs = tmpfs_mounts(&a.tmpfs, binds.len())?;
-        Ok(Plan {
+        let supervision = Supervision {
+            timeout: a.timeout,
+            kill_after: a.kill_after,
+            cgroup: a.cgroup,
+            status_file: a.status_file.map(PathBuf::from),
+            status_fd: a.status_fd,
+        };
+        let plan = Plan {
             rootfs,
             command: a.command,
             hostname: a.hostname,
@@ -432,16 +454,12 @@ impl Plan {
             ns_limits: crate::nslimits::effective(&a.ns_limits, a.sizes.shm),
             init: a.init,
             sizes: a.sizes,
-            timeout: a.timeout,
-            kill_after: a.kill_after,
-            cgroup: a.cgroup,
-            status_file: a.status_file.map(PathBuf::from),
-            status_fd: a.status_fd,
             tmpfs,
             stdio: a.stdio,
             pty: None,
             subids,
-        })
+        };
+        Ok((plan, supervision))
     }
 
     /// Whether ROOTFS is the host's own root (`sandbox run / CMD`): it is

@@ -115,6 +115,10 @@ pub struct Record {
     pub detached: bool,
     /// The launcher's grace between TERM and KILL (`--kill-after`).
     pub kill_after_ms: u64,
+    /// The launcher made a cgroup for it (`--memory`, `--pids`, `--cpus`):
+    /// `sandbox exec` joins it. The launcher's business, so not in the
+    /// plan the entry also holds.
+    pub cgroup: bool,
 }
 
 fn escape(s: &str) -> String {
@@ -141,7 +145,7 @@ impl Record {
     /// `key=value` lines; `arg=` once per argument.
     pub fn encode(&self) -> String {
         let mut s = format!(
-            "pid={}\npid_start={}\nlauncher={}\nlauncher_start={}\nstarted={}\nrootfs={}\nnetwork={}\ndetached={}\nkill_after_ms={}\n",
+            "pid={}\npid_start={}\nlauncher={}\nlauncher_start={}\nstarted={}\nrootfs={}\nnetwork={}\ndetached={}\nkill_after_ms={}\ncgroup={}\n",
             self.pid,
             self.pid_start,
             self.launcher,
@@ -151,6 +155,7 @@ impl Record {
             escape(&self.network),
             self.detached as u8,
             self.kill_after_ms,
+            self.cgroup as u8,
         );
         for a in &self.command {
             s.push_str(&format!("arg={}\n", escape(a)));
@@ -173,6 +178,7 @@ impl Record {
                 "network" => r.network = unescape(v),
                 "detached" => r.detached = v == "1",
                 "kill_after_ms" => r.kill_after_ms = num(v)?,
+                "cgroup" => r.cgroup = v == "1",
                 "arg" => r.command.push(unescape(v)),
                 _ => {}
             }
@@ -821,6 +827,7 @@ mod tests {
             network: "none".into(),
             detached: true,
             kill_after_ms: 5000,
+            cgroup: true,
         };
         assert_eq!(Record::decode(&r.encode()).unwrap(), r);
         assert!(Record::decode("pid=x").is_err());
