@@ -44,11 +44,11 @@ use std::os::fd::{AsFd, BorrowedFd, OwnedFd, RawFd};
 use std::os::unix::ffi::{OsStrExt, OsStringExt};
 use std::path::PathBuf;
 
+use crate::confine::limits::{Limit, RESOURCES};
+use crate::confine::net::{PastaPlan, Proto, Publish};
 use crate::error::{Context, Error, Reason, Result, EXIT_SANDBOX};
-use crate::limits::{Limit, RESOURCES};
-use crate::net::{PastaPlan, Proto, Publish};
+use crate::plan::subid::{Range, SubIds};
 use crate::plan::{Bind, LandlockMode, Plan, PtyPlan, RootMode, Sizes, StdioMode, Tmpfs};
-use crate::subid::{Range, SubIds};
 use crate::sys::{self, sigsafe};
 
 /// Where the child stage finds the report pipe's write end. It is the
@@ -535,7 +535,7 @@ fn decode_pasta(r: &mut Reader) -> std::result::Result<Option<PastaPlan>, String
         )),
     };
     let dns = r.bool()?;
-    let allow = r.list(|r| crate::net::parse_allow(&r.string()?))?;
+    let allow = r.list(|r| crate::confine::net::parse_allow(&r.string()?))?;
     let nft = r.opt()?.map(|p| PathBuf::from(OsString::from_vec(p)));
     Ok(Some(PastaPlan {
         publish,
@@ -896,7 +896,7 @@ mod tests {
                 stdio: if inherit { StdioMode::Inherit } else { StdioMode::Relay },
                 pty: pty.map(|(fds, termios, winsize)| PtyPlan { fds, termios, winsize }),
                 pasta: pasta.map(|(publish, hl, dns, allow, nft)| PastaPlan {
-                    allow: allow.into_iter().map(|(a, prefix, ports, proto)| crate::net::AllowRule {
+                    allow: allow.into_iter().map(|(a, prefix, ports, proto)| crate::confine::net::AllowRule {
                         addr: std::net::IpAddr::from(a), prefix,
                         ports: ports.map(|(x, y)| (x.min(y), x.max(y))),
                         proto: [None, Some(Proto::Tcp), Some(Proto::Udp)][proto as usize],

@@ -11,10 +11,10 @@ mod cli;
 #[cfg(test)]
 #[path = "fuzz.rs"]
 mod fuzz;
-mod manual;
 
-// cli.rs names the library's domain types as `crate::…`.
-pub(crate) use sandbox::{error, join, limits, manage, net, nslimits, plan, procfs, state};
+// cli/ names the library's domain types as `crate::…`.
+pub(crate) use sandbox::{confine, error, named, plan, procfs};
+use sandbox::named::{join, manage, state};
 
 use std::io::Write;
 use std::process::ExitCode;
@@ -64,7 +64,7 @@ fn main() -> ExitCode {
             code
         }
         cli::Cmd::Images(action) => images(action),
-        cli::Cmd::Man => print(&manual::man_page()),
+        cli::Cmd::Man => print(&cli::manual::man_page()),
         cli::Cmd::Completions(shell) => print(&shell.script()),
         cli::Cmd::Run(args, notices) => {
             for n in notices {

@@ -222,7 +222,7 @@ pub fn create(g: &Global, log: &Log, a: &CreateArgs, foreground: bool) -> Result
     let exe_fd = match sys::sealed_copy_of_self(c"sandbox-oci") {
         Ok(fd) => Some(fd),
         Err(e) => {
-            crate::trampoline::direct_or_refuse(e.raw_os_error().unwrap_or(libc::EIO))?;
+            crate::confine::trampoline::direct_or_refuse(e.raw_os_error().unwrap_or(libc::EIO))?;
             None
         }
     };
@@ -484,7 +484,7 @@ fn write_id_maps(pid: i32, linux: &Linux) -> Result<()> {
             fs::write(&path, map_text(maps)).ctx("write the id map", &path)?;
             continue;
         }
-        let Some(h) = crate::subid::helper(helper) else {
+        let Some(h) = crate::plan::subid::helper(helper) else {
             return Err(Error::msg(
                 "user namespace",
                 format!("mapping several ids needs {helper} (apt install uidmap)"),

@@ -23,9 +23,11 @@ use std::rc::Rc;
 use super::spec::{LinuxDevice, LinuxDeviceType, Mount, Spec};
 use libc::c_ulong;
 
+use crate::confine::walk::{
+    check_null, existing, fd_path, mask_dir, mask_file, target, Links, Target,
+};
 use crate::error::{Context, Error, Result};
 use crate::sys;
-use crate::walk::{check_null, existing, fd_path, mask_dir, mask_file, target, Links, Target};
 
 /// The device nodes every container gets (runtime.md / config-linux.md
 /// "Default Devices"), besides those `linux.devices` lists.

@@ -31,8 +31,8 @@ use std::path::{Path, PathBuf};
 
 use serde::{Deserialize, Serialize};
 
+use crate::confine::statedir::{self, Access};
 use crate::error::{Context, Error, Result};
-use crate::statedir::{self, Access};
 use crate::sys;
 
 /// What `create` records.

@@ -115,7 +115,7 @@ pub fn parse(v: &str) -> std::result::Result<(String, u64), String> {
             names.join(", ")
         ));
     }
-    let n = crate::limits::parse_size("--ns-limit", value)?;
+    let n = crate::confine::limits::parse_size("--ns-limit", value)?;
     Ok((name.to_string(), n))
 }
 

@@ -122,7 +122,7 @@ fn problem(uid: u32, mode: u32, access: Access) -> Option<String> {
 
 /// `uid 1001 (bob)`, or `uid 1001` for a uid /etc/passwd does not name.
 fn who(uid: u32) -> String {
-    match crate::subid::user_name(uid) {
+    match crate::plan::subid::user_name(uid) {
         Some(n) => format!("uid {uid} ({n})"),
         None => format!("uid {uid}"),
     }

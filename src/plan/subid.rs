@@ -17,7 +17,7 @@ use std::os::unix::fs::MetadataExt;
 use std::path::{Path, PathBuf};
 
 use crate::error::{Error, Result};
-use crate::idmap::IdMap;
+use crate::plan::idmap::IdMap;
 
 /// `--id-map`: how the sandbox's ids are mapped to the host's.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

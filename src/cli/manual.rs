@@ -10,7 +10,7 @@
 use crate::cli::{
     Group, Opt, RunOpt, RunOption, COMMANDS, RUN_ABOUT, RUN_EXIT_STATUS, RUN_OPTIONS,
 };
-use crate::limits;
+use crate::confine::limits;
 
 /// A shell `sandbox completions` writes a script for.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

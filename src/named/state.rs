@@ -87,10 +87,10 @@ fn base_path() -> PathBuf {
 /// (statedir.rs): a directory, not a symlink, ours, 0700. `create`: make
 /// it when missing; otherwise None when missing.
 pub fn dir(create: bool) -> Result<Option<PathBuf>> {
-    crate::statedir::open(
+    crate::confine::statedir::open(
         &base_path(),
         create,
-        crate::statedir::Access::Private,
+        crate::confine::statedir::Access::Private,
         "remove it, or set XDG_RUNTIME_DIR to a directory of your own",
     )
 }

@@ -21,18 +21,18 @@ use std::time::{Duration, Instant};
 
 use libc::{c_int, pid_t};
 
-use crate::cgroup::{Cgroup, Usage};
 use crate::channel::{
     self, PlanSender, PreparedError, ReportReceiver, Up, PLAN_FD, REPORT_FD, TTY_FD,
 };
+use crate::confine::cgroup::{Cgroup, Usage};
+use crate::confine::limits;
+use crate::confine::net::{Pasta, PastaLaunch};
 use crate::error::{Context, Error, Result};
-use crate::idmap::IdMap;
-use crate::limits;
-use crate::net::{Pasta, PastaLaunch};
+use crate::launch::relay::{self, Relay};
+use crate::launch::status::{self, Report};
+use crate::plan::idmap::IdMap;
 use crate::plan::{Plan, Supervision};
-use crate::relay::{self, Relay};
 use crate::signals::{already_delivered, HANDLED};
-use crate::status::{self, Report};
 use crate::sys::{self, sigsafe, Exit};
 
 /// GNU timeout's status for "the time ran out".
@@ -491,7 +491,7 @@ struct ReleaseWith<'a> {
     /// The caller's terminal and its settings, for the guard to restore.
     guard_tty: Option<(c_int, sys::Termios)>,
     pasta: Option<&'a PastaLaunch>,
-    subids: Option<&'a crate::subid::SubIds>,
+    subids: Option<&'a crate::plan::subid::SubIds>,
 }
 
 fn release(
@@ -544,7 +544,7 @@ fn release(
     match subids {
         // Through shadow's helpers, which check /etc/subuid and /etc/subgid
         // (subid.rs); newgidmap leaves setgroups as the policy there says.
-        Some(s) => crate::subid::write_maps(pid, s)?,
+        Some(s) => crate::plan::subid::write_maps(pid, s)?,
         None => write_id_maps(pid)?,
     }
     // pasta joins the namespaces through /proc/PID/ns, so after the maps
