@@ -13,8 +13,8 @@ mod cli;
 mod fuzz;
 
 // cli/ names the library's domain types as `crate::…`.
-pub(crate) use sandbox::{confine, error, named, plan, procfs};
 use sandbox::named::{join, manage, state};
+pub(crate) use sandbox::{confine, error, named, plan, procfs};
 
 use std::io::Write;
 use std::process::ExitCode;

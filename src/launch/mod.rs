@@ -8,6 +8,8 @@
 //! Imports confine/, plan/ and the shared top-level modules; sandbox-oci
 //! (oci/) never imports anything here (`make lint` checks).
 
+mod clone_child;
+mod guard;
 pub(crate) mod launcher;
 pub(crate) mod relay;
 pub(crate) mod stage;
