@@ -1,5 +1,5 @@
-//! The one protocol between the launcher (parent.rs) and the child stage
-//! (child.rs): what travels, on which descriptor, in which bytes.
+//! The one protocol between the launcher (launch/launcher.rs) and the child stage
+//! (launch/stage.rs): what travels, on which descriptor, in which bytes.
 //!
 //! Two pipes, one per direction, both made by the launcher before clone:
 //!
@@ -161,7 +161,7 @@ impl ReportSender {
         ReportSender(REPORT_FD)
     }
 
-    /// A report pipe on another fd (`sandbox exec`'s helpers, join.rs).
+    /// A report pipe on another fd (`sandbox exec`'s helpers, named/join.rs).
     pub fn new(fd: RawFd) -> ReportSender {
         ReportSender(fd)
     }
@@ -244,7 +244,7 @@ impl PreparedError {
 }
 
 /// The whole frame `ReportSender::error` writes for `e` (the exec
-/// trampoline's fixed reports, trampoline.rs).
+/// trampoline's fixed reports, confine/trampoline.rs).
 pub fn error_frame(e: &Error) -> Vec<u8> {
     frame(&encode_error(e))
 }

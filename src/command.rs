@@ -506,7 +506,7 @@ impl Command {
     }
 
     /// The validated plan as the child stage receives it (channel.rs),
-    /// for the state entry that `sandbox exec` reads (state.rs).
+    /// for the state entry that `sandbox exec` reads (named/state.rs).
     #[doc(hidden)]
     pub fn encoded_plan(&self) -> Result<Vec<u8>> {
         Ok(crate::channel::encode_plan(&self.plan()?.0))

@@ -36,7 +36,7 @@ pub enum Cmd {
     Doctor,
     /// `sandbox images [--json | --prune]`: the image cache.
     Images(ImagesAction),
-    /// `sandbox man`: the sandbox(1) page, in roff (src/manual.rs).
+    /// `sandbox man`: the sandbox(1) page, in roff (src/cli/manual.rs).
     Man,
     /// `sandbox completions SHELL`: a completion script for SHELL.
     Completions(crate::cli::manual::Shell),
@@ -1522,7 +1522,7 @@ fn apply(g: &Given, r: &mut RunArgs, later: &mut Later) -> Result<()> {
         O::Uid => r.uid = g.parse(parse_id)?,
         O::Gid => r.gid = g.parse(parse_id)?,
         O::IdMap => r.id_map = g.parse(parse_id_map)?,
-        // The network; `Plan::from_args` (net.rs) checks that pasta's
+        // The network; `Plan::from_args` (confine/net.rs) checks that pasta's
         // options come with `--net pasta`.
         O::ShareNet => r.share_net = true,
         O::Net => later.net = Some(g.parse(parse_net)?),
@@ -2093,7 +2093,7 @@ mod tests {
         for l in help.lines() {
             assert!(l.chars().count() <= HELP_WIDTH, "too long: {l}");
         }
-        // The --limit help names every resource limits.rs knows.
+        // The --limit help names every resource confine/limits.rs knows.
         let limit = find("--limit").unwrap().help;
         for res in limits::RESOURCES {
             assert!(

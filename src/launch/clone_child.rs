@@ -53,7 +53,7 @@ pub(super) fn child_after_clone(
         Ok(Some(channel::RELEASE)) => {}
         _ => sigsafe::exit_now(crate::error::EXIT_SANDBOX as i32),
     }
-    // A tree made by a subordinate range (subid.rs): the range is 0..N-1
+    // A tree made by a subordinate range (plan/subid.rs): the range is 0..N-1
     // and we, the caller, are N. Become 0 while we hold every capability
     // of the namespace, or the exec below would drop them all. The
     // credential change clears the death signal: arm it again.

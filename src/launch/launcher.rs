@@ -2,7 +2,7 @@
 //!
 //! prepare (checks, cgroup, pipes, the re-exec's arguments) → clone into
 //! the new namespaces → the clone child waits for the release byte, then
-//! re-execs `/proc/self/exe child` (child.rs) → meanwhile the launcher
+//! re-execs `/proc/self/exe child` (stage.rs) → meanwhile the launcher
 //! places it in its cgroup, starts the guard and writes the id maps →
 //! release with the plan (channel.rs) → supervise: read the report pipe
 //! (EOF means the command was exec'd), forward signals, enforce the
@@ -543,7 +543,7 @@ fn release(
     let mut guard = if early { spawn_guard()? } else { None };
     match subids {
         // Through shadow's helpers, which check /etc/subuid and /etc/subgid
-        // (subid.rs); newgidmap leaves setgroups as the policy there says.
+        // (plan/subid.rs); newgidmap leaves setgroups as the policy there says.
         Some(s) => crate::plan::subid::write_maps(pid, s)?,
         None => write_id_maps(pid)?,
     }

@@ -1,9 +1,9 @@
 //! Stage 2: `sandbox child`, the child stage: the binary re-exec'd by the
-//! clone child (parent.rs) once its id maps are written.
+//! clone child (clone_child.rs) once its id maps are written.
 //!
 //! read the plan (channel.rs) → a helper thread makes the network
 //! namespace, brings lo up and writes the namespace limits (`Helper`)
-//! while this one sets the hostname, mounts and pivot_roots (rootfs.rs)
+//! while this one sets the hostname, mounts and pivot_roots (confine/rootfs.rs)
 //! → join it (setns) → environment → nested user namespace for
 //! --uid/--gid → working directory (checked) → fd hygiene → drop
 //! capabilities → no_new_privs → Landlock → seccomp → execve(command).
@@ -119,7 +119,7 @@ fn stage(plan: &Plan, report: &ReportSender) -> Result<Infallible> {
     }
     if plan.sys {
         // A new sysfs shows the mounter's network namespace, which must be
-        // the sandbox's own by then (rootfs.rs `mount_sys`).
+        // the sandbox's own by then (confine/rootfs.rs `mount_sys`).
         helper.take().map_or(Ok(()), |h| h.finish(plan, report))?;
     }
     let root_writable = rootfs::setup(plan, report)?;
@@ -189,7 +189,7 @@ fn stage(plan: &Plan, report: &ReportSender) -> Result<Infallible> {
 /// the root, the two being independent: make the sandbox's network
 /// namespace (unless it shares the host's, or clone made it for pasta),
 /// bring its `lo` up (a new network namespace starts with it down), and
-/// write the namespace limits through the host's /proc (nslimits.rs says
+/// write the namespace limits through the host's /proc (confine/nslimits.rs says
 /// which files and why), those the main thread has not taken once it has
 /// built the root. Making a network namespace takes about 0.45 ms here
 /// and the limits 0.2 ms, the mounts 0.6 ms: in parallel they cost the
@@ -495,7 +495,7 @@ pub(crate) fn drop_capabilities(switch_to: Option<(u32, u32)>) -> Result<()> {
     sys::clear_caps().ctx_step("clear the capability sets")
 }
 
-/// Install the default filter (src/seccomp/default.rs), one program.
+/// Install the default filter (src/confine/seccomp/default.rs), one program.
 pub(crate) fn apply_seccomp() -> Result<()> {
     seccomp::install_default()
 }
@@ -582,7 +582,7 @@ pub(crate) struct CommandExec {
 
 /// Resolve the command as execvp would, but telling "not found" (127)
 /// from "found but not executable" (126), through the exec trampoline
-/// (trampoline.rs), so that nothing the command's exec starts can reach
+/// (confine/trampoline.rs), so that nothing the command's exec starts can reach
 /// our binary; `report_fd` is the report pipe it writes a failure to.
 /// Made before the resource limits: the trampoline's memfd is written
 /// here, and RLIMIT_FSIZE would refuse that.

@@ -218,7 +218,7 @@ pub fn create(g: &Global, log: &Log, a: &CreateArgs, foreground: bool) -> Result
     // `start`, and its /proc/self/exe is what a `#!/proc/self/exe` program
     // it execs would get (CVE-2019-5736). 2.7 MB copied in the kernel,
     // ~1 ms. Without one (vm.memfd_noexec = 2), only when nothing in the
-    // container could write our binary (trampoline.rs).
+    // container could write our binary (confine/trampoline.rs).
     let exe_fd = match sys::sealed_copy_of_self(c"sandbox-oci") {
         Ok(fd) => Some(fd),
         Err(e) => {

@@ -6,7 +6,7 @@
 //!
 //! Every mount point (mount destinations, device nodes, /dev's links,
 //! masked and read-only paths, /dev/console) is found or made by the one
-//! walk `sandbox run` uses too (src/walk.rs): from a held fd of the root,
+//! walk `sandbox run` uses too (src/confine/walk.rs): from a held fd of the root,
 //! one component at a time, symlinks resolved inside the root, what is
 //! missing made with mkdirat/openat on the parent's fd. Each mount goes
 //! onto an O_PATH descriptor of the checked target through /proc/self/fd,

@@ -272,7 +272,7 @@ impl Exec {
         })
     }
 
-    /// The exec trampoline (trampoline.rs) for this program, in its
+    /// The exec trampoline (confine/trampoline.rs) for this program, in its
     /// sealed memfd: made before the rlimits (RLIMIT_FSIZE applies to the
     /// memfd's writes); a failure is written to `report_fd` as a report
     /// frame (channel.rs), as `exec()` would return it.

@@ -145,7 +145,7 @@ pub struct RunArgs {
     /// `--tmpfs` mounts, in the order given.
     pub tmpfs: Vec<TmpfsArg>,
     pub stdio: StdioMode,
-    /// `--name`: the name in the state directory (state.rs); the
+    /// `--name`: the name in the state directory (named/state.rs); the
     /// launcher's business only, never in the plan.
     pub name: Option<String>,
     /// `--detach`: the launcher goes to the background once the command
@@ -274,7 +274,7 @@ pub struct Supervision {
 
 /// What the child stage needs to build the sandbox: the half of a
 /// validated run that channel.rs encodes and sends down the pipe (and
-/// state.rs saves for `sandbox exec`). What the launcher alone uses is in
+/// named/state.rs saves for `sandbox exec`). What the launcher alone uses is in
 /// `Supervision`.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Plan {
@@ -482,7 +482,7 @@ impl Plan {
 /// path or a parent of it), so the command will never see it:
 /// `--bind ./project --tmpfs ~` is an empty home, and then only a
 /// "chdir: No such file" to go on. The mounts are made in the order given
-/// (rootfs.rs), `tmpfs[i]` just before `binds[tmpfs[i].after_binds]`.
+/// (confine/rootfs.rs), `tmpfs[i]` just before `binds[tmpfs[i].after_binds]`.
 pub fn covered_binds(binds: &[Bind], tmpfs: &[Tmpfs]) -> Vec<String> {
     let name = |b: &Bind| if b.read_only { "--ro-bind" } else { "--bind" };
     // (option, destination, index into binds) in mount order.
