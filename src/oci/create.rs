@@ -15,6 +15,7 @@ use std::path::PathBuf;
 use super::spec::{Linux, LinuxIdMapping, LinuxNamespaceType, Spec};
 
 use crate::error::{Context, Error, Result};
+use crate::idmap::{IdMap, Writer};
 use crate::sys;
 
 use super::cgroup::Cgroup;
@@ -450,65 +451,29 @@ pub fn in_user_ns() -> bool {
         .unwrap_or(false)
 }
 
-fn map_text(m: &[LinuxIdMapping]) -> String {
-    m.iter()
-        .map(|m| format!("{} {} {}\n", m.container_id, m.host_id, m.size))
-        .collect()
-}
-
-/// uid_map and gid_map of a new user namespace: written directly when we
-/// may (root, or the one-id map of our own ids), else through shadow's
-/// newuidmap/newgidmap with /etc/subuid and /etc/subgid.
+/// uid_map and gid_map of a new user namespace, by the one id-map writer
+/// (idmap.rs): each written directly when we may (root, or a line of our
+/// own id), else through shadow's newuidmap/newgidmap with /etc/subuid and
+/// /etc/subgid, as runc does.
 fn write_id_maps(pid: i32, linux: &Linux) -> Result<()> {
-    let uids = linux.uid_mappings.as_deref().unwrap_or_default();
-    let gids = linux.gid_mappings.as_deref().unwrap_or_default();
+    let lines = |m: &Option<Vec<LinuxIdMapping>>| -> Vec<IdMap> {
+        m.iter()
+            .flatten()
+            .map(|m| IdMap {
+                inside: m.container_id,
+                outside: m.host_id,
+                count: m.size,
+            })
+            .collect()
+    };
+    let (uids, gids) = (lines(&linux.uid_mappings), lines(&linux.gid_mappings));
     if uids.is_empty() || gids.is_empty() {
         return Err(Error::msg(
             "user namespace",
             "a new user namespace needs linux.uidMappings and linux.gidMappings",
         ));
     }
-    for (file, maps, helper) in [
-        ("uid_map", uids, "newuidmap"),
-        ("gid_map", gids, "newgidmap"),
-    ] {
-        let path = format!("/proc/{pid}/{file}");
-        match fs::write(&path, map_text(maps)) {
-            Ok(()) => continue,
-            Err(e) if e.raw_os_error() == Some(libc::EPERM) => {}
-            Err(e) => return Err(e).ctx("write the id map", &path),
-        }
-        if file == "gid_map" && maps.len() == 1 && maps[0].host_id == sys::getegid() {
-            let sg = format!("/proc/{pid}/setgroups");
-            fs::write(&sg, "deny").ctx("write", &sg)?;
-            fs::write(&path, map_text(maps)).ctx("write the id map", &path)?;
-            continue;
-        }
-        let Some(h) = crate::subid::helper(helper) else {
-            return Err(Error::msg(
-                "user namespace",
-                format!("mapping several ids needs {helper} (apt install uidmap)"),
-            ));
-        };
-        let mut cmd = std::process::Command::new(&h);
-        sys::only_stdio(&mut cmd);
-        cmd.arg(pid.to_string());
-        for m in maps.iter() {
-            cmd.args([m.container_id, m.host_id, m.size].map(|v| v.to_string()));
-        }
-        let out = cmd.output().ctx(helper, h.display())?;
-        if !out.status.success() {
-            return Err(Error::msg(
-                helper,
-                format!(
-                    "{}: {}",
-                    out.status,
-                    String::from_utf8_lossy(&out.stderr).trim()
-                ),
-            ));
-        }
-    }
-    Ok(())
+    crate::idmap::write(pid, &uids, &gids, Writer::LauncherElseHelpers)
 }
 
 /// Runs `create`, `start` and, unless detached, waits for the container's
