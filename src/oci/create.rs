@@ -7,20 +7,21 @@
 //! our caller (conmon and containerd's shim are child subreapers).
 
 use std::fs;
-use std::io::{BufReader, Write};
+use std::io::Write;
 use std::os::fd::{AsFd, AsRawFd, OwnedFd};
 use std::os::unix::net::UnixStream;
 use std::path::PathBuf;
 
 use super::spec::{Linux, LinuxIdMapping, LinuxNamespaceType, Spec};
 
+use crate::channel::{Point, ReportReceiver, Up};
 use crate::error::{Context, Error, Result};
 use crate::idmap::{IdMap, Writer};
 use crate::sys;
 
 use super::cgroup::Cgroup;
 use super::cli::{CreateArgs, Global};
-use super::init::{recv, InitMsg, Reply};
+use super::init::InitMsg;
 use super::log::Log;
 use super::state::{self, Container, Record};
 use super::{hooks, seccomp};
@@ -295,17 +296,34 @@ pub fn create(g: &Global, log: &Log, a: &CreateArgs, foreground: bool) -> Result
         die_with_caller: die_with_caller.then(sys::getppid),
     };
     super::init::send(&sock, &msg)?;
-    let mut reader = BufReader::new(sock.try_clone().ctx("dup", "init socket")?);
+    // Its answers are channel.rs frames (init.rs says why).
+    let mut answers =
+        ReportReceiver::new(OwnedFd::from(sock.try_clone().ctx("dup", "init socket")?));
     loop {
-        match recv::<Reply>(&mut reader)? {
-            Some(Reply::Hooks) => {
+        let answer = answers
+            .wait_next()
+            .ctx("read the container's process's answer", "init socket")?;
+        match answer {
+            Some(Ok(Up::Reached(Point::Hooks))) => {
                 let st = super::hook_state(&a.id, "creating", pid, &bundle, &spec);
                 hooks::run(spec.hooks.as_ref(), hooks::Kind::Prestart, &st)?;
                 hooks::run(spec.hooks.as_ref(), hooks::Kind::CreateRuntime, &st)?;
                 super::init::send(&sock, &"go")?;
             }
-            Some(Reply::Ready) => break,
-            Some(Reply::Error(w)) => return Err(w.into()),
+            Some(Ok(Up::Reached(Point::Ready))) => break,
+            Some(Ok(Up::Error(e))) => return Err(e),
+            Some(Ok(other)) => {
+                return Err(Error::msg(
+                    "create",
+                    format!("unexpected answer from the container's process: {other:?}"),
+                ))
+            }
+            Some(Err(m)) => {
+                return Err(Error::msg(
+                    "create",
+                    format!("unreadable answer from the container's process: {m}"),
+                ))
+            }
             None => {
                 let how = match sys::waitpid(pid, false) {
                     Ok(Some(e)) => format!("{e:?}"),
@@ -480,7 +498,12 @@ fn write_id_maps(pid: i32, linux: &Linux) -> Result<()> {
 /// process and deletes the container: the container's exit status is ours.
 pub fn run(g: &Global, log: &Log, a: &CreateArgs) -> Result<u8> {
     let created = create(g, log, a, !a.detach)?;
-    super::lifecycle::start(g, log, &a.id)?;
+    // A program that failed to start leaves no container behind (runc
+    // destroys it too): its process has ended, with its error told.
+    if let Err(e) = super::lifecycle::start(g, log, &a.id) {
+        let _ = super::lifecycle::delete(g, log, &a.id, true);
+        return Err(e);
+    }
     if a.detach {
         return Ok(0);
     }
