@@ -26,7 +26,7 @@ use crate::channel::{
     self, PlanSender, PreparedError, ReportReceiver, Up, PLAN_FD, REPORT_FD, TTY_FD,
 };
 use crate::error::{Context, Error, Result};
-use crate::idmap::IdMap;
+use crate::idmap::{IdMap, Writer};
 use crate::limits;
 use crate::net::{Pasta, PastaLaunch};
 use crate::plan::{Plan, Supervision};
@@ -970,33 +970,18 @@ fn child_after_clone(
     exec_error.send(REPORT_FD, e.raw_os_error().unwrap_or(libc::EIO))
 }
 
-/// uid_map, then "deny" to setgroups, then gid_map.
-///
-/// setgroups must be denied before an unprivileged process may write
-/// gid_map, or a user could drop supplementary groups that deny it access.
-/// Ref: CVE-2014-8989, user_namespaces(7) "/proc/[pid]/setgroups"
+/// Our own uid and gid as 0 inside: uid_map, then "deny" to setgroups,
+/// then gid_map, by the one id-map writer (idmap.rs).
 fn write_id_maps(pid: pid_t) -> Result<()> {
-    let uid_line = IdMap::single(0, sys::geteuid()).to_string();
-    let gid_line = IdMap::single(0, sys::getegid()).to_string();
-    let write = |file: &str, data: &str| -> Result<()> {
-        let path = format!("/proc/{pid}/{file}");
-        fs::write(&path, data)
-            .ctx(&format!("write {file}"), &path)
-            .map_err(|e| {
-                if e.raw_errno() == Some(libc::EPERM) {
-                    e.with_hint(USERNS_HINT)
-                } else {
-                    e
-                }
-            })
-    };
-    write("uid_map", &uid_line)?;
-    match write("setgroups", "deny") {
-        // Kernels before 3.19 have no setgroups file and no such hole.
-        Err(e) if e.raw_errno() == Some(libc::ENOENT) => {}
-        other => other?,
-    }
-    write("gid_map", &gid_line)
+    let uid = [IdMap::single(0, sys::geteuid())];
+    let gid = [IdMap::single(0, sys::getegid())];
+    crate::idmap::write(pid, &uid, &gid, Writer::Launcher).map_err(|e| {
+        if e.raw_errno() == Some(libc::EPERM) {
+            e.with_hint(USERNS_HINT)
+        } else {
+            e
+        }
+    })
 }
 
 fn clone_error(e: std::io::Error) -> Error {
@@ -1204,6 +1189,12 @@ fn take_reports(reports: &mut ReportReceiver, got: &mut channel::Reports, notice
             Ok(Up::Status(s, seen)) => {
                 got.status = Some(s);
                 got.seen |= seen;
+            }
+            Ok(Up::Reached(p)) => {
+                got.error.get_or_insert(Error::msg(
+                    "child stage",
+                    format!("unexpected report {p:?}"),
+                ));
             }
             Err(m) => {
                 got.error
