@@ -1,5 +1,10 @@
 //! The one protocol between the launcher (launch/launcher.rs) and the child stage
-//! (launch/stage.rs): what travels, on which descriptor, in which bytes.
+//! (launch/stage.rs): what travels, on which descriptor, in which bytes. Its
+//! frames up are also how every other process of ours reports to the one
+//! that waits for it: `sandbox exec`'s helpers (named/join.rs), `sandbox-oci
+//! exec`'s child, and `sandbox-oci init` (to `create` on its socket, to
+//! `start` on the exec FIFO). An [`Error`] has this one encoding on the
+//! wire.
 //!
 //! Two pipes, one per direction, both made by the launcher before clone:
 //!
@@ -25,11 +30,13 @@
 //! (the command's raw wait status, and the limits init saw hit in what it
 //! reaped: `status::SEEN_*` bits). The write end is close-on-exec, so EOF
 //! without an error means the command was exec'd (under `--init`, that init
-//! has ended).
+//! has ended). `sandbox-oci init` also sends [`Up::Reached`]: the points of
+//! its set-up where `create` runs hooks or records the container.
 //!
 //! **Frame.** A little-endian `u32` length, then that many bytes, which
 //! begin with a magic naming the kind and its version (`sandbox-plan-10\0`,
-//! `sandbox-error-1\0`, `sandbox-status-2\0`, `sandbox-notice-1\0`).
+//! `sandbox-error-1\0`, `sandbox-status-2\0`, `sandbox-notice-1\0`,
+//! `sandbox-reached-1\0`).
 //! Integers are little-endian `u32`/`u64`; byte strings are a `u32` length
 //! and the bytes; an optional value is a tag byte (0 absent, 1 present)
 //! and the value. A decoder refuses a wrong magic, a short or overlong
@@ -71,6 +78,7 @@ const MAGIC_PLAN: &[u8] = b"sandbox-plan-10\0";
 const MAGIC_ERROR: &[u8] = b"sandbox-error-1\0";
 const MAGIC_STATUS: &[u8] = b"sandbox-status-2\0";
 const MAGIC_NOTICE: &[u8] = b"sandbox-notice-1\0";
+const MAGIC_REACHED: &[u8] = b"sandbox-reached-1\0";
 
 /// A plan larger than this is refused rather than read (a bound on what a
 /// wrong fd 4 could make the child stage allocate). argv and environment
@@ -84,6 +92,19 @@ pub enum Up {
     Error(Error),
     /// init's report: the command's wait status, and `status::SEEN_*`.
     Status(i32, u32),
+    /// `sandbox-oci init` got this far (never sent by `sandbox run`'s stage).
+    Reached(Point),
+}
+
+/// Where `sandbox-oci init` tells `create` it is.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Point {
+    /// The mounts are made, the root not yet entered: `create` runs the
+    /// prestart and createRuntime hooks, then answers.
+    Hooks,
+    /// Everything the program needs is in place: `create` records the
+    /// container; init waits on the exec FIFO for `start`.
+    Ready,
 }
 
 /// The error and init's status, once they came up (notices are passed on
@@ -172,16 +193,18 @@ impl ReportSender {
 
     /// Init's report of how the command (PID 2) ended.
     pub fn status(&self, wait_status: i32, seen: u32) {
-        let mut w = Writer(MAGIC_STATUS.to_vec());
-        w.u32(wait_status as u32);
-        w.u32(seen);
-        self.send(&w.0);
+        self.send(&encode_up(&Up::Status(wait_status, seen)));
     }
 
     pub fn notice(&self, text: &str) {
-        let mut w = Writer(MAGIC_NOTICE.to_vec());
-        w.bytes(text.as_bytes());
-        self.send(&w.0);
+        self.send(&encode_up(&Up::Notice(text.to_string())));
+    }
+
+    /// Any message, saying whether it could be written: a sender for which
+    /// the reader being gone changes what it does next (`sandbox-oci
+    /// init` then reports on stderr).
+    pub fn up(&self, m: &Up) -> io::Result<()> {
+        sys::write_all(self.0, &frame(&encode_up(m)))
     }
 
     fn send(&self, record: &[u8]) {
@@ -244,9 +267,26 @@ impl PreparedError {
 }
 
 /// The whole frame `ReportSender::error` writes for `e` (the exec
-/// trampoline's fixed reports, confine/trampoline.rs).
+/// trampoline's fixed reports, confine/trampoline.rs; `sandbox-oci init`'s error
+/// to `start` on the exec FIFO).
 pub fn error_frame(e: &Error) -> Vec<u8> {
     frame(&encode_error(e))
+}
+
+/// The error in `bytes`, which must be exactly one frame of
+/// [`error_frame`] (what `start` read from the exec FIFO).
+pub fn decode_error_frame(bytes: &[u8]) -> std::result::Result<Error, String> {
+    let (len, rec) = bytes
+        .split_first_chunk::<4>()
+        .ok_or("the message ends early")?;
+    if u32::from_le_bytes(*len) as usize != rec.len() {
+        return Err(format!(
+            "a frame of {} bytes holds {} bytes",
+            u32::from_le_bytes(*len),
+            rec.len()
+        ));
+    }
+    decode_error(rec)
 }
 
 // ---- Up: the launcher's end ----
@@ -316,6 +356,24 @@ impl ReportReceiver {
         !self.buf.is_empty()
     }
 
+    /// The next whole message, blocking until it has come; `None` at EOF
+    /// (a frame cut short by the EOF is an error). For a reader with
+    /// nothing else to watch (`sandbox-oci create` during init's set-up).
+    /// Each turn reads at least one byte or reaches EOF.
+    pub fn wait_next(&mut self) -> io::Result<Option<std::result::Result<Up, String>>> {
+        loop {
+            if let Some(m) = self.next() {
+                return Ok(Some(m));
+            }
+            if !self.open {
+                return Ok(self
+                    .has_partial()
+                    .then(|| Err("the message ends early".to_string())));
+            }
+            self.read_some()?;
+        }
+    }
+
     #[cfg(test)]
     fn from_bytes(b: &[u8]) -> ReportReceiver {
         let (r, w) = sys::pipe_high().unwrap();
@@ -327,8 +385,42 @@ impl ReportReceiver {
     }
 }
 
+fn encode_up(m: &Up) -> Vec<u8> {
+    match m {
+        Up::Error(e) => encode_error(e),
+        Up::Notice(text) => {
+            let mut w = Writer(MAGIC_NOTICE.to_vec());
+            w.bytes(text.as_bytes());
+            w.0
+        }
+        Up::Status(wait_status, seen) => {
+            let mut w = Writer(MAGIC_STATUS.to_vec());
+            w.u32(*wait_status as u32);
+            w.u32(*seen);
+            w.0
+        }
+        Up::Reached(p) => {
+            let mut w = Writer(MAGIC_REACHED.to_vec());
+            w.u8(match p {
+                Point::Hooks => 0,
+                Point::Ready => 1,
+            });
+            w.0
+        }
+    }
+}
+
 fn decode_up(rec: &[u8]) -> std::result::Result<Up, String> {
-    if rec.starts_with(MAGIC_STATUS) {
+    if rec.starts_with(MAGIC_REACHED) {
+        let mut r = Reader::new(rec, MAGIC_REACHED)?;
+        let p = match r.u8()? {
+            0 => Point::Hooks,
+            1 => Point::Ready,
+            n => return Err(format!("bad point {n}")),
+        };
+        r.end()?;
+        Ok(Up::Reached(p))
+    } else if rec.starts_with(MAGIC_STATUS) {
         let mut r = Reader::new(rec, MAGIC_STATUS)?;
         let s = r.u32()? as i32;
         let seen = r.u32()?;
@@ -802,6 +894,7 @@ mod tests {
             let _ = decode_error(&b);
             let _ = decode_up(&b);
             let _ = decode_plan(&b);
+            let _ = decode_error_frame(&b);
             let _ = all(&mut ReportReceiver::from_bytes(&b));
         }
 
@@ -917,6 +1010,58 @@ mod tests {
                 subids: subids.map(|([a, b, c, d], rr)| SubIds { uid: Range { start: a, count: b }, gid: Range { start: c, count: d }, range_is_root: rr }),
             }
         }
+    }
+
+    /// The one wire format of an Error, as `sandbox run`'s stage,
+    /// `sandbox-oci exec` and `sandbox-oci init` send it (socket, pipe or
+    /// exec FIFO): every field comes back as it went, with either reason.
+    #[test]
+    fn an_error_round_trips_with_every_field() {
+        use std::os::fd::AsRawFd;
+        let errors = [
+            Error::errno("mount proc", Some("/proc".into()), libc::EPERM)
+                .with_hint("a hint: with colons")
+                .with_exit(crate::error::EXIT_CANNOT_EXEC),
+            Error::msg("exec", "\"/x\": stat /x: no such file or directory")
+                .with_path("/x")
+                .with_hint("h")
+                .with_exit(crate::error::EXIT_NOT_FOUND),
+        ];
+        for e in errors {
+            // Through the sender and the reader create uses.
+            let (r, w) = sys::pipe_high().unwrap();
+            ReportSender::new(w.as_raw_fd())
+                .up(&Up::Error(e.clone()))
+                .unwrap();
+            ReportSender::new(w.as_raw_fd()).error(&e);
+            drop(w);
+            let mut rr = ReportReceiver::new(r);
+            for _ in 0..2 {
+                assert_eq!(rr.wait_next().unwrap(), Some(Ok(Up::Error(e.clone()))));
+            }
+            assert_eq!(rr.wait_next().unwrap(), None);
+            // Through the frame init writes to the exec FIFO for `start`.
+            let f = error_frame(&e);
+            assert_eq!(decode_error_frame(&f).unwrap(), e);
+            assert!(decode_error_frame(&f[..f.len() - 1]).is_err());
+            assert!(decode_error_frame(&[f.as_slice(), &[0]].concat()).is_err());
+        }
+    }
+
+    #[test]
+    fn init_points_round_trip_and_a_cut_frame_is_an_error() {
+        use std::os::fd::AsRawFd;
+        let (r, w) = sys::pipe_high().unwrap();
+        let s = ReportSender::new(w.as_raw_fd());
+        s.up(&Up::Reached(Point::Hooks)).unwrap();
+        s.up(&Up::Reached(Point::Ready)).unwrap();
+        let cut = error_frame(&Error::msg("a", "b"));
+        sys::write_all(w.as_raw_fd(), &cut[..cut.len() - 1]).unwrap();
+        drop(w);
+        let mut rr = ReportReceiver::new(r);
+        assert_eq!(rr.wait_next().unwrap(), Some(Ok(Up::Reached(Point::Hooks))));
+        assert_eq!(rr.wait_next().unwrap(), Some(Ok(Up::Reached(Point::Ready))));
+        assert!(matches!(rr.wait_next().unwrap(), Some(Err(_))));
     }
 
     #[test]

@@ -31,7 +31,7 @@ use crate::confine::net::{Pasta, PastaLaunch};
 use crate::error::{Context, Error, Result};
 use crate::launch::relay::{self, Relay};
 use crate::launch::status::{self, Report};
-use crate::plan::idmap::IdMap;
+use crate::plan::idmap::{IdMap, Writer};
 use crate::plan::{Plan, Supervision};
 use crate::signals::HANDLED;
 use crate::sys::{self, sigsafe, Exit};
@@ -745,33 +745,18 @@ impl Drop for Running {
     }
 }
 
-/// uid_map, then "deny" to setgroups, then gid_map.
-///
-/// setgroups must be denied before an unprivileged process may write
-/// gid_map, or a user could drop supplementary groups that deny it access.
-/// Ref: CVE-2014-8989, user_namespaces(7) "/proc/[pid]/setgroups"
+/// Our own uid and gid as 0 inside: uid_map, then "deny" to setgroups,
+/// then gid_map, by the one id-map writer (plan/idmap.rs).
 fn write_id_maps(pid: pid_t) -> Result<()> {
-    let uid_line = IdMap::single(0, sys::geteuid()).to_string();
-    let gid_line = IdMap::single(0, sys::getegid()).to_string();
-    let write = |file: &str, data: &str| -> Result<()> {
-        let path = format!("/proc/{pid}/{file}");
-        fs::write(&path, data)
-            .ctx(&format!("write {file}"), &path)
-            .map_err(|e| {
-                if e.raw_errno() == Some(libc::EPERM) {
-                    e.with_hint(USERNS_HINT)
-                } else {
-                    e
-                }
-            })
-    };
-    write("uid_map", &uid_line)?;
-    match write("setgroups", "deny") {
-        // Kernels before 3.19 have no setgroups file and no such hole.
-        Err(e) if e.raw_errno() == Some(libc::ENOENT) => {}
-        other => other?,
-    }
-    write("gid_map", &gid_line)
+    let uid = [IdMap::single(0, sys::geteuid())];
+    let gid = [IdMap::single(0, sys::getegid())];
+    crate::plan::idmap::write(pid, &uid, &gid, Writer::Launcher).map_err(|e| {
+        if e.raw_errno() == Some(libc::EPERM) {
+            e.with_hint(USERNS_HINT)
+        } else {
+            e
+        }
+    })
 }
 
 fn clone_error(e: std::io::Error) -> Error {

@@ -211,6 +211,12 @@ fn take_reports(reports: &mut ReportReceiver, got: &mut channel::Reports, notice
                 got.status = Some(s);
                 got.seen |= seen;
             }
+            Ok(Up::Reached(p)) => {
+                got.error.get_or_insert(Error::msg(
+                    "child stage",
+                    format!("unexpected report {p:?}"),
+                ));
+            }
             Err(m) => {
                 got.error
                     .get_or_insert(Error::msg("child stage", format!("unreadable report: {m}")));

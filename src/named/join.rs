@@ -245,6 +245,10 @@ fn take(reports: &mut ReportReceiver, got: &mut channel::Reports) {
                 got.error.get_or_insert(e);
             }
             Ok(Up::Status(s, _)) => got.status = Some(s),
+            Ok(Up::Reached(p)) => {
+                got.error
+                    .get_or_insert(Error::msg("exec", format!("unexpected report {p:?}")));
+            }
             Err(m) => {
                 got.error
                     .get_or_insert(Error::msg("exec", format!("unreadable report: {m}")));

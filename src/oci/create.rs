@@ -7,19 +7,21 @@
 //! our caller (conmon and containerd's shim are child subreapers).
 
 use std::fs;
-use std::io::{BufReader, Write};
+use std::io::Write;
 use std::os::fd::{AsFd, AsRawFd, OwnedFd};
 use std::os::unix::net::UnixStream;
 use std::path::PathBuf;
 
 use super::spec::{Linux, LinuxIdMapping, LinuxNamespaceType, Spec};
 
+use crate::channel::{Point, ReportReceiver, Up};
 use crate::error::{Context, Error, Result};
+use crate::plan::idmap::{IdMap, Writer};
 use crate::sys;
 
 use super::cgroup::Cgroup;
 use super::cli::{CreateArgs, Global};
-use super::init::{recv, InitMsg, Reply};
+use super::init::InitMsg;
 use super::log::Log;
 use super::state::{self, Container, Record};
 use super::{hooks, seccomp};
@@ -294,17 +296,34 @@ pub fn create(g: &Global, log: &Log, a: &CreateArgs, foreground: bool) -> Result
         die_with_caller: die_with_caller.then(sys::getppid),
     };
     super::init::send(&sock, &msg)?;
-    let mut reader = BufReader::new(sock.try_clone().ctx("dup", "init socket")?);
+    // Its answers are channel.rs frames (init.rs says why).
+    let mut answers =
+        ReportReceiver::new(OwnedFd::from(sock.try_clone().ctx("dup", "init socket")?));
     loop {
-        match recv::<Reply>(&mut reader)? {
-            Some(Reply::Hooks) => {
+        let answer = answers
+            .wait_next()
+            .ctx("read the container's process's answer", "init socket")?;
+        match answer {
+            Some(Ok(Up::Reached(Point::Hooks))) => {
                 let st = super::hook_state(&a.id, "creating", pid, &bundle, &spec);
                 hooks::run(spec.hooks.as_ref(), hooks::Kind::Prestart, &st)?;
                 hooks::run(spec.hooks.as_ref(), hooks::Kind::CreateRuntime, &st)?;
                 super::init::send(&sock, &"go")?;
             }
-            Some(Reply::Ready) => break,
-            Some(Reply::Error(w)) => return Err(w.into()),
+            Some(Ok(Up::Reached(Point::Ready))) => break,
+            Some(Ok(Up::Error(e))) => return Err(e),
+            Some(Ok(other)) => {
+                return Err(Error::msg(
+                    "create",
+                    format!("unexpected answer from the container's process: {other:?}"),
+                ))
+            }
+            Some(Err(m)) => {
+                return Err(Error::msg(
+                    "create",
+                    format!("unreadable answer from the container's process: {m}"),
+                ))
+            }
             None => {
                 let how = match sys::waitpid(pid, false) {
                     Ok(Some(e)) => format!("{e:?}"),
@@ -450,72 +469,41 @@ pub fn in_user_ns() -> bool {
         .unwrap_or(false)
 }
 
-fn map_text(m: &[LinuxIdMapping]) -> String {
-    m.iter()
-        .map(|m| format!("{} {} {}\n", m.container_id, m.host_id, m.size))
-        .collect()
-}
-
-/// uid_map and gid_map of a new user namespace: written directly when we
-/// may (root, or the one-id map of our own ids), else through shadow's
-/// newuidmap/newgidmap with /etc/subuid and /etc/subgid.
+/// uid_map and gid_map of a new user namespace, by the one id-map writer
+/// (plan/idmap.rs): each written directly when we may (root, or a line of our
+/// own id), else through shadow's newuidmap/newgidmap with /etc/subuid and
+/// /etc/subgid, as runc does.
 fn write_id_maps(pid: i32, linux: &Linux) -> Result<()> {
-    let uids = linux.uid_mappings.as_deref().unwrap_or_default();
-    let gids = linux.gid_mappings.as_deref().unwrap_or_default();
+    let lines = |m: &Option<Vec<LinuxIdMapping>>| -> Vec<IdMap> {
+        m.iter()
+            .flatten()
+            .map(|m| IdMap {
+                inside: m.container_id,
+                outside: m.host_id,
+                count: m.size,
+            })
+            .collect()
+    };
+    let (uids, gids) = (lines(&linux.uid_mappings), lines(&linux.gid_mappings));
     if uids.is_empty() || gids.is_empty() {
         return Err(Error::msg(
             "user namespace",
             "a new user namespace needs linux.uidMappings and linux.gidMappings",
         ));
     }
-    for (file, maps, helper) in [
-        ("uid_map", uids, "newuidmap"),
-        ("gid_map", gids, "newgidmap"),
-    ] {
-        let path = format!("/proc/{pid}/{file}");
-        match fs::write(&path, map_text(maps)) {
-            Ok(()) => continue,
-            Err(e) if e.raw_os_error() == Some(libc::EPERM) => {}
-            Err(e) => return Err(e).ctx("write the id map", &path),
-        }
-        if file == "gid_map" && maps.len() == 1 && maps[0].host_id == sys::getegid() {
-            let sg = format!("/proc/{pid}/setgroups");
-            fs::write(&sg, "deny").ctx("write", &sg)?;
-            fs::write(&path, map_text(maps)).ctx("write the id map", &path)?;
-            continue;
-        }
-        let Some(h) = crate::plan::subid::helper(helper) else {
-            return Err(Error::msg(
-                "user namespace",
-                format!("mapping several ids needs {helper} (apt install uidmap)"),
-            ));
-        };
-        let mut cmd = std::process::Command::new(&h);
-        sys::only_stdio(&mut cmd);
-        cmd.arg(pid.to_string());
-        for m in maps.iter() {
-            cmd.args([m.container_id, m.host_id, m.size].map(|v| v.to_string()));
-        }
-        let out = cmd.output().ctx(helper, h.display())?;
-        if !out.status.success() {
-            return Err(Error::msg(
-                helper,
-                format!(
-                    "{}: {}",
-                    out.status,
-                    String::from_utf8_lossy(&out.stderr).trim()
-                ),
-            ));
-        }
-    }
-    Ok(())
+    crate::plan::idmap::write(pid, &uids, &gids, Writer::LauncherElseHelpers)
 }
 
 /// Runs `create`, `start` and, unless detached, waits for the container's
 /// process and deletes the container: the container's exit status is ours.
 pub fn run(g: &Global, log: &Log, a: &CreateArgs) -> Result<u8> {
     let created = create(g, log, a, !a.detach)?;
-    super::lifecycle::start(g, log, &a.id)?;
+    // A program that failed to start leaves no container behind (runc
+    // destroys it too): its process has ended, with its error told.
+    if let Err(e) = super::lifecycle::start(g, log, &a.id) {
+        let _ = super::lifecycle::delete(g, log, &a.id, true);
+        return Err(e);
+    }
     if a.detach {
         return Ok(0);
     }

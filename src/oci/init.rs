@@ -2,15 +2,27 @@
 //! launcher (create.rs) inside the container's new namespaces, with the
 //! launcher's socket on FD.
 //!
-//! The conversation, one JSON object a line:
-//! - down: [`InitMsg`], after the launcher wrote the id maps and placed us
-//!   in the cgroup (the clone child read a release byte before its exec);
-//! - up: `{"hooks":true}` when the mounts are made but the root is not yet
-//!   entered (the launcher runs createRuntime hooks and answers `go`), then
-//!   `{"ready":true}` once everything the program needs is in place, or an
-//!   `{"error":…}`. The launcher then records the container and exits;
-//!   we wait on the exec FIFO until `start` opens it, then run
-//!   startContainer hooks, install seccomp and exec the program.
+//! The conversation:
+//! - down, one JSON object a line: [`InitMsg`], after the launcher wrote
+//!   the id maps and placed us in the cgroup (the clone child read a
+//!   release byte before its exec); later the line `"go"`;
+//! - up, channel.rs frames (the one wire format of an [`Error`], which
+//!   `sandbox run`'s stage and `sandbox-oci exec` use too):
+//!   `Reached(Hooks)` when the mounts are made but the root is not yet
+//!   entered (the launcher runs createRuntime hooks and answers `"go"`),
+//!   then `Reached(Ready)` once everything the program needs is in place,
+//!   or an `Error`. The launcher then records the container and exits; we
+//!   wait on the exec FIFO until `start` opens it, then run startContainer
+//!   hooks, install seccomp and exec the program. An error from then on
+//!   goes to `start`, as a frame on the FIFO after its byte.
+//!
+//! Each direction is a byte stream of its own, so the two formats never
+//! mix: the message down is OCI data that serde already reads (config.json
+//! itself), the messages up are those every stage of ours sends.
+//!
+//! Every error is told once: to the launcher until ready, on our stderr
+//! between ready and `start` (nobody reads the socket then), to `start`
+//! after (which reports it), on stderr if the one it was for is gone.
 
 use std::collections::HashSet;
 use std::fs;
@@ -21,7 +33,8 @@ use std::path::PathBuf;
 
 use serde::{Deserialize, Serialize};
 
-use crate::error::{Context, Error, Reason, Result};
+use crate::channel::{self, Point, ReportSender, Up};
+use crate::error::{Context, Error, Result};
 use crate::sys;
 
 use super::spec::{LinuxNamespaceType, Process};
@@ -52,62 +65,7 @@ pub struct InitMsg {
     pub die_with_caller: Option<i32>,
 }
 
-/// What the container's process answers.
-#[derive(Debug, Serialize, Deserialize)]
-#[serde(rename_all = "lowercase")]
-pub enum Reply {
-    Hooks,
-    Ready,
-    Error(WireError),
-}
-
-/// An Error as it crosses the socket.
-#[derive(Debug, Serialize, Deserialize)]
-pub struct WireError {
-    step: String,
-    path: Option<String>,
-    errno: Option<i32>,
-    msg: Option<String>,
-    hint: Option<String>,
-    exit: u8,
-}
-
-impl From<&Error> for WireError {
-    fn from(e: &Error) -> Self {
-        let (errno, msg) = match &e.reason {
-            Reason::Errno(n) => (Some(*n), None),
-            Reason::Msg(m) => (None, Some(m.clone())),
-        };
-        WireError {
-            step: e.step.clone(),
-            path: e.path.clone(),
-            errno,
-            msg,
-            hint: e.hint.clone(),
-            exit: e.exit,
-        }
-    }
-}
-
-impl From<WireError> for Error {
-    fn from(w: WireError) -> Self {
-        let mut e = match (w.errno, w.msg) {
-            (Some(n), _) => Error::errno(w.step, w.path, n),
-            (None, m) => {
-                let e = Error::msg(w.step, m.unwrap_or_default());
-                match w.path {
-                    Some(p) => e.with_path(p),
-                    None => e,
-                }
-            }
-        };
-        if let Some(h) = w.hint {
-            e = e.with_hint(h);
-        }
-        e.with_exit(w.exit)
-    }
-}
-
+/// One JSON line down the socket (the launcher's end).
 pub fn send(sock: &UnixStream, v: &impl Serialize) -> Result<()> {
     let mut line = serde_json::to_vec(v).expect("serializes");
     line.push(b'\n');
@@ -116,6 +74,7 @@ pub fn send(sock: &UnixStream, v: &impl Serialize) -> Result<()> {
         .ctx("write to the launcher's socket", "init")
 }
 
+/// One JSON line from the socket (init's end); `None` at EOF.
 pub fn recv<T: for<'a> Deserialize<'a>>(r: &mut impl BufRead) -> Result<Option<T>> {
     let mut line = String::new();
     let n = r
@@ -151,26 +110,55 @@ pub fn main(fd: i32) -> u8 {
             return 1;
         }
     };
+    let up = ReportSender::new(sock.as_raw_fd());
     let mut reader = BufReader::new(&sock);
     let r = match recv::<InitMsg>(&mut reader) {
-        Ok(Some(m)) => stage(&sock, &mut reader, m),
+        Ok(Some(m)) => stage(&sock, &up, &mut reader, m),
         Ok(None) => return 1,
-        Err(e) => Err(e),
+        Err(e) => Err(Failed::Untold(e)),
     };
-    let e = match r {
+    match r {
         Ok(never) => match never {},
-        Err(e) => e,
-    };
-    // The launcher may be gone (after ready): then stderr is all we have.
-    if send(&sock, &Reply::Error(WireError::from(&e))).is_err() {
-        e.report();
+        Err(Failed::Told(exit)) => exit,
+        Err(Failed::Untold(e)) => {
+            // Before ready the launcher reads the socket and reports it;
+            // if it is gone, stderr is all we have.
+            if up.up(&Up::Error(e.clone())).is_err() {
+                e.report();
+            }
+            e.exit
+        }
     }
-    e.exit
 }
 
 enum Never {}
 
-fn stage(sock: &UnixStream, reader: &mut impl BufRead, m: InitMsg) -> Result<Never> {
+/// How the set-up failed: with an error for the launcher, which listens
+/// until we are ready, or with one told already (on stderr, or to `start`
+/// on the exec FIFO), leaving its exit status.
+enum Failed {
+    Untold(Error),
+    Told(u8),
+}
+
+impl From<Error> for Failed {
+    fn from(e: Error) -> Self {
+        Failed::Untold(e)
+    }
+}
+
+/// Between ready and `start`: nobody reads the socket, stderr it is.
+fn tell(e: Error) -> Failed {
+    e.report();
+    Failed::Told(e.exit)
+}
+
+fn stage(
+    sock: &UnixStream,
+    up: &ReportSender,
+    reader: &mut impl BufRead,
+    m: InitMsg,
+) -> std::result::Result<Never, Failed> {
     let spec = super::parse_spec(&m.config, &m.bundle.join("config.json"))?;
     let proc_ = spec
         .process
@@ -205,7 +193,8 @@ fn stage(sock: &UnixStream, reader: &mut impl BufRead, m: InitMsg) -> Result<Nev
             return Err(Error::msg(
                 "hostname",
                 "setting the hostname needs a UTS namespace in linux.namespaces",
-            ));
+            )
+            .into());
         }
         sys::sethostname(h).ctx("sethostname", h)?;
     }
@@ -218,14 +207,12 @@ fn stage(sock: &UnixStream, reader: &mut impl BufRead, m: InitMsg) -> Result<Nev
     if !hooks::list(hooks_, hooks::Kind::CreateRuntime).is_empty()
         || !hooks::list(hooks_, hooks::Kind::Prestart).is_empty()
     {
-        send(sock, &Reply::Hooks)?;
+        up.up(&Up::Reached(Point::Hooks))
+            .ctx("write to the launcher's socket", "init")?;
         match recv::<String>(reader)? {
             Some(s) if s == "go" => {}
             _ => {
-                return Err(Error::msg(
-                    "createRuntime hook",
-                    "the launcher did not answer",
-                ))
+                return Err(Error::msg("createRuntime hook", "the launcher did not answer").into())
             }
         }
     }
@@ -243,7 +230,8 @@ fn stage(sock: &UnixStream, reader: &mut impl BufRead, m: InitMsg) -> Result<Nev
             return Err(Error::msg(
                 "terminal",
                 "process.terminal is true but no --console-socket was given",
-            ));
+            )
+            .into());
         };
         let sock = sys::adopt_fd(fd).ctx("console socket", fd)?;
         console(&sock, &proc_, true)?;
@@ -268,7 +256,8 @@ fn stage(sock: &UnixStream, reader: &mut impl BufRead, m: InitMsg) -> Result<Nev
         sys::set_parent_death_signal(0).ctx("clear the parent-death signal", "init")?;
     }
     let fifo_path = format!("/proc/self/fd/{}", m.fifo_fd);
-    send(sock, &Reply::Ready)?;
+    up.up(&Up::Reached(Point::Ready))
+        .ctx("write to the launcher's socket", "init")?;
     // Parked until `start` opens the FIFO for reading.
     let mut fifo = fs::OpenOptions::new()
         .write(true)
@@ -280,9 +269,11 @@ fn stage(sock: &UnixStream, reader: &mut impl BufRead, m: InitMsg) -> Result<Nev
             } else {
                 err
             }
-        })?;
+        })
+        .map_err(tell)?;
     fifo.write_all(b"0")
-        .ctx("write the exec fifo", &fifo_path)?;
+        .ctx("write the exec fifo", &fifo_path)
+        .map_err(tell)?;
     // Kept open, close-on-exec: `start` reads to its end, which comes when
     // the program is exec'd (or we fail), and only then runs poststart.
     // The ids and capabilities change only now: the FIFO (ours, 0600) and
@@ -321,10 +312,13 @@ fn stage(sock: &UnixStream, reader: &mut impl BufRead, m: InitMsg) -> Result<Nev
         Err(e) => e,
     };
     // `start` is reading the FIFO: what follows its byte is our error,
-    // which `start` reports (the launcher is long gone).
-    let _ = fifo.write_all(format!("{e}\n").as_bytes());
+    // one frame, which `start` reports (the launcher is long gone). Only
+    // if `start` is gone too do we say it ourselves.
+    if fifo.write_all(&channel::error_frame(&e)).is_err() {
+        e.report();
+    }
     drop(fifo);
-    Err(e)
+    Err(Failed::Told(e.exit))
 }
 
 /// Close every fd from `first` on except ours (what conmon or the shim

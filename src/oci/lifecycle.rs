@@ -84,11 +84,15 @@ pub fn start(g: &Global, log: &Log, id: &str) -> Result<()> {
         }
     }
     if !after.is_empty() {
-        // The process's own error line, `sandbox: step: path: reason`.
-        let line = String::from_utf8_lossy(&after);
-        let line = line.trim().trim_start_matches("sandbox: ");
-        let (step, reason) = line.split_once(": ").unwrap_or(("start", line));
-        return Err(Error::msg(step, reason));
+        // The process's own error, one channel.rs frame: ours to report.
+        return Err(
+            crate::channel::decode_error_frame(&after).unwrap_or_else(|m| {
+                Error::msg(
+                    "start",
+                    format!("container {id}'s process failed, with an unreadable report: {m}"),
+                )
+            }),
+        );
     }
     let spec = c.config()?;
     let st = super::hook_state(id, "running", c.record.pid, &c.record.bundle, &spec);

@@ -12,12 +12,11 @@
 //!
 //! Ref: subuid(5), newuidmap(1), user_namespaces(7)
 
-use std::ffi::OsString;
 use std::os::unix::fs::MetadataExt;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 
 use crate::error::{Error, Result};
-use crate::plan::idmap::IdMap;
+use crate::plan::idmap::{helper, IdMap, Writer, HELPERS_HINT};
 
 /// `--id-map`: how the sandbox's ids are mapped to the host's.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -127,21 +126,6 @@ pub fn caller_ranges() -> (Option<Range>, Option<Range>) {
     (read("/etc/subuid", uid), read("/etc/subgid", gid))
 }
 
-/// A helper (newuidmap, newgidmap) on PATH, else in /usr/bin or /usr/sbin.
-pub fn helper(name: &str) -> Option<PathBuf> {
-    let path = std::env::var_os("PATH").unwrap_or_else(|| OsString::from("/usr/bin"));
-    std::env::split_paths(&path)
-        .chain([PathBuf::from("/usr/bin"), PathBuf::from("/usr/sbin")])
-        .map(|d| d.join(name))
-        .find(|p| {
-            use std::os::unix::fs::PermissionsExt;
-            std::fs::metadata(p).is_ok_and(|m| m.is_file() && m.permissions().mode() & 0o111 != 0)
-        })
-}
-
-const HELPERS_HINT: &str =
-    "install shadow's helpers newuidmap and newgidmap (Debian, Ubuntu: apt install uidmap)";
-
 fn ranges_hint(uid: u32) -> String {
     let who = user_name(uid).unwrap_or_else(|| uid.to_string());
     format!(
@@ -222,53 +206,15 @@ pub fn check_ids(s: &SubIds, uid: u32, gid: u32) -> Result<()> {
     Ok(())
 }
 
-/// Run newuidmap/newgidmap for `pid` (the launcher's unreleased child).
+/// Run newuidmap/newgidmap for `pid` (the launcher's unreleased child),
+/// through the one id-map writer.
 pub fn write_maps(pid: i32, s: &SubIds) -> Result<()> {
-    let own = (crate::sys::geteuid(), crate::sys::getegid());
-    for (name, own, range) in [("newuidmap", own.0, s.uid), ("newgidmap", own.1, s.gid)] {
-        let Some(prog) = helper(name) else {
-            return Err(
-                Error::msg("map subordinate ids", format!("{name} is not installed"))
-                    .with_hint(HELPERS_HINT),
-            );
-        };
-        let mut cmd = std::process::Command::new(&prog);
-        crate::sys::only_stdio(&mut cmd);
-        cmd.arg(pid.to_string());
-        for m in map_lines(own, range, s.range_is_root) {
-            cmd.args([
-                m.inside.to_string(),
-                m.outside.to_string(),
-                m.count.to_string(),
-            ]);
-        }
-        let out = cmd
-            .stdin(std::process::Stdio::null())
-            .stdout(std::process::Stdio::null())
-            .output()
-            .map_err(|e| {
-                Error::msg("map subordinate ids", format!("cannot run {name}: {e}"))
-                    .with_path(prog.display().to_string())
-            })?;
-        if !out.status.success() {
-            let said = String::from_utf8_lossy(&out.stderr);
-            let said = said.trim().lines().last().unwrap_or("").to_string();
-            // shadow's helpers want the caller in the user database, with
-            // the current gid as its primary group.
-            let hint = if said.contains("user name") || said.contains("different user") {
-                "newuidmap/newgidmap need an entry for your uid in /etc/passwd whose group is your current gid"
-            } else {
-                "check your ranges in /etc/subuid and /etc/subgid ('sandbox doctor'), or use --id-map single"
-            };
-            return Err(Error::msg(
-                "map subordinate ids",
-                format!("{name} failed ({}): {said}", out.status),
-            )
-            .with_path(prog.display().to_string())
-            .with_hint(hint));
-        }
-    }
-    Ok(())
+    let uids = map_lines(crate::sys::geteuid(), s.uid, s.range_is_root);
+    let gids = map_lines(crate::sys::getegid(), s.gid, s.range_is_root);
+    crate::plan::idmap::write(pid, &uids, &gids, Writer::Helpers).map_err(|mut e| {
+        e.hint = e.hint.map(|h| format!("{h}, or use --id-map single"));
+        e
+    })
 }
 
 /// `sandbox doctor`'s line: (usable, text).
