@@ -686,18 +686,29 @@ fn kill_stop_exec_never_reach_a_process_that_reused_the_pid() {
         original.contains(&from) || original.contains(&format!("pid={pid}\n")),
         "{original}"
     );
-    // A decoy whose pid has as many digits, so the entry keeps its length.
+    // A decoy whose pid has as many digits, so the entry keeps its length,
+    // and which started in a later clock tick than PID 1: the record's
+    // start time counts ticks (10 ms), and a real reuse of a pid comes
+    // after the pid space has wrapped, never within the same tick.
+    let started = |p: u32| -> Option<u64> {
+        let stat = fs::read_to_string(format!("/proc/{p}/stat")).ok()?;
+        let after = &stat[stat.rfind(')')? + 2..];
+        after.split(' ').nth(19)?.parse().ok()
+    };
+    let pid1_start = started(pid).expect("PID 1's start time");
     let mut decoys = Vec::new();
     let decoy = loop {
         let c = as_test_user("sleep").arg("60").spawn().unwrap();
         let id = c.id();
         decoys.push(c);
-        if id.to_string().len() == pid.to_string().len() {
+        if id.to_string().len() == pid.to_string().len()
+            && started(id).is_some_and(|t| t != pid1_start)
+        {
             break id;
         }
         assert!(
             decoys.len() < 50,
-            "no decoy pid with as many digits as {pid}"
+            "no decoy pid with as many digits as {pid} started after it"
         );
     };
     let forged = original.replacen(&format!("pid={pid}\n"), &format!("pid={decoy}\n"), 1);
