@@ -176,8 +176,16 @@ uninstall:
 
 # Clippy on the chosen target and, when that is musl, on the glibc
 # fallback too, so that the fallback keeps building.
+# sandbox-oci translates config.json into confine/ calls; it never uses
+# `sandbox run`'s processes (docs/ARCHITECTURE.md, "Modules"): no path
+# into launch/ in src/oci/, comments aside.
+OCI_IMPORTS_LAUNCH := grep -rnE '(\<|::)launch::|::launch\>|^[[:space:]]*launch[[:space:]]*[,}]|use .*\<launch\>' src/oci/ | grep -vE '^[^:]+:[0-9]+:[[:space:]]*//'
+
 lint:
 	$(CARGO) fmt --check
+	@if $(OCI_IMPORTS_LAUNCH); then \
+		echo "lint: src/oci/ imports launch/ (above); what both need belongs in confine/ or a shared top-level module" >&2; \
+		exit 1; fi
 	$(CARGO) clippy --all-targets --target $(TARGET) -- -D warnings
 	@if [ "$(TARGET)" != "$(GNU)" ]; then \
 		echo "$(CARGO) clippy --all-targets --target $(GNU) -- -D warnings"; \

@@ -1,7 +1,7 @@
-//! The one protocol between the launcher (parent.rs) and the child stage
-//! (child.rs): what travels, on which descriptor, in which bytes. Its
+//! The one protocol between the launcher (launch/launcher.rs) and the child stage
+//! (launch/stage.rs): what travels, on which descriptor, in which bytes. Its
 //! frames up are also how every other process of ours reports to the one
-//! that waits for it: `sandbox exec`'s helpers (join.rs), `sandbox-oci
+//! that waits for it: `sandbox exec`'s helpers (named/join.rs), `sandbox-oci
 //! exec`'s child, and `sandbox-oci init` (to `create` on its socket, to
 //! `start` on the exec FIFO). An [`Error`] has this one encoding on the
 //! wire.
@@ -51,11 +51,11 @@ use std::os::fd::{AsFd, BorrowedFd, OwnedFd, RawFd};
 use std::os::unix::ffi::{OsStrExt, OsStringExt};
 use std::path::PathBuf;
 
+use crate::confine::limits::{Limit, RESOURCES};
+use crate::confine::net::{PastaPlan, Proto, Publish};
 use crate::error::{Context, Error, Reason, Result, EXIT_SANDBOX};
-use crate::limits::{Limit, RESOURCES};
-use crate::net::{PastaPlan, Proto, Publish};
+use crate::plan::subid::{Range, SubIds};
 use crate::plan::{Bind, LandlockMode, Plan, PtyPlan, RootMode, Sizes, StdioMode, Tmpfs};
-use crate::subid::{Range, SubIds};
 use crate::sys::{self, sigsafe};
 
 /// Where the child stage finds the report pipe's write end. It is the
@@ -182,7 +182,7 @@ impl ReportSender {
         ReportSender(REPORT_FD)
     }
 
-    /// A report pipe on another fd (`sandbox exec`'s helpers, join.rs).
+    /// A report pipe on another fd (`sandbox exec`'s helpers, named/join.rs).
     pub fn new(fd: RawFd) -> ReportSender {
         ReportSender(fd)
     }
@@ -267,7 +267,7 @@ impl PreparedError {
 }
 
 /// The whole frame `ReportSender::error` writes for `e` (the exec
-/// trampoline's fixed reports, trampoline.rs; `sandbox-oci init`'s error
+/// trampoline's fixed reports, confine/trampoline.rs; `sandbox-oci init`'s error
 /// to `start` on the exec FIFO).
 pub fn error_frame(e: &Error) -> Vec<u8> {
     frame(&encode_error(e))
@@ -627,7 +627,7 @@ fn decode_pasta(r: &mut Reader) -> std::result::Result<Option<PastaPlan>, String
         )),
     };
     let dns = r.bool()?;
-    let allow = r.list(|r| crate::net::parse_allow(&r.string()?))?;
+    let allow = r.list(|r| crate::confine::net::parse_allow(&r.string()?))?;
     let nft = r.opt()?.map(|p| PathBuf::from(OsString::from_vec(p)));
     Ok(Some(PastaPlan {
         publish,
@@ -989,7 +989,7 @@ mod tests {
                 stdio: if inherit { StdioMode::Inherit } else { StdioMode::Relay },
                 pty: pty.map(|(fds, termios, winsize)| PtyPlan { fds, termios, winsize }),
                 pasta: pasta.map(|(publish, hl, dns, allow, nft)| PastaPlan {
-                    allow: allow.into_iter().map(|(a, prefix, ports, proto)| crate::net::AllowRule {
+                    allow: allow.into_iter().map(|(a, prefix, ports, proto)| crate::confine::net::AllowRule {
                         addr: std::net::IpAddr::from(a), prefix,
                         ports: ports.map(|(x, y)| (x.min(y), x.max(y))),
                         proto: [None, Some(Proto::Tcp), Some(Proto::Udp)][proto as usize],

@@ -5,13 +5,13 @@ use std::ffi::{OsStr, OsString};
 use std::path::Path;
 use std::time::Duration;
 
+use crate::confine::limits;
 use crate::error::{Error, Result};
-use crate::limits;
-use crate::parent::{self, NoticeFn, Options, Running};
+use crate::launch::launcher::{self, NoticeFn, Options, Running};
+use crate::launch::status::Report;
 use crate::plan::{
     BindArg, IdMapMode, LandlockMode, Plan, RootMode, RunArgs, StdioMode, Supervision, TmpfsArg,
 };
-use crate::status::Report;
 
 /// Which network the sandbox gets.
 ///
@@ -238,9 +238,9 @@ impl Command {
     pub fn network(&mut self, net: Network) -> &mut Command {
         self.args.share_net = net == Network::Host;
         self.args.net.mode = match net {
-            Network::None => crate::net::NetMode::None,
-            Network::Host => crate::net::NetMode::Host,
-            Network::Pasta => crate::net::NetMode::Pasta,
+            Network::None => crate::confine::net::NetMode::None,
+            Network::Host => crate::confine::net::NetMode::Host,
+            Network::Pasta => crate::confine::net::NetMode::Pasta,
         };
         self
     }
@@ -467,14 +467,14 @@ impl Command {
                 .push(limits::parse(spec).map_err(|m| Error::msg("limit", m))?);
         }
         for spec in &self.publish {
-            args.net
-                .publish
-                .push(crate::net::parse_publish(spec).map_err(|m| Error::msg("publish", m))?);
+            args.net.publish.push(
+                crate::confine::net::parse_publish(spec).map_err(|m| Error::msg("publish", m))?,
+            );
         }
         for spec in &self.allow {
-            args.net
-                .allow
-                .push(crate::net::parse_allow(spec).map_err(|m| Error::msg("allow-net", m))?);
+            args.net.allow.push(
+                crate::confine::net::parse_allow(spec).map_err(|m| Error::msg("allow-net", m))?,
+            );
         }
         let (mut plan, supervision) = Plan::from_args(args, self.term.clone())?;
         // The host's root: the caller's home is there at its own path, and
@@ -498,7 +498,7 @@ impl Command {
     /// for the CLI's failures before the launch (a name in use).
     #[doc(hidden)]
     pub fn report_failure(&self, e: &Error) {
-        crate::parent::report_unstarted(
+        crate::launch::launcher::report_unstarted(
             self.args.status_file.as_deref().map(std::path::Path::new),
             self.args.status_fd,
             e,
@@ -506,7 +506,7 @@ impl Command {
     }
 
     /// The validated plan as the child stage receives it (channel.rs),
-    /// for the state entry that `sandbox exec` reads (state.rs).
+    /// for the state entry that `sandbox exec` reads (named/state.rs).
     #[doc(hidden)]
     pub fn encoded_plan(&self) -> Result<Vec<u8>> {
         Ok(crate::channel::encode_plan(&self.plan()?.0))
@@ -551,7 +551,7 @@ impl Command {
             on_notice: self.on_notice.take(),
         };
         Ok(Child {
-            running: Some(parent::spawn(plan, supervision, opts)?),
+            running: Some(launcher::spawn(plan, supervision, opts)?),
         })
     }
 

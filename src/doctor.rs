@@ -8,7 +8,7 @@ use std::fs;
 use std::io::{Read, Write};
 use std::path::Path;
 
-use crate::cgroup;
+use crate::confine::cgroup;
 use crate::error::describe_errno;
 use crate::sys;
 
@@ -93,13 +93,13 @@ pub fn check() -> (String, u8) {
         what: "cgroup v2",
         text: cg_text,
     });
-    let (sub_ok, sub_text) = crate::subid::doctor_line();
+    let (sub_ok, sub_text) = crate::plan::subid::doctor_line();
     lines.push(Line {
         ok: sub_ok,
         what: "subordinate ids",
         text: sub_text,
     });
-    for (ok, what, text) in crate::net::doctor() {
+    for (ok, what, text) in crate::confine::net::doctor() {
         lines.push(Line { ok, what, text });
     }
 
@@ -198,7 +198,7 @@ fn probe_overlay() -> Result<(), String> {
     }
     fs::write("/tmp/l/d/f", "").map_err(step("create a file"))?;
     let p = |d: &str| Path::new("/tmp").join(d);
-    crate::rootfs::mount_overlay(&p("l"), &p("u"), &p("w"), &p("m"), 0)
+    crate::confine::rootfs::mount_overlay(&p("l"), &p("u"), &p("w"), &p("m"), 0)
         .map_err(step("mount overlay"))
 }
 

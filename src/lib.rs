@@ -33,59 +33,40 @@
 // first thing in it.
 #![allow(clippy::needless_doctest_main)]
 
-#[doc(hidden)]
-pub mod cgroup;
+// The layout (docs/ARCHITECTURE.md, "Modules"): launch/ is `sandbox
+// run`'s processes, confine/ the mechanisms every front end calls, plan/
+// what a run is to be, named/ the named sandboxes, image/ tarballs and OCI
+// layouts as a root, oci/ sandbox-oci (which never imports launch/), sys/
+// the only `unsafe`. The files at the top are shared by all of them.
 mod channel;
-mod child;
 mod command;
+#[doc(hidden)]
+pub mod confine;
 #[doc(hidden)]
 pub mod doctor;
 #[doc(hidden)]
 pub mod error;
 #[cfg(test)]
 mod fuzz;
-mod idmap;
 #[doc(hidden)]
 pub mod image;
+mod launch;
 #[doc(hidden)]
-pub mod join;
-mod landlock;
-#[doc(hidden)]
-pub mod limits;
-#[doc(hidden)]
-pub mod manage;
-#[doc(hidden)]
-pub mod net;
-#[doc(hidden)]
-pub mod nslimits;
+pub mod named;
 #[doc(hidden)]
 pub mod oci;
-mod parent;
 #[doc(hidden)]
 pub mod plan;
 #[doc(hidden)]
 pub mod procfs;
-mod relay;
-mod rootfs;
-mod seccomp;
 mod signals;
-#[doc(hidden)]
-pub mod state;
-mod statedir;
-#[doc(hidden)]
-pub mod status;
-#[doc(hidden)]
-pub mod subid;
 #[allow(unsafe_code)]
 mod sys;
-mod trampoline;
-mod untrusted;
-mod walk;
 
 pub use command::{Child, Command, Network};
 pub use error::{Error, Reason};
+pub use launch::status::Report;
 pub use plan::{IdMapMode, LandlockMode, RootMode, StdioMode};
-pub use status::Report;
 pub use sys::Exit;
 
 /// The exit status of a sandbox whose own set-up failed.
@@ -99,7 +80,7 @@ pub const EXIT_SANDBOX: u8 = error::EXIT_SANDBOX;
 /// ```
 /// assert_eq!(sandbox::EXIT_TIMEOUT, 124);
 /// ```
-pub const EXIT_TIMEOUT: u8 = parent::EXIT_TIMEOUT;
+pub const EXIT_TIMEOUT: u8 = launch::launcher::EXIT_TIMEOUT;
 
 /// Call first thing in `main` of any program that launches sandboxes.
 ///
@@ -121,7 +102,7 @@ pub fn init() {
         && args.next().is_some_and(|a| a == "child")
         && args.next().is_none();
     if is_stage {
-        std::process::exit(child::main() as i32);
+        std::process::exit(launch::stage::main() as i32);
     }
 }
 
@@ -129,7 +110,7 @@ pub fn init() {
 /// it when this process is one, else refuses with one line and 125.
 #[doc(hidden)]
 pub fn child_stage() -> u8 {
-    child::main()
+    launch::stage::main()
 }
 
 /// Whether this process was started with privileges it did not ask for

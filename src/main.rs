@@ -1,6 +1,6 @@
 //! `sandbox`: the command-line tool over the library (src/lib.rs).
 //!
-//! It parses (cli.rs), prints, and maps the ending to an exit code: the
+//! It parses (cli/mod.rs), prints, and maps the ending to an exit code: the
 //! command's own, 128+N, 124 (timeout), 125 (the sandbox failed), 126
 //! (cannot execute), 127 (not found). `sandbox child` is the engine's
 //! second stage, which the launcher re-execs; run by hand it refuses.
@@ -11,10 +11,10 @@ mod cli;
 #[cfg(test)]
 #[path = "fuzz.rs"]
 mod fuzz;
-mod manual;
 
-// cli.rs names the library's domain types as `crate::…`.
-pub(crate) use sandbox::{error, join, limits, manage, net, nslimits, plan, procfs, state};
+// cli/ names the library's domain types as `crate::…`.
+use sandbox::named::{join, manage, state};
+pub(crate) use sandbox::{confine, error, named, plan, procfs};
 
 use std::io::Write;
 use std::process::ExitCode;
@@ -64,7 +64,7 @@ fn main() -> ExitCode {
             code
         }
         cli::Cmd::Images(action) => images(action),
-        cli::Cmd::Man => print(&manual::man_page()),
+        cli::Cmd::Man => print(&cli::manual::man_page()),
         cli::Cmd::Completions(shell) => print(&shell.script()),
         cli::Cmd::Run(args, notices) => {
             for n in notices {
@@ -173,7 +173,7 @@ fn fail(e: error::Error) -> u8 {
 
 /// `sandbox run`: notices and errors to stderr as `sandbox: …` lines, the
 /// `-v` summary at the end, and the sandbox's status as ours. The sandbox
-/// is registered in the state directory (state.rs) while it runs, and
+/// is registered in the state directory (named/state.rs) while it runs, and
 /// with `--detach` the launcher goes to the background first.
 fn run(args: plan::RunArgs) -> u8 {
     let verbose = args.verbose;

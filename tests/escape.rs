@@ -359,7 +359,7 @@ fn x32_and_i386_entry_points_are_denied() {
     assert_eq!(out.trim(), "x32 ENOSYS");
     // Control: the i386 entry works without the filter when the kernel has
     // IA32 emulation (the x32 ABI is not built into most kernels, so its
-    // control is the BPF unit test in src/seccomp.rs).
+    // control is the BPF unit test in src/confine/seccomp/).
     // Whether the kernel has it is asked on the host, not of the sandbox.
     if host_has_ia32() {
         let (code, out, err) = probe_run(&["--seccomp", "off"], &[PROBE_AT, "i386"]);

@@ -1,10 +1,10 @@
-# The exec trampoline (src/trampoline.rs): the tiny program `sandbox`
+# The exec trampoline (src/confine/trampoline.rs): the tiny program `sandbox`
 # execs, from a sealed memfd, in place of a sandbox's command, so that
 # while the command's own exec runs /proc/self/exe is that memfd and
 # never our binary on the host (a `#!/proc/self/exe` script would
 # otherwise get our binary as its interpreter: CVE-2019-5736).
 #
-# Assemble and compare with the bytes in src/trampoline.rs (`CODE`):
+# Assemble and compare with the bytes in src/confine/trampoline.rs (`CODE`):
 #   as --64 -o /tmp/t.o tools/trampoline.S
 #   objcopy -O binary -j .text /tmp/t.o /tmp/t.bin
 # (the unit test `trampoline::tests::code_matches_the_source` does this

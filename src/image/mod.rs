@@ -68,7 +68,7 @@ pub fn source(arg: &OsStr) -> Option<Source> {
 /// hint) or a tar header (`ustar` at 257); any other file is no ROOTFS.
 fn looks_like_tarball(p: &Path) -> bool {
     let mut head = [0u8; 263];
-    let n = crate::untrusted::open_regular(p)
+    let n = crate::confine::untrusted::open_regular(p)
         .map_err(|_| io::Error::from_raw_os_error(libc::EINVAL))
         .and_then(|(mut f, _)| {
             let mut n = 0;
@@ -129,8 +129,8 @@ pub fn resolve(arg: &OsStr) -> Result<Option<PathBuf>> {
     let mut progress = Progress::new();
     let dir = match &src {
         Source::Tarball(p) => {
-            let (mut f, _) =
-                crate::untrusted::open_regular(p).map_err(|r| r.into_error("open image", p))?;
+            let (mut f, _) = crate::confine::untrusted::open_regular(p)
+                .map_err(|r| r.into_error("open image", p))?;
             let key = format!(
                 "{FORMAT}-tar-sha256-{}",
                 sha256_of(&mut f).ctx("read image", p.display())?

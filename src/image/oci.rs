@@ -12,8 +12,8 @@ use std::time::{SystemTime, UNIX_EPOCH};
 use serde_json::Value;
 
 use super::{build, decompress, remove_tree, sha256_of, Progress, FORMAT};
+use crate::confine::untrusted;
 use crate::error::{Context, Error, Result};
-use crate::untrusted;
 
 /// JSON documents (index, manifest, config) are small; bigger is refused.
 const MAX_JSON: u64 = 4 << 20;

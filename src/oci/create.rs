@@ -16,7 +16,7 @@ use super::spec::{Linux, LinuxIdMapping, LinuxNamespaceType, Spec};
 
 use crate::channel::{Point, ReportReceiver, Up};
 use crate::error::{Context, Error, Result};
-use crate::idmap::{IdMap, Writer};
+use crate::plan::idmap::{IdMap, Writer};
 use crate::sys;
 
 use super::cgroup::Cgroup;
@@ -220,11 +220,11 @@ pub fn create(g: &Global, log: &Log, a: &CreateArgs, foreground: bool) -> Result
     // `start`, and its /proc/self/exe is what a `#!/proc/self/exe` program
     // it execs would get (CVE-2019-5736). 2.7 MB copied in the kernel,
     // ~1 ms. Without one (vm.memfd_noexec = 2), only when nothing in the
-    // container could write our binary (trampoline.rs).
+    // container could write our binary (confine/trampoline.rs).
     let exe_fd = match sys::sealed_copy_of_self(c"sandbox-oci") {
         Ok(fd) => Some(fd),
         Err(e) => {
-            crate::trampoline::direct_or_refuse(e.raw_os_error().unwrap_or(libc::EIO))?;
+            crate::confine::trampoline::direct_or_refuse(e.raw_os_error().unwrap_or(libc::EIO))?;
             None
         }
     };
@@ -470,7 +470,7 @@ pub fn in_user_ns() -> bool {
 }
 
 /// uid_map and gid_map of a new user namespace, by the one id-map writer
-/// (idmap.rs): each written directly when we may (root, or a line of our
+/// (plan/idmap.rs): each written directly when we may (root, or a line of our
 /// own id), else through shadow's newuidmap/newgidmap with /etc/subuid and
 /// /etc/subgid, as runc does.
 fn write_id_maps(pid: i32, linux: &Linux) -> Result<()> {
@@ -491,7 +491,7 @@ fn write_id_maps(pid: i32, linux: &Linux) -> Result<()> {
             "a new user namespace needs linux.uidMappings and linux.gidMappings",
         ));
     }
-    crate::idmap::write(pid, &uids, &gids, Writer::LauncherElseHelpers)
+    crate::plan::idmap::write(pid, &uids, &gids, Writer::LauncherElseHelpers)
 }
 
 /// Runs `create`, `start` and, unless detached, waits for the container's

@@ -1,6 +1,6 @@
 //! The annotation `org.sandbox.landlock` (`auto` or `require`): a Landlock
 //! ruleset on the container's process, our extra over runc, built by the
-//! one builder (crate::landlock::enforce) with the container's rules. Read
+//! one builder (crate::confine::landlock::enforce) with the container's rules. Read
 //! and execute anywhere; write beneath `/` when the root is writable, else
 //! only beneath the mounts that are not read-only (and /dev's nodes); on
 //! ABI 6 and later also the abstract-unix-socket and signal scopes, so the
@@ -12,8 +12,8 @@
 use std::path::PathBuf;
 
 use super::spec::Spec;
+use crate::confine::landlock::{enforce, Rules};
 use crate::error::{Error, Result};
-use crate::landlock::{enforce, Rules};
 use crate::plan::LandlockMode;
 
 /// The annotation's value as a mode.

@@ -12,7 +12,7 @@
 //! `sandbox-oci init` (init.rs), which builds the container and waits on
 //! the exec FIFO.
 
-pub use crate::cgroup::oci as cgroup;
+pub use crate::confine::cgroup::oci as cgroup;
 mod cli;
 #[cfg(test)]
 mod config_fuzz;
@@ -26,7 +26,7 @@ mod lifecycle;
 mod log;
 mod mounts;
 mod process;
-pub(crate) use crate::seccomp::oci as seccomp;
+pub(crate) use crate::confine::seccomp::oci as seccomp;
 pub mod spec;
 mod state;
 mod time;

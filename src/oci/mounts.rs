@@ -6,7 +6,7 @@
 //!
 //! Every mount point (mount destinations, device nodes, /dev's links,
 //! masked and read-only paths, /dev/console) is found or made by the one
-//! walk `sandbox run` uses too (src/walk.rs): from a held fd of the root,
+//! walk `sandbox run` uses too (src/confine/walk.rs): from a held fd of the root,
 //! one component at a time, symlinks resolved inside the root, what is
 //! missing made with mkdirat/openat on the parent's fd. Each mount goes
 //! onto an O_PATH descriptor of the checked target through /proc/self/fd,
@@ -23,9 +23,11 @@ use std::rc::Rc;
 use super::spec::{LinuxDevice, LinuxDeviceType, Mount, Spec};
 use libc::c_ulong;
 
+use crate::confine::walk::{
+    check_null, existing, fd_path, mask_dir, mask_file, target, Links, Target,
+};
 use crate::error::{Context, Error, Result};
 use crate::sys;
-use crate::walk::{check_null, existing, fd_path, mask_dir, mask_file, target, Links, Target};
 
 /// The device nodes every container gets (runtime.md / config-linux.md
 /// "Default Devices"), besides those `linux.devices` lists.

@@ -10,10 +10,10 @@ use std::path::{Path, PathBuf};
 
 use super::spec::{Capability, PosixRlimitType, Process};
 
+use crate::confine::trampoline::{Sealed, Trampoline};
+use crate::confine::untrusted;
 use crate::error::{Context, Error, Result, EXIT_CANNOT_EXEC, EXIT_NOT_FOUND};
 use crate::sys;
-use crate::trampoline::{Sealed, Trampoline};
-use crate::untrusted;
 
 /// Capability numbers, linux/capability.h.
 const CAPS: &[(&str, u32)] = &[
@@ -272,7 +272,7 @@ impl Exec {
         })
     }
 
-    /// The exec trampoline (trampoline.rs) for this program, in its
+    /// The exec trampoline (confine/trampoline.rs) for this program, in its
     /// sealed memfd: made before the rlimits (RLIMIT_FSIZE applies to the
     /// memfd's writes); a failure is written to `report_fd` as a report
     /// frame (channel.rs), as `exec()` would return it.
@@ -332,7 +332,7 @@ pub fn default_home(p: &mut Process) {
     }
     let passwd = untrusted::read_rootfs_file(Path::new("/etc/passwd"), untrusted::MAX_ROOTFS_FILE)
         .unwrap_or_default();
-    let home = crate::child::passwd_home(&passwd, p.user.uid)
+    let home = untrusted::passwd_home(&passwd, p.user.uid)
         .map(|h| h.to_string_lossy().into_owned())
         .unwrap_or_else(|| "/".into());
     env.push(format!("HOME={home}"));

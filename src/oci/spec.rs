@@ -294,7 +294,7 @@ pub enum LinuxDeviceType {
     P,
 }
 
-/// `linux.resources`: what cgroup/oci.rs enforces, and what it refuses.
+/// `linux.resources`: what confine/cgroup/oci.rs enforces, and what it refuses.
 #[derive(Debug, Clone, Default, PartialEq, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct LinuxResources {

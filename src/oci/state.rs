@@ -4,7 +4,7 @@
 //! `start`, `exec.fifo`, on which the container's process waits.
 //!
 //! The root follows the state-directory rule of both front ends
-//! (statedir.rs): ours, not a symlink, closed to other users (0700 for the
+//! (confine/statedir.rs): ours, not a symlink, closed to other users (0700 for the
 //! default, no write for them when an engine gives `--root`), checked at
 //! every command. What we put in it is theirs to neither read nor change:
 //! container directories 0700, files 0600 (docs/SECURITY.md).
@@ -31,8 +31,8 @@ use std::path::{Path, PathBuf};
 
 use serde::{Deserialize, Serialize};
 
+use crate::confine::statedir::{self, Access};
 use crate::error::{Context, Error, Result};
-use crate::statedir::{self, Access};
 use crate::sys;
 
 /// What `create` records.
@@ -47,7 +47,7 @@ pub struct Record {
     pub created: String,
     #[serde(default)]
     pub annotations: HashMap<String, String>,
-    /// Our cgroup record (cgroup/oci.rs), when the container has one.
+    /// Our cgroup record (confine/cgroup/oci.rs), when the container has one.
     #[serde(default)]
     pub cgroup: Option<serde_json::Value>,
     /// Whether the container has its own PID namespace (kill --all and ps
@@ -95,7 +95,7 @@ fn default_root() -> PathBuf {
     }
 }
 
-/// `root` checked by the state-directory rule (statedir.rs): private
+/// `root` checked by the state-directory rule (confine/statedir.rs): private
 /// (0700) when it is our default, closed to other users' writes when an
 /// engine chose it. `create`: made (0700) when missing; otherwise None
 /// when missing.

@@ -1,6 +1,6 @@
 //! bpf(2) for cgroup device programs: load a BPF_PROG_TYPE_CGROUP_DEVICE
 //! program and attach it to a cgroup v2 directory. The program itself is
-//! built by the caller (cgroup/devices.rs); nothing here decides policy.
+//! built by the caller (confine/cgroup/devices.rs); nothing here decides policy.
 //! Ref: include/uapi/linux/bpf.h (union bpf_attr), bpf(2)
 
 use std::ffi::CStr;

@@ -1,4 +1,4 @@
-//! Sealed, executable memfds: the exec trampoline's image (trampoline.rs)
+//! Sealed, executable memfds: the exec trampoline's image (confine/trampoline.rs)
 //! and `sandbox-oci init`'s copy of our binary. What the kernel runs
 //! from one of these is never our binary on the host, and nothing can
 //! change it once sealed. Ref: memfd_create(2), fcntl(2) "File Sealing",

@@ -1,7 +1,7 @@
 //! Joining what exists: setns(2) into a running sandbox's namespaces
 //! (through a pidfd, or an ns file), the parent of a user namespace, and
-//! flock(2) and renameat2(2) for the state directory's entries (state.rs,
-//! join.rs).
+//! flock(2) and renameat2(2) for the state directory's entries (named/state.rs,
+//! named/join.rs).
 
 use std::io;
 use std::os::fd::{AsRawFd, BorrowedFd, FromRawFd, OwnedFd, RawFd};

@@ -1,5 +1,5 @@
 //! seccomp(2) with flags: the one way both filters are installed (the
-//! default filter with none, sandbox-oci's with the profile's; src/seccomp/).
+//! default filter with none, sandbox-oci's with the profile's; src/confine/seccomp/).
 
 use std::io;
 

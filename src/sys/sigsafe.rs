@@ -1,6 +1,6 @@
 //! The async-signal-safe subset: the only functions the clone child may
-//! call before it execs, and the guard process (`guard_main` in parent.rs)
-//! at all. Both are copies of the launcher made by clone or fork: another
+//! call before it execs (launch/clone_child.rs), and the guard process
+//! (launch/guard.rs) at all. Both are copies of the launcher made by clone or fork: another
 //! thread's lock or a half-updated allocator may be frozen in that copy, so
 //! nothing here allocates or takes a lock. Each function is one system call
 //! (or a loop of them) plus `cvt`, which only reads errno; an `io::Error`
@@ -9,7 +9,7 @@
 //! Descriptors are taken by number (`RawFd`): the callers hold copies of
 //! the launcher's fds, which no Rust object in the copy will use again, and
 //! they end in execve or `_exit`. Which numbers they close or replace is
-//! their protocol (parent.rs), not something these wrappers can check.
+//! their protocol (launch/clone_child.rs, launch/guard.rs), not something these wrappers can check.
 //! Closing or duplicating a number is memory-safe in any case: it changes
 //! only the descriptor table.
 

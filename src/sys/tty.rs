@@ -1,6 +1,6 @@
 //! Terminals, ptys and what the stdio relay needs: termios, window size,
 //! the controlling terminal, splice, and passing a descriptor over a unix
-//! socket (SCM_RIGHTS). Used by relay.rs (the launcher) and child.rs (the
+//! socket (SCM_RIGHTS). Used by launch/relay.rs (the launcher) and launch/stage.rs (the
 //! stage that makes the sandbox's pty).
 
 use std::io;

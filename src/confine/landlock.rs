@@ -24,10 +24,10 @@ use landlock::{
     Ruleset, RulesetAttr, RulesetCreatedAttr, RulesetStatus, Scope, ABI,
 };
 
+use crate::confine::rootfs;
 use crate::error::{Error, Result};
 use crate::plan::Plan;
 use crate::plan::{LandlockMode, RootMode};
-use crate::rootfs;
 
 /// The newest ABI whose rights we use and have tested. The crate drops what
 /// an older kernel lacks (best effort); require only insists that some

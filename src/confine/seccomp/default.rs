@@ -360,9 +360,9 @@ mod tests {
     //! The compiled programs run through a small classic-BPF interpreter,
     //! so every row of the table is checked as the kernel would see it.
     use super::*;
-    use crate::seccomp::default_program::DEFAULT_PROGRAM;
-    use crate::seccomp::interp::run;
-    use crate::seccomp::{AUDIT_ARCH_I386, AUDIT_ARCH_X86_64, X32_SYSCALL_BIT};
+    use crate::confine::seccomp::default_program::DEFAULT_PROGRAM;
+    use crate::confine::seccomp::interp::run;
+    use crate::confine::seccomp::{AUDIT_ARCH_I386, AUDIT_ARCH_X86_64, X32_SYSCALL_BIT};
 
     // ---- The reference: the table's meaning, evaluated directly ----
 
@@ -404,7 +404,7 @@ mod tests {
 
     /// What the kernel reads: struct seccomp_data.
     fn data(nr: i64, arch: u32, args: [u64; 6]) -> Vec<u8> {
-        crate::seccomp::interp::data(nr as u32, arch, args)
+        crate::confine::seccomp::interp::data(nr as u32, arch, args)
     }
 
     /// What the installed filter answers.
@@ -447,7 +447,7 @@ mod tests {
     /// first three arguments, clone's flags on top of fork's and a
     /// thread's, socket families by netlink protocols, TIOCSTI and other
     /// ioctls with high bits, personalities.
-    const RECORDED: &str = include_str!("../../tests/fixtures/seccomp-default.txt");
+    const RECORDED: &str = include_str!("../../../tests/fixtures/seccomp-default.txt");
 
     fn hex(s: &str) -> u64 {
         u64::from_str_radix(s.trim_start_matches("0x"), 16).expect("hex")
@@ -478,7 +478,7 @@ mod tests {
             let want: Vec<u32> = words.map(|w| hex(w) as u32).collect();
             for (i, a) in args.iter().enumerate() {
                 let w = if want.len() == 1 { want[0] } else { want[i] };
-                let d = crate::seccomp::interp::data(nr, arch, *a);
+                let d = crate::confine::seccomp::interp::data(nr, arch, *a);
                 let got = run(&compiled, &d);
                 assert_eq!(got, w, "compiled: {first} {nr:#x} args {a:x?}");
                 let got = run(installed, &d);
@@ -502,7 +502,7 @@ mod tests {
 
     // ---- The installed program (default_program.rs) ----
 
-    const GENERATED: &str = "src/seccomp/default_program.rs";
+    const GENERATED: &str = "src/confine/seccomp/default_program.rs";
     const COMMITTED: &str = include_str!("default_program.rs");
 
     /// default_program.rs for `prog`: one instruction a line, each with

@@ -2,7 +2,7 @@
 //!
 //! prepare (checks, cgroup, pipes, the re-exec's arguments) → clone into
 //! the new namespaces → the clone child waits for the release byte, then
-//! re-execs `/proc/self/exe child` (child.rs) → meanwhile the launcher
+//! re-execs `/proc/self/exe child` (stage.rs) → meanwhile the launcher
 //! places it in its cgroup, starts the guard and writes the id maps →
 //! release with the plan (channel.rs) → supervise: read the report pipe
 //! (EOF means the command was exec'd), forward signals, enforce the
@@ -21,18 +21,19 @@ use std::time::{Duration, Instant};
 
 use libc::{c_int, pid_t};
 
-use crate::cgroup::{Cgroup, Usage};
-use crate::channel::{
-    self, PlanSender, PreparedError, ReportReceiver, Up, PLAN_FD, REPORT_FD, TTY_FD,
-};
+use super::clone_child::{child_after_clone, CloneFds};
+use super::guard::Guard;
+use super::supervise::Supervisor;
+use crate::channel::{self, PlanSender, PreparedError, ReportReceiver, Up};
+use crate::confine::cgroup::{Cgroup, Usage};
+use crate::confine::limits;
+use crate::confine::net::{Pasta, PastaLaunch};
 use crate::error::{Context, Error, Result};
-use crate::idmap::{IdMap, Writer};
-use crate::limits;
-use crate::net::{Pasta, PastaLaunch};
+use crate::launch::relay::{self, Relay};
+use crate::launch::status::{self, Report};
+use crate::plan::idmap::{IdMap, Writer};
 use crate::plan::{Plan, Supervision};
-use crate::relay::{self, Relay};
-use crate::signals::{already_delivered, HANDLED};
-use crate::status::{self, Report};
+use crate::signals::HANDLED;
 use crate::sys::{self, sigsafe, Exit};
 
 /// GNU timeout's status for "the time ran out".
@@ -120,13 +121,13 @@ impl StatusSink {
 }
 
 /// Where notices go: the caller's callback, and the report.
-struct Notices {
+pub(super) struct Notices {
     callback: Option<NoticeFn>,
     seen: Vec<String>,
 }
 
 impl Notices {
-    fn say(&mut self, text: impl Into<String>) {
+    pub(super) fn say(&mut self, text: impl Into<String>) {
         let text = text.into();
         if let Some(f) = &mut self.callback {
             f(&text);
@@ -491,7 +492,7 @@ struct ReleaseWith<'a> {
     /// The caller's terminal and its settings, for the guard to restore.
     guard_tty: Option<(c_int, sys::Termios)>,
     pasta: Option<&'a PastaLaunch>,
-    subids: Option<&'a crate::subid::SubIds>,
+    subids: Option<&'a crate::plan::subid::SubIds>,
 }
 
 fn release(
@@ -543,8 +544,8 @@ fn release(
     let mut guard = if early { spawn_guard()? } else { None };
     match subids {
         // Through shadow's helpers, which check /etc/subuid and /etc/subgid
-        // (subid.rs); newgidmap leaves setgroups as the policy there says.
-        Some(s) => crate::subid::write_maps(pid, s)?,
+        // (plan/subid.rs); newgidmap leaves setgroups as the policy there says.
+        Some(s) => crate::plan::subid::write_maps(pid, s)?,
         None => write_id_maps(pid)?,
     }
     // pasta joins the namespaces through /proc/PID/ns, so after the maps
@@ -744,238 +745,12 @@ impl Drop for Running {
     }
 }
 
-/// The launcher's watchdog: a small process of its own that outlives a
-/// launcher killed with SIGKILL, then kills the sandbox through a pidfd
-/// (so never a process that reused the pid) and removes its cgroup.
-/// PR_SET_PDEATHSIG alone is not enough: the command, as PID 1, may clear
-/// it (prctl(PR_SET_PDEATHSIG, 0)) or swap it for a signal it ignores, and
-/// nothing in the sandbox can reach the guard.
-struct Guard {
-    pid: pid_t,
-    /// Its only link to us: EOF means we died; a byte means "done".
-    life: OwnedFd,
-    /// Whether it leaves as soon as the sandbox has ended (nothing of
-    /// ours to clean up after it then).
-    leaves_with_sandbox: bool,
-}
-
-impl Guard {
-    /// `tty`: the caller's terminal and its settings before the run, put
-    /// back if the launcher dies while the terminal is raw. `pasta`:
-    /// whether a process to kill with the sandbox will follow (`watch`).
-    fn spawn(
-        pidfd: &OwnedFd,
-        cgroup: Option<&std::path::Path>,
-        tty: Option<(c_int, sys::Termios)>,
-        pasta: bool,
-    ) -> Result<Guard> {
-        // With nothing but the sandbox to see to (no cgroup to remove, no
-        // pasta to kill, no terminal to put back), the guard is done when
-        // the sandbox is: it leaves then, while we collect the end, rather
-        // than when we tell it to (its exit is on our way out otherwise).
-        let leaves_with_sandbox = cgroup.is_none() && tty.is_none() && !pasta;
-        let cgroup = cgroup
-            .map(sys::cstr)
-            .transpose()
-            .ctx_step("prepare the guard")?;
-        let (life_read, life_write) = sys::pipe_high().ctx_step("create the guard's pipe")?;
-        let pid = sys::fork().ctx_step("start the guard")?;
-        if pid == 0 {
-            guard_main(
-                life_read.as_raw_fd(),
-                pidfd.as_raw_fd(),
-                cgroup.as_deref(),
-                tty,
-                leaves_with_sandbox,
-            );
-        }
-        Ok(Guard {
-            pid,
-            life: life_write,
-            leaves_with_sandbox,
-        })
-    }
-
-    /// Kill process `pid` too (pasta) if we die. Our unreaped child, so the
-    /// pid stays its own until the guard has opened a pidfd for it.
-    fn watch(&self, pid: pid_t) {
-        let mut msg = [b'P', 0, 0, 0, 0];
-        msg[1..].copy_from_slice(&pid.to_le_bytes());
-        let _ = sys::write_all(self.life.as_raw_fd(), &msg);
-    }
-
-    /// We end normally: tell the guard so, and reap it. One that leaves
-    /// with the sandbox may be gone already (a write would raise SIGPIPE,
-    /// which a library's caller may not ignore): it is only closed on, and
-    /// if it still runs it finds the sandbox over and leaves.
-    fn dismiss(self) {
-        if !self.leaves_with_sandbox {
-            let _ = sys::write_all(self.life.as_raw_fd(), b"D");
-        }
-        drop(self.life);
-        let _ = sys::waitpid(self.pid, false);
-    }
-}
-
-/// The guard process. `sys::sigsafe` calls only: it is a fork of the
-/// launcher, which may have other threads (a library's caller).
-fn guard_main(
-    life: c_int,
-    pidfd: c_int,
-    cgroup: Option<&std::ffi::CStr>,
-    tty: Option<(c_int, sys::Termios)>,
-    leaves_with_sandbox: bool,
-) -> ! {
-    // Its own session: the terminal's ^C, ^Z and hangup go to the
-    // launcher's process group, not to the guard; a kill of that group
-    // misses it too. The signals the launcher blocked stay blocked here.
-    let _ = sigsafe::setsid();
-    // Keep only the pipe (as 0), the pidfd (as 1) and the caller's
-    // terminal when the relay may make it raw (as 2): nothing else of the
-    // launcher's, above all not its stdout, which a reader may wait on.
-    if sigsafe::dup2(life, 0).is_err() || sigsafe::dup2(pidfd, 1).is_err() {
-        sigsafe::exit_now(1);
-    }
-    let tty = tty.filter(|(fd, _)| sigsafe::dup2(*fd, 2).is_ok());
-    let _ = sigsafe::close_range(if tty.is_some() { 3 } else { 2 });
-    // A process to kill along with the sandbox (pasta), by pidfd.
-    let mut also = -1;
-    loop {
-        // The sandbox has ended (its PID 1's pidfd polls readable once
-        // every process of it is gone) and nothing else needs us.
-        if leaves_with_sandbox && matches!(sigsafe::poll_either(0, 1), Ok((false, true))) {
-            sigsafe::exit_now(0);
-        }
-        match sigsafe::read_byte(0) {
-            Ok(Some(b'P')) => {
-                let mut pid = [0u8; 4];
-                for b in &mut pid {
-                    *b = match sigsafe::read_byte(0) {
-                        Ok(Some(b)) => b,
-                        _ => 0,
-                    };
-                }
-                if let Ok(fd) = sigsafe::pidfd_open(pid_t::from_le_bytes(pid)) {
-                    also = fd;
-                }
-            }
-            // "Done": the launcher ended normally and has cleaned up.
-            Ok(Some(_)) => sigsafe::exit_now(0),
-            // EOF: the launcher died without a word.
-            _ => break,
-        }
-    }
-    let _ = sigsafe::pidfd_send_signal(1, libc::SIGKILL);
-    if also >= 0 {
-        let _ = sigsafe::pidfd_send_signal(also, libc::SIGKILL);
-    }
-    // Its terminal may be raw: put the settings from before the run back.
-    if let Some((_, saved)) = &tty {
-        let _ = sigsafe::restore_termios(2, saved);
-    }
-    // Wait for the sandbox to be gone (its pidfd polls readable), then
-    // remove its cgroup, which is busy until then.
-    let _ = sigsafe::poll(1, 10_000);
-    if let Some(dir) = cgroup {
-        for _ in 0..100 {
-            match sigsafe::rmdir(dir) {
-                Err(e) if e.raw_os_error() == Some(libc::EBUSY) => {}
-                _ => break,
-            }
-            let _ = sigsafe::poll(-1, 10);
-        }
-    }
-    sigsafe::exit_now(0)
-}
-
-/// The pipe ends as raw numbers, for the clone child.
-struct CloneFds {
-    ctl_read: c_int,
-    ctl_write: c_int,
-    report_read: c_int,
-    report_write: c_int,
-    /// What goes on fds 0, 1, 2 in place of the caller's (relay.rs; -1:
-    /// the caller's own).
-    stdio: [c_int; 3],
-    /// The pty socket's child end, for `TTY_FD` (-1: none).
-    tty: c_int,
-}
-
-/// The clone child: PID 1 of the new namespaces, still the launcher's
-/// image, until it execs `/proc/self/exe child`.
-///
-/// Async-signal-safe calls only: the launcher's heap and locks are a copy
-/// of a moment we do not control (another thread of a library's caller may
-/// have held malloc's lock), so nothing here allocates or locks. All it
-/// needs was made before clone (`Prepared`).
-fn child_after_clone(
-    fds: CloneFds,
-    exe: &std::ffi::CStr,
-    argv: &sys::CStringArray,
-    envp: &sys::CStringArray,
-    exec_error: &mut PreparedError,
-    become_root: bool,
-) -> ! {
-    // ---- Clone child, PID 1 in the new namespaces, uid not yet mapped ----
-    // Our copies of the launcher's ends go first: while we hold the control
-    // pipe's write end, the read below could never see EOF.
-    let _ = sigsafe::close(fds.ctl_write);
-    let _ = sigsafe::close(fds.report_read);
-    // Arm the death signal before waiting: if the launcher is already gone
-    // the read below sees EOF (its write end closed) and we leave, so no
-    // window exists in which it dies unnoticed.
-    if sigsafe::set_parent_death_signal(libc::SIGKILL).is_err() {
-        sigsafe::exit_now(crate::error::EXIT_SANDBOX as i32);
-    }
-    // Wait for the release byte: the maps must be written before we exec,
-    // or the exec of an unmapped uid drops every capability
-    // (docs/ARCHITECTURE.md, "Ordering constraints").
-    match sigsafe::read_byte(fds.ctl_read) {
-        Ok(Some(channel::RELEASE)) => {}
-        _ => sigsafe::exit_now(crate::error::EXIT_SANDBOX as i32),
-    }
-    // A tree made by a subordinate range (subid.rs): the range is 0..N-1
-    // and we, the caller, are N. Become 0 while we hold every capability
-    // of the namespace, or the exec below would drop them all. The
-    // credential change clears the death signal: arm it again.
-    if become_root
-        && (sigsafe::setresgid(0).is_err()
-            || sigsafe::setresuid(0).is_err()
-            || sigsafe::set_parent_death_signal(libc::SIGKILL).is_err())
-    {
-        sigsafe::exit_now(crate::error::EXIT_SANDBOX as i32);
-    }
-    // The pipes on the numbers the child stage expects. Both are 10 or
-    // above (pipe_high), so neither dup2 clobbers the other's source; the
-    // copies are not CLOEXEC, so they survive the exec, and every other fd
-    // of the launcher's is CLOEXEC.
-    if sigsafe::dup2(fds.report_write, REPORT_FD).is_err()
-        || sigsafe::dup2(fds.ctl_read, PLAN_FD).is_err()
-    {
-        sigsafe::exit_now(crate::error::EXIT_SANDBOX as i32);
-    }
-    // The relay's pipes in place of the caller's files, and the pty
-    // socket; all of them are 10 or above too.
-    for (target, src) in [
-        (0, fds.stdio[0]),
-        (1, fds.stdio[1]),
-        (2, fds.stdio[2]),
-        (TTY_FD, fds.tty),
-    ] {
-        if src >= 0 && sigsafe::dup2(src, target).is_err() {
-            sigsafe::exit_now(crate::error::EXIT_SANDBOX as i32);
-        }
-    }
-    let Err(e) = sigsafe::execve(exe, argv, envp);
-    exec_error.send(REPORT_FD, e.raw_os_error().unwrap_or(libc::EIO))
-}
-
 /// Our own uid and gid as 0 inside: uid_map, then "deny" to setgroups,
-/// then gid_map, by the one id-map writer (idmap.rs).
+/// then gid_map, by the one id-map writer (plan/idmap.rs).
 fn write_id_maps(pid: pid_t) -> Result<()> {
     let uid = [IdMap::single(0, sys::geteuid())];
     let gid = [IdMap::single(0, sys::getegid())];
-    crate::idmap::write(pid, &uid, &gid, Writer::Launcher).map_err(|e| {
+    crate::plan::idmap::write(pid, &uid, &gid, Writer::Launcher).map_err(|e| {
         if e.raw_errno() == Some(libc::EPERM) {
             e.with_hint(USERNS_HINT)
         } else {
@@ -993,213 +768,5 @@ fn clone_error(e: std::io::Error) -> Error {
             err.with_hint(USERNS_HINT)
         }
         _ => err,
-    }
-}
-
-struct Supervisor {
-    pid: pid_t,
-    kill_after: Duration,
-    timeout_at: Option<Instant>,
-    /// Set once we were asked to stop or timed out: when to SIGKILL.
-    kill_at: Option<Instant>,
-    timed_out: bool,
-    stopped_by: Option<c_int>,
-    /// Whether the grace period ran out and we killed the sandbox.
-    killed: bool,
-    /// Whether PID 1 has been waited for.
-    reaped: bool,
-}
-
-impl Supervisor {
-    fn new(pid: pid_t, s: &Supervision) -> Supervisor {
-        Supervisor {
-            pid,
-            kill_after: s.kill_after,
-            timeout_at: s.timeout.map(|t| Instant::now() + t),
-            kill_at: None,
-            timed_out: false,
-            stopped_by: None,
-            killed: false,
-            reaped: false,
-        }
-    }
-
-    /// How long poll may sleep: until the next deadline, else forever; and
-    /// without a pidfd or a signalfd to wake us, 10 ms at a time.
-    fn poll_timeout(&self, woken_by_exit: bool) -> c_int {
-        let next = [self.kill_at, self.timeout_at].into_iter().flatten().min();
-        let ms = match next {
-            None => -1,
-            // Rounded up: a poll that wakes a little early would spin.
-            Some(d) => (d.saturating_duration_since(Instant::now()).as_micros() as u64)
-                .div_ceil(1000)
-                .min(i32::MAX as u64) as c_int,
-        };
-        match (woken_by_exit, ms) {
-            (true, ms) => ms,
-            (false, -1) => 10,
-            (false, ms) => ms.min(10),
-        }
-    }
-
-    /// Wait for the child to end, forwarding signals and enforcing the
-    /// timeout. Returns how PID 1 ended and what came over the report pipe.
-    fn wait(
-        &mut self,
-        reports: &mut ReportReceiver,
-        sigfd: Option<&OwnedFd>,
-        pidfd: Option<&OwnedFd>,
-        relay: &mut Relay,
-        notices: &mut Notices,
-    ) -> Result<(sys::Ended, channel::Reports)> {
-        let mut got = channel::Reports::default();
-        loop {
-            let timeout = self.poll_timeout(sigfd.is_some() || pidfd.is_some());
-            let base: Vec<std::os::fd::BorrowedFd<'_>> = [sigfd, pidfd]
-                .into_iter()
-                .flatten()
-                .map(|f| f.as_fd())
-                .collect();
-            let (rev, report_ready) =
-                relay.poll_round(&base, reports, timeout, "wait for the sandbox")?;
-            if report_ready {
-                reports.read_some().ctx_step("read the report pipe")?;
-                take_reports(reports, &mut got, notices);
-            }
-            if let Some(fd) = sigfd {
-                if rev[0] != 0 {
-                    while let Some(info) = sys::read_signal(fd.as_fd()).ctx_step("read signals")? {
-                        if info.signo != libc::SIGCHLD {
-                            self.on_signal(info, relay);
-                        }
-                    }
-                }
-            }
-            self.deadlines();
-            if let Some(ended) = sys::wait4(self.pid, true).ctx_step("wait for the sandbox")? {
-                self.reaped = true;
-                // Every process of the sandbox is gone: what it wrote is
-                // in the pipes and the pty; pass it on, and put the
-                // caller's terminal back.
-                relay.finish();
-                // The child is gone: every write end of the report pipe is
-                // closed, so this read ends.
-                reports.read_to_end();
-                take_reports(reports, &mut got, notices);
-                if reports.has_partial() && got.error.is_none() {
-                    got.error = Some(Error::msg(
-                        "child stage",
-                        "unreadable report: it ends early",
-                    ));
-                }
-                return Ok((ended, got));
-            }
-        }
-    }
-
-    fn deadlines(&mut self) {
-        let now = Instant::now();
-        if self.timeout_at.is_some_and(|t| now >= t) {
-            self.timeout_at = None;
-            self.timed_out = true;
-            self.ask_to_stop();
-        }
-        if self.kill_at.is_some_and(|k| now >= k) {
-            self.kill_now();
-        }
-    }
-
-    /// A signal sent to the launcher. What the terminal sends (^C, ^\,
-    /// window size; si_code SI_KERNEL) to our process group has already
-    /// reached the sandbox when it shares the group, so it is not sent
-    /// twice, and ^C is the command's to handle, not a request to end the
-    /// sandbox. A signal sent to us on purpose (kill, a supervisor) is
-    /// forwarded, and TERM, INT or HUP mean "stop": the sandbox gets the
-    /// grace period, then SIGKILL; a second one kills at once. A hangup
-    /// always means stop.
-    ///
-    /// Under `--stdio relay` the sandbox has a session of its own, so the
-    /// caller's terminal reaches it only through the relay: a window
-    /// change becomes a new size on the sandbox's pty, and ^C or ^\ the
-    /// caller's terminal generated (while it is not raw) goes to the pty's
-    /// foreground group, as if typed there; once, either way.
-    fn on_signal(&mut self, info: sys::SigInfo, relay: &Relay) {
-        let sig = info.signo;
-        let from_terminal = info.code == libc::SI_KERNEL;
-        let handled = match sig {
-            libc::SIGWINCH => relay.resize(),
-            libc::SIGINT | libc::SIGQUIT if from_terminal => relay.terminal_signal(sig),
-            _ => false,
-        };
-        if !handled && !already_delivered(&info, self.pid) {
-            let _ = sys::kill(self.pid, sig);
-        }
-        let stop = match sig {
-            libc::SIGHUP => true,
-            libc::SIGTERM | libc::SIGINT => !from_terminal,
-            _ => false,
-        };
-        if stop {
-            self.stopped_by.get_or_insert(sig);
-            if self.kill_at.is_some() {
-                self.kill_now();
-            } else {
-                self.start_grace();
-            }
-        }
-    }
-
-    /// The timeout: SIGTERM (under --init, init hands it to the command),
-    /// then the grace period.
-    fn ask_to_stop(&mut self) {
-        let _ = sys::kill(self.pid, libc::SIGTERM);
-        if self.kill_at.is_none() {
-            self.start_grace();
-        }
-    }
-
-    fn start_grace(&mut self) {
-        if self.kill_after.is_zero() {
-            self.kill_now();
-        } else {
-            self.kill_at = Some(Instant::now() + self.kill_after);
-        }
-    }
-
-    /// Killing PID 1 of the namespace kills every process in it, setsid'd,
-    /// double-forked and signal-ignoring ones included.
-    /// Ref: pid_namespaces(7)
-    fn kill_now(&mut self) {
-        if sys::kill(self.pid, libc::SIGKILL).is_ok() {
-            self.killed = true;
-        }
-        self.kill_at = None;
-    }
-}
-
-/// Sort what has arrived: notices go out at once, the error and init's
-/// status are kept. An unreadable message is the sandbox's error.
-fn take_reports(reports: &mut ReportReceiver, got: &mut channel::Reports, notices: &mut Notices) {
-    while let Some(m) = reports.next() {
-        match m {
-            Ok(Up::Notice(n)) => notices.say(n),
-            Ok(Up::Error(e)) => {
-                got.error.get_or_insert(e);
-            }
-            Ok(Up::Status(s, seen)) => {
-                got.status = Some(s);
-                got.seen |= seen;
-            }
-            Ok(Up::Reached(p)) => {
-                got.error.get_or_insert(Error::msg(
-                    "child stage",
-                    format!("unexpected report {p:?}"),
-                ));
-            }
-            Err(m) => {
-                got.error
-                    .get_or_insert(Error::msg("child stage", format!("unreadable report: {m}")));
-            }
-        }
     }
 }

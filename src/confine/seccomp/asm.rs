@@ -1,6 +1,6 @@
 //! Classic BPF with labels, the one assembler of both filters (the
-//! default filter, src/seccomp/default.rs, and sandbox-oci's profiles,
-//! src/seccomp/oci.rs, both through src/seccomp/filter.rs): conditional
+//! default filter, src/confine/seccomp/default.rs, and sandbox-oci's profiles,
+//! src/confine/seccomp/oci.rs, both through src/confine/seccomp/filter.rs): conditional
 //! jumps go to labels anywhere forward, and `finish` sends those too long
 //! for a one-byte offset through BPF_JA, whose offset is 32 bits.
 

@@ -1,9 +1,9 @@
 //! Stage 2: `sandbox child`, the child stage: the binary re-exec'd by the
-//! clone child (parent.rs) once its id maps are written.
+//! clone child (clone_child.rs) once its id maps are written.
 //!
 //! read the plan (channel.rs) → a helper thread makes the network
 //! namespace, brings lo up and writes the namespace limits (`Helper`)
-//! while this one sets the hostname, mounts and pivot_roots (rootfs.rs)
+//! while this one sets the hostname, mounts and pivot_roots (confine/rootfs.rs)
 //! → join it (setns) → environment → nested user namespace for
 //! --uid/--gid → working directory (checked) → fd hygiene → drop
 //! capabilities → no_new_privs → Landlock → seccomp → execve(command).
@@ -21,17 +21,17 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 
 use crate::channel::{self, ReportSender, PLAN_FD, REPORT_FD, TTY_FD};
+use crate::confine::rootfs;
+use crate::confine::trampoline::{Sealed, Trampoline};
+use crate::confine::untrusted::{self, Refused, MAX_ROOTFS_FILE};
+use crate::confine::{landlock, seccomp};
 use crate::error::{Context, Error, Result, EXIT_CANNOT_EXEC, EXIT_NOT_FOUND, EXIT_SANDBOX};
-use crate::idmap::IdMap;
+use crate::launch::relay;
+use crate::launch::status;
+use crate::plan::idmap::IdMap;
 use crate::plan::{Plan, StdioMode};
-use crate::relay;
-use crate::rootfs;
 use crate::signals::{self, HANDLED};
-use crate::status;
 use crate::sys;
-use crate::trampoline::{Sealed, Trampoline};
-use crate::untrusted::{self, Refused, MAX_ROOTFS_FILE};
-use crate::{landlock, seccomp};
 
 /// The PATH the command starts with (Debian's default for root).
 pub const DEFAULT_PATH: &str = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin";
@@ -112,14 +112,14 @@ fn stage(plan: &Plan, report: &ReportSender) -> Result<Infallible> {
     if plan.pasta.is_some() {
         // Before the mounts, through the host's /proc, which still shows
         // our own network namespace's sysctls (clone made it, for pasta).
-        crate::net::allow_low_ports()?;
+        crate::confine::net::allow_low_ports()?;
         if let Some(p) = &plan.pasta {
-            crate::net::install_rules(p)?;
+            crate::confine::net::install_rules(p)?;
         }
     }
     if plan.sys {
         // A new sysfs shows the mounter's network namespace, which must be
-        // the sandbox's own by then (rootfs.rs `mount_sys`).
+        // the sandbox's own by then (confine/rootfs.rs `mount_sys`).
         helper.take().map_or(Ok(()), |h| h.finish(plan, report))?;
     }
     let root_writable = rootfs::setup(plan, report)?;
@@ -128,7 +128,7 @@ fn stage(plan: &Plan, report: &ReportSender) -> Result<Infallible> {
         relay::make_pty(pty, sock)?;
     }
     if let Some(pasta) = &plan.pasta {
-        crate::net::write_etc(pasta, &plan.hostname)?;
+        crate::confine::net::write_etc(pasta, &plan.hostname)?;
     }
     let env = environment(plan, rootfs_home(plan.uid, report));
     // With subordinate ids mapped, --uid/--gid are ids of this namespace:
@@ -180,7 +180,7 @@ fn stage(plan: &Plan, report: &ReportSender) -> Result<Infallible> {
         apply_seccomp()?;
     }
     if plan.init {
-        init(report, crate::status::cpu_limit(&plan.limits))?;
+        init(report, crate::launch::status::cpu_limit(&plan.limits))?;
     }
     Err(command.run())
 }
@@ -189,7 +189,7 @@ fn stage(plan: &Plan, report: &ReportSender) -> Result<Infallible> {
 /// the root, the two being independent: make the sandbox's network
 /// namespace (unless it shares the host's, or clone made it for pasta),
 /// bring its `lo` up (a new network namespace starts with it down), and
-/// write the namespace limits through the host's /proc (nslimits.rs says
+/// write the namespace limits through the host's /proc (confine/nslimits.rs says
 /// which files and why), those the main thread has not taken once it has
 /// built the root. Making a network namespace takes about 0.45 ms here
 /// and the limits 0.2 ms, the mounts 0.6 ms: in parallel they cost the
@@ -237,7 +237,7 @@ impl SharedLimits {
             let Some((name, value)) = self.list.get(i) else {
                 return Ok(());
             };
-            if !crate::nslimits::apply(self.sys_dir.as_fd(), name, *value)? {
+            if !crate::confine::nslimits::apply(self.sys_dir.as_fd(), name, *value)? {
                 self.not_set
                     .lock()
                     .unwrap_or_else(|p| p.into_inner())
@@ -353,9 +353,11 @@ fn helper_thread(
 pub(crate) fn set_rlimits(plan: &Plan) -> Result<()> {
     for l in &plan.limits {
         let r = l.resource();
-        let shown = format!("{}={}", r.name, crate::limits::show(l.value));
-        let (soft, hard) =
-            crate::limits::soft_hard(l, sys::getrlimit(r.resource).ctx("read limit", &shown)?.1);
+        let shown = format!("{}={}", r.name, crate::confine::limits::show(l.value));
+        let (soft, hard) = crate::confine::limits::soft_hard(
+            l,
+            sys::getrlimit(r.resource).ctx("read limit", &shown)?.1,
+        );
         sys::setrlimit(r.resource, soft, hard).ctx("set limit", &shown)?;
     }
     Ok(())
@@ -493,7 +495,7 @@ pub(crate) fn drop_capabilities(switch_to: Option<(u32, u32)>) -> Result<()> {
     sys::clear_caps().ctx_step("clear the capability sets")
 }
 
-/// Install the default filter (src/seccomp/default.rs), one program.
+/// Install the default filter (src/confine/seccomp/default.rs), one program.
 pub(crate) fn apply_seccomp() -> Result<()> {
     seccomp::install_default()
 }
@@ -531,16 +533,7 @@ pub(crate) fn rootfs_home(uid: u32, report: &ReportSender) -> OsString {
             Vec::new()
         }
     };
-    passwd_home(&passwd, uid).unwrap_or_else(|| "/".into())
-}
-
-/// The home directory of `uid` in the text of a passwd file.
-pub(crate) fn passwd_home(passwd: &[u8], uid: u32) -> Option<OsString> {
-    passwd.split(|&b| b == b'\n').find_map(|line| {
-        let f: Vec<&[u8]> = line.split(|&b| b == b':').collect();
-        let matches = f.len() >= 7 && f[2] == uid.to_string().as_bytes();
-        (matches && !f[5].is_empty()).then(|| OsStr::from_bytes(f[5]).to_os_string())
-    })
+    untrusted::passwd_home(&passwd, uid).unwrap_or_else(|| "/".into())
 }
 
 /// --uid/--gid other than 0: with a single mapped id the set-up must run as
@@ -589,7 +582,7 @@ pub(crate) struct CommandExec {
 
 /// Resolve the command as execvp would, but telling "not found" (127)
 /// from "found but not executable" (126), through the exec trampoline
-/// (trampoline.rs), so that nothing the command's exec starts can reach
+/// (confine/trampoline.rs), so that nothing the command's exec starts can reach
 /// our binary; `report_fd` is the report pipe it writes a failure to.
 /// Made before the resource limits: the trampoline's memfd is written
 /// here, and RLIMIT_FSIZE would refuse that.
@@ -752,16 +745,6 @@ fn not_in_path(shown: &str, rootfs: &str, path: &[u8]) -> Error {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn home_from_passwd() {
-        let p = b"root:x:0:0:root:/root:/bin/sh\nu:x:1000:1000::/home/u:/bin/sh\nbad line\nn:x:7:7:::/bin/sh\n";
-        assert_eq!(passwd_home(p, 0), Some("/root".into()));
-        assert_eq!(passwd_home(p, 1000), Some("/home/u".into()));
-        assert_eq!(passwd_home(p, 7), None);
-        assert_eq!(passwd_home(p, 5), None);
-        assert_eq!(passwd_home(b"", 0), None);
-    }
 
     #[test]
     fn setenv_overrides_defaults() {

@@ -15,12 +15,15 @@
 //! and keeps them in the order given: that order matters for
 //! `--bind`/`--ro-bind` (a later bind covers an earlier one).
 
+// The man page (`sandbox man`), built from the option table.
+pub(crate) mod manual;
+
 use std::borrow::Cow;
 use std::ffi::{OsStr, OsString};
 use std::os::unix::ffi::OsStrExt;
 
+use crate::confine::limits;
 use crate::error::{Error, Result};
-use crate::limits;
 use crate::plan::{BindArg, IdMapMode, LandlockMode, RootMode, RunArgs, StdioMode, TmpfsArg};
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -33,16 +36,16 @@ pub enum Cmd {
     Doctor,
     /// `sandbox images [--json | --prune]`: the image cache.
     Images(ImagesAction),
-    /// `sandbox man`: the sandbox(1) page, in roff (src/manual.rs).
+    /// `sandbox man`: the sandbox(1) page, in roff (src/cli/manual.rs).
     Man,
     /// `sandbox completions SHELL`: a completion script for SHELL.
-    Completions(crate::manual::Shell),
+    Completions(crate::cli::manual::Shell),
     /// `sandbox ps [--json]`.
     Ps {
         json: bool,
     },
     /// `sandbox exec …`.
-    Exec(Box<crate::join::ExecArgs>),
+    Exec(Box<crate::named::join::ExecArgs>),
     /// `sandbox kill NAME [SIGNAL]`.
     Kill {
         name: String,
@@ -1114,7 +1117,7 @@ fn utf8(a: &OsStr) -> Result<&str> {
 
 fn parse_name(a: &OsStr) -> Result<String> {
     let s = utf8(a)?;
-    crate::state::check_name(s).map_err(usage)?;
+    crate::named::state::check_name(s).map_err(usage)?;
     Ok(s.to_string())
 }
 
@@ -1133,7 +1136,7 @@ fn parse_ps(rest: &[OsString]) -> Result<Cmd> {
 
 /// `sandbox exec [OPTIONS] NAME [--] [COMMAND [ARG...]]`.
 fn parse_exec(rest: Vec<OsString>) -> Result<Cmd> {
-    let mut a = crate::join::ExecArgs {
+    let mut a = crate::named::join::ExecArgs {
         name: String::new(),
         command: Vec::new(),
         chdir: None,
@@ -1219,7 +1222,7 @@ fn parse_kill(rest: &[OsString]) -> Result<Cmd> {
         }),
         [n, sig] => Ok(Cmd::Kill {
             name: parse_name(n)?,
-            signal: crate::manage::parse_signal(utf8(sig)?).map_err(usage)?,
+            signal: crate::named::manage::parse_signal(utf8(sig)?).map_err(usage)?,
         }),
         _ => Err(usage("usage: sandbox kill NAME [SIGNAL]")),
     }
@@ -1310,7 +1313,7 @@ fn parse_completions(rest: &[OsString]) -> Result<Cmd> {
     let hint = "sandbox completions bash|zsh|fish";
     match rest {
         [a] if a == "-h" || a == "--help" => Ok(Cmd::Help(Cow::Borrowed(COMPLETIONS_HELP))),
-        [a] => match crate::manual::Shell::ALL
+        [a] => match crate::cli::manual::Shell::ALL
             .into_iter()
             .find(|s| a.to_str() == Some(s.name()))
         {
@@ -1519,13 +1522,16 @@ fn apply(g: &Given, r: &mut RunArgs, later: &mut Later) -> Result<()> {
         O::Uid => r.uid = g.parse(parse_id)?,
         O::Gid => r.gid = g.parse(parse_id)?,
         O::IdMap => r.id_map = g.parse(parse_id_map)?,
-        // The network; `Plan::from_args` (net.rs) checks that pasta's
+        // The network; `Plan::from_args` (confine/net.rs) checks that pasta's
         // options come with `--net pasta`.
         O::ShareNet => r.share_net = true,
         O::Net => later.net = Some(g.parse(parse_net)?),
-        O::Publish => r.net.publish.push(g.parse(crate::net::parse_publish)?),
+        O::Publish => r
+            .net
+            .publish
+            .push(g.parse(crate::confine::net::parse_publish)?),
         O::HostLoopback => r.net.host_loopback = true,
-        O::AllowNet => r.net.allow.push(g.parse(crate::net::parse_allow)?),
+        O::AllowNet => r.net.allow.push(g.parse(crate::confine::net::parse_allow)?),
         O::Dns => r.net.dns = true,
         // Mounts, in the order given.
         O::Bind | O::RoBind => {
@@ -1556,7 +1562,7 @@ fn apply(g: &Given, r: &mut RunArgs, later: &mut Later) -> Result<()> {
         // gets (plan::Supervision), but for --init.
         O::Name => {
             r.name = Some(g.parse(|v| {
-                crate::state::check_name(v)?;
+                crate::named::state::check_name(v)?;
                 Ok(v.to_string())
             })?)
         }
@@ -1579,7 +1585,7 @@ fn apply(g: &Given, r: &mut RunArgs, later: &mut Later) -> Result<()> {
         O::StatusFd => r.status_fd = Some(g.parse(parse_status_fd)?),
         // Per-process resource limits and the cgroup's.
         O::Limit => r.limits.push(g.parse(limits::parse)?),
-        O::NsLimit => r.ns_limits.push(g.parse(crate::nslimits::parse)?),
+        O::NsLimit => r.ns_limits.push(g.parse(crate::confine::nslimits::parse)?),
         O::Memory => r.cgroup.memory = Some(g.parse(|v| limits::parse_size(g.opt.long, v))?),
         O::Pids => r.cgroup.pids = Some(g.parse(parse_pids)?),
         O::Cpus => r.cgroup.cpus_milli = Some(g.parse(limits::parse_cpus)?),
@@ -1598,7 +1604,7 @@ fn apply(g: &Given, r: &mut RunArgs, later: &mut Later) -> Result<()> {
 /// or depend on each other, whatever their order.
 #[derive(Default)]
 struct Later {
-    net: Option<crate::net::NetMode>,
+    net: Option<crate::confine::net::NetMode>,
     rw: bool,
     read_only: bool,
     root_size: Option<u64>,
@@ -1606,7 +1612,7 @@ struct Later {
 
 impl Later {
     fn finish(self, r: &mut RunArgs) -> Result<()> {
-        use crate::net::NetMode;
+        use crate::confine::net::NetMode;
         if let Some(m) = self.net {
             if r.share_net && m != NetMode::Host {
                 return Err(usage(format!(
@@ -1636,8 +1642,8 @@ impl Later {
     }
 }
 
-fn parse_net(v: &str) -> Parsed<crate::net::NetMode> {
-    use crate::net::NetMode;
+fn parse_net(v: &str) -> Parsed<crate::confine::net::NetMode> {
+    use crate::confine::net::NetMode;
     match v {
         "none" => Ok(NetMode::None),
         "host" => Ok(NetMode::Host),
@@ -1829,7 +1835,7 @@ mod fuzz;
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::limits::Limit;
+    use crate::confine::limits::Limit;
     use crate::plan::{CgroupLimits, Sizes, DEFAULT_SIZES};
     use proptest::prelude::*;
     use std::time::Duration;
@@ -2087,7 +2093,7 @@ mod tests {
         for l in help.lines() {
             assert!(l.chars().count() <= HELP_WIDTH, "too long: {l}");
         }
-        // The --limit help names every resource limits.rs knows.
+        // The --limit help names every resource confine/limits.rs knows.
         let limit = find("--limit").unwrap().help;
         for res in limits::RESOURCES {
             assert!(
@@ -2346,7 +2352,7 @@ mod tests {
             limits in proptest::collection::vec((0..limits::RESOURCES.len() as u8, any::<u64>()), 0..3),
             init in any::<bool>(),
             ns_limits in proptest::collection::vec(
-                (proptest::sample::select(crate::nslimits::NS_LIMITS.iter().map(|l| l.name).collect::<Vec<_>>()), 1u64..1 << 40),
+                (proptest::sample::select(crate::confine::nslimits::NS_LIMITS.iter().map(|l| l.name).collect::<Vec<_>>()), 1u64..1 << 40),
                 0..3,
             ),
             timeout in proptest::option::of((1u64..1_000_000, 0u32..1_000_000_000)),
@@ -2375,8 +2381,8 @@ mod tests {
                 chdir: chdir.into(),
                 setenv: setenv.into_iter().map(|(k, v)| (k.into(), v.into())).collect(),
                 uid, gid, share_net, root,
-                net: crate::net::NetArgs {
-                    mode: if share_net { crate::net::NetMode::Host } else { crate::net::NetMode::None },
+                net: crate::confine::net::NetArgs {
+                    mode: if share_net { crate::confine::net::NetMode::Host } else { crate::confine::net::NetMode::None },
                     ..Default::default()
                 },
                 binds: binds.into_iter().map(|(s, d, ro)| BindArg {

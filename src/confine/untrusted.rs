@@ -22,9 +22,11 @@
 //! resolves inside the sandbox's root: nothing of the host is reachable by
 //! name.
 
+use std::ffi::{OsStr, OsString};
 use std::fs::OpenOptions;
 use std::io::Read;
 use std::os::fd::{AsFd, OwnedFd};
+use std::os::unix::ffi::OsStrExt;
 use std::os::unix::fs::OpenOptionsExt;
 use std::path::Path;
 
@@ -114,9 +116,28 @@ fn file_kind(kind: libc::mode_t) -> &'static str {
     }
 }
 
+/// The home directory of `uid` in the text of a passwd file.
+pub fn passwd_home(passwd: &[u8], uid: u32) -> Option<OsString> {
+    passwd.split(|&b| b == b'\n').find_map(|line| {
+        let f: Vec<&[u8]> = line.split(|&b| b == b':').collect();
+        let matches = f.len() >= 7 && f[2] == uid.to_string().as_bytes();
+        (matches && !f[5].is_empty()).then(|| OsStr::from_bytes(f[5]).to_os_string())
+    })
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn home_from_passwd() {
+        let p = b"root:x:0:0:root:/root:/bin/sh\nu:x:1000:1000::/home/u:/bin/sh\nbad line\nn:x:7:7:::/bin/sh\n";
+        assert_eq!(passwd_home(p, 0), Some("/root".into()));
+        assert_eq!(passwd_home(p, 1000), Some("/home/u".into()));
+        assert_eq!(passwd_home(p, 7), None);
+        assert_eq!(passwd_home(p, 5), None);
+        assert_eq!(passwd_home(b"", 0), None);
+    }
 
     fn tmp(name: &str) -> std::path::PathBuf {
         let d = std::env::temp_dir().join(format!("sandbox-untrusted-{}", std::process::id()));

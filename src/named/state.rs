@@ -5,7 +5,7 @@
 //! `$XDG_RUNTIME_DIR/sandbox/`, else `/tmp/sandbox-run-UID/`; created
 //! 0700 and used only when it is a real directory (not a symlink) owned
 //! by us with no access for group or others: the rule sandbox-oci's
-//! state directory follows too (statedir.rs). An entry is one file, `NAME`:
+//! state directory follows too (confine/statedir.rs). An entry is one file, `NAME`:
 //!
 //! - the launcher holds an flock on it as long as it lives, so an entry
 //!   whose lock is free belongs to a launcher that is gone (stale) and is
@@ -84,13 +84,13 @@ fn base_path() -> PathBuf {
 }
 
 /// The state directory, checked by the rule both front ends share
-/// (statedir.rs): a directory, not a symlink, ours, 0700. `create`: make
+/// (confine/statedir.rs): a directory, not a symlink, ours, 0700. `create`: make
 /// it when missing; otherwise None when missing.
 pub fn dir(create: bool) -> Result<Option<PathBuf>> {
-    crate::statedir::open(
+    crate::confine::statedir::open(
         &base_path(),
         create,
-        crate::statedir::Access::Private,
+        crate::confine::statedir::Access::Private,
         "remove it, or set XDG_RUNTIME_DIR to a directory of your own",
     )
 }

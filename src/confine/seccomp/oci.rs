@@ -293,9 +293,9 @@ mod tests {
     use libc::c_long;
     use serde_json::{json, Value};
 
-    use crate::seccomp::filter::Op;
-    use crate::seccomp::syscalls;
-    use crate::seccomp::{AUDIT_ARCH_I386, AUDIT_ARCH_X86_64, JA, X32_SYSCALL_BIT};
+    use crate::confine::seccomp::filter::Op;
+    use crate::confine::seccomp::syscalls;
+    use crate::confine::seccomp::{AUDIT_ARCH_I386, AUDIT_ARCH_X86_64, JA, X32_SYSCALL_BIT};
     use crate::sys::seccomp_probes as probe;
     use crate::sys::{self, Exit};
 
@@ -333,7 +333,7 @@ mod tests {
 
     /// The shared test interpreter, on this profile's seccomp_data.
     fn run(prog: &[sock_filter], nr: u32, arch: u32, args: [u64; 6]) -> u32 {
-        crate::seccomp::interp::run(prog, &data(nr, arch, args))
+        crate::confine::seccomp::interp::run(prog, &data(nr, arch, args))
     }
 
     /// Whether `a OP value` holds, as libseccomp defines the operators.
@@ -528,7 +528,7 @@ mod tests {
     }
 
     fn fixture() -> LinuxSeccomp {
-        let text = include_str!("../../tests/fixtures/oci-seccomp.json");
+        let text = include_str!("../../../tests/fixtures/oci-seccomp.json");
         serde_json::from_str(text).expect("the fixture parses")
     }
 

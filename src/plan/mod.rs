@@ -9,13 +9,18 @@
 //! plan encoded (channel.rs) and never re-reads user input, so it cannot
 //! interpret it differently.
 
+// The id maps the plan asks for, and the subordinate ranges they come from.
+pub(crate) mod idmap;
+#[doc(hidden)]
+pub mod subid;
+
 use std::ffi::OsString;
 use std::path::{Component, Path, PathBuf};
 use std::time::Duration;
 
+use crate::confine::limits::{self, Limit};
 use crate::error::{Context, Error, Result};
-use crate::limits::{self, Limit};
-pub use crate::subid::{IdMapMode, SubIds};
+pub use crate::plan::subid::{IdMapMode, SubIds};
 
 pub const DEFAULT_HOSTNAME: &str = "sandbox";
 pub const DEFAULT_COMMAND: &str = "/bin/sh";
@@ -111,7 +116,7 @@ pub struct RunArgs {
     pub gid: u32,
     pub share_net: bool,
     /// `--net pasta` and its options (`--net host` is `share_net`).
-    pub net: crate::net::NetArgs,
+    pub net: crate::confine::net::NetArgs,
     pub root: RootMode,
     pub binds: Vec<BindArg>,
     /// `--bind-symlinks`: a bind source may be named through a symlink
@@ -140,7 +145,7 @@ pub struct RunArgs {
     /// `--tmpfs` mounts, in the order given.
     pub tmpfs: Vec<TmpfsArg>,
     pub stdio: StdioMode,
-    /// `--name`: the name in the state directory (state.rs); the
+    /// `--name`: the name in the state directory (named/state.rs); the
     /// launcher's business only, never in the plan.
     pub name: Option<String>,
     /// `--detach`: the launcher goes to the background once the command
@@ -200,7 +205,7 @@ impl RunArgs {
             uid: 0,
             gid: 0,
             share_net: false,
-            net: crate::net::NetArgs::default(),
+            net: crate::confine::net::NetArgs::default(),
             root: RootMode::Ephemeral,
             binds: Vec::new(),
             bind_symlinks: false,
@@ -269,7 +274,7 @@ pub struct Supervision {
 
 /// What the child stage needs to build the sandbox: the half of a
 /// validated run that channel.rs encodes and sends down the pipe (and
-/// state.rs saves for `sandbox exec`). What the launcher alone uses is in
+/// named/state.rs saves for `sandbox exec`). What the launcher alone uses is in
 /// `Supervision`.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Plan {
@@ -286,7 +291,7 @@ pub struct Plan {
     pub gid: u32,
     pub share_net: bool,
     /// `--net pasta`: what pasta is started with (None for none and host).
-    pub pasta: Option<crate::net::PastaPlan>,
+    pub pasta: Option<crate::confine::net::PastaPlan>,
     pub root: RootMode,
     pub binds: Vec<Bind>,
     pub seccomp: bool,
@@ -357,9 +362,9 @@ impl Plan {
                     "ROOTFS must be a directory holding a root filesystem (bin/, etc/, …), a .tar, .tar.gz or .tar.zst of one, or oci:DIR[:TAG]",
                 ));
         }
-        let subids = crate::subid::resolve(a.id_map, &rootfs)?;
+        let subids = crate::plan::subid::resolve(a.id_map, &rootfs)?;
         if let Some(s) = &subids {
-            crate::subid::check_ids(s, a.uid, a.gid)?;
+            crate::plan::subid::check_ids(s, a.uid, a.gid)?;
         }
         let mut binds = Vec::new();
         for b in a.binds {
@@ -442,8 +447,11 @@ impl Plan {
             term,
             uid: a.uid,
             gid: a.gid,
-            share_net: a.share_net || a.net.mode == crate::net::NetMode::Host,
-            pasta: crate::net::PastaPlan::from_args(&a.net, a.root == RootMode::Ephemeral)?,
+            share_net: a.share_net || a.net.mode == crate::confine::net::NetMode::Host,
+            pasta: crate::confine::net::PastaPlan::from_args(
+                &a.net,
+                a.root == RootMode::Ephemeral,
+            )?,
             root: a.root,
             binds,
             seccomp: a.seccomp,
@@ -451,7 +459,7 @@ impl Plan {
             sys: a.sys,
             verbose: a.verbose,
             limits: limits::effective(&a.limits),
-            ns_limits: crate::nslimits::effective(&a.ns_limits, a.sizes.shm),
+            ns_limits: crate::confine::nslimits::effective(&a.ns_limits, a.sizes.shm),
             init: a.init,
             sizes: a.sizes,
             tmpfs,
@@ -474,7 +482,7 @@ impl Plan {
 /// path or a parent of it), so the command will never see it:
 /// `--bind ./project --tmpfs ~` is an empty home, and then only a
 /// "chdir: No such file" to go on. The mounts are made in the order given
-/// (rootfs.rs), `tmpfs[i]` just before `binds[tmpfs[i].after_binds]`.
+/// (confine/rootfs.rs), `tmpfs[i]` just before `binds[tmpfs[i].after_binds]`.
 pub fn covered_binds(binds: &[Bind], tmpfs: &[Tmpfs]) -> Vec<String> {
     let name = |b: &Bind| if b.read_only { "--ro-bind" } else { "--bind" };
     // (option, destination, index into binds) in mount order.

@@ -5,9 +5,9 @@
 use std::fmt::Write as _;
 use std::time::Duration;
 
-use crate::cgroup::Usage;
+use crate::confine::cgroup::Usage;
+use crate::confine::limits::{Limit, RLIMIT_CORE, RLIMIT_CPU, UNLIMITED};
 use crate::error::Error;
-use crate::limits::{Limit, RLIMIT_CORE, RLIMIT_CPU, UNLIMITED};
 use crate::sys::Exit;
 
 /// How a sandbox ended: what `--status-file` writes, and what

@@ -115,7 +115,7 @@ pub fn parse(v: &str) -> std::result::Result<(String, u64), String> {
             names.join(", ")
         ));
     }
-    let n = crate::limits::parse_size("--ns-limit", value)?;
+    let n = crate::confine::limits::parse_size("--ns-limit", value)?;
     Ok((name.to_string(), n))
 }
 
@@ -156,7 +156,7 @@ pub fn effective(given: &[(String, u64)], shm_size: u64) -> Vec<(String, u64)> {
 /// the sandbox's own is mounted, and /proc/sys made read-only there): a
 /// sysctl file applies to the namespaces of whoever writes it. `sys` is
 /// the host's /proc/sys, opened while it was in view (the child stage's
-/// two threads share the writes, child.rs `Helper`). A limit this kernel
+/// two threads share the writes, launch/stage.rs `Helper`). A limit this kernel
 /// does not have is skipped; so is one it keeps host-wide (the IPC limits
 /// before Linux 5.17 are not the namespace's root's to write): false then,
 /// for `--verbose` to name. A value the new namespace starts with already

@@ -8,8 +8,8 @@ use std::os::unix::fs::MetadataExt;
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use crate::error::{Context, Error, Result};
-use crate::state::{self, Live};
-use crate::status::{json_str, signal_name};
+use crate::launch::status::{json_str, signal_name};
+use crate::named::state::{self, Live};
 use crate::sys;
 
 fn now() -> u64 {
@@ -192,7 +192,7 @@ pub fn stop(name: &str, time: Option<Duration>) -> Result<Option<String>> {
             sys::sigsafe::pidfd_send_signal(std::os::fd::AsRawFd::as_raw_fd(&pid1), libc::SIGKILL);
         notice = Some(format!(
             "stop: {name}: killed the sandbox after the {} s grace period",
-            crate::limits::show_duration(grace)
+            crate::confine::limits::show_duration(grace)
         ));
         wait_readable(&pid1, Duration::from_secs(10));
     }

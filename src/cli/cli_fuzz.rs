@@ -1,4 +1,4 @@
-//! Fuzz target: the `sandbox` command line (cli.rs).
+//! Fuzz target: the `sandbox` command line (cli/mod.rs).
 //!
 //! argv is built from the words the parser knows (every subcommand, every
 //! option of `run` and `exec` in its long, short and `--opt=value`

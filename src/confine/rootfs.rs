@@ -21,7 +21,7 @@
 //!    directory is needed, so nothing is created in the rootfs and nothing
 //!    is left to remove. Ref: pivot_root(2) NOTES; runc's rootfs_linux.go.
 //!
-//! Every mount point is found or made by the walk in src/walk.rs, the one
+//! Every mount point is found or made by the walk in src/confine/walk.rs, the one
 //! sandbox-oci uses too.
 
 use std::ffi::OsStr;
@@ -32,11 +32,13 @@ use std::path::{Path, PathBuf};
 use std::rc::Rc;
 
 use crate::channel::ReportSender;
+use crate::confine::walk::{
+    check_null, existing, fd_path, mask_at, remount, set_attrs, Links, Target,
+};
 use crate::error::{Context, Error, Result};
 use crate::plan::Plan;
 use crate::plan::RootMode;
 use crate::sys;
-use crate::walk::{check_null, existing, fd_path, mask_at, remount, set_attrs, Links, Target};
 
 /// Where the staging tmpfs goes in the child's (private) mount namespace.
 const STAGING: &str = "/tmp";
@@ -644,9 +646,9 @@ fn bind(src: &OwnedFd, t: &Target, read_only: bool) -> Result<()> {
 const NOSUID_NODEV: u64 = sys::MOUNT_ATTR_NOSUID | sys::MOUNT_ATTR_NODEV;
 
 /// The mount point `path` in the new root, found or made by the one walk
-/// (src/walk.rs); a root that cannot take it says how to get round that.
+/// (src/confine/walk.rs); a root that cannot take it says how to get round that.
 fn target(root: &OwnedFd, path: &Path, dir: bool, links: Links) -> Result<Target> {
-    crate::walk::target(root, path, dir, links).map_err(read_only_hint)
+    crate::confine::walk::target(root, path, dir, links).map_err(read_only_hint)
 }
 
 fn read_only_hint(e: Error) -> Error {

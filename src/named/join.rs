@@ -30,13 +30,14 @@ use std::path::Path;
 use libc::c_int;
 
 use crate::channel::{self, ReportReceiver, ReportSender, Up};
+use crate::confine::landlock;
 use crate::error::{Context, Error, Result};
+use crate::launch::relay;
+use crate::launch::stage;
+use crate::named::state;
 use crate::plan::{Plan, StdioMode};
-use crate::relay;
 use crate::signals::HANDLED;
-use crate::state;
 use crate::sys::{self, sigsafe, Exit};
-use crate::{child, landlock};
 
 /// What `sandbox exec` was asked.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -128,7 +129,7 @@ fn open_target(live: &state::Live, plan: &Plan) -> Result<Target> {
         let text = std::fs::read_to_string(proc("cgroup")).ctx("read", proc("cgroup").display())?;
         let rel = crate::procfs::unified_cgroup(&text)
             .ok_or_else(|| Error::msg("find the sandbox's cgroup", "no cgroup v2 line"))?;
-        let dir = crate::cgroup::Found::read()?
+        let dir = crate::confine::cgroup::Found::read()?
             .unified()
             .and_then(|h| h.dir_of(rel))
             .ok_or_else(|| {
@@ -403,7 +404,7 @@ fn command_main(
     // Nothing but 0–2 and the report pipe, which closes on exec.
     let report = ReportSender::new(report_w);
     close_all_but(&[report_w]);
-    let env = child::environment(cmd, child::rootfs_home(cmd.uid, &report));
+    let env = stage::environment(cmd, stage::rootfs_home(cmd.uid, &report));
     if plan.subids.is_none() && (cmd.uid != 0 || cmd.gid != 0) {
         // Writing our own uid_map needs our /proc/self files to be ours,
         // which they are not while we are non-dumpable with memory made on
@@ -412,19 +413,19 @@ fn command_main(
         // (ptrace's capability-subset rule); the credential change makes
         // us non-dumpable again, and so does the line after.
         sys::set_dumpable(true).ctx_step("set up --uid/--gid")?;
-        child::enter_identity(cmd.uid, cmd.gid)?;
+        stage::enter_identity(cmd.uid, cmd.gid)?;
         sys::set_dumpable(false).ctx_step("mark the command non-dumpable")?;
     }
-    child::enter_workdir(&cmd.chdir)?;
+    stage::enter_workdir(&cmd.chdir)?;
     // Before the limits (RLIMIT_FSIZE applies to the trampoline's memfd).
-    let command = child::prepare_exec(cmd, &env, report_w)?;
+    let command = stage::prepare_exec(cmd, &env, report_w)?;
     sys::unblock_all_signals().ctx_step("unblock signals")?;
     crate::signals::restore_defaults().ctx_step("restore the default signal dispositions")?;
     // The sandbox's plan, not the exec's arguments, says how confined.
-    child::set_rlimits(plan)?;
+    stage::set_rlimits(plan)?;
     // With subordinate ids the identity is a plain setresuid inside the
     // sandbox's own user namespace, made while the capabilities go.
-    child::drop_capabilities(plan.subids.map(|_| (cmd.uid, cmd.gid)))?;
+    stage::drop_capabilities(plan.subids.map(|_| (cmd.uid, cmd.gid)))?;
     sys::set_no_new_privs().ctx_step("set no_new_privs")?;
     let root_writable = sys::mount_flags(OsStr::new("/"))
         .map(|f| f & libc::MS_RDONLY == 0)
@@ -432,7 +433,7 @@ fn command_main(
     landlock::apply(plan, root_writable)?;
     sys::set_parent_death_signal(libc::SIGKILL).ctx_step("set the parent death signal")?;
     if plan.seccomp {
-        child::apply_seccomp()?;
+        stage::apply_seccomp()?;
     }
     Err(command.run())
 }

@@ -16,7 +16,7 @@ use std::os::unix::fs::MetadataExt;
 use std::path::Path;
 
 use crate::error::{Error, Result};
-use crate::idmap::{helper, IdMap, Writer, HELPERS_HINT};
+use crate::plan::idmap::{helper, IdMap, Writer, HELPERS_HINT};
 
 /// `--id-map`: how the sandbox's ids are mapped to the host's.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -211,7 +211,7 @@ pub fn check_ids(s: &SubIds, uid: u32, gid: u32) -> Result<()> {
 pub fn write_maps(pid: i32, s: &SubIds) -> Result<()> {
     let uids = map_lines(crate::sys::geteuid(), s.uid, s.range_is_root);
     let gids = map_lines(crate::sys::getegid(), s.gid, s.range_is_root);
-    crate::idmap::write(pid, &uids, &gids, Writer::Helpers).map_err(|mut e| {
+    crate::plan::idmap::write(pid, &uids, &gids, Writer::Helpers).map_err(|mut e| {
         e.hint = e.hint.map(|h| format!("{h}, or use --id-map single"));
         e
     })

@@ -1,5 +1,5 @@
 //! The one rule for a state directory, used by both front ends: `sandbox`'s
-//! (`$XDG_RUNTIME_DIR/sandbox`, else `/tmp/sandbox-run-UID`; state.rs) and
+//! (`$XDG_RUNTIME_DIR/sandbox`, else `/tmp/sandbox-run-UID`; named/state.rs) and
 //! `sandbox-oci`'s (`--root`, else its default; oci/state.rs). What is in
 //! one decides what runs as its owner (sandbox-oci's poststop hooks come
 //! from the config.json kept there) and holds secrets (a container's
@@ -122,7 +122,7 @@ fn problem(uid: u32, mode: u32, access: Access) -> Option<String> {
 
 /// `uid 1001 (bob)`, or `uid 1001` for a uid /etc/passwd does not name.
 fn who(uid: u32) -> String {
-    match crate::subid::user_name(uid) {
+    match crate::plan::subid::user_name(uid) {
         Some(n) => format!("uid {uid} ({n})"),
         None => format!("uid {uid}"),
     }

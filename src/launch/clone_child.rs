@@ -1,0 +1,90 @@
+//! The clone child's code, from clone to its exec of `/proc/self/exe
+//! child` (stage.rs). One of the two async-signal-safe zones (guard.rs is
+//! the other): `sys::sigsafe` calls only, nothing that allocates or locks.
+
+use libc::c_int;
+
+use crate::channel::{self, PreparedError, PLAN_FD, REPORT_FD, TTY_FD};
+use crate::sys::{self, sigsafe};
+
+/// The pipe ends as raw numbers, for the clone child.
+pub(super) struct CloneFds {
+    pub ctl_read: c_int,
+    pub ctl_write: c_int,
+    pub report_read: c_int,
+    pub report_write: c_int,
+    /// What goes on fds 0, 1, 2 in place of the caller's (relay.rs; -1:
+    /// the caller's own).
+    pub stdio: [c_int; 3],
+    /// The pty socket's child end, for `TTY_FD` (-1: none).
+    pub tty: c_int,
+}
+
+/// The clone child: PID 1 of the new namespaces, still the launcher's
+/// image, until it execs `/proc/self/exe child`.
+///
+/// Async-signal-safe calls only: the launcher's heap and locks are a copy
+/// of a moment we do not control (another thread of a library's caller may
+/// have held malloc's lock), so nothing here allocates or locks. All it
+/// needs was made before clone (`Prepared`).
+pub(super) fn child_after_clone(
+    fds: CloneFds,
+    exe: &std::ffi::CStr,
+    argv: &sys::CStringArray,
+    envp: &sys::CStringArray,
+    exec_error: &mut PreparedError,
+    become_root: bool,
+) -> ! {
+    // ---- Clone child, PID 1 in the new namespaces, uid not yet mapped ----
+    // Our copies of the launcher's ends go first: while we hold the control
+    // pipe's write end, the read below could never see EOF.
+    let _ = sigsafe::close(fds.ctl_write);
+    let _ = sigsafe::close(fds.report_read);
+    // Arm the death signal before waiting: if the launcher is already gone
+    // the read below sees EOF (its write end closed) and we leave, so no
+    // window exists in which it dies unnoticed.
+    if sigsafe::set_parent_death_signal(libc::SIGKILL).is_err() {
+        sigsafe::exit_now(crate::error::EXIT_SANDBOX as i32);
+    }
+    // Wait for the release byte: the maps must be written before we exec,
+    // or the exec of an unmapped uid drops every capability
+    // (docs/ARCHITECTURE.md, "Ordering constraints").
+    match sigsafe::read_byte(fds.ctl_read) {
+        Ok(Some(channel::RELEASE)) => {}
+        _ => sigsafe::exit_now(crate::error::EXIT_SANDBOX as i32),
+    }
+    // A tree made by a subordinate range (plan/subid.rs): the range is 0..N-1
+    // and we, the caller, are N. Become 0 while we hold every capability
+    // of the namespace, or the exec below would drop them all. The
+    // credential change clears the death signal: arm it again.
+    if become_root
+        && (sigsafe::setresgid(0).is_err()
+            || sigsafe::setresuid(0).is_err()
+            || sigsafe::set_parent_death_signal(libc::SIGKILL).is_err())
+    {
+        sigsafe::exit_now(crate::error::EXIT_SANDBOX as i32);
+    }
+    // The pipes on the numbers the child stage expects. Both are 10 or
+    // above (pipe_high), so neither dup2 clobbers the other's source; the
+    // copies are not CLOEXEC, so they survive the exec, and every other fd
+    // of the launcher's is CLOEXEC.
+    if sigsafe::dup2(fds.report_write, REPORT_FD).is_err()
+        || sigsafe::dup2(fds.ctl_read, PLAN_FD).is_err()
+    {
+        sigsafe::exit_now(crate::error::EXIT_SANDBOX as i32);
+    }
+    // The relay's pipes in place of the caller's files, and the pty
+    // socket; all of them are 10 or above too.
+    for (target, src) in [
+        (0, fds.stdio[0]),
+        (1, fds.stdio[1]),
+        (2, fds.stdio[2]),
+        (TTY_FD, fds.tty),
+    ] {
+        if src >= 0 && sigsafe::dup2(src, target).is_err() {
+            sigsafe::exit_now(crate::error::EXIT_SANDBOX as i32);
+        }
+    }
+    let Err(e) = sigsafe::execve(exe, argv, envp);
+    exec_error.send(REPORT_FD, e.raw_os_error().unwrap_or(libc::EIO))
+}
