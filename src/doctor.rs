@@ -10,6 +10,7 @@ use std::path::Path;
 
 use crate::confine::cgroup;
 use crate::error::describe_errno;
+use crate::plan::idmap;
 use crate::sys;
 
 struct Line {
@@ -161,9 +162,14 @@ fn step(what: &str) -> impl Fn(std::io::Error) -> String + '_ {
 fn probe_userns() -> Result<(), String> {
     let (uid, gid) = (sys::geteuid(), sys::getegid());
     sys::unshare(libc::CLONE_NEWUSER).map_err(step("create a user namespace"))?;
-    fs::write("/proc/self/uid_map", format!("0 {uid} 1")).map_err(step("write uid_map"))?;
-    let _ = fs::write("/proc/self/setgroups", "deny");
-    fs::write("/proc/self/gid_map", format!("0 {gid} 1")).map_err(step("write gid_map"))?;
+    // Our own maps, through the one writer, as the launcher writes a child's.
+    idmap::write(
+        std::process::id() as i32,
+        &[idmap::IdMap::single(0, uid)],
+        &[idmap::IdMap::single(0, gid)],
+        idmap::Writer::Launcher,
+    )
+    .map_err(|e| e.to_string())?;
     let flags = libc::CLONE_NEWNS
         | libc::CLONE_NEWUTS
         | libc::CLONE_NEWIPC

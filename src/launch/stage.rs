@@ -557,14 +557,15 @@ pub(crate) fn enter_identity(uid: u32, gid: u32) -> Result<()> {
     .ctx_step("create the nested user namespace (--uid/--gid)")?;
     // Not dumpable, our /proc/self files belong to root of the namespace
     // our memory was made in: the sandbox's, since this stage was exec'd
-    // inside it. That is us, so the maps are ours to write.
-    let write = |file: &str, data: String| {
-        fs::write(format!("/proc/self/{file}"), data)
-            .ctx(&format!("write {file}"), format!("/proc/self/{file}"))
-    };
-    write("uid_map", IdMap::single(uid, 0).to_string())?;
-    // setgroups is already "deny", inherited from the outer namespace.
-    write("gid_map", IdMap::single(gid, 0).to_string())
+    // inside it. That is us, so the maps are ours to write, through the one
+    // writer (setgroups is "deny" already, inherited from the outer
+    // namespace; writing it again changes nothing).
+    crate::plan::idmap::write(
+        std::process::id() as i32,
+        &[IdMap::single(uid, 0)],
+        &[IdMap::single(gid, 0)],
+        crate::plan::idmap::Writer::Launcher,
+    )
 }
 
 /// The command's exec, prepared (`prepare_exec`) before the resource
