@@ -48,8 +48,20 @@ fn seal(fd: &OwnedFd) -> io::Result<()> {
     // SAFETY: fchmod takes an fd and a mode, no pointer.
     cvt(unsafe { libc::fchmod(fd.as_raw_fd(), 0o111) })?;
     let seals = libc::F_SEAL_SEAL | libc::F_SEAL_SHRINK | libc::F_SEAL_GROW | libc::F_SEAL_WRITE;
-    // SAFETY: F_ADD_SEALS takes an integer argument.
-    cvt(unsafe { libc::fcntl(fd.as_raw_fd(), libc::F_ADD_SEALS, seals) }).map(drop)
+    // F_SEAL_WRITE waits (about 150 ms) for every page to have no extra
+    // reference, then says EBUSY: pages just written may still be held
+    // for a moment by the kernel's own batching, reclaim or migration on a
+    // busy machine (seen once in the suite under load). Nothing
+    // of ours maps the memfd, so it passes on a later try; a bounded few.
+    // Ref: mm/memfd.c memfd_wait_for_pins
+    let mut tries = 0;
+    loop {
+        // SAFETY: F_ADD_SEALS takes an integer argument.
+        match cvt(unsafe { libc::fcntl(fd.as_raw_fd(), libc::F_ADD_SEALS, seals) }) {
+            Err(e) if e.raw_os_error() == Some(libc::EBUSY) && tries < 5 => tries += 1,
+            r => return r.map(drop),
+        }
+    }
 }
 
 /// A sealed, executable, close-on-exec memfd holding `bytes`.
