@@ -952,10 +952,10 @@ pub const COMMANDS: &[(&str, &str)] = &[
     ),
 ];
 
-/// What a subcommand other than `run` takes: its options, which its
-/// parser reads through `sub_opt` (so an option it accepts is listed
-/// here), and the words after them. The man page's SYNOPSIS is written
-/// from this and `RUN_SYNOPSIS`.
+/// What a subcommand other than `run` takes: its options (the table
+/// `sub_options!` makes with the subcommand's id enum, which its parser
+/// reads through the enum's `find`), and the words after them. The man
+/// page's SYNOPSIS is written from this and `RUN_SYNOPSIS`.
 pub struct Sub {
     pub name: &'static str,
     pub options: &'static [Opt],
@@ -974,61 +974,10 @@ const fn sub(name: &'static str, options: &'static [Opt], args: &'static str) ->
     }
 }
 
-/// Every subcommand but `run`, in `COMMANDS`' order.
-pub const SUBCOMMANDS: &[Sub] = &[
-    sub("ps", &[flag("--json", Other, "print one JSON array")], ""),
-    sub(
-        "exec",
-        &[
-            value("--chdir", "DIR", Options, "working directory inside"),
-            repeatable(value(
-                "--setenv",
-                "KEY=VALUE",
-                Options,
-                "add to the environment",
-            )),
-            value("--uid", "N", Options, "user id inside"),
-            value("--gid", "N", Options, "group id inside"),
-            short('t', flag("--tty", Options, "a pty of the sandbox's own")),
-        ],
-        "NAME [--] [COMMAND [ARG...]]",
-    ),
-    sub("kill", &[], "NAME [SIGNAL]"),
-    sub(
-        "stop",
-        &[short(
-            't',
-            value("--time", "SECS", Supervision, "grace before KILL"),
-        )],
-        "NAME",
-    ),
-    sub(
-        "logs",
-        &[short(
-            'f',
-            flag("--follow", Other, "until the sandbox ends"),
-        )],
-        "NAME",
-    ),
-    sub("doctor", &[], ""),
-    Sub {
-        name: "images",
-        options: &[
-            flag("--json", Other, "as a JSON array"),
-            flag("--prune", Other, "empty the cache"),
-        ],
-        exclusive: true,
-        args: "",
-    },
-    sub("man", &[], ""),
-    sub("completions", &[], "bash|zsh|fish"),
-];
-
-/// The option of subcommand `cmd` that `tok` names (`--time`, `-t`; no
+/// The index in `table` of the option `tok` names (`--time`, `-t`; no
 /// `=value`).
-fn sub_opt(cmd: &str, tok: &str) -> Option<&'static Opt> {
-    let s = SUBCOMMANDS.iter().find(|s| s.name == cmd)?;
-    s.options.iter().find(|o| {
+fn opt_index(table: &[Opt], tok: &str) -> Option<usize> {
+    table.iter().position(|o| {
         o.long == tok
             || o.short.is_some_and(|c| {
                 let mut b = [0u8; 4];
@@ -1036,6 +985,95 @@ fn sub_opt(cmd: &str, tok: &str) -> Option<&'static Opt> {
             })
     })
 }
+
+/// The options of the subcommands other than `run`, declared once as
+/// `run_options!` declares run's: each block makes an enum of ids (`StopOpt`)
+/// and its table (`STOP_OPTIONS`, in the variants' order, which
+/// `SUBCOMMANDS` lists for the subcommand), so an id cannot exist without
+/// its entry. Each parser turns a token into an id with `find` and matches
+/// on it with no `_` arm: a new option does not build until its parser
+/// reads it (docs/DECISIONS.md, "Adding an option to run").
+macro_rules! sub_options {
+    ($($name:literal: $enum:ident, $table:ident { $($id:ident = $opt:expr),* $(,)? })*) => {
+        $(
+            #[doc = concat!("An option of `sandbox ", $name, "`, by what it is; its entry is `", stringify!($table), "[id as usize]`.")]
+            #[derive(Debug, Clone, Copy, PartialEq, Eq)]
+            pub enum $enum {
+                $($id,)*
+            }
+
+            #[doc = concat!("The options of `sandbox ", $name, "`, in `", stringify!($enum), "`'s order.")]
+            pub const $table: &[Opt] = &[$($opt,)*];
+
+            impl $enum {
+                /// Every id, in the table's order.
+                const ALL: &'static [Self] = &[$(Self::$id,)*];
+                /// The subcommand whose options these are.
+                #[cfg(test)]
+                const SUB: &'static str = $name;
+
+                /// The option `tok` names (`--time`, `-t`; no `=value`).
+                fn find(tok: &str) -> Option<Self> {
+                    opt_index($table, tok).map(|i| Self::ALL[i])
+                }
+            }
+        )*
+
+        /// Each subcommand's name with its table, for the test that
+        /// `SUBCOMMANDS` lists the table its parser reads.
+        #[cfg(test)]
+        const SUB_TABLES: &[(&str, &[Opt])] = &[$(($enum::SUB, $table),)*];
+    };
+}
+
+sub_options! {
+    "ps": PsOpt, PS_OPTIONS {
+        Json = flag("--json", Other, "print one JSON array"),
+    }
+    "exec": ExecOpt, EXEC_OPTIONS {
+        Chdir = value("--chdir", "DIR", Options, "working directory inside"),
+        Setenv = repeatable(value(
+            "--setenv",
+            "KEY=VALUE",
+            Options,
+            "add to the environment",
+        )),
+        Uid = value("--uid", "N", Options, "user id inside"),
+        Gid = value("--gid", "N", Options, "group id inside"),
+        Tty = short('t', flag("--tty", Options, "a pty of the sandbox's own")),
+    }
+    "stop": StopOpt, STOP_OPTIONS {
+        Time = short(
+            't',
+            value("--time", "SECS", Supervision, "grace before KILL"),
+        ),
+    }
+    "logs": LogsOpt, LOGS_OPTIONS {
+        Follow = short('f', flag("--follow", Other, "until the sandbox ends")),
+    }
+    "images": ImagesOpt, IMAGES_OPTIONS {
+        Json = flag("--json", Other, "as a JSON array"),
+        Prune = flag("--prune", Other, "empty the cache"),
+    }
+}
+
+/// Every subcommand but `run`, in `COMMANDS`' order.
+pub const SUBCOMMANDS: &[Sub] = &[
+    sub("ps", PS_OPTIONS, ""),
+    sub("exec", EXEC_OPTIONS, "NAME [--] [COMMAND [ARG...]]"),
+    sub("kill", &[], "NAME [SIGNAL]"),
+    sub("stop", STOP_OPTIONS, "NAME"),
+    sub("logs", LOGS_OPTIONS, "NAME"),
+    sub("doctor", &[], ""),
+    Sub {
+        name: "images",
+        options: IMAGES_OPTIONS,
+        exclusive: true,
+        args: "",
+    },
+    sub("man", &[], ""),
+    sub("completions", &[], "bash|zsh|fish"),
+];
 
 /// `sandbox NAME [options] ARGS` for each subcommand, `run` first: the
 /// man page's SYNOPSIS.
@@ -1125,10 +1163,12 @@ fn parse_name(a: &OsStr) -> Result<String> {
 fn parse_ps(rest: &[OsString]) -> Result<Cmd> {
     let mut json = false;
     for a in rest {
-        match a.to_str() {
-            Some("-h" | "--help") => return Ok(Cmd::Help(Cow::Borrowed(PS_HELP))),
-            Some(t) if sub_opt("ps", t).is_some_and(|o| o.long == "--json") => json = true,
-            _ => return Err(usage(format!("ps takes only --json, got {a:?}"))),
+        if is_help(a) {
+            return Ok(Cmd::Help(Cow::Borrowed(PS_HELP)));
+        }
+        match a.to_str().and_then(PsOpt::find) {
+            Some(PsOpt::Json) => json = true,
+            None => return Err(usage(format!("ps takes only --json, got {a:?}"))),
         }
     }
     Ok(Cmd::Ps { json })
@@ -1163,31 +1203,23 @@ fn parse_exec(rest: Vec<OsString>) -> Result<Cmd> {
             Some((o, v)) => (o.to_string(), Some(OsString::from(v))),
             None => (s.to_string(), None),
         };
-        let Some(known) = sub_opt("exec", &opt) else {
+        let Some(known) = ExecOpt::find(&opt) else {
             return Err(usage(format!("unknown exec option {s}")).with_hint(
                 "exec takes --chdir, --setenv, --uid, --gid and -t; see 'sandbox exec --help'",
             ));
         };
-        if known.long == "--tty" {
-            a.tty = true;
-            continue;
-        }
         let mut value = || -> Result<OsString> {
             inline
                 .clone()
                 .or_else(|| it.next())
                 .ok_or_else(|| usage(format!("option {opt} needs a value")))
         };
-        match known.long {
-            "--chdir" => a.chdir = Some(parse_chdir(&value()?).map_err(usage)?),
-            "--setenv" => a.setenv.push(parse_setenv(&value()?).map_err(usage)?),
-            "--uid" => a.uid = Some(parse_id(utf8(&value()?)?).map_err(usage)?),
-            "--gid" => a.gid = Some(parse_id(utf8(&value()?)?).map_err(usage)?),
-            other => {
-                return Err(usage(format!(
-                    "exec option {other} is accepted but never read (a bug)"
-                )))
-            }
+        match known {
+            ExecOpt::Tty => a.tty = true,
+            ExecOpt::Chdir => a.chdir = Some(parse_chdir(&value()?).map_err(usage)?),
+            ExecOpt::Setenv => a.setenv.push(parse_setenv(&value()?).map_err(usage)?),
+            ExecOpt::Uid => a.uid = Some(parse_id(utf8(&value()?)?).map_err(usage)?),
+            ExecOpt::Gid => a.gid = Some(parse_id(utf8(&value()?)?).map_err(usage)?),
         }
     }
     let name = match name {
@@ -1238,17 +1270,26 @@ fn parse_stop(rest: &[OsString]) -> Result<Cmd> {
         if is_help(a) {
             return Ok(Cmd::Help(Cow::Borrowed(STOP_HELP)));
         }
-        if sub_opt("stop", s).is_some_and(|o| o.long == "--time") {
-            let v = it
-                .next()
-                .ok_or_else(|| usage("option --time needs a value"))?;
-            time = Some(limits::parse_duration("--time", utf8(v)?).map_err(usage)?);
-        } else if let Some(v) = s
-            .split_once('=')
-            .filter(|(o, _)| sub_opt("stop", o).is_some_and(|o| o.long == "--time"))
-            .map(|(_, v)| v)
-        {
-            time = Some(limits::parse_duration("--time", v).map_err(usage)?);
+        // `--time SECS`, `-t SECS`, `--time=SECS` or `-t=SECS`.
+        let given = match StopOpt::find(s) {
+            Some(id) => Some((id, None)),
+            None => s
+                .split_once('=')
+                .and_then(|(o, v)| StopOpt::find(o).map(|id| (id, Some(v)))),
+        };
+        if let Some((id, inline)) = given {
+            match id {
+                StopOpt::Time => {
+                    let v = match inline {
+                        Some(v) => v,
+                        None => utf8(
+                            it.next()
+                                .ok_or_else(|| usage("option --time needs a value"))?,
+                        )?,
+                    };
+                    time = Some(limits::parse_duration("--time", v).map_err(usage)?);
+                }
+            }
         } else if name.is_none() {
             name = Some(parse_name(a)?);
         } else {
@@ -1266,11 +1307,13 @@ fn parse_logs(rest: &[OsString]) -> Result<Cmd> {
     let mut follow = false;
     let mut name = None;
     for a in rest {
-        match a.to_str() {
-            Some("-h" | "--help") => return Ok(Cmd::Help(Cow::Borrowed(LOGS_HELP))),
-            Some(t) if sub_opt("logs", t).is_some_and(|o| o.long == "--follow") => follow = true,
-            _ if name.is_none() => name = Some(parse_name(a)?),
-            _ => return Err(usage(format!("logs takes one name, got {a:?} too"))),
+        if is_help(a) {
+            return Ok(Cmd::Help(Cow::Borrowed(LOGS_HELP)));
+        }
+        match a.to_str().and_then(LogsOpt::find) {
+            Some(LogsOpt::Follow) => follow = true,
+            None if name.is_none() => name = Some(parse_name(a)?),
+            None => return Err(usage(format!("logs takes one name, got {a:?} too"))),
         }
     }
     match name {
@@ -1286,14 +1329,10 @@ fn parse_images(rest: &[OsString]) -> Result<Cmd> {
     match rest {
         [] => Ok(Cmd::Images(ImagesAction::List)),
         [a] if a == "-h" || a == "--help" => Ok(Cmd::Help(Cow::Borrowed(IMAGES_HELP))),
-        [a] => match a
-            .to_str()
-            .and_then(|t| sub_opt("images", t))
-            .map(|o| o.long)
-        {
-            Some("--json") => Ok(Cmd::Images(ImagesAction::Json)),
-            Some("--prune") => Ok(Cmd::Images(ImagesAction::Prune)),
-            _ => Err(usage(format!("images takes --json or --prune, got {a:?}"))),
+        [a] => match a.to_str().and_then(ImagesOpt::find) {
+            Some(ImagesOpt::Json) => Ok(Cmd::Images(ImagesAction::Json)),
+            Some(ImagesOpt::Prune) => Ok(Cmd::Images(ImagesAction::Prune)),
+            None => Err(usage(format!("images takes --json or --prune, got {a:?}"))),
         },
         [a, ..] => Err(usage(format!("images takes --json or --prune, got {a:?}"))),
     }
@@ -2122,6 +2161,33 @@ mod tests {
                 assert_eq!(find(&format!("-{c}")), Some(o));
             }
         }
+    }
+
+    /// Each subcommand's parser reads the table `SUBCOMMANDS` shows for it
+    /// (`--help`'s synopsis, the man page, the completions), and a
+    /// subcommand with options has a `sub_options!` block.
+    #[test]
+    fn subcommands_list_the_tables_their_parsers_read() {
+        for s in SUBCOMMANDS {
+            let table = SUB_TABLES.iter().find(|(n, _)| *n == s.name);
+            match table {
+                Some((_, t)) => assert!(std::ptr::eq(*t, s.options), "{}", s.name),
+                None => assert!(s.options.is_empty(), "{}: no sub_options! block", s.name),
+            }
+        }
+        for (name, table) in SUB_TABLES {
+            assert!(SUBCOMMANDS.iter().any(|s| s.name == *name), "{name}");
+            for (i, o) in table.iter().enumerate() {
+                assert_eq!(opt_index(table, o.long), Some(i), "{name} {}", o.long);
+                if let Some(c) = o.short {
+                    assert_eq!(opt_index(table, &format!("-{c}")), Some(i), "{name} -{c}");
+                }
+            }
+        }
+        assert_eq!(StopOpt::find("-t"), Some(StopOpt::Time));
+        assert_eq!(ExecOpt::find("--gid"), Some(ExecOpt::Gid));
+        assert_eq!(ImagesOpt::find("--prune"), Some(ImagesOpt::Prune));
+        assert_eq!(LogsOpt::find("--follo"), None);
     }
 
     /// `split` accepts exactly the names in the table: every one of them,
