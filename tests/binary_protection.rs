@@ -46,14 +46,26 @@ fn victim(name: &str) -> Victim {
     let bin = dir.join("sandbox");
     fs::copy(&st.bin, &bin).unwrap();
     symlink("sandbox", dir.join("sandbox-oci")).unwrap();
-    let cc = std::env::var("CC").unwrap_or_else(|_| "cc".into());
-    let built = Command::new(&cc)
-        .args(["-static", "-O2", "-Wall", "-o"])
-        .arg(dir.join("exe_grab"))
-        .arg(Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/probe/exe_grab.c"))
-        .output()
-        .unwrap_or_else(|e| panic!("{cc}: {e}: needs a C compiler and static libc"));
-    assert!(built.status.success(), "{}", text(&built.stderr));
+    // The attacker: a copy of SANDBOX_TEST_EXE_GRAB when set (the
+    // kernel-matrix guest has no compiler; tests/vm/run builds it), else
+    // built from tests/probe/exe_grab.c.
+    if let Some(prebuilt) = std::env::var_os("SANDBOX_TEST_EXE_GRAB") {
+        fs::copy(&prebuilt, dir.join("exe_grab")).unwrap_or_else(|e| {
+            panic!(
+                "SANDBOX_TEST_EXE_GRAB={}: {e}",
+                Path::new(&prebuilt).display()
+            )
+        });
+    } else {
+        let cc = std::env::var("CC").unwrap_or_else(|_| "cc".into());
+        let built = Command::new(&cc)
+            .args(["-static", "-O2", "-Wall", "-o"])
+            .arg(dir.join("exe_grab"))
+            .arg(Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/probe/exe_grab.c"))
+            .output()
+            .unwrap_or_else(|e| panic!("{cc}: {e}: needs a C compiler and static libc"));
+        assert!(built.status.success(), "{}", text(&built.stderr));
+    }
     fs::copy(st.rootfs.join("bin/busybox"), dir.join("sh")).unwrap();
     fs::write(dir.join("evil"), "#!/proc/self/exe\n").unwrap();
     // Alive a moment (0.3 s), as our binary would be when it fails.

@@ -335,6 +335,15 @@ fn zsh_and_fish_parse_the_completions() {
 /// sudo, not a "Permission denied" per file. Control: the same as the
 /// same user into a directory of theirs installs.
 fn install_into_an_unwritable_prefix_says_what_to_do() {
+    let test = "install_into_an_unwritable_prefix_says_what_to_do";
+    let tree = Path::new(env!("CARGO_MANIFEST_DIR")).join("Makefile");
+    if !tree.is_file() || !has("make") {
+        return skip(
+            test,
+            "make",
+            "needs make(1) and the source tree (make install-files)",
+        );
+    }
     let dir = common::test_dir("install-unwritable");
     let locked = dir.join("locked");
     let chmod = |mode: &str| {

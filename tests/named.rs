@@ -680,12 +680,13 @@ fn kill_stop_exec_never_reach_a_process_that_reused_the_pid() {
     detached(&n, &[], "exec sleep 60");
     let (pid, launcher) = entry_of(&n).expect("listed");
     let entry = xdg_for(stage().host_uid).join("sandbox").join(&n);
-    let original = fs::read_to_string(&entry).unwrap();
-    let from = format!("\npid={pid}\n");
-    assert!(
-        original.contains(&from) || original.contains(&format!("pid={pid}\n")),
-        "{original}"
-    );
+    // The entry holds the encoded plan after its record: bytes, not text.
+    let original = fs::read(&entry).unwrap();
+    let from = format!("pid={pid}\n");
+    let at = original
+        .windows(from.len())
+        .position(|w| w == from.as_bytes())
+        .unwrap_or_else(|| panic!("{}", String::from_utf8_lossy(&original)));
     // A decoy whose pid has as many digits, so the entry keeps its length,
     // and which started in a later clock tick than PID 1: the record's
     // start time counts ticks (10 ms), and a real reuse of a pid comes
@@ -711,8 +712,10 @@ fn kill_stop_exec_never_reach_a_process_that_reused_the_pid() {
             "no decoy pid with as many digits as {pid} started after it"
         );
     };
-    let forged = original.replacen(&format!("pid={pid}\n"), &format!("pid={decoy}\n"), 1);
+    let mut forged = original.clone();
+    forged.splice(at..at + from.len(), format!("pid={decoy}\n").bytes());
     assert_ne!(forged, original);
+    assert_eq!(forged.len(), original.len());
     fs::write(&entry, &forged).unwrap();
     let mut codes = Vec::new();
     for args in [

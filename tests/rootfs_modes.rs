@@ -81,12 +81,22 @@ fn default_root_is_writable_and_changes_vanish() {
         .args(["user.sandbox-test", "1"])
         .output()
         .unwrap();
-    assert_eq!(text(&set.stdout), "setxattr OK\n");
-    assert_ne!(
-        tree_hash(&root),
-        touched,
-        "control: tree_hash misses an xattr"
-    );
+    // tmpfs has user.* xattrs from Linux 6.6 on; the guest's /tmp on 6.1
+    // has none, and then nothing inside could have added one either.
+    if text(&set.stdout) == "setxattr EOPNOTSUPP\n" {
+        skip(
+            "default_root_is_writable_and_changes_vanish",
+            "user-xattr",
+            "the filesystem under the test's rootfs has no user xattrs (tmpfs before 6.6): the xattr control did not run",
+        );
+    } else {
+        assert_eq!(text(&set.stdout), "setxattr OK\n");
+        assert_ne!(
+            tree_hash(&root),
+            touched,
+            "control: tree_hash misses an xattr"
+        );
+    }
     // The next run starts from the pristine tree again.
     let out = run_in(
         &root,
