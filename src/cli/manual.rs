@@ -755,11 +755,16 @@ mod tests {
                 }
             }
         }
+        let src = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("src");
+        // The kernel-matrix guest runs these binaries without the source
+        // tree; this is a check of the sources, which `make test` on the
+        // host makes.
+        if !src.is_dir() {
+            eprintln!("no source tree at {}: not checked here", src.display());
+            return;
+        }
         let mut files = Vec::new();
-        walk(
-            &std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("src"),
-            &mut files,
-        );
+        walk(&src, &mut files);
         let documented: Vec<&str> = MAN_ENV_VARS
             .iter()
             .flat_map(|(n, _)| n.split(", "))
