@@ -17,6 +17,11 @@ const PROBE_AT: &str = "/probe";
 /// A state directory of the test uid's own (what $XDG_RUNTIME_DIR is on
 /// a systemd machine), so the suite does not depend on /tmp's mode.
 fn xdg_for(uid: u32) -> PathBuf {
+    // The harness runs tests on several threads: one makes it (and sets
+    // its mode and owner) while the others wait, instead of racing from
+    // the check to the mkdir (EEXIST) or using it before its chown.
+    static MAKING: std::sync::Mutex<()> = std::sync::Mutex::new(());
+    let _one = MAKING.lock().unwrap_or_else(|e| e.into_inner());
     let d = stage().dir.join(format!("xdg-{uid}"));
     if !d.exists() {
         fs::create_dir(&d).unwrap();
