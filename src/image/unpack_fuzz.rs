@@ -295,8 +295,16 @@ fn gzip(data: &[u8]) -> Vec<u8> {
 /// a NUL; a PAX path is taken whole.
 fn effective(e: &Entry) -> &[u8] {
     match e.via {
-        NameVia::Pax => &e.path,
-        _ => e.path.split(|&b| b == 0).next().unwrap_or_default(),
+        // A PAX record, and a GNU long name (written with one NUL after
+        // it, which is all tar takes off), keep every byte: a NUL inside
+        // is the entry's, and refused (the kernel-matrix run drew
+        // `a\0` by GNU long name, which this model had cut to `a`).
+        // tar reads a PAX record line by line, so a path holding a newline
+        // is no record to it, and the header's name stands.
+        NameVia::Pax if e.path.contains(&b'\n') => b"placeholder",
+        NameVia::Pax | NameVia::GnuLong => &e.path,
+        // A header field ends at its first NUL.
+        NameVia::Header => e.path.split(|&b| b == 0).next().unwrap_or_default(),
     }
 }
 
