@@ -3,7 +3,8 @@
 //! Each parser of untrusted input has a file of properties beside it
 //! (image/unpack_fuzz.rs, image/oci_fuzz.rs, channel_fuzz.rs,
 //! oci/config_fuzz.rs, oci/cli_fuzz.rs, and the binary's cli/cli_fuzz.rs).
-//! Under `make test` each property runs a modest number of cases. Under
+//! Under `make test` each property runs a modest number of cases, from a
+//! fixed seed (the same verdict on every run and machine). Under
 //! `make fuzz` (tools/fuzz) FUZZ_SECONDS is set and each property runs
 //! round after round of fresh random cases until that much time has
 //! passed. Stable Rust only: no cargo-fuzz, no libFuzzer.
