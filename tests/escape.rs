@@ -1033,12 +1033,22 @@ fn mount_points_swapped_during_setup_never_escape() {
     let r = root.display().to_string();
     let bind = format!("{}:/a/sub", src.display());
     let mut codes = BTreeMap::new();
-    let before = rounds_done();
+    // Rounds past `above`, polled for at most 20 s: on a loaded machine
+    // the swapper may get no CPU for a while, and the launches must start
+    // with it running and end with it still making progress.
+    let rounds_past = |above: u64| -> u64 {
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(20);
+        while rounds_done() <= above && std::time::Instant::now() < deadline {
+            std::thread::sleep(std::time::Duration::from_millis(10));
+        }
+        rounds_done()
+    };
+    let before = rounds_past(0);
     for _ in 0..60 {
         let out = run(&["run", "--rw", "--bind", &bind, &r, "true"]);
         *codes.entry(out.status.code()).or_insert(0) += 1;
     }
-    let after = rounds_done();
+    let after = rounds_past(before);
     let mut swapper = swapper;
     let alive = swapper.try_wait().unwrap().is_none();
     let _ = swapper.kill();

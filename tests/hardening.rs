@@ -498,7 +498,17 @@ fn a_bind_source_swapped_for_a_link_during_setup_is_never_mounted() {
         ))
         .output()
         .unwrap();
-    let before = rounds_done();
+    // Rounds past `above`, polled for at most 20 s: on a loaded machine
+    // the swapper may get no CPU for a while, and the launches must start
+    // with it running and end with it still making progress.
+    let rounds_past = |above: u64| -> u64 {
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(20);
+        while rounds_done() <= above && std::time::Instant::now() < deadline {
+            std::thread::sleep(std::time::Duration::from_millis(10));
+        }
+        rounds_done()
+    };
+    let before = rounds_past(0);
     let mut seen = std::collections::BTreeMap::new();
     for _ in 0..60 {
         let o = run(&[
@@ -512,7 +522,7 @@ fn a_bind_source_swapped_for_a_link_during_setup_is_never_mounted() {
         let key = (o.status.code(), text(&o.stdout));
         *seen.entry(key).or_insert(0) += 1;
     }
-    let after = rounds_done();
+    let after = rounds_past(before);
     let alive = swapper.try_wait().unwrap().is_none();
     let _ = swapper.kill();
     let _ = swapper.wait();
