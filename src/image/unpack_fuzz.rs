@@ -474,7 +474,17 @@ fn run_case(c: &Case) -> TestCaseResult {
                 || msg.contains(&root.join(&rel).display().to_string())
         })
     };
-    let hostile = c.entries.iter().any(|e| refused_by_itself(e, c.oci));
+    // An entry whose header lies about its size shifts every header after
+    // it: tar reads those from the wrong place, so only the entries up to
+    // and including the first liar are surely seen as they were written.
+    let reached = c
+        .entries
+        .iter()
+        .position(|e| e.lie != 0)
+        .map_or(c.entries.len(), |i| i + 1);
+    let hostile = c.entries[..reached]
+        .iter()
+        .any(|e| refused_by_itself(e, c.oci));
     match &result {
         Ok(()) => {
             prop_assert!(
