@@ -198,6 +198,7 @@ impl Command {
             src: src.as_os_str().to_os_string(),
             dst: Some(dst.as_os_str().to_os_string()),
             read_only,
+            optional: false,
         });
         self
     }

@@ -72,6 +72,13 @@ fn main() -> ExitCode {
             }
             run(*args)
         }
+        cli::Cmd::Profile(cli::ProfileAction::List) => print(&cli::profile::list()),
+        cli::Cmd::Profile(cli::ProfileAction::Show(spec)) => {
+            match cli::profile::show(&spec, &cli::profile::Files) {
+                Ok(line) => print(&format!("{line}\n")),
+                Err(e) => fail(e),
+            }
+        }
         cli::Cmd::Ps { json } => match manage::ps(json) {
             Ok(text) => print(&text),
             Err(e) => fail(e),

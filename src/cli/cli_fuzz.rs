@@ -16,7 +16,7 @@ use std::os::unix::ffi::OsStringExt;
 
 use proptest::prelude::*;
 
-use super::{parse, Cmd, ToArgs, RUN_OPTIONS};
+use super::{parse_with, profile::Memory, Cmd, ToArgs, RUN_OPTIONS};
 use crate::fuzz::check;
 
 fn word() -> impl Strategy<Value = OsString> {
@@ -87,6 +87,9 @@ fn word() -> impl Strategy<Value = OsString> {
         "images",
         "man",
         "completions",
+        "profile",
+        "show",
+        "list",
         "doctor",
         "child",
         "help",
@@ -133,6 +136,15 @@ fn argv() -> impl Strategy<Value = Vec<OsString>> {
 #[test]
 fn any_argv_parses_or_is_a_usage_error() {
     let input = prop_oneof![argv(), prop::collection::vec(word(), 0..10)];
+    // Every --profile names this one: a later option of the command line
+    // replaces or adds to what it sets.
+    let profiles = Memory {
+        files: Vec::new(),
+        any: Some(
+            "hostname = \"fz\"\ntmpfs = [\"~\"]\nbind = [\"/a\"]\nread-only = true\npids = 5\n",
+        ),
+    };
+    let parse = |argv| parse_with(argv, &profiles);
     check(file!(), 512, input, |argv| {
         match parse(argv) {
             // The notices (options after COMMAND, hidden binds) are about

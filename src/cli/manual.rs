@@ -64,7 +64,9 @@ fn values(o: &RunOption) -> Values {
         O::IdMap | O::Net | O::Seccomp | O::Landlock | O::Stdio => choices(),
         // Host paths. (--chdir DIR and --tmpfs DST are paths inside the
         // sandbox: nothing to offer.)
-        O::Bind | O::RoBind | O::StatusFile => Values::HostPath,
+        O::Bind | O::RoBind | O::BindTry | O::RoBindTry | O::StatusFile | O::Profile => {
+            Values::HostPath
+        }
         O::Limit => Values::Resource,
         O::Hostname
         | O::Chdir
@@ -212,7 +214,7 @@ const MAN_ENV_VARS: &[(&str, &str)] = &[
     ),
     (
         "HOME",
-        "kept for the command when ROOTFS is the host's / (unless --setenv HOME=...); the image cache's base when XDG_CACHE_HOME is not set",
+        "kept for the command when ROOTFS is the host's / (unless --setenv HOME=...); the image cache's base when XDG_CACHE_HOME is not set; what ~ and ${HOME} in a profile expand to",
     ),
     (
         "XDG_RUNTIME_DIR",
@@ -221,6 +223,10 @@ const MAN_ENV_VARS: &[(&str, &str)] = &[
     (
         "XDG_CACHE_HOME",
         "where unpacked images and tarballs are kept: XDG_CACHE_HOME/sandbox (default ~/.cache/sandbox)",
+    ),
+    (
+        "XDG_CONFIG_HOME",
+        "where named profiles are looked for first: XDG_CONFIG_HOME/sandbox/profiles (default ~/.config/sandbox/profiles)",
     ),
     (
         "SANDBOX_UNPACK_MAX_ENTRIES, SANDBOX_UNPACK_MAX_BYTES",
@@ -240,6 +246,14 @@ const MAN_FILES: &[(&str, &str)] = &[
     (
         "$XDG_CACHE_HOME/sandbox/images/, default ~/.cache/sandbox/images/",
         "the image cache: images and tarballs unpacked for ROOTFS, keyed by content; 'sandbox images' lists it, 'sandbox images --prune' empties it",
+    ),
+    (
+        "$XDG_CONFIG_HOME/sandbox/profiles/NAME.toml, default ~/.config/sandbox/profiles/NAME.toml",
+        "your named profiles, for --profile NAME; found before the installed ones",
+    ),
+    (
+        "PREFIX/share/sandbox/profiles/NAME.toml",
+        "the installed profiles (untrusted-script, build, agent, as 'make install' puts them), PREFIX being the directory above the binary's; the same three are built into the binary, and found last",
     ),
     (
         "/proc/self/cgroup, /sys/fs/cgroup",

@@ -17,6 +17,8 @@
 
 // The man page (`sandbox man`), built from the option table.
 pub(crate) mod manual;
+// `--profile`: TOML files of run's options, read by the same table.
+pub(crate) mod profile;
 
 use std::borrow::Cow;
 use std::ffi::{OsStr, OsString};
@@ -61,9 +63,20 @@ pub enum Cmd {
         name: String,
         follow: bool,
     },
+    /// `sandbox profile show NAME|FILE | list`.
+    Profile(ProfileAction),
     /// Text for stdout: static for most, rendered for `run --help`.
     Help(Cow<'static, str>),
     Version,
+}
+
+/// What `sandbox profile` does.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum ProfileAction {
+    /// The options a profile sets, as a command line.
+    Show(OsString),
+    /// The named profiles and where each is.
+    List,
 }
 
 /// What `sandbox images` does.
@@ -139,12 +152,19 @@ impl ToArgs for RunArgs {
                             spec.push(":");
                             spec.push(dst);
                         }
-                        let opt = if b.read_only { O::RoBind } else { O::Bind };
+                        let opt = match (b.read_only, b.optional) {
+                            (false, false) => O::Bind,
+                            (true, false) => O::RoBind,
+                            (false, true) => O::BindTry,
+                            (true, true) => O::RoBindTry,
+                        };
                         a.extend([opt.long().into(), spec]);
                     }
                     tmpfs_args(&mut a, &self.tmpfs, self.binds.len());
                 }
-                O::RoBind | O::Tmpfs => {}
+                O::RoBind | O::BindTry | O::RoBindTry | O::Tmpfs => {}
+                // Resolved into the options it sets.
+                O::Profile => {}
                 O::BindSymlinks if self.bind_symlinks => put(None),
                 O::ReadOnly if self.root == RootMode::ReadOnly => put(None),
                 O::Rw if self.root == RootMode::ReadWrite => put(None),
@@ -444,6 +464,17 @@ macro_rules! run_options {
 }
 
 run_options! {
+    Profile = repeatable(value(
+        "--profile",
+        "FILE|NAME",
+        Options,
+        "take options from a profile: a TOML file whose keys are these options' long \
+         names (FILE: a path with a / or ending in .toml), or a named one from \
+         ~/.config/sandbox/profiles, PREFIX/share/sandbox/profiles or the built-in \
+         ones (untrusted-script, build, agent); repeatable, a later profile wins over \
+         an earlier one, and the command line over all; 'sandbox profile show NAME' \
+         prints what one sets",
+    )),
     Hostname = value(
         "--hostname",
         "NAME",
@@ -530,6 +561,19 @@ run_options! {
         "SRC[:DST]",
         Options,
         "the same, read-only",
+    )),
+    BindTry = repeatable(value(
+        "--bind-try",
+        "SRC[:DST]",
+        Options,
+        "the same as --bind, but a SRC that does not exist is skipped \
+         (a profile's caches, ~/.cargo, that a machine may not have)",
+    )),
+    RoBindTry = repeatable(value(
+        "--ro-bind-try",
+        "SRC[:DST]",
+        Options,
+        "the same as --ro-bind, but a missing SRC is skipped",
     )),
     Tmpfs = repeatable(value(
         "--tmpfs",
@@ -792,6 +836,7 @@ pub const USAGE: &str = "\
 usage: sandbox run [OPTIONS] ROOTFS [--] [COMMAND [ARG...]]
        (ROOTFS: a directory, a .tar, .tar.gz or .tar.zst, or oci:DIR[:TAG])
        sandbox ps | exec | kill | stop | logs ...
+       sandbox profile show NAME|FILE | list
        sandbox doctor | images [--json | --prune]
        sandbox man | completions bash|zsh|fish
        sandbox --help | --version";
@@ -810,6 +855,10 @@ usage: sandbox run [OPTIONS] ROOTFS [--] [COMMAND [ARG...]]
                            stop it: TERM, then KILL after the grace
        sandbox logs [-f] NAME
                            the output of a sandbox run with --detach
+       sandbox profile show NAME|FILE
+                           print the options a profile sets, as a command line
+       sandbox profile list
+                           list the named profiles and where each is read from
        sandbox doctor      check what this kernel and user allow
        sandbox images [--json | --prune]
                            list the unpacked images and tarballs, or empty the cache
@@ -888,8 +937,15 @@ fn option_name(tok: &OsStr) -> (String, bool) {
     (name, eq.is_some())
 }
 
-/// Parse the whole argv (argv[0] excluded).
+/// Parse the whole argv (argv[0] excluded), reading the profiles that
+/// `--profile` names from the files (`profile::Files`).
 pub fn parse(args: Vec<OsString>) -> Result<Cmd> {
+    parse_with(args, &profile::Files)
+}
+
+/// The same, with the profiles from `profiles`: the only input besides
+/// argv (the tests give it profiles held in memory).
+pub fn parse_with(args: Vec<OsString>, profiles: &dyn profile::Source) -> Result<Cmd> {
     let mut it = args.into_iter();
     let Some(first) = it.next() else {
         return Err(usage("no command given").with_hint(USAGE));
@@ -900,7 +956,8 @@ pub fn parse(args: Vec<OsString>) -> Result<Cmd> {
     match first.to_str() {
         Some("-h") | Some("--help") | Some("help") => Ok(Cmd::Help(Cow::Borrowed(TOP_HELP))),
         Some("-V") | Some("--version") => Ok(Cmd::Version),
-        Some("run") => parse_run(rest),
+        Some("run") => parse_run(rest, profiles),
+        Some("profile") => parse_profile(&rest),
         // The engine's second stage (`/proc/self/exe child`, re-exec'd by
         // the launcher): its input is the plan on fd 4, never argv. Run by
         // hand, the stage itself refuses.
@@ -924,7 +981,7 @@ pub fn parse(args: Vec<OsString>) -> Result<Cmd> {
         Some("completions") => parse_completions(&rest),
         _ if first.len() > 1 && first.as_bytes()[0] == b'-' => Err(option_before_command(&first)),
         _ => Err(usage(format!("unknown command {first:?}"))
-            .with_hint("commands are: run, ps, exec, kill, stop, logs, doctor, images, man, completions; see 'sandbox --help'")),
+            .with_hint("commands are: run, ps, exec, kill, stop, logs, profile, doctor, images, man, completions; see 'sandbox --help'")),
     }
 }
 
@@ -940,6 +997,10 @@ pub const COMMANDS: &[(&str, &str)] = &[
         "stop a running sandbox: TERM, then KILL after a grace",
     ),
     ("logs", "show the output of a detached sandbox"),
+    (
+        "profile",
+        "show what a profile sets, as options of run (show NAME|FILE), or list the named ones (list)",
+    ),
     ("doctor", "check what this kernel and user allow"),
     (
         "images",
@@ -1064,6 +1125,7 @@ pub const SUBCOMMANDS: &[Sub] = &[
     sub("kill", &[], "NAME [SIGNAL]"),
     sub("stop", STOP_OPTIONS, "NAME"),
     sub("logs", LOGS_OPTIONS, "NAME"),
+    sub("profile", &[], "show NAME|FILE | list"),
     sub("doctor", &[], ""),
     Sub {
         name: "images",
@@ -1338,6 +1400,29 @@ fn parse_images(rest: &[OsString]) -> Result<Cmd> {
     }
 }
 
+const PROFILE_HELP: &str = "\
+usage: sandbox profile show NAME|FILE
+       sandbox profile list
+
+show prints the options the profile sets (its includes resolved, ~,
+${HOME} and ${PWD} expanded), shell-quoted on one line, as they would be
+given to 'sandbox run'. list prints the named profiles, each with the
+file it is read from (the first found of ~/.config/sandbox/profiles,
+PREFIX/share/sandbox/profiles and the built-in ones).";
+
+/// `sandbox profile show NAME|FILE | list`.
+fn parse_profile(rest: &[OsString]) -> Result<Cmd> {
+    let hint = "sandbox profile show NAME|FILE, or sandbox profile list";
+    match rest {
+        [a, ..] if is_help(a) => Ok(Cmd::Help(Cow::Borrowed(PROFILE_HELP))),
+        [a] if a == "list" => Ok(Cmd::Profile(ProfileAction::List)),
+        [a, spec] if a == "show" && !spec.is_empty() => {
+            Ok(Cmd::Profile(ProfileAction::Show(spec.clone())))
+        }
+        _ => Err(usage("profile takes show NAME|FILE, or list").with_hint(hint)),
+    }
+}
+
 /// `sandbox man`.
 fn parse_man(rest: &[OsString]) -> Result<Cmd> {
     match rest.first() {
@@ -1403,6 +1488,8 @@ struct Given {
     /// As typed (`-v` or `--verbose`), for messages.
     name: String,
     value: Option<OsString>,
+    /// Set by a profile: its file and line (`build.toml:3`), for messages.
+    origin: Option<String>,
 }
 
 fn split(args: Vec<OsString>) -> Result<Split> {
@@ -1453,7 +1540,12 @@ fn split(args: Vec<OsString>) -> Result<Split> {
         match opt.id {
             RunOpt::Help => s.help = true,
             RunOpt::Version => s.version = true,
-            _ => s.opts.push(Given { opt, name, value }),
+            _ => s.opts.push(Given {
+                opt,
+                name,
+                value,
+                origin: None,
+            }),
         }
     }
     Ok(s)
@@ -1462,6 +1554,20 @@ fn split(args: Vec<OsString>) -> Result<Split> {
 type Parsed<T> = std::result::Result<T, String>;
 
 impl Given {
+    /// An error about this option's value, said where a profile set it
+    /// (`sandbox: profile: build.toml:3: pids: --pids wants ...`).
+    fn locate(&self, e: Error) -> Error {
+        match (&self.origin, e.reason) {
+            (Some(at), crate::error::Reason::Msg(m)) => {
+                let key = self.opt.long.trim_start_matches('-');
+                let mut located = Error::msg("profile", format!("{key}: {m}")).with_path(at);
+                located.hint = e.hint.filter(|h| !h.contains("--help"));
+                located
+            }
+            (_, reason) => Error { reason, ..e },
+        }
+    }
+
     /// The value as given (empty for a flag, which has none).
     fn os(&self) -> &OsStr {
         self.value.as_deref().unwrap_or_default()
@@ -1479,7 +1585,7 @@ impl Given {
     }
 }
 
-fn parse_run(args: Vec<OsString>) -> Result<Cmd> {
+fn parse_run(args: Vec<OsString>, profiles: &dyn profile::Source) -> Result<Cmd> {
     let s = split(args)?;
     if s.help {
         return Ok(Cmd::Help(Cow::Owned(run_help())));
@@ -1493,10 +1599,11 @@ fn parse_run(args: Vec<OsString>) -> Result<Cmd> {
     } else {
         options_after_command(&s.command).into_iter().collect()
     };
+    let opts = profile::resolve(s.opts, profiles)?;
     let mut r = RunArgs::new(OsString::new());
     let mut later = Later::default();
-    for g in &s.opts {
-        apply(g, &mut r, &mut later)?;
+    for g in &opts {
+        apply(g, &mut r, &mut later).map_err(|e| g.locate(e))?;
     }
     later.finish(&mut r)?;
     rootfs_and_command(&mut r, s.rootfs, s.command)?;
@@ -1573,12 +1680,13 @@ fn apply(g: &Given, r: &mut RunArgs, later: &mut Later) -> Result<()> {
         O::AllowNet => r.net.allow.push(g.parse(crate::confine::net::parse_allow)?),
         O::Dns => r.net.dns = true,
         // Mounts, in the order given.
-        O::Bind | O::RoBind => {
+        O::Bind | O::RoBind | O::BindTry | O::RoBindTry => {
             let (src, dst) = g.parse_os(parse_bind)?;
             r.binds.push(BindArg {
                 src,
                 dst,
-                read_only: g.opt.id == O::RoBind,
+                read_only: matches!(g.opt.id, O::RoBind | O::RoBindTry),
+                optional: matches!(g.opt.id, O::BindTry | O::RoBindTry),
             });
         }
         O::Tmpfs => {
@@ -1633,8 +1741,9 @@ fn apply(g: &Given, r: &mut RunArgs, later: &mut Later) -> Result<()> {
         O::Landlock => r.landlock = g.parse(parse_landlock)?,
         O::Stdio => r.stdio = g.parse(parse_stdio)?,
         O::Verbose => r.verbose = true,
-        // `split` answers these before any option is applied.
-        O::Help | O::Version => {}
+        // `split` answers these before any option is applied, and
+        // `profile::resolve` replaces each --profile by what it sets.
+        O::Help | O::Version | O::Profile => {}
     }
     Ok(())
 }
@@ -2238,7 +2347,9 @@ mod tests {
             O::Setenv => Some("A=b"),
             O::Uid | O::Gid | O::Pids | O::Cpus | O::Timeout | O::KillAfter => Some("7"),
             O::StatusFd => Some("3"),
-            O::Bind | O::RoBind => Some("/a:/b"),
+            O::Bind | O::RoBind | O::BindTry | O::RoBindTry => Some("/a:/b"),
+            // A profile (held in memory below) that sets --verbose.
+            O::Profile => Some("v"),
             O::Tmpfs => Some("/x:1M"),
             O::Seccomp | O::Landlock => Some("off"),
             O::Stdio => Some("inherit"),
@@ -2273,7 +2384,8 @@ mod tests {
             assert_eq!(o.takes_value(), sample(o.id).is_some(), "{}", o.long);
             argv.extend(sample(o.id).map(OsString::from));
             argv.push("r".into());
-            match parse(argv) {
+            let profiles = profile::Memory::new(&[("/p/v.toml", "verbose = true\n")]);
+            match parse_with(argv, &profiles) {
                 Ok(Cmd::Run(r, _)) => assert_ne!(*r, RunArgs::new("r"), "{} ignored", o.long),
                 Ok(Cmd::Help(_) | Cmd::Version) => {
                     assert!(matches!(o.id, O::Help | O::Version))
@@ -2412,7 +2524,7 @@ mod tests {
             gid in 0u32..u32::MAX,
             share_net in any::<bool>(),
             root in prop_oneof![Just(RootMode::Ephemeral), Just(RootMode::ReadOnly), Just(RootMode::ReadWrite)],
-            binds in proptest::collection::vec((word(), proptest::option::of(abs_path()), any::<bool>()), 0..4),
+            binds in proptest::collection::vec((word(), proptest::option::of(abs_path()), any::<bool>(), any::<bool>()), 0..4),
             (seccomp, sys, verbose, bind_symlinks) in any::<(bool, bool, bool, bool)>(),
             landlock in prop_oneof![Just(LandlockMode::Auto), Just(LandlockMode::Require), Just(LandlockMode::Off)],
             limits in proptest::collection::vec((0..limits::RESOURCES.len() as u8, any::<u64>()), 0..3),
@@ -2451,8 +2563,8 @@ mod tests {
                     mode: if share_net { crate::confine::net::NetMode::Host } else { crate::confine::net::NetMode::None },
                     ..Default::default()
                 },
-                binds: binds.into_iter().map(|(s, d, ro)| BindArg {
-                    src: s.into(), dst: d.map(Into::into), read_only: ro,
+                binds: binds.into_iter().map(|(s, d, ro, optional)| BindArg {
+                    src: s.into(), dst: d.map(Into::into), read_only: ro, optional,
                 }).collect(),
                 bind_symlinks,
                 seccomp, landlock, sys, verbose,

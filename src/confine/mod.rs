@@ -24,5 +24,7 @@ pub(crate) mod rootfs;
 pub(crate) mod seccomp;
 pub(crate) mod statedir;
 pub(crate) mod trampoline;
-pub(crate) mod untrusted;
+// The binary's profile reader (src/cli/profile.rs) reads through it too.
+#[doc(hidden)]
+pub mod untrusted;
 pub(crate) mod walk;

@@ -2,8 +2,10 @@
 //! or a command that ran in it with `--rw` or a writable bind), read by the
 //! child stage before any limit applies (no rlimit, no seccomp, no cgroup
 //! yet) or by sandbox-oci's container process (/etc/passwd, for HOME, at
-//! `create` and `exec`); and the files of an OCI image layout (index.json,
-//! manifests, configs, layers). Every such read goes through
+//! `create` and `exec`); the files of an OCI image layout (index.json,
+//! manifests, configs, layers); and the profiles `--profile` names (a
+//! project's, checked out from anywhere: src/cli/profile.rs). Every such
+//! read goes through
 //! [`read_rootfs_file`], or [`open_regular`] for what is streamed.
 //!
 //! What it refuses, and why (issue 14, item 4; issue 23):

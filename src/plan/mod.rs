@@ -89,6 +89,11 @@ pub struct BindArg {
     /// Where it appears inside; `None` means the same path as `src`.
     pub dst: Option<OsString>,
     pub read_only: bool,
+    /// `--bind-try`/`--ro-bind-try`: a source that does not exist is
+    /// skipped, silently, rather than failing the
+    /// run, as bubblewrap's options of that name do. A profile can then
+    /// name caches a machine may not have (`~/.cargo`).
+    pub optional: bool,
 }
 
 /// `--tmpfs DST[:SIZE]`: an empty tmpfs over DST.
@@ -367,11 +372,22 @@ impl Plan {
             crate::plan::subid::check_ids(s, a.uid, a.gid)?;
         }
         let mut binds = Vec::new();
+        // For each bind given, how many were kept before it: a `--tmpfs`
+        // mounted after the given bind i is mounted after kept[i] of them.
+        let mut kept = Vec::with_capacity(a.binds.len() + 1);
         for b in a.binds {
+            kept.push(binds.len());
             let src_arg = PathBuf::from(&b.src);
-            let what = if b.read_only { "--ro-bind" } else { "--bind" };
-            let src = std::fs::canonicalize(&src_arg)
-                .ctx(&format!("{what} source"), src_arg.display())?;
+            let what = match (b.read_only, b.optional) {
+                (false, false) => "--bind",
+                (true, false) => "--ro-bind",
+                (false, true) => "--bind-try",
+                (true, true) => "--ro-bind-try",
+            };
+            let src = match std::fs::canonicalize(&src_arg) {
+                Err(e) if b.optional && e.kind() == std::io::ErrorKind::NotFound => continue,
+                r => r.ctx(&format!("{what} source"), src_arg.display())?,
+            };
             let via_symlink = match first_symlink(&src_arg)? {
                 None => false,
                 Some(_) if a.bind_symlinks => true,
@@ -430,7 +446,16 @@ impl Plan {
         for l in &a.limits {
             check_limit(l)?;
         }
-        let tmpfs = tmpfs_mounts(&a.tmpfs, binds.len())?;
+        kept.push(binds.len());
+        let given_tmpfs: Vec<TmpfsArg> = a
+            .tmpfs
+            .iter()
+            .map(|t| TmpfsArg {
+                after_binds: kept[t.after_binds.min(kept.len() - 1)],
+                ..t.clone()
+            })
+            .collect();
+        let tmpfs = tmpfs_mounts(&given_tmpfs, binds.len())?;
         let supervision = Supervision {
             timeout: a.timeout,
             kill_after: a.kill_after,
