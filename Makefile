@@ -19,8 +19,8 @@
 #                rewrite the recorded runtime calls; see tests/oci/run
 #   make bench   launch cost against bubblewrap, sandbox-oci against runc
 #                -> docs/BENCHMARKS.md
-#   make install the binary (and its sandbox-oci link), sandbox(1) and the bash, zsh and fish
-#                completions under PREFIX (/usr/local; PREFIX=~/.local for
+#   make install the binary (and its sandbox-oci link), sandbox(1), the bash, zsh and fish
+#                completions and the profiles (profiles/*.toml) under PREFIX (/usr/local; PREFIX=~/.local for
 #                one user), below DESTDIR if set; make uninstall removes them
 
 ROOTFS ?= ./rootfs
@@ -137,12 +137,17 @@ man1dir = $(DESTDIR)$(PREFIX)/share/man/man1
 bashdir = $(DESTDIR)$(PREFIX)/share/bash-completion/completions
 zshdir = $(DESTDIR)$(PREFIX)/share/zsh/site-functions
 fishdir = $(DESTDIR)$(PREFIX)/share/fish/vendor_completions.d
+# The shipped profiles (profiles/*.toml), for --profile NAME; the binary
+# looks for them in ../share/sandbox/profiles beside its own directory.
+profilesdir = $(DESTDIR)$(PREFIX)/share/sandbox/profiles
+PROFILES = $(wildcard profiles/*.toml)
 
 # sandbox-oci, the OCI runtime for podman and containerd (docs/OCI.md), is
 # the same binary under another name: a link beside it.
 define install_files
-install -d $(bindir) $(man1dir) $(bashdir) $(zshdir) $(fishdir)
+install -d $(bindir) $(man1dir) $(bashdir) $(zshdir) $(fishdir) $(profilesdir)
 install -m 0755 $(BIN) $(bindir)/sandbox
+install -m 0644 $(PROFILES) $(profilesdir)/
 ln -sf sandbox $(bindir)/sandbox-oci
 $(BIN) man > $(man1dir)/sandbox.1
 $(BIN) completions bash > $(bashdir)/sandbox
@@ -155,7 +160,7 @@ endef
 # written (as a user, /usr/local): one line naming the fix, rather than
 # install's "Permission denied" for each file.
 check-prefix:
-	@for d in $(bindir) $(man1dir) $(bashdir) $(zshdir) $(fishdir); do \
+	@for d in $(bindir) $(man1dir) $(bashdir) $(zshdir) $(fishdir) $(profilesdir); do \
 	while [ ! -e "$$d" ]; do d=$$(dirname "$$d"); done; \
 	if [ ! -w "$$d" ]; then \
 		echo "make install: $$d is not writable by you: install for yourself with 'make install PREFIX=~/.local' (~/.local/bin on your PATH), or for everyone with 'make && sudo make install'" >&2; \
@@ -172,7 +177,9 @@ install-files: check-prefix
 
 uninstall:
 	rm -f $(bindir)/sandbox $(bindir)/sandbox-oci $(man1dir)/sandbox.1 $(bashdir)/sandbox \
-		$(zshdir)/_sandbox $(fishdir)/sandbox.fish
+		$(zshdir)/_sandbox $(fishdir)/sandbox.fish \
+		$(addprefix $(profilesdir)/,$(notdir $(PROFILES)))
+	rmdir $(profilesdir) $(dir $(profilesdir)) 2>/dev/null || true
 
 # Clippy on the chosen target and, when that is musl, on the glibc
 # fallback too, so that the fallback keeps building.

@@ -94,13 +94,16 @@ impl Installed {
     }
 }
 
-const FILES: [&str; 6] = [
+const FILES: [&str; 9] = [
     "bin/sandbox",
     "bin/sandbox-oci",
     "share/man/man1/sandbox.1",
     "share/bash-completion/completions/sandbox",
     "share/zsh/site-functions/_sandbox",
     "share/fish/vendor_completions.d/sandbox.fish",
+    "share/sandbox/profiles/untrusted-script.toml",
+    "share/sandbox/profiles/build.toml",
+    "share/sandbox/profiles/agent.toml",
 ];
 
 fn install_and_uninstall() {
@@ -134,6 +137,64 @@ fn install_and_uninstall() {
     for f in FILES {
         assert!(!inst.prefix.join(f).exists(), "{f} left by make uninstall");
     }
+    assert!(!inst.prefix.join("share/sandbox").exists());
+}
+
+/// `profile list` of the installed binary as `sandbox profile list` with
+/// no profiles of the user's own.
+fn profile_list(inst: &Installed) -> String {
+    let out = Command::new(inst.file("bin/sandbox"))
+        .args(["profile", "list"])
+        .env_clear()
+        .env("XDG_CONFIG_HOME", inst.prefix.join("no-config"))
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    text(&out.stdout)
+}
+
+/// The installed binary finds the installed profiles by name, in
+/// PREFIX/share/sandbox/profiles beside its own directory, before the
+/// built-in ones; but not when someone else could have put them there
+/// (a directory on the way writable by others).
+fn installed_profiles_are_found_by_name() {
+    let Some(inst) = Installed::new("installed_profiles_are_found_by_name") else {
+        return;
+    };
+    let dir = inst.prefix.join("share/sandbox/profiles");
+    let listed = profile_list(&inst);
+    for name in ["untrusted-script", "build", "agent"] {
+        let want = format!("{}", dir.join(format!("{name}.toml")).display());
+        assert!(listed.contains(&want), "{name} not from {want}: {listed}");
+    }
+    // An installed profile is read, not the built-in one of that name.
+    std::fs::write(dir.join("build.toml"), "hostname = \"installed\"\n").unwrap();
+    let out = Command::new(inst.file("bin/sandbox"))
+        .args(["profile", "show", "build"])
+        .env_clear()
+        .env("XDG_CONFIG_HOME", inst.prefix.join("no-config"))
+        .output()
+        .unwrap();
+    assert_eq!(
+        text(&out.stdout),
+        "--hostname installed\n",
+        "{}",
+        text(&out.stderr)
+    );
+    // Writable by others, the directory is passed over: the built-in ones.
+    let share = inst.prefix.join("share/sandbox");
+    let mode = |m: u32| {
+        use std::os::unix::fs::PermissionsExt;
+        std::fs::set_permissions(&share, std::fs::Permissions::from_mode(m)).unwrap();
+    };
+    mode(0o777);
+    let listed = profile_list(&inst);
+    mode(0o755);
+    assert!(
+        listed.contains("build             (built-in)")
+            && !listed.contains(&*dir.to_string_lossy()),
+        "{listed}"
+    );
 }
 
 fn man_renders_the_page() {
@@ -261,6 +322,7 @@ fn bash_loads_the_completion() {
             "kill",
             "logs",
             "man",
+            "profile",
             "ps",
             "run",
             "stop"
@@ -290,6 +352,7 @@ fn bash_loads_the_completion() {
         ["job.sh"]
     );
     assert_eq!(c(&["sandbox", "completions", "f"]), ["fish"]);
+    assert_eq!(c(&["sandbox", "profile", "s"]), ["show"]);
     // Every option of --help, long and short, completes.
     for name in options() {
         let got = c(&["sandbox", "run", &name]);
@@ -388,6 +451,7 @@ fn install_into_an_unwritable_prefix_says_what_to_do() {
 tests![
     install_into_an_unwritable_prefix_says_what_to_do,
     install_and_uninstall,
+    installed_profiles_are_found_by_name,
     man_renders_the_page,
     bash_loads_the_completion,
     zsh_and_fish_parse_the_completions,

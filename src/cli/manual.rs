@@ -460,6 +460,10 @@ _sandbox() {{
     completions)
         ((cword == 2)) && COMPREPLY=($(compgen -W 'bash zsh fish' -- "$cur"))
         return 0 ;;
+    profile)
+        ((cword == 2)) && COMPREPLY=($(compgen -W 'show list' -- "$cur"))
+        ((cword == 3)) && [[ ${{words[2]}} == show ]] && COMPREPLY=($(compgen -f -- "$cur"))
+        return 0 ;;
     *) return 0 ;;
     esac
 

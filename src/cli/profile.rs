@@ -477,10 +477,20 @@ fn user_dir() -> Option<PathBuf> {
 }
 
 /// PREFIX/share/sandbox/profiles, PREFIX being the directory above the
-/// one this binary is in (`make install` puts it in PREFIX/bin).
+/// one this binary is in (`make install` puts it in PREFIX/bin), when
+/// only root or the caller can have put files there: the directory, and
+/// share/sandbox and share above it, each owned by one of them and
+/// writable by no one else. A binary run from /tmp/x/ would otherwise
+/// take its profiles from a /tmp/share/ that anyone can make.
 fn installed_dir() -> Option<PathBuf> {
+    use std::os::unix::fs::MetadataExt;
     let exe = std::env::current_exe().ok()?;
-    Some(exe.parent()?.parent()?.join("share/sandbox/profiles"))
+    let dir = exe.parent()?.parent()?.join("share/sandbox/profiles");
+    let me = std::fs::metadata("/proc/self").ok()?.uid();
+    let trusted = dir.ancestors().take(3).all(|d| {
+        std::fs::metadata(d).is_ok_and(|m| (m.uid() == 0 || m.uid() == me) && m.mode() & 0o022 == 0)
+    });
+    trusted.then_some(dir)
 }
 
 /// The directories named profiles are looked up in, in order.
