@@ -288,10 +288,44 @@ const MAN_EXAMPLES: &[(&str, &str)] = &[
         "systemd\\-run \\-\\-user \\-\\-scope \\-p Delegate=yes \\e\n    sandbox run \\-\\-memory 256M \\-\\-pids 64 ./rootfs /bin/sh",
     ),
     (
+        "A build of the current directory on the host's root, the home hidden but for the toolchains and their caches, no network (the build profile):",
+        "sandbox run \\-\\-profile build / make",
+    ),
+    (
+        "What that profile sets, as options:",
+        "sandbox profile show build",
+    ),
+    (
         "Reading this page without installing it:",
         "sandbox man | man \\-l \\-",
     ),
 ];
+
+const MAN_PROFILES: &str = "\
+A profile is a TOML file whose keys are the long options of \
+`sandbox run` without the dashes, read by the same option table: a flag \
+takes true or false, an option with a value a string or a number, a \
+repeatable one an array. `include = [\"other.toml\"]` reads other profiles \
+first (relative to the including file; at most 8 deep; a cycle is an \
+error). Every option but help, version and profile is a key.
+
+Profiles apply in the order given, each after its includes, keys in the \
+file's order (a tmpfs before the binds over it); an option given once \
+replaces an earlier one and the one it excludes (rw and read-only, net \
+and share-net), false takes a flag back, a repeatable option adds to the \
+list. The command line comes last and wins the same way.
+
+In string values a leading ~ and ${HOME} are the caller's HOME, ${PWD} \
+the current directory; any other ${...} is an error. An unknown key, a \
+wrong type or a bad value fails with 125 and names the file, the line \
+and the key. A profile file must be a regular file of at most 256 KiB.
+
+--profile NAME (no / and no .toml) looks for NAME.toml in \
+$XDG_CONFIG_HOME/sandbox/profiles (default ~/.config/sandbox/profiles), \
+then PREFIX/share/sandbox/profiles (when only root or the caller can \
+write it), then among the built-in untrusted-script, build and agent. \
+`sandbox profile list` lists them; `sandbox profile show NAME|FILE` \
+prints the options one sets, shell-quoted on one line.";
 
 const MAN_SEE_ALSO: &str = "bwrap(1), unshare(1), prlimit(1), systemd\\-run(1), \
 user_namespaces(7), pid_namespaces(7), mount_namespaces(7), cgroups(7), \
@@ -353,6 +387,9 @@ pub fn man_page() -> String {
             m.push_str(&paragraphs(footer));
         }
     }
+
+    m.push_str(".SH PROFILES\n");
+    m.push_str(&paragraphs(MAN_PROFILES));
 
     m.push_str(".SH EXIT STATUS\n");
     let status = RUN_EXIT_STATUS

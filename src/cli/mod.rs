@@ -1,4 +1,6 @@
-//! Command line → `Cmd`. Pure: no system calls (a proptest target).
+//! Command line → `Cmd`. Pure but for the profiles `--profile` names,
+//! which come from the `profile::Source` it is given (`parse` reads the
+//! files; the tests and the proptest targets give them from memory).
 //!
 //! `sandbox run [OPTIONS] ROOTFS [--] [COMMAND [ARG...]]`
 //!

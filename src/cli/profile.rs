@@ -725,6 +725,15 @@ mod tests {
         .unwrap();
         assert_eq!(r.hostname, "c");
         assert_eq!(r.root, crate::plan::RootMode::ReadOnly);
+        // What the command line excludes goes too, rather than clash.
+        let r = run_with(&files, &["--profile", "a", "--rw", "r"]).unwrap();
+        assert_eq!(r.root, crate::plan::RootMode::ReadWrite);
+        let net = [("/p/n.toml", "share-net = true\n")];
+        let r = run_with(&net, &["--profile", "n", "--net", "none", "r"]).unwrap();
+        assert_eq!(r.net.mode, crate::confine::net::NetMode::None);
+        assert!(!r.share_net);
+        // Control: on the command line alone they do clash.
+        assert!(fails(&[], &["--share-net", "--net", "none", "r"]).contains("exclude each other"));
         // Repeatable options add up: the profiles' first.
         let r = run_with(&files, &["--profile", "a", "--setenv", "C=c", "r"]).unwrap();
         let keys: Vec<_> = r.setenv.iter().map(|(k, _)| k.clone()).collect();
