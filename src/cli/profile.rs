@@ -140,9 +140,14 @@ pub(super) fn resolve(given: Vec<Given>, src: &dyn Source) -> Result<Vec<Given>>
             cli.push(g);
         }
     }
-    for g in cli {
-        put(&mut out, g, true);
-    }
+    // The command line's own clashes (--rw with --read-only) stay errors:
+    // its options replace the profiles', not each other.
+    out.retain(|p| {
+        !cli.iter().any(|c| {
+            !c.opt.repeatable && (c.opt.id == p.opt.id || excludes(c.opt.id).contains(&p.opt.id))
+        })
+    });
+    out.extend(cli);
     Ok(out)
 }
 
@@ -732,8 +737,10 @@ mod tests {
         let r = run_with(&net, &["--profile", "n", "--net", "none", "r"]).unwrap();
         assert_eq!(r.net.mode, crate::confine::net::NetMode::None);
         assert!(!r.share_net);
-        // Control: on the command line alone they do clash.
+        // Control: on the command line they do clash, with a profile too.
         assert!(fails(&[], &["--share-net", "--net", "none", "r"]).contains("exclude each other"));
+        let both = ["--profile", "n", "--rw", "--read-only", "r"];
+        assert!(fails(&net, &both).contains("exclude each other"));
         // Repeatable options add up: the profiles' first.
         let r = run_with(&files, &["--profile", "a", "--setenv", "C=c", "r"]).unwrap();
         let keys: Vec<_> = r.setenv.iter().map(|(k, _)| k.clone()).collect();
