@@ -64,7 +64,7 @@ fn values(o: &RunOption) -> Values {
         O::IdMap | O::Net | O::Seccomp | O::Landlock | O::Stdio => choices(),
         // Host paths. (--chdir DIR and --tmpfs DST are paths inside the
         // sandbox: nothing to offer.)
-        O::Bind | O::RoBind | O::StatusFile => Values::HostPath,
+        O::Bind | O::RoBind | O::StatusFile | O::SeccompProfile => Values::HostPath,
         O::Limit => Values::Resource,
         O::Hostname
         | O::Chdir
@@ -95,6 +95,7 @@ fn values(o: &RunOption) -> Values {
         | O::Sys
         | O::Detach
         | O::Init
+        | O::ReportDenials
         | O::Verbose
         | O::Help
         | O::Version => Values::Free,
