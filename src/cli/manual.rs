@@ -275,6 +275,14 @@ const MAN_EXAMPLES: &[(&str, &str)] = &[
         "systemd\\-run \\-\\-user \\-\\-scope \\-p Delegate=yes \\e\n    sandbox run \\-\\-memory 256M \\-\\-pids 64 ./rootfs /bin/sh",
     ),
     (
+        "Why does a program fail inside? The calls the seccomp filter refused, by name, count and first pid (the program still gets the same errno):",
+        "sandbox run \\-v \\-\\-report\\-denials \\-\\-status\\-file st.json ./rootfs ./build.sh",
+    ),
+    (
+        "Docker's own seccomp profile in place of the default filter:",
+        "sandbox run \\-\\-seccomp\\-profile ./default.json ./rootfs /bin/sh",
+    ),
+    (
         "Reading this page without installing it:",
         "sandbox man | man \\-l \\-",
     ),
