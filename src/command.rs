@@ -392,6 +392,8 @@ impl Command {
 
     /// Report the calls the seccomp filter refuses (`--report-denials`):
     /// they fail with the same errno, and [`Report::denied`] lists them.
+    /// The launcher answers them while [`Child::wait`] runs: until it is
+    /// called, a refused call waits.
     ///
     /// ```
     /// sandbox::Command::new("./rootfs", "true").report_denials(true);
