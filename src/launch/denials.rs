@@ -149,7 +149,7 @@ impl Denials {
 
     fn count(&mut self, n: &sys::SeccompNotif, errno: i32) {
         let r = &mut self.report;
-        let (abi, nr, name) = notify::describe(&n.data);
+        let (abi, nr) = notify::abi_and_number(&n.data);
         if let Some(e) = r
             .syscalls
             .iter_mut()
@@ -163,7 +163,7 @@ impl Denials {
             return;
         }
         r.syscalls.push(DeniedCall {
-            name: name.map_or_else(|| format!("syscall {nr}"), str::to_owned),
+            name: notify::name(abi, nr).map_or_else(|| format!("syscall {nr}"), str::to_owned),
             abi,
             nr,
             errno,

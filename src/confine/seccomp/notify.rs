@@ -19,7 +19,6 @@ use std::os::fd::OwnedFd;
 use libc::sock_filter;
 
 use super::default_program::DEFAULT_PROGRAM;
-use super::filter::Abi;
 use super::{interp, syscalls, AUDIT_ARCH_I386, AUDIT_ARCH_X86_64, RET_K, X32_SYSCALL_BIT};
 use crate::error::{Context, Result};
 use crate::sys;
@@ -82,9 +81,9 @@ pub fn allows_send(prog: &[sock_filter], fd: i32) -> bool {
     )
 }
 
-/// The ABI and the number of the call in `data`, and its name when the
-/// tables have one: "x86_64", "x32" or "i386".
-pub fn describe(data: &[u8]) -> (&'static str, u32, Option<&'static str>) {
+/// The ABI of the call in `data` ("x86_64", "x32", "i386" or
+/// "unknown") and its number.
+pub fn abi_and_number(data: &[u8]) -> (&'static str, u32) {
     let word = |o: usize| {
         data.get(o..o + 4)
             .and_then(|b| b.try_into().ok())
@@ -92,27 +91,34 @@ pub fn describe(data: &[u8]) -> (&'static str, u32, Option<&'static str>) {
     };
     let (nr, arch) = (word(0), word(4));
     let abi = match arch {
-        AUDIT_ARCH_X86_64 if nr & X32_SYSCALL_BIT != 0 => Some(Abi::X32),
-        AUDIT_ARCH_X86_64 => Some(Abi::X86_64),
-        AUDIT_ARCH_I386 => Some(Abi::I386),
-        _ => None,
+        AUDIT_ARCH_X86_64 if nr & X32_SYSCALL_BIT != 0 => "x32",
+        AUDIT_ARCH_X86_64 => "x86_64",
+        AUDIT_ARCH_I386 => "i386",
+        _ => "unknown",
     };
-    let (abi_name, table) = match abi {
-        Some(Abi::X86_64) => ("x86_64", syscalls::X86_64),
-        Some(Abi::X32) => ("x32", syscalls::X32),
-        Some(Abi::I386) => ("i386", syscalls::I386),
-        None => ("unknown", &[][..]),
+    (abi, nr)
+}
+
+/// The name of call `nr` of `abi` (as `abi_and_number` names it), when
+/// the tables have one. A scan of one table: for the first sight of a
+/// call only.
+pub fn name(abi: &str, nr: u32) -> Option<&'static str> {
+    let table = match abi {
+        "x86_64" => syscalls::X86_64,
+        "x32" => syscalls::X32,
+        "i386" => syscalls::I386,
+        _ => &[][..],
     };
-    let name = table
+    table
         .iter()
         .find(|(_, n)| *n == nr)
-        .map(|(name, _)| syscalls::name(name));
-    (abi_name, nr, name)
+        .map(|(name, _)| syscalls::name(name))
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::confine::seccomp::filter::Abi;
     use crate::confine::seccomp::interp::data;
 
     fn nr(name: &str) -> u32 {
@@ -169,14 +175,19 @@ mod tests {
 
     #[test]
     fn names_by_abi() {
+        let describe = |d: &[u8]| {
+            let (abi, nr) = abi_and_number(d);
+            (abi, nr, name(abi, nr))
+        };
         let d = data(nr("keyctl"), AUDIT_ARCH_X86_64, [0; 6]);
         assert_eq!(describe(&d), ("x86_64", nr("keyctl"), Some("keyctl")));
         let d = data(X32_SYSCALL_BIT | 250, AUDIT_ARCH_X86_64, [0; 6]);
-        assert_eq!(describe(&d).0, "x32");
+        assert_eq!(describe(&d), ("x32", X32_SYSCALL_BIT | 250, Some("keyctl")));
         let d = data(20, AUDIT_ARCH_I386, [0; 6]);
         assert_eq!(describe(&d), ("i386", 20, Some("getpid")));
         let d = data(99_999, AUDIT_ARCH_X86_64, [0; 6]);
         assert_eq!(describe(&d), ("x86_64", 99_999, None));
+        assert_eq!(describe(&data(1, 0x1234, [0; 6])), ("unknown", 1, None));
     }
 
     /// The interpreter refuses what it cannot run rather than guess.
