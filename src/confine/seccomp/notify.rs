@@ -57,6 +57,13 @@ pub fn install(prog: &[sock_filter], flags: u32) -> Result<OwnedFd> {
     let flags = flags & !(libc::SECCOMP_FILTER_FLAG_TSYNC as u32);
     sys::seccomp_set_mode_filter_listener(&notifying(prog), flags)
         .ctx_step("install the seccomp filter with a listener (--report-denials)")
+        .map_err(|e| match e.raw_errno() {
+            // The kernel allows one listener per filter tree.
+            Some(libc::EBUSY) => e.with_hint(
+                "a seccomp filter with a listener is installed above sandbox already (a container runtime's); run without --report-denials",
+            ),
+            _ => e,
+        })
 }
 
 /// The errno `prog` gives the call in `data` (struct seccomp_data), if it
