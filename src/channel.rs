@@ -15,6 +15,8 @@
 //!  ReportReceiver ◀─ report pipe ─── fd 3 ─  ReportSender (CLOEXEC at exec)
 //!  relay::Relay   ◀─ pty socket ──── fd 5 ─  relay::make_pty: the master,
 //!                                            once (only with a plan.pty)
+//!  denials.rs     ◀─ denials socket ─ fd 6 ─  the seccomp listener, once
+//!                                            (only with report_denials)
 //! ```
 //!
 //! **Down (control pipe).** First one raw byte, `RELEASE`, read by the clone
@@ -34,7 +36,7 @@
 //! its set-up where `create` runs hooks or records the container.
 //!
 //! **Frame.** A little-endian `u32` length, then that many bytes, which
-//! begin with a magic naming the kind and its version (`sandbox-plan-10\0`,
+//! begin with a magic naming the kind and its version (`sandbox-plan-11\0`,
 //! `sandbox-error-1\0`, `sandbox-status-2\0`, `sandbox-notice-1\0`,
 //! `sandbox-reached-1\0`).
 //! Integers are little-endian `u32`/`u64`; byte strings are a `u32` length
@@ -71,10 +73,17 @@ pub const PLAN_FD: RawFd = 4;
 /// byte of data), then closes it. EOF without a descriptor means the stage
 /// failed first (its error is on the report pipe).
 pub const TTY_FD: RawFd = 5;
+/// Where the child stage finds its end of the denials socket, a unix
+/// stream socketpair the launcher makes only with `--report-denials`
+/// (plan.report_denials): the stage installs its seccomp filter with a
+/// listener and sends the listener up this socket (SCM_RIGHTS, as the pty
+/// master), then closes it. EOF without a descriptor: the stage failed
+/// first.
+pub const DENIALS_FD: RawFd = 6;
 /// The byte that releases the clone child once its id maps are written.
 pub const RELEASE: u8 = 1;
 
-const MAGIC_PLAN: &[u8] = b"sandbox-plan-10\0";
+const MAGIC_PLAN: &[u8] = b"sandbox-plan-11\0";
 const MAGIC_ERROR: &[u8] = b"sandbox-error-1\0";
 const MAGIC_STATUS: &[u8] = b"sandbox-status-2\0";
 const MAGIC_NOTICE: &[u8] = b"sandbox-notice-1\0";
@@ -511,6 +520,19 @@ pub fn encode_plan(p: &Plan) -> Vec<u8> {
         w.u8(b.via_symlink as u8);
     }
     w.u8(p.seccomp as u8);
+    match &p.seccomp_profile {
+        None => w.u8(0),
+        Some(s) => {
+            w.u8(1);
+            w.bytes(s.file.as_bytes());
+            w.u32(s.flags);
+            w.u32(s.program.len() as u32);
+            for i in &s.program {
+                w.u64(*i);
+            }
+        }
+    }
+    w.u8(p.report_denials as u8);
     w.u8(match p.landlock {
         LandlockMode::Auto => 0,
         LandlockMode::Require => 1,
@@ -667,6 +689,16 @@ pub fn decode_plan(buf: &[u8]) -> std::result::Result<Plan, String> {
         })
     })?;
     let seccomp = r.bool()?;
+    let seccomp_profile = match r.u8()? {
+        0 => None,
+        1 => Some(crate::confine::seccomp::profile::Profile {
+            file: r.string()?,
+            flags: r.u32()?,
+            program: r.list(|r| r.u64())?,
+        }),
+        n => return Err(format!("bad option tag {n}")),
+    };
+    let report_denials = r.bool()?;
     let landlock = match r.u8()? {
         0 => LandlockMode::Auto,
         1 => LandlockMode::Require,
@@ -751,6 +783,8 @@ pub fn decode_plan(buf: &[u8]) -> std::result::Result<Plan, String> {
         root,
         binds,
         seccomp,
+        seccomp_profile,
+        report_denials,
         landlock,
         sys,
         verbose,
@@ -975,6 +1009,8 @@ mod tests {
                 proptest::option::of(os()),
             )),
             subids in proptest::option::of(any::<([u32; 4], bool)>()),
+            seccomp_profile in proptest::option::of(("[ -~]{0,20}", any::<u32>(), proptest::collection::vec(any::<u64>(), 0..5))),
+            report_denials in any::<bool>(),
         ) -> Plan {
             Plan {
                 rootfs: rootfs.into(), command, hostname, chdir, setenv, term, uid, gid,
@@ -1008,6 +1044,8 @@ mod tests {
                     dns,
                 }),
                 subids: subids.map(|([a, b, c, d], rr)| SubIds { uid: Range { start: a, count: b }, gid: Range { start: c, count: d }, range_is_root: rr }),
+                seccomp_profile: seccomp_profile.map(|(file, flags, program)| crate::confine::seccomp::profile::Profile { file, flags, program }),
+                report_denials,
             }
         }
     }

@@ -380,6 +380,30 @@ impl Command {
         self
     }
 
+    /// An OCI or Docker seccomp profile (a JSON file) in place of the
+    /// default filter (`--seccomp-profile`).
+    ///
+    /// ```
+    /// sandbox::Command::new("./rootfs", "true").seccomp_profile("profile.json");
+    /// ```
+    pub fn seccomp_profile(&mut self, file: impl AsRef<OsStr>) -> &mut Command {
+        self.args.seccomp_profile = Some(file.as_ref().to_os_string());
+        self
+    }
+
+    /// Report the calls the seccomp filter refuses (`--report-denials`):
+    /// they fail with the same errno, and [`Report::denied`] lists them.
+    /// The launcher answers them while [`Child::wait`] runs: until it is
+    /// called, a refused call waits.
+    ///
+    /// ```
+    /// sandbox::Command::new("./rootfs", "true").report_denials(true);
+    /// ```
+    pub fn report_denials(&mut self, on: bool) -> &mut Command {
+        self.args.report_denials = on;
+        self
+    }
+
     /// Landlock: use what the kernel has (default), require it, or not.
     ///
     /// ```

@@ -65,7 +65,7 @@ mod sys;
 
 pub use command::{Child, Command, Network};
 pub use error::{Error, Reason};
-pub use launch::status::Report;
+pub use launch::status::{Denied, DeniedCall, Report};
 pub use plan::{IdMapMode, LandlockMode, RootMode, StdioMode};
 pub use sys::Exit;
 

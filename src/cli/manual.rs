@@ -64,9 +64,13 @@ fn values(o: &RunOption) -> Values {
         O::IdMap | O::Net | O::Seccomp | O::Landlock | O::Stdio => choices(),
         // Host paths. (--chdir DIR and --tmpfs DST are paths inside the
         // sandbox: nothing to offer.)
-        O::Bind | O::RoBind | O::BindTry | O::RoBindTry | O::StatusFile | O::Profile => {
-            Values::HostPath
-        }
+        O::Bind
+        | O::RoBind
+        | O::BindTry
+        | O::RoBindTry
+        | O::StatusFile
+        | O::Profile
+        | O::SeccompProfile => Values::HostPath,
         O::Limit => Values::Resource,
         O::Hostname
         | O::Chdir
@@ -97,6 +101,7 @@ fn values(o: &RunOption) -> Values {
         | O::Sys
         | O::Detach
         | O::Init
+        | O::ReportDenials
         | O::Verbose
         | O::Help
         | O::Version => Values::Free,
@@ -294,6 +299,14 @@ const MAN_EXAMPLES: &[(&str, &str)] = &[
     (
         "What that profile sets, as options:",
         "sandbox profile show build",
+    ),
+    (
+        "Why does a program fail inside? The calls the seccomp filter refused, by name, count and first pid (the program still gets the same errno):",
+        "sandbox run \\-v \\-\\-report\\-denials \\-\\-status\\-file st.json ./rootfs ./build.sh",
+    ),
+    (
+        "Docker's own seccomp profile in place of the default filter:",
+        "sandbox run \\-\\-seccomp\\-profile ./default.json ./rootfs /bin/sh",
     ),
     (
         "Reading this page without installing it:",

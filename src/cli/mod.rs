@@ -232,6 +232,12 @@ impl ToArgs for RunArgs {
                     }
                 }
                 O::Seccomp if !self.seccomp => put(Some("off".into())),
+                O::SeccompProfile => {
+                    if let Some(f) = &self.seccomp_profile {
+                        put(Some(f.clone()));
+                    }
+                }
+                O::ReportDenials if self.report_denials => put(None),
                 O::Landlock => match self.landlock {
                     LandlockMode::Auto => {}
                     LandlockMode::Require => put(Some("require".into())),
@@ -260,6 +266,7 @@ impl ToArgs for RunArgs {
                 | O::Init
                 | O::KillAfter
                 | O::Seccomp
+                | O::ReportDenials
                 | O::Stdio
                 | O::Verbose
                 | O::Help
@@ -714,6 +721,21 @@ run_options! {
         "on|off",
         Hardening,
         "the default seccomp filter (default: on); off says so on stderr at every run",
+    ),
+    SeccompProfile = value(
+        "--seccomp-profile",
+        "FILE",
+        Hardening,
+        "an OCI or Docker seccomp profile (JSON, as docker's --security-opt \
+         seccomp=FILE) in place of the default filter; no_new_privs stays on; \
+         a bad file fails (125) naming it and what is wrong",
+    ),
+    ReportDenials = flag(
+        "--report-denials",
+        Hardening,
+        "the calls the seccomp filter refuses still fail with the same errno, \
+         and are reported: name, count and first pid in the status JSON \
+         (\"denied\"), a summary on stderr at the end with -v",
     ),
     Landlock = value(
         "--landlock",
@@ -1740,6 +1762,15 @@ fn apply(g: &Given, r: &mut RunArgs, later: &mut Later) -> Result<()> {
         O::Cpus => r.cgroup.cpus_milli = Some(g.parse(limits::parse_cpus)?),
         // Hardening, and how much the launcher says.
         O::Seccomp => r.seccomp = g.parse(parse_on_off)?,
+        O::SeccompProfile => {
+            r.seccomp_profile = Some(g.parse_os(|s| {
+                if s.is_empty() {
+                    return Err("--seccomp-profile wants a file".into());
+                }
+                Ok(s.to_os_string())
+            })?)
+        }
+        O::ReportDenials => r.report_denials = true,
         O::Landlock => r.landlock = g.parse(parse_landlock)?,
         O::Stdio => r.stdio = g.parse(parse_stdio)?,
         O::Verbose => r.verbose = true,
@@ -2345,7 +2376,7 @@ mod tests {
         use RunOpt as O;
         let sample = |id: RunOpt| match id {
             O::Hostname | O::Name => Some("h"),
-            O::Chdir | O::StatusFile => Some("/x"),
+            O::Chdir | O::StatusFile | O::SeccompProfile => Some("/x"),
             O::Setenv => Some("A=b"),
             O::Uid | O::Gid | O::Pids | O::Cpus | O::Timeout | O::KillAfter => Some("7"),
             O::StatusFd => Some("3"),
@@ -2371,6 +2402,7 @@ mod tests {
             | O::Sys
             | O::Detach
             | O::Init
+            | O::ReportDenials
             | O::Verbose
             | O::Help
             | O::Version => None,
@@ -2546,6 +2578,7 @@ mod tests {
             name in proptest::option::of("[a-zA-Z0-9_-][a-zA-Z0-9_.-]{0,20}"),
             detach in any::<bool>(),
             id_map in prop_oneof![Just(IdMapMode::Auto), Just(IdMapMode::Single), Just(IdMapMode::Subuid)],
+            (seccomp_profile, report_denials) in (proptest::option::of(abs_path()), any::<bool>()),
         ) -> RunArgs {
             let nbinds = binds.len();
             let mut tmpfs: Vec<TmpfsArg> = tmpfs.into_iter().map(|(d, size, after)| TmpfsArg {
@@ -2587,6 +2620,8 @@ mod tests {
                 stdio: if inherit { StdioMode::Inherit } else { StdioMode::Relay },
                 name, detach,
                 id_map,
+                seccomp_profile: seccomp_profile.map(Into::into),
+                report_denials,
             }
         }
     }

@@ -22,6 +22,7 @@ use std::time::{Duration, Instant};
 use libc::{c_int, pid_t};
 
 use super::clone_child::{child_after_clone, CloneFds};
+use super::denials::Denials;
 use super::guard::Guard;
 use super::supervise::Supervisor;
 use crate::channel::{self, PlanSender, PreparedError, ReportReceiver, Up};
@@ -158,6 +159,10 @@ pub struct Running {
     limits: Vec<limits::Limit>,
     network: &'static str,
     timeout: Option<Duration>,
+    /// `--report-denials`: the listener's server, or why there is none.
+    denials: Option<Denials>,
+    denials_skipped: Option<String>,
+    verbose: bool,
 }
 
 /// Validate nothing more (the plan is validated), start the sandbox and
@@ -193,6 +198,9 @@ pub fn spawn(plan: &Plan, supervision: &Supervision, opts: Options) -> Result<Ru
             limits: plan.limits.clone(),
             timeout: supervision.timeout,
             network: network_name(plan),
+            denials: s.denials,
+            denials_skipped: s.denials_skipped,
+            verbose: plan.verbose,
         }),
         Err(e) => {
             let report = Report {
@@ -260,6 +268,8 @@ struct Started {
     sigfd: Option<OwnedFd>,
     relay: Relay,
     pasta: Option<Pasta>,
+    denials: Option<Denials>,
+    denials_skipped: Option<String>,
 }
 
 /// Everything made before clone: after it, the clone child may neither
@@ -277,6 +287,9 @@ struct Prepared {
     stdio: relay::Prepared,
     /// `--net pasta`: pasta found, its features and the tun device checked.
     pasta: Option<PastaLaunch>,
+    /// `--report-denials`: the denials socket (ours, the child's), or why
+    /// the kernel cannot have it.
+    denials: std::result::Result<Option<(OwnedFd, OwnedFd)>, String>,
 }
 
 fn start(
@@ -296,6 +309,14 @@ fn start(
     let (report_read, report_write) = p.report;
     drop(ctl_read);
     drop(report_write);
+    let (denials, denials_skipped) = match p.denials {
+        Ok(Some((mine, theirs))) => {
+            drop(theirs);
+            (Some(Denials::new(plan, mine)), None)
+        }
+        Ok(None) => (None, None),
+        Err(why) => (None, Some(why)),
+    };
     let mut reports = ReportReceiver::new(report_read);
     let guard_tty = p.stdio.guard_tty();
     let relay = p.stdio.after_clone();
@@ -320,6 +341,8 @@ fn start(
                 sigfd: p.sigfd,
                 relay,
                 pasta,
+                denials,
+                denials_skipped,
             })
         }
         Err(e) => {
@@ -362,6 +385,12 @@ fn prepare(
     for n in crate::plan::covered_binds(&plan.binds, &plan.tmpfs) {
         notices.say(n);
     }
+    if plan.verbose {
+        for n in &supervision.seccomp_notes {
+            notices.say(format!("notice: --seccomp-profile: {n}"));
+        }
+    }
+    let denials = super::denials::prepare(plan, notices)?;
     // Made (and its limits written) before the sandbox exists; removed once
     // the sandbox has ended, or when dropped on an early error.
     let cgroup = if supervision.cgroup.any() {
@@ -401,10 +430,13 @@ fn prepare(
     };
     Ok(Prepared {
         cgroup,
-        plan_bytes: match &stdio.pty {
-            None => channel::encode_plan(plan),
-            Some(pty) => channel::encode_plan(&Plan {
-                pty: Some(pty.clone()),
+        plan_bytes: match (&stdio.pty, matches!(denials, Ok(Some(_)))) {
+            (None, report_denials) if report_denials == plan.report_denials => {
+                channel::encode_plan(plan)
+            }
+            (pty, report_denials) => channel::encode_plan(&Plan {
+                pty: pty.clone(),
+                report_denials,
                 ..plan.clone()
             }),
         },
@@ -422,6 +454,7 @@ fn prepare(
         sigfd,
         stdio,
         pasta,
+        denials,
     })
 }
 
@@ -452,6 +485,10 @@ fn clone_child(plan: &Plan, p: &mut Prepared) -> Result<(pid_t, bool)> {
             report_write: p.report.1.as_raw_fd(),
             stdio: p.stdio.child_stdio,
             tty: p.stdio.child_tty,
+            denials: match &p.denials {
+                Ok(Some((_, theirs))) => theirs.as_raw_fd(),
+                _ => -1,
+            },
         };
         let become_root = plan.subids.is_some_and(|s| s.range_is_root);
         child_after_clone(
@@ -619,6 +656,7 @@ impl Running {
             self.pidfd.as_ref(),
             &mut self.relay,
             &mut self.notices,
+            self.denials.as_mut(),
         );
         // The sandbox has ended (or the wait failed): its network goes too.
         if let Some(p) = &mut self.pasta {
@@ -647,6 +685,17 @@ impl Running {
         };
         report.wall = self.started.elapsed();
         report.network = Some(self.network);
+        report.denied = match (self.denials.take(), self.denials_skipped.take()) {
+            (Some(d), _) => Some(d.finish()),
+            (None, Some(why)) => Some(status::Denied {
+                skipped: Some(why),
+                ..status::Denied::default()
+            }),
+            (None, None) => None,
+        };
+        if let (Some(d), true) = (&report.denied, self.verbose) {
+            self.notices.say(d.summary());
+        }
         report.notices = std::mem::take(&mut self.notices.seen);
         let notices = &mut self.notices;
         write_sinks(std::mem::take(&mut self.sinks), &report, &mut |n| {

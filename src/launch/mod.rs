@@ -9,6 +9,7 @@
 //! (oci/) never imports anything here (`make lint` checks).
 
 mod clone_child;
+mod denials;
 mod guard;
 pub(crate) mod launcher;
 pub(crate) mod relay;

@@ -20,7 +20,7 @@ use std::path::Path;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 
-use crate::channel::{self, ReportSender, PLAN_FD, REPORT_FD, TTY_FD};
+use crate::channel::{self, ReportSender, DENIALS_FD, PLAN_FD, REPORT_FD, TTY_FD};
 use crate::confine::rootfs;
 use crate::confine::trampoline::{Sealed, Trampoline};
 use crate::confine::untrusted::{self, Refused, MAX_ROOTFS_FILE};
@@ -84,12 +84,22 @@ fn stage(plan: &Plan, report: &ReportSender) -> Result<Infallible> {
         Some(_) => Some(sys::adopt_fd(TTY_FD).ctx("adopt the pty socket", format!("fd {TTY_FD}"))?),
         None => None,
     };
-    let keep = if tty_sock.is_some() {
-        TTY_FD
-    } else {
-        REPORT_FD
+    // --report-denials: the socket the seccomp listener goes up, kept
+    // until the filter is installed.
+    let denials_sock = match plan.report_denials && plan.seccomp {
+        true => Some(
+            sys::adopt_fd(DENIALS_FD)
+                .ctx("adopt the denials socket", format!("fd {DENIALS_FD}"))?,
+        ),
+        false => None,
     };
-    sys::close_from(keep + 1).ctx_step("close inherited file descriptors")?;
+    let keep: &[RawFd] = match (tty_sock.is_some(), denials_sock.is_some()) {
+        (true, true) => &[TTY_FD, DENIALS_FD],
+        (true, false) => &[TTY_FD],
+        (false, true) => &[DENIALS_FD],
+        (false, false) => &[],
+    };
+    sys::close_from_except(REPORT_FD + 1, keep).ctx_step("close inherited file descriptors")?;
     // The network namespace, its `lo` and the namespace limits, made by a
     // helper thread while this one builds the root; started first, as it
     // is the longer of the two. Under --init, here on this thread instead:
@@ -143,7 +153,16 @@ fn stage(plan: &Plan, report: &ReportSender) -> Result<Infallible> {
     // Nothing but 0, 1 and 2 reaches the command: the report pipe closes on
     // exec (that EOF is how the launcher knows the command started), and
     // anything opened during setup is closed now.
-    sys::close_from(REPORT_FD + 1).ctx_step("close file descriptors")?;
+    // (The denials socket is closed once the listener has gone up it,
+    // before the exec; close-on-exec besides.)
+    match denials_sock {
+        Some(_) => sys::close_from_except(REPORT_FD + 1, &[DENIALS_FD]),
+        None => sys::close_from(REPORT_FD + 1),
+    }
+    .ctx_step("close file descriptors")?;
+    if denials_sock.is_some() {
+        sys::set_cloexec(DENIALS_FD, true).ctx_step("mark the denials socket close-on-exec")?;
+    }
     sys::set_cloexec(REPORT_FD, true).ctx_step("mark the report pipe close-on-exec")?;
     // The mask and ignored dispositions survive execve: the launcher
     // blocked the forwarded signals (or its caller's thread had a mask of
@@ -167,17 +186,22 @@ fn stage(plan: &Plan, report: &ReportSender) -> Result<Infallible> {
     sys::set_parent_death_signal(libc::SIGKILL).ctx_step("set the parent death signal")?;
     if plan.verbose {
         report.notice(&format!(
-            "capabilities: none; no_new_privs: on; {}; seccomp: {}",
+            "capabilities: none; no_new_privs: on; {}; seccomp: {}{}",
             landlock.summary,
-            if plan.seccomp {
-                "default filter"
+            match (&plan.seccomp_profile, plan.seccomp) {
+                (_, false) => "off".to_string(),
+                (Some(p), true) => format!("profile {}", p.file),
+                (None, true) => "default filter".into(),
+            },
+            if denials_sock.is_some() {
+                ", refused calls reported"
             } else {
-                "off"
+                ""
             }
         ));
     }
     if plan.seccomp {
-        apply_seccomp()?;
+        apply_seccomp(plan, denials_sock)?;
     }
     if plan.init {
         init(report, crate::launch::status::cpu_limit(&plan.limits))?;
@@ -495,9 +519,26 @@ pub(crate) fn drop_capabilities(switch_to: Option<(u32, u32)>) -> Result<()> {
     sys::clear_caps().ctx_step("clear the capability sets")
 }
 
-/// Install the default filter (src/confine/seccomp/default.rs), one program.
-pub(crate) fn apply_seccomp() -> Result<()> {
-    seccomp::install_default()
+/// Install the run's filter: the default one (src/confine/seccomp/default.rs),
+/// one constant program, or `--seccomp-profile`'s. With `denials` (the
+/// socket of --report-denials), its errno answers become notifications
+/// and the listener goes up the socket to the launcher, which answers
+/// them (launch/denials.rs); then the socket and our copy of the listener
+/// are closed: nothing in the sandbox may hold either.
+pub(crate) fn apply_seccomp(plan: &Plan, denials: Option<OwnedFd>) -> Result<()> {
+    match (denials, &plan.seccomp_profile) {
+        (Some(sock), p) => {
+            let filter = p.as_ref().map(|p| p.filter());
+            let flags = p.as_ref().map_or(0, |p| p.flags);
+            let prog = seccomp::notify::program(filter.as_deref());
+            let listener = seccomp::notify::install(prog, flags)?;
+            sys::send_fd(sock.as_fd(), listener.as_fd())
+                .ctx_step("send the seccomp listener to the launcher")?;
+            Ok(())
+        }
+        (None, Some(p)) => seccomp::profile::install(p),
+        (None, None) => seccomp::install_default(),
+    }
 }
 
 /// Cleared, then PATH, HOME (from the rootfs's /etc/passwd), TERM (the

@@ -57,6 +57,118 @@ pub struct Report {
     pub notices: Vec<String>,
     /// Which network the sandbox had: "none", "host" or "pasta".
     pub network: Option<&'static str>,
+    /// `--report-denials`: the calls the seccomp filter refused. None
+    /// without the option (and then not in the JSON).
+    pub denied: Option<Denied>,
+}
+
+/// What `--report-denials` saw: `"denied": {"syscalls": [...], "other":
+/// N, "skipped": null}` in the JSON.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Denied {
+    /// One entry per call (ABI, number, errno), in the order first seen.
+    pub syscalls: Vec<DeniedCall>,
+    /// Refused calls beyond the first `launch::denials::MAX_NAMES`
+    /// distinct ones: counted, not told apart.
+    pub other: u64,
+    /// Why nothing could be reported (a kernel without seccomp user
+    /// notification), when so.
+    pub skipped: Option<String>,
+}
+
+/// One refused system call.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DeniedCall {
+    /// Its name ("syscall N" when our tables do not know the number).
+    pub name: String,
+    /// "x86_64", "x32" or "i386".
+    pub abi: &'static str,
+    pub nr: u32,
+    /// The errno the call got (the filter's).
+    pub errno: i32,
+    /// How many times it was refused.
+    pub count: u64,
+    /// The process that made it first, as its pid inside the sandbox.
+    pub first_pid: u32,
+}
+
+impl Denied {
+    fn json(&self, o: &mut String) {
+        o.push_str("{\"syscalls\":[");
+        for (i, c) in self.syscalls.iter().enumerate() {
+            if i > 0 {
+                o.push(',');
+            }
+            o.push_str("{\"name\":");
+            json_str(o, &c.name);
+            o.push_str(",\"abi\":");
+            json_str(o, c.abi);
+            let _ = write!(o, ",\"nr\":{},\"errno\":{},\"errno_name\":", c.nr, c.errno);
+            json_str(o, errno_name(c.errno));
+            let _ = write!(o, ",\"count\":{},\"first_pid\":{}}}", c.count, c.first_pid);
+        }
+        let _ = write!(o, "],\"other\":{},\"skipped\":", self.other);
+        match &self.skipped {
+            Some(s) => json_str(o, s),
+            None => o.push_str("null"),
+        }
+        o.push('}');
+    }
+
+    /// `-v`'s summary: one line, "denied: keyctl x3 (ENOSYS, first by pid
+    /// 2), ..." or "denied: nothing".
+    pub fn summary(&self) -> String {
+        if let Some(s) = &self.skipped {
+            return format!("denied: not reported: {s}");
+        }
+        if self.syscalls.is_empty() {
+            return "denied: no system call was refused by the seccomp filter".into();
+        }
+        let mut s = String::from("denied by the seccomp filter:");
+        for (i, c) in self.syscalls.iter().enumerate() {
+            let abi = if c.abi == "x86_64" {
+                String::new()
+            } else {
+                format!(" [{}]", c.abi)
+            };
+            let _ = write!(
+                s,
+                "{} {}{abi} x{} ({}, first by pid {})",
+                if i > 0 { ";" } else { "" },
+                c.name,
+                c.count,
+                errno_name(c.errno),
+                c.first_pid
+            );
+        }
+        if self.other > 0 {
+            let _ = write!(s, "; {} more calls of other kinds", self.other);
+        }
+        s
+    }
+}
+
+/// The symbolic name of the errnos a seccomp filter gives.
+pub fn errno_name(e: i32) -> &'static str {
+    match e {
+        0 => "0",
+        libc::EPERM => "EPERM",
+        libc::ENOENT => "ENOENT",
+        libc::EACCES => "EACCES",
+        libc::EFAULT => "EFAULT",
+        libc::EINVAL => "EINVAL",
+        libc::ENOSYS => "ENOSYS",
+        libc::ENOTTY => "ENOTTY",
+        libc::EAFNOSUPPORT => "EAFNOSUPPORT",
+        libc::EPROTONOSUPPORT => "EPROTONOSUPPORT",
+        libc::EOPNOTSUPP => "EOPNOTSUPP",
+        libc::EBADF => "EBADF",
+        libc::EAGAIN => "EAGAIN",
+        libc::ENOMEM => "ENOMEM",
+        libc::EBUSY => "EBUSY",
+        libc::ESRCH => "ESRCH",
+        _ => "other",
+    }
 }
 
 /// Which limits the end shows were reached. An rlimit other than cpu and
@@ -283,6 +395,10 @@ impl Report {
             Some(n) => json_str(&mut o, n),
             None => o.push_str("null"),
         }
+        if let Some(d) = &self.denied {
+            o.push_str(",\"denied\":");
+            d.json(&mut o);
+        }
         o.push('}');
         o
     }
@@ -380,6 +496,30 @@ mod tests {
             r.line().starts_with("sandbox: exited with 3; wall 1.500 s"),
             "{}",
             r.line()
+        );
+    }
+
+    #[test]
+    fn json_of_denials() {
+        let mut r = Report::default();
+        assert!(!r.json().contains("denied"), "absent without the option");
+        r.denied = Some(Denied {
+            syscalls: vec![DeniedCall {
+                name: "keyctl".into(),
+                abi: "x86_64",
+                nr: 250,
+                errno: libc::ENOSYS,
+                count: 3,
+                first_pid: 2,
+            }],
+            other: 0,
+            skipped: None,
+        });
+        assert!(r.json().ends_with(",\"denied\":{\"syscalls\":[{\"name\":\"keyctl\",\"abi\":\"x86_64\",\"nr\":250,\"errno\":38,\"errno_name\":\"ENOSYS\",\"count\":3,\"first_pid\":2}],\"other\":0,\"skipped\":null}}"), "{}", r.json());
+        let d = r.denied.as_ref().unwrap();
+        assert_eq!(
+            d.summary(),
+            "denied by the seccomp filter: keyctl x3 (ENOSYS, first by pid 2)"
         );
     }
 

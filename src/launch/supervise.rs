@@ -8,6 +8,7 @@ use std::time::{Duration, Instant};
 
 use libc::{c_int, pid_t};
 
+use super::denials::Denials;
 use super::launcher::Notices;
 use crate::channel::{self, ReportReceiver, Up};
 use crate::error::{Context, Error, Result};
@@ -72,17 +73,28 @@ impl Supervisor {
         pidfd: Option<&OwnedFd>,
         relay: &mut Relay,
         notices: &mut Notices,
+        mut denials: Option<&mut Denials>,
     ) -> Result<(sys::Ended, channel::Reports)> {
         let mut got = channel::Reports::default();
         loop {
             let timeout = self.poll_timeout(sigfd.is_some() || pidfd.is_some());
-            let base: Vec<std::os::fd::BorrowedFd<'_>> = [sigfd, pidfd]
+            let mut base: Vec<std::os::fd::BorrowedFd<'_>> = [sigfd, pidfd]
                 .into_iter()
                 .flatten()
                 .map(|f| f.as_fd())
                 .collect();
+            // --report-denials: its socket, then its listener, last.
+            let denials_fd = denials.as_deref().and_then(Denials::fd);
+            let denials_at = denials_fd.map(|fd| {
+                base.push(fd);
+                base.len() - 1
+            });
             let (rev, report_ready) =
                 relay.poll_round(&base, reports, timeout, "wait for the sandbox")?;
+            drop(base);
+            if let (Some(d), Some(i)) = (denials.as_deref_mut(), denials_at) {
+                d.ready(rev[i]);
+            }
             if report_ready {
                 reports.read_some().ctx_step("read the report pipe")?;
                 take_reports(reports, &mut got, notices);

@@ -433,7 +433,7 @@ fn command_main(
     landlock::apply(plan, root_writable)?;
     sys::set_parent_death_signal(libc::SIGKILL).ctx_step("set the parent death signal")?;
     if plan.seccomp {
-        stage::apply_seccomp()?;
+        stage::apply_seccomp(plan, None)?;
     }
     Err(command.run())
 }

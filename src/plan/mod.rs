@@ -129,6 +129,12 @@ pub struct RunArgs {
     pub bind_symlinks: bool,
     /// The default seccomp filter; `--seccomp off` clears it.
     pub seccomp: bool,
+    /// `--seccomp-profile FILE`: an OCI or Docker profile in place of the
+    /// default filter (confine/seccomp/profile.rs).
+    pub seccomp_profile: Option<OsString>,
+    /// `--report-denials`: the calls the filter refuses are answered by
+    /// the launcher and counted (launch/denials.rs).
+    pub report_denials: bool,
     pub landlock: LandlockMode,
     /// `--sys`: a read-only /sys.
     pub sys: bool,
@@ -215,6 +221,8 @@ impl RunArgs {
             binds: Vec::new(),
             bind_symlinks: false,
             seccomp: true,
+            seccomp_profile: None,
+            report_denials: false,
             landlock: LandlockMode::Auto,
             sys: false,
             verbose: false,
@@ -275,6 +283,8 @@ pub struct Supervision {
     pub cgroup: CgroupLimits,
     pub status_file: Option<PathBuf>,
     pub status_fd: Option<i32>,
+    /// What compiling `--seccomp-profile` skipped or approximated, for `-v`.
+    pub seccomp_notes: Vec<String>,
 }
 
 /// What the child stage needs to build the sandbox: the half of a
@@ -300,6 +310,12 @@ pub struct Plan {
     pub root: RootMode,
     pub binds: Vec<Bind>,
     pub seccomp: bool,
+    /// `--seccomp-profile`: its compiled program, installed in place of
+    /// the default filter.
+    pub seccomp_profile: Option<crate::confine::seccomp::profile::Profile>,
+    /// `--report-denials`, when the kernel can notify: the child stage
+    /// installs the filter with a listener and sends it up `DENIALS_FD`.
+    pub report_denials: bool,
     pub landlock: LandlockMode,
     pub sys: bool,
     pub verbose: bool,
@@ -317,6 +333,36 @@ pub struct Plan {
     /// The subordinate ids mapped (`--id-map`), or None: only the
     /// caller's own id, as 0.
     pub subids: Option<SubIds>,
+}
+
+/// `--seccomp-profile` read and compiled (with what was skipped), and
+/// its and `--report-denials`' agreement with `--seccomp`.
+fn seccomp_profile(
+    a: &RunArgs,
+) -> Result<(
+    Option<crate::confine::seccomp::profile::Profile>,
+    Vec<String>,
+)> {
+    if !a.seccomp {
+        for (given, name) in [
+            (a.seccomp_profile.is_some(), "--seccomp-profile"),
+            (a.report_denials, "--report-denials"),
+        ] {
+            if given {
+                return Err(Error::msg(
+                    name,
+                    "--seccomp off leaves no filter (drop one of the two)",
+                ));
+            }
+        }
+    }
+    match &a.seccomp_profile {
+        None => Ok((None, Vec::new())),
+        Some(f) => {
+            let (p, notes) = crate::confine::seccomp::profile::load(Path::new(f))?;
+            Ok((Some(p), notes))
+        }
+    }
 }
 
 /// `a/./b/../c` → `a/c`, without touching the filesystem (a path inside the
@@ -371,6 +417,7 @@ impl Plan {
         if let Some(s) = &subids {
             crate::plan::subid::check_ids(s, a.uid, a.gid)?;
         }
+        let (seccomp_profile, seccomp_notes) = seccomp_profile(&a)?;
         let mut binds = Vec::new();
         // For each bind given, how many were kept before it: a `--tmpfs`
         // mounted after the given bind i is mounted after kept[i] of them.
@@ -462,6 +509,7 @@ impl Plan {
             cgroup: a.cgroup,
             status_file: a.status_file.map(PathBuf::from),
             status_fd: a.status_fd,
+            seccomp_notes,
         };
         let plan = Plan {
             rootfs,
@@ -480,6 +528,8 @@ impl Plan {
             root: a.root,
             binds,
             seccomp: a.seccomp,
+            seccomp_profile,
+            report_denials: a.report_denials,
             landlock: a.landlock,
             sys: a.sys,
             verbose: a.verbose,

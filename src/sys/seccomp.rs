@@ -1,11 +1,13 @@
 //! seccomp(2) with flags: the one way both filters are installed (the
-//! default filter with none, sandbox-oci's with the profile's; src/confine/seccomp/).
+//! default filter with none, sandbox-oci's with the profile's; src/confine/seccomp/),
+//! and `--report-denials`' listener: its notifications read and answered.
 
 use std::io;
+use std::os::fd::{AsRawFd, BorrowedFd, FromRawFd, OwnedFd};
 
-use libc::{c_long, c_ulong, sock_filter, sock_fprog};
+use libc::{c_int, c_long, c_ulong, sock_filter, sock_fprog};
 
-use super::cvt;
+use super::{cvt, cvt_r};
 
 /// seccomp(SECCOMP_SET_MODE_FILTER, flags, program): add a classic BPF
 /// filter to this thread (every thread of the process with
@@ -36,6 +38,105 @@ pub fn seccomp_set_mode_filter(filter: &[sock_filter], flags: u32) -> io::Result
             &prog as *const sock_fprog,
         )
     })
+}
+
+/// seccomp(SECCOMP_SET_MODE_FILTER, flags | SECCOMP_FILTER_FLAG_NEW_LISTENER,
+/// program): install as `seccomp_set_mode_filter` does, and return the
+/// filter's notification listener (close-on-exec, as the kernel makes
+/// it). `--report-denials` (src/launch/denials.rs). EBUSY: a filter
+/// installed earlier has a listener already (the kernel allows one per
+/// filter tree); EINVAL: a kernel without user notification (< 5.0).
+pub fn seccomp_set_mode_filter_listener(filter: &[sock_filter], flags: u32) -> io::Result<OwnedFd> {
+    let fd = seccomp_set_mode_filter(
+        filter,
+        flags | libc::SECCOMP_FILTER_FLAG_NEW_LISTENER as u32,
+    )?;
+    let fd = c_int::try_from(fd).map_err(|_| io::Error::from_raw_os_error(libc::EBADF))?;
+    // SAFETY: with NEW_LISTENER, the kernel returns a new descriptor that
+    // nothing else owns.
+    Ok(unsafe { OwnedFd::from_raw_fd(fd) })
+}
+
+/// seccomp(SECCOMP_GET_ACTION_AVAIL, 0, &action): whether this kernel
+/// knows the filter return action (SECCOMP_RET_USER_NOTIF since 5.0).
+/// Linux 4.14 added the operation; before it, nothing is known (false).
+pub fn seccomp_action_available(action: u32) -> bool {
+    // SAFETY: the kernel reads one u32 through the pointer, a local that
+    // outlives the call.
+    let r = unsafe {
+        libc::syscall(
+            libc::SYS_seccomp,
+            libc::SECCOMP_GET_ACTION_AVAIL as c_ulong,
+            0 as c_ulong,
+            &action as *const u32,
+        )
+    };
+    r == 0
+}
+
+/// One notification from a seccomp listener: its id, the pid of the
+/// calling thread (in the reader's PID namespace), and the call's
+/// seccomp_data as the filter saw it (struct seccomp_data's 64 bytes).
+#[derive(Clone, Copy, Debug)]
+pub struct SeccompNotif {
+    pub id: u64,
+    pub pid: u32,
+    pub data: [u8; 64],
+}
+
+/// SECCOMP_IOCTL_NOTIF_RECV: the next notification. It blocks while none
+/// is pending (the kernel ignores O_NONBLOCK here), so call it only once
+/// poll said POLLIN. ENOENT: the caller went away (a signal, its death)
+/// between the poll and the read.
+pub fn seccomp_notif_recv(listener: BorrowedFd<'_>) -> io::Result<SeccompNotif> {
+    // SAFETY: seccomp_notif is plain integers; all zeroes is a valid
+    // value, and the kernel wants it zeroed.
+    let mut n: libc::seccomp_notif = unsafe { std::mem::zeroed() };
+    // SAFETY: the kernel writes one struct seccomp_notif (the size the
+    // ioctl number encodes) into `n`, a local that outlives the call.
+    cvt_r(|| unsafe {
+        libc::ioctl(
+            listener.as_raw_fd(),
+            libc::SECCOMP_IOCTL_NOTIF_RECV,
+            &mut n as *mut libc::seccomp_notif,
+        )
+    })?;
+    let d = &n.data;
+    let mut data = [0u8; 64];
+    data[0..4].copy_from_slice(&d.nr.to_le_bytes());
+    data[4..8].copy_from_slice(&d.arch.to_le_bytes());
+    data[8..16].copy_from_slice(&d.instruction_pointer.to_le_bytes());
+    for (i, a) in d.args.iter().enumerate() {
+        data[16 + 8 * i..24 + 8 * i].copy_from_slice(&a.to_le_bytes());
+    }
+    Ok(SeccompNotif {
+        id: n.id,
+        pid: n.pid,
+        data,
+    })
+}
+
+/// SECCOMP_IOCTL_NOTIF_SEND: answer notification `id`: the call returns
+/// -`errno` (with errno 0, it returns 0), without running. Never
+/// SECCOMP_USER_NOTIF_FLAG_CONTINUE: a refused call must not run.
+/// ENOENT: the caller is gone, or was interrupted.
+pub fn seccomp_notif_send_errno(listener: BorrowedFd<'_>, id: u64, errno: i32) -> io::Result<()> {
+    let resp = libc::seccomp_notif_resp {
+        id,
+        val: 0,
+        error: -errno,
+        flags: 0,
+    };
+    // SAFETY: the kernel reads one struct seccomp_notif_resp from `resp`,
+    // a local that outlives the call.
+    cvt_r(|| unsafe {
+        libc::ioctl(
+            listener.as_raw_fd(),
+            libc::SECCOMP_IOCTL_NOTIF_SEND,
+            &resp as *const libc::seccomp_notif_resp,
+        )
+    })
+    .map(drop)
 }
 
 /// The system calls the seccomp tests make in a forked child, behind a

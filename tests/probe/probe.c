@@ -74,6 +74,23 @@
  *                                READY exists (or after US microseconds),
  *                                then wait up to MS ms for every process
  *                                left to it to end; "survivors=N"
+ *
+ * Denials (issue 25, --report-denials):
+ *   probe flood NAME N           make the `syscall` probe NAME N times
+ *                                (0: until killed): "flood NAME ERRNO N",
+ *                                or "flood NAME mixed" if the answers differ
+ *   probe flood-arg NR FROM TO   raw call NR with first argument FROM..TO-1
+ *                                (the rest 0): "flood-arg N ERRNO" with the
+ *                                last answer (as a number)
+ *   probe own-listener NAME      install a filter of our own that sends NAME
+ *                                (keyctl or getppid) to a listener of ours,
+ *                                make the call in a child and answer it with
+ *                                SECCOMP_USER_NOTIF_FLAG_CONTINUE: lines
+ *                                "own-listener OK|ERRNO", "notified" and
+ *                                the child's "NAME RESULT"
+ *   probe fds                    every open descriptor: "fd N TARGET"
+ *   probe rusage CMD...          on the host: run CMD, then "maxrss KB" of
+ *                                it (wait4) on stderr
  */
 #define _GNU_SOURCE
 #include <arpa/inet.h>
@@ -94,6 +111,9 @@
 #include <sys/shm.h>
 #include <sys/inotify.h>
 #include <linux/netlink.h>
+#include <linux/filter.h>
+#include <linux/seccomp.h>
+#include <sys/resource.h>
 #include <dirent.h>
 #include <ftw.h>
 #include <sys/file.h>
@@ -524,6 +544,91 @@ static int udp_echo(const char *a, const char *port) {
     }
 }
 
+static int flood(const char *name, long n) {
+    int first = -1, mixed = 0;
+    for (long i = 0; n == 0 || i < n; i++) {
+        errno = 0;
+        int e = try_call(name) < 0 ? errno : 0;
+        if (first < 0) first = e;
+        else if (e != first) mixed = 1;
+    }
+    if (mixed) printf("flood %s mixed\n", name);
+    else printf("flood %s %s %ld\n", name, first ? errname(first) : "OK", n);
+    return 0;
+}
+
+static int flood_arg(long nr, long from, long to) {
+    long r = 0;
+    for (long a = from; a < to; a++) { errno = 0; r = syscall(nr, a, 0, 0, 0, 0, 0); }
+    printf("flood-arg %ld %d\n", to - from, r < 0 ? errno : 0);
+    return 0;
+}
+
+static int own_listener(const char *name) {
+    long nr = !strcmp(name, "keyctl") ? SYS_keyctl : SYS_getppid;
+    struct sock_filter f[] = {
+        BPF_STMT(BPF_LD | BPF_W | BPF_ABS, offsetof(struct seccomp_data, nr)),
+        BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, nr, 0, 1),
+        BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_USER_NOTIF),
+        BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_ALLOW),
+    };
+    struct sock_fprog prog = {4, f};
+    prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0);
+    int l = syscall(SYS_seccomp, SECCOMP_SET_MODE_FILTER, SECCOMP_FILTER_FLAG_NEW_LISTENER, &prog);
+    if (l < 0) { printf("own-listener %s\n", errname(errno)); return 0; }
+    printf("own-listener OK\n");
+    fflush(stdout);
+    pid_t c = fork();
+    if (c == 0) {
+        errno = 0;
+        report(name, nr == SYS_keyctl ? syscall(SYS_keyctl, 0x7fffffff, 0, 0, 0, 0) : syscall(SYS_getppid));
+        fflush(stdout);
+        _exit(0);
+    }
+    struct pollfd p = {l, POLLIN, 0};
+    if (poll(&p, 1, 3000) == 1) {
+        struct seccomp_notif n;
+        memset(&n, 0, sizeof n);
+        if (ioctl(l, SECCOMP_IOCTL_NOTIF_RECV, &n) == 0) {
+            struct seccomp_notif_resp r;
+            memset(&r, 0, sizeof r);
+            r.id = n.id;
+            r.flags = SECCOMP_USER_NOTIF_FLAG_CONTINUE;
+            if (ioctl(l, SECCOMP_IOCTL_NOTIF_SEND, &r) == 0) printf("notified\n");
+            fflush(stdout);
+        }
+    }
+    waitpid(c, NULL, 0);
+    return 0;
+}
+
+static int fds(void) {
+    DIR *d = opendir("/proc/self/fd");
+    if (!d) { printf("fds %s\n", errname(errno)); return 1; }
+    struct dirent *e;
+    while ((e = readdir(d))) {
+        int fd = atoi(e->d_name);
+        if (e->d_name[0] == '.' || fd == dirfd(d)) continue;
+        char p[64], t[256];
+        snprintf(p, sizeof p, "/proc/self/fd/%d", fd);
+        ssize_t n = readlink(p, t, sizeof t - 1);
+        t[n < 0 ? 0 : n] = 0;
+        printf("fd %d %s\n", fd, t);
+    }
+    closedir(d);
+    return 0;
+}
+
+static int rusage_of(char **cmd) {
+    pid_t c = fork();
+    if (c == 0) { execvp(cmd[0], cmd); _exit(127); }
+    int st;
+    struct rusage ru;
+    if (wait4(c, &st, 0, &ru) < 0) return 1;
+    fprintf(stderr, "maxrss %ld\n", ru.ru_maxrss);
+    return WIFEXITED(st) ? WEXITSTATUS(st) : 128 + WTERMSIG(st);
+}
+
 int main(int argc, char **argv) {
     setvbuf(stdout, NULL, _IOLBF, 0);
     if (argc < 2) { fprintf(stderr, "usage: probe WHAT [ARGS]\n"); return 2; }
@@ -639,6 +744,11 @@ int main(int argc, char **argv) {
     }
     if (!strcmp(w, "hold") && argc == 3) return hold(argv[2]);
     if (!strcmp(w, "segv")) return *(volatile int *)0;
+    if (!strcmp(w, "flood") && argc == 4) return flood(argv[2], atol(argv[3]));
+    if (!strcmp(w, "flood-arg") && argc == 5) return flood_arg(atol(argv[2]), atol(argv[3]), atol(argv[4]));
+    if (!strcmp(w, "own-listener") && argc == 3) return own_listener(argv[2]);
+    if (!strcmp(w, "fds")) return fds();
+    if (!strcmp(w, "rusage") && argc >= 3) return rusage_of(argv + 2);
     if (!strcmp(w, "eat") && argc == 3) {
         long want = atol(argv[2]), got = 0;
         for (; got < want; got++) {

@@ -13,6 +13,11 @@
 //!   rewrites it;
 //! - `oci.rs`: sandbox-oci's `linux.seccomp` profiles turned into it, and
 //!   installed with the profile's flags;
+//! - `profile.rs`: `sandbox run --seccomp-profile FILE`, an OCI or Docker
+//!   profile read from a file and compiled by oci.rs, in place of the
+//!   default filter;
+//! - `notify.rs`: `--report-denials`: the filter with its errno answers
+//!   turned into user notifications, and the errno each would have been;
 //! - `syscalls.rs`: the x86 ABIs' system call numbers by name.
 //!
 //! The system call itself is `sys::seccomp_set_mode_filter`.
@@ -23,7 +28,9 @@ mod asm;
 pub mod default;
 mod default_program;
 pub mod filter;
+pub mod notify;
 pub mod oci;
+pub mod profile;
 pub mod syscalls;
 
 use crate::error::{Context, Result};
@@ -71,14 +78,17 @@ const fn data_arg_low(arg: u8) -> u32 {
     16 + 8 * arg as u32
 }
 
-/// A classic BPF interpreter for the instructions our programs use, for
-/// the tests of both front ends.
-#[cfg(test)]
+/// A classic BPF interpreter for the instructions our assembler emits
+/// (asm.rs, filter.rs): the tests of both front ends check programs with
+/// it, and `--report-denials` (notify.rs) runs the filter the sandbox
+/// would have had on a notification's seccomp_data to learn the errno it
+/// would have given, exactly, argument conditions included.
 pub(crate) mod interp {
     use libc::sock_filter;
 
     /// What the kernel reads: struct seccomp_data (the instruction
     /// pointer 0).
+    #[cfg(test)]
     pub fn data(nr: u32, arch: u32, args: [u64; 6]) -> Vec<u8> {
         let mut d = Vec::with_capacity(64);
         d.extend_from_slice(&nr.to_le_bytes());
@@ -90,19 +100,29 @@ pub(crate) mod interp {
         d
     }
 
-    /// The program's answer for this seccomp_data.
+    /// The program's answer for this seccomp_data, for the tests.
+    #[cfg(test)]
     pub fn run(prog: &[sock_filter], data: &[u8]) -> u32 {
+        eval(prog, data).expect("a program the test interpreter can run")
+    }
+
+    /// The program's answer for `data` (struct seccomp_data), or None
+    /// for what our assembler never emits: an instruction outside the
+    /// set below, a load outside `data`, a jump or a fall beyond the end.
+    /// Classic BPF jumps only forward, so it ends within `prog.len()`
+    /// steps.
+    pub fn eval(prog: &[sock_filter], data: &[u8]) -> Option<u32> {
         let (mut a, mut pc) = (0u32, 0usize);
         loop {
-            let sock_filter { code, jt, jf, k } = prog[pc];
+            let sock_filter { code, jt, jf, k } = *prog.get(pc)?;
             pc += 1;
             match code {
                 0x20 => {
                     let o = k as usize;
-                    a = u32::from_le_bytes(data[o..o + 4].try_into().unwrap());
+                    a = u32::from_le_bytes(data.get(o..o.checked_add(4)?)?.try_into().ok()?);
                 }
                 0x54 => a &= k,
-                0x05 => pc += k as usize,
+                0x05 => pc = pc.checked_add(k as usize)?,
                 0x15 | 0x25 | 0x35 | 0x45 => {
                     let taken = match code {
                         0x15 => a == k,
@@ -112,8 +132,8 @@ pub(crate) mod interp {
                     };
                     pc += if taken { jt } else { jf } as usize;
                 }
-                0x06 => return k,
-                op => panic!("instruction {op:#x} not handled by the test interpreter"),
+                0x06 => return Some(k),
+                _ => return None,
             }
         }
     }
