@@ -65,6 +65,9 @@ fn values(o: &RunOption) -> Values {
         // Host paths. (--chdir DIR and --tmpfs DST are paths inside the
         // sandbox: nothing to offer.)
         O::Bind | O::RoBind | O::StatusFile => Values::HostPath,
+        // Paths inside the sandbox, but most used with the host's root,
+        // where they are the host's.
+        O::AllowRead | O::AllowWrite | O::AllowExec => Values::HostPath,
         O::Limit => Values::Resource,
         O::Hostname
         | O::Chdir
