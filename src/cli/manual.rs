@@ -277,6 +277,10 @@ const MAN_EXAMPLES: &[(&str, &str)] = &[
         "systemd\\-run \\-\\-user \\-\\-scope \\-p Delegate=yes \\e\n    sandbox run \\-\\-memory 256M \\-\\-pids 64 ./rootfs /bin/sh",
     ),
     (
+        "A build on the host's root that may read only the toolchain, /etc and the project, and write only the project:",
+        "sandbox run \\-\\-bind . \\-\\-allow\\-exec /usr \\-\\-allow\\-read /etc \\-\\-allow\\-write . / make",
+    ),
+    (
         "Reading this page without installing it:",
         "sandbox man | man \\-l \\-",
     ),

@@ -311,6 +311,15 @@ impl Group {
                 "The cgroup limits need a delegated cgroup (see docs/SUPERVISION.md); \
                  without one the run fails (125), never runs unlimited",
             ),
+            Group::Hardening => Some(
+                "Path rules: once any --allow-read, --allow-write or --allow-exec is given, \
+                 Landlock lets the command reach only those paths (inside the sandbox; a \
+                 relative one from the current directory) and what the sandbox needs: its \
+                 /proc, /dev's nodes, /tmp and /dev/shm (never executed from). A path not \
+                 there at the start is left out with a notice. They need Landlock ABI 3: \
+                 --landlock require fails (125) below it, auto says in a notice what it did \
+                 not enforce; with --landlock off they are refused",
+            ),
             _ => None,
         }
     }
