@@ -283,26 +283,6 @@ pub fn enforce(mode: LandlockMode, rules: &Rules, hint: &str) -> Result<Outcome>
     let abi = ABI_TARGET;
     let all = AccessFs::from_all(abi);
 
-    // Open every path first: a path rule's error stops the run before
-    // anything is restricted.
-    let mut notices = Vec::new();
-    let mut opened = Vec::new();
-    for g in &rules.grants {
-        match open_grant(g)? {
-            Some((fd, access)) => opened.push((fd, access, &g.path)),
-            None => {
-                if let Some(a) = g.given {
-                    notices.push(format!(
-                        "notice: {} {}: not in the sandbox (no such file or directory when \
-                         it started), so nothing beneath it is allowed",
-                        a.option(),
-                        g.path.display()
-                    ));
-                }
-            }
-        }
-    }
-
     let mut rs = Ruleset::default()
         .set_compatibility(CompatLevel::BestEffort)
         .handle_access(all)
@@ -317,10 +297,28 @@ pub fn enforce(mode: LandlockMode, rules: &Rules, hint: &str) -> Result<Outcome>
         .map_err(|e| err("scope", &e))?
         .create()
         .map_err(|e| err("create the ruleset", &e))?;
-    for (fd, access, path) in &opened {
-        rs = rs
-            .add_rule(PathBeneath::new(fd, *access))
-            .map_err(|e| err(&format!("rule for {}", path.display()), &e))?;
+    // One path open at a time: the rlimits are set by now, and
+    // `--limit nofile=10` leaves room for few. Nothing is restricted until
+    // restrict_self, so an error here stops the run unconfined by it.
+    let mut notices = Vec::new();
+    for g in &rules.grants {
+        match open_grant(g)? {
+            Some((fd, access)) => {
+                rs = rs
+                    .add_rule(PathBeneath::new(&fd, access))
+                    .map_err(|e| err(&format!("rule for {}", g.path.display()), &e))?;
+            }
+            None => {
+                if let Some(a) = g.given {
+                    notices.push(format!(
+                        "notice: {} {}: not in the sandbox (no such file or directory when \
+                         it started), so nothing beneath it is allowed",
+                        a.option(),
+                        g.path.display()
+                    ));
+                }
+            }
+        }
     }
     for port in rules.connect_ports.iter().flatten() {
         rs = rs
