@@ -240,6 +240,32 @@ fn the_sandbox_needs_still_work_and_a_missing_path_is_a_notice() {
     );
 }
 
+/// The terminal is among the sandbox's needs: under a pty, with only
+/// /bin executable, the shell opens /dev/tty, reads its modes (an ioctl on
+/// a node opened under the ruleset) and writes to it. Control: the same
+/// without rules.
+fn the_terminal_works_under_path_rules() {
+    let test = "the_terminal_works_under_path_rules";
+    if !landlock_here(test) {
+        return;
+    }
+    for rules in [&["--allow-exec", "/bin"][..], &[][..]] {
+        let mut a: Vec<String> = vec!["run".into()];
+        a.extend(rules.iter().map(|s| s.to_string()));
+        a.extend([
+            rootfs_arg(),
+            "/bin/sh".into(),
+            "-c".into(),
+            "stty -F /dev/tty size >/dev/null && echo tty-ok > /dev/tty; tty".into(),
+        ]);
+        let shown = under_pty(&a, "");
+        assert!(
+            shown.contains("tty-ok") && shown.contains("/dev/pts/"),
+            "{rules:?}: {shown}"
+        );
+    }
+}
+
 /// A directory on the host outside /tmp (the sandbox has its own), owned
 /// by the test uid: `secret` and `project/`.
 struct HostDir(PathBuf);
@@ -448,6 +474,7 @@ tests![
     writes_only_beneath_allow_write_on_a_rootfs,
     exec_outside_allow_exec_fails_on_a_rootfs,
     the_sandbox_needs_still_work_and_a_missing_path_is_a_notice,
+    the_terminal_works_under_path_rules,
     path_rules_work_on_the_host_root,
     require_without_landlock_fails_with_125,
     path_rules_with_landlock_off_are_refused,
