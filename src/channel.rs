@@ -57,7 +57,9 @@ use crate::confine::limits::{Limit, RESOURCES};
 use crate::confine::net::{PastaPlan, Proto, Publish};
 use crate::error::{Context, Error, Reason, Result, EXIT_SANDBOX};
 use crate::plan::subid::{Range, SubIds};
-use crate::plan::{Bind, LandlockMode, Plan, PtyPlan, RootMode, Sizes, StdioMode, Tmpfs};
+use crate::plan::{
+    Bind, LandlockMode, PathAccess, Plan, PtyPlan, RootMode, Sizes, StdioMode, Tmpfs,
+};
 use crate::sys::{self, sigsafe};
 
 /// Where the child stage finds the report pipe's write end. It is the
@@ -581,7 +583,49 @@ pub fn encode_plan(p: &Plan) -> Vec<u8> {
             w.u8(s.range_is_root as u8);
         }
     }
+    encode_landlock(&mut w, &p.allow_paths, p.connect_ports.as_deref());
     w.0
+}
+
+/// The Landlock path rules and TCP ports: each rule as its kind and path,
+/// then the ports, present or not.
+fn encode_landlock(w: &mut Writer, paths: &[(PathAccess, PathBuf)], ports: Option<&[u16]>) {
+    w.u32(paths.len() as u32);
+    for (a, p) in paths {
+        w.u8(match a {
+            PathAccess::Read => 0,
+            PathAccess::Write => 1,
+            PathAccess::Exec => 2,
+        });
+        w.bytes(p.as_os_str().as_bytes());
+    }
+    w.u8(ports.is_some() as u8);
+    if let Some(ports) = ports {
+        w.u32(ports.len() as u32);
+        for p in ports {
+            w.u32((*p).into());
+        }
+    }
+}
+
+type LandlockRules = (Vec<(PathAccess, PathBuf)>, Option<Vec<u16>>);
+
+fn decode_landlock(r: &mut Reader) -> std::result::Result<LandlockRules, String> {
+    let paths = r.list(|r| {
+        let access = match r.u8()? {
+            0 => PathAccess::Read,
+            1 => PathAccess::Write,
+            2 => PathAccess::Exec,
+            n => return Err(format!("bad path rule {n}")),
+        };
+        Ok((access, r.path()?))
+    })?;
+    let ports = if r.bool()? {
+        Some(r.list(|r| u16::try_from(r.u32()?).map_err(|_| "bad port".to_string()))?)
+    } else {
+        None
+    };
+    Ok((paths, ports))
 }
 
 fn encode_tmpfs(w: &mut Writer, tmpfs: &[Tmpfs]) {
@@ -635,8 +679,13 @@ fn decode_pasta(r: &mut Reader) -> std::result::Result<Option<PastaPlan>, String
     };
     let publish = r.list(|r| {
         let ip = r.string()?;
+        let host_ip: std::net::IpAddr = ip.parse().map_err(|_| format!("bad address {ip:?}"))?;
+        // Only the canonical text, as for the allow rules below.
+        if host_ip.to_string() != ip {
+            return Err(format!("address {ip:?} is not in its canonical form"));
+        }
         Ok(Publish {
-            host_ip: ip.parse().map_err(|_| format!("bad address {ip:?}"))?,
+            host_ip,
             host_port: port(r)?,
             port: port(r)?,
             proto: if r.bool()? { Proto::Udp } else { Proto::Tcp },
@@ -649,7 +698,17 @@ fn decode_pasta(r: &mut Reader) -> std::result::Result<Option<PastaPlan>, String
         )),
     };
     let dns = r.bool()?;
-    let allow = r.list(|r| crate::confine::net::parse_allow(&r.string()?))?;
+    // Only the canonical text (what encode_pasta writes): parse_allow also
+    // takes spellings such as a prefix "/06", which would decode to a
+    // plan that encodes otherwise.
+    let allow = r.list(|r| {
+        let text = r.string()?;
+        let rule = crate::confine::net::parse_allow(&text)?;
+        if rule.to_string() != text {
+            return Err(format!("allow rule {text:?} is not in its canonical form"));
+        }
+        Ok(rule)
+    })?;
     let nft = r.opt()?.map(|p| PathBuf::from(OsString::from_vec(p)));
     Ok(Some(PastaPlan {
         publish,
@@ -768,6 +827,7 @@ pub fn decode_plan(buf: &[u8]) -> std::result::Result<Plan, String> {
         }
         n => return Err(format!("bad id map tag {n}")),
     };
+    let (allow_paths, connect_ports) = decode_landlock(&mut r)?;
     r.end()?;
     Ok(Plan {
         rootfs,
@@ -786,6 +846,8 @@ pub fn decode_plan(buf: &[u8]) -> std::result::Result<Plan, String> {
         seccomp_profile,
         report_denials,
         landlock,
+        allow_paths,
+        connect_ports,
         sys,
         verbose,
         limits,
@@ -1011,6 +1073,8 @@ mod tests {
             subids in proptest::option::of(any::<([u32; 4], bool)>()),
             seccomp_profile in proptest::option::of(("[ -~]{0,20}", any::<u32>(), proptest::collection::vec(any::<u64>(), 0..5))),
             report_denials in any::<bool>(),
+            allow_paths in proptest::collection::vec((0u8..3, os()), 0..3),
+            connect_ports in proptest::option::of(proptest::collection::vec(any::<u16>(), 0..3)),
         ) -> Plan {
             Plan {
                 rootfs: rootfs.into(), command, hostname, chdir, setenv, term, uid, gid,
@@ -1046,6 +1110,8 @@ mod tests {
                 subids: subids.map(|([a, b, c, d], rr)| SubIds { uid: Range { start: a, count: b }, gid: Range { start: c, count: d }, range_is_root: rr }),
                 seccomp_profile: seccomp_profile.map(|(file, flags, program)| crate::confine::seccomp::profile::Profile { file, flags, program }),
                 report_denials,
+                allow_paths: allow_paths.into_iter().map(|(a, p)| ([PathAccess::Read, PathAccess::Write, PathAccess::Exec][a as usize], p.into())).collect(),
+                connect_ports,
             }
         }
     }

@@ -10,7 +10,8 @@ use crate::error::{Error, Result};
 use crate::launch::launcher::{self, NoticeFn, Options, Running};
 use crate::launch::status::Report;
 use crate::plan::{
-    BindArg, IdMapMode, LandlockMode, Plan, RootMode, RunArgs, StdioMode, Supervision, TmpfsArg,
+    BindArg, IdMapMode, LandlockMode, PathAccess, Plan, RootMode, RunArgs, StdioMode, Supervision,
+    TmpfsArg,
 };
 
 /// Which network the sandbox gets.
@@ -412,6 +413,26 @@ impl Command {
     /// ```
     pub fn landlock(&mut self, mode: LandlockMode) -> &mut Command {
         self.args.landlock = mode;
+        self
+    }
+
+    /// A path rule (`--allow-read`, `--allow-write`, `--allow-exec`): once
+    /// any is given, Landlock lets the command reach only those paths
+    /// (inside the sandbox) and what the sandbox itself needs.
+    ///
+    /// ```
+    /// use sandbox::{Command, PathAccess};
+    /// Command::new("./rootfs", "ls")
+    ///     .allow_path(PathAccess::Exec, "/bin")
+    ///     .allow_path(PathAccess::Read, "/etc");
+    /// ```
+    pub fn allow_path(&mut self, access: PathAccess, path: impl AsRef<OsStr>) -> &mut Command {
+        let list = match access {
+            PathAccess::Read => &mut self.args.allow_read,
+            PathAccess::Write => &mut self.args.allow_write,
+            PathAccess::Exec => &mut self.args.allow_exec,
+        };
+        list.push(path.as_ref().to_owned());
         self
     }
 

@@ -71,6 +71,9 @@ fn values(o: &RunOption) -> Values {
         | O::StatusFile
         | O::Profile
         | O::SeccompProfile => Values::HostPath,
+        // Paths inside the sandbox, but most used with the host's root,
+        // where they are the host's.
+        O::AllowRead | O::AllowWrite | O::AllowExec => Values::HostPath,
         O::Limit => Values::Resource,
         O::Hostname
         | O::Chdir
@@ -307,6 +310,10 @@ const MAN_EXAMPLES: &[(&str, &str)] = &[
     (
         "Docker's own seccomp profile in place of the default filter:",
         "sandbox run \\-\\-seccomp\\-profile ./default.json ./rootfs /bin/sh",
+    ),
+    (
+        "A build on the host's root that may read only the toolchain, /etc and the project, and write only the project:",
+        "sandbox run \\-\\-bind . \\-\\-allow\\-exec /usr \\-\\-allow\\-read /etc \\-\\-allow\\-write . / make",
     ),
     (
         "Reading this page without installing it:",

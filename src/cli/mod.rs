@@ -243,6 +243,9 @@ impl ToArgs for RunArgs {
                     LandlockMode::Require => put(Some("require".into())),
                     LandlockMode::Off => put(Some("off".into())),
                 },
+                O::AllowRead => self.allow_read.iter().for_each(|p| put(Some(p.clone()))),
+                O::AllowWrite => self.allow_write.iter().for_each(|p| put(Some(p.clone()))),
+                O::AllowExec => self.allow_exec.iter().for_each(|p| put(Some(p.clone()))),
                 O::Stdio if self.stdio == StdioMode::Inherit => put(Some("inherit".into())),
                 O::Verbose if self.verbose => put(None),
                 // The defaults (the guards above), and what a RunArgs
@@ -336,6 +339,15 @@ impl Group {
             Group::Limits => Some(
                 "The cgroup limits need a delegated cgroup (see docs/SUPERVISION.md); \
                  without one the run fails (125), never runs unlimited",
+            ),
+            Group::Hardening => Some(
+                "Path rules: once any --allow-read, --allow-write or --allow-exec is given, \
+                 Landlock lets the command reach only those paths (inside the sandbox; a \
+                 relative one from the current directory) and what the sandbox needs: its \
+                 /proc, /dev's nodes, /tmp and /dev/shm (never executed from). A path not \
+                 there at the start is left out with a notice. They need Landlock ABI 3: \
+                 --landlock require fails (125) below it, auto says in a notice what it did \
+                 not enforce; with --landlock off they are refused",
             ),
             _ => None,
         }
@@ -744,6 +756,28 @@ run_options! {
         "Landlock filesystem and scope rules: auto uses what the kernel has, \
          require fails (125) without it (default: auto)",
     ),
+    AllowRead = repeatable(value(
+        "--allow-read",
+        "PATH",
+        Hardening,
+        "path rules (Landlock): once any --allow-* is given, the command may read only \
+         beneath these paths (inside the sandbox), --allow-write ones and --allow-exec \
+         ones, besides /proc, /dev's nodes, /tmp and /dev/shm; repeatable",
+    )),
+    AllowWrite = repeatable(value(
+        "--allow-write",
+        "PATH",
+        Hardening,
+        "read and write (create, remove, rename, truncate) beneath PATH, never execute; \
+         the mount must be writable too; repeatable",
+    )),
+    AllowExec = repeatable(value(
+        "--allow-exec",
+        "PATH",
+        Hardening,
+        "read and execute beneath PATH; a dynamically linked program needs its loader \
+         (ld.so) under one too; repeatable",
+    )),
     Stdio = value(
         "--stdio",
         "relay|inherit",
@@ -1772,6 +1806,9 @@ fn apply(g: &Given, r: &mut RunArgs, later: &mut Later) -> Result<()> {
         }
         O::ReportDenials => r.report_denials = true,
         O::Landlock => r.landlock = g.parse(parse_landlock)?,
+        O::AllowRead => r.allow_read.push(g.parse_os(parse_allow_path)?),
+        O::AllowWrite => r.allow_write.push(g.parse_os(parse_allow_path)?),
+        O::AllowExec => r.allow_exec.push(g.parse_os(parse_allow_path)?),
         O::Stdio => r.stdio = g.parse(parse_stdio)?,
         O::Verbose => r.verbose = true,
         // `split` answers these before any option is applied, and
@@ -1908,6 +1945,15 @@ fn parse_on_off(s: &str) -> std::result::Result<bool, String> {
         "off" => Ok(false),
         _ => Err(format!("--seccomp wants on or off, got {s:?}")),
     }
+}
+
+/// A path rule's PATH: any path but the empty one (made absolute and
+/// normalised by `Plan::from_args`).
+fn parse_allow_path(s: &OsStr) -> std::result::Result<OsString, String> {
+    if s.is_empty() {
+        return Err("--allow-read, --allow-write and --allow-exec want a path".into());
+    }
+    Ok(s.to_os_string())
 }
 
 fn parse_landlock(s: &str) -> std::result::Result<LandlockMode, String> {
@@ -2385,6 +2431,7 @@ mod tests {
             O::Profile => Some("v"),
             O::Tmpfs => Some("/x:1M"),
             O::Seccomp | O::Landlock => Some("off"),
+            O::AllowRead | O::AllowWrite | O::AllowExec => Some("/x"),
             O::Stdio => Some("inherit"),
             O::IdMap => Some("subuid"),
             O::Limit => Some("nofile=5"),
@@ -2579,6 +2626,7 @@ mod tests {
             detach in any::<bool>(),
             id_map in prop_oneof![Just(IdMapMode::Auto), Just(IdMapMode::Single), Just(IdMapMode::Subuid)],
             (seccomp_profile, report_denials) in (proptest::option::of(abs_path()), any::<bool>()),
+            allow in proptest::collection::vec(proptest::collection::vec(word(), 0..3), 3),
         ) -> RunArgs {
             let nbinds = binds.len();
             let mut tmpfs: Vec<TmpfsArg> = tmpfs.into_iter().map(|(d, size, after)| TmpfsArg {
@@ -2603,6 +2651,9 @@ mod tests {
                 }).collect(),
                 bind_symlinks,
                 seccomp, landlock, sys, verbose,
+                allow_read: allow[0].iter().map(Into::into).collect(),
+                allow_write: allow[1].iter().map(Into::into).collect(),
+                allow_exec: allow[2].iter().map(Into::into).collect(),
                 limits: limits.into_iter().map(|(index, value)| Limit { index, value }).collect(),
                 ns_limits: ns_limits.into_iter().map(|(n, v)| (n.to_string(), v)).collect(),
                 init,

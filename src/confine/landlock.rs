@@ -1,38 +1,55 @@
 //! The Landlock ruleset, for both front ends: one builder ([`enforce`])
-//! with the ABI it targets, the path rules, the scopes and the modes;
-//! `sandbox run`/`exec` give it their rules here ([`apply`]), sandbox-oci's
-//! `org.sandbox.landlock` annotation its own (oci/landlock.rs).
+//! with the ABI it targets, the path rules, the TCP port rules, the scopes
+//! and the modes; `sandbox run`/`exec` give it their rules here
+//! ([`apply`]), sandbox-oci's `org.sandbox.landlock` annotation its own
+//! (oci/landlock.rs).
 //!
 //! For `sandbox run`, applied in the child stage after pivot_root (so
-//! the paths below are the sandbox's own) and before seccomp:
-//! read and execute anywhere under `/`; write only where a writable mount
-//! is (the root unless it is read-only, /tmp, /dev/shm, `--bind` and
-//! `--tmpfs` targets, /run when the root is the host's)
-//! and to the device nodes in /dev; on ABI 6 and later also the
+//! the paths below are the sandbox's own) and before seccomp. Without
+//! path rules: read and execute anywhere under `/`; write only where a
+//! writable mount is (the root unless it is read-only, /tmp, /dev/shm,
+//! `--bind` and `--tmpfs` targets, /run when the root is the host's)
+//! and to the device nodes in /dev. With `--allow-read`, `--allow-write`
+//! or `--allow-exec` (issue 25, part 3): only those paths, and what the
+//! sandbox itself needs ([`sandbox_needs`]). On ABI 6 and later also the
 //! abstract-unix-socket and signal scopes, so a command run with
-//! `--share-net` cannot reach the host's abstract sockets.
+//! `--share-net` cannot reach the host's abstract sockets; with
+//! `Plan::connect_ports`, on ABI 4 and later, TCP connects only to those
+//! ports.
 //!
 //! Mounts already stop most writes; Landlock is the second wall, and the
 //! only one for what mounts cannot say (a writable root that must still not
-//! reach a socket of the host's, a device ioctl on a node we did not list).
+//! reach a socket of the host's, a device ioctl on a node we did not list,
+//! a path rule on the host's own root).
 //! Ref: Documentation/userspace-api/landlock.rst
 
+use std::os::fd::{AsRawFd, OwnedFd};
 use std::path::{Path, PathBuf};
 
 use landlock::{
-    Access, AccessFs, BitFlags, CompatLevel, Compatible, LandlockStatus, PathBeneath, PathFd,
-    Ruleset, RulesetAttr, RulesetCreatedAttr, RulesetStatus, Scope, ABI,
+    Access, AccessFs, AccessNet, BitFlags, CompatLevel, Compatible, LandlockStatus, NetPort,
+    PathBeneath, Ruleset, RulesetAttr, RulesetCreatedAttr, RulesetStatus, Scope, ABI,
 };
 
 use crate::confine::rootfs;
-use crate::error::{Error, Result};
+use crate::error::{Context, Error, Result};
 use crate::plan::Plan;
-use crate::plan::{LandlockMode, RootMode};
+use crate::plan::{LandlockMode, PathAccess, RootMode};
+use crate::sys;
 
 /// The newest ABI whose rights we use and have tested. The crate drops what
-/// an older kernel lacks (best effort); require only insists that some
-/// ruleset is enforced.
+/// an older kernel lacks (best effort); require insists that some ruleset
+/// is enforced, and that the kernel has what the path and port rules
+/// need ([`missing`]).
 const ABI_TARGET: ABI = ABI::V6;
+
+/// The ABI the path rules need: ABI 3 handles truncation, without which
+/// truncate(2) and O_TRUNC reach a file that is only under `--allow-read`.
+/// (ABI 1 lacks Refer, but then renames and links across directories are
+/// always refused, which is narrower, not wider.)
+const ABI_PATHS: i32 = 3;
+/// The ABI of the TCP port rules.
+const ABI_NET: i32 = 4;
 
 /// The device nodes in /dev a sandbox may read, write, truncate and ioctl
 /// (ttys need ioctls): those bound from the host (rootfs::DEVICES), the
@@ -46,75 +63,267 @@ fn device_nodes() -> Vec<PathBuf> {
         .collect()
 }
 
-/// What was enforced, for `--verbose` and the require check.
+/// What was enforced, for `--verbose` and the require check, and what the
+/// caller should say in any case (a path rule left out, a rule this
+/// kernel cannot enforce under `auto`).
 pub struct Outcome {
     pub summary: String,
+    pub notices: Vec<String>,
 }
 
-/// What a ruleset grants, by path (each beneath it): read and execute,
-/// everything, or a device's read, write, truncate and ioctl. A path
-/// that is not there is left out (/dev/console exists only with a
-/// terminal); any other that cannot be opened fails the ruleset.
+/// One path rule of a ruleset: what is allowed beneath `path`.
+pub struct Grant {
+    pub path: PathBuf,
+    pub access: BitFlags<AccessFs>,
+    /// The option that asked for it (`--allow-read`…): a missing path is
+    /// then named in a notice. `None`: ours (a device node, /proc), left
+    /// out in silence when it is not there (/dev/console exists only with
+    /// a terminal).
+    pub given: Option<PathAccess>,
+}
+
+/// What a ruleset grants: the path rules (anything not beneath one of
+/// them is refused), and, when `connect_ports` is `Some`, the only TCP
+/// ports that connect(2) may reach (any address; ABI 4).
 pub struct Rules {
-    pub read: Vec<PathBuf>,
-    pub write: Vec<PathBuf>,
-    pub devices: Vec<PathBuf>,
+    pub grants: Vec<Grant>,
+    pub connect_ports: Option<Vec<u16>>,
+    /// The grants come from `--allow-*` (they need [`ABI_PATHS`]), rather
+    /// than being the default "read anywhere, write where mounted
+    /// writable".
+    pub path_rules: bool,
 }
 
-impl Rules {
-    /// Read anywhere under `/`, write beneath `write`, and the device
-    /// nodes of /dev.
-    pub fn new(write: Vec<PathBuf>) -> Rules {
-        Rules {
-            read: vec![PathBuf::from("/")],
-            write,
-            devices: device_nodes(),
+/// Read, list and execute.
+fn read_exec() -> BitFlags<AccessFs> {
+    AccessFs::from_read(ABI_TARGET)
+}
+
+/// A device node's rights: read, write, truncate, ioctl.
+fn device() -> BitFlags<AccessFs> {
+    AccessFs::ReadFile | AccessFs::WriteFile | AccessFs::Truncate | AccessFs::IoctlDev
+}
+
+impl PathAccess {
+    /// What the rule allows beneath its path: `Read` reads files and lists
+    /// directories; `Exec` that and executes; `Write` every right but
+    /// execute (create, write, truncate, remove, rename, make sockets and
+    /// pipes, device ioctls), so a writable place is never one to run
+    /// what was written there unless `--allow-exec` says so too.
+    pub fn access(self) -> BitFlags<AccessFs> {
+        match self {
+            PathAccess::Read => AccessFs::ReadFile | AccessFs::ReadDir,
+            PathAccess::Exec => read_exec(),
+            PathAccess::Write => {
+                let mut all = AccessFs::from_all(ABI_TARGET);
+                all.remove(AccessFs::Execute);
+                all
+            }
         }
     }
 }
 
+/// What a sandbox itself needs when path rules are given, besides them
+/// (README, "Path rules"): its own /proc read and written (no execute:
+/// /proc/self/exe resolves to the file it names, which the rules
+/// govern); /dev listed, its device nodes read, written and ioctl'd
+/// (terminals); /tmp and /dev/shm, the sandbox's own tmpfs mounts,
+/// read and written but not executed.
+fn sandbox_needs() -> Vec<Grant> {
+    let ours = |path: &str, access| Grant {
+        path: path.into(),
+        access,
+        given: None,
+    };
+    let mut v = vec![
+        ours(
+            "/proc",
+            // Truncate: a shell's `>` opens with O_TRUNC.
+            AccessFs::ReadFile | AccessFs::ReadDir | AccessFs::WriteFile | AccessFs::Truncate,
+        ),
+        ours("/dev", AccessFs::ReadDir.into()),
+        ours("/tmp", PathAccess::Write.access()),
+        ours("/dev/shm", PathAccess::Write.access()),
+    ];
+    v.extend(device_nodes().into_iter().map(|d| Grant {
+        path: d,
+        access: device(),
+        given: None,
+    }));
+    v
+}
+
+impl Rules {
+    /// Read and execute anywhere under `/`, write beneath `write`, and the
+    /// device nodes of /dev.
+    pub fn new(write: Vec<PathBuf>) -> Rules {
+        let mut grants = vec![Grant {
+            path: "/".into(),
+            access: read_exec(),
+            given: None,
+        }];
+        grants.extend(write.into_iter().map(|path| Grant {
+            path,
+            access: AccessFs::from_all(ABI_TARGET),
+            given: None,
+        }));
+        grants.extend(device_nodes().into_iter().map(|path| Grant {
+            path,
+            access: device(),
+            given: None,
+        }));
+        Rules {
+            grants,
+            connect_ports: None,
+            path_rules: false,
+        }
+    }
+
+    /// Only the paths given (`--allow-read`, `--allow-write`,
+    /// `--allow-exec`), and what the sandbox needs ([`sandbox_needs`]).
+    pub fn paths(given: &[(PathAccess, PathBuf)]) -> Rules {
+        let mut grants: Vec<Grant> = given
+            .iter()
+            .map(|(a, p)| Grant {
+                path: p.clone(),
+                access: a.access(),
+                given: Some(*a),
+            })
+            .collect();
+        grants.extend(sandbox_needs());
+        Rules {
+            grants,
+            connect_ports: None,
+            path_rules: true,
+        }
+    }
+}
+
+/// What `rules` ask that a kernel with Landlock ABI `abi` (0: none)
+/// cannot enforce, one phrase each; empty when it can enforce it all
+/// (the scopes and device ioctls, which only narrow the default further,
+/// are not counted: `--verbose` says "partly enforced" for them).
+pub fn missing(rules: &Rules, abi: i32) -> Vec<String> {
+    let mut out = Vec::new();
+    if rules.path_rules {
+        if abi < 1 {
+            out.push("the path rules (--allow-read, --allow-write, --allow-exec)".to_string());
+        } else if abi < ABI_PATHS {
+            out.push(format!(
+                "the path rules' limit on truncating files outside --allow-write \
+                 (needs ABI {ABI_PATHS})"
+            ));
+        }
+    }
+    if let Some(ports) = &rules.connect_ports {
+        if abi < ABI_NET {
+            let only = match ports.len() {
+                0 => "no TCP connect at all".to_string(),
+                1 => format!("TCP connects only to port {}", ports[0]),
+                _ => format!("TCP connects only to ports {}", show_ports(ports)),
+            };
+            out.push(format!(
+                "the TCP connect rule ({only}; needs ABI {ABI_NET})"
+            ));
+        }
+    }
+    out
+}
+
+fn show_ports(ports: &[u16]) -> String {
+    if ports.is_empty() {
+        return "none".into();
+    }
+    let v: Vec<String> = ports.iter().map(u16::to_string).collect();
+    v.join(",")
+}
+
+/// Open `g.path` for a rule (O_PATH; a symlink is followed, inside the
+/// sandbox's root since we are past pivot_root). `Ok(None)`: not there.
+fn open_grant(g: &Grant) -> Result<Option<(OwnedFd, BitFlags<AccessFs>)>> {
+    let fd = match sys::open_path(&g.path, 0) {
+        Ok(fd) => fd,
+        Err(e) if matches!(e.raw_os_error(), Some(libc::ENOENT | libc::ENOTDIR)) => {
+            return Ok(None)
+        }
+        Err(e) => {
+            let step = match g.given {
+                Some(a) => format!("landlock: {}", a.option()),
+                None => "landlock: open a rule's path".to_string(),
+            };
+            return Err(e).ctx(&step, g.path.display());
+        }
+    };
+    // A file takes only a file's rights (the kernel refuses a directory's
+    // on it with EINVAL).
+    let access = if sys::is_dir_fd(fd.as_raw_fd()) {
+        g.access
+    } else {
+        g.access & AccessFs::from_file(ABI_TARGET)
+    };
+    Ok(Some((fd, access)))
+}
+
 /// Build the ruleset for `rules`, with the abstract-unix-socket and
 /// signal scopes (ABI 6), and restrict the calling thread (and what it
-/// execs). Best effort: what the kernel lacks is dropped. Under
-/// `LandlockMode::Require` a kernel that enforces nothing fails, with
-/// `hint` (the front end's way to run without it).
+/// execs). Best effort: what the kernel lacks is dropped, and named in
+/// a notice when the path or port rules needed it. Under
+/// `LandlockMode::Require` a kernel that enforces nothing, or not what
+/// the path and port rules need ([`missing`]), fails (125) with `hint`
+/// (the front end's way to run without it).
 pub fn enforce(mode: LandlockMode, rules: &Rules, hint: &str) -> Result<Outcome> {
     if mode == LandlockMode::Off {
         return Ok(Outcome {
             summary: "landlock: off".into(),
+            notices: Vec::new(),
         });
     }
     let err =
         |what: &str, e: &dyn std::fmt::Display| Error::msg("landlock", format!("{what}: {e}"));
     let abi = ABI_TARGET;
-    let read = AccessFs::from_read(abi);
     let all = AccessFs::from_all(abi);
-    let device = AccessFs::ReadFile | AccessFs::WriteFile | AccessFs::Truncate | AccessFs::IoctlDev;
-    let grants: [(&[PathBuf], BitFlags<AccessFs>); 3] = [
-        (&rules.read, read),
-        (&rules.write, all),
-        (&rules.devices, device),
-    ];
 
     let mut rs = Ruleset::default()
         .set_compatibility(CompatLevel::BestEffort)
         .handle_access(all)
-        .map_err(|e| err("handle filesystem access", &e))?
+        .map_err(|e| err("handle filesystem access", &e))?;
+    if rules.connect_ports.is_some() {
+        rs = rs
+            .handle_access(AccessNet::ConnectTcp)
+            .map_err(|e| err("handle TCP connect", &e))?;
+    }
+    let mut rs = rs
         .scope(Scope::from_all(abi))
         .map_err(|e| err("scope", &e))?
         .create()
         .map_err(|e| err("create the ruleset", &e))?;
-    for (paths, access) in grants {
-        for path in paths {
-            let fd = match PathFd::new(path) {
-                Ok(fd) => fd,
-                Err(_) if !path.exists() => continue,
-                Err(e) => return Err(err(&format!("open {}", path.display()), &e)),
-            };
-            rs = rs
-                .add_rule(PathBeneath::new(fd, access))
-                .map_err(|e| err(&format!("rule for {}", path.display()), &e))?;
+    // One path open at a time: the rlimits are set by now, and
+    // `--limit nofile=10` leaves room for few. Nothing is restricted until
+    // restrict_self, so an error here stops the run unconfined by it.
+    let mut notices = Vec::new();
+    for g in &rules.grants {
+        match open_grant(g)? {
+            Some((fd, access)) => {
+                rs = rs
+                    .add_rule(PathBeneath::new(&fd, access))
+                    .map_err(|e| err(&format!("rule for {}", g.path.display()), &e))?;
+            }
+            None => {
+                if let Some(a) = g.given {
+                    notices.push(format!(
+                        "notice: {} {}: not in the sandbox (no such file or directory when \
+                         it started), so nothing beneath it is allowed",
+                        a.option(),
+                        g.path.display()
+                    ));
+                }
+            }
         }
+    }
+    for port in rules.connect_ports.iter().flatten() {
+        rs = rs
+            .add_rule(NetPort::new(*port, AccessNet::ConnectTcp))
+            .map_err(|e| err(&format!("rule for TCP port {port}"), &e))?;
     }
     let status = rs
         .restrict_self()
@@ -124,33 +333,79 @@ pub fn enforce(mode: LandlockMode, rules: &Rules, hint: &str) -> Result<Outcome>
         LandlockStatus::Available { effective_abi, .. } => Some(effective_abi as i32),
         _ => None,
     };
-    let (enforced, what) = match (status.ruleset, abi_seen) {
-        (RulesetStatus::FullyEnforced, Some(n)) => {
-            (true, format!("enforced (ABI {n}: filesystem and scopes)"))
+    let full = matches!(status.ruleset, RulesetStatus::FullyEnforced);
+    let enforced = abi_seen.is_some()
+        && matches!(
+            status.ruleset,
+            RulesetStatus::FullyEnforced | RulesetStatus::PartiallyEnforced
+        );
+    let lacking = missing(rules, if enforced { abi_seen.unwrap_or(0) } else { 0 });
+    let what = match abi_seen {
+        Some(n) if enforced => {
+            let mut parts = vec![if rules.path_rules {
+                "path rules"
+            } else {
+                "filesystem"
+            }
+            .to_string()];
+            if n >= 6 {
+                parts.push("scopes".into());
+            }
+            if let Some(p) = rules.connect_ports.as_ref().filter(|_| n >= ABI_NET) {
+                parts.push(format!("TCP connect to {}", show_ports(p)));
+            }
+            if full && lacking.is_empty() {
+                format!("enforced (ABI {n}: {})", parts.join(", "))
+            } else {
+                format!(
+                    "partly enforced (kernel ABI {n}: {}; {})",
+                    parts.join(", "),
+                    if !lacking.is_empty() {
+                        format!("not {}", lacking.join(", not "))
+                    } else if n < 6 {
+                        "no abstract-socket or signal scopes".to_string()
+                    } else {
+                        "some rights missing".to_string()
+                    }
+                )
+            }
         }
-        (RulesetStatus::PartiallyEnforced, Some(n)) => (
-            true,
-            format!(
-                "partly enforced (kernel ABI {n}; {})",
-                if n < 6 {
-                    "no abstract-socket or signal scopes"
-                } else {
-                    "some rights missing"
-                }
-            ),
-        ),
-        _ => (
-            false,
-            format!("not enforced: {}", unavailable_reason(&status.landlock)),
-        ),
+        _ => format!("not enforced: {}", unavailable_reason(&status.landlock)),
     };
-    if mode == LandlockMode::Require && !enforced {
-        return Err(Error::msg("landlock", format!("required, but {what}")).with_hint(format!(
-            "boot a kernel with Landlock in its LSM list (CONFIG_LSM or lsm=...,landlock), or {hint}"
-        )));
+    if mode == LandlockMode::Require && (!enforced || !lacking.is_empty()) {
+        let (why, fix) = if enforced {
+            (
+                format!(
+                    "this kernel has Landlock ABI {}, which cannot enforce {}",
+                    abi_seen.unwrap_or(0),
+                    lacking.join(", nor ")
+                ),
+                "boot a newer kernel (ABI 3: Linux 6.2, ABI 4: Linux 6.7)".to_string(),
+            )
+        } else {
+            (
+                what.clone(),
+                "boot a kernel with Landlock in its LSM list (CONFIG_LSM or lsm=...,landlock)"
+                    .to_string(),
+            )
+        };
+        return Err(Error::msg("landlock", format!("required, but {why}"))
+            .with_hint(format!("{fix}, or {hint}")));
+    }
+    if !lacking.is_empty() {
+        notices.push(format!(
+            "notice: landlock: {}: not enforced: {} (--landlock require refuses to run \
+             without them)",
+            match abi_seen.filter(|_| enforced) {
+                Some(n) => format!("this kernel has ABI {n}"),
+                None => unavailable_reason(&status.landlock).to_string(),
+            },
+            lacking.join(", ")
+        ));
     }
     Ok(Outcome {
         summary: format!("landlock: {what}"),
+        notices,
     })
 }
 
@@ -160,17 +415,24 @@ pub fn apply(plan: &Plan, root_writable: bool) -> Result<Outcome> {
     if plan.landlock == LandlockMode::Off {
         return Ok(Outcome {
             summary: "landlock: off (--landlock off)".into(),
+            notices: Vec::new(),
         });
     }
-    let mut writable: Vec<PathBuf> = vec!["/tmp".into(), "/dev/shm".into()];
-    if root_writable && plan.root != RootMode::ReadOnly {
-        writable.push("/".into());
-    }
-    for b in plan.binds.iter().filter(|b| !b.read_only) {
-        writable.push(b.dst.clone());
-    }
-    writable.extend(tmpfs_targets(plan).into_iter().map(Path::to_path_buf));
-    enforce(plan.landlock, &Rules::new(writable), "use --landlock auto")
+    let mut rules = if plan.allow_paths.is_empty() {
+        let mut writable: Vec<PathBuf> = vec!["/tmp".into(), "/dev/shm".into()];
+        if root_writable && plan.root != RootMode::ReadOnly {
+            writable.push("/".into());
+        }
+        for b in plan.binds.iter().filter(|b| !b.read_only) {
+            writable.push(b.dst.clone());
+        }
+        writable.extend(tmpfs_targets(plan).into_iter().map(Path::to_path_buf));
+        Rules::new(writable)
+    } else {
+        Rules::paths(&plan.allow_paths)
+    };
+    rules.connect_ports = plan.connect_ports.clone();
+    enforce(plan.landlock, &rules, "use --landlock auto")
 }
 
 /// The writable tmpfs mounts besides /tmp and /dev/shm: `--tmpfs`
@@ -188,5 +450,85 @@ fn unavailable_reason(s: &LandlockStatus) -> &'static str {
         LandlockStatus::NotEnabled => "the kernel has Landlock built in but not enabled at boot",
         LandlockStatus::NotImplemented => "the kernel is built without Landlock",
         LandlockStatus::Available { .. } => "the kernel refused the ruleset",
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::net::{TcpListener, TcpStream};
+
+    fn rules(path_rules: bool, ports: Option<Vec<u16>>) -> Rules {
+        let mut r = if path_rules {
+            Rules::paths(&[(PathAccess::Read, "/".into())])
+        } else {
+            Rules::new(vec!["/".into()])
+        };
+        r.connect_ports = ports;
+        r
+    }
+
+    /// What each ABI cannot enforce of the path and port rules: the
+    /// notice under auto and the refusal under require say these.
+    #[test]
+    fn missing_names_what_each_abi_lacks() {
+        let both = rules(true, Some(vec![8080, 3128]));
+        let m = missing(&both, 0);
+        assert!(m[0].contains("the path rules (--allow-read"), "{m:?}");
+        assert!(
+            m[1].contains("TCP connect rule (TCP connects only to ports 8080,3128"),
+            "{m:?}"
+        );
+        for abi in 1..ABI_PATHS {
+            let m = missing(&both, abi);
+            assert_eq!(m.len(), 2, "{abi}: {m:?}");
+            assert!(m[0].contains("truncating files outside --allow-write"));
+        }
+        let m = missing(&both, ABI_PATHS);
+        assert_eq!(m.len(), 1);
+        assert!(m[0].contains("needs ABI 4"), "{m:?}");
+        for abi in ABI_NET..=7 {
+            assert!(missing(&both, abi).is_empty());
+        }
+        // The default ruleset asks nothing beyond "some ruleset".
+        assert!(missing(&rules(false, None), 0).is_empty());
+        assert!(missing(&rules(false, Some(vec![])), 3)[0].contains("no TCP connect at all"));
+    }
+
+    /// `connect_ports`: a TCP connect to a port not listed fails with
+    /// EACCES, to a listed one it works; the control is the same connect
+    /// to the unlisted port before the ruleset. Landlock restricts the
+    /// calling thread, so the test makes one of its own. On a kernel
+    /// below ABI 4, require must refuse (125) instead.
+    #[test]
+    fn tcp_connect_rule_allows_only_its_ports() {
+        let allowed = TcpListener::bind("127.0.0.1:0").unwrap();
+        let other = TcpListener::bind("127.0.0.1:0").unwrap();
+        let (a, b) = (allowed.local_addr().unwrap(), other.local_addr().unwrap());
+        let abi = sys::landlock_abi().unwrap_or(0) as i32;
+        std::thread::spawn(move || {
+            let before = TcpStream::connect(b);
+            assert!(before.is_ok(), "control: {before:?}");
+            let r = enforce(
+                LandlockMode::Require,
+                &rules(false, Some(vec![a.port()])),
+                "test",
+            );
+            if abi < ABI_NET {
+                let e = r.err().expect("require on a kernel without ABI 4");
+                assert_eq!(e.exit, 125);
+                assert!(e.to_string().contains("TCP connect rule"), "{e}");
+                return;
+            }
+            let out = r.unwrap();
+            assert!(out
+                .summary
+                .contains(&format!("TCP connect to {}", a.port())));
+            let refused = TcpStream::connect(b).unwrap_err();
+            assert_eq!(refused.raw_os_error(), Some(libc::EACCES), "{refused}");
+            TcpStream::connect(a).expect("the allowed port");
+        })
+        .join()
+        .unwrap();
     }
 }

@@ -181,6 +181,9 @@ fn stage(plan: &Plan, report: &ReportSender) -> Result<Infallible> {
     drop_capabilities(switch_to.filter(|_| plan.subids.is_some()))?;
     sys::set_no_new_privs().ctx_step("set no_new_privs")?;
     let landlock = landlock::apply(plan, root_writable)?;
+    for n in &landlock.notices {
+        report.notice(n);
+    }
     // The nested user namespace changed our credentials, which clears the
     // parent-death signal; arm it again. Ref: prctl(2) PR_SET_PDEATHSIG
     sys::set_parent_death_signal(libc::SIGKILL).ctx_step("set the parent death signal")?;

@@ -430,7 +430,9 @@ fn command_main(
     let root_writable = sys::mount_flags(OsStr::new("/"))
         .map(|f| f & libc::MS_RDONLY == 0)
         .unwrap_or(false);
-    landlock::apply(plan, root_writable)?;
+    for n in landlock::apply(plan, root_writable)?.notices {
+        report.notice(&n);
+    }
     sys::set_parent_death_signal(libc::SIGKILL).ctx_step("set the parent death signal")?;
     if plan.seccomp {
         stage::apply_seccomp(plan, None)?;

@@ -56,6 +56,36 @@ pub enum LandlockMode {
     Off,
 }
 
+/// `--allow-read`, `--allow-write`, `--allow-exec`: what a path rule
+/// lets the command do beneath its path (confine/landlock.rs says which
+/// Landlock rights each is).
+///
+/// ```
+/// let mut cmd = sandbox::Command::new("./rootfs", "true");
+/// cmd.allow_path(sandbox::PathAccess::Exec, "/bin");
+/// ```
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum PathAccess {
+    /// Read files and list directories.
+    Read,
+    /// Read, and everything that writes (create, write, truncate, remove,
+    /// rename); never execute.
+    Write,
+    /// Read and execute.
+    Exec,
+}
+
+impl PathAccess {
+    /// The option that gives it.
+    pub fn option(self) -> &'static str {
+        match self {
+            PathAccess::Read => "--allow-read",
+            PathAccess::Write => "--allow-write",
+            PathAccess::Exec => "--allow-exec",
+        }
+    }
+}
+
 /// `--stdio`: what the command gets as stdin, stdout and stderr.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum StdioMode {
@@ -136,6 +166,11 @@ pub struct RunArgs {
     /// the launcher and counted (launch/denials.rs).
     pub report_denials: bool,
     pub landlock: LandlockMode,
+    /// `--allow-read`, `--allow-write`, `--allow-exec` paths, as given
+    /// (inside the sandbox; a relative one from the working directory).
+    pub allow_read: Vec<OsString>,
+    pub allow_write: Vec<OsString>,
+    pub allow_exec: Vec<OsString>,
     /// `--sys`: a read-only /sys.
     pub sys: bool,
     pub verbose: bool,
@@ -224,6 +259,9 @@ impl RunArgs {
             seccomp_profile: None,
             report_denials: false,
             landlock: LandlockMode::Auto,
+            allow_read: Vec::new(),
+            allow_write: Vec::new(),
+            allow_exec: Vec::new(),
             sys: false,
             verbose: false,
             limits: Vec::new(),
@@ -317,6 +355,15 @@ pub struct Plan {
     /// installs the filter with a listener and sends it up `DENIALS_FD`.
     pub report_denials: bool,
     pub landlock: LandlockMode,
+    /// The path rules (`--allow-read`, `--allow-write`, `--allow-exec`),
+    /// absolute and normalised, inside the sandbox; empty: none, the
+    /// default ruleset (confine/landlock.rs).
+    pub allow_paths: Vec<(PathAccess, PathBuf)>,
+    /// The Landlock TCP rule (ABI 4): `Some(ports)`: the command may
+    /// connect(2) a TCP socket only to these ports (any address; an empty
+    /// list: to none); `None`: no TCP rule. Not from an option of its own:
+    /// `--allow-host` fills it with its proxy's loopback ports.
+    pub connect_ports: Option<Vec<u16>>,
     pub sys: bool,
     pub verbose: bool,
     /// The rlimits to set (`limits::effective`: core=0 unless asked).
@@ -503,6 +550,26 @@ impl Plan {
             })
             .collect();
         let tmpfs = tmpfs_mounts(&given_tmpfs, binds.len())?;
+        if a.landlock == LandlockMode::Off
+            && !(a.allow_read.is_empty() && a.allow_write.is_empty() && a.allow_exec.is_empty())
+        {
+            return Err(Error::msg(
+                "--landlock off",
+                "--allow-read, --allow-write and --allow-exec are Landlock rules; they cannot \
+                 be enforced with Landlock off",
+            )
+            .with_hint("drop --landlock off, or the path rules"));
+        }
+        let mut allow_paths = Vec::new();
+        for (access, given) in [
+            (PathAccess::Read, &a.allow_read),
+            (PathAccess::Write, &a.allow_write),
+            (PathAccess::Exec, &a.allow_exec),
+        ] {
+            for p in given {
+                allow_paths.push((access, inside_path(access.option(), p)?));
+            }
+        }
         let supervision = Supervision {
             timeout: a.timeout,
             kill_after: a.kill_after,
@@ -531,6 +598,8 @@ impl Plan {
             seccomp_profile,
             report_denials: a.report_denials,
             landlock: a.landlock,
+            allow_paths,
+            connect_ports: None,
             sys: a.sys,
             verbose: a.verbose,
             limits: limits::effective(&a.limits),
@@ -590,21 +659,32 @@ pub fn covered_binds(binds: &[Bind], tmpfs: &[Tmpfs]) -> Vec<String> {
     out
 }
 
+/// A path inside the sandbox given to `option`, made absolute (a
+/// relative one from the working directory, as `--bind SRC` without DST)
+/// and normalised, without touching the filesystem.
+fn inside_path(option: &str, given: &OsString) -> Result<PathBuf> {
+    let p = Path::new(given);
+    if p.as_os_str().is_empty() {
+        return Err(Error::msg(option, "the path is empty"));
+    }
+    Ok(if p.is_absolute() {
+        normalize(p)
+    } else {
+        normalize(
+            &std::env::current_dir()
+                .ctx_step("get the current directory")?
+                .join(p),
+        )
+    })
+}
+
 /// `--tmpfs` destinations made absolute (a relative one from the working
 /// directory, as `--bind SRC` without DST) and normalised.
 fn tmpfs_mounts(given: &[TmpfsArg], binds: usize) -> Result<Vec<Tmpfs>> {
     let mut out = Vec::new();
     for t in given {
         let p = Path::new(&t.dst);
-        let dst = if p.is_absolute() {
-            normalize(p)
-        } else {
-            normalize(
-                &std::env::current_dir()
-                    .ctx_step("get the current directory")?
-                    .join(p),
-            )
-        };
+        let dst = inside_path("--tmpfs destination", &t.dst)?;
         if dst == Path::new("/") {
             return Err(Error::msg(
                 "--tmpfs destination",

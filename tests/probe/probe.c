@@ -26,6 +26,10 @@
  *                                offers ("landlock-abi N" or an errno), an
  *                                independent probe for the tests' skips
  *   probe open-write PATH        open PATH for writing
+ *   probe no-landlock CMD...     on the host: run CMD (and all it starts)
+ *                                with landlock_create_ruleset failing with
+ *                                ENOSYS, as on a kernel built without
+ *                                Landlock (a seccomp filter; no_new_privs)
  *
  * Network (issue 16; ADDR is numeric, IPv4 or IPv6):
  *   probe tcp ADDR PORT          connect; "tcp connected", "tcp ERRNO" or
@@ -111,6 +115,7 @@
 #include <sys/shm.h>
 #include <sys/inotify.h>
 #include <linux/netlink.h>
+#include <linux/audit.h>
 #include <linux/filter.h>
 #include <linux/seccomp.h>
 #include <sys/resource.h>
@@ -687,6 +692,26 @@ int main(int argc, char **argv) {
         if (abi < 0) report("landlock-abi", abi);
         else printf("landlock-abi %ld\n", abi);
         return 0;
+    }
+    if (!strcmp(w, "no-landlock") && argc >= 3) {
+        struct sock_filter f[] = {
+            BPF_STMT(BPF_LD | BPF_W | BPF_ABS, offsetof(struct seccomp_data, arch)),
+            BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, AUDIT_ARCH_X86_64, 1, 0),
+            BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_ALLOW),
+            BPF_STMT(BPF_LD | BPF_W | BPF_ABS, offsetof(struct seccomp_data, nr)),
+            /* landlock_create_ruleset is 444 on x86_64 */
+            BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, 444, 0, 1),
+            BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_ERRNO | ENOSYS),
+            BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_ALLOW),
+        };
+        struct sock_fprog prog = { .len = sizeof f / sizeof f[0], .filter = f };
+        if (prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) || prctl(PR_SET_SECCOMP, SECCOMP_MODE_FILTER, &prog)) {
+            perror("no-landlock: seccomp");
+            return 1;
+        }
+        execvp(argv[2], argv + 2);
+        perror("no-landlock: exec");
+        return 127;
     }
     if (!strcmp(w, "ids")) {
         printf("ruid=%d euid=%d rgid=%d egid=%d\n", getuid(), geteuid(), getgid(), getegid());
