@@ -17,6 +17,12 @@
 #                and containerd, each case against runc first, as root;
 #                OCI_RUNTIMES=runc for the control alone, UPDATE_CALLS=1 to
 #                rewrite the recorded runtime calls; see tests/oci/run
+#   make test-cri sandbox-oci as a Kubernetes RuntimeClass handler: a
+#                private containerd's CRI plugin with the handlers runc and
+#                sandbox, driven pod by pod by our CRI client
+#                (tests/cri/client), each case on runc first, as root;
+#                CRI_CASES="logs oom" for some, CRI_HANDLERS=runc for the
+#                control alone; see tests/cri/run
 #   make bench   launch cost against bubblewrap, sandbox-oci against runc
 #                -> docs/BENCHMARKS.md
 #   make install the binary (and its sandbox-oci link), sandbox(1), the bash, zsh and fish
@@ -42,7 +48,7 @@ TESTLOG = $(OUT)/tmp/test-output.txt
 TESTRC = $(OUT)/tmp/test-failed
 ROOTFS_MARKER := $(ROOTFS)/etc/sandbox-rootfs
 
-.PHONY: all build run test test-vm test-oci bench fuzz lint rootfs clean install install-files uninstall check-rust check-prefix
+.PHONY: all build run test test-vm test-oci test-cri bench fuzz lint rootfs clean install install-files uninstall check-rust check-prefix
 
 all: build
 
@@ -110,6 +116,15 @@ OCI_RUNTIMES ?= runc sandbox-oci
 UPDATE_CALLS ?=
 test-oci: build $(ROOTFS_MARKER)
 	OCI_RUNTIMES="$(OCI_RUNTIMES)" UPDATE_CALLS="$(UPDATE_CALLS)" bash tests/oci/run "$(BIN)" "$(ROOTFS)"
+
+# sandbox-oci under containerd's CRI plugin (Kubernetes' runtime API), as a
+# RuntimeClass handler beside runc's; the client is its own Cargo package
+# (tests/cri/client: tonic and prost stay out of sandbox's tree). Installs
+# what it needs with apt-get; as root.
+CRI_CASES ?=
+CRI_HANDLERS ?= runc sandbox
+test-cri: build $(ROOTFS_MARKER)
+	CRI_HANDLERS="$(CRI_HANDLERS)" bash tests/cri/run "$(BIN)" "$(ROOTFS)" cases $(CRI_CASES)
 
 # Property tests as fuzz targets, each for a bounded time (tools/fuzz).
 FUZZ_SECONDS ?= 60
@@ -188,8 +203,11 @@ uninstall:
 # into launch/ in src/oci/, comments aside.
 OCI_IMPORTS_LAUNCH := grep -rnE '(\<|::)launch::|::launch\>|^[[:space:]]*launch[[:space:]]*[,}]|use .*\<launch\>' src/oci/ | grep -vE '^[^:]+:[0-9]+:[[:space:]]*//'
 
+# The CRI client (tests/cri/client) is its own package: its formatting is
+# checked here; it is built, with its own lock file, by make test-cri.
 lint:
 	$(CARGO) fmt --check
+	$(CARGO) fmt --check --manifest-path tests/cri/client/Cargo.toml
 	@if $(OCI_IMPORTS_LAUNCH); then \
 		echo "lint: src/oci/ imports launch/ (above); what both need belongs in confine/ or a shared top-level module" >&2; \
 		exit 1; fi
