@@ -15,6 +15,8 @@
 //!  ReportReceiver ◀─ report pipe ─── fd 3 ─  ReportSender (CLOEXEC at exec)
 //!  relay::Relay   ◀─ pty socket ──── fd 5 ─  relay::make_pty: the master,
 //!                                            once (only with a plan.pty)
+//!  proxy::Proxy   ◀─ proxy socket ── fd 6 ─  proxy::listen_and_send: the
+//!                                            two listeners (plan.proxy)
 //! ```
 //!
 //! **Down (control pipe).** First one raw byte, `RELEASE`, read by the clone
@@ -34,7 +36,7 @@
 //! its set-up where `create` runs hooks or records the container.
 //!
 //! **Frame.** A little-endian `u32` length, then that many bytes, which
-//! begin with a magic naming the kind and its version (`sandbox-plan-10\0`,
+//! begin with a magic naming the kind and its version (`sandbox-plan-11\0`,
 //! `sandbox-error-1\0`, `sandbox-status-2\0`, `sandbox-notice-1\0`,
 //! `sandbox-reached-1\0`).
 //! Integers are little-endian `u32`/`u64`; byte strings are a `u32` length
@@ -53,6 +55,7 @@ use std::path::PathBuf;
 
 use crate::confine::limits::{Limit, RESOURCES};
 use crate::confine::net::{PastaPlan, Proto, Publish};
+use crate::confine::proxy::ProxyPlan;
 use crate::error::{Context, Error, Reason, Result, EXIT_SANDBOX};
 use crate::plan::subid::{Range, SubIds};
 use crate::plan::{Bind, LandlockMode, Plan, PtyPlan, RootMode, Sizes, StdioMode, Tmpfs};
@@ -71,10 +74,15 @@ pub const PLAN_FD: RawFd = 4;
 /// byte of data), then closes it. EOF without a descriptor means the stage
 /// failed first (its error is on the report pipe).
 pub const TTY_FD: RawFd = 5;
+/// Where the child stage finds its end of the proxy socket, a unix
+/// stream socketpair the launcher makes only when the plan has a `proxy`
+/// (`--allow-host`): the stage sends the two listening sockets it made on
+/// the sandbox's loopback up it (HTTP, then SOCKS5; confine/proxy.rs).
+pub const PROXY_FD: RawFd = 6;
 /// The byte that releases the clone child once its id maps are written.
 pub const RELEASE: u8 = 1;
 
-const MAGIC_PLAN: &[u8] = b"sandbox-plan-10\0";
+const MAGIC_PLAN: &[u8] = b"sandbox-plan-11\0";
 const MAGIC_ERROR: &[u8] = b"sandbox-error-1\0";
 const MAGIC_STATUS: &[u8] = b"sandbox-status-2\0";
 const MAGIC_NOTICE: &[u8] = b"sandbox-notice-1\0";
@@ -559,6 +567,14 @@ pub fn encode_plan(p: &Plan) -> Vec<u8> {
             w.u8(s.range_is_root as u8);
         }
     }
+    match &p.proxy {
+        None => w.u8(0),
+        Some(x) => {
+            w.u8(1);
+            w.u32(x.http_port.into());
+            w.u32(x.socks_port.into());
+        }
+    }
     w.0
 }
 
@@ -736,6 +752,17 @@ pub fn decode_plan(buf: &[u8]) -> std::result::Result<Plan, String> {
         }
         n => return Err(format!("bad id map tag {n}")),
     };
+    let proxy = match r.u8()? {
+        0 => None,
+        1 => {
+            let mut port = || u16::try_from(r.u32()?).map_err(|_| "bad proxy port".to_string());
+            Some(ProxyPlan {
+                http_port: port()?,
+                socks_port: port()?,
+            })
+        }
+        n => return Err(format!("bad proxy tag {n}")),
+    };
     r.end()?;
     Ok(Plan {
         rootfs,
@@ -748,6 +775,7 @@ pub fn decode_plan(buf: &[u8]) -> std::result::Result<Plan, String> {
         gid,
         share_net,
         pasta,
+        proxy,
         root,
         binds,
         seccomp,
@@ -975,6 +1003,7 @@ mod tests {
                 proptest::option::of(os()),
             )),
             subids in proptest::option::of(any::<([u32; 4], bool)>()),
+            proxy in proptest::option::of(any::<(u16, u16)>()),
         ) -> Plan {
             Plan {
                 rootfs: rootfs.into(), command, hostname, chdir, setenv, term, uid, gid,
@@ -1007,6 +1036,7 @@ mod tests {
                     host_loopback: hl.map(Ipv4Addr::from),
                     dns,
                 }),
+                proxy: proxy.map(|(http_port, socks_port)| ProxyPlan { http_port, socks_port }),
                 subids: subids.map(|([a, b, c, d], rr)| SubIds { uid: Range { start: a, count: b }, gid: Range { start: c, count: d }, range_is_root: rr }),
             }
         }

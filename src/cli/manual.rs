@@ -73,6 +73,7 @@ fn values(o: &RunOption) -> Values {
         | O::Gid
         | O::Publish
         | O::AllowNet
+        | O::AllowHost
         | O::Tmpfs
         | O::TmpSize
         | O::ShmSize

@@ -4,7 +4,7 @@
 
 use libc::c_int;
 
-use crate::channel::{self, PreparedError, PLAN_FD, REPORT_FD, TTY_FD};
+use crate::channel::{self, PreparedError, PLAN_FD, PROXY_FD, REPORT_FD, TTY_FD};
 use crate::sys::{self, sigsafe};
 
 /// The pipe ends as raw numbers, for the clone child.
@@ -18,6 +18,8 @@ pub(super) struct CloneFds {
     pub stdio: [c_int; 3],
     /// The pty socket's child end, for `TTY_FD` (-1: none).
     pub tty: c_int,
+    /// The proxy socket's child end, for `PROXY_FD` (-1: none).
+    pub proxy: c_int,
 }
 
 /// The clone child: PID 1 of the new namespaces, still the launcher's
@@ -73,13 +75,14 @@ pub(super) fn child_after_clone(
     {
         sigsafe::exit_now(crate::error::EXIT_SANDBOX as i32);
     }
-    // The relay's pipes in place of the caller's files, and the pty
-    // socket; all of them are 10 or above too.
+    // The relay's pipes in place of the caller's files, the pty socket and
+    // the proxy socket; all of them are 10 or above too.
     for (target, src) in [
         (0, fds.stdio[0]),
         (1, fds.stdio[1]),
         (2, fds.stdio[2]),
         (TTY_FD, fds.tty),
+        (PROXY_FD, fds.proxy),
     ] {
         if src >= 0 && sigsafe::dup2(src, target).is_err() {
             sigsafe::exit_now(crate::error::EXIT_SANDBOX as i32);

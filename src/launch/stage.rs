@@ -20,7 +20,7 @@ use std::path::Path;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 
-use crate::channel::{self, ReportSender, PLAN_FD, REPORT_FD, TTY_FD};
+use crate::channel::{self, ReportSender, PLAN_FD, PROXY_FD, REPORT_FD, TTY_FD};
 use crate::confine::rootfs;
 use crate::confine::trampoline::{Sealed, Trampoline};
 use crate::confine::untrusted::{self, Refused, MAX_ROOTFS_FILE};
@@ -84,7 +84,24 @@ fn stage(plan: &Plan, report: &ReportSender) -> Result<Infallible> {
         Some(_) => Some(sys::adopt_fd(TTY_FD).ctx("adopt the pty socket", format!("fd {TTY_FD}"))?),
         None => None,
     };
-    let keep = if tty_sock.is_some() {
+    let proxy_sock = match plan.proxy {
+        Some(_) => {
+            Some(sys::adopt_fd(PROXY_FD).ctx("adopt the proxy socket", format!("fd {PROXY_FD}"))?)
+        }
+        None => None,
+    };
+    let keep = if proxy_sock.is_some() {
+        // Whatever the caller left on TTY_FD, when it is not ours.
+        if tty_sock.is_none() {
+            match sys::close(TTY_FD) {
+                Err(e) if e.raw_os_error() != Some(libc::EBADF) => {
+                    Err(e).ctx("close inherited file descriptors", format!("fd {TTY_FD}"))?
+                }
+                _ => {}
+            }
+        }
+        PROXY_FD
+    } else if tty_sock.is_some() {
         TTY_FD
     } else {
         REPORT_FD
@@ -124,6 +141,11 @@ fn stage(plan: &Plan, report: &ReportSender) -> Result<Infallible> {
     }
     let root_writable = rootfs::setup(plan, report)?;
     helper.take().map_or(Ok(()), |h| h.finish(plan, report))?;
+    // In the sandbox's network namespace now: the proxy's listening
+    // sockets on its loopback, for the launcher to serve.
+    if let (Some(p), Some(sock)) = (&plan.proxy, proxy_sock) {
+        crate::confine::proxy::listen_and_send(p, sock)?;
+    }
     if let (Some(pty), Some(sock)) = (&plan.pty, tty_sock) {
         relay::make_pty(pty, sock)?;
     }
@@ -507,6 +529,14 @@ pub(crate) fn environment(plan: &Plan, home: OsString) -> Vec<(OsString, OsStrin
         vec![("PATH".into(), DEFAULT_PATH.into()), ("HOME".into(), home)];
     if let Some(t) = &plan.term {
         env.push(("TERM".into(), t.clone()));
+    }
+    // `--allow-host`: the proxies, named for common tools.
+    if let Some(p) = &plan.proxy {
+        env.extend(
+            p.environment()
+                .into_iter()
+                .map(|(k, v)| (k.into(), v.into())),
+        );
     }
     for (k, v) in &plan.setenv {
         match env.iter_mut().find(|(ek, _)| ek == k) {

@@ -72,17 +72,30 @@ impl Supervisor {
         pidfd: Option<&OwnedFd>,
         relay: &mut Relay,
         notices: &mut Notices,
+        proxy: Option<&crate::confine::proxy::Proxy>,
     ) -> Result<(sys::Ended, channel::Reports)> {
         let mut got = channel::Reports::default();
         loop {
             let timeout = self.poll_timeout(sigfd.is_some() || pidfd.is_some());
-            let base: Vec<std::os::fd::BorrowedFd<'_>> = [sigfd, pidfd]
+            let mut base: Vec<std::os::fd::BorrowedFd<'_>> = [sigfd, pidfd]
                 .into_iter()
                 .flatten()
                 .map(|f| f.as_fd())
                 .collect();
+            // `--allow-host`'s refusals, as they happen (-v).
+            if let Some(p) = proxy {
+                base.push(p.notify_fd());
+            }
+            let proxy_at = base.len().wrapping_sub(1);
             let (rev, report_ready) =
                 relay.poll_round(&base, reports, timeout, "wait for the sandbox")?;
+            if let Some(p) = proxy {
+                if rev.get(proxy_at).is_some_and(|&r| r != 0) {
+                    for n in p.take_notices() {
+                        notices.say(n);
+                    }
+                }
+            }
             if report_ready {
                 reports.read_some().ctx_step("read the report pipe")?;
                 take_reports(reports, &mut got, notices);

@@ -270,6 +270,9 @@ pub struct Supervision {
     pub cgroup: CgroupLimits,
     pub status_file: Option<PathBuf>,
     pub status_fd: Option<i32>,
+    /// `--allow-host`: the proxy's rules (the child stage gets only its
+    /// ports, `Plan::proxy`).
+    pub egress: Option<crate::confine::proxy::Policy>,
 }
 
 /// What the child stage needs to build the sandbox: the half of a
@@ -292,6 +295,9 @@ pub struct Plan {
     pub share_net: bool,
     /// `--net pasta`: what pasta is started with (None for none and host).
     pub pasta: Option<crate::confine::net::PastaPlan>,
+    /// `--allow-host`: the proxy's listening ports, which the child stage
+    /// makes on the sandbox's loopback and sends up (confine/proxy.rs).
+    pub proxy: Option<crate::confine::proxy::ProxyPlan>,
     pub root: RootMode,
     pub binds: Vec<Bind>,
     pub seccomp: bool,
@@ -437,7 +443,18 @@ impl Plan {
             cgroup: a.cgroup,
             status_file: a.status_file.map(PathBuf::from),
             status_fd: a.status_fd,
+            egress: (!a.net.hosts.is_empty()).then(|| crate::confine::proxy::Policy {
+                hosts: a.net.hosts.clone(),
+                cidrs: a.net.allow.clone(),
+                verbose: a.verbose,
+            }),
         };
+        if a.share_net && !a.net.hosts.is_empty() {
+            return Err(Error::msg(
+                "--allow-host",
+                "gives the sandbox a network of its own with only lo and the proxy; it cannot be combined with --share-net",
+            ));
+        }
         let plan = Plan {
             rootfs,
             command: a.command,
@@ -452,6 +469,7 @@ impl Plan {
                 &a.net,
                 a.root == RootMode::Ephemeral,
             )?,
+            proxy: (!a.net.hosts.is_empty()).then(crate::confine::proxy::ProxyPlan::default),
             root: a.root,
             binds,
             seccomp: a.seccomp,
