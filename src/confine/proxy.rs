@@ -51,7 +51,7 @@ pub const HTTP_PORT: u16 = 3128;
 /// The SOCKS5 proxy's port on the sandbox's 127.0.0.1.
 pub const SOCKS_PORT: u16 = 1080;
 /// Connections served at once; more are closed as they come.
-pub const MAX_CONNECTIONS: usize = 256;
+pub const MAX_CONNECTIONS: usize = 128;
 /// The request line and headers (HTTP) or the greeting and request
 /// (SOCKS5) must arrive within this time.
 pub const HANDSHAKE_TIMEOUT: Duration = Duration::from_secs(10);
@@ -971,6 +971,69 @@ fn serve_socks(c: &mut TcpStream, shared: &Shared, deadline: Instant) {
     relay(c, up, &t, &rest, shared);
 }
 
+enum Moved {
+    /// The end of the source's input.
+    End,
+    /// The destination is gone or stuck (idle), or the proxy stops.
+    Broken,
+    Bytes(usize),
+}
+
+/// One direction of a relay: through a pipe with splice(2), so the bytes
+/// never pass through our memory; through a buffer when no pipe could be
+/// made (out of descriptors).
+enum Way {
+    Splice(OwnedFd, OwnedFd),
+    Copy(Vec<u8>),
+}
+
+impl Way {
+    fn new() -> Way {
+        match sys::pipe_high() {
+            Ok((r, w)) => Way::Splice(r, w),
+            Err(_) => Way::Copy(vec![0u8; BUF]),
+        }
+    }
+
+    /// Move what `src` has to `dst`.
+    fn move_once(&mut self, src: &mut TcpStream, dst: &mut TcpStream, shared: &Shared) -> Moved {
+        match self {
+            Way::Copy(buf) => match src.read(buf) {
+                Ok(0) | Err(_) => Moved::End,
+                Ok(n) if dst.write_all(&buf[..n]).is_err() => Moved::Broken,
+                Ok(n) => Moved::Bytes(n),
+            },
+            Way::Splice(r, w) => {
+                let n = match sys::splice(src.as_fd(), w.as_fd(), BUF) {
+                    Ok(0) => return Moved::End,
+                    Ok(n) => n,
+                    Err(e) if e.kind() == io::ErrorKind::WouldBlock => return Moved::Bytes(0),
+                    Err(_) => return Moved::End,
+                };
+                let mut left = n;
+                while left > 0 {
+                    match sys::splice(r.as_fd(), dst.as_fd(), left) {
+                        Ok(0) => return Moved::Broken,
+                        Ok(m) => left -= m,
+                        Err(e) if e.kind() == io::ErrorKind::WouldBlock => {
+                            let fds = [
+                                (dst.as_fd(), libc::POLLOUT),
+                                (shared.stop.as_fd(), libc::POLLIN),
+                            ];
+                            match sys::poll(&fds, IDLE_TIMEOUT.as_millis() as i32) {
+                                Ok(rev) if rev[0] != 0 && rev[1] == 0 => {}
+                                _ => return Moved::Broken,
+                            }
+                        }
+                        Err(_) => return Moved::Broken,
+                    }
+                }
+                Moved::Bytes(n)
+            }
+        }
+    }
+}
+
 /// Copy both ways until both sides are done, one is idle too long, or the
 /// proxy stops. `first`: what the client sent beyond its handshake.
 fn relay(c: &mut TcpStream, mut up: TcpStream, t: &Target, first: &[u8], shared: &Shared) {
@@ -986,7 +1049,7 @@ fn relay(c: &mut TcpStream, mut up: TcpStream, t: &Target, first: &[u8], shared:
         }
         sent += first.len() as u64;
     }
-    let mut buf = vec![0u8; BUF];
+    let mut ways = [Way::new(), Way::new()];
     let (mut c_open, mut up_open) = (true, true);
     let idle_ms = IDLE_TIMEOUT.as_millis() as i32;
     while c_open || up_open {
@@ -1022,8 +1085,13 @@ fn relay(c: &mut TcpStream, mut up: TcpStream, t: &Target, first: &[u8], shared:
             } else {
                 (&mut up, &mut *c)
             };
-            match src.read(&mut buf) {
-                Ok(0) | Err(_) => {
+            let way = if from_client {
+                &mut ways[0]
+            } else {
+                &mut ways[1]
+            };
+            match way.move_once(src, dst, shared) {
+                Moved::End => {
                     let _ = dst.shutdown(Shutdown::Write);
                     if from_client {
                         c_open = false;
@@ -1031,12 +1099,12 @@ fn relay(c: &mut TcpStream, mut up: TcpStream, t: &Target, first: &[u8], shared:
                         up_open = false;
                     }
                 }
-                Ok(n) => {
-                    if dst.write_all(&buf[..n]).is_err() {
-                        c_open = false;
-                        up_open = false;
-                        break;
-                    }
+                Moved::Broken => {
+                    c_open = false;
+                    up_open = false;
+                    break;
+                }
+                Moved::Bytes(n) => {
                     if from_client {
                         sent += n as u64;
                     } else {
