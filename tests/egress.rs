@@ -282,7 +282,8 @@ impl Harness {
         let mut c = Command::new("nsenter");
         c.arg("-t").arg(self.holder.id().to_string());
         if self.rootless {
-            c.arg("-U");
+            // Already uid 0 there (the map is ours); setgroups is denied.
+            c.args(["-U", "--preserve-credentials"]);
         }
         c.args(["-n", "-m", "--"]);
         match stage().drop_to {
@@ -308,7 +309,8 @@ impl Harness {
         let mut c = Command::new("nsenter");
         c.arg("-t").arg(self.holder.id().to_string());
         if self.rootless {
-            c.arg("-U");
+            // Already uid 0 there (the map is ours); setgroups is denied.
+            c.args(["-U", "--preserve-credentials"]);
         }
         c.args(["-n", "-m", "--", prog])
             .env_clear()
