@@ -286,14 +286,11 @@ impl Harness {
             c.args(["-U", "--preserve-credentials"]);
         }
         c.args(["-n", "-m", "--"]);
-        match stage().drop_to {
-            Some((u, g)) => {
-                c.arg("setpriv")
-                    .arg(format!("--reuid={u}"))
-                    .arg(format!("--regid={g}"))
-                    .args(["--clear-groups", "--"]);
-            }
-            None => {}
+        if let Some((u, g)) = stage().drop_to {
+            c.arg("setpriv")
+                .arg(format!("--reuid={u}"))
+                .arg(format!("--regid={g}"))
+                .args(["--clear-groups", "--"]);
         }
         c.arg(prog)
             .env_clear()
@@ -587,9 +584,7 @@ fn status_json_counts_and_verbose_names_each_refusal_once() {
     let body = "hello 198.51.100.10:80 path=/\n".len()
         + "HTTP/1.0 200 OK\r\nContent-Length: 30\r\n\r\n".len();
     assert!(
-        json.contains(&format!(
-            "{{\"host\":\"a.test\",\"port\":80,\"connections\":2,"
-        )),
+        json.contains("{\"host\":\"a.test\",\"port\":80,\"connections\":2,"),
         "{json}"
     );
     assert!(
@@ -773,6 +768,46 @@ fn allow_host_refuses_other_networks_and_bad_patterns() {
     assert!(o.status.success(), "{}", out(&o));
 }
 
+fn a_hostile_client_neither_wedges_nor_floods_the_launcher() {
+    let Some(h) = harness("a_hostile_client_neither_wedges_nor_floods_the_launcher") else {
+        return;
+    };
+    let st = status_path("hostile");
+    let st_s = st.display().to_string();
+    // A head that never ends within 16 KiB; then connections that never
+    // finish their handshake, until the proxy closes new ones at once (a
+    // probe request gets no answer), at most 100 probes; then the command
+    // ends with 150 handshakes pending.
+    let script = "dd if=/dev/zero bs=1024 count=20 2>/dev/null | nc 127.0.0.1 3128 | head -1
+        probe() { printf 'GET http://a.test/ HTTP/1.0\\r\\n\\r\\n' | nc 127.0.0.1 3128 | head -c 12; }
+        echo first=$(probe)
+        i=0; while [ $i -lt 75 ]; do
+            sleep 30 | nc 127.0.0.1 3128 & sleep 30 | nc 127.0.0.1 1080 &
+            i=$((i+1))
+        done
+        j=0; while [ $j -lt 100 ] && [ -n \"$(probe)\" ]; do j=$((j+1)); done
+        echo probes=$j";
+    let t = Instant::now();
+    let o = h.sh(&["--allow-host", "a.test", "--status-file", &st_s], script);
+    let took = t.elapsed();
+    let s = text(&o.stdout);
+    assert!(s.contains("HTTP/1.1 400 Bad Request"), "{}", out(&o));
+    // Control: before the flood the probe is answered.
+    assert!(s.contains("first=HTTP/1.0 200"), "{}", out(&o));
+    assert!(
+        !s.contains("probes=100"),
+        "the proxy never refused: {}",
+        out(&o)
+    );
+    let json = std::fs::read_to_string(&st).unwrap();
+    assert!(
+        json.contains("\"host\":\"-\",\"port\":0,\"reason\":\"too many connections at once\""),
+        "{json}"
+    );
+    // The pending handshakes (10 s each) did not hold the launcher.
+    assert!(took < Duration::from_secs(8), "the run took {took:?}");
+}
+
 tests![
     harness_servers_answer,
     an_allowed_name_is_reached_through_connect_plain_http_and_socks5,
@@ -784,4 +819,5 @@ tests![
     killing_the_launcher_leaves_no_proxy_listening,
     a_download_through_the_proxy_is_nearly_as_fast_as_direct,
     allow_host_refuses_other_networks_and_bad_patterns,
+    a_hostile_client_neither_wedges_nor_floods_the_launcher,
 ];

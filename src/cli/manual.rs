@@ -275,6 +275,10 @@ const MAN_EXAMPLES: &[(&str, &str)] = &[
         "systemd\\-run \\-\\-user \\-\\-scope \\-p Delegate=yes \\e\n    sandbox run \\-\\-memory 256M \\-\\-pids 64 ./rootfs /bin/sh",
     ),
     (
+        "A coding agent's script that may reach the code host and the package index by name, and nothing else (an HTTP and a SOCKS5 proxy on the sandbox's 127.0.0.1, named in HTTP_PROXY and the rest, served from the host; names resolving to private, link-local or host addresses are refused; the refusals are in the status file's \"net\"):",
+        "sandbox run \\-\\-allow\\-host github.com \\-\\-allow\\-host '*.githubusercontent.com' \\e\n    \\-\\-allow\\-host pypi.org \\-\\-allow\\-host files.pythonhosted.org \\e\n    \\-\\-bind ./project:/work \\-\\-chdir /work \\-\\-status\\-file status.json \\e\n    ./rootfs /bin/sh ./agent\\-task.sh",
+    ),
+    (
         "Reading this page without installing it:",
         "sandbox man | man \\-l \\-",
     ),

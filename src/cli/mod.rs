@@ -515,7 +515,8 @@ run_options! {
         Options,
         "when given, the only destinations the command may open connections to \
          (repeatable; IPv6 in brackets with a port); everything else is refused at once; \
-         needs --net pasta",
+         needs --net pasta; with --allow-host, the addresses its proxy may reach although \
+         they are not public, and the only raw addresses it connects to",
     )),
     AllowHost = repeatable(value(
         "--allow-host",
