@@ -17,6 +17,8 @@
 //!                                            once (only with a plan.pty)
 //!  denials.rs     ◀─ denials socket ─ fd 6 ─  the seccomp listener, once
 //!                                            (only with report_denials)
+//!  proxy::Proxy   ◀─ proxy socket ── fd 7 ─  proxy::listen_and_send: the
+//!                                            two listeners (plan.proxy)
 //! ```
 //!
 //! **Down (control pipe).** First one raw byte, `RELEASE`, read by the clone
@@ -55,6 +57,7 @@ use std::path::PathBuf;
 
 use crate::confine::limits::{Limit, RESOURCES};
 use crate::confine::net::{PastaPlan, Proto, Publish};
+use crate::confine::proxy::ProxyPlan;
 use crate::error::{Context, Error, Reason, Result, EXIT_SANDBOX};
 use crate::plan::subid::{Range, SubIds};
 use crate::plan::{
@@ -82,6 +85,11 @@ pub const TTY_FD: RawFd = 5;
 /// master), then closes it. EOF without a descriptor: the stage failed
 /// first.
 pub const DENIALS_FD: RawFd = 6;
+/// Where the child stage finds its end of the proxy socket, a unix
+/// stream socketpair the launcher makes only when the plan has a `proxy`
+/// (`--allow-host`): the stage sends the two listening sockets it made on
+/// the sandbox's loopback up it (HTTP, then SOCKS5; confine/proxy.rs).
+pub const PROXY_FD: RawFd = 7;
 /// The byte that releases the clone child once its id maps are written.
 pub const RELEASE: u8 = 1;
 
@@ -584,6 +592,14 @@ pub fn encode_plan(p: &Plan) -> Vec<u8> {
         }
     }
     encode_landlock(&mut w, &p.allow_paths, p.connect_ports.as_deref());
+    match &p.proxy {
+        None => w.u8(0),
+        Some(x) => {
+            w.u8(1);
+            w.u32(x.http_port.into());
+            w.u32(x.socks_port.into());
+        }
+    }
     w.0
 }
 
@@ -828,6 +844,17 @@ pub fn decode_plan(buf: &[u8]) -> std::result::Result<Plan, String> {
         n => return Err(format!("bad id map tag {n}")),
     };
     let (allow_paths, connect_ports) = decode_landlock(&mut r)?;
+    let proxy = match r.u8()? {
+        0 => None,
+        1 => {
+            let mut port = || u16::try_from(r.u32()?).map_err(|_| "bad proxy port".to_string());
+            Some(ProxyPlan {
+                http_port: port()?,
+                socks_port: port()?,
+            })
+        }
+        n => return Err(format!("bad proxy tag {n}")),
+    };
     r.end()?;
     Ok(Plan {
         rootfs,
@@ -840,6 +867,7 @@ pub fn decode_plan(buf: &[u8]) -> std::result::Result<Plan, String> {
         gid,
         share_net,
         pasta,
+        proxy,
         root,
         binds,
         seccomp,
@@ -1075,6 +1103,7 @@ mod tests {
             report_denials in any::<bool>(),
             allow_paths in proptest::collection::vec((0u8..3, os()), 0..3),
             connect_ports in proptest::option::of(proptest::collection::vec(any::<u16>(), 0..3)),
+            proxy in proptest::option::of(any::<(u16, u16)>()),
         ) -> Plan {
             Plan {
                 rootfs: rootfs.into(), command, hostname, chdir, setenv, term, uid, gid,
@@ -1107,6 +1136,7 @@ mod tests {
                     host_loopback: hl.map(Ipv4Addr::from),
                     dns,
                 }),
+                proxy: proxy.map(|(http_port, socks_port)| ProxyPlan { http_port, socks_port }),
                 subids: subids.map(|([a, b, c, d], rr)| SubIds { uid: Range { start: a, count: b }, gid: Range { start: c, count: d }, range_is_root: rr }),
                 seccomp_profile: seccomp_profile.map(|(file, flags, program)| crate::confine::seccomp::profile::Profile { file, flags, program }),
                 report_denials,

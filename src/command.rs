@@ -62,6 +62,8 @@ pub struct Command {
     publish: Vec<String>,
     /// `allow_net` specs, likewise.
     allow: Vec<String>,
+    /// `allow_host` patterns, likewise.
+    hosts: Vec<String>,
     forward_signals: bool,
     on_notice: Option<NoticeFn>,
 }
@@ -90,6 +92,7 @@ impl Command {
             limits: Vec::new(),
             publish: Vec::new(),
             allow: Vec::new(),
+            hosts: Vec::new(),
             forward_signals: false,
             on_notice: None,
         }
@@ -281,6 +284,22 @@ impl Command {
     /// ```
     pub fn allow_net(&mut self, spec: &str) -> &mut Command {
         self.allow.push(spec.to_string());
+        self
+    }
+
+    /// `--allow-host`: let the sandbox reach `pattern` (`NAME[:PORT]` or
+    /// `*.NAME[:PORT]`; ports 80 and 443 when none is given) through the
+    /// HTTP and SOCKS5 proxies on its 127.0.0.1, which the launcher
+    /// serves; the sandbox has no other route. With it, `allow_net`
+    /// names the addresses the proxy may reach although not public. A bad
+    /// pattern fails the launch.
+    ///
+    /// ```
+    /// use sandbox::Command;
+    /// Command::new("./rootfs", "wget").allow_host("*.example.com").allow_host("example.org:8443");
+    /// ```
+    pub fn allow_host(&mut self, pattern: &str) -> &mut Command {
+        self.hosts.push(pattern.to_string());
         self
     }
 
@@ -520,6 +539,11 @@ impl Command {
         for spec in &self.allow {
             args.net.allow.push(
                 crate::confine::net::parse_allow(spec).map_err(|m| Error::msg("allow-net", m))?,
+            );
+        }
+        for spec in &self.hosts {
+            args.net.hosts.push(
+                crate::confine::proxy::parse_host(spec).map_err(|m| Error::msg("allow-host", m))?,
             );
         }
         let (mut plan, supervision) = Plan::from_args(args, self.term.clone())?;

@@ -228,7 +228,15 @@ fn run(args: plan::RunArgs) -> u8 {
     let record = state::Record {
         launcher: std::process::id() as i32,
         command: state::show_args(&args.command),
-        network: if args.share_net { "host" } else { "none" }.into(),
+        // As the status file names it (launch/launcher.rs `network_name`).
+        network: if !args.net.hosts.is_empty() {
+            "proxy"
+        } else if args.share_net {
+            "host"
+        } else {
+            args.net.mode.name()
+        }
+        .into(),
         detached: args.detach,
         kill_after_ms: args.kill_after.as_millis() as u64,
         cgroup: args.cgroup.any(),

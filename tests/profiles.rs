@@ -193,8 +193,8 @@ fn build_runs() {
     assert!(s.contains("pid=1\n"), "{s}");
 }
 
-/// agent: build and an init (its allow-host list waits for --allow-host:
-/// profiles/agent.toml's TODO line).
+/// agent: build, an init, and the code hosts and package indexes by name
+/// through the proxy (whose address the command is told).
 fn agent_runs() {
     let Some(h) = Home::new("agent") else {
         return;
@@ -202,6 +202,23 @@ fn agent_runs() {
     let s = run_build(&h, &["--profile", "agent"]);
     check_build(&h, &s);
     assert!(s.contains("pid=2\n"), "{s}");
+    // The proxy is there: the command is told where (control: build's run
+    // has no proxy).
+    let proxy = |opts: &[&str]| {
+        let mut args = vec!["run"];
+        args.extend(opts);
+        args.extend(["/", "/bin/sh", "-c", "echo \"proxy=${HTTPS_PROXY:-none}\""]);
+        let o = with_home(&args, &h.path("home"), &h.path("home/src/project"))
+            .output()
+            .unwrap();
+        assert!(o.status.success(), "{opts:?}: {}", text(&o.stderr));
+        text(&o.stdout)
+    };
+    assert_eq!(
+        proxy(&["--profile", "agent"]),
+        "proxy=http://127.0.0.1:3128\n"
+    );
+    assert_eq!(proxy(&["--profile", "build"]), "proxy=none\n");
     let show = |name: &str| {
         let o = with_home(
             &["profile", "show", name],
@@ -213,7 +230,13 @@ fn agent_runs() {
         assert!(o.status.success(), "{}", text(&o.stderr));
         text(&o.stdout)
     };
-    assert_eq!(show("agent"), show("build").replace('\n', " --init\n"));
+    let agent = show("agent");
+    let build = show("build");
+    assert!(
+        agent.starts_with(&build.replace('\n', " --init --allow-host github.com ")),
+        "{agent}"
+    );
+    assert!(agent.ends_with(" --allow-host deb.debian.org\n"), "{agent}");
 }
 
 /// A profile including another (relative to itself), a later profile, and

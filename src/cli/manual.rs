@@ -82,6 +82,7 @@ fn values(o: &RunOption) -> Values {
         | O::Gid
         | O::Publish
         | O::AllowNet
+        | O::AllowHost
         | O::Tmpfs
         | O::TmpSize
         | O::ShmSize
@@ -314,6 +315,10 @@ const MAN_EXAMPLES: &[(&str, &str)] = &[
     (
         "A build on the host's root that may read only the toolchain, /etc and the project, and write only the project:",
         "sandbox run \\-\\-bind . \\-\\-allow\\-exec /usr \\-\\-allow\\-read /etc \\-\\-allow\\-write . / make",
+    ),
+    (
+        "A coding agent's script that may reach the code host and the package index by name, and nothing else (an HTTP and a SOCKS5 proxy on the sandbox's 127.0.0.1, named in HTTP_PROXY and the rest, served from the host; names resolving to private, link-local or host addresses are refused; the refusals are in the status file's \"net\"):",
+        "sandbox run \\-\\-allow\\-host github.com \\-\\-allow\\-host '*.githubusercontent.com' \\e\n    \\-\\-allow\\-host pypi.org \\-\\-allow\\-host files.pythonhosted.org \\e\n    \\-\\-bind ./project:/work \\-\\-chdir /work \\-\\-status\\-file status.json \\e\n    ./rootfs /bin/sh ./agent\\-task.sh",
     ),
     (
         "Reading this page without installing it:",

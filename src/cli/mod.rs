@@ -145,6 +145,11 @@ impl ToArgs for RunArgs {
                         put(Some(r.to_string().into()));
                     }
                 }
+                O::AllowHost => {
+                    for h in &self.net.hosts {
+                        put(Some(h.to_string().into()));
+                    }
+                }
                 // The binds and the tmpfs mounts between them, in order.
                 O::Bind => {
                     for (i, b) in self.binds.iter().enumerate() {
@@ -562,7 +567,18 @@ run_options! {
         Options,
         "when given, the only destinations the command may open connections to \
          (repeatable; IPv6 in brackets with a port); everything else is refused at once; \
-         needs --net pasta",
+         needs --net pasta; with --allow-host, the addresses its proxy may reach although \
+         they are not public, and the only raw addresses it connects to",
+    )),
+    AllowHost = repeatable(value(
+        "--allow-host",
+        "PATTERN[:PORT]",
+        Options,
+        "reach the host PATTERN (a name, or *.NAME for the names below it) on PORT \
+         (default: 80 and 443) through an HTTP and a SOCKS5 proxy on the sandbox's \
+         127.0.0.1, served from the host, which refuses every other name and any name that \
+         resolves to a loopback, link-local, private or host address (unless --allow-net \
+         allows it); the sandbox has no other route; repeatable",
     )),
     Dns = flag(
         "--dns",
@@ -1736,6 +1752,10 @@ fn apply(g: &Given, r: &mut RunArgs, later: &mut Later) -> Result<()> {
             .push(g.parse(crate::confine::net::parse_publish)?),
         O::HostLoopback => r.net.host_loopback = true,
         O::AllowNet => r.net.allow.push(g.parse(crate::confine::net::parse_allow)?),
+        O::AllowHost => r
+            .net
+            .hosts
+            .push(g.parse(crate::confine::proxy::parse_host)?),
         O::Dns => r.net.dns = true,
         // Mounts, in the order given.
         O::Bind | O::RoBind | O::BindTry | O::RoBindTry => {
@@ -2440,6 +2460,7 @@ mod tests {
             O::Net => Some("pasta"),
             O::Publish => Some("8080:80"),
             O::AllowNet => Some("192.0.2.0/24:443"),
+            O::AllowHost => Some("*.example.com"),
             O::ShareNet
             | O::HostLoopback
             | O::Dns

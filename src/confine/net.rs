@@ -348,6 +348,8 @@ pub struct NetArgs {
     pub host_loopback: bool,
     pub dns: bool,
     pub allow: Vec<AllowRule>,
+    /// `--allow-host`: names reached through the proxy (confine/proxy.rs).
+    pub hosts: Vec<crate::confine::proxy::HostRule>,
 }
 
 /// `--net pasta` as validated: what the launcher starts pasta with and
@@ -370,12 +372,22 @@ impl PastaPlan {
     /// `copy_on_write`: whether the root is the default throwaway layer,
     /// where /etc/hosts and /etc/resolv.conf can be written.
     pub fn from_args(a: &NetArgs, copy_on_write: bool) -> Result<Option<PastaPlan>> {
+        if !a.hosts.is_empty() && a.mode != NetMode::None {
+            return Err(Error::msg(
+                "--allow-host",
+                format!("gives the sandbox a network of its own with only lo and the proxy; it cannot be combined with --net {}", a.mode.name()),
+            )
+            .with_hint("drop --net, or drop --allow-host"));
+        }
         if a.mode != NetMode::Pasta {
+            // With --allow-host, --allow-net names the addresses the proxy
+            // may reach although they are not public (confine/proxy.rs).
+            let proxied = !a.hosts.is_empty();
             for (given, opt) in [
                 (!a.publish.is_empty(), "--publish"),
                 (a.host_loopback, "--host-loopback"),
                 (a.dns, "--dns"),
-                (!a.allow.is_empty(), "--allow-net"),
+                (!a.allow.is_empty() && !proxied, "--allow-net"),
             ] {
                 if given {
                     return Err(Error::msg(opt, "needs --net pasta")

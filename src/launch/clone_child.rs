@@ -4,7 +4,7 @@
 
 use libc::c_int;
 
-use crate::channel::{self, PreparedError, DENIALS_FD, PLAN_FD, REPORT_FD, TTY_FD};
+use crate::channel::{self, PreparedError, DENIALS_FD, PLAN_FD, PROXY_FD, REPORT_FD, TTY_FD};
 use crate::sys::{self, sigsafe};
 
 /// The pipe ends as raw numbers, for the clone child.
@@ -20,6 +20,8 @@ pub(super) struct CloneFds {
     pub tty: c_int,
     /// The denials socket's child end, for `DENIALS_FD` (-1: none).
     pub denials: c_int,
+    /// The proxy socket's child end, for `PROXY_FD` (-1: none).
+    pub proxy: c_int,
 }
 
 /// The clone child: PID 1 of the new namespaces, still the launcher's
@@ -75,14 +77,15 @@ pub(super) fn child_after_clone(
     {
         sigsafe::exit_now(crate::error::EXIT_SANDBOX as i32);
     }
-    // The relay's pipes in place of the caller's files, the pty socket
-    // and the denials socket; all of them are 10 or above too.
+    // The relay's pipes in place of the caller's files, the pty socket,
+    // the denials socket and the proxy socket; all of them are 10 or above too.
     for (target, src) in [
         (0, fds.stdio[0]),
         (1, fds.stdio[1]),
         (2, fds.stdio[2]),
         (TTY_FD, fds.tty),
         (DENIALS_FD, fds.denials),
+        (PROXY_FD, fds.proxy),
     ] {
         if src >= 0 && sigsafe::dup2(src, target).is_err() {
             sigsafe::exit_now(crate::error::EXIT_SANDBOX as i32);

@@ -29,6 +29,7 @@ use crate::channel::{self, PlanSender, PreparedError, ReportReceiver, Up};
 use crate::confine::cgroup::{Cgroup, Usage};
 use crate::confine::limits;
 use crate::confine::net::{Pasta, PastaLaunch};
+use crate::confine::proxy::Proxy;
 use crate::error::{Context, Error, Result};
 use crate::launch::relay::{self, Relay};
 use crate::launch::status::{self, Report};
@@ -149,6 +150,8 @@ pub struct Running {
     sigfd: Option<OwnedFd>,
     /// `--net pasta`'s process; killed and reaped when the sandbox ends.
     pasta: Option<Pasta>,
+    /// `--allow-host`'s proxy; stopped when the sandbox ends.
+    proxy: Option<Proxy>,
     sinks: Vec<StatusSink>,
     notices: Notices,
     started: Instant,
@@ -190,6 +193,7 @@ pub fn spawn(plan: &Plan, supervision: &Supervision, opts: Options) -> Result<Ru
             reports: s.reports,
             sigfd: s.sigfd,
             pasta: s.pasta,
+            proxy: s.proxy,
             sinks,
             notices,
             started,
@@ -240,6 +244,7 @@ pub(crate) fn report_unstarted(file: Option<&std::path::Path>, fd: Option<i32>, 
 /// The network mode, as `--status-file` and `-v` name it.
 fn network_name(plan: &Plan) -> &'static str {
     match (&plan.pasta, plan.share_net) {
+        _ if plan.proxy.is_some() => "proxy",
         (Some(_), _) => "pasta",
         (None, true) => "host",
         (None, false) => "none",
@@ -270,6 +275,7 @@ struct Started {
     pasta: Option<Pasta>,
     denials: Option<Denials>,
     denials_skipped: Option<String>,
+    proxy: Option<Proxy>,
 }
 
 /// Everything made before clone: after it, the clone child may neither
@@ -290,6 +296,8 @@ struct Prepared {
     /// `--report-denials`: the denials socket (ours, the child's), or why
     /// the kernel cannot have it.
     denials: std::result::Result<Option<(OwnedFd, OwnedFd)>, String>,
+    /// `--allow-host`: the proxy socket (ours, the child's).
+    proxy_sock: Option<(OwnedFd, OwnedFd)>,
 }
 
 fn start(
@@ -320,6 +328,7 @@ fn start(
     let mut reports = ReportReceiver::new(report_read);
     let guard_tty = p.stdio.guard_tty();
     let relay = p.stdio.after_clone();
+    let proxy_sock = p.proxy_sock.map(|(mine, _theirs)| mine);
     let child = Unreleased { pid };
     let with = ReleaseWith {
         cgroup: p.cgroup.as_ref(),
@@ -332,7 +341,15 @@ fn start(
     match release(&child, ctl_write, with) {
         Ok((pidfd, guard, pasta)) => {
             std::mem::forget(child);
+            // Threads of ours from here on: the clone child has exec'd
+            // (or will, on code prepared before clone) and the guard is
+            // forked; nothing is forked after this.
+            let proxy = match (proxy_sock, &supervision.egress) {
+                (Some(sock), Some(policy)) => Some(Proxy::start(sock, policy.clone())?),
+                _ => None,
+            };
             Ok(Started {
+                proxy,
                 pid,
                 pidfd,
                 guard,
@@ -408,7 +425,7 @@ fn prepare(
             Some(launch)
         }
         None => {
-            if plan.verbose {
+            if plan.verbose && plan.proxy.is_none() {
                 notices.say(if plan.share_net {
                     "network: host (the host's network namespace)"
                 } else {
@@ -417,6 +434,18 @@ fn prepare(
             }
             None
         }
+    };
+    let proxy_sock = match &plan.proxy {
+        Some(p) => {
+            if plan.verbose {
+                notices.say(format!(
+                    "network: proxy (only lo; HTTP proxy on 127.0.0.1:{}, SOCKS5 on 127.0.0.1:{}, served from the host)",
+                    p.http_port, p.socks_port
+                ));
+            }
+            Some(sys::socketpair_high().ctx_step("create the proxy socket")?)
+        }
+        None => None,
     };
     let ctl = sys::pipe_high().ctx_step("create the control pipe")?;
     let report = sys::pipe_high().ctx_step("create the report pipe")?;
@@ -455,6 +484,7 @@ fn prepare(
         stdio,
         pasta,
         denials,
+        proxy_sock,
     })
 }
 
@@ -489,6 +519,10 @@ fn clone_child(plan: &Plan, p: &mut Prepared) -> Result<(pid_t, bool)> {
                 Ok(Some((_, theirs))) => theirs.as_raw_fd(),
                 _ => -1,
             },
+            proxy: p
+                .proxy_sock
+                .as_ref()
+                .map_or(-1, |(_, theirs)| theirs.as_raw_fd()),
         };
         let become_root = plan.subids.is_some_and(|s| s.range_is_root);
         child_after_clone(
@@ -656,8 +690,19 @@ impl Running {
             self.pidfd.as_ref(),
             &mut self.relay,
             &mut self.notices,
-            self.denials.as_mut(),
+            super::supervise::Served {
+                denials: self.denials.as_mut(),
+                proxy: self.proxy.as_ref(),
+            },
         );
+        // The sandbox has ended: its proxy's listening sockets close (the
+        // last hold on its network namespace) and every connection ends.
+        let net = self.proxy.take().map(|mut p| {
+            for n in p.take_notices() {
+                self.notices.say(n);
+            }
+            p.stop()
+        });
         // The sandbox has ended (or the wait failed): its network goes too.
         if let Some(p) = &mut self.pasta {
             p.kill();
@@ -696,6 +741,7 @@ impl Running {
         if let (Some(d), true) = (&report.denied, self.verbose) {
             self.notices.say(d.summary());
         }
+        report.net = net;
         report.notices = std::mem::take(&mut self.notices.seen);
         let notices = &mut self.notices;
         write_sinks(std::mem::take(&mut self.sinks), &report, &mut |n| {

@@ -20,7 +20,7 @@ use std::path::Path;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 
-use crate::channel::{self, ReportSender, DENIALS_FD, PLAN_FD, REPORT_FD, TTY_FD};
+use crate::channel::{self, ReportSender, DENIALS_FD, PLAN_FD, PROXY_FD, REPORT_FD, TTY_FD};
 use crate::confine::rootfs;
 use crate::confine::trampoline::{Sealed, Trampoline};
 use crate::confine::untrusted::{self, Refused, MAX_ROOTFS_FILE};
@@ -93,13 +93,21 @@ fn stage(plan: &Plan, report: &ReportSender) -> Result<Infallible> {
         ),
         false => None,
     };
-    let keep: &[RawFd] = match (tty_sock.is_some(), denials_sock.is_some()) {
-        (true, true) => &[TTY_FD, DENIALS_FD],
-        (true, false) => &[TTY_FD],
-        (false, true) => &[DENIALS_FD],
-        (false, false) => &[],
+    let proxy_sock = match plan.proxy {
+        Some(_) => {
+            Some(sys::adopt_fd(PROXY_FD).ctx("adopt the proxy socket", format!("fd {PROXY_FD}"))?)
+        }
+        None => None,
     };
-    sys::close_from_except(REPORT_FD + 1, keep).ctx_step("close inherited file descriptors")?;
+    let keep: Vec<RawFd> = [
+        (tty_sock.is_some(), TTY_FD),
+        (denials_sock.is_some(), DENIALS_FD),
+        (proxy_sock.is_some(), PROXY_FD),
+    ]
+    .into_iter()
+    .filter_map(|(kept, fd)| kept.then_some(fd))
+    .collect();
+    sys::close_from_except(REPORT_FD + 1, &keep).ctx_step("close inherited file descriptors")?;
     // The network namespace, its `lo` and the namespace limits, made by a
     // helper thread while this one builds the root; started first, as it
     // is the longer of the two. Under --init, here on this thread instead:
@@ -134,6 +142,11 @@ fn stage(plan: &Plan, report: &ReportSender) -> Result<Infallible> {
     }
     let root_writable = rootfs::setup(plan, report)?;
     helper.take().map_or(Ok(()), |h| h.finish(plan, report))?;
+    // In the sandbox's network namespace now: the proxy's listening
+    // sockets on its loopback, for the launcher to serve.
+    if let (Some(p), Some(sock)) = (&plan.proxy, proxy_sock) {
+        crate::confine::proxy::listen_and_send(p, sock)?;
+    }
     if let (Some(pty), Some(sock)) = (&plan.pty, tty_sock) {
         relay::make_pty(pty, sock)?;
     }
@@ -551,6 +564,14 @@ pub(crate) fn environment(plan: &Plan, home: OsString) -> Vec<(OsString, OsStrin
         vec![("PATH".into(), DEFAULT_PATH.into()), ("HOME".into(), home)];
     if let Some(t) = &plan.term {
         env.push(("TERM".into(), t.clone()));
+    }
+    // `--allow-host`: the proxies, named for common tools.
+    if let Some(p) = &plan.proxy {
+        env.extend(
+            p.environment()
+                .into_iter()
+                .map(|(k, v)| (k.into(), v.into())),
+        );
     }
     for (k, v) in &plan.setenv {
         match env.iter_mut().find(|(ek, _)| ek == k) {

@@ -55,11 +55,15 @@ pub struct Report {
     /// overlay fallback, `-v`'s set-up summary, a timeout, warnings (one
     /// line each, without the `sandbox: ` prefix). Not in the JSON.
     pub notices: Vec<String>,
-    /// Which network the sandbox had: "none", "host" or "pasta".
+    /// Which network the sandbox had: "none", "host", "pasta" or "proxy"
+    /// (`--allow-host`).
     pub network: Option<&'static str>,
     /// `--report-denials`: the calls the seccomp filter refused. None
     /// without the option (and then not in the JSON).
     pub denied: Option<Denied>,
+    /// `--allow-host`: the hosts the proxy connected to and what it
+    /// refused (the JSON's `net`; null without the option).
+    pub net: Option<crate::confine::proxy::NetReport>,
 }
 
 /// What `--report-denials` saw: `"denied": {"syscalls": [...], "other":
@@ -324,6 +328,36 @@ pub(crate) fn json_str(out: &mut String, s: &str) {
     out.push('"');
 }
 
+/// `"net": {"allowed": [{"host","port","connections","bytes_sent",
+/// "bytes_received"}], "denied": [{"host","port","reason","count"}]}`.
+fn net_json(o: &mut String, n: &crate::confine::proxy::NetReport) {
+    o.push_str("{\"allowed\":[");
+    for (i, a) in n.allowed.iter().enumerate() {
+        if i > 0 {
+            o.push(',');
+        }
+        o.push_str("{\"host\":");
+        json_str(o, &a.host);
+        let _ = write!(
+            o,
+            ",\"port\":{},\"connections\":{},\"bytes_sent\":{},\"bytes_received\":{}}}",
+            a.port, a.connections, a.bytes_sent, a.bytes_received
+        );
+    }
+    o.push_str("],\"denied\":[");
+    for (i, d) in n.denied.iter().enumerate() {
+        if i > 0 {
+            o.push(',');
+        }
+        o.push_str("{\"host\":");
+        json_str(o, &d.host);
+        let _ = write!(o, ",\"port\":{},\"reason\":", d.port);
+        json_str(o, &d.reason);
+        let _ = write!(o, ",\"count\":{}}}", d.count);
+    }
+    o.push_str("]}");
+}
+
 fn secs(d: Duration) -> String {
     format!("{:.6}", d.as_secs_f64())
 }
@@ -398,6 +432,11 @@ impl Report {
         if let Some(d) = &self.denied {
             o.push_str(",\"denied\":");
             d.json(&mut o);
+        }
+        o.push_str(",\"net\":");
+        match &self.net {
+            Some(n) => net_json(&mut o, n),
+            None => o.push_str("null"),
         }
         o.push('}');
         o
@@ -490,7 +529,7 @@ mod tests {
         };
         assert_eq!(
             r.json(),
-            "{\"status\":3,\"exit_code\":3,\"signal\":null,\"signal_name\":null,\"timed_out\":false,\"oom_killed\":false,\"limits_hit\":[],\"limits_hit_complete\":true,\"stopped_by\":null,\"killed_after_grace\":false,\"wall_seconds\":1.500000,\"user_seconds\":0.010000,\"system_seconds\":0.000000,\"peak_memory_bytes\":4096,\"peak_memory_source\":\"process\",\"error\":null,\"network\":null}"
+            "{\"status\":3,\"exit_code\":3,\"signal\":null,\"signal_name\":null,\"timed_out\":false,\"oom_killed\":false,\"limits_hit\":[],\"limits_hit_complete\":true,\"stopped_by\":null,\"killed_after_grace\":false,\"wall_seconds\":1.500000,\"user_seconds\":0.010000,\"system_seconds\":0.000000,\"peak_memory_bytes\":4096,\"peak_memory_source\":\"process\",\"error\":null,\"network\":null,\"net\":null}"
         );
         assert!(
             r.line().starts_with("sandbox: exited with 3; wall 1.500 s"),
@@ -551,8 +590,9 @@ mod tests {
             ..Default::default()
         };
         assert!(
-            e.json()
-                .ends_with("\"error\":\"sandbox: a: \\\"b\\\"\\\\n\\\\u{1}\",\"network\":null}"),
+            e.json().ends_with(
+                "\"error\":\"sandbox: a: \\\"b\\\"\\\\n\\\\u{1}\",\"network\":null,\"net\":null}"
+            ),
             "{}",
             e.json()
         );

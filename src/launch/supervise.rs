@@ -32,6 +32,13 @@ pub(super) struct Supervisor {
     pub(super) reaped: bool,
 }
 
+/// What the launcher serves while it waits, besides the sandbox's own
+/// pipes: `--report-denials`' seccomp listener and `--allow-host`'s proxy.
+pub(super) struct Served<'a> {
+    pub denials: Option<&'a mut Denials>,
+    pub proxy: Option<&'a crate::confine::proxy::Proxy>,
+}
+
 impl Supervisor {
     pub(super) fn new(pid: pid_t, s: &Supervision) -> Supervisor {
         Supervisor {
@@ -73,8 +80,9 @@ impl Supervisor {
         pidfd: Option<&OwnedFd>,
         relay: &mut Relay,
         notices: &mut Notices,
-        mut denials: Option<&mut Denials>,
+        served: Served<'_>,
     ) -> Result<(sys::Ended, channel::Reports)> {
+        let Served { mut denials, proxy } = served;
         let mut got = channel::Reports::default();
         loop {
             let timeout = self.poll_timeout(sigfd.is_some() || pidfd.is_some());
@@ -89,11 +97,23 @@ impl Supervisor {
                 base.push(fd);
                 base.len() - 1
             });
+            // `--allow-host`'s refusals, as they happen (-v).
+            let proxy_at = proxy.map(|p| {
+                base.push(p.notify_fd());
+                base.len() - 1
+            });
             let (rev, report_ready) =
                 relay.poll_round(&base, reports, timeout, "wait for the sandbox")?;
             drop(base);
             if let (Some(d), Some(i)) = (denials.as_deref_mut(), denials_at) {
                 d.ready(rev[i]);
+            }
+            if let Some(p) = proxy {
+                if proxy_at.is_some_and(|i| rev[i] != 0) {
+                    for n in p.take_notices() {
+                        notices.say(n);
+                    }
+                }
             }
             if report_ready {
                 reports.read_some().ctx_step("read the report pipe")?;

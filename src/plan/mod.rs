@@ -323,6 +323,9 @@ pub struct Supervision {
     pub status_fd: Option<i32>,
     /// What compiling `--seccomp-profile` skipped or approximated, for `-v`.
     pub seccomp_notes: Vec<String>,
+    /// `--allow-host`: the proxy's rules (the child stage gets only its
+    /// ports, `Plan::proxy`).
+    pub egress: Option<crate::confine::proxy::Policy>,
 }
 
 /// What the child stage needs to build the sandbox: the half of a
@@ -345,6 +348,9 @@ pub struct Plan {
     pub share_net: bool,
     /// `--net pasta`: what pasta is started with (None for none and host).
     pub pasta: Option<crate::confine::net::PastaPlan>,
+    /// `--allow-host`: the proxy's listening ports, which the child stage
+    /// makes on the sandbox's loopback and sends up (confine/proxy.rs).
+    pub proxy: Option<crate::confine::proxy::ProxyPlan>,
     pub root: RootMode,
     pub binds: Vec<Bind>,
     pub seccomp: bool,
@@ -577,7 +583,18 @@ impl Plan {
             status_file: a.status_file.map(PathBuf::from),
             status_fd: a.status_fd,
             seccomp_notes,
+            egress: (!a.net.hosts.is_empty()).then(|| crate::confine::proxy::Policy {
+                hosts: a.net.hosts.clone(),
+                cidrs: a.net.allow.clone(),
+                verbose: a.verbose,
+            }),
         };
+        if a.share_net && !a.net.hosts.is_empty() {
+            return Err(Error::msg(
+                "--allow-host",
+                "gives the sandbox a network of its own with only lo and the proxy; it cannot be combined with --share-net",
+            ));
+        }
         let plan = Plan {
             rootfs,
             command: a.command,
@@ -592,6 +609,7 @@ impl Plan {
                 &a.net,
                 a.root == RootMode::Ephemeral,
             )?,
+            proxy: (!a.net.hosts.is_empty()).then(crate::confine::proxy::ProxyPlan::default),
             root: a.root,
             binds,
             seccomp: a.seccomp,
@@ -599,7 +617,15 @@ impl Plan {
             report_denials: a.report_denials,
             landlock: a.landlock,
             allow_paths,
-            connect_ports: None,
+            // --allow-host: where Landlock has ABI 4, TCP connects may reach
+            // only the proxy's loopback ports (docs/SECURITY.md).
+            connect_ports: (!a.net.hosts.is_empty() && a.landlock != LandlockMode::Off).then(
+                || {
+                    crate::confine::proxy::ProxyPlan::default()
+                        .proxy_ports()
+                        .to_vec()
+                },
+            ),
             sys: a.sys,
             verbose: a.verbose,
             limits: limits::effective(&a.limits),

@@ -52,3 +52,43 @@ pub fn is_executable(path: &std::path::Path) -> bool {
     let ok = unsafe { libc::access(c.as_ptr(), libc::X_OK) } == 0;
     ok && path.is_file()
 }
+
+/// Every address on this network namespace's interfaces (getifaddrs(3)),
+/// for `--allow-host`'s proxy, which refuses to connect to the host's own.
+pub fn local_addresses() -> io::Result<Vec<std::net::IpAddr>> {
+    use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
+    let mut head: *mut libc::ifaddrs = std::ptr::null_mut();
+    // SAFETY: getifaddrs writes a pointer to a list it allocated into
+    // `head`, a local; the list is freed below with freeifaddrs.
+    cvt(unsafe { libc::getifaddrs(&mut head) })?;
+    let mut out = Vec::new();
+    let mut cur = head;
+    while !cur.is_null() {
+        // SAFETY: `cur` is a node of the list getifaddrs made, not yet
+        // freed; ifa_addr is null or points at a sockaddr whose family says
+        // which struct it is, and only that struct's size is read.
+        unsafe {
+            let a = (*cur).ifa_addr;
+            if !a.is_null() {
+                match (*a).sa_family as libc::c_int {
+                    libc::AF_INET => {
+                        let sin = a.cast::<libc::sockaddr_in>().read_unaligned();
+                        out.push(IpAddr::V4(Ipv4Addr::from(u32::from_be(
+                            sin.sin_addr.s_addr,
+                        ))));
+                    }
+                    libc::AF_INET6 => {
+                        let sin6 = a.cast::<libc::sockaddr_in6>().read_unaligned();
+                        out.push(IpAddr::V6(Ipv6Addr::from(sin6.sin6_addr.s6_addr)));
+                    }
+                    _ => {}
+                }
+            }
+            cur = (*cur).ifa_next;
+        }
+    }
+    // SAFETY: `head` is the list getifaddrs returned, freed once; no
+    // pointer into it is used after this.
+    unsafe { libc::freeifaddrs(head) };
+    Ok(out)
+}
