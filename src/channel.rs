@@ -559,6 +559,7 @@ pub fn encode_plan(p: &Plan) -> Vec<u8> {
             w.u8(s.range_is_root as u8);
         }
     }
+    w.u8(p.host_mode as u8);
     w.0
 }
 
@@ -736,6 +737,7 @@ pub fn decode_plan(buf: &[u8]) -> std::result::Result<Plan, String> {
         }
         n => return Err(format!("bad id map tag {n}")),
     };
+    let host_mode = r.bool()?;
     r.end()?;
     Ok(Plan {
         rootfs,
@@ -762,6 +764,7 @@ pub fn decode_plan(buf: &[u8]) -> std::result::Result<Plan, String> {
         stdio,
         pty,
         subids,
+        host_mode,
     })
 }
 
@@ -975,6 +978,7 @@ mod tests {
                 proptest::option::of(os()),
             )),
             subids in proptest::option::of(any::<([u32; 4], bool)>()),
+            host_mode in any::<bool>(),
         ) -> Plan {
             Plan {
                 rootfs: rootfs.into(), command, hostname, chdir, setenv, term, uid, gid,
@@ -1008,6 +1012,7 @@ mod tests {
                     dns,
                 }),
                 subids: subids.map(|([a, b, c, d], rr)| SubIds { uid: Range { start: a, count: b }, gid: Range { start: c, count: d }, range_is_root: rr }),
+                host_mode,
             }
         }
     }

@@ -11,6 +11,7 @@ use crate::launch::launcher::{self, NoticeFn, Options, Running};
 use crate::launch::status::Report;
 use crate::plan::{
     BindArg, IdMapMode, LandlockMode, Plan, RootMode, RunArgs, StdioMode, Supervision, TmpfsArg,
+    UsernsMode,
 };
 
 /// Which network the sandbox gets.
@@ -400,6 +401,21 @@ impl Command {
     /// ```
     pub fn id_map(&mut self, mode: IdMapMode) -> &mut Command {
         self.args.id_map = mode;
+        self
+    }
+
+    /// Where no user namespace can be made (default [`UsernsMode::Auto`]):
+    /// run in the host mode and say what was lost (`Auto`), fail (`Require`),
+    /// or always take the host mode (`Off`): the host's `/` read-only under
+    /// Landlock, the seccomp filter, no_new_privs and the rlimits, without
+    /// namespaces (README, "Hosts without user namespaces").
+    ///
+    /// ```
+    /// use sandbox::{Command, UsernsMode};
+    /// Command::new("/", "true").userns(UsernsMode::Require);
+    /// ```
+    pub fn userns(&mut self, mode: UsernsMode) -> &mut Command {
+        self.args.userns = mode;
         self
     }
 

@@ -61,7 +61,7 @@ fn values(o: &RunOption) -> Values {
     // The words of `on|off`, from the table.
     let choices = || Values::Choices(o.value.unwrap_or_default().split('|').collect());
     match o.id {
-        O::IdMap | O::Net | O::Seccomp | O::Landlock | O::Stdio => choices(),
+        O::IdMap | O::Net | O::Seccomp | O::Landlock | O::Userns | O::Stdio => choices(),
         // Host paths. (--chdir DIR and --tmpfs DST are paths inside the
         // sandbox: nothing to offer.)
         O::Bind | O::RoBind | O::StatusFile => Values::HostPath,

@@ -24,7 +24,9 @@ use std::os::unix::ffi::OsStrExt;
 
 use crate::confine::limits;
 use crate::error::{Error, Result};
-use crate::plan::{BindArg, IdMapMode, LandlockMode, RootMode, RunArgs, StdioMode, TmpfsArg};
+use crate::plan::{
+    BindArg, IdMapMode, LandlockMode, RootMode, RunArgs, StdioMode, TmpfsArg, UsernsMode,
+};
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Cmd {
@@ -214,6 +216,11 @@ impl ToArgs for RunArgs {
                     LandlockMode::Auto => {}
                     LandlockMode::Require => put(Some("require".into())),
                     LandlockMode::Off => put(Some("off".into())),
+                },
+                O::Userns => match self.userns {
+                    UsernsMode::Auto => {}
+                    UsernsMode::Require => put(Some("require".into())),
+                    UsernsMode::Off => put(Some("off".into())),
                 },
                 O::Stdio if self.stdio == StdioMode::Inherit => put(Some("inherit".into())),
                 O::Verbose if self.verbose => put(None),
@@ -675,6 +682,17 @@ run_options! {
         Hardening,
         "Landlock filesystem and scope rules: auto uses what the kernel has, \
          require fails (125) without it (default: auto)",
+    ),
+    Userns = value(
+        "--userns",
+        "auto|require|off",
+        Hardening,
+        "where no user namespace can be made (max_user_namespaces 0, AppArmor's \
+         restriction, a container's seccomp profile or masked /proc): auto (default) \
+         runs in the host mode and says what was lost, require fails (125) with the \
+         fix, off always takes the host mode: the host's / read-only under Landlock \
+         but for --bind targets, seccomp, no_new_privs, rlimits, no namespaces; \
+         ROOTFS must then be /",
     ),
     Stdio = value(
         "--stdio",
@@ -1631,6 +1649,7 @@ fn apply(g: &Given, r: &mut RunArgs, later: &mut Later) -> Result<()> {
         // Hardening, and how much the launcher says.
         O::Seccomp => r.seccomp = g.parse(parse_on_off)?,
         O::Landlock => r.landlock = g.parse(parse_landlock)?,
+        O::Userns => r.userns = g.parse(parse_userns)?,
         O::Stdio => r.stdio = g.parse(parse_stdio)?,
         O::Verbose => r.verbose = true,
         // `split` answers these before any option is applied.
@@ -1774,6 +1793,15 @@ fn parse_landlock(s: &str) -> std::result::Result<LandlockMode, String> {
         "require" => Ok(LandlockMode::Require),
         "off" => Ok(LandlockMode::Off),
         _ => Err(format!("--landlock wants auto, require or off, got {s:?}")),
+    }
+}
+
+fn parse_userns(s: &str) -> std::result::Result<UsernsMode, String> {
+    match s {
+        "auto" => Ok(UsernsMode::Auto),
+        "require" => Ok(UsernsMode::Require),
+        "off" => Ok(UsernsMode::Off),
+        _ => Err(format!("--userns wants auto, require or off, got {s:?}")),
     }
 }
 
@@ -2240,7 +2268,7 @@ mod tests {
             O::StatusFd => Some("3"),
             O::Bind | O::RoBind => Some("/a:/b"),
             O::Tmpfs => Some("/x:1M"),
-            O::Seccomp | O::Landlock => Some("off"),
+            O::Seccomp | O::Landlock | O::Userns => Some("off"),
             O::Stdio => Some("inherit"),
             O::IdMap => Some("subuid"),
             O::Limit => Some("nofile=5"),
@@ -2432,6 +2460,7 @@ mod tests {
             name in proptest::option::of("[a-zA-Z0-9_-][a-zA-Z0-9_.-]{0,20}"),
             detach in any::<bool>(),
             id_map in prop_oneof![Just(IdMapMode::Auto), Just(IdMapMode::Single), Just(IdMapMode::Subuid)],
+            userns in prop_oneof![Just(UsernsMode::Auto), Just(UsernsMode::Require), Just(UsernsMode::Off)],
         ) -> RunArgs {
             let nbinds = binds.len();
             let mut tmpfs: Vec<TmpfsArg> = tmpfs.into_iter().map(|(d, size, after)| TmpfsArg {
@@ -2472,7 +2501,7 @@ mod tests {
                 tmpfs,
                 stdio: if inherit { StdioMode::Inherit } else { StdioMode::Relay },
                 name, detach,
-                id_map,
+                id_map, userns,
             }
         }
     }

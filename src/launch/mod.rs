@@ -10,6 +10,7 @@
 
 mod clone_child;
 mod guard;
+pub(crate) mod hostmode;
 pub(crate) mod launcher;
 pub(crate) mod relay;
 pub(crate) mod stage;

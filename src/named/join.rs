@@ -399,7 +399,7 @@ fn command_main(
     }
     if let Some(pty) = &cmd.pty {
         let sock = sys::adopt_fd(stdio.child_tty).ctx_step("adopt the pty socket")?;
-        relay::make_pty(pty, sock)?;
+        relay::make_pty(pty, sock, true)?;
     }
     // Nothing but 0–2 and the report pipe, which closes on exec.
     let report = ReportSender::new(report_w);
