@@ -556,8 +556,11 @@ impl Command {
     /// limits) rather than once for the entry and once for the launch.
     #[doc(hidden)]
     pub fn spawn_encoded(&mut self) -> Result<(Child, Vec<u8>)> {
-        let (plan, supervision) = self.plan_or_report()?;
+        let (mut plan, supervision) = self.plan_or_report()?;
         let child = self.spawn_plan(&plan, &supervision)?;
+        // `sandbox exec` must know there are no namespaces to join.
+        plan.host_mode = child.host_mode();
+        plan.share_net |= plan.host_mode;
         Ok((child, crate::channel::encode_plan(&plan)))
     }
 
@@ -607,6 +610,12 @@ impl Child {
     /// ```
     pub fn id(&self) -> u32 {
         self.running.as_ref().map(|r| r.pid() as u32).unwrap_or(0)
+    }
+
+    /// Whether it runs in the host mode ([`Command::userns`]): without
+    /// namespaces, on the host's `/`.
+    pub fn host_mode(&self) -> bool {
+        self.running.as_ref().is_some_and(|r| r.host_mode())
     }
 
     /// Kill the whole sandbox (SIGKILL to its PID 1 through a pidfd).

@@ -63,16 +63,6 @@ pub fn apparmor_refuses() -> bool {
     label.trim_end_matches(['\n', '\0']) == "unconfined"
 }
 
-/// The seccomp mode of this process (`Seccomp:` in /proc/self/status):
-/// 0 none, 1 strict, 2 filter.
-pub fn seccomp_mode() -> Option<u32> {
-    let status = fs::read_to_string("/proc/self/status").ok()?;
-    status
-        .lines()
-        .find_map(|l| l.strip_prefix("Seccomp:"))
-        .and_then(|v| v.trim().parse().ok())
-}
-
 /// Whether this looks like the inside of a container (podman's and
 /// Docker's marker files): only there is the /proc check worth its read
 /// of mountinfo on every launch.
@@ -95,6 +85,49 @@ pub fn proc_masked() -> bool {
     })
 }
 
+/// Under a seccomp filter (`PR_GET_SECCOMP`, one cheap call) nothing says
+/// which calls it refuses: a container's profile may let the user
+/// namespace be made and refuse what the stage then does in it (podman's
+/// default, with an unmasked /proc, refuses sethostname and mount to a
+/// container without CAP_SYS_ADMIN). So under one, a forked child tries
+/// what the stage needs first (a user, UTS and mount namespace, the
+/// hostname, a mount) and exits with the errno; `Some((step, errno))`
+/// when refused. The child makes async-signal-safe calls only (the
+/// library's caller may have other threads). About 0.5 ms, and only where
+/// a filter is on us.
+pub fn filter_refuses() -> Option<(&'static str, i32)> {
+    if !matches!(crate::sys::seccomp_mode(), Ok(2)) {
+        return None;
+    }
+    use crate::sys::sigsafe;
+    const STEPS: [&str; 3] = [
+        "create namespaces (unshare)",
+        "set hostname",
+        "make mounts private",
+    ];
+    let pid = crate::sys::fork().ok()?;
+    if pid == 0 {
+        let flags = libc::CLONE_NEWUSER | libc::CLONE_NEWUTS | libc::CLONE_NEWNS;
+        let tries: [&dyn Fn() -> std::io::Result<()>; 3] = [
+            &|| sigsafe::unshare(flags),
+            &|| sigsafe::sethostname(b"sandbox"),
+            &sigsafe::make_mounts_private,
+        ];
+        for (i, t) in tries.iter().enumerate() {
+            if let Err(e) = t() {
+                let errno = e.raw_os_error().unwrap_or(libc::EIO).clamp(1, 63);
+                sigsafe::exit_now((i as i32) << 6 | errno);
+            }
+        }
+        sigsafe::exit_now(0);
+    }
+    match crate::sys::waitpid(pid, false) {
+        Ok(Some(crate::sys::Exit::Code(0))) => None,
+        Ok(Some(crate::sys::Exit::Code(c))) => Some((STEPS[(c >> 6).clamp(0, 2) as usize], c & 63)),
+        _ => None,
+    }
+}
+
 /// Why the clone (or the id maps, `step`) failed with `errno`, by reading
 /// the sysctls that refuse it and this process's seccomp mode.
 pub fn diagnose(step: &'static str, errno: i32) -> Cause {
@@ -104,7 +137,7 @@ pub fn diagnose(step: &'static str, errno: i32) -> Cause {
         Cause::UnprivilegedClone
     } else if apparmor_refuses() {
         Cause::AppArmor
-    } else if errno == libc::EPERM && seccomp_mode() == Some(2) {
+    } else if errno == libc::EPERM && matches!(crate::sys::seccomp_mode(), Ok(2)) {
         Cause::Seccomp
     } else {
         Cause::Other(step, errno)
@@ -129,7 +162,7 @@ impl Cause {
             Cause::MaxUserNamespaces => "user.max_user_namespaces is 0".into(),
             Cause::UnprivilegedClone => "kernel.unprivileged_userns_clone is 0".into(),
             Cause::AppArmor => "AppArmor restricts unprivileged user namespaces (kernel.apparmor_restrict_unprivileged_userns = 1) and no profile grants sandbox 'userns'".into(),
-            Cause::Seccomp => "a seccomp filter (the container's profile) refuses clone(CLONE_NEWUSER) and unshare".into(),
+            Cause::Seccomp => "a seccomp filter (a container's profile) refuses the calls that make and set up namespaces (unshare or clone with namespace flags, sethostname, mount)".into(),
             Cause::ProcMasked => "/proc is partly masked (a container's), so the kernel refuses the sandbox a /proc of its own".into(),
             Cause::Other(step, errno) => format!("{step}: {}", describe_errno(*errno)),
         }

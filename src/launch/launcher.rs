@@ -160,6 +160,8 @@ pub struct Running {
     limits: Vec<limits::Limit>,
     network: &'static str,
     timeout: Option<Duration>,
+    /// Started in the host mode (hostmode.rs): no namespaces.
+    host_mode: bool,
 }
 
 /// Validate nothing more (the plan is validated), start the sandbox and
@@ -194,7 +196,9 @@ pub fn spawn(plan: &Plan, supervision: &Supervision, opts: Options) -> Result<Ru
             relay: s.relay,
             limits: plan.limits.clone(),
             timeout: supervision.timeout,
-            network: network_name(plan),
+            // No network namespace in the host mode: the host's.
+            network: if s.host { "host" } else { network_name(plan) },
+            host_mode: s.host,
         }),
         Err(e) => {
             let report = Report {
@@ -279,8 +283,13 @@ fn launch(
     let known = match supervision.userns {
         UsernsMode::Off => Some(Cause::Asked),
         _ if hostmode::apparmor_refuses() => Some(Cause::AppArmor),
-        _ if hostmode::in_container() && hostmode::proc_masked() => Some(Cause::ProcMasked),
-        _ => None,
+        _ => match hostmode::filter_refuses() {
+            Some((step, errno)) if hostmode::refused(Some(errno)) => {
+                Some(hostmode::diagnose(step, errno))
+            }
+            _ if hostmode::in_container() && hostmode::proc_masked() => Some(Cause::ProcMasked),
+            _ => None,
+        },
     };
     let cause = match known {
         Some(c) => c,
@@ -311,6 +320,7 @@ struct Started {
     sigfd: Option<OwnedFd>,
     relay: Relay,
     pasta: Option<Pasta>,
+    host: bool,
 }
 
 /// Everything made before clone: after it, the clone child may neither
@@ -377,6 +387,7 @@ fn start(
                 sigfd: p.sigfd,
                 relay,
                 pasta,
+                host,
             })
         }
         Err(e) => {
@@ -693,6 +704,11 @@ fn first_error(reports: &mut ReportReceiver) -> Option<Error> {
 }
 
 impl Running {
+    /// Whether it runs in the host mode (`--userns`), without namespaces.
+    pub fn host_mode(&self) -> bool {
+        self.host_mode
+    }
+
     /// The sandbox's PID 1, as the host sees it.
     pub fn pid(&self) -> pid_t {
         self.pid

@@ -166,6 +166,14 @@ pub fn exec(a: ExecArgs, term: Option<OsString>) -> Result<u8> {
     let bytes = live.plan()?;
     let plan = channel::decode_plan(&bytes)
         .map_err(|m| Error::msg("read the sandbox's plan", m).with_path(a.name.clone()))?;
+    if plan.host_mode {
+        return Err(Error::msg(
+            "exec",
+            "this sandbox runs in the host mode (--userns): it has no namespaces to join",
+        )
+        .with_path(a.name.clone())
+        .with_hint("run the command with 'sandbox run --userns off / COMMAND' instead"));
+    }
     let target = open_target(&live, &plan)?;
     let stdio = relay::prepare_with(StdioMode::Relay, a.tty)?;
     let (report_r, report_w) = sys::pipe_high().ctx_step("create the report pipe")?;
