@@ -246,6 +246,10 @@ const MAN_FILES: &[(&str, &str)] = &[
         "the caller's own cgroup, under which --memory, --pids and --cpus make one for the run; it must be delegated to the caller",
     ),
     (
+        "/etc/apparmor.d/sandbox",
+        "the AppArmor profile 'make install' installs where AppArmor 4 is: it grants the installed binary 'userns', which Ubuntu's kernel.apparmor_restrict_unprivileged_userns otherwise takes from it",
+    ),
+    (
         "PREFIX/share/man/man1/sandbox.1",
         "this page, as 'make install' writes it from 'sandbox man'",
     ),
@@ -272,6 +276,10 @@ const MAN_EXAMPLES: &[(&str, &str)] = &[
     (
         "Memory and process limits, in a cgroup delegated by systemd:",
         "systemd\\-run \\-\\-user \\-\\-scope \\-p Delegate=yes \\e\n    sandbox run \\-\\-memory 256M \\-\\-pids 64 ./rootfs /bin/sh",
+    ),
+    (
+        "A build on a host (or in a container) that refuses user namespaces: the host mode, the host's / read-only but for the project, the rest of the home hidden:",
+        "sandbox run \\-\\-userns off \\-\\-tmpfs ~ \\-\\-bind ~/project / make \\-C ~/project",
     ),
     (
         "Reading this page without installing it:",
@@ -310,6 +318,15 @@ pub fn man_page() -> String {
          a seccomp filter and, where the kernel has it, Landlock. sandbox needs \
          no privileges of its own: it refuses to run setuid, setgid or with file \
          capabilities.",
+    ));
+    m.push_str(&paragraphs(
+        "Where the host refuses unprivileged user namespaces (user.max_user_namespaces \
+         0, AppArmor's restriction, a container's seccomp profile or masked /proc), \
+         --userns auto (the default) runs the command in the host mode: no namespaces, \
+         the host's / read-only under Landlock but for the --bind targets, --tmpfs \
+         targets hidden, the same seccomp filter, no_new_privs and rlimits, with one \
+         notice naming what was lost and why; --userns require fails instead, with the \
+         fix. sandbox doctor names the cause.",
     ));
 
     m.push_str(".SH COMMANDS\n");
