@@ -116,7 +116,7 @@ pub fn filter_refuses() -> Option<(&'static str, i32)> {
         for (i, t) in tries.iter().enumerate() {
             if let Err(e) = t() {
                 let errno = e.raw_os_error().unwrap_or(libc::EIO).clamp(1, 63);
-                sigsafe::exit_now((i as i32) << 6 | errno);
+                sigsafe::exit_now(((i as i32) << 6) | errno);
             }
         }
         sigsafe::exit_now(0);

@@ -304,6 +304,11 @@ fn launch(
     }
     notices.say(cause.notice());
     hostmode::check(plan)?;
+    if plan.landlock == crate::plan::LandlockMode::Off {
+        notices.say(
+            "warning: --landlock off in the host mode: nothing but the files' modes guards the host's files",
+        );
+    }
     let first = matches!(cause, Cause::Asked | Cause::AppArmor | Cause::ProcMasked);
     start(plan, supervision, forward_signals, notices, true, first).map_err(|f| match f {
         Failed::Refused(_, e) | Failed::Other(e) => e,
