@@ -259,7 +259,7 @@ fn write_sinks(sinks: Vec<StatusSink>, report: &Report, notice: &mut dyn FnMut(S
 /// Why a launch could not start: the host refused the user namespace
 /// (which `--userns auto` answers with the host mode), or anything else.
 enum Failed {
-    Refused(Cause, Error),
+    Refused(Cause),
     Other(Error),
 }
 
@@ -296,7 +296,7 @@ fn launch(
         None => match start(plan, supervision, forward_signals, notices, false, true) {
             Ok(s) => return Ok(s),
             Err(Failed::Other(e)) => return Err(e),
-            Err(Failed::Refused(c, _)) => c,
+            Err(Failed::Refused(c)) => c,
         },
     };
     if supervision.userns == UsernsMode::Require {
@@ -311,7 +311,8 @@ fn launch(
     }
     let first = matches!(cause, Cause::Asked | Cause::AppArmor | Cause::ProcMasked);
     start(plan, supervision, forward_signals, notices, true, first).map_err(|f| match f {
-        Failed::Refused(_, e) | Failed::Other(e) => e,
+        Failed::Refused(c) => c.error(),
+        Failed::Other(e) => e,
     })
 }
 
@@ -545,7 +546,7 @@ fn clone_child(
         let err = clone_error(e);
         match errno {
             Some(n) if !host && hostmode::refused(errno) => {
-                Failed::Refused(hostmode::diagnose("create namespaces (clone)", n), err)
+                Failed::Refused(hostmode::diagnose("create namespaces (clone)", n))
             }
             _ => Failed::Other(err),
         }
@@ -603,11 +604,14 @@ struct ReleaseWith<'a> {
     host: bool,
 }
 
+/// What `release` leaves: the pidfd, the guard and pasta.
+type Released = (Option<OwnedFd>, Option<Guard>, Option<Pasta>);
+
 fn release(
     child: &Unreleased,
     ctl_write: OwnedFd,
     with: ReleaseWith<'_>,
-) -> std::result::Result<(Option<OwnedFd>, Option<Guard>, Option<Pasta>), Failed> {
+) -> std::result::Result<Released, Failed> {
     let ReleaseWith {
         cgroup,
         in_cgroup,
@@ -662,7 +666,7 @@ fn release(
         Some(s) => crate::plan::subid::write_maps(pid, s)?,
         None => write_id_maps(pid).map_err(|e| match e.raw_errno() {
             Some(n) if hostmode::refused(Some(n)) => {
-                Failed::Refused(hostmode::diagnose("write the id maps", n), e)
+                Failed::Refused(hostmode::diagnose("write the id maps", n))
             }
             _ => Failed::Other(e),
         })?,
