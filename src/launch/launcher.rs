@@ -272,8 +272,9 @@ impl From<Error> for Failed {
 /// `--userns`: a launch in namespaces, or in the host mode
 /// (hostmode.rs), and with `auto` the host mode where the host refuses
 /// the namespaces. Known refusals are found before clone where that is
-/// cheap (AppArmor's restriction: two small reads; a masked /proc: read
-/// only inside a container); the rest is what clone or the id maps say.
+/// cheap (AppArmor's restriction: two small reads; under a seccomp filter
+/// only, a forked probe; a masked /proc: read only inside a container);
+/// the rest is what clone or the id maps say.
 fn launch(
     plan: &Plan,
     supervision: &Supervision,
@@ -291,6 +292,8 @@ fn launch(
             _ => None,
         },
     };
+    // The plan's notices are said by the first try only.
+    let first = known.is_some();
     let cause = match known {
         Some(c) => c,
         None => match start(plan, supervision, forward_signals, notices, false, true) {
@@ -309,7 +312,6 @@ fn launch(
             "warning: --landlock off in the host mode: nothing but the files' modes guards the host's files",
         );
     }
-    let first = matches!(cause, Cause::Asked | Cause::AppArmor | Cause::ProcMasked);
     start(plan, supervision, forward_signals, notices, true, first).map_err(|f| match f {
         Failed::Refused(c) => c.error(),
         Failed::Other(e) => e,
