@@ -156,6 +156,15 @@ fishdir = $(DESTDIR)$(PREFIX)/share/fish/vendor_completions.d
 # looks for them in ../share/sandbox/profiles beside its own directory.
 profilesdir = $(DESTDIR)$(PREFIX)/share/sandbox/profiles
 PROFILES = $(wildcard profiles/*.toml)
+# The AppArmor profile granting the binary `userns` (tools/apparmor.profile,
+# for Ubuntu's kernel.apparmor_restrict_unprivileged_userns), as
+# DESTDIR/etc/apparmor.d/sandbox: APPARMOR=auto (default) where this
+# machine has AppArmor 4 (/etc/apparmor.d/abi/4.0: older parsers know no
+# `userns` rule, and their kernels no restriction) and it can be written (a
+# line says so when it cannot), 1 always, 0 never. Loaded with
+# apparmor_parser when installing as root without DESTDIR.
+APPARMOR ?= auto
+apparmordir = $(DESTDIR)/etc/apparmor.d
 
 # sandbox-oci, the OCI runtime for podman and containerd (docs/OCI.md), is
 # the same binary under another name: a link beside it.
@@ -169,6 +178,22 @@ $(BIN) completions bash > $(bashdir)/sandbox
 $(BIN) completions zsh > $(zshdir)/_sandbox
 $(BIN) completions fish > $(fishdir)/sandbox.fish
 chmod 0644 $(man1dir)/sandbox.1 $(bashdir)/sandbox $(zshdir)/_sandbox $(fishdir)/sandbox.fish
+aa=$(APPARMOR); \
+if [ "$$aa" = auto ]; then \
+	aa=0; \
+	if [ -e /etc/apparmor.d/abi/4.0 ]; then \
+		d=$(apparmordir); while [ ! -e "$$d" ]; do d=$$(dirname "$$d"); done; \
+		if [ -w "$$d" ]; then aa=1; else \
+		echo "make install: not installing the AppArmor profile that lets sandbox make user namespaces under Ubuntu's restriction: $$d is not writable by you (as root: make install-files BIN=$(PREFIX)/bin/sandbox PREFIX=$(PREFIX) APPARMOR=1)" >&2; fi; \
+	fi; \
+fi; \
+if [ "$$aa" = 1 ]; then \
+	install -d $(apparmordir) && \
+	sed 's|@BIN@|$(PREFIX)/bin/sandbox|' tools/apparmor.profile > $(apparmordir)/sandbox && \
+	chmod 0644 $(apparmordir)/sandbox && \
+	if [ -z "$(DESTDIR)" ] && [ "$$(id -u)" = 0 ] && command -v apparmor_parser >/dev/null && \
+		[ -d /sys/kernel/security/apparmor ]; then apparmor_parser -r $(apparmordir)/sandbox; fi; \
+fi
 endef
 
 # Stop before building when a directory install writes to cannot be
@@ -195,6 +220,11 @@ uninstall:
 		$(zshdir)/_sandbox $(fishdir)/sandbox.fish \
 		$(addprefix $(profilesdir)/,$(notdir $(PROFILES)))
 	rmdir $(profilesdir) $(dir $(profilesdir)) 2>/dev/null || true
+	@if [ -f $(apparmordir)/sandbox ] && grep -q '^profile sandbox $(PREFIX)/bin/sandbox ' $(apparmordir)/sandbox; then \
+		if [ -z "$(DESTDIR)" ] && [ "$$(id -u)" = 0 ] && command -v apparmor_parser >/dev/null && \
+			[ -d /sys/kernel/security/apparmor ]; then apparmor_parser -R $(apparmordir)/sandbox || true; fi; \
+		rm -f $(apparmordir)/sandbox; \
+	fi
 
 # Clippy on the chosen target and, when that is musl, on the glibc
 # fallback too, so that the fallback keeps building.

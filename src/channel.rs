@@ -600,6 +600,7 @@ pub fn encode_plan(p: &Plan) -> Vec<u8> {
             w.u32(x.socks_port.into());
         }
     }
+    w.u8(p.host_mode as u8);
     w.0
 }
 
@@ -855,6 +856,7 @@ pub fn decode_plan(buf: &[u8]) -> std::result::Result<Plan, String> {
         }
         n => return Err(format!("bad proxy tag {n}")),
     };
+    let host_mode = r.bool()?;
     r.end()?;
     Ok(Plan {
         rootfs,
@@ -886,6 +888,7 @@ pub fn decode_plan(buf: &[u8]) -> std::result::Result<Plan, String> {
         stdio,
         pty,
         subids,
+        host_mode,
     })
 }
 
@@ -1104,6 +1107,7 @@ mod tests {
             allow_paths in proptest::collection::vec((0u8..3, os()), 0..3),
             connect_ports in proptest::option::of(proptest::collection::vec(any::<u16>(), 0..3)),
             proxy in proptest::option::of(any::<(u16, u16)>()),
+            host_mode in any::<bool>(),
         ) -> Plan {
             Plan {
                 rootfs: rootfs.into(), command, hostname, chdir, setenv, term, uid, gid,
@@ -1142,6 +1146,7 @@ mod tests {
                 report_denials,
                 allow_paths: allow_paths.into_iter().map(|(a, p)| ([PathAccess::Read, PathAccess::Write, PathAccess::Exec][a as usize], p.into())).collect(),
                 connect_ports,
+                host_mode,
             }
         }
     }

@@ -11,7 +11,7 @@ use crate::launch::launcher::{self, NoticeFn, Options, Running};
 use crate::launch::status::Report;
 use crate::plan::{
     BindArg, IdMapMode, LandlockMode, PathAccess, Plan, RootMode, RunArgs, StdioMode, Supervision,
-    TmpfsArg,
+    TmpfsArg, UsernsMode,
 };
 
 /// Which network the sandbox gets.
@@ -468,6 +468,21 @@ impl Command {
         self
     }
 
+    /// Where no user namespace can be made (default [`UsernsMode::Auto`]):
+    /// run in the host mode and say what was lost (`Auto`), fail (`Require`),
+    /// or always take the host mode (`Off`): the host's `/` read-only under
+    /// Landlock, the seccomp filter, no_new_privs and the rlimits, without
+    /// namespaces (README, "Hosts without user namespaces").
+    ///
+    /// ```
+    /// use sandbox::{Command, UsernsMode};
+    /// Command::new("/", "true").userns(UsernsMode::Require);
+    /// ```
+    pub fn userns(&mut self, mode: UsernsMode) -> &mut Command {
+        self.args.userns = mode;
+        self
+    }
+
     /// What the command gets as stdin, stdout and stderr (default
     /// [`StdioMode::Relay`]): with `Relay`, the sandbox runs in a session
     /// of its own, a terminal on this process's stdio is replaced by a pty
@@ -610,8 +625,11 @@ impl Command {
     /// limits) rather than once for the entry and once for the launch.
     #[doc(hidden)]
     pub fn spawn_encoded(&mut self) -> Result<(Child, Vec<u8>)> {
-        let (plan, supervision) = self.plan_or_report()?;
+        let (mut plan, supervision) = self.plan_or_report()?;
         let child = self.spawn_plan(&plan, &supervision)?;
+        // `sandbox exec` must know there are no namespaces to join.
+        plan.host_mode = child.host_mode();
+        plan.share_net |= plan.host_mode;
         Ok((child, crate::channel::encode_plan(&plan)))
     }
 
@@ -661,6 +679,12 @@ impl Child {
     /// ```
     pub fn id(&self) -> u32 {
         self.running.as_ref().map(|r| r.pid() as u32).unwrap_or(0)
+    }
+
+    /// Whether it runs in the host mode ([`Command::userns`]): without
+    /// namespaces, on the host's `/`.
+    pub fn host_mode(&self) -> bool {
+        self.running.as_ref().is_some_and(|r| r.host_mode())
     }
 
     /// Kill the whole sandbox (SIGKILL to its PID 1 through a pidfd).

@@ -10,6 +10,7 @@ use std::path::Path;
 
 use crate::confine::cgroup;
 use crate::error::describe_errno;
+use crate::launch::hostmode;
 use crate::plan::idmap;
 use crate::sys;
 
@@ -28,12 +29,29 @@ pub fn check() -> (String, u8) {
         what: "user namespaces",
         text: match &userns {
             Ok(()) => format!("usable ({})", userns_sysctls()),
-            Err(e) => format!(
-                "{e}; {}. Enable with: sysctl -w user.max_user_namespaces=15000; on Debian kernels before 6.x also kernel.unprivileged_userns_clone=1; on Ubuntu 23.10+ kernel.apparmor_restrict_unprivileged_userns=0 (or an AppArmor profile allowing userns for this binary)",
-                userns_sysctls()
-            ),
+            Err(e) => {
+                let cause = userns_cause();
+                format!(
+                    "{e}; {}. Cause: {}. Fix: {}. Until then 'sandbox run / …' runs in the host mode (--userns auto, off): no namespaces, Landlock and seccomp only",
+                    userns_sysctls(),
+                    cause.why(),
+                    cause.fix()
+                )
+            }
         },
     }];
+    if userns.is_ok() && hostmode::proc_masked() {
+        let c = hostmode::Cause::ProcMasked;
+        lines.push(Line {
+            ok: false,
+            what: "/proc",
+            text: format!(
+                "{}: 'sandbox run' takes the host mode (--userns auto) or fails (require). Fix: {}",
+                c.why(),
+                c.fix()
+            ),
+        });
+    }
     let overlay = if userns.is_ok() {
         probe(probe_overlay)
     } else {
@@ -117,7 +135,7 @@ pub fn check() -> (String, u8) {
         report += "sandbox run can work here\n";
         0
     } else {
-        report += "sandbox run cannot work here: user namespaces are not usable\n";
+        report += "sandbox run cannot work here but in the host mode (--userns, ROOTFS /): user namespaces are not usable\n";
         1
     };
     (report, code)
@@ -216,6 +234,32 @@ fn probe_overlay_rmdir() -> Result<(), String> {
     fs::remove_file("/tmp/m/d/f").map_err(step("unlink"))?;
     fs::remove_dir("/tmp/m/d").map_err(step("rmdir"))?;
     fs::create_dir("/tmp/m/d").map_err(step("mkdir over the whiteout"))
+}
+
+/// Why user namespaces are unusable, by hostmode.rs's reading of the
+/// sysctls, AppArmor's label and the seccomp mode, with the errno of a
+/// plain unshare(CLONE_NEWUSER) in a forked child: EPERM under a seccomp
+/// filter is a container's profile.
+fn userns_cause() -> hostmode::Cause {
+    let errno = match sys::fork() {
+        Ok(0) => {
+            // 0: made, so what failed was a step in it (the probe's line).
+            let code = match sys::unshare(libc::CLONE_NEWUSER) {
+                Ok(()) => 0,
+                Err(e) => e.raw_os_error().unwrap_or(libc::EIO).clamp(1, 255),
+            };
+            sys::exit_now(code)
+        }
+        Ok(pid) => match sys::waitpid(pid, false) {
+            Ok(Some(sys::Exit::Code(c))) => c,
+            _ => libc::EIO,
+        },
+        Err(e) => e.raw_os_error().unwrap_or(libc::EIO),
+    };
+    match errno {
+        0 => hostmode::diagnose("use the user namespace", libc::EPERM),
+        n => hostmode::diagnose("create a user namespace", n),
+    }
 }
 
 fn userns_sysctls() -> String {

@@ -66,7 +66,7 @@ mod sys;
 pub use command::{Child, Command, Network};
 pub use error::{Error, Reason};
 pub use launch::status::{Denied, DeniedCall, Report};
-pub use plan::{IdMapMode, LandlockMode, PathAccess, RootMode, StdioMode};
+pub use plan::{IdMapMode, LandlockMode, PathAccess, RootMode, StdioMode, UsernsMode};
 pub use sys::Exit;
 
 /// The exit status of a sandbox whose own set-up failed.

@@ -256,7 +256,8 @@ fn run(args: plan::RunArgs) -> u8 {
             let pid_start = procfs::start_time(pid).unwrap_or(0);
             // --detach returns once the set-up is done (exec checks the
             // same itself: before it, the sandbox's root is the host's).
-            if detach {
+            // (The host mode has no root of its own to wait for.)
+            if detach && !child.host_mode() {
                 state::wait_confined(pid, pid_start, std::time::Duration::from_secs(10));
             }
             let rec = state::Record {
@@ -267,6 +268,11 @@ fn run(args: plan::RunArgs) -> u8 {
                     .unwrap_or_else(|_| rootfs.into())
                     .to_string_lossy()
                     .into_owned(),
+                network: if child.host_mode() {
+                    "host".into()
+                } else {
+                    record.network.clone()
+                },
                 started: std::time::SystemTime::now()
                     .duration_since(std::time::UNIX_EPOCH)
                     .map(|d| d.as_secs())

@@ -41,6 +41,9 @@ fn make(target: &str, prefix: &Path) -> Output {
         .args(["-s", target])
         .arg(format!("PREFIX={}", prefix.display()))
         .arg(format!("BIN={BIN}"))
+        // Never the machine's own /etc/apparmor.d from a test: the
+        // profile has its own test, below DESTDIR.
+        .arg("APPARMOR=0")
         .current_dir(env!("CARGO_MANIFEST_DIR"))
         .stdin(Stdio::null())
         .output()
@@ -448,7 +451,118 @@ fn install_into_an_unwritable_prefix_says_what_to_do() {
     assert!(locked.join("usr/bin/sandbox").is_file());
 }
 
+/// `make TARGET PREFIX=/opt/sbx DESTDIR=DEST APPARMOR=…`.
+fn make_dest(target: &str, dest: &Path, apparmor: &str) {
+    let out = Command::new("make")
+        .args(["-s", target, "PREFIX=/opt/sbx"])
+        .arg(format!("DESTDIR={}", dest.display()))
+        .arg(format!("BIN={BIN}"))
+        .arg(format!("APPARMOR={apparmor}"))
+        .current_dir(env!("CARGO_MANIFEST_DIR"))
+        .stdin(Stdio::null())
+        .output()
+        .expect("run make");
+    assert!(
+        out.status.success(),
+        "make {target}: {}{}",
+        text(&out.stdout),
+        text(&out.stderr)
+    );
+}
+
+/// The installed profile parses (apparmor_parser 4, without loading it
+/// into the kernel). Control: a profile with a rule the parser does not
+/// know is refused, so the check can fail.
+fn the_apparmor_profile_parses() {
+    let test = "the_apparmor_profile_parses";
+    let tree = Path::new(env!("CARGO_MANIFEST_DIR")).join("Makefile");
+    if !tree.is_file() || !has("make") {
+        return skip(test, "make", "needs make(1) and the source tree");
+    }
+    let dest = tempfile::tempdir().unwrap();
+    make_dest("install-files", dest.path(), "1");
+    let profile = dest.path().join("etc/apparmor.d/sandbox");
+    // AppArmor 4 (Ubuntu 24.04's) knows `userns` and abi 4.0; 3.x does not.
+    let parser4 = Command::new("apparmor_parser")
+        .arg("--version")
+        .output()
+        .ok()
+        .and_then(|o| {
+            let v = text(&o.stdout);
+            let n = v
+                .lines()
+                .next()?
+                .rsplit(' ')
+                .next()?
+                .split('.')
+                .next()?
+                .to_string();
+            n.parse::<u32>().ok()
+        })
+        .is_some_and(|major| major >= 4);
+    if !parser4 {
+        skip(
+            test,
+            "apparmor4",
+            "no apparmor_parser 4 (the first to know `userns`) here to parse the profile with",
+        );
+    } else {
+        let parse = |p: &Path| {
+            Command::new("apparmor_parser")
+                .args(["--skip-kernel-load", "--skip-cache", "-I/etc/apparmor.d"])
+                .arg(p)
+                .output()
+                .unwrap()
+        };
+        let out = parse(&profile);
+        assert!(
+            out.status.success(),
+            "apparmor_parser: {}",
+            text(&out.stderr)
+        );
+        let bad = dest.path().join("bad");
+        let broken = std::fs::read_to_string(&profile)
+            .unwrap()
+            .replace("userns,", "userns-not-a-rule,");
+        std::fs::write(&bad, broken).unwrap();
+        assert!(!parse(&bad).status.success(), "control: a bad rule parsed");
+    }
+}
+
+/// `make install DESTDIR=… APPARMOR=1`: the AppArmor profile lands in
+/// DESTDIR/etc/apparmor.d/sandbox, attached to PREFIX's binary and
+/// granting `userns`; `make uninstall` removes it. Control: with APPARMOR=0 no profile.
+fn install_puts_the_apparmor_profile_below_destdir() {
+    let test = "install_puts_the_apparmor_profile_below_destdir";
+    let tree = Path::new(env!("CARGO_MANIFEST_DIR")).join("Makefile");
+    if !tree.is_file() || !has("make") {
+        return skip(
+            test,
+            "make",
+            "needs make(1) and the source tree (make install-files)",
+        );
+    }
+    let dest = tempfile::tempdir().unwrap();
+    let run = |target: &str, apparmor: &str| make_dest(target, dest.path(), apparmor);
+    let profile = dest.path().join("etc/apparmor.d/sandbox");
+    run("install-files", "0");
+    assert!(dest.path().join("opt/sbx/bin/sandbox").is_file());
+    assert!(!profile.exists(), "control: APPARMOR=0 installed a profile");
+    run("install-files", "1");
+    let text_of = std::fs::read_to_string(&profile).expect("the profile installed");
+    assert!(
+        text_of.contains("profile sandbox /opt/sbx/bin/sandbox flags=(unconfined) {"),
+        "{text_of}"
+    );
+    assert!(text_of.lines().any(|l| l.trim() == "userns,"), "{text_of}");
+    assert!(!text_of.contains("@BIN@"), "{text_of}");
+    run("uninstall", "1");
+    assert!(!profile.exists(), "make uninstall left the profile");
+}
+
 tests![
+    install_puts_the_apparmor_profile_below_destdir,
+    the_apparmor_profile_parses,
     install_into_an_unwritable_prefix_says_what_to_do,
     install_and_uninstall,
     installed_profiles_are_found_by_name,

@@ -61,7 +61,7 @@ fn values(o: &RunOption) -> Values {
     // The words of `on|off`, from the table.
     let choices = || Values::Choices(o.value.unwrap_or_default().split('|').collect());
     match o.id {
-        O::IdMap | O::Net | O::Seccomp | O::Landlock | O::Stdio => choices(),
+        O::IdMap | O::Net | O::Seccomp | O::Landlock | O::Userns | O::Stdio => choices(),
         // Host paths. (--chdir DIR and --tmpfs DST are paths inside the
         // sandbox: nothing to offer.)
         O::Bind
@@ -269,6 +269,10 @@ const MAN_FILES: &[(&str, &str)] = &[
         "the caller's own cgroup, under which --memory, --pids and --cpus make one for the run; it must be delegated to the caller",
     ),
     (
+        "/etc/apparmor.d/sandbox",
+        "the AppArmor profile 'make install' installs where AppArmor 4 is: it grants the installed binary 'userns', which Ubuntu's kernel.apparmor_restrict_unprivileged_userns otherwise takes from it",
+    ),
+    (
         "PREFIX/share/man/man1/sandbox.1",
         "this page, as 'make install' writes it from 'sandbox man'",
     ),
@@ -319,6 +323,10 @@ const MAN_EXAMPLES: &[(&str, &str)] = &[
     (
         "A coding agent's script that may reach the code host and the package index by name, and nothing else (an HTTP and a SOCKS5 proxy on the sandbox's 127.0.0.1, named in HTTP_PROXY and the rest, served from the host; names resolving to private, link-local or host addresses are refused; the refusals are in the status file's \"net\"):",
         "sandbox run \\-\\-allow\\-host github.com \\-\\-allow\\-host '*.githubusercontent.com' \\e\n    \\-\\-allow\\-host pypi.org \\-\\-allow\\-host files.pythonhosted.org \\e\n    \\-\\-bind ./project:/work \\-\\-chdir /work \\-\\-status\\-file status.json \\e\n    ./rootfs /bin/sh ./agent\\-task.sh",
+    ),
+    (
+        "A build on a host (or in a container) that refuses user namespaces: the host mode, the host's / read-only but for the project, the rest of the home hidden:",
+        "sandbox run \\-\\-userns off \\-\\-tmpfs ~ \\-\\-bind ~/project / make \\-C ~/project",
     ),
     (
         "Reading this page without installing it:",
@@ -383,6 +391,15 @@ pub fn man_page() -> String {
          a seccomp filter and, where the kernel has it, Landlock. sandbox needs \
          no privileges of its own: it refuses to run setuid, setgid or with file \
          capabilities.",
+    ));
+    m.push_str(&paragraphs(
+        "Where the host refuses unprivileged user namespaces (user.max_user_namespaces \
+         0, AppArmor's restriction, a container's seccomp profile or masked /proc), \
+         --userns auto (the default) runs the command in the host mode: no namespaces, \
+         the host's / read-only under Landlock but for the --bind targets, --tmpfs \
+         targets hidden, the same seccomp filter, no_new_privs and rlimits, with one \
+         notice naming what was lost and why; --userns require fails instead, with the \
+         fix. sandbox doctor names the cause.",
     ));
 
     m.push_str(".SH COMMANDS\n");

@@ -28,7 +28,9 @@ use std::os::unix::ffi::OsStrExt;
 
 use crate::confine::limits;
 use crate::error::{Error, Result};
-use crate::plan::{BindArg, IdMapMode, LandlockMode, RootMode, RunArgs, StdioMode, TmpfsArg};
+use crate::plan::{
+    BindArg, IdMapMode, LandlockMode, RootMode, RunArgs, StdioMode, TmpfsArg, UsernsMode,
+};
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Cmd {
@@ -251,6 +253,11 @@ impl ToArgs for RunArgs {
                 O::AllowRead => self.allow_read.iter().for_each(|p| put(Some(p.clone()))),
                 O::AllowWrite => self.allow_write.iter().for_each(|p| put(Some(p.clone()))),
                 O::AllowExec => self.allow_exec.iter().for_each(|p| put(Some(p.clone()))),
+                O::Userns => match self.userns {
+                    UsernsMode::Auto => {}
+                    UsernsMode::Require => put(Some("require".into())),
+                    UsernsMode::Off => put(Some("off".into())),
+                },
                 O::Stdio if self.stdio == StdioMode::Inherit => put(Some("inherit".into())),
                 O::Verbose if self.verbose => put(None),
                 // The defaults (the guards above), and what a RunArgs
@@ -794,6 +801,17 @@ run_options! {
         "read and execute beneath PATH; a dynamically linked program needs its loader \
          (ld.so) under one too; repeatable",
     )),
+    Userns = value(
+        "--userns",
+        "auto|require|off",
+        Hardening,
+        "where no user namespace can be made (max_user_namespaces 0, AppArmor's \
+         restriction, a container's seccomp profile or masked /proc): auto (default) \
+         runs in the host mode and says what was lost, require fails (125) with the \
+         fix, off always takes the host mode: the host's / read-only under Landlock \
+         but for --bind targets, seccomp, no_new_privs, rlimits, no namespaces; \
+         ROOTFS must then be /",
+    ),
     Stdio = value(
         "--stdio",
         "relay|inherit",
@@ -1829,6 +1847,7 @@ fn apply(g: &Given, r: &mut RunArgs, later: &mut Later) -> Result<()> {
         O::AllowRead => r.allow_read.push(g.parse_os(parse_allow_path)?),
         O::AllowWrite => r.allow_write.push(g.parse_os(parse_allow_path)?),
         O::AllowExec => r.allow_exec.push(g.parse_os(parse_allow_path)?),
+        O::Userns => r.userns = g.parse(parse_userns)?,
         O::Stdio => r.stdio = g.parse(parse_stdio)?,
         O::Verbose => r.verbose = true,
         // `split` answers these before any option is applied, and
@@ -1982,6 +2001,15 @@ fn parse_landlock(s: &str) -> std::result::Result<LandlockMode, String> {
         "require" => Ok(LandlockMode::Require),
         "off" => Ok(LandlockMode::Off),
         _ => Err(format!("--landlock wants auto, require or off, got {s:?}")),
+    }
+}
+
+fn parse_userns(s: &str) -> std::result::Result<UsernsMode, String> {
+    match s {
+        "auto" => Ok(UsernsMode::Auto),
+        "require" => Ok(UsernsMode::Require),
+        "off" => Ok(UsernsMode::Off),
+        _ => Err(format!("--userns wants auto, require or off, got {s:?}")),
     }
 }
 
@@ -2450,7 +2478,7 @@ mod tests {
             // A profile (held in memory below) that sets --verbose.
             O::Profile => Some("v"),
             O::Tmpfs => Some("/x:1M"),
-            O::Seccomp | O::Landlock => Some("off"),
+            O::Seccomp | O::Landlock | O::Userns => Some("off"),
             O::AllowRead | O::AllowWrite | O::AllowExec => Some("/x"),
             O::Stdio => Some("inherit"),
             O::IdMap => Some("subuid"),
@@ -2648,6 +2676,7 @@ mod tests {
             id_map in prop_oneof![Just(IdMapMode::Auto), Just(IdMapMode::Single), Just(IdMapMode::Subuid)],
             (seccomp_profile, report_denials) in (proptest::option::of(abs_path()), any::<bool>()),
             allow in proptest::collection::vec(proptest::collection::vec(word(), 0..3), 3),
+            userns in prop_oneof![Just(UsernsMode::Auto), Just(UsernsMode::Require), Just(UsernsMode::Off)],
         ) -> RunArgs {
             let nbinds = binds.len();
             let mut tmpfs: Vec<TmpfsArg> = tmpfs.into_iter().map(|(d, size, after)| TmpfsArg {
@@ -2691,7 +2720,7 @@ mod tests {
                 tmpfs,
                 stdio: if inherit { StdioMode::Inherit } else { StdioMode::Relay },
                 name, detach,
-                id_map,
+                id_map, userns,
                 seccomp_profile: seccomp_profile.map(Into::into),
                 report_denials,
             }

@@ -179,6 +179,50 @@ impl Rules {
         }
     }
 
+    /// The host mode's (launch/hostmode.rs): read and execute beneath
+    /// `read`, everything beneath `write`, the `devices` as device nodes;
+    /// with path rules (`given`), those instead of `read` and beside
+    /// `write`, and /proc (the host's: read only) and /dev listed, but
+    /// not /tmp and /dev/shm, which are the host's here.
+    pub fn host_mode(
+        read: Vec<PathBuf>,
+        write: Vec<PathBuf>,
+        devices: Vec<PathBuf>,
+        given: &[(PathAccess, PathBuf)],
+    ) -> Rules {
+        let ours = |path, access| Grant {
+            path,
+            access,
+            given: None,
+        };
+        let mut grants: Vec<Grant> = if given.is_empty() {
+            read.into_iter().map(|p| ours(p, read_exec())).collect()
+        } else {
+            let mut v: Vec<Grant> = given
+                .iter()
+                .map(|(a, p)| Grant {
+                    path: p.clone(),
+                    access: a.access(),
+                    given: Some(*a),
+                })
+                .collect();
+            v.push(ours("/proc".into(), AccessFs::ReadFile | AccessFs::ReadDir));
+            v.push(ours("/dev".into(), AccessFs::ReadDir.into()));
+            v
+        };
+        grants.extend(
+            write
+                .into_iter()
+                .map(|p| ours(p, AccessFs::from_all(ABI_TARGET))),
+        );
+        grants.extend(devices.into_iter().map(|p| ours(p, device())));
+        Rules {
+            grants,
+            connect_ports: None,
+            path_rules: !given.is_empty(),
+        }
+    }
+
     /// Only the paths given (`--allow-read`, `--allow-write`,
     /// `--allow-exec`), and what the sandbox needs ([`sandbox_needs`]).
     pub fn paths(given: &[(PathAccess, PathBuf)]) -> Rules {

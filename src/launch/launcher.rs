@@ -24,6 +24,8 @@ use libc::{c_int, pid_t};
 use super::clone_child::{child_after_clone, CloneFds};
 use super::denials::Denials;
 use super::guard::Guard;
+use super::hostmode::{self, Cause};
+use super::stage;
 use super::supervise::Supervisor;
 use crate::channel::{self, PlanSender, PreparedError, ReportReceiver, Up};
 use crate::confine::cgroup::{Cgroup, Usage};
@@ -34,7 +36,7 @@ use crate::error::{Context, Error, Result};
 use crate::launch::relay::{self, Relay};
 use crate::launch::status::{self, Report};
 use crate::plan::idmap::{IdMap, Writer};
-use crate::plan::{Plan, Supervision};
+use crate::plan::{Plan, Supervision, UsernsMode};
 use crate::signals::HANDLED;
 use crate::sys::{self, sigsafe, Exit};
 
@@ -166,6 +168,8 @@ pub struct Running {
     denials: Option<Denials>,
     denials_skipped: Option<String>,
     verbose: bool,
+    /// Started in the host mode (hostmode.rs): no namespaces.
+    host_mode: bool,
 }
 
 /// Validate nothing more (the plan is validated), start the sandbox and
@@ -184,7 +188,7 @@ pub fn spawn(plan: &Plan, supervision: &Supervision, opts: Options) -> Result<Ru
         seen: Vec::new(),
     };
     let started = Instant::now();
-    match start(plan, supervision, opts.forward_signals, &mut notices) {
+    match launch(plan, supervision, opts.forward_signals, &mut notices) {
         Ok(s) => Ok(Running {
             pid: s.pid,
             pidfd: s.pidfd,
@@ -201,7 +205,9 @@ pub fn spawn(plan: &Plan, supervision: &Supervision, opts: Options) -> Result<Ru
             relay: s.relay,
             limits: plan.limits.clone(),
             timeout: supervision.timeout,
-            network: network_name(plan),
+            // No network namespace in the host mode: the host's.
+            network: if s.host { "host" } else { network_name(plan) },
+            host_mode: s.host,
             denials: s.denials,
             denials_skipped: s.denials_skipped,
             verbose: plan.verbose,
@@ -263,6 +269,68 @@ fn write_sinks(sinks: Vec<StatusSink>, report: &Report, notice: &mut dyn FnMut(S
     }
 }
 
+/// Why a launch could not start: the host refused the user namespace
+/// (which `--userns auto` answers with the host mode), or anything else.
+enum Failed {
+    Refused(Cause),
+    Other(Error),
+}
+
+impl From<Error> for Failed {
+    fn from(e: Error) -> Failed {
+        Failed::Other(e)
+    }
+}
+
+/// `--userns`: a launch in namespaces, or in the host mode
+/// (hostmode.rs), and with `auto` the host mode where the host refuses
+/// the namespaces. Known refusals are found before clone where that is
+/// cheap (AppArmor's restriction: two small reads; under a seccomp filter
+/// only, a forked probe; a masked /proc: read only inside a container);
+/// the rest is what clone or the id maps say.
+fn launch(
+    plan: &Plan,
+    supervision: &Supervision,
+    forward_signals: bool,
+    notices: &mut Notices,
+) -> Result<Started> {
+    let known = match supervision.userns {
+        UsernsMode::Off => Some(Cause::Asked),
+        _ if hostmode::apparmor_refuses() => Some(Cause::AppArmor),
+        _ => match hostmode::filter_refuses() {
+            Some((step, errno)) if hostmode::refused(Some(errno)) => {
+                Some(hostmode::diagnose(step, errno))
+            }
+            _ if hostmode::in_container() && hostmode::proc_masked() => Some(Cause::ProcMasked),
+            _ => None,
+        },
+    };
+    // The plan's notices are said by the first try only.
+    let first = known.is_some();
+    let cause = match known {
+        Some(c) => c,
+        None => match start(plan, supervision, forward_signals, notices, false, true) {
+            Ok(s) => return Ok(s),
+            Err(Failed::Other(e)) => return Err(e),
+            Err(Failed::Refused(c)) => c,
+        },
+    };
+    if supervision.userns == UsernsMode::Require {
+        return Err(cause.error());
+    }
+    notices.say(cause.notice());
+    hostmode::check(plan)?;
+    if plan.landlock == crate::plan::LandlockMode::Off {
+        notices.say(
+            "warning: --landlock off in the host mode: nothing but the files' modes guards the host's files",
+        );
+    }
+    start(plan, supervision, forward_signals, notices, true, first).map_err(|f| match f {
+        Failed::Refused(c) => c.error(),
+        Failed::Other(e) => e,
+    })
+}
+
 /// What `start` leaves running.
 struct Started {
     pid: pid_t,
@@ -276,6 +344,7 @@ struct Started {
     denials: Option<Denials>,
     denials_skipped: Option<String>,
     proxy: Option<Proxy>,
+    host: bool,
 }
 
 /// Everything made before clone: after it, the clone child may neither
@@ -300,15 +369,20 @@ struct Prepared {
     proxy_sock: Option<(OwnedFd, OwnedFd)>,
 }
 
+/// One launch: in new namespaces, or (`host`) in the host mode, with no
+/// namespace at all. `say`: the plan's notices are said (not again on the
+/// host mode's second try).
 fn start(
     plan: &Plan,
     supervision: &Supervision,
     forward_signals: bool,
     notices: &mut Notices,
-) -> Result<Started> {
+    host: bool,
+    say: bool,
+) -> std::result::Result<Started, Failed> {
     // ---- Launcher, on the host, unprivileged ----
-    let mut p = prepare(plan, supervision, forward_signals, notices)?;
-    let (pid, in_cgroup) = clone_child(plan, &mut p)?;
+    let mut p = prepare(plan, supervision, forward_signals, notices, host, say)?;
+    let (pid, in_cgroup) = clone_child(plan, &mut p, host)?;
 
     // ---- Launcher, after clone; the child waits for the release ----
     // The child's ends, closed by name: the report pipe reads EOF only
@@ -337,6 +411,7 @@ fn start(
         guard_tty,
         pasta: p.pasta.as_ref(),
         subids: plan.subids.as_ref(),
+        host,
     };
     match release(&child, ctl_write, with) {
         Ok((pidfd, guard, pasta)) => {
@@ -360,6 +435,7 @@ fn start(
                 pasta,
                 denials,
                 denials_skipped,
+                host,
             })
         }
         Err(e) => {
@@ -369,7 +445,10 @@ fn start(
             // A clone child that failed on its own first (making its
             // network namespace, or the exec) said why: that is the cause,
             // and our failure (its maps can no longer be written) follows.
-            Err(first_error(&mut reports).unwrap_or(e))
+            match first_error(&mut reports) {
+                Some(first) => Err(Failed::Other(first)),
+                None => Err(e),
+            }
         }
     }
 }
@@ -393,14 +472,19 @@ fn prepare(
     supervision: &Supervision,
     forward_signals: bool,
     notices: &mut Notices,
+    host: bool,
+    say: bool,
 ) -> Result<Prepared> {
     check_stdio()?;
-    if !plan.seccomp {
-        notices.say("warning: --seccomp off: the command runs without the default seccomp filter");
-    }
-    bind_symlink_notices(plan, notices);
-    for n in crate::plan::covered_binds(&plan.binds, &plan.tmpfs) {
-        notices.say(n);
+    if say {
+        if !plan.seccomp {
+            notices
+                .say("warning: --seccomp off: the command runs without the default seccomp filter");
+        }
+        bind_symlink_notices(plan, notices);
+        for n in crate::plan::covered_binds(&plan.binds, &plan.tmpfs) {
+            notices.say(n);
+        }
     }
     if plan.verbose {
         for n in &supervision.seccomp_notes {
@@ -459,21 +543,27 @@ fn prepare(
     };
     Ok(Prepared {
         cgroup,
-        plan_bytes: match (&stdio.pty, matches!(denials, Ok(Some(_)))) {
-            (None, report_denials) if report_denials == plan.report_denials => {
+        plan_bytes: match (&stdio.pty, matches!(denials, Ok(Some(_))), host) {
+            (None, report_denials, false) if report_denials == plan.report_denials => {
                 channel::encode_plan(plan)
             }
-            (pty, report_denials) => channel::encode_plan(&Plan {
+            (pty, report_denials, _) => channel::encode_plan(&Plan {
                 pty: pty.clone(),
                 report_denials,
+                host_mode: host,
                 ..plan.clone()
             }),
         },
         exe: CString::new("/proc/self/exe").unwrap(),
-        argv: sys::CStringArray::new(vec![
-            CString::new("sandbox").unwrap(),
-            CString::new("child").unwrap(),
-        ]),
+        // The stage is PID 1 of a new PID namespace, or (the host mode)
+        // told so here and by the plan, which must agree.
+        argv: sys::CStringArray::new(
+            ["sandbox", "child", stage::HOST_ARG]
+                .iter()
+                .take(if host { 3 } else { 2 })
+                .map(|a| CString::new(*a).unwrap())
+                .collect(),
+        ),
         // The stage needs nothing from the environment: what it needs of
         // the caller's (TERM) is in the plan.
         envp: sys::CStringArray::new(Vec::new()),
@@ -492,7 +582,14 @@ fn prepare(
 /// that one in a helper thread while it builds the root: it is the slow
 /// one, 0.4 ms here; with `--net pasta`, clone makes it). Returns in the
 /// launcher only.
-fn clone_child(plan: &Plan, p: &mut Prepared) -> Result<(pid_t, bool)> {
+///
+/// In the host mode no namespace: a plain fork (into the cgroup, if any),
+/// which the clone child and the stage treat as before.
+fn clone_child(
+    plan: &Plan,
+    p: &mut Prepared,
+    host: bool,
+) -> std::result::Result<(pid_t, bool), Failed> {
     let mut flags = libc::CLONE_NEWUSER
         | libc::CLONE_NEWPID
         | libc::CLONE_NEWNS
@@ -505,8 +602,20 @@ fn clone_child(plan: &Plan, p: &mut Prepared) -> Result<(pid_t, bool)> {
     if plan.pasta.is_some() {
         flags |= libc::CLONE_NEWNET;
     }
+    if host {
+        flags = 0;
+    }
     let cgroup = p.cgroup.as_ref().map(|c| c.fd.as_fd());
-    let (pid, in_cgroup) = sys::clone_namespaces(flags as u64, cgroup).map_err(clone_error)?;
+    let (pid, in_cgroup) = sys::clone_namespaces(flags as u64, cgroup).map_err(|e| {
+        let errno = e.raw_os_error();
+        let err = clone_error(e);
+        match errno {
+            Some(n) if !host && hostmode::refused(errno) => {
+                Failed::Refused(hostmode::diagnose("create namespaces (clone)", n))
+            }
+            _ => Failed::Other(err),
+        }
+    })?;
     if pid == 0 {
         let fds = CloneFds {
             ctl_read: p.ctl.0.as_raw_fd(),
@@ -564,13 +673,18 @@ struct ReleaseWith<'a> {
     guard_tty: Option<(c_int, sys::Termios)>,
     pasta: Option<&'a PastaLaunch>,
     subids: Option<&'a crate::plan::subid::SubIds>,
+    /// The host mode: no user namespace, so no maps.
+    host: bool,
 }
+
+/// What `release` leaves: the pidfd, the guard and pasta.
+type Released = (Option<OwnedFd>, Option<Guard>, Option<Pasta>);
 
 fn release(
     child: &Unreleased,
     ctl_write: OwnedFd,
     with: ReleaseWith<'_>,
-) -> Result<(Option<OwnedFd>, Option<Guard>, Option<Pasta>)> {
+) -> std::result::Result<Released, Failed> {
     let ReleaseWith {
         cgroup,
         in_cgroup,
@@ -578,6 +692,7 @@ fn release(
         guard_tty,
         pasta,
         subids,
+        host,
     } = with;
     let pid = child.pid;
     if let (Some(cg), false) = (cgroup, in_cgroup) {
@@ -591,7 +706,11 @@ fn release(
         // Kernels before 5.3: no guard, PR_SET_PDEATHSIG is the defence
         // (docs/SUPERVISION.md), and the wait loop polls.
         Err(e) if e.raw_os_error() == Some(libc::ENOSYS) => None,
-        Err(e) => return Err(e).ctx_step("open a pidfd for the sandbox"),
+        Err(e) => {
+            return Err(e)
+                .ctx_step("open a pidfd for the sandbox")
+                .map_err(Failed::Other)
+        }
     };
     // The guard must exist before the command can clear its death signal:
     // the command runs only after the child stage has the plan, which is
@@ -614,10 +733,16 @@ fn release(
     let early = pasta.is_some() || cgroup.is_some();
     let mut guard = if early { spawn_guard()? } else { None };
     match subids {
+        _ if host => {}
         // Through shadow's helpers, which check /etc/subuid and /etc/subgid
         // (plan/subid.rs); newgidmap leaves setgroups as the policy there says.
         Some(s) => crate::plan::subid::write_maps(pid, s)?,
-        None => write_id_maps(pid)?,
+        None => write_id_maps(pid).map_err(|e| match e.raw_errno() {
+            Some(n) if hostmode::refused(Some(n)) => {
+                Failed::Refused(hostmode::diagnose("write the id maps", n))
+            }
+            _ => Failed::Other(e),
+        })?,
     }
     // pasta joins the namespaces through /proc/PID/ns, so after the maps
     // (it needs the user namespace's capabilities, which an unmapped
@@ -645,7 +770,7 @@ fn release(
     }
     if let Err(e) = released.and_then(|()| ctl.send_plan(plan_bytes)) {
         if e.raw_os_error() != Some(libc::EPIPE) {
-            return Err(e).ctx_step("release the child");
+            return Err(e).ctx_step("release the child").map_err(Failed::Other);
         }
     }
     Ok((pidfd, guard, pasta))
@@ -661,6 +786,11 @@ fn first_error(reports: &mut ReportReceiver) -> Option<Error> {
 }
 
 impl Running {
+    /// Whether it runs in the host mode (`--userns`), without namespaces.
+    pub fn host_mode(&self) -> bool {
+        self.host_mode
+    }
+
     /// The sandbox's PID 1, as the host sees it.
     pub fn pid(&self) -> pid_t {
         self.pid

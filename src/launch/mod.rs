@@ -11,6 +11,7 @@
 mod clone_child;
 mod denials;
 mod guard;
+pub(crate) mod hostmode;
 pub(crate) mod launcher;
 pub(crate) mod relay;
 pub(crate) mod stage;

@@ -696,7 +696,9 @@ pub fn termios_from_bytes(b: &[u8]) -> Option<sys::Termios> {
 /// own devpts, set it up as the caller's terminal was, make it the
 /// controlling terminal of this (new) session, put the replica on the fds
 /// that had the caller's terminal, and send the master up `sock`.
-pub fn make_pty(plan: &PtyPlan, sock: OwnedFd) -> Result<()> {
+/// `console`: link /dev/console to it (the sandbox's own /dev; not in
+/// the host mode, whose /dev is the host's). Returns the pty's number.
+pub fn make_pty(plan: &PtyPlan, sock: OwnedFd, console: bool) -> Result<u32> {
     let (master, replica) = sys::open_pty("/dev/ptmx").ctx("open a pty", "/dev/ptmx")?;
     if let Some(t) = termios_from_bytes(&plan.termios) {
         sys::tcsetattr(replica.as_fd(), &t).ctx("set up the pty", "/dev/ptmx")?;
@@ -719,12 +721,14 @@ pub fn make_pty(plan: &PtyPlan, sock: OwnedFd) -> Result<()> {
     // did under --stdio inherit.
     let n = sys::pty_number(replica.as_fd()).ctx("set up the pty", "/dev/ptmx")?;
     // `sandbox exec -t` finds the sandbox's own there already.
-    match std::os::unix::fs::symlink(format!("pts/{n}"), "/dev/console") {
-        Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => {}
-        r => r.ctx("create symlink", "/dev/console")?,
+    if console {
+        match std::os::unix::fs::symlink(format!("pts/{n}"), "/dev/console") {
+            Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => {}
+            r => r.ctx("create symlink", "/dev/console")?,
+        }
     }
     sys::send_fd(sock.as_fd(), master.as_fd()).ctx_step("send the pty to the launcher")?;
-    Ok(())
+    Ok(n)
 }
 
 #[cfg(test)]

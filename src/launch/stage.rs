@@ -38,6 +38,10 @@ pub const DEFAULT_PATH: &str = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bi
 
 /// `sandbox child`. Returns only on a failure, reported, with the exit
 /// code.
+/// The stage's third argument in the host mode (launch/hostmode.rs),
+/// where it is not PID 1 of a new PID namespace.
+pub const HOST_ARG: &str = "host";
+
 pub fn main() -> u8 {
     // ---- Child stage: PID 1 of the new PID namespace, uid 0 with every
     // capability in the new user namespace, nothing of the host unmounted
@@ -52,7 +56,15 @@ pub fn main() -> u8 {
         return EXIT_SANDBOX;
     }
     let report = ReportSender::on_report_fd();
-    let e = match channel::recv_plan().and_then(|plan| stage(&plan, &report)) {
+    let host = host_arg();
+    let e = match channel::recv_plan().and_then(|plan| match (plan.host_mode, host) {
+        (false, false) => stage(&plan, &report),
+        (true, true) => host_stage(&plan, &report),
+        _ => Err(Error::msg(
+            "child",
+            "the plan and the arguments disagree on the host mode",
+        )),
+    }) {
         Ok(never) => match never {},
         Err(e) => e,
     };
@@ -73,7 +85,89 @@ fn started_by_launcher() -> bool {
             fifo
         })
     };
-    std::process::id() == 1 && is_fifo(REPORT_FD) && is_fifo(PLAN_FD)
+    (std::process::id() == 1 || host_arg()) && is_fifo(REPORT_FD) && is_fifo(PLAN_FD)
+}
+
+/// `sandbox child host`: the launcher's clone child in the host mode.
+fn host_arg() -> bool {
+    std::env::args_os().nth(2).is_some_and(|a| a == HOST_ARG)
+}
+
+/// The host mode's stage (launch/hostmode.rs): no namespace, no root to
+/// build; the caller's uid on the host's `/`. What the full stage does
+/// after its root, in the same order: session, non-dumpable, the pty,
+/// environment, working directory, fd hygiene, signals, rlimits,
+/// capabilities (none are held unless the caller is root), no_new_privs,
+/// Landlock (required: it is the mode's filesystem wall), seccomp (whose
+/// default filter refuses namespace creation), exec.
+fn host_stage(plan: &Plan, report: &ReportSender) -> Result<Infallible> {
+    let tty_sock = match plan.pty {
+        Some(_) => Some(sys::adopt_fd(TTY_FD).ctx("adopt the pty socket", format!("fd {TTY_FD}"))?),
+        None => None,
+    };
+    // --report-denials: as in `stage`, kept until the filter is installed.
+    let denials_sock = match plan.report_denials && plan.seccomp {
+        true => Some(
+            sys::adopt_fd(DENIALS_FD)
+                .ctx("adopt the denials socket", format!("fd {DENIALS_FD}"))?,
+        ),
+        false => None,
+    };
+    let keep: Vec<RawFd> = [
+        (tty_sock.is_some(), TTY_FD),
+        (denials_sock.is_some(), DENIALS_FD),
+    ]
+    .into_iter()
+    .filter_map(|(kept, fd)| kept.then_some(fd))
+    .collect();
+    sys::close_from_except(REPORT_FD + 1, &keep).ctx_step("close inherited file descriptors")?;
+    if plan.stdio == StdioMode::Relay {
+        sys::sigsafe::setsid().ctx_step("start a new session")?;
+    }
+    sys::set_dumpable(false).ctx_step("mark the child stage non-dumpable")?;
+    let pty = match (&plan.pty, tty_sock) {
+        (Some(pty), Some(sock)) => Some(relay::make_pty(pty, sock, false)?),
+        _ => None,
+    };
+    let env = environment(plan, rootfs_home(sys::geteuid(), report));
+    enter_workdir(&plan.chdir)?;
+    let keep: &[RawFd] = if denials_sock.is_some() {
+        &[DENIALS_FD]
+    } else {
+        &[]
+    };
+    sys::close_from_except(REPORT_FD + 1, keep).ctx_step("close file descriptors")?;
+    sys::set_cloexec(REPORT_FD, true).ctx_step("mark the report pipe close-on-exec")?;
+    sys::unblock_all_signals().ctx_step("unblock signals")?;
+    crate::signals::restore_defaults().ctx_step("restore the default signal dispositions")?;
+    let command = prepare_exec(plan, &env, REPORT_FD)?;
+    set_rlimits(plan)?;
+    // Root (in a container, say) holds capabilities to drop, with
+    // CAP_SETPCAP to lock them away; anyone else may only clear the sets.
+    match drop_capabilities(None) {
+        Err(e) if e.raw_errno() == Some(libc::EPERM) => {
+            sys::clear_ambient_caps().ctx_step("clear the ambient capabilities")?;
+            sys::clear_caps().ctx_step("clear the capability sets")?;
+        }
+        other => other?,
+    }
+    sys::set_no_new_privs().ctx_step("set no_new_privs")?;
+    let landlock = crate::launch::hostmode::landlock(plan, pty)?;
+    if plan.verbose {
+        report.notice(&format!(
+            "host mode: capabilities: none; no_new_privs: on; {}; seccomp: {}",
+            landlock.summary,
+            if plan.seccomp {
+                "default filter"
+            } else {
+                "off"
+            }
+        ));
+    }
+    if plan.seccomp {
+        apply_seccomp(plan, denials_sock)?;
+    }
+    Err(command.run())
 }
 
 fn stage(plan: &Plan, report: &ReportSender) -> Result<Infallible> {
@@ -148,7 +242,7 @@ fn stage(plan: &Plan, report: &ReportSender) -> Result<Infallible> {
         crate::confine::proxy::listen_and_send(p, sock)?;
     }
     if let (Some(pty), Some(sock)) = (&plan.pty, tty_sock) {
-        relay::make_pty(pty, sock)?;
+        relay::make_pty(pty, sock, true)?;
     }
     if let Some(pasta) = &plan.pasta {
         crate::confine::net::write_etc(pasta, &plan.hostname)?;

@@ -554,7 +554,7 @@ mod tests {
             other: 0,
             skipped: None,
         });
-        assert!(r.json().ends_with(",\"denied\":{\"syscalls\":[{\"name\":\"keyctl\",\"abi\":\"x86_64\",\"nr\":250,\"errno\":38,\"errno_name\":\"ENOSYS\",\"count\":3,\"first_pid\":2}],\"other\":0,\"skipped\":null}}"), "{}", r.json());
+        assert!(r.json().ends_with(",\"denied\":{\"syscalls\":[{\"name\":\"keyctl\",\"abi\":\"x86_64\",\"nr\":250,\"errno\":38,\"errno_name\":\"ENOSYS\",\"count\":3,\"first_pid\":2}],\"other\":0,\"skipped\":null},\"net\":null}"), "{}", r.json());
         let d = r.denied.as_ref().unwrap();
         assert_eq!(
             d.summary(),

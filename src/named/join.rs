@@ -166,6 +166,14 @@ pub fn exec(a: ExecArgs, term: Option<OsString>) -> Result<u8> {
     let bytes = live.plan()?;
     let plan = channel::decode_plan(&bytes)
         .map_err(|m| Error::msg("read the sandbox's plan", m).with_path(a.name.clone()))?;
+    if plan.host_mode {
+        return Err(Error::msg(
+            "exec",
+            "this sandbox runs in the host mode (--userns): it has no namespaces to join",
+        )
+        .with_path(a.name.clone())
+        .with_hint("run the command with 'sandbox run --userns off / COMMAND' instead"));
+    }
     let target = open_target(&live, &plan)?;
     let stdio = relay::prepare_with(StdioMode::Relay, a.tty)?;
     let (report_r, report_w) = sys::pipe_high().ctx_step("create the report pipe")?;
@@ -399,7 +407,7 @@ fn command_main(
     }
     if let Some(pty) = &cmd.pty {
         let sock = sys::adopt_fd(stdio.child_tty).ctx_step("adopt the pty socket")?;
-        relay::make_pty(pty, sock)?;
+        relay::make_pty(pty, sock, true)?;
     }
     // Nothing but 0–2 and the report pipe, which closes on exec.
     let report = ReportSender::new(report_w);

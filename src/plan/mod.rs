@@ -86,6 +86,25 @@ impl PathAccess {
     }
 }
 
+/// `--userns`: whether the sandbox must have a user namespace (and so
+/// the other namespaces, the overlay root and its own /proc).
+///
+/// ```
+/// let mut cmd = sandbox::Command::new("/", "true");
+/// cmd.userns(sandbox::UsernsMode::Off);
+/// ```
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum UsernsMode {
+    /// Use one where the host allows it; where it does not, run in the
+    /// host mode (launch/hostmode.rs) and say what was lost.
+    Auto,
+    /// Fail (125) with the fix where the host refuses one.
+    Require,
+    /// Always the host mode: the host's `/`, Landlock, seccomp,
+    /// no_new_privs, rlimits, no namespaces.
+    Off,
+}
+
 /// `--stdio`: what the command gets as stdin, stdout and stderr.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum StdioMode {
@@ -199,6 +218,8 @@ pub struct RunArgs {
     pub detach: bool,
     /// `--id-map`: the single id, or the caller's subordinate ids too.
     pub id_map: IdMapMode,
+    /// `--userns`: what to do where no user namespace can be made.
+    pub userns: UsernsMode,
 }
 
 /// `--memory`, `--pids`, `--cpus`: enforced through cgroup v2, or the run
@@ -278,6 +299,7 @@ impl RunArgs {
             name: None,
             detach: false,
             id_map: IdMapMode::Auto,
+            userns: UsernsMode::Auto,
         }
     }
 }
@@ -326,6 +348,9 @@ pub struct Supervision {
     /// `--allow-host`: the proxy's rules (the child stage gets only its
     /// ports, `Plan::proxy`).
     pub egress: Option<crate::confine::proxy::Policy>,
+    /// `--userns`: the launcher tries a user namespace (auto, require) or
+    /// goes straight to the host mode (off).
+    pub userns: UsernsMode,
 }
 
 /// What the child stage needs to build the sandbox: the half of a
@@ -386,6 +411,10 @@ pub struct Plan {
     /// The subordinate ids mapped (`--id-map`), or None: only the
     /// caller's own id, as 0.
     pub subids: Option<SubIds>,
+    /// Set by the launcher, never from user input: no namespaces could be
+    /// made (or `--userns off`), so the stage runs the command in the host
+    /// mode (launch/hostmode.rs) instead of building a root.
+    pub host_mode: bool,
 }
 
 /// `--seccomp-profile` read and compiled (with what was skipped), and
@@ -588,6 +617,7 @@ impl Plan {
                 cidrs: a.net.allow.clone(),
                 verbose: a.verbose,
             }),
+            userns: a.userns,
         };
         if a.share_net && !a.net.hosts.is_empty() {
             return Err(Error::msg(
@@ -636,6 +666,7 @@ impl Plan {
             stdio: a.stdio,
             pty: None,
             subids,
+            host_mode: false,
         };
         Ok((plan, supervision))
     }

@@ -76,6 +76,12 @@ pub fn set_no_new_privs() -> io::Result<()> {
     prctl(libc::PR_SET_NO_NEW_PRIVS, 1).map(drop)
 }
 
+/// PR_GET_SECCOMP: 0 without seccomp, 2 under a filter (a container's
+/// profile, systemd's SystemCallFilter). (Strict mode would not get here.)
+pub fn seccomp_mode() -> io::Result<i32> {
+    prctl(libc::PR_GET_SECCOMP, 0)
+}
+
 pub fn set_dumpable(on: bool) -> io::Result<()> {
     prctl(libc::PR_SET_DUMPABLE, on as c_ulong).map(drop)
 }

@@ -58,6 +58,30 @@ pub fn unshare(flags: c_int) -> io::Result<()> {
     cvt(unsafe { libc::unshare(flags) }).map(drop)
 }
 
+/// sethostname(2) with bytes made before (no allocation).
+pub fn sethostname(name: &[u8]) -> io::Result<()> {
+    // SAFETY: the pointer and length describe `name`, which outlives the
+    // call; the kernel copies it.
+    cvt(unsafe { libc::sethostname(name.as_ptr().cast(), name.len()) }).map(drop)
+}
+
+/// mount(2) making every mount of this mount namespace private
+/// (`mount --make-rprivate /`), with static strings (no allocation).
+pub fn make_mounts_private() -> io::Result<()> {
+    // SAFETY: a NUL-terminated static path; the source, type and data
+    // pointers are null, which MS_PRIVATE allows.
+    cvt(unsafe {
+        libc::mount(
+            std::ptr::null(),
+            c"/".as_ptr(),
+            std::ptr::null(),
+            libc::MS_REC | libc::MS_PRIVATE,
+            std::ptr::null(),
+        )
+    })
+    .map(drop)
+}
+
 /// Read one byte from a raw fd; `Ok(None)` at EOF. Retries on EINTR.
 pub fn read_byte(fd: RawFd) -> io::Result<Option<u8>> {
     let mut b = 0u8;
