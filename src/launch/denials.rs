@@ -126,10 +126,14 @@ impl Denials {
             match sys::seccomp_notif_recv(l.as_fd()) {
                 Ok(n) => {
                     let errno = notify::errno_for(&self.program, &n.data).unwrap_or(libc::ENOSYS);
+                    // A call not seen before: its caller's pid inside the
+                    // sandbox, read while the caller waits for our answer
+                    // (once answered it may exit, and its /proc go).
+                    let first_pid = self.is_new(&n, errno).then(|| inner_pid(n.pid)).flatten();
                     // ENOENT: the caller is gone or was interrupted; the
                     // kernel restarts or drops the call, not our concern.
                     let _ = sys::seccomp_notif_send_errno(l.as_fd(), n.id, errno);
-                    self.count(&n, errno);
+                    self.count(&n, errno, first_pid);
                 }
                 // ENOENT: the call went away between poll and read.
                 Err(e) if e.raw_os_error() == Some(libc::ENOENT) => {}
@@ -147,7 +151,19 @@ impl Denials {
         }
     }
 
-    fn count(&mut self, n: &sys::SeccompNotif, errno: i32) {
+    /// Whether `n` would start an entry of its own (not counted yet, and
+    /// room for it).
+    fn is_new(&self, n: &sys::SeccompNotif, errno: i32) -> bool {
+        let (abi, nr) = notify::abi_and_number(&n.data);
+        let r = &self.report;
+        r.syscalls.len() < MAX_NAMES
+            && !r
+                .syscalls
+                .iter()
+                .any(|e| e.nr == nr && e.abi == abi && e.errno == errno)
+    }
+
+    fn count(&mut self, n: &sys::SeccompNotif, errno: i32, first_pid: Option<u32>) {
         let r = &mut self.report;
         let (abi, nr) = notify::abi_and_number(&n.data);
         if let Some(e) = r
@@ -168,7 +184,7 @@ impl Denials {
             nr,
             errno,
             count: 1,
-            first_pid: inner_pid(n.pid).unwrap_or(n.pid),
+            first_pid: first_pid.unwrap_or(n.pid),
         });
     }
 
