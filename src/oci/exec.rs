@@ -111,6 +111,14 @@ pub fn exec(g: &Global, _log: &Log, a: &ExecArgs) -> Result<u8> {
     let c = Container::load(&state::root_dir(g.root.as_deref()), &a.id)?;
     match c.status() {
         Status::Running | Status::Created => {}
+        Status::Paused if a.ignore_paused => {}
+        Status::Paused => return Err(Error::msg(
+            "exec",
+            format!(
+                "cannot exec in container {}: it is paused (resume it, or give --ignore-paused)",
+                a.id
+            ),
+        )),
         s => {
             return Err(Error::msg(
                 "exec",
