@@ -112,13 +112,15 @@ pub fn exec(g: &Global, _log: &Log, a: &ExecArgs) -> Result<u8> {
     match c.status() {
         Status::Running | Status::Created => {}
         Status::Paused if a.ignore_paused => {}
-        Status::Paused => return Err(Error::msg(
-            "exec",
-            format!(
+        Status::Paused => {
+            return Err(Error::msg(
+                "exec",
+                format!(
                 "cannot exec in container {}: it is paused (resume it, or give --ignore-paused)",
                 a.id
             ),
-        )),
+            ))
+        }
         s => {
             return Err(Error::msg(
                 "exec",

@@ -176,7 +176,20 @@ pub fn parse_signal(s: &str) -> Result<i32> {
 pub fn kill(g: &Global, id: &str, all: bool, signal: &str) -> Result<u8> {
     let sig = parse_signal(signal)?;
     let c = load(g, id)?;
-    if matches!(c.status(), Status::Stopped | Status::Creating) {
+    let status = c.status();
+    // --all reaches what is left in the cgroup after the container's
+    // process ended too, as runc's does: containerd's shim sends it when
+    // that process exits in a PID namespace it does not own (a pod's app
+    // container), whose leftovers no kernel kills.
+    if all && status == Status::Stopped {
+        if let Some(cg) = c.cgroup() {
+            for pid in cg.pids()? {
+                let _ = sys::kill(pid, sig);
+            }
+        }
+        return Ok(0);
+    }
+    if matches!(status, Status::Stopped | Status::Creating) {
         return Err(Error::msg(
             "kill",
             format!("container {id}: container not running"),
