@@ -724,6 +724,63 @@ fn kill_all_reaches_what_a_stopped_container_left() {
     remove_cgroups();
 }
 
+/// A container over its memory limit is OOM-killed, and the kill is
+/// counted in the container's own memory cgroup, the cgroupsPath (v1
+/// memory.oom_control's "oom_kill", v2 memory.events'), which is where
+/// containerd's shim watches to report the container OOMKilled. Under
+/// runc first, the control; and before the hog runs the count is 0.
+fn an_oom_kill_is_counted_in_the_containers_cgroup() {
+    if !root("an_oom_kill_is_counted_in_the_containers_cgroup") {
+        return;
+    }
+    for rt in runtimes("oom") {
+        let path = cgroups_path("oom", &rt);
+        // tail keeps the last line of /dev/zero, which has no end.
+        let mut c = config(&["/usr/bin/tail", "/dev/zero"]);
+        c["linux"]["cgroupsPath"] = json!(path);
+        c["linux"]["resources"] = json!({"memory": {"limit": 33554432, "swap": 33554432}});
+        let b = write_bundle(&format!("oom-{}", rt.name), &c);
+        let dir = if pure_v2() {
+            Path::new("/sys/fs/cgroup").join(path.trim_start_matches('/'))
+        } else {
+            Path::new("/sys/fs/cgroup/memory").join(path.trim_start_matches('/'))
+        };
+        let file = if pure_v2() {
+            "memory.events"
+        } else {
+            "memory.oom_control"
+        };
+        let kills = || {
+            read_trim(&dir.join(file))
+                .lines()
+                .find_map(|l| l.strip_prefix("oom_kill "))
+                .map(|n| n.parse::<u64>().unwrap())
+                .unwrap_or_else(|| panic!("{}: no oom_kill line", dir.join(file).display()))
+        };
+        // Created, not started: the hog has not run.
+        // (The container keeps create's stdio: files, not pipes.)
+        let err = b.join("oom.err");
+        let st = rt
+            .cmd(&["create", "--bundle", &b.display().to_string(), "oom"])
+            .stdout(fs::File::create(b.join("oom.out")).unwrap())
+            .stderr(fs::File::create(&err).unwrap())
+            .status()
+            .unwrap();
+        assert!(st.success(), "{}: {}", rt.name, read_out(&err));
+        assert_eq!(kills(), 0, "control {}", rt.name);
+        rt.ok(&["start", "oom"]);
+        eventually("the OOM kill", || rt.status("oom") == "stopped");
+        assert!(
+            kills() >= 1,
+            "{}: no OOM kill counted in {}",
+            rt.name,
+            dir.display()
+        );
+        rt.ok(&["delete", "oom"]);
+    }
+    remove_cgroups();
+}
+
 tests![
     pod_containers_join_the_pause_containers_namespaces,
     the_cgroup_is_cgroups_path_in_every_hierarchy,
@@ -732,4 +789,5 @@ tests![
     rshared_bind_propagates_both_ways,
     exec_with_a_tty_as_the_shim_calls_it,
     kill_all_reaches_what_a_stopped_container_left,
+    an_oom_kill_is_counted_in_the_containers_cgroup,
 ];
