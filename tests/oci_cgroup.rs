@@ -655,6 +655,71 @@ fn device_program_alone_denies_open_and_mknod() {
     assert!(ok, "/dev/zero was denied: {err}");
 }
 
+/// `pause` and `resume`'s freezer (Cgroup::freeze): the v1 freezer where
+/// the container has a directory in it (hybrid and v1, as root: the
+/// cgroupsPath is made in every hierarchy), and cgroup v2's cgroup.freeze
+/// (pure v2; on a hybrid system, the unified directory alone, from its
+/// state record): the kernel's own file says frozen, then thawed.
+/// Control: before the freeze it says thawed.
+fn freeze_and_thaw_in_v1_and_v2() {
+    let test = "freeze_and_thaw_in_v1_and_v2";
+    let Some(mode) = mode(test) else { return };
+    let (path, dir) = place(mode, "freeze");
+    let config = linux(json!({"cgroupsPath": path}));
+    let mut scope = Scope::default();
+    let cg = Cgroup::create(&config, "c1", false)
+        .unwrap_or_else(|e| panic!("{e} (hint: {:?})", e.hint))
+        .expect("a cgroup for the path");
+    scope.cgroup = Some(cg.clone());
+    // A process that waits on its stdin: frozen there.
+    let kid = waiting("exit 0", &[]);
+    let pid = kid.id() as i32;
+    scope.kids.push(kid);
+    cg.add(pid).unwrap();
+    let mut kinds: Vec<(&str, Cgroup)> = Vec::new();
+    if !pure_v2() && have_controller("freezer") {
+        kinds.push(("v1", cg.clone()));
+    }
+    let unified = Path::new(CG).join("unified/cgroup.procs").exists() || pure_v2();
+    if unified {
+        // Only the unified directory: what a container on cgroup v2 has.
+        let mut v = cg.to_json();
+        v["dirs"]
+            .as_array_mut()
+            .unwrap()
+            .retain(|d| d["hierarchy"] == "unified");
+        kinds.push(("v2", Cgroup::from_json(&v).unwrap()));
+    }
+    assert!(!kinds.is_empty(), "neither a v1 freezer nor cgroup v2 here");
+    for (kind, c) in kinds {
+        let said = || {
+            if kind == "v1" {
+                read(&dir("freezer").join("freezer.state"))
+            } else {
+                let e = read(&dir("unified").join("cgroup.events"));
+                e.lines()
+                    .find(|l| l.starts_with("frozen "))
+                    .unwrap()
+                    .to_string()
+            }
+        };
+        let (frozen, thawed) = if kind == "v1" {
+            ("FROZEN", "THAWED")
+        } else {
+            ("frozen 1", "frozen 0")
+        };
+        assert_eq!(said(), thawed, "control {kind}");
+        assert!(!c.frozen(), "{kind}");
+        c.freeze(true)
+            .unwrap_or_else(|e| panic!("{kind}: {e} (hint: {:?})", e.hint));
+        assert_eq!(said(), frozen, "{kind}");
+        assert!(c.frozen(), "{kind}");
+        c.freeze(false).unwrap();
+        assert_eq!(said(), thawed, "{kind}");
+        assert!(!c.frozen(), "{kind}");
+    }
+}
+
 tests![
     memory_and_pids_limits_land_in_their_files,
     remove_leaves_no_directory,
@@ -663,4 +728,5 @@ tests![
     cpu_settings_land_and_a_cpuset_can_be_joined,
     device_rules_deny_a_node_in_the_cgroup,
     device_program_alone_denies_open_and_mknod,
+    freeze_and_thaw_in_v1_and_v2,
 ];
