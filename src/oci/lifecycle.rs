@@ -307,7 +307,11 @@ pub fn pause(g: &Global, id: &str, frozen: bool) -> Result<u8> {
     let step = if frozen { "pause" } else { "resume" };
     let c = load(g, id)?;
     let (ok, want) = if frozen {
-        (c.status() == Status::Running, "running")
+        // runc pauses a created container too.
+        (
+            matches!(c.status(), Status::Running | Status::Created),
+            "running or created",
+        )
     } else {
         (c.status() == Status::Paused, "paused")
     };
