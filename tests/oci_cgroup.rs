@@ -549,40 +549,67 @@ fn device_rules_deny_a_node_in_the_cgroup() {
         );
     }
     let mut scope = Scope::default();
-    let Some((_tmp, node)) = full_node(test) else {
+    let Some((tmp, full)) = full_node(test) else {
         return;
     };
-    let node_s = node.to_str().unwrap();
+    // /dev/kmsg's numbers: a device outside runc's default list.
+    let kmsg = tmp.path().join("kmsg");
+    if !Command::new("mknod")
+        .arg(&kmsg)
+        .args(["c", "1", "11"])
+        .status()
+        .unwrap()
+        .success()
+    {
+        return skip(test, "mknod", "mknod c 1 11 failed here");
+    }
+    let (full_s, kmsg_s) = (full.to_str().unwrap(), kmsg.to_str().unwrap());
     let (path, _) = place(Mode::Root, "devices");
-    // containerd's shape: deny all, then an allow list (without 1:7).
+    // containerd's CRI shape: deny all, and nothing else; runc's default
+    // list (null, zero, full, random, urandom, tty, ptys, mknod) is
+    // appended after it.
     let config = linux(json!({
         "cgroupsPath": path,
-        "resources": {"devices": [
-            {"allow": false, "access": "rwm"},
-            {"allow": true, "type": "c", "major": 1, "minor": 3, "access": "rwm"},
-            {"allow": true, "type": "c", "major": 1, "minor": 5, "access": "rwm"}
-        ]}
+        "resources": {"devices": [{"allow": false, "access": "rwm"}]}
     }));
     let cg = Cgroup::create(&config, "c1", false)
         .unwrap_or_else(|e| panic!("{e} (hint: {:?})", e.hint))
         .unwrap();
     scope.cgroup = Some(cg.clone());
+    // Opens the node for reading, then prints a NUL (what open_node
+    // reads as success).
+    let open = "exec 3<\"$0\" && printf '\\0'";
 
     // Control: the same open from outside the cgroup.
-    let (ok, err) = open_node(waiting("exec head -c 1 \"$0\"", &[node_s]));
-    assert!(ok, "the control could not read {node_s}: {err}");
+    let (ok, err) = open_node(waiting(open, &[kmsg_s]));
+    assert!(ok, "the control could not open {kmsg_s}: {err}");
 
-    let kid = waiting("exec head -c 1 \"$0\"", &[node_s]);
+    let kid = waiting(open, &[kmsg_s]);
     cg.add(kid.id() as i32).unwrap();
     let (ok, err) = open_node(kid);
-    assert!(!ok, "a process in the cgroup read {node_s}");
+    assert!(!ok, "a process in the cgroup opened {kmsg_s}");
     assert!(err.contains("Operation not permitted"), "{err}");
 
-    // The allowed ones still open.
-    let kid = waiting("exec head -c 1 /dev/zero", &[]);
+    // The default list's devices still open, whatever the config denies.
+    for node in [full_s, "/dev/zero", "/dev/null"] {
+        let kid = waiting(open, &[node]);
+        cg.add(kid.id() as i32).unwrap();
+        let (ok, err) = open_node(kid);
+        assert!(
+            ok,
+            "{node} (runc's default list) did not open in the cgroup: {err}"
+        );
+    }
+    // And nodes can be made (`c *:* m`), as the /dev of a container is.
+    let made = tmp.path().join("made");
+    let kid = waiting("exec mknod \"$0\" c 1 11", &[made.to_str().unwrap()]);
     cg.add(kid.id() as i32).unwrap();
-    let (ok, err) = open_node(kid);
-    assert!(ok, "/dev/zero (allowed) did not open in the cgroup: {err}");
+    let out = release(kid);
+    assert!(
+        out.status.success(),
+        "mknod in the cgroup: {}",
+        text(&out.stderr)
+    );
 }
 
 /// The eBPF program alone, on a cgroup v2 directory of its own (on a

@@ -781,6 +781,40 @@ fn an_oom_kill_is_counted_in_the_containers_cgroup() {
     remove_cgroups();
 }
 
+/// containerd's CRI plugin writes the device rules as "deny all" and
+/// nothing else, relying on runc's default list appended after them: in
+/// such a container /dev/null, /dev/zero and a pty still work, and /dev's
+/// nodes are made with mknod (not bound from the host). Control: runc
+/// first; and the rule does deny (a node outside the list, /dev/kmsg's
+/// 1:11, made in the container, cannot be opened).
+fn deny_all_device_rules_leave_the_default_devices() {
+    if !root("deny_all_device_rules_leave_the_default_devices") {
+        return;
+    }
+    let probe = "echo x > /dev/null && echo null-ok; head -c 3 /dev/zero | wc -c; \
+                 grep -c ' /dev/null ' /proc/self/mountinfo; \
+                 mknod /tmp/kmsg c 1 11 && echo mknod-ok; \
+                 (exec 3</tmp/kmsg) 2>/dev/null && echo kmsg-opened || echo kmsg-denied";
+    for rt in runtimes("devices") {
+        let mut c = config(&["/bin/sh", "-c", probe]);
+        c["linux"]["cgroupsPath"] = json!(cgroups_path("devices", &rt));
+        c["linux"]["resources"] = json!({"devices": [{"allow": false, "access": "rwm"}]});
+        let caps = json!(["CAP_MKNOD"]);
+        c["process"]["capabilities"] =
+            json!({"bounding": caps, "effective": caps, "permitted": caps});
+        let b = write_bundle(&format!("devices-{}", rt.name), &c);
+        let o = rt.out(&["run", "--bundle", &b.display().to_string(), "dev"]);
+        assert!(o.status.success(), "{}: {}", rt.name, text(&o.stderr));
+        assert_eq!(
+            text(&o.stdout).split_whitespace().collect::<Vec<_>>(),
+            ["null-ok", "3", "0", "mknod-ok", "kmsg-denied"],
+            "{}",
+            rt.name
+        );
+    }
+    remove_cgroups();
+}
+
 tests![
     pod_containers_join_the_pause_containers_namespaces,
     the_cgroup_is_cgroups_path_in_every_hierarchy,
@@ -790,4 +824,5 @@ tests![
     exec_with_a_tty_as_the_shim_calls_it,
     kill_all_reaches_what_a_stopped_container_left,
     an_oom_kill_is_counted_in_the_containers_cgroup,
+    deny_all_device_rules_leave_the_default_devices,
 ];

@@ -26,6 +26,8 @@
 //!   `linux.resources.unified` file, each controller enabled in the
 //!   parents' cgroup.subtree_control where that is possible. As root,
 //!   device rules become an eBPF program attached to the directory.
+//!   (As root, device rules always have runc's default list appended,
+//!   devices.rs `default_allowed`.)
 //! - hybrid or cgroup v1, as root: the v1 files (memory.limit_in_bytes,
 //!   memory.memsw.limit_in_bytes, memory.soft_limit_in_bytes,
 //!   memory.swappiness, memory.oom_control, pids.max, cpu.shares,
@@ -70,7 +72,9 @@ use std::path::{Component, Path, PathBuf};
 
 use serde_json::{json, Value};
 
-use super::devices::{attach_program, denies_any, device_rules, v1_device_lines, DevRule};
+use super::devices::{
+    attach_program, default_allowed, denies_any, device_rules, v1_device_lines, DevRule,
+};
 use super::{
     absent, collect_pids, enable, io_error, is_denied, mkdir_p, read, rmdir, rmdir_below, rootless,
     write_file, Found, Hierarchy,
@@ -140,7 +144,15 @@ impl Cgroup {
         let rules = if rootless {
             Vec::new()
         } else {
-            device_rules(res.devices.as_deref().unwrap_or_default())?
+            let own: Vec<&Path> = linux
+                .devices
+                .iter()
+                .flatten()
+                .map(|d| d.path.as_path())
+                .collect();
+            let mut list = res.devices.clone().unwrap_or_default();
+            list.extend(default_allowed(&own));
+            device_rules(&list)?
         };
         let found = Found::read()?;
         let v2 = found.is_pure_v2();
