@@ -389,6 +389,32 @@ fn the_cgroup_is_cgroups_path_in_every_hierarchy() {
         }
         assert!(checked > 0, "{}: {lines}", rt.name);
         rt.ok(&["delete", "--force", "every"]);
+        if pure_v2() {
+            continue;
+        }
+        // On cgroup v1 the container's /sys/fs/cgroup/memory is a bind of
+        // its own cgroup there, not of the host's whole hierarchy (the
+        // mount's root, mountinfo's 4th field, is the cgroupsPath).
+        // Control: the host's own mount of it has the hierarchy's root.
+        c["process"]["args"] = json!([
+            "/bin/sh",
+            "-c",
+            "grep ' /sys/fs/cgroup/memory ' /proc/self/mountinfo | cut -d' ' -f4"
+        ]);
+        c["mounts"].as_array_mut().unwrap().push(json!(
+            {"destination": "/sys/fs/cgroup", "type": "cgroup", "source": "cgroup",
+             "options": ["nosuid", "noexec", "nodev", "relatime", "ro"]}
+        ));
+        let b = write_bundle(&format!("every-mount-{}", rt.name), &c);
+        let o = rt.out(&["run", "--bundle", &b.display().to_string(), "every"]);
+        assert!(o.status.success(), "{}: {}", rt.name, text(&o.stderr));
+        assert_eq!(text(&o.stdout), format!("{path}\n"), "{}", rt.name);
+        let host = fs::read_to_string("/proc/self/mountinfo").unwrap();
+        let line = host
+            .lines()
+            .find(|l| l.contains(" /sys/fs/cgroup/memory "))
+            .unwrap();
+        assert_ne!(line.split(' ').nth(3), Some(path.as_str()), "control");
     }
     remove_cgroups();
 }

@@ -386,11 +386,22 @@ fn mount_cgroup(at: &OsStr, flags: c_ulong) -> std::io::Result<()> {
 
 /// A cgroup v1 (or hybrid) host: what runc gives a container there, a
 /// tmpfs with a bind of each of the host's v1 hierarchies (and their
-/// links, `cpu` -> `cpu,cpuacct`), read-only when the mount asks. The
+/// links, `cpu` -> `cpu,cpuacct`), read-only when the mount asks. Each
+/// bind is of the container's own cgroup in that hierarchy (the process is
+/// in it by now), not of the hierarchy's root, as runc binds it: the
+/// container sees its limits, not the host's other cgroups. The
 /// unified (cgroup2) hierarchy of a hybrid host is left out, as runc does.
 /// The tmpfs is ours and starts empty: below it, plain names in a held fd
 /// of it are safe.
 fn cgroup_v1_tree(t: &Target, flags: c_ulong) -> Result<()> {
+    let found = crate::confine::cgroup::Found::read()?;
+    let own_dir = |point: &Path| -> Option<PathBuf> {
+        let h = found
+            .hierarchies
+            .iter()
+            .find(|h| !h.v2() && h.mount == point)?;
+        h.dir_of(found.own(h)?).filter(|d| d.is_dir())
+    };
     let safe = libc::MS_NOSUID | libc::MS_NODEV | libc::MS_NOEXEC;
     t.mount(
         Some(OsStr::new("tmpfs")),
@@ -419,8 +430,9 @@ fn cgroup_v1_tree(t: &Target, flags: c_ulong) -> Result<()> {
             None,
             libc::S_IFDIR,
         );
+        let own = own_dir(&m.mount_point);
         sub.mount(
-            Some(point),
+            Some(own.as_deref().map_or(point, |d| d.as_os_str())),
             None,
             libc::MS_BIND,
             None,
