@@ -249,8 +249,11 @@ fn read_trim(p: &Path) -> String {
         .to_string()
 }
 
-/// Remove this run's cgroups (what a runtime left after a failure).
-fn remove_cgroups() {
+/// Remove the cgroups test `test` gave its containers (what a runtime
+/// left after a failure), and this run's parent of them once it is empty.
+/// Only the test's own: the tests run in parallel, and another's stopped
+/// container's cgroup is empty but still read.
+fn remove_cgroups(test: &str) {
     let name = format!("sandbox-oci-test-{}", std::process::id());
     let mut dirs = vec![Path::new("/sys/fs/cgroup").join(&name)];
     for e in fs::read_dir("/sys/fs/cgroup")
@@ -262,7 +265,12 @@ fn remove_cgroups() {
     }
     for d in dirs {
         for e in fs::read_dir(&d).into_iter().flatten().flatten() {
-            let _ = fs::remove_dir(e.path());
+            if e.file_name()
+                .to_string_lossy()
+                .starts_with(&format!("{test}-"))
+            {
+                let _ = fs::remove_dir(e.path());
+            }
         }
         let _ = fs::remove_dir(&d);
     }
@@ -416,7 +424,7 @@ fn the_cgroup_is_cgroups_path_in_every_hierarchy() {
             .unwrap();
         assert_ne!(line.split(' ').nth(3), Some(path.as_str()), "control");
     }
-    remove_cgroups();
+    remove_cgroups("every");
 }
 
 /// `update` as containerd's shim calls it (go-runc: `update --resources -`
@@ -505,7 +513,7 @@ fn update_reaches_the_cgroup() {
         }
         rt.ok(&["delete", "--force", "upd"]);
     }
-    remove_cgroups();
+    remove_cgroups("update");
 }
 
 /// The freezer's word on `pid`'s cgroup: FROZEN / THAWED (v1), or
@@ -566,7 +574,7 @@ fn pause_freezes_and_resume_thaws() {
             rt.name
         );
     }
-    remove_cgroups();
+    remove_cgroups("pause");
 }
 
 /// Whether `pid` is alive and not a zombie.
@@ -747,7 +755,7 @@ fn kill_all_reaches_what_a_stopped_container_left() {
         rt.ok(&["delete", "app"]);
         rt.ok(&["delete", "--force", "pause"]);
     }
-    remove_cgroups();
+    remove_cgroups("killall");
 }
 
 /// A container over its memory limit is OOM-killed, and the kill is
@@ -804,7 +812,7 @@ fn an_oom_kill_is_counted_in_the_containers_cgroup() {
         );
         rt.ok(&["delete", "oom"]);
     }
-    remove_cgroups();
+    remove_cgroups("oom");
 }
 
 /// containerd's CRI plugin writes the device rules as "deny all" and
@@ -838,7 +846,7 @@ fn deny_all_device_rules_leave_the_default_devices() {
             rt.name
         );
     }
-    remove_cgroups();
+    remove_cgroups("devices");
 }
 
 tests![
