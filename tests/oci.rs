@@ -498,6 +498,65 @@ fn usage_errors_are_clear() {
     assert!(text(&o.stdout).starts_with("sandbox-oci version"));
 }
 
+/// `pause`, `resume` and `update` act on the container's cgroup. Where
+/// the runtime's user has one delegated (cgroup v2, make test-vm) a
+/// container with a cgroupsPath is frozen through cgroup.freeze (the
+/// kernel's cgroup.events says "frozen 1", `state` says paused) and
+/// thawed, and `update` reaches memory.max. Where it has none (this
+/// rootless run on a cgroup v1 or hybrid host), both fail naming the
+/// reason. Control: the container is running all along, so the failure
+/// is the cgroup's, not the container's.
+fn pause_and_update_act_on_the_cgroup_or_fail_clearly() {
+    let delegated = std::path::Path::new("/sys/fs/cgroup/cgroup.controllers").exists()
+        && std::env::var_os("SANDBOX_TEST_CGROUP").is_some();
+    let mut b = bundle("pause", &["/bin/sleep", "60"]);
+    let name = format!("sandbox-oci-pause-{}", std::process::id());
+    if delegated {
+        // Beside the suite's own cgroup, in the delegated subtree.
+        b.config["linux"]["cgroupsPath"] = json!(name);
+    }
+    let (pid, _) = b.create("p1");
+    assert!(b.out(&["start", "p1"]).status.success());
+    assert_eq!(b.state("p1")["status"], "running");
+    if !delegated {
+        for args in [vec!["pause", "p1"], vec!["update", "--memory", "64m", "p1"]] {
+            let o = b.out(&args);
+            assert!(!o.status.success(), "{args:?}");
+            assert!(
+                text(&o.stderr).contains("container p1 has no cgroup"),
+                "{args:?}: {}",
+                text(&o.stderr)
+            );
+        }
+        assert_eq!(b.state("p1")["status"], "running", "control");
+        assert!(b.out(&["delete", "--force", "p1"]).status.success());
+        return;
+    }
+    let own = fs::read_to_string(format!("/proc/{pid}/cgroup")).unwrap();
+    let dir = std::path::Path::new("/sys/fs/cgroup")
+        .join(own.lines().find_map(|l| l.strip_prefix("0::/")).unwrap());
+    assert!(dir.ends_with(&name), "{own}");
+    let events = || fs::read_to_string(dir.join("cgroup.events")).unwrap();
+    assert!(events().contains("frozen 0"), "control: {}", events());
+    let o = b.out(&["pause", "p1"]);
+    assert!(o.status.success(), "pause: {}", text(&o.stderr));
+    assert!(events().contains("frozen 1"), "{}", events());
+    assert_eq!(b.state("p1")["status"], "paused");
+    assert!(!b.out(&["exec", "p1", "/bin/true"]).status.success());
+    let o = b.out(&["resume", "p1"]);
+    assert!(o.status.success(), "resume: {}", text(&o.stderr));
+    assert!(events().contains("frozen 0"), "{}", events());
+    assert_eq!(b.state("p1")["status"], "running");
+    let o = b.out(&["update", "--memory", "64m", "--pids-limit", "30", "p1"]);
+    assert!(o.status.success(), "update: {}", text(&o.stderr));
+    let read = |f: &str| fs::read_to_string(dir.join(f)).unwrap().trim().to_string();
+    assert_eq!(read("memory.max"), "67108864");
+    assert_eq!(read("pids.max"), "30");
+    assert!(b.out(&["pause", "p1"]).status.success());
+    assert!(b.out(&["delete", "--force", "p1"]).status.success());
+    assert!(!dir.exists(), "the cgroup outlived delete");
+}
+
 tests![
     run_passes_output_and_exit_status,
     create_parks_until_start_then_kill_and_delete,
@@ -510,4 +569,5 @@ tests![
     die_with_caller_refuses_a_caller_that_is_not_the_parent,
     several_id_ranges_map_through_newuidmap,
     usage_errors_are_clear,
+    pause_and_update_act_on_the_cgroup_or_fail_clearly,
 ];

@@ -549,40 +549,67 @@ fn device_rules_deny_a_node_in_the_cgroup() {
         );
     }
     let mut scope = Scope::default();
-    let Some((_tmp, node)) = full_node(test) else {
+    let Some((tmp, full)) = full_node(test) else {
         return;
     };
-    let node_s = node.to_str().unwrap();
+    // /dev/kmsg's numbers: a device outside runc's default list.
+    let kmsg = tmp.path().join("kmsg");
+    if !Command::new("mknod")
+        .arg(&kmsg)
+        .args(["c", "1", "11"])
+        .status()
+        .unwrap()
+        .success()
+    {
+        return skip(test, "mknod", "mknod c 1 11 failed here");
+    }
+    let (full_s, kmsg_s) = (full.to_str().unwrap(), kmsg.to_str().unwrap());
     let (path, _) = place(Mode::Root, "devices");
-    // containerd's shape: deny all, then an allow list (without 1:7).
+    // containerd's CRI shape: deny all, and nothing else; runc's default
+    // list (null, zero, full, random, urandom, tty, ptys, mknod) is
+    // appended after it.
     let config = linux(json!({
         "cgroupsPath": path,
-        "resources": {"devices": [
-            {"allow": false, "access": "rwm"},
-            {"allow": true, "type": "c", "major": 1, "minor": 3, "access": "rwm"},
-            {"allow": true, "type": "c", "major": 1, "minor": 5, "access": "rwm"}
-        ]}
+        "resources": {"devices": [{"allow": false, "access": "rwm"}]}
     }));
     let cg = Cgroup::create(&config, "c1", false)
         .unwrap_or_else(|e| panic!("{e} (hint: {:?})", e.hint))
         .unwrap();
     scope.cgroup = Some(cg.clone());
+    // Opens the node for reading, then prints a NUL (what open_node
+    // reads as success).
+    let open = "exec 3<\"$0\" && printf '\\0'";
 
     // Control: the same open from outside the cgroup.
-    let (ok, err) = open_node(waiting("exec head -c 1 \"$0\"", &[node_s]));
-    assert!(ok, "the control could not read {node_s}: {err}");
+    let (ok, err) = open_node(waiting(open, &[kmsg_s]));
+    assert!(ok, "the control could not open {kmsg_s}: {err}");
 
-    let kid = waiting("exec head -c 1 \"$0\"", &[node_s]);
+    let kid = waiting(open, &[kmsg_s]);
     cg.add(kid.id() as i32).unwrap();
     let (ok, err) = open_node(kid);
-    assert!(!ok, "a process in the cgroup read {node_s}");
+    assert!(!ok, "a process in the cgroup opened {kmsg_s}");
     assert!(err.contains("Operation not permitted"), "{err}");
 
-    // The allowed ones still open.
-    let kid = waiting("exec head -c 1 /dev/zero", &[]);
+    // The default list's devices still open, whatever the config denies.
+    for node in [full_s, "/dev/zero", "/dev/null"] {
+        let kid = waiting(open, &[node]);
+        cg.add(kid.id() as i32).unwrap();
+        let (ok, err) = open_node(kid);
+        assert!(
+            ok,
+            "{node} (runc's default list) did not open in the cgroup: {err}"
+        );
+    }
+    // And nodes can be made (`c *:* m`), as the /dev of a container is.
+    let made = tmp.path().join("made");
+    let kid = waiting("exec mknod \"$0\" c 1 11", &[made.to_str().unwrap()]);
     cg.add(kid.id() as i32).unwrap();
-    let (ok, err) = open_node(kid);
-    assert!(ok, "/dev/zero (allowed) did not open in the cgroup: {err}");
+    let out = release(kid);
+    assert!(
+        out.status.success(),
+        "mknod in the cgroup: {}",
+        text(&out.stderr)
+    );
 }
 
 /// The eBPF program alone, on a cgroup v2 directory of its own (on a
@@ -655,6 +682,71 @@ fn device_program_alone_denies_open_and_mknod() {
     assert!(ok, "/dev/zero was denied: {err}");
 }
 
+/// `pause` and `resume`'s freezer (Cgroup::freeze): the v1 freezer where
+/// the container has a directory in it (hybrid and v1, as root: the
+/// cgroupsPath is made in every hierarchy), and cgroup v2's cgroup.freeze
+/// (pure v2; on a hybrid system, the unified directory alone, from its
+/// state record): the kernel's own file says frozen, then thawed.
+/// Control: before the freeze it says thawed.
+fn freeze_and_thaw_in_v1_and_v2() {
+    let test = "freeze_and_thaw_in_v1_and_v2";
+    let Some(mode) = mode(test) else { return };
+    let (path, dir) = place(mode, "freeze");
+    let config = linux(json!({"cgroupsPath": path}));
+    let mut scope = Scope::default();
+    let cg = Cgroup::create(&config, "c1", false)
+        .unwrap_or_else(|e| panic!("{e} (hint: {:?})", e.hint))
+        .expect("a cgroup for the path");
+    scope.cgroup = Some(cg.clone());
+    // A process that waits on its stdin: frozen there.
+    let kid = waiting("exit 0", &[]);
+    let pid = kid.id() as i32;
+    scope.kids.push(kid);
+    cg.add(pid).unwrap();
+    let mut kinds: Vec<(&str, Cgroup)> = Vec::new();
+    if !pure_v2() && have_controller("freezer") {
+        kinds.push(("v1", cg.clone()));
+    }
+    let unified = Path::new(CG).join("unified/cgroup.procs").exists() || pure_v2();
+    if unified {
+        // Only the unified directory: what a container on cgroup v2 has.
+        let mut v = cg.to_json();
+        v["dirs"]
+            .as_array_mut()
+            .unwrap()
+            .retain(|d| d["hierarchy"] == "unified");
+        kinds.push(("v2", Cgroup::from_json(&v).unwrap()));
+    }
+    assert!(!kinds.is_empty(), "neither a v1 freezer nor cgroup v2 here");
+    for (kind, c) in kinds {
+        let said = || {
+            if kind == "v1" {
+                read(&dir("freezer").join("freezer.state"))
+            } else {
+                let e = read(&dir("unified").join("cgroup.events"));
+                e.lines()
+                    .find(|l| l.starts_with("frozen "))
+                    .unwrap()
+                    .to_string()
+            }
+        };
+        let (frozen, thawed) = if kind == "v1" {
+            ("FROZEN", "THAWED")
+        } else {
+            ("frozen 1", "frozen 0")
+        };
+        assert_eq!(said(), thawed, "control {kind}");
+        assert!(!c.frozen(), "{kind}");
+        c.freeze(true)
+            .unwrap_or_else(|e| panic!("{kind}: {e} (hint: {:?})", e.hint));
+        assert_eq!(said(), frozen, "{kind}");
+        assert!(c.frozen(), "{kind}");
+        c.freeze(false).unwrap();
+        assert_eq!(said(), thawed, "{kind}");
+        assert!(!c.frozen(), "{kind}");
+    }
+}
+
 tests![
     memory_and_pids_limits_land_in_their_files,
     remove_leaves_no_directory,
@@ -663,4 +755,5 @@ tests![
     cpu_settings_land_and_a_cpuset_can_be_joined,
     device_rules_deny_a_node_in_the_cgroup,
     device_program_alone_denies_open_and_mknod,
+    freeze_and_thaw_in_v1_and_v2,
 ];

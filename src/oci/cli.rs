@@ -52,7 +52,39 @@ pub struct ExecArgs {
     pub caps: Vec<String>,
     pub no_new_privs: bool,
     pub preserve_fds: u32,
+    /// runc's: exec even into a paused container.
+    pub ignore_paused: bool,
 }
+
+/// `update`: the resources JSON (`--resources FILE`, `-` for stdin, as
+/// containerd's shim sends it) and runc's flags, which override it.
+#[derive(Debug, Default, Clone, PartialEq, Eq)]
+pub struct UpdateArgs {
+    pub id: String,
+    pub resources: Option<PathBuf>,
+    /// (flag, value), in the order given.
+    pub flags: Vec<(String, String)>,
+}
+
+/// runc's update flags that name one value.
+pub const UPDATE_FLAGS: &[&str] = &[
+    "memory",
+    "memory-swap",
+    "memory-reservation",
+    "kernel-memory",
+    "kernel-memory-tcp",
+    "cpu-period",
+    "cpu-quota",
+    "cpu-share",
+    "cpu-rt-period",
+    "cpu-rt-runtime",
+    "cpuset-cpus",
+    "cpuset-mems",
+    "pids-limit",
+    "blkio-weight",
+    "l3-cache-schema",
+    "mem-bw-schema",
+];
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Cmd {
@@ -77,6 +109,12 @@ pub enum Cmd {
     List {
         json: bool,
     },
+    /// `pause` (true) or `resume` (false).
+    Pause {
+        id: String,
+        frozen: bool,
+    },
+    Update(UpdateArgs),
     Features,
     Version,
     Help,
@@ -97,6 +135,11 @@ commands (as runc's):
        [--cwd DIR] [-e KEY=VALUE] [-u UID[:GID]] [--additional-gids GID] [--cap CAP] [--no-new-privs] ID
   ps [--format table|json] ID
   list [--format table|json]
+  pause ID
+  resume ID
+  update [--resources FILE|-] [--memory N] [--memory-swap N] [--memory-reservation N]
+         [--cpu-quota N] [--cpu-period N] [--cpu-share N] [--cpuset-cpus L] [--cpuset-mems L]
+         [--cpu-rt-period N] [--cpu-rt-runtime N] [--pids-limit N] ID
   features
   --version
 docs/OCI.md says what is supported.";
@@ -330,7 +373,7 @@ pub fn parse(args: Vec<OsString>) -> Result<(Global, Cmd)> {
                     // SELinux and AppArmor labels: this runtime applies
                     // neither (docs/OCI.md).
                     "process-label" | "apparmor" => drop(a.value(&name, inline)?),
-                    "ignore-paused" => drop(Args::bool_value(&name, inline)?),
+                    "ignore-paused" => e.ignore_paused = Args::bool_value(&name, inline)?,
                     n => return Err(unknown(&cmd, n)),
                 }
             }
@@ -393,7 +436,34 @@ pub fn parse(args: Vec<OsString>) -> Result<(Global, Cmd)> {
                 }
             }
         }
-        "pause" | "resume" | "update" | "checkpoint" | "restore" | "events" | "spec" => {
+        "pause" | "resume" => {
+            if let Some((n, _)) = a.flag() {
+                return Err(unknown(&cmd, &n));
+            }
+            let id = a.id(&cmd)?;
+            a.done(&cmd)?;
+            Cmd::Pause {
+                id,
+                frozen: cmd == "pause",
+            }
+        }
+        "update" => {
+            let mut u = UpdateArgs::default();
+            while let Some((name, inline)) = a.flag() {
+                match name.as_str() {
+                    "resources" | "r" => u.resources = Some(a.value(&name, inline)?.into()),
+                    n if UPDATE_FLAGS.contains(&n) => {
+                        let v = a.value(&name, inline)?;
+                        u.flags.push((name, v));
+                    }
+                    n => return Err(unknown(&cmd, n)),
+                }
+            }
+            u.id = a.id(&cmd)?;
+            a.done(&cmd)?;
+            Cmd::Update(u)
+        }
+        "checkpoint" | "restore" | "events" | "spec" => {
             return Err(usage(format!(
                 "'{cmd}' is not supported by sandbox-oci (docs/OCI.md lists what is)"
             )))
@@ -489,12 +559,53 @@ mod tests {
     }
 
     #[test]
+    fn update_pause_and_resume_parse_as_the_shim_spells_them() {
+        // go-runc's Update: the resources JSON on stdin.
+        let (_, c) = p(&["--root", "/r", "update", "--resources=-", "c1"]).unwrap();
+        assert_eq!(
+            c,
+            Cmd::Update(UpdateArgs {
+                id: "c1".into(),
+                resources: Some("-".into()),
+                flags: vec![]
+            })
+        );
+        let (_, c) = p(&["update", "--memory", "64m", "--pids-limit=10", "c1"]).unwrap();
+        let Cmd::Update(u) = c else { panic!() };
+        assert_eq!(
+            u.flags,
+            [
+                ("memory".to_string(), "64m".to_string()),
+                ("pids-limit".to_string(), "10".to_string())
+            ]
+        );
+        let (_, c) = p(&["pause", "c1"]).unwrap();
+        assert_eq!(
+            c,
+            Cmd::Pause {
+                id: "c1".into(),
+                frozen: true
+            }
+        );
+        let (_, c) = p(&["resume", "c1"]).unwrap();
+        assert_eq!(
+            c,
+            Cmd::Pause {
+                id: "c1".into(),
+                frozen: false
+            }
+        );
+    }
+
+    #[test]
     fn bad_ids_and_options_are_refused() {
         assert!(p(&["state", "../x"]).is_err());
         assert!(p(&["state", "a/b"]).is_err());
         assert!(p(&["state"]).is_err());
         assert!(p(&["create", "--bogus", "x"]).is_err());
-        assert!(p(&["pause", "x"]).is_err());
+        assert!(p(&["pause", "--bogus", "x"]).is_err());
+        assert!(p(&["update", "--bogus", "1", "x"]).is_err());
+        assert!(p(&["checkpoint", "x"]).is_err());
         assert!(p(&["exec", "x"]).is_err());
     }
 }

@@ -209,7 +209,12 @@ pub fn create(g: &Global, log: &Log, a: &CreateArgs, foreground: bool) -> Result
                 .ctx("give the exec fifo to the container's root", fifo.display())?;
         }
     }
-    let own_pidns = namespaces.iter().any(|n| n.typ == LinuxNamespaceType::Pid);
+    // A PID namespace of its own: a new one, not one joined by path (a
+    // pod's app container joins the pause container's, whose other
+    // processes are not this container's to list or kill).
+    let own_pidns = namespaces
+        .iter()
+        .any(|n| n.typ == LinuxNamespaceType::Pid && n.path.is_none());
 
     // Everything the clone child touches is made before the clone: it only
     // reads the release byte, clears close-on-exec on our descriptors and

@@ -111,6 +111,16 @@ pub fn exec(g: &Global, _log: &Log, a: &ExecArgs) -> Result<u8> {
     let c = Container::load(&state::root_dir(g.root.as_deref()), &a.id)?;
     match c.status() {
         Status::Running | Status::Created => {}
+        Status::Paused if a.ignore_paused => {}
+        Status::Paused => {
+            return Err(Error::msg(
+                "exec",
+                format!(
+                "cannot exec in container {}: it is paused (resume it, or give --ignore-paused)",
+                a.id
+            ),
+            ))
+        }
         s => {
             return Err(Error::msg(
                 "exec",
@@ -181,9 +191,19 @@ pub fn exec(g: &Global, _log: &Log, a: &ExecArgs) -> Result<u8> {
         .and_then(|a| a.get(super::ANNOTATION_LANDLOCK))
         .cloned();
     let (err_r, err_w) = sys::pipe_high().ctx("pipe", "exec")?;
+    // The child waits on this until it is in the container's cgroup: what
+    // it runs, and whatever that forks, is counted and limited there from
+    // the first instruction (`kill --all` and `delete` find it).
+    let (go_r, go_w) = sys::pipe_high().ctx("pipe", "exec")?;
     let child = sys::fork().ctx("fork", "exec")?;
     if child == 0 {
         drop(err_r);
+        drop(go_w);
+        // A launcher gone before the word: nothing to run.
+        if !matches!(sys::sigsafe::read_byte(go_r.as_raw_fd()), Ok(Some(b'G'))) {
+            sys::exit_now(1);
+        }
+        drop(go_r);
         let e = match in_child(
             &join,
             console.as_ref(),
@@ -202,11 +222,13 @@ pub fn exec(g: &Global, _log: &Log, a: &ExecArgs) -> Result<u8> {
     }
     drop(err_w);
     drop(console);
+    drop(go_r);
     if let Some(cg) = &cgroup {
-        // Best effort: the process is already in the container's
-        // namespaces; a cgroup that went away does not stop it.
+        // Best effort: a cgroup that went away does not stop the exec.
         let _ = cg.add(child);
     }
+    sys::sigsafe::write_all(go_w.as_raw_fd(), b"G").ctx("release the exec'd process", child)?;
+    drop(go_w);
     if let Some(path) = &a.pid_file {
         state::write_atomic(path, child.to_string().as_bytes())?;
     }

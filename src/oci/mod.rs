@@ -118,6 +118,8 @@ fn dispatch(g: &Global, log: &Log, cmd: Cmd) -> Result<u8> {
         Cmd::Exec(a) => exec::exec(g, log, &a),
         Cmd::Ps { id, json } => lifecycle::ps(g, &id, json),
         Cmd::List { json } => lifecycle::list(g, json),
+        Cmd::Pause { id, frozen } => lifecycle::pause(g, &id, frozen),
+        Cmd::Update(a) => lifecycle::update(g, &a.id, &lifecycle::update_resources(&a)?),
         Cmd::Features => {
             println!(
                 "{}",

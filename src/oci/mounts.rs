@@ -160,17 +160,22 @@ pub fn prepare(spec: &Spec, rootfs: &Path, in_userns: bool) -> Result<()> {
             }
         },
     };
-    // pivot_root refuses a shared root, or a new root whose parent mount
-    // is shared (EINVAL): a shared rootfsPropagation is the container
-    // root's once it is entered (finish), and until then nothing
-    // propagates back to the host, as by default.
-    let before = if prop & libc::MS_SHARED != 0 {
-        libc::MS_SLAVE | libc::MS_REC
-    } else {
-        prop
-    };
+    // The namespace's mounts get the propagation asked for (rslave by
+    // default), as runc does: with rshared they stay peers of the host's,
+    // so a bind of a shared host directory (a Kubernetes hostPath with
+    // Bidirectional propagation) is a peer too, and mounts made on either
+    // side are seen on the other.
     let slash = OsStr::new("/");
-    mount(OsStr::new(""), slash, None, before, "").ctx("set the propagation of", "/")?;
+    mount(OsStr::new(""), slash, None, prop, "").ctx("set the propagation of", "/")?;
+    if prop & libc::MS_SHARED != 0 {
+        // pivot_root refuses a new root whose parent mount is shared
+        // (EINVAL), and the rootfs bound onto itself there would appear
+        // on the host: the mount the rootfs lies on leaves the host's
+        // peer group, in this namespace only.
+        let on = mount_under(rootfs)?;
+        mount(OsStr::new(""), on.as_os_str(), None, libc::MS_PRIVATE, "")
+            .ctx("make the mount under the rootfs private", on.display())?;
+    }
     // pivot_root needs the new root to be a mount point.
     mount(
         rootfs.as_os_str(),
@@ -381,11 +386,22 @@ fn mount_cgroup(at: &OsStr, flags: c_ulong) -> std::io::Result<()> {
 
 /// A cgroup v1 (or hybrid) host: what runc gives a container there, a
 /// tmpfs with a bind of each of the host's v1 hierarchies (and their
-/// links, `cpu` -> `cpu,cpuacct`), read-only when the mount asks. The
+/// links, `cpu` -> `cpu,cpuacct`), read-only when the mount asks. Each
+/// bind is of the container's own cgroup in that hierarchy (the process is
+/// in it by now), not of the hierarchy's root, as runc binds it: the
+/// container sees its limits, not the host's other cgroups. The
 /// unified (cgroup2) hierarchy of a hybrid host is left out, as runc does.
 /// The tmpfs is ours and starts empty: below it, plain names in a held fd
 /// of it are safe.
 fn cgroup_v1_tree(t: &Target, flags: c_ulong) -> Result<()> {
+    let found = crate::confine::cgroup::Found::read()?;
+    let own_dir = |point: &Path| -> Option<PathBuf> {
+        let h = found
+            .hierarchies
+            .iter()
+            .find(|h| !h.v2() && h.mount == point)?;
+        h.dir_of(found.own(h)?).filter(|d| d.is_dir())
+    };
     let safe = libc::MS_NOSUID | libc::MS_NODEV | libc::MS_NOEXEC;
     t.mount(
         Some(OsStr::new("tmpfs")),
@@ -414,8 +430,9 @@ fn cgroup_v1_tree(t: &Target, flags: c_ulong) -> Result<()> {
             None,
             libc::S_IFDIR,
         );
+        let own = own_dir(&m.mount_point);
         sub.mount(
-            Some(point),
+            Some(own.as_deref().map_or(point, |d| d.as_os_str())),
             None,
             libc::MS_BIND,
             None,
@@ -592,6 +609,27 @@ fn dev_links(root: &OwnedFd) -> Result<()> {
     Ok(())
 }
 
+/// The mount point of the mount `path` lies on (the longest mount point
+/// in our table that contains it; `path` itself when it is one).
+fn mount_under(path: &Path) -> Result<PathBuf> {
+    let mounts = crate::procfs::own_mounts().ctx("read", crate::procfs::MOUNTINFO)?;
+    mounts
+        .into_iter()
+        .map(|m| m.mount_point)
+        .filter(|m| path.starts_with(m))
+        .max_by_key(|m| m.components().count())
+        .ok_or_else(|| {
+            Error::msg(
+                "find the mount under the rootfs",
+                format!(
+                    "{} is on no mount in {}",
+                    path.display(),
+                    crate::procfs::MOUNTINFO
+                ),
+            )
+        })
+}
+
 /// Make `rootfs` the root: pivot_root, or MS_MOVE and chroot with
 /// `--no-pivot` (for a rootfs on a ramfs, where pivot_root cannot work).
 pub fn enter(rootfs: &Path, no_pivot: bool) -> Result<()> {
@@ -603,9 +641,17 @@ pub fn enter(rootfs: &Path, no_pivot: bool) -> Result<()> {
             .ctx("move the rootfs onto /", rootfs.display())?;
         sys::chroot(OsStr::new(".")).ctx("chroot", rootfs.display())?;
     } else {
-        // pivot_root(".", "."): the old root ends up stacked under the new
+        // pivot_root(".", "."): the old root ends up stacked on the new
         // one, and a lazy unmount of "." then takes it away.
+        let old = sys::open_path(Path::new("/"), libc::O_DIRECTORY | libc::O_CLOEXEC)
+            .ctx("open the old root", "/")?;
         sys::pivot_root(OsStr::new("."), OsStr::new(".")).ctx("pivot_root", rootfs.display())?;
+        // "." is the new root's mount still (mount(2) does not step onto
+        // what is stacked on the cwd): go to the old root's, so that the
+        // propagation change below is the old root's and not the
+        // container's (its mounts keep theirs: an rshared bind stays a peer
+        // of the host's). runc does the same.
+        sys::fchdir(&old).ctx("chdir to the old root", "/")?;
         // Nothing of the old root may propagate back to the host's mounts.
         mount(
             OsStr::new(""),

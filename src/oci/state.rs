@@ -19,8 +19,8 @@
 //! The status is derived, never stored (runtime.md "State"): no process
 //! recorded yet → creating while the creator lives, else stopped; the
 //! process is gone (or a zombie, or its pid was reused: the start time
-//! differs) → stopped; alive with the FIFO still there → created; else
-//! running.
+//! differs) → stopped; alive in a frozen cgroup → paused (`pause`);
+//! alive with the FIFO still there → created; else running.
 
 use std::collections::HashMap;
 use std::fs;
@@ -61,6 +61,8 @@ pub enum Status {
     Creating,
     Created,
     Running,
+    /// Frozen by `pause` (its cgroup's freezer says so).
+    Paused,
     Stopped,
 }
 
@@ -70,6 +72,7 @@ impl Status {
             Status::Creating => "creating",
             Status::Created => "created",
             Status::Running => "running",
+            Status::Paused => "paused",
             Status::Stopped => "stopped",
         }
     }
@@ -307,11 +310,19 @@ impl Container {
         }
         if !self.alive() {
             Status::Stopped
+        } else if self.cgroup().is_some_and(|cg| cg.frozen()) {
+            Status::Paused
         } else if self.fifo().exists() {
             Status::Created
         } else {
             Status::Running
         }
+    }
+
+    /// The container's cgroup, when it has one (and its record reads).
+    pub fn cgroup(&self) -> Option<super::cgroup::Cgroup> {
+        let v = self.record.cgroup.as_ref()?;
+        super::cgroup::Cgroup::from_json(v).ok()
     }
 
     /// The spec's state JSON (runtime.md "State").

@@ -30,6 +30,14 @@
  *                                with landlock_create_ruleset failing with
  *                                ENOSYS, as on a kernel built without
  *                                Landlock (a seccomp filter; no_new_privs)
+ *   probe console PATH INPUT CMD...
+ *                                an engine's console socket (sandbox-oci):
+ *                                listen at PATH, run CMD, take the pty
+ *                                master CMD's runtime sends (SCM_RIGHTS),
+ *                                wait for CMD, write INPUT and a newline
+ *                                to the master, then print "cmd=STATUS"
+ *                                and what the master gives until EOF or
+ *                                EIO (10 s at most)
  *
  * Network (issue 16; ADDR is numeric, IPv4 or IPv6):
  *   probe tcp ADDR PORT          connect; "tcp connected", "tcp ERRNO" or
@@ -634,6 +642,48 @@ static int rusage_of(char **cmd) {
     return WIFEXITED(st) ? WEXITSTATUS(st) : 128 + WTERMSIG(st);
 }
 
+static int console(const char *path, const char *input, char **cmd) {
+    int l = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    struct sockaddr_un a = {.sun_family = AF_UNIX};
+    if (l < 0 || strlen(path) >= sizeof a.sun_path) { perror("probe console: socket"); return 1; }
+    strcpy(a.sun_path, path);
+    unlink(path);
+    if (bind(l, (struct sockaddr *)&a, sizeof a) || listen(l, 1)) { perror("probe console: bind"); return 1; }
+    pid_t pid = fork();
+    if (pid < 0) { perror("probe console: fork"); return 1; }
+    if (pid == 0) { execvp(cmd[0], cmd); perror("probe console: exec"); _exit(127); }
+    struct pollfd pl = {.fd = l, .events = POLLIN};
+    if (poll(&pl, 1, 10000) != 1) { fprintf(stderr, "probe console: no connection in 10 s\n"); return 1; }
+    int c = accept4(l, NULL, NULL, SOCK_CLOEXEC);
+    char byte, ctl[CMSG_SPACE(sizeof(int))];
+    struct iovec iov = {.iov_base = &byte, .iov_len = 1};
+    struct msghdr m = {.msg_iov = &iov, .msg_iovlen = 1, .msg_control = ctl, .msg_controllen = sizeof ctl};
+    int master = -1;
+    if (c >= 0 && recvmsg(c, &m, MSG_CMSG_CLOEXEC) >= 0) {
+        struct cmsghdr *h = CMSG_FIRSTHDR(&m);
+        if (h && h->cmsg_level == SOL_SOCKET && h->cmsg_type == SCM_RIGHTS) memcpy(&master, CMSG_DATA(h), sizeof master);
+    }
+    int st = 0;
+    waitpid(pid, &st, 0);
+    printf("cmd=%d\n", WIFEXITED(st) ? WEXITSTATUS(st) : 128 + WTERMSIG(st));
+    if (master < 0) { fprintf(stderr, "probe console: no descriptor received\n"); return 1; }
+    if (write(master, input, strlen(input)) < 0 || write(master, "\n", 1) < 0) perror("probe console: write");
+    char buf[4096];
+    struct timespec t0, t;
+    clock_gettime(CLOCK_MONOTONIC, &t0);
+    for (;;) {
+        clock_gettime(CLOCK_MONOTONIC, &t);
+        long left = 10000 - ((t.tv_sec - t0.tv_sec) * 1000 + (t.tv_nsec - t0.tv_nsec) / 1000000);
+        struct pollfd pm = {.fd = master, .events = POLLIN};
+        if (left <= 0 || poll(&pm, 1, (int)left) != 1) break;
+        ssize_t n = read(master, buf, sizeof buf);
+        if (n <= 0) break;
+        fwrite(buf, 1, (size_t)n, stdout);
+    }
+    fflush(stdout);
+    return 0;
+}
+
 int main(int argc, char **argv) {
     setvbuf(stdout, NULL, _IOLBF, 0);
     if (argc < 2) { fprintf(stderr, "usage: probe WHAT [ARGS]\n"); return 2; }
@@ -789,6 +839,7 @@ int main(int argc, char **argv) {
     if (!strcmp(w, "netlink") && argc == 4) return netlink(atoi(argv[2]), (unsigned)strtoul(argv[3], NULL, 0));
     if (!strcmp(w, "inotify") && (argc == 2 || argc == 4)) return inotify_hog(argc == 4 ? argv[2] : NULL, argc == 4 ? argv[3] : NULL);
     if (!strcmp(w, "shm") && argc == 4) return shm(atol(argv[2]), atoi(argv[3]));
+    if (!strcmp(w, "console") && argc >= 5) return console(argv[2], argv[3], argv + 4);
     fprintf(stderr, "probe: unknown probe %s\n", w);
     return 2;
 }

@@ -1,7 +1,8 @@
 //! `linux.resources.devices`: the rules checked, as cgroup v1
 //! devices.allow/devices.deny lines, and as a cgroup v2 eBPF device
 //! program (loaded and attached through sys::bpf_*). The OCI layer
-//! (oci.rs) decides where each goes.
+//! (oci.rs) decides where each goes, and appends runc's default list
+//! (`default_allowed`) as root.
 
 use std::os::fd::AsFd;
 use std::path::Path;
@@ -74,6 +75,44 @@ pub(super) fn device_rules(list: &[LinuxDeviceCgroup]) -> Result<Vec<DevRule>> {
         });
     }
     Ok(rules)
+}
+
+/// The devices every container may use whatever its rules say, appended
+/// after them as runc appends its default list (libcontainer/specconv's
+/// AllowedDevices): mknod of any node (`c *:* m`, `b *:* m`: what
+/// the nodes of /dev are made with), /dev/null, zero, full, random,
+/// urandom and tty, the pty master (5:2) and the ptys (136:*). Engines
+/// rely on it: containerd's CRI plugin writes "deny all" and nothing else.
+/// Left out of runc 1.1's list: /dev/net/tun (10:200), which runc 1.2
+/// dropped too. A node of these paths that the config's `linux.devices`
+/// gives itself takes the place of the default, as in runc.
+pub(super) fn default_allowed(own: &[&Path]) -> Vec<LinuxDeviceCgroup> {
+    let rule = |typ, major: Option<i64>, minor: Option<i64>, access: &str| LinuxDeviceCgroup {
+        allow: true,
+        typ: Some(typ),
+        major,
+        minor,
+        access: Some(access.to_string()),
+    };
+    let mut v = vec![
+        rule(LinuxDeviceType::C, None, None, "m"),
+        rule(LinuxDeviceType::B, None, None, "m"),
+    ];
+    for (path, major, minor) in [
+        ("/dev/null", 1, 3),
+        ("/dev/random", 1, 8),
+        ("/dev/full", 1, 7),
+        ("/dev/tty", 5, 0),
+        ("/dev/zero", 1, 5),
+        ("/dev/urandom", 1, 9),
+    ] {
+        if !own.contains(&Path::new(path)) {
+            v.push(rule(LinuxDeviceType::C, Some(major), Some(minor), "rwm"));
+        }
+    }
+    v.push(rule(LinuxDeviceType::C, Some(136), None, "rwm"));
+    v.push(rule(LinuxDeviceType::C, Some(5), Some(2), "rwm"));
+    v
 }
 
 /// Rules that deny nothing leave a new cgroup as it is (allowing what its

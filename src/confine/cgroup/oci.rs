@@ -26,6 +26,8 @@
 //!   `linux.resources.unified` file, each controller enabled in the
 //!   parents' cgroup.subtree_control where that is possible. As root,
 //!   device rules become an eBPF program attached to the directory.
+//!   (As root, device rules always have runc's default list appended,
+//!   devices.rs `default_allowed`.)
 //! - hybrid or cgroup v1, as root: the v1 files (memory.limit_in_bytes,
 //!   memory.memsw.limit_in_bytes, memory.soft_limit_in_bytes,
 //!   memory.swappiness, memory.oom_control, pids.max, cpu.shares,
@@ -70,7 +72,9 @@ use std::path::{Component, Path, PathBuf};
 
 use serde_json::{json, Value};
 
-use super::devices::{attach_program, denies_any, device_rules, v1_device_lines, DevRule};
+use super::devices::{
+    attach_program, default_allowed, denies_any, device_rules, v1_device_lines, DevRule,
+};
 use super::{
     absent, collect_pids, enable, io_error, is_denied, mkdir_p, read, rmdir, rmdir_below, rootless,
     write_file, Found, Hierarchy,
@@ -140,14 +144,22 @@ impl Cgroup {
         let rules = if rootless {
             Vec::new()
         } else {
-            device_rules(res.devices.as_deref().unwrap_or_default())?
+            let own: Vec<&Path> = linux
+                .devices
+                .iter()
+                .flatten()
+                .map(|d| d.path.as_path())
+                .collect();
+            let mut list = res.devices.clone().unwrap_or_default();
+            list.extend(default_allowed(&own));
+            device_rules(&list)?
         };
         let found = Found::read()?;
         let v2 = found.is_pure_v2();
         let settings = if v2 {
-            v2_settings(res)?
+            v2_settings(res, false)?
         } else {
-            v1_settings(res)?
+            v1_settings(res, false)?
         };
         // On a hybrid system, linux.resources.unified is for the unified
         // directory (v2_settings has it already).
@@ -206,6 +218,130 @@ impl Cgroup {
             }
         }
         first.map_or(Ok(()), Err)
+    }
+
+    /// `sandbox-oci update`: write `res` (the resources JSON containerd's
+    /// shim sends: the container's whole `linux.resources`, changed) into
+    /// the container's existing directories. As at create, a limit that
+    /// cannot be enforced fails, naming it; -1 lifts a limit. Device rules
+    /// stay as `create` made them (runc's update leaves them too; the shim
+    /// sends the config's unchanged). Where cgroup v1 and the unified
+    /// hierarchy are both mounted, `unified` goes to the latter.
+    pub fn update(&self, res: &LinuxResources) -> Result<()> {
+        unsupported(res)?;
+        let found = Found::read()?;
+        if found.is_pure_v2() {
+            let d = self
+                .dir("unified")
+                .ok_or_else(|| Error::msg("update", "the container has no cgroup v2 directory"))?;
+            let settings = v2_settings(res, true)?;
+            let h = found
+                .unified()
+                .ok_or_else(|| Error::msg("update", "cgroup v2 is not mounted"))?;
+            let rootless = rootless();
+            let failed = enable_controllers(&h.mount, &d.path, &settings);
+            for s in &settings {
+                write_setting(&d.path, s)
+                    .map_err(|e| v2_hint(e, s, &h.mount, &failed, rootless))?;
+            }
+            return Ok(());
+        }
+        let mut settings = v1_settings(res, true)?;
+        order_memory_v1(self.dir("memory"), &mut settings);
+        for s in &settings {
+            let d = self.dir(&s.controller).ok_or_else(|| {
+                not_enforced(
+                    &s.field,
+                    &format!(
+                        "the container has no cgroup in the {} hierarchy (it was created without one)",
+                        s.controller
+                    ),
+                )
+            })?;
+            write_setting(&d.path, s).map_err(v1_hint)?;
+        }
+        let extra = unified(res)?;
+        if !extra.is_empty() {
+            let d = self.dir("unified").ok_or_else(|| {
+                not_enforced(&extra[0].field, "the container has no cgroup v2 directory")
+            })?;
+            for s in &extra {
+                write_setting(&d.path, s)?;
+            }
+        }
+        Ok(())
+    }
+
+    /// `pause` (true) and `resume` (false): the freezer, v1's where the
+    /// container has a directory in that hierarchy (as runc on a hybrid
+    /// system), else cgroup v2's cgroup.freeze. Returns once the kernel
+    /// reports every process frozen (or thawed), within 10 s.
+    pub fn freeze(&self, frozen: bool) -> Result<()> {
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+        let step = if frozen { "pause" } else { "resume" };
+        if let Some(d) = self.dir("freezer") {
+            let f = d.path.join("freezer.state");
+            let want = if frozen { "FROZEN" } else { "THAWED" };
+            loop {
+                // A freeze in progress reads FREEZING; writing FROZEN
+                // again goes on with it (tasks in a vfork, say).
+                write_file(&f, want).ctx(&format!("{step}: write {want}"), f.display())?;
+                if read(&f)?.trim() == want {
+                    return Ok(());
+                }
+                if std::time::Instant::now() > deadline {
+                    return Err(Error::msg(
+                        step,
+                        format!("the freezer did not reach {want} in 10 s"),
+                    )
+                    .with_path(f.display().to_string()));
+                }
+                std::thread::sleep(std::time::Duration::from_millis(1));
+            }
+        }
+        let Some(d) = self.dir("unified") else {
+            return Err(Error::msg(
+                step,
+                "the container's cgroup has neither a v1 freezer nor a cgroup v2 directory",
+            ));
+        };
+        let f = d.path.join("cgroup.freeze");
+        let want = if frozen { "1" } else { "0" };
+        write_file(&f, want).ctx(&format!("{step}: write {want}"), f.display())?;
+        let events = d.path.join("cgroup.events");
+        loop {
+            let e = read(&events)?;
+            if e.lines().any(|l| l == format!("frozen {want}")) {
+                return Ok(());
+            }
+            if std::time::Instant::now() > deadline {
+                return Err(Error::msg(
+                    step,
+                    format!("cgroup.events did not say 'frozen {want}' in 10 s"),
+                )
+                .with_path(events.display().to_string()));
+            }
+            std::thread::sleep(std::time::Duration::from_millis(1));
+        }
+    }
+
+    /// Whether the container is paused: its freezer says FROZEN (v1), or
+    /// cgroup.freeze is 1 (v2).
+    pub fn frozen(&self) -> bool {
+        if let Some(d) = self.dir("freezer") {
+            return read(&d.path.join("freezer.state")).is_ok_and(|s| s.trim() == "FROZEN");
+        }
+        self.dir("unified")
+            .is_some_and(|d| read(&d.path.join("cgroup.freeze")).is_ok_and(|s| s.trim() == "1"))
+    }
+
+    /// The directory in the hierarchy that has `controller` ("unified":
+    /// the cgroup v2 one).
+    fn dir(&self, controller: &str) -> Option<&Dir> {
+        self.dirs.iter().find(|d| {
+            d.hierarchy == controller
+                || (controller != "unified" && d.hierarchy.split(',').any(|c| c == controller))
+        })
     }
 
     /// For the container's state file.
@@ -497,16 +633,22 @@ fn page_size(s: &str) -> Result<&str> {
     }
 }
 
-/// The cgroup v2 files, in the order they are written.
-fn v2_settings(r: &LinuxResources) -> Result<Vec<Setting>> {
-    let mut s = pids_max(r);
+/// The cgroup v2 files, in the order they are written. `update`: for a
+/// cgroup that exists (`sandbox-oci update`), where -1 (unlimited) must be
+/// written to lift a limit set before.
+fn v2_settings(r: &LinuxResources, update: bool) -> Result<Vec<Setting>> {
+    let mut s = pids_max(r, update);
     if let Some(m) = r.memory {
         let (limit, swap) = (m.limit.unwrap_or(0), m.swap.unwrap_or(0));
         if let Some(v) = swap_v2(swap, limit)? {
             s.push(setting("memory", "memory.swap.max", v, "memory.swap"));
+        } else if update && swap == -1 {
+            s.push(setting("memory", "memory.swap.max", "max", "memory.swap"));
         }
         if limit > 0 {
             s.push(setting("memory", "memory.max", limit, "memory.limit"));
+        } else if update && limit == -1 {
+            s.push(setting("memory", "memory.max", "max", "memory.limit"));
         }
         if let Some(v) = m.reservation.filter(|v| *v > 0) {
             s.push(setting("memory", "memory.low", v, "memory.reservation"));
@@ -552,10 +694,12 @@ fn v2_settings(r: &LinuxResources) -> Result<Vec<Setting>> {
     Ok(s)
 }
 
-/// pids.max, the same file in cgroup v1 and v2.
-fn pids_max(r: &LinuxResources) -> Vec<Setting> {
+/// pids.max, the same file in cgroup v1 and v2 (-1 is "max", written on
+/// `update` only).
+fn pids_max(r: &LinuxResources, update: bool) -> Vec<Setting> {
     match r.pids {
         Some(p) if p.limit > 0 => vec![setting("pids", "pids.max", p.limit, "pids.limit")],
+        Some(p) if p.limit < 0 && update => vec![setting("pids", "pids.max", "max", "pids.limit")],
         _ => Vec::new(),
     }
 }
@@ -613,13 +757,16 @@ fn unified(r: &LinuxResources) -> Result<Vec<Setting>> {
 }
 
 /// The v1 files, in the order they are written (`linux.resources.unified`
-/// aside: that is for a cgroup v2 directory).
-fn v1_settings(r: &LinuxResources) -> Result<Vec<Setting>> {
-    let mut s = pids_max(r);
+/// aside: that is for a cgroup v2 directory). `update`: as for
+/// [`v2_settings`], -1 is written (v1 reads it as unlimited).
+fn v1_settings(r: &LinuxResources, update: bool) -> Result<Vec<Setting>> {
+    let mut s = pids_max(r, update);
+    let given = |v: &Option<i64>| v.filter(|v| *v > 0 || (update && *v == -1));
     if let Some(m) = r.memory {
         // The limit before memory+swap: the kernel keeps
-        // memsw.limit_in_bytes >= limit_in_bytes at every write.
-        if let Some(v) = m.limit.filter(|v| *v > 0) {
+        // memsw.limit_in_bytes >= limit_in_bytes at every write
+        // (`update` orders them for the values already there).
+        if let Some(v) = given(&m.limit) {
             s.push(setting(
                 "memory",
                 "memory.limit_in_bytes",
@@ -627,7 +774,7 @@ fn v1_settings(r: &LinuxResources) -> Result<Vec<Setting>> {
                 "memory.limit",
             ));
         }
-        if let Some(v) = m.swap.filter(|v| *v > 0) {
+        if let Some(v) = given(&m.swap) {
             s.push(setting(
                 "memory",
                 "memory.memsw.limit_in_bytes",
@@ -674,7 +821,7 @@ fn v1_settings(r: &LinuxResources) -> Result<Vec<Setting>> {
         if let Some(v) = c.period.filter(|v| *v > 0) {
             s.push(setting("cpu", "cpu.cfs_period_us", v, "cpu.period"));
         }
-        if let Some(v) = c.quota.filter(|v| *v > 0) {
+        if let Some(v) = given(&c.quota) {
             s.push(setting("cpu", "cpu.cfs_quota_us", v, "cpu.quota"));
         }
         if let Some(v) = c.burst {
@@ -698,6 +845,30 @@ fn v1_settings(r: &LinuxResources) -> Result<Vec<Setting>> {
     }
     push_hugetlb(&mut s, r, "limit_in_bytes")?;
     Ok(s)
+}
+
+/// On cgroup v1 the kernel keeps memory.memsw.limit_in_bytes at least
+/// memory.limit_in_bytes at every write: when an update raises the limit
+/// above the memory+swap limit there now (or lifts memory+swap), write
+/// memory+swap first.
+fn order_memory_v1(dir: Option<&Dir>, settings: &mut [Setting]) {
+    let at = |f: &str| settings.iter().position(|s| s.file == f);
+    let (Some(l), Some(w)) = (
+        at("memory.limit_in_bytes"),
+        at("memory.memsw.limit_in_bytes"),
+    ) else {
+        return;
+    };
+    let Some(d) = dir else { return };
+    let now: i64 = read(&d.path.join("memory.memsw.limit_in_bytes"))
+        .ok()
+        .and_then(|s| s.trim().parse().ok())
+        .unwrap_or(i64::MAX);
+    let value = |i: usize| settings[i].value.parse::<i64>().unwrap_or(-1);
+    let limit = value(l);
+    if value(w) == -1 || limit == -1 || limit > now {
+        settings.swap(l, w);
+    }
 }
 
 /// cpu.shares (cgroup v1, 2 to 262144, default 1024) to cpu.weight
@@ -904,6 +1075,26 @@ fn create_v1(
         let unified = found.unified();
         if denies_any(rules) {
             devices_v1(found, target, rules, unified.is_some(), &mut cg)?;
+        }
+        // Every other v1 hierarchy with a controller gets the directory
+        // too, as runc's cgroupfs driver does: the container is then
+        // exactly cgroupsPath in each (what containerd's shim reads back
+        // from /proc/PID/cgroup to watch for OOM kills and read stats),
+        // `update` finds the controller there, and `pause` the freezer.
+        for h in found.hierarchies.iter().filter(|h| !h.v2()) {
+            if cg.dirs.iter().any(|d| d.hierarchy == h.name) {
+                continue;
+            }
+            let dir = target.resolve(found, h, false)?;
+            let created = mkdir_p(&dir, "").map_err(v1_hint)?;
+            cg.dirs.push(Dir {
+                hierarchy: h.name.clone(),
+                path: dir.clone(),
+                created,
+            });
+            if h.controllers.iter().any(|c| c == "cpuset") {
+                cpuset_inherit(&h.mount, &dir)?;
+            }
         }
         match unified {
             Some(h) => {
@@ -1233,7 +1424,7 @@ mod tests {
 
     #[test]
     fn v2_files_for_each_limit() {
-        let s = v2_settings(&resources(LIMITS)).unwrap();
+        let s = v2_settings(&resources(LIMITS), false).unwrap();
         assert_eq!(
             files(&s),
             [
@@ -1253,24 +1444,24 @@ mod tests {
         assert_eq!(s[9].controller, "memory");
         assert_eq!(s[9].field, "linux.resources.unified[memory.high]");
         // A period alone: no quota.
-        let s = v2_settings(&resources(r#"{"cpu": {"period": 50000}}"#)).unwrap();
+        let s = v2_settings(&resources(r#"{"cpu": {"period": 50000}}"#), false).unwrap();
         assert_eq!(files(&s), [("cpu.max", "max 50000")]);
         // Unlimited and unset values write nothing.
         let s = v2_settings(&resources(
             r#"{"memory": {"limit": -1, "swap": -1}, "pids": {"limit": -1}, "cpu": {"shares": 0, "quota": -1}}"#,
-        ))
+        ), false)
         .unwrap();
         assert_eq!(files(&s), [("cpu.max", "max 100000")]);
-        let s = v2_settings(&resources(r#"{"pids": {"limit": 0}, "memory": {}}"#)).unwrap();
+        let s = v2_settings(&resources(r#"{"pids": {"limit": 0}, "memory": {}}"#), false).unwrap();
         assert!(s.is_empty());
         // Realtime CPU does not exist in cgroup v2.
-        let e = v2_settings(&resources(r#"{"cpu": {"realtimeRuntime": 100}}"#)).unwrap_err();
+        let e = v2_settings(&resources(r#"{"cpu": {"realtimeRuntime": 100}}"#), false).unwrap_err();
         assert!(e.to_string().contains("realtime"), "{e}");
     }
 
     #[test]
     fn v1_files_for_each_limit() {
-        let s = v1_settings(&resources(LIMITS)).unwrap();
+        let s = v1_settings(&resources(LIMITS), false).unwrap();
         assert_eq!(
             files(&s),
             [
@@ -1288,7 +1479,7 @@ mod tests {
         );
         let s = v1_settings(&resources(
             r#"{"memory": {"swappiness": 10, "disableOOMKiller": true}, "cpu": {"realtimePeriod": 1000000, "realtimeRuntime": 950000}}"#,
-        ))
+        ), false)
         .unwrap();
         assert_eq!(
             files(&s),
@@ -1299,7 +1490,7 @@ mod tests {
                 ("cpu.rt_runtime_us", "950000"),
             ]
         );
-        assert!(v1_settings(&resources(r#"{"memory": {"swappiness": 101}}"#)).is_err());
+        assert!(v1_settings(&resources(r#"{"memory": {"swappiness": 101}}"#), false).is_err());
     }
 
     #[test]
