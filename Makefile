@@ -17,6 +17,9 @@
 #                and containerd, each case against runc first, as root;
 #                OCI_RUNTIMES=runc for the control alone, UPDATE_CALLS=1 to
 #                rewrite the recorded runtime calls; see tests/oci/run
+#   make test-bwrap bubblewrap's own tests/test-run.sh (Debian's source
+#                package, fetched by the script) against sandbox-bwrap, with
+#                Debian's /usr/bin/bwrap as the control, rootless; see tests/bwrap/run
 #   make bench   launch cost against bubblewrap, sandbox-oci against runc
 #                -> docs/BENCHMARKS.md
 #   make install the binary (and its sandbox-oci link), sandbox(1) and the bash, zsh and fish
@@ -42,7 +45,7 @@ TESTLOG = $(OUT)/tmp/test-output.txt
 TESTRC = $(OUT)/tmp/test-failed
 ROOTFS_MARKER := $(ROOTFS)/etc/sandbox-rootfs
 
-.PHONY: all build run test test-vm test-oci bench fuzz lint rootfs clean install install-files uninstall check-rust check-prefix
+.PHONY: all build run test test-vm test-oci test-bwrap bench fuzz lint rootfs clean install install-files uninstall check-rust check-prefix
 
 all: build
 
@@ -110,6 +113,13 @@ OCI_RUNTIMES ?= runc sandbox-oci
 UPDATE_CALLS ?=
 test-oci: build $(ROOTFS_MARKER)
 	OCI_RUNTIMES="$(OCI_RUNTIMES)" UPDATE_CALLS="$(UPDATE_CALLS)" bash tests/oci/run "$(BIN)" "$(ROOTFS)"
+
+# bubblewrap's tests/test-run.sh against our front end (sandbox-bwrap), with
+# Debian's bwrap as the control; every case bwrap passes must pass, or be
+# skipped by name with its reason (tests/bwrap/run). Fetches bubblewrap's
+# source package with apt-get source the first time (as root).
+test-bwrap: build
+	bash tests/bwrap/run "$(BIN)"
 
 # Property tests as fuzz targets, each for a bounded time (tools/fuzz).
 FUZZ_SECONDS ?= 60
