@@ -34,7 +34,7 @@
 //! its set-up where `create` runs hooks or records the container.
 //!
 //! **Frame.** A little-endian `u32` length, then that many bytes, which
-//! begin with a magic naming the kind and its version (`sandbox-plan-10\0`,
+//! begin with a magic naming the kind and its version (`sandbox-plan-11\0`,
 //! `sandbox-error-1\0`, `sandbox-status-2\0`, `sandbox-notice-1\0`,
 //! `sandbox-reached-1\0`).
 //! Integers are little-endian `u32`/`u64`; byte strings are a `u32` length
@@ -55,7 +55,9 @@ use crate::confine::limits::{Limit, RESOURCES};
 use crate::confine::net::{PastaPlan, Proto, Publish};
 use crate::error::{Context, Error, Reason, Result, EXIT_SANDBOX};
 use crate::plan::subid::{Range, SubIds};
-use crate::plan::{Bind, LandlockMode, Plan, PtyPlan, RootMode, Sizes, StdioMode, Tmpfs};
+use crate::plan::{
+    Bind, Built, LandlockMode, Plan, PtyPlan, RootMode, RootOp, Sizes, StdioMode, Tmpfs,
+};
 use crate::sys::{self, sigsafe};
 
 /// Where the child stage finds the report pipe's write end. It is the
@@ -74,7 +76,7 @@ pub const TTY_FD: RawFd = 5;
 /// The byte that releases the clone child once its id maps are written.
 pub const RELEASE: u8 = 1;
 
-const MAGIC_PLAN: &[u8] = b"sandbox-plan-10\0";
+const MAGIC_PLAN: &[u8] = b"sandbox-plan-11\0";
 const MAGIC_ERROR: &[u8] = b"sandbox-error-1\0";
 const MAGIC_STATUS: &[u8] = b"sandbox-status-2\0";
 const MAGIC_NOTICE: &[u8] = b"sandbox-notice-1\0";
@@ -559,7 +561,157 @@ pub fn encode_plan(p: &Plan) -> Vec<u8> {
             w.u8(s.range_is_root as u8);
         }
     }
+    encode_built(&mut w, p.built.as_ref());
     w.0
+}
+
+/// The built root's part (the bwrap front end): present or not, then its
+/// operations, each a tag and its fields, and the process's settings.
+fn encode_built(w: &mut Writer, b: Option<&Built>) {
+    w.u8(b.is_some() as u8);
+    let Some(b) = b else { return };
+    w.u32(b.ops.len() as u32);
+    for op in &b.ops {
+        let path = |w: &mut Writer, p: &PathBuf| w.bytes(p.as_os_str().as_bytes());
+        match op {
+            RootOp::Bind {
+                src,
+                dst,
+                read_only,
+                devices,
+            } => {
+                w.u8(0);
+                path(w, src);
+                path(w, dst);
+                w.u8(*read_only as u8);
+                w.u8(*devices as u8);
+            }
+            RootOp::Tmpfs { dst, mode, size } => {
+                w.u8(1);
+                path(w, dst);
+                w.u32(*mode);
+                let size = size.map(u64::to_le_bytes);
+                w.opt(size.as_ref().map(|s| &s[..]));
+            }
+            RootOp::Proc { dst } => {
+                w.u8(2);
+                path(w, dst);
+            }
+            RootOp::Dev { dst } => {
+                w.u8(3);
+                path(w, dst);
+            }
+            RootOp::Mqueue { dst } => {
+                w.u8(4);
+                path(w, dst);
+            }
+            RootOp::Symlink { target, dst } => {
+                w.u8(5);
+                w.bytes(target.as_bytes());
+                path(w, dst);
+            }
+            RootOp::Dir { dst, mode } => {
+                w.u8(6);
+                path(w, dst);
+                w.u32(*mode);
+            }
+            RootOp::File { dst, data, mode } => {
+                w.u8(7);
+                path(w, dst);
+                w.bytes(data);
+                w.u32(*mode);
+            }
+            RootOp::BindData {
+                dst,
+                data,
+                mode,
+                read_only,
+            } => {
+                w.u8(8);
+                path(w, dst);
+                w.bytes(data);
+                w.u32(*mode);
+                w.u8(*read_only as u8);
+            }
+            RootOp::Chmod { dst, mode } => {
+                w.u8(9);
+                path(w, dst);
+                w.u32(*mode);
+            }
+            RootOp::RemountRo { dst } => {
+                w.u8(10);
+                path(w, dst);
+            }
+        }
+    }
+    w.opt(b.chdir_fallback.as_ref().map(|c| c.as_bytes()));
+    w.opt(b.argv0.as_ref().map(|c| c.as_bytes()));
+    w.u32(b.lock_files.len() as u32);
+    for l in &b.lock_files {
+        w.bytes(l.as_bytes());
+    }
+    w.u8(b.new_session as u8);
+}
+
+fn decode_built(r: &mut Reader) -> std::result::Result<Option<Built>, String> {
+    if !r.bool()? {
+        return Ok(None);
+    }
+    let ops = r.list(|r| {
+        Ok(match r.u8()? {
+            0 => RootOp::Bind {
+                src: r.path()?,
+                dst: r.path()?,
+                read_only: r.bool()?,
+                devices: r.bool()?,
+            },
+            1 => RootOp::Tmpfs {
+                dst: r.path()?,
+                mode: r.u32()?,
+                size: match r.opt()? {
+                    None => None,
+                    Some(b) => Some(u64::from_le_bytes(
+                        <[u8; 8]>::try_from(&b[..]).map_err(|_| "bad tmpfs size")?,
+                    )),
+                },
+            },
+            2 => RootOp::Proc { dst: r.path()? },
+            3 => RootOp::Dev { dst: r.path()? },
+            4 => RootOp::Mqueue { dst: r.path()? },
+            5 => RootOp::Symlink {
+                target: r.os()?,
+                dst: r.path()?,
+            },
+            6 => RootOp::Dir {
+                dst: r.path()?,
+                mode: r.u32()?,
+            },
+            7 => RootOp::File {
+                dst: r.path()?,
+                data: r.bytes()?,
+                mode: r.u32()?,
+            },
+            8 => RootOp::BindData {
+                dst: r.path()?,
+                data: r.bytes()?,
+                mode: r.u32()?,
+                read_only: r.bool()?,
+            },
+            9 => RootOp::Chmod {
+                dst: r.path()?,
+                mode: r.u32()?,
+            },
+            10 => RootOp::RemountRo { dst: r.path()? },
+            n => return Err(format!("bad root operation {n}")),
+        })
+    })?;
+    Ok(Some(Built {
+        ops,
+        chdir_fallback: r.opt()?.map(OsString::from_vec),
+        argv0: r.opt()?.map(OsString::from_vec),
+        lock_files: r.list(|r| r.os())?,
+        new_session: r.bool()?,
+    }))
 }
 
 fn encode_tmpfs(w: &mut Writer, tmpfs: &[Tmpfs]) {
@@ -736,6 +888,7 @@ pub fn decode_plan(buf: &[u8]) -> std::result::Result<Plan, String> {
         }
         n => return Err(format!("bad id map tag {n}")),
     };
+    let built = decode_built(&mut r)?;
     r.end()?;
     Ok(Plan {
         rootfs,
@@ -762,6 +915,7 @@ pub fn decode_plan(buf: &[u8]) -> std::result::Result<Plan, String> {
         stdio,
         pty,
         subids,
+        built,
     })
 }
 
@@ -1008,8 +1162,81 @@ mod tests {
                     dns,
                 }),
                 subids: subids.map(|([a, b, c, d], rr)| SubIds { uid: Range { start: a, count: b }, gid: Range { start: c, count: d }, range_is_root: rr }),
+                built: None,
             }
         }
+    }
+
+    /// A built root (the bwrap front end) comes back as it went: every
+    /// kind of operation, in its order, and the process's settings.
+    #[test]
+    fn a_built_root_round_trips() {
+        let mut a = crate::plan::RunArgs::new("/");
+        a.built = Some(Built {
+            ops: vec![
+                RootOp::Bind {
+                    src: "/usr".into(),
+                    dst: "/usr".into(),
+                    read_only: true,
+                    devices: false,
+                },
+                RootOp::Bind {
+                    src: "/".into(),
+                    dst: "/".into(),
+                    read_only: false,
+                    devices: true,
+                },
+                RootOp::Tmpfs {
+                    dst: "/tmp".into(),
+                    mode: 0o1777,
+                    size: Some(1 << 20),
+                },
+                RootOp::Tmpfs {
+                    dst: "/run".into(),
+                    mode: 0o755,
+                    size: None,
+                },
+                RootOp::Proc {
+                    dst: "/proc".into(),
+                },
+                RootOp::Dev { dst: "/dev".into() },
+                RootOp::Mqueue {
+                    dst: "/dev/mqueue".into(),
+                },
+                RootOp::Symlink {
+                    target: "usr/lib".into(),
+                    dst: "/lib".into(),
+                },
+                RootOp::Dir {
+                    dst: "/var/tmp".into(),
+                    mode: 0o1741,
+                },
+                RootOp::File {
+                    dst: "/etc/x".into(),
+                    data: b"a\0b".to_vec(),
+                    mode: 0o640,
+                },
+                RootOp::BindData {
+                    dst: "/etc/y".into(),
+                    data: vec![],
+                    mode: 0o600,
+                    read_only: true,
+                },
+                RootOp::Chmod {
+                    dst: "/var".into(),
+                    mode: 0o700,
+                },
+                RootOp::RemountRo { dst: "/".into() },
+            ],
+            chdir_fallback: Some("/home/u".into()),
+            argv0: Some("sh".into()),
+            lock_files: vec!["/tmp/lock".into()],
+            new_session: true,
+        });
+        let (plan, _) = Plan::from_args(a, None).unwrap();
+        assert_eq!(decode_plan(&encode_plan(&plan)).unwrap(), plan);
+        let enc = encode_plan(&plan);
+        assert!(decode_plan(&enc[..enc.len() - 1]).is_err());
     }
 
     /// The one wire format of an Error, as `sandbox run`'s stage,

@@ -104,6 +104,102 @@ pub struct TmpfsArg {
     pub after_binds: usize,
 }
 
+/// One step of a root built on an empty tmpfs (`Built`), made in the
+/// order given, each mount point found or made by the one walk
+/// (confine/walk.rs) inside the root being built. Paths inside the
+/// sandbox are absolute and normalised; a bind source is absolute on the
+/// host. The bwrap front end (src/bwrap/) makes these from bubblewrap's
+/// `--bind`, `--tmpfs`, `--dir`… (docs/BWRAP.md).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum RootOp {
+    /// A recursive bind of a host path; `devices`: device nodes on it work
+    /// (`--dev-bind`), else nodev. `dst` "/" replaces the root itself.
+    Bind {
+        src: PathBuf,
+        dst: PathBuf,
+        read_only: bool,
+        devices: bool,
+    },
+    /// An empty tmpfs with this mode; `size` in bytes, none: the kernel's
+    /// default (half the memory).
+    Tmpfs {
+        dst: PathBuf,
+        mode: u32,
+        size: Option<u64>,
+    },
+    /// A new procfs, with the masks `sandbox run`'s /proc has.
+    Proc {
+        dst: PathBuf,
+    },
+    /// A new /dev as `sandbox run` makes it (confine/rootfs.rs `mount_dev`).
+    Dev {
+        dst: PathBuf,
+    },
+    /// A new mqueue filesystem.
+    Mqueue {
+        dst: PathBuf,
+    },
+    /// A symlink to `target` at `dst`.
+    Symlink {
+        target: OsString,
+        dst: PathBuf,
+    },
+    /// A directory, made with `mode` (parents: `parent_mode(mode)`); one
+    /// that is there keeps its own.
+    Dir {
+        dst: PathBuf,
+        mode: u32,
+    },
+    /// A new file with these bytes and mode.
+    File {
+        dst: PathBuf,
+        data: Vec<u8>,
+        mode: u32,
+    },
+    /// A file with these bytes, made outside the root and bound onto `dst`.
+    BindData {
+        dst: PathBuf,
+        data: Vec<u8>,
+        mode: u32,
+        read_only: bool,
+    },
+    Chmod {
+        dst: PathBuf,
+        mode: u32,
+    },
+    /// The mount at `dst` made read-only (not those below it).
+    RemountRo {
+        dst: PathBuf,
+    },
+}
+
+/// The mode of a directory made as a parent on the way to a `--dir` of
+/// mode `mode`: rwx for the owner, r-x for the group and the others where
+/// `mode` gives them anything (bubblewrap's rule).
+pub fn parent_mode(mode: u32) -> u32 {
+    0o700 | if mode & 0o070 != 0 { 0o050 } else { 0 } | if mode & 0o007 != 0 { 0o005 } else { 0 }
+}
+
+/// A root built from operations on an empty tmpfs, in the order given,
+/// instead of ROOTFS, and the process as the bwrap front end asks for it
+/// (src/bwrap/, docs/BWRAP.md): the environment exactly as given, the
+/// working directory found as bubblewrap finds it, the lock files held.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Built {
+    pub ops: Vec<RootOp>,
+    /// Where to go when `Plan::chdir` is not there (bubblewrap: the
+    /// caller's working directory, else $HOME, else /); None: `chdir` must
+    /// work. PWD is set to where the command starts.
+    pub chdir_fallback: Option<OsString>,
+    /// The command's argv[0], when not its path (`--argv0`).
+    pub argv0: Option<OsString>,
+    /// Files opened (inside) and read-locked for as long as the command
+    /// runs (`--lock-file`).
+    pub lock_files: Vec<OsString>,
+    /// `--new-session`: a session of its own without the pty relay.
+    pub new_session: bool,
+}
+
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct RunArgs {
     pub rootfs: OsString,
@@ -153,6 +249,11 @@ pub struct RunArgs {
     pub detach: bool,
     /// `--id-map`: the single id, or the caller's subordinate ids too.
     pub id_map: IdMapMode,
+    /// A root built from operations instead of ROOTFS (the bwrap front
+    /// end); `setenv` is then the whole environment.
+    pub built: Option<Built>,
+    /// Read the sandbox's namespace ids at clone (`Child::namespaces`).
+    pub namespace_ids: bool,
 }
 
 /// `--memory`, `--pids`, `--cpus`: enforced through cgroup v2, or the run
@@ -227,6 +328,8 @@ impl RunArgs {
             name: None,
             detach: false,
             id_map: IdMapMode::Auto,
+            built: None,
+            namespace_ids: false,
         }
     }
 }
@@ -270,6 +373,8 @@ pub struct Supervision {
     pub cgroup: CgroupLimits,
     pub status_file: Option<PathBuf>,
     pub status_fd: Option<i32>,
+    /// Read the namespace ids of the sandbox at clone.
+    pub namespace_ids: bool,
 }
 
 /// What the child stage needs to build the sandbox: the half of a
@@ -312,11 +417,14 @@ pub struct Plan {
     /// The subordinate ids mapped (`--id-map`), or None: only the
     /// caller's own id, as 0.
     pub subids: Option<SubIds>,
+    /// A root built from operations (then `rootfs` is `/`, unused), and
+    /// the process as the bwrap front end asks for it.
+    pub built: Option<Built>,
 }
 
 /// `a/./b/../c` → `a/c`, without touching the filesystem (a path inside the
 /// sandbox cannot be resolved on the host).
-fn normalize(p: &Path) -> PathBuf {
+pub fn normalize(p: &Path) -> PathBuf {
     let mut out = PathBuf::from("/");
     for c in p.components() {
         match c {
@@ -335,6 +443,9 @@ impl Plan {
     /// user input becomes a plan, split into the child stage's half and
     /// the launcher's.
     pub fn from_args(a: RunArgs, term: Option<OsString>) -> Result<(Plan, Supervision)> {
+        if a.built.is_some() {
+            return Self::built_from_args(a, term);
+        }
         // A tarball or an OCI image: its unpacked tree in the cache
         // (image/mod.rs), unpacked now if need be.
         let image = crate::image::resolve(&a.rootfs)?;
@@ -437,6 +548,7 @@ impl Plan {
             cgroup: a.cgroup,
             status_file: a.status_file.map(PathBuf::from),
             status_fd: a.status_fd,
+            namespace_ids: a.namespace_ids,
         };
         let plan = Plan {
             rootfs,
@@ -466,6 +578,52 @@ impl Plan {
             stdio: a.stdio,
             pty: None,
             subids,
+            built: None,
+        };
+        Ok((plan, supervision))
+    }
+
+    /// A root built from operations: the front end made the paths absolute
+    /// and checked the sources (bubblewrap's messages); ROOTFS, binds and
+    /// `--tmpfs` do not apply.
+    fn built_from_args(a: RunArgs, term: Option<OsString>) -> Result<(Plan, Supervision)> {
+        for l in &a.limits {
+            check_limit(l)?;
+        }
+        let supervision = Supervision {
+            timeout: a.timeout,
+            kill_after: a.kill_after,
+            cgroup: a.cgroup,
+            status_file: a.status_file.map(PathBuf::from),
+            status_fd: a.status_fd,
+            namespace_ids: a.namespace_ids,
+        };
+        let plan = Plan {
+            rootfs: PathBuf::from("/"),
+            command: a.command,
+            hostname: a.hostname,
+            chdir: a.chdir,
+            setenv: a.setenv,
+            term,
+            uid: a.uid,
+            gid: a.gid,
+            share_net: a.share_net,
+            pasta: None,
+            root: RootMode::ReadWrite,
+            binds: Vec::new(),
+            seccomp: a.seccomp,
+            landlock: a.landlock,
+            sys: false,
+            verbose: a.verbose,
+            limits: limits::effective(&a.limits),
+            ns_limits: crate::confine::nslimits::effective(&a.ns_limits, a.sizes.shm),
+            init: a.init,
+            sizes: a.sizes,
+            tmpfs: Vec::new(),
+            stdio: a.stdio,
+            pty: None,
+            subids: None,
+            built: a.built,
         };
         Ok((plan, supervision))
     }
@@ -474,7 +632,7 @@ impl Plan {
     /// then bound read-only, with an empty /run and /sys (README, "The
     /// host's root").
     pub fn host_root(&self) -> bool {
-        self.rootfs == Path::new("/")
+        self.built.is_none() && self.rootfs == Path::new("/")
     }
 }
 
