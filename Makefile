@@ -22,7 +22,8 @@
 #                Debian's /usr/bin/bwrap as the control, rootless; see tests/bwrap/run
 #   make bench   launch cost against bubblewrap, sandbox-oci against runc
 #                -> docs/BENCHMARKS.md
-#   make install the binary (and its sandbox-oci link), sandbox(1) and the bash, zsh and fish
+#   make install the binary (and its sandbox-oci and sandbox-bwrap links;
+#                BWRAP_LINK=1 adds a bwrap link), sandbox(1) and the bash, zsh and fish
 #                completions under PREFIX (/usr/local; PREFIX=~/.local for
 #                one user), below DESTDIR if set; make uninstall removes them
 
@@ -149,11 +150,17 @@ zshdir = $(DESTDIR)$(PREFIX)/share/zsh/site-functions
 fishdir = $(DESTDIR)$(PREFIX)/share/fish/vendor_completions.d
 
 # sandbox-oci, the OCI runtime for podman and containerd (docs/OCI.md), is
-# the same binary under another name: a link beside it.
+# the same binary under another name: a link beside it; so is
+# sandbox-bwrap, the bubblewrap-compatible front end (docs/BWRAP.md).
+# BWRAP_LINK=1 also installs it as `bwrap` under PREFIX (for tools that run
+# `bwrap` from PATH: put PREFIX/bin before /usr/bin).
+BWRAP_LINK ?=
 define install_files
 install -d $(bindir) $(man1dir) $(bashdir) $(zshdir) $(fishdir)
 install -m 0755 $(BIN) $(bindir)/sandbox
 ln -sf sandbox $(bindir)/sandbox-oci
+ln -sf sandbox $(bindir)/sandbox-bwrap
+if [ -n "$(BWRAP_LINK)" ]; then ln -sf sandbox $(bindir)/bwrap; fi
 $(BIN) man > $(man1dir)/sandbox.1
 $(BIN) completions bash > $(bashdir)/sandbox
 $(BIN) completions zsh > $(zshdir)/_sandbox
@@ -181,8 +188,10 @@ install-files: check-prefix
 	$(install_files)
 
 uninstall:
-	rm -f $(bindir)/sandbox $(bindir)/sandbox-oci $(man1dir)/sandbox.1 $(bashdir)/sandbox \
+	rm -f $(bindir)/sandbox $(bindir)/sandbox-oci $(bindir)/sandbox-bwrap $(man1dir)/sandbox.1 $(bashdir)/sandbox \
 		$(zshdir)/_sandbox $(fishdir)/sandbox.fish
+	@# Our bwrap link only (BWRAP_LINK=1), never another program of that name.
+	@if [ "$$(readlink $(bindir)/bwrap 2>/dev/null)" = sandbox ]; then rm -f $(bindir)/bwrap; fi
 
 # Clippy on the chosen target and, when that is musl, on the glibc
 # fallback too, so that the fallback keeps building.

@@ -311,6 +311,13 @@ pub fn man_page() -> String {
          no privileges of its own: it refuses to run setuid, setgid or with file \
          capabilities.",
     ));
+    m.push_str(&paragraphs(
+        "Called sandbox-bwrap or bwrap (the links make install makes), or run as \
+         `sandbox bwrap ARGS`, the binary takes bubblewrap's command line instead: \
+         a root built from the operations given, in their order, and the command \
+         run as bubblewrap runs it; an option it does not support fails with exit \
+         1 (docs/BWRAP.md).",
+    ));
 
     m.push_str(".SH COMMANDS\n");
     for (name, what) in COMMANDS {
