@@ -1,4 +1,4 @@
-//! The bubblewrap-compatible front end: `bwrap`'s command line (argv[0]
+//! The bubblewrap-compatible front end: `bwrap`'s command line (`argv[0]`
 //! `bwrap` or `sandbox-bwrap`, or `sandbox bwrap ARGS`) translated onto
 //! the engine `sandbox run` uses (docs/BWRAP.md).
 //!

@@ -2473,6 +2473,8 @@ mod tests {
                 stdio: if inherit { StdioMode::Inherit } else { StdioMode::Relay },
                 name, detach,
                 id_map,
+                built: None,
+                namespace_ids: false,
             }
         }
     }

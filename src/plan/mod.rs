@@ -191,7 +191,7 @@ pub struct Built {
     /// caller's working directory, else $HOME, else /); None: `chdir` must
     /// work. PWD is set to where the command starts.
     pub chdir_fallback: Option<OsString>,
-    /// The command's argv[0], when not its path (`--argv0`).
+    /// The command's `argv[0]`, when not its path (`--argv0`).
     pub argv0: Option<OsString>,
     /// Files opened (inside) and read-locked for as long as the command
     /// runs (`--lock-file`).
