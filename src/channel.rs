@@ -651,6 +651,10 @@ fn encode_built(w: &mut Writer, b: Option<&Built>) {
         w.bytes(l.as_bytes());
     }
     w.u8(b.new_session as u8);
+    w.u32(b.seccomp.len() as u32);
+    for prog in &b.seccomp {
+        w.bytes(prog);
+    }
 }
 
 fn decode_built(r: &mut Reader) -> std::result::Result<Option<Built>, String> {
@@ -711,6 +715,7 @@ fn decode_built(r: &mut Reader) -> std::result::Result<Option<Built>, String> {
         argv0: r.opt()?.map(OsString::from_vec),
         lock_files: r.list(|r| r.os())?,
         new_session: r.bool()?,
+        seccomp: r.list(|r| r.bytes())?,
     }))
 }
 
@@ -1232,6 +1237,7 @@ mod tests {
             argv0: Some("sh".into()),
             lock_files: vec!["/tmp/lock".into()],
             new_session: true,
+            seccomp: vec![vec![6, 0, 0, 0, 0, 0, 0xff, 0x7f]],
         });
         let (plan, _) = Plan::from_args(a, None).unwrap();
         assert_eq!(decode_plan(&encode_plan(&plan)).unwrap(), plan);

@@ -98,7 +98,7 @@ fn operations_are_made_in_order() {
 fn an_unsupported_option_fails_with_1() {
     let r = root();
     for opt in [
-        &["--seccomp", "0"][..],
+        &["--sync-fd", "0"][..],
         &["--cap-add", "ALL"],
         &["--userns", "3"],
         &["--overlay-src", "/"],
@@ -213,6 +213,54 @@ fn info_and_status_descriptors() {
     assert!(s.contains("child-pid") && !s.contains("exit-code"), "{s}");
 }
 
+/// `--seccomp FD`: the caller's own compiled program is installed (here:
+/// mkdir and mkdirat refused with EPERM, everything else allowed).
+/// Control: the same mkdir without it succeeds.
+fn a_callers_seccomp_program_is_installed() {
+    let ins = |code: u16, jt: u8, jf: u8, k: u32| {
+        let mut v = code.to_ne_bytes().to_vec();
+        v.extend([jt, jf]);
+        v.extend(k.to_ne_bytes());
+        v
+    };
+    let prog = [
+        ins(0x20, 0, 0, 0),           // ld [0]: the syscall number
+        ins(0x15, 2, 0, 83),          // jeq mkdir -> refuse
+        ins(0x15, 1, 0, 258),         // jeq mkdirat -> refuse
+        ins(0x06, 0, 0, 0x7fff_0000), // ret ALLOW
+        ins(0x06, 0, 0, 0x0005_0001), // ret ERRNO(EPERM)
+    ]
+    .concat();
+    let dir = test_dir("bwrap-seccomp");
+    let file = dir.join("prog.bpf");
+    fs::write(&file, prog).unwrap();
+    let run = |extra: &str| {
+        shell(&format!(
+            "\"$B\" bwrap --ro-bind {} / --tmpfs /tmp {extra} mkdir /tmp/x 3<{}",
+            root(),
+            file.display()
+        ))
+    };
+    let out = run("--seccomp 3");
+    assert_eq!(out.status.code(), Some(1), "{}", text(&out.stderr));
+    assert!(
+        text(&out.stderr).contains("Operation not permitted"),
+        "{}",
+        text(&out.stderr)
+    );
+    let out = run("");
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    // A program that is not whole instructions: refused before the start.
+    fs::write(&file, [0u8; 7]).unwrap();
+    let out = run("--seccomp 3");
+    assert_eq!(out.status.code(), Some(1));
+    assert!(
+        text(&out.stderr).starts_with("bwrap: Invalid seccomp data"),
+        "{}",
+        text(&out.stderr)
+    );
+}
+
 /// Invoked as `sandbox-bwrap` (the link `make install` makes), the binary
 /// is the front end; its help names itself as bubblewrap's does.
 fn answers_to_its_link_name() {
@@ -232,5 +280,6 @@ tests![
     an_unsupported_option_fails_with_1,
     args_come_from_a_descriptor,
     info_and_status_descriptors,
+    a_callers_seccomp_program_is_installed,
     answers_to_its_link_name,
 ];

@@ -46,6 +46,8 @@ pub struct Parsed {
     pub as_pid_1: bool,
     pub info_fd: Option<i32>,
     pub json_status_fd: Option<i32>,
+    /// `--seccomp FD` (at most one) or `--add-seccomp-fd FD`: the programs read.
+    pub seccomp: Vec<Vec<u8>>,
     pub command: Vec<OsString>,
 }
 
@@ -64,8 +66,6 @@ const UNSUPPORTED: &[&str] = &[
     "--overlay",
     "--tmp-overlay",
     "--ro-overlay",
-    "--seccomp",
-    "--add-seccomp-fd",
     "--sync-fd",
     "--block-fd",
     "--userns-block-fd",
@@ -135,6 +135,8 @@ command line on sandbox's engine.
     --new-session                Create a new terminal session
     --die-with-parent            Kills with SIGKILL child process (COMMAND) when bwrap or bwrap's parent dies.
     --as-pid-1                   Do not install a reaper process with PID=1
+    --seccomp FD                 Load and use seccomp rules from FD (not repeatable)
+    --add-seccomp-fd FD          Load and use seccomp rules from FD (repeatable)
     --cap-drop CAP               Drop cap CAP when running as privileged user (every capability is dropped always)
     --perms OCTAL                Set permissions of next argument (--bind-data, --file, etc.)
     --size BYTES                 Set size of next argument (only for --tmpfs)
@@ -184,6 +186,7 @@ pub fn parse(
     let mut args: std::collections::VecDeque<OsString> = args.into();
     let mut args_files = 0;
     let mut share_net = false;
+    let mut had_seccomp = false;
     while let Some(a) = args.pop_front() {
         let opt = a.to_string_lossy().into_owned();
         if !opt.starts_with("--") || opt == "--" {
@@ -290,6 +293,19 @@ pub fn parse(
                 if c != "ALL" && !c.starts_with("CAP_") {
                     return err(format!("--cap-drop: unknown cap: {c}"));
                 }
+            }
+            "--seccomp" | "--add-seccomp-fd" => {
+                let fd = fd_arg(&opt, next("a file descriptor")?)?;
+                if (opt == "--seccomp" && !p.seccomp.is_empty()) || had_seccomp {
+                    return err("--seccomp cannot be repeated or combined with --add-seccomp-fd");
+                }
+                let prog = read_fd(fd)
+                    .map_err(|e| Usage(format!("Can't read seccomp data from fd {fd}: {e}")))?;
+                if prog.is_empty() || prog.len() % 8 != 0 {
+                    return err(format!("Invalid seccomp data from fd {fd}: {} bytes, not a multiple of 8", prog.len()));
+                }
+                had_seccomp |= opt == "--seccomp";
+                p.seccomp.push(prog);
             }
             "--perms" => {
                 if pending.perms.is_some() {
@@ -503,6 +519,7 @@ pub fn run_args(p: &Parsed, uid: u32, gid: u32, cwd: Option<OsString>) -> RunArg
         argv0: p.argv0.clone(),
         lock_files: p.lock_files.clone(),
         new_session: p.new_session,
+        seccomp: p.seccomp.clone(),
     });
     a
 }

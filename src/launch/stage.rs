@@ -202,6 +202,10 @@ fn stage(plan: &Plan, report: &ReportSender) -> Result<Infallible> {
     if plan.seccomp {
         apply_seccomp()?;
     }
+    // The bwrap front end's --seccomp FD: the caller's own programs.
+    for prog in plan.built.iter().flat_map(|b| &b.seccomp) {
+        seccomp::install_raw(prog)?;
+    }
     if plan.init {
         init(report, crate::launch::status::cpu_limit(&plan.limits))?;
     }

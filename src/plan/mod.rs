@@ -198,6 +198,9 @@ pub struct Built {
     pub lock_files: Vec<OsString>,
     /// `--new-session`: a session of its own without the pty relay.
     pub new_session: bool,
+    /// The caller's seccomp programs (`--seccomp FD`, `--add-seccomp-fd
+    /// FD`), installed in this order where `sandbox run` installs its own.
+    pub seccomp: Vec<Vec<u8>>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
