@@ -23,9 +23,13 @@
 #                (tests/cri/client), each case on runc first, as root;
 #                CRI_CASES="logs oom" for some, CRI_HANDLERS=runc for the
 #                control alone; see tests/cri/run
+#   make test-bwrap bubblewrap's own tests/test-run.sh (Debian's source
+#                package, fetched by the script) against sandbox-bwrap, with
+#                Debian's /usr/bin/bwrap as the control, rootless; see tests/bwrap/run
 #   make bench   launch cost against bubblewrap, sandbox-oci against runc
 #                -> docs/BENCHMARKS.md
-#   make install the binary (and its sandbox-oci link), sandbox(1), the bash, zsh and fish
+#   make install the binary (and its sandbox-oci and sandbox-bwrap links;
+#                BWRAP_LINK=1 adds a bwrap link), sandbox(1) and the bash, zsh and fish
 #                completions and the profiles (profiles/*.toml) under PREFIX (/usr/local; PREFIX=~/.local for
 #                one user), below DESTDIR if set; make uninstall removes them
 
@@ -48,7 +52,7 @@ TESTLOG = $(OUT)/tmp/test-output.txt
 TESTRC = $(OUT)/tmp/test-failed
 ROOTFS_MARKER := $(ROOTFS)/etc/sandbox-rootfs
 
-.PHONY: all build run test test-vm test-oci test-cri bench fuzz lint rootfs clean install install-files uninstall check-rust check-prefix
+.PHONY: all build run test test-vm test-oci test-cri test-bwrap bench fuzz lint rootfs clean install install-files uninstall check-rust check-prefix
 
 all: build
 
@@ -126,6 +130,13 @@ CRI_HANDLERS ?= runc sandbox
 test-cri: build $(ROOTFS_MARKER)
 	CRI_HANDLERS="$(CRI_HANDLERS)" bash tests/cri/run "$(BIN)" "$(ROOTFS)" cases $(CRI_CASES)
 
+# bubblewrap's tests/test-run.sh against our front end (sandbox-bwrap), with
+# Debian's bwrap as the control; every case bwrap passes must pass, or be
+# skipped by name with its reason (tests/bwrap/run). Fetches bubblewrap's
+# source package with apt-get source the first time (as root).
+test-bwrap: build
+	bash tests/bwrap/run "$(BIN)"
+
 # Property tests as fuzz targets, each for a bounded time (tools/fuzz).
 FUZZ_SECONDS ?= 60
 FUZZ_TARGETS ?=
@@ -167,12 +178,18 @@ APPARMOR ?= auto
 apparmordir = $(DESTDIR)/etc/apparmor.d
 
 # sandbox-oci, the OCI runtime for podman and containerd (docs/OCI.md), is
-# the same binary under another name: a link beside it.
+# the same binary under another name: a link beside it; so is
+# sandbox-bwrap, the bubblewrap-compatible front end (docs/BWRAP.md).
+# BWRAP_LINK=1 also installs it as `bwrap` under PREFIX (for tools that run
+# `bwrap` from PATH: put PREFIX/bin before /usr/bin).
+BWRAP_LINK ?=
 define install_files
 install -d $(bindir) $(man1dir) $(bashdir) $(zshdir) $(fishdir) $(profilesdir)
 install -m 0755 $(BIN) $(bindir)/sandbox
 install -m 0644 $(PROFILES) $(profilesdir)/
 ln -sf sandbox $(bindir)/sandbox-oci
+ln -sf sandbox $(bindir)/sandbox-bwrap
+if [ -n "$(BWRAP_LINK)" ]; then ln -sf sandbox $(bindir)/bwrap; fi
 $(BIN) man > $(man1dir)/sandbox.1
 $(BIN) completions bash > $(bashdir)/sandbox
 $(BIN) completions zsh > $(zshdir)/_sandbox
@@ -216,7 +233,7 @@ install-files: check-prefix
 	$(install_files)
 
 uninstall:
-	rm -f $(bindir)/sandbox $(bindir)/sandbox-oci $(man1dir)/sandbox.1 $(bashdir)/sandbox \
+	rm -f $(bindir)/sandbox $(bindir)/sandbox-oci $(bindir)/sandbox-bwrap $(man1dir)/sandbox.1 $(bashdir)/sandbox \
 		$(zshdir)/_sandbox $(fishdir)/sandbox.fish \
 		$(addprefix $(profilesdir)/,$(notdir $(PROFILES)))
 	rmdir $(profilesdir) $(dir $(profilesdir)) 2>/dev/null || true
@@ -225,6 +242,8 @@ uninstall:
 			[ -d /sys/kernel/security/apparmor ]; then apparmor_parser -R $(apparmordir)/sandbox || true; fi; \
 		rm -f $(apparmordir)/sandbox; \
 	fi
+	@# Our bwrap link only (BWRAP_LINK=1), never another program of that name.
+	@if [ "$$(readlink $(bindir)/bwrap 2>/dev/null)" = sandbox ]; then rm -f $(bindir)/bwrap; fi
 
 # Clippy on the chosen target and, when that is musl, on the glibc
 # fallback too, so that the fallback keeps building.

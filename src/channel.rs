@@ -61,7 +61,7 @@ use crate::confine::proxy::ProxyPlan;
 use crate::error::{Context, Error, Reason, Result, EXIT_SANDBOX};
 use crate::plan::subid::{Range, SubIds};
 use crate::plan::{
-    Bind, LandlockMode, PathAccess, Plan, PtyPlan, RootMode, Sizes, StdioMode, Tmpfs,
+    Bind, Built, LandlockMode, PathAccess, Plan, PtyPlan, RootMode, RootOp, Sizes, StdioMode, Tmpfs,
 };
 use crate::sys::{self, sigsafe};
 
@@ -601,6 +601,7 @@ pub fn encode_plan(p: &Plan) -> Vec<u8> {
         }
     }
     w.u8(p.host_mode as u8);
+    encode_built(&mut w, p.built.as_ref());
     w.0
 }
 
@@ -643,6 +644,160 @@ fn decode_landlock(r: &mut Reader) -> std::result::Result<LandlockRules, String>
         None
     };
     Ok((paths, ports))
+}
+
+/// The built root's part (the bwrap front end): present or not, then its
+/// operations, each a tag and its fields, and the process's settings.
+fn encode_built(w: &mut Writer, b: Option<&Built>) {
+    w.u8(b.is_some() as u8);
+    let Some(b) = b else { return };
+    w.u32(b.ops.len() as u32);
+    for op in &b.ops {
+        let path = |w: &mut Writer, p: &PathBuf| w.bytes(p.as_os_str().as_bytes());
+        match op {
+            RootOp::Bind {
+                src,
+                dst,
+                read_only,
+                devices,
+            } => {
+                w.u8(0);
+                path(w, src);
+                path(w, dst);
+                w.u8(*read_only as u8);
+                w.u8(*devices as u8);
+            }
+            RootOp::Tmpfs { dst, mode, size } => {
+                w.u8(1);
+                path(w, dst);
+                w.u32(*mode);
+                let size = size.map(u64::to_le_bytes);
+                w.opt(size.as_ref().map(|s| &s[..]));
+            }
+            RootOp::Proc { dst } => {
+                w.u8(2);
+                path(w, dst);
+            }
+            RootOp::Dev { dst } => {
+                w.u8(3);
+                path(w, dst);
+            }
+            RootOp::Mqueue { dst } => {
+                w.u8(4);
+                path(w, dst);
+            }
+            RootOp::Symlink { target, dst } => {
+                w.u8(5);
+                w.bytes(target.as_bytes());
+                path(w, dst);
+            }
+            RootOp::Dir { dst, mode } => {
+                w.u8(6);
+                path(w, dst);
+                w.u32(*mode);
+            }
+            RootOp::File { dst, data, mode } => {
+                w.u8(7);
+                path(w, dst);
+                w.bytes(data);
+                w.u32(*mode);
+            }
+            RootOp::BindData {
+                dst,
+                data,
+                mode,
+                read_only,
+            } => {
+                w.u8(8);
+                path(w, dst);
+                w.bytes(data);
+                w.u32(*mode);
+                w.u8(*read_only as u8);
+            }
+            RootOp::Chmod { dst, mode } => {
+                w.u8(9);
+                path(w, dst);
+                w.u32(*mode);
+            }
+            RootOp::RemountRo { dst } => {
+                w.u8(10);
+                path(w, dst);
+            }
+        }
+    }
+    w.opt(b.chdir_fallback.as_ref().map(|c| c.as_bytes()));
+    w.opt(b.argv0.as_ref().map(|c| c.as_bytes()));
+    w.u32(b.lock_files.len() as u32);
+    for l in &b.lock_files {
+        w.bytes(l.as_bytes());
+    }
+    w.u8(b.new_session as u8);
+    w.u32(b.seccomp.len() as u32);
+    for prog in &b.seccomp {
+        w.bytes(prog);
+    }
+}
+
+fn decode_built(r: &mut Reader) -> std::result::Result<Option<Built>, String> {
+    if !r.bool()? {
+        return Ok(None);
+    }
+    let ops = r.list(|r| {
+        Ok(match r.u8()? {
+            0 => RootOp::Bind {
+                src: r.path()?,
+                dst: r.path()?,
+                read_only: r.bool()?,
+                devices: r.bool()?,
+            },
+            1 => RootOp::Tmpfs {
+                dst: r.path()?,
+                mode: r.u32()?,
+                size: match r.opt()? {
+                    None => None,
+                    Some(b) => Some(u64::from_le_bytes(
+                        <[u8; 8]>::try_from(&b[..]).map_err(|_| "bad tmpfs size")?,
+                    )),
+                },
+            },
+            2 => RootOp::Proc { dst: r.path()? },
+            3 => RootOp::Dev { dst: r.path()? },
+            4 => RootOp::Mqueue { dst: r.path()? },
+            5 => RootOp::Symlink {
+                target: r.os()?,
+                dst: r.path()?,
+            },
+            6 => RootOp::Dir {
+                dst: r.path()?,
+                mode: r.u32()?,
+            },
+            7 => RootOp::File {
+                dst: r.path()?,
+                data: r.bytes()?,
+                mode: r.u32()?,
+            },
+            8 => RootOp::BindData {
+                dst: r.path()?,
+                data: r.bytes()?,
+                mode: r.u32()?,
+                read_only: r.bool()?,
+            },
+            9 => RootOp::Chmod {
+                dst: r.path()?,
+                mode: r.u32()?,
+            },
+            10 => RootOp::RemountRo { dst: r.path()? },
+            n => return Err(format!("bad root operation {n}")),
+        })
+    })?;
+    Ok(Some(Built {
+        ops,
+        chdir_fallback: r.opt()?.map(OsString::from_vec),
+        argv0: r.opt()?.map(OsString::from_vec),
+        lock_files: r.list(|r| r.os())?,
+        new_session: r.bool()?,
+        seccomp: r.list(|r| r.bytes())?,
+    }))
 }
 
 fn encode_tmpfs(w: &mut Writer, tmpfs: &[Tmpfs]) {
@@ -857,6 +1012,7 @@ pub fn decode_plan(buf: &[u8]) -> std::result::Result<Plan, String> {
         n => return Err(format!("bad proxy tag {n}")),
     };
     let host_mode = r.bool()?;
+    let built = decode_built(&mut r)?;
     r.end()?;
     Ok(Plan {
         rootfs,
@@ -889,6 +1045,7 @@ pub fn decode_plan(buf: &[u8]) -> std::result::Result<Plan, String> {
         pty,
         subids,
         host_mode,
+        built,
     })
 }
 
@@ -1147,8 +1304,82 @@ mod tests {
                 allow_paths: allow_paths.into_iter().map(|(a, p)| ([PathAccess::Read, PathAccess::Write, PathAccess::Exec][a as usize], p.into())).collect(),
                 connect_ports,
                 host_mode,
+                built: None,
             }
         }
+    }
+
+    /// A built root (the bwrap front end) comes back as it went: every
+    /// kind of operation, in its order, and the process's settings.
+    #[test]
+    fn a_built_root_round_trips() {
+        let mut a = crate::plan::RunArgs::new("/");
+        a.built = Some(Built {
+            ops: vec![
+                RootOp::Bind {
+                    src: "/usr".into(),
+                    dst: "/usr".into(),
+                    read_only: true,
+                    devices: false,
+                },
+                RootOp::Bind {
+                    src: "/".into(),
+                    dst: "/".into(),
+                    read_only: false,
+                    devices: true,
+                },
+                RootOp::Tmpfs {
+                    dst: "/tmp".into(),
+                    mode: 0o1777,
+                    size: Some(1 << 20),
+                },
+                RootOp::Tmpfs {
+                    dst: "/run".into(),
+                    mode: 0o755,
+                    size: None,
+                },
+                RootOp::Proc {
+                    dst: "/proc".into(),
+                },
+                RootOp::Dev { dst: "/dev".into() },
+                RootOp::Mqueue {
+                    dst: "/dev/mqueue".into(),
+                },
+                RootOp::Symlink {
+                    target: "usr/lib".into(),
+                    dst: "/lib".into(),
+                },
+                RootOp::Dir {
+                    dst: "/var/tmp".into(),
+                    mode: 0o1741,
+                },
+                RootOp::File {
+                    dst: "/etc/x".into(),
+                    data: b"a\0b".to_vec(),
+                    mode: 0o640,
+                },
+                RootOp::BindData {
+                    dst: "/etc/y".into(),
+                    data: vec![],
+                    mode: 0o600,
+                    read_only: true,
+                },
+                RootOp::Chmod {
+                    dst: "/var".into(),
+                    mode: 0o700,
+                },
+                RootOp::RemountRo { dst: "/".into() },
+            ],
+            chdir_fallback: Some("/home/u".into()),
+            argv0: Some("sh".into()),
+            lock_files: vec!["/tmp/lock".into()],
+            new_session: true,
+            seccomp: vec![vec![6, 0, 0, 0, 0, 0, 0xff, 0x7f]],
+        });
+        let (plan, _) = Plan::from_args(a, None).unwrap();
+        assert_eq!(decode_plan(&encode_plan(&plan)).unwrap(), plan);
+        let enc = encode_plan(&plan);
+        assert!(decode_plan(&enc[..enc.len() - 1]).is_err());
     }
 
     /// The one wire format of an Error, as `sandbox run`'s stage,

@@ -687,6 +687,16 @@ impl Child {
         self.running.as_ref().is_some_and(|r| r.host_mode())
     }
 
+    /// The sandbox's namespaces (bubblewrap's names, inode numbers), read
+    /// at clone; empty unless the run asked (`RunArgs::namespace_ids`).
+    #[doc(hidden)]
+    pub fn namespaces(&self) -> Vec<(&'static str, u64)> {
+        self.running
+            .as_ref()
+            .map(|r| r.namespaces().to_vec())
+            .unwrap_or_default()
+    }
+
     /// Kill the whole sandbox (SIGKILL to its PID 1 through a pidfd).
     ///
     /// ```no_run

@@ -38,6 +38,8 @@
 // what a run is to be, named/ the named sandboxes, image/ tarballs and OCI
 // layouts as a root, oci/ sandbox-oci (which never imports launch/), sys/
 // the only `unsafe`. The files at the top are shared by all of them.
+#[doc(hidden)]
+pub mod bwrap;
 mod channel;
 mod command;
 #[doc(hidden)]

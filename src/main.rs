@@ -31,6 +31,32 @@ fn main() -> ExitCode {
         }
         return ExitCode::from(sandbox::oci::main(argv.collect()));
     }
+    // Invoked as `bwrap` or `sandbox-bwrap` (the links `make install`
+    // makes), or as `sandbox bwrap ARGS`: bubblewrap's command line
+    // (src/bwrap/, docs/BWRAP.md).
+    let name = std::path::Path::new(&argv0).file_name();
+    let as_bwrap = [Some("bwrap"), Some("sandbox-bwrap")]
+        .iter()
+        .any(|n| name.and_then(|n| n.to_str()) == *n);
+    let mut argv: Vec<_> = argv.collect();
+    let sub = !as_bwrap && argv.first().is_some_and(|a| a == "bwrap");
+    if as_bwrap || sub {
+        if let Err(e) = refuse_privilege() {
+            e.report();
+            return ExitCode::from(sandbox::bwrap::EXIT_FAILURE);
+        }
+        if sub {
+            argv.remove(0);
+        }
+        return ExitCode::from(sandbox::bwrap::main(
+            if sub {
+                std::ffi::OsStr::new("bwrap")
+            } else {
+                &argv0
+            },
+            argv,
+        ));
+    }
     if let Err(e) = refuse_privilege() {
         e.report();
         return ExitCode::from(e.exit);

@@ -37,8 +37,13 @@ fn options() -> Vec<String> {
 }
 
 fn make(target: &str, prefix: &Path) -> Output {
+    make_with(target, prefix, &[])
+}
+
+fn make_with(target: &str, prefix: &Path, vars: &[&str]) -> Output {
     let out = Command::new("make")
         .args(["-s", target])
+        .args(vars)
         .arg(format!("PREFIX={}", prefix.display()))
         .arg(format!("BIN={BIN}"))
         // Never the machine's own /etc/apparmor.d from a test: the
@@ -75,6 +80,11 @@ impl Installed {
     /// skipped, with the reason) where there is no make or no source tree
     /// (the kernel-matrix guest has neither).
     fn new(test: &str) -> Option<Installed> {
+        Self::with(test, &[])
+    }
+
+    /// `new`, with make variables (`BWRAP_LINK=1`).
+    fn with(test: &str, vars: &[&str]) -> Option<Installed> {
         let tree = Path::new(env!("CARGO_MANIFEST_DIR")).join("Makefile");
         if !tree.is_file() || !has("make") {
             skip(
@@ -86,7 +96,7 @@ impl Installed {
         }
         let dir = tempfile::tempdir().unwrap();
         let prefix = dir.path().join("usr");
-        make("install-files", &prefix);
+        make_with("install-files", &prefix, vars);
         Some(Installed { _dir: dir, prefix })
     }
 
@@ -97,9 +107,10 @@ impl Installed {
     }
 }
 
-const FILES: [&str; 9] = [
+const FILES: [&str; 10] = [
     "bin/sandbox",
     "bin/sandbox-oci",
+    "bin/sandbox-bwrap",
     "share/man/man1/sandbox.1",
     "share/bash-completion/completions/sandbox",
     "share/zsh/site-functions/_sandbox",
@@ -131,6 +142,17 @@ fn install_and_uninstall() {
         "{}",
         text(&out.stdout)
     );
+    // So is the bubblewrap front end; no `bwrap` unless asked for.
+    let out = Command::new(inst.file("bin/sandbox-bwrap"))
+        .arg("--version")
+        .output()
+        .unwrap();
+    assert!(
+        text(&out.stdout).starts_with("bubblewrap "),
+        "{}",
+        text(&out.stdout)
+    );
+    assert!(!inst.prefix.join("bin/bwrap").exists());
     // What is installed is what the binary prints.
     let page = std::fs::read_to_string(inst.file("share/man/man1/sandbox.1")).unwrap();
     let printed = Command::new(BIN).arg("man").output().unwrap();
@@ -197,6 +219,28 @@ fn installed_profiles_are_found_by_name() {
         listed.contains("build             (built-in)")
             && !listed.contains(&*dir.to_string_lossy()),
         "{listed}"
+    );
+}
+
+/// `make install BWRAP_LINK=1`: `bwrap` under PREFIX is our front end
+/// (its help names it so); uninstall removes it. Control: without the
+/// variable there is none (install_and_uninstall).
+fn bwrap_link_on_request() {
+    let Some(inst) = Installed::with("bwrap_link_on_request", &["BWRAP_LINK=1"]) else {
+        return;
+    };
+    let bwrap = inst.file("bin/bwrap");
+    let out = Command::new(&bwrap).arg("--help").output().unwrap();
+    let help = text(&out.stdout);
+    assert!(
+        help.starts_with(&format!("usage: {}", bwrap.display()))
+            && help.contains("bubblewrap-compatible front end"),
+        "{help}"
+    );
+    make("uninstall", &inst.prefix);
+    assert!(
+        !inst.prefix.join("bin/bwrap").exists(),
+        "bwrap left by make uninstall"
     );
 }
 
@@ -566,6 +610,7 @@ tests![
     install_into_an_unwritable_prefix_says_what_to_do,
     install_and_uninstall,
     installed_profiles_are_found_by_name,
+    bwrap_link_on_request,
     man_renders_the_page,
     bash_loads_the_completion,
     zsh_and_fish_parse_the_completions,

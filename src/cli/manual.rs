@@ -401,6 +401,13 @@ pub fn man_page() -> String {
          notice naming what was lost and why; --userns require fails instead, with the \
          fix. sandbox doctor names the cause.",
     ));
+    m.push_str(&paragraphs(
+        "Called sandbox-bwrap or bwrap (the links make install makes), or run as \
+         `sandbox bwrap ARGS`, the binary takes bubblewrap's command line instead: \
+         a root built from the operations given, in their order, and the command \
+         run as bubblewrap runs it; an option it does not support fails with exit \
+         1 (docs/BWRAP.md).",
+    ));
 
     m.push_str(".SH COMMANDS\n");
     for (name, what) in COMMANDS {

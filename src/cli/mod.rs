@@ -2723,6 +2723,8 @@ mod tests {
                 id_map, userns,
                 seccomp_profile: seccomp_profile.map(Into::into),
                 report_denials,
+                built: None,
+                namespace_ids: false,
             }
         }
     }

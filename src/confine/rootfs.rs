@@ -27,13 +27,13 @@
 use std::ffi::OsStr;
 use std::fs;
 use std::os::fd::{AsFd, OwnedFd};
-use std::os::unix::fs::symlink;
+use std::os::unix::fs::PermissionsExt;
 use std::path::{Path, PathBuf};
 use std::rc::Rc;
 
 use crate::channel::ReportSender;
 use crate::confine::walk::{
-    check_null, existing, fd_path, mask_at, remount, set_attrs, Links, Target,
+    check_null, existing, fd_path, mask_at, refuse, remount, set_attrs, Links, Make, Target,
 };
 use crate::error::{Context, Error, Result};
 use crate::plan::Plan;
@@ -107,6 +107,9 @@ fn open_bind_source(src: &Path, via_symlink: bool) -> Result<OwnedFd> {
 }
 
 pub fn setup(plan: &Plan, report: &ReportSender) -> Result<bool> {
+    if let Some(b) = &plan.built {
+        return setup_built(plan, b);
+    }
     // (1) Nothing below may propagate back to the host's mount table.
     sys::mount(
         None,
@@ -379,13 +382,18 @@ const PROC_READ_ONLY: &[&str] = &[
 /// name in its root, looked up from a held fd of it.
 fn mask_proc(root: &OwnedFd, null: &OwnedFd) -> Result<()> {
     let proc = target(root, Path::new("/proc"), true, Links::Refuse)?.open()?;
+    mask_proc_in(&proc, null)
+}
+
+/// The masks and read-only binds in the procfs held by `proc`.
+fn mask_proc_in(proc: &OwnedFd, null: &OwnedFd) -> Result<()> {
     for p in PROC_MASKED {
-        if let Some((t, is_dir)) = proc_entry(&proc, p)? {
+        if let Some((t, is_dir)) = proc_entry(proc, p)? {
             mask_at(&t, is_dir, null)?;
         }
     }
     for p in PROC_READ_ONLY {
-        if let Some((t, _)) = proc_entry(&proc, p)? {
+        if let Some((t, _)) = proc_entry(proc, p)? {
             let here = t.open()?;
             bind(&here, &t, true)?;
         }
@@ -473,12 +481,16 @@ fn mask_sys_submounts(root: &OwnedFd, null: &OwnedFd) -> Result<()> {
 }
 
 fn pivot() -> Result<()> {
-    std::env::set_current_dir(NEW_ROOT).ctx("chdir", NEW_ROOT)?;
+    pivot_into(NEW_ROOT)
+}
+
+fn pivot_into(new_root: &str) -> Result<()> {
+    std::env::set_current_dir(new_root).ctx("chdir", new_root)?;
     // pivot_root wants new_root not shared: it is under the tree we made
     // private in step 1.
     // With new_root == put_old the old root ends up mounted on top of the new
     // one; detaching "." then removes it. Ref: pivot_root(2) NOTES
-    sys::pivot_root(OsStr::new("."), OsStr::new(".")).ctx("pivot_root", NEW_ROOT)?;
+    sys::pivot_root(OsStr::new("."), OsStr::new(".")).ctx("pivot_root", new_root)?;
     sys::umount2(OsStr::new("."), libc::MNT_DETACH).ctx("detach the old root", "/")?;
     std::env::set_current_dir("/").ctx("chdir", "/")
 }
@@ -487,9 +499,21 @@ fn pivot() -> Result<()> {
 /// devpts instance, /dev/shm and the fd links. The tmpfs is ours and
 /// starts empty, so below it plain names in a held fd of it are safe.
 fn mount_dev(root: &OwnedFd, src: &Sources, shm_size: u64) -> Result<()> {
+    let t = target(root, Path::new("/dev"), true, Links::Refuse)?;
+    mount_dev_at(&t, &src.devices, src.console.as_ref(), shm_size, false)
+}
+
+/// `mount_dev` at the mount point `t`; `core`: a /dev/core link to
+/// /proc/kcore too (bubblewrap's --dev has one).
+fn mount_dev_at(
+    t: &Target,
+    devices: &[(&'static str, OwnedFd)],
+    console: Option<&OwnedFd>,
+    shm_size: u64,
+    core: bool,
+) -> Result<()> {
     // nodev on the tmpfs too: each node is its own bind mount, which keeps
     // the host's "dev" for that one node only.
-    let t = target(root, Path::new("/dev"), true, Links::Refuse)?;
     t.mount(
         Some(OsStr::new("tmpfs")),
         Some("tmpfs"),
@@ -502,8 +526,8 @@ fn mount_dev(root: &OwnedFd, src: &Sources, shm_size: u64) -> Result<()> {
     let dev = Rc::new(t.open()?);
     // Nodes cannot be created in a user namespace (mknod needs the initial
     // namespace's CAP_MKNOD), so bind the host's onto empty files.
-    let mut nodes: Vec<(&str, &OwnedFd)> = src.devices.iter().map(|(n, fd)| (*n, fd)).collect();
-    if let Some(tty) = &src.console {
+    let mut nodes: Vec<(&str, &OwnedFd)> = devices.iter().map(|(n, fd)| (*n, fd)).collect();
+    if let Some(tty) = console {
         nodes.push(("console", tty));
     }
     for (name, fd) in &nodes {
@@ -559,14 +583,20 @@ fn mount_dev(root: &OwnedFd, src: &Sources, shm_size: u64) -> Result<()> {
         Some(&tmpfs_opts("1777", shm_size)),
         "mount tmpfs",
     )?;
+    let core = core.then_some(("core", "/proc/kcore"));
     for (link, target) in [
-        ("/dev/ptmx", "pts/ptmx"),
-        ("/dev/fd", "/proc/self/fd"),
-        ("/dev/stdin", "/proc/self/fd/0"),
-        ("/dev/stdout", "/proc/self/fd/1"),
-        ("/dev/stderr", "/proc/self/fd/2"),
-    ] {
-        symlink(target, link).ctx("create symlink", link)?;
+        ("ptmx", "pts/ptmx"),
+        ("fd", "/proc/self/fd"),
+        ("stdin", "/proc/self/fd/0"),
+        ("stdout", "/proc/self/fd/1"),
+        ("stderr", "/proc/self/fd/2"),
+    ]
+    .into_iter()
+    .chain(core)
+    {
+        // In the tmpfs held, by name: nothing here resolves a path.
+        sys::symlinkat(OsStr::new(target), dev.as_fd(), OsStr::new(link))
+            .ctx("create symlink", format!("/dev/{link}"))?;
     }
     Ok(())
 }
@@ -624,12 +654,24 @@ fn mount_tmpfs(at: &Path, opts: &str) -> Result<()> {
 /// Bind a source (held as an fd) onto a mount point, and set nosuid, nodev
 /// (and read-only) on it and everything under it.
 fn bind(src: &OwnedFd, t: &Target, read_only: bool) -> Result<()> {
+    bind_with(src, t, read_only, true)
+}
+
+/// `bind`, with device nodes on it usable unless `nodev` (bwrap's
+/// `--dev-bind`).
+fn bind_with(src: &OwnedFd, t: &Target, read_only: bool, nodev: bool) -> Result<()> {
     let step = if read_only { "bind read-only" } else { "bind" };
     let from = fd_path(src);
     t.mount(Some(&from), None, libc::MS_BIND | libc::MS_REC, None, step)?;
     let attrs = if read_only { sys::MOUNT_ATTR_RDONLY } else { 0 };
+    let attrs = attrs
+        | if nodev {
+            NOSUID_NODEV
+        } else {
+            sys::MOUNT_ATTR_NOSUID
+        };
     let mounted = t.open()?;
-    match sys::mount_setattr(&fd_path(&mounted), true, attrs | NOSUID_NODEV) {
+    match sys::mount_setattr(&fd_path(&mounted), true, attrs) {
         Err(e) if e.raw_os_error() == Some(libc::ENOSYS) => {
             // Before 5.12 a remount reaches only the top mount, so a
             // recursive bind would keep writable submounts: bind without
@@ -637,7 +679,7 @@ fn bind(src: &OwnedFd, t: &Target, read_only: bool) -> Result<()> {
             sys::umount2(&fd_path(&mounted), libc::MNT_DETACH).ctx(step, t.shown())?;
             drop(mounted);
             t.mount(Some(&from), None, libc::MS_BIND, None, step)?;
-            remount(&fd_path(&t.open()?), attrs | NOSUID_NODEV).ctx(step, t.shown())
+            remount(&fd_path(&t.open()?), attrs).ctx(step, t.shown())
         }
         other => other.ctx(step, t.shown()),
     }
@@ -657,4 +699,277 @@ fn read_only_hint(e: Error) -> Error {
     } else {
         e
     }
+}
+
+// ---- A root built from operations (the bwrap front end) ----
+
+/// The built root's place in the staging tmpfs, once that is our root.
+const BUILT_ROOT: &str = "/newroot";
+
+/// A root built from `b.ops` on an empty tmpfs, in their order
+/// (docs/BWRAP.md). Host sources are opened first, while the host's tree
+/// is our root; then a staging tmpfs becomes the root with the host's
+/// tree below it at /oldroot, so that no mount of ours lies over any of
+/// the host's paths (a recursive bind of the host's / shows its real
+/// /tmp); the root is a tmpfs at /newroot there, each mount point found
+/// or made by the one walk inside it, each mount made on a held fd; last,
+/// pivot_root into it and the staging root with the host's tree detached.
+fn setup_built(plan: &Plan, b: &crate::plan::Built) -> Result<bool> {
+    use crate::plan::RootOp;
+    sys::mount(
+        None,
+        OsStr::new("/"),
+        None,
+        libc::MS_REC | libc::MS_PRIVATE,
+        None,
+    )
+    .ctx("make mounts private", "/")?;
+    // Bind sources: symlinks followed, as bubblewrap does.
+    let mut sources = Vec::new();
+    for op in &b.ops {
+        sources.push(match op {
+            RootOp::Bind { src, .. } => {
+                Some(o_path(src, 0).ctx("open bind source", src.display())?)
+            }
+            _ => None,
+        });
+    }
+    let wants = |f: fn(&RootOp) -> bool| b.ops.iter().any(f);
+    let devices: Vec<(&'static str, OwnedFd)> = if wants(|o| matches!(o, RootOp::Dev { .. })) {
+        DEVICES
+            .iter()
+            .map(|d| {
+                let p = Path::new("/dev").join(d);
+                o_path(&p, 0)
+                    .ctx("open device", p.display())
+                    .map(|fd| (*d, fd))
+            })
+            .collect::<Result<_>>()?
+    } else {
+        Vec::new()
+    };
+    let null = if wants(|o| matches!(o, RootOp::Proc { .. })) {
+        let fd = o_path(Path::new("/dev/null"), 0).ctx("open device", "/dev/null")?;
+        Some(check_null(fd, "/dev/null")?)
+    } else {
+        None
+    };
+    let console = match plan.stdio {
+        crate::plan::StdioMode::Inherit => controlling_tty(),
+        crate::plan::StdioMode::Relay => None,
+    };
+
+    // The staging root, the host's tree below it.
+    mount_tmpfs(Path::new(STAGING), &tmpfs_opts("0755", plan.sizes.root))?;
+    fs::create_dir(Path::new(STAGING).join("oldroot")).ctx("create directory", "oldroot")?;
+    std::env::set_current_dir(STAGING).ctx("chdir", STAGING)?;
+    sys::pivot_root(OsStr::new("."), OsStr::new("oldroot")).ctx("pivot_root", STAGING)?;
+    std::env::set_current_dir("/").ctx("chdir", "/")?;
+    // /proc/self/fd/N (how every mount below names its fds) through the
+    // host's procfs.
+    std::os::unix::fs::symlink("oldroot/proc", "/proc").ctx("create symlink", "/proc")?;
+    let staging = Rc::new(o_path(Path::new("/"), libc::O_DIRECTORY).ctx("open", "/")?);
+    fs::create_dir(BUILT_ROOT).ctx("create the new root", BUILT_ROOT)?;
+    mount_tmpfs(Path::new(BUILT_ROOT), "mode=0755")?;
+    let open_root = || o_path(Path::new(BUILT_ROOT), libc::O_DIRECTORY).ctx("open", BUILT_ROOT);
+    let mut root = open_root()?;
+    let walk_to = |root: &OwnedFd, dst: &Path, make: Make, mode: u32| {
+        crate::confine::walk::target_made(root, dst, make, Links::ResolveInside, mode)
+    };
+    let chmod = |fd: &OwnedFd, mode: u32, shown: &Path| {
+        fs::set_permissions(fd_path(fd), fs::Permissions::from_mode(mode))
+            .ctx("chmod", shown.display())
+    };
+    for (i, (op, src)) in b.ops.iter().zip(&sources).enumerate() {
+        match op {
+            RootOp::Bind {
+                dst,
+                read_only,
+                devices,
+                ..
+            } => {
+                let src = src.as_ref().expect("opened above");
+                if dst == Path::new("/") {
+                    let t = Target::in_dir(
+                        &staging,
+                        OsStr::new("newroot"),
+                        "/".into(),
+                        None,
+                        libc::S_IFDIR,
+                    );
+                    bind_with(src, &t, *read_only, !devices)?;
+                    root = open_root()?;
+                    continue;
+                }
+                let is_dir = fs::metadata(fd_path(src)).is_ok_and(|m| m.is_dir());
+                let make = if is_dir { Make::Dir } else { Make::File };
+                let (t, made) = walk_to(&root, dst, make, 0o755)?;
+                if made && !is_dir {
+                    chmod(&t.checked()?, 0o444, dst)?;
+                }
+                bind_with(src, &t, *read_only, !devices)?;
+            }
+            RootOp::Tmpfs { dst, mode, size } => {
+                let opts = match size {
+                    Some(n) => format!("mode={mode:o},size={n}"),
+                    None => format!("mode={mode:o}"),
+                };
+                in_root_or(&staging, &root, dst, walk_to)?.mount(
+                    Some(OsStr::new("tmpfs")),
+                    Some("tmpfs"),
+                    libc::MS_NOSUID | libc::MS_NODEV,
+                    Some(&opts),
+                    "mount tmpfs",
+                )?;
+                if dst == Path::new("/") {
+                    root = open_root()?;
+                }
+            }
+            RootOp::Proc { dst } => {
+                let t = walk_to(&root, dst, Make::Dir, 0o755)?.0;
+                t.mount(
+                    Some(OsStr::new("proc")),
+                    Some("proc"),
+                    libc::MS_NOSUID | libc::MS_NODEV | libc::MS_NOEXEC,
+                    None,
+                    "mount proc",
+                )
+                .map_err(proc_hint)?;
+                mask_proc_in(&t.open()?, null.as_ref().expect("opened above"))?;
+            }
+            RootOp::Dev { dst } => {
+                let t = walk_to(&root, dst, Make::Dir, 0o755)?.0;
+                mount_dev_at(&t, &devices, console.as_ref(), plan.sizes.shm, true)?;
+            }
+            RootOp::Mqueue { dst } => {
+                walk_to(&root, dst, Make::Dir, 0o755)?.0.mount(
+                    Some(OsStr::new("mqueue")),
+                    Some("mqueue"),
+                    libc::MS_NOSUID | libc::MS_NODEV | libc::MS_NOEXEC,
+                    None,
+                    "mount mqueue",
+                )?;
+            }
+            RootOp::Symlink { target: to, dst } => {
+                let (dir, name) = parent_in_root(&root, dst, 0o755)?;
+                match sys::symlinkat(to, dir.as_fd(), name) {
+                    Err(e) if e.raw_os_error() == Some(libc::EEXIST) => {
+                        // There already, to the same place: bubblewrap
+                        // takes that as done.
+                        if sys::readlinkat(dir.as_fd(), name).ok().as_deref()
+                            != Some(to.as_os_str())
+                        {
+                            return Err(e).ctx("create symlink", dst.display());
+                        }
+                    }
+                    other => other.ctx("create symlink", dst.display())?,
+                }
+            }
+            RootOp::Dir { dst, mode } => {
+                if dst == Path::new("/") {
+                    continue;
+                }
+                let (t, made) = walk_to(&root, dst, Make::Dir, crate::plan::parent_mode(*mode))?;
+                if made {
+                    chmod(&t.checked()?, *mode, dst)?;
+                }
+            }
+            RootOp::File { dst, data, mode } => {
+                let (dir, name) = parent_in_root(&root, dst, 0o755)?;
+                let flags = libc::O_CREAT | libc::O_TRUNC | libc::O_WRONLY | libc::O_NOFOLLOW;
+                let mut f = fs::File::from(
+                    sys::openat(dir.as_fd(), name, flags).ctx("create file", dst.display())?,
+                );
+                std::io::Write::write_all(&mut f, data).ctx("write", dst.display())?;
+                f.set_permissions(fs::Permissions::from_mode(*mode))
+                    .ctx("chmod", dst.display())?;
+            }
+            RootOp::BindData {
+                dst,
+                data,
+                mode,
+                read_only,
+            } => {
+                // The data in a file of the staging tmpfs, bound onto dst.
+                let name = format!("bind-data-{i}");
+                let flags = libc::O_CREAT | libc::O_EXCL | libc::O_RDWR | libc::O_NOFOLLOW;
+                let mut f = fs::File::from(
+                    sys::openat(staging.as_fd(), OsStr::new(&name), flags)
+                        .ctx("create file", &name)?,
+                );
+                std::io::Write::write_all(&mut f, data).ctx("write", &name)?;
+                f.set_permissions(fs::Permissions::from_mode(*mode))
+                    .ctx("chmod", &name)?;
+                let held = OwnedFd::from(f);
+                let (t, _) = walk_to(&root, dst, Make::File, 0o755)?;
+                bind(&held, &t, *read_only)?;
+            }
+            RootOp::Chmod { dst, mode } => {
+                let t = existing_in_root(&root, dst)?;
+                chmod(&t.open()?, *mode, dst)?;
+            }
+            RootOp::RemountRo { dst } => {
+                let fd = if dst == Path::new("/") {
+                    open_root()?
+                } else {
+                    existing_in_root(&root, dst)?.open()?
+                };
+                set_attrs(&fd, sys::MOUNT_ATTR_RDONLY).ctx("remount read-only", dst.display())?;
+            }
+        }
+    }
+    drop(root);
+    drop(staging);
+    // /newroot becomes the root; the staging root, with the host's tree
+    // below it, is detached.
+    pivot_into(BUILT_ROOT)?;
+    Ok(true)
+}
+
+/// The mount point `dst` in the built root (made as a directory), or the
+/// root itself for `/`.
+fn in_root_or(
+    staging: &Rc<OwnedFd>,
+    root: &OwnedFd,
+    dst: &Path,
+    walk_to: impl Fn(&OwnedFd, &Path, Make, u32) -> Result<(Target, bool)>,
+) -> Result<Target> {
+    if dst == Path::new("/") {
+        return Ok(Target::in_dir(
+            staging,
+            OsStr::new("newroot"),
+            "/".into(),
+            None,
+            libc::S_IFDIR,
+        ));
+    }
+    Ok(walk_to(root, dst, Make::Dir, 0o755)?.0)
+}
+
+/// What is at `dst` in the built root; missing is an error.
+fn existing_in_root(root: &OwnedFd, dst: &Path) -> Result<Target> {
+    existing(root, dst, Links::ResolveInside)?
+        .ok_or_else(|| Error::errno("find", Some(dst.display().to_string()), libc::ENOENT))
+}
+
+/// The directory that holds `dst` in the built root (found or made, with
+/// `mode`), and `dst`'s last name.
+fn parent_in_root<'a>(root: &OwnedFd, dst: &'a Path, mode: u32) -> Result<(OwnedFd, &'a OsStr)> {
+    let name = dst
+        .file_name()
+        .ok_or_else(|| refuse(&dst.display().to_string(), "is the root itself"))?;
+    let parent = dst.parent().unwrap_or(Path::new("/"));
+    let dir = if parent == Path::new("/") {
+        sys::openat(
+            root.as_fd(),
+            OsStr::new("."),
+            libc::O_PATH | libc::O_DIRECTORY,
+        )
+        .ctx("open", "/")?
+    } else {
+        crate::confine::walk::target_made(root, parent, Make::Dir, Links::ResolveInside, mode)?
+            .0
+            .open()?
+    };
+    Ok((dir, name))
 }

@@ -158,17 +158,40 @@ const MAX_LINKS: u32 = 40;
 /// by `root`) as a directory or an empty file (see the module's comment).
 pub fn target(root: &OwnedFd, path: &Path, dir: bool, links: Links) -> Result<Target> {
     let make = if dir { Make::Dir } else { Make::File };
-    Ok(walk(root, path, make, links)?.expect("made when missing"))
+    Ok(walk(root, path, make, links, 0o755)?
+        .expect("made when missing")
+        .0)
+}
+
+/// `target`, with the directories it makes given `dir_mode` (less the
+/// umask), and whether it made the last component itself (the caller
+/// then sets its mode: a root built by the bwrap front end).
+pub fn target_made(
+    root: &OwnedFd,
+    path: &Path,
+    make: Make,
+    links: Links,
+    dir_mode: u32,
+) -> Result<(Target, bool)> {
+    Ok(walk(root, path, make, links, dir_mode)?.expect("made when missing"))
 }
 
 /// What is at `path` inside the root, if anything: None when a component
 /// is missing (or not a directory). Nothing is created.
 pub fn existing(root: &OwnedFd, path: &Path, links: Links) -> Result<Option<Target>> {
-    walk(root, path, Make::Nothing, links)
+    Ok(walk(root, path, Make::Nothing, links, 0o755)?.map(|(t, _)| t))
 }
 
-fn walk(root: &OwnedFd, path: &Path, make: Make, links: Links) -> Result<Option<Target>> {
+fn walk(
+    root: &OwnedFd,
+    path: &Path,
+    make: Make,
+    links: Links,
+    dir_mode: u32,
+) -> Result<Option<(Target, bool)>> {
     let mut w = Walk {
+        dir_mode,
+        made_last: false,
         given: path.display().to_string(),
         stack: vec![(open_dir(root).ctx("open", "/")?, OsString::new())],
         pending: path
@@ -189,7 +212,7 @@ fn walk(root: &OwnedFd, path: &Path, make: Make, links: Links) -> Result<Option<
             (Make::File, true) => Some(false),
             _ => Some(true),
         };
-        let Some(fd) = w.open_or_create(&name, &shown, want)? else {
+        let Some(fd) = w.open_or_create(&name, &shown, want, last)? else {
             return Ok(None);
         };
         let mode = sys::fstat(fd.as_fd())
@@ -199,7 +222,10 @@ fn walk(root: &OwnedFd, path: &Path, make: Make, links: Links) -> Result<Option<
         if mode == libc::S_IFLNK {
             w.follow(&name, &shown, last)?;
         } else if last {
-            return w.finish(fd, mode, make, name, shown).map(Some);
+            let made = w.made_last;
+            return w
+                .finish(fd, mode, make, name, shown)
+                .map(|t| Some((t, made)));
         } else if mode != libc::S_IFDIR {
             if make == Make::Nothing {
                 return Ok(None);
@@ -224,6 +250,10 @@ fn open_dir(fd: &OwnedFd) -> std::io::Result<OwnedFd> {
 /// popped) and the names still to look up, symlink targets spliced in
 /// front.
 struct Walk {
+    /// The mode of the directories made (less the umask).
+    dir_mode: u32,
+    /// Whether the last component was made by this walk.
+    made_last: bool,
     given: String,
     stack: Vec<(OwnedFd, OsString)>,
     pending: VecDeque<OsString>,
@@ -265,10 +295,11 @@ impl Walk {
     /// symlink; a missing one is made when `make` says what (a directory,
     /// or an empty file), else None.
     fn open_or_create(
-        &self,
+        &mut self,
         name: &OsStr,
         shown: &str,
         make: Option<bool>,
+        last: bool,
     ) -> Result<Option<OwnedFd>> {
         let cur = self.cur();
         match sys::openat(cur.as_fd(), name, libc::O_PATH | libc::O_NOFOLLOW) {
@@ -280,7 +311,7 @@ impl Walk {
             return Ok(None);
         };
         let made = if as_dir {
-            sys::mkdirat(cur.as_fd(), name, 0o755)
+            sys::mkdirat(cur.as_fd(), name, self.dir_mode)
         } else {
             let flags = libc::O_CREAT | libc::O_EXCL | libc::O_NOFOLLOW | libc::O_WRONLY;
             sys::openat(cur.as_fd(), name, flags).map(drop)
@@ -289,8 +320,10 @@ impl Walk {
             Err(e) if e.raw_os_error() != Some(libc::EEXIST) => {
                 return Err(e).ctx("create mount point", shown)
             }
+            Ok(()) if last => self.made_last = true,
             _ => {}
         }
+        let cur = self.cur();
         sys::openat(cur.as_fd(), name, libc::O_PATH | libc::O_NOFOLLOW)
             .ctx("open mount point", shown)
             .map(Some)

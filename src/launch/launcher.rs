@@ -143,6 +143,8 @@ impl Notices {
 /// A sandbox that has been released and runs: wait for it, or kill it.
 pub struct Running {
     pid: pid_t,
+    /// `namespace_ids`, when the plan asked (`Supervision::namespace_ids`).
+    namespaces: Vec<(&'static str, u64)>,
     /// Signals through it can never reach a process that reused the pid;
     /// readable once the sandbox's PID 1 has ended. None before Linux 5.3.
     pidfd: Option<OwnedFd>,
@@ -191,6 +193,7 @@ pub fn spawn(plan: &Plan, supervision: &Supervision, opts: Options) -> Result<Ru
     match launch(plan, supervision, opts.forward_signals, &mut notices) {
         Ok(s) => Ok(Running {
             pid: s.pid,
+            namespaces: s.namespaces,
             pidfd: s.pidfd,
             guard: s.guard,
             cgroup: s.cgroup,
@@ -334,6 +337,7 @@ fn launch(
 /// What `start` leaves running.
 struct Started {
     pid: pid_t,
+    namespaces: Vec<(&'static str, u64)>,
     pidfd: Option<OwnedFd>,
     guard: Option<Guard>,
     cgroup: Option<Cgroup>,
@@ -383,6 +387,13 @@ fn start(
     // ---- Launcher, on the host, unprivileged ----
     let mut p = prepare(plan, supervision, forward_signals, notices, host, say)?;
     let (pid, in_cgroup) = clone_child(plan, &mut p, host)?;
+    // The clone child waits for the release: its namespaces are the
+    // sandbox's, and it is still there to be read.
+    let namespaces = if supervision.namespace_ids {
+        namespace_ids(pid, plan.share_net)
+    } else {
+        Vec::new()
+    };
 
     // ---- Launcher, after clone; the child waits for the release ----
     // The child's ends, closed by name: the report pipe reads EOF only
@@ -426,6 +437,7 @@ fn start(
             Ok(Started {
                 proxy,
                 pid,
+                namespaces,
                 pidfd,
                 guard,
                 cgroup: p.cgroup,
@@ -477,7 +489,9 @@ fn prepare(
 ) -> Result<Prepared> {
     check_stdio()?;
     if say {
-        if !plan.seccomp {
+        // The bwrap front end runs without it by default, as bubblewrap
+        // does (docs/BWRAP.md): no warning there.
+        if !plan.seccomp && plan.built.is_none() {
             notices
                 .say("warning: --seccomp off: the command runs without the default seccomp filter");
         }
@@ -599,7 +613,9 @@ fn clone_child(
     // pasta joins the network namespace through /proc/PID/ns/net as soon
     // as the maps are written: it must exist by then, not be on its way in
     // the clone child (pasta would find the host's).
-    if plan.pasta.is_some() {
+    // The bwrap front end's --info-fd names the sandbox's namespaces, read
+    // at clone: the network one must be the sandbox's by then too.
+    if plan.pasta.is_some() || (plan.built.is_some() && !plan.share_net) {
         flags |= libc::CLONE_NEWNET;
     }
     if host {
@@ -644,6 +660,30 @@ fn clone_child(
         );
     }
     Ok((pid, in_cgroup))
+}
+
+/// The inode numbers of the sandbox's namespaces (as `stat -L
+/// /proc/self/ns/NAME` shows them inside), by bubblewrap's names; the
+/// network's only when it is the sandbox's own.
+fn namespace_ids(pid: pid_t, share_net: bool) -> Vec<(&'static str, u64)> {
+    let mut out = Vec::new();
+    for (key, ns) in [
+        ("cgroup-namespace", "cgroup"),
+        ("ipc-namespace", "ipc"),
+        ("mnt-namespace", "mnt"),
+        ("net-namespace", "net"),
+        ("pid-namespace", "pid"),
+        ("uts-namespace", "uts"),
+    ] {
+        if ns == "net" && share_net {
+            continue;
+        }
+        let path = format!("/proc/{pid}/ns/{ns}");
+        if let Ok(m) = std::fs::metadata(&path) {
+            out.push((key, std::os::unix::fs::MetadataExt::ino(&m)));
+        }
+    }
+    out
 }
 
 /// A clone child not yet released: dropping it kills and reaps it (it
@@ -794,6 +834,12 @@ impl Running {
     /// The sandbox's PID 1, as the host sees it.
     pub fn pid(&self) -> pid_t {
         self.pid
+    }
+
+    /// The sandbox's namespaces as read at clone (bubblewrap's names and
+    /// the inode numbers), when the run asked for them.
+    pub fn namespaces(&self) -> &[(&'static str, u64)] {
+        &self.namespaces
     }
 
     /// SIGKILL to the sandbox's PID 1, which takes the whole PID namespace

@@ -212,7 +212,7 @@ fn stage(plan: &Plan, report: &ReportSender) -> Result<Infallible> {
     // controlling terminal, so /dev/tty cannot reach it, and nothing we do
     // to our process groups touches the caller's. (Under --stdio inherit
     // the sandbox stays in the caller's session, as it used to.)
-    if plan.stdio == StdioMode::Relay {
+    if plan.stdio == StdioMode::Relay || plan.built.as_ref().is_some_and(|b| b.new_session) {
         sys::sigsafe::setsid().ctx_step("start a new session")?;
     }
 
@@ -234,6 +234,14 @@ fn stage(plan: &Plan, report: &ReportSender) -> Result<Infallible> {
         // the sandbox's own by then (confine/rootfs.rs `mount_sys`).
         helper.take().map_or(Ok(()), |h| h.finish(plan, report))?;
     }
+    // A built root (bwrap) may have no /proc of ours: the nested user
+    // namespace's maps are written through this one.
+    let proc_self = match (&plan.built, plan.uid != 0 || plan.gid != 0) {
+        (Some(_), true) => Some(
+            sys::open_path(Path::new("/proc/self"), libc::O_DIRECTORY).ctx("open", "/proc/self")?,
+        ),
+        _ => None,
+    };
     let root_writable = rootfs::setup(plan, report)?;
     helper.take().map_or(Ok(()), |h| h.finish(plan, report))?;
     // In the sandbox's network namespace now: the proxy's listening
@@ -247,15 +255,27 @@ fn stage(plan: &Plan, report: &ReportSender) -> Result<Infallible> {
     if let Some(pasta) = &plan.pasta {
         crate::confine::net::write_etc(pasta, &plan.hostname)?;
     }
-    let env = environment(plan, rootfs_home(plan.uid, report));
+    // A built root (the bwrap front end): the environment is exactly the
+    // one given, PWD set below.
+    let mut env = match plan.built {
+        Some(_) => plan.setenv.clone(),
+        None => environment(plan, rootfs_home(plan.uid, report)),
+    };
     // With subordinate ids mapped, --uid/--gid are ids of this namespace:
     // reached by setresuid as capabilities are dropped, no nested user
     // namespace (docs/DECISIONS.md).
     let switch_to = (plan.uid != 0 || plan.gid != 0).then_some((plan.uid, plan.gid));
     if switch_to.is_some() && plan.subids.is_none() {
-        enter_identity(plan.uid, plan.gid)?;
+        enter_identity(plan.uid, plan.gid, proc_self.as_ref().map(|f| f.as_fd()))?;
     }
-    enter_workdir(&plan.chdir)?;
+    match plan.built.as_ref() {
+        None => enter_workdir(&plan.chdir)?,
+        Some(b) => {
+            let dir = enter_workdir_or(&plan.chdir, b.chdir_fallback.as_deref())?;
+            env.retain(|(k, _)| k != "PWD");
+            env.push(("PWD".into(), dir));
+        }
+    }
 
     // Nothing but 0, 1 and 2 reaches the command: the report pipe closes on
     // exec (that EOF is how the launcher knows the command started), and
@@ -271,6 +291,9 @@ fn stage(plan: &Plan, report: &ReportSender) -> Result<Infallible> {
         sys::set_cloexec(DENIALS_FD, true).ctx_step("mark the denials socket close-on-exec")?;
     }
     sys::set_cloexec(REPORT_FD, true).ctx_step("mark the report pipe close-on-exec")?;
+    if let Some(b) = &plan.built {
+        hold_locks(&b.lock_files)?;
+    }
     // The mask and ignored dispositions survive execve: the launcher
     // blocked the forwarded signals (or its caller's thread had a mask of
     // its own), Rust's runtime ignores SIGPIPE, and a caller may ignore
@@ -312,6 +335,10 @@ fn stage(plan: &Plan, report: &ReportSender) -> Result<Infallible> {
     }
     if plan.seccomp {
         apply_seccomp(plan, denials_sock)?;
+    }
+    // The bwrap front end's --seccomp FD: the caller's own programs.
+    for prog in plan.built.iter().flat_map(|b| &b.seccomp) {
+        seccomp::install_raw(prog)?;
     }
     if plan.init {
         init(report, crate::launch::status::cpu_limit(&plan.limits))?;
@@ -383,7 +410,8 @@ impl SharedLimits {
 
 impl Helper {
     fn start(plan: &Plan, in_thread: bool) -> Result<Helper> {
-        let new_net = !plan.share_net && plan.pasta.is_none();
+        // With pasta or a built root (bwrap), clone made it.
+        let new_net = !plan.share_net && plan.pasta.is_none() && plan.built.is_none();
         let lo = !plan.share_net;
         // Opened here, while the host's /proc is in view: both threads
         // walk from them whatever the main thread's root is by then.
@@ -560,6 +588,39 @@ fn init(report: &ReportSender, cpu_limit: Option<std::time::Duration>) -> Result
     sys::exit_now(code)
 }
 
+/// `--lock-file`: each file opened inside the sandbox and read-locked
+/// (fcntl), the descriptor kept open across the command's exec, so the
+/// lock is held for as long as the command runs (bubblewrap's meaning).
+fn hold_locks(paths: &[OsString]) -> Result<()> {
+    for p in paths {
+        let shown = Path::new(p).display();
+        let f = fs::File::open(p).ctx("open lock file", &shown)?;
+        let fd = OwnedFd::from(f);
+        sys::lock_shared(fd.as_fd()).ctx("lock", &shown)?;
+        sys::set_cloexec(std::os::fd::AsRawFd::as_raw_fd(&fd), false).ctx("lock", &shown)?;
+        // Held by the command from here on: never closed by us.
+        std::mem::forget(fd);
+    }
+    Ok(())
+}
+
+/// The working directory as bubblewrap finds it: `dir`, else `fallback`
+/// (the caller's $HOME), else `/`; `fallback` None: `dir` or fail.
+/// Returns where it went, for PWD.
+fn enter_workdir_or(dir: &OsStr, fallback: Option<&OsStr>) -> Result<OsString> {
+    let Some(fallback) = fallback else {
+        enter_workdir(dir)?;
+        return Ok(dir.to_os_string());
+    };
+    for d in [dir, fallback] {
+        if !d.is_empty() && enter_workdir(d).is_ok() {
+            return Ok(d.to_os_string());
+        }
+    }
+    enter_workdir(OsStr::new("/"))?;
+    Ok("/".into())
+}
+
 /// chdir, then check the result is inside the new root: a directory fd
 /// leaked from the host and named as /proc/self/fd/N would put the command
 /// outside it. Ref: CVE-2024-21626
@@ -699,7 +760,11 @@ pub(crate) fn rootfs_home(uid: u32, report: &ReportSender) -> OsString {
 /// 0, so the identity is reached through a nested user namespace mapping N
 /// onto our 0 (docs/DECISIONS.md, "--uid/--gid through a nested user namespace"). The mounts above now belong
 /// to a more privileged namespace and are locked for the command.
-pub(crate) fn enter_identity(uid: u32, gid: u32) -> Result<()> {
+pub(crate) fn enter_identity(
+    uid: u32,
+    gid: u32,
+    proc_self: Option<std::os::fd::BorrowedFd<'_>>,
+) -> Result<()> {
     // The stage's helper thread has been joined, but the kernel lets go of
     // an exited thread a moment after the join returns, and refuses a new
     // user namespace to a process with threads (EINVAL) until then.
@@ -719,6 +784,13 @@ pub(crate) fn enter_identity(uid: u32, gid: u32) -> Result<()> {
     // inside it. That is us, so the maps are ours to write, through the one
     // writer (setgroups is "deny" already, inherited from the outer
     // namespace; writing it again changes nothing).
+    if let Some(dir) = proc_self {
+        return crate::plan::idmap::write_own(
+            dir,
+            &[IdMap::single(uid, 0)],
+            &[IdMap::single(gid, 0)],
+        );
+    }
     crate::plan::idmap::write(
         std::process::id() as i32,
         &[IdMap::single(uid, 0)],
@@ -752,10 +824,13 @@ pub(crate) fn prepare_exec(
     report_fd: RawFd,
 ) -> Result<CommandExec> {
     let to_c = |s: &OsStr| CString::new(s.as_bytes());
+    // `--argv0`: the name the command sees, not the one looked up.
+    let argv0 = plan.built.as_ref().and_then(|b| b.argv0.as_deref());
     let Ok(argv) = plan
         .command
         .iter()
-        .map(|a| to_c(a))
+        .enumerate()
+        .map(|(i, a)| to_c(if i == 0 { argv0.unwrap_or(a) } else { a }))
         .collect::<std::result::Result<Vec<_>, _>>()
     else {
         return Err(Error::msg("exec", "an argument holds a NUL byte"));
@@ -791,7 +866,8 @@ pub(crate) fn prepare_exec(
             })
             .collect()
     } else {
-        vec![argv.strings()[0].clone()]
+        vec![CString::new(name.clone())
+            .map_err(|_| Error::msg("exec", "the path holds a NUL byte"))?]
     };
     let sealed = Trampoline {
         report_fd,
@@ -834,7 +910,7 @@ impl CommandExec {
         // The kernel would not exec the trampoline, and nothing in the
         // sandbox can write our binary: the plain exec, reporting as above.
         if !self.search {
-            let Err(e) = sys::execve(&argv.strings()[0], argv, envp);
+            let Err(e) = sys::execve(&self.candidates[0], argv, envp);
             let errno = e.raw_os_error().unwrap_or(libc::EIO);
             return exec_error(&shown(&self.name), errno, rootfs);
         }

@@ -421,7 +421,7 @@ fn command_main(
         // (ptrace's capability-subset rule); the credential change makes
         // us non-dumpable again, and so does the line after.
         sys::set_dumpable(true).ctx_step("set up --uid/--gid")?;
-        stage::enter_identity(cmd.uid, cmd.gid)?;
+        stage::enter_identity(cmd.uid, cmd.gid, None)?;
         sys::set_dumpable(false).ctx_step("mark the command non-dumpable")?;
     }
     stage::enter_workdir(&cmd.chdir)?;

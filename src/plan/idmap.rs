@@ -158,8 +158,31 @@ pub fn write(pid: i32, uids: &[IdMap], gids: &[IdMap], by: Writer) -> Result<()>
 /// The whole map in one write(2), as the kernel requires.
 fn write_file(pid: i32, kind: Kind, maps: &[IdMap]) -> Result<()> {
     let path = format!("/proc/{pid}/{}", kind.file());
-    let text: String = maps.iter().map(|m| format!("{m}\n")).collect();
-    std::fs::write(&path, text).ctx(&format!("write {}", kind.file()), &path)
+    std::fs::write(&path, map_text(maps)).ctx(&format!("write {}", kind.file()), &path)
+}
+
+fn map_text(maps: &[IdMap]) -> String {
+    maps.iter().map(|m| format!("{m}\n")).collect()
+}
+
+/// The maps of our own new user namespace (the child stage's nested one
+/// for --uid/--gid), written through `proc_self`, our /proc/self opened
+/// while a procfs that shows us was in view: a root built by the bwrap
+/// front end may have no /proc of its own, or the host's, where PID 1 is
+/// not us. setgroups is "deny" already (inherited).
+pub fn write_own(
+    proc_self: std::os::fd::BorrowedFd<'_>,
+    uids: &[IdMap],
+    gids: &[IdMap],
+) -> Result<()> {
+    for (kind, maps) in [(Kind::Uid, uids), (Kind::Gid, gids)] {
+        let shown = format!("/proc/self/{}", kind.file());
+        let fd = sys::openat(proc_self, std::ffi::OsStr::new(kind.file()), libc::O_WRONLY)
+            .ctx(&format!("write {}", kind.file()), &shown)?;
+        std::io::Write::write_all(&mut std::fs::File::from(fd), map_text(maps).as_bytes())
+            .ctx(&format!("write {}", kind.file()), &shown)?;
+    }
+    Ok(())
 }
 
 /// "deny" to setgroups, before an unprivileged gid_map: else a user could

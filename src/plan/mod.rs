@@ -158,6 +158,105 @@ pub struct TmpfsArg {
     pub after_binds: usize,
 }
 
+/// One step of a root built on an empty tmpfs (`Built`), made in the
+/// order given, each mount point found or made by the one walk
+/// (confine/walk.rs) inside the root being built. Paths inside the
+/// sandbox are absolute and normalised; a bind source is absolute on the
+/// host. The bwrap front end (src/bwrap/) makes these from bubblewrap's
+/// `--bind`, `--tmpfs`, `--dir`… (docs/BWRAP.md).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum RootOp {
+    /// A recursive bind of a host path; `devices`: device nodes on it work
+    /// (`--dev-bind`), else nodev. `dst` "/" replaces the root itself.
+    Bind {
+        src: PathBuf,
+        dst: PathBuf,
+        read_only: bool,
+        devices: bool,
+    },
+    /// An empty tmpfs with this mode; `size` in bytes, none: the kernel's
+    /// default (half the memory).
+    Tmpfs {
+        dst: PathBuf,
+        mode: u32,
+        size: Option<u64>,
+    },
+    /// A new procfs, with the masks `sandbox run`'s /proc has.
+    Proc {
+        dst: PathBuf,
+    },
+    /// A new /dev as `sandbox run` makes it (confine/rootfs.rs `mount_dev`).
+    Dev {
+        dst: PathBuf,
+    },
+    /// A new mqueue filesystem.
+    Mqueue {
+        dst: PathBuf,
+    },
+    /// A symlink to `target` at `dst`.
+    Symlink {
+        target: OsString,
+        dst: PathBuf,
+    },
+    /// A directory, made with `mode` (parents: `parent_mode(mode)`); one
+    /// that is there keeps its own.
+    Dir {
+        dst: PathBuf,
+        mode: u32,
+    },
+    /// A new file with these bytes and mode.
+    File {
+        dst: PathBuf,
+        data: Vec<u8>,
+        mode: u32,
+    },
+    /// A file with these bytes, made outside the root and bound onto `dst`.
+    BindData {
+        dst: PathBuf,
+        data: Vec<u8>,
+        mode: u32,
+        read_only: bool,
+    },
+    Chmod {
+        dst: PathBuf,
+        mode: u32,
+    },
+    /// The mount at `dst` made read-only (not those below it).
+    RemountRo {
+        dst: PathBuf,
+    },
+}
+
+/// The mode of a directory made as a parent on the way to a `--dir` of
+/// mode `mode`: rwx for the owner, r-x for the group and the others where
+/// `mode` gives them anything (bubblewrap's rule).
+pub fn parent_mode(mode: u32) -> u32 {
+    0o700 | if mode & 0o070 != 0 { 0o050 } else { 0 } | if mode & 0o007 != 0 { 0o005 } else { 0 }
+}
+
+/// A root built from operations on an empty tmpfs, in the order given,
+/// instead of ROOTFS, and the process as the bwrap front end asks for it
+/// (src/bwrap/, docs/BWRAP.md): the environment exactly as given, the
+/// working directory found as bubblewrap finds it, the lock files held.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Built {
+    pub ops: Vec<RootOp>,
+    /// Where to go when `Plan::chdir` is not there (bubblewrap: the
+    /// caller's working directory, else $HOME, else /); None: `chdir` must
+    /// work. PWD is set to where the command starts.
+    pub chdir_fallback: Option<OsString>,
+    /// The command's `argv[0]`, when not its path (`--argv0`).
+    pub argv0: Option<OsString>,
+    /// Files opened (inside) and read-locked for as long as the command
+    /// runs (`--lock-file`).
+    pub lock_files: Vec<OsString>,
+    /// `--new-session`: a session of its own without the pty relay.
+    pub new_session: bool,
+    /// The caller's seccomp programs (`--seccomp FD`, `--add-seccomp-fd
+    /// FD`), installed in this order where `sandbox run` installs its own.
+    pub seccomp: Vec<Vec<u8>>,
+}
+
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct RunArgs {
     pub rootfs: OsString,
@@ -220,6 +319,11 @@ pub struct RunArgs {
     pub id_map: IdMapMode,
     /// `--userns`: what to do where no user namespace can be made.
     pub userns: UsernsMode,
+    /// A root built from operations instead of ROOTFS (the bwrap front
+    /// end); `setenv` is then the whole environment.
+    pub built: Option<Built>,
+    /// Read the sandbox's namespace ids at clone (`Child::namespaces`).
+    pub namespace_ids: bool,
 }
 
 /// `--memory`, `--pids`, `--cpus`: enforced through cgroup v2, or the run
@@ -300,6 +404,8 @@ impl RunArgs {
             detach: false,
             id_map: IdMapMode::Auto,
             userns: UsernsMode::Auto,
+            built: None,
+            namespace_ids: false,
         }
     }
 }
@@ -351,6 +457,8 @@ pub struct Supervision {
     /// `--userns`: the launcher tries a user namespace (auto, require) or
     /// goes straight to the host mode (off).
     pub userns: UsernsMode,
+    /// Read the namespace ids of the sandbox at clone.
+    pub namespace_ids: bool,
 }
 
 /// What the child stage needs to build the sandbox: the half of a
@@ -415,6 +523,9 @@ pub struct Plan {
     /// made (or `--userns off`), so the stage runs the command in the host
     /// mode (launch/hostmode.rs) instead of building a root.
     pub host_mode: bool,
+    /// A root built from operations (then `rootfs` is `/`, unused), and
+    /// the process as the bwrap front end asks for it.
+    pub built: Option<Built>,
 }
 
 /// `--seccomp-profile` read and compiled (with what was skipped), and
@@ -449,7 +560,7 @@ fn seccomp_profile(
 
 /// `a/./b/../c` → `a/c`, without touching the filesystem (a path inside the
 /// sandbox cannot be resolved on the host).
-fn normalize(p: &Path) -> PathBuf {
+pub fn normalize(p: &Path) -> PathBuf {
     let mut out = PathBuf::from("/");
     for c in p.components() {
         match c {
@@ -468,6 +579,9 @@ impl Plan {
     /// user input becomes a plan, split into the child stage's half and
     /// the launcher's.
     pub fn from_args(a: RunArgs, term: Option<OsString>) -> Result<(Plan, Supervision)> {
+        if a.built.is_some() {
+            return Self::built_from_args(a, term);
+        }
         // A tarball or an OCI image: its unpacked tree in the cache
         // (image/mod.rs), unpacked now if need be.
         let image = crate::image::resolve(&a.rootfs)?;
@@ -618,6 +732,7 @@ impl Plan {
                 verbose: a.verbose,
             }),
             userns: a.userns,
+            namespace_ids: a.namespace_ids,
         };
         if a.share_net && !a.net.hosts.is_empty() {
             return Err(Error::msg(
@@ -667,6 +782,63 @@ impl Plan {
             pty: None,
             subids,
             host_mode: false,
+            built: None,
+        };
+        Ok((plan, supervision))
+    }
+
+    /// A root built from operations: the front end made the paths absolute
+    /// and checked the sources (bubblewrap's messages); ROOTFS, binds and
+    /// `--tmpfs` do not apply.
+    fn built_from_args(a: RunArgs, term: Option<OsString>) -> Result<(Plan, Supervision)> {
+        for l in &a.limits {
+            check_limit(l)?;
+        }
+        let supervision = Supervision {
+            timeout: a.timeout,
+            kill_after: a.kill_after,
+            cgroup: a.cgroup,
+            status_file: a.status_file.map(PathBuf::from),
+            status_fd: a.status_fd,
+            seccomp_notes: Vec::new(),
+            egress: None,
+            // A built root cannot be had in the host mode (no mounts): fail
+            // where bubblewrap would, never run on the host's / instead.
+            userns: UsernsMode::Require,
+            namespace_ids: a.namespace_ids,
+        };
+        let plan = Plan {
+            rootfs: PathBuf::from("/"),
+            command: a.command,
+            hostname: a.hostname,
+            chdir: a.chdir,
+            setenv: a.setenv,
+            term,
+            uid: a.uid,
+            gid: a.gid,
+            share_net: a.share_net,
+            pasta: None,
+            root: RootMode::ReadWrite,
+            binds: Vec::new(),
+            seccomp: a.seccomp,
+            landlock: a.landlock,
+            sys: false,
+            verbose: a.verbose,
+            limits: limits::effective(&a.limits),
+            ns_limits: crate::confine::nslimits::effective(&a.ns_limits, a.sizes.shm),
+            init: a.init,
+            sizes: a.sizes,
+            tmpfs: Vec::new(),
+            stdio: a.stdio,
+            pty: None,
+            subids: None,
+            seccomp_profile: None,
+            report_denials: false,
+            allow_paths: Vec::new(),
+            connect_ports: None,
+            proxy: None,
+            host_mode: false,
+            built: a.built,
         };
         Ok((plan, supervision))
     }
@@ -675,7 +847,7 @@ impl Plan {
     /// then bound read-only, with an empty /run and /sys (README, "The
     /// host's root").
     pub fn host_root(&self) -> bool {
-        self.rootfs == Path::new("/")
+        self.built.is_none() && self.rootfs == Path::new("/")
     }
 }
 

@@ -268,3 +268,32 @@ pub fn fchown_fd(fd: BorrowedFd<'_>, uid: u32, gid: u32) -> io::Result<()> {
     })
     .map(drop)
 }
+
+/// A whole-file read lock (fcntl F_SETLK, F_RDLCK), failing with EAGAIN
+/// when a writer holds it: bubblewrap's `--lock-file`. Released when the
+/// process closes any descriptor of the file or ends.
+pub fn lock_shared(fd: BorrowedFd<'_>) -> io::Result<()> {
+    // SAFETY: flock is plain integers, so all-zero bytes are a valid value
+    // (start 0, len 0: the whole file).
+    let mut fl: libc::flock = unsafe { std::mem::zeroed() };
+    fl.l_type = libc::F_RDLCK as libc::c_short;
+    fl.l_whence = libc::SEEK_SET as libc::c_short;
+    // SAFETY: F_SETLK reads the flock we own, which outlives the call.
+    cvt_r(|| unsafe { libc::fcntl(fd.as_raw_fd(), libc::F_SETLK, &fl as *const libc::flock) })
+        .map(drop)
+}
+
+/// A file's contents read from a descriptor the caller passed by number
+/// (bwrap's `--file FD`, `--args FD`), which is then closed: the
+/// descriptor is the caller's to give away.
+pub fn read_passed_fd(fd: RawFd) -> io::Result<Vec<u8>> {
+    use std::io::Read;
+    // SAFETY: F_GETFD takes no argument and only reads the fd's flags.
+    cvt(unsafe { libc::fcntl(fd, libc::F_GETFD) })?;
+    // SAFETY: the caller handed this descriptor over on the command line;
+    // nothing else in this process owns it.
+    let mut f = std::fs::File::from(unsafe { OwnedFd::from_raw_fd(fd) });
+    let mut out = Vec::new();
+    f.read_to_end(&mut out)?;
+    Ok(out)
+}

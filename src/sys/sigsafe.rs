@@ -215,7 +215,8 @@ pub fn pidfd_send_signal(fd: RawFd, sig: c_int) -> io::Result<()> {
 /// changed or dropped before it, and moving a `CString` (or the `Vec` of
 /// them) does not move its bytes.
 pub struct CStringArray {
-    strings: Vec<CString>,
+    /// Owned for `ptrs`, which point into them.
+    _strings: Vec<CString>,
     ptrs: Vec<*const c_char>,
 }
 
@@ -223,12 +224,10 @@ impl CStringArray {
     pub fn new(strings: Vec<CString>) -> CStringArray {
         let mut ptrs: Vec<*const c_char> = strings.iter().map(|s| s.as_ptr()).collect();
         ptrs.push(ptr::null());
-        CStringArray { strings, ptrs }
-    }
-
-    /// The strings, without the terminating NULL.
-    pub fn strings(&self) -> &[CString] {
-        &self.strings
+        CStringArray {
+            _strings: strings,
+            ptrs,
+        }
     }
 }
 

@@ -48,6 +48,33 @@ pub fn install_default() -> Result<()> {
         .ctx_step("install the seccomp filter")
 }
 
+/// Install a caller's own compiled program (bubblewrap's `--seccomp FD`,
+/// `--add-seccomp-fd FD`: struct sock_filter entries, 8 bytes each, in
+/// the machine's byte order) on the calling thread; the kernel checks it.
+pub fn install_raw(program: &[u8]) -> Result<()> {
+    if program.is_empty() || program.len() % 8 != 0 || program.len() / 8 > 4096 {
+        return Err(crate::error::Error::msg(
+            "install the seccomp filter",
+            format!(
+                "the program is {} bytes: not a whole number of 8-byte instructions, 1 to 4096 of them",
+                program.len()
+            ),
+        ));
+    }
+    let prog: Vec<libc::sock_filter> = program
+        .chunks_exact(8)
+        .map(|c| libc::sock_filter {
+            code: u16::from_ne_bytes([c[0], c[1]]),
+            jt: c[2],
+            jf: c[3],
+            k: u32::from_ne_bytes([c[4], c[5], c[6], c[7]]),
+        })
+        .collect();
+    sys::seccomp_set_mode_filter(&prog, 0)
+        .map(drop)
+        .ctx_step("install the seccomp filter")
+}
+
 /// The step named in every error.
 const STEP: &str = "seccomp";
 

@@ -1,0 +1,828 @@
+//! The bubblewrap-compatible front end: `bwrap`'s command line (`argv[0]`
+//! `bwrap` or `sandbox-bwrap`, or `sandbox bwrap ARGS`) translated onto
+//! the engine `sandbox run` uses (docs/BWRAP.md).
+//!
+//! The root is built from the operations given (`--bind`, `--tmpfs`,
+//! `--dir`, …), in their order, on an empty tmpfs: `plan::Built`, which
+//! confine/rootfs.rs makes through the one walk (confine/walk.rs). The
+//! process is as bubblewrap makes it: the caller's environment, uid and
+//! working directory, no Landlock, no seccomp filter, no pty relay; the
+//! capabilities are dropped (bubblewrap keeps none for a uid other than 0).
+//! An option we do not support fails with bubblewrap's exit code, 1, and
+//! one line that names it: never ignored.
+
+use std::ffi::{OsStr, OsString};
+use std::io::Write;
+use std::os::unix::ffi::{OsStrExt, OsStringExt};
+use std::path::{Path, PathBuf};
+
+use crate::plan::{normalize, Built, LandlockMode, RootOp, RunArgs, StdioMode};
+
+/// bubblewrap's exit code for its own failures (usage, set-up).
+pub const EXIT_FAILURE: u8 = 1;
+
+/// The bubblewrap release whose command line this front end follows.
+pub const BWRAP_VERSION: &str = "0.8.0";
+
+/// What the command line asked, before it becomes a `RunArgs`.
+#[derive(Debug, Default, PartialEq, Eq)]
+pub struct Parsed {
+    pub ops: Vec<RootOp>,
+    pub unshare_net: bool,
+    pub unshare_pid: bool,
+    pub unshare_uts: bool,
+    pub unshare_user: bool,
+    pub uid: Option<u32>,
+    pub gid: Option<u32>,
+    pub hostname: Option<String>,
+    pub chdir: Option<OsString>,
+    /// The environment the command gets: the caller's, changed by
+    /// `--setenv`, `--unsetenv` and `--clearenv` in their order.
+    pub env: Vec<(OsString, OsString)>,
+    pub argv0: Option<OsString>,
+    pub lock_files: Vec<OsString>,
+    pub die_with_parent: bool,
+    pub new_session: bool,
+    pub as_pid_1: bool,
+    pub info_fd: Option<i32>,
+    pub json_status_fd: Option<i32>,
+    /// `--seccomp FD` (at most one) or `--add-seccomp-fd FD`: the programs read.
+    pub seccomp: Vec<Vec<u8>>,
+    pub command: Vec<OsString>,
+}
+
+/// How parsing ended: a run, or text to print (`--help`, `--version`).
+#[derive(Debug, PartialEq, Eq)]
+pub enum Cmd {
+    Run(Box<Parsed>),
+    Help(String),
+    Version(String),
+}
+
+/// The options bubblewrap has that this front end refuses (docs/BWRAP.md
+/// says why for each); each fails with exit 1 and names itself.
+const UNSUPPORTED: &[&str] = &[
+    "--overlay-src",
+    "--overlay",
+    "--tmp-overlay",
+    "--ro-overlay",
+    "--sync-fd",
+    "--block-fd",
+    "--userns-block-fd",
+    "--userns",
+    "--userns2",
+    "--pidns",
+    "--disable-userns",
+    "--assert-userns-disabled",
+    "--cap-add",
+    "--exec-label",
+    "--file-label",
+    "--level-prefix",
+];
+
+/// How many `--args FD` may nest (an fd whose arguments name another).
+const MAX_ARGS_FILES: usize = 64;
+
+fn usage(argv0: &str) -> String {
+    format!(
+        "usage: {argv0} [OPTIONS...] [--] COMMAND [ARGS...]
+
+sandbox's bubblewrap-compatible front end (docs/BWRAP.md): bubblewrap {BWRAP_VERSION}'s
+command line on sandbox's engine.
+
+    --help                       Print this help
+    --version                    Print version
+    --args FD                    Parse NUL-separated args from FD
+    --argv0 VALUE                Set argv[0] to the value VALUE before running the program
+    --unshare-all                Unshare every namespace we support by default
+    --share-net                  Retain the network namespace (can only combine with --unshare-all)
+    --unshare-user               Create new user namespace (always)
+    --unshare-user-try           Create new user namespace (always)
+    --unshare-ipc                Create new ipc namespace (always)
+    --unshare-pid                Create new pid namespace (always; without --as-pid-1 an init is PID 1)
+    --unshare-net                Create new network namespace
+    --unshare-uts                Create new uts namespace (always)
+    --unshare-cgroup             Create new cgroup namespace (always)
+    --unshare-cgroup-try         Create new cgroup namespace (always)
+    --uid UID                    Custom uid in the sandbox (requires --unshare-user)
+    --gid GID                    Custom gid in the sandbox (requires --unshare-user)
+    --hostname NAME              Custom hostname in the sandbox (requires --unshare-uts)
+    --chdir DIR                  Change directory to DIR
+    --clearenv                   Unset all environment variables
+    --setenv VAR VALUE           Set an environment variable
+    --unsetenv VAR               Unset an environment variable
+    --lock-file DEST             Take a lock on DEST while sandbox is running
+    --bind SRC DEST              Bind mount the host path SRC on DEST
+    --bind-try SRC DEST          Equal to --bind but ignores non-existent SRC
+    --dev-bind SRC DEST          Bind mount the host path SRC on DEST, allowing device access
+    --dev-bind-try SRC DEST      Equal to --dev-bind but ignores non-existent SRC
+    --ro-bind SRC DEST           Bind mount the host path SRC readonly on DEST
+    --ro-bind-try SRC DEST       Equal to --ro-bind but ignores non-existent SRC
+    --bind-fd FD DEST            Bind open directory or path fd on DEST
+    --ro-bind-fd FD DEST         Bind open directory or path fd read-only on DEST
+    --remount-ro DEST            Remount DEST as readonly; does not recursively remount
+    --proc DEST                  Mount new procfs on DEST
+    --dev DEST                   Mount new dev on DEST
+    --tmpfs DEST                 Mount new tmpfs on DEST
+    --mqueue DEST                Mount new mqueue on DEST
+    --dir DEST                   Create dir at DEST
+    --file FD DEST               Copy from FD to destination DEST
+    --bind-data FD DEST          Copy from FD to file which is bind-mounted on DEST
+    --ro-bind-data FD DEST       Copy from FD to file which is readonly bind-mounted on DEST
+    --symlink SRC DEST           Create symlink at DEST with target SRC
+    --info-fd FD                 Write information about the running container to FD
+    --json-status-fd FD          Write container status to FD as multiple JSON documents
+    --new-session                Create a new terminal session
+    --die-with-parent            Kills with SIGKILL child process (COMMAND) when bwrap or bwrap's parent dies.
+    --as-pid-1                   Do not install a reaper process with PID=1
+    --seccomp FD                 Load and use seccomp rules from FD (not repeatable)
+    --add-seccomp-fd FD          Load and use seccomp rules from FD (repeatable)
+    --cap-drop CAP               Drop cap CAP when running as privileged user (every capability is dropped always)
+    --perms OCTAL                Set permissions of next argument (--bind-data, --file, etc.)
+    --size BYTES                 Set size of next argument (only for --tmpfs)
+    --chmod OCTAL PATH           Change permissions of PATH (must already exist)
+
+Not supported (exit 1): {}
+",
+        UNSUPPORTED.join(", ")
+    )
+}
+
+/// A usage error, as bubblewrap words it, prefixed once when printed.
+#[derive(Debug, PartialEq, Eq)]
+pub struct Usage(pub String);
+
+type R<T> = std::result::Result<T, Usage>;
+
+fn err<T>(msg: impl Into<String>) -> R<T> {
+    Err(Usage(msg.into()))
+}
+
+/// `--perms` and `--size`: they apply to the next operation only.
+#[derive(Default)]
+struct Pending {
+    perms: Option<u32>,
+    size: Option<u64>,
+}
+
+/// Parse bubblewrap's command line. `env` is the caller's environment
+/// (the start of `--setenv`'s), `read_fd` reads a descriptor passed by
+/// number (`--args`, `--file`, `--bind-data`), `fd_target` names what a
+/// descriptor is open on (`--bind-fd`), `exists` checks a bind source
+/// (Err: the errno text).
+pub fn parse(
+    argv0: &str,
+    args: Vec<OsString>,
+    env: Vec<(OsString, OsString)>,
+    read_fd: &mut dyn FnMut(i32) -> std::io::Result<Vec<u8>>,
+    fd_target: &dyn Fn(i32) -> std::io::Result<PathBuf>,
+    exists: &dyn Fn(&Path) -> std::result::Result<PathBuf, String>,
+) -> R<Cmd> {
+    let mut p = Parsed {
+        env,
+        ..Parsed::default()
+    };
+    let mut pending = Pending::default();
+    let mut args: std::collections::VecDeque<OsString> = args.into();
+    let mut args_files = 0;
+    let mut share_net = false;
+    let mut had_seccomp = false;
+    while let Some(a) = args.pop_front() {
+        let opt = a.to_string_lossy().into_owned();
+        if !opt.starts_with("--") || opt == "--" {
+            if opt != "--" {
+                args.push_front(a);
+            }
+            break;
+        }
+        let mut next = |what: &str| -> R<OsString> {
+            args.pop_front()
+                .ok_or_else(|| Usage(format!("{opt} takes {what}")))
+        };
+        // Operations that create something take --perms; --tmpfs takes
+        // --size too. Anything else after either is an error.
+        let takes_perms = matches!(
+            opt.as_str(),
+            "--dir" | "--file" | "--bind-data" | "--ro-bind-data" | "--tmpfs"
+        );
+        if pending.perms.is_some() && !takes_perms && opt != "--perms" && opt != "--size" {
+            return err("--perms must be followed by an option that creates a file");
+        }
+        if pending.size.is_some() && opt != "--tmpfs" && opt != "--perms" && opt != "--size" {
+            return err("--size must be followed by --tmpfs");
+        }
+        match opt.as_str() {
+            "--help" => return Ok(Cmd::Help(usage(argv0))),
+            "--version" => {
+                return Ok(Cmd::Version(format!(
+                    "bubblewrap {BWRAP_VERSION} (sandbox {}: bubblewrap's command line on sandbox's engine)",
+                    env!("CARGO_PKG_VERSION")
+                )))
+            }
+            "--args" => {
+                let fd = fd_arg(&opt, next("a file descriptor")?)?;
+                args_files += 1;
+                if args_files > MAX_ARGS_FILES {
+                    return err("--args: too many argument files");
+                }
+                let data = read_fd(fd)
+                    .map_err(|e| Usage(format!("Failed to read arguments from fd {fd}: {e}")))?;
+                // NUL-separated, the last one NUL-terminated.
+                let mut parts: Vec<OsString> = data
+                    .split(|&b| b == 0)
+                    .map(|s| OsString::from_vec(s.to_vec()))
+                    .collect();
+                if data.last() == Some(&0) || data.is_empty() {
+                    parts.pop();
+                }
+                for part in parts.into_iter().rev() {
+                    args.push_front(part);
+                }
+            }
+            "--unshare-all" => {
+                p.unshare_net = true;
+                p.unshare_pid = true;
+                p.unshare_uts = true;
+                p.unshare_user = true;
+            }
+            "--share-net" => share_net = true,
+            "--unshare-user" | "--unshare-user-try" => p.unshare_user = true,
+            "--unshare-pid" => p.unshare_pid = true,
+            "--unshare-net" => p.unshare_net = true,
+            "--unshare-uts" => p.unshare_uts = true,
+            // Always new: the engine makes them for every sandbox.
+            "--unshare-ipc" | "--unshare-cgroup" | "--unshare-cgroup-try" => {}
+            "--uid" => p.uid = Some(id_arg(&opt, next("a uid")?)?),
+            "--gid" => p.gid = Some(id_arg(&opt, next("a gid")?)?),
+            "--hostname" => {
+                let h = next("a hostname")?;
+                p.hostname = Some(
+                    h.into_string()
+                        .map_err(|_| Usage("--hostname: not valid UTF-8".into()))?,
+                );
+            }
+            "--chdir" => p.chdir = Some(next("a directory")?),
+            "--clearenv" => p.env.clear(),
+            "--setenv" => {
+                let k = next("a variable and a value")?;
+                let v = next("a variable and a value")?;
+                if k.is_empty() || k.as_bytes().contains(&b'=') {
+                    return err(format!("--setenv: invalid variable name {:?}", k));
+                }
+                p.env.retain(|(ek, _)| *ek != k);
+                p.env.push((k, v));
+            }
+            "--unsetenv" => {
+                let k = next("a variable")?;
+                p.env.retain(|(ek, _)| *ek != k);
+            }
+            "--argv0" => p.argv0 = Some(next("a value")?),
+            "--lock-file" => p.lock_files.push(next("a path")?),
+            "--die-with-parent" => p.die_with_parent = true,
+            "--new-session" => p.new_session = true,
+            "--as-pid-1" => p.as_pid_1 = true,
+            "--info-fd" => p.info_fd = Some(fd_arg(&opt, next("a file descriptor")?)?),
+            "--json-status-fd" => {
+                p.json_status_fd = Some(fd_arg(&opt, next("a file descriptor")?)?)
+            }
+            "--cap-drop" => {
+                // Every capability is dropped already: any name is moot,
+                // but a wrong one is still an error, as in bubblewrap.
+                let c = next("a capability")?;
+                let c = c.to_string_lossy().to_ascii_uppercase();
+                if c != "ALL" && !c.starts_with("CAP_") {
+                    return err(format!("--cap-drop: unknown cap: {c}"));
+                }
+            }
+            "--seccomp" | "--add-seccomp-fd" => {
+                let fd = fd_arg(&opt, next("a file descriptor")?)?;
+                if (opt == "--seccomp" && !p.seccomp.is_empty()) || had_seccomp {
+                    return err("--seccomp cannot be repeated or combined with --add-seccomp-fd");
+                }
+                let prog = read_fd(fd)
+                    .map_err(|e| Usage(format!("Can't read seccomp data from fd {fd}: {e}")))?;
+                if prog.is_empty() || prog.len() % 8 != 0 {
+                    return err(format!("Invalid seccomp data from fd {fd}: {} bytes, not a multiple of 8", prog.len()));
+                }
+                had_seccomp |= opt == "--seccomp";
+                p.seccomp.push(prog);
+            }
+            "--perms" => {
+                if pending.perms.is_some() {
+                    return err("--perms given twice for the same action");
+                }
+                pending.perms = Some(octal_arg(&opt, next("an octal mode")?)?);
+            }
+            "--size" => {
+                if pending.size.is_some() {
+                    return err("--size given twice for the same action");
+                }
+                pending.size = Some(size_arg(next("a size in bytes")?)?);
+            }
+            "--bind" | "--bind-try" | "--ro-bind" | "--ro-bind-try" | "--dev-bind"
+            | "--dev-bind-try" => {
+                let src = next("a source and a destination")?;
+                let dst = next("a source and a destination")?;
+                let src = match exists(Path::new(&src)) {
+                    Ok(real) => real,
+                    Err(_) if opt.ends_with("-try") => continue,
+                    Err(why) => {
+                        return err(format!(
+                            "Can't find source path {}: {why}",
+                            Path::new(&src).display()
+                        ))
+                    }
+                };
+                p.ops.push(RootOp::Bind {
+                    src,
+                    dst: dest(&dst),
+                    read_only: opt.starts_with("--ro-"),
+                    devices: opt.starts_with("--dev-"),
+                });
+            }
+            "--bind-fd" | "--ro-bind-fd" => {
+                let fd = fd_arg(&opt, next("a file descriptor and a destination")?)?;
+                let dst = next("a file descriptor and a destination")?;
+                let src = fd_target(fd)
+                    .map_err(|e| Usage(format!("Can't find source path of fd {fd}: {e}")))?;
+                p.ops.push(RootOp::Bind {
+                    src,
+                    dst: dest(&dst),
+                    read_only: opt == "--ro-bind-fd",
+                    devices: false,
+                });
+            }
+            "--remount-ro" => p.ops.push(RootOp::RemountRo {
+                dst: dest(&next("a destination")?),
+            }),
+            "--proc" => p.ops.push(RootOp::Proc {
+                dst: dest(&next("a destination")?),
+            }),
+            "--dev" => p.ops.push(RootOp::Dev {
+                dst: dest(&next("a destination")?),
+            }),
+            "--mqueue" => p.ops.push(RootOp::Mqueue {
+                dst: dest(&next("a destination")?),
+            }),
+            "--tmpfs" => {
+                let dst = dest(&next("a destination")?);
+                let pend = std::mem::take(&mut pending);
+                p.ops.push(RootOp::Tmpfs {
+                    dst,
+                    mode: pend.perms.unwrap_or(0o755),
+                    size: pend.size,
+                });
+            }
+            "--dir" => {
+                let dst = dest(&next("a destination")?);
+                let pend = std::mem::take(&mut pending);
+                p.ops.push(RootOp::Dir {
+                    dst,
+                    mode: pend.perms.unwrap_or(0o755),
+                });
+            }
+            "--symlink" => {
+                let target = next("a target and a destination")?;
+                let dst = dest(&next("a target and a destination")?);
+                p.ops.push(RootOp::Symlink { target, dst });
+            }
+            "--chmod" => {
+                let mode = octal_arg(&opt, next("an octal mode and a path")?)?;
+                let dst = dest(&next("an octal mode and a path")?);
+                p.ops.push(RootOp::Chmod { dst, mode });
+            }
+            "--file" | "--bind-data" | "--ro-bind-data" => {
+                let fd = fd_arg(&opt, next("a file descriptor and a destination")?)?;
+                let dst = dest(&next("a file descriptor and a destination")?);
+                let data = read_fd(fd)
+                    .map_err(|e| Usage(format!("Can't read from fd {fd} ({opt}): {e}")))?;
+                let pend = std::mem::take(&mut pending);
+                p.ops.push(if opt == "--file" {
+                    RootOp::File {
+                        dst,
+                        data,
+                        mode: pend.perms.unwrap_or(0o666),
+                    }
+                } else {
+                    RootOp::BindData {
+                        dst,
+                        data,
+                        mode: pend.perms.unwrap_or(0o600),
+                        read_only: opt == "--ro-bind-data",
+                    }
+                });
+            }
+            o if UNSUPPORTED.contains(&o) => {
+                return err(format!(
+                    "{o} is not supported by sandbox's bubblewrap front end (docs/BWRAP.md)"
+                ));
+            }
+            o => return err(format!("Unknown option {o}")),
+        }
+    }
+    if pending.perms.is_some() {
+        return err("--perms must be followed by an option that creates a file");
+    }
+    if pending.size.is_some() {
+        return err("--size must be followed by --tmpfs");
+    }
+    if share_net {
+        p.unshare_net = false;
+    }
+    p.command = args.into_iter().collect();
+    if p.command.is_empty() {
+        return err(format!("No command specified\n{}", usage(argv0)));
+    }
+    if p.hostname.is_some() && !p.unshare_uts {
+        return err("Specifying --hostname requires --unshare-uts");
+    }
+    if (p.uid.is_some() || p.gid.is_some()) && !p.unshare_user {
+        return err("Specifying --uid or --gid requires --unshare-user");
+    }
+    Ok(Cmd::Run(Box::new(p)))
+}
+
+/// A destination inside the sandbox, absolute and normalised (bubblewrap
+/// takes a relative one from the root).
+fn dest(d: &OsStr) -> PathBuf {
+    normalize(Path::new(d))
+}
+
+fn fd_arg(opt: &str, v: OsString) -> R<i32> {
+    let s = v.to_string_lossy();
+    match s.parse::<i32>() {
+        Ok(n) if n >= 0 => Ok(n),
+        _ => err(format!("Invalid fd: {s} ({opt})")),
+    }
+}
+
+fn id_arg(opt: &str, v: OsString) -> R<u32> {
+    let s = v.to_string_lossy();
+    s.parse::<u32>()
+        .map_err(|_| Usage(format!("Invalid {}: {s}", &opt[2..])))
+}
+
+fn octal_arg(opt: &str, v: OsString) -> R<u32> {
+    let s = v.to_string_lossy();
+    match u32::from_str_radix(&s, 8) {
+        Ok(m) if m <= 0o7777 && !s.is_empty() && s.bytes().all(|b| b.is_ascii_digit()) => Ok(m),
+        _ => err(format!("{opt} takes an octal mode up to 07777, not {s:?}")),
+    }
+}
+
+/// `--size`: decimal bytes, more than 0 and at most SIZE_MAX / 2, nothing
+/// else in the string (no sign, no space, no suffix).
+fn size_arg(v: OsString) -> R<u64> {
+    let s = v.to_string_lossy();
+    if s.is_empty() || !s.bytes().all(|b| b.is_ascii_digit()) {
+        return err(format!("Invalid size: {s:?}"));
+    }
+    match s.parse::<u64>() {
+        Ok(n) if n > 0 && n <= u64::MAX / 2 => Ok(n),
+        _ => err(format!("Invalid size: {s:?}")),
+    }
+}
+
+/// The parsed command line as a run of the engine: bubblewrap's process
+/// (the caller's uid and gid, environment, hostname and working
+/// directory; no Landlock, no seccomp filter, the caller's stdio).
+pub fn run_args(p: &Parsed, uid: u32, gid: u32, cwd: Option<OsString>) -> RunArgs {
+    let mut a = RunArgs::new("/");
+    a.command = p.command.clone();
+    a.hostname = p.hostname.clone().unwrap_or_else(host_name);
+    a.setenv = p.env.clone();
+    a.uid = p.uid.unwrap_or(uid);
+    a.gid = p.gid.unwrap_or(gid);
+    a.share_net = !p.unshare_net;
+    a.seccomp = false;
+    a.landlock = LandlockMode::Off;
+    a.stdio = StdioMode::Inherit;
+    // bubblewrap's PID 1 is a reaper unless --as-pid-1: ours is init.
+    a.init = p.unshare_pid && !p.as_pid_1;
+    a.namespace_ids = p.info_fd.is_some() || p.json_status_fd.is_some();
+    let home = p
+        .env
+        .iter()
+        .find(|(k, _)| k == "HOME")
+        .map(|(_, v)| v.clone());
+    let (chdir, fallback) = match &p.chdir {
+        Some(d) => (d.clone(), None),
+        None => (
+            cwd.unwrap_or_else(|| "/".into()),
+            Some(home.unwrap_or_default()),
+        ),
+    };
+    a.chdir = chdir;
+    a.built = Some(Built {
+        ops: p.ops.clone(),
+        chdir_fallback: fallback,
+        argv0: p.argv0.clone(),
+        lock_files: p.lock_files.clone(),
+        new_session: p.new_session,
+        seccomp: p.seccomp.clone(),
+    });
+    a
+}
+
+/// The host's hostname (the sandbox keeps it without --hostname).
+fn host_name() -> String {
+    std::fs::read_to_string("/proc/sys/kernel/hostname")
+        .map(|s| s.trim_end().to_string())
+        .unwrap_or_else(|_| crate::plan::DEFAULT_HOSTNAME.into())
+}
+
+/// An engine error as bubblewrap prints its own: `bwrap: ` and the text.
+fn say(e: &crate::error::Error) {
+    let line = e.to_string();
+    eprintln!("bwrap: {}", line.strip_prefix("sandbox: ").unwrap_or(&line));
+    if let Some(h) = &e.hint {
+        eprintln!("bwrap: hint: {h}");
+    }
+}
+
+/// A descriptor number given on the command line, written to and closed
+/// when dropped.
+fn out_fd(fd: i32) -> Option<std::fs::File> {
+    crate::sys::adopt_fd(fd).ok().map(std::fs::File::from)
+}
+
+/// `bwrap ARGS`: parse, run on the engine, exit as bubblewrap does (the
+/// command's status; 1 when the sandbox could not be made or the command
+/// not run).
+pub fn main(argv0: &OsStr, args: Vec<OsString>) -> u8 {
+    let argv0 = argv0.to_string_lossy();
+    let env: Vec<(OsString, OsString)> = std::env::vars_os().collect();
+    let mut read_fd = |fd: i32| crate::sys::read_passed_fd(fd);
+    let fd_target = |fd: i32| std::fs::read_link(format!("/proc/self/fd/{fd}"));
+    let exists = |p: &Path| {
+        std::fs::canonicalize(p)
+            .map_err(|e| crate::error::describe_errno(e.raw_os_error().unwrap_or(libc::ENOENT)))
+    };
+    let parsed = match parse(&argv0, args, env, &mut read_fd, &fd_target, &exists) {
+        Ok(Cmd::Help(t)) => {
+            let _ = std::io::stdout().lock().write_all(t.as_bytes());
+            return 0;
+        }
+        Ok(Cmd::Version(v)) => {
+            println!("{v}");
+            return 0;
+        }
+        Ok(Cmd::Run(p)) => p,
+        Err(Usage(m)) => {
+            eprintln!("bwrap: {m}");
+            return EXIT_FAILURE;
+        }
+    };
+    let ((uid, _), (gid, _)) = crate::sys::ids();
+    let cwd = std::env::current_dir().ok().map(PathBuf::into_os_string);
+    let args = run_args(&parsed, uid, gid, cwd);
+    if parsed.die_with_parent {
+        if let Err(e) = crate::sys::set_parent_death_signal(libc::SIGKILL) {
+            eprintln!("bwrap: prctl(PR_SET_PDEATHSIG): {e}");
+            return EXIT_FAILURE;
+        }
+    }
+    let mut info = parsed.info_fd.and_then(out_fd);
+    let mut status = parsed.json_status_fd.and_then(out_fd);
+    let mut cmd = crate::Command::from_args(args);
+    cmd.cli(None, None).on_notice(|n| eprintln!("bwrap: {n}"));
+    let mut child = match cmd.spawn() {
+        Ok(c) => c,
+        Err(e) => {
+            say(&e);
+            return EXIT_FAILURE;
+        }
+    };
+    let mut fields = vec![("child-pid", u64::from(child.id()))];
+    fields.extend(child.namespaces());
+    if let Some(f) = info.as_mut() {
+        let body: Vec<String> = fields
+            .iter()
+            .map(|(k, v)| format!("    \"{k}\": {v}"))
+            .collect();
+        let _ = write!(f, "{{\n{}\n}}\n", body.join(",\n"));
+    }
+    drop(info);
+    if let Some(f) = status.as_mut() {
+        let body: Vec<String> = fields
+            .iter()
+            .map(|(k, v)| format!("\"{k}\": {v}"))
+            .collect();
+        let _ = writeln!(f, "{{ {} }}", body.join(", "));
+    }
+    let report = child.wait();
+    if let Some(e) = &report.error {
+        say(e);
+        return EXIT_FAILURE;
+    }
+    if let Some(f) = status.as_mut() {
+        let _ = writeln!(f, "{{ \"exit-code\": {} }}", report.status);
+    }
+    report.status
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn parse_ok(args: &[&str]) -> Parsed {
+        let mut no_fd = |_| Err(std::io::Error::from_raw_os_error(libc::EBADF));
+        let no_target = |_| Err(std::io::Error::from_raw_os_error(libc::EBADF));
+        let exists = |p: &Path| Ok(p.to_path_buf());
+        match parse(
+            "bwrap",
+            args.iter().map(OsString::from).collect(),
+            vec![("A".into(), "1".into())],
+            &mut no_fd,
+            &no_target,
+            &exists,
+        ) {
+            Ok(Cmd::Run(p)) => *p,
+            other => panic!("{other:?}"),
+        }
+    }
+
+    fn parse_err(args: &[&str]) -> String {
+        let mut no_fd = |_| Err(std::io::Error::from_raw_os_error(libc::EBADF));
+        let no_target = |_| Err(std::io::Error::from_raw_os_error(libc::EBADF));
+        let exists = |p: &Path| {
+            if p.starts_with("/missing") {
+                Err("No such file or directory".to_string())
+            } else {
+                Ok(p.to_path_buf())
+            }
+        };
+        match parse(
+            "bwrap",
+            args.iter().map(OsString::from).collect(),
+            Vec::new(),
+            &mut no_fd,
+            &no_target,
+            &exists,
+        ) {
+            Err(Usage(m)) => m,
+            other => panic!("{other:?}"),
+        }
+    }
+
+    #[test]
+    fn operations_keep_their_order_and_modifiers() {
+        let p = parse_ok(&[
+            "--ro-bind",
+            "/usr",
+            "/usr",
+            "--perms",
+            "0700",
+            "--dir",
+            "/a/../b",
+            "--size",
+            "4096",
+            "--tmpfs",
+            "/tmp",
+            "--bind-try",
+            "/missing",
+            "/m",
+            "--symlink",
+            "usr/lib",
+            "/lib",
+            "--setenv",
+            "A",
+            "2",
+            "--",
+            "--dev-bind",
+            "x",
+        ]);
+        assert_eq!(
+            p.ops,
+            vec![
+                RootOp::Bind {
+                    src: "/usr".into(),
+                    dst: "/usr".into(),
+                    read_only: true,
+                    devices: false
+                },
+                RootOp::Dir {
+                    dst: "/b".into(),
+                    mode: 0o700
+                },
+                RootOp::Tmpfs {
+                    dst: "/tmp".into(),
+                    mode: 0o755,
+                    size: Some(4096)
+                },
+                RootOp::Bind {
+                    src: "/missing".into(),
+                    dst: "/m".into(),
+                    read_only: false,
+                    devices: false
+                },
+                RootOp::Symlink {
+                    target: "usr/lib".into(),
+                    dst: "/lib".into()
+                },
+            ]
+        );
+        assert_eq!(p.env, vec![("A".into(), "2".into())]);
+        assert_eq!(p.command, vec![OsString::from("--dev-bind"), "x".into()]);
+    }
+
+    #[test]
+    fn bad_and_unsupported_options_are_errors() {
+        assert!(parse_err(&["--bind", "/missing/x", "/x", "true"])
+            .starts_with("Can't find source path /missing/x: No such file"));
+        for size in [
+            "0",
+            "123bogus",
+            "",
+            "-12345678",
+            " -12345678",
+            "18446744073709551616",
+            "9223372036854775809",
+        ] {
+            assert!(
+                parse_err(&["--size", size, "--tmpfs", "/a", "true"]).starts_with("Invalid size"),
+                "{size}"
+            );
+        }
+        assert!(
+            parse_err(&["--perms", "0640", "--perms", "0640", "--tmpfs", "/a", "true"])
+                .contains("twice")
+        );
+        assert!(
+            parse_err(&["--size", "1", "--size", "1", "--tmpfs", "/a", "true"]).contains("twice")
+        );
+        assert!(
+            parse_err(&["--perms", "0640", "--bind", "/a", "/a", "true"]).contains("--perms must")
+        );
+        for o in UNSUPPORTED {
+            assert!(
+                parse_err(&[o, "1", "true"]).contains("is not supported"),
+                "{o}"
+            );
+        }
+        assert!(parse_err(&["--no-such-option", "true"]).starts_with("Unknown option"));
+        assert!(parse_err(&["--hostname", "h", "true"]).contains("--unshare-uts"));
+        assert!(parse_err(&["--dir", "/x"]).starts_with("No command specified"));
+        // Controls: the same options made valid.
+        parse_ok(&[
+            "--size", "1048576", "--perms", "01777", "--tmpfs", "/a", "true",
+        ]);
+        parse_ok(&["--unshare-uts", "--hostname", "h", "true"]);
+    }
+
+    #[test]
+    fn args_from_a_descriptor_are_spliced_in_place() {
+        let mut fds = |fd: i32| -> std::io::Result<Vec<u8>> {
+            Ok(match fd {
+                3 => b"--dir\0/one\0--args\x004\0".to_vec(),
+                4 => b"--dir\0/two\0".to_vec(),
+                _ => return Err(std::io::Error::from_raw_os_error(libc::EBADF)),
+            })
+        };
+        let no_target = |_| Err(std::io::Error::from_raw_os_error(libc::EBADF));
+        let exists = |p: &Path| Ok(p.to_path_buf());
+        let args = ["--args", "3", "--dir", "/three", "true"];
+        let Ok(Cmd::Run(p)) = parse(
+            "bwrap",
+            args.iter().map(OsString::from).collect(),
+            Vec::new(),
+            &mut fds,
+            &no_target,
+            &exists,
+        ) else {
+            panic!()
+        };
+        let dirs: Vec<_> = p
+            .ops
+            .iter()
+            .map(|o| match o {
+                RootOp::Dir { dst, .. } => dst.clone(),
+                o => panic!("{o:?}"),
+            })
+            .collect();
+        assert_eq!(
+            dirs,
+            [PathBuf::from("/one"), "/two".into(), "/three".into()]
+        );
+    }
+
+    #[test]
+    fn parent_modes_follow_bubblewrap() {
+        for (perms, parent) in [
+            (0o1777, 0o755),
+            (0o755, 0o755),
+            (0o644, 0o755),
+            (0o750, 0o750),
+            (0o710, 0o750),
+            (0o720, 0o750),
+            (0o640, 0o750),
+            (0o700, 0o700),
+            (0o600, 0o700),
+            (0o705, 0o705),
+            (0o604, 0o705),
+            (0o000, 0o700),
+        ] {
+            assert_eq!(crate::plan::parent_mode(perms), parent, "{perms:o}");
+        }
+    }
+}
