@@ -93,6 +93,48 @@ fn host_arg() -> bool {
     std::env::args_os().nth(2).is_some_and(|a| a == HOST_ARG)
 }
 
+/// The sockets the launcher hands the stage, each on its fixed number
+/// and only when the plan asks for it: the pty socket (the pty master goes
+/// up it), the denials socket (the seccomp listener), the proxy socket
+/// (the proxy's listeners).
+struct Handed {
+    tty: Option<OwnedFd>,
+    denials: Option<OwnedFd>,
+    proxy: Option<OwnedFd>,
+}
+
+/// Adopt the sockets of [`Handed`] and close everything else the caller
+/// left open without CLOEXEC: it came through the clone and the exec, and
+/// none of it may reach the command. (The plan's fd is closed already.)
+fn adopt_handed(plan: &Plan) -> Result<Handed> {
+    let adopt = |wanted: bool, fd: RawFd, what: &str| -> Result<Option<OwnedFd>> {
+        match wanted {
+            true => Ok(Some(sys::adopt_fd(fd).ctx(what, format!("fd {fd}"))?)),
+            false => Ok(None),
+        }
+    };
+    let h = Handed {
+        tty: adopt(plan.pty.is_some(), TTY_FD, "adopt the pty socket")?,
+        // Kept until the filter is installed.
+        denials: adopt(
+            plan.report_denials && plan.seccomp,
+            DENIALS_FD,
+            "adopt the denials socket",
+        )?,
+        proxy: adopt(plan.proxy.is_some(), PROXY_FD, "adopt the proxy socket")?,
+    };
+    let keep: Vec<RawFd> = [
+        (&h.tty, TTY_FD),
+        (&h.denials, DENIALS_FD),
+        (&h.proxy, PROXY_FD),
+    ]
+    .into_iter()
+    .filter_map(|(sock, fd)| sock.is_some().then_some(fd))
+    .collect();
+    sys::close_from_except(REPORT_FD + 1, &keep).ctx_step("close inherited file descriptors")?;
+    Ok(h)
+}
+
 /// The host mode's stage (launch/hostmode.rs): no namespace, no root to
 /// build; the caller's uid on the host's `/`. What the full stage does
 /// after its root, in the same order: session, non-dumpable, the pty,
@@ -101,26 +143,11 @@ fn host_arg() -> bool {
 /// Landlock (required: it is the mode's filesystem wall), seccomp (whose
 /// default filter refuses namespace creation), exec.
 fn host_stage(plan: &Plan, report: &ReportSender) -> Result<Infallible> {
-    let tty_sock = match plan.pty {
-        Some(_) => Some(sys::adopt_fd(TTY_FD).ctx("adopt the pty socket", format!("fd {TTY_FD}"))?),
-        None => None,
-    };
-    // --report-denials: as in `stage`, kept until the filter is installed.
-    let denials_sock = match plan.report_denials && plan.seccomp {
-        true => Some(
-            sys::adopt_fd(DENIALS_FD)
-                .ctx("adopt the denials socket", format!("fd {DENIALS_FD}"))?,
-        ),
-        false => None,
-    };
-    let keep: Vec<RawFd> = [
-        (tty_sock.is_some(), TTY_FD),
-        (denials_sock.is_some(), DENIALS_FD),
-    ]
-    .into_iter()
-    .filter_map(|(kept, fd)| kept.then_some(fd))
-    .collect();
-    sys::close_from_except(REPORT_FD + 1, &keep).ctx_step("close inherited file descriptors")?;
+    let Handed {
+        tty: tty_sock,
+        denials: denials_sock,
+        ..
+    } = adopt_handed(plan)?;
     if plan.stdio == StdioMode::Relay {
         sys::sigsafe::setsid().ctx_step("start a new session")?;
     }
@@ -171,37 +198,11 @@ fn host_stage(plan: &Plan, report: &ReportSender) -> Result<Infallible> {
 }
 
 fn stage(plan: &Plan, report: &ReportSender) -> Result<Infallible> {
-    // Whatever the caller left open without CLOEXEC came through the
-    // clone and the exec; none of it may reach the command. (The plan's
-    // fd is closed already; the pty socket is kept until the pty is made.)
-    let tty_sock = match plan.pty {
-        Some(_) => Some(sys::adopt_fd(TTY_FD).ctx("adopt the pty socket", format!("fd {TTY_FD}"))?),
-        None => None,
-    };
-    // --report-denials: the socket the seccomp listener goes up, kept
-    // until the filter is installed.
-    let denials_sock = match plan.report_denials && plan.seccomp {
-        true => Some(
-            sys::adopt_fd(DENIALS_FD)
-                .ctx("adopt the denials socket", format!("fd {DENIALS_FD}"))?,
-        ),
-        false => None,
-    };
-    let proxy_sock = match plan.proxy {
-        Some(_) => {
-            Some(sys::adopt_fd(PROXY_FD).ctx("adopt the proxy socket", format!("fd {PROXY_FD}"))?)
-        }
-        None => None,
-    };
-    let keep: Vec<RawFd> = [
-        (tty_sock.is_some(), TTY_FD),
-        (denials_sock.is_some(), DENIALS_FD),
-        (proxy_sock.is_some(), PROXY_FD),
-    ]
-    .into_iter()
-    .filter_map(|(kept, fd)| kept.then_some(fd))
-    .collect();
-    sys::close_from_except(REPORT_FD + 1, &keep).ctx_step("close inherited file descriptors")?;
+    let Handed {
+        tty: tty_sock,
+        denials: denials_sock,
+        proxy: proxy_sock,
+    } = adopt_handed(plan)?;
     // The network namespace, its `lo` and the namespace limits, made by a
     // helper thread while this one builds the root; started first, as it
     // is the longer of the two. Under --init, here on this thread instead:
