@@ -153,6 +153,19 @@ fn sandbox_needs() -> Vec<Grant> {
     v
 }
 
+/// The grants of `--allow-read`, `--allow-write`, `--allow-exec`, each
+/// naming its option (a missing path is then a notice).
+fn given_grants(given: &[(PathAccess, PathBuf)]) -> Vec<Grant> {
+    given
+        .iter()
+        .map(|(a, p)| Grant {
+            path: p.clone(),
+            access: a.access(),
+            given: Some(*a),
+        })
+        .collect()
+}
+
 impl Rules {
     /// Read and execute anywhere under `/`, write beneath `write`, and the
     /// device nodes of /dev.
@@ -198,14 +211,7 @@ impl Rules {
         let mut grants: Vec<Grant> = if given.is_empty() {
             read.into_iter().map(|p| ours(p, read_exec())).collect()
         } else {
-            let mut v: Vec<Grant> = given
-                .iter()
-                .map(|(a, p)| Grant {
-                    path: p.clone(),
-                    access: a.access(),
-                    given: Some(*a),
-                })
-                .collect();
+            let mut v = given_grants(given);
             v.push(ours("/proc".into(), AccessFs::ReadFile | AccessFs::ReadDir));
             v.push(ours("/dev".into(), AccessFs::ReadDir.into()));
             v
@@ -226,14 +232,7 @@ impl Rules {
     /// Only the paths given (`--allow-read`, `--allow-write`,
     /// `--allow-exec`), and what the sandbox needs ([`sandbox_needs`]).
     pub fn paths(given: &[(PathAccess, PathBuf)]) -> Rules {
-        let mut grants: Vec<Grant> = given
-            .iter()
-            .map(|(a, p)| Grant {
-                path: p.clone(),
-                access: a.access(),
-                given: Some(*a),
-            })
-            .collect();
+        let mut grants = given_grants(given);
         grants.extend(sandbox_needs());
         Rules {
             grants,
