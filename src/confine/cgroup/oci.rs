@@ -282,22 +282,19 @@ impl Cgroup {
         if let Some(d) = self.dir("freezer") {
             let f = d.path.join("freezer.state");
             let want = if frozen { "FROZEN" } else { "THAWED" };
-            loop {
-                // A freeze in progress reads FREEZING; writing FROZEN
-                // again goes on with it (tasks in a vfork, say).
-                write_file(&f, want).ctx(&format!("{step}: write {want}"), f.display())?;
-                if read(&f)?.trim() == want {
-                    return Ok(());
-                }
-                if std::time::Instant::now() > deadline {
-                    return Err(Error::msg(
-                        step,
-                        format!("the freezer did not reach {want} in 10 s"),
-                    )
-                    .with_path(f.display().to_string()));
-                }
-                std::thread::sleep(std::time::Duration::from_millis(1));
-            }
+            // A freeze in progress reads FREEZING; writing FROZEN again
+            // goes on with it (tasks in a vfork, say).
+            return poll_until(
+                deadline,
+                || {
+                    write_file(&f, want).ctx(&format!("{step}: write {want}"), f.display())?;
+                    Ok(read(&f)?.trim() == want)
+                },
+                || {
+                    Error::msg(step, format!("the freezer did not reach {want} in 10 s"))
+                        .with_path(f.display().to_string())
+                },
+            );
         }
         let Some(d) = self.dir("unified") else {
             return Err(Error::msg(
@@ -309,20 +306,21 @@ impl Cgroup {
         let want = if frozen { "1" } else { "0" };
         write_file(&f, want).ctx(&format!("{step}: write {want}"), f.display())?;
         let events = d.path.join("cgroup.events");
-        loop {
-            let e = read(&events)?;
-            if e.lines().any(|l| l == format!("frozen {want}")) {
-                return Ok(());
-            }
-            if std::time::Instant::now() > deadline {
-                return Err(Error::msg(
+        poll_until(
+            deadline,
+            || {
+                Ok(read(&events)?
+                    .lines()
+                    .any(|l| l == format!("frozen {want}")))
+            },
+            || {
+                Error::msg(
                     step,
                     format!("cgroup.events did not say 'frozen {want}' in 10 s"),
                 )
-                .with_path(events.display().to_string()));
-            }
-            std::thread::sleep(std::time::Duration::from_millis(1));
-        }
+                .with_path(events.display().to_string())
+            },
+        )
     }
 
     /// Whether the container is paused: its freezer says FROZEN (v1), or
@@ -1297,6 +1295,24 @@ fn remove_dir(d: &Dir) -> Result<()> {
         }
     }
     Ok(())
+}
+
+/// Try `done` every millisecond until it says so, or fail with `late()`
+/// once `deadline` has passed (the freezer's state, v1 and v2).
+fn poll_until(
+    deadline: std::time::Instant,
+    mut done: impl FnMut() -> Result<bool>,
+    late: impl Fn() -> Error,
+) -> Result<()> {
+    loop {
+        if done()? {
+            return Ok(());
+        }
+        if std::time::Instant::now() > deadline {
+            return Err(late());
+        }
+        std::thread::sleep(std::time::Duration::from_millis(1));
+    }
 }
 
 #[cfg(test)]
