@@ -8,6 +8,8 @@
 //! process is as bubblewrap makes it: the caller's environment, uid and
 //! working directory, no Landlock, no seccomp filter, no pty relay; the
 //! capabilities are dropped (bubblewrap keeps none for a uid other than 0).
+//! `--sandbox-defaults LIST` or `SANDBOX_BWRAP_DEFAULTS=LIST` opts into
+//! ours instead ([`DEFAULTS_OPTION`], docs/BWRAP.md).
 //! An option we do not support fails with bubblewrap's exit code, 1, and
 //! one line that names it: never ignored.
 
@@ -49,6 +51,75 @@ pub struct Parsed {
     /// `--seccomp FD` (at most one) or `--add-seccomp-fd FD`: the programs read.
     pub seccomp: Vec<Vec<u8>>,
     pub command: Vec<OsString>,
+    /// Our defaults opted into (`--sandbox-defaults`, `SANDBOX_BWRAP_DEFAULTS`):
+    /// `landlock` (auto) or `landlock=require`: our ruleset on the built
+    /// root (confine/landlock.rs `Rules::built`); None: none, as bubblewrap.
+    pub opt_landlock: Option<LandlockMode>,
+    /// `seccomp`: our default filter, beside the caller's programs.
+    pub opt_seccomp: bool,
+    /// `relay`: `sandbox run`'s stdio (`StdioMode::Relay`).
+    pub opt_relay: bool,
+    /// `caps`: no capabilities for the command whatever bubblewrap would
+    /// keep (recorded here; the capability code reads it).
+    pub opt_drop_caps: bool,
+}
+
+/// Our option that opts into sandbox's own defaults where bubblewrap's
+/// differ: a comma-separated list of [`DEFAULTS_ITEMS`].
+pub const DEFAULTS_OPTION: &str = "--sandbox-defaults";
+/// The same list for callers that cannot change the command line (a tool
+/// that runs `bwrap` with a fixed one). Read once and removed from the
+/// environment the command inherits (docs/BWRAP.md says why).
+pub const DEFAULTS_ENV: &str = "SANDBOX_BWRAP_DEFAULTS";
+/// The items a list may hold.
+pub const DEFAULTS_ITEMS: &[&str] = &[
+    "landlock",
+    "landlock=auto",
+    "landlock=require",
+    "seccomp",
+    "relay",
+    "caps",
+    "all",
+];
+
+/// Add the items of `list` (from `source`: the option or the variable) to
+/// `p`. Items only add: neither source can take back what the other
+/// asked, and `landlock=require` wins over `landlock`. An empty list is
+/// nothing; an unknown or empty item is an error.
+fn opt_into(p: &mut Parsed, source: &str, list: &OsStr) -> R<()> {
+    let Some(list) = list.to_str() else {
+        return err(format!("{source}: not valid UTF-8"));
+    };
+    if list.trim().is_empty() {
+        return Ok(());
+    }
+    let landlock = |p: &mut Parsed, m: LandlockMode| {
+        if p.opt_landlock != Some(LandlockMode::Require) {
+            p.opt_landlock = Some(m);
+        }
+    };
+    for item in list.split(',').map(str::trim) {
+        match item {
+            "landlock" | "landlock=auto" => landlock(p, LandlockMode::Auto),
+            "landlock=require" => landlock(p, LandlockMode::Require),
+            "seccomp" => p.opt_seccomp = true,
+            "relay" => p.opt_relay = true,
+            "caps" => p.opt_drop_caps = true,
+            "all" => {
+                landlock(p, LandlockMode::Auto);
+                p.opt_seccomp = true;
+                p.opt_relay = true;
+                p.opt_drop_caps = true;
+            }
+            other => {
+                return err(format!(
+                    "{source}: unknown item {other:?} (known: {})",
+                    DEFAULTS_ITEMS.join(", ")
+                ))
+            }
+        }
+    }
+    Ok(())
 }
 
 /// How parsing ended: a run, or text to print (`--help`, `--version`).
@@ -138,6 +209,9 @@ command line on sandbox's engine.
     --seccomp FD                 Load and use seccomp rules from FD (not repeatable)
     --add-seccomp-fd FD          Load and use seccomp rules from FD (repeatable)
     --cap-drop CAP               Drop cap CAP when running as privileged user (every capability is dropped always)
+    --sandbox-defaults LIST      sandbox's own defaults instead of bubblewrap's, LIST of
+                                 landlock[=require], seccomp, relay, caps, or all
+                                 (also {DEFAULTS_ENV}=LIST; docs/BWRAP.md)
     --perms OCTAL                Set permissions of next argument (--bind-data, --file, etc.)
     --size BYTES                 Set size of next argument (only for --tmpfs)
     --chmod OCTAL PATH           Change permissions of PATH (must already exist)
@@ -178,10 +252,20 @@ pub fn parse(
     fd_target: &dyn Fn(i32) -> std::io::Result<PathBuf>,
     exists: &dyn Fn(&Path) -> std::result::Result<PathBuf, String>,
 ) -> R<Cmd> {
+    // Ours, not the command's: taken out of what the command inherits
+    // (`--setenv` can still give it one).
+    let mut env = env;
+    let from_env: Vec<OsString> = env
+        .iter()
+        .filter(|(k, _)| k == DEFAULTS_ENV)
+        .map(|(_, v)| v.clone())
+        .collect();
+    env.retain(|(k, _)| k != DEFAULTS_ENV);
     let mut p = Parsed {
         env,
         ..Parsed::default()
     };
+    let mut defaults: Vec<OsString> = Vec::new();
     let mut pending = Pending::default();
     let mut args: std::collections::VecDeque<OsString> = args.into();
     let mut args_files = 0;
@@ -307,6 +391,9 @@ pub fn parse(
                 had_seccomp |= opt == "--seccomp";
                 p.seccomp.push(prog);
             }
+            DEFAULTS_OPTION => {
+                defaults.push(next("a list")?);
+            }
             "--perms" => {
                 if pending.perms.is_some() {
                     return err("--perms given twice for the same action");
@@ -429,6 +516,12 @@ pub fn parse(
     if share_net {
         p.unshare_net = false;
     }
+    for v in &from_env {
+        opt_into(&mut p, DEFAULTS_ENV, v)?;
+    }
+    for v in &defaults {
+        opt_into(&mut p, DEFAULTS_OPTION, v)?;
+    }
     p.command = args.into_iter().collect();
     if p.command.is_empty() {
         return err(format!("No command specified\n{}", usage(argv0)));
@@ -485,7 +578,8 @@ fn size_arg(v: OsString) -> R<u64> {
 
 /// The parsed command line as a run of the engine: bubblewrap's process
 /// (the caller's uid and gid, environment, hostname and working
-/// directory; no Landlock, no seccomp filter, the caller's stdio).
+/// directory; no Landlock, no seccomp filter, the caller's stdio), but for
+/// what `--sandbox-defaults` opted into.
 pub fn run_args(p: &Parsed, uid: u32, gid: u32, cwd: Option<OsString>) -> RunArgs {
     let mut a = RunArgs::new("/");
     a.command = p.command.clone();
@@ -494,9 +588,13 @@ pub fn run_args(p: &Parsed, uid: u32, gid: u32, cwd: Option<OsString>) -> RunArg
     a.uid = p.uid.unwrap_or(uid);
     a.gid = p.gid.unwrap_or(gid);
     a.share_net = !p.unshare_net;
-    a.seccomp = false;
-    a.landlock = LandlockMode::Off;
-    a.stdio = StdioMode::Inherit;
+    a.seccomp = p.opt_seccomp;
+    a.landlock = p.opt_landlock.unwrap_or(LandlockMode::Off);
+    a.stdio = if p.opt_relay {
+        StdioMode::Relay
+    } else {
+        StdioMode::Inherit
+    };
     // bubblewrap's PID 1 is a reaper unless --as-pid-1: ours is init.
     a.init = p.unshare_pid && !p.as_pid_1;
     a.namespace_ids = p.info_fd.is_some() || p.json_status_fd.is_some();
@@ -804,6 +902,123 @@ mod tests {
             dirs,
             [PathBuf::from("/one"), "/two".into(), "/three".into()]
         );
+    }
+
+    fn parse_env(args: &[&str], env: &[(&str, &str)]) -> R<Cmd> {
+        let mut no_fd = |_| Err(std::io::Error::from_raw_os_error(libc::EBADF));
+        let no_target = |_| Err(std::io::Error::from_raw_os_error(libc::EBADF));
+        let exists = |p: &Path| Ok(p.to_path_buf());
+        parse(
+            "bwrap",
+            args.iter().map(OsString::from).collect(),
+            env.iter().map(|(k, v)| (k.into(), v.into())).collect(),
+            &mut no_fd,
+            &no_target,
+            &exists,
+        )
+    }
+
+    fn opted(args: &[&str], env: &[(&str, &str)]) -> Parsed {
+        match parse_env(args, env) {
+            Ok(Cmd::Run(p)) => *p,
+            other => panic!("{other:?}"),
+        }
+    }
+
+    /// `--sandbox-defaults` and `SANDBOX_BWRAP_DEFAULTS`: each item sets
+    /// its field, `all` every one; the two sources add up, and
+    /// `landlock=require` wins over `landlock` whichever came first.
+    #[test]
+    fn sandbox_defaults_lists() {
+        let none = opted(&["true"], &[]);
+        assert_eq!(
+            (
+                none.opt_landlock,
+                none.opt_seccomp,
+                none.opt_relay,
+                none.opt_drop_caps
+            ),
+            (None, false, false, false)
+        );
+        let a = run_args(&none, 1, 1, None);
+        assert_eq!(
+            (a.landlock, a.seccomp, a.stdio),
+            (LandlockMode::Off, false, StdioMode::Inherit)
+        );
+        let p = opted(&["--sandbox-defaults", "seccomp, relay", "true"], &[]);
+        assert_eq!(
+            (p.opt_landlock, p.opt_seccomp, p.opt_relay, p.opt_drop_caps),
+            (None, true, true, false)
+        );
+        let p = opted(&["--sandbox-defaults", "all", "true"], &[]);
+        assert_eq!(
+            (p.opt_landlock, p.opt_seccomp, p.opt_relay, p.opt_drop_caps),
+            (Some(LandlockMode::Auto), true, true, true)
+        );
+        let a = run_args(&p, 1, 1, None);
+        assert_eq!(
+            (a.landlock, a.seccomp, a.stdio),
+            (LandlockMode::Auto, true, StdioMode::Relay)
+        );
+        // The variable and the option add up; require wins either way.
+        let p = opted(
+            &["--sandbox-defaults", "landlock", "true"],
+            &[(DEFAULTS_ENV, "landlock=require,caps")],
+        );
+        assert_eq!(p.opt_landlock, Some(LandlockMode::Require));
+        assert!(p.opt_drop_caps && !p.opt_seccomp);
+        let p = opted(
+            &[
+                "--sandbox-defaults",
+                "landlock=require",
+                "--sandbox-defaults",
+                "all",
+                "true",
+            ],
+            &[],
+        );
+        assert_eq!(p.opt_landlock, Some(LandlockMode::Require));
+        let p = opted(&["true"], &[(DEFAULTS_ENV, "landlock=auto")]);
+        assert_eq!(p.opt_landlock, Some(LandlockMode::Auto));
+        // An empty list is nothing.
+        let p = opted(&["--sandbox-defaults", "", "true"], &[(DEFAULTS_ENV, " ")]);
+        assert_eq!((p.opt_landlock, p.opt_seccomp), (None, false));
+    }
+
+    /// The variable is ours: gone from what the command inherits, unless
+    /// `--setenv` gives it one, which is then the command's only (not
+    /// read as a list). Unknown and empty items are errors from either
+    /// source, each naming where it came from.
+    #[test]
+    fn sandbox_defaults_variable_and_errors() {
+        let p = opted(&["true"], &[("A", "1"), (DEFAULTS_ENV, "seccomp")]);
+        assert!(p.opt_seccomp);
+        assert_eq!(p.env, vec![("A".into(), "1".into())]);
+        let p = opted(&["--setenv", DEFAULTS_ENV, "bogus", "true"], &[]);
+        assert!(!p.opt_seccomp);
+        assert_eq!(p.env, vec![(DEFAULTS_ENV.into(), "bogus".into())]);
+        let e = |args: &[&str], env: &[(&str, &str)]| match parse_env(args, env) {
+            Err(Usage(m)) => m,
+            other => panic!("{other:?}"),
+        };
+        let m = e(&["--sandbox-defaults", "landlock,selinux", "true"], &[]);
+        assert!(
+            m.starts_with("--sandbox-defaults: unknown item \"selinux\" (known: landlock,"),
+            "{m}"
+        );
+        let m = e(&["true"], &[(DEFAULTS_ENV, "seccomp,,relay")]);
+        assert!(
+            m.starts_with("SANDBOX_BWRAP_DEFAULTS: unknown item \"\""),
+            "{m}"
+        );
+        for bad in ["Landlock", "landlock=off", "none", "caps=1"] {
+            assert!(e(&["--sandbox-defaults", bad, "true"], &[]).contains("unknown item"));
+        }
+        assert!(e(&["--sandbox-defaults"], &[]).contains("takes a list"));
+        // Control: each known item alone parses.
+        for ok in DEFAULTS_ITEMS {
+            opted(&["--sandbox-defaults", ok, "true"], &[(DEFAULTS_ENV, ok)]);
+        }
     }
 
     #[test]

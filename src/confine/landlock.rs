@@ -34,7 +34,7 @@ use landlock::{
 use crate::confine::rootfs;
 use crate::error::{Context, Error, Result};
 use crate::plan::Plan;
-use crate::plan::{LandlockMode, PathAccess, RootMode};
+use crate::plan::{LandlockMode, PathAccess, RootMode, RootOp};
 use crate::sys;
 
 /// The newest ABI whose rights we use and have tested. The crate drops what
@@ -56,11 +56,24 @@ const ABI_NET: i32 = 4;
 /// console, the pty devices. /dev/ptmx is a node in an OCI container's
 /// /dev and a link to pts/ptmx in ours.
 fn device_nodes() -> Vec<PathBuf> {
+    device_nodes_in(Path::new("/dev"))
+}
+
+/// [`device_nodes`] of a /dev made at `dev` (the bwrap front end's `--dev
+/// DEST`).
+fn device_nodes_in(dev: &Path) -> Vec<PathBuf> {
     rootfs::DEVICES
         .iter()
         .chain(&["console", "pts", "ptmx"])
-        .map(|d| Path::new("/dev").join(d))
+        .map(|d| dev.join(d))
         .collect()
+}
+
+/// What a procfs of the sandbox's own allows: read, list, write (a
+/// shell's `>` truncates too); no execute (/proc/self/exe resolves to the
+/// file it names, which the other rules govern).
+fn proc_access() -> BitFlags<AccessFs> {
+    AccessFs::ReadFile | AccessFs::ReadDir | AccessFs::WriteFile | AccessFs::Truncate
 }
 
 /// What was enforced, for `--verbose` and the require check, and what the
@@ -136,11 +149,7 @@ fn sandbox_needs() -> Vec<Grant> {
         given: None,
     };
     let mut v = vec![
-        ours(
-            "/proc",
-            // Truncate: a shell's `>` opens with O_TRUNC.
-            AccessFs::ReadFile | AccessFs::ReadDir | AccessFs::WriteFile | AccessFs::Truncate,
-        ),
+        ours("/proc", proc_access()),
         ours("/dev", AccessFs::ReadDir.into()),
         ours("/tmp", PathAccess::Write.access()),
         ours("/dev/shm", PathAccess::Write.access()),
@@ -227,6 +236,56 @@ impl Rules {
             connect_ports: None,
             path_rules: !given.is_empty(),
         }
+    }
+
+    /// A root built from operations (the bwrap front end's
+    /// `--sandbox-defaults landlock`, docs/BWRAP.md): [`Rules::new`] with
+    /// what the layout made writable: the targets of `--bind`,
+    /// `--dev-bind`, `--bind-fd` (not the read-only ones), `--tmpfs`,
+    /// `--dir`, `--mqueue`, `--file`, `--bind-data`, and the shm of each
+    /// `--dev`; each `--proc` read and written as [`sandbox_needs`] has
+    /// /proc; the device nodes of each `--dev`. The root's own tmpfs, the
+    /// directories made on the way to a target, symlinks and everything
+    /// read-only: read and execute only, though the kernel would let the
+    /// command write the tmpfs.
+    pub fn built(ops: &[RootOp]) -> Rules {
+        let mut write = Vec::new();
+        let mut extra = Vec::new();
+        let ours = |path: PathBuf, access| Grant {
+            path,
+            access,
+            given: None,
+        };
+        for op in ops {
+            match op {
+                RootOp::Bind { dst, read_only, .. } | RootOp::BindData { dst, read_only, .. } => {
+                    if !read_only {
+                        write.push(dst.clone());
+                    }
+                }
+                RootOp::Tmpfs { dst, .. } | RootOp::Mqueue { dst } | RootOp::File { dst, .. } => {
+                    write.push(dst.clone())
+                }
+                // `--dir /` makes nothing (confine/rootfs.rs): not a grant
+                // of the whole root.
+                RootOp::Dir { dst, .. } => {
+                    if dst != Path::new("/") {
+                        write.push(dst.clone())
+                    }
+                }
+                RootOp::Proc { dst } => extra.push(ours(dst.clone(), proc_access())),
+                RootOp::Dev { dst } => {
+                    write.push(dst.join("shm"));
+                    if dst != Path::new("/dev") {
+                        extra.extend(device_nodes_in(dst).into_iter().map(|d| ours(d, device())));
+                    }
+                }
+                RootOp::Symlink { .. } | RootOp::Chmod { .. } | RootOp::RemountRo { .. } => {}
+            }
+        }
+        let mut rules = Rules::new(write);
+        rules.grants.extend(extra);
+        rules
     }
 
     /// Only the paths given (`--allow-read`, `--allow-write`,
@@ -452,7 +511,8 @@ pub fn enforce(mode: LandlockMode, rules: &Rules, hint: &str) -> Result<Outcome>
     })
 }
 
-/// `sandbox run`'s and `exec`'s ruleset. `root_writable` is false for
+/// `sandbox run`'s and `exec`'s ruleset, and the bwrap front end's on its
+/// built root ([`Rules::built`]). `root_writable` is false for
 /// `--read-only` and for the overlay-unavailable fallback.
 pub fn apply(plan: &Plan, root_writable: bool) -> Result<Outcome> {
     if plan.landlock == LandlockMode::Off {
@@ -460,6 +520,14 @@ pub fn apply(plan: &Plan, root_writable: bool) -> Result<Outcome> {
             summary: "landlock: off (--landlock off)".into(),
             notices: Vec::new(),
         });
+    }
+    if let Some(b) = &plan.built {
+        return enforce(
+            plan.landlock,
+            &Rules::built(&b.ops),
+            "opt into `landlock` rather than `landlock=require` (--sandbox-defaults, \
+             SANDBOX_BWRAP_DEFAULTS), which runs without it",
+        );
     }
     let mut rules = if plan.allow_paths.is_empty() {
         let mut writable: Vec<PathBuf> = vec!["/tmp".into(), "/dev/shm".into()];
@@ -509,6 +577,94 @@ mod tests {
         };
         r.connect_ports = ports;
         r
+    }
+
+    /// A built root's rules: writable where the layout made something
+    /// writable, read-only elsewhere (the root tmpfs itself, the read-only
+    /// binds, symlinks, `--dir /`); /proc written but not executed; the
+    /// device nodes of a `--dev` elsewhere than /dev.
+    #[test]
+    fn a_built_roots_writable_places() {
+        let bind = |dst: &str, read_only| RootOp::Bind {
+            src: "/h".into(),
+            dst: dst.into(),
+            read_only,
+            devices: false,
+        };
+        let ops = vec![
+            bind("/usr", true),
+            bind("/a/b/data", false),
+            RootOp::Dir {
+                dst: "/".into(),
+                mode: 0o755,
+            },
+            RootOp::Dir {
+                dst: "/work".into(),
+                mode: 0o755,
+            },
+            RootOp::Tmpfs {
+                dst: "/tmp".into(),
+                mode: 0o755,
+                size: None,
+            },
+            RootOp::Symlink {
+                target: "usr/bin".into(),
+                dst: "/bin".into(),
+            },
+            RootOp::BindData {
+                dst: "/etc/ro".into(),
+                data: Vec::new(),
+                mode: 0o600,
+                read_only: true,
+            },
+            RootOp::BindData {
+                dst: "/etc/rw".into(),
+                data: Vec::new(),
+                mode: 0o600,
+                read_only: false,
+            },
+            RootOp::File {
+                dst: "/etc/f".into(),
+                data: Vec::new(),
+                mode: 0o600,
+            },
+            RootOp::Mqueue {
+                dst: "/dev/mqueue".into(),
+            },
+            RootOp::Proc {
+                dst: "/proc".into(),
+            },
+            RootOp::Dev { dst: "/dev".into() },
+            RootOp::Dev { dst: "/d2".into() },
+        ];
+        let r = Rules::built(&ops);
+        let all = AccessFs::from_all(ABI_TARGET);
+        let with = |a: BitFlags<AccessFs>| -> Vec<PathBuf> {
+            r.grants
+                .iter()
+                .filter(|g| g.access == a)
+                .map(|g| g.path.clone())
+                .collect()
+        };
+        let p = |v: &[&str]| -> Vec<PathBuf> { v.iter().map(PathBuf::from).collect() };
+        assert_eq!(
+            with(all),
+            p(&[
+                "/a/b/data",
+                "/work",
+                "/tmp",
+                "/etc/rw",
+                "/etc/f",
+                "/dev/mqueue",
+                "/dev/shm",
+                "/d2/shm"
+            ])
+        );
+        assert_eq!(with(read_exec()), p(&["/"]));
+        assert_eq!(with(proc_access()), p(&["/proc"]));
+        let devices = with(device());
+        assert!(devices.contains(&"/dev/null".into()) && devices.contains(&"/d2/pts".into()));
+        assert!(!r.path_rules && r.connect_ports.is_none());
     }
 
     /// What each ABI cannot enforce of the path and port rules: the

@@ -251,7 +251,19 @@ fn stage(plan: &Plan, report: &ReportSender) -> Result<Infallible> {
         crate::confine::proxy::listen_and_send(p, sock)?;
     }
     if let (Some(pty), Some(sock)) = (&plan.pty, tty_sock) {
-        relay::make_pty(pty, sock, true)?;
+        // A built root (the bwrap front end's `relay`) has a /dev only
+        // where the command line put one, perhaps the host's: no
+        // /dev/console link made there, and no /dev/ptmx is the caller's
+        // to fix.
+        relay::make_pty(pty, sock, plan.built.is_none()).map_err(|e| {
+            match (&plan.built, e.raw_errno()) {
+                (Some(_), Some(libc::ENOENT)) => e.with_hint(
+                    "the relay (--sandbox-defaults relay) makes the command's terminal in the \
+                     sandbox's own devpts: add --dev /dev",
+                ),
+                _ => e,
+            }
+        })?;
     }
     if let Some(pasta) = &plan.pasta {
         crate::confine::net::write_etc(pasta, &plan.hostname)?;
