@@ -1,8 +1,10 @@
 //! The bubblewrap front end (src/bwrap/, docs/BWRAP.md), rootless: the
 //! root built from operations in their order, an unsupported option
 //! failing as bubblewrap fails (exit 1, one line naming it), `--args FD`,
-//! and the shape of `--info-fd` and `--json-status-fd`. bubblewrap's own
-//! suite runs against it in `make test-bwrap` (tests/bwrap/run).
+//! and the shape of `--info-fd` and `--json-status-fd`; the opt-in to our
+//! own defaults (`--sandbox-defaults`, `SANDBOX_BWRAP_DEFAULTS`), each
+//! proved by an attack that fails with it and works without. bubblewrap's
+//! own suite runs against it in `make test-bwrap` (tests/bwrap/run).
 
 mod common;
 
@@ -261,6 +263,192 @@ fn a_callers_seccomp_program_is_installed() {
     );
 }
 
+/// The variable that opts into our defaults when the command line cannot.
+const DEFAULTS_ENV: &str = "SANDBOX_BWRAP_DEFAULTS";
+
+/// `sandbox bwrap ARGS` with SANDBOX_BWRAP_DEFAULTS set to `list`.
+fn bwrap_env(list: &str, args: &[&str]) -> Output {
+    let mut all = vec!["bwrap"];
+    all.extend_from_slice(args);
+    sandbox(&all).env(DEFAULTS_ENV, list).output().unwrap()
+}
+
+/// `--sandbox-defaults landlock`: the root's own tmpfs, which the kernel
+/// lets the command write (bubblewrap's too), and the directories made on
+/// the way to a bind are read-only under our ruleset; what the layout made
+/// writable (`--dir`, `--tmpfs`, a `--bind` of the host's, the shm of
+/// `--dev`) stays writable. Control: the same writes without the opt-in
+/// all work. The variable's form (`landlock=require`) does the same and
+/// does not reach the command's environment.
+fn landlock_opt_in_keeps_the_root_tmpfs_read_only() {
+    let host = test_dir("bwrap-landlock");
+    let r = root();
+    let bin = format!("{r}/bin");
+    let data = host.display().to_string();
+    let layout = [
+        "--ro-bind",
+        &bin,
+        "/bin",
+        "--dir",
+        "/work",
+        "--tmpfs",
+        "/tmp",
+        "--bind",
+        &data,
+        "/a/b/data",
+        "--dev",
+        "/dev",
+        "sh",
+        "-c",
+        "for f in /x /a/x /work/f /tmp/f /a/b/data/f /dev/shm/f; do \
+           touch $f 2>/dev/null && echo \"$f ok\" || echo \"$f refused\"; done; \
+         echo \"var ${SANDBOX_BWRAP_DEFAULTS-unset}\"",
+    ];
+    let opted = "/x refused\n/a/x refused\n/work/f ok\n/tmp/f ok\n/a/b/data/f ok\n/dev/shm/f ok\nvar unset\n";
+    let Some(_) = landlock_abi() else {
+        // Without Landlock, require refuses to run (1, bubblewrap's code).
+        let out = bwrap_env("landlock=require", &layout);
+        assert_eq!(out.status.code(), Some(1), "{}", text(&out.stderr));
+        assert!(text(&out.stderr).starts_with("bwrap: landlock: required"));
+        return skip(
+            "landlock_opt_in_keeps_the_root_tmpfs_read_only",
+            "landlock",
+            "the kernel offers no Landlock here (landlock_create_ruleset fails on the host)",
+        );
+    };
+    // Each run creates the file in the host's directory anew.
+    let fresh = |out: fn(&[&str]) -> Output| {
+        let _ = fs::remove_file(host.join("f"));
+        out(&layout)
+    };
+    for out in [
+        fresh(|l| bwrap(&[&["--sandbox-defaults", "landlock"][..], l].concat())),
+        fresh(|l| bwrap_env("landlock=require", l)),
+    ] {
+        assert!(out.status.success(), "{}", text(&out.stderr));
+        assert_eq!(text(&out.stdout), opted);
+    }
+    // Control: bubblewrap's behaviour, every write allowed by the kernel.
+    let out = fresh(bwrap);
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    assert_eq!(
+        text(&out.stdout),
+        "/x ok\n/a/x ok\n/work/f ok\n/tmp/f ok\n/a/b/data/f ok\n/dev/shm/f ok\nvar unset\n"
+    );
+}
+
+/// `--sandbox-defaults seccomp`: our default filter refuses keyctl and
+/// unshare (EPERM); the caller's `--seccomp` program applies beside it
+/// (its mkdir refusal holds in the same run). Control: without the
+/// opt-in the same calls reach the kernel, which answers otherwise
+/// (EOPNOTSUPP, EINVAL: the probe's arguments are bogus on purpose).
+fn seccomp_opt_in_adds_our_filter_to_the_callers() {
+    let r = root();
+    let probe = stage().probe.display().to_string();
+    let layout = |cmd: &str| {
+        format!("--ro-bind {r} / --tmpfs /tmp --ro-bind {probe} /tmp/probe sh -c '{cmd}'")
+    };
+    let calls = "/tmp/probe syscall keyctl unshare";
+    let out = shell(&format!(
+        "\"$B\" bwrap --sandbox-defaults seccomp {}",
+        layout(calls)
+    ));
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    assert_eq!(text(&out.stdout), "keyctl EPERM\nunshare EPERM\n");
+    // Control: bubblewrap's (no filter of ours).
+    let out = shell(&format!("\"$B\" bwrap {}", layout(calls)));
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    let seen = text(&out.stdout);
+    assert!(
+        seen.starts_with("keyctl ") && !seen.contains("EPERM"),
+        "control: {seen}"
+    );
+    // Both filters: ours (keyctl) and the caller's (mkdir, mkdirat), the
+    // opt-in given by the variable this time.
+    let ins = |code: u16, jt: u8, jf: u8, k: u32| {
+        let mut v = code.to_ne_bytes().to_vec();
+        v.extend([jt, jf]);
+        v.extend(k.to_ne_bytes());
+        v
+    };
+    let prog = [
+        ins(0x20, 0, 0, 0),
+        ins(0x15, 2, 0, 83),
+        ins(0x15, 1, 0, 258),
+        ins(0x06, 0, 0, 0x7fff_0000),
+        ins(0x06, 0, 0, 0x0005_0001),
+    ]
+    .concat();
+    let file = test_dir("bwrap-seccomp-both").join("prog.bpf");
+    fs::write(&file, prog).unwrap();
+    let both = format!(
+        "{DEFAULTS_ENV}=seccomp \"$B\" bwrap --seccomp 3 {} 3<{}",
+        layout("/tmp/probe syscall keyctl; mkdir /tmp/d 2>/dev/null || echo mkdir refused"),
+        file.display()
+    );
+    let out = shell(&both);
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    assert_eq!(text(&out.stdout), "keyctl EPERM\nmkdir refused\n");
+}
+
+/// `--sandbox-defaults relay`: under a terminal, the command's stdin is a
+/// pty of the sandbox's own devpts (the one `--dev` mounted), in a
+/// session of its own. Control: without it the command's stdin is still
+/// a terminal, but the caller's, from another devpts.
+fn relay_opt_in_gives_the_command_its_own_pty() {
+    let r = root();
+    let args = |opt: &[&str]| -> Vec<String> {
+        let mut a: Vec<String> = vec!["bwrap".into()];
+        a.extend(opt.iter().map(|s| s.to_string()));
+        a.extend(
+            [
+                "--ro-bind",
+                &r,
+                "/",
+                "--proc",
+                "/proc",
+                "--dev",
+                "/dev",
+                "sh",
+                "-c",
+                "test -t 0 && echo tty-yes; \
+                 [ $(stat -L -c %d /proc/self/fd/0) = $(stat -c %d /dev/pts/ptmx) ] \
+                 && echo own-pty || echo other-pty",
+            ]
+            .iter()
+            .map(|s| s.to_string()),
+        );
+        a
+    };
+    let shown = under_pty(&args(&["--sandbox-defaults", "relay"]), "");
+    assert!(shown.contains("tty-yes\nown-pty"), "{shown}");
+    let shown = under_pty(&args(&[]), "");
+    assert!(shown.contains("tty-yes\nother-pty"), "control: {shown}");
+}
+
+/// An item we do not know, from the option or the variable, is refused
+/// with exit 1 and one line naming it; the command does not run. Control:
+/// a known one runs it.
+fn an_unknown_default_is_refused() {
+    let r = root();
+    let cmd = ["--ro-bind", &r, "/", "sh", "-c", "echo ran"];
+    for out in [
+        bwrap(&[&["--sandbox-defaults", "seccomp,selinux"][..], &cmd].concat()),
+        bwrap_env("seccomp,selinux", &cmd),
+    ] {
+        assert_eq!(out.status.code(), Some(1));
+        let err = text(&out.stderr);
+        assert_eq!(err.lines().count(), 1, "{err}");
+        assert!(
+            err.starts_with("bwrap: ") && err.contains("unknown item \"selinux\""),
+            "{err}"
+        );
+        assert!(text(&out.stdout).is_empty());
+    }
+    let out = bwrap_env("seccomp", &cmd);
+    assert_eq!(text(&out.stdout), "ran\n", "{}", text(&out.stderr));
+}
+
 /// Invoked as `sandbox-bwrap` (the link `make install` makes), the binary
 /// is the front end; its help names itself as bubblewrap's does.
 fn answers_to_its_link_name() {
@@ -281,5 +469,9 @@ tests![
     args_come_from_a_descriptor,
     info_and_status_descriptors,
     a_callers_seccomp_program_is_installed,
+    landlock_opt_in_keeps_the_root_tmpfs_read_only,
+    seccomp_opt_in_adds_our_filter_to_the_callers,
+    relay_opt_in_gives_the_command_its_own_pty,
+    an_unknown_default_is_refused,
     answers_to_its_link_name,
 ];
