@@ -238,6 +238,10 @@ const MAN_ENV_VARS: &[(&str, &str)] = &[
         "where named profiles are looked for first: XDG_CONFIG_HOME/sandbox/profiles (default ~/.config/sandbox/profiles)",
     ),
     (
+        "SANDBOX_BWRAP_DEFAULTS",
+        "the bubblewrap front end only (sandbox-bwrap): a list of sandbox's defaults to opt into, as --sandbox-defaults takes (docs/BWRAP.md); taken out of the command's environment",
+    ),
+    (
         "SANDBOX_UNPACK_MAX_ENTRIES, SANDBOX_UNPACK_MAX_BYTES",
         "the caps on an image or tarball being unpacked (default 1000000 entries, 64 GiB of file data)",
     ),
@@ -406,7 +410,9 @@ pub fn man_page() -> String {
          `sandbox bwrap ARGS`, the binary takes bubblewrap's command line instead: \
          a root built from the operations given, in their order, and the command \
          run as bubblewrap runs it; an option it does not support fails with exit \
-         1 (docs/BWRAP.md).",
+         1 (docs/BWRAP.md). --sandbox-defaults LIST (or SANDBOX_BWRAP_DEFAULTS=LIST) \
+         opts into sandbox's own defaults instead, LIST of landlock (or \
+         landlock=require), seccomp, relay, caps, or all.",
     ));
 
     m.push_str(".SH COMMANDS\n");
