@@ -424,6 +424,19 @@ fn relay_opt_in_gives_the_command_its_own_pty() {
     assert!(shown.contains("tty-yes\nown-pty"), "{shown}");
     let shown = under_pty(&args(&[]), "");
     assert!(shown.contains("tty-yes\nother-pty"), "control: {shown}");
+    // A layout without a /dev of its own has no pty to give: refused
+    // with the fix, the command not run.
+    let a: Vec<String> = ["bwrap", "--sandbox-defaults", "relay", "--ro-bind", &r, "/"]
+        .iter()
+        .chain(&["sh", "-c", "echo ran-$((1+1))"])
+        .map(|s| s.to_string())
+        .collect();
+    let shown = under_pty(&a, "");
+    assert!(
+        shown.contains("bwrap: open a pty: /dev/ptmx") && shown.contains("add --dev /dev"),
+        "{shown}"
+    );
+    assert!(!shown.contains("ran-2"), "{shown}");
 }
 
 /// An item we do not know, from the option or the variable, is refused
