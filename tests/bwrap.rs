@@ -1,7 +1,8 @@
 //! The bubblewrap front end (src/bwrap/, docs/BWRAP.md), rootless: the
 //! root built from operations in their order, an unsupported option
 //! failing as bubblewrap fails (exit 1, one line naming it), `--args FD`,
-//! and the shape of `--info-fd` and `--json-status-fd`. bubblewrap's own
+//! the shape of `--info-fd` and `--json-status-fd`, and the overlay
+//! options (bubblewrap 0.10's: Debian 12's bwrap has none to compare with). bubblewrap's own
 //! suite runs against it in `make test-bwrap` (tests/bwrap/run).
 
 mod common;
@@ -343,6 +344,22 @@ fn a_tmp_overlay_keeps_writes_from_the_host() {
     );
     assert!(out.status.success(), "{}", text(&out.stderr));
     assert_eq!(text(&out.stdout), "old");
+    // The root itself as a --tmp-overlay of a rootfs: written inside, the
+    // rootfs on disk unchanged.
+    let r = private_rootfs("ov-tmp-root");
+    let rs = r.display().to_string();
+    let out = bwrap(&[
+        "--overlay-src",
+        &rs,
+        "--tmp-overlay",
+        "/",
+        "sh",
+        "-c",
+        "echo in > /etc/ov-new && cat /etc/ov-new",
+    ]);
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    assert_eq!(text(&out.stdout), "in\n");
+    assert!(!r.join("etc/ov-new").exists());
     // Control: bound, the same writes are the host's.
     let out = in_overlay(&["--bind", &ls, "/mnt/o"], writes);
     assert!(out.status.success(), "{}", text(&out.stderr));
