@@ -536,8 +536,106 @@ fn a_refused_overlay_fails_with_one_line() {
     assert_eq!(text(&out.stdout), "ran\n");
 }
 
+/// `line` run by the test uid's shell (with fd 4 read from `fifo`), while
+/// the test feeds `fifo` and, once the front end is reading it (so it has
+/// parsed, and resolved, every option before `--args 4`), runs `swap`.
+/// The front end reads the descriptor to its end before it goes on, so
+/// `swap` happens between the launcher's look at the paths and the child
+/// stage's. The signal that it reads: more was written than a pipe holds
+/// (64 KiB), of a no-op option.
+fn swap_while_parsing(line: &str, fifo: &std::path::Path, swap: impl FnOnce()) -> Output {
+    use std::io::Write;
+    use std::os::unix::fs::OpenOptionsExt;
+    use std::time::{Duration, Instant};
+    let mut c = as_test_user("sh");
+    c.arg("-c")
+        .arg(format!("{line} 4<'{}'", fifo.display()))
+        .env_clear()
+        .env("PATH", "/usr/bin:/bin")
+        .env("B", &stage().bin)
+        .current_dir(&stage().dir)
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped());
+    let child = c.spawn().unwrap();
+    let deadline = Instant::now() + Duration::from_secs(30);
+    // Non-blocking, so that a shell that never opens it cannot hang us.
+    let mut w = loop {
+        match fs::OpenOptions::new()
+            .write(true)
+            .custom_flags(libc::O_NONBLOCK)
+            .open(fifo)
+        {
+            Ok(f) => break f,
+            Err(e) if e.raw_os_error() == Some(libc::ENXIO) && Instant::now() < deadline => {
+                std::thread::sleep(Duration::from_millis(2))
+            }
+            Err(e) => panic!("open {}: {e}", fifo.display()),
+        }
+    };
+    // 70,000 bytes: more than a pipe holds, so the last write returns
+    // only once the front end has read some, and it sees the end only
+    // when we close.
+    let data = b"--unshare-ipc\0".repeat(5000);
+    let mut written = 0;
+    while written < data.len() {
+        match w.write(&data[written..]) {
+            Ok(n) => written += n,
+            Err(e) if e.kind() == std::io::ErrorKind::WouldBlock && Instant::now() < deadline => {
+                std::thread::sleep(Duration::from_millis(1))
+            }
+            Err(e) => panic!("write {}: {e} after {written} bytes", fifo.display()),
+        }
+    }
+    swap();
+    drop(w);
+    child.wait_with_output().unwrap()
+}
+
+/// An overlay directory swapped for a symlink after the front end
+/// resolved it and before the child stage opens it (CVE-2021-30465's
+/// race, made deterministic by holding the parse open on `--args 4`) is
+/// refused: exit 1, one line, the command not run, the other tree never
+/// shown. Control: the same swap under `--bind`, which follows links as
+/// bubblewrap does, shows the other tree, so the swap did land in between.
+fn an_overlay_source_swapped_for_a_symlink_is_refused() {
+    if !overlay_in_userns("an_overlay_source_swapped_for_a_symlink_is_refused") {
+        return;
+    }
+    let r = root();
+    let run = |name: &str, ops: &str| {
+        let dir = test_dir(name);
+        let l = dir.join("layer");
+        let other = dir.join("other");
+        let mk = shell(&format!(
+            "cd '{0}' && mkdir layer other && echo mine > layer/f && echo other > other/f && mkfifo args",
+            dir.display()
+        ));
+        assert!(mk.status.success(), "{}", text(&mk.stderr));
+        let ops = ops.replace("L", &l.display().to_string());
+        let line = format!("\"$B\" bwrap --ro-bind {r} / --tmpfs /mnt {ops} --args 4 cat /mnt/o/f");
+        swap_while_parsing(&line, &dir.join("args"), || {
+            fs::rename(&l, dir.join("layer-was")).unwrap();
+            std::os::unix::fs::symlink(&other, &l).unwrap();
+        })
+    };
+    let out = run("ov-swap", "--overlay-src L --tmp-overlay /mnt/o");
+    let err = text(&out.stderr);
+    assert_eq!(out.status.code(), Some(1), "{err}");
+    assert_eq!(err.lines().count(), 1, "{err}");
+    assert!(
+        err.starts_with("bwrap: overlay source: ") && err.contains("became a symlink"),
+        "{err}"
+    );
+    assert!(text(&out.stdout).is_empty(), "{}", text(&out.stdout));
+    // Control: --bind follows the swapped-in link to the other tree.
+    let out = run("ov-swap-bind", "--bind L /mnt/o");
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    assert_eq!(text(&out.stdout), "other\n");
+}
+
 tests![
     operations_are_made_in_order,
+    an_overlay_source_swapped_for_a_symlink_is_refused,
     a_tmp_overlay_keeps_writes_from_the_host,
     an_overlay_writes_into_its_upper_directory,
     a_ro_overlay_refuses_writes,
