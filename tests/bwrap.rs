@@ -496,7 +496,9 @@ fn overlay_paths_with_separators_work() {
 /// filesystem, /dev/shm, and the work directory on another) fails with
 /// exit 1 and one `bwrap:` line naming the step, the mount point, the
 /// errno and the layers; the command does not run. Control: with the
-/// work directory beside the upper one it mounts and runs.
+/// work directory beside the upper one it mounts and runs. The same for
+/// more layers than one page of options names (E2BIG, before the kernel
+/// is asked) and for a layer given twice (overlayfs's ELOOP).
 fn a_refused_overlay_fails_with_one_line() {
     if !overlay_in_userns("a_refused_overlay_fails_with_one_line") {
         return;
@@ -526,6 +528,56 @@ fn a_refused_overlay_fails_with_one_line() {
         "{err}"
     );
     assert!(text(&out.stdout).is_empty());
+    // More layers than mount(2)'s one page of options can name: refused
+    // whole (E2BIG), never mounted with the list cut short.
+    // Control: 150 of them (about 2,900 bytes) mount.
+    let d = test_dir("ov-many");
+    let mk = shell(&format!(
+        "cd '{}' && i=0; while [ $i -lt 250 ]; do mkdir $i; i=$((i+1)); done",
+        d.display()
+    ));
+    assert!(mk.status.success(), "{}", text(&mk.stderr));
+    let layers: Vec<String> = (0..250)
+        .map(|i| d.join(i.to_string()).display().to_string())
+        .collect();
+    let many = |n: usize| {
+        let mut ops: Vec<&str> = Vec::new();
+        for l in &layers[..n] {
+            ops.extend(["--overlay-src", l.as_str()]);
+        }
+        ops.extend(["--ro-overlay", "/mnt/o"]);
+        in_overlay(&ops, "echo ran")
+    };
+    let out = many(250);
+    let err = text(&out.stderr);
+    assert_eq!(out.status.code(), Some(1), "{err}");
+    assert!(
+        err.starts_with("bwrap: mount overlay: /mnt/o: Argument list too long ("),
+        "{err}"
+    );
+    assert_eq!(err.lines().count(), 1, "{err}");
+    let out = many(150);
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    // The same directory twice: overlayfs's ELOOP, said as bubblewrap
+    // says it. (Control: distinct layers mount, just above.)
+    let out = in_overlay(
+        &[
+            "--overlay-src",
+            &ls,
+            "--overlay-src",
+            &ls,
+            "--ro-overlay",
+            "/mnt/o",
+        ],
+        "echo ran",
+    );
+    let err = text(&out.stderr);
+    assert_eq!(out.status.code(), Some(1), "{err}");
+    assert!(
+        err.starts_with("bwrap: mount overlay: /mnt/o: ")
+            && err.contains("overlay directories may not overlap"),
+        "{err}"
+    );
     // Control: upper and work on the one filesystem.
     let out = in_overlay(
         &["--overlay-src", &ls, "--overlay", &su, &sw, "/mnt/o"],

@@ -255,6 +255,11 @@ pub fn mount_overlay(
         .map(|l| overlay_escape(l))
         .collect::<std::io::Result<Vec<_>>>()?;
     opts.push_str(&format!("lowerdir={}", lowers.join(":")));
+    // mount(2) copies one page of options: a longer string would reach the
+    // kernel cut (layers, or `userxattr`, lost), so it is refused whole.
+    if opts.len() + ",userxattr".len() >= OPTIONS_MAX {
+        return Err(std::io::Error::from_raw_os_error(libc::E2BIG));
+    }
     let overlay = |opts: &str| {
         sys::mount(
             Some(OsStr::new("overlay")),
@@ -269,6 +274,10 @@ pub fn mount_overlay(
         other => other,
     }
 }
+
+/// The longest option string mount(2) takes whole, with its NUL: a page
+/// (4 KiB on x86_64; the smallest page Linux has).
+const OPTIONS_MAX: usize = 4096;
 
 /// A path as overlay's option parser reads it back: ',' (between options),
 /// ':' (between lower layers) and '\\' itself each behind a '\\'. The
