@@ -137,11 +137,11 @@ command line on sandbox's engine.
     --perms OCTAL                Set permissions of next argument (--bind-data, --file, etc.)
     --size BYTES                 Set size of next argument (only for --tmpfs)
     --chmod OCTAL PATH           Change permissions of PATH (must already exist)
-    --overlay-src SRC            Read files from SRC in the following overlay
-    --overlay RWSRC WORKDIR DEST Mount overlayfs on DEST, with RWSRC as the host path for writes and
-                                 WORKDIR an empty directory on the same filesystem as RWSRC
-    --tmp-overlay DEST           Mount overlayfs on DEST, with writes going to an invisible tmpfs
-    --ro-overlay DEST            Mount overlayfs read-only on DEST
+    --overlay-src SRC            Add the host directory SRC as a layer of the next overlay (the last given is the top)
+    --overlay RWSRC WORKDIR DEST Overlay on DEST, writes going to the host directory RWSRC
+                                 (WORKDIR: an empty directory on the same filesystem)
+    --tmp-overlay DEST           Overlay on DEST, writes going to a tmpfs nobody else sees, gone at exit
+    --ro-overlay DEST            Read-only overlay on DEST (at least two --overlay-src)
 
 Not supported (exit 1): {}
 ",
