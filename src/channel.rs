@@ -61,7 +61,8 @@ use crate::confine::proxy::ProxyPlan;
 use crate::error::{Context, Error, Reason, Result, EXIT_SANDBOX};
 use crate::plan::subid::{Range, SubIds};
 use crate::plan::{
-    Bind, Built, LandlockMode, PathAccess, Plan, PtyPlan, RootMode, RootOp, Sizes, StdioMode, Tmpfs,
+    Bind, Built, LandlockMode, OverlayUpper, PathAccess, Plan, PtyPlan, RootMode, RootOp, Sizes,
+    StdioMode, Tmpfs,
 };
 use crate::sys::{self, sigsafe};
 
@@ -723,6 +724,26 @@ fn encode_built(w: &mut Writer, b: Option<&Built>) {
                 w.u8(10);
                 path(w, dst);
             }
+            RootOp::Overlay { lowers, upper, dst } => {
+                // The lower layers, bottom first; where writes go (0: a
+                // host directory and its work directory, 1: a tmpfs, 2:
+                // nowhere); the mount point.
+                w.u8(11);
+                w.u32(lowers.len() as u32);
+                for l in lowers {
+                    path(w, l);
+                }
+                match upper {
+                    OverlayUpper::Dir { upper, work } => {
+                        w.u8(0);
+                        path(w, upper);
+                        path(w, work);
+                    }
+                    OverlayUpper::Tmpfs => w.u8(1),
+                    OverlayUpper::ReadOnly => w.u8(2),
+                }
+                path(w, dst);
+            }
         }
     }
     w.opt(b.chdir_fallback.as_ref().map(|c| c.as_bytes()));
@@ -787,6 +808,19 @@ fn decode_built(r: &mut Reader) -> std::result::Result<Option<Built>, String> {
                 mode: r.u32()?,
             },
             10 => RootOp::RemountRo { dst: r.path()? },
+            11 => RootOp::Overlay {
+                lowers: r.list(|r| r.path())?,
+                upper: match r.u8()? {
+                    0 => OverlayUpper::Dir {
+                        upper: r.path()?,
+                        work: r.path()?,
+                    },
+                    1 => OverlayUpper::Tmpfs,
+                    2 => OverlayUpper::ReadOnly,
+                    n => return Err(format!("bad overlay upper layer {n}")),
+                },
+                dst: r.path()?,
+            },
             n => return Err(format!("bad root operation {n}")),
         })
     })?;
@@ -1237,6 +1271,75 @@ mod tests {
         proptest::collection::vec(any::<u8>(), 0..12).prop_map(OsString::from_vec)
     }
 
+    /// Any root operation of a built root (the bwrap front end).
+    fn arb_root_op() -> impl Strategy<Value = RootOp> {
+        let path = || os().prop_map(PathBuf::from);
+        prop_oneof![
+            (path(), path(), any::<bool>(), any::<bool>()).prop_map(
+                |(src, dst, read_only, devices)| RootOp::Bind {
+                    src,
+                    dst,
+                    read_only,
+                    devices
+                }
+            ),
+            (path(), any::<u32>(), proptest::option::of(any::<u64>()))
+                .prop_map(|(dst, mode, size)| RootOp::Tmpfs { dst, mode, size }),
+            path().prop_map(|dst| RootOp::Proc { dst }),
+            path().prop_map(|dst| RootOp::Dev { dst }),
+            path().prop_map(|dst| RootOp::Mqueue { dst }),
+            (os(), path()).prop_map(|(target, dst)| RootOp::Symlink { target, dst }),
+            (path(), any::<u32>()).prop_map(|(dst, mode)| RootOp::Dir { dst, mode }),
+            (
+                path(),
+                proptest::collection::vec(any::<u8>(), 0..8),
+                any::<u32>()
+            )
+                .prop_map(|(dst, data, mode)| RootOp::File { dst, data, mode }),
+            (
+                path(),
+                proptest::collection::vec(any::<u8>(), 0..8),
+                any::<u32>(),
+                any::<bool>()
+            )
+                .prop_map(|(dst, data, mode, read_only)| RootOp::BindData {
+                    dst,
+                    data,
+                    mode,
+                    read_only
+                }),
+            (path(), any::<u32>()).prop_map(|(dst, mode)| RootOp::Chmod { dst, mode }),
+            path().prop_map(|dst| RootOp::RemountRo { dst }),
+            (
+                proptest::collection::vec(path(), 0..4),
+                0u8..3,
+                path(),
+                path(),
+                path()
+            )
+                .prop_map(|(lowers, kind, upper, work, dst)| RootOp::Overlay {
+                    lowers,
+                    upper: match kind {
+                        0 => OverlayUpper::Dir { upper, work },
+                        1 => OverlayUpper::Tmpfs,
+                        _ => OverlayUpper::ReadOnly,
+                    },
+                    dst,
+                }),
+        ]
+    }
+
+    prop_compose! {
+        fn arb_built()(
+            ops in proptest::collection::vec(arb_root_op(), 0..4),
+            chdir_fallback in proptest::option::of(os()), argv0 in proptest::option::of(os()),
+            lock_files in proptest::collection::vec(os(), 0..2), new_session in any::<bool>(),
+            seccomp in proptest::collection::vec(proptest::collection::vec(any::<u8>(), 0..16), 0..2),
+        ) -> Built {
+            Built { ops, chdir_fallback, argv0, lock_files, new_session, seccomp }
+        }
+    }
+
     prop_compose! {
         pub(super) fn arb_plan()(
             rootfs in os(), command in proptest::collection::vec(os(), 1..4),
@@ -1265,6 +1368,7 @@ mod tests {
             connect_ports in proptest::option::of(proptest::collection::vec(any::<u16>(), 0..3)),
             proxy in proptest::option::of(any::<(u16, u16)>()),
             host_mode in any::<bool>(),
+            built in proptest::option::of(arb_built()),
         ) -> Plan {
             Plan {
                 rootfs: rootfs.into(), command, hostname, chdir, setenv, term, uid, gid,
@@ -1304,7 +1408,7 @@ mod tests {
                 allow_paths: allow_paths.into_iter().map(|(a, p)| ([PathAccess::Read, PathAccess::Write, PathAccess::Exec][a as usize], p.into())).collect(),
                 connect_ports,
                 host_mode,
-                built: None,
+                built,
             }
         }
     }
@@ -1369,6 +1473,24 @@ mod tests {
                     mode: 0o700,
                 },
                 RootOp::RemountRo { dst: "/".into() },
+                RootOp::Overlay {
+                    lowers: vec!["/a".into(), "/b,c:d\\e".into()],
+                    upper: OverlayUpper::Dir {
+                        upper: "/u".into(),
+                        work: "/w".into(),
+                    },
+                    dst: "/o".into(),
+                },
+                RootOp::Overlay {
+                    lowers: vec!["/a".into()],
+                    upper: OverlayUpper::Tmpfs,
+                    dst: "/t".into(),
+                },
+                RootOp::Overlay {
+                    lowers: vec![],
+                    upper: OverlayUpper::ReadOnly,
+                    dst: "/r".into(),
+                },
             ],
             chdir_fallback: Some("/home/u".into()),
             argv0: Some("sh".into()),

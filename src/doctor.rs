@@ -222,7 +222,7 @@ fn probe_overlay() -> Result<(), String> {
     }
     fs::write("/tmp/l/d/f", "").map_err(step("create a file"))?;
     let p = |d: &str| Path::new("/tmp").join(d);
-    crate::confine::rootfs::mount_overlay(&p("l"), &p("u"), &p("w"), &p("m"), 0)
+    crate::confine::rootfs::mount_overlay(&[&p("l")], Some((&p("u"), &p("w"))), &p("m"), 0)
         .map_err(step("mount overlay"))
 }
 

@@ -1,10 +1,12 @@
 //! The bubblewrap front end (src/bwrap/, docs/BWRAP.md), rootless: the
 //! root built from operations in their order, an unsupported option
 //! failing as bubblewrap fails (exit 1, one line naming it), `--args FD`,
-//! and the shape of `--info-fd` and `--json-status-fd`; the opt-in to our
-//! own defaults (`--sandbox-defaults`, `SANDBOX_BWRAP_DEFAULTS`), each
-//! proved by an attack that fails with it and works without. bubblewrap's
-//! own suite runs against it in `make test-bwrap` (tests/bwrap/run).
+//! the shape of `--info-fd` and `--json-status-fd`, the overlay options
+//! (bubblewrap 0.10's: Debian 12's bwrap has none to compare with), and
+//! the opt-in to our own defaults (`--sandbox-defaults`,
+//! `SANDBOX_BWRAP_DEFAULTS`), each proved by an attack that fails with it
+//! and works without. bubblewrap's own suite runs against it in `make
+//! test-bwrap` (tests/bwrap/run).
 
 mod common;
 
@@ -103,7 +105,7 @@ fn an_unsupported_option_fails_with_1() {
         &["--sync-fd", "0"][..],
         &["--cap-add", "ALL"],
         &["--userns", "3"],
-        &["--overlay-src", "/"],
+        &["--exec-label", "x"],
     ] {
         let args = [opt, &["--ro-bind", &r, "/", "sh", "-c", "echo ran"]].concat();
         let out = bwrap(&args);
@@ -476,8 +478,424 @@ fn answers_to_its_link_name() {
     );
 }
 
+/// Whether the kernel mounts overlay in a user namespace (Linux 5.11+),
+/// read from its release; the test is skipped with the reason when not.
+fn overlay_in_userns(test: &str) -> bool {
+    let release = fs::read_to_string("/proc/sys/kernel/osrelease").unwrap();
+    let mut v = release
+        .trim()
+        .split(['.', '-'])
+        .map(|n| n.parse::<u32>().unwrap_or(0));
+    if (v.next().unwrap_or(0), v.next().unwrap_or(0)) >= (5, 11) {
+        return true;
+    }
+    skip(
+        test,
+        "overlay-userns",
+        &format!(
+            "Linux {} mounts no overlay in a user namespace (5.11+)",
+            release.trim()
+        ),
+    );
+    false
+}
+
+/// A directory of the stage owned by the test uid, holding `files`
+/// (name, content).
+fn layer(name: &str, files: &[(&str, &str)]) -> std::path::PathBuf {
+    let dir = test_dir(name);
+    for (f, body) in files {
+        let out = shell(&format!("printf %s '{body}' > '{}'", dir.join(f).display()));
+        assert!(out.status.success(), "{}", text(&out.stderr));
+    }
+    dir
+}
+
+/// The stage's rootfs as /, a tmpfs on /mnt, then `ops`, then `sh -c line`.
+fn in_overlay(ops: &[&str], line: &str) -> Output {
+    let r = root();
+    let args = [
+        &["--ro-bind", &r, "/", "--tmpfs", "/mnt"][..],
+        ops,
+        &["sh", "-c", line],
+    ]
+    .concat();
+    bwrap(&args)
+}
+
+/// `--tmp-overlay`: writes inside succeed (a new file, a changed one, a
+/// removed one) and none reaches the host: the lower layer is as it was.
+/// Control: the same writes on a `--bind` of the directory do reach it.
+fn a_tmp_overlay_keeps_writes_from_the_host() {
+    if !overlay_in_userns("a_tmp_overlay_keeps_writes_from_the_host") {
+        return;
+    }
+    let l = layer("ov-tmp", &[("f", "old"), ("g", "gone?")]);
+    let ls = l.display().to_string();
+    let writes = "echo new > /mnt/o/n && echo changed > /mnt/o/f && rm /mnt/o/g && cat /mnt/o/f /mnt/o/n && ! test -e /mnt/o/g";
+    let out = in_overlay(&["--overlay-src", &ls, "--tmp-overlay", "/mnt/o"], writes);
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    assert_eq!(text(&out.stdout), "changed\nnew\n");
+    assert_eq!(fs::read_to_string(l.join("f")).unwrap(), "old");
+    assert_eq!(fs::read_to_string(l.join("g")).unwrap(), "gone?");
+    assert!(!l.join("n").exists());
+    // A second run starts from the lower layer again.
+    let out = in_overlay(
+        &["--overlay-src", &ls, "--tmp-overlay", "/mnt/o"],
+        "cat /mnt/o/f; test ! -e /mnt/o/n",
+    );
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    assert_eq!(text(&out.stdout), "old");
+    // The root itself as a --tmp-overlay of a rootfs: written inside, the
+    // rootfs on disk unchanged.
+    let r = private_rootfs("ov-tmp-root");
+    let rs = r.display().to_string();
+    let out = bwrap(&[
+        "--overlay-src",
+        &rs,
+        "--tmp-overlay",
+        "/",
+        "sh",
+        "-c",
+        "echo in > /etc/ov-new && cat /etc/ov-new",
+    ]);
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    assert_eq!(text(&out.stdout), "in\n");
+    assert!(!r.join("etc/ov-new").exists());
+    // Control: bound, the same writes are the host's.
+    let out = in_overlay(&["--bind", &ls, "/mnt/o"], writes);
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    assert_eq!(fs::read_to_string(l.join("n")).unwrap(), "new\n");
+    assert!(!l.join("g").exists());
+}
+
+/// `--overlay RWSRC WORKDIR`: writes land in RWSRC (a new file, a changed
+/// one, a whiteout for a removed one), the lower layer stays as it was,
+/// and a later run over the same RWSRC sees them. Control: a
+/// `--tmp-overlay` of the same lower layer sees none of them.
+fn an_overlay_writes_into_its_upper_directory() {
+    if !overlay_in_userns("an_overlay_writes_into_its_upper_directory") {
+        return;
+    }
+    let l = layer("ov-rw-lower", &[("f", "old"), ("g", "lower")]);
+    let u = layer("ov-rw-upper", &[]);
+    let w = layer("ov-rw-work", &[]);
+    let (ls, us, ws) = (
+        l.display().to_string(),
+        u.display().to_string(),
+        w.display().to_string(),
+    );
+    let ops = ["--overlay-src", &ls, "--overlay", &us, &ws, "/mnt/o"];
+    let out = in_overlay(
+        &ops,
+        "echo new > /mnt/o/n && echo changed > /mnt/o/f && rm /mnt/o/g",
+    );
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    assert_eq!(fs::read_to_string(u.join("n")).unwrap(), "new\n");
+    assert_eq!(fs::read_to_string(u.join("f")).unwrap(), "changed\n");
+    // The removed file is a whiteout in the upper directory (a 0/0 char
+    // device under `userxattr`), still there below.
+    let g = fs::symlink_metadata(u.join("g")).unwrap();
+    assert!(
+        std::os::unix::fs::FileTypeExt::is_char_device(&g.file_type()),
+        "{g:?}"
+    );
+    assert_eq!(fs::read_to_string(l.join("f")).unwrap(), "old");
+    assert_eq!(fs::read_to_string(l.join("g")).unwrap(), "lower");
+    assert!(!l.join("n").exists());
+    // A later run over the same upper directory sees them.
+    let seen = "cat /mnt/o/f /mnt/o/n; if test -e /mnt/o/g; then echo g; fi";
+    let out = in_overlay(&ops, seen);
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    assert_eq!(text(&out.stdout), "changed\nnew\n");
+    // Control: over the lower layer alone, none of it.
+    let out = in_overlay(&["--overlay-src", &ls, "--tmp-overlay", "/mnt/o"], seen);
+    assert_eq!(text(&out.stdout), "oldg\n", "{}", text(&out.stderr));
+}
+
+/// `--ro-overlay`: a write fails with EROFS. Control: the same write in a
+/// `--tmp-overlay` of the same layers succeeds.
+fn a_ro_overlay_refuses_writes() {
+    if !overlay_in_userns("a_ro_overlay_refuses_writes") {
+        return;
+    }
+    let a = layer("ov-ro-a", &[("f", "a")]);
+    let b = layer("ov-ro-b", &[]);
+    let (a, b) = (a.display().to_string(), b.display().to_string());
+    let write = "echo x > /mnt/o/f";
+    let lowers = ["--overlay-src", &a, "--overlay-src", &b];
+    let out = in_overlay(&[&lowers[..], &["--ro-overlay", "/mnt/o"]].concat(), write);
+    assert_eq!(out.status.code(), Some(1), "{}", text(&out.stderr));
+    assert!(
+        text(&out.stderr).contains("Read-only file system"),
+        "{}",
+        text(&out.stderr)
+    );
+    let out = in_overlay(&[&lowers[..], &["--tmp-overlay", "/mnt/o"]].concat(), write);
+    assert!(out.status.success(), "{}", text(&out.stderr));
+}
+
+/// Layers stack in the order given: the last `--overlay-src` is the top,
+/// its file wins; a file only in a lower one shows through. The same two
+/// the other way round are the control: the other file wins.
+fn the_last_overlay_src_is_the_top_layer() {
+    if !overlay_in_userns("the_last_overlay_src_is_the_top_layer") {
+        return;
+    }
+    let a = layer("ov-order-a", &[("f", "a"), ("only-a", "a")]);
+    let b = layer("ov-order-b", &[("f", "b")]);
+    let c = layer("ov-order-c", &[("f", "c")]);
+    let (a, b, c) = (
+        a.display().to_string(),
+        b.display().to_string(),
+        c.display().to_string(),
+    );
+    let read = "cat /mnt/o/f /mnt/o/only-a";
+    for (order, top) in [
+        ([&a, &b, &c], "c"),
+        ([&c, &b, &a], "a"),
+        ([&a, &c, &b], "b"),
+    ] {
+        let mut ops = Vec::new();
+        for l in order {
+            ops.extend(["--overlay-src", l.as_str()]);
+        }
+        ops.extend(["--ro-overlay", "/mnt/o"]);
+        let out = in_overlay(&ops, read);
+        assert!(out.status.success(), "{}", text(&out.stderr));
+        assert_eq!(text(&out.stdout), format!("{top}a"), "{order:?}");
+    }
+}
+
+/// Host paths with the characters overlay's option string gives a meaning
+/// (',' ':' '\\') work as lower, upper and work directories: they never
+/// reach the option string (the layers are named as /proc/self/fd/N).
+/// Control: the same lower directory bound shows the same file.
+fn overlay_paths_with_separators_work() {
+    if !overlay_in_userns("overlay_paths_with_separators_work") {
+        return;
+    }
+    let l = layer("ov,lower:x\\y", &[("f", "from the odd name")]);
+    let u = layer("ov,upper:x\\y", &[]);
+    let w = layer("ov,work:x\\y", &[]);
+    let (ls, us, ws) = (
+        l.display().to_string(),
+        u.display().to_string(),
+        w.display().to_string(),
+    );
+    let out = in_overlay(
+        &["--overlay-src", &ls, "--overlay", &us, &ws, "/mnt/o"],
+        "cat /mnt/o/f && echo up > /mnt/o/n",
+    );
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    assert_eq!(text(&out.stdout), "from the odd name");
+    assert_eq!(fs::read_to_string(u.join("n")).unwrap(), "up\n");
+    let out = in_overlay(&["--ro-bind", &ls, "/mnt/o"], "cat /mnt/o/f");
+    assert_eq!(text(&out.stdout), "from the odd name");
+}
+
+/// An overlay the kernel refuses (here: the upper directory on one
+/// filesystem, /dev/shm, and the work directory on another) fails with
+/// exit 1 and one `bwrap:` line naming the step, the mount point, the
+/// errno and the layers; the command does not run. Control: with the
+/// work directory beside the upper one it mounts and runs. The same for
+/// more layers than one page of options names (E2BIG, before the kernel
+/// is asked) and for a layer given twice (overlayfs's ELOOP).
+fn a_refused_overlay_fails_with_one_line() {
+    if !overlay_in_userns("a_refused_overlay_fails_with_one_line") {
+        return;
+    }
+    let l = layer("ov-refused-lower", &[("f", "x")]);
+    let w = layer("ov-refused-work", &[]);
+    let shm = std::path::PathBuf::from(format!("/dev/shm/sandbox-ov-{}", std::process::id()));
+    let _ = fs::remove_dir_all(&shm);
+    let mk = shell(&format!("mkdir -p '{0}/u' '{0}/w'", shm.display()));
+    assert!(mk.status.success(), "{}", text(&mk.stderr));
+    let (ls, ws) = (l.display().to_string(), w.display().to_string());
+    let (su, sw) = (
+        shm.join("u").display().to_string(),
+        shm.join("w").display().to_string(),
+    );
+    let out = in_overlay(
+        &["--overlay-src", &ls, "--overlay", &su, &ws, "/mnt/o"],
+        "echo ran",
+    );
+    let err = text(&out.stderr);
+    assert_eq!(out.status.code(), Some(1), "{err}");
+    assert_eq!(err.lines().count(), 1, "{err}");
+    assert!(
+        err.starts_with(&format!(
+            "bwrap: mount overlay: /mnt/o: Invalid argument (upper {su}, work {ws}, "
+        )),
+        "{err}"
+    );
+    assert!(text(&out.stdout).is_empty());
+    // More layers than mount(2)'s one page of options can name: refused
+    // whole (E2BIG), never mounted with the list cut short.
+    // Control: 150 of them (about 2,900 bytes) mount.
+    let d = test_dir("ov-many");
+    let mk = shell(&format!(
+        "cd '{}' && i=0; while [ $i -lt 250 ]; do mkdir $i; i=$((i+1)); done",
+        d.display()
+    ));
+    assert!(mk.status.success(), "{}", text(&mk.stderr));
+    let layers: Vec<String> = (0..250)
+        .map(|i| d.join(i.to_string()).display().to_string())
+        .collect();
+    let many = |n: usize| {
+        let mut ops: Vec<&str> = Vec::new();
+        for l in &layers[..n] {
+            ops.extend(["--overlay-src", l.as_str()]);
+        }
+        ops.extend(["--ro-overlay", "/mnt/o"]);
+        in_overlay(&ops, "echo ran")
+    };
+    let out = many(250);
+    let err = text(&out.stderr);
+    assert_eq!(out.status.code(), Some(1), "{err}");
+    assert!(
+        err.starts_with("bwrap: mount overlay: /mnt/o: Argument list too long ("),
+        "{err}"
+    );
+    assert_eq!(err.lines().count(), 1, "{err}");
+    let out = many(150);
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    // The same directory twice: overlayfs's ELOOP, said as bubblewrap
+    // says it. (Control: distinct layers mount, just above.)
+    let out = in_overlay(
+        &[
+            "--overlay-src",
+            &ls,
+            "--overlay-src",
+            &ls,
+            "--ro-overlay",
+            "/mnt/o",
+        ],
+        "echo ran",
+    );
+    let err = text(&out.stderr);
+    assert_eq!(out.status.code(), Some(1), "{err}");
+    assert!(
+        err.starts_with("bwrap: mount overlay: /mnt/o: ")
+            && err.contains("overlay directories may not overlap"),
+        "{err}"
+    );
+    // Control: upper and work on the one filesystem.
+    let out = in_overlay(
+        &["--overlay-src", &ls, "--overlay", &su, &sw, "/mnt/o"],
+        "echo ran",
+    );
+    let _ = fs::remove_dir_all(&shm);
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    assert_eq!(text(&out.stdout), "ran\n");
+}
+
+/// `line` run by the test uid's shell (with fd 4 read from `fifo`), while
+/// the test feeds `fifo` and, once the front end is reading it (so it has
+/// parsed, and resolved, every option before `--args 4`), runs `swap`.
+/// The front end reads the descriptor to its end before it goes on, so
+/// `swap` happens between the launcher's look at the paths and the child
+/// stage's. The signal that it reads: more was written than a pipe holds
+/// (64 KiB), of a no-op option.
+fn swap_while_parsing(line: &str, fifo: &std::path::Path, swap: impl FnOnce()) -> Output {
+    use std::io::Write;
+    use std::os::unix::fs::OpenOptionsExt;
+    use std::time::{Duration, Instant};
+    let mut c = as_test_user("sh");
+    c.arg("-c")
+        .arg(format!("{line} 4<'{}'", fifo.display()))
+        .env_clear()
+        .env("PATH", "/usr/bin:/bin")
+        .env("B", &stage().bin)
+        .current_dir(&stage().dir)
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped());
+    let child = c.spawn().unwrap();
+    let deadline = Instant::now() + Duration::from_secs(30);
+    // Non-blocking, so that a shell that never opens it cannot hang us.
+    let mut w = loop {
+        match fs::OpenOptions::new()
+            .write(true)
+            .custom_flags(libc::O_NONBLOCK)
+            .open(fifo)
+        {
+            Ok(f) => break f,
+            Err(e) if e.raw_os_error() == Some(libc::ENXIO) && Instant::now() < deadline => {
+                std::thread::sleep(Duration::from_millis(2))
+            }
+            Err(e) => panic!("open {}: {e}", fifo.display()),
+        }
+    };
+    // 70,000 bytes: more than a pipe holds, so the last write returns
+    // only once the front end has read some, and it sees the end only
+    // when we close.
+    let data = b"--unshare-ipc\0".repeat(5000);
+    let mut written = 0;
+    while written < data.len() {
+        match w.write(&data[written..]) {
+            Ok(n) => written += n,
+            Err(e) if e.kind() == std::io::ErrorKind::WouldBlock && Instant::now() < deadline => {
+                std::thread::sleep(Duration::from_millis(1))
+            }
+            Err(e) => panic!("write {}: {e} after {written} bytes", fifo.display()),
+        }
+    }
+    swap();
+    drop(w);
+    child.wait_with_output().unwrap()
+}
+
+/// An overlay directory swapped for a symlink after the front end
+/// resolved it and before the child stage opens it (CVE-2021-30465's
+/// race, made deterministic by holding the parse open on `--args 4`) is
+/// refused: exit 1, one line, the command not run, the other tree never
+/// shown. Control: the same swap under `--bind`, which follows links as
+/// bubblewrap does, shows the other tree, so the swap did land in between.
+fn an_overlay_source_swapped_for_a_symlink_is_refused() {
+    if !overlay_in_userns("an_overlay_source_swapped_for_a_symlink_is_refused") {
+        return;
+    }
+    let r = root();
+    let run = |name: &str, ops: &str| {
+        let dir = test_dir(name);
+        let l = dir.join("layer");
+        let other = dir.join("other");
+        let mk = shell(&format!(
+            "cd '{0}' && mkdir layer other && echo mine > layer/f && echo other > other/f && mkfifo args",
+            dir.display()
+        ));
+        assert!(mk.status.success(), "{}", text(&mk.stderr));
+        let ops = ops.replace("L", &l.display().to_string());
+        let line = format!("\"$B\" bwrap --ro-bind {r} / --tmpfs /mnt {ops} --args 4 cat /mnt/o/f");
+        swap_while_parsing(&line, &dir.join("args"), || {
+            fs::rename(&l, dir.join("layer-was")).unwrap();
+            std::os::unix::fs::symlink(&other, &l).unwrap();
+        })
+    };
+    let out = run("ov-swap", "--overlay-src L --tmp-overlay /mnt/o");
+    let err = text(&out.stderr);
+    assert_eq!(out.status.code(), Some(1), "{err}");
+    assert_eq!(err.lines().count(), 1, "{err}");
+    assert!(
+        err.starts_with("bwrap: overlay source: ") && err.contains("became a symlink"),
+        "{err}"
+    );
+    assert!(text(&out.stdout).is_empty(), "{}", text(&out.stdout));
+    // Control: --bind follows the swapped-in link to the other tree.
+    let out = run("ov-swap-bind", "--bind L /mnt/o");
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    assert_eq!(text(&out.stdout), "other\n");
+}
+
 tests![
     operations_are_made_in_order,
+    an_overlay_source_swapped_for_a_symlink_is_refused,
+    a_tmp_overlay_keeps_writes_from_the_host,
+    an_overlay_writes_into_its_upper_directory,
+    a_ro_overlay_refuses_writes,
+    the_last_overlay_src_is_the_top_layer,
+    overlay_paths_with_separators_work,
+    a_refused_overlay_fails_with_one_line,
     an_unsupported_option_fails_with_1,
     args_come_from_a_descriptor,
     info_and_status_descriptors,

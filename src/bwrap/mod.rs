@@ -18,7 +18,7 @@ use std::io::Write;
 use std::os::unix::ffi::{OsStrExt, OsStringExt};
 use std::path::{Path, PathBuf};
 
-use crate::plan::{normalize, Built, LandlockMode, RootOp, RunArgs, StdioMode};
+use crate::plan::{normalize, Built, LandlockMode, OverlayUpper, RootOp, RunArgs, StdioMode};
 
 /// bubblewrap's exit code for its own failures (usage, set-up).
 pub const EXIT_FAILURE: u8 = 1;
@@ -133,10 +133,6 @@ pub enum Cmd {
 /// The options bubblewrap has that this front end refuses (docs/BWRAP.md
 /// says why for each); each fails with exit 1 and names itself.
 const UNSUPPORTED: &[&str] = &[
-    "--overlay-src",
-    "--overlay",
-    "--tmp-overlay",
-    "--ro-overlay",
     "--sync-fd",
     "--block-fd",
     "--userns-block-fd",
@@ -215,6 +211,11 @@ command line on sandbox's engine.
     --perms OCTAL                Set permissions of next argument (--bind-data, --file, etc.)
     --size BYTES                 Set size of next argument (only for --tmpfs)
     --chmod OCTAL PATH           Change permissions of PATH (must already exist)
+    --overlay-src SRC            Add the host directory SRC as a layer of the next overlay (the last given is the top)
+    --overlay RWSRC WORKDIR DEST Overlay on DEST, writes going to the host directory RWSRC
+                                 (WORKDIR: an empty directory on the same filesystem)
+    --tmp-overlay DEST           Overlay on DEST, writes going to a tmpfs nobody else sees, gone at exit
+    --ro-overlay DEST            Read-only overlay on DEST (at least two --overlay-src)
 
 Not supported (exit 1): {}
 ",
@@ -232,12 +233,17 @@ fn err<T>(msg: impl Into<String>) -> R<T> {
     Err(Usage(msg.into()))
 }
 
-/// `--perms` and `--size`: they apply to the next operation only.
+/// `--perms` and `--size`: they apply to the next operation only; the
+/// `--overlay-src` layers given since the last overlay, bottom first.
 #[derive(Default)]
 struct Pending {
     perms: Option<u32>,
     size: Option<u64>,
+    overlay_srcs: Vec<OsString>,
 }
+
+/// What bubblewrap says of an `--overlay-src` not followed by an overlay.
+const OVERLAY_SRC_ALONE: &str = "--overlay-src must be followed by another --overlay-src or one of --overlay, --tmp-overlay, or --ro-overlay";
 
 /// Parse bubblewrap's command line. `env` is the caller's environment
 /// (the start of `--setenv`'s), `read_fd` reads a descriptor passed by
@@ -294,6 +300,15 @@ pub fn parse(
         }
         if pending.size.is_some() && opt != "--tmpfs" && opt != "--perms" && opt != "--size" {
             return err("--size must be followed by --tmpfs");
+        }
+        // `--args` only splices in more options: what it holds is checked.
+        if !pending.overlay_srcs.is_empty()
+            && !matches!(
+                opt.as_str(),
+                "--overlay-src" | "--overlay" | "--tmp-overlay" | "--ro-overlay" | "--args"
+            )
+        {
+            return err(OVERLAY_SRC_ALONE);
         }
         match opt.as_str() {
             "--help" => return Ok(Cmd::Help(usage(argv0))),
@@ -499,6 +514,35 @@ pub fn parse(
                     }
                 });
             }
+            "--overlay-src" => pending.overlay_srcs.push(next("a source")?),
+            "--overlay" | "--tmp-overlay" | "--ro-overlay" => {
+                let dirs = if opt == "--overlay" {
+                    let what = "a source, a work directory and a destination";
+                    Some((next(what)?, next(what)?))
+                } else {
+                    None
+                };
+                let dst = dest(&next("a destination")?);
+                // The kernel wants two lower layers when there is no upper.
+                let least = if opt == "--ro-overlay" { 2 } else { 1 };
+                if pending.overlay_srcs.len() < least {
+                    let n = if least == 1 { "one" } else { "two" };
+                    return err(format!("{opt} requires at least {n} --overlay-src"));
+                }
+                let upper = match dirs {
+                    Some((upper, work)) => OverlayUpper::Dir {
+                        upper: source(&upper, exists)?,
+                        work: source(&work, exists)?,
+                    },
+                    None if opt == "--tmp-overlay" => OverlayUpper::Tmpfs,
+                    None => OverlayUpper::ReadOnly,
+                };
+                let lowers = std::mem::take(&mut pending.overlay_srcs)
+                    .iter()
+                    .map(|l| source(l, exists))
+                    .collect::<R<_>>()?;
+                p.ops.push(RootOp::Overlay { lowers, upper, dst });
+            }
             o if UNSUPPORTED.contains(&o) => {
                 return err(format!(
                     "{o} is not supported by sandbox's bubblewrap front end (docs/BWRAP.md)"
@@ -512,6 +556,9 @@ pub fn parse(
     }
     if pending.size.is_some() {
         return err("--size must be followed by --tmpfs");
+    }
+    if !pending.overlay_srcs.is_empty() {
+        return err(OVERLAY_SRC_ALONE);
     }
     if share_net {
         p.unshare_net = false;
@@ -539,6 +586,20 @@ pub fn parse(
 /// takes a relative one from the root).
 fn dest(d: &OsStr) -> PathBuf {
     normalize(Path::new(d))
+}
+
+/// An overlay's host directory, resolved (symlinks followed) as bubblewrap
+/// resolves it; one that is not there is an error.
+fn source(
+    src: &OsStr,
+    exists: &dyn Fn(&Path) -> std::result::Result<PathBuf, String>,
+) -> R<PathBuf> {
+    exists(Path::new(src)).map_err(|why| {
+        Usage(format!(
+            "Can't find source path {}: {why}",
+            Path::new(src).display()
+        ))
+    })
 }
 
 fn fd_arg(opt: &str, v: OsString) -> R<i32> {
@@ -866,6 +927,229 @@ mod tests {
             "--size", "1048576", "--perms", "01777", "--tmpfs", "/a", "true",
         ]);
         parse_ok(&["--unshare-uts", "--hostname", "h", "true"]);
+    }
+
+    /// The overlay options: `--overlay-src` layers gather, bottom first,
+    /// for the next overlay; each overlay takes them all and needs its
+    /// least (one, two for `--ro-overlay`); the sources are resolved.
+    #[test]
+    fn overlays_take_the_sources_given_before_them() {
+        let p = parse_ok(&[
+            "--overlay-src",
+            "/bottom",
+            "--overlay-src",
+            "/mid/../top",
+            "--tmp-overlay",
+            "/a",
+            "--overlay-src",
+            "/one",
+            "--overlay",
+            "/rw",
+            "/work",
+            "/b/../c",
+            "--overlay-src",
+            "/x",
+            "--overlay-src",
+            "/y",
+            "--ro-overlay",
+            "d",
+            "true",
+        ]);
+        assert_eq!(
+            p.ops,
+            vec![
+                RootOp::Overlay {
+                    lowers: vec!["/bottom".into(), "/mid/../top".into()],
+                    upper: OverlayUpper::Tmpfs,
+                    dst: "/a".into(),
+                },
+                RootOp::Overlay {
+                    lowers: vec!["/one".into()],
+                    upper: OverlayUpper::Dir {
+                        upper: "/rw".into(),
+                        work: "/work".into()
+                    },
+                    dst: "/c".into(),
+                },
+                RootOp::Overlay {
+                    lowers: vec!["/x".into(), "/y".into()],
+                    upper: OverlayUpper::ReadOnly,
+                    dst: "/d".into(),
+                },
+            ]
+        );
+        // Sources are resolved (here: the test's `exists` is the identity,
+        // a missing one is an error naming it).
+        for args in [
+            &["--overlay-src", "/missing/l", "--tmp-overlay", "/a", "true"][..],
+            &[
+                "--overlay-src",
+                "/l",
+                "--overlay",
+                "/missing/u",
+                "/w",
+                "/a",
+                "true",
+            ],
+            &[
+                "--overlay-src",
+                "/l",
+                "--overlay",
+                "/u",
+                "/missing/w",
+                "/a",
+                "true",
+            ],
+        ] {
+            assert!(
+                parse_err(args).starts_with("Can't find source path /missing/"),
+                "{args:?}"
+            );
+        }
+    }
+
+    #[test]
+    fn overlay_mistakes_are_errors() {
+        let alone = "--overlay-src must be followed by another --overlay-src or one of --overlay, --tmp-overlay, or --ro-overlay";
+        for args in [
+            &["--overlay-src", "/l", "true"][..],
+            &["--overlay-src", "/l", "--", "true"],
+            &["--overlay-src", "/l", "--dir", "/d", "true"],
+            &[
+                "--overlay-src",
+                "/l",
+                "--perms",
+                "0700",
+                "--tmp-overlay",
+                "/a",
+                "true",
+            ],
+            &[
+                "--overlay-src",
+                "/l",
+                "--size",
+                "1",
+                "--tmp-overlay",
+                "/a",
+                "true",
+            ],
+            // Checked before the source is looked for, as bubblewrap does.
+            &["--overlay-src", "/missing", "--bind", "/a", "/a", "true"],
+        ] {
+            assert_eq!(parse_err(args), alone, "{args:?}");
+        }
+        assert_eq!(
+            parse_err(&["--tmp-overlay", "/a", "true"]),
+            "--tmp-overlay requires at least one --overlay-src"
+        );
+        assert_eq!(
+            parse_err(&["--overlay", "/u", "/w", "/a", "true"]),
+            "--overlay requires at least one --overlay-src"
+        );
+        assert_eq!(
+            parse_err(&["--overlay-src", "/l", "--ro-overlay", "/a", "true"]),
+            "--ro-overlay requires at least two --overlay-src"
+        );
+        // An overlay takes the sources given since the last one only.
+        assert_eq!(
+            parse_err(&[
+                "--overlay-src",
+                "/l",
+                "--overlay-src",
+                "/m",
+                "--tmp-overlay",
+                "/a",
+                "--tmp-overlay",
+                "/b",
+                "true"
+            ]),
+            "--tmp-overlay requires at least one --overlay-src"
+        );
+        // --perms and --size are for other operations.
+        assert!(parse_err(&[
+            "--overlay-src",
+            "/l",
+            "--overlay-src",
+            "/m",
+            "--perms",
+            "0700",
+            "--ro-overlay",
+            "/a",
+            "true"
+        ])
+        .starts_with("--overlay-src must"));
+        assert!(parse_err(&[
+            "--perms",
+            "0700",
+            "--overlay-src",
+            "/l",
+            "--tmp-overlay",
+            "/a",
+            "true"
+        ])
+        .starts_with("--perms must be followed"));
+        assert!(parse_err(&[
+            "--size",
+            "1",
+            "--overlay-src",
+            "/l",
+            "--tmp-overlay",
+            "/a",
+            "true"
+        ])
+        .starts_with("--size must be followed by --tmpfs"));
+        assert!(parse_err(&["--overlay-src"]).starts_with("--overlay-src takes"));
+        assert!(parse_err(&["--overlay-src", "/l", "--overlay", "/u", "/w"])
+            .starts_with("--overlay takes"));
+        // Controls: the same lines made right.
+        parse_ok(&["--overlay-src", "/l", "--tmp-overlay", "/a", "true"]);
+        parse_ok(&["--overlay-src", "/l", "--overlay", "/u", "/w", "/a", "true"]);
+        parse_ok(&[
+            "--overlay-src",
+            "/l",
+            "--overlay-src",
+            "/m",
+            "--ro-overlay",
+            "/a",
+            "--perms",
+            "0700",
+            "--tmpfs",
+            "/t",
+            "true",
+        ]);
+    }
+
+    /// `--args FD` between `--overlay-src` and its overlay splices the
+    /// rest in, as bubblewrap's recursion reads it.
+    #[test]
+    fn an_overlay_may_come_from_an_args_descriptor() {
+        let mut fds = |fd: i32| -> std::io::Result<Vec<u8>> {
+            match fd {
+                3 => Ok(b"--overlay-src\0/top\0--tmp-overlay\0/a\0".to_vec()),
+                _ => Err(std::io::Error::from_raw_os_error(libc::EBADF)),
+            }
+        };
+        let no_target = |_| Err(std::io::Error::from_raw_os_error(libc::EBADF));
+        let exists = |p: &Path| Ok(p.to_path_buf());
+        let args = ["--overlay-src", "/bottom", "--args", "3", "true"];
+        let Ok(Cmd::Run(p)) = parse(
+            "bwrap",
+            args.iter().map(OsString::from).collect(),
+            Vec::new(),
+            &mut fds,
+            &no_target,
+            &exists,
+        ) else {
+            panic!()
+        };
+        assert_eq!(
+            p.ops,
+            vec![RootOp::Overlay {
+                lowers: vec!["/bottom".into(), "/top".into()],
+                upper: OverlayUpper::Tmpfs,
+                dst: "/a".into(),
+            }]
+        );
     }
 
     #[test]

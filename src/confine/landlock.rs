@@ -242,7 +242,8 @@ impl Rules {
     /// `--sandbox-defaults landlock`, docs/BWRAP.md): [`Rules::new`] with
     /// what the layout made writable: the targets of `--bind`,
     /// `--dev-bind`, `--bind-fd` (not the read-only ones), `--tmpfs`,
-    /// `--dir`, `--mqueue`, `--file`, `--bind-data`, and the shm of each
+    /// `--dir`, `--mqueue`, `--file`, `--bind-data`, `--overlay`,
+    /// `--tmp-overlay`, and the shm of each
     /// `--dev`; each `--proc` read and written as [`sandbox_needs`] has
     /// /proc; the device nodes of each `--dev`. The root's own tmpfs, the
     /// directories made on the way to a target, symlinks and everything
@@ -278,6 +279,13 @@ impl Rules {
                     write.push(dst.join("shm"));
                     if dst != Path::new("/dev") {
                         extra.extend(device_nodes_in(dst).into_iter().map(|d| ours(d, device())));
+                    }
+                }
+                // `--overlay` and `--tmp-overlay` take writes (into their
+                // upper layer); `--ro-overlay` is read-only.
+                RootOp::Overlay { dst, upper, .. } => {
+                    if !matches!(upper, crate::plan::OverlayUpper::ReadOnly) {
+                        write.push(dst.clone())
                     }
                 }
                 RootOp::Symlink { .. } | RootOp::Chmod { .. } | RootOp::RemountRo { .. } => {}

@@ -36,8 +36,8 @@ use crate::confine::walk::{
     check_null, existing, fd_path, mask_at, refuse, remount, set_attrs, Links, Make, Target,
 };
 use crate::error::{Context, Error, Result};
-use crate::plan::Plan;
 use crate::plan::RootMode;
+use crate::plan::{OverlayUpper, Plan};
 use crate::sys;
 
 /// Where the staging tmpfs goes in the child's (private) mount namespace.
@@ -74,29 +74,28 @@ impl Sources {
     }
 }
 
-/// A bind source as an O_PATH fd. Unless the plan allows a symlink on the
-/// way (`--bind-symlinks`), the path (already resolved, so it had none when
-/// the launcher checked) is walked one component at a time with O_NOFOLLOW,
-/// so a link swapped in since then is refused rather than followed.
-fn open_bind_source(src: &Path, via_symlink: bool) -> Result<OwnedFd> {
+/// A host source (`what`: a bind source, an overlay's directory) as an
+/// O_PATH fd. Unless the plan allows a symlink on the way
+/// (`--bind-symlinks`), the path (already resolved, so it had none when the
+/// launcher checked) is walked one component at a time with O_NOFOLLOW, so
+/// a link swapped in since then is refused rather than followed.
+fn open_source(src: &Path, via_symlink: bool, what: &str) -> Result<OwnedFd> {
     let shown = src.display().to_string();
+    let step = format!("open {what}");
     if via_symlink {
-        return o_path(src, 0).ctx("open bind source", &shown);
+        return o_path(src, 0).ctx(&step, &shown);
     }
-    let mut cur = o_path(Path::new("/"), libc::O_DIRECTORY).ctx("open bind source", &shown)?;
+    let mut cur = o_path(Path::new("/"), libc::O_DIRECTORY).ctx(&step, &shown)?;
     for c in src.components() {
         let std::path::Component::Normal(name) = c else {
             continue;
         };
-        let next = sys::openat(cur.as_fd(), name, libc::O_PATH | libc::O_NOFOLLOW)
-            .ctx("open bind source", &shown)?;
-        let kind = sys::fstat(next.as_fd())
-            .ctx("open bind source", &shown)?
-            .st_mode
-            & libc::S_IFMT;
+        let next =
+            sys::openat(cur.as_fd(), name, libc::O_PATH | libc::O_NOFOLLOW).ctx(&step, &shown)?;
+        let kind = sys::fstat(next.as_fd()).ctx(&step, &shown)?.st_mode & libc::S_IFMT;
         if kind == libc::S_IFLNK {
             return Err(Error::msg(
-                "bind source",
+                what,
                 "became a symlink after it was checked; refusing to follow it",
             )
             .with_path(src.display().to_string()));
@@ -128,7 +127,7 @@ pub fn setup(plan: &Plan, report: &ReportSender) -> Result<bool> {
         binds: plan
             .binds
             .iter()
-            .map(|b| open_bind_source(&b.src, b.via_symlink))
+            .map(|b| open_source(&b.src, b.via_symlink, "bind source"))
             .collect::<Result<_>>()?,
         devices: DEVICES
             .iter()
@@ -225,26 +224,42 @@ fn new_root_target() -> Result<Target> {
     ))
 }
 
-/// An overlay of `lower` (read-only) and `upper` at `target`, as a user
-/// namespace may mount it (Linux 5.11+). With `userxattr`, overlay keeps
-/// its whiteouts and opaque marks in user.* xattrs, the only ones a user
-/// namespace may set; without it, removing a directory of the lower layer
-/// fails with EIO. The upper filesystem must keep user xattrs for that
-/// (tmpfs does from Linux 6.6). Kernels that do not know the option are
-/// asked again without it.
+/// An overlay at `target` of the directories `lowers`, given top first
+/// (the kernel's order: the first one's files win), with writes going to
+/// `upper` (and its work directory) when there is one, else read-only,
+/// as a user namespace may mount it (Linux 5.11+). With `userxattr`,
+/// overlay keeps its whiteouts and opaque marks in user.* xattrs, the only
+/// ones a user namespace may set; without it, removing a directory of the
+/// lower layer fails with EIO. The upper filesystem must keep user xattrs
+/// for that (tmpfs does from Linux 6.6). Kernels that do not know the
+/// option (EINVAL) are asked again without it; any other refusal is
+/// returned as it is. A ',' ':' or '\\' in a path is
+/// escaped for the option string (callers name held fds as
+/// /proc/self/fd/N anyway, so a host path never reaches it).
 pub fn mount_overlay(
-    lower: &Path,
-    upper: &Path,
-    work: &Path,
+    lowers: &[&Path],
+    upper: Option<(&Path, &Path)>,
     target: &Path,
     flags: libc::c_ulong,
 ) -> std::io::Result<()> {
-    let opts = format!(
-        "lowerdir={},upperdir={},workdir={}",
-        lower.to_string_lossy(),
-        upper.to_string_lossy(),
-        work.to_string_lossy()
-    );
+    let mut opts = String::new();
+    if let Some((upper, work)) = upper {
+        opts = format!(
+            "upperdir={},workdir={},",
+            overlay_escape(upper)?,
+            overlay_escape(work)?
+        );
+    }
+    let lowers = lowers
+        .iter()
+        .map(|l| overlay_escape(l))
+        .collect::<std::io::Result<Vec<_>>>()?;
+    opts.push_str(&format!("lowerdir={}", lowers.join(":")));
+    // mount(2) copies one page of options: a longer string would reach the
+    // kernel cut (layers, or `userxattr`, lost), so it is refused whole.
+    if opts.len() + ",userxattr".len() >= OPTIONS_MAX {
+        return Err(std::io::Error::from_raw_os_error(libc::E2BIG));
+    }
     let overlay = |opts: &str| {
         sys::mount(
             Some(OsStr::new("overlay")),
@@ -254,7 +269,31 @@ pub fn mount_overlay(
             Some(opts),
         )
     };
-    overlay(&format!("{opts},userxattr")).or_else(|_| overlay(&opts))
+    match overlay(&format!("{opts},userxattr")) {
+        Err(e) if e.raw_os_error() == Some(libc::EINVAL) => overlay(&opts),
+        other => other,
+    }
+}
+
+/// The longest option string mount(2) takes whole, with its NUL: a page
+/// (4 KiB on x86_64; the smallest page Linux has).
+const OPTIONS_MAX: usize = 4096;
+
+/// A path as overlay's option parser reads it back: ',' (between options),
+/// ':' (between lower layers) and '\\' itself each behind a '\\'. The
+/// option string is text: a path that is not UTF-8 is EINVAL.
+fn overlay_escape(p: &Path) -> std::io::Result<String> {
+    let text = p
+        .to_str()
+        .ok_or_else(|| std::io::Error::from_raw_os_error(libc::EINVAL))?;
+    let mut out = String::new();
+    for c in text.chars() {
+        if matches!(c, ',' | ':' | '\\') {
+            out.push('\\');
+        }
+        out.push(c);
+    }
+    Ok(out)
 }
 
 /// Mount the root at NEW_ROOT; returns whether it must end read-only.
@@ -281,7 +320,7 @@ fn mount_new_root(plan: &Plan, rootfs: &OwnedFd, report: &ReportSender) -> Resul
     let upper = Path::new(STAGING).join("upper");
     let work = Path::new(STAGING).join("work");
     let flags = libc::MS_NOSUID | libc::MS_NODEV;
-    match mount_overlay(&lower, &upper, &work, Path::new(NEW_ROOT), flags) {
+    match mount_overlay(&[&lower], Some((&upper, &work)), Path::new(NEW_ROOT), flags) {
         Ok(()) => Ok(plan.root == RootMode::ReadOnly),
         Err(e) => {
             let why = crate::error::describe_errno(e.raw_os_error().unwrap_or(libc::EIO));
@@ -724,14 +763,25 @@ fn setup_built(plan: &Plan, b: &crate::plan::Built) -> Result<bool> {
         None,
     )
     .ctx("make mounts private", "/")?;
-    // Bind sources: symlinks followed, as bubblewrap does.
-    let mut sources = Vec::new();
+    // Host sources, each op's: a bind's (symlinks followed, as bubblewrap
+    // does), an overlay's directories (lowers bottom first, then upper and
+    // work; see `open_overlay_dir`).
+    let mut sources: Vec<Vec<OwnedFd>> = Vec::new();
     for op in &b.ops {
         sources.push(match op {
             RootOp::Bind { src, .. } => {
-                Some(o_path(src, 0).ctx("open bind source", src.display())?)
+                vec![o_path(src, 0).ctx("open bind source", src.display())?]
             }
-            _ => None,
+            RootOp::Overlay { lowers, upper, .. } => {
+                let mut dirs: Vec<&PathBuf> = lowers.iter().collect();
+                if let OverlayUpper::Dir { upper, work } = upper {
+                    dirs.extend([upper, work]);
+                }
+                dirs.into_iter()
+                    .map(|d| open_overlay_dir(d))
+                    .collect::<Result<_>>()?
+            }
+            _ => Vec::new(),
         });
     }
     let wants = |f: fn(&RootOp) -> bool| b.ops.iter().any(f);
@@ -788,7 +838,7 @@ fn setup_built(plan: &Plan, b: &crate::plan::Built) -> Result<bool> {
                 devices,
                 ..
             } => {
-                let src = src.as_ref().expect("opened above");
+                let src = &src[0];
                 if dst == Path::new("/") {
                     let t = Target::in_dir(
                         &staging,
@@ -916,6 +966,38 @@ fn setup_built(plan: &Plan, b: &crate::plan::Built) -> Result<bool> {
                 };
                 set_attrs(&fd, sys::MOUNT_ATTR_RDONLY).ctx("remount read-only", dst.display())?;
             }
+            RootOp::Overlay { lowers, upper, dst } => {
+                // The kernel's order: the top layer (given last) first.
+                let lower_names: Vec<PathBuf> = src[..lowers.len()]
+                    .iter()
+                    .rev()
+                    .map(|fd| fd_path(fd).into())
+                    .collect();
+                let held;
+                let dirs: Option<(PathBuf, PathBuf)> = match upper {
+                    OverlayUpper::Dir { .. } => {
+                        let (u, w) = (&src[lowers.len()], &src[lowers.len() + 1]);
+                        Some((fd_path(u).into(), fd_path(w).into()))
+                    }
+                    OverlayUpper::Tmpfs => {
+                        held = tmp_overlay_dirs(&staging, i)?;
+                        Some((fd_path(&held.0).into(), fd_path(&held.1).into()))
+                    }
+                    OverlayUpper::ReadOnly => None,
+                };
+                let at = in_root_or(&staging, &root, dst, walk_to)?.checked()?;
+                let lower_names: Vec<&Path> = lower_names.iter().map(PathBuf::as_path).collect();
+                mount_overlay(
+                    &lower_names,
+                    dirs.as_ref().map(|(u, w)| (u.as_path(), w.as_path())),
+                    Path::new(&fd_path(&at)),
+                    libc::MS_NOSUID | libc::MS_NODEV,
+                )
+                .map_err(|e| overlay_error(e, op))?;
+                if dst == Path::new("/") {
+                    root = open_root()?;
+                }
+            }
         }
     }
     drop(root);
@@ -924,6 +1006,84 @@ fn setup_built(plan: &Plan, b: &crate::plan::Built) -> Result<bool> {
     // below it, is detached.
     pivot_into(BUILT_ROOT)?;
     Ok(true)
+}
+
+/// An overlay's host directory (`RootOp::Overlay`) as an O_PATH fd. The
+/// front end resolved it, so it had no symlink then: it is walked with
+/// O_NOFOLLOW (`open_source`), and a symlink swapped in since is refused,
+/// not followed. It must be a directory.
+fn open_overlay_dir(dir: &Path) -> Result<OwnedFd> {
+    let fd = open_source(dir, false, "overlay source")?;
+    let st = sys::fstat(fd.as_fd()).ctx("open overlay source", dir.display())?;
+    if st.st_mode & libc::S_IFMT != libc::S_IFDIR {
+        return Err(Error::errno(
+            "open overlay source",
+            Some(dir.display().to_string()),
+            libc::ENOTDIR,
+        ));
+    }
+    Ok(fd)
+}
+
+/// A fresh tmpfs for the writes of `--tmp-overlay` (op number `i`), in the
+/// staging root, which the sandbox never sees and which goes with it; its
+/// upper and work directories, held.
+fn tmp_overlay_dirs(staging: &Rc<OwnedFd>, i: usize) -> Result<(OwnedFd, OwnedFd)> {
+    let name = format!("tmp-overlay-{i}");
+    sys::mkdirat(staging.as_fd(), OsStr::new(&name), 0o755).ctx("create directory", &name)?;
+    let t = Target::in_dir(
+        staging,
+        OsStr::new(&name),
+        name.clone(),
+        None,
+        libc::S_IFDIR,
+    );
+    t.mount(
+        Some(OsStr::new("tmpfs")),
+        Some("tmpfs"),
+        libc::MS_NOSUID | libc::MS_NODEV,
+        Some("mode=0755"),
+        "mount tmpfs",
+    )?;
+    let fs = t.open()?;
+    let dir = |d: &str| -> Result<OwnedFd> {
+        let shown = format!("{name}/{d}");
+        sys::mkdirat(fs.as_fd(), OsStr::new(d), 0o755).ctx("create directory", &shown)?;
+        sys::openat(
+            fs.as_fd(),
+            OsStr::new(d),
+            libc::O_PATH | libc::O_NOFOLLOW | libc::O_DIRECTORY,
+        )
+        .ctx("open", &shown)
+    };
+    Ok((dir("upper")?, dir("work")?))
+}
+
+/// A refused overlay mount, on one line: its mount point, the errno, and
+/// the host directories it was made of.
+fn overlay_error(e: std::io::Error, op: &crate::plan::RootOp) -> Error {
+    let crate::plan::RootOp::Overlay { lowers, upper, dst } = op else {
+        unreachable!("an overlay's error")
+    };
+    let errno = e.raw_os_error().unwrap_or(libc::EIO);
+    let mut why = crate::error::describe_errno(errno);
+    if errno == libc::ELOOP {
+        // overlayfs's word for layers that overlap or are in use.
+        why.push_str(": overlay directories may not overlap");
+    }
+    let shown: Vec<String> = lowers.iter().map(|l| l.display().to_string()).collect();
+    let layers = match upper {
+        OverlayUpper::Dir { upper, work } => {
+            format!("upper {}, work {}, ", upper.display(), work.display())
+        }
+        OverlayUpper::Tmpfs => "upper on a tmpfs, ".into(),
+        OverlayUpper::ReadOnly => String::new(),
+    };
+    Error::msg(
+        "mount overlay",
+        format!("{why} ({layers}lower, bottom first: {})", shown.join(", ")),
+    )
+    .with_path(dst.display().to_string())
 }
 
 /// The mount point `dst` in the built root (made as a directory), or the
@@ -972,4 +1132,67 @@ fn parent_in_root<'a>(root: &OwnedFd, dst: &'a Path, mode: u32) -> Result<(Owned
             .open()?
     };
     Ok((dir, name))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// ',' ':' and '\' are escaped as overlayfs's option parser unescapes
+    /// them; other bytes go as they are; text that is not UTF-8 is refused.
+    #[test]
+    fn overlay_paths_are_escaped() {
+        assert_eq!(
+            overlay_escape(Path::new("/a,b:c\\d e")).unwrap(),
+            "/a\\,b\\:c\\\\d e"
+        );
+        assert_eq!(
+            overlay_escape(Path::new("/proc/self/fd/7")).unwrap(),
+            "/proc/self/fd/7"
+        );
+        use std::os::unix::ffi::OsStrExt;
+        let bad = Path::new(OsStr::from_bytes(b"/a\xff"));
+        assert_eq!(
+            overlay_escape(bad).unwrap_err().raw_os_error(),
+            Some(libc::EINVAL)
+        );
+    }
+
+    /// An overlay's host directory swapped for a symlink after the front
+    /// end resolved it (CVE-2021-30465's race, made here by hand: `layer`
+    /// now leads elsewhere) is refused, not followed. Control: following
+    /// the same path reaches the other tree, and the directory it replaced
+    /// opens when it is a directory.
+    #[test]
+    fn an_overlay_source_swapped_for_a_symlink_is_refused() {
+        let t = tempfile::tempdir().unwrap();
+        let real = t.path().canonicalize().unwrap();
+        fs::create_dir(real.join("layer")).unwrap();
+        fs::create_dir(real.join("elsewhere")).unwrap();
+        fs::write(real.join("elsewhere/secret"), "x").unwrap();
+        let given = real.join("layer");
+        assert!(open_overlay_dir(&given).is_ok());
+        // The swap: `layer` becomes a link to `elsewhere`.
+        fs::remove_dir(&given).unwrap();
+        std::os::unix::fs::symlink(real.join("elsewhere"), &given).unwrap();
+        let e = open_overlay_dir(&given).unwrap_err();
+        assert!(e.to_string().contains("became a symlink"), "{e}");
+        // Control: followed, the path is the other tree.
+        let followed = o_path(&given, 0).unwrap();
+        assert!(Path::new(&fd_path(&followed)).join("secret").exists());
+        // A component above it swapped is refused the same way.
+        let deeper = real.join("layer/sub");
+        fs::create_dir(real.join("elsewhere/sub")).unwrap();
+        assert!(open_overlay_dir(&deeper)
+            .unwrap_err()
+            .to_string()
+            .contains("became a symlink"));
+        // And a file is not a directory.
+        assert_eq!(
+            open_overlay_dir(&real.join("elsewhere/secret"))
+                .unwrap_err()
+                .raw_errno(),
+            Some(libc::ENOTDIR)
+        );
+    }
 }

@@ -225,6 +225,29 @@ pub enum RootOp {
     RemountRo {
         dst: PathBuf,
     },
+    /// An overlay at `dst` of the host directories `lowers`, given bottom
+    /// first (the command line's order; the last one's files win), with
+    /// writes going where `upper` says. The host paths are resolved by the
+    /// front end and opened by the child stage while the host's tree is
+    /// its root, refusing a symlink found on the way then.
+    Overlay {
+        lowers: Vec<PathBuf>,
+        upper: OverlayUpper,
+        dst: PathBuf,
+    },
+}
+
+/// Where an overlay's writes go (`RootOp::Overlay`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum OverlayUpper {
+    /// Into the host directory `upper`, with the empty `work` on the same
+    /// filesystem for the kernel's use (bwrap's `--overlay`).
+    Dir { upper: PathBuf, work: PathBuf },
+    /// Into a fresh tmpfs of the sandbox's own, gone when it ends
+    /// (`--tmp-overlay`).
+    Tmpfs,
+    /// Nowhere: the overlay is read-only (`--ro-overlay`).
+    ReadOnly,
 }
 
 /// The mode of a directory made as a parent on the way to a `--dir` of
