@@ -644,6 +644,24 @@ mod tests {
             },
             RootOp::Dev { dst: "/dev".into() },
             RootOp::Dev { dst: "/d2".into() },
+            RootOp::Overlay {
+                lowers: vec!["/l1".into(), "/l2".into()],
+                upper: crate::plan::OverlayUpper::ReadOnly,
+                dst: "/ro".into(),
+            },
+            RootOp::Overlay {
+                lowers: vec!["/l1".into()],
+                upper: crate::plan::OverlayUpper::Tmpfs,
+                dst: "/tmpov".into(),
+            },
+            RootOp::Overlay {
+                lowers: vec!["/l1".into()],
+                upper: crate::plan::OverlayUpper::Dir {
+                    upper: "/u".into(),
+                    work: "/w".into(),
+                },
+                dst: "/ov".into(),
+            },
         ];
         let r = Rules::built(&ops);
         let all = AccessFs::from_all(ABI_TARGET);
@@ -665,7 +683,9 @@ mod tests {
                 "/etc/f",
                 "/dev/mqueue",
                 "/dev/shm",
-                "/d2/shm"
+                "/d2/shm",
+                "/tmpov",
+                "/ov"
             ])
         );
         assert_eq!(with(read_exec()), p(&["/"]));
