@@ -321,8 +321,8 @@ fn launch(
     if supervision.userns == UsernsMode::Require {
         return Err(cause.error());
     }
+    hostmode::check_for(plan, &cause)?;
     notices.say(cause.notice());
-    hostmode::check(plan)?;
     if plan.landlock == crate::plan::LandlockMode::Off {
         notices.say(
             "warning: --landlock off in the host mode: nothing but the files' modes guards the host's files",
@@ -426,6 +426,30 @@ fn start(
     };
     match release(&child, ctl_write, with) {
         Ok((pidfd, guard, pasta)) => {
+            // `--userns auto|require`: a refusal the checks before clone
+            // could not see comes from the stage before it has set up its
+            // namespaces; wait for that (hostmode.rs `await_isolated`).
+            let late = match (host, supervision.userns, &plan.built) {
+                (false, UsernsMode::Auto | UsernsMode::Require, None) => {
+                    let within = supervision.timeout.map_or(hostmode::ISOLATED_WITHIN, |t| {
+                        t.min(hostmode::ISOLATED_WITHIN)
+                    });
+                    let sigfd = p.sigfd.as_ref().map(|f| f.as_fd());
+                    hostmode::await_isolated(&mut reports, sigfd, notices, within)
+                }
+                _ => None,
+            };
+            if let Some(cause) = late {
+                // Nothing of the command ran: the stage, killed and
+                // reaped, then what the release started; the cgroup is
+                // removed as `p` goes.
+                drop(child);
+                drop(pasta);
+                if let Some(g) = guard {
+                    g.dismiss();
+                }
+                return Err(Failed::Refused(cause));
+            }
             std::mem::forget(child);
             // Threads of ours from here on: the clone child has exec'd
             // (or will, on code prepared before clone) and the guard is

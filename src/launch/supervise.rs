@@ -243,6 +243,8 @@ fn take_reports(reports: &mut ReportReceiver, got: &mut channel::Reports, notice
                 got.status = Some(s);
                 got.seen |= seen;
             }
+            // The launcher stopped waiting for it (a signal, the time).
+            Ok(Up::Reached(channel::Point::Isolated)) => {}
             Ok(Up::Reached(p)) => {
                 got.error.get_or_insert(Error::msg(
                     "child stage",
