@@ -204,7 +204,7 @@ pub fn spawn(plan: &Plan, supervision: &Supervision, opts: Options) -> Result<Ru
             sinks,
             notices,
             started,
-            sup: Supervisor::new(s.pid, supervision),
+            sup: Supervisor::new(s.pid, supervision, s.released),
             relay: s.relay,
             limits: plan.limits.clone(),
             timeout: supervision.timeout,
@@ -349,6 +349,8 @@ struct Started {
     denials_skipped: Option<String>,
     proxy: Option<Proxy>,
     host: bool,
+    /// When the release byte went: `--timeout` counts from it.
+    released: Instant,
 }
 
 /// Everything made before clone: after it, the clone child may neither
@@ -426,6 +428,7 @@ fn start(
     };
     match release(&child, ctl_write, with) {
         Ok((pidfd, guard, pasta)) => {
+            let released = Instant::now();
             // `--userns auto|require`: a refusal the checks before clone
             // could not see comes from the stage before it has set up its
             // namespaces; wait for that (hostmode.rs `await_isolated`).
@@ -472,6 +475,7 @@ fn start(
                 denials,
                 denials_skipped,
                 host,
+                released,
             })
         }
         Err(e) => {
