@@ -8,7 +8,9 @@
 //!
 //! This file says why a user namespace cannot be had here and what fixes
 //! it (the launcher's notice, `--userns require`'s error and `sandbox
-//! doctor` share the words), and what of a plan the host mode cannot do.
+//! doctor` share the words), which of the stage's failures are the host's
+//! refusal found late (`late_refusal`, `await_isolated`), and what of a
+//! plan the host mode cannot do.
 //! The launcher decides (launcher.rs `spawn`); the child stage runs the
 //! mode (stage.rs `host_stage`). docs/DECISIONS.md, "The host mode".
 

@@ -290,7 +290,8 @@ impl From<Error> for Failed {
 /// the namespaces. Known refusals are found before clone where that is
 /// cheap (AppArmor's restriction: two small reads; under a seccomp filter
 /// only, a forked probe; a masked /proc: read only inside a container);
-/// the rest is what clone or the id maps say.
+/// the rest is what clone or the id maps say, or (late) what the stage
+/// reports before its namespaces are set up (hostmode.rs `late_refusal`).
 fn launch(
     plan: &Plan,
     supervision: &Supervision,
