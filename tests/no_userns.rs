@@ -549,6 +549,45 @@ fn require_fails_late_refusals_with_the_fix() {
     assert_eq!(pid_of(&out), "1", "control: {}", show(&out));
 }
 
+/// An LSM that refuses the id maps' write (EACCES; here the probe's filter
+/// refuses every open for writing only): the user namespace is made but
+/// cannot be used. `auto` takes the host mode with the notice naming the
+/// step and errno, `require` fails 125. Control: unfiltered, PID 1.
+fn a_refused_id_map_write_takes_the_host_mode() {
+    let t = "a_refused_id_map_write_takes_the_host_mode";
+    if !userns_works(t) {
+        return;
+    }
+    let Some(out) = refusing(t, "write-open", &["run", "/", "sh", "-c", PID]) else {
+        return;
+    };
+    assert!(out.status.success(), "{}", show(&out));
+    assert_ne!(pid_of(&out), "1", "{}", show(&out));
+    let err = text(&out.stderr);
+    assert_eq!(err.matches("notice:").count(), 1, "{err}");
+    assert!(
+        err.contains("(write the id maps: Permission denied): running in the host mode"),
+        "{err}"
+    );
+    let Some(out) = refusing(
+        t,
+        "write-open",
+        &["run", "--userns", "require", "/", "sh", "-c", PID],
+    ) else {
+        return;
+    };
+    assert_eq!(out.status.code(), Some(125), "{}", show(&out));
+    assert!(text(&out.stdout).is_empty(), "{}", show(&out));
+    assert!(
+        text(&out.stderr)
+            .contains("required (--userns require), but write the id maps: Permission denied"),
+        "{}",
+        show(&out)
+    );
+    let out = run(&["run", "/", "sh", "-c", PID]);
+    assert_eq!(pid_of(&out), "1", "control: {}", show(&out));
+}
+
 /// A real masked /proc, as a container masks it: in a user and mount
 /// namespace of the test uid's own, a file of /proc is covered with
 /// /dev/null, and the kernel then refuses the sandbox a fresh /proc
@@ -735,6 +774,7 @@ tests![
     auto_falls_back_late_when_the_stage_is_refused,
     require_fails_late_refusals_with_the_fix,
     a_masked_proc_takes_the_host_mode_or_fails_with_the_fix,
+    a_refused_id_map_write_takes_the_host_mode,
     config_errors_do_not_fall_back_late,
     late_fallback_refuses_what_the_host_mode_cannot_do,
 ];

@@ -38,7 +38,10 @@
  *                                MS_NOEXEC (a fresh /proc's flags) failing
  *                                with EPERM, the kernel's answer under a
  *                                masked /proc; pivot_root is pivot_root(2)
- *                                failing with EACCES, an LSM's answer
+ *                                failing with EACCES, an LSM's answer;
+ *                                write-open is open(2) and openat(2) for
+ *                                writing only (O_WRONLY, as the id maps
+ *                                are written) failing with EACCES
  *   probe console PATH INPUT CMD...
  *                                an engine's console socket (sandbox-oci):
  *                                listen at PATH, run CMD, take the pty
@@ -797,8 +800,26 @@ int main(int argc, char **argv) {
             BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_ERRNO | EACCES),
             BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_ALLOW),
         };
+        struct sock_filter wronly[] = {
+            BPF_STMT(BPF_LD | BPF_W | BPF_ABS, offsetof(struct seccomp_data, arch)),
+            BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, AUDIT_ARCH_X86_64, 1, 0),
+            BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_ALLOW),
+            BPF_STMT(BPF_LD | BPF_W | BPF_ABS, offsetof(struct seccomp_data, nr)),
+            BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, SYS_open, 0, 2),
+            BPF_STMT(BPF_LD | BPF_W | BPF_ABS, offsetof(struct seccomp_data, args[1])),
+            BPF_STMT(BPF_JMP | BPF_JA, 2),
+            BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, SYS_openat, 0, 4),
+            BPF_STMT(BPF_LD | BPF_W | BPF_ABS, offsetof(struct seccomp_data, args[2])),
+            BPF_STMT(BPF_ALU | BPF_AND | BPF_K, O_ACCMODE),
+            BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, O_WRONLY, 0, 1),
+            BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_ERRNO | EACCES),
+            BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_ALLOW),
+        };
         struct sock_fprog prog;
-        if (!strcmp(argv[2], "mount-proc")) {
+        if (!strcmp(argv[2], "write-open")) {
+            prog.len = sizeof wronly / sizeof wronly[0];
+            prog.filter = wronly;
+        } else if (!strcmp(argv[2], "mount-proc")) {
             prog.len = sizeof proc / sizeof proc[0];
             prog.filter = proc;
         } else if (!strcmp(argv[2], "pivot_root")) {
