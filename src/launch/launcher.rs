@@ -445,13 +445,18 @@ fn start(
             };
             if let Some(cause) = late {
                 // Nothing of the command ran: the stage, killed and
-                // reaped, then what the release started; the cgroup is
-                // removed as `p` goes.
+                // reaped, then what the release started, in `wait`'s
+                // order (pasta reaped only once the guard, which may hold
+                // its pid, is gone); the cgroup is removed as `p` goes.
                 drop(child);
-                drop(pasta);
+                let mut pasta = pasta;
+                if let Some(p) = &mut pasta {
+                    p.kill();
+                }
                 if let Some(g) = guard {
                     g.dismiss();
                 }
+                drop(pasta);
                 return Err(Failed::Refused(cause));
             }
             std::mem::forget(child);
