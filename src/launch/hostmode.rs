@@ -15,7 +15,7 @@
 //! mode (stage.rs `host_stage`). docs/DECISIONS.md, "The host mode".
 
 use std::fs;
-use std::os::fd::BorrowedFd;
+use std::os::fd::AsFd;
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
@@ -221,16 +221,27 @@ pub const ISOLATED_WITHIN: Duration = Duration::from_secs(10);
 /// `None`): pass its notices on, and if what it reports instead is the
 /// host's refusal (`late_refusal`), return why; the caller kills and reaps
 /// it (it ran nothing of the command) and answers as `--userns` says.
-/// Anything else it reports, its end (EOF), a signal on `sigfd` or
-/// `within` passing leaves the rest to the supervisor, which reads what is
-/// left on the pipe.
+/// Anything else it reports, its end (EOF), `within` passing or (with
+/// `signals`: the launcher forwards them) a signal other than SIGCHLD
+/// pending leaves the rest to the supervisor, which reads what is left on
+/// the pipe, and the signal from its own signalfd. SIGCHLD is left out:
+/// it is pending already after `filter_refuses`' child, and the
+/// supervisor does not need it.
 pub(super) fn await_isolated(
     reports: &mut ReportReceiver,
-    sigfd: Option<BorrowedFd<'_>>,
+    signals: bool,
     notices: &mut Notices,
     within: Duration,
 ) -> Option<Cause> {
     let until = Instant::now() + within;
+    // Readable while such a signal is pending; never read here.
+    let others: Vec<libc::c_int> = crate::signals::HANDLED
+        .into_iter()
+        .filter(|s| *s != libc::SIGCHLD)
+        .collect();
+    let sigfd = signals
+        .then(|| crate::sys::signalfd(&others).ok())
+        .flatten();
     // Each turn reads at least a byte, or ends the wait.
     for _ in 0..1_000_000 {
         while let Some(m) = reports.peek() {
@@ -253,7 +264,7 @@ pub(super) fn await_isolated(
         }
         let ms = left.as_millis().clamp(1, i32::MAX as u128) as i32;
         let mut fds = vec![(reports.fd(), libc::POLLIN)];
-        fds.extend(sigfd.map(|f| (f, libc::POLLIN)));
+        fds.extend(sigfd.as_ref().map(|f| (f.as_fd(), libc::POLLIN)));
         match crate::sys::poll(&fds, ms) {
             Ok(rev) if rev.get(1).is_some_and(|r| *r != 0) => return None,
             Ok(rev) if rev[0] != 0 => {

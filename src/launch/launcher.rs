@@ -438,8 +438,8 @@ fn start(
                     let within = supervision.timeout.map_or(hostmode::ISOLATED_WITHIN, |t| {
                         t.min(hostmode::ISOLATED_WITHIN)
                     });
-                    let sigfd = p.sigfd.as_ref().map(|f| f.as_fd());
-                    hostmode::await_isolated(&mut reports, sigfd, notices, within)
+                    let signals = p.sigfd.is_some();
+                    hostmode::await_isolated(&mut reports, signals, notices, within)
                 }
                 _ => None,
             };
