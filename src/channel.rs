@@ -112,11 +112,13 @@ pub enum Up {
     Error(Error),
     /// init's report: the command's wait status, and `status::SEEN_*`.
     Status(i32, u32),
-    /// `sandbox-oci init` got this far (never sent by `sandbox run`'s stage).
+    /// `sandbox-oci init` got this far; `sandbox run`'s stage sends only
+    /// [`Point::Isolated`].
     Reached(Point),
 }
 
-/// Where `sandbox-oci init` tells `create` it is.
+/// Where `sandbox-oci init` tells `create` it is, and (`Isolated`) where
+/// `sandbox run`'s stage tells the launcher it is.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Point {
     /// The mounts are made, the root not yet entered: `create` runs the
@@ -125,6 +127,12 @@ pub enum Point {
     /// Everything the program needs is in place: `create` records the
     /// container; init waits on the exec FIFO for `start`.
     Ready,
+    /// `sandbox run`'s stage (not the bwrap front end's): its namespaces
+    /// are set up and its root is built, nothing of the command has run.
+    /// A refusal by the host can no longer come: until this, the launcher
+    /// may still answer one with the host mode (launch/hostmode.rs
+    /// `await_isolated`).
+    Isolated,
 }
 
 /// The error and init's status, once they came up (notices are passed on
@@ -360,15 +368,24 @@ impl ReportReceiver {
 
     /// The next whole message, if one has arrived.
     pub fn next(&mut self) -> Option<std::result::Result<Up, String>> {
+        let n = self.whole()?;
+        let rec: Vec<u8> = self.buf.drain(..4 + n).skip(4).collect();
+        Some(decode_up(&rec))
+    }
+
+    /// The next whole message, if one has arrived, left for `next`.
+    pub fn peek(&self) -> Option<std::result::Result<Up, String>> {
+        let n = self.whole()?;
+        Some(decode_up(&self.buf[4..4 + n]))
+    }
+
+    /// The length of the first record, once all of it has arrived.
+    fn whole(&self) -> Option<usize> {
         if self.buf.len() < 4 {
             return None;
         }
         let n = u32::from_le_bytes(self.buf[..4].try_into().unwrap()) as usize;
-        if self.buf.len() < 4 + n {
-            return None;
-        }
-        let rec: Vec<u8> = self.buf.drain(..4 + n).skip(4).collect();
-        Some(decode_up(&rec))
+        (self.buf.len() >= 4 + n).then_some(n)
     }
 
     /// Whether bytes of an unfinished frame are left over.
@@ -424,6 +441,7 @@ fn encode_up(m: &Up) -> Vec<u8> {
             w.u8(match p {
                 Point::Hooks => 0,
                 Point::Ready => 1,
+                Point::Isolated => 2,
             });
             w.0
         }
@@ -436,6 +454,7 @@ fn decode_up(rec: &[u8]) -> std::result::Result<Up, String> {
         let p = match r.u8()? {
             0 => Point::Hooks,
             1 => Point::Ready,
+            2 => Point::Isolated,
             n => return Err(format!("bad point {n}")),
         };
         r.end()?;
@@ -1547,12 +1566,18 @@ mod tests {
         let s = ReportSender::new(w.as_raw_fd());
         s.up(&Up::Reached(Point::Hooks)).unwrap();
         s.up(&Up::Reached(Point::Ready)).unwrap();
+        s.up(&Up::Reached(Point::Isolated)).unwrap();
         let cut = error_frame(&Error::msg("a", "b"));
         sys::write_all(w.as_raw_fd(), &cut[..cut.len() - 1]).unwrap();
         drop(w);
         let mut rr = ReportReceiver::new(r);
         assert_eq!(rr.wait_next().unwrap(), Some(Ok(Up::Reached(Point::Hooks))));
         assert_eq!(rr.wait_next().unwrap(), Some(Ok(Up::Reached(Point::Ready))));
+        assert_eq!(rr.peek(), Some(Ok(Up::Reached(Point::Isolated))));
+        assert_eq!(
+            rr.wait_next().unwrap(),
+            Some(Ok(Up::Reached(Point::Isolated)))
+        );
         assert!(matches!(rr.wait_next().unwrap(), Some(Err(_))));
     }
 

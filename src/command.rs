@@ -468,11 +468,15 @@ impl Command {
         self
     }
 
-    /// Where no user namespace can be made (default [`UsernsMode::Auto`]):
-    /// run in the host mode and say what was lost (`Auto`), fail (`Require`),
-    /// or always take the host mode (`Off`): the host's `/` read-only under
-    /// Landlock, the seccomp filter, no_new_privs and the rlimits, without
-    /// namespaces (README, "Hosts without user namespaces").
+    /// Where no user namespace can be made, or the host refuses its set-up
+    /// before the command runs (a fresh /proc, a mount, pivot_root)
+    /// (default [`UsernsMode::Auto`]): run in the host mode and say what
+    /// was lost (`Auto`), fail (`Require`), or always take the host mode
+    /// (`Off`): the host's `/` read-only under Landlock, the seccomp
+    /// filter, no_new_privs and the rlimits, without namespaces (README,
+    /// "Hosts without user namespaces"). The command runs once either way:
+    /// `spawn` returns when the namespaces are set up or the host mode has
+    /// started.
     ///
     /// ```
     /// use sandbox::{Command, UsernsMode};

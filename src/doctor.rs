@@ -40,18 +40,33 @@ pub fn check() -> (String, u8) {
             }
         },
     }];
-    if userns.is_ok() && hostmode::proc_masked() {
-        let c = hostmode::Cause::ProcMasked;
+    // What the namespaces must then allow (a masked /proc, an LSM's or a
+    // filter's rule may refuse it once they are made): the late refusals
+    // `sandbox run` answers with the host mode.
+    let setup = if userns.is_ok() {
+        let r = probe_setup();
         lines.push(Line {
-            ok: false,
-            what: "/proc",
-            text: format!(
-                "{}: 'sandbox run' takes the host mode (--userns auto) or fails (require). Fix: {}",
-                c.why(),
-                c.fix()
-            ),
+            ok: r.is_ok(),
+            what: "namespace set-up",
+            text: match r {
+                Ok(()) => "the hostname, a fresh /proc (as PID 1 of a new PID namespace) and pivot_root work".into(),
+                Err((step, errno)) => {
+                    let e = crate::error::Error::errno(step, None, errno);
+                    match hostmode::late_refusal(&e) {
+                        Some(c) => format!(
+                            "{}: 'sandbox run' takes the host mode (--userns auto) or fails (require). Fix: {}",
+                            c.why(),
+                            c.fix()
+                        ),
+                        None => format!("{step}: {}: 'sandbox run' fails there", describe_errno(errno)),
+                    }
+                }
+            },
         });
-    }
+        r.is_ok()
+    } else {
+        false
+    };
     let overlay = if userns.is_ok() {
         probe(probe_overlay)
     } else {
@@ -131,9 +146,12 @@ pub fn check() -> (String, u8) {
             l.text
         );
     }
-    let code = if userns.is_ok() {
+    let code = if setup {
         report += "sandbox run can work here\n";
         0
+    } else if userns.is_ok() {
+        report += "sandbox run cannot work here but in the host mode (--userns, ROOTFS /): the namespaces can be made, but not set up\n";
+        1
     } else {
         report += "sandbox run cannot work here but in the host mode (--userns, ROOTFS /): user namespaces are not usable\n";
         1
@@ -212,6 +230,70 @@ fn probe_userns() -> Result<(), String> {
     )
     .map_err(step("mount tmpfs"))?;
     Ok(())
+}
+
+/// The steps of the child stage's set-up after `probe_userns`'s that a
+/// host may refuse (hostmode.rs `LATE`), by the stage's names.
+const SETUP_STEPS: [&str; 5] = [
+    "create the namespaces",
+    "set hostname",
+    "mount proc",
+    "pivot_root",
+    "detach the old root",
+];
+
+/// In a forked child, in fresh namespaces (`probe_userns`): the hostname,
+/// a fresh /proc mounted by PID 1 of the new PID namespace (a grandchild),
+/// and pivot_root into the tmpfs, as the stage does them. The step that
+/// failed and its errno come back over a pipe (two bytes).
+fn probe_setup() -> Result<(), (&'static str, i32)> {
+    let fail = |e: std::io::Error| e.raw_os_error().unwrap_or(libc::EIO);
+    let (r, w) = sys::pipe_high().map_err(|e| ("pipe", fail(e)))?;
+    let pid = sys::fork().map_err(|e| ("fork", fail(e)))?;
+    if pid == 0 {
+        drop(r);
+        if let Err((i, errno)) = setup_steps() {
+            let _ = fs::File::from(w).write_all(&[i, errno.clamp(1, 255) as u8]);
+        }
+        sys::exit_now(0);
+    }
+    drop(w);
+    let mut got = Vec::new();
+    let _ = fs::File::from(r).read_to_end(&mut got);
+    let _ = sys::waitpid(pid, false);
+    match got[..] {
+        [] => Ok(()),
+        [i, errno] if (i as usize) < SETUP_STEPS.len() => {
+            Err((SETUP_STEPS[i as usize], errno as i32))
+        }
+        _ => Err(("probe", libc::EIO)),
+    }
+}
+
+fn setup_steps() -> Result<(), (u8, i32)> {
+    let fail = |i: u8| move |e: std::io::Error| (i, e.raw_os_error().unwrap_or(libc::EIO));
+    probe_userns().map_err(|_| (0, libc::EIO))?;
+    sys::sethostname("sandbox").map_err(fail(1))?;
+    fs::create_dir("/tmp/proc").map_err(fail(0))?;
+    let pid = sys::fork().map_err(fail(0))?;
+    if pid == 0 {
+        let r = sys::mount(
+            Some(OsStr::new("proc")),
+            OsStr::new("/tmp/proc"),
+            Some("proc"),
+            libc::MS_NOSUID | libc::MS_NODEV | libc::MS_NOEXEC,
+            None,
+        );
+        sys::exit_now(r.err().map_or(0, |e| fail(2)(e).1));
+    }
+    match sys::waitpid(pid, false) {
+        Ok(Some(sys::Exit::Code(0))) => {}
+        Ok(Some(sys::Exit::Code(errno))) => return Err((2, errno)),
+        _ => return Err((2, libc::EIO)),
+    }
+    std::env::set_current_dir("/tmp").map_err(fail(0))?;
+    sys::pivot_root(OsStr::new("."), OsStr::new(".")).map_err(fail(3))?;
+    sys::umount2(OsStr::new("."), libc::MNT_DETACH).map_err(fail(4))
 }
 
 /// An overlay at /tmp/m of /tmp/l (holding d/f) in fresh namespaces.

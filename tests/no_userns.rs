@@ -411,6 +411,352 @@ fn host_mode_takes_path_rules_and_reports_denials() {
     assert!(!json.contains("\"denied\""), "control: {json}");
 }
 
+/// `sandbox ARGS` as the test uid under the probe's seccomp filter that
+/// refuses one step of the stage's set-up as a host would (`probe refuse
+/// WHAT`: a fresh /proc's mount with EPERM, the kernel's answer under a
+/// masked /proc; pivot_root with EACCES, an LSM's). The checks before
+/// clone cannot see either (the filter lets the user namespace, the
+/// hostname and a private mount be made): the refusal comes late, from the
+/// stage. `None` (skipped) where the filter cannot be installed.
+fn refusing(test: &str, what: &str, args: &[&str]) -> Option<Output> {
+    let st = stage();
+    let out = as_test_user(&st.probe)
+        .args(["refuse", what])
+        .arg(&st.bin)
+        .args(weaken(args.iter().map(|a| a.into()).collect()))
+        .env_clear()
+        .env("PATH", "/usr/local/bin:/usr/bin:/bin:/usr/sbin:/sbin")
+        .current_dir(&st.dir)
+        .stdin(std::process::Stdio::null())
+        .output()
+        .expect("probe refuse");
+    if out.status.code() == Some(1) && text(&out.stderr).contains("refuse: seccomp") {
+        skip(
+            test,
+            "seccomp",
+            &format!("no seccomp filter here: {}", text(&out.stderr)),
+        );
+        return None;
+    }
+    Some(out)
+}
+
+/// The late refusals the tests simulate: the probe's name for it, the
+/// stage's step and the errno's text.
+const LATE: [(&str, &str, &str); 2] = [
+    ("mount-proc", "mount proc", "Operation not permitted"),
+    ("pivot_root", "pivot_root", "Permission denied"),
+];
+
+/// A refusal the checks before clone miss (the stage's fresh /proc, or its
+/// pivot_root, refused) is answered late by `auto`: the failed stage is
+/// reaped and the command runs once, in the host mode, after one notice
+/// naming the step and the errno. Control: the same command without the
+/// refusal is PID 1 of its own namespaces with its own /proc, no notice.
+fn auto_falls_back_late_when_the_stage_is_refused() {
+    let t = "auto_falls_back_late_when_the_stage_is_refused";
+    if !userns_works(t) {
+        return;
+    }
+    let d = test_dir("no-userns-late");
+    let dir = d.display().to_string();
+    // Counts the command's runs, and says whose /proc it sees: the
+    // sandbox's own lists a handful of processes, the host's many more.
+    let cmd = format!(
+        "echo run >> {dir}/runs; echo pid=$$; echo procs=$(ls -d /proc/[0-9]* 2>/dev/null | wc -l)"
+    );
+    for (what, step, errno) in LATE {
+        let _ = fs::remove_file(d.join("runs"));
+        let Some(out) = refusing(t, what, &["run", "--bind", &dir, "/", "sh", "-c", &cmd]) else {
+            return;
+        };
+        assert!(out.status.success(), "{what}: {}", show(&out));
+        assert_ne!(pid_of(&out), "1", "{what}: {}", show(&out));
+        let err = text(&out.stderr);
+        assert_eq!(err.matches("notice:").count(), 1, "{what}: {err}");
+        for said in [
+            &format!("{step} in the sandbox's new namespaces: {errno}") as &str,
+            "running in the host mode",
+            "/proc isolation",
+            "to get them back",
+        ] {
+            assert!(err.contains(said), "{what}: {said:?} not in: {err}");
+        }
+        assert!(
+            err.lines().all(|l| l.starts_with("sandbox: notice:")),
+            "{what}: {err}"
+        );
+        // Once: the refused stage ran nothing of the command.
+        assert_eq!(
+            fs::read_to_string(d.join("runs")).unwrap(),
+            "run\n",
+            "{what}: {}",
+            show(&out)
+        );
+    }
+    // Control.
+    let _ = fs::remove_file(d.join("runs"));
+    let out = run(&["run", "--bind", &dir, "/", "sh", "-c", &cmd]);
+    assert!(out.status.success(), "control: {}", show(&out));
+    assert_eq!(pid_of(&out), "1", "control: {}", show(&out));
+    let procs = |o: &Output| -> usize {
+        text(&o.stdout)
+            .lines()
+            .find_map(|l| l.strip_prefix("procs=")?.trim().parse().ok())
+            .unwrap_or(0)
+    };
+    assert!(procs(&out) <= 5, "control: its own /proc: {}", show(&out));
+    assert!(
+        !text(&out.stderr).contains("notice"),
+        "control: {}",
+        show(&out)
+    );
+    assert_eq!(
+        fs::read_to_string(d.join("runs")).unwrap(),
+        "run\n",
+        "control"
+    );
+}
+
+/// `require` answers the same late refusals with 125, the step, the errno
+/// and the fix, and the command never runs. Control: without the refusal
+/// `require` runs it in its namespaces.
+fn require_fails_late_refusals_with_the_fix() {
+    let t = "require_fails_late_refusals_with_the_fix";
+    if !userns_works(t) {
+        return;
+    }
+    for (what, step, errno) in LATE {
+        let Some(out) = refusing(
+            t,
+            what,
+            &["run", "--userns", "require", "/", "sh", "-c", PID],
+        ) else {
+            return;
+        };
+        assert_eq!(out.status.code(), Some(125), "{what}: {}", show(&out));
+        assert!(text(&out.stdout).is_empty(), "{what}: {}", show(&out));
+        let err = text(&out.stderr);
+        assert!(
+            err.contains(&format!(
+                "required (--userns require), but {step} in the sandbox's new namespaces: {errno}"
+            )) && err.contains("sandbox: hint: "),
+            "{what}: {err}"
+        );
+        assert!(!err.contains("host mode"), "{what}: {err}");
+    }
+    let out = run(&["run", "--userns", "require", "/", "sh", "-c", PID]);
+    assert!(out.status.success(), "control: {}", show(&out));
+    assert_eq!(pid_of(&out), "1", "control: {}", show(&out));
+}
+
+/// An LSM that refuses the id maps' write (EACCES; here the probe's filter
+/// refuses every open for writing only): the user namespace is made but
+/// cannot be used. `auto` takes the host mode with the notice naming the
+/// step and errno, `require` fails 125. Control: unfiltered, PID 1.
+fn a_refused_id_map_write_takes_the_host_mode() {
+    let t = "a_refused_id_map_write_takes_the_host_mode";
+    if !userns_works(t) {
+        return;
+    }
+    let Some(out) = refusing(t, "write-open", &["run", "/", "sh", "-c", PID]) else {
+        return;
+    };
+    assert!(out.status.success(), "{}", show(&out));
+    assert_ne!(pid_of(&out), "1", "{}", show(&out));
+    let err = text(&out.stderr);
+    assert_eq!(err.matches("notice:").count(), 1, "{err}");
+    assert!(
+        err.contains("(write the id maps: Permission denied): running in the host mode"),
+        "{err}"
+    );
+    let Some(out) = refusing(
+        t,
+        "write-open",
+        &["run", "--userns", "require", "/", "sh", "-c", PID],
+    ) else {
+        return;
+    };
+    assert_eq!(out.status.code(), Some(125), "{}", show(&out));
+    assert!(text(&out.stdout).is_empty(), "{}", show(&out));
+    assert!(
+        text(&out.stderr)
+            .contains("required (--userns require), but write the id maps: Permission denied"),
+        "{}",
+        show(&out)
+    );
+    let out = run(&["run", "/", "sh", "-c", PID]);
+    assert_eq!(pid_of(&out), "1", "control: {}", show(&out));
+}
+
+/// A real masked /proc, as a container masks it: in a user and mount
+/// namespace of the test uid's own, a file of /proc is covered with
+/// /dev/null, and the kernel then refuses the sandbox a fresh /proc
+/// (mount_too_revealing). The choice (docs/DECISIONS.md): the host mode,
+/// not the host's /proc bound into namespaces it does not describe. `auto`
+/// takes it with the notice, `require` fails with the fix (unmask). Found
+/// before clone where a container's marker file is (then the mountinfo is
+/// read), else late from the stage: the answer is the same. Control: the
+/// same namespace without the mask gives the full sandbox (PID 1).
+fn a_masked_proc_takes_the_host_mode_or_fails_with_the_fix() {
+    let t = "a_masked_proc_takes_the_host_mode_or_fails_with_the_fix";
+    if !userns_works(t) {
+        return;
+    }
+    let st = stage();
+    let nested = |mask: bool, args: &[&str]| {
+        let script = format!(
+            "{} exec \"$@\"",
+            if mask {
+                "for f in /proc/kcore /proc/keys /proc/timer_list /proc/interrupts; do \
+                 [ -e $f ] && mount --bind /dev/null $f && exec \"$@\"; done; exit 90;"
+            } else {
+                ""
+            }
+        );
+        as_test_user("unshare")
+            .args(["-U", "-r", "-m", "sh", "-c", &script, "sh"])
+            .arg(&st.bin)
+            .args(args)
+            .env_clear()
+            .env("PATH", "/usr/local/bin:/usr/bin:/bin:/usr/sbin:/sbin")
+            .current_dir(&st.dir)
+            .stdin(std::process::Stdio::null())
+            .output()
+            .expect("unshare")
+    };
+    let out = nested(false, &["run", "/", "sh", "-c", PID]);
+    if !out.status.success() {
+        skip(
+            t,
+            "nested-userns",
+            &format!(
+                "no sandbox in a user namespace of the test uid's own here: {}",
+                show(&out)
+            ),
+        );
+        return;
+    }
+    assert_eq!(pid_of(&out), "1", "control: {}", show(&out));
+    let out = nested(true, &["run", "/", "sh", "-c", PID]);
+    if out.status.code() == Some(90) {
+        skip(
+            t,
+            "nested-userns",
+            &format!("cannot mask a file of /proc here: {}", show(&out)),
+        );
+        return;
+    }
+    assert!(out.status.success(), "{}", show(&out));
+    assert_ne!(pid_of(&out), "1", "{}", show(&out));
+    let err = text(&out.stderr);
+    assert_eq!(err.matches("notice:").count(), 1, "{err}");
+    assert!(
+        err.contains("/proc is partly masked")
+            && err.contains("running in the host mode")
+            && err.contains("unmask"),
+        "{err}"
+    );
+    let out = nested(true, &["run", "--userns", "require", "/", "sh", "-c", PID]);
+    assert_eq!(out.status.code(), Some(125), "{}", show(&out));
+    assert!(text(&out.stdout).is_empty(), "{}", show(&out));
+    let err = text(&out.stderr);
+    assert!(
+        err.contains("/proc is partly masked") && err.contains("unmask"),
+        "{err}"
+    );
+}
+
+/// A failure of the caller's making is not a refusal, late or not: a
+/// missing `--bind` source, and a mount point that cannot be made in the
+/// read-only root (an error of the stage before its refused pivot_root),
+/// fail with 125 and their own error, with no host mode. Control: the
+/// same refusal without them runs in the host mode.
+fn config_errors_do_not_fall_back_late() {
+    let t = "config_errors_do_not_fall_back_late";
+    if !userns_works(t) {
+        return;
+    }
+    let src = test_dir("no-userns-late-src").display().to_string();
+    let moved = format!("{src}:/nonexistent-sandbox-test/x");
+    let cases: [(&[&str], &str); 2] = [
+        (
+            &["--bind", "/nonexistent-sandbox-test-src"],
+            "--bind source: /nonexistent-sandbox-test-src: No such file or directory",
+        ),
+        (
+            &["--bind", &moved],
+            "create mount point: /nonexistent-sandbox-test: Read-only file system",
+        ),
+    ];
+    for (opts, error) in cases {
+        let mut args = vec!["run"];
+        args.extend(opts);
+        args.extend(["/", "sh", "-c", PID]);
+        let Some(out) = refusing(t, "pivot_root", &args) else {
+            return;
+        };
+        assert_eq!(out.status.code(), Some(125), "{opts:?}: {}", show(&out));
+        let err = text(&out.stderr);
+        assert!(err.contains(error), "{opts:?}: {err}");
+        assert!(
+            !err.contains("host mode") && !err.contains("notice"),
+            "{opts:?}: {err}"
+        );
+        assert!(text(&out.stdout).is_empty(), "{opts:?}: {}", show(&out));
+    }
+    let Some(out) = refusing(t, "pivot_root", &["run", "/", "sh", "-c", PID]) else {
+        return;
+    };
+    assert!(out.status.success(), "control: {}", show(&out));
+    assert!(
+        text(&out.stderr).contains("running in the host mode"),
+        "control: {}",
+        show(&out)
+    );
+}
+
+/// What the host mode cannot do is refused after a late refusal as after
+/// an early one: one error (with why there is no user namespace, and the
+/// fix), 125, no notice of a host mode that does not run, nothing run.
+/// Control: the same run without the option takes the host mode.
+fn late_fallback_refuses_what_the_host_mode_cannot_do() {
+    let t = "late_fallback_refuses_what_the_host_mode_cannot_do";
+    if !userns_works(t) {
+        return;
+    }
+    let rootfs = rootfs_arg();
+    let cases: [(&[&str], &str); 3] = [
+        (&["--init", "/"], "host mode: --init: a PID namespace (for init to be PID 1) cannot be made without a user namespace; and there is none here: mount proc in the sandbox's new namespaces"),
+        (&["--uid", "5", "/"], "host mode: --uid/--gid:"),
+        (&[&rootfs], "without a user namespace the root can only be the host's /; and there is none here: mount proc"),
+    ];
+    for (opts, error) in cases {
+        let mut args = vec!["run"];
+        args.extend(opts);
+        args.extend(["sh", "-c", PID]);
+        let Some(out) = refusing(t, "mount-proc", &args) else {
+            return;
+        };
+        assert_eq!(out.status.code(), Some(125), "{opts:?}: {}", show(&out));
+        assert!(text(&out.stdout).is_empty(), "{opts:?}: {}", show(&out));
+        let err = text(&out.stderr);
+        assert!(err.contains(error), "{opts:?}: {err}");
+        let lines: Vec<&str> = err.lines().collect();
+        assert_eq!(lines.len(), 2, "{opts:?}: one error and its hint: {err}");
+        assert!(
+            lines[1].starts_with("sandbox: hint: ") && lines[1].contains("seccomp profile"),
+            "{opts:?}: the fix for the cause: {err}"
+        );
+        assert!(!err.contains("notice"), "{opts:?}: {err}");
+    }
+    let Some(out) = refusing(t, "mount-proc", &["run", "/", "sh", "-c", PID]) else {
+        return;
+    };
+    assert!(out.status.success(), "control: {}", show(&out));
+    assert_ne!(pid_of(&out), "1", "control: {}", show(&out));
+}
+
 fn sh_as_test_user(script: &str) {
     let ok = as_test_user("sh").args(["-c", script]).status().unwrap();
     assert!(ok.success(), "{script}");
@@ -426,4 +772,10 @@ tests![
     host_mode_refuses_namespace_creation,
     host_mode_keeps_timeout_and_status,
     host_mode_takes_path_rules_and_reports_denials,
+    auto_falls_back_late_when_the_stage_is_refused,
+    require_fails_late_refusals_with_the_fix,
+    a_masked_proc_takes_the_host_mode_or_fails_with_the_fix,
+    a_refused_id_map_write_takes_the_host_mode,
+    config_errors_do_not_fall_back_late,
+    late_fallback_refuses_what_the_host_mode_cannot_do,
 ];

@@ -117,6 +117,7 @@ fn doctor_reports_each_check_and_exits_0_here() {
     assert_eq!(out.status.code(), Some(0), "{s}{}", text(&out.stderr));
     for what in [
         "user namespaces:",
+        "namespace set-up:",
         "overlay in a user namespace:",
         "clone3:",
         "seccomp:",
@@ -138,7 +139,56 @@ fn doctor_reports_each_check_and_exits_0_here() {
     assert!(s.contains("sandbox run can work here"));
 }
 
+/// A host that lets the namespaces be made and refuses a step of their
+/// set-up (here pivot_root, with an LSM's EACCES, by the probe's seccomp
+/// filter): doctor says which step, the errno, that `sandbox run` takes
+/// the host mode, and exits 1. Control: without the filter the line is ok.
+fn doctor_names_a_refused_namespace_set_up() {
+    let st = stage();
+    let out = as_test_user(&st.probe)
+        .args(["refuse", "pivot_root"])
+        .arg(&st.bin)
+        .arg("doctor")
+        .env_clear()
+        .env("PATH", "/usr/local/bin:/usr/bin:/bin:/usr/sbin:/sbin")
+        .current_dir(&st.dir)
+        .output()
+        .expect("probe refuse");
+    let s = text(&out.stdout);
+    if !s.contains("ok   user namespaces: usable") {
+        skip(
+            "doctor_names_a_refused_namespace_set_up",
+            "userns",
+            &format!(
+                "no usable user namespace under the filter here: {s}{}",
+                text(&out.stderr)
+            ),
+        );
+        return;
+    }
+    assert_eq!(out.status.code(), Some(1), "{s}");
+    let line = s
+        .lines()
+        .find(|l| l.contains("namespace set-up:"))
+        .unwrap_or_else(|| panic!("{s}"));
+    assert!(
+        line.starts_with(
+            "no   namespace set-up: pivot_root in the sandbox's new namespaces: Permission denied"
+        ) && line.contains("takes the host mode"),
+        "{line}"
+    );
+    assert!(s.contains("but in the host mode"), "{s}");
+    // Control.
+    let out = run(&["doctor"]);
+    let s = text(&out.stdout);
+    assert!(
+        s.lines().any(|l| l.starts_with("ok   namespace set-up:")),
+        "control: {s}"
+    );
+}
+
 tests![
+    doctor_names_a_refused_namespace_set_up,
     recipe_builds_a_self_contained_tree_as_an_ordinary_user_and_reruns,
     recipe_refuses_to_replace_what_it_did_not_make,
     doctor_reports_each_check_and_exits_0_here,

@@ -399,6 +399,9 @@ pub fn man_page() -> String {
     m.push_str(&paragraphs(
         "Where the host refuses unprivileged user namespaces (user.max_user_namespaces \
          0, AppArmor's restriction, a container's seccomp profile or masked /proc), \
+         or refuses their set-up once they are made (a fresh /proc, a mount or \
+         pivot_root, refused before the command runs; a caller's mistake such as a \
+         missing --bind source is never taken for that), \
          --userns auto (the default) runs the command in the host mode: no namespaces, \
          the host's / read-only under Landlock but for the --bind targets, --tmpfs \
          targets hidden, the same seccomp filter, no_new_privs and rlimits, with one \

@@ -8,13 +8,19 @@
 //!
 //! This file says why a user namespace cannot be had here and what fixes
 //! it (the launcher's notice, `--userns require`'s error and `sandbox
-//! doctor` share the words), and what of a plan the host mode cannot do.
+//! doctor` share the words), which of the stage's failures are the host's
+//! refusal found late (`late_refusal`, `await_isolated`), and what of a
+//! plan the host mode cannot do.
 //! The launcher decides (launcher.rs `spawn`); the child stage runs the
 //! mode (stage.rs `host_stage`). docs/DECISIONS.md, "The host mode".
 
 use std::fs;
+use std::os::fd::AsFd;
 use std::path::{Path, PathBuf};
+use std::time::{Duration, Instant};
 
+use super::launcher::Notices;
+use crate::channel::{Point, ReportReceiver, Up};
 use crate::confine::landlock;
 use crate::error::{describe_errno, Error, Result};
 use crate::plan::{LandlockMode, Plan, RootMode};
@@ -39,6 +45,12 @@ pub enum Cause {
     ProcMasked,
     /// Anything else: the step and its errno.
     Other(&'static str, i32),
+    /// The namespaces were made, but a step of the stage's set-up in them
+    /// (`late_refusal` says which count) was refused with the errno,
+    /// before anything of the command ran; what refused it, as far as
+    /// can be told (`ProcMasked`, `AppArmor`, `Seccomp`), else `Other`
+    /// (an LSM's rule or a filter nothing here can read).
+    InStage(&'static str, i32, Box<Cause>),
 }
 
 fn sysctl(path: &str) -> Option<i64> {
@@ -154,6 +166,120 @@ pub fn refused(errno: Option<i32>) -> bool {
     )
 }
 
+/// The steps of `sandbox run`'s stage (stage.rs, confine/rootfs.rs),
+/// before it reports `Point::Isolated`, whose refusal with one of the
+/// errnos is the host's and not the plan's: none of them depends on a path
+/// or value the caller gave that could make it fail so (a missing or
+/// unreadable `--bind` source, a mount point the rootfs lacks, a bad size
+/// fail with other steps or errnos, and still fail the run). `Some(path)`:
+/// that step only on the path (ours: the staging tmpfs and the sandbox's
+/// /tmp). Ref: mount_too_revealing (fs/namespace.c) for EPERM on a fresh
+/// /proc under a masked one; AppArmor and SELinux deny with EACCES, a
+/// seccomp profile mostly with EPERM.
+///
+/// Not the network namespace (`user.max_net_namespaces` 0, say): the user
+/// namespace works, and its error's fix (raise the sysctl, or
+/// `--share-net`, which keeps every other namespace) gives up far less
+/// than the host mode would.
+const LATE: &[(&str, Option<&str>, &[i32])] = &[
+    ("set hostname", None, &[libc::EPERM, libc::EACCES]),
+    ("make mounts private", None, &[libc::EPERM, libc::EACCES]),
+    ("mount tmpfs", Some("/tmp"), &[libc::EPERM, libc::EACCES]),
+    ("mount proc", None, &[libc::EPERM, libc::EACCES]),
+    ("pivot_root", None, &[libc::EPERM, libc::EACCES]),
+    ("detach the old root", None, &[libc::EPERM, libc::EACCES]),
+];
+
+/// Whether the stage's error `e` (reported before `Point::Isolated`) is
+/// the host refusing what the namespaces need (`LATE`), and why.
+pub fn late_refusal(e: &Error) -> Option<Cause> {
+    let errno = e.raw_errno()?;
+    let &(step, _, _) = LATE.iter().find(|(step, path, errnos)| {
+        *step == e.step
+            && path.is_none_or(|p| e.path.as_deref() == Some(p))
+            && errnos.contains(&errno)
+    })?;
+    let why = if step == "mount proc" && errno == libc::EPERM && proc_masked() {
+        Cause::ProcMasked
+    } else if apparmor_refuses() {
+        Cause::AppArmor
+    } else if errno == libc::EPERM && matches!(crate::sys::seccomp_mode(), Ok(2)) {
+        Cause::Seccomp
+    } else {
+        Cause::Other(step, errno)
+    };
+    Some(Cause::InStage(step, errno, Box::new(why)))
+}
+
+/// The most the launcher waits for the stage's `Point::Isolated` (a few
+/// milliseconds on an ordinary launch): past it, or on a signal for the
+/// launcher, it stops waiting and supervises as usual, and a refusal after
+/// that fails the run as any error of the stage does.
+pub const ISOLATED_WITHIN: Duration = Duration::from_secs(10);
+
+/// After the release, until the stage says `Point::Isolated` (then
+/// `None`): pass its notices on, and if what it reports instead is the
+/// host's refusal (`late_refusal`), return why; the caller kills and reaps
+/// it (it ran nothing of the command) and answers as `--userns` says.
+/// Anything else it reports, its end (EOF), `within` passing or (with
+/// `signals`: the launcher forwards them) a signal other than SIGCHLD
+/// pending leaves the rest to the supervisor, which reads what is left on
+/// the pipe, and the signal from its own signalfd. SIGCHLD is left out:
+/// it is pending already after `filter_refuses`' child, and the
+/// supervisor does not need it.
+pub(super) fn await_isolated(
+    reports: &mut ReportReceiver,
+    signals: bool,
+    notices: &mut Notices,
+    within: Duration,
+) -> Option<Cause> {
+    let until = Instant::now() + within;
+    // Readable while such a signal is pending; never read here.
+    let others: Vec<libc::c_int> = crate::signals::HANDLED
+        .into_iter()
+        .filter(|s| *s != libc::SIGCHLD)
+        .collect();
+    let sigfd = signals
+        .then(|| crate::sys::signalfd(&others).ok())
+        .flatten();
+    // Each turn reads at least a byte, or ends the wait.
+    for _ in 0..1_000_000 {
+        while let Some(m) = reports.peek() {
+            match m {
+                Ok(Up::Notice(n)) => {
+                    reports.next();
+                    notices.say(n);
+                }
+                Ok(Up::Reached(Point::Isolated)) => {
+                    reports.next();
+                    return None;
+                }
+                Ok(Up::Error(e)) => return late_refusal(&e),
+                _ => return None,
+            }
+        }
+        let left = until.saturating_duration_since(Instant::now());
+        if !reports.is_open() || left.is_zero() {
+            return None;
+        }
+        let ms = left.as_millis().clamp(1, i32::MAX as u128) as i32;
+        let mut fds = vec![(reports.fd(), libc::POLLIN)];
+        fds.extend(sigfd.as_ref().map(|f| (f.as_fd(), libc::POLLIN)));
+        match crate::sys::poll(&fds, ms) {
+            Ok(rev) if rev.get(1).is_some_and(|r| *r != 0) => return None,
+            Ok(rev) if rev[0] != 0 => {
+                if reports.read_some().is_err() {
+                    return None;
+                }
+            }
+            Ok(_) => {}
+            Err(e) if e.raw_os_error() == Some(libc::EINTR) => {}
+            Err(_) => return None,
+        }
+    }
+    None
+}
+
 impl Cause {
     /// Why, in a few words.
     pub fn why(&self) -> String {
@@ -165,6 +291,14 @@ impl Cause {
             Cause::Seccomp => "a seccomp filter (a container's profile) refuses the calls that make and set up namespaces (unshare or clone with namespace flags, sethostname, mount)".into(),
             Cause::ProcMasked => "/proc is partly masked (a container's), so the kernel refuses the sandbox a /proc of its own".into(),
             Cause::Other(step, errno) => format!("{step}: {}", describe_errno(*errno)),
+            Cause::InStage(step, errno, by) => format!(
+                "{step} in the sandbox's new namespaces: {}: {}",
+                describe_errno(*errno),
+                match **by {
+                    Cause::Other(..) => "refused by the host's security policy (an LSM such as AppArmor or SELinux, or a seccomp filter)".to_string(),
+                    ref known => known.why(),
+                }
+            ),
         }
     }
 
@@ -178,6 +312,12 @@ impl Cause {
             Cause::Seccomp => "run the container with a seccomp profile that allows unshare, setns and clone with namespace flags (podman/docker run --security-opt seccomp=unconfined, or such a profile of your own)".into(),
             Cause::ProcMasked => "give the container an unmasked /proc (podman run --security-opt unmask=ALL; docker run --security-opt systempaths=unconfined)".into(),
             Cause::Other(..) => "see 'sandbox doctor'".into(),
+            Cause::InStage(step, _, by) => match **by {
+                Cause::Other(..) => format!(
+                    "find what refuses {step} (the kernel log: apparmor=\"DENIED\" or avc: denied lines; a container's seccomp profile) and allow it for sandbox; 'sandbox doctor' tries the same steps"
+                ),
+                ref known => known.fix(),
+            },
         }
     }
 
@@ -197,6 +337,7 @@ impl Cause {
     pub fn notice(&self) -> String {
         let why = match self {
             Cause::Asked => "--userns off".to_string(),
+            Cause::InStage(..) => format!("no usable user namespace here ({})", self.why()),
             other => format!("no user namespace here ({})", other.why()),
         };
         format!(
@@ -213,6 +354,10 @@ impl Cause {
     }
 }
 
+/// The end of each of `check`'s hints, which `check_for` replaces with
+/// the fix for the cause.
+const ELSEWHERE: &str = "run where user namespaces work ('sandbox doctor' says how)";
+
 /// What a plan asks that the host mode cannot give: each fails the run
 /// with a clear line rather than being dropped in silence.
 pub fn check(plan: &Plan) -> Result<()> {
@@ -221,7 +366,7 @@ pub fn check(plan: &Plan) -> Result<()> {
             "host mode",
             format!("{what}: {why} without a user namespace"),
         )
-        .with_hint("drop it, or run where user namespaces work ('sandbox doctor' says how)"))
+        .with_hint(format!("drop it, or {ELSEWHERE}")))
     };
     if !plan.host_root() {
         return Err(Error::msg(
@@ -231,7 +376,9 @@ pub fn check(plan: &Plan) -> Result<()> {
                 plan.rootfs.display()
             ),
         )
-        .with_hint("pass / as ROOTFS ('sandbox run / COMMAND'), or run where user namespaces work ('sandbox doctor' says how)"));
+        .with_hint(format!(
+            "pass / as ROOTFS ('sandbox run / COMMAND'), or {ELSEWHERE}"
+        )));
     }
     if let Some(b) = plan.binds.iter().find(|b| b.src != b.dst) {
         return refuse(
@@ -266,6 +413,29 @@ pub fn check(plan: &Plan) -> Result<()> {
         return refuse("--id-map subuid", "subordinate ids cannot be mapped");
     }
     Ok(())
+}
+
+/// `check`, for a run that takes the host mode because of `cause`: a
+/// refusal also says why there is no user namespace, and the fix, so it
+/// is the one clear line the run ends with (no notice of a host mode that
+/// does not run).
+pub fn check_for(plan: &Plan, cause: &Cause) -> Result<()> {
+    use crate::error::Reason;
+    check(plan).map_err(|e| match cause {
+        Cause::Asked => e,
+        c => Error {
+            reason: Reason::Msg(format!(
+                "{}; and there is none here: {}",
+                match &e.reason {
+                    Reason::Msg(m) => m.clone(),
+                    Reason::Errno(n) => describe_errno(*n),
+                },
+                c.why()
+            )),
+            hint: e.hint.as_ref().map(|h| h.replace(ELSEWHERE, &c.fix())),
+            ..e
+        },
+    })
 }
 
 /// The host mode's Landlock ruleset: read and execute anywhere but
@@ -354,6 +524,12 @@ mod tests {
             Cause::Seccomp,
             Cause::ProcMasked,
             Cause::Other("create namespaces (clone)", libc::EPERM),
+            Cause::InStage("mount proc", libc::EPERM, Box::new(Cause::ProcMasked)),
+            Cause::InStage(
+                "pivot_root",
+                libc::EACCES,
+                Box::new(Cause::Other("pivot_root", libc::EACCES)),
+            ),
         ] {
             let n = c.notice();
             for lost in ["namespaces", "overlay root", "/proc isolation"] {
@@ -377,6 +553,72 @@ mod tests {
             assert!(!refused(Some(e)));
         }
         assert!(!refused(None));
+    }
+
+    #[test]
+    fn only_the_hosts_refusals_of_the_stage_fall_back_late() {
+        let at = |step: &str, path: &str, errno| {
+            late_refusal(&Error::errno(step, Some(path.into()), errno))
+        };
+        for (step, path, errnos) in LATE {
+            for &e in *errnos {
+                let c = at(step, path.unwrap_or("/x"), e).unwrap();
+                assert!(matches!(c, Cause::InStage(s, n, _) if s == *step && n == e));
+                // The notice and the error name the step and the errno.
+                let shown = format!(
+                    "{step} in the sandbox's new namespaces: {}",
+                    describe_errno(e)
+                );
+                assert!(c.notice().contains(&shown), "{}", c.notice());
+                assert!(c.error().to_string().contains(&shown));
+            }
+            // Controls: the same step failing otherwise is not a refusal.
+            assert!(at(step, path.unwrap_or("/x"), libc::EINVAL).is_none());
+            assert!(at(step, path.unwrap_or("/x"), libc::ENOENT).is_none());
+        }
+        // The caller's own mistakes, whatever the errno.
+        for (step, path) in [
+            ("open bind source", "/missing"),
+            ("bind", "/data"),
+            ("bind read-only", "/data"),
+            ("create mount point", "/nonexistent"),
+            ("mount tmpfs", "/home/me"),
+            ("open rootfs", "/srv/root"),
+            ("chdir", "/nowhere"),
+        ] {
+            for e in [libc::EPERM, libc::EACCES, libc::ENOENT, libc::EROFS] {
+                assert!(at(step, path, e).is_none(), "{step} {path} {e}");
+            }
+        }
+        // Ours, not an errno: never.
+        assert!(late_refusal(&Error::msg("mount proc", "refused")).is_none());
+        // A refused network namespace alone: its own error and fix.
+        for e in [libc::EPERM, libc::ENOSPC] {
+            assert!(at("create the network namespace (unshare)", "/x", e).is_none());
+        }
+        // The staging tmpfs and the sandbox's /tmp are ours.
+        assert!(at("mount tmpfs", "/tmp", libc::EACCES).is_some());
+    }
+
+    #[test]
+    fn a_late_refusal_of_what_the_host_mode_cannot_do_names_the_cause_and_fix() {
+        let mut a = crate::plan::RunArgs::new("/");
+        a.init = true;
+        let plan = Plan::from_args(a, None).unwrap().0;
+        let late = Cause::InStage("mount proc", libc::EPERM, Box::new(Cause::ProcMasked));
+        let e = check_for(&plan, &late).unwrap_err();
+        assert!(
+            e.to_string().contains("--init") && e.to_string().contains("/proc is partly masked"),
+            "{e}"
+        );
+        assert_eq!(
+            e.hint.unwrap(),
+            format!("drop it, or {}", Cause::ProcMasked.fix())
+        );
+        // Control: --userns off's refusal says nothing of a cause.
+        let e = check_for(&plan, &Cause::Asked).unwrap_err();
+        assert!(!e.to_string().contains("there is none here"), "{e}");
+        assert!(e.hint.unwrap().ends_with(ELSEWHERE));
     }
 
     #[test]

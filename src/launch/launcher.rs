@@ -204,7 +204,7 @@ pub fn spawn(plan: &Plan, supervision: &Supervision, opts: Options) -> Result<Ru
             sinks,
             notices,
             started,
-            sup: Supervisor::new(s.pid, supervision),
+            sup: Supervisor::new(s.pid, supervision, s.released),
             relay: s.relay,
             limits: plan.limits.clone(),
             timeout: supervision.timeout,
@@ -290,7 +290,8 @@ impl From<Error> for Failed {
 /// the namespaces. Known refusals are found before clone where that is
 /// cheap (AppArmor's restriction: two small reads; under a seccomp filter
 /// only, a forked probe; a masked /proc: read only inside a container);
-/// the rest is what clone or the id maps say.
+/// the rest is what clone or the id maps say, or (late) what the stage
+/// reports before its namespaces are set up (hostmode.rs `late_refusal`).
 fn launch(
     plan: &Plan,
     supervision: &Supervision,
@@ -321,8 +322,8 @@ fn launch(
     if supervision.userns == UsernsMode::Require {
         return Err(cause.error());
     }
+    hostmode::check_for(plan, &cause)?;
     notices.say(cause.notice());
-    hostmode::check(plan)?;
     if plan.landlock == crate::plan::LandlockMode::Off {
         notices.say(
             "warning: --landlock off in the host mode: nothing but the files' modes guards the host's files",
@@ -349,6 +350,8 @@ struct Started {
     denials_skipped: Option<String>,
     proxy: Option<Proxy>,
     host: bool,
+    /// When the release byte went: `--timeout` counts from it.
+    released: Instant,
 }
 
 /// Everything made before clone: after it, the clone child may neither
@@ -426,6 +429,36 @@ fn start(
     };
     match release(&child, ctl_write, with) {
         Ok((pidfd, guard, pasta)) => {
+            let released = Instant::now();
+            // `--userns auto|require`: a refusal the checks before clone
+            // could not see comes from the stage before it has set up its
+            // namespaces; wait for that (hostmode.rs `await_isolated`).
+            let late = match (host, supervision.userns, &plan.built) {
+                (false, UsernsMode::Auto | UsernsMode::Require, None) => {
+                    let within = supervision.timeout.map_or(hostmode::ISOLATED_WITHIN, |t| {
+                        t.min(hostmode::ISOLATED_WITHIN)
+                    });
+                    let signals = p.sigfd.is_some();
+                    hostmode::await_isolated(&mut reports, signals, notices, within)
+                }
+                _ => None,
+            };
+            if let Some(cause) = late {
+                // Nothing of the command ran: the stage, killed and
+                // reaped, then what the release started, in `wait`'s
+                // order (pasta reaped only once the guard, which may hold
+                // its pid, is gone); the cgroup is removed as `p` goes.
+                drop(child);
+                let mut pasta = pasta;
+                if let Some(p) = &mut pasta {
+                    p.kill();
+                }
+                if let Some(g) = guard {
+                    g.dismiss();
+                }
+                drop(pasta);
+                return Err(Failed::Refused(cause));
+            }
             std::mem::forget(child);
             // Threads of ours from here on: the clone child has exec'd
             // (or will, on code prepared before clone) and the guard is
@@ -448,6 +481,7 @@ fn start(
                 denials,
                 denials_skipped,
                 host,
+                released,
             })
         }
         Err(e) => {

@@ -245,6 +245,13 @@ fn stage(plan: &Plan, report: &ReportSender) -> Result<Infallible> {
     };
     let root_writable = rootfs::setup(plan, report)?;
     helper.take().map_or(Ok(()), |h| h.finish(plan, report))?;
+    // The namespaces are set up and the root is built: a refusal by the
+    // host (launch/hostmode.rs `late_refusal`) can only have come before
+    // this, which the launcher waits for. Not the bwrap front end's: it
+    // does not wait (bubblewrap's caller may act on --info-fd first).
+    if plan.built.is_none() {
+        let _ = report.up(&channel::Up::Reached(channel::Point::Isolated));
+    }
     // In the sandbox's network namespace now: the proxy's listening
     // sockets on its loopback, for the launcher to serve.
     if let (Some(p), Some(sock)) = (&plan.proxy, proxy_sock) {

@@ -40,11 +40,14 @@ pub(super) struct Served<'a> {
 }
 
 impl Supervisor {
-    pub(super) fn new(pid: pid_t, s: &Supervision) -> Supervisor {
+    /// `released`: when the sandbox was released, which `--timeout`
+    /// counts from (the launcher may have waited for the stage's set-up
+    /// since: launch/hostmode.rs `await_isolated`).
+    pub(super) fn new(pid: pid_t, s: &Supervision, released: Instant) -> Supervisor {
         Supervisor {
             pid,
             kill_after: s.kill_after,
-            timeout_at: s.timeout.map(|t| Instant::now() + t),
+            timeout_at: s.timeout.map(|t| released + t),
             kill_at: None,
             timed_out: false,
             stopped_by: None,
@@ -243,6 +246,8 @@ fn take_reports(reports: &mut ReportReceiver, got: &mut channel::Reports, notice
                 got.status = Some(s);
                 got.seen |= seen;
             }
+            // The launcher stopped waiting for it (a signal, the time).
+            Ok(Up::Reached(channel::Point::Isolated)) => {}
             Ok(Up::Reached(p)) => {
                 got.error.get_or_insert(Error::msg(
                     "child stage",

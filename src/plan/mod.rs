@@ -95,8 +95,9 @@ impl PathAccess {
 /// ```
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum UsernsMode {
-    /// Use one where the host allows it; where it does not, run in the
-    /// host mode (launch/hostmode.rs) and say what was lost.
+    /// Use one where the host allows it; where it does not (clone, the id
+    /// maps, or the stage's set-up in them refused: launch/hostmode.rs),
+    /// run in the host mode and say what was lost.
     Auto,
     /// Fail (125) with the fix where the host refuses one.
     Require,

@@ -30,6 +30,18 @@
  *                                with landlock_create_ruleset failing with
  *                                ENOSYS, as on a kernel built without
  *                                Landlock (a seccomp filter; no_new_privs)
+ *   probe refuse WHAT CMD...     on the host: run CMD (and all it starts)
+ *                                under a seccomp filter that refuses one
+ *                                step of a sandbox's set-up as a host
+ *                                would (no_new_privs): WHAT mount-proc is
+ *                                mount(2) with exactly MS_NOSUID|MS_NODEV|
+ *                                MS_NOEXEC (a fresh /proc's flags) failing
+ *                                with EPERM, the kernel's answer under a
+ *                                masked /proc; pivot_root is pivot_root(2)
+ *                                failing with EACCES, an LSM's answer;
+ *                                write-open is open(2) and openat(2) for
+ *                                writing only (O_WRONLY, as the id maps
+ *                                are written) failing with EACCES
  *   probe console PATH INPUT CMD...
  *                                an engine's console socket (sandbox-oci):
  *                                listen at PATH, run CMD, take the pty
@@ -120,6 +132,7 @@
 #include <sys/ioctl.h>
 #include <sys/ipc.h>
 #include <sys/msg.h>
+#include <sys/mount.h>
 #include <sys/shm.h>
 #include <sys/inotify.h>
 #include <linux/netlink.h>
@@ -761,6 +774,67 @@ int main(int argc, char **argv) {
         }
         execvp(argv[2], argv + 2);
         perror("no-landlock: exec");
+        return 127;
+    }
+    if (!strcmp(w, "refuse") && argc >= 4) {
+        struct sock_filter proc[] = {
+            BPF_STMT(BPF_LD | BPF_W | BPF_ABS, offsetof(struct seccomp_data, arch)),
+            BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, AUDIT_ARCH_X86_64, 1, 0),
+            BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_ALLOW),
+            BPF_STMT(BPF_LD | BPF_W | BPF_ABS, offsetof(struct seccomp_data, nr)),
+            BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, SYS_mount, 0, 5),
+            /* flags, args[3]: the low word, then the high one */
+            BPF_STMT(BPF_LD | BPF_W | BPF_ABS, offsetof(struct seccomp_data, args[3])),
+            BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, MS_NOSUID | MS_NODEV | MS_NOEXEC, 0, 3),
+            BPF_STMT(BPF_LD | BPF_W | BPF_ABS, offsetof(struct seccomp_data, args[3]) + 4),
+            BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, 0, 0, 1),
+            BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_ERRNO | EPERM),
+            BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_ALLOW),
+        };
+        struct sock_filter pivot[] = {
+            BPF_STMT(BPF_LD | BPF_W | BPF_ABS, offsetof(struct seccomp_data, arch)),
+            BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, AUDIT_ARCH_X86_64, 1, 0),
+            BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_ALLOW),
+            BPF_STMT(BPF_LD | BPF_W | BPF_ABS, offsetof(struct seccomp_data, nr)),
+            BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, SYS_pivot_root, 0, 1),
+            BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_ERRNO | EACCES),
+            BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_ALLOW),
+        };
+        struct sock_filter wronly[] = {
+            BPF_STMT(BPF_LD | BPF_W | BPF_ABS, offsetof(struct seccomp_data, arch)),
+            BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, AUDIT_ARCH_X86_64, 1, 0),
+            BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_ALLOW),
+            BPF_STMT(BPF_LD | BPF_W | BPF_ABS, offsetof(struct seccomp_data, nr)),
+            BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, SYS_open, 0, 2),
+            BPF_STMT(BPF_LD | BPF_W | BPF_ABS, offsetof(struct seccomp_data, args[1])),
+            BPF_STMT(BPF_JMP | BPF_JA, 2),
+            BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, SYS_openat, 0, 4),
+            BPF_STMT(BPF_LD | BPF_W | BPF_ABS, offsetof(struct seccomp_data, args[2])),
+            BPF_STMT(BPF_ALU | BPF_AND | BPF_K, O_ACCMODE),
+            BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, O_WRONLY, 0, 1),
+            BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_ERRNO | EACCES),
+            BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_ALLOW),
+        };
+        struct sock_fprog prog;
+        if (!strcmp(argv[2], "write-open")) {
+            prog.len = sizeof wronly / sizeof wronly[0];
+            prog.filter = wronly;
+        } else if (!strcmp(argv[2], "mount-proc")) {
+            prog.len = sizeof proc / sizeof proc[0];
+            prog.filter = proc;
+        } else if (!strcmp(argv[2], "pivot_root")) {
+            prog.len = sizeof pivot / sizeof pivot[0];
+            prog.filter = pivot;
+        } else {
+            fprintf(stderr, "refuse: unknown step %s\n", argv[2]);
+            return 2;
+        }
+        if (prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) || prctl(PR_SET_SECCOMP, SECCOMP_MODE_FILTER, &prog)) {
+            perror("refuse: seccomp");
+            return 1;
+        }
+        execvp(argv[3], argv + 3);
+        perror("refuse: exec");
         return 127;
     }
     if (!strcmp(w, "ids")) {
