@@ -54,6 +54,7 @@ use std::net::Ipv4Addr;
 use std::os::fd::{AsFd, BorrowedFd, OwnedFd, RawFd};
 use std::os::unix::ffi::{OsStrExt, OsStringExt};
 use std::path::PathBuf;
+use std::sync::atomic::{AtomicI32, Ordering};
 
 use crate::confine::limits::{Limit, RESOURCES};
 use crate::confine::net::{PastaPlan, Proto, Publish};
@@ -61,8 +62,8 @@ use crate::confine::proxy::ProxyPlan;
 use crate::error::{Context, Error, Reason, Result, EXIT_SANDBOX};
 use crate::plan::subid::{Range, SubIds};
 use crate::plan::{
-    Bind, Built, LandlockMode, OverlayUpper, PathAccess, Plan, PtyPlan, RootMode, RootOp, Sizes,
-    StdioMode, Tmpfs,
+    Bind, Built, LandlockMode, OverlayUpper, PassFd, PathAccess, Plan, PtyPlan, RootMode, RootOp,
+    Sizes, StdioMode, Tmpfs,
 };
 use crate::sys::{self, sigsafe};
 
@@ -94,7 +95,7 @@ pub const PROXY_FD: RawFd = 7;
 /// The byte that releases the clone child once its id maps are written.
 pub const RELEASE: u8 = 1;
 
-const MAGIC_PLAN: &[u8] = b"sandbox-plan-11\0";
+const MAGIC_PLAN: &[u8] = b"sandbox-plan-12\0";
 const MAGIC_ERROR: &[u8] = b"sandbox-error-1\0";
 const MAGIC_STATUS: &[u8] = b"sandbox-status-2\0";
 const MAGIC_NOTICE: &[u8] = b"sandbox-notice-1\0";
@@ -202,17 +203,34 @@ pub fn recv_plan() -> Result<Plan> {
 /// The child stage's end of the report pipe, on `REPORT_FD`. Each message
 /// is one write(2) of one frame, so the launcher never sees half of one
 /// interleaved with another.
-pub struct ReportSender(RawFd);
+pub struct ReportSender(AtomicI32);
 
 impl ReportSender {
     /// The report pipe as the child stage finds it.
     pub fn on_report_fd() -> ReportSender {
-        ReportSender(REPORT_FD)
+        ReportSender(AtomicI32::new(REPORT_FD))
     }
 
     /// A report pipe on another fd (`sandbox exec`'s helpers, named/join.rs).
     pub fn new(fd: RawFd) -> ReportSender {
-        ReportSender(fd)
+        ReportSender(AtomicI32::new(fd))
+    }
+
+    /// The descriptor it writes to now.
+    pub fn fd(&self) -> RawFd {
+        self.0.load(Ordering::Relaxed)
+    }
+
+    /// Move the pipe to a close-on-exec descriptor numbered `min` or
+    /// above, out of the way of a descriptor the command gets at its old
+    /// number (launch/passfds.rs); the old number is closed. Every later
+    /// message, the trampoline's too, goes to the new one.
+    pub fn move_up(&self, min: RawFd) -> io::Result<()> {
+        let old = self.fd();
+        let new = sys::dup_raw_at_least(old, min)?;
+        self.0
+            .store(std::os::fd::IntoRawFd::into_raw_fd(new), Ordering::Relaxed);
+        sigsafe::close(old)
     }
 
     pub fn error(&self, e: &Error) {
@@ -232,12 +250,12 @@ impl ReportSender {
     /// the reader being gone changes what it does next (`sandbox-oci
     /// init` then reports on stderr).
     pub fn up(&self, m: &Up) -> io::Result<()> {
-        sys::write_all(self.0, &frame(&encode_up(m)))
+        sys::write_all(self.fd(), &frame(&encode_up(m)))
     }
 
     fn send(&self, record: &[u8]) {
         // The launcher gone is the one failure, and nobody is left to tell.
-        let _ = sys::write_all(self.0, &frame(record));
+        let _ = sys::write_all(self.fd(), &frame(record));
     }
 }
 
@@ -776,6 +794,11 @@ fn encode_built(w: &mut Writer, b: Option<&Built>) {
     for prog in &b.seccomp {
         w.bytes(prog);
     }
+    w.u32(b.pass_fds.len() as u32);
+    for p in &b.pass_fds {
+        w.u32(p.fd as u32);
+        w.u32(p.at as u32);
+    }
 }
 
 fn decode_built(r: &mut Reader) -> std::result::Result<Option<Built>, String> {
@@ -850,6 +873,13 @@ fn decode_built(r: &mut Reader) -> std::result::Result<Option<Built>, String> {
         lock_files: r.list(|r| r.os())?,
         new_session: r.bool()?,
         seccomp: r.list(|r| r.bytes())?,
+        pass_fds: r.list(|r| {
+            let (fd, at) = (r.u32()?, r.u32()?);
+            match (i32::try_from(fd), i32::try_from(at)) {
+                (Ok(fd), Ok(at)) if fd > 2 && at > 2 => Ok(PassFd { fd, at }),
+                _ => Err(format!("bad passed fd {fd} at {at}")),
+            }
+        })?,
     }))
 }
 
@@ -1354,8 +1384,10 @@ mod tests {
             chdir_fallback in proptest::option::of(os()), argv0 in proptest::option::of(os()),
             lock_files in proptest::collection::vec(os(), 0..2), new_session in any::<bool>(),
             seccomp in proptest::collection::vec(proptest::collection::vec(any::<u8>(), 0..16), 0..2),
+            pass_fds in proptest::collection::vec((3i32..i32::MAX, 3i32..i32::MAX), 0..3),
         ) -> Built {
-            Built { ops, chdir_fallback, argv0, lock_files, new_session, seccomp }
+            let pass_fds = pass_fds.into_iter().map(|(fd, at)| PassFd { fd, at }).collect();
+            Built { ops, chdir_fallback, argv0, lock_files, new_session, seccomp, pass_fds }
         }
     }
 
@@ -1516,6 +1548,7 @@ mod tests {
             lock_files: vec!["/tmp/lock".into()],
             new_session: true,
             seccomp: vec![vec![6, 0, 0, 0, 0, 0, 0xff, 0x7f]],
+            pass_fds: vec![PassFd { fd: 3, at: 12 }, PassFd { fd: 100, at: 100 }],
         });
         let (plan, _) = Plan::from_args(a, None).unwrap();
         assert_eq!(decode_plan(&encode_plan(&plan)).unwrap(), plan);

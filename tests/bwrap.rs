@@ -2,11 +2,13 @@
 //! root built from operations in their order, an unsupported option
 //! failing as bubblewrap fails (exit 1, one line naming it), `--args FD`,
 //! the shape of `--info-fd` and `--json-status-fd`, the overlay options
-//! (bubblewrap 0.10's: Debian 12's bwrap has none to compare with), and
-//! the opt-in to our own defaults (`--sandbox-defaults`,
+//! (bubblewrap 0.10's: Debian 12's bwrap has none to compare with), the
+//! opt-in to our own defaults (`--sandbox-defaults`,
 //! `SANDBOX_BWRAP_DEFAULTS`), each proved by an attack that fails with it
-//! and works without. bubblewrap's own suite runs against it in `make
-//! test-bwrap` (tests/bwrap/run).
+//! and works without, and the caller's descriptors passed at their
+//! numbers and nothing of ours with them, compared with Debian's bwrap.
+//! bubblewrap's own suite runs against it in `make test-bwrap`
+//! (tests/bwrap/run).
 
 mod common;
 
@@ -887,6 +889,262 @@ fn an_overlay_source_swapped_for_a_symlink_is_refused() {
     assert_eq!(text(&out.stdout), "other\n");
 }
 
+/// Debian's bubblewrap, the control where it is installed.
+const DEBIAN_BWRAP: &str = "/usr/bin/bwrap";
+
+/// Debian's bwrap when it is installed (it runs rootless here as ours
+/// does), else None and a note: the comparisons with it are skipped, the
+/// rest of the test stands.
+fn debian_bwrap(test: &str) -> Option<&'static str> {
+    if std::path::Path::new(DEBIAN_BWRAP).exists() {
+        Some(DEBIAN_BWRAP)
+    } else {
+        eprintln!("{test}: no {DEBIAN_BWRAP}: the comparison with bubblewrap is skipped");
+        None
+    }
+}
+
+/// `opens` (bash redirections, e.g. `3<file`), then `argv` exec'd, as
+/// the test uid from the stage directory: the caller's descriptors as a
+/// script passes them.
+fn with_fds(opens: &str, argv: &[&str]) -> Output {
+    // bash: dash takes only one-digit descriptors in a redirection.
+    let mut c = as_test_user("bash");
+    c.arg("-c")
+        .arg(format!("exec {opens}; exec \"$@\""))
+        .arg("sh")
+        .args(argv)
+        .env_clear()
+        .env("PATH", "/usr/bin:/bin")
+        .current_dir(&stage().dir);
+    c.output().unwrap()
+}
+
+/// Perl, exec'ing the rest of its arguments after setting fd 5's
+/// close-on-exec flag to `on` (the shell cannot set it).
+fn perl_cloexec_5(on: bool) -> String {
+    format!(
+        "open(my $h, '<&=', 5) or die \"fd 5: $!\"; fcntl($h, F_SETFD, {}) or die \"fcntl: $!\"; exec {{ $ARGV[0] }} @ARGV or die \"exec: $!\"",
+        if on { "FD_CLOEXEC" } else { "0" }
+    )
+}
+
+/// The caller's descriptors 3, 5 and 100 (open on one file, without
+/// close-on-exec) are read by the command at the same numbers, as
+/// bubblewrap passes them: 3 and 5 are where the stage's own report pipe
+/// and pty socket go, 100 is above them all; also through our init
+/// (--unshare-pid) and with the relay's pty socket (--sandbox-defaults
+/// relay). Control: fd 5 marked close-on-exec by the caller does not
+/// arrive (3 and 100 still do), and the same exec with the flag left
+/// clear passes it (the probe tells the two apart). Debian's bwrap,
+/// given the same command lines, answers the same.
+fn inherited_descriptors_reach_the_command_at_their_numbers() {
+    let dir = test_dir("bwrap-fds");
+    let file = dir.join("data");
+    fs::write(&file, "passed\n").unwrap();
+    let opens = format!("3<{f} 5<{f} 100<{f}", f = file.display());
+    let r = root();
+    let bin = stage().bin.display().to_string();
+    let read = "for n in 3 5 100; do read l <&$n && echo $n:$l; done";
+    let layout = ["--ro-bind", &r, "/", "--dev", "/dev", "sh", "-c", read];
+    let all = "3:passed\n5:passed\n100:passed\n";
+    let ours = |extra: &[&str]| -> Vec<String> {
+        [&[bin.as_str(), "bwrap"][..], extra, &layout]
+            .concat()
+            .iter()
+            .map(|s| s.to_string())
+            .collect()
+    };
+    for extra in [
+        &[][..],
+        &["--unshare-pid"],
+        &["--sandbox-defaults", "relay"],
+    ] {
+        let argv = ours(extra);
+        let argv: Vec<&str> = argv.iter().map(String::as_str).collect();
+        let out = with_fds(&opens, &argv);
+        assert!(out.status.success(), "{extra:?}: {}", text(&out.stderr));
+        assert_eq!(text(&out.stdout), all, "{extra:?}: {}", text(&out.stderr));
+    }
+    // Control: close-on-exec in the caller, not passed; clear, passed.
+    let via_perl = |on: bool, bwrap: &[&str]| {
+        let script = perl_cloexec_5(on);
+        let argv = [&["perl", "-MFcntl", "-e", &script][..], bwrap, &layout].concat();
+        with_fds(&opens, &argv)
+    };
+    let ours_bwrap = [bin.as_str(), "bwrap"];
+    let out = via_perl(true, &ours_bwrap);
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    assert_eq!(text(&out.stdout), "3:passed\n100:passed\n");
+    let out = via_perl(false, &ours_bwrap);
+    assert_eq!(text(&out.stdout), all, "control: {}", text(&out.stderr));
+    // bubblewrap itself, on the same command lines.
+    if let Some(bw) = debian_bwrap("inherited_descriptors_reach_the_command_at_their_numbers") {
+        let argv = [&[bw][..], &["--unshare-pid"], &layout].concat();
+        let out = with_fds(&opens, &argv);
+        assert_eq!(text(&out.stdout), all, "bwrap: {}", text(&out.stderr));
+        let out = via_perl(true, &[bw]);
+        assert_eq!(text(&out.stdout), "3:passed\n100:passed\n", "bwrap");
+    }
+}
+
+/// The fd numbers the probe lists (tests/probe: `fds`, without its own
+/// directory's), and the lines after them.
+fn fd_numbers(out: &Output) -> (Vec<i32>, Vec<String>) {
+    let mut fds = Vec::new();
+    let mut rest = Vec::new();
+    for l in text(&out.stdout).lines() {
+        match l.strip_prefix("fd ").and_then(|t| t.split(' ').next()) {
+            Some(n) => fds.push(n.parse().unwrap()),
+            None => rest.push(l.to_string()),
+        }
+    }
+    fds.sort_unstable();
+    (fds, rest)
+}
+
+/// The command holds exactly what the caller passed and stdio: nothing
+/// of ours (the plan, the report pipe, the pty or denials sockets,
+/// namespace or root descriptors, the trampoline's memfd), nor what
+/// bubblewrap closes (`--info-fd`, `--bind-fd`), and its working
+/// directory is inside the sandbox, not the host's one it was started
+/// from. The list is compared with the caller's own (the probe run
+/// directly with the same descriptors: the control that shows the probe
+/// sees them) and with Debian's bwrap's on the same command line;
+/// `sandbox run` from the same caller passes none of them.
+fn the_command_holds_no_descriptor_of_ours() {
+    let dir = test_dir("bwrap-fds-list");
+    let file = dir.join("data");
+    fs::write(&file, "x\n").unwrap();
+    let opens = format!(
+        "3<{f} 5<{f} 100<{f} 40>{i} 41<{d}",
+        f = file.display(),
+        i = dir.join("info").display(),
+        d = dir.display()
+    );
+    let probe = stage().probe.display().to_string();
+    let (caller, _) = fd_numbers(&with_fds(&opens, &[&probe, "fds"]));
+    for n in [3, 5, 100, 40, 41] {
+        assert!(
+            caller.contains(&n),
+            "control: the caller holds {n}: {caller:?}"
+        );
+    }
+    let want: Vec<i32> = caller
+        .iter()
+        .copied()
+        .filter(|n| *n != 40 && *n != 41)
+        .collect();
+    let r = root();
+    let bin = stage().bin.display().to_string();
+    let line = "/tmp/probe fds; readlink /proc/self/cwd";
+    let layout = [
+        "--ro-bind",
+        &r,
+        "/",
+        "--tmpfs",
+        "/tmp",
+        "--ro-bind",
+        &probe,
+        "/tmp/probe",
+        "--proc",
+        "/proc",
+        "--dev",
+        "/dev",
+        "--info-fd",
+        "40",
+        "--bind-fd",
+        "41",
+        "/mnt",
+        "sh",
+        "-c",
+        line,
+    ];
+    let ours = [bin.as_str(), "bwrap"];
+    for extra in [
+        &["--unshare-all"][..],
+        &["--unshare-pid", "--sandbox-defaults", "all"],
+        &[],
+    ] {
+        let out = with_fds(&opens, &[&ours[..], extra, &layout].concat());
+        assert!(out.status.success(), "{extra:?}: {}", text(&out.stderr));
+        let (fds, rest) = fd_numbers(&out);
+        assert_eq!(fds, want, "{extra:?}: {}", text(&out.stdout));
+        // Not the stage directory the caller is in (it is not in the
+        // root): bubblewrap's fallback, $HOME (unset), then /.
+        assert_eq!(rest, ["/"], "{extra:?}");
+    }
+    // Control: where the caller's directory is in the root (the host's
+    // own, here), the command starts there: the probe sees a working
+    // directory the host gave.
+    let here = stage().dir.display().to_string();
+    let cwd = ["--ro-bind", "/", "/", "readlink", "/proc/self/cwd"];
+    let out = with_fds(&opens, &[&ours[..], &cwd].concat());
+    assert_eq!(
+        text(&out.stdout),
+        format!("{here}\n"),
+        "{}",
+        text(&out.stderr)
+    );
+    if let Some(bw) = debian_bwrap("the_command_holds_no_descriptor_of_ours") {
+        let out = with_fds(&opens, &[&[bw][..], &["--unshare-all"], &layout].concat());
+        assert!(out.status.success(), "bwrap: {}", text(&out.stderr));
+        assert_eq!(fd_numbers(&out).0, want, "bwrap");
+    }
+    // `sandbox run`: stdio alone, whatever the caller holds.
+    let bind = format!("{probe}:/probe");
+    let out = with_fds(
+        &opens,
+        &[&bin, "run", "--ro-bind", &bind, &r, "/probe", "fds"],
+    );
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    assert_eq!(fd_numbers(&out).0, [0, 1, 2]);
+}
+
+/// With the caller's fd 3 passed (where the stage's report pipe was), a
+/// command that cannot be run is still reported as one (exit 1, the
+/// exec's error on stderr) through the report pipe's new number, and
+/// nothing of ours is written into the caller's file on fd 3, through our
+/// init or without it. Control: the command that runs writes to fd 3,
+/// and that lands in the file.
+fn a_failed_exec_is_reported_away_from_a_passed_fd_3() {
+    let dir = test_dir("bwrap-fd3");
+    let file = dir.join("out");
+    let opens = format!("3>>{}", file.display());
+    let r = root();
+    let bin = stage().bin.display().to_string();
+    for extra in [&[][..], &["--unshare-pid"]] {
+        let _ = fs::remove_file(&file);
+        let argv = [
+            &[bin.as_str(), "bwrap"][..],
+            extra,
+            &["--ro-bind", &r, "/", "/no/such"],
+        ];
+        let out = with_fds(&opens, &argv.concat());
+        assert_eq!(
+            out.status.code(),
+            Some(1),
+            "{extra:?}: {}",
+            text(&out.stderr)
+        );
+        let err = text(&out.stderr);
+        assert!(
+            err.starts_with("bwrap: ") && err.contains("/no/such"),
+            "{err}"
+        );
+        assert_eq!(fs::read(&file).unwrap_or_default(), b"", "{extra:?}");
+        // Control: fd 3 is the caller's file, and the command can write it.
+        let argv = [
+            &[bin.as_str(), "bwrap"][..],
+            extra,
+            &["--ro-bind", &r, "/", "sh", "-c", "echo ran >&3"],
+        ];
+        let out = with_fds(&opens, &argv.concat());
+        assert!(out.status.success(), "{}", text(&out.stderr));
+        assert_eq!(fs::read_to_string(&file).unwrap(), "ran\n", "{extra:?}");
+    }
+}
+
 tests![
     operations_are_made_in_order,
     an_overlay_source_swapped_for_a_symlink_is_refused,
@@ -905,4 +1163,7 @@ tests![
     relay_opt_in_gives_the_command_its_own_pty,
     an_unknown_default_is_refused,
     answers_to_its_link_name,
+    inherited_descriptors_reach_the_command_at_their_numbers,
+    the_command_holds_no_descriptor_of_ours,
+    a_failed_exec_is_reported_away_from_a_passed_fd_3,
 ];

@@ -18,7 +18,9 @@ use std::io::Write;
 use std::os::unix::ffi::{OsStrExt, OsStringExt};
 use std::path::{Path, PathBuf};
 
-use crate::plan::{normalize, Built, LandlockMode, OverlayUpper, RootOp, RunArgs, StdioMode};
+use crate::plan::{
+    normalize, Built, LandlockMode, OverlayUpper, PassFd, RootOp, RunArgs, StdioMode,
+};
 
 /// bubblewrap's exit code for its own failures (usage, set-up).
 pub const EXIT_FAILURE: u8 = 1;
@@ -48,6 +50,11 @@ pub struct Parsed {
     pub as_pid_1: bool,
     pub info_fd: Option<i32>,
     pub json_status_fd: Option<i32>,
+    /// Descriptors options name that bubblewrap closes before the command
+    /// runs and parsing leaves open (`--bind-fd`, `--ro-bind-fd`): closed
+    /// once parsed, never passed. (`--args`, `--file`, `--bind-data`,
+    /// `--seccomp` read theirs to the end and close them while parsing.)
+    pub option_fds: Vec<i32>,
     /// `--seccomp FD` (at most one) or `--add-seccomp-fd FD`: the programs read.
     pub seccomp: Vec<Vec<u8>>,
     pub command: Vec<OsString>,
@@ -447,6 +454,7 @@ pub fn parse(
                 let dst = next("a file descriptor and a destination")?;
                 let src = fd_target(fd)
                     .map_err(|e| Usage(format!("Can't find source path of fd {fd}: {e}")))?;
+                p.option_fds.push(fd);
                 p.ops.push(RootOp::Bind {
                     src,
                     dst: dest(&dst),
@@ -679,8 +687,29 @@ pub fn run_args(p: &Parsed, uid: u32, gid: u32, cwd: Option<OsString>) -> RunArg
         lock_files: p.lock_files.clone(),
         new_session: p.new_session,
         seccomp: p.seccomp.clone(),
+        pass_fds: Vec::new(),
     });
     a
+}
+
+/// The descriptors the command gets, at the same numbers, as bubblewrap
+/// passes them: what the caller left open without close-on-exec
+/// (`inherited`, read once parsing has closed what `--args`, `--file`,
+/// `--bind-data` and `--seccomp` named), but for those bubblewrap closes
+/// before the command runs: `--info-fd`, `--json-status-fd`, `--bind-fd`
+/// (docs/BWRAP.md, "Descriptors").
+pub fn passed_fds(p: &Parsed, inherited: &[i32]) -> Vec<PassFd> {
+    inherited
+        .iter()
+        .copied()
+        .filter(|&fd| {
+            fd > 2
+                && p.info_fd != Some(fd)
+                && p.json_status_fd != Some(fd)
+                && !p.option_fds.contains(&fd)
+        })
+        .map(|fd| PassFd { fd, at: fd })
+        .collect()
 }
 
 /// The host's hostname (the sandbox keeps it without --hostname).
@@ -700,9 +729,11 @@ fn say(e: &crate::error::Error) {
 }
 
 /// A descriptor number given on the command line, written to and closed
-/// when dropped.
+/// when dropped; close-on-exec, so that only the launcher holds it.
 fn out_fd(fd: i32) -> Option<std::fs::File> {
-    crate::sys::adopt_fd(fd).ok().map(std::fs::File::from)
+    let f = crate::sys::adopt_fd(fd).ok()?;
+    let _ = crate::sys::set_cloexec(fd, true);
+    Some(std::fs::File::from(f))
 }
 
 /// `bwrap ARGS`: parse, run on the engine, exit as bubblewrap does (the
@@ -732,9 +763,23 @@ pub fn main(argv0: &OsStr, args: Vec<OsString>) -> u8 {
             return EXIT_FAILURE;
         }
     };
+    // bubblewrap closes these once used: so do we (their paths are read).
+    for &fd in &parsed.option_fds {
+        let _ = crate::sys::sigsafe::close(fd);
+    }
+    let inherited = match crate::sys::inherited_fds() {
+        Ok(v) => v,
+        Err(e) => {
+            eprintln!("bwrap: Can't list the inherited file descriptors in /proc/self/fd: {e}");
+            return EXIT_FAILURE;
+        }
+    };
     let ((uid, _), (gid, _)) = crate::sys::ids();
     let cwd = std::env::current_dir().ok().map(PathBuf::into_os_string);
-    let args = run_args(&parsed, uid, gid, cwd);
+    let mut args = run_args(&parsed, uid, gid, cwd);
+    if let Some(b) = args.built.as_mut() {
+        b.pass_fds = passed_fds(&parsed, &inherited);
+    }
     if parsed.die_with_parent {
         if let Err(e) = crate::sys::set_parent_death_signal(libc::SIGKILL) {
             eprintln!("bwrap: prctl(PR_SET_PDEATHSIG): {e}");
@@ -783,6 +828,44 @@ pub fn main(argv0: &OsStr, args: Vec<OsString>) -> u8 {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// What the caller left open reaches the command, but for what
+    /// bubblewrap closes: `--info-fd`, `--json-status-fd`, `--bind-fd`.
+    #[test]
+    fn passed_fds_leave_out_what_bubblewrap_closes() {
+        let mut read = |_| Err(std::io::Error::from_raw_os_error(libc::EBADF));
+        let target = |_| Ok(PathBuf::from("/srv"));
+        let exists = |p: &Path| Ok(p.to_path_buf());
+        let args = [
+            "--info-fd",
+            "5",
+            "--json-status-fd",
+            "6",
+            "--bind-fd",
+            "7",
+            "/srv",
+            "--ro-bind-fd",
+            "9",
+            "/x",
+            "true",
+        ];
+        let Ok(Cmd::Run(p)) = parse(
+            "bwrap",
+            args.iter().map(OsString::from).collect(),
+            Vec::new(),
+            &mut read,
+            &target,
+            &exists,
+        ) else {
+            panic!("parse failed");
+        };
+        let got: Vec<i32> = passed_fds(&p, &[3, 4, 5, 6, 7, 8, 9, 100])
+            .iter()
+            .map(|f| f.fd)
+            .collect();
+        assert_eq!(got, [3, 4, 8, 100]);
+        assert!(passed_fds(&p, &[0, 1, 2]).is_empty());
+    }
 
     fn parse_ok(args: &[&str]) -> Parsed {
         let mut no_fd = |_| Err(std::io::Error::from_raw_os_error(libc::EBADF));

@@ -8,7 +8,7 @@ use crate::channel::{self, PreparedError, DENIALS_FD, PLAN_FD, PROXY_FD, REPORT_
 use crate::sys::{self, sigsafe};
 
 /// The pipe ends as raw numbers, for the clone child.
-pub(super) struct CloneFds {
+pub(super) struct CloneFds<'a> {
     pub ctl_read: c_int,
     pub ctl_write: c_int,
     pub report_read: c_int,
@@ -22,6 +22,9 @@ pub(super) struct CloneFds {
     pub denials: c_int,
     /// The proxy socket's child end, for `PROXY_FD` (-1: none).
     pub proxy: c_int,
+    /// The descriptors the bwrap front end passes to the command, where
+    /// the stage finds them (passfds.rs): made inheritable here.
+    pub pass: &'a [c_int],
 }
 
 /// The clone child: PID 1 of the new namespaces, still the launcher's
@@ -32,7 +35,7 @@ pub(super) struct CloneFds {
 /// have held malloc's lock), so nothing here allocates or locks. All it
 /// needs was made before clone (`Prepared`).
 pub(super) fn child_after_clone(
-    fds: CloneFds,
+    fds: CloneFds<'_>,
     exe: &std::ffi::CStr,
     argv: &sys::CStringArray,
     envp: &sys::CStringArray,
@@ -90,6 +93,9 @@ pub(super) fn child_after_clone(
         if src >= 0 && sigsafe::dup2(src, target).is_err() {
             sigsafe::exit_now(crate::error::EXIT_SANDBOX as i32);
         }
+    }
+    if super::passfds::inheritable(fds.pass).is_err() {
+        sigsafe::exit_now(crate::error::EXIT_SANDBOX as i32);
     }
     let Err(e) = sigsafe::execve(exe, argv, envp);
     exec_error.send(REPORT_FD, e.raw_os_error().unwrap_or(libc::EIO))

@@ -374,6 +374,8 @@ struct Prepared {
     denials: std::result::Result<Option<(OwnedFd, OwnedFd)>, String>,
     /// `--allow-host`: the proxy socket (ours, the child's).
     proxy_sock: Option<(OwnedFd, OwnedFd)>,
+    /// The bwrap front end's descriptors for the command (passfds.rs).
+    passed: super::passfds::Prepared,
 }
 
 /// One launch: in new namespaces, or (`host`) in the host mode, with no
@@ -405,6 +407,8 @@ fn start(
     let (report_read, report_write) = p.report;
     drop(ctl_read);
     drop(report_write);
+    // The clone child has its own copies of the descriptors to pass.
+    drop(p.passed);
     let (denials, denials_skipped) = match p.denials {
         Ok(Some((mine, theirs))) => {
             drop(theirs);
@@ -579,6 +583,7 @@ fn prepare(
         }
         None => None,
     };
+    let passed = super::passfds::prepare(plan)?;
     let ctl = sys::pipe_high().ctx_step("create the control pipe")?;
     let report = sys::pipe_high().ctx_step("create the report pipe")?;
     // Blocked before clone, so none is lost between clone and the wait
@@ -592,13 +597,16 @@ fn prepare(
     Ok(Prepared {
         cgroup,
         plan_bytes: match (&stdio.pty, matches!(denials, Ok(Some(_))), host) {
-            (None, report_denials, false) if report_denials == plan.report_denials => {
+            (None, report_denials, false)
+                if report_denials == plan.report_denials && passed.built.is_none() =>
+            {
                 channel::encode_plan(plan)
             }
             (pty, report_denials, _) => channel::encode_plan(&Plan {
                 pty: pty.clone(),
                 report_denials,
                 host_mode: host,
+                built: passed.built.clone().or_else(|| plan.built.clone()),
                 ..plan.clone()
             }),
         },
@@ -623,6 +631,7 @@ fn prepare(
         pasta,
         denials,
         proxy_sock,
+        passed,
     })
 }
 
@@ -682,6 +691,7 @@ fn clone_child(
                 .proxy_sock
                 .as_ref()
                 .map_or(-1, |(_, theirs)| theirs.as_raw_fd()),
+            pass: &p.passed.at,
         };
         let become_root = plan.subids.is_some_and(|s| s.range_is_root);
         child_after_clone(

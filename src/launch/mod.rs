@@ -3,7 +3,8 @@
 //! supervise.rs: the poll loop in between), the clone child and the guard
 //! (clone_child.rs, guard.rs: the two places where only async-signal-safe
 //! calls are allowed), the child stage re-exec'd as `sandbox child`
-//! (stage.rs), the stdio relay (relay.rs) and how a run ended (status.rs).
+//! (stage.rs), the stdio relay (relay.rs), the bwrap front end's passed
+//! descriptors (passfds.rs) and how a run ended (status.rs).
 //!
 //! Imports confine/, plan/ and the shared top-level modules; sandbox-oci
 //! (oci/) never imports anything here (`make lint` checks).
@@ -13,6 +14,7 @@ mod denials;
 mod guard;
 pub(crate) mod hostmode;
 pub(crate) mod launcher;
+mod passfds;
 pub(crate) mod relay;
 pub(crate) mod stage;
 #[doc(hidden)]

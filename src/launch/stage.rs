@@ -26,6 +26,7 @@ use crate::confine::trampoline::{Sealed, Trampoline};
 use crate::confine::untrusted::{self, Refused, MAX_ROOTFS_FILE};
 use crate::confine::{landlock, seccomp};
 use crate::error::{Context, Error, Result, EXIT_CANNOT_EXEC, EXIT_NOT_FOUND, EXIT_SANDBOX};
+use crate::launch::passfds;
 use crate::launch::relay;
 use crate::launch::status;
 use crate::plan::idmap::IdMap;
@@ -105,7 +106,8 @@ struct Handed {
 
 /// Adopt the sockets of [`Handed`] and close everything else the caller
 /// left open without CLOEXEC: it came through the clone and the exec, and
-/// none of it may reach the command. (The plan's fd is closed already.)
+/// none of it may reach the command but what the plan passes (the bwrap
+/// front end's, launch/passfds.rs). (The plan's fd is closed already.)
 fn adopt_handed(plan: &Plan) -> Result<Handed> {
     let adopt = |wanted: bool, fd: RawFd, what: &str| -> Result<Option<OwnedFd>> {
         match wanted {
@@ -123,7 +125,7 @@ fn adopt_handed(plan: &Plan) -> Result<Handed> {
         )?,
         proxy: adopt(plan.proxy.is_some(), PROXY_FD, "adopt the proxy socket")?,
     };
-    let keep: Vec<RawFd> = [
+    let mut keep: Vec<RawFd> = [
         (&h.tty, TTY_FD),
         (&h.denials, DENIALS_FD),
         (&h.proxy, PROXY_FD),
@@ -131,6 +133,8 @@ fn adopt_handed(plan: &Plan) -> Result<Handed> {
     .into_iter()
     .filter_map(|(sock, fd)| sock.is_some().then_some(fd))
     .collect();
+    // The bwrap front end's descriptors for the command (passfds.rs).
+    keep.extend(passfds::kept(plan));
     sys::close_from_except(REPORT_FD + 1, &keep).ctx_step("close inherited file descriptors")?;
     Ok(h)
 }
@@ -200,7 +204,7 @@ fn host_stage(plan: &Plan, report: &ReportSender) -> Result<Infallible> {
 fn stage(plan: &Plan, report: &ReportSender) -> Result<Infallible> {
     let Handed {
         tty: tty_sock,
-        denials: denials_sock,
+        denials: mut denials_sock,
         proxy: proxy_sock,
     } = adopt_handed(plan)?;
     // The network namespace, its `lo` and the namespace limits, made by a
@@ -297,20 +301,24 @@ fn stage(plan: &Plan, report: &ReportSender) -> Result<Infallible> {
         }
     }
 
-    // Nothing but 0, 1 and 2 reaches the command: the report pipe closes on
-    // exec (that EOF is how the launcher knows the command started), and
-    // anything opened during setup is closed now.
+    // Nothing but 0, 1 and 2 reaches the command (and, from the bwrap
+    // front end, the caller's descriptors it passes, put on their numbers
+    // here: passfds.rs): the report pipe closes on exec (that EOF is how
+    // the launcher knows the command started), and anything opened during
+    // setup is closed now.
     // (The denials socket is closed once the listener has gone up it,
     // before the exec; close-on-exec besides.)
-    match denials_sock {
-        Some(_) => sys::close_from_except(REPORT_FD + 1, &[DENIALS_FD]),
-        None => sys::close_from(REPORT_FD + 1),
-    }
-    .ctx_step("close file descriptors")?;
+    let mut keep = passfds::kept(plan);
     if denials_sock.is_some() {
-        sys::set_cloexec(DENIALS_FD, true).ctx_step("mark the denials socket close-on-exec")?;
+        keep.push(DENIALS_FD);
     }
-    sys::set_cloexec(REPORT_FD, true).ctx_step("mark the report pipe close-on-exec")?;
+    sys::close_from_except(REPORT_FD + 1, &keep).ctx_step("close file descriptors")?;
+    passfds::place(plan, report, &mut denials_sock)?;
+    if let Some(sock) = &denials_sock {
+        sys::set_cloexec(std::os::fd::AsRawFd::as_raw_fd(sock), true)
+            .ctx_step("mark the denials socket close-on-exec")?;
+    }
+    sys::set_cloexec(report.fd(), true).ctx_step("mark the report pipe close-on-exec")?;
     if let Some(b) = &plan.built {
         hold_locks(&b.lock_files)?;
     }
@@ -321,7 +329,7 @@ fn stage(plan: &Plan, report: &ReportSender) -> Result<Infallible> {
     sys::unblock_all_signals().ctx_step("unblock signals")?;
     crate::signals::restore_defaults().ctx_step("restore the default signal dispositions")?;
 
-    let command = prepare_exec(plan, &env, REPORT_FD)?;
+    let command = prepare_exec(plan, &env, report.fd())?;
     // Resource limits (they survive execve), then privileges, narrowest
     // last: capabilities first (so nothing after can be undone), then
     // no_new_privs (which Landlock and seccomp need without
@@ -361,7 +369,11 @@ fn stage(plan: &Plan, report: &ReportSender) -> Result<Infallible> {
         seccomp::install_raw(prog)?;
     }
     if plan.init {
-        init(report, crate::launch::status::cpu_limit(&plan.limits))?;
+        init(
+            report,
+            crate::launch::status::cpu_limit(&plan.limits),
+            &passfds::targets(plan),
+        )?;
     }
     Err(command.run())
 }
@@ -550,7 +562,11 @@ pub(crate) fn set_rlimits(plan: &Plan) -> Result<()> {
 /// command ends kills what is left and reports the command's status. It
 /// runs under every restriction the command has (set up above). Returns
 /// only in the command's process, which then execs.
-fn init(report: &ReportSender, cpu_limit: Option<std::time::Duration>) -> Result<()> {
+fn init(
+    report: &ReportSender,
+    cpu_limit: Option<std::time::Duration>,
+    passed: &[RawFd],
+) -> Result<()> {
     // Blocked before the fork, so no SIGCHLD or forwarded signal can come
     // before the signalfd is read; the command unblocks them again.
     // (init is this re-exec'd stage: /proc/1/cmdline reads `sandbox child`
@@ -565,9 +581,10 @@ fn init(report: &ReportSender, cpu_limit: Option<std::time::Duration>) -> Result
         return Ok(());
     }
     // ---- init: PID 1, as confined as the command ----
-    // Not holding the caller's terminal or pipes: a reader of our stdout
-    // sees EOF when the command and its children close theirs.
-    for fd in 0..3 {
+    // Not holding the caller's terminal or pipes, nor the descriptors
+    // passed to the command: a reader of our stdout sees EOF when the
+    // command and its children close theirs.
+    for &fd in [0, 1, 2].iter().chain(passed) {
         let _ = sys::close(fd);
     }
     // Limits seen hit in the processes reaped here (status::SEEN_*).

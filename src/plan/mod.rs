@@ -279,6 +279,20 @@ pub struct Built {
     /// The caller's seccomp programs (`--seccomp FD`, `--add-seccomp-fd
     /// FD`), installed in this order where `sandbox run` installs its own.
     pub seccomp: Vec<Vec<u8>>,
+    /// The caller's descriptors the command gets at the same numbers, as
+    /// bubblewrap passes what it inherited (docs/BWRAP.md,
+    /// "Descriptors"; launch/passfds.rs). Above 2, each once.
+    pub pass_fds: Vec<PassFd>,
+}
+
+/// One descriptor passed to the command: `fd` is its number in the caller
+/// and in the command; `at` where the child stage finds it (the same
+/// number, or a copy the launcher made where it does not collide with the
+/// stage's own fixed numbers, channel.rs).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct PassFd {
+    pub fd: i32,
+    pub at: i32,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -814,9 +828,19 @@ impl Plan {
     /// A root built from operations: the front end made the paths absolute
     /// and checked the sources (bubblewrap's messages); ROOTFS, binds and
     /// `--tmpfs` do not apply.
-    fn built_from_args(a: RunArgs, term: Option<OsString>) -> Result<(Plan, Supervision)> {
+    fn built_from_args(mut a: RunArgs, term: Option<OsString>) -> Result<(Plan, Supervision)> {
         for l in &a.limits {
             check_limit(l)?;
+        }
+        if let Some(b) = a.built.as_mut() {
+            if let Some(p) = b.pass_fds.iter().find(|p| p.fd < 3) {
+                return Err(Error::msg(
+                    "pass a file descriptor",
+                    format!("fd {}: stdio (0, 1, 2) is not passed by number", p.fd),
+                ));
+            }
+            b.pass_fds.sort_by_key(|p| p.fd);
+            b.pass_fds.dedup_by_key(|p| p.fd);
         }
         let supervision = Supervision {
             timeout: a.timeout,

@@ -34,6 +34,37 @@ fn dup_high(fd: &OwnedFd) -> io::Result<OwnedFd> {
     Ok(unsafe { OwnedFd::from_raw_fd(n) })
 }
 
+/// A close-on-exec duplicate, numbered `min` or above, of a descriptor
+/// held by number (the child stage's report pipe on `REPORT_FD`).
+pub fn dup_raw_at_least(fd: RawFd, min: RawFd) -> io::Result<OwnedFd> {
+    // SAFETY: F_DUPFD_CLOEXEC takes an integer (the lowest number wanted)
+    // and only changes the descriptor table; an fd that is not open fails
+    // with EBADF.
+    let n = cvt(unsafe { libc::fcntl(fd, libc::F_DUPFD_CLOEXEC, min) })?;
+    // SAFETY: `n` is the new descriptor just made; nothing else owns it.
+    Ok(unsafe { OwnedFd::from_raw_fd(n) })
+}
+
+/// The descriptors above 2 that this process holds without close-on-exec,
+/// in order: what it inherited at its exec and will pass on at the next
+/// one (everything Rust's std and this crate open is close-on-exec).
+/// Read from /proc/self/fd, whose own descriptor is close-on-exec.
+pub fn inherited_fds() -> io::Result<Vec<RawFd>> {
+    let mut fds: Vec<RawFd> = Vec::new();
+    for d in std::fs::read_dir("/proc/self/fd")? {
+        let Some(fd) = d?.file_name().to_str().and_then(|n| n.parse().ok()) else {
+            continue;
+        };
+        // SAFETY: F_GETFD takes no argument and only reads the fd's flags.
+        let flags = unsafe { libc::fcntl(fd, libc::F_GETFD) };
+        if fd > 2 && flags >= 0 && flags & libc::FD_CLOEXEC == 0 {
+            fds.push(fd);
+        }
+    }
+    fds.sort_unstable();
+    Ok(fds)
+}
+
 /// An O_PATH descriptor for `path` (plus `flags`), close-on-exec. Not
 /// through std's OpenOptions: on musl, std masks custom flags with
 /// O_ACCMODE, which there includes O_PATH (as O_SEARCH), so the flag is
@@ -87,12 +118,6 @@ pub fn is_dir_fd(fd: RawFd) -> bool {
 pub fn isatty(fd: RawFd) -> bool {
     // SAFETY: isatty takes an integer and only queries the descriptor.
     unsafe { libc::isatty(fd) == 1 }
-}
-
-/// Close every descriptor from `first` up. Uses close_range (5.9+) and falls
-/// back to closing what /proc/self/fd lists.
-pub fn close_from(first: RawFd) -> io::Result<()> {
-    close_from_except(first, &[])
 }
 
 /// Close every descriptor from `first` up but those in `keep`: close_range
