@@ -747,4 +747,18 @@ impl Child {
             None => Report::default(),
         }
     }
+
+    /// [`Child::wait`] for a process that exits right after (the bwrap
+    /// front end's): under `init`, it returns once the command has ended,
+    /// without waiting for the sandbox's PID 1 to go and its namespaces
+    /// to be torn down, as bubblewrap returns; PID 1 is left for whoever
+    /// inherits it to reap. Where a cgroup, pasta, the proxy, the denials
+    /// listener or the relay need seeing to at the end, it is `wait`. The
+    /// report has no CPU times or peak memory when it returned early.
+    pub fn wait_for_status(&mut self) -> Report {
+        match self.running.take() {
+            Some(r) => r.wait_for_status(),
+            None => Report::default(),
+        }
+    }
 }

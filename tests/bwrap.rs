@@ -1145,6 +1145,80 @@ fn a_failed_exec_is_reported_away_from_a_passed_fd_3() {
     }
 }
 
+/// Under `--unshare-pid` the front end returns once init has reported the
+/// command's end, as bubblewrap does, without waiting for PID 1's exit
+/// and the namespaces' teardown: the status is the command's, and what the
+/// command left running in the sandbox is still killed, PID 1 and all,
+/// within a bounded time after the front end returned (nothing of the
+/// sandbox outlives it). Control: the process left behind (a `sleep` that
+/// ignores SIGTERM) was running when the command ended, and the same
+/// command under `--as-pid-1` (no init: the front end waits for PID 1)
+/// ends the same way.
+fn returns_at_the_commands_end_and_leaves_nothing() {
+    let dir = test_dir("bwrap-leave");
+    let r = root();
+    for extra in [&[][..], &["--as-pid-1"][..]] {
+        let info = dir.join("info.json");
+        let args = [
+            &[
+                "--unshare-all",
+                "--ro-bind",
+                &r,
+                "/",
+                "--proc",
+                "/proc",
+                "--dev",
+                "/dev",
+                "--info-fd",
+                "3",
+            ][..],
+            extra,
+            &[
+                "sh",
+                "-c",
+                "trap '' TERM; sleep 1000 & sleep 0.1; test -d /proc/$! && echo running; exit 7",
+            ],
+        ]
+        .concat();
+        let out = shell(&format!(
+            "\"$B\" bwrap {} 3>{}",
+            args.iter()
+                .map(|a| format!("'{a}'"))
+                .collect::<Vec<_>>()
+                .join(" "),
+            info.display()
+        ));
+        assert_eq!(
+            out.status.code(),
+            Some(7),
+            "{extra:?}: {}",
+            text(&out.stderr)
+        );
+        assert_eq!(text(&out.stdout), "running\n", "{extra:?}");
+        let v: serde_json::Value =
+            serde_json::from_str(&fs::read_to_string(&info).unwrap()).unwrap();
+        let pid1 = v["child-pid"].as_u64().unwrap();
+        // PID 1 of the sandbox (the host's number) is gone, or a zombie
+        // on its way, within 10 s; its namespace's processes with it.
+        let gone = (0..1000).any(|_| {
+            let st = fs::read_to_string(format!("/proc/{pid1}/stat")).unwrap_or_default();
+            let done = st.is_empty()
+                || st
+                    .rsplit(')')
+                    .next()
+                    .is_some_and(|r| r.trim_start().starts_with('Z'));
+            if !done {
+                std::thread::sleep(std::time::Duration::from_millis(10));
+            }
+            done
+        });
+        assert!(
+            gone,
+            "{extra:?}: the sandbox's PID 1 ({pid1}) outlived the front end"
+        );
+    }
+}
+
 tests![
     operations_are_made_in_order,
     an_overlay_source_swapped_for_a_symlink_is_refused,
@@ -1166,4 +1240,5 @@ tests![
     inherited_descriptors_reach_the_command_at_their_numbers,
     the_command_holds_no_descriptor_of_ours,
     a_failed_exec_is_reported_away_from_a_passed_fd_3,
+    returns_at_the_commands_end_and_leaves_nothing,
 ];

@@ -814,7 +814,7 @@ pub fn main(argv0: &OsStr, args: Vec<OsString>) -> u8 {
             .collect();
         let _ = writeln!(f, "{{ {} }}", body.join(", "));
     }
-    let report = child.wait();
+    let report = child.wait_for_status();
     if let Some(e) = &report.error {
         say(e);
         return EXIT_FAILURE;

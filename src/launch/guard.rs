@@ -74,6 +74,20 @@ impl Guard {
     /// with the sandbox may be gone already (a write would raise SIGPIPE,
     /// which a library's caller may not ignore): it is only closed on, and
     /// if it still runs it finds the sandbox over and leaves.
+    /// Whether it has nothing to clean up after the sandbox (it leaves
+    /// when the sandbox has ended).
+    pub(super) fn leaves_with_sandbox(&self) -> bool {
+        self.leaves_with_sandbox
+    }
+
+    /// Let go of it without waiting for its exit (a launcher on its way
+    /// out, `Running::wait_for_status`): it sees our end of the pipe close,
+    /// signals the sandbox's PID 1, already ending, and leaves; whoever
+    /// inherits it reaps it.
+    pub(super) fn leave(self) {
+        drop(self.life);
+    }
+
     pub(super) fn dismiss(self) {
         if !self.leaves_with_sandbox {
             let _ = sys::write_all(self.life.as_raw_fd(), b"D");

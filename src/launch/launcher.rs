@@ -901,6 +901,24 @@ impl Running {
         }
     }
 
+    /// [`Running::wait`] for a caller that exits right after (the bwrap
+    /// front end): under init, it returns once init has reported the
+    /// command's end, as bubblewrap's does, without waiting for the
+    /// sandbox's PID 1 to exit and its namespaces to be torn down (the
+    /// kernel kills what is left in it as PID 1 goes); the guard is let go
+    /// and PID 1 is left for whoever inherits it to reap. Only where
+    /// nothing of ours is left to clean up or drain (no cgroup, pasta,
+    /// proxy, denials listener or relay); otherwise it is `wait`. The
+    /// report has no CPU times or peak memory then.
+    pub fn wait_for_status(mut self) -> Report {
+        self.sup.leave_at_status = self.cgroup.is_none()
+            && self.pasta.is_none()
+            && self.proxy.is_none()
+            && self.denials.is_none()
+            && self.guard.as_ref().is_none_or(|g| g.leaves_with_sandbox());
+        self.wait()
+    }
+
     /// Supervise until the sandbox ends, then collect how it ended. The
     /// report says why when the sandbox itself failed (`error`).
     pub fn wait(mut self) -> Report {
@@ -935,7 +953,13 @@ impl Running {
             }
         }
         if let Some(g) = self.guard.take() {
-            g.dismiss();
+            match self.sup.reaped {
+                true => g.dismiss(),
+                // Left at init's report (`wait_for_status`), or the wait
+                // failed: Drop kills PID 1.
+                false if self.sup.leave_at_status => g.leave(),
+                false => g.dismiss(),
+            }
         }
         // Reaped only after the guard is gone: until then the guard may
         // hold its pid, which must not be reused.
@@ -1052,7 +1076,12 @@ impl Drop for Running {
     fn drop(&mut self) {
         if !self.sup.reaped {
             let _ = self.kill();
-            let _ = sys::waitpid(self.pid, false);
+            // `wait_for_status`: the command has ended and the caller is
+            // on its way out; PID 1's exit and teardown are not waited
+            // for.
+            if !self.sup.leave_at_status {
+                let _ = sys::waitpid(self.pid, false);
+            }
         }
         if let Some(g) = self.guard.take() {
             g.dismiss();

@@ -391,6 +391,12 @@ pub struct Relay {
 }
 
 impl Relay {
+    /// Whether it moves anything (pipes or a pty); a run whose stdio is
+    /// the caller's own has nothing to drain at the end.
+    pub fn is_idle(&self) -> bool {
+        self.pumps.is_empty() && self.tty.is_none()
+    }
+
     /// The descriptors to poll, with what each is.
     pub fn interest(&self) -> Vec<(BorrowedFd<'_>, i16, Token)> {
         let mut v = Vec::new();

@@ -30,6 +30,10 @@ pub(super) struct Supervisor {
     pub(super) killed: bool,
     /// Whether PID 1 has been waited for.
     pub(super) reaped: bool,
+    /// Return as soon as init has reported the command's status, without
+    /// waiting for PID 1's exit and the namespaces' teardown (a caller
+    /// that exits right after: `Running::wait_for_status`).
+    pub(super) leave_at_status: bool,
 }
 
 /// What the launcher serves while it waits, besides the sandbox's own
@@ -53,6 +57,7 @@ impl Supervisor {
             stopped_by: None,
             killed: false,
             reaped: false,
+            leave_at_status: false,
         }
     }
 
@@ -121,6 +126,22 @@ impl Supervisor {
             if report_ready {
                 reports.read_some().ctx_step("read the report pipe")?;
                 take_reports(reports, &mut got, notices);
+                // Init wrote the command's end: the rest is PID 1's exit
+                // (the kernel kills what is left) and the teardown, which
+                // a caller on its way out need not wait for, as bubblewrap
+                // does not. Nothing to drain: the command wrote to the
+                // caller's own descriptors.
+                if let (true, Some(s)) = (self.leave_at_status && relay.is_idle(), got.status) {
+                    if got.error.is_none() {
+                        let ended = sys::Ended {
+                            exit: sys::Exit::from_status(s).unwrap_or(sys::Exit::Code(0)),
+                            user: Duration::ZERO,
+                            system: Duration::ZERO,
+                            max_rss_bytes: 0,
+                        };
+                        return Ok((ended, got));
+                    }
+                }
             }
             if let Some(fd) = sigfd {
                 if rev[0] != 0 {
