@@ -55,6 +55,7 @@ use std::os::fd::{AsFd, BorrowedFd, OwnedFd, RawFd};
 use std::os::unix::ffi::{OsStrExt, OsStringExt};
 use std::path::PathBuf;
 
+use crate::confine::caps::CapSets;
 use crate::confine::limits::{Limit, RESOURCES};
 use crate::confine::net::{PastaPlan, Proto, Publish};
 use crate::confine::proxy::ProxyPlan;
@@ -736,6 +737,19 @@ fn encode_built(w: &mut Writer, b: Option<&Built>) {
     for prog in &b.seccomp {
         w.bytes(prog);
     }
+    let c = &b.caps;
+    for set in [
+        c.bounding,
+        c.effective,
+        c.permitted,
+        c.inheritable,
+        c.ambient,
+    ] {
+        w.u64(set);
+    }
+    w.u8(b.disable_userns as u8);
+    w.u8(b.assert_userns_disabled as u8);
+    w.u8(b.self_exe as u8);
 }
 
 fn decode_built(r: &mut Reader) -> std::result::Result<Option<Built>, String> {
@@ -797,6 +811,16 @@ fn decode_built(r: &mut Reader) -> std::result::Result<Option<Built>, String> {
         lock_files: r.list(|r| r.os())?,
         new_session: r.bool()?,
         seccomp: r.list(|r| r.bytes())?,
+        caps: CapSets {
+            bounding: r.u64()?,
+            effective: r.u64()?,
+            permitted: r.u64()?,
+            inheritable: r.u64()?,
+            ambient: r.u64()?,
+        },
+        disable_userns: r.bool()?,
+        assert_userns_disabled: r.bool()?,
+        self_exe: r.bool()?,
     }))
 }
 
@@ -1375,6 +1399,16 @@ mod tests {
             lock_files: vec!["/tmp/lock".into()],
             new_session: true,
             seccomp: vec![vec![6, 0, 0, 0, 0, 0, 0xff, 0x7f]],
+            caps: CapSets {
+                bounding: u64::MAX,
+                effective: 1 << 21,
+                permitted: 1 << 40 | 1,
+                inheritable: 1 << 63,
+                ambient: 0x2000,
+            },
+            disable_userns: true,
+            assert_userns_disabled: false,
+            self_exe: true,
         });
         let (plan, _) = Plan::from_args(a, None).unwrap();
         assert_eq!(decode_plan(&encode_plan(&plan)).unwrap(), plan);

@@ -16,6 +16,7 @@ use std::io::Write;
 use std::os::unix::ffi::{OsStrExt, OsStringExt};
 use std::path::{Path, PathBuf};
 
+use crate::confine::caps::CapSets;
 use crate::plan::{normalize, Built, LandlockMode, RootOp, RunArgs, StdioMode};
 
 /// bubblewrap's exit code for its own failures (usage, set-up).
@@ -48,7 +49,87 @@ pub struct Parsed {
     pub json_status_fd: Option<i32>,
     /// `--seccomp FD` (at most one) or `--add-seccomp-fd FD`: the programs read.
     pub seccomp: Vec<Vec<u8>>,
+    /// `--cap-add` and `--cap-drop`, in their order: with the caller's
+    /// uid, the command's capabilities (`CapRequest::sets`).
+    pub caps: CapRequest,
+    pub disable_userns: bool,
+    pub assert_userns_disabled: bool,
     pub command: Vec<OsString>,
+}
+
+/// `--cap-add CAP|ALL` and `--cap-drop CAP|ALL` folded in their order:
+/// the set is `(start & keep) | add`, `start` being what bubblewrap
+/// (not setuid) starts from: the caller's effective set when its uid is
+/// 0, else none.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct CapRequest {
+    keep: u64,
+    add: u64,
+    /// Whether either option was given.
+    used: bool,
+}
+
+impl Default for CapRequest {
+    fn default() -> Self {
+        CapRequest {
+            keep: u64::MAX,
+            add: 0,
+            used: false,
+        }
+    }
+}
+
+impl CapRequest {
+    fn add(&mut self, mask: u64) {
+        self.add |= mask;
+        self.used = true;
+    }
+
+    fn drop(&mut self, mask: u64) {
+        self.keep &= !mask;
+        self.add &= !mask;
+        self.used = true;
+    }
+
+    /// The command's five sets, as bubblewrap 0.8.0 (not setuid) gives
+    /// them; `caller_root`: the caller's effective set when its uid is 0.
+    /// Bounding set, effective, permitted, inheritable and ambient are the
+    /// requested set, so the command keeps exactly it whatever its uid;
+    /// except for a caller of uid 0 that gave neither option, whose
+    /// command keeps the set only as uid 0 (bubblewrap leaves the sets
+    /// alone then, and a change of uid loses them at exec).
+    pub fn sets(&self, caller_root: Option<u64>) -> CapSets {
+        let set = (caller_root.unwrap_or(0) & self.keep) | self.add;
+        match (self.used, caller_root) {
+            (false, Some(_)) => CapSets {
+                inheritable: 0,
+                ambient: 0,
+                ..CapSets::all_five(set)
+            },
+            _ => CapSets::all_five(set),
+        }
+    }
+}
+
+/// A capability as bubblewrap (libcap's cap_from_name) reads it: `ALL`,
+/// a name with its CAP_ prefix in any case, or a number below 64.
+fn cap_arg(v: &OsStr) -> R<u64> {
+    let s = v.to_string_lossy();
+    if s.eq_ignore_ascii_case("ALL") {
+        return Ok(u64::MAX);
+    }
+    let upper = s.to_ascii_uppercase();
+    let n = match upper.strip_prefix("CAP_") {
+        Some(name) => crate::confine::caps::by_name(name),
+        None if !s.is_empty() && s.bytes().all(|b| b.is_ascii_digit()) => {
+            s.parse::<u32>().ok().filter(|n| *n < 64)
+        }
+        None => None,
+    };
+    match n {
+        Some(n) => Ok(1 << n),
+        None => err(format!("unknown cap: {s}")),
+    }
 }
 
 /// How parsing ended: a run, or text to print (`--help`, `--version`).
@@ -72,9 +153,6 @@ const UNSUPPORTED: &[&str] = &[
     "--userns",
     "--userns2",
     "--pidns",
-    "--disable-userns",
-    "--assert-userns-disabled",
-    "--cap-add",
     "--exec-label",
     "--file-label",
     "--level-prefix",
@@ -187,6 +265,9 @@ pub fn parse(
     let mut args_files = 0;
     let mut share_net = false;
     let mut had_seccomp = false;
+    // --unshare-user itself, which --disable-userns requires (not its
+    // -try form, nor --unshare-all's).
+    let mut unshare_user_given = false;
     while let Some(a) = args.pop_front() {
         let opt = a.to_string_lossy().into_owned();
         if !opt.starts_with("--") || opt == "--" {
@@ -246,7 +327,11 @@ pub fn parse(
                 p.unshare_user = true;
             }
             "--share-net" => share_net = true,
-            "--unshare-user" | "--unshare-user-try" => p.unshare_user = true,
+            "--unshare-user" => {
+                p.unshare_user = true;
+                unshare_user_given = true;
+            }
+            "--unshare-user-try" => p.unshare_user = true,
             "--unshare-pid" => p.unshare_pid = true,
             "--unshare-net" => p.unshare_net = true,
             "--unshare-uts" => p.unshare_uts = true,
@@ -285,15 +370,10 @@ pub fn parse(
             "--json-status-fd" => {
                 p.json_status_fd = Some(fd_arg(&opt, next("a file descriptor")?)?)
             }
-            "--cap-drop" => {
-                // Every capability is dropped already: any name is moot,
-                // but a wrong one is still an error, as in bubblewrap.
-                let c = next("a capability")?;
-                let c = c.to_string_lossy().to_ascii_uppercase();
-                if c != "ALL" && !c.starts_with("CAP_") {
-                    return err(format!("--cap-drop: unknown cap: {c}"));
-                }
-            }
+            "--cap-add" => p.caps.add(cap_arg(&next("an argument")?)?),
+            "--cap-drop" => p.caps.drop(cap_arg(&next("an argument")?)?),
+            "--disable-userns" => p.disable_userns = true,
+            "--assert-userns-disabled" => p.assert_userns_disabled = true,
             "--seccomp" | "--add-seccomp-fd" => {
                 let fd = fd_arg(&opt, next("a file descriptor")?)?;
                 if (opt == "--seccomp" && !p.seccomp.is_empty()) || had_seccomp {
@@ -439,6 +519,9 @@ pub fn parse(
     if (p.uid.is_some() || p.gid.is_some()) && !p.unshare_user {
         return err("Specifying --uid or --gid requires --unshare-user");
     }
+    if p.disable_userns && !unshare_user_given {
+        return err("--disable-userns requires --unshare-user");
+    }
     Ok(Cmd::Run(Box::new(p)))
 }
 
@@ -483,9 +566,19 @@ fn size_arg(v: OsString) -> R<u64> {
     }
 }
 
+/// The command `/proc/self/exe`: bubblewrap itself, here our binary as
+/// this front end (`Built::self_exe`).
+pub const SELF_EXE: &str = "/proc/self/exe";
+
+/// The name of the sealed memfd the command `/proc/self/exe` runs from,
+/// and what its /proc/self/exe reads: main.rs runs this front end for it.
+pub const SELF_COPY_NAME: &std::ffi::CStr = c"sandbox-bwrap";
+pub const SELF_COPY_EXE: &str = "/memfd:sandbox-bwrap (deleted)";
+
 /// The parsed command line as a run of the engine: bubblewrap's process
 /// (the caller's uid and gid, environment, hostname and working
-/// directory; no Landlock, no seccomp filter, the caller's stdio).
+/// directory; its capabilities by bubblewrap's rule for the caller's uid
+/// `uid`; no Landlock, no seccomp filter, the caller's stdio).
 pub fn run_args(p: &Parsed, uid: u32, gid: u32, cwd: Option<OsString>) -> RunArgs {
     let mut a = RunArgs::new("/");
     a.command = p.command.clone();
@@ -520,7 +613,18 @@ pub fn run_args(p: &Parsed, uid: u32, gid: u32, cwd: Option<OsString>) -> RunArg
         lock_files: p.lock_files.clone(),
         new_session: p.new_session,
         seccomp: p.seccomp.clone(),
+        caps: p
+            .caps
+            .sets((uid == 0).then(|| crate::sys::effective_caps().unwrap_or(0))),
+        disable_userns: p.disable_userns,
+        assert_userns_disabled: p.disable_userns || p.assert_userns_disabled,
+        self_exe: p.command.first().is_some_and(|c| c == SELF_EXE),
     });
+    if p.disable_userns {
+        // In the sandbox's user namespace, which counts the nested one the
+        // command runs in: no other can be made below it.
+        a.ns_limits.push(("user.max_user_namespaces".into(), 1));
+    }
     a
 }
 
@@ -768,6 +872,88 @@ mod tests {
             "--size", "1048576", "--perms", "01777", "--tmpfs", "/a", "true",
         ]);
         parse_ok(&["--unshare-uts", "--hostname", "h", "true"]);
+    }
+
+    /// --cap-add/--cap-drop fold in their order onto bubblewrap's start
+    /// (the caller's set when its uid is 0, else none); names as libcap
+    /// reads them, an unknown one refused as bubblewrap refuses it.
+    #[test]
+    fn capabilities_follow_bubblewraps_rule() {
+        let caps = |args: &[&str]| {
+            let mut all = args.to_vec();
+            all.push("true");
+            parse_ok(&all).caps
+        };
+        let none = caps(&[]);
+        // A caller of uid 0 without an option: its set, kept as uid 0 only.
+        let root = none.sets(Some(0x1ff));
+        assert_eq!(
+            (root.bounding, root.effective, root.ambient),
+            (0x1ff, 0x1ff, 0)
+        );
+        assert_eq!(none.sets(None), CapSets::NONE);
+        assert_eq!(
+            caps(&["--cap-drop", "ALL"]).sets(Some(0x1ff)),
+            CapSets::NONE
+        );
+        // Any other caller: exactly what was added, in all five sets.
+        assert_eq!(
+            caps(&["--cap-add", "CAP_NET_RAW"]).sets(None),
+            CapSets::all_five(1 << 13)
+        );
+        assert_eq!(
+            caps(&[
+                "--cap-add",
+                "cap_kill",
+                "--cap-add",
+                "ALL",
+                "--cap-drop",
+                "CAP_SYS_ADMIN"
+            ])
+            .sets(None),
+            CapSets::all_five(!(1 << 21))
+        );
+        assert_eq!(
+            caps(&["--cap-drop", "CAP_KILL", "--cap-add", "5"]).sets(Some(0x20)),
+            CapSets::all_five(0x20)
+        );
+        assert_eq!(
+            caps(&["--cap-drop", "CAP_KILL"]).sets(Some(0x21)),
+            CapSets::all_five(1)
+        );
+        for bad in ["kill", "CAP_FROB", "", "64", "-1", "ALLx"] {
+            assert_eq!(
+                parse_err(&["--cap-add", bad, "true"]),
+                format!("unknown cap: {bad}")
+            );
+            assert_eq!(
+                parse_err(&["--cap-drop", bad, "true"]),
+                format!("unknown cap: {bad}")
+            );
+        }
+        // --disable-userns needs --unshare-user itself, as in bubblewrap;
+        // the control: with it.
+        for other in ["--unshare-all", "--unshare-user-try"] {
+            assert_eq!(
+                parse_err(&[other, "--disable-userns", "true"]),
+                "--disable-userns requires --unshare-user"
+            );
+        }
+        let p = parse_ok(&["--unshare-user", "--disable-userns", "true"]);
+        assert!(p.disable_userns);
+        let a = run_args(&p, 1000, 1000, None);
+        let b = a.built.as_ref().unwrap();
+        assert!(b.disable_userns && b.assert_userns_disabled && !b.self_exe);
+        assert!(a
+            .ns_limits
+            .contains(&("user.max_user_namespaces".to_string(), 1)));
+        let a = run_args(
+            &parse_ok(&["/proc/self/exe", "--version"]),
+            1000,
+            1000,
+            None,
+        );
+        assert!(a.built.unwrap().self_exe);
     }
 
     #[test]

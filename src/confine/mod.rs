@@ -12,6 +12,8 @@
 //! named/ or oci/.
 
 #[doc(hidden)]
+pub mod caps;
+#[doc(hidden)]
 pub mod cgroup;
 pub(crate) mod landlock;
 #[doc(hidden)]
