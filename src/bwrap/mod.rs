@@ -92,22 +92,30 @@ impl CapRequest {
     }
 
     /// The command's five sets, as bubblewrap 0.8.0 (not setuid) gives
-    /// them; `caller_root`: the caller's effective set when its uid is 0.
-    /// Bounding set, effective, permitted, inheritable and ambient are the
-    /// requested set, so the command keeps exactly it whatever its uid;
-    /// except for a caller of uid 0 that gave neither option, whose
-    /// command keeps the set only as uid 0 (bubblewrap leaves the sets
-    /// alone then, and a change of uid loses them at exec).
-    pub fn sets(&self, caller_root: Option<u64>) -> CapSets {
-        let set = (caller_root.unwrap_or(0) & self.keep) | self.add;
-        match (self.used, caller_root) {
-            (false, Some(_)) => CapSets {
-                inheritable: 0,
-                ambient: 0,
-                ..CapSets::all_five(set)
-            },
-            _ => CapSets::all_five(set),
+    /// them. `caller_root`: the caller's effective and bounding sets when
+    /// its uid is 0; `unshare_user`: whether bubblewrap would make a user
+    /// namespace (it does for any other caller). Bounding set, effective,
+    /// permitted, inheritable and ambient are the requested set, so the
+    /// command keeps exactly it whatever its uid; except that for a caller
+    /// of uid 0 that gave neither option, the command keeps the set only
+    /// as uid 0 (bubblewrap leaves the sets alone then, and a change of
+    /// uid loses them at exec), and that without a user namespace the
+    /// caller's bounding set stays as it is (bubblewrap cuts it in a new
+    /// namespace only; we always make one, which starts with a full set).
+    pub fn sets(&self, caller_root: Option<(u64, u64)>, unshare_user: bool) -> CapSets {
+        let start = caller_root.map_or(0, |(effective, _)| effective);
+        let set = (start & self.keep) | self.add;
+        let mut sets = CapSets::all_five(set);
+        if let Some((_, bounding)) = caller_root {
+            if !self.used {
+                sets.inheritable = 0;
+                sets.ambient = 0;
+            }
+            if !unshare_user {
+                sets.bounding = bounding;
+            }
         }
+        sets
     }
 }
 
@@ -613,9 +621,15 @@ pub fn run_args(p: &Parsed, uid: u32, gid: u32, cwd: Option<OsString>) -> RunArg
         lock_files: p.lock_files.clone(),
         new_session: p.new_session,
         seccomp: p.seccomp.clone(),
-        caps: p
-            .caps
-            .sets((uid == 0).then(|| crate::sys::effective_caps().unwrap_or(0))),
+        caps: p.caps.sets(
+            (uid == 0).then(|| {
+                (
+                    crate::sys::effective_caps().unwrap_or(0),
+                    crate::sys::bounding_set(),
+                )
+            }),
+            p.unshare_user,
+        ),
         disable_userns: p.disable_userns,
         assert_userns_disabled: p.disable_userns || p.assert_userns_disabled,
         self_exe: p.command.first().is_some_and(|c| c == SELF_EXE),
@@ -885,20 +899,27 @@ mod tests {
             parse_ok(&all).caps
         };
         let none = caps(&[]);
-        // A caller of uid 0 without an option: its set, kept as uid 0 only.
-        let root = none.sets(Some(0x1ff));
+        // A caller of uid 0 without an option: its set, kept as uid 0 only;
+        // its bounding set as it is unless a user namespace is made.
+        let root = none.sets(Some((0x1ff, 0xfff)), true);
         assert_eq!(
-            (root.bounding, root.effective, root.ambient),
-            (0x1ff, 0x1ff, 0)
+            (
+                root.bounding,
+                root.effective,
+                root.inheritable,
+                root.ambient
+            ),
+            (0x1ff, 0x1ff, 0, 0)
         );
-        assert_eq!(none.sets(None), CapSets::NONE);
+        assert_eq!(none.sets(Some((0x1ff, 0xfff)), false).bounding, 0xfff);
+        assert_eq!(none.sets(None, true), CapSets::NONE);
         assert_eq!(
-            caps(&["--cap-drop", "ALL"]).sets(Some(0x1ff)),
+            caps(&["--cap-drop", "ALL"]).sets(Some((0x1ff, 0x1ff)), true),
             CapSets::NONE
         );
         // Any other caller: exactly what was added, in all five sets.
         assert_eq!(
-            caps(&["--cap-add", "CAP_NET_RAW"]).sets(None),
+            caps(&["--cap-add", "CAP_NET_RAW"]).sets(None, true),
             CapSets::all_five(1 << 13)
         );
         assert_eq!(
@@ -910,15 +931,15 @@ mod tests {
                 "--cap-drop",
                 "CAP_SYS_ADMIN"
             ])
-            .sets(None),
+            .sets(None, true),
             CapSets::all_five(!(1 << 21))
         );
         assert_eq!(
-            caps(&["--cap-drop", "CAP_KILL", "--cap-add", "5"]).sets(Some(0x20)),
+            caps(&["--cap-drop", "CAP_KILL", "--cap-add", "5"]).sets(Some((0x20, 0x20)), true),
             CapSets::all_five(0x20)
         );
         assert_eq!(
-            caps(&["--cap-drop", "CAP_KILL"]).sets(Some(0x21)),
+            caps(&["--cap-drop", "CAP_KILL"]).sets(Some((0x21, 0x21)), true),
             CapSets::all_five(1)
         );
         for bad in ["kill", "CAP_FROB", "", "64", "-1", "ALLx"] {

@@ -148,17 +148,28 @@ pub fn apply(sets: &CapSets, bits: Securebits, switch_to: Option<(u32, u32)>) ->
         )
         .ctx_step("set securebits")?;
     }
-    let last = sys::last_cap();
-    let known = if last >= 63 {
+    // Up to the kernel's last capability, which a drop past it finds
+    // (EINVAL); not read from /proc, which a built root may not have, or
+    // have as its maker wants it.
+    let mut last = 63;
+    for n in 0..=63 {
+        if sets.bounding & (1 << n) != 0 {
+            continue;
+        }
+        match sys::capbset_drop(n) {
+            Err(e) if e.raw_os_error() == Some(libc::EINVAL) && n > 0 => {
+                last = n - 1;
+                break;
+            }
+            other => other.ctx("drop from the bounding set", format!("capability {n}"))?,
+        }
+    }
+    // Bits past it mean nothing (the kernel would mask them too).
+    let known = if last == 63 {
         u64::MAX
     } else {
         (1u64 << (last + 1)) - 1
     };
-    for n in 0..=last {
-        if sets.bounding & (1 << n) == 0 {
-            sys::capbset_drop(n).ctx("drop from the bounding set", format!("capability {n}"))?;
-        }
-    }
     if let Some((uid, gid)) = switch_to {
         // Locked securebits keep the sets across the change (and forbid
         // PR_SET_KEEPCAPS); otherwise keep-caps does, for this change only.
@@ -187,8 +198,13 @@ pub fn apply(sets: &CapSets, bits: Securebits, switch_to: Option<(u32, u32)>) ->
     // its `runc spec` lists ambient capabilities without inheritable ones).
     let ambient = sets.ambient & p & i;
     for n in 0..=last {
-        if ambient & (1 << n) != 0 {
-            sys::ambient_raise(n).ctx("raise an ambient capability", format!("capability {n}"))?;
+        if ambient & (1 << n) == 0 {
+            continue;
+        }
+        match sys::ambient_raise(n) {
+            // Past the kernel's last (a full bounding set did not find it).
+            Err(e) if e.raw_os_error() == Some(libc::EINVAL) && n > 0 => break,
+            other => other.ctx("raise an ambient capability", format!("capability {n}"))?,
         }
     }
     Ok(())

@@ -45,6 +45,19 @@ pub fn clear_caps() -> io::Result<()> {
     super::capset(0, 0, 0)
 }
 
+/// This thread's bounding set (bit N is capability N), read up to the
+/// kernel's last capability. Ref: prctl(2) PR_CAPBSET_READ
+pub fn bounding_set() -> u64 {
+    (0..64u32)
+        .map_while(|n| {
+            prctl(libc::PR_CAPBSET_READ, n as c_ulong)
+                .ok()
+                .map(|r| (n, r))
+        })
+        .filter(|(_, r)| *r == 1)
+        .fold(0, |m, (n, _)| m | 1 << n)
+}
+
 /// This thread's effective set (bit N is capability N).
 /// Ref: capget(2), linux/capability.h (version 3: two u32 words)
 pub fn effective_caps() -> io::Result<u64> {
