@@ -7,7 +7,8 @@
 //! confine/rootfs.rs makes through the one walk (confine/walk.rs). The
 //! process is as bubblewrap makes it: the caller's environment, uid and
 //! working directory, no Landlock, no seccomp filter, no pty relay; the
-//! capabilities are dropped (bubblewrap keeps none for a uid other than 0).
+//! capabilities bubblewrap hands on (`CapRequest`), set by the engine's
+//! one capability function (confine/caps.rs).
 //! An option we do not support fails with bubblewrap's exit code, 1, and
 //! one line that names it: never ignored.
 
@@ -223,7 +224,10 @@ command line on sandbox's engine.
     --as-pid-1                   Do not install a reaper process with PID=1
     --seccomp FD                 Load and use seccomp rules from FD (not repeatable)
     --add-seccomp-fd FD          Load and use seccomp rules from FD (repeatable)
-    --cap-drop CAP               Drop cap CAP when running as privileged user (every capability is dropped always)
+    --cap-add CAP                Add cap CAP (or ALL) to the command's, after any before it
+    --cap-drop CAP               Drop cap CAP (or ALL) from the command's (a caller of uid 0 starts with its own)
+    --disable-userns             The command cannot make user namespaces (requires --unshare-user)
+    --assert-userns-disabled     Fail unless making a user namespace is already impossible
     --perms OCTAL                Set permissions of next argument (--bind-data, --file, etc.)
     --size BYTES                 Set size of next argument (only for --tmpfs)
     --chmod OCTAL PATH           Change permissions of PATH (must already exist)
