@@ -56,6 +56,7 @@ use std::os::unix::ffi::{OsStrExt, OsStringExt};
 use std::path::PathBuf;
 use std::sync::atomic::{AtomicI32, Ordering};
 
+use crate::confine::caps::CapSets;
 use crate::confine::limits::{Limit, RESOURCES};
 use crate::confine::net::{PastaPlan, Proto, Publish};
 use crate::confine::proxy::ProxyPlan;
@@ -794,6 +795,19 @@ fn encode_built(w: &mut Writer, b: Option<&Built>) {
     for prog in &b.seccomp {
         w.bytes(prog);
     }
+    let c = &b.caps;
+    for set in [
+        c.bounding,
+        c.effective,
+        c.permitted,
+        c.inheritable,
+        c.ambient,
+    ] {
+        w.u64(set);
+    }
+    w.u8(b.disable_userns as u8);
+    w.u8(b.assert_userns_disabled as u8);
+    w.u8(b.self_exe as u8);
     w.u32(b.pass_fds.len() as u32);
     for p in &b.pass_fds {
         w.u32(p.fd as u32);
@@ -873,6 +887,16 @@ fn decode_built(r: &mut Reader) -> std::result::Result<Option<Built>, String> {
         lock_files: r.list(|r| r.os())?,
         new_session: r.bool()?,
         seccomp: r.list(|r| r.bytes())?,
+        caps: CapSets {
+            bounding: r.u64()?,
+            effective: r.u64()?,
+            permitted: r.u64()?,
+            inheritable: r.u64()?,
+            ambient: r.u64()?,
+        },
+        disable_userns: r.bool()?,
+        assert_userns_disabled: r.bool()?,
+        self_exe: r.bool()?,
         pass_fds: r.list(|r| {
             let (fd, at) = (r.u32()?, r.u32()?);
             match (i32::try_from(fd), i32::try_from(at)) {
@@ -1385,9 +1409,21 @@ mod tests {
             lock_files in proptest::collection::vec(os(), 0..2), new_session in any::<bool>(),
             seccomp in proptest::collection::vec(proptest::collection::vec(any::<u8>(), 0..16), 0..2),
             pass_fds in proptest::collection::vec((3i32..i32::MAX, 3i32..i32::MAX), 0..3),
+            sets in any::<(u64, u64, u64, u64, u64)>(),
+            flags in any::<(bool, bool, bool)>(),
         ) -> Built {
             let pass_fds = pass_fds.into_iter().map(|(fd, at)| PassFd { fd, at }).collect();
-            Built { ops, chdir_fallback, argv0, lock_files, new_session, seccomp, pass_fds }
+            let caps = CapSets {
+                bounding: sets.0,
+                effective: sets.1,
+                permitted: sets.2,
+                inheritable: sets.3,
+                ambient: sets.4,
+            };
+            Built {
+                ops, chdir_fallback, argv0, lock_files, new_session, seccomp, pass_fds, caps,
+                disable_userns: flags.0, assert_userns_disabled: flags.1, self_exe: flags.2,
+            }
         }
     }
 
@@ -1548,6 +1584,16 @@ mod tests {
             lock_files: vec!["/tmp/lock".into()],
             new_session: true,
             seccomp: vec![vec![6, 0, 0, 0, 0, 0, 0xff, 0x7f]],
+            caps: CapSets {
+                bounding: u64::MAX,
+                effective: 1 << 21,
+                permitted: 1 << 40 | 1,
+                inheritable: 1 << 63,
+                ambient: 0x2000,
+            },
+            disable_userns: true,
+            assert_userns_disabled: false,
+            self_exe: true,
             pass_fds: vec![PassFd { fd: 3, at: 12 }, PassFd { fd: 100, at: 100 }],
         });
         let (plan, _) = Plan::from_args(a, None).unwrap();

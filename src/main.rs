@@ -33,11 +33,17 @@ fn main() -> ExitCode {
     }
     // Invoked as `bwrap` or `sandbox-bwrap` (the links `make install`
     // makes), or as `sandbox bwrap ARGS`: bubblewrap's command line
-    // (src/bwrap/, docs/BWRAP.md).
-    let name = std::path::Path::new(&argv0).file_name();
-    let as_bwrap = [Some("bwrap"), Some("sandbox-bwrap")]
-        .iter()
-        .any(|n| name.and_then(|n| n.to_str()) == *n);
+    // (src/bwrap/, docs/BWRAP.md). Or run by the bwrap front end as the
+    // command `/proc/self/exe` (bubblewrap itself), from the sealed copy
+    // it names for this (launch/stage.rs `self_copy`), whatever argv[0]
+    // says: looked up only when argv[0] is none of our names.
+    let name = std::path::Path::new(&argv0)
+        .file_name()
+        .and_then(|n| n.to_str());
+    let as_bwrap = matches!(name, Some("bwrap" | "sandbox-bwrap"))
+        || (name != Some("sandbox")
+            && std::fs::read_link("/proc/self/exe")
+                .is_ok_and(|p| p.as_os_str() == sandbox::bwrap::SELF_COPY_EXE));
     let mut argv: Vec<_> = argv.collect();
     let sub = !as_bwrap && argv.first().is_some_and(|a| a == "bwrap");
     if as_bwrap || sub {

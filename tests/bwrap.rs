@@ -105,7 +105,6 @@ fn an_unsupported_option_fails_with_1() {
     let r = root();
     for opt in [
         &["--sync-fd", "0"][..],
-        &["--cap-add", "ALL"],
         &["--userns", "3"],
         &["--exec-label", "x"],
     ] {
@@ -1219,7 +1218,299 @@ fn returns_at_the_commands_end_and_leaves_nothing() {
     }
 }
 
+/// The host's root, read-only, with the host's /proc (as bubblewrap's
+/// tests bind it: a front end inside can then mount a /proc of its own,
+/// which a /proc with read-only parts would not let it), a /dev and a
+/// /tmp of the sandbox's: the tests below need util-linux (unshare).
+const HOST: [&str; 10] = [
+    "--ro-bind",
+    "/",
+    "/",
+    "--bind",
+    "/proc",
+    "/proc",
+    "--dev",
+    "/dev",
+    "--tmpfs",
+    "/tmp",
+];
+
+/// The five `Cap*` lines of /proc/self/status, as one line.
+const CAPS: [&str; 4] = [
+    "grep",
+    "-E",
+    "^Cap(Inh|Prm|Eff|Bnd|Amb)",
+    "/proc/self/status",
+];
+
+/// `args` run by `prog ARGS` (our front end, or Debian's bwrap) as the
+/// test uid, as uid 0 of a user namespace of its own first (`unshare
+/// -r`) when `as_root`: a caller of uid 0, whose capabilities bubblewrap
+/// hands on.
+fn caps_of(prog: &[&str], as_root: bool, args: &[&str]) -> (i32, String) {
+    let mut c = as_test_user(if as_root { "unshare" } else { prog[0] });
+    if as_root {
+        c.args(["-r", "--"]).arg(prog[0]);
+    }
+    c.args(&prog[1..])
+        .args(args)
+        .env_clear()
+        .env("PATH", "/usr/bin:/bin");
+    let out = c.output().unwrap();
+    let caps: Vec<String> = text(&out.stdout)
+        .lines()
+        .map(|l| l.split_whitespace().collect::<Vec<_>>().join(" "))
+        .collect();
+    (out.status.code().unwrap_or(-1), caps.join(", "))
+}
+
+fn ours() -> Vec<&'static str> {
+    vec![stage().bin.to_str().unwrap(), "bwrap"]
+}
+
+/// bubblewrap's rule (not setuid): a caller of uid 0 hands its effective
+/// set on to a command of uid 0, unless --cap-drop; a caller of another
+/// uid hands on none, even to uid 0 in the sandbox. The attack: uid 0 in
+/// the sandbox uses a capability (CAP_DAC_OVERRIDE: writes a file of mode
+/// 000). The
+/// controls: the caller's own set read the same way, --cap-drop ALL and
+/// --cap-drop CAP_DAC_OVERRIDE refuse the same write, and where Debian's bwrap is
+/// installed, it gives the very same five sets for each command line.
+fn uid_0_keeps_the_callers_capabilities_unless_dropped() {
+    let ours = ours();
+    fn cmd<'a>(extra: &[&'a str], tail: &[&'a str]) -> Vec<&'a str> {
+        [&HOST[..], extra, tail].concat()
+    }
+    // The caller's own effective set, as `unshare -r` leaves it.
+    let mut c = as_test_user("unshare");
+    c.args(["-r", "--", "grep", "^CapEff", "/proc/self/status"]);
+    let callers = text(&c.output().unwrap().stdout);
+    let callers = callers.split_whitespace().nth(1).unwrap_or("").to_string();
+    assert!(
+        !callers.is_empty() && callers != "0000000000000000",
+        "unshare -r: {callers:?}"
+    );
+    let (rc, kept) = caps_of(&ours, true, &cmd(&[], &CAPS));
+    assert_eq!(rc, 0);
+    assert!(kept.contains(&format!("CapEff: {callers}")), "{kept}");
+    assert!(kept.contains(&format!("CapBnd: {callers}")), "{kept}");
+    // The bounding set stays the caller's without a user namespace
+    // (bubblewrap makes none for a caller of uid 0): the others are empty.
+    let (rc, dropped) = caps_of(&ours, true, &cmd(&["--cap-drop", "ALL"], &CAPS));
+    assert_eq!(rc, 0);
+    assert_eq!(
+        dropped,
+        format!(
+            "CapInh: 0000000000000000, CapPrm: 0000000000000000, CapEff: 0000000000000000, \
+             CapBnd: {callers}, CapAmb: 0000000000000000"
+        )
+    );
+    // A capability used: only CAP_DAC_OVERRIDE writes a file of mode 000.
+    let write = [
+        "sh",
+        "-c",
+        "touch /tmp/f && chmod 000 /tmp/f && echo x > /tmp/f",
+    ];
+    let (rc, _) = caps_of(&ours, true, &cmd(&[], &write));
+    assert_eq!(rc, 0, "uid 0 with the caller's capabilities writes");
+    for drop in ["ALL", "CAP_DAC_OVERRIDE"] {
+        let (rc, _) = caps_of(&ours, true, &cmd(&["--cap-drop", drop], &write));
+        assert_ne!(rc, 0, "--cap-drop {drop}: the write is refused");
+    }
+    // A caller of another uid: nothing, even for uid 0 inside.
+    let (rc, none) = caps_of(&ours, false, &cmd(&["--unshare-user", "--uid", "0"], &CAPS));
+    assert_eq!(rc, 0);
+    assert_eq!(
+        none,
+        "CapInh: 0000000000000000, CapPrm: 0000000000000000, CapEff: 0000000000000000, \
+         CapBnd: 0000000000000000, CapAmb: 0000000000000000"
+    );
+    let Some(bw) = debian_bwrap("uid_0_keeps_the_callers_capabilities_unless_dropped") else {
+        skip(
+            "uid_0_keeps_the_callers_capabilities_unless_dropped",
+            "bwrap",
+            "no /usr/bin/bwrap to compare with (the checks above ran)",
+        );
+        return;
+    };
+    for (as_root, extra) in [
+        (true, &[][..]),
+        (true, &["--cap-drop", "CAP_KILL"][..]),
+        (true, &["--unshare-user", "--cap-drop", "ALL"][..]),
+        (true, &["--cap-drop", "ALL"][..]),
+        (true, &["--unshare-user", "--uid", "1000"][..]),
+        (false, &["--unshare-user", "--uid", "0"][..]),
+    ] {
+        let args = cmd(extra, &CAPS);
+        assert_eq!(
+            caps_of(&ours, as_root, &args),
+            caps_of(&[bw], as_root, &args),
+            "{extra:?} (caller uid 0: {as_root})"
+        );
+    }
+}
+
+/// --cap-add CAP for a uid other than 0: exactly that capability, in all
+/// five sets (ambient, so it survives the exec), and the same from
+/// --cap-add ALL --cap-drop of all but it. Control: without --cap-add,
+/// none; Debian's bwrap gives the same sets where installed.
+fn cap_add_gives_another_uid_exactly_that_capability() {
+    let ours = ours();
+    let base = [&HOST[..], &["--unshare-user", "--uid", "1000"]].concat();
+    let (rc, one) = caps_of(
+        &ours,
+        false,
+        &[&base[..], &["--cap-add", "CAP_NET_RAW"], &CAPS].concat(),
+    );
+    assert_eq!(rc, 0);
+    let want = "CapInh: 0000000000002000, CapPrm: 0000000000002000, CapEff: 0000000000002000, \
+                CapBnd: 0000000000002000, CapAmb: 0000000000002000";
+    assert_eq!(one, want);
+    let (_, none) = caps_of(&ours, false, &[&base[..], &CAPS].concat());
+    assert_eq!(
+        none,
+        "CapInh: 0000000000000000, CapPrm: 0000000000000000, CapEff: 0000000000000000, \
+         CapBnd: 0000000000000000, CapAmb: 0000000000000000"
+    );
+    // An unknown name is refused as bubblewrap refuses it: exit 1.
+    let out = bwrap(&[&base[..], &["--cap-add", "CAP_FROB", "true"]].concat());
+    assert_eq!(out.status.code(), Some(1));
+    assert_eq!(text(&out.stderr), "bwrap: unknown cap: CAP_FROB\n");
+    if let Some(bw) = debian_bwrap("cap_add_gives_another_uid_exactly_that_capability") {
+        let args = [&base[..], &["--cap-add", "CAP_NET_RAW"], &CAPS].concat();
+        assert_eq!(caps_of(&[bw], false, &args), (0, want.to_string()));
+    }
+}
+
+/// --disable-userns: the command cannot make a user namespace, not even
+/// as uid 0 with every capability after raising its own namespace's
+/// user.max_user_namespaces (the limit that holds is the sandbox's, one
+/// level up). Controls: the same commands without --disable-userns make
+/// one. --assert-userns-disabled fails where one can be made (exit 1),
+/// and passes under --disable-userns.
+fn disable_userns_stops_nested_user_namespaces() {
+    let unshare = ["unshare", "-U", "true"];
+    let raise = [
+        "sh",
+        "-c",
+        "echo 100 > /proc/sys/user/max_user_namespaces && unshare -U true",
+    ];
+    let u = ["--unshare-user"];
+    let root = ["--unshare-user", "--uid", "0", "--cap-add", "ALL"];
+    for (extra, cmd) in [(&u[..], &unshare[..]), (&root[..], &raise[..])] {
+        let args = [&HOST[..], extra, cmd].concat();
+        let out = bwrap(&args);
+        assert!(
+            out.status.success(),
+            "control {cmd:?}: {}",
+            text(&out.stderr)
+        );
+        let args = [&HOST[..], extra, &["--disable-userns"], cmd].concat();
+        let out = bwrap(&args);
+        assert_ne!(out.status.code(), Some(0), "{cmd:?} under --disable-userns");
+        assert!(
+            text(&out.stderr).contains("No space left on device"),
+            "{}",
+            text(&out.stderr)
+        );
+    }
+    let out = bwrap(&[&HOST[..], &u, &["--assert-userns-disabled", "true"]].concat());
+    assert_eq!(out.status.code(), Some(1));
+    assert!(
+        text(&out.stderr).contains("creation of new user namespaces was not disabled as requested"),
+        "{}",
+        text(&out.stderr)
+    );
+    let out = bwrap(
+        &[
+            &HOST[..],
+            &u,
+            &["--disable-userns", "--assert-userns-disabled", "true"],
+        ]
+        .concat(),
+    );
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    // And a front end run inside asserts it too (bubblewrap's own test).
+    let b = stage().bin.to_str().unwrap();
+    let nested = [
+        b,
+        "bwrap",
+        "--unshare-user",
+        "--ro-bind",
+        "/",
+        "/",
+        "--assert-userns-disabled",
+        "true",
+    ];
+    let out = bwrap(&[&HOST[..], &u, &["--disable-userns"], &nested].concat());
+    assert_ne!(out.status.code(), Some(0));
+}
+
+/// The command /proc/self/exe is the front end itself (bubblewrap's tests
+/// run it so), here from a sealed memfd copy of our binary. The attack:
+/// uid 0 with every capability in the inner sandbox opens the executable
+/// of its PID 1 (the inner stage, run from that copy) for writing and
+/// writes: refused (the copy is sealed), and our binary on the host is
+/// unchanged. Control: the same probe writes a copy of that executable it
+/// owns; and the copy answers as the front end (`--version`).
+fn proc_self_exe_is_a_sealed_copy_of_the_front_end() {
+    let before = fs::read(&stage().bin).unwrap();
+    let outer = [
+        &HOST[..],
+        &[
+            "--unshare-user",
+            "--uid",
+            "0",
+            "--gid",
+            "0",
+            "--cap-add",
+            "ALL",
+        ],
+    ]
+    .concat();
+    let out = bwrap(&[&outer[..], &["/proc/self/exe", "--version"]].concat());
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    assert!(
+        text(&out.stdout).starts_with("bubblewrap 0.8.0 (sandbox"),
+        "{}",
+        text(&out.stdout)
+    );
+    let probe = "readlink /proc/1/exe; \
+        if printf x >> /proc/1/exe; then echo wrote-exe; else echo refused-exe; fi; \
+        cp /proc/1/exe /tmp/copy && if printf x >> /tmp/copy; then echo wrote-copy; fi";
+    let inner = [
+        "/proc/self/exe",
+        "--unshare-pid",
+        "--ro-bind",
+        "/",
+        "/",
+        "--proc",
+        "/proc",
+        "--tmpfs",
+        "/tmp",
+        "sh",
+        "-c",
+        probe,
+    ];
+    let out = bwrap(&[&outer[..], &inner].concat());
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    assert_eq!(
+        text(&out.stdout),
+        "/memfd:sandbox-bwrap (deleted)\nrefused-exe\nwrote-copy\n",
+        "{}",
+        text(&out.stderr)
+    );
+    assert!(
+        fs::read(&stage().bin).unwrap() == before,
+        "our binary changed"
+    );
+}
+
 tests![
+    uid_0_keeps_the_callers_capabilities_unless_dropped,
+    cap_add_gives_another_uid_exactly_that_capability,
+    disable_userns_stops_nested_user_namespaces,
+    proc_self_exe_is_a_sealed_copy_of_the_front_end,
     operations_are_made_in_order,
     an_overlay_source_swapped_for_a_symlink_is_refused,
     a_tmp_overlay_keeps_writes_from_the_host,

@@ -7,7 +7,8 @@
 //! confine/rootfs.rs makes through the one walk (confine/walk.rs). The
 //! process is as bubblewrap makes it: the caller's environment, uid and
 //! working directory, no Landlock, no seccomp filter, no pty relay; the
-//! capabilities are dropped (bubblewrap keeps none for a uid other than 0).
+//! capabilities bubblewrap hands on (`CapRequest`), set by the engine's
+//! one capability function (confine/caps.rs).
 //! `--sandbox-defaults LIST` or `SANDBOX_BWRAP_DEFAULTS=LIST` opts into
 //! ours instead ([`DEFAULTS_OPTION`], docs/BWRAP.md).
 //! An option we do not support fails with bubblewrap's exit code, 1, and
@@ -18,6 +19,7 @@ use std::io::Write;
 use std::os::unix::ffi::{OsStrExt, OsStringExt};
 use std::path::{Path, PathBuf};
 
+use crate::confine::caps::CapSets;
 use crate::plan::{
     normalize, Built, LandlockMode, OverlayUpper, PassFd, RootOp, RunArgs, StdioMode,
 };
@@ -57,6 +59,11 @@ pub struct Parsed {
     pub option_fds: Vec<i32>,
     /// `--seccomp FD` (at most one) or `--add-seccomp-fd FD`: the programs read.
     pub seccomp: Vec<Vec<u8>>,
+    /// `--cap-add` and `--cap-drop`, in their order: with the caller's
+    /// uid, the command's capabilities (`CapRequest::sets`).
+    pub caps: CapRequest,
+    pub disable_userns: bool,
+    pub assert_userns_disabled: bool,
     pub command: Vec<OsString>,
     /// Our defaults opted into (`--sandbox-defaults`, `SANDBOX_BWRAP_DEFAULTS`):
     /// `landlock` (auto) or `landlock=require`: our ruleset on the built
@@ -129,6 +136,94 @@ fn opt_into(p: &mut Parsed, source: &str, list: &OsStr) -> R<()> {
     Ok(())
 }
 
+/// `--cap-add CAP|ALL` and `--cap-drop CAP|ALL` folded in their order:
+/// the set is `(start & keep) | add`, `start` being what bubblewrap
+/// (not setuid) starts from: the caller's effective set when its uid is
+/// 0, else none.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct CapRequest {
+    keep: u64,
+    add: u64,
+    /// Whether either option was given.
+    used: bool,
+}
+
+impl Default for CapRequest {
+    fn default() -> Self {
+        CapRequest {
+            keep: u64::MAX,
+            add: 0,
+            used: false,
+        }
+    }
+}
+
+impl CapRequest {
+    fn add(&mut self, mask: u64) {
+        self.add |= mask;
+        self.used = true;
+    }
+
+    /// Whether a `--cap-add` is in effect.
+    pub fn adds_any(&self) -> bool {
+        self.add != 0
+    }
+
+    fn drop(&mut self, mask: u64) {
+        self.keep &= !mask;
+        self.add &= !mask;
+        self.used = true;
+    }
+
+    /// The command's five sets, as bubblewrap 0.8.0 (not setuid) gives
+    /// them. `caller_root`: the caller's effective and bounding sets when
+    /// its uid is 0; `unshare_user`: whether bubblewrap would make a user
+    /// namespace (it does for any other caller). Bounding set, effective,
+    /// permitted, inheritable and ambient are the requested set, so the
+    /// command keeps exactly it whatever its uid; except that for a caller
+    /// of uid 0 that gave neither option, the command keeps the set only
+    /// as uid 0 (bubblewrap leaves the sets alone then, and a change of
+    /// uid loses them at exec), and that without a user namespace the
+    /// caller's bounding set stays as it is (bubblewrap cuts it in a new
+    /// namespace only; we always make one, which starts with a full set).
+    pub fn sets(&self, caller_root: Option<(u64, u64)>, unshare_user: bool) -> CapSets {
+        let start = caller_root.map_or(0, |(effective, _)| effective);
+        let set = (start & self.keep) | self.add;
+        let mut sets = CapSets::all_five(set);
+        if let Some((_, bounding)) = caller_root {
+            if !self.used {
+                sets.inheritable = 0;
+                sets.ambient = 0;
+            }
+            if !unshare_user {
+                sets.bounding = bounding;
+            }
+        }
+        sets
+    }
+}
+
+/// A capability as bubblewrap (libcap's cap_from_name) reads it: `ALL`,
+/// a name with its CAP_ prefix in any case, or a number below 64.
+fn cap_arg(v: &OsStr) -> R<u64> {
+    let s = v.to_string_lossy();
+    if s.eq_ignore_ascii_case("ALL") {
+        return Ok(u64::MAX);
+    }
+    let upper = s.to_ascii_uppercase();
+    let n = match upper.strip_prefix("CAP_") {
+        Some(name) => crate::confine::caps::by_name(name),
+        None if !s.is_empty() && s.bytes().all(|b| b.is_ascii_digit()) => {
+            s.parse::<u32>().ok().filter(|n| *n < 64)
+        }
+        None => None,
+    };
+    match n {
+        Some(n) => Ok(1 << n),
+        None => err(format!("unknown cap: {s}")),
+    }
+}
+
 /// How parsing ended: a run, or text to print (`--help`, `--version`).
 #[derive(Debug, PartialEq, Eq)]
 pub enum Cmd {
@@ -146,9 +241,6 @@ const UNSUPPORTED: &[&str] = &[
     "--userns",
     "--userns2",
     "--pidns",
-    "--disable-userns",
-    "--assert-userns-disabled",
-    "--cap-add",
     "--exec-label",
     "--file-label",
     "--level-prefix",
@@ -211,7 +303,10 @@ command line on sandbox's engine.
     --as-pid-1                   Do not install a reaper process with PID=1
     --seccomp FD                 Load and use seccomp rules from FD (not repeatable)
     --add-seccomp-fd FD          Load and use seccomp rules from FD (repeatable)
-    --cap-drop CAP               Drop cap CAP when running as privileged user (every capability is dropped always)
+    --cap-add CAP                Add cap CAP (or ALL) to the command's, after any before it
+    --cap-drop CAP               Drop cap CAP (or ALL) from the command's (a caller of uid 0 starts with its own)
+    --disable-userns             The command cannot make user namespaces (requires --unshare-user)
+    --assert-userns-disabled     Fail unless making a user namespace is already impossible
     --sandbox-defaults LIST      sandbox's own defaults instead of bubblewrap's, LIST of
                                  landlock[=require], seccomp, relay, caps, or all
                                  (also {DEFAULTS_ENV}=LIST; docs/BWRAP.md)
@@ -284,6 +379,9 @@ pub fn parse(
     let mut args_files = 0;
     let mut share_net = false;
     let mut had_seccomp = false;
+    // --unshare-user itself, which --disable-userns requires (not its
+    // -try form, nor --unshare-all's).
+    let mut unshare_user_given = false;
     while let Some(a) = args.pop_front() {
         let opt = a.to_string_lossy().into_owned();
         if !opt.starts_with("--") || opt == "--" {
@@ -352,7 +450,11 @@ pub fn parse(
                 p.unshare_user = true;
             }
             "--share-net" => share_net = true,
-            "--unshare-user" | "--unshare-user-try" => p.unshare_user = true,
+            "--unshare-user" => {
+                p.unshare_user = true;
+                unshare_user_given = true;
+            }
+            "--unshare-user-try" => p.unshare_user = true,
             "--unshare-pid" => p.unshare_pid = true,
             "--unshare-net" => p.unshare_net = true,
             "--unshare-uts" => p.unshare_uts = true,
@@ -391,15 +493,10 @@ pub fn parse(
             "--json-status-fd" => {
                 p.json_status_fd = Some(fd_arg(&opt, next("a file descriptor")?)?)
             }
-            "--cap-drop" => {
-                // Every capability is dropped already: any name is moot,
-                // but a wrong one is still an error, as in bubblewrap.
-                let c = next("a capability")?;
-                let c = c.to_string_lossy().to_ascii_uppercase();
-                if c != "ALL" && !c.starts_with("CAP_") {
-                    return err(format!("--cap-drop: unknown cap: {c}"));
-                }
-            }
+            "--cap-add" => p.caps.add(cap_arg(&next("an argument")?)?),
+            "--cap-drop" => p.caps.drop(cap_arg(&next("an argument")?)?),
+            "--disable-userns" => p.disable_userns = true,
+            "--assert-userns-disabled" => p.assert_userns_disabled = true,
             "--seccomp" | "--add-seccomp-fd" => {
                 let fd = fd_arg(&opt, next("a file descriptor")?)?;
                 if (opt == "--seccomp" && !p.seccomp.is_empty()) || had_seccomp {
@@ -587,6 +684,14 @@ pub fn parse(
     if (p.uid.is_some() || p.gid.is_some()) && !p.unshare_user {
         return err("Specifying --uid or --gid requires --unshare-user");
     }
+    if p.opt_drop_caps && p.caps.adds_any() {
+        return err(format!(
+            "--cap-add cannot be combined with the caps item of {DEFAULTS_OPTION} or {DEFAULTS_ENV} (every capability dropped)"
+        ));
+    }
+    if p.disable_userns && !unshare_user_given {
+        return err("--disable-userns requires --unshare-user");
+    }
     Ok(Cmd::Run(Box::new(p)))
 }
 
@@ -645,9 +750,19 @@ fn size_arg(v: OsString) -> R<u64> {
     }
 }
 
+/// The command `/proc/self/exe`: bubblewrap itself, here our binary as
+/// this front end (`Built::self_exe`).
+pub const SELF_EXE: &str = "/proc/self/exe";
+
+/// The name of the sealed memfd the command `/proc/self/exe` runs from,
+/// and what its /proc/self/exe reads: main.rs runs this front end for it.
+pub const SELF_COPY_NAME: &std::ffi::CStr = c"sandbox-bwrap";
+pub const SELF_COPY_EXE: &str = "/memfd:sandbox-bwrap (deleted)";
+
 /// The parsed command line as a run of the engine: bubblewrap's process
 /// (the caller's uid and gid, environment, hostname and working
-/// directory; no Landlock, no seccomp filter, the caller's stdio), but for
+/// directory; its capabilities by bubblewrap's rule for the caller's uid
+/// `uid`; no Landlock, no seccomp filter, the caller's stdio), but for
 /// what `--sandbox-defaults` opted into.
 pub fn run_args(p: &Parsed, uid: u32, gid: u32, cwd: Option<OsString>) -> RunArgs {
     let mut a = RunArgs::new("/");
@@ -688,7 +803,30 @@ pub fn run_args(p: &Parsed, uid: u32, gid: u32, cwd: Option<OsString>) -> RunArg
         new_session: p.new_session,
         seccomp: p.seccomp.clone(),
         pass_fds: Vec::new(),
+        // `--sandbox-defaults caps`: none at all, as `sandbox run`'s
+        // command has (a --cap-add with it is refused at parse).
+        caps: if p.opt_drop_caps {
+            CapSets::NONE
+        } else {
+            p.caps.sets(
+                (uid == 0).then(|| {
+                    (
+                        crate::sys::effective_caps().unwrap_or(0),
+                        crate::sys::bounding_set(),
+                    )
+                }),
+                p.unshare_user,
+            )
+        },
+        disable_userns: p.disable_userns,
+        assert_userns_disabled: p.disable_userns || p.assert_userns_disabled,
+        self_exe: p.command.first().is_some_and(|c| c == SELF_EXE),
     });
+    if p.disable_userns {
+        // In the sandbox's user namespace, which counts the nested one the
+        // command runs in: no other can be made below it.
+        a.ns_limits.push(("user.max_user_namespaces".into(), 1));
+    }
     a
 }
 
@@ -1233,6 +1371,95 @@ mod tests {
                 dst: "/a".into(),
             }]
         );
+    }
+
+    /// --cap-add/--cap-drop fold in their order onto bubblewrap's start
+    /// (the caller's set when its uid is 0, else none); names as libcap
+    /// reads them, an unknown one refused as bubblewrap refuses it.
+    #[test]
+    fn capabilities_follow_bubblewraps_rule() {
+        let caps = |args: &[&str]| {
+            let mut all = args.to_vec();
+            all.push("true");
+            parse_ok(&all).caps
+        };
+        let none = caps(&[]);
+        // A caller of uid 0 without an option: its set, kept as uid 0 only;
+        // its bounding set as it is unless a user namespace is made.
+        let root = none.sets(Some((0x1ff, 0xfff)), true);
+        assert_eq!(
+            (
+                root.bounding,
+                root.effective,
+                root.inheritable,
+                root.ambient
+            ),
+            (0x1ff, 0x1ff, 0, 0)
+        );
+        assert_eq!(none.sets(Some((0x1ff, 0xfff)), false).bounding, 0xfff);
+        assert_eq!(none.sets(None, true), CapSets::NONE);
+        assert_eq!(
+            caps(&["--cap-drop", "ALL"]).sets(Some((0x1ff, 0x1ff)), true),
+            CapSets::NONE
+        );
+        // Any other caller: exactly what was added, in all five sets.
+        assert_eq!(
+            caps(&["--cap-add", "CAP_NET_RAW"]).sets(None, true),
+            CapSets::all_five(1 << 13)
+        );
+        assert_eq!(
+            caps(&[
+                "--cap-add",
+                "cap_kill",
+                "--cap-add",
+                "ALL",
+                "--cap-drop",
+                "CAP_SYS_ADMIN"
+            ])
+            .sets(None, true),
+            CapSets::all_five(!(1 << 21))
+        );
+        assert_eq!(
+            caps(&["--cap-drop", "CAP_KILL", "--cap-add", "5"]).sets(Some((0x20, 0x20)), true),
+            CapSets::all_five(0x20)
+        );
+        assert_eq!(
+            caps(&["--cap-drop", "CAP_KILL"]).sets(Some((0x21, 0x21)), true),
+            CapSets::all_five(1)
+        );
+        for bad in ["kill", "CAP_FROB", "", "64", "-1", "ALLx"] {
+            assert_eq!(
+                parse_err(&["--cap-add", bad, "true"]),
+                format!("unknown cap: {bad}")
+            );
+            assert_eq!(
+                parse_err(&["--cap-drop", bad, "true"]),
+                format!("unknown cap: {bad}")
+            );
+        }
+        // --disable-userns needs --unshare-user itself, as in bubblewrap;
+        // the control: with it.
+        for other in ["--unshare-all", "--unshare-user-try"] {
+            assert_eq!(
+                parse_err(&[other, "--disable-userns", "true"]),
+                "--disable-userns requires --unshare-user"
+            );
+        }
+        let p = parse_ok(&["--unshare-user", "--disable-userns", "true"]);
+        assert!(p.disable_userns);
+        let a = run_args(&p, 1000, 1000, None);
+        let b = a.built.as_ref().unwrap();
+        assert!(b.disable_userns && b.assert_userns_disabled && !b.self_exe);
+        assert!(a
+            .ns_limits
+            .contains(&("user.max_user_namespaces".to_string(), 1)));
+        let a = run_args(
+            &parse_ok(&["/proc/self/exe", "--version"]),
+            1000,
+            1000,
+            None,
+        );
+        assert!(a.built.unwrap().self_exe);
     }
 
     #[test]

@@ -3,7 +3,8 @@
 //! (oci/) alike: the fd-based mount-target walk (walk.rs) and the root's
 //! construction (rootfs.rs), Landlock, seccomp/ (one assembler, the default
 //! filter, OCI profiles), cgroup/ (v1 and v2, `--memory` leaves and OCI
-//! cgroupsPath), the network (net.rs) and `--allow-host`'s proxy (proxy.rs), rlimits and namespace limits
+//! cgroupsPath), the network (net.rs) and `--allow-host`'s proxy (proxy.rs),
+//! the capability sets (caps.rs), rlimits and namespace limits
 //! (limits.rs, nslimits.rs), the one reader of files from an untrusted
 //! root (untrusted.rs), the exec trampoline that keeps our binary out of
 //! reach (trampoline.rs) and the state-directory rule (statedir.rs).
@@ -11,6 +12,8 @@
 //! Imports plan/, sys/ and the shared top-level modules, never launch/,
 //! named/ or oci/.
 
+#[doc(hidden)]
+pub mod caps;
 #[doc(hidden)]
 pub mod cgroup;
 pub(crate) mod landlock;

@@ -821,7 +821,7 @@ fn release(
         // Through shadow's helpers, which check /etc/subuid and /etc/subgid
         // (plan/subid.rs); newgidmap leaves setgroups as the policy there says.
         Some(s) => crate::plan::subid::write_maps(pid, s)?,
-        None => write_id_maps(pid).map_err(|e| match e.raw_errno() {
+        None => write_id_maps(proc_pid(pid, pidfd.as_ref())).map_err(|e| match e.raw_errno() {
             Some(n) if hostmode::refused(Some(n)) => {
                 Failed::Refused(hostmode::diagnose("write the id maps", n))
             }
@@ -1087,6 +1087,31 @@ impl Drop for Running {
             g.dismiss();
         }
     }
+}
+
+/// The child's pid as the /proc we see numbers it: `pid`, unless that
+/// /proc belongs to another PID namespace than ours (the bwrap front end
+/// run inside a sandbox whose /proc is the host's, `--bind /proc /proc`:
+/// bubblewrap's own tests do it), where /proc/PID would be another
+/// process, and writing its maps the wrong namespace's. Then the number
+/// the pidfd's fdinfo gives, which is in the PID namespace of the procfs
+/// read (Linux 5.10+ for fdinfo; before, `pid`, and a refused write).
+fn proc_pid(pid: pid_t, pidfd: Option<&std::os::fd::OwnedFd>) -> pid_t {
+    let ours = std::process::id().to_string();
+    if std::fs::read_link("/proc/self").is_ok_and(|p| p.as_os_str() == ours.as_str()) {
+        return pid;
+    }
+    let Some(fd) = pidfd else { return pid };
+    let info = std::fs::read_to_string(format!(
+        "/proc/self/fdinfo/{}",
+        std::os::fd::AsRawFd::as_raw_fd(fd)
+    ))
+    .unwrap_or_default();
+    info.lines()
+        .find_map(|l| l.strip_prefix("Pid:"))
+        .and_then(|n| n.trim().parse::<pid_t>().ok())
+        .filter(|n| *n > 0)
+        .unwrap_or(pid)
 }
 
 /// Our own uid and gid as 0 inside: uid_map, then "deny" to setgroups,

@@ -14,13 +14,14 @@
 use std::convert::Infallible;
 use std::ffi::{CString, OsStr, OsString};
 use std::fs;
-use std::os::fd::{AsFd, OwnedFd, RawFd};
+use std::os::fd::{AsFd, AsRawFd, OwnedFd, RawFd};
 use std::os::unix::ffi::OsStrExt;
 use std::path::Path;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 
 use crate::channel::{self, ReportSender, DENIALS_FD, PLAN_FD, PROXY_FD, REPORT_FD, TTY_FD};
+use crate::confine::caps::{self, CapSets, Securebits};
 use crate::confine::rootfs;
 use crate::confine::trampoline::{Sealed, Trampoline};
 use crate::confine::untrusted::{self, Refused, MAX_ROOTFS_FILE};
@@ -241,11 +242,22 @@ fn stage(plan: &Plan, report: &ReportSender) -> Result<Infallible> {
     }
     // A built root (bwrap) may have no /proc of ours: the nested user
     // namespace's maps are written through this one.
-    let proc_self = match (&plan.built, plan.uid != 0 || plan.gid != 0) {
+    let disable_userns = plan.built.as_ref().is_some_and(|b| b.disable_userns);
+    let proc_self = match (
+        &plan.built,
+        plan.uid != 0 || plan.gid != 0 || disable_userns,
+    ) {
         (Some(_), true) => Some(
             sys::open_path(Path::new("/proc/self"), libc::O_DIRECTORY).ctx("open", "/proc/self")?,
         ),
         _ => None,
+    };
+    // The command /proc/self/exe (the bwrap front end's: bubblewrap
+    // itself) runs our binary from a sealed copy, made while the host's
+    // /proc is in view (`self_copy`).
+    let self_copy = match plan.built.as_ref().is_some_and(|b| b.self_exe) {
+        true => Some(self_copy()?),
+        false => None,
     };
     let root_writable = rootfs::setup(plan, report)?;
     helper.take().map_or(Ok(()), |h| h.finish(plan, report))?;
@@ -289,8 +301,18 @@ fn stage(plan: &Plan, report: &ReportSender) -> Result<Infallible> {
     // reached by setresuid as capabilities are dropped, no nested user
     // namespace (docs/DECISIONS.md).
     let switch_to = (plan.uid != 0 || plan.gid != 0).then_some((plan.uid, plan.gid));
-    if switch_to.is_some() && plan.subids.is_none() {
+    // --disable-userns: the command runs in a nested user namespace, as
+    // with --uid/--gid, where it cannot undo the sandbox's limit
+    // (user.max_user_namespaces = 1, written by the helper above).
+    if (switch_to.is_some() && plan.subids.is_none()) || disable_userns {
         enter_identity(plan.uid, plan.gid, proc_self.as_ref().map(|f| f.as_fd()))?;
+    }
+    if plan
+        .built
+        .as_ref()
+        .is_some_and(|b| b.assert_userns_disabled)
+    {
+        assert_userns_disabled()?;
     }
     match plan.built.as_ref() {
         None => enter_workdir(&plan.chdir)?,
@@ -312,7 +334,19 @@ fn stage(plan: &Plan, report: &ReportSender) -> Result<Infallible> {
     if denials_sock.is_some() {
         keep.push(DENIALS_FD);
     }
+    let mut self_copy = self_copy;
+    keep.extend(self_copy.as_ref().map(|f| f.as_raw_fd()));
     sys::close_from_except(REPORT_FD + 1, &keep).ctx_step("close file descriptors")?;
+    // The sealed copy of our binary (`/proc/self/exe` as the command) off
+    // any number a passed descriptor is to take.
+    if let Some(f) = self_copy
+        .as_ref()
+        .filter(|f| passfds::targets(plan).contains(&f.as_raw_fd()))
+    {
+        let moved = sys::dup_raw_at_least(f.as_raw_fd(), PROXY_FD + 1)
+            .ctx_step("move the copy of our binary off a passed descriptor's number")?;
+        self_copy = Some(moved);
+    }
     passfds::place(plan, report, &mut denials_sock)?;
     if let Some(sock) = &denials_sock {
         sys::set_cloexec(std::os::fd::AsRawFd::as_raw_fd(sock), true)
@@ -329,14 +363,20 @@ fn stage(plan: &Plan, report: &ReportSender) -> Result<Infallible> {
     sys::unblock_all_signals().ctx_step("unblock signals")?;
     crate::signals::restore_defaults().ctx_step("restore the default signal dispositions")?;
 
-    let command = prepare_exec(plan, &env, report.fd())?;
+    let mut command = prepare_exec(plan, &env, report.fd())?;
+    command.self_copy = self_copy;
     // Resource limits (they survive execve), then privileges, narrowest
     // last: capabilities first (so nothing after can be undone), then
     // no_new_privs (which Landlock and seccomp need without
     // CAP_SYS_ADMIN), Landlock, and seccomp last so the filter need not
     // allow any setup call.
     set_rlimits(plan)?;
-    drop_capabilities(switch_to.filter(|_| plan.subids.is_some()))?;
+    match &plan.built {
+        // bubblewrap's capabilities (bwrap/mod.rs `CapRequest`), the
+        // securebits left as bubblewrap leaves them.
+        Some(b) => caps::apply(&b.caps, Securebits::Keep, None)?,
+        None => drop_capabilities(switch_to.filter(|_| plan.subids.is_some()))?,
+    }
     sys::set_no_new_privs().ctx_step("set no_new_privs")?;
     let landlock = landlock::apply(plan, root_writable)?;
     for n in &landlock.notices {
@@ -347,7 +387,14 @@ fn stage(plan: &Plan, report: &ReportSender) -> Result<Infallible> {
     sys::set_parent_death_signal(libc::SIGKILL).ctx_step("set the parent death signal")?;
     if plan.verbose {
         report.notice(&format!(
-            "capabilities: none; no_new_privs: on; {}; seccomp: {}{}",
+            "capabilities: {}; no_new_privs: on; {}; seccomp: {}{}",
+            match plan.built.as_ref().map(|b| b.caps) {
+                Some(c) if !c.is_none() => format!(
+                    "bounding {:#x}, effective {:#x}, ambient {:#x}",
+                    c.bounding, c.effective, c.ambient
+                ),
+                _ => "none".into(),
+            },
             landlock.summary,
             match (&plan.seccomp_profile, plan.seccomp) {
                 (_, false) => "off".to_string(),
@@ -675,44 +722,12 @@ pub(crate) fn enter_workdir(dir: &OsStr) -> Result<()> {
 }
 
 /// Empty all five capability sets and lock them so that neither a setuid
-/// root binary nor uid 0 itself gets any back at execve. `switch_to`: the
-/// uid and gid to become on the way (with subordinate ids mapped), after
-/// the bounding set is emptied (that needs CAP_SETPCAP) and before the
-/// other sets are (setresuid needs CAP_SETUID; SECBIT_NO_SETUID_FIXUP
-/// keeps the capabilities across it until they are cleared).
+/// root binary nor uid 0 itself gets any back at execve (confine/caps.rs).
+/// `switch_to`: the uid and gid to become on the way (with subordinate
+/// ids mapped), without the caller's supplementary groups.
 /// Ref: capabilities(7) "Capabilities and execution of programs by root"
 pub(crate) fn drop_capabilities(switch_to: Option<(u32, u32)>) -> Result<()> {
-    // Securebits first: changing them needs CAP_SETPCAP, which goes next.
-    const SECBIT_NOROOT: libc::c_ulong = 1 << 0;
-    const SECBIT_NOROOT_LOCKED: libc::c_ulong = 1 << 1;
-    const SECBIT_NO_SETUID_FIXUP: libc::c_ulong = 1 << 2;
-    const SECBIT_NO_SETUID_FIXUP_LOCKED: libc::c_ulong = 1 << 3;
-    const SECBIT_KEEP_CAPS_LOCKED: libc::c_ulong = 1 << 5;
-    const SECBIT_NO_CAP_AMBIENT_RAISE: libc::c_ulong = 1 << 6;
-    const SECBIT_NO_CAP_AMBIENT_RAISE_LOCKED: libc::c_ulong = 1 << 7;
-    sys::set_securebits(
-        SECBIT_NOROOT
-            | SECBIT_NOROOT_LOCKED
-            | SECBIT_NO_SETUID_FIXUP
-            | SECBIT_NO_SETUID_FIXUP_LOCKED
-            | SECBIT_KEEP_CAPS_LOCKED
-            | SECBIT_NO_CAP_AMBIENT_RAISE
-            | SECBIT_NO_CAP_AMBIENT_RAISE_LOCKED,
-    )
-    .ctx_step("set securebits")?;
-    let last: u32 = fs::read_to_string("/proc/sys/kernel/cap_last_cap")
-        .ok()
-        .and_then(|s| s.trim().parse().ok())
-        .unwrap_or(63);
-    for cap in 0..=last {
-        match sys::capbset_drop(cap) {
-            // Past the kernel's last capability.
-            Err(e) if e.raw_os_error() == Some(libc::EINVAL) => break,
-            other => other.ctx("drop from the bounding set", format!("capability {cap}"))?,
-        }
-    }
-    sys::clear_ambient_caps().ctx_step("clear the ambient capabilities")?;
-    if let Some((uid, gid)) = switch_to {
+    if switch_to.is_some() {
         // The caller's supplementary groups (nobody, inside) go: the new
         // identity has its gid alone. newgidmap leaves setgroups allowed
         // when the caller has a /etc/subgid range; if it did not, the
@@ -721,10 +736,8 @@ pub(crate) fn drop_capabilities(switch_to: Option<(u32, u32)>) -> Result<()> {
             Err(e) if e.raw_os_error() == Some(libc::EPERM) => {}
             other => other.ctx_step("drop supplementary groups (--uid/--gid)")?,
         }
-        sys::setresgid(gid).ctx("become group", gid)?;
-        sys::setresuid(uid).ctx("become user", uid)?;
     }
-    sys::clear_caps().ctx_step("clear the capability sets")
+    caps::apply(&CapSets::NONE, Securebits::Lock, switch_to)
 }
 
 /// Install the run's filter: the default one (src/confine/seccomp/default.rs),
@@ -802,20 +815,9 @@ pub(crate) fn enter_identity(
     gid: u32,
     proc_self: Option<std::os::fd::BorrowedFd<'_>>,
 ) -> Result<()> {
-    // The stage's helper thread has been joined, but the kernel lets go of
-    // an exited thread a moment after the join returns, and refuses a new
-    // user namespace to a process with threads (EINVAL) until then.
-    let mut tries = 0;
-    loop {
-        match sys::unshare(libc::CLONE_NEWUSER) {
-            Err(e) if e.raw_os_error() == Some(libc::EINVAL) && tries < 10_000 => {
-                tries += 1;
-                std::thread::yield_now();
-            }
-            r => break r,
-        }
-    }
-    .ctx_step("create the nested user namespace (--uid/--gid)")?;
+    // The stage's helper thread has been joined (`unshare_user` waits for
+    // the kernel to let go of it).
+    unshare_user().ctx_step("create the nested user namespace (--uid/--gid)")?;
     // Not dumpable, our /proc/self files belong to root of the namespace
     // our memory was made in: the sandbox's, since this stage was exec'd
     // inside it. That is us, so the maps are ours to write, through the one
@@ -836,6 +838,57 @@ pub(crate) fn enter_identity(
     )
 }
 
+/// The bwrap front end's command `/proc/self/exe`, which bubblewrap's
+/// tests use to run bubblewrap inside itself: our binary, copied into a
+/// sealed memfd (sys/memfd.rs: execute-only, no write, no resize, no new
+/// seal), named so that main.rs runs it as the bwrap front end whatever
+/// argv[0] is. Exec'd from that, the command's /proc/PID/exe is the copy,
+/// which nothing can write, and never our binary on the host
+/// (CVE-2019-5736); made only for this command: 3 MB copied in the
+/// kernel and sealed, about 1.5 ms (docs/BWRAP.md).
+fn self_copy() -> Result<OwnedFd> {
+    sys::sealed_copy_of_self(crate::bwrap::SELF_COPY_NAME)
+        .ctx(
+            "copy our binary into a sealed memfd (the command /proc/self/exe)",
+            "/proc/self/exe",
+        )
+        .map_err(|e| e.with_hint(crate::confine::trampoline::REFUSE_HINT))
+}
+
+/// `--assert-userns-disabled` (and `--disable-userns`, which checks its
+/// own work): making a user namespace must fail here, as the command would
+/// try it. A refusal (ENOSPC past the limit, EPERM, EUSERS) is the
+/// answer wanted; success means it is not disabled.
+fn assert_userns_disabled() -> Result<()> {
+    match unshare_user() {
+        Ok(()) => Err(Error::msg(
+            "--assert-userns-disabled",
+            "creation of new user namespaces was not disabled as requested",
+        )),
+        Err(e) if e.raw_os_error() == Some(libc::EINVAL) => {
+            Err(e).ctx_step("check that user namespaces are disabled (unshare)")
+        }
+        Err(_) => Ok(()),
+    }
+}
+
+/// unshare(CLONE_NEWUSER), waiting for the stage's helper thread to be
+/// gone: the kernel lets go of an exited thread a moment after the join
+/// returns, and refuses a new user namespace to a process with threads
+/// (EINVAL) until then. Bounded: 10,000 yields.
+fn unshare_user() -> std::io::Result<()> {
+    let mut tries = 0;
+    loop {
+        match sys::unshare(libc::CLONE_NEWUSER) {
+            Err(e) if e.raw_os_error() == Some(libc::EINVAL) && tries < 10_000 => {
+                tries += 1;
+                std::thread::yield_now();
+            }
+            r => return r,
+        }
+    }
+}
+
 /// The command's exec, prepared (`prepare_exec`) before the resource
 /// limits, run (`run`) last.
 pub(crate) struct CommandExec {
@@ -847,6 +900,9 @@ pub(crate) struct CommandExec {
     rootfs: String,
     path: Vec<u8>,
     sealed: Sealed,
+    /// The bwrap front end's command /proc/self/exe: exec'd from this
+    /// sealed copy of our binary instead (`self_copy`).
+    pub(crate) self_copy: Option<OwnedFd>,
 }
 
 /// Resolve the command as execvp would, but telling "not found" (127)
@@ -930,6 +986,7 @@ pub(crate) fn prepare_exec(
         rootfs,
         path,
         sealed,
+        self_copy: None,
     })
 }
 
@@ -941,6 +998,10 @@ impl CommandExec {
     /// Exec it. Returns only on failure.
     pub(crate) fn run(&self) -> Error {
         let (argv, envp, rootfs) = (&self.argv, &self.envp, &self.rootfs);
+        if let Some(copy) = &self.self_copy {
+            let Err(e) = sys::execveat_fd(copy.as_raw_fd(), argv, envp);
+            return cannot_exec(&shown(&self.name), e.raw_os_error().unwrap_or(libc::EIO));
+        }
         if let Err(e) = self.sealed.exec(argv, envp) {
             return e;
         }

@@ -10,65 +10,21 @@ use std::path::{Path, PathBuf};
 
 use super::spec::{Capability, PosixRlimitType, Process};
 
+use crate::confine::caps::{self, CapSets, Securebits};
 use crate::confine::trampoline::{Sealed, Trampoline};
 use crate::confine::untrusted;
 use crate::error::{Context, Error, Result, EXIT_CANNOT_EXEC, EXIT_NOT_FOUND};
 use crate::sys;
 
-/// Capability numbers, linux/capability.h.
-const CAPS: &[(&str, u32)] = &[
-    ("CHOWN", 0),
-    ("DAC_OVERRIDE", 1),
-    ("DAC_READ_SEARCH", 2),
-    ("FOWNER", 3),
-    ("FSETID", 4),
-    ("KILL", 5),
-    ("SETGID", 6),
-    ("SETUID", 7),
-    ("SETPCAP", 8),
-    ("LINUX_IMMUTABLE", 9),
-    ("NET_BIND_SERVICE", 10),
-    ("NET_BROADCAST", 11),
-    ("NET_ADMIN", 12),
-    ("NET_RAW", 13),
-    ("IPC_LOCK", 14),
-    ("IPC_OWNER", 15),
-    ("SYS_MODULE", 16),
-    ("SYS_RAWIO", 17),
-    ("SYS_CHROOT", 18),
-    ("SYS_PTRACE", 19),
-    ("SYS_PACCT", 20),
-    ("SYS_ADMIN", 21),
-    ("SYS_BOOT", 22),
-    ("SYS_NICE", 23),
-    ("SYS_RESOURCE", 24),
-    ("SYS_TIME", 25),
-    ("SYS_TTY_CONFIG", 26),
-    ("MKNOD", 27),
-    ("LEASE", 28),
-    ("AUDIT_WRITE", 29),
-    ("AUDIT_CONTROL", 30),
-    ("SETFCAP", 31),
-    ("MAC_OVERRIDE", 32),
-    ("MAC_ADMIN", 33),
-    ("SYSLOG", 34),
-    ("WAKE_ALARM", 35),
-    ("BLOCK_SUSPEND", 36),
-    ("AUDIT_READ", 37),
-    ("PERFMON", 38),
-    ("BPF", 39),
-    ("CHECKPOINT_RESTORE", 40),
-];
-
 /// The capability names this build knows, without the CAP_ prefix.
 pub fn cap_names() -> impl Iterator<Item = &'static str> {
-    CAPS.iter().map(|(n, _)| *n)
+    caps::names()
 }
 
 /// A capability's number from its name without the CAP_ prefix, in upper
 /// case (spec.rs reads the names with it).
 pub fn cap_by_name(name: &str) -> Option<u32> {
-    CAPS.iter().find(|(n, _)| *n == name).map(|(_, v)| *v)
+    caps::by_name(name)
 }
 
 /// A set as a bit mask, leaving out what this kernel does not know (runc
@@ -136,35 +92,15 @@ pub fn identity(p: &Process) -> Result<()> {
         Err(e) => return Err(e).ctx("setgroups", format!("{gids:?}")),
     }
     let last = sys::last_cap();
-    let caps = p.capabilities.as_ref();
-    let bounding = mask(caps.and_then(|c| c.bounding.as_ref()), last);
-    // Drop from the bounding set while CAP_SETPCAP is still ours.
-    for n in 0..=last {
-        if bounding & (1 << n) == 0 {
-            sys::capbset_drop(n).ctx("drop from the bounding set", format!("capability {n}"))?;
-        }
-    }
-    sys::set_keepcaps(true).ctx("keep capabilities", "PR_SET_KEEPCAPS")?;
-    sys::setresgid(user.gid).ctx("setgid", user.gid)?;
-    sys::setresuid(user.uid).ctx("setuid", user.uid)?;
-    sys::set_keepcaps(false).ctx("keep capabilities", "PR_SET_KEEPCAPS")?;
-    let effective = mask(caps.and_then(|c| c.effective.as_ref()), last);
-    let permitted = mask(caps.and_then(|c| c.permitted.as_ref()), last);
-    let inheritable = mask(caps.and_then(|c| c.inheritable.as_ref()), last);
-    sys::capset(effective, permitted, inheritable).ctx(
-        "set capabilities",
-        format!("effective {effective:#x} permitted {permitted:#x} inheritable {inheritable:#x}"),
-    )?;
-    sys::clear_ambient_caps().ctx("clear the ambient set", "PR_CAP_AMBIENT")?;
-    // The kernel raises an ambient capability only when it is permitted
-    // and inheritable; one that is not is left out, as runc does (its
-    // `runc spec` lists ambient capabilities without inheritable ones).
-    let ambient = mask(caps.and_then(|c| c.ambient.as_ref()), last) & permitted & inheritable;
-    for n in 0..=last {
-        if ambient & (1 << n) != 0 {
-            sys::ambient_raise(n).ctx("raise an ambient capability", format!("capability {n}"))?;
-        }
-    }
+    let c = p.capabilities.as_ref();
+    let sets = CapSets {
+        bounding: mask(c.and_then(|c| c.bounding.as_ref()), last),
+        effective: mask(c.and_then(|c| c.effective.as_ref()), last),
+        permitted: mask(c.and_then(|c| c.permitted.as_ref()), last),
+        inheritable: mask(c.and_then(|c| c.inheritable.as_ref()), last),
+        ambient: mask(c.and_then(|c| c.ambient.as_ref()), last),
+    };
+    caps::apply(&sets, Securebits::Keep, Some((user.uid, user.gid)))?;
     if p.no_new_privileges.unwrap_or(false) {
         sys::set_no_new_privs().ctx("no_new_privs", "PR_SET_NO_NEW_PRIVS")?;
     }
@@ -359,9 +295,9 @@ mod tests {
             serde_json::from_str(r#"["CAP_CHOWN","SYS_ADMIN","cap_checkpoint_restore"]"#).unwrap();
         assert_eq!(mask(Some(&c), 40), 1 | 1 << 21 | 1 << 40);
         assert_eq!(mask(Some(&c), 39), 1 | 1 << 21);
-        for (n, v) in CAPS {
+        for n in cap_names() {
             let cap: Capability = serde_json::from_str(&format!("\"CAP_{n}\"")).unwrap();
-            assert_eq!(cap.0, *v, "{n}");
+            assert_eq!(Some(cap.0), cap_by_name(n), "{n}");
         }
         // A name this build does not know fails the parse (the kernel's
         // newer ones are left out of the masks by number instead).

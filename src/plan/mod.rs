@@ -18,6 +18,7 @@ use std::ffi::OsString;
 use std::path::{Component, Path, PathBuf};
 use std::time::Duration;
 
+use crate::confine::caps::CapSets;
 use crate::confine::limits::{self, Limit};
 use crate::error::{Context, Error, Result};
 pub use crate::plan::subid::{IdMapMode, SubIds};
@@ -279,6 +280,22 @@ pub struct Built {
     /// The caller's seccomp programs (`--seccomp FD`, `--add-seccomp-fd
     /// FD`), installed in this order where `sandbox run` installs its own.
     pub seccomp: Vec<Vec<u8>>,
+    /// The command's five capability sets (bubblewrap's rule, bwrap/mod.rs
+    /// `CapRequest`), given by confine/caps.rs with the securebits left
+    /// alone, as bubblewrap leaves them; `CapSets::NONE`: none at all.
+    pub caps: CapSets,
+    /// `--disable-userns`: user.max_user_namespaces is 1 in the sandbox's
+    /// user namespace, and the command runs in a nested one (that of
+    /// --uid/--gid, else one mapping the same ids), from which the limit
+    /// cannot be raised.
+    pub disable_userns: bool,
+    /// `--disable-userns` or `--assert-userns-disabled`: the stage fails
+    /// unless making a user namespace fails, just before the capabilities.
+    pub assert_userns_disabled: bool,
+    /// The command is `/proc/self/exe`, which bubblewrap's command means
+    /// itself: our binary, run as the bwrap front end from a sealed memfd
+    /// copy (launch/stage.rs `SelfCopy`), never from its file on the host.
+    pub self_exe: bool,
     /// The caller's descriptors the command gets at the same numbers, as
     /// bubblewrap passes what it inherited (docs/BWRAP.md,
     /// "Descriptors"; launch/passfds.rs). Above 2, each once.

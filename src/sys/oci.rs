@@ -1,6 +1,7 @@
-//! Calls the OCI runtime (src/oci/) needs beyond the launcher's: full
-//! capability sets, the ambient set, keep-caps, supplementary groups,
-//! device nodes, FIFOs, the umask and the NIS domain name.
+//! Calls the OCI runtime (src/oci/) needed first beyond the launcher's,
+//! now shared through confine/caps.rs: full capability sets, the ambient
+//! set, keep-caps; and supplementary groups, device nodes, FIFOs, the
+//! umask and the NIS domain name.
 
 use std::ffi::OsStr;
 use std::io;
@@ -48,6 +49,31 @@ pub fn capset(effective: u64, permitted: u64, inheritable: u64) -> io::Result<()
         )
     })
     .map(drop)
+}
+
+/// This thread's effective, permitted and inheritable sets (bit N is
+/// capability N). Ref: capget(2), linux/capability.h (version 3: 2 words)
+pub fn capget() -> io::Result<(u64, u64, u64)> {
+    let mut header = CapHeader {
+        version: LINUX_CAPABILITY_VERSION_3,
+        pid: 0,
+    };
+    let mut data = [CapData::default(); 2];
+    // SAFETY: the header and the two data words have the kernel's version 3
+    // layout; the kernel writes the two words, which live across the call.
+    cvt(unsafe {
+        libc::syscall(
+            libc::SYS_capget,
+            &mut header as *mut CapHeader,
+            data.as_mut_ptr(),
+        )
+    })?;
+    let join = |f: fn(&CapData) -> u32| u64::from(f(&data[0])) | u64::from(f(&data[1])) << 32;
+    Ok((
+        join(|d| d.effective),
+        join(|d| d.permitted),
+        join(|d| d.inheritable),
+    ))
 }
 
 /// Raise one capability in the ambient set (it must be permitted and

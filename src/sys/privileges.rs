@@ -41,35 +41,27 @@ pub fn set_securebits(bits: c_ulong) -> io::Result<()> {
 }
 
 /// Empty the effective, permitted and inheritable sets of this thread.
-/// Ref: capget(2), include/uapi/linux/capability.h (version 3: two u32 words)
 pub fn clear_caps() -> io::Result<()> {
-    #[repr(C)]
-    struct Header {
-        version: u32,
-        pid: c_int,
-    }
-    #[repr(C)]
-    #[derive(Clone, Copy)]
-    struct Data {
-        effective: u32,
-        permitted: u32,
-        inheritable: u32,
-    }
-    const LINUX_CAPABILITY_VERSION_3: u32 = 0x2008_0522;
-    let mut header = Header {
-        version: LINUX_CAPABILITY_VERSION_3,
-        pid: 0,
-    };
-    let data = [Data {
-        effective: 0,
-        permitted: 0,
-        inheritable: 0,
-    }; 2];
-    // SAFETY: the header and the two data words are laid out as the kernel's
-    // version 3 structures (which is how many words it reads) and live for
-    // the call.
-    cvt(unsafe { libc::syscall(libc::SYS_capset, &mut header as *mut Header, data.as_ptr()) })
-        .map(drop)
+    super::capset(0, 0, 0)
+}
+
+/// This thread's bounding set (bit N is capability N), read up to the
+/// kernel's last capability. Ref: prctl(2) PR_CAPBSET_READ
+pub fn bounding_set() -> u64 {
+    (0..64u32)
+        .map_while(|n| {
+            prctl(libc::PR_CAPBSET_READ, n as c_ulong)
+                .ok()
+                .map(|r| (n, r))
+        })
+        .filter(|(_, r)| *r == 1)
+        .fold(0, |m, (n, _)| m | 1 << n)
+}
+
+/// This thread's effective set (bit N is capability N).
+/// Ref: capget(2), linux/capability.h (version 3: two u32 words)
+pub fn effective_caps() -> io::Result<u64> {
+    super::capget().map(|(effective, _, _)| effective)
 }
 
 pub fn set_no_new_privs() -> io::Result<()> {
