@@ -1506,9 +1506,56 @@ fn proc_self_exe_is_a_sealed_copy_of_the_front_end() {
     );
 }
 
+/// `--sandbox-defaults caps` (and the variable): a caller of uid 0, whose
+/// set bubblewrap's rule hands on, gives the command none, all five sets
+/// empty; `--cap-add` with it is refused (exit 1, one line, nothing run).
+/// Control: the same caller without the opt-in hands its set on.
+fn caps_opt_in_drops_every_capability() {
+    let ours = ours();
+    let empty = "CapInh: 0000000000000000, CapPrm: 0000000000000000, CapEff: 0000000000000000, \
+                 CapBnd: 0000000000000000, CapAmb: 0000000000000000";
+    let (rc, kept) = caps_of(&ours, true, &[&HOST[..], &CAPS].concat());
+    assert_eq!(rc, 0);
+    assert!(!kept.contains("CapEff: 0000000000000000"), "{kept}");
+    let (rc, none) = caps_of(
+        &ours,
+        true,
+        &[&HOST[..], &["--sandbox-defaults", "caps"], &CAPS].concat(),
+    );
+    assert_eq!((rc, none.as_str()), (0, empty));
+    let mut env_form = ours.clone();
+    env_form.insert(0, "env");
+    env_form.insert(1, "SANDBOX_BWRAP_DEFAULTS=caps");
+    let (rc, none) = caps_of(&env_form, true, &[&HOST[..], &CAPS].concat());
+    assert_eq!((rc, none.as_str()), (0, empty));
+    let out = bwrap(
+        &[
+            &HOST[..],
+            &[
+                "--sandbox-defaults",
+                "caps",
+                "--cap-add",
+                "CAP_KILL",
+                "echo",
+                "ran",
+            ],
+        ]
+        .concat(),
+    );
+    assert_eq!(out.status.code(), Some(1));
+    assert!(text(&out.stdout).is_empty());
+    let err = text(&out.stderr);
+    assert_eq!(err.lines().count(), 1, "{err}");
+    assert!(
+        err.starts_with("bwrap: --cap-add cannot be combined"),
+        "{err}"
+    );
+}
+
 tests![
     uid_0_keeps_the_callers_capabilities_unless_dropped,
     cap_add_gives_another_uid_exactly_that_capability,
+    caps_opt_in_drops_every_capability,
     disable_userns_stops_nested_user_namespaces,
     proc_self_exe_is_a_sealed_copy_of_the_front_end,
     operations_are_made_in_order,
