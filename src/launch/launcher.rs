@@ -305,7 +305,12 @@ fn launch(
             Some((step, errno)) if hostmode::refused(Some(errno)) => {
                 Some(hostmode::diagnose(step, errno))
             }
-            _ if hostmode::in_container() && hostmode::proc_masked() => Some(Cause::ProcMasked),
+            // A built root (the bwrap front end) never takes the host
+            // mode, and its /proc is mounted only where it asks for one
+            // (`--proc`): not worth a read of mountinfo on each launch.
+            _ if plan.built.is_none() && hostmode::in_container() && hostmode::proc_masked() => {
+                Some(Cause::ProcMasked)
+            }
             _ => None,
         },
     };
