@@ -61,7 +61,8 @@ use crate::confine::proxy::ProxyPlan;
 use crate::error::{Context, Error, Reason, Result, EXIT_SANDBOX};
 use crate::plan::subid::{Range, SubIds};
 use crate::plan::{
-    Bind, Built, LandlockMode, PathAccess, Plan, PtyPlan, RootMode, RootOp, Sizes, StdioMode, Tmpfs,
+    Bind, Built, BuiltUserns, LandlockMode, PathAccess, Plan, PtyPlan, RootMode, RootOp, Sizes,
+    StdioMode, Tmpfs,
 };
 use crate::sys::{self, sigsafe};
 
@@ -90,10 +91,16 @@ pub const DENIALS_FD: RawFd = 6;
 /// (`--allow-host`): the stage sends the two listening sockets it made on
 /// the sandbox's loopback up it (HTTP, then SOCKS5; confine/proxy.rs).
 pub const PROXY_FD: RawFd = 7;
+/// Where the child stage finds the user namespace the bwrap front end's
+/// `--userns2 FD` names (`Built::userns2`), joined before the command.
+pub const USERNS2_FD: RawFd = 8;
+/// Where the child stage finds the bwrap front end's `--block-fd FD`
+/// (`Built::block`): read once the sandbox is set up, before the command.
+pub const BLOCK_FD: RawFd = 9;
 /// The byte that releases the clone child once its id maps are written.
 pub const RELEASE: u8 = 1;
 
-const MAGIC_PLAN: &[u8] = b"sandbox-plan-11\0";
+const MAGIC_PLAN: &[u8] = b"sandbox-plan-12\0";
 const MAGIC_ERROR: &[u8] = b"sandbox-error-1\0";
 const MAGIC_STATUS: &[u8] = b"sandbox-status-2\0";
 const MAGIC_NOTICE: &[u8] = b"sandbox-notice-1\0";
@@ -736,6 +743,20 @@ fn encode_built(w: &mut Writer, b: Option<&Built>) {
     for prog in &b.seccomp {
         w.bytes(prog);
     }
+    match b.userns {
+        BuiltUserns::Engine => w.u8(0),
+        BuiltUserns::Caller { switch_to: None } => w.u8(1),
+        BuiltUserns::Caller {
+            switch_to: Some((uid, gid)),
+        } => {
+            w.u8(2);
+            w.u32(uid);
+            w.u32(gid);
+        }
+    }
+    w.u8(b.userns2 as u8);
+    w.u8(b.block as u8);
+    w.u8(b.joined_pidns as u8);
 }
 
 fn decode_built(r: &mut Reader) -> std::result::Result<Option<Built>, String> {
@@ -797,6 +818,17 @@ fn decode_built(r: &mut Reader) -> std::result::Result<Option<Built>, String> {
         lock_files: r.list(|r| r.os())?,
         new_session: r.bool()?,
         seccomp: r.list(|r| r.bytes())?,
+        userns: match r.u8()? {
+            0 => BuiltUserns::Engine,
+            1 => BuiltUserns::Caller { switch_to: None },
+            2 => BuiltUserns::Caller {
+                switch_to: Some((r.u32()?, r.u32()?)),
+            },
+            n => return Err(format!("bad user namespace kind {n}")),
+        },
+        userns2: r.bool()?,
+        block: r.bool()?,
+        joined_pidns: r.bool()?,
     }))
 }
 
@@ -1375,9 +1407,20 @@ mod tests {
             lock_files: vec!["/tmp/lock".into()],
             new_session: true,
             seccomp: vec![vec![6, 0, 0, 0, 0, 0, 0xff, 0x7f]],
+            userns: BuiltUserns::Caller {
+                switch_to: Some((1000, 100)),
+            },
+            userns2: true,
+            block: true,
+            joined_pidns: true,
         });
-        let (plan, _) = Plan::from_args(a, None).unwrap();
+        let (plan, _) = Plan::from_args(a.clone(), None).unwrap();
         assert_eq!(decode_plan(&encode_plan(&plan)).unwrap(), plan);
+        for userns in [BuiltUserns::Engine, BuiltUserns::Caller { switch_to: None }] {
+            let mut b = plan.clone();
+            b.built.as_mut().unwrap().userns = userns;
+            assert_eq!(decode_plan(&encode_plan(&b)).unwrap(), b);
+        }
         let enc = encode_plan(&plan);
         assert!(decode_plan(&enc[..enc.len() - 1]).is_err());
     }

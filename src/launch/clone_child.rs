@@ -4,7 +4,9 @@
 
 use libc::c_int;
 
-use crate::channel::{self, PreparedError, DENIALS_FD, PLAN_FD, PROXY_FD, REPORT_FD, TTY_FD};
+use crate::channel::{
+    self, PreparedError, BLOCK_FD, DENIALS_FD, PLAN_FD, PROXY_FD, REPORT_FD, TTY_FD, USERNS2_FD,
+};
 use crate::sys::{self, sigsafe};
 
 /// The pipe ends as raw numbers, for the clone child.
@@ -22,6 +24,10 @@ pub(super) struct CloneFds {
     pub denials: c_int,
     /// The proxy socket's child end, for `PROXY_FD` (-1: none).
     pub proxy: c_int,
+    /// Copies of the caller's `--userns2` and `--block-fd` descriptors,
+    /// for `USERNS2_FD` and `BLOCK_FD` (-1: none).
+    pub userns2: c_int,
+    pub block: c_int,
 }
 
 /// The clone child: PID 1 of the new namespaces, still the launcher's
@@ -38,6 +44,7 @@ pub(super) fn child_after_clone(
     envp: &sys::CStringArray,
     exec_error: &mut PreparedError,
     become_root: bool,
+    keep_caps: bool,
 ) -> ! {
     // ---- Clone child, PID 1 in the new namespaces, uid not yet mapped ----
     // Our copies of the launcher's ends go first: while we hold the control
@@ -68,6 +75,12 @@ pub(super) fn child_after_clone(
     {
         sigsafe::exit_now(crate::error::EXIT_SANDBOX as i32);
     }
+    // A user namespace the caller made or mapped (the bwrap front end's
+    // --userns, --userns-block-fd): our uid in it need not be 0, and the
+    // exec of a uid other than 0 drops every capability; ambient ones stay.
+    if keep_caps && sigsafe::keep_caps_across_exec().is_err() {
+        sigsafe::exit_now(crate::error::EXIT_SANDBOX as i32);
+    }
     // The pipes on the numbers the child stage expects. Both are 10 or
     // above (pipe_high), so neither dup2 clobbers the other's source; the
     // copies are not CLOEXEC, so they survive the exec, and every other fd
@@ -78,7 +91,8 @@ pub(super) fn child_after_clone(
         sigsafe::exit_now(crate::error::EXIT_SANDBOX as i32);
     }
     // The relay's pipes in place of the caller's files, the pty socket,
-    // the denials socket and the proxy socket; all of them are 10 or above too.
+    // the denials socket, the proxy socket and the caller's descriptors
+    // for the stage; all of them are 10 or above too.
     for (target, src) in [
         (0, fds.stdio[0]),
         (1, fds.stdio[1]),
@@ -86,6 +100,8 @@ pub(super) fn child_after_clone(
         (TTY_FD, fds.tty),
         (DENIALS_FD, fds.denials),
         (PROXY_FD, fds.proxy),
+        (USERNS2_FD, fds.userns2),
+        (BLOCK_FD, fds.block),
     ] {
         if src >= 0 && sigsafe::dup2(src, target).is_err() {
             sigsafe::exit_now(crate::error::EXIT_SANDBOX as i32);

@@ -57,6 +57,17 @@ pub fn adopt_fd(fd: RawFd) -> io::Result<OwnedFd> {
     Ok(unsafe { OwnedFd::from_raw_fd(fd) })
 }
 
+/// A close-on-exec copy, numbered 10 or above, of a descriptor the caller
+/// handed over by number (the bwrap front end's `--userns FD` & co.):
+/// the original stays as it is; EBADF when it is not open.
+pub fn dup_passed(fd: RawFd) -> io::Result<OwnedFd> {
+    // SAFETY: F_DUPFD_CLOEXEC takes an integer (the lowest number wanted)
+    // and only changes the descriptor table; any number is safe to ask.
+    let n = cvt(unsafe { libc::fcntl(fd, libc::F_DUPFD_CLOEXEC, 10) })?;
+    // SAFETY: `n` is the new descriptor just made; nothing else owns it.
+    Ok(unsafe { OwnedFd::from_raw_fd(n) })
+}
+
 /// Whether a descriptor is open in this process: a yes/no query (F_GETFD
 /// fails only with EBADF).
 pub fn fd_is_open(fd: RawFd) -> bool {

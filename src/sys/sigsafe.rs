@@ -267,3 +267,68 @@ pub fn restore_termios(fd: RawFd, t: &libc::termios) -> io::Result<()> {
     // SAFETY: `t` is borrowed for the call and only read.
     cvt_r(|| unsafe { libc::tcsetattr(fd, libc::TCSANOW, t) }).map(drop)
 }
+
+/// Keep this process's permitted capabilities across execve though its uid
+/// is not 0 in its user namespace: inheritable := permitted, then each one
+/// raised in the ambient set (until the kernel's last, EINVAL). For the
+/// clone child in a user namespace the caller made or mapped (the bwrap
+/// front end's `--userns`, `--userns-block-fd`), whose exec of the stage
+/// would otherwise drop them all. Ref: capabilities(7) "ambient"
+pub fn keep_caps_across_exec() -> io::Result<()> {
+    #[repr(C)]
+    struct Header {
+        version: u32,
+        pid: c_int,
+    }
+    #[repr(C)]
+    #[derive(Clone, Copy)]
+    struct Data {
+        effective: u32,
+        permitted: u32,
+        inheritable: u32,
+    }
+    let mut header = Header {
+        version: 0x2008_0522,
+        pid: 0,
+    };
+    let mut data = [Data {
+        effective: 0,
+        permitted: 0,
+        inheritable: 0,
+    }; 2];
+    // SAFETY: the header and two data words have the kernel's version 3
+    // layout, are ours and live across the call, which writes the data.
+    cvt(unsafe {
+        libc::syscall(
+            libc::SYS_capget,
+            &mut header as *mut Header,
+            data.as_mut_ptr(),
+        )
+    })?;
+    for d in &mut data {
+        d.inheritable = d.permitted;
+    }
+    // SAFETY: as above; capset only reads them.
+    cvt(unsafe { libc::syscall(libc::SYS_capset, &mut header as *mut Header, data.as_ptr()) })?;
+    for cap in 0..64u32 {
+        let word = data[(cap / 32) as usize].permitted;
+        if word & (1 << (cap % 32)) == 0 {
+            continue;
+        }
+        // SAFETY: integer arguments only; the unused ones are zero.
+        let r = cvt(unsafe {
+            libc::prctl(
+                libc::PR_CAP_AMBIENT,
+                libc::PR_CAP_AMBIENT_RAISE as c_ulong,
+                cap as c_ulong,
+                0 as c_ulong,
+                0 as c_ulong,
+            )
+        });
+        match r {
+            Err(e) if e.raw_os_error() == Some(libc::EINVAL) => break,
+            other => other?,
+        };
+    }
+    Ok(())
+}
