@@ -51,6 +51,25 @@ pub(super) fn child_after_clone(
     // pipe's write end, the read below could never see EOF.
     let _ = sigsafe::close(fds.ctl_write);
     let _ = sigsafe::close(fds.report_read);
+    // Nothing else of the launcher's or its caller's either: the stage
+    // would close it after its exec, but until the release we would hold
+    // it, and a caller waiting for EOF on a descriptor it handed the
+    // launcher (the bwrap front end's --info-fd, before it writes the id
+    // maps of --userns-block-fd) would wait on us. Best effort: the stage
+    // closes what is left all the same.
+    let mut keep = [
+        fds.ctl_read,
+        fds.report_write,
+        fds.stdio[0],
+        fds.stdio[1],
+        fds.stdio[2],
+        fds.tty,
+        fds.denials,
+        fds.proxy,
+        fds.userns2,
+        fds.block,
+    ];
+    let _ = sigsafe::close_all_except(&mut keep);
     // Arm the death signal before waiting: if the launcher is already gone
     // the read below sees EOF (its write end closed) and we leave, so no
     // window exists in which it dies unnoticed.

@@ -142,6 +142,46 @@ pub fn close_range(first: RawFd) -> io::Result<()> {
     r.map(drop)
 }
 
+/// Close every descriptor above stdio but those in `keep` (negative
+/// entries are ignored; `keep` is sorted in place: no allocation). With
+/// close_range (Linux 5.9) over each gap; where that fails, one by one up
+/// to 1023, returning close_range's error.
+pub fn close_all_except(keep: &mut [RawFd]) -> io::Result<()> {
+    // Insertion sort: a dozen numbers at most.
+    for i in 1..keep.len() {
+        let mut j = i;
+        while j > 0 && keep[j - 1] > keep[j] {
+            keep.swap(j - 1, j);
+            j -= 1;
+        }
+    }
+    let mut first: RawFd = 3;
+    let mut result = Ok(());
+    let mut gap = |from: RawFd, to: u32| {
+        // SAFETY: close_range takes integers and only changes the
+        // descriptor table, as close does.
+        let r = cvt(unsafe { libc::syscall(libc::SYS_close_range, from as u32, to, 0u32) });
+        if r.is_err() {
+            for fd in from..(to.min(1023) as RawFd + 1) {
+                // EBADF for the numbers that were not open.
+                let _ = close(fd);
+            }
+            result = r.map(drop);
+        }
+    };
+    for &k in keep.iter() {
+        if k < first {
+            continue;
+        }
+        if k > first {
+            gap(first, (k - 1) as u32);
+        }
+        first = k + 1;
+    }
+    gap(first, u32::MAX);
+    result
+}
+
 /// Start a new session (leave the terminal's process group); returns its
 /// id. Fails (EPERM) only for a process group leader, which a fork child
 /// is not.
