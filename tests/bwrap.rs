@@ -392,13 +392,12 @@ fn block_fd_holds_the_command_until_written() {
         script(
             "bwrap-block",
             &format!(
-                "mkfifo bf out\n\
+                "trap '' PIPE; mkfifo bf out\n\
                  \"$B\" bwrap --ro-bind \"$R\" / --bind \"$D\" /mnt {opt} sh -c 'echo ran > /mnt/out' 5<bf &\n\
                  exec 6>bf\n\
                  exec 7<>out\n\
-                 if timeout 2 head -n1 <&7; then echo early; fi\n\
-                 echo x >&6; exec 6>&-\n\
-                 timeout 30 head -n1 <&7 || true\n\
+                 if timeout 2 head -n1 <&7; then echo early; else \
+                   echo x >&6; exec 6>&-; timeout 30 head -n1 <&7 || true; fi\n\
                  wait $!\n"
             ),
         )
