@@ -23,7 +23,8 @@
 #                (tests/cri/client), each case on runc first, as root;
 #                CRI_CASES="logs oom" for some, CRI_HANDLERS=runc for the
 #                control alone; see tests/cri/run
-#   make test-bwrap bubblewrap's own tests/test-run.sh (Debian's source
+#   make test-bwrap bubblewrap's own tests/test-run.sh, test-specifying-userns.sh
+#                and test-specifying-pidns.sh (Debian's source
 #                package, fetched by the script) against sandbox-bwrap, with
 #                Debian's /usr/bin/bwrap as the control, rootless; see tests/bwrap/run
 #   make bench   launch cost against bubblewrap, sandbox-oci against runc

@@ -63,8 +63,8 @@ use crate::confine::proxy::ProxyPlan;
 use crate::error::{Context, Error, Reason, Result, EXIT_SANDBOX};
 use crate::plan::subid::{Range, SubIds};
 use crate::plan::{
-    Bind, Built, LandlockMode, OverlayUpper, PassFd, PathAccess, Plan, PtyPlan, RootMode, RootOp,
-    Sizes, StdioMode, Tmpfs,
+    Bind, Built, BuiltUserns, LandlockMode, OverlayUpper, PassFd, PathAccess, Plan, PtyPlan,
+    RootMode, RootOp, Sizes, StdioMode, Tmpfs,
 };
 use crate::sys::{self, sigsafe};
 
@@ -93,6 +93,12 @@ pub const DENIALS_FD: RawFd = 6;
 /// (`--allow-host`): the stage sends the two listening sockets it made on
 /// the sandbox's loopback up it (HTTP, then SOCKS5; confine/proxy.rs).
 pub const PROXY_FD: RawFd = 7;
+/// Where the child stage finds the user namespace the bwrap front end's
+/// `--userns2 FD` names (`Built::userns2`), joined before the command.
+pub const USERNS2_FD: RawFd = 8;
+/// Where the child stage finds the bwrap front end's `--block-fd FD`
+/// (`Built::block`): read once the sandbox is set up, before the command.
+pub const BLOCK_FD: RawFd = 9;
 /// The byte that releases the clone child once its id maps are written.
 pub const RELEASE: u8 = 1;
 
@@ -813,6 +819,20 @@ fn encode_built(w: &mut Writer, b: Option<&Built>) {
         w.u32(p.fd as u32);
         w.u32(p.at as u32);
     }
+    match b.userns {
+        BuiltUserns::Engine => w.u8(0),
+        BuiltUserns::Caller { switch_to: None } => w.u8(1),
+        BuiltUserns::Caller {
+            switch_to: Some((uid, gid)),
+        } => {
+            w.u8(2);
+            w.u32(uid);
+            w.u32(gid);
+        }
+    }
+    w.u8(b.userns2 as u8);
+    w.u8(b.block as u8);
+    w.u8(b.joined_pidns as u8);
 }
 
 fn decode_built(r: &mut Reader) -> std::result::Result<Option<Built>, String> {
@@ -904,6 +924,17 @@ fn decode_built(r: &mut Reader) -> std::result::Result<Option<Built>, String> {
                 _ => Err(format!("bad passed fd {fd} at {at}")),
             }
         })?,
+        userns: match r.u8()? {
+            0 => BuiltUserns::Engine,
+            1 => BuiltUserns::Caller { switch_to: None },
+            2 => BuiltUserns::Caller {
+                switch_to: Some((r.u32()?, r.u32()?)),
+            },
+            n => return Err(format!("bad user namespace kind {n}")),
+        },
+        userns2: r.bool()?,
+        block: r.bool()?,
+        joined_pidns: r.bool()?,
     }))
 }
 
@@ -1411,7 +1442,14 @@ mod tests {
             pass_fds in proptest::collection::vec((3i32..i32::MAX, 3i32..i32::MAX), 0..3),
             sets in any::<(u64, u64, u64, u64, u64)>(),
             flags in any::<(bool, bool, bool)>(),
+            userns in (0u8..3, any::<(u32, u32)>()),
+            given in any::<(bool, bool, bool)>(),
         ) -> Built {
+            let userns = match userns.0 {
+                0 => BuiltUserns::Engine,
+                1 => BuiltUserns::Caller { switch_to: None },
+                _ => BuiltUserns::Caller { switch_to: Some(userns.1) },
+            };
             let pass_fds = pass_fds.into_iter().map(|(fd, at)| PassFd { fd, at }).collect();
             let caps = CapSets {
                 bounding: sets.0,
@@ -1423,6 +1461,7 @@ mod tests {
             Built {
                 ops, chdir_fallback, argv0, lock_files, new_session, seccomp, pass_fds, caps,
                 disable_userns: flags.0, assert_userns_disabled: flags.1, self_exe: flags.2,
+                userns, userns2: given.0, block: given.1, joined_pidns: given.2,
             }
         }
     }
@@ -1595,9 +1634,20 @@ mod tests {
             assert_userns_disabled: false,
             self_exe: true,
             pass_fds: vec![PassFd { fd: 3, at: 12 }, PassFd { fd: 100, at: 100 }],
+            userns: BuiltUserns::Caller {
+                switch_to: Some((1000, 100)),
+            },
+            userns2: true,
+            block: true,
+            joined_pidns: true,
         });
-        let (plan, _) = Plan::from_args(a, None).unwrap();
+        let (plan, _) = Plan::from_args(a.clone(), None).unwrap();
         assert_eq!(decode_plan(&encode_plan(&plan)).unwrap(), plan);
+        for userns in [BuiltUserns::Engine, BuiltUserns::Caller { switch_to: None }] {
+            let mut b = plan.clone();
+            b.built.as_mut().unwrap().userns = userns;
+            assert_eq!(decode_plan(&encode_plan(&b)).unwrap(), b);
+        }
         let enc = encode_plan(&plan);
         assert!(decode_plan(&enc[..enc.len() - 1]).is_err());
     }

@@ -66,6 +66,7 @@ pub struct Command {
     hosts: Vec<String>,
     forward_signals: bool,
     on_notice: Option<NoticeFn>,
+    before_release: Option<launcher::BeforeRelease>,
 }
 
 impl Command {
@@ -95,6 +96,7 @@ impl Command {
             hosts: Vec::new(),
             forward_signals: false,
             on_notice: None,
+            before_release: None,
         }
     }
 
@@ -531,6 +533,18 @@ impl Command {
         self
     }
 
+    /// For the bwrap front end: called once the sandbox's first process
+    /// exists (its pid, the namespace ids when asked), before it is
+    /// released (launch/launcher.rs `Options::before_release`).
+    #[doc(hidden)]
+    pub fn before_release(
+        &mut self,
+        f: impl FnOnce(i32, &[(&'static str, u64)]) + Send + 'static,
+    ) -> &mut Command {
+        self.before_release = Some(Box::new(f));
+        self
+    }
+
     /// For the CLI: pass the caller's TERM on, keep the caller's HOME when
     /// ROOTFS is the host's root, and take over the process's signals
     /// (forwarded; TERM, INT, HUP stop the sandbox).
@@ -641,6 +655,7 @@ impl Command {
         let opts = Options {
             forward_signals: self.forward_signals,
             on_notice: self.on_notice.take(),
+            before_release: self.before_release.take(),
         };
         Ok(Child {
             running: Some(launcher::spawn(plan, supervision, opts)?),

@@ -2725,6 +2725,7 @@ mod tests {
                 report_denials,
                 built: None,
                 namespace_ids: false,
+                given: Default::default(),
             }
         }
     }

@@ -7,7 +7,8 @@
 //! the capability sets (caps.rs), rlimits and namespace limits
 //! (limits.rs, nslimits.rs), the one reader of files from an untrusted
 //! root (untrusted.rs), the exec trampoline that keeps our binary out of
-//! reach (trampoline.rs) and the state-directory rule (statedir.rs).
+//! reach (trampoline.rs), the state-directory rule (statedir.rs) and the
+//! one joiner of a namespace that exists (nsjoin.rs).
 //!
 //! Imports plan/, sys/ and the shared top-level modules, never launch/,
 //! named/ or oci/.
@@ -21,6 +22,7 @@ pub(crate) mod landlock;
 pub mod limits;
 #[doc(hidden)]
 pub mod net;
+pub(crate) mod nsjoin;
 #[doc(hidden)]
 pub mod nslimits;
 #[doc(hidden)]

@@ -4,7 +4,9 @@
 
 use libc::c_int;
 
-use crate::channel::{self, PreparedError, DENIALS_FD, PLAN_FD, PROXY_FD, REPORT_FD, TTY_FD};
+use crate::channel::{
+    self, PreparedError, BLOCK_FD, DENIALS_FD, PLAN_FD, PROXY_FD, REPORT_FD, TTY_FD, USERNS2_FD,
+};
 use crate::sys::{self, sigsafe};
 
 /// The pipe ends as raw numbers, for the clone child.
@@ -23,8 +25,13 @@ pub(super) struct CloneFds<'a> {
     /// The proxy socket's child end, for `PROXY_FD` (-1: none).
     pub proxy: c_int,
     /// The descriptors the bwrap front end passes to the command, where
-    /// the stage finds them (passfds.rs): made inheritable here.
+    /// the stage finds them (passfds.rs), in ascending order: kept, and
+    /// made inheritable here.
     pub pass: &'a [c_int],
+    /// Copies of the caller's `--userns2` and `--block-fd` descriptors,
+    /// for `USERNS2_FD` and `BLOCK_FD` (-1: none).
+    pub userns2: c_int,
+    pub block: c_int,
 }
 
 /// The clone child: PID 1 of the new namespaces, still the launcher's
@@ -41,12 +48,32 @@ pub(super) fn child_after_clone(
     envp: &sys::CStringArray,
     exec_error: &mut PreparedError,
     become_root: bool,
+    keep_caps: bool,
 ) -> ! {
     // ---- Clone child, PID 1 in the new namespaces, uid not yet mapped ----
     // Our copies of the launcher's ends go first: while we hold the control
     // pipe's write end, the read below could never see EOF.
     let _ = sigsafe::close(fds.ctl_write);
     let _ = sigsafe::close(fds.report_read);
+    // Nothing else of the launcher's or its caller's either: the stage
+    // would close it after its exec, but until the release we would hold
+    // it, and a caller waiting for EOF on a descriptor it handed the
+    // launcher (the bwrap front end's --info-fd, before it writes the id
+    // maps of --userns-block-fd) would wait on us. Best effort: the stage
+    // closes what is left all the same.
+    let mut keep = [
+        fds.ctl_read,
+        fds.report_write,
+        fds.stdio[0],
+        fds.stdio[1],
+        fds.stdio[2],
+        fds.tty,
+        fds.denials,
+        fds.proxy,
+        fds.userns2,
+        fds.block,
+    ];
+    let _ = sigsafe::close_all_except(&mut keep, fds.pass);
     // Arm the death signal before waiting: if the launcher is already gone
     // the read below sees EOF (its write end closed) and we leave, so no
     // window exists in which it dies unnoticed.
@@ -71,6 +98,12 @@ pub(super) fn child_after_clone(
     {
         sigsafe::exit_now(crate::error::EXIT_SANDBOX as i32);
     }
+    // A user namespace the caller made or mapped (the bwrap front end's
+    // --userns, --userns-block-fd): our uid in it need not be 0, and the
+    // exec of a uid other than 0 drops every capability; ambient ones stay.
+    if keep_caps && sigsafe::keep_caps_across_exec().is_err() {
+        sigsafe::exit_now(crate::error::EXIT_SANDBOX as i32);
+    }
     // The pipes on the numbers the child stage expects. Both are 10 or
     // above (pipe_high), so neither dup2 clobbers the other's source; the
     // copies are not CLOEXEC, so they survive the exec, and every other fd
@@ -81,7 +114,8 @@ pub(super) fn child_after_clone(
         sigsafe::exit_now(crate::error::EXIT_SANDBOX as i32);
     }
     // The relay's pipes in place of the caller's files, the pty socket,
-    // the denials socket and the proxy socket; all of them are 10 or above too.
+    // the denials socket, the proxy socket and the caller's descriptors
+    // for the stage; all of them are 10 or above too.
     for (target, src) in [
         (0, fds.stdio[0]),
         (1, fds.stdio[1]),
@@ -89,6 +123,8 @@ pub(super) fn child_after_clone(
         (TTY_FD, fds.tty),
         (DENIALS_FD, fds.denials),
         (PROXY_FD, fds.proxy),
+        (USERNS2_FD, fds.userns2),
+        (BLOCK_FD, fds.block),
     ] {
         if src >= 0 && sigsafe::dup2(src, target).is_err() {
             sigsafe::exit_now(crate::error::EXIT_SANDBOX as i32);

@@ -31,6 +31,7 @@ use crate::channel::{self, PlanSender, PreparedError, ReportReceiver, Up};
 use crate::confine::cgroup::{Cgroup, Usage};
 use crate::confine::limits;
 use crate::confine::net::{Pasta, PastaLaunch};
+use crate::confine::nsjoin;
 use crate::confine::proxy::Proxy;
 use crate::error::{Context, Error, Result};
 use crate::launch::relay::{self, Relay};
@@ -57,7 +58,16 @@ pub struct Options {
     pub forward_signals: bool,
     /// Called with each notice as it happens.
     pub on_notice: Option<NoticeFn>,
+    /// Called once the sandbox's first process exists (its pid as the
+    /// host sees it, and `namespace_ids` when asked), before its id maps
+    /// are written and it is released: the bwrap front end writes
+    /// `--info-fd` here and waits on `--userns-block-fd`, as bubblewrap
+    /// does.
+    pub before_release: Option<BeforeRelease>,
 }
+
+/// `Options::before_release`.
+pub type BeforeRelease = Box<dyn FnOnce(pid_t, &[(&'static str, u64)]) + Send>;
 
 /// A directory as stdin, stdout or stderr would hand the command a way out
 /// of its root (fchdir to it, or open /proc/self/fd/N) that no mount can
@@ -190,7 +200,14 @@ pub fn spawn(plan: &Plan, supervision: &Supervision, opts: Options) -> Result<Ru
         seen: Vec::new(),
     };
     let started = Instant::now();
-    match launch(plan, supervision, opts.forward_signals, &mut notices) {
+    let mut hook = opts.before_release;
+    match launch(
+        plan,
+        supervision,
+        opts.forward_signals,
+        &mut notices,
+        &mut hook,
+    ) {
         Ok(s) => Ok(Running {
             pid: s.pid,
             namespaces: s.namespaces,
@@ -297,7 +314,25 @@ fn launch(
     supervision: &Supervision,
     forward_signals: bool,
     notices: &mut Notices,
+    hook: &mut Option<BeforeRelease>,
 ) -> Result<Started> {
+    // A user namespace the caller gives is joined, not made: nothing for
+    // the host mode to answer.
+    if supervision.given.userns.is_some() {
+        return start(
+            plan,
+            supervision,
+            forward_signals,
+            notices,
+            false,
+            true,
+            hook,
+        )
+        .map_err(|f| match f {
+            Failed::Refused(c) => c.error(),
+            Failed::Other(e) => e,
+        });
+    }
     let known = match supervision.userns {
         UsernsMode::Off => Some(Cause::Asked),
         _ if hostmode::apparmor_refuses() => Some(Cause::AppArmor),
@@ -318,7 +353,15 @@ fn launch(
     let first = known.is_some();
     let cause = match known {
         Some(c) => c,
-        None => match start(plan, supervision, forward_signals, notices, false, true) {
+        None => match start(
+            plan,
+            supervision,
+            forward_signals,
+            notices,
+            false,
+            true,
+            hook,
+        ) {
             Ok(s) => return Ok(s),
             Err(Failed::Other(e)) => return Err(e),
             Err(Failed::Refused(c)) => c,
@@ -334,7 +377,16 @@ fn launch(
             "warning: --landlock off in the host mode: nothing but the files' modes guards the host's files",
         );
     }
-    start(plan, supervision, forward_signals, notices, true, first).map_err(|f| match f {
+    start(
+        plan,
+        supervision,
+        forward_signals,
+        notices,
+        true,
+        first,
+        hook,
+    )
+    .map_err(|f| match f {
         Failed::Refused(c) => c.error(),
         Failed::Other(e) => e,
     })
@@ -381,11 +433,15 @@ struct Prepared {
     proxy_sock: Option<(OwnedFd, OwnedFd)>,
     /// The bwrap front end's descriptors for the command (passfds.rs).
     passed: super::passfds::Prepared,
+    /// Copies of the caller's `--userns2` and `--block-fd` descriptors,
+    /// for the clone child to put on `USERNS2_FD` and `BLOCK_FD`.
+    given_fds: Option<[Option<OwnedFd>; 2]>,
 }
 
 /// One launch: in new namespaces, or (`host`) in the host mode, with no
 /// namespace at all. `say`: the plan's notices are said (not again on the
 /// host mode's second try).
+#[allow(clippy::too_many_arguments)]
 fn start(
     plan: &Plan,
     supervision: &Supervision,
@@ -393,10 +449,11 @@ fn start(
     notices: &mut Notices,
     host: bool,
     say: bool,
+    hook: &mut Option<BeforeRelease>,
 ) -> std::result::Result<Started, Failed> {
     // ---- Launcher, on the host, unprivileged ----
     let mut p = prepare(plan, supervision, forward_signals, notices, host, say)?;
-    let (pid, in_cgroup) = clone_child(plan, &mut p, host)?;
+    let (pid, in_cgroup) = clone_child(plan, &supervision.given, &mut p, host)?;
     // The clone child waits for the release: its namespaces are the
     // sandbox's, and it is still there to be read.
     let namespaces = if supervision.namespace_ids {
@@ -423,10 +480,15 @@ fn start(
         Err(why) => (None, Some(why)),
     };
     let mut reports = ReportReceiver::new(report_read);
+    // Ours no longer: the clone child has its copies.
+    drop(p.given_fds.take());
     let guard_tty = p.stdio.guard_tty();
     let relay = p.stdio.after_clone();
     let proxy_sock = p.proxy_sock.map(|(mine, _theirs)| mine);
     let child = Unreleased { pid };
+    if let Some(f) = hook.take() {
+        f(pid, &namespaces);
+    }
     let with = ReleaseWith {
         cgroup: p.cgroup.as_ref(),
         in_cgroup,
@@ -435,6 +497,7 @@ fn start(
         pasta: p.pasta.as_ref(),
         subids: plan.subids.as_ref(),
         host,
+        callers_userns: supervision.given.callers_userns(),
     };
     match release(&child, ctl_write, with) {
         Ok((pidfd, guard, pasta)) => {
@@ -589,6 +652,15 @@ fn prepare(
         None => None,
     };
     let passed = super::passfds::prepare(plan)?;
+    let g = &supervision.given;
+    let pass = |fd: Option<i32>, what: &str| -> Result<Option<OwnedFd>> {
+        fd.map(|n| sys::dup_passed(n).ctx(what, format!("fd {n}")))
+            .transpose()
+    };
+    let given_fds = [
+        pass(g.userns2, "take the user namespace (--userns2)")?,
+        pass(g.block, "take the descriptor to block on (--block-fd)")?,
+    ];
     let ctl = sys::pipe_high().ctx_step("create the control pipe")?;
     let report = sys::pipe_high().ctx_step("create the report pipe")?;
     // Blocked before clone, so none is lost between clone and the wait
@@ -616,14 +688,18 @@ fn prepare(
             }),
         },
         exe: CString::new("/proc/self/exe").unwrap(),
-        // The stage is PID 1 of a new PID namespace, or (the host mode)
-        // told so here and by the plan, which must agree.
+        // The stage is PID 1 of a new PID namespace, or (the host mode, a
+        // PID namespace the caller gave) told so here and by the plan,
+        // which must agree.
         argv: sys::CStringArray::new(
-            ["sandbox", "child", stage::HOST_ARG]
-                .iter()
-                .take(if host { 3 } else { 2 })
-                .map(|a| CString::new(*a).unwrap())
-                .collect(),
+            match (host, g.pidns.is_some() && !g.new_pid) {
+                (true, _) => vec!["sandbox", "child", stage::HOST_ARG],
+                (false, true) => vec!["sandbox", "child", stage::PIDNS_ARG],
+                (false, false) => vec!["sandbox", "child"],
+            }
+            .into_iter()
+            .map(|a| CString::new(a).unwrap())
+            .collect(),
         ),
         // The stage needs nothing from the environment: what it needs of
         // the caller's (TERM) is in the plan.
@@ -637,6 +713,7 @@ fn prepare(
         denials,
         proxy_sock,
         passed,
+        given_fds: Some(given_fds),
     })
 }
 
@@ -647,8 +724,17 @@ fn prepare(
 ///
 /// In the host mode no namespace: a plain fork (into the cgroup, if any),
 /// which the clone child and the stage treat as before.
+///
+/// Namespaces the caller gives (the bwrap front end's `--userns`,
+/// `--pidns`) are joined first, as bubblewrap does: the user namespace
+/// (clone then makes none, and the others are made in it), then the PID
+/// namespace, below which clone makes the sandbox's (or, without
+/// `new_pid`, in which the sandbox runs). setns(CLONE_NEWUSER) needs a
+/// single-threaded launcher (the bwrap front end's is), and both stay
+/// joined for the launcher's life: the guard forked later is in them too.
 fn clone_child(
     plan: &Plan,
+    given: &crate::plan::GivenNs,
     p: &mut Prepared,
     host: bool,
 ) -> std::result::Result<(pid_t, bool), Failed> {
@@ -668,6 +754,15 @@ fn clone_child(
     }
     if host {
         flags = 0;
+    }
+    if !host {
+        join_given(given)?;
+        if given.userns.is_some() {
+            flags &= !libc::CLONE_NEWUSER;
+        }
+        if given.pidns.is_some() && !given.new_pid {
+            flags &= !libc::CLONE_NEWPID;
+        }
     }
     let cgroup = p.cgroup.as_ref().map(|c| c.fd.as_fd());
     let (pid, in_cgroup) = sys::clone_namespaces(flags as u64, cgroup).map_err(|e| {
@@ -697,6 +792,8 @@ fn clone_child(
                 .as_ref()
                 .map_or(-1, |(_, theirs)| theirs.as_raw_fd()),
             pass: &p.passed.at,
+            userns2: passed_raw(&p.given_fds, 0),
+            block: passed_raw(&p.given_fds, 1),
         };
         let become_root = plan.subids.is_some_and(|s| s.range_is_root);
         child_after_clone(
@@ -706,9 +803,66 @@ fn clone_child(
             &p.envp,
             &mut p.exec_error,
             become_root,
+            given.callers_userns() && !host,
         );
     }
     Ok((pid, in_cgroup))
+}
+
+/// Join the namespaces the caller gives (`--userns`, then `--pidns`).
+/// Joining a PID namespace needs CAP_SYS_ADMIN in the user namespace that
+/// owns it, which a user namespace below that owner does not give: a
+/// sandbox of ours whose command runs in the nested namespace of
+/// --uid/--gid has its PID namespace owned by the outer one. Then, as the
+/// owner of both, the launcher passes through the owner: joins it, the
+/// PID namespace, and the user namespace given last (named/join.rs joins a
+/// sandbox of ours through its outer namespace for the same reason).
+fn join_given(given: &crate::plan::GivenNs) -> Result<()> {
+    const USERNS: &str = "join the user namespace (--userns)";
+    const PIDNS: &str = "join the PID namespace (--pidns)";
+    let open = |n: i32, step: &str| sys::dup_passed(n).ctx(step, format!("fd {n}"));
+    let userns = given.userns.map(|n| open(n, USERNS)).transpose()?;
+    let pidns = given.pidns.map(|n| open(n, PIDNS)).transpose()?;
+    let join_user = |fd: &OwnedFd| {
+        let n = given.userns.unwrap_or(-1);
+        nsjoin::join(fd.as_fd(), libc::CLONE_NEWUSER, USERNS, &format!("fd {n}"))
+    };
+    let join_pid = |fd: &OwnedFd| {
+        let n = given.pidns.unwrap_or(-1);
+        nsjoin::join(fd.as_fd(), libc::CLONE_NEWPID, PIDNS, &format!("fd {n}"))
+    };
+    let ino = |fd: &OwnedFd| sys::fstat(fd.as_fd()).map(|st| (st.st_dev, st.st_ino)).ok();
+    if let (Some(user), Some(pid)) = (&userns, &pidns) {
+        let owner = sys::ns_owner(pid.as_fd()).ok();
+        if let Some(owner) = owner.filter(|o| ino(o).is_some() && ino(o) != ino(user)) {
+            if nsjoin::join(
+                owner.as_fd(),
+                libc::CLONE_NEWUSER,
+                USERNS,
+                "the PID namespace's owner",
+            )
+            .is_ok()
+            {
+                join_pid(pid)?;
+                return join_user(user);
+            }
+        }
+    }
+    if let Some(user) = &userns {
+        join_user(user)?;
+    }
+    if let Some(pid) = &pidns {
+        join_pid(pid)?;
+    }
+    Ok(())
+}
+
+/// The number of a descriptor in `Prepared::passed`, or -1.
+fn passed_raw(passed: &Option<[Option<OwnedFd>; 2]>, i: usize) -> c_int {
+    passed
+        .as_ref()
+        .and_then(|p| p[i].as_ref())
+        .map_or(-1, |f| f.as_raw_fd())
 }
 
 /// The inode numbers of the sandbox's namespaces (as `stat -L
@@ -764,6 +918,9 @@ struct ReleaseWith<'a> {
     subids: Option<&'a crate::plan::subid::SubIds>,
     /// The host mode: no user namespace, so no maps.
     host: bool,
+    /// The user namespace is the caller's (`GivenNs::callers_userns`): its
+    /// maps are not ours to write.
+    callers_userns: bool,
 }
 
 /// What `release` leaves: the pidfd, the guard and pasta.
@@ -782,6 +939,7 @@ fn release(
         pasta,
         subids,
         host,
+        callers_userns,
     } = with;
     let pid = child.pid;
     if let (Some(cg), false) = (cgroup, in_cgroup) {
@@ -822,7 +980,7 @@ fn release(
     let early = pasta.is_some() || cgroup.is_some();
     let mut guard = if early { spawn_guard()? } else { None };
     match subids {
-        _ if host => {}
+        _ if host || callers_userns => {}
         // Through shadow's helpers, which check /etc/subuid and /etc/subgid
         // (plan/subid.rs); newgidmap leaves setgroups as the policy there says.
         Some(s) => crate::plan::subid::write_maps(pid, s)?,

@@ -7,11 +7,12 @@
 //!
 //! How they travel: clone copies the launcher's descriptor table, and the
 //! clone child's exec of the stage keeps what is not close-on-exec. A
-//! descriptor at `FIRST_FREE` (8) or above stays on its number all the way
+//! descriptor at `FIRST_FREE` (10) or above stays on its number all the way
 //! (the clone child clears its close-on-exec flag, so one the launcher's
-//! caller opened close-on-exec passes too). Those at 3 to 7 would be
+//! caller opened close-on-exec passes too). Those at 3 to 9 would be
 //! overwritten by the stage's own fixed numbers (channel.rs: report pipe,
-//! plan, pty, denials and proxy sockets): the launcher copies each to 10
+//! plan, pty, denials and proxy sockets, `--userns2` and `--block-fd`):
+//! the launcher copies each to 10
 //! or above first, and the plan says where (`PassFd::at`). The stage
 //! keeps them open through its set-up; before it prepares the exec it
 //! moves its own report pipe and denials socket out of the way and dup2s
@@ -20,20 +21,20 @@
 //!
 //! The count: every passed descriptor is already open in the caller, so
 //! its number is within the caller's RLIMIT_NOFILE; the launcher adds at
-//! most five copies. Where even those do not fit (EMFILE) the launch
+//! most seven copies. Where even those do not fit (EMFILE) the launch
 //! fails naming the descriptor, before anything runs.
 
 use std::os::fd::{AsRawFd, OwnedFd, RawFd};
 
 use libc::c_int;
 
-use crate::channel::{ReportSender, PROXY_FD};
+use crate::channel::{ReportSender, BLOCK_FD};
 use crate::error::{Context, Error, Result};
 use crate::plan::{Built, PassFd, Plan};
 use crate::sys::{self, sigsafe};
 
 /// The lowest number none of the stage's fixed descriptors uses.
-const FIRST_FREE: RawFd = PROXY_FD + 1;
+const FIRST_FREE: RawFd = BLOCK_FD + 1;
 
 /// What the launcher made before clone: the plan's list with where the
 /// stage finds each descriptor, the copies (dropped once the clone child
@@ -86,8 +87,11 @@ pub(super) fn prepare(plan: &Plan) -> Result<Prepared> {
         };
         pass.push(PassFd { fd: p.fd, at });
     }
+    // Ascending: the clone child keeps them (sys::sigsafe::close_all_except).
+    let mut at: Vec<c_int> = pass.iter().map(|p| p.at).collect();
+    at.sort_unstable();
     Ok(Prepared {
-        at: pass.iter().map(|p| p.at).collect(),
+        at,
         built: Some(Built {
             pass_fds: pass,
             ..b.clone()
@@ -135,7 +139,7 @@ pub(crate) fn place(
         return Ok(());
     }
     let taken = |fd: RawFd| pass.iter().any(|p| p.fd == fd);
-    // Lowest free from FIRST_FREE: the descriptors at 8 or above are in
+    // Lowest free from FIRST_FREE: the descriptors at 10 or above are in
     // place and the copies open, so this lands on neither.
     if taken(report.fd()) {
         report

@@ -20,18 +20,20 @@ use std::path::Path;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 
-use crate::channel::{self, ReportSender, DENIALS_FD, PLAN_FD, PROXY_FD, REPORT_FD, TTY_FD};
+use crate::channel::{
+    self, ReportSender, BLOCK_FD, DENIALS_FD, PLAN_FD, PROXY_FD, REPORT_FD, TTY_FD, USERNS2_FD,
+};
 use crate::confine::caps::{self, CapSets, Securebits};
 use crate::confine::rootfs;
 use crate::confine::trampoline::{Sealed, Trampoline};
 use crate::confine::untrusted::{self, Refused, MAX_ROOTFS_FILE};
-use crate::confine::{landlock, seccomp};
+use crate::confine::{landlock, nsjoin, seccomp};
 use crate::error::{Context, Error, Result, EXIT_CANNOT_EXEC, EXIT_NOT_FOUND, EXIT_SANDBOX};
 use crate::launch::passfds;
 use crate::launch::relay;
 use crate::launch::status;
 use crate::plan::idmap::IdMap;
-use crate::plan::{Plan, StdioMode};
+use crate::plan::{BuiltUserns, Plan, StdioMode};
 use crate::signals::{self, HANDLED};
 use crate::sys;
 
@@ -43,6 +45,10 @@ pub const DEFAULT_PATH: &str = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bi
 /// The stage's third argument in the host mode (launch/hostmode.rs),
 /// where it is not PID 1 of a new PID namespace.
 pub const HOST_ARG: &str = "host";
+/// The stage's third argument in a PID namespace the caller gave (the
+/// bwrap front end's `--pidns` without `--unshare-pid`), where it is not
+/// PID 1 either.
+pub const PIDNS_ARG: &str = "pidns";
 
 pub fn main() -> u8 {
     // ---- Child stage: PID 1 of the new PID namespace, uid 0 with every
@@ -59,8 +65,11 @@ pub fn main() -> u8 {
     }
     let report = ReportSender::on_report_fd();
     let host = host_arg();
+    let pidns = third_arg(PIDNS_ARG);
     let e = match channel::recv_plan().and_then(|plan| match (plan.host_mode, host) {
-        (false, false) => stage(&plan, &report),
+        (false, false) if pidns == plan.built.as_ref().is_some_and(|b| b.joined_pidns) => {
+            stage(&plan, &report)
+        }
         (true, true) => host_stage(&plan, &report),
         _ => Err(Error::msg(
             "child",
@@ -87,12 +96,19 @@ fn started_by_launcher() -> bool {
             fifo
         })
     };
-    (std::process::id() == 1 || host_arg()) && is_fifo(REPORT_FD) && is_fifo(PLAN_FD)
+    (std::process::id() == 1 || host_arg() || third_arg(PIDNS_ARG))
+        && is_fifo(REPORT_FD)
+        && is_fifo(PLAN_FD)
 }
 
 /// `sandbox child host`: the launcher's clone child in the host mode.
 fn host_arg() -> bool {
-    std::env::args_os().nth(2).is_some_and(|a| a == HOST_ARG)
+    third_arg(HOST_ARG)
+}
+
+/// Whether the stage's third argument is `arg`.
+fn third_arg(arg: &str) -> bool {
+    std::env::args_os().nth(2).is_some_and(|a| a == arg)
 }
 
 /// The sockets the launcher hands the stage, each on its fixed number
@@ -103,9 +119,12 @@ struct Handed {
     tty: Option<OwnedFd>,
     denials: Option<OwnedFd>,
     proxy: Option<OwnedFd>,
+    /// The bwrap front end's `--userns2` and `--block-fd` descriptors.
+    userns2: Option<OwnedFd>,
+    block: Option<OwnedFd>,
 }
 
-/// Adopt the sockets of [`Handed`] and close everything else the caller
+/// Adopt the descriptors of [`Handed`] and close everything else the caller
 /// left open without CLOEXEC: it came through the clone and the exec, and
 /// none of it may reach the command but what the plan passes (the bwrap
 /// front end's, launch/passfds.rs). (The plan's fd is closed already.)
@@ -125,11 +144,23 @@ fn adopt_handed(plan: &Plan) -> Result<Handed> {
             "adopt the denials socket",
         )?,
         proxy: adopt(plan.proxy.is_some(), PROXY_FD, "adopt the proxy socket")?,
+        userns2: adopt(
+            plan.built.as_ref().is_some_and(|b| b.userns2),
+            USERNS2_FD,
+            "adopt the user namespace (--userns2)",
+        )?,
+        block: adopt(
+            plan.built.as_ref().is_some_and(|b| b.block),
+            BLOCK_FD,
+            "adopt the descriptor to block on (--block-fd)",
+        )?,
     };
     let mut keep: Vec<RawFd> = [
         (&h.tty, TTY_FD),
         (&h.denials, DENIALS_FD),
         (&h.proxy, PROXY_FD),
+        (&h.userns2, USERNS2_FD),
+        (&h.block, BLOCK_FD),
     ]
     .into_iter()
     .filter_map(|(sock, fd)| sock.is_some().then_some(fd))
@@ -207,6 +238,8 @@ fn stage(plan: &Plan, report: &ReportSender) -> Result<Infallible> {
         tty: tty_sock,
         denials: mut denials_sock,
         proxy: proxy_sock,
+        userns2,
+        block,
     } = adopt_handed(plan)?;
     // The network namespace, its `lo` and the namespace limits, made by a
     // helper thread while this one builds the root; started first, as it
@@ -240,6 +273,12 @@ fn stage(plan: &Plan, report: &ReportSender) -> Result<Infallible> {
         // the sandbox's own by then (confine/rootfs.rs `mount_sys`).
         helper.take().map_or(Ok(()), |h| h.finish(plan, report))?;
     }
+    // Whose user namespace this is (the bwrap front end's --userns,
+    // --userns-block-fd: the caller's, no nested one of ours).
+    let callers_userns = match plan.built.as_ref().map(|b| b.userns) {
+        Some(BuiltUserns::Caller { switch_to }) => Some(switch_to),
+        _ => None,
+    };
     // A built root (bwrap) may have no /proc of ours: the nested user
     // namespace's maps are written through this one.
     let disable_userns = plan.built.as_ref().is_some_and(|b| b.disable_userns);
@@ -247,7 +286,7 @@ fn stage(plan: &Plan, report: &ReportSender) -> Result<Infallible> {
         &plan.built,
         plan.uid != 0 || plan.gid != 0 || disable_userns,
     ) {
-        (Some(_), true) => Some(
+        (Some(_), true) if callers_userns.is_none() => Some(
             sys::open_path(Path::new("/proc/self"), libc::O_DIRECTORY).ctx("open", "/proc/self")?,
         ),
         _ => None,
@@ -300,11 +339,30 @@ fn stage(plan: &Plan, report: &ReportSender) -> Result<Infallible> {
     // With subordinate ids mapped, --uid/--gid are ids of this namespace:
     // reached by setresuid as capabilities are dropped, no nested user
     // namespace (docs/DECISIONS.md).
-    let switch_to = (plan.uid != 0 || plan.gid != 0).then_some((plan.uid, plan.gid));
+    // --userns2: the caller's user namespace, joined once the root is
+    // built (the nested one of --uid/--gid is made in it).
+    if let Some(ns) = &userns2 {
+        single_threaded(|| {
+            nsjoin::join(
+                ns.as_fd(),
+                libc::CLONE_NEWUSER,
+                "join the user namespace (--userns2)",
+                &format!("fd {USERNS2_FD}"),
+            )
+        })?;
+    }
+    drop(userns2);
+    // In a user namespace the caller gave, --uid/--gid are ids of it,
+    // taken by setresuid as capabilities are dropped (bubblewrap's way).
+    let switch_to = match callers_userns {
+        Some(ids) => ids,
+        None => (plan.uid != 0 || plan.gid != 0).then_some((plan.uid, plan.gid)),
+    };
+    let setresuid = plan.subids.is_some() || callers_userns.is_some();
     // --disable-userns: the command runs in a nested user namespace, as
     // with --uid/--gid, where it cannot undo the sandbox's limit
     // (user.max_user_namespaces = 1, written by the helper above).
-    if (switch_to.is_some() && plan.subids.is_none()) || disable_userns {
+    if (switch_to.is_some() && !setresuid) || disable_userns {
         enter_identity(plan.uid, plan.gid, proc_self.as_ref().map(|f| f.as_fd()))?;
     }
     if plan
@@ -323,6 +381,12 @@ fn stage(plan: &Plan, report: &ReportSender) -> Result<Infallible> {
         }
     }
 
+    // --block-fd: the sandbox is set up; the command waits for the
+    // caller's byte (or EOF), as bubblewrap's does.
+    if let Some(fd) = block {
+        sys::sigsafe::read_byte(std::os::fd::AsRawFd::as_raw_fd(&fd))
+            .ctx("block on --block-fd", format!("fd {BLOCK_FD}"))?;
+    }
     // Nothing but 0, 1 and 2 reaches the command (and, from the bwrap
     // front end, the caller's descriptors it passes, put on their numbers
     // here: passfds.rs): the report pipe closes on exec (that EOF is how
@@ -343,7 +407,7 @@ fn stage(plan: &Plan, report: &ReportSender) -> Result<Infallible> {
         .as_ref()
         .filter(|f| passfds::targets(plan).contains(&f.as_raw_fd()))
     {
-        let moved = sys::dup_raw_at_least(f.as_raw_fd(), PROXY_FD + 1)
+        let moved = sys::dup_raw_at_least(f.as_raw_fd(), BLOCK_FD + 1)
             .ctx_step("move the copy of our binary off a passed descriptor's number")?;
         self_copy = Some(moved);
     }
@@ -374,8 +438,8 @@ fn stage(plan: &Plan, report: &ReportSender) -> Result<Infallible> {
     match &plan.built {
         // bubblewrap's capabilities (bwrap/mod.rs `CapRequest`), the
         // securebits left as bubblewrap leaves them.
-        Some(b) => caps::apply(&b.caps, Securebits::Keep, None)?,
-        None => drop_capabilities(switch_to.filter(|_| plan.subids.is_some()))?,
+        Some(b) => give_capabilities(&b.caps, Securebits::Keep, switch_to.filter(|_| setresuid))?,
+        None => drop_capabilities(switch_to.filter(|_| setresuid))?,
     }
     sys::set_no_new_privs().ctx_step("set no_new_privs")?;
     let landlock = landlock::apply(plan, root_writable)?;
@@ -727,6 +791,17 @@ pub(crate) fn enter_workdir(dir: &OsStr) -> Result<()> {
 /// ids mapped), without the caller's supplementary groups.
 /// Ref: capabilities(7) "Capabilities and execution of programs by root"
 pub(crate) fn drop_capabilities(switch_to: Option<(u32, u32)>) -> Result<()> {
+    give_capabilities(&CapSets::NONE, Securebits::Lock, switch_to)
+}
+
+/// The command's capability sets `sets`, becoming `switch_to` (uid, gid)
+/// on the way (confine/caps.rs `apply`), the supplementary groups gone
+/// first when the identity changes.
+fn give_capabilities(
+    sets: &CapSets,
+    bits: Securebits,
+    switch_to: Option<(u32, u32)>,
+) -> Result<()> {
     if switch_to.is_some() {
         // The caller's supplementary groups (nobody, inside) go: the new
         // identity has its gid alone. newgidmap leaves setgroups allowed
@@ -737,7 +812,7 @@ pub(crate) fn drop_capabilities(switch_to: Option<(u32, u32)>) -> Result<()> {
             other => other.ctx_step("drop supplementary groups (--uid/--gid)")?,
         }
     }
-    caps::apply(&CapSets::NONE, Securebits::Lock, switch_to)
+    caps::apply(sets, bits, switch_to)
 }
 
 /// Install the run's filter: the default one (src/confine/seccomp/default.rs),
@@ -815,9 +890,13 @@ pub(crate) fn enter_identity(
     gid: u32,
     proc_self: Option<std::os::fd::BorrowedFd<'_>>,
 ) -> Result<()> {
-    // The stage's helper thread has been joined (`unshare_user` waits for
-    // the kernel to let go of it).
-    unshare_user().ctx_step("create the nested user namespace (--uid/--gid)")?;
+    // Our ids in the namespace we leave: 0, or (--userns2) whatever the
+    // caller's namespace makes of us. Read before: inside the new one they
+    // are unmapped until the maps are written.
+    let (outer_uid, outer_gid) = (sys::geteuid(), sys::getegid());
+    single_threaded(|| {
+        sys::unshare(libc::CLONE_NEWUSER).ctx_step("create the nested user namespace (--uid/--gid)")
+    })?;
     // Not dumpable, our /proc/self files belong to root of the namespace
     // our memory was made in: the sandbox's, since this stage was exec'd
     // inside it. That is us, so the maps are ours to write, through the one
@@ -826,14 +905,14 @@ pub(crate) fn enter_identity(
     if let Some(dir) = proc_self {
         return crate::plan::idmap::write_own(
             dir,
-            &[IdMap::single(uid, 0)],
-            &[IdMap::single(gid, 0)],
+            &[IdMap::single(uid, outer_uid)],
+            &[IdMap::single(gid, outer_gid)],
         );
     }
     crate::plan::idmap::write(
         std::process::id() as i32,
-        &[IdMap::single(uid, 0)],
-        &[IdMap::single(gid, 0)],
+        &[IdMap::single(uid, outer_uid)],
+        &[IdMap::single(gid, outer_gid)],
         crate::plan::idmap::Writer::Launcher,
     )
 }
@@ -860,27 +939,28 @@ fn self_copy() -> Result<OwnedFd> {
 /// try it. A refusal (ENOSPC past the limit, EPERM, EUSERS) is the
 /// answer wanted; success means it is not disabled.
 fn assert_userns_disabled() -> Result<()> {
-    match unshare_user() {
+    match single_threaded(|| {
+        sys::unshare(libc::CLONE_NEWUSER)
+            .ctx_step("check that user namespaces are disabled (unshare)")
+    }) {
         Ok(()) => Err(Error::msg(
             "--assert-userns-disabled",
             "creation of new user namespaces was not disabled as requested",
         )),
-        Err(e) if e.raw_os_error() == Some(libc::EINVAL) => {
-            Err(e).ctx_step("check that user namespaces are disabled (unshare)")
-        }
+        Err(e) if e.raw_errno() == Some(libc::EINVAL) => Err(e),
         Err(_) => Ok(()),
     }
 }
 
-/// unshare(CLONE_NEWUSER), waiting for the stage's helper thread to be
-/// gone: the kernel lets go of an exited thread a moment after the join
-/// returns, and refuses a new user namespace to a process with threads
-/// (EINVAL) until then. Bounded: 10,000 yields.
-fn unshare_user() -> std::io::Result<()> {
+/// Run `step`, which the kernel refuses (EINVAL) to a process with
+/// threads (a new or joined user namespace): the stage's helper thread has
+/// been joined, but the kernel lets go of an exited thread a moment after
+/// the join returns, so EINVAL is tried again, a bounded number of times.
+fn single_threaded(mut step: impl FnMut() -> Result<()>) -> Result<()> {
     let mut tries = 0;
     loop {
-        match sys::unshare(libc::CLONE_NEWUSER) {
-            Err(e) if e.raw_os_error() == Some(libc::EINVAL) && tries < 10_000 => {
+        match step() {
+            Err(e) if e.raw_errno() == Some(libc::EINVAL) && tries < 10_000 => {
                 tries += 1;
                 std::thread::yield_now();
             }

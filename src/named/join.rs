@@ -30,7 +30,7 @@ use std::path::Path;
 use libc::c_int;
 
 use crate::channel::{self, ReportReceiver, ReportSender, Up};
-use crate::confine::landlock;
+use crate::confine::{landlock, nsjoin};
 use crate::error::{Context, Error, Result};
 use crate::launch::relay;
 use crate::launch::stage;
@@ -293,7 +293,8 @@ fn join(t: &Target, cgroup_later: bool) -> Result<()> {
     }
     for (flag, fd) in &t.ns {
         if flags & flag != 0 {
-            sys::setns(fd.as_fd(), *flag).ctx_step("join the sandbox's namespaces")?;
+            let shown = format!("{} namespace", nsjoin::kind(*flag));
+            nsjoin::join(fd.as_fd(), *flag, "join the sandbox's namespaces", &shown)?;
         }
     }
     Ok(())

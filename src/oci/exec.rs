@@ -15,6 +15,7 @@ use std::os::unix::net::UnixStream;
 use super::spec::{Capability, LinuxCapabilities, Process, Spec, User};
 
 use crate::channel::{ReportReceiver, ReportSender, Up};
+use crate::confine::nsjoin;
 use crate::error::{Context, Error, Result};
 use crate::sys;
 
@@ -160,14 +161,24 @@ pub fn exec(g: &Global, _log: &Log, a: &ExecArgs) -> Result<u8> {
         .position(|(_, flag, _)| *flag == libc::CLONE_NEWUSER)
     {
         let (f, _, path) = join.remove(i);
-        sys::setns(f.as_fd(), libc::CLONE_NEWUSER).ctx("join the container's namespace", &path)?;
+        nsjoin::join(
+            f.as_fd(),
+            libc::CLONE_NEWUSER,
+            "join the container's namespace",
+            &path,
+        )?;
     }
     let pidns = format!("/proc/{pid}/ns/pid");
     if fs::read_link(&pidns).ok() != fs::read_link("/proc/self/ns/pid").ok() {
         let f = fs::File::open(&pidns)
             .map(OwnedFd::from)
             .ctx("open the container's namespace", &pidns)?;
-        sys::setns(f.as_fd(), libc::CLONE_NEWPID).ctx("join the container's namespace", &pidns)?;
+        nsjoin::join(
+            f.as_fd(),
+            libc::CLONE_NEWPID,
+            "join the container's namespace",
+            &pidns,
+        )?;
     }
     if !crate::procfs::alive(pid, c.record.start_time) {
         return Err(Error::msg(
@@ -264,7 +275,7 @@ fn in_child(
 ) -> Result<Never> {
     sys::set_dumpable(false).ctx("mark the process non-dumpable", "exec")?;
     for (f, flag, path) in join {
-        sys::setns(f.as_fd(), *flag).ctx("join the container's namespace", path)?;
+        nsjoin::join(f.as_fd(), *flag, "join the container's namespace", path)?;
     }
     if p.terminal.unwrap_or(false) {
         sys::sigsafe::setsid().ctx("setsid", "exec")?;

@@ -300,6 +300,18 @@ pub struct Built {
     /// bubblewrap passes what it inherited (docs/BWRAP.md,
     /// "Descriptors"; launch/passfds.rs). Above 2, each once.
     pub pass_fds: Vec<PassFd>,
+    /// Who made the user namespace the stage is in (`--userns`,
+    /// `--userns-block-fd`): the engine, or the caller.
+    pub userns: BuiltUserns,
+    /// `--userns2`: a user namespace to join (on `channel::USERNS2_FD`)
+    /// once the root is built, before the command.
+    pub userns2: bool,
+    /// `--block-fd`: one byte (or EOF) read from `channel::BLOCK_FD` once
+    /// the sandbox is set up, before the command.
+    pub block: bool,
+    /// `--pidns` without `--unshare-pid`: the stage runs in the caller's
+    /// PID namespace, not as PID 1 of one of its own.
+    pub joined_pidns: bool,
 }
 
 /// One descriptor passed to the command: `fd` is its number in the caller
@@ -310,6 +322,46 @@ pub struct Built {
 pub struct PassFd {
     pub fd: i32,
     pub at: i32,
+}
+
+/// Who made the built root's user namespace (the bwrap front end).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub enum BuiltUserns {
+    /// The engine: its id maps, and the nested namespace for --uid/--gid.
+    #[default]
+    Engine,
+    /// The caller: a namespace joined (`--userns`) or whose maps the
+    /// caller wrote (`--userns-block-fd`). No maps and no nested namespace
+    /// of ours; `switch_to`: the ids to take in it (setresuid/setresgid).
+    Caller { switch_to: Option<(u32, u32)> },
+}
+
+/// Namespaces and descriptors the caller hands the launcher (the bwrap
+/// front end): what it joins or waits on instead of making. Launcher-only
+/// (`Supervision`); the descriptors are the caller's numbers.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct GivenNs {
+    /// `--userns FD`: joined (setns) before clone, which then makes no
+    /// user namespace; no id maps.
+    pub userns: Option<i32>,
+    /// `--pidns FD`: joined before clone; with `new_pid` clone makes a
+    /// PID namespace below it, else the sandbox runs in it.
+    pub pidns: Option<i32>,
+    pub new_pid: bool,
+    /// `--userns-block-fd`: the caller writes the id maps; the launcher
+    /// writes none.
+    pub caller_maps: bool,
+    /// `--userns2 FD`, `--block-fd FD`: handed to the child stage on
+    /// `channel::USERNS2_FD` and `channel::BLOCK_FD`.
+    pub userns2: Option<i32>,
+    pub block: Option<i32>,
+}
+
+impl GivenNs {
+    /// Whether the user namespace is the caller's (no maps of ours).
+    pub fn callers_userns(&self) -> bool {
+        self.userns.is_some() || self.caller_maps
+    }
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -379,6 +431,8 @@ pub struct RunArgs {
     pub built: Option<Built>,
     /// Read the sandbox's namespace ids at clone (`Child::namespaces`).
     pub namespace_ids: bool,
+    /// Namespaces and descriptors the caller gives (the bwrap front end).
+    pub given: GivenNs,
 }
 
 /// `--memory`, `--pids`, `--cpus`: enforced through cgroup v2, or the run
@@ -461,6 +515,7 @@ impl RunArgs {
             userns: UsernsMode::Auto,
             built: None,
             namespace_ids: false,
+            given: GivenNs::default(),
         }
     }
 }
@@ -514,6 +569,8 @@ pub struct Supervision {
     pub userns: UsernsMode,
     /// Read the namespace ids of the sandbox at clone.
     pub namespace_ids: bool,
+    /// Namespaces and descriptors the caller gives (`RunArgs::given`).
+    pub given: GivenNs,
 }
 
 /// What the child stage needs to build the sandbox: the half of a
@@ -788,6 +845,7 @@ impl Plan {
             }),
             userns: a.userns,
             namespace_ids: a.namespace_ids,
+            given: a.given,
         };
         if a.share_net && !a.net.hosts.is_empty() {
             return Err(Error::msg(
@@ -871,6 +929,7 @@ impl Plan {
             // where bubblewrap would, never run on the host's / instead.
             userns: UsernsMode::Require,
             namespace_ids: a.namespace_ids,
+            given: a.given,
         };
         let plan = Plan {
             rootfs: PathBuf::from("/"),
@@ -890,7 +949,13 @@ impl Plan {
             sys: false,
             verbose: a.verbose,
             limits: limits::effective(&a.limits),
-            ns_limits: crate::confine::nslimits::effective(&a.ns_limits, a.sizes.shm),
+            // A user namespace the caller gave is not ours to limit: the
+            // `user.*` limits would change it for every process in it
+            // (another sandbox's); the IPC namespace is still ours.
+            ns_limits: crate::confine::nslimits::effective(&a.ns_limits, a.sizes.shm)
+                .into_iter()
+                .filter(|(n, _)| !(a.given.userns.is_some() && n.starts_with("user.")))
+                .collect(),
             init: a.init,
             sizes: a.sizes,
             tmpfs: Vec::new(),

@@ -88,6 +88,13 @@ pub fn adopt_fd(fd: RawFd) -> io::Result<OwnedFd> {
     Ok(unsafe { OwnedFd::from_raw_fd(fd) })
 }
 
+/// A close-on-exec copy, numbered 10 or above, of a descriptor the caller
+/// handed over by number (the bwrap front end's `--userns FD` & co.):
+/// the original stays as it is; EBADF when it is not open.
+pub fn dup_passed(fd: RawFd) -> io::Result<OwnedFd> {
+    dup_raw_at_least(fd, 10)
+}
+
 /// Whether a descriptor is open in this process: a yes/no query (F_GETFD
 /// fails only with EBADF).
 pub fn fd_is_open(fd: RawFd) -> bool {

@@ -34,6 +34,29 @@ pub fn ns_parent(fd: BorrowedFd<'_>) -> io::Result<OwnedFd> {
     Ok(unsafe { OwnedFd::from_raw_fd(r as RawFd) })
 }
 
+/// NS_GET_USERNS: `_IO(0xb7, 0x1)`. Ref: ioctl_ns(2)
+const NS_GET_USERNS: libc::c_ulong = 0xb701;
+
+/// The user namespace that owns the namespace behind `fd`, as a new fd.
+/// EPERM when it is outside the caller's own user namespace.
+/// Ref: ioctl_ns(2)
+pub fn ns_owner(fd: BorrowedFd<'_>) -> io::Result<OwnedFd> {
+    // SAFETY: NS_GET_USERNS takes no argument and returns a new fd.
+    let r = cvt(unsafe { libc::ioctl(fd.as_raw_fd(), NS_GET_USERNS as _) })?;
+    // SAFETY: the kernel just created this descriptor; nothing else owns it.
+    Ok(unsafe { OwnedFd::from_raw_fd(r as RawFd) })
+}
+
+/// NS_GET_NSTYPE: `_IO(0xb7, 0x3)`. Ref: ioctl_ns(2)
+const NS_GET_NSTYPE: libc::c_ulong = 0xb703;
+
+/// The kind of namespace behind `fd` (its CLONE_NEW* flag); ENOTTY when
+/// `fd` is not a namespace. Ref: ioctl_ns(2)
+pub fn ns_type(fd: BorrowedFd<'_>) -> io::Result<c_int> {
+    // SAFETY: NS_GET_NSTYPE takes no argument and only returns a number.
+    cvt(unsafe { libc::ioctl(fd.as_raw_fd(), NS_GET_NSTYPE as _) })
+}
+
 /// flock(2) LOCK_EX, without waiting: Ok(false) when another open file
 /// description holds it. The lock lives as long as the description.
 pub fn try_lock(fd: BorrowedFd<'_>) -> io::Result<bool> {

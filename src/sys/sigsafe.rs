@@ -142,6 +142,64 @@ pub fn close_range(first: RawFd) -> io::Result<()> {
     r.map(drop)
 }
 
+/// Close every descriptor above stdio but those in `keep` and in `also`
+/// (negative entries are ignored; `keep` is sorted in place: no
+/// allocation; `also` must be in ascending order already). With
+/// close_range (Linux 5.9) over each gap; where that fails, one by one up
+/// to 1023, returning close_range's error.
+pub fn close_all_except(keep: &mut [RawFd], also: &[RawFd]) -> io::Result<()> {
+    // Insertion sort: a dozen numbers at most.
+    for i in 1..keep.len() {
+        let mut j = i;
+        while j > 0 && keep[j - 1] > keep[j] {
+            keep.swap(j - 1, j);
+            j -= 1;
+        }
+    }
+    let mut first: RawFd = 3;
+    let mut result = Ok(());
+    let mut gap = |from: RawFd, to: u32| {
+        // SAFETY: close_range takes integers and only changes the
+        // descriptor table, as close does.
+        let r = cvt(unsafe { libc::syscall(libc::SYS_close_range, from as u32, to, 0u32) });
+        if r.is_err() {
+            for fd in from..(to.min(1023) as RawFd + 1) {
+                // EBADF for the numbers that were not open.
+                let _ = close(fd);
+            }
+            result = r.map(drop);
+        }
+    };
+    // The two sorted lists merged as they are walked.
+    let (mut i, mut j) = (0, 0);
+    loop {
+        let k = match (keep.get(i), also.get(j)) {
+            (Some(&a), Some(&b)) if a <= b => {
+                i += 1;
+                a
+            }
+            (_, Some(&b)) => {
+                j += 1;
+                b
+            }
+            (Some(&a), None) => {
+                i += 1;
+                a
+            }
+            (None, None) => break,
+        };
+        if k < first {
+            continue;
+        }
+        if k > first {
+            gap(first, (k - 1) as u32);
+        }
+        first = k + 1;
+    }
+    gap(first, u32::MAX);
+    result
+}
+
 /// Start a new session (leave the terminal's process group); returns its
 /// id. Fails (EPERM) only for a process group leader, which a fork child
 /// is not.
@@ -266,4 +324,69 @@ pub fn execveat_fd(fd: RawFd, argv: &CStringArray, envp: &CStringArray) -> io::R
 pub fn restore_termios(fd: RawFd, t: &libc::termios) -> io::Result<()> {
     // SAFETY: `t` is borrowed for the call and only read.
     cvt_r(|| unsafe { libc::tcsetattr(fd, libc::TCSANOW, t) }).map(drop)
+}
+
+/// Keep this process's permitted capabilities across execve though its uid
+/// is not 0 in its user namespace: inheritable := permitted, then each one
+/// raised in the ambient set (until the kernel's last, EINVAL). For the
+/// clone child in a user namespace the caller made or mapped (the bwrap
+/// front end's `--userns`, `--userns-block-fd`), whose exec of the stage
+/// would otherwise drop them all. Ref: capabilities(7) "ambient"
+pub fn keep_caps_across_exec() -> io::Result<()> {
+    #[repr(C)]
+    struct Header {
+        version: u32,
+        pid: c_int,
+    }
+    #[repr(C)]
+    #[derive(Clone, Copy)]
+    struct Data {
+        effective: u32,
+        permitted: u32,
+        inheritable: u32,
+    }
+    let mut header = Header {
+        version: 0x2008_0522,
+        pid: 0,
+    };
+    let mut data = [Data {
+        effective: 0,
+        permitted: 0,
+        inheritable: 0,
+    }; 2];
+    // SAFETY: the header and two data words have the kernel's version 3
+    // layout, are ours and live across the call, which writes the data.
+    cvt(unsafe {
+        libc::syscall(
+            libc::SYS_capget,
+            &mut header as *mut Header,
+            data.as_mut_ptr(),
+        )
+    })?;
+    for d in &mut data {
+        d.inheritable = d.permitted;
+    }
+    // SAFETY: as above; capset only reads them.
+    cvt(unsafe { libc::syscall(libc::SYS_capset, &mut header as *mut Header, data.as_ptr()) })?;
+    for cap in 0..64u32 {
+        let word = data[(cap / 32) as usize].permitted;
+        if word & (1 << (cap % 32)) == 0 {
+            continue;
+        }
+        // SAFETY: integer arguments only; the unused ones are zero.
+        let r = cvt(unsafe {
+            libc::prctl(
+                libc::PR_CAP_AMBIENT,
+                libc::PR_CAP_AMBIENT_RAISE as c_ulong,
+                cap as c_ulong,
+                0 as c_ulong,
+                0 as c_ulong,
+            )
+        });
+        match r {
+            Err(e) if e.raw_os_error() == Some(libc::EINVAL) => break,
+            other => other?,
+        };
+    }
+    Ok(())
 }
