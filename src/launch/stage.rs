@@ -342,14 +342,20 @@ fn stage(plan: &Plan, report: &ReportSender) -> Result<Infallible> {
     // --userns2: the caller's user namespace, joined once the root is
     // built (the nested one of --uid/--gid is made in it).
     if let Some(ns) = &userns2 {
-        single_threaded(|| {
+        let join = || {
             nsjoin::join(
                 ns.as_fd(),
                 libc::CLONE_NEWUSER,
                 "join the user namespace (--userns2)",
                 &format!("fd {USERNS2_FD}"),
             )
-        })?;
+        };
+        // EINVAL is worth trying again (a thread not yet gone) only for
+        // a user namespace; anything else fails at once, described.
+        match sys::ns_type(ns.as_fd()) {
+            Ok(t) if t == libc::CLONE_NEWUSER => single_threaded(join)?,
+            _ => join()?,
+        }
     }
     drop(userns2);
     // In a user namespace the caller gave, --uid/--gid are ids of it,

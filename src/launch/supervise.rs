@@ -131,10 +131,12 @@ impl Supervisor {
                 // a caller on its way out need not wait for, as bubblewrap
                 // does not. Nothing to drain: the command wrote to the
                 // caller's own descriptors.
-                if let (true, Some(s)) = (self.leave_at_status && relay.is_idle(), got.status) {
+                // (A status that does not decode: wait for PID 1 instead.)
+                let exit = got.status.and_then(sys::Exit::from_status);
+                if let (true, Some(exit)) = (self.leave_at_status && relay.is_idle(), exit) {
                     if got.error.is_none() {
                         let ended = sys::Ended {
-                            exit: sys::Exit::from_status(s).unwrap_or(sys::Exit::Code(0)),
+                            exit,
                             user: Duration::ZERO,
                             system: Duration::ZERO,
                             max_rss_bytes: 0,

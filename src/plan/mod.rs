@@ -342,7 +342,11 @@ pub enum BuiltUserns {
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub struct GivenNs {
     /// `--userns FD`: joined (setns) before clone, which then makes no
-    /// user namespace; no id maps.
+    /// user namespace; no id maps. Caveat: the child stage is then exec'd
+    /// in that namespace, where a process holding CAP_SYS_PTRACE can reach
+    /// it (and the host's tree, until the pivot): only for a namespace no
+    /// such process is in. The bwrap front end refuses `--userns` and
+    /// `--pidns` for that reason (docs/BWRAP.md).
     pub userns: Option<i32>,
     /// `--pidns FD`: joined before clone; with `new_pid` clone makes a
     /// PID namespace below it, else the sandbox runs in it.
