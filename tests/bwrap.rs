@@ -1089,15 +1089,6 @@ fn with_fds(opens: &str, argv: &[&str]) -> Output {
     c.output().unwrap()
 }
 
-/// Perl, exec'ing the rest of its arguments after setting fd 5's
-/// close-on-exec flag to `on` (the shell cannot set it).
-fn perl_cloexec_5(on: bool) -> String {
-    format!(
-        "open(my $h, '<&=', 5) or die \"fd 5: $!\"; fcntl($h, F_SETFD, {}) or die \"fcntl: $!\"; exec {{ $ARGV[0] }} @ARGV or die \"exec: $!\"",
-        if on { "FD_CLOEXEC" } else { "0" }
-    )
-}
-
 /// The caller's descriptors 3, 5 and 100 (open on one file, without
 /// close-on-exec) are read by the command at the same numbers, as
 /// bubblewrap passes them: 3 and 5 are where the stage's own report pipe
@@ -1135,24 +1126,26 @@ fn inherited_descriptors_reach_the_command_at_their_numbers() {
         assert!(out.status.success(), "{extra:?}: {}", text(&out.stderr));
         assert_eq!(text(&out.stdout), all, "{extra:?}: {}", text(&out.stderr));
     }
-    // Control: close-on-exec in the caller, not passed; clear, passed.
-    let via_perl = |on: bool, bwrap: &[&str]| {
-        let script = perl_cloexec_5(on);
-        let argv = [&["perl", "-MFcntl", "-e", &script][..], bwrap, &layout].concat();
+    // Control: close-on-exec in the caller, not passed; clear, passed
+    // (the probe sets or clears fd 5's flag, then execs the front end).
+    let probe = stage().probe.display().to_string();
+    let via_probe = |on: bool, bwrap: &[&str]| {
+        let flag = if on { "on" } else { "off" };
+        let argv = [&[probe.as_str(), "cloexec", "5", flag][..], bwrap, &layout].concat();
         with_fds(&opens, &argv)
     };
     let ours_bwrap = [bin.as_str(), "bwrap"];
-    let out = via_perl(true, &ours_bwrap);
+    let out = via_probe(true, &ours_bwrap);
     assert!(out.status.success(), "{}", text(&out.stderr));
     assert_eq!(text(&out.stdout), "3:passed\n100:passed\n");
-    let out = via_perl(false, &ours_bwrap);
+    let out = via_probe(false, &ours_bwrap);
     assert_eq!(text(&out.stdout), all, "control: {}", text(&out.stderr));
     // bubblewrap itself, on the same command lines.
     if let Some(bw) = debian_bwrap("inherited_descriptors_reach_the_command_at_their_numbers") {
         let argv = [&[bw][..], &["--unshare-pid"], &layout].concat();
         let out = with_fds(&opens, &argv);
         assert_eq!(text(&out.stdout), all, "bwrap: {}", text(&out.stderr));
-        let out = via_perl(true, &[bw]);
+        let out = via_probe(true, &[bw]);
         assert_eq!(text(&out.stdout), "3:passed\n100:passed\n", "bwrap");
     }
 }

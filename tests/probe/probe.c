@@ -891,6 +891,18 @@ int main(int argc, char **argv) {
         perror("probe: exec");
         return 127;
     }
+    /* cloexec FD on|off PROG ARGS...: set or clear FD's close-on-exec
+     * flag (what a shell cannot do), then exec PROG. */
+    if (!strcmp(w, "cloexec") && argc >= 5) {
+        int fd = atoi(argv[2]);
+        if (fcntl(fd, F_SETFD, strcmp(argv[3], "on") ? 0 : FD_CLOEXEC) != 0) {
+            perror("probe: fcntl");
+            return 1;
+        }
+        execv(argv[4], argv + 4);
+        perror("probe: exec");
+        return 127;
+    }
     if (!strcmp(w, "hold") && argc == 3) return hold(argv[2]);
     if (!strcmp(w, "segv")) return *(volatile int *)0;
     if (!strcmp(w, "flood") && argc == 4) return flood(argv[2], atol(argv[3]));
