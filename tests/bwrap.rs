@@ -466,7 +466,7 @@ fn an_unknown_default_is_refused() {
 }
 
 /// A shell script as the test user in a fresh directory `dir` (its path
-/// in $D, bound at /mnt inside by the scripts), the rootfs in $R; stdout and
+/// in $D, bound at /run inside by the scripts), the rootfs in $R; stdout and
 /// the status as the script leaves them.
 fn script(dir: &str, body: &str) -> Output {
     let d = test_dir(dir);
@@ -545,7 +545,7 @@ fn block_fd_holds_the_command_until_written() {
             "bwrap-block",
             &format!(
                 "trap '' PIPE; mkfifo bf out\n\
-                 \"$B\" bwrap --ro-bind \"$R\" / --bind \"$D\" /mnt {opt} sh -c 'echo ran > /mnt/out' 5<bf &\n\
+                 \"$B\" bwrap --ro-bind \"$R\" / --bind \"$D\" /run {opt} sh -c 'echo ran > /run/out' 5<bf &\n\
                  exec 6>bf\n\
                  exec 7<>out\n\
                  if timeout 2 head -n1 <&7; then echo early; else \
@@ -575,8 +575,8 @@ fn sync_fd_ends_with_the_sandbox() {
         "bwrap-sync",
         "mkfifo sf go\n\
          exec 8<>sf\n\
-         \"$B\" bwrap --ro-bind \"$R\" / --bind \"$D\" /mnt --proc /proc --sync-fd 5 \
-           sh -c 'ls /proc/$$/fd | tr \"\\n\" \" \"; echo; read x < /mnt/go' 5>sf &\n\
+         \"$B\" bwrap --ro-bind \"$R\" / --bind \"$D\" /run --proc /proc --sync-fd 5 \
+           sh -c 'ls /proc/$$/fd | tr \"\\n\" \" \"; echo; read x < /run/go' 5>sf &\n\
          exec 8<&-\n\
          exec 9<sf\n\
          if timeout 1 cat <&9; then echo 'eof while running'; else echo 'open while running'; fi\n\
@@ -682,11 +682,11 @@ fn layer(name: &str, files: &[(&str, &str)]) -> std::path::PathBuf {
     dir
 }
 
-/// The stage's rootfs as /, a tmpfs on /mnt, then `ops`, then `sh -c line`.
+/// The stage's rootfs as /, a tmpfs on /run, then `ops`, then `sh -c line`.
 fn in_overlay(ops: &[&str], line: &str) -> Output {
     let r = root();
     let args = [
-        &["--ro-bind", &r, "/", "--tmpfs", "/mnt"][..],
+        &["--ro-bind", &r, "/", "--tmpfs", "/run"][..],
         ops,
         &["sh", "-c", line],
     ]
@@ -703,8 +703,8 @@ fn a_tmp_overlay_keeps_writes_from_the_host() {
     }
     let l = layer("ov-tmp", &[("f", "old"), ("g", "gone?")]);
     let ls = l.display().to_string();
-    let writes = "echo new > /mnt/o/n && echo changed > /mnt/o/f && rm /mnt/o/g && cat /mnt/o/f /mnt/o/n && ! test -e /mnt/o/g";
-    let out = in_overlay(&["--overlay-src", &ls, "--tmp-overlay", "/mnt/o"], writes);
+    let writes = "echo new > /run/o/n && echo changed > /run/o/f && rm /run/o/g && cat /run/o/f /run/o/n && ! test -e /run/o/g";
+    let out = in_overlay(&["--overlay-src", &ls, "--tmp-overlay", "/run/o"], writes);
     assert!(out.status.success(), "{}", text(&out.stderr));
     assert_eq!(text(&out.stdout), "changed\nnew\n");
     assert_eq!(fs::read_to_string(l.join("f")).unwrap(), "old");
@@ -712,8 +712,8 @@ fn a_tmp_overlay_keeps_writes_from_the_host() {
     assert!(!l.join("n").exists());
     // A second run starts from the lower layer again.
     let out = in_overlay(
-        &["--overlay-src", &ls, "--tmp-overlay", "/mnt/o"],
-        "cat /mnt/o/f; test ! -e /mnt/o/n",
+        &["--overlay-src", &ls, "--tmp-overlay", "/run/o"],
+        "cat /run/o/f; test ! -e /run/o/n",
     );
     assert!(out.status.success(), "{}", text(&out.stderr));
     assert_eq!(text(&out.stdout), "old");
@@ -734,7 +734,7 @@ fn a_tmp_overlay_keeps_writes_from_the_host() {
     assert_eq!(text(&out.stdout), "in\n");
     assert!(!r.join("etc/ov-new").exists());
     // Control: bound, the same writes are the host's.
-    let out = in_overlay(&["--bind", &ls, "/mnt/o"], writes);
+    let out = in_overlay(&["--bind", &ls, "/run/o"], writes);
     assert!(out.status.success(), "{}", text(&out.stderr));
     assert_eq!(fs::read_to_string(l.join("n")).unwrap(), "new\n");
     assert!(!l.join("g").exists());
@@ -756,10 +756,10 @@ fn an_overlay_writes_into_its_upper_directory() {
         u.display().to_string(),
         w.display().to_string(),
     );
-    let ops = ["--overlay-src", &ls, "--overlay", &us, &ws, "/mnt/o"];
+    let ops = ["--overlay-src", &ls, "--overlay", &us, &ws, "/run/o"];
     let out = in_overlay(
         &ops,
-        "echo new > /mnt/o/n && echo changed > /mnt/o/f && rm /mnt/o/g",
+        "echo new > /run/o/n && echo changed > /run/o/f && rm /run/o/g",
     );
     assert!(out.status.success(), "{}", text(&out.stderr));
     assert_eq!(fs::read_to_string(u.join("n")).unwrap(), "new\n");
@@ -775,12 +775,12 @@ fn an_overlay_writes_into_its_upper_directory() {
     assert_eq!(fs::read_to_string(l.join("g")).unwrap(), "lower");
     assert!(!l.join("n").exists());
     // A later run over the same upper directory sees them.
-    let seen = "cat /mnt/o/f /mnt/o/n; if test -e /mnt/o/g; then echo g; fi";
+    let seen = "cat /run/o/f /run/o/n; if test -e /run/o/g; then echo g; fi";
     let out = in_overlay(&ops, seen);
     assert!(out.status.success(), "{}", text(&out.stderr));
     assert_eq!(text(&out.stdout), "changed\nnew\n");
     // Control: over the lower layer alone, none of it.
-    let out = in_overlay(&["--overlay-src", &ls, "--tmp-overlay", "/mnt/o"], seen);
+    let out = in_overlay(&["--overlay-src", &ls, "--tmp-overlay", "/run/o"], seen);
     assert_eq!(text(&out.stdout), "oldg\n", "{}", text(&out.stderr));
 }
 
@@ -793,16 +793,16 @@ fn a_ro_overlay_refuses_writes() {
     let a = layer("ov-ro-a", &[("f", "a")]);
     let b = layer("ov-ro-b", &[]);
     let (a, b) = (a.display().to_string(), b.display().to_string());
-    let write = "echo x > /mnt/o/f";
+    let write = "echo x > /run/o/f";
     let lowers = ["--overlay-src", &a, "--overlay-src", &b];
-    let out = in_overlay(&[&lowers[..], &["--ro-overlay", "/mnt/o"]].concat(), write);
+    let out = in_overlay(&[&lowers[..], &["--ro-overlay", "/run/o"]].concat(), write);
     assert_eq!(out.status.code(), Some(1), "{}", text(&out.stderr));
     assert!(
         text(&out.stderr).contains("Read-only file system"),
         "{}",
         text(&out.stderr)
     );
-    let out = in_overlay(&[&lowers[..], &["--tmp-overlay", "/mnt/o"]].concat(), write);
+    let out = in_overlay(&[&lowers[..], &["--tmp-overlay", "/run/o"]].concat(), write);
     assert!(out.status.success(), "{}", text(&out.stderr));
 }
 
@@ -821,7 +821,7 @@ fn the_last_overlay_src_is_the_top_layer() {
         b.display().to_string(),
         c.display().to_string(),
     );
-    let read = "cat /mnt/o/f /mnt/o/only-a";
+    let read = "cat /run/o/f /run/o/only-a";
     for (order, top) in [
         ([&a, &b, &c], "c"),
         ([&c, &b, &a], "a"),
@@ -831,7 +831,7 @@ fn the_last_overlay_src_is_the_top_layer() {
         for l in order {
             ops.extend(["--overlay-src", l.as_str()]);
         }
-        ops.extend(["--ro-overlay", "/mnt/o"]);
+        ops.extend(["--ro-overlay", "/run/o"]);
         let out = in_overlay(&ops, read);
         assert!(out.status.success(), "{}", text(&out.stderr));
         assert_eq!(text(&out.stdout), format!("{top}a"), "{order:?}");
@@ -855,13 +855,13 @@ fn overlay_paths_with_separators_work() {
         w.display().to_string(),
     );
     let out = in_overlay(
-        &["--overlay-src", &ls, "--overlay", &us, &ws, "/mnt/o"],
-        "cat /mnt/o/f && echo up > /mnt/o/n",
+        &["--overlay-src", &ls, "--overlay", &us, &ws, "/run/o"],
+        "cat /run/o/f && echo up > /run/o/n",
     );
     assert!(out.status.success(), "{}", text(&out.stderr));
     assert_eq!(text(&out.stdout), "from the odd name");
     assert_eq!(fs::read_to_string(u.join("n")).unwrap(), "up\n");
-    let out = in_overlay(&["--ro-bind", &ls, "/mnt/o"], "cat /mnt/o/f");
+    let out = in_overlay(&["--ro-bind", &ls, "/run/o"], "cat /run/o/f");
     assert_eq!(text(&out.stdout), "from the odd name");
 }
 
@@ -888,7 +888,7 @@ fn a_refused_overlay_fails_with_one_line() {
         shm.join("w").display().to_string(),
     );
     let out = in_overlay(
-        &["--overlay-src", &ls, "--overlay", &su, &ws, "/mnt/o"],
+        &["--overlay-src", &ls, "--overlay", &su, &ws, "/run/o"],
         "echo ran",
     );
     let err = text(&out.stderr);
@@ -896,7 +896,7 @@ fn a_refused_overlay_fails_with_one_line() {
     assert_eq!(err.lines().count(), 1, "{err}");
     assert!(
         err.starts_with(&format!(
-            "bwrap: mount overlay: /mnt/o: Invalid argument (upper {su}, work {ws}, "
+            "bwrap: mount overlay: /run/o: Invalid argument (upper {su}, work {ws}, "
         )),
         "{err}"
     );
@@ -918,14 +918,14 @@ fn a_refused_overlay_fails_with_one_line() {
         for l in &layers[..n] {
             ops.extend(["--overlay-src", l.as_str()]);
         }
-        ops.extend(["--ro-overlay", "/mnt/o"]);
+        ops.extend(["--ro-overlay", "/run/o"]);
         in_overlay(&ops, "echo ran")
     };
     let out = many(250);
     let err = text(&out.stderr);
     assert_eq!(out.status.code(), Some(1), "{err}");
     assert!(
-        err.starts_with("bwrap: mount overlay: /mnt/o: Argument list too long ("),
+        err.starts_with("bwrap: mount overlay: /run/o: Argument list too long ("),
         "{err}"
     );
     assert_eq!(err.lines().count(), 1, "{err}");
@@ -940,20 +940,20 @@ fn a_refused_overlay_fails_with_one_line() {
             "--overlay-src",
             &ls,
             "--ro-overlay",
-            "/mnt/o",
+            "/run/o",
         ],
         "echo ran",
     );
     let err = text(&out.stderr);
     assert_eq!(out.status.code(), Some(1), "{err}");
     assert!(
-        err.starts_with("bwrap: mount overlay: /mnt/o: ")
+        err.starts_with("bwrap: mount overlay: /run/o: ")
             && err.contains("overlay directories may not overlap"),
         "{err}"
     );
     // Control: upper and work on the one filesystem.
     let out = in_overlay(
-        &["--overlay-src", &ls, "--overlay", &su, &sw, "/mnt/o"],
+        &["--overlay-src", &ls, "--overlay", &su, &sw, "/run/o"],
         "echo ran",
     );
     let _ = fs::remove_dir_all(&shm);
@@ -1037,13 +1037,13 @@ fn an_overlay_source_swapped_for_a_symlink_is_refused() {
         ));
         assert!(mk.status.success(), "{}", text(&mk.stderr));
         let ops = ops.replace("L", &l.display().to_string());
-        let line = format!("\"$B\" bwrap --ro-bind {r} / --tmpfs /mnt {ops} --args 4 cat /mnt/o/f");
+        let line = format!("\"$B\" bwrap --ro-bind {r} / --tmpfs /run {ops} --args 4 cat /run/o/f");
         swap_while_parsing(&line, &dir.join("args"), || {
             fs::rename(&l, dir.join("layer-was")).unwrap();
             std::os::unix::fs::symlink(&other, &l).unwrap();
         })
     };
-    let out = run("ov-swap", "--overlay-src L --tmp-overlay /mnt/o");
+    let out = run("ov-swap", "--overlay-src L --tmp-overlay /run/o");
     let err = text(&out.stderr);
     assert_eq!(out.status.code(), Some(1), "{err}");
     assert_eq!(err.lines().count(), 1, "{err}");
@@ -1053,7 +1053,7 @@ fn an_overlay_source_swapped_for_a_symlink_is_refused() {
     );
     assert!(text(&out.stdout).is_empty(), "{}", text(&out.stdout));
     // Control: --bind follows the swapped-in link to the other tree.
-    let out = run("ov-swap-bind", "--bind L /mnt/o");
+    let out = run("ov-swap-bind", "--bind L /run/o");
     assert!(out.status.success(), "{}", text(&out.stderr));
     assert_eq!(text(&out.stdout), "other\n");
 }
@@ -1217,7 +1217,7 @@ fn the_command_holds_no_descriptor_of_ours() {
         "40",
         "--bind-fd",
         "41",
-        "/mnt",
+        "/run",
         "sh",
         "-c",
         line,
