@@ -27,11 +27,7 @@ pub fn pipe_high() -> io::Result<(OwnedFd, OwnedFd)> {
 }
 
 fn dup_high(fd: &OwnedFd) -> io::Result<OwnedFd> {
-    // SAFETY: F_DUPFD_CLOEXEC takes an integer (the lowest number wanted)
-    // and only changes the descriptor table.
-    let n = cvt(unsafe { libc::fcntl(fd.as_raw_fd(), libc::F_DUPFD_CLOEXEC, 10) })?;
-    // SAFETY: `n` is the new descriptor just made; nothing else owns it.
-    Ok(unsafe { OwnedFd::from_raw_fd(n) })
+    dup_raw_at_least(fd.as_raw_fd(), 10)
 }
 
 /// A close-on-exec duplicate, numbered `min` or above, of a descriptor

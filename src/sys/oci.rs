@@ -153,10 +153,6 @@ pub fn getppid() -> i32 {
 
 /// A close-on-exec duplicate of `fd` numbered `min` or above.
 pub fn dup_at_least(fd: std::os::fd::BorrowedFd<'_>, min: i32) -> io::Result<std::os::fd::OwnedFd> {
-    use std::os::fd::{AsRawFd, FromRawFd};
-    // SAFETY: F_DUPFD_CLOEXEC takes an integer (the lowest number wanted)
-    // and only changes the descriptor table.
-    let n = cvt(unsafe { libc::fcntl(fd.as_raw_fd(), libc::F_DUPFD_CLOEXEC, min) })?;
-    // SAFETY: `n` is the new descriptor just made; nothing else owns it.
-    Ok(unsafe { std::os::fd::OwnedFd::from_raw_fd(n) })
+    use std::os::fd::AsRawFd;
+    super::dup_raw_at_least(fd.as_raw_fd(), min)
 }
