@@ -110,14 +110,7 @@ pub fn setup(plan: &Plan, report: &ReportSender) -> Result<bool> {
         return setup_built(plan, b);
     }
     // (1) Nothing below may propagate back to the host's mount table.
-    sys::mount(
-        None,
-        OsStr::new("/"),
-        None,
-        libc::MS_REC | libc::MS_PRIVATE,
-        None,
-    )
-    .ctx("make mounts private", "/")?;
+    sys::sigsafe::make_mounts_private().ctx("make mounts private", "/")?;
 
     // (2) Host sources, opened while the host tree is visible.
     let host_root = o_path(Path::new("/"), libc::O_DIRECTORY).ctx("open", "/")?;
@@ -755,14 +748,7 @@ const BUILT_ROOT: &str = "/newroot";
 /// pivot_root into it and the staging root with the host's tree detached.
 fn setup_built(plan: &Plan, b: &crate::plan::Built) -> Result<bool> {
     use crate::plan::RootOp;
-    sys::mount(
-        None,
-        OsStr::new("/"),
-        None,
-        libc::MS_REC | libc::MS_PRIVATE,
-        None,
-    )
-    .ctx("make mounts private", "/")?;
+    sys::sigsafe::make_mounts_private().ctx("make mounts private", "/")?;
     // Host sources, each op's: a bind's (symlinks followed, as bubblewrap
     // does), an overlay's directories (lowers bottom first, then upper and
     // work; see `open_overlay_dir`).
