@@ -1198,6 +1198,30 @@ mod tests {
         assert!(passed_fds(&p, &[0, 1, 2]).is_empty());
     }
 
+    /// Parse `args` where `--args FD` may read `fds` (number, bytes),
+    /// with an empty caller environment; a run is expected.
+    fn parse_with_fds(args: &[&str], fds: &[(i32, &[u8])]) -> Parsed {
+        let mut read = |fd: i32| -> std::io::Result<Vec<u8>> {
+            fds.iter()
+                .find(|(n, _)| *n == fd)
+                .map(|(_, d)| d.to_vec())
+                .ok_or_else(|| std::io::Error::from_raw_os_error(libc::EBADF))
+        };
+        let no_target = |_| Err(std::io::Error::from_raw_os_error(libc::EBADF));
+        let exists = |p: &Path| Ok(p.to_path_buf());
+        match parse(
+            "bwrap",
+            args.iter().map(OsString::from).collect(),
+            Vec::new(),
+            &mut read,
+            &no_target,
+            &exists,
+        ) {
+            Ok(Cmd::Run(p)) => *p,
+            other => panic!("{other:?}"),
+        }
+    }
+
     fn parse_ok(args: &[&str]) -> Parsed {
         let mut no_fd = |_| Err(std::io::Error::from_raw_os_error(libc::EBADF));
         let no_target = |_| Err(std::io::Error::from_raw_os_error(libc::EBADF));
@@ -1577,25 +1601,10 @@ mod tests {
     /// rest in, as bubblewrap's recursion reads it.
     #[test]
     fn an_overlay_may_come_from_an_args_descriptor() {
-        let mut fds = |fd: i32| -> std::io::Result<Vec<u8>> {
-            match fd {
-                3 => Ok(b"--overlay-src\0/top\0--tmp-overlay\0/a\0".to_vec()),
-                _ => Err(std::io::Error::from_raw_os_error(libc::EBADF)),
-            }
-        };
-        let no_target = |_| Err(std::io::Error::from_raw_os_error(libc::EBADF));
-        let exists = |p: &Path| Ok(p.to_path_buf());
-        let args = ["--overlay-src", "/bottom", "--args", "3", "true"];
-        let Ok(Cmd::Run(p)) = parse(
-            "bwrap",
-            args.iter().map(OsString::from).collect(),
-            Vec::new(),
-            &mut fds,
-            &no_target,
-            &exists,
-        ) else {
-            panic!()
-        };
+        let p = parse_with_fds(
+            &["--overlay-src", "/bottom", "--args", "3", "true"],
+            &[(3, b"--overlay-src\0/top\0--tmp-overlay\0/a\0")],
+        );
         assert_eq!(
             p.ops,
             vec![RootOp::Overlay {
@@ -1697,26 +1706,10 @@ mod tests {
 
     #[test]
     fn args_from_a_descriptor_are_spliced_in_place() {
-        let mut fds = |fd: i32| -> std::io::Result<Vec<u8>> {
-            Ok(match fd {
-                3 => b"--dir\0/one\0--args\x004\0".to_vec(),
-                4 => b"--dir\0/two\0".to_vec(),
-                _ => return Err(std::io::Error::from_raw_os_error(libc::EBADF)),
-            })
-        };
-        let no_target = |_| Err(std::io::Error::from_raw_os_error(libc::EBADF));
-        let exists = |p: &Path| Ok(p.to_path_buf());
-        let args = ["--args", "3", "--dir", "/three", "true"];
-        let Ok(Cmd::Run(p)) = parse(
-            "bwrap",
-            args.iter().map(OsString::from).collect(),
-            Vec::new(),
-            &mut fds,
-            &no_target,
-            &exists,
-        ) else {
-            panic!()
-        };
+        let p = parse_with_fds(
+            &["--args", "3", "--dir", "/three", "true"],
+            &[(3, b"--dir\0/one\0--args\x004\0"), (4, b"--dir\0/two\0")],
+        );
         let dirs: Vec<_> = p
             .ops
             .iter()
