@@ -1715,7 +1715,48 @@ fn caps_opt_in_drops_every_capability() {
     );
 }
 
+/// `--sandbox-defaults limits`: the sandbox's user and IPC namespaces get
+/// `sandbox run`'s per-namespace limits (confine/nslimits.rs): at most 64
+/// user namespaces below it, 256 SysV segments. Without it, as bubblewrap,
+/// none are written: a new namespace's own maxima (the control, which also
+/// shows the probe reads the sandbox's namespaces, not the host's).
+/// `all` includes it.
+fn limits_opt_in_sets_the_namespace_limits() {
+    let r = root();
+    let read = |opt: &[&str]| {
+        let args = [
+            &[
+                "--unshare-user",
+                "--unshare-ipc",
+                "--uid",
+                "0",
+                "--gid",
+                "0",
+                "--ro-bind",
+                &r,
+                "/",
+                "--proc",
+                "/proc",
+            ][..],
+            opt,
+            &[
+                "cat",
+                "/proc/sys/user/max_user_namespaces",
+                "/proc/sys/kernel/shmmni",
+            ],
+        ]
+        .concat();
+        let out = bwrap(&args);
+        assert_eq!(out.status.code(), Some(0), "{opt:?}: {}", text(&out.stderr));
+        text(&out.stdout)
+    };
+    assert_eq!(read(&[]), "2147483647\n4096\n");
+    assert_eq!(read(&["--sandbox-defaults", "limits"]), "64\n256\n");
+    assert_eq!(read(&["--sandbox-defaults", "all"]), "64\n256\n");
+}
+
 tests![
+    limits_opt_in_sets_the_namespace_limits,
     uid_0_keeps_the_callers_capabilities_unless_dropped,
     cap_add_gives_another_uid_exactly_that_capability,
     caps_opt_in_drops_every_capability,

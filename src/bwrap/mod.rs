@@ -94,6 +94,9 @@ pub struct Parsed {
     /// `caps`: no capabilities for the command whatever bubblewrap would
     /// keep (recorded here; the capability code reads it).
     pub opt_drop_caps: bool,
+    /// `limits`: `sandbox run`'s per-namespace limits (confine/nslimits.rs)
+    /// in the sandbox's user and IPC namespaces; bubblewrap sets none.
+    pub opt_limits: bool,
 }
 
 /// Our option that opts into sandbox's own defaults where bubblewrap's
@@ -111,6 +114,7 @@ pub const DEFAULTS_ITEMS: &[&str] = &[
     "seccomp",
     "relay",
     "caps",
+    "limits",
     "all",
 ];
 
@@ -137,11 +141,13 @@ fn opt_into(p: &mut Parsed, source: &str, list: &OsStr) -> R<()> {
             "seccomp" => p.opt_seccomp = true,
             "relay" => p.opt_relay = true,
             "caps" => p.opt_drop_caps = true,
+            "limits" => p.opt_limits = true,
             "all" => {
                 landlock(p, LandlockMode::Auto);
                 p.opt_seccomp = true;
                 p.opt_relay = true;
                 p.opt_drop_caps = true;
+                p.opt_limits = true;
             }
             other => {
                 return err(format!(
@@ -353,7 +359,7 @@ command line on sandbox's engine.
     --disable-userns             The command cannot make user namespaces (requires --unshare-user)
     --assert-userns-disabled     Fail unless making a user namespace is already impossible
     --sandbox-defaults LIST      sandbox's own defaults instead of bubblewrap's, LIST of
-                                 landlock[=require], seccomp, relay, caps, or all
+                                 landlock[=require], seccomp, relay, caps, limits, or all
                                  (also {DEFAULTS_ENV}=LIST; docs/BWRAP.md)
     --perms OCTAL                Set permissions of next argument (--bind-data, --file, etc.)
     --size BYTES                 Set size of next argument (only for --tmpfs)
@@ -854,7 +860,7 @@ pub const SELF_COPY_EXE: &str = "/memfd:sandbox-bwrap (deleted)";
 /// (the caller's uid and gid, environment, hostname and working
 /// directory; its capabilities by bubblewrap's rule for the caller's uid
 /// `uid`; no Landlock, no seccomp filter, the caller's stdio), but for
-/// what `--sandbox-defaults` opted into.
+/// what `--sandbox-defaults` opted into; no per-namespace limits.
 pub fn run_args(p: &Parsed, uid: u32, gid: u32, cwd: Option<OsString>) -> RunArgs {
     let mut a = RunArgs::new("/");
     a.command = p.command.clone();
@@ -870,6 +876,9 @@ pub fn run_args(p: &Parsed, uid: u32, gid: u32, cwd: Option<OsString>) -> RunArg
     } else {
         StdioMode::Inherit
     };
+    // No per-namespace limits, as bubblewrap, unless opted into (but
+    // --disable-userns's own, below).
+    a.ns_limit_defaults = p.opt_limits;
     // bubblewrap's PID 1 is a reaper unless --as-pid-1: ours is init.
     a.init = p.unshare_pid && !p.as_pid_1;
     a.namespace_ids = p.info_fd.is_some() || p.json_status_fd.is_some();
@@ -1762,9 +1771,13 @@ mod tests {
         );
         let a = run_args(&none, 1, 1, None);
         assert_eq!(
-            (a.landlock, a.seccomp, a.stdio),
-            (LandlockMode::Off, false, StdioMode::Inherit)
+            (a.landlock, a.seccomp, a.stdio, a.ns_limit_defaults),
+            (LandlockMode::Off, false, StdioMode::Inherit, false)
         );
+        assert!(!none.opt_limits);
+        let p = opted(&["--sandbox-defaults", "limits", "true"], &[]);
+        assert!(p.opt_limits && !p.opt_seccomp && !p.opt_drop_caps);
+        assert!(run_args(&p, 1, 1, None).ns_limit_defaults);
         let p = opted(&["--sandbox-defaults", "seccomp, relay", "true"], &[]);
         assert_eq!(
             (p.opt_landlock, p.opt_seccomp, p.opt_relay, p.opt_drop_caps),
@@ -1775,10 +1788,11 @@ mod tests {
             (p.opt_landlock, p.opt_seccomp, p.opt_relay, p.opt_drop_caps),
             (Some(LandlockMode::Auto), true, true, true)
         );
+        assert!(p.opt_limits);
         let a = run_args(&p, 1, 1, None);
         assert_eq!(
-            (a.landlock, a.seccomp, a.stdio),
-            (LandlockMode::Auto, true, StdioMode::Relay)
+            (a.landlock, a.seccomp, a.stdio, a.ns_limit_defaults),
+            (LandlockMode::Auto, true, StdioMode::Relay, true)
         );
         // The variable and the option add up; require wins either way.
         let p = opted(

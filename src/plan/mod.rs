@@ -407,6 +407,11 @@ pub struct RunArgs {
     pub limits: Vec<Limit>,
     /// `--ns-limit` values (sysctl name, value), in order.
     pub ns_limits: Vec<(String, u64)>,
+    /// Whether the per-namespace limits not named in `ns_limits` take
+    /// their defaults (`nslimits::effective`): `sandbox run`'s, always;
+    /// the bwrap front end's only when opted into (`--sandbox-defaults
+    /// limits`), as bubblewrap sets none. False: only `ns_limits`.
+    pub ns_limit_defaults: bool,
     /// `--init`: a minimal init stays PID 1 and the command is PID 2.
     pub init: bool,
     /// `--timeout`: TERM, then KILL after `kill_after`; exit 124.
@@ -504,6 +509,7 @@ impl RunArgs {
             verbose: false,
             limits: Vec::new(),
             ns_limits: Vec::new(),
+            ns_limit_defaults: true,
             init: false,
             timeout: None,
             kill_after: DEFAULT_KILL_AFTER,
@@ -835,6 +841,7 @@ impl Plan {
                 allow_paths.push((access, inside_path(access.option(), p)?));
             }
         }
+        let ns_limits = ns_limits(&a.ns_limits, a.ns_limit_defaults, a.sizes.shm);
         let supervision = Supervision {
             timeout: a.timeout,
             kill_after: a.kill_after,
@@ -891,7 +898,7 @@ impl Plan {
             sys: a.sys,
             verbose: a.verbose,
             limits: limits::effective(&a.limits),
-            ns_limits: crate::confine::nslimits::effective(&a.ns_limits, a.sizes.shm),
+            ns_limits,
             init: a.init,
             sizes: a.sizes,
             tmpfs,
@@ -921,6 +928,7 @@ impl Plan {
             b.pass_fds.sort_by_key(|p| p.fd);
             b.pass_fds.dedup_by_key(|p| p.fd);
         }
+        let ns_limits = ns_limits(&a.ns_limits, a.ns_limit_defaults, a.sizes.shm);
         let supervision = Supervision {
             timeout: a.timeout,
             kill_after: a.kill_after,
@@ -956,7 +964,7 @@ impl Plan {
             // A user namespace the caller gave is not ours to limit: the
             // `user.*` limits would change it for every process in it
             // (another sandbox's); the IPC namespace is still ours.
-            ns_limits: crate::confine::nslimits::effective(&a.ns_limits, a.sizes.shm)
+            ns_limits: ns_limits
                 .into_iter()
                 .filter(|(n, _)| !(a.given.userns.is_some() && n.starts_with("user.")))
                 .collect(),
@@ -1020,6 +1028,16 @@ pub fn covered_binds(binds: &[Bind], tmpfs: &[Tmpfs]) -> Vec<String> {
         }
     }
     out
+}
+
+/// The per-namespace limits to write: every one (its default where
+/// `--ns-limit` did not name it), or (`ns_limit_defaults` off: the bwrap
+/// front end without the opt-in) only those named.
+fn ns_limits(given: &[(String, u64)], defaults: bool, shm: u64) -> Vec<(String, u64)> {
+    match defaults {
+        true => crate::confine::nslimits::effective(given, shm),
+        false => given.to_vec(),
+    }
 }
 
 /// A path inside the sandbox given to `option`, made absolute (a
