@@ -814,6 +814,7 @@ fn encode_built(w: &mut Writer, b: Option<&Built>) {
     w.u8(b.disable_userns as u8);
     w.u8(b.assert_userns_disabled as u8);
     w.u8(b.self_exe as u8);
+    w.u8(b.mask_proc as u8);
     w.u32(b.pass_fds.len() as u32);
     for p in &b.pass_fds {
         w.u32(p.fd as u32);
@@ -917,6 +918,7 @@ fn decode_built(r: &mut Reader) -> std::result::Result<Option<Built>, String> {
         disable_userns: r.bool()?,
         assert_userns_disabled: r.bool()?,
         self_exe: r.bool()?,
+        mask_proc: r.bool()?,
         pass_fds: r.list(|r| {
             let (fd, at) = (r.u32()?, r.u32()?);
             match (i32::try_from(fd), i32::try_from(at)) {
@@ -1441,7 +1443,7 @@ mod tests {
             seccomp in proptest::collection::vec(proptest::collection::vec(any::<u8>(), 0..16), 0..2),
             pass_fds in proptest::collection::vec((3i32..i32::MAX, 3i32..i32::MAX), 0..3),
             sets in any::<(u64, u64, u64, u64, u64)>(),
-            flags in any::<(bool, bool, bool)>(),
+            flags in any::<(bool, bool, bool, bool)>(),
             userns in (0u8..3, any::<(u32, u32)>()),
             given in any::<(bool, bool, bool)>(),
         ) -> Built {
@@ -1461,6 +1463,7 @@ mod tests {
             Built {
                 ops, chdir_fallback, argv0, lock_files, new_session, seccomp, pass_fds, caps,
                 disable_userns: flags.0, assert_userns_disabled: flags.1, self_exe: flags.2,
+                mask_proc: flags.3,
                 userns, userns2: given.0, block: given.1, joined_pidns: given.2,
             }
         }
@@ -1633,6 +1636,7 @@ mod tests {
             disable_userns: true,
             assert_userns_disabled: false,
             self_exe: true,
+            mask_proc: true,
             pass_fds: vec![PassFd { fd: 3, at: 12 }, PassFd { fd: 100, at: 100 }],
             userns: BuiltUserns::Caller {
                 switch_to: Some((1000, 100)),

@@ -1755,7 +1755,42 @@ fn limits_opt_in_sets_the_namespace_limits() {
     assert_eq!(read(&["--sandbox-defaults", "all"]), "64\n256\n");
 }
 
+/// `--sandbox-defaults masks`: a `--proc` gets `sandbox run`'s masks: the
+/// host kernel's command line reads empty (/dev/null over it) and
+/// /proc/sys is a read-only mount of its own. Control: without it, as
+/// bubblewrap, the same probes read the command line and find no mount
+/// at /proc/sys. `all` includes it.
+fn masks_opt_in_covers_proc() {
+    let r = root();
+    let probe = |opt: &[&str]| {
+        let args = [
+            &["--unshare-pid", "--ro-bind", &r, "/", "--proc", "/proc"][..],
+            opt,
+            &[
+                "sh",
+                "-c",
+                "wc -c < /proc/cmdline; grep -c ' /proc/sys ' /proc/self/mountinfo; true",
+            ],
+        ]
+        .concat();
+        let out = bwrap(&args);
+        assert_eq!(out.status.code(), Some(0), "{opt:?}: {}", text(&out.stderr));
+        let o = text(&out.stdout);
+        let v: Vec<u64> = o.split_whitespace().map(|n| n.parse().unwrap()).collect();
+        assert_eq!(v.len(), 2, "{o}");
+        (v[0], v[1])
+    };
+    let (cmdline, sys_mounts) = probe(&[]);
+    assert!(
+        cmdline > 0 && sys_mounts == 0,
+        "control: {cmdline} {sys_mounts}"
+    );
+    assert_eq!(probe(&["--sandbox-defaults", "masks"]), (0, 1));
+    assert_eq!(probe(&["--sandbox-defaults", "all"]), (0, 1));
+}
+
 tests![
+    masks_opt_in_covers_proc,
     limits_opt_in_sets_the_namespace_limits,
     uid_0_keeps_the_callers_capabilities_unless_dropped,
     cap_add_gives_another_uid_exactly_that_capability,

@@ -97,6 +97,8 @@ pub struct Parsed {
     /// `limits`: `sandbox run`'s per-namespace limits (confine/nslimits.rs)
     /// in the sandbox's user and IPC namespaces; bubblewrap sets none.
     pub opt_limits: bool,
+    /// `masks`: `sandbox run`'s masks over a `--proc`; bubblewrap has none.
+    pub opt_masks: bool,
 }
 
 /// Our option that opts into sandbox's own defaults where bubblewrap's
@@ -115,6 +117,7 @@ pub const DEFAULTS_ITEMS: &[&str] = &[
     "relay",
     "caps",
     "limits",
+    "masks",
     "all",
 ];
 
@@ -142,12 +145,14 @@ fn opt_into(p: &mut Parsed, source: &str, list: &OsStr) -> R<()> {
             "relay" => p.opt_relay = true,
             "caps" => p.opt_drop_caps = true,
             "limits" => p.opt_limits = true,
+            "masks" => p.opt_masks = true,
             "all" => {
                 landlock(p, LandlockMode::Auto);
                 p.opt_seccomp = true;
                 p.opt_relay = true;
                 p.opt_drop_caps = true;
                 p.opt_limits = true;
+                p.opt_masks = true;
             }
             other => {
                 return err(format!(
@@ -359,7 +364,8 @@ command line on sandbox's engine.
     --disable-userns             The command cannot make user namespaces (requires --unshare-user)
     --assert-userns-disabled     Fail unless making a user namespace is already impossible
     --sandbox-defaults LIST      sandbox's own defaults instead of bubblewrap's, LIST of
-                                 landlock[=require], seccomp, relay, caps, limits, or all
+                                 landlock[=require], seccomp, relay, caps, limits, masks,
+                                 or all
                                  (also {DEFAULTS_ENV}=LIST; docs/BWRAP.md)
     --perms OCTAL                Set permissions of next argument (--bind-data, --file, etc.)
     --size BYTES                 Set size of next argument (only for --tmpfs)
@@ -921,6 +927,7 @@ pub fn run_args(p: &Parsed, uid: u32, gid: u32, cwd: Option<OsString>) -> RunArg
         disable_userns: p.disable_userns,
         assert_userns_disabled: p.disable_userns || p.assert_userns_disabled,
         self_exe: p.command.first().is_some_and(|c| c == SELF_EXE),
+        mask_proc: p.opt_masks,
         userns: match (p.userns, p.userns_block_fd) {
             // bubblewrap's setuid()/setgid() in a joined namespace, each
             // only when it differs from the caller's (-1: unchanged).
@@ -1776,8 +1783,12 @@ mod tests {
         );
         assert!(!none.opt_limits);
         let p = opted(&["--sandbox-defaults", "limits", "true"], &[]);
-        assert!(p.opt_limits && !p.opt_seccomp && !p.opt_drop_caps);
+        assert!(p.opt_limits && !p.opt_seccomp && !p.opt_drop_caps && !p.opt_masks);
         assert!(run_args(&p, 1, 1, None).ns_limit_defaults);
+        let p = opted(&["--sandbox-defaults", "masks", "true"], &[]);
+        assert!(p.opt_masks && !p.opt_limits);
+        assert!(run_args(&p, 1, 1, None).built.unwrap().mask_proc);
+        assert!(!run_args(&none, 1, 1, None).built.unwrap().mask_proc);
         let p = opted(&["--sandbox-defaults", "seccomp, relay", "true"], &[]);
         assert_eq!(
             (p.opt_landlock, p.opt_seccomp, p.opt_relay, p.opt_drop_caps),
@@ -1788,7 +1799,7 @@ mod tests {
             (p.opt_landlock, p.opt_seccomp, p.opt_relay, p.opt_drop_caps),
             (Some(LandlockMode::Auto), true, true, true)
         );
-        assert!(p.opt_limits);
+        assert!(p.opt_limits && p.opt_masks);
         let a = run_args(&p, 1, 1, None);
         assert_eq!(
             (a.landlock, a.seccomp, a.stdio, a.ns_limit_defaults),

@@ -415,7 +415,7 @@ pub fn man_page() -> String {
          run as bubblewrap runs it; an option it does not support fails with exit \
          1 (docs/BWRAP.md). --sandbox-defaults LIST (or SANDBOX_BWRAP_DEFAULTS=LIST) \
          opts into sandbox's own defaults instead, LIST of landlock (or \
-         landlock=require), seccomp, relay, caps, limits, or all.",
+         landlock=require), seccomp, relay, caps, limits, masks, or all.",
     ));
 
     m.push_str(".SH COMMANDS\n");

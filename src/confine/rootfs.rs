@@ -784,7 +784,7 @@ fn setup_built(plan: &Plan, b: &crate::plan::Built) -> Result<bool> {
     } else {
         Vec::new()
     };
-    let null = if wants(|o| matches!(o, RootOp::Proc { .. })) {
+    let null = if b.mask_proc && wants(|o| matches!(o, RootOp::Proc { .. })) {
         let fd = o_path(Path::new("/dev/null"), 0).ctx("open device", "/dev/null")?;
         Some(check_null(fd, "/dev/null")?)
     } else {
@@ -871,7 +871,11 @@ fn setup_built(plan: &Plan, b: &crate::plan::Built) -> Result<bool> {
                     "mount proc",
                 )
                 .map_err(proc_hint)?;
-                mask_proc_in(&t.open()?, null.as_ref().expect("opened above"))?;
+                // `sandbox run`'s masks where opted into (bubblewrap has
+                // none): `Built::mask_proc`.
+                if let Some(null) = &null {
+                    mask_proc_in(&t.open()?, null)?;
+                }
             }
             RootOp::Dev { dst } => {
                 let t = walk_to(&root, dst, Make::Dir, 0o755)?.0;

@@ -296,6 +296,10 @@ pub struct Built {
     /// itself: our binary, run as the bwrap front end from a sealed memfd
     /// copy (launch/stage.rs `SelfCopy`), never from its file on the host.
     pub self_exe: bool,
+    /// `--proc` gets `sandbox run`'s masks (confine/rootfs.rs
+    /// `PROC_MASKED`, `PROC_READ_ONLY`): opted into (`--sandbox-defaults
+    /// masks`); without, a plain procfs, as bubblewrap mounts it.
+    pub mask_proc: bool,
     /// The caller's descriptors the command gets at the same numbers, as
     /// bubblewrap passes what it inherited (docs/BWRAP.md,
     /// "Descriptors"; launch/passfds.rs). Above 2, each once.
