@@ -483,6 +483,14 @@ fn start(
     // Ours no longer: the clone child has its copies.
     drop(p.given_fds.take());
     let guard_tty = p.stdio.guard_tty();
+    // The guard, unless nothing is left for it to do: under --init the
+    // sandbox's PID 1 is our own init, whose parent-death signal the
+    // command cannot clear and the stage checks it re-armed in time
+    // (stage.rs `launcher_alive`), so our death takes the sandbox with it
+    // as the guard would; then there is no cgroup to remove, no pasta to
+    // kill and no terminal to put back.
+    let guard_needed =
+        !(plan.init && !host) || p.cgroup.is_some() || p.pasta.is_some() || guard_tty.is_some();
     let relay = p.stdio.after_clone();
     let proxy_sock = p.proxy_sock.map(|(mine, _theirs)| mine);
     let child = Unreleased { pid };
@@ -498,6 +506,7 @@ fn start(
         subids: plan.subids.as_ref(),
         host,
         callers_userns: supervision.given.callers_userns(),
+        guard_needed,
     };
     match release(&child, ctl_write, with) {
         Ok((pidfd, guard, pasta)) => {
@@ -921,6 +930,8 @@ struct ReleaseWith<'a> {
     /// The user namespace is the caller's (`GivenNs::callers_userns`): its
     /// maps are not ours to write.
     callers_userns: bool,
+    /// Whether a guard is forked (`start` says when it is not).
+    guard_needed: bool,
 }
 
 /// What `release` leaves: the pidfd, the guard and pasta.
@@ -940,6 +951,7 @@ fn release(
         subids,
         host,
         callers_userns,
+        guard_needed,
     } = with;
     let pid = child.pid;
     if let (Some(cg), false) = (cgroup, in_cgroup) {
@@ -978,7 +990,11 @@ fn release(
         None => Ok(None),
     };
     let early = pasta.is_some() || cgroup.is_some();
-    let mut guard = if early { spawn_guard()? } else { None };
+    let mut guard = if early && guard_needed {
+        spawn_guard()?
+    } else {
+        None
+    };
     match subids {
         _ if host || callers_userns => {}
         // Through shadow's helpers, which check /etc/subuid and /etc/subgid
@@ -1012,7 +1028,7 @@ fn release(
     // report say why.
     let ctl = PlanSender::new(ctl_write);
     let released = ctl.release();
-    if released.is_ok() && !early {
+    if released.is_ok() && !early && guard_needed {
         guard = spawn_guard()?;
     }
     if let Err(e) = released.and_then(|()| ctl.send_plan(plan_bytes)) {

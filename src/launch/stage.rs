@@ -455,6 +455,10 @@ fn stage(plan: &Plan, report: &ReportSender) -> Result<Infallible> {
     // The nested user namespace changed our credentials, which clears the
     // parent-death signal; arm it again. Ref: prctl(2) PR_SET_PDEATHSIG
     sys::set_parent_death_signal(libc::SIGKILL).ctx_step("set the parent death signal")?;
+    // A launcher that died while it was cleared sent nothing: under --init
+    // with no guard forked (launcher.rs `guard_needed`), this is what
+    // keeps the sandbox from outliving it.
+    launcher_alive(report)?;
     if plan.verbose {
         report.notice(&format!(
             "capabilities: {}; no_new_privs: on; {}; seccomp: {}{}",
@@ -658,6 +662,20 @@ fn helper_thread(
     };
     limits.write_rest()?;
     Ok(netns)
+}
+
+/// Whether the launcher still runs, read from the report pipe: it holds
+/// the only read end for as long as it lives (the guard keeps none), and
+/// the write end of a pipe with no reader polls POLLERR (asked for POLLIN,
+/// which a write end never has, the poll reports nothing else).
+fn launcher_alive(report: &ReportSender) -> Result<()> {
+    match sys::sigsafe::poll(report.fd(), 0) {
+        Ok(true) => Err(Error::msg(
+            "set the parent death signal",
+            "the launcher has ended",
+        )),
+        _ => Ok(()),
+    }
 }
 
 /// The plan's rlimits, soft and hard (`sandbox exec` sets them too).
