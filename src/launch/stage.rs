@@ -746,10 +746,16 @@ fn init(
         }
     };
     // The command is done: what it left behind goes with it. kill(-1) from
-    // PID 1 reaches every other process of the namespace.
-    let _ = sys::kill(-1, libc::SIGKILL);
-    while let Ok(Some((_, st, cpu))) = sys::reap_any_timed(true) {
-        seen |= status::seen_in(st, cpu, cpu_limit, true);
+    // PID 1 reaches every other process of the namespace; it walks every
+    // process of the host to find them, so only when there is one: a
+    // process the command left is init's child by now (orphans are
+    // reparented to PID 1 as their parent exits). One that joined from
+    // outside (setns) is not, and goes as init exits, just after.
+    if sys::has_children() {
+        let _ = sys::kill(-1, libc::SIGKILL);
+        while let Ok(Some((_, st, cpu))) = sys::reap_any_timed(true) {
+            seen |= status::seen_in(st, cpu, cpu_limit, true);
+        }
     }
     report.status(status, seen);
     let code = match sys::Exit::from_status(status) {

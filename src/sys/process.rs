@@ -199,6 +199,25 @@ pub fn wait4(pid: pid_t, nohang: bool) -> io::Result<Option<Ended>> {
     }))
 }
 
+/// Whether this process has a child, exited or not: waitid(P_ALL) that
+/// neither waits nor reaps (WNOHANG | WNOWAIT), ECHILD when there is none.
+/// Ref: waitid(2)
+pub fn has_children() -> bool {
+    // SAFETY: siginfo_t is plain data; all-zero bytes are a valid value.
+    let mut info: libc::siginfo_t = unsafe { mem::zeroed() };
+    // SAFETY: `info` is a local of the right type, which the kernel writes
+    // into and which outlives the call; WNOWAIT leaves any child unreaped.
+    let r = cvt_r(|| unsafe {
+        libc::waitid(
+            libc::P_ALL,
+            0,
+            &mut info,
+            libc::WEXITED | libc::WNOHANG | libc::WNOWAIT,
+        )
+    });
+    !matches!(r, Err(e) if e.raw_os_error() == Some(libc::ECHILD))
+}
+
 /// Reap any one child: (pid, wait status, the CPU time, user + system,
 /// it used), or `None` when there is no child left, or, without `block`,
 /// none has ended yet. The time is for `--init`'s account of the limits
