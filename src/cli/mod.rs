@@ -2706,6 +2706,7 @@ mod tests {
                 allow_exec: allow[2].iter().map(Into::into).collect(),
                 limits: limits.into_iter().map(|(index, value)| Limit { index, value }).collect(),
                 ns_limits: ns_limits.into_iter().map(|(n, v)| (n.to_string(), v)).collect(),
+                ns_limit_defaults: true,
                 init,
                 timeout: timeout.map(|(s, n)| Duration::new(s, n)),
                 kill_after: Duration::new(kill_after.0, kill_after.1),

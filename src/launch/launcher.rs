@@ -490,7 +490,7 @@ fn start(
     // as the guard would; then there is no cgroup to remove, no pasta to
     // kill and no terminal to put back.
     let guard_needed =
-        !(plan.init && !host) || p.cgroup.is_some() || p.pasta.is_some() || guard_tty.is_some();
+        !plan.init || host || p.cgroup.is_some() || p.pasta.is_some() || guard_tty.is_some();
     let relay = p.stdio.after_clone();
     let proxy_sock = p.proxy_sock.map(|(mine, _theirs)| mine);
     let child = Unreleased { pid };
