@@ -21,6 +21,12 @@
 //!                                            two listeners (plan.proxy)
 //! ```
 //!
+//! The bwrap front end's namespace descriptors travel on fixed numbers
+//! too: `--userns2` on 8, `--block-fd` on 9, `--userns` on 10 and
+//! `--pidns` on 11; the launcher's own descriptors are all at
+//! `sys::HIGH_FD` (12) or above, so the clone child's dup2 onto 3 to 11
+//! clobbers none of them.
+//!
 //! **Down (control pipe).** First one raw byte, `RELEASE`, read by the clone
 //! child before it execs (it can decode nothing: async-signal-safe only).
 //! Then one frame holding the encoded [`Plan`], read by the re-exec'd child
@@ -35,12 +41,16 @@
 //! reaped: `status::SEEN_*` bits). The write end is close-on-exec, so EOF
 //! without an error means the command was exec'd (under `--init`, that init
 //! has ended). `sandbox-oci init` also sends [`Up::Reached`]: the points of
-//! its set-up where `create` runs hooks or records the container.
+//! its set-up where `create` runs hooks or records the container. A stage
+//! that joins the namespaces the caller gives (`sandbox child join`,
+//! launch/stage.rs) sends one [`Up::Joined`] once it has forked the
+//! process that becomes the sandbox: that process's pid and its
+//! namespaces, which the launcher cannot read itself.
 //!
 //! **Frame.** A little-endian `u32` length, then that many bytes, which
 //! begin with a magic naming the kind and its version (`sandbox-plan-11\0`,
 //! `sandbox-error-1\0`, `sandbox-status-2\0`, `sandbox-notice-1\0`,
-//! `sandbox-reached-1\0`).
+//! `sandbox-reached-1\0`, `sandbox-joined-1\0`).
 //! Integers are little-endian `u32`/`u64`; byte strings are a `u32` length
 //! and the bytes; an optional value is a tag byte (0 absent, 1 present)
 //! and the value. A decoder refuses a wrong magic, a short or overlong
@@ -99,6 +109,15 @@ pub const USERNS2_FD: RawFd = 8;
 /// Where the child stage finds the bwrap front end's `--block-fd FD`
 /// (`Built::block`): read once the sandbox is set up, before the command.
 pub const BLOCK_FD: RawFd = 9;
+/// Where the child stage finds the user namespace the bwrap front end's
+/// `--userns FD` names (`GivenNs::userns`): joined by the stage itself,
+/// after its exec (`sandbox child join`, launch/stage.rs).
+pub const USERNS_FD: RawFd = 10;
+/// Where the child stage finds the PID namespace of `--pidns FD`, joined
+/// with `USERNS_FD`'s.
+pub const PIDNS_FD: RawFd = 11;
+// Every fixed number lies below the launcher's own descriptors.
+const _: () = assert!(PIDNS_FD < sys::HIGH_FD);
 /// The byte that releases the clone child once its id maps are written.
 pub const RELEASE: u8 = 1;
 
@@ -107,6 +126,18 @@ const MAGIC_ERROR: &[u8] = b"sandbox-error-1\0";
 const MAGIC_STATUS: &[u8] = b"sandbox-status-2\0";
 const MAGIC_NOTICE: &[u8] = b"sandbox-notice-1\0";
 const MAGIC_REACHED: &[u8] = b"sandbox-reached-1\0";
+const MAGIC_JOINED: &[u8] = b"sandbox-joined-1\0";
+
+/// The sandbox's namespaces as bubblewrap's `--info-fd` names them, and
+/// their names under /proc/PID/ns (the order of [`Up::Joined`]'s inodes).
+pub const NAMESPACES: [(&str, &str); 6] = [
+    ("cgroup-namespace", "cgroup"),
+    ("ipc-namespace", "ipc"),
+    ("mnt-namespace", "mnt"),
+    ("net-namespace", "net"),
+    ("pid-namespace", "pid"),
+    ("uts-namespace", "uts"),
+];
 
 /// A plan larger than this is refused rather than read (a bound on what a
 /// wrong fd 4 could make the child stage allocate). argv and environment
@@ -123,6 +154,14 @@ pub enum Up {
     /// `sandbox-oci init` got this far; `sandbox run`'s stage sends only
     /// [`Point::Isolated`].
     Reached(Point),
+    /// The joining stage (`sandbox child join`) forked the sandbox's first
+    /// process: its pid as the launcher's PID namespace numbers it, and
+    /// the inode numbers of its namespaces in [`NAMESPACES`]' order (0:
+    /// not its own, or not read).
+    Joined {
+        pid: i32,
+        namespaces: [u64; 6],
+    },
 }
 
 /// Where `sandbox-oci init` tells `create` it is, and (`Isolated`) where
@@ -470,11 +509,31 @@ fn encode_up(m: &Up) -> Vec<u8> {
             });
             w.0
         }
+        Up::Joined { pid, namespaces } => {
+            let mut w = Writer(MAGIC_JOINED.to_vec());
+            w.u32(*pid as u32);
+            for n in namespaces {
+                w.u64(*n);
+            }
+            w.0
+        }
     }
 }
 
 fn decode_up(rec: &[u8]) -> std::result::Result<Up, String> {
-    if rec.starts_with(MAGIC_REACHED) {
+    if rec.starts_with(MAGIC_JOINED) {
+        let mut r = Reader::new(rec, MAGIC_JOINED)?;
+        let pid = r.u32()? as i32;
+        if pid <= 0 {
+            return Err(format!("bad pid {pid}"));
+        }
+        let mut namespaces = [0u64; 6];
+        for n in &mut namespaces {
+            *n = r.u64()?;
+        }
+        r.end()?;
+        Ok(Up::Joined { pid, namespaces })
+    } else if rec.starts_with(MAGIC_REACHED) {
         let mut r = Reader::new(rec, MAGIC_REACHED)?;
         let p = match r.u8()? {
             0 => Point::Hooks,
@@ -1349,6 +1408,27 @@ mod tests {
             if !buf.is_empty() {
                 prop_assert!(all(&mut ReportReceiver::from_bytes(&buf[..buf.len() - 1])).is_err());
             }
+        }
+
+        #[test]
+        fn joined_round_trips(pid in 1..i32::MAX, namespaces in any::<[u64; 6]>(),
+                              notice in ".{0,20}") {
+            let m = Up::Joined { pid, namespaces };
+            let rec = encode_up(&m);
+            prop_assert_eq!(decode_up(&rec), Ok(m.clone()));
+            // Among other frames, in order; every shorter record refused.
+            let mut buf = frame(&encode_up(&Up::Notice(notice.clone())));
+            buf.extend(frame(&rec));
+            prop_assert_eq!(
+                all(&mut ReportReceiver::from_bytes(&buf)).unwrap(),
+                vec![Up::Notice(notice), m]
+            );
+            for cut in [0, MAGIC_JOINED.len(), rec.len() - 1] {
+                prop_assert!(decode_up(&rec[..cut]).is_err());
+            }
+            let mut longer = rec.clone();
+            longer.push(0);
+            prop_assert!(decode_up(&longer).is_err());
         }
 
         #[test]

@@ -4,8 +4,8 @@
 //! what the other side encoded must be an error, never a panic, a hang, a
 //! huge allocation or a misread.
 //!
-//! Inputs are valid encodings (of arbitrary plans, errors, notices and
-//! statuses) mutated: bytes flipped, cut, spliced, duplicated, lengths and
+//! Inputs are valid encodings (of arbitrary plans, errors, notices,
+//! statuses, reached points and joined reports) mutated: bytes flipped, cut, spliced, duplicated, lengths and
 //! counts overwritten. Properties:
 //! - decoding ends, without panicking, holding at most a small multiple
 //!   of the input's size;
@@ -19,7 +19,10 @@ use proptest::prelude::*;
 use proptest::test_runner::TestCaseResult;
 
 use super::tests::arb_plan;
-use super::{decode_error, decode_plan, decode_up, encode_error, encode_plan, ReportReceiver};
+use super::{
+    decode_error, decode_plan, decode_up, encode_error, encode_plan, encode_up, Point,
+    ReportReceiver, Up,
+};
 use crate::error::{Error, Reason};
 use crate::fuzz::check;
 use crate::sys::alloc_meter;
@@ -141,19 +144,40 @@ fn arb_error() -> impl Strategy<Value = Error> {
         })
 }
 
+/// Any message the report pipe carries.
+fn arb_up() -> impl Strategy<Value = Up> {
+    prop_oneof![
+        arb_error().prop_map(Up::Error),
+        ".{0,12}".prop_map(Up::Notice),
+        (any::<i32>(), any::<u32>()).prop_map(|(s, seen)| Up::Status(s, seen)),
+        prop_oneof![
+            Just(Point::Hooks),
+            Just(Point::Ready),
+            Just(Point::Isolated)
+        ]
+        .prop_map(Up::Reached),
+        (1..i32::MAX, any::<[u64; 6]>())
+            .prop_map(|(pid, namespaces)| Up::Joined { pid, namespaces }),
+    ]
+}
+
 /// The report pipe's frames, mutated: whole messages or an error, never a
-/// panic; what decodes as an error is one its bytes encode.
+/// panic; what decodes is one its bytes encode (it re-encodes to the
+/// same record).
 #[test]
 fn mutated_reports() {
     let input = (
-        prop::collection::vec(arb_error(), 1..3),
+        prop::collection::vec(arb_up(), 1..4),
         prop::collection::vec(mutation(), 0..4),
     );
-    check(file!(), 256, input, |(errors, ms)| {
+    check(file!(), 256, input, |(ups, ms)| {
         let mut stream = Vec::new();
-        for e in &errors {
-            let rec = encode_error(e);
-            prop_assert_eq!(decode_error(&rec), Ok(e.clone()));
+        for m in &ups {
+            let rec = encode_up(m);
+            prop_assert_eq!(decode_up(&rec), Ok(m.clone()));
+            if let Up::Error(e) = m {
+                prop_assert_eq!(decode_error(&encode_error(e)), Ok(e.clone()));
+            }
             stream.extend_from_slice(&super::frame(&rec));
         }
         let stream = mutate(stream, &ms);
@@ -163,11 +187,9 @@ fn mutated_reports() {
             // Each message takes at least its 4-byte length: bounded.
             for _ in 0..=stream.len() / 4 {
                 match r.next() {
-                    Some(Ok(super::Up::Error(e))) => {
-                        // Canonical: it re-encodes to a valid record.
-                        assert_eq!(decode_error(&encode_error(&e)), Ok(e));
-                    }
-                    Some(_) => {}
+                    // Canonical: it re-encodes to a valid record of itself.
+                    Some(Ok(m)) => assert_eq!(decode_up(&encode_up(&m)), Ok(m)),
+                    Some(Err(_)) => {}
                     None => break,
                 }
             }

@@ -477,31 +477,240 @@ fn script(dir: &str, body: &str) -> Output {
     ))
 }
 
-/// `--userns FD` and `--pidns FD` are refused (exit 1, one line, nothing
-/// run): the engine re-execs its child stage after clone, and a process
-/// exec'd in a user namespace it joined can be reached (ptrace,
-/// /proc/PID/root) by any process holding CAP_SYS_PTRACE in that
-/// namespace while the stage still sees the host's tree: tried by hand,
-/// a bubblewrap sandbox with `--cap-add ALL` read a host file hidden from
-/// it through our stage (docs/BWRAP.md). Control: the same command line
-/// without the option runs.
-fn userns_and_pidns_are_refused() {
+/// Start a first sandbox that holds still: it writes what `probe` prints
+/// to the FIFO `ready` (the test's `read` is the readiness: no sleep) and
+/// waits on the FIFO `done`; its --info-fd lands in `info`. Sets $P to
+/// its pid. `opts` are its namespace options.
+fn first_sandbox(opts: &str, probe: &str) -> String {
+    format!(
+        "mkfifo ready done\n\
+         \"$B\" bwrap --ro-bind \"$R\" / --bind \"$D\" /run --proc /proc --info-fd 4 {opts} \
+           sh -c '{probe} > /run/ready; read x < /run/done' 4>info &\n\
+         first=$(timeout 30 cat ready)\n\
+         P=$(sed -n 's/.*\"child-pid\": \\([0-9]*\\).*/\\1/p' info)\n\
+         trap 'echo > done; wait' EXIT\n"
+    )
+}
+
+/// `--userns FD`: the command runs in the user namespace given (its
+/// /proc/self/ns/user is the first sandbox's, bubblewrap's own test); the
+/// engine writes no maps and adds no nested namespace of its own. Control:
+/// the same command with --unshare-user in place of --userns is in
+/// another one. The namespace's descriptor does not reach the command
+/// (CVE-2024-21626 class): its /proc/self/fd holds only stdio; control:
+/// the same listing shows a namespace descriptor the command opens itself.
+/// The exit code comes through the stage's intermediate process.
+fn userns_joins_the_given_namespace() {
+    let out = script(
+        "bwrap-userns",
+        &format!(
+            "{}\
+             echo \"first $first\"\n\
+             \"$B\" bwrap --ro-bind \"$R\" / --proc /proc --userns 5 readlink /proc/self/ns/user 5</proc/$P/ns/user\n\
+             \"$B\" bwrap --ro-bind \"$R\" / --proc /proc --unshare-user readlink /proc/self/ns/user\n\
+             \"$B\" bwrap --ro-bind \"$R\" / --proc /proc --userns 5 sh -c 'for f in /proc/$$/fd/*; do echo \"fd $(readlink $f)\"; done' 5</proc/$P/ns/user\n\
+             \"$B\" bwrap --ro-bind \"$R\" / --proc /proc --userns 5 sh -c 'exec 7</proc/self/ns/user; for f in /proc/$$/fd/*; do echo \"ctl $(readlink $f)\"; done' 5</proc/$P/ns/user\n\
+             rc=0; \"$B\" bwrap --ro-bind \"$R\" / --userns 5 sh -c 'exit 7' 5</proc/$P/ns/user || rc=$?\n\
+             echo \"rc $rc\"\n",
+            first_sandbox("--unshare-user", "readlink /proc/self/ns/user")
+        ),
+    );
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    let o = text(&out.stdout);
+    let lines: Vec<&str> = o.lines().collect();
+    let first = lines[0].strip_prefix("first ").unwrap();
+    assert!(first.starts_with("user:["), "{o}");
+    assert_eq!(lines[1], first, "{o}");
+    assert_ne!(lines[2], first, "control: {o}");
+    assert!(lines[2].starts_with("user:["), "{o}");
+    let fds: Vec<&str> = lines
+        .iter()
+        .filter(|l| l.starts_with("fd "))
+        .copied()
+        .collect();
+    assert!(
+        !fds.is_empty() && fds.iter().all(|l| !l.contains("user:[")),
+        "{o}"
+    );
+    assert!(
+        lines
+            .iter()
+            .any(|l| l.starts_with("ctl ") && l.contains("user:[")),
+        "control: the probe sees a namespace descriptor: {o}"
+    );
+    assert_eq!(lines.last(), Some(&"rc 7"), "{o}");
+}
+
+/// `--pidns FD` (with `--userns`, as in bubblewrap's test): the command
+/// runs in the PID namespace given, a sandbox of ours whose namespace is
+/// owned by the user namespace above the one its command sees (joined
+/// through that owner); --info-fd's `pid-namespace` is that namespace.
+/// Control: without --pidns it has one of its own. A signal to our
+/// process (the stage's intermediate) reaches the command, and its end by
+/// that signal comes back as bubblewrap's status, 128 + 15; control: the
+/// command's own exit code.
+fn pidns_joins_the_given_namespace() {
+    let out = script(
+        "bwrap-pidns",
+        &format!(
+            "{}\
+             echo \"first $first\"\n\
+             \"$B\" bwrap --ro-bind \"$R\" / --ro-bind /proc /proc --userns 5 --pidns 6 readlink /proc/self/ns/pid 5</proc/$P/ns/user 6</proc/$P/ns/pid\n\
+             \"$B\" bwrap --ro-bind \"$R\" / --proc /proc --userns 5 readlink /proc/self/ns/pid 5</proc/$P/ns/user\n\
+             \"$B\" bwrap --ro-bind \"$R\" / --userns 5 --pidns 6 --info-fd 7 true 5</proc/$P/ns/user 6</proc/$P/ns/pid 7>ours\n\
+             grep -o '\"pid-namespace\": [0-9]*' ours\n\
+             mkfifo up\n\
+             \"$B\" bwrap --ro-bind \"$R\" / --bind \"$D\" /run --userns 5 --pidns 6 sh -c 'echo up > /run/up; read x < /run/done' 5</proc/$P/ns/user 6</proc/$P/ns/pid &\n\
+             ours=$!\n\
+             timeout 30 cat up >/dev/null\n\
+             kill -TERM $ours\n\
+             rc=0; wait $ours || rc=$?\n\
+             echo \"term $rc\"\n",
+            first_sandbox("--unshare-user --unshare-pid", "readlink /proc/self/ns/pid")
+        ),
+    );
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    let o = text(&out.stdout);
+    let lines: Vec<&str> = o.lines().collect();
+    let first = lines[0].strip_prefix("first ").unwrap();
+    assert!(first.starts_with("pid:["), "{o}");
+    assert_eq!(lines[1], first, "{o}");
+    assert_ne!(lines[2], first, "control: {o}");
+    let ino = first.trim_start_matches("pid:[").trim_end_matches(']');
+    assert_eq!(lines[3], format!("\"pid-namespace\": {ino}"), "{o}");
+    assert_eq!(lines[4], "term 143", "{o}");
+}
+
+/// `--uid`/`--gid` with `--userns` are ids of the joined namespace, taken
+/// as bubblewrap takes them (setresuid, setresgid): the one id a
+/// namespace made rootless maps (0 here) works; an unmapped one fails
+/// with 1 and one line. Control: without them the command has the ids
+/// the caller has there (0, the same map).
+fn uid_and_gid_are_taken_in_the_joined_namespace() {
+    let out = script(
+        "bwrap-userns-uid",
+        &format!(
+            "{}\
+             \"$B\" bwrap --ro-bind \"$R\" / --userns 5 --uid 0 --gid 0 sh -c 'echo \"ids $(id -u) $(id -g)\"' 5</proc/$P/ns/user\n\
+             \"$B\" bwrap --ro-bind \"$R\" / --userns 5 sh -c 'echo \"ctl $(id -u) $(id -g)\"' 5</proc/$P/ns/user\n\
+             rc=0; \"$B\" bwrap --ro-bind \"$R\" / --userns 5 --uid 7 sh -c 'echo ran' 5</proc/$P/ns/user 2>err || rc=$?\n\
+             echo \"rc $rc $(wc -l < err)\"\n",
+            first_sandbox("--unshare-user --uid 0 --gid 0", "echo up")
+        ),
+    );
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    let o = text(&out.stdout);
+    assert!(o.contains("ids 0 0\n"), "{o}");
+    assert!(o.contains("ctl 0 0\n"), "{o}");
+    assert!(o.contains("rc 1 1\n"), "{o}");
+    assert!(!o.contains("ran"), "{o}");
+}
+
+/// `--pidns` without `--userns`, and with `--unshare-pid`: refused, exit
+/// 1, one line, nothing run (docs/BWRAP.md says why). Control: with
+/// `--userns` and without `--unshare-pid` the same runs (above).
+fn pidns_alone_or_below_a_new_one_is_refused() {
     let r = root();
-    for opt in ["--userns", "--pidns"] {
+    for (args, want) in [
+        (
+            "--pidns 6",
+            "bwrap: --pidns without --userns is not supported",
+        ),
+        (
+            "--userns 5 --pidns 6 --unshare-pid",
+            "bwrap: --pidns with --unshare-pid (or --unshare-all) is not supported",
+        ),
+    ] {
         let out = shell(&format!(
-            "\"$B\" bwrap --ro-bind {r} / {opt} 5 sh -c 'echo ran' 5</proc/self/ns/user"
+            "\"$B\" bwrap --ro-bind {r} / {args} sh -c 'echo ran' 5</proc/self/ns/user 6</proc/self/ns/pid"
         ));
-        assert_eq!(out.status.code(), Some(1), "{opt}");
+        assert_eq!(out.status.code(), Some(1), "{args}");
         let err = text(&out.stderr);
         assert_eq!(err.lines().count(), 1, "{err}");
-        assert!(
-            err.starts_with(&format!("bwrap: {opt} is not supported")),
-            "{err}"
-        );
+        assert!(err.starts_with(want), "{err}");
         assert!(text(&out.stdout).is_empty());
     }
-    let out = shell(&format!("\"$B\" bwrap --ro-bind {r} / sh -c 'echo ran'"));
-    assert_eq!(text(&out.stdout), "ran\n", "{}", text(&out.stderr));
+}
+
+/// The attack on the old design (docs/BWRAP.md, "`--userns` and
+/// `--pidns`"): an occupant of the user namespace U and PID namespace P
+/// we are told to join, holding every capability in U (Debian's bwrap,
+/// `--uid 0 --cap-add ALL`), finds our process in its /proc and tries to
+/// open its /proc/PID/root/, a host file through it, its
+/// /proc/PID/environ, and PTRACE_SEIZE it (tests/probe `hunt`, which
+/// keeps trying until the process sleeps, held at --block-fd). Every try
+/// must fail: our stage was exec'd in the caller's user namespace and
+/// joined U after, non-dumpable, and the kernel asks for CAP_SYS_PTRACE in
+/// that one. The process found is ours (its status names `exe`, our
+/// re-exec'd binary). CONTROL: a process that joins U and P the old way
+/// (setns, then exec: `probe joinexec`) is found by the same hunter, and
+/// the same tries work: it reads the host file hidden from it.
+fn a_joined_namespace_cannot_reach_the_stage() {
+    let test = "a_joined_namespace_cannot_reach_the_stage";
+    let Some(bw) = debian_bwrap(test) else {
+        skip(
+            test,
+            "bwrap",
+            "no /usr/bin/bwrap to make the occupant with (--cap-add ALL)",
+        );
+        return;
+    };
+    let probe = stage().probe.display().to_string();
+    let out = script(
+        "bwrap-joined-attack",
+        &format!(
+            "mkdir shared hidden; echo host-secret > hidden/secret; cp {probe} shared/probe\n\
+             mkfifo shared/ready shared/go shared/result block oursinfo\n\
+             {bw} --unshare-user --unshare-pid --uid 0 --cap-add ALL --ro-bind \"$R\" / \
+               --bind \"$D/shared\" /run --proc /proc --info-fd 4 \
+               sh -c 'echo up > /run/ready; while read c k < /run/go; do [ \"$c\" = end ] && break; \
+                 /run/probe hunt \"$c\" \"$0\" $k > /run/result; done' \"$D/hidden/secret\" 4>info &\n\
+             timeout 30 cat shared/ready >/dev/null\n\
+             P=$(sed -n 's/.*\"child-pid\": \\([0-9]*\\).*/\\1/p' info)\n\
+             trap 'echo end > shared/go; wait' EXIT\n\
+             {probe} joinexec 5 6 /bin/sleep 30 5</proc/$P/ns/user 6</proc/$P/ns/pid &\n\
+             echo sleep kill > shared/go\n\
+             echo '== control'; timeout 30 cat shared/result\n\
+             exec 9<>block\n\
+             \"$B\" bwrap --ro-bind \"$R\" / --userns 5 --pidns 6 --block-fd 7 --info-fd 8 true \
+               5</proc/$P/ns/user 6</proc/$P/ns/pid 7<block 8>oursinfo 9>&- &\n\
+             ours=$!\n\
+             timeout 30 cat oursinfo >/dev/null\n\
+             echo exe > shared/go\n\
+             echo '== ours'; timeout 30 cat shared/result\n\
+             echo x >&9\n\
+             rc=0; wait $ours || rc=$?\n\
+             echo \"ours rc $rc\"\n"
+        ),
+    );
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    let o = text(&out.stdout);
+    let (control, ours) = o.split_once("== ours\n").unwrap_or_else(|| panic!("{o}"));
+    // The control: the old order is reachable, and through it the host.
+    for want in [
+        "found\n",
+        "name sleep\n",
+        "root OK\n",
+        "file OK\n",
+        "environ OK\n",
+        "ptrace OK\n",
+        "secret host-secret\n",
+    ] {
+        assert!(control.contains(want), "control: {want}: {o}");
+    }
+    // Ours: found, still our stage, and nothing works.
+    for want in [
+        "found\n",
+        "name exe\n",
+        "root EACCES\n",
+        "file EACCES\n",
+        "environ EACCES\n",
+        "ptrace EPERM\n",
+    ] {
+        assert!(ours.contains(want), "ours: {want}: {o}");
+    }
+    assert!(!ours.contains("secret"), "{o}");
+    assert!(ours.contains("ours rc 0\n"), "{o}");
 }
 
 /// `--userns-block-fd FD`: the launcher waits on FD after the user
@@ -599,6 +808,28 @@ fn sync_fd_ends_with_the_sandbox() {
 fn bad_namespace_descriptors_fail_with_1() {
     let r = root();
     for (args, want) in [
+        (
+            "--userns 77",
+            "join the user namespace (--userns): fd 77: Bad file descriptor",
+        ),
+        (
+            "--userns 5 5</proc/self/ns/pid",
+            "join the user namespace (--userns): fd 5 (a pid namespace): Invalid argument",
+        ),
+        (
+            "--userns 5 5</dev/null",
+            "join the user namespace (--userns): fd 5 (not a namespace): Invalid argument",
+        ),
+        (
+            "--userns 5 --pidns 77 5</proc/self/ns/user",
+            "join the PID namespace (--pidns): fd 77: Bad file descriptor",
+        ),
+        // Found by the stage as it joins: the caller's own namespace is
+        // not below the one the stage runs in.
+        (
+            "--userns 5 5</proc/self/ns/user",
+            "join the user namespace (--userns): fd 5 (not below this process's user namespace, or the process has threads): Invalid argument",
+        ),
         (
             "--sync-fd 77",
             "check the descriptor (--sync-fd): fd 77: Bad file descriptor",
@@ -1818,7 +2049,11 @@ tests![
     the_command_holds_no_descriptor_of_ours,
     a_failed_exec_is_reported_away_from_a_passed_fd_3,
     returns_at_the_commands_end_and_leaves_nothing,
-    userns_and_pidns_are_refused,
+    userns_joins_the_given_namespace,
+    pidns_joins_the_given_namespace,
+    uid_and_gid_are_taken_in_the_joined_namespace,
+    pidns_alone_or_below_a_new_one_is_refused,
+    a_joined_namespace_cannot_reach_the_stage,
     userns_block_fd_lets_the_caller_write_the_maps,
     block_fd_holds_the_command_until_written,
     sync_fd_ends_with_the_sandbox,

@@ -513,22 +513,13 @@ pub fn parse(
                 p.unshare_user = true;
                 p.unshare_user_try = true;
             }
-            // Refused: the engine re-execs its child stage once clone has
-            // made it, and a process exec'd inside a user namespace it
-            // joined is reachable (ptrace, /proc/PID/root) by whatever holds
-            // CAP_SYS_PTRACE there, while the stage still sees the host's
-            // tree (docs/BWRAP.md, "--userns and --pidns").
-            "--userns" | "--pidns" => {
-                next("an argument")?;
-                return err(format!(
-                    "{opt} is not supported by sandbox's bubblewrap front end: the sandbox would be \
-                     set up inside a namespace other processes may hold capabilities in (docs/BWRAP.md)"
-                ));
-            }
-            "--userns2" | "--userns-block-fd" | "--block-fd" | "--sync-fd" => {
+            "--userns" | "--userns2" | "--pidns" | "--userns-block-fd" | "--block-fd"
+            | "--sync-fd" => {
                 let fd = fd_arg(&opt, next("an argument")?)?;
                 let slot = match opt.as_str() {
+                    "--userns" => &mut p.userns,
                     "--userns2" => &mut p.userns2,
+                    "--pidns" => &mut p.pidns,
                     "--userns-block-fd" => &mut p.userns_block_fd,
                     "--block-fd" => &mut p.block_fd,
                     _ => &mut p.sync_fd,
@@ -779,10 +770,15 @@ pub fn parse(
         return err("--userns not compatible --unshare-user-try");
     }
     if p.pidns.is_some() && p.unshare_pid {
-        // A PID namespace below a joined one needs an intermediate process
-        // (clone refuses CLONE_NEWPID once the children's namespace is not
-        // the caller's own); the engine has none yet.
+        // A PID namespace below a joined one needs one more process
+        // (unshare refuses CLONE_NEWPID once the children's namespace is
+        // not the caller's own), which bubblewrap forks and we do not.
         return err("--pidns with --unshare-pid (or --unshare-all) is not supported by sandbox's bubblewrap front end (docs/BWRAP.md)");
+    }
+    if p.pidns.is_some() && p.userns.is_none() {
+        // Joined by the stage after it has joined --userns's namespace,
+        // which gives it the capability to (docs/BWRAP.md).
+        return err("--pidns without --userns is not supported by sandbox's bubblewrap front end (docs/BWRAP.md)");
     }
     if (p.uid.is_some() || p.gid.is_some()) && !p.unshare_user && p.userns.is_none() {
         return err("Specifying --uid or --gid requires --unshare-user or --userns");
@@ -1393,6 +1389,26 @@ mod tests {
                     "true",
                 ],
             ),
+            (
+                &["--unshare-user", "--userns", "3", "true"],
+                &["--userns", "3", "true"],
+            ),
+            (
+                &["--unshare-all", "--userns", "3", "true"],
+                &["--unshare-net", "--userns", "3", "true"],
+            ),
+            (
+                &["--uid", "5", "true"],
+                &["--userns", "3", "--uid", "5", "true"],
+            ),
+            (
+                &["--userns", "3", "--pidns", "4", "--unshare-pid", "true"],
+                &["--userns", "3", "--pidns", "4", "true"],
+            ),
+            (
+                &["--pidns", "4", "true"],
+                &["--userns", "3", "--pidns", "4", "true"],
+            ),
             (&["--sync-fd", "x", "true"], &["--sync-fd", "3", "true"]),
             (&["--block-fd", "-1", "true"], &["--block-fd", "0", "true"]),
         ] {
@@ -1404,16 +1420,18 @@ mod tests {
             label_refused("--exec-label")
         );
         assert_eq!(
+            parse_ok(&["--userns", "3", "--userns", "5", "true"]).userns,
+            Some(5)
+        );
+        assert_eq!(
             parse_ok(&["--userns2", "3", "--userns2", "5", "true"]).userns2,
             Some(5)
         );
-        // --userns and --pidns: refused, whatever else is given.
-        for o in ["--userns", "--pidns"] {
-            assert!(
-                parse_err(&[o, "3", "true"]).starts_with(&format!("{o} is not supported")),
-                "{o}"
-            );
-        }
+        assert!(parse_err(&["--pidns", "4", "true"]).starts_with("--pidns without --userns"));
+        assert!(
+            parse_err(&["--userns", "3", "--pidns", "4", "--unshare-pid", "true"])
+                .starts_with("--pidns with --unshare-pid")
+        );
         assert!(parse_err(&["--hostname", "h", "true"]).contains("--unshare-uts"));
         assert!(parse_err(&["--dir", "/x"]).starts_with("No command specified"));
         // Controls: the same options made valid.

@@ -5,7 +5,8 @@
 use libc::c_int;
 
 use crate::channel::{
-    self, PreparedError, BLOCK_FD, DENIALS_FD, PLAN_FD, PROXY_FD, REPORT_FD, TTY_FD, USERNS2_FD,
+    self, PreparedError, BLOCK_FD, DENIALS_FD, PIDNS_FD, PLAN_FD, PROXY_FD, REPORT_FD, TTY_FD,
+    USERNS2_FD, USERNS_FD,
 };
 use crate::sys::{self, sigsafe};
 
@@ -28,10 +29,13 @@ pub(super) struct CloneFds<'a> {
     /// the stage finds them (passfds.rs), in ascending order: kept, and
     /// made inheritable here.
     pub pass: &'a [c_int],
-    /// Copies of the caller's `--userns2` and `--block-fd` descriptors,
-    /// for `USERNS2_FD` and `BLOCK_FD` (-1: none).
+    /// Copies of the caller's `--userns2`, `--block-fd`, `--userns` and
+    /// `--pidns` descriptors, for `USERNS2_FD`, `BLOCK_FD`, `USERNS_FD`
+    /// and `PIDNS_FD` (-1: none).
     pub userns2: c_int,
     pub block: c_int,
+    pub userns: c_int,
+    pub pidns: c_int,
 }
 
 /// The clone child: PID 1 of the new namespaces, still the launcher's
@@ -72,6 +76,8 @@ pub(super) fn child_after_clone(
         fds.proxy,
         fds.userns2,
         fds.block,
+        fds.userns,
+        fds.pidns,
     ];
     let _ = sigsafe::close_all_except(&mut keep, fds.pass);
     // Arm the death signal before waiting: if the launcher is already gone
@@ -98,13 +104,13 @@ pub(super) fn child_after_clone(
     {
         sigsafe::exit_now(crate::error::EXIT_SANDBOX as i32);
     }
-    // A user namespace the caller made or mapped (the bwrap front end's
-    // --userns, --userns-block-fd): our uid in it need not be 0, and the
+    // A user namespace the caller mapped (the bwrap front end's
+    // --userns-block-fd): our uid in it need not be 0, and the
     // exec of a uid other than 0 drops every capability; ambient ones stay.
     if keep_caps && sigsafe::keep_caps_across_exec().is_err() {
         sigsafe::exit_now(crate::error::EXIT_SANDBOX as i32);
     }
-    // The pipes on the numbers the child stage expects. Both are 10 or
+    // The pipes on the numbers the child stage expects. Both are 12 or
     // above (pipe_high), so neither dup2 clobbers the other's source; the
     // copies are not CLOEXEC, so they survive the exec, and every other fd
     // of the launcher's is CLOEXEC.
@@ -115,7 +121,7 @@ pub(super) fn child_after_clone(
     }
     // The relay's pipes in place of the caller's files, the pty socket,
     // the denials socket, the proxy socket and the caller's descriptors
-    // for the stage; all of them are 10 or above too.
+    // for the stage; all of them are 12 or above too.
     for (target, src) in [
         (0, fds.stdio[0]),
         (1, fds.stdio[1]),
@@ -125,6 +131,8 @@ pub(super) fn child_after_clone(
         (PROXY_FD, fds.proxy),
         (USERNS2_FD, fds.userns2),
         (BLOCK_FD, fds.block),
+        (USERNS_FD, fds.userns),
+        (PIDNS_FD, fds.pidns),
     ] {
         if src >= 0 && sigsafe::dup2(src, target).is_err() {
             sigsafe::exit_now(crate::error::EXIT_SANDBOX as i32);

@@ -1,8 +1,9 @@
 //! Stage 1: the launcher, on the host, as the caller's uid.
 //!
 //! prepare (checks, cgroup, pipes, the re-exec's arguments) → clone into
-//! the new namespaces → the clone child waits for the release byte, then
-//! re-execs `/proc/self/exe child` (stage.rs) → meanwhile the launcher
+//! the new namespaces (namespaces the caller gives: a plain fork, and the
+//! stage joins them, joinns.rs) → the clone child waits for the release
+//! byte, then re-execs `/proc/self/exe child` (stage.rs) → meanwhile the launcher
 //! places it in its cgroup, starts the guard and writes the id maps →
 //! release with the plan (channel.rs) → supervise: read the report pipe
 //! (EOF means the command was exec'd), forward signals, enforce the
@@ -62,7 +63,9 @@ pub struct Options {
     /// host sees it, and `namespace_ids` when asked), before its id maps
     /// are written and it is released: the bwrap front end writes
     /// `--info-fd` here and waits on `--userns-block-fd`, as bubblewrap
-    /// does.
+    /// does. Where the stage joins namespaces the caller gives
+    /// (`GivenNs::userns`), the first process is forked by the stage, so
+    /// this is called once the stage has reported it, after the release.
     pub before_release: Option<BeforeRelease>,
 }
 
@@ -316,9 +319,30 @@ fn launch(
     notices: &mut Notices,
     hook: &mut Option<BeforeRelease>,
 ) -> Result<Started> {
+    let g = &supervision.given;
+    // A PID namespace is joined with the user namespace that goes with it
+    // (joinns.rs); a new one below it would need one more process, and
+    // pasta a network namespace at the release, which the joining stage
+    // makes only after it.
+    let refuse = |step: &str, why: &str| Err(Error::msg(step, why));
+    if g.pidns.is_some() && g.userns.is_none() {
+        return refuse(
+            nsjoin::JOIN_PIDNS,
+            "only with the user namespace that goes with it (--userns)",
+        );
+    }
+    if g.pidns.is_some() && g.new_pid {
+        return refuse(
+            nsjoin::JOIN_PIDNS,
+            "a new PID namespace below a joined one is not supported",
+        );
+    }
+    if g.userns.is_some() && plan.pasta.is_some() {
+        return refuse(nsjoin::JOIN_USERNS, "not with --net pasta");
+    }
     // A user namespace the caller gives is joined, not made: nothing for
     // the host mode to answer.
-    if supervision.given.userns.is_some() {
+    if g.userns.is_some() {
         return start(
             plan,
             supervision,
@@ -433,9 +457,10 @@ struct Prepared {
     proxy_sock: Option<(OwnedFd, OwnedFd)>,
     /// The bwrap front end's descriptors for the command (passfds.rs).
     passed: super::passfds::Prepared,
-    /// Copies of the caller's `--userns2` and `--block-fd` descriptors,
-    /// for the clone child to put on `USERNS2_FD` and `BLOCK_FD`.
-    given_fds: Option<[Option<OwnedFd>; 2]>,
+    /// Copies of the caller's `--userns2`, `--block-fd`, `--userns` and
+    /// `--pidns` descriptors, for the clone child to put on `USERNS2_FD`,
+    /// `BLOCK_FD`, `USERNS_FD` and `PIDNS_FD`.
+    given_fds: Option<[Option<OwnedFd>; 4]>,
 }
 
 /// One launch: in new namespaces, or (`host`) in the host mode, with no
@@ -455,8 +480,10 @@ fn start(
     let mut p = prepare(plan, supervision, forward_signals, notices, host, say)?;
     let (pid, in_cgroup) = clone_child(plan, &supervision.given, &mut p, host)?;
     // The clone child waits for the release: its namespaces are the
-    // sandbox's, and it is still there to be read.
-    let namespaces = if supervision.namespace_ids {
+    // sandbox's, and it is still there to be read. Where the stage joins
+    // namespaces the caller gives (joinns.rs), it reports them instead.
+    let joins = !host && joining(&supervision.given).is_some();
+    let namespaces = if supervision.namespace_ids && !joins {
         namespace_ids(pid, plan.share_net)
     } else {
         Vec::new()
@@ -494,8 +521,10 @@ fn start(
     let relay = p.stdio.after_clone();
     let proxy_sock = p.proxy_sock.map(|(mine, _theirs)| mine);
     let child = Unreleased { pid };
-    if let Some(f) = hook.take() {
-        f(pid, &namespaces);
+    if !joins {
+        if let Some(f) = hook.take() {
+            f(pid, &namespaces);
+        }
     }
     let with = ReleaseWith {
         cgroup: p.cgroup.as_ref(),
@@ -511,6 +540,39 @@ fn start(
     match release(&child, ctl_write, with) {
         Ok((pidfd, guard, pasta)) => {
             let released = Instant::now();
+            // The joining stage: the sandbox's first process, forked once
+            // the namespaces given are joined, and its namespaces; then
+            // the hook, with them. Signals, the pidfd, the guard and the
+            // wait stay on the clone child, which passes signals on and
+            // ends as that process ends.
+            let mut namespaces = namespaces;
+            if joins {
+                let within = supervision
+                    .timeout
+                    .map_or(JOINED_WITHIN, |t| t.min(JOINED_WITHIN));
+                match await_joined(&mut reports, notices, within) {
+                    Ok((first, ns)) => {
+                        namespaces = ns
+                            .into_iter()
+                            .filter(|(_, ino)| supervision.namespace_ids && *ino != 0)
+                            .collect();
+                        if let Some(f) = hook.take() {
+                            f(first, &namespaces);
+                        }
+                    }
+                    Err(e) => {
+                        // Nothing of the command ran: the stage killed and
+                        // reaped, then what the release started.
+                        drop(child);
+                        if let Some(g) = guard {
+                            g.dismiss();
+                        }
+                        drop(pasta);
+                        reports.read_to_end();
+                        return Err(Failed::Other(first_error(&mut reports).unwrap_or(e)));
+                    }
+                }
+            }
             // `--userns auto|require`: a refusal the checks before clone
             // could not see comes from the stage before it has set up its
             // namespaces; wait for that (hostmode.rs `await_isolated`).
@@ -666,9 +728,20 @@ fn prepare(
         fd.map(|n| sys::dup_passed(n).ctx(what, format!("fd {n}")))
             .transpose()
     };
+    // Namespaces to join are joined by the stage after its exec
+    // (joinns.rs); checked here, so a wrong descriptor fails before
+    // anything runs, named by the caller's number.
+    let join = |fd: Option<i32>, nstype: c_int, step: &str| -> Result<Option<OwnedFd>> {
+        let Some(n) = fd else { return Ok(None) };
+        let copy = sys::dup_passed(n).ctx(step, format!("fd {n}"))?;
+        nsjoin::check_kind(copy.as_fd(), nstype, step, &format!("fd {n}"))?;
+        Ok(Some(copy))
+    };
     let given_fds = [
         pass(g.userns2, "take the user namespace (--userns2)")?,
         pass(g.block, "take the descriptor to block on (--block-fd)")?,
+        join(g.userns, libc::CLONE_NEWUSER, nsjoin::JOIN_USERNS)?,
+        join(g.pidns, libc::CLONE_NEWPID, nsjoin::JOIN_PIDNS)?,
     ];
     let ctl = sys::pipe_high().ctx_step("create the control pipe")?;
     let report = sys::pipe_high().ctx_step("create the report pipe")?;
@@ -697,18 +770,20 @@ fn prepare(
             }),
         },
         exe: CString::new("/proc/self/exe").unwrap(),
-        // The stage is PID 1 of a new PID namespace, or (the host mode, a
-        // PID namespace the caller gave) told so here and by the plan,
-        // which must agree.
+        // The stage is PID 1 of a new PID namespace, or (the host mode)
+        // told so here and by the plan, which must agree; or it joins the
+        // namespaces given (joinns.rs), told the caller's numbers.
         argv: sys::CStringArray::new(
-            match (host, g.pidns.is_some() && !g.new_pid) {
-                (true, _) => vec!["sandbox", "child", stage::HOST_ARG],
-                (false, true) => vec!["sandbox", "child", stage::PIDNS_ARG],
-                (false, false) => vec!["sandbox", "child"],
-            }
-            .into_iter()
-            .map(|a| CString::new(a).unwrap())
-            .collect(),
+            ["sandbox", "child"]
+                .into_iter()
+                .map(String::from)
+                .chain(match (host, joining(g)) {
+                    (true, _) => vec![stage::HOST_ARG.to_string()],
+                    (false, Some(given)) => given.to_args(),
+                    (false, None) => Vec::new(),
+                })
+                .map(|a| CString::new(a).unwrap())
+                .collect(),
         ),
         // The stage needs nothing from the environment: what it needs of
         // the caller's (TERM) is in the plan.
@@ -726,27 +801,12 @@ fn prepare(
     })
 }
 
-/// clone into every namespace but the network's (the child stage makes
-/// that one in a helper thread while it builds the root: it is the slow
-/// one, 0.4 ms here; with `--net pasta`, clone makes it). Returns in the
-/// launcher only.
-///
-/// In the host mode no namespace: a plain fork (into the cgroup, if any),
-/// which the clone child and the stage treat as before.
-///
-/// Namespaces the caller gives (the bwrap front end's `--userns`,
-/// `--pidns`) are joined first, as bubblewrap does: the user namespace
-/// (clone then makes none, and the others are made in it), then the PID
-/// namespace, below which clone makes the sandbox's (or, without
-/// `new_pid`, in which the sandbox runs). setns(CLONE_NEWUSER) needs a
-/// single-threaded launcher (the bwrap front end's is), and both stay
-/// joined for the launcher's life: the guard forked later is in them too.
-fn clone_child(
-    plan: &Plan,
-    given: &crate::plan::GivenNs,
-    p: &mut Prepared,
-    host: bool,
-) -> std::result::Result<(pid_t, bool), Failed> {
+/// The namespaces the sandbox gets: every one but the network's (the
+/// child stage makes that one in a helper thread while it builds the
+/// root: it is the slow one, 0.4 ms here), which is made here too with
+/// `--net pasta` or a built root. Made by clone, or (joinns.rs) by the
+/// stage's unshare once it has joined the caller's user namespace.
+pub(super) fn namespace_flags(plan: &Plan) -> c_int {
     let mut flags = libc::CLONE_NEWUSER
         | libc::CLONE_NEWPID
         | libc::CLONE_NEWNS
@@ -761,24 +821,45 @@ fn clone_child(
     if plan.pasta.is_some() || (plan.built.is_some() && !plan.share_net) {
         flags |= libc::CLONE_NEWNET;
     }
-    if host {
-        flags = 0;
-    }
-    if !host {
-        join_given(given)?;
-        if given.userns.is_some() {
-            flags &= !libc::CLONE_NEWUSER;
-        }
-        if given.pidns.is_some() && !given.new_pid {
-            flags &= !libc::CLONE_NEWPID;
-        }
-    }
+    flags
+}
+
+/// The namespaces the caller gives, when there are any to join: the
+/// stage's arguments (joinns.rs).
+fn joining(given: &crate::plan::GivenNs) -> Option<super::joinns::Given> {
+    given.userns.map(|user| super::joinns::Given {
+        user,
+        pid: given.pidns,
+    })
+}
+
+/// clone into the sandbox's namespaces (`namespace_flags`). Returns in the
+/// launcher only.
+///
+/// In the host mode no namespace: a plain fork (into the cgroup, if any),
+/// which the clone child and the stage treat as before. With namespaces
+/// the caller gives (the bwrap front end's `--userns`, `--pidns`), a plain
+/// fork too: the stage joins them after its exec and makes the sandbox's
+/// namespaces then (joinns.rs), so that nothing of ours is exec'd inside
+/// a user namespace others may hold capabilities in.
+fn clone_child(
+    plan: &Plan,
+    given: &crate::plan::GivenNs,
+    p: &mut Prepared,
+    host: bool,
+) -> std::result::Result<(pid_t, bool), Failed> {
+    let joins = joining(given).is_some();
+    let flags = if host || joins {
+        0
+    } else {
+        namespace_flags(plan)
+    };
     let cgroup = p.cgroup.as_ref().map(|c| c.fd.as_fd());
     let (pid, in_cgroup) = sys::clone_namespaces(flags as u64, cgroup).map_err(|e| {
         let errno = e.raw_os_error();
         let err = clone_error(e);
         match errno {
-            Some(n) if !host && hostmode::refused(errno) => {
+            Some(n) if flags != 0 && hostmode::refused(errno) => {
                 Failed::Refused(hostmode::diagnose("create namespaces (clone)", n))
             }
             _ => Failed::Other(err),
@@ -803,6 +884,8 @@ fn clone_child(
             pass: &p.passed.at,
             userns2: passed_raw(&p.given_fds, 0),
             block: passed_raw(&p.given_fds, 1),
+            userns: passed_raw(&p.given_fds, 2),
+            pidns: passed_raw(&p.given_fds, 3),
         };
         let become_root = plan.subids.is_some_and(|s| s.range_is_root);
         child_after_clone(
@@ -812,62 +895,15 @@ fn clone_child(
             &p.envp,
             &mut p.exec_error,
             become_root,
-            given.callers_userns() && !host,
+            // --userns-block-fd: the caller's maps, our uid in them not 0.
+            given.caller_maps && !host && !joins,
         );
     }
     Ok((pid, in_cgroup))
 }
 
-/// Join the namespaces the caller gives (`--userns`, then `--pidns`).
-/// Joining a PID namespace needs CAP_SYS_ADMIN in the user namespace that
-/// owns it, which a user namespace below that owner does not give: a
-/// sandbox of ours whose command runs in the nested namespace of
-/// --uid/--gid has its PID namespace owned by the outer one. Then, as the
-/// owner of both, the launcher passes through the owner: joins it, the
-/// PID namespace, and the user namespace given last (named/join.rs joins a
-/// sandbox of ours through its outer namespace for the same reason).
-fn join_given(given: &crate::plan::GivenNs) -> Result<()> {
-    const USERNS: &str = "join the user namespace (--userns)";
-    const PIDNS: &str = "join the PID namespace (--pidns)";
-    let open = |n: i32, step: &str| sys::dup_passed(n).ctx(step, format!("fd {n}"));
-    let userns = given.userns.map(|n| open(n, USERNS)).transpose()?;
-    let pidns = given.pidns.map(|n| open(n, PIDNS)).transpose()?;
-    let join_user = |fd: &OwnedFd| {
-        let n = given.userns.unwrap_or(-1);
-        nsjoin::join(fd.as_fd(), libc::CLONE_NEWUSER, USERNS, &format!("fd {n}"))
-    };
-    let join_pid = |fd: &OwnedFd| {
-        let n = given.pidns.unwrap_or(-1);
-        nsjoin::join(fd.as_fd(), libc::CLONE_NEWPID, PIDNS, &format!("fd {n}"))
-    };
-    let ino = |fd: &OwnedFd| sys::fstat(fd.as_fd()).map(|st| (st.st_dev, st.st_ino)).ok();
-    if let (Some(user), Some(pid)) = (&userns, &pidns) {
-        let owner = sys::ns_owner(pid.as_fd()).ok();
-        if let Some(owner) = owner.filter(|o| ino(o).is_some() && ino(o) != ino(user)) {
-            if nsjoin::join(
-                owner.as_fd(),
-                libc::CLONE_NEWUSER,
-                USERNS,
-                "the PID namespace's owner",
-            )
-            .is_ok()
-            {
-                join_pid(pid)?;
-                return join_user(user);
-            }
-        }
-    }
-    if let Some(user) = &userns {
-        join_user(user)?;
-    }
-    if let Some(pid) = &pidns {
-        join_pid(pid)?;
-    }
-    Ok(())
-}
-
-/// The number of a descriptor in `Prepared::passed`, or -1.
-fn passed_raw(passed: &Option<[Option<OwnedFd>; 2]>, i: usize) -> c_int {
+/// The number of a descriptor in `Prepared::given_fds`, or -1.
+fn passed_raw(passed: &Option<[Option<OwnedFd>; 4]>, i: usize) -> c_int {
     passed
         .as_ref()
         .and_then(|p| p[i].as_ref())
@@ -879,14 +915,7 @@ fn passed_raw(passed: &Option<[Option<OwnedFd>; 2]>, i: usize) -> c_int {
 /// network's only when it is the sandbox's own.
 fn namespace_ids(pid: pid_t, share_net: bool) -> Vec<(&'static str, u64)> {
     let mut out = Vec::new();
-    for (key, ns) in [
-        ("cgroup-namespace", "cgroup"),
-        ("ipc-namespace", "ipc"),
-        ("mnt-namespace", "mnt"),
-        ("net-namespace", "net"),
-        ("pid-namespace", "pid"),
-        ("uts-namespace", "uts"),
-    ] {
+    for (key, ns) in channel::NAMESPACES {
         if ns == "net" && share_net {
             continue;
         }
@@ -1039,6 +1068,76 @@ fn release(
     Ok((pidfd, guard, pasta))
 }
 
+/// The most the launcher waits for the joining stage's `Up::Joined` (a
+/// millisecond or two on an ordinary launch).
+const JOINED_WITHIN: Duration = Duration::from_secs(10);
+
+/// After the release of a joining stage (joinns.rs), until it reports the
+/// sandbox's first process: its pid and its namespaces (bubblewrap's
+/// names, inode numbers; 0 where not read). Notices are passed on; an
+/// error, anything else, the stage's end (EOF) or `within` passing fail
+/// the run. Signals wait in the signalfd for the supervisor.
+fn await_joined(
+    reports: &mut ReportReceiver,
+    notices: &mut Notices,
+    within: Duration,
+) -> Result<(pid_t, Vec<(&'static str, u64)>)> {
+    const STEP: &str = "join the namespaces given (--userns)";
+    let until = Instant::now() + within;
+    // Each turn reads at least a byte, or ends the wait.
+    for _ in 0..1_000_000 {
+        while let Some(m) = reports.next() {
+            match m {
+                Ok(Up::Notice(n)) => notices.say(n),
+                Ok(Up::Joined { pid, namespaces }) => {
+                    let named = channel::NAMESPACES
+                        .iter()
+                        .zip(namespaces)
+                        .map(|((key, _), ino)| (*key, ino))
+                        .collect();
+                    return Ok((pid, named));
+                }
+                Ok(Up::Error(e)) => return Err(e),
+                Ok(other) => {
+                    return Err(Error::msg(
+                        STEP,
+                        format!("unexpected report from the child stage: {other:?}"),
+                    ))
+                }
+                Err(m) => {
+                    return Err(Error::msg(
+                        STEP,
+                        format!("unreadable report from the child stage: {m}"),
+                    ))
+                }
+            }
+        }
+        let left = until.saturating_duration_since(Instant::now());
+        if !reports.is_open() {
+            return Err(Error::msg(
+                STEP,
+                "the child stage ended before it reported the sandbox's first process",
+            ));
+        }
+        if left.is_zero() {
+            return Err(Error::msg(
+                STEP,
+                format!(
+                    "the child stage did not report the sandbox's first process within {} s",
+                    within.as_secs()
+                ),
+            ));
+        }
+        let ms = left.as_millis().clamp(1, i32::MAX as u128) as i32;
+        match sys::poll(&[(reports.fd(), libc::POLLIN)], ms) {
+            Ok(rev) if rev[0] != 0 => reports.read_some().ctx_step(STEP)?,
+            Ok(_) => {}
+            Err(e) => return Err(e).ctx_step(STEP),
+        }
+    }
+    Err(Error::msg(STEP, "too many reports from the child stage"))
+}
+
 fn first_error(reports: &mut ReportReceiver) -> Option<Error> {
     while let Some(m) = reports.next() {
         if let Ok(Up::Error(e)) = m {
@@ -1054,13 +1153,16 @@ impl Running {
         self.host_mode
     }
 
-    /// The sandbox's PID 1, as the host sees it.
+    /// The sandbox's PID 1, as the host sees it (where the stage joins
+    /// namespaces the caller gives: the process between, which passes
+    /// signals on to the sandbox's first process and ends as it ends).
     pub fn pid(&self) -> pid_t {
         self.pid
     }
 
-    /// The sandbox's namespaces as read at clone (bubblewrap's names and
-    /// the inode numbers), when the run asked for them.
+    /// The sandbox's namespaces as read at clone, or as the joining stage
+    /// reported them (bubblewrap's names and the inode numbers), when the
+    /// run asked for them.
     pub fn namespaces(&self) -> &[(&'static str, u64)] {
         &self.namespaces
     }

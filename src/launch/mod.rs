@@ -3,7 +3,7 @@
 //! supervise.rs: the poll loop in between), the clone child and the guard
 //! (clone_child.rs, guard.rs: the two places where only async-signal-safe
 //! calls are allowed), the child stage re-exec'd as `sandbox child`
-//! (stage.rs), the stdio relay (relay.rs), the bwrap front end's passed
+//! (stage.rs; joinns.rs where it joins namespaces the caller gives), the stdio relay (relay.rs), the bwrap front end's passed
 //! descriptors (passfds.rs) and how a run ended (status.rs).
 //!
 //! Imports confine/, plan/ and the shared top-level modules; sandbox-oci
@@ -13,6 +13,7 @@ mod clone_child;
 mod denials;
 mod guard;
 pub(crate) mod hostmode;
+mod joinns;
 pub(crate) mod launcher;
 mod passfds;
 pub(crate) mod relay;

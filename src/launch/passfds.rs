@@ -7,12 +7,12 @@
 //!
 //! How they travel: clone copies the launcher's descriptor table, and the
 //! clone child's exec of the stage keeps what is not close-on-exec. A
-//! descriptor at `FIRST_FREE` (10) or above stays on its number all the way
+//! descriptor at `FIRST_FREE` (12) or above stays on its number all the way
 //! (the clone child clears its close-on-exec flag, so one the launcher's
-//! caller opened close-on-exec passes too). Those at 3 to 9 would be
+//! caller opened close-on-exec passes too). Those at 3 to 11 would be
 //! overwritten by the stage's own fixed numbers (channel.rs: report pipe,
-//! plan, pty, denials and proxy sockets, `--userns2` and `--block-fd`):
-//! the launcher copies each to 10
+//! plan, pty, denials and proxy sockets, `--userns2`, `--block-fd`,
+//! `--userns` and `--pidns`): the launcher copies each to 12
 //! or above first, and the plan says where (`PassFd::at`). The stage
 //! keeps them open through its set-up; before it prepares the exec it
 //! moves its own report pipe and denials socket out of the way and dup2s
@@ -21,20 +21,20 @@
 //!
 //! The count: every passed descriptor is already open in the caller, so
 //! its number is within the caller's RLIMIT_NOFILE; the launcher adds at
-//! most seven copies. Where even those do not fit (EMFILE) the launch
+//! most nine copies. Where even those do not fit (EMFILE) the launch
 //! fails naming the descriptor, before anything runs.
 
 use std::os::fd::{AsRawFd, OwnedFd, RawFd};
 
 use libc::c_int;
 
-use crate::channel::{ReportSender, BLOCK_FD};
+use crate::channel::ReportSender;
 use crate::error::{Context, Error, Result};
 use crate::plan::{Built, PassFd, Plan};
 use crate::sys::{self, sigsafe};
 
 /// The lowest number none of the stage's fixed descriptors uses.
-const FIRST_FREE: RawFd = BLOCK_FD + 1;
+pub(crate) const FIRST_FREE: RawFd = sys::HIGH_FD;
 
 /// What the launcher made before clone: the plan's list with where the
 /// stage finds each descriptor, the copies (dropped once the clone child
@@ -67,7 +67,7 @@ pub(super) fn prepare(plan: &Plan) -> Result<Prepared> {
     let mut pass = Vec::with_capacity(b.pass_fds.len());
     for p in &b.pass_fds {
         let at = if p.fd < FIRST_FREE {
-            let copy = sys::dup_raw_at_least(p.fd, 10).map_err(|e| {
+            let copy = sys::dup_raw_at_least(p.fd, FIRST_FREE).map_err(|e| {
                 let e = Err::<(), _>(e)
                     .ctx(step, format!("fd {}", p.fd))
                     .unwrap_err();
@@ -139,7 +139,7 @@ pub(crate) fn place(
         return Ok(());
     }
     let taken = |fd: RawFd| pass.iter().any(|p| p.fd == fd);
-    // Lowest free from FIRST_FREE: the descriptors at 10 or above are in
+    // Lowest free from FIRST_FREE: the descriptors at 12 or above are in
     // place and the copies open, so this lands on neither.
     if taken(report.fd()) {
         report

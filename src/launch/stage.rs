@@ -1,6 +1,10 @@
 //! Stage 2: `sandbox child`, the child stage: the binary re-exec'd by the
 //! clone child (clone_child.rs) once its id maps are written.
 //!
+//! (`sandbox child join U [P]`: first the namespaces the caller gives are
+//! joined and the sandbox's first process forked, joinns.rs; that process
+//! goes on from here.)
+//!
 //! read the plan (channel.rs) → a helper thread makes the network
 //! namespace, brings lo up and writes the namespace limits (`Helper`)
 //! while this one sets the hostname, mounts and pivot_roots (confine/rootfs.rs)
@@ -29,6 +33,7 @@ use crate::confine::trampoline::{Sealed, Trampoline};
 use crate::confine::untrusted::{self, Refused, MAX_ROOTFS_FILE};
 use crate::confine::{landlock, nsjoin, seccomp};
 use crate::error::{Context, Error, Result, EXIT_CANNOT_EXEC, EXIT_NOT_FOUND, EXIT_SANDBOX};
+use crate::launch::joinns;
 use crate::launch::passfds;
 use crate::launch::relay;
 use crate::launch::status;
@@ -45,10 +50,6 @@ pub const DEFAULT_PATH: &str = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bi
 /// The stage's third argument in the host mode (launch/hostmode.rs),
 /// where it is not PID 1 of a new PID namespace.
 pub const HOST_ARG: &str = "host";
-/// The stage's third argument in a PID namespace the caller gave (the
-/// bwrap front end's `--pidns` without `--unshare-pid`), where it is not
-/// PID 1 either.
-pub const PIDNS_ARG: &str = "pidns";
 
 pub fn main() -> u8 {
     // ---- Child stage: PID 1 of the new PID namespace, uid 0 with every
@@ -65,16 +66,31 @@ pub fn main() -> u8 {
     }
     let report = ReportSender::on_report_fd();
     let host = host_arg();
-    let pidns = third_arg(PIDNS_ARG);
-    let e = match channel::recv_plan().and_then(|plan| match (plan.host_mode, host) {
-        (false, false) if pidns == plan.built.as_ref().is_some_and(|b| b.joined_pidns) => {
-            stage(&plan, &report)
+    // The join path (joinns.rs): exec'd in the caller's user namespace,
+    // non-dumpable before anything else, and so while it joins.
+    let join = joinns::Given::from_args();
+    if join.is_some() {
+        if let Err(e) = sys::set_dumpable(false).ctx_step("mark the child stage non-dumpable") {
+            report.error(&e);
+            return e.exit;
         }
-        (true, true) => host_stage(&plan, &report),
-        _ => Err(Error::msg(
-            "child",
-            "the plan and the arguments disagree on the host mode",
-        )),
+    }
+    let e = match channel::recv_plan().and_then(|plan| {
+        let joined_pidns = plan.built.as_ref().map(|b| b.joined_pidns);
+        match (plan.host_mode, host, join) {
+            (false, false, Some(given))
+                if joined_pidns.is_none_or(|j| j == given.pid.is_some()) =>
+            {
+                joinns::join_and_fork(&plan, &report, given)?;
+                stage(&plan, &report)
+            }
+            (false, false, None) if joined_pidns != Some(true) => stage(&plan, &report),
+            (true, true, None) => host_stage(&plan, &report),
+            _ => Err(Error::msg(
+                "child",
+                "the plan and the arguments disagree on the host mode or the namespaces to join",
+            )),
+        }
     }) {
         Ok(never) => match never {},
         Err(e) => e,
@@ -96,7 +112,7 @@ fn started_by_launcher() -> bool {
             fifo
         })
     };
-    (std::process::id() == 1 || host_arg() || third_arg(PIDNS_ARG))
+    (std::process::id() == 1 || host_arg() || joinns::Given::from_args().is_some())
         && is_fifo(REPORT_FD)
         && is_fifo(PLAN_FD)
 }
@@ -413,7 +429,7 @@ fn stage(plan: &Plan, report: &ReportSender) -> Result<Infallible> {
         .as_ref()
         .filter(|f| passfds::targets(plan).contains(&f.as_raw_fd()))
     {
-        let moved = sys::dup_raw_at_least(f.as_raw_fd(), BLOCK_FD + 1)
+        let moved = sys::dup_raw_at_least(f.as_raw_fd(), passfds::FIRST_FREE)
             .ctx_step("move the copy of our binary off a passed descriptor's number")?;
         self_copy = Some(moved);
     }

@@ -271,6 +271,9 @@ fn take_reports(reports: &mut ReportReceiver, got: &mut channel::Reports, notice
             }
             // The launcher stopped waiting for it (a signal, the time).
             Ok(Up::Reached(channel::Point::Isolated)) => {}
+            // The joining stage's report (launch/joinns.rs), read by the
+            // launcher before it supervises; nothing to do here.
+            Ok(Up::Joined { .. }) => {}
             Ok(Up::Reached(p)) => {
                 got.error.get_or_insert(Error::msg(
                     "child stage",

@@ -253,9 +253,9 @@ fn take(reports: &mut ReportReceiver, got: &mut channel::Reports) {
                 got.error.get_or_insert(e);
             }
             Ok(Up::Status(s, _)) => got.status = Some(s),
-            Ok(Up::Reached(p)) => {
+            Ok(m @ (Up::Reached(_) | Up::Joined { .. })) => {
                 got.error
-                    .get_or_insert(Error::msg("exec", format!("unexpected report {p:?}")));
+                    .get_or_insert(Error::msg("exec", format!("unexpected report {m:?}")));
             }
             Err(m) => {
                 got.error

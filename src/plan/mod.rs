@@ -313,8 +313,8 @@ pub struct Built {
     /// `--block-fd`: one byte (or EOF) read from `channel::BLOCK_FD` once
     /// the sandbox is set up, before the command.
     pub block: bool,
-    /// `--pidns` without `--unshare-pid`: the stage runs in the caller's
-    /// PID namespace, not as PID 1 of one of its own.
+    /// `--pidns` without `--unshare-pid`: the stage runs in the PID
+    /// namespace the caller gives, not as PID 1 of one of its own.
     pub joined_pidns: bool,
 }
 
@@ -345,15 +345,17 @@ pub enum BuiltUserns {
 /// (`Supervision`); the descriptors are the caller's numbers.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub struct GivenNs {
-    /// `--userns FD`: joined (setns) before clone, which then makes no
-    /// user namespace; no id maps. Caveat: the child stage is then exec'd
-    /// in that namespace, where a process holding CAP_SYS_PTRACE can reach
-    /// it (and the host's tree, until the pivot): only for a namespace no
-    /// such process is in. The bwrap front end refuses `--userns` and
-    /// `--pidns` for that reason (docs/BWRAP.md).
+    /// `--userns FD`: a user namespace to run the sandbox in. The
+    /// launcher joins nothing: its child, a plain fork, execs the child
+    /// stage in the caller's own user namespace, which joins this one
+    /// after its exec while non-dumpable (so nothing holding capabilities
+    /// in it can reach the stage, whose memory stays the caller's
+    /// namespace's), makes the sandbox's other namespaces there and forks
+    /// the sandbox's first process (launch/joinns.rs). No id maps.
     pub userns: Option<i32>,
-    /// `--pidns FD`: joined before clone; with `new_pid` clone makes a
-    /// PID namespace below it, else the sandbox runs in it.
+    /// `--pidns FD`: a PID namespace joined with `userns` (only with it);
+    /// the sandbox runs in it, not as PID 1. With `new_pid` (a new one
+    /// below it): refused.
     pub pidns: Option<i32>,
     pub new_pid: bool,
     /// `--userns-block-fd`: the caller writes the id maps; the launcher

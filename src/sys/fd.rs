@@ -12,11 +12,17 @@ use libc::c_int;
 
 use super::{cstr, cvt, cvt_r, sigsafe};
 
-/// A pipe whose two ends are CLOEXEC and numbered 10 or above, so that the
-/// clone child can dup2 its ends onto the low fixed numbers the child
-/// stage expects (the report pipe's write end onto 3, the control pipe's
-/// read end onto 4; channel.rs) without clobbering one with the other.
-/// Returns (read end, write end).
+/// The lowest number above every fixed descriptor of the child stage's
+/// (channel.rs: 3 to 11): the launcher keeps what it hands the clone
+/// child at this number or above, so the clone child's dup2 onto the
+/// fixed numbers clobbers none of it.
+pub const HIGH_FD: RawFd = 12;
+
+/// A pipe whose two ends are CLOEXEC and numbered `HIGH_FD` or above, so
+/// that the clone child can dup2 its ends onto the low fixed numbers the
+/// child stage expects (the report pipe's write end onto 3, the control
+/// pipe's read end onto 4; channel.rs) without clobbering one with the
+/// other. Returns (read end, write end).
 pub fn pipe_high() -> io::Result<(OwnedFd, OwnedFd)> {
     let mut fds = [0 as c_int; 2];
     // SAFETY: pipe2 writes two fds into the two-element array we own.
@@ -27,7 +33,7 @@ pub fn pipe_high() -> io::Result<(OwnedFd, OwnedFd)> {
 }
 
 fn dup_high(fd: &OwnedFd) -> io::Result<OwnedFd> {
-    dup_raw_at_least(fd.as_raw_fd(), 10)
+    dup_raw_at_least(fd.as_raw_fd(), HIGH_FD)
 }
 
 /// A close-on-exec duplicate, numbered `min` or above, of a descriptor
@@ -84,11 +90,11 @@ pub fn adopt_fd(fd: RawFd) -> io::Result<OwnedFd> {
     Ok(unsafe { OwnedFd::from_raw_fd(fd) })
 }
 
-/// A close-on-exec copy, numbered 10 or above, of a descriptor the caller
+/// A close-on-exec copy, numbered `HIGH_FD` or above, of a descriptor the caller
 /// handed over by number (the bwrap front end's `--userns FD` & co.):
 /// the original stays as it is; EBADF when it is not open.
 pub fn dup_passed(fd: RawFd) -> io::Result<OwnedFd> {
-    dup_raw_at_least(fd, 10)
+    dup_raw_at_least(fd, HIGH_FD)
 }
 
 /// Whether a descriptor is open in this process: a yes/no query (F_GETFD

@@ -52,15 +52,11 @@ pub fn fstat_raw(fd: RawFd) -> io::Result<libc::stat> {
     }
 }
 
-/// A close-on-exec duplicate of `fd` numbered 10 or above (so the clone
-/// child's dup2 onto the low numbers never clobbers it). Shares the open
-/// file description: reads, writes and the file offset are the same.
+/// A close-on-exec duplicate of `fd` numbered `HIGH_FD` or above (so the
+/// clone child's dup2 onto the low numbers never clobbers it). Shares the
+/// open file description: reads, writes and the file offset are the same.
 pub fn dup_high_raw(fd: RawFd) -> io::Result<OwnedFd> {
-    // SAFETY: F_DUPFD_CLOEXEC takes an integer (the lowest number wanted)
-    // and only changes the descriptor table.
-    let n = cvt(unsafe { libc::fcntl(fd, libc::F_DUPFD_CLOEXEC, 10) })?;
-    // SAFETY: `n` is the new descriptor just made; nothing else owns it.
-    Ok(unsafe { OwnedFd::from_raw_fd(n) })
+    super::dup_raw_at_least(fd, super::HIGH_FD)
 }
 
 /// Set or clear O_NONBLOCK on a descriptor's open file description. Only
@@ -225,8 +221,8 @@ pub fn set_controlling_tty(fd: BorrowedFd<'_>) -> io::Result<()> {
     cvt(unsafe { libc::ioctl(fd.as_raw_fd(), libc::TIOCSCTTY, 0 as libc::c_ulong) }).map(drop)
 }
 
-/// A connected pair of unix stream sockets, close-on-exec, numbered 10 or
-/// above (see `pipe_high`).
+/// A connected pair of unix stream sockets, close-on-exec, numbered
+/// `HIGH_FD` or above (see `pipe_high`).
 pub fn socketpair_high() -> io::Result<(OwnedFd, OwnedFd)> {
     let mut fds = [0 as c_int; 2];
     // SAFETY: socketpair writes two fds into the two-element array we own.

@@ -115,6 +115,24 @@
  *   probe fds                    every open descriptor: "fd N TARGET"
  *   probe rusage CMD...          on the host: run CMD, then "maxrss KB" of
  *                                it (wait4) on stderr
+ *
+ * Joined namespaces (issue 26, the bwrap front end's --userns/--pidns):
+ *   probe joinexec USERFD PIDFD CMD...
+ *                                on the host: setns into the user namespace
+ *                                USERFD, then the PID namespace PIDFD, fork,
+ *                                exec CMD in the child (the engine's old way
+ *                                of joining), wait for it
+ *   probe hunt COMM FILE [kill]  inside a sandbox holding capabilities:
+ *                                find a process of its /proc named COMM
+ *                                (10 s at most), then until it sleeps (S)
+ *                                and once more: open its /proc/PID/root/,
+ *                                /proc/PID/root/FILE (and read it),
+ *                                /proc/PID/environ, PTRACE_SEIZE it; lines
+ *                                "found", "name NAME" (its status), and
+ *                                "root|file|environ|ptrace OK|ERRNO" (OK if
+ *                                any attempt worked, else the last errno),
+ *                                "secret TEXT" if FILE was read, or
+ *                                "notfound"; with kill, SIGKILL it after
  */
 #define _GNU_SOURCE
 #include <arpa/inet.h>
@@ -145,6 +163,7 @@
 #include <sys/file.h>
 #include <sys/personality.h>
 #include <sys/prctl.h>
+#include <sys/ptrace.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <sys/xattr.h>
@@ -697,6 +716,124 @@ static int console(const char *path, const char *input, char **cmd) {
     return 0;
 }
 
+/* joinexec: the engine's old order, as the control of the --userns
+ * attack: the process that execs is inside the joined user namespace. */
+static int joinexec(int userfd, int pidfd, char **cmd) {
+    if (setns(userfd, CLONE_NEWUSER) != 0) { perror("probe: setns user"); return 1; }
+    if (setns(pidfd, CLONE_NEWPID) != 0) { perror("probe: setns pid"); return 1; }
+    pid_t c = fork();
+    if (c < 0) { perror("probe: fork"); return 1; }
+    if (c == 0) {
+        execv(cmd[0], cmd);
+        perror("probe: exec");
+        _exit(127);
+    }
+    int st;
+    waitpid(c, &st, 0);
+    return WIFEXITED(st) ? WEXITSTATUS(st) : 128 + WTERMSIG(st);
+}
+
+/* The first process of /proc named comm, other than this one; 0: none. */
+static pid_t find_comm(const char *comm) {
+    DIR *d = opendir("/proc");
+    pid_t found = 0;
+    struct dirent *e;
+    while (d && !found && (e = readdir(d))) {
+        char p[300], buf[64] = "";
+        if (e->d_name[0] < '0' || e->d_name[0] > '9') continue;
+        if (atoi(e->d_name) == getpid()) continue;
+        snprintf(p, sizeof p, "/proc/%s/comm", e->d_name);
+        int fd = open(p, O_RDONLY);
+        if (fd < 0) continue;
+        ssize_t n = read(fd, buf, sizeof buf - 1);
+        close(fd);
+        if (n > 0 && buf[n - 1] == '\n') buf[n - 1] = 0;
+        if (n > 0 && !strcmp(buf, comm)) found = atoi(e->d_name);
+    }
+    if (d) closedir(d);
+    return found;
+}
+
+/* Field 3 of /proc/PID/stat (after the command name's parenthesis). */
+static char proc_state(pid_t pid) {
+    char p[64], buf[512];
+    snprintf(p, sizeof p, "/proc/%d/stat", pid);
+    int fd = open(p, O_RDONLY);
+    if (fd < 0) return 0;
+    ssize_t n = read(fd, buf, sizeof buf - 1);
+    close(fd);
+    if (n <= 0) return 0;
+    buf[n] = 0;
+    char *r = strrchr(buf, ')');
+    return r && r[1] == ' ' ? r[2] : 0;
+}
+
+struct attempt { const char *name; int ok; int err; };
+
+static void attempt(struct attempt *a, int r) {
+    if (r >= 0) a->ok = 1; else a->err = errno;
+}
+
+static int hunt(const char *comm, const char *file, int kill_it) {
+    struct timespec t0, t;
+    clock_gettime(CLOCK_MONOTONIC, &t0);
+    pid_t pid = 0;
+    struct attempt root = {"root", 0, 0}, fil = {"file", 0, 0}, env = {"environ", 0, 0},
+                   tr = {"ptrace", 0, 0};
+    char secret[256] = "", name[256] = "";
+    int rounds = 0, asleep = 0;
+    /* Until found and asleep (then once more), within 10 s; each round
+     * makes its calls whatever they answer. */
+    for (;;) {
+        clock_gettime(CLOCK_MONOTONIC, &t);
+        if ((t.tv_sec - t0.tv_sec) * 1000 + (t.tv_nsec - t0.tv_nsec) / 1000000 > 10000) break;
+        if (!pid) { pid = find_comm(comm); if (!pid) { sched_yield(); continue; } }
+        char p[4200];
+        snprintf(p, sizeof p, "/proc/%d/status", pid);
+        FILE *f = fopen(p, "r");
+        if (f) {
+            char line[256];
+            while (fgets(line, sizeof line, f))
+                if (!strncmp(line, "Name:", 5)) { sscanf(line + 5, "%255s", name); break; }
+            fclose(f);
+        }
+        snprintf(p, sizeof p, "/proc/%d/root/", pid);
+        int fd = open(p, O_RDONLY | O_DIRECTORY);
+        attempt(&root, fd);
+        if (fd >= 0) close(fd);
+        snprintf(p, sizeof p, "/proc/%d/root%s", pid, file);
+        fd = open(p, O_RDONLY);
+        attempt(&fil, fd);
+        if (fd >= 0) {
+            ssize_t n = read(fd, secret, sizeof secret - 1);
+            secret[n > 0 ? n : 0] = 0;
+            if (n > 0 && secret[n - 1] == '\n') secret[n - 1] = 0;
+            close(fd);
+        }
+        snprintf(p, sizeof p, "/proc/%d/environ", pid);
+        fd = open(p, O_RDONLY);
+        attempt(&env, fd);
+        if (fd >= 0) close(fd);
+        long r = ptrace(PTRACE_SEIZE, pid, 0, 0);
+        attempt(&tr, (int)r);
+        if (r == 0) ptrace(PTRACE_DETACH, pid, 0, 0);
+        rounds++;
+        if (asleep) break;
+        asleep = proc_state(pid) == 'S';
+        if (proc_state(pid) == 0) break;
+    }
+    if (!pid) { printf("notfound\n"); return 1; }
+    printf("found\nname %s\nrounds %d\n", name, rounds);
+    struct attempt *all[] = {&root, &fil, &env, &tr};
+    for (int i = 0; i < 4; i++) {
+        if (all[i]->ok) printf("%s OK\n", all[i]->name);
+        else printf("%s %s\n", all[i]->name, errname(all[i]->err));
+    }
+    if (secret[0]) printf("secret %s\n", secret);
+    if (kill_it) kill(pid, SIGKILL);
+    return 0;
+}
+
 int main(int argc, char **argv) {
     setvbuf(stdout, NULL, _IOLBF, 0);
     if (argc < 2) { fprintf(stderr, "usage: probe WHAT [ARGS]\n"); return 2; }
@@ -904,6 +1041,9 @@ int main(int argc, char **argv) {
         return 127;
     }
     if (!strcmp(w, "hold") && argc == 3) return hold(argv[2]);
+    if (!strcmp(w, "joinexec") && argc >= 5) return joinexec(atoi(argv[2]), atoi(argv[3]), argv + 4);
+    if (!strcmp(w, "hunt") && (argc == 4 || argc == 5))
+        return hunt(argv[2], argv[3], argc == 5 && !strcmp(argv[4], "kill"));
     if (!strcmp(w, "segv")) return *(volatile int *)0;
     if (!strcmp(w, "flood") && argc == 4) return flood(argv[2], atol(argv[3]));
     if (!strcmp(w, "flood-arg") && argc == 5) return flood_arg(atol(argv[2]), atol(argv[3]), atol(argv[4]));
