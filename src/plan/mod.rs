@@ -737,7 +737,14 @@ impl Plan {
                     "ROOTFS must be a directory holding a root filesystem (bin/, etc/, …), a .tar, .tar.gz or .tar.zst of one, or oci:DIR[:TAG]",
                 ));
         }
-        let subids = crate::plan::subid::resolve(a.id_map, &rootfs)?;
+        // `--userns off` makes no user namespace: no id maps to choose (an
+        // explicit --id-map is still checked, and refused by the host mode),
+        // no per-namespace limits to read or write.
+        let no_userns = a.userns == UsernsMode::Off;
+        let subids = match (no_userns, a.id_map) {
+            (true, IdMapMode::Auto) => None,
+            _ => crate::plan::subid::resolve(a.id_map, &rootfs)?,
+        };
         if let Some(s) = &subids {
             crate::plan::subid::check_ids(s, a.uid, a.gid)?;
         }
@@ -847,7 +854,10 @@ impl Plan {
                 allow_paths.push((access, inside_path(access.option(), p)?));
             }
         }
-        let ns_limits = ns_limits(&a.ns_limits, a.ns_limit_defaults, a.sizes.shm);
+        let ns_limits = match no_userns {
+            true => Vec::new(),
+            false => ns_limits(&a.ns_limits, a.ns_limit_defaults, a.sizes.shm),
+        };
         let supervision = Supervision {
             timeout: a.timeout,
             kill_after: a.kill_after,
