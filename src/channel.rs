@@ -221,6 +221,16 @@ impl PlanSender {
     pub fn send_plan(self, encoded_plan: &[u8]) -> io::Result<()> {
         fs::File::from(self.0).write_all(&frame(encoded_plan))
     }
+
+    /// The plan, the pipe kept open for one more byte (`release` again):
+    /// the join path's go-ahead, once the launcher holds the sandbox's
+    /// first process (launch/joinns.rs).
+    pub fn send_plan_keep(&self, encoded_plan: &[u8]) -> io::Result<()> {
+        sys::write_all(
+            std::os::fd::AsRawFd::as_raw_fd(&self.0),
+            &frame(encoded_plan),
+        )
+    }
 }
 
 // ---- Down: the child stage's end ----
@@ -228,8 +238,19 @@ impl PlanSender {
 /// Read the plan from `PLAN_FD` (the release byte was the clone child's)
 /// and close it.
 pub fn recv_plan() -> Result<Plan> {
+    recv_plan_keep().map(|(plan, _)| plan)
+}
+
+/// The plan, and `PLAN_FD` kept: the join path reads the launcher's
+/// go-ahead from it after the plan (launch/joinns.rs).
+pub fn recv_plan_keep() -> Result<(Plan, OwnedFd)> {
     let fd = sys::adopt_fd(PLAN_FD).ctx("read the plan", format!("fd {PLAN_FD}"))?;
     let mut f = fs::File::from(fd);
+    let plan = read_plan(&mut f)?;
+    Ok((plan, OwnedFd::from(f)))
+}
+
+fn read_plan(f: &mut fs::File) -> Result<Plan> {
     let mut len = [0u8; 4];
     f.read_exact(&mut len).ctx_step("read the plan")?;
     let n = u32::from_le_bytes(len) as usize;

@@ -541,6 +541,42 @@ fn userns_joins_the_given_namespace() {
     assert_eq!(lines.last(), Some(&"rc 7"), "{o}");
 }
 
+/// The join path dies with its launcher: our front end with `--userns`
+/// runs a command that first clears its own death signal (probe
+/// `nopdeath`) and leaves a setsid'd, double-forked, stop-ignoring daemon
+/// holding a lock (probe `hold`); the launcher, run by `probe subreap` as
+/// a child subreaper on the host, is SIGKILLed once the lock is held, and
+/// nothing may outlive it: the guard watches the sandbox's first process,
+/// not only the stage's relaying parent, whose death the command no
+/// longer hears. Control: the same harness does see a process that
+/// outlives what it killed; and the probe did clear its death signal.
+/// (The sandbox's output goes to a file: a survivor holding the test's
+/// pipes would hang it instead of failing it.)
+fn a_joined_sandbox_dies_with_its_launcher() {
+    let probe = stage().probe.display().to_string();
+    let out = script(
+        "bwrap-userns-sigkill",
+        &format!(
+            "{first}\
+             rm -f \"$D/lock\" \"$D/lock.ready\"\n\
+             export E=\"$D/sigkill.err\"\n\
+             \"{probe}\" subreap \"$D/lock.ready\" 5000 sh -c 'exec \"$@\" >/dev/null 2>\"$E\"' sh \
+               \"$B\" bwrap --ro-bind \"$R\" / --tmpfs /tmp \
+               --ro-bind \"{probe}\" /tmp/probe --bind \"$D\" /run --userns 5 \
+               /tmp/probe nopdeath /tmp/probe hold /run/lock 5</proc/$P/ns/user || true\n\
+             cat \"$D/sigkill.err\" >&2\n\
+             \"{probe}\" subreap \"$D/control.ready\" 300 sh -c 'setsid sleep 3 & touch \"$0\"; exec sleep 30' \"$D/control.ready\" || true\n",
+            first = first_sandbox("--unshare-user", "echo up"),
+        ),
+    );
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    let o = text(&out.stdout);
+    let err = text(&out.stderr);
+    let counts: Vec<&str> = o.lines().filter(|l| l.starts_with("survivors=")).collect();
+    assert_eq!(counts, ["survivors=0", "survivors=1"], "{o}\n{err}");
+    assert!(err.contains("pdeathsig before=9 after=0"), "control: {err}");
+}
+
 /// `--pidns FD` (with `--userns`, as in bubblewrap's test): the command
 /// runs in the PID namespace given, a sandbox of ours whose namespace is
 /// owned by the user namespace above the one its command sees (joined
@@ -2021,6 +2057,7 @@ fn masks_opt_in_covers_proc() {
 }
 
 tests![
+    a_joined_sandbox_dies_with_its_launcher,
     masks_opt_in_covers_proc,
     limits_opt_in_sets_the_namespace_limits,
     uid_0_keeps_the_callers_capabilities_unless_dropped,

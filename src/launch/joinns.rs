@@ -21,9 +21,11 @@
 //! → fork. The fork's child (the "inner") is PID 1 of the new PID
 //! namespace, or a member of the joined one, and goes on as the ordinary
 //! stage. The fork's parent (the "intermediate") reports the inner's pid
-//! and namespaces up the report pipe (`Up::Joined`), lets the inner go,
-//! closes everything but stderr, passes the signals the launcher forwards
-//! on to the inner, and ends as the inner ended.
+//! and namespaces up the report pipe (`Up::Joined`), waits for the
+//! launcher's go-ahead on the control pipe (it takes a pidfd of the inner
+//! and forks the guard to watch it first), lets the inner go, closes
+//! everything but stderr, passes the signals the launcher forwards on to
+//! the inner, and ends as the inner ended.
 
 use std::os::fd::{AsFd, AsRawFd, OwnedFd};
 use std::os::unix::fs::MetadataExt;
@@ -83,7 +85,12 @@ impl Given {
 
 /// Join, make the sandbox's namespaces, fork. Returns in the inner only,
 /// which goes on as the stage; the intermediate never returns.
-pub(super) fn join_and_fork(plan: &Plan, report: &ReportSender, given: Given) -> Result<()> {
+pub(super) fn join_and_fork(
+    plan: &Plan,
+    report: &ReportSender,
+    given: Given,
+    ctl: OwnedFd,
+) -> Result<()> {
     let adopt = |fd, step| sys::adopt_fd(fd).ctx(step, format!("fd {fd}"));
     let user = adopt(USERNS_FD, nsjoin::JOIN_USERNS)?;
     let pid = given
@@ -121,7 +128,7 @@ pub(super) fn join_and_fork(plan: &Plan, report: &ReportSender, given: Given) ->
     let (go_read, go_write) = sys::pipe_high().ctx_step("create the fork's pipe")?;
     let inner = sys::fork().ctx_step("start the sandbox's first process (fork)")?;
     if inner == 0 {
-        drop((go_write, sigfd));
+        drop((go_write, sigfd, ctl));
         sys::set_parent_death_signal(libc::SIGKILL).ctx_step("set the parent death signal")?;
         // Past the death signal, so the intermediate dying after the
         // check kills us; before it, the check sees it gone.
@@ -137,7 +144,7 @@ pub(super) fn join_and_fork(plan: &Plan, report: &ReportSender, given: Given) ->
     // Read once the inner exists: a new PID namespace's link is there only
     // from its first process on.
     let namespaces = own_namespaces(plan.share_net);
-    intermediate(inner, report, namespaces, sigfd, go_write)
+    intermediate(inner, report, namespaces, sigfd, go_write, ctl)
 }
 
 /// The inode numbers of this process's new namespaces in
@@ -165,6 +172,7 @@ fn intermediate(
     namespaces: [u64; 6],
     sigfd: OwnedFd,
     go: OwnedFd,
+    ctl: OwnedFd,
 ) -> ! {
     let pidfd = sys::pidfd_open(inner).ok();
     if report
@@ -178,6 +186,14 @@ fn intermediate(
         let _ = sys::kill(inner, libc::SIGKILL);
         sys::exit_now(EXIT_SANDBOX as i32);
     }
+    // The launcher's go-ahead on the control pipe: it holds a pidfd of the
+    // inner now (and its guard watches it), and has written --info-fd.
+    // EOF: it is gone, and so is the sandbox.
+    if !matches!(sigsafe::read_byte(ctl.as_raw_fd()), Ok(Some(_))) {
+        let _ = sys::kill(inner, libc::SIGKILL);
+        sys::exit_now(EXIT_SANDBOX as i32);
+    }
+    drop(ctl);
     // The report pipe and everything else the stage inherited: the
     // launcher sees EOF on the report pipe when the inner execs the
     // command, and a reader of the command's stdout when it closes its own.

@@ -161,6 +161,9 @@ pub struct Running {
     /// Signals through it can never reach a process that reused the pid;
     /// readable once the sandbox's PID 1 has ended. None before Linux 5.3.
     pidfd: Option<OwnedFd>,
+    /// The join path: the sandbox's first process, which SIGKILL reaches
+    /// directly (the clone child relays the other signals to it).
+    inner: Option<OwnedFd>,
     guard: Option<Guard>,
     cgroup: Option<Cgroup>,
     reports: ReportReceiver,
@@ -218,13 +221,18 @@ pub fn spawn(plan: &Plan, supervision: &Supervision, opts: Options) -> Result<Ru
             guard: s.guard,
             cgroup: s.cgroup,
             reports: s.reports,
+            sup: {
+                let mut sup = Supervisor::new(s.pid, supervision, s.released);
+                sup.inner = s.inner.as_ref().map(|f| f.as_raw_fd());
+                sup
+            },
+            inner: s.inner,
             sigfd: s.sigfd,
             pasta: s.pasta,
             proxy: s.proxy,
             sinks,
             notices,
             started,
-            sup: Supervisor::new(s.pid, supervision, s.released),
             relay: s.relay,
             limits: plan.limits.clone(),
             timeout: supervision.timeout,
@@ -421,6 +429,9 @@ struct Started {
     pid: pid_t,
     namespaces: Vec<(&'static str, u64)>,
     pidfd: Option<OwnedFd>,
+    /// The join path: a pidfd of the sandbox's first process (the clone
+    /// child only relays to it).
+    inner: Option<OwnedFd>,
     guard: Option<Guard>,
     cgroup: Option<Cgroup>,
     reports: ReportReceiver,
@@ -530,15 +541,17 @@ fn start(
         cgroup: p.cgroup.as_ref(),
         in_cgroup,
         plan_bytes: &p.plan_bytes,
-        guard_tty,
+        // The join path's guard, forked later, gets the terminal.
+        guard_tty: if joins { None } else { guard_tty },
         pasta: p.pasta.as_ref(),
         subids: plan.subids.as_ref(),
         host,
         callers_userns: supervision.given.callers_userns(),
-        guard_needed,
+        guard_needed: guard_needed && !joins,
+        joins,
     };
     match release(&child, ctl_write, with) {
-        Ok((pidfd, guard, pasta)) => {
+        Ok((pidfd, mut guard, pasta, kept_ctl)) => {
             let released = Instant::now();
             // The joining stage: the sandbox's first process, forked once
             // the namespaces given are joined, and its namespaces; then
@@ -546,6 +559,7 @@ fn start(
             // wait stay on the clone child, which passes signals on and
             // ends as that process ends.
             let mut namespaces = namespaces;
+            let mut inner = None;
             if joins {
                 let within = supervision
                     .timeout
@@ -556,8 +570,24 @@ fn start(
                             .into_iter()
                             .filter(|(_, ino)| supervision.namespace_ids && *ino != 0)
                             .collect();
+                        // The first process waits for the go-ahead (its
+                        // parent, the clone child, has not reaped it), so
+                        // the pid is still its own: a pidfd of it, for the
+                        // guard and for every kill of the sandbox, since
+                        // killing the clone child reaches the command
+                        // only through a death signal it may clear.
+                        inner = sys::pidfd_open(first).ok();
                         if let Some(f) = hook.take() {
                             f(first, &namespaces);
+                        }
+                        if let Some(fd) = &inner {
+                            guard = Some(
+                                Guard::spawn(fd, None, guard_tty, false).map_err(Failed::Other)?,
+                            );
+                        }
+                        if let Some(ctl) = kept_ctl {
+                            // EPIPE: the clone child is gone; the wait says how.
+                            let _ = ctl.release();
                         }
                     }
                     Err(e) => {
@@ -615,6 +645,7 @@ fn start(
                 pid,
                 namespaces,
                 pidfd,
+                inner,
                 guard,
                 cgroup: p.cgroup,
                 reports,
@@ -961,10 +992,19 @@ struct ReleaseWith<'a> {
     callers_userns: bool,
     /// Whether a guard is forked (`start` says when it is not).
     guard_needed: bool,
+    /// The join path: the control pipe is kept for the go-ahead, and the
+    /// guard is forked by `start` once the sandbox's first process is
+    /// known, to watch it.
+    joins: bool,
 }
 
 /// What `release` leaves: the pidfd, the guard and pasta.
-type Released = (Option<OwnedFd>, Option<Guard>, Option<Pasta>);
+type Released = (
+    Option<OwnedFd>,
+    Option<Guard>,
+    Option<Pasta>,
+    Option<PlanSender>,
+);
 
 fn release(
     child: &Unreleased,
@@ -981,6 +1021,7 @@ fn release(
         host,
         callers_userns,
         guard_needed,
+        joins,
     } = with;
     let pid = child.pid;
     if let (Some(cg), false) = (cgroup, in_cgroup) {
@@ -1060,12 +1101,20 @@ fn release(
     if released.is_ok() && !early && guard_needed {
         guard = spawn_guard()?;
     }
-    if let Err(e) = released.and_then(|()| ctl.send_plan(plan_bytes)) {
+    // The join path keeps the pipe for its go-ahead (`start`).
+    let (sent, kept) = match joins {
+        true => (
+            released.and_then(|()| ctl.send_plan_keep(plan_bytes)),
+            Some(ctl),
+        ),
+        false => (released.and_then(|()| ctl.send_plan(plan_bytes)), None),
+    };
+    if let Err(e) = sent {
         if e.raw_os_error() != Some(libc::EPIPE) {
             return Err(e).ctx_step("release the child").map_err(Failed::Other);
         }
     }
-    Ok((pidfd, guard, pasta))
+    Ok((pidfd, guard, pasta, kept))
 }
 
 /// The most the launcher waits for the joining stage's `Up::Joined` (a
@@ -1176,6 +1225,12 @@ impl Running {
     /// Send `sig` to the sandbox's PID 1 (through the pidfd, when the
     /// kernel has them, so never to a process that reused the pid).
     pub fn signal(&self, sig: c_int) -> std::io::Result<()> {
+        // The join path: SIGKILL to the sandbox's first process too, which
+        // the clone child's death reaches only through a death signal the
+        // command may have cleared.
+        if let (Some(fd), libc::SIGKILL) = (&self.inner, sig) {
+            let _ = sigsafe::pidfd_send_signal(fd.as_raw_fd(), sig);
+        }
         match &self.pidfd {
             Some(fd) => sigsafe::pidfd_send_signal(fd.as_raw_fd(), sig),
             None => sys::kill(self.pid, sig),
@@ -1214,6 +1269,12 @@ impl Running {
                 proxy: self.proxy.as_ref(),
             },
         );
+        // The join path: the clone child has ended (or the wait failed), so
+        // the sandbox's first process, which it relayed to, goes too, even
+        // one that cleared its death signal. Normally already gone.
+        if let Some(fd) = &self.inner {
+            let _ = sigsafe::pidfd_send_signal(fd.as_raw_fd(), libc::SIGKILL);
+        }
         // The sandbox has ended: its proxy's listening sockets close (the
         // last hold on its network namespace) and every connection ends.
         let net = self.proxy.take().map(|mut p| {

@@ -75,17 +75,23 @@ pub fn main() -> u8 {
             return e.exit;
         }
     }
-    let e = match channel::recv_plan().and_then(|plan| {
+    // The join path keeps the control pipe: the launcher's go-ahead comes
+    // on it once it holds the sandbox's first process.
+    let received = match join {
+        Some(_) => channel::recv_plan_keep().map(|(plan, ctl)| (plan, Some(ctl))),
+        None => channel::recv_plan().map(|plan| (plan, None)),
+    };
+    let e = match received.and_then(|(plan, ctl)| {
         let joined_pidns = plan.built.as_ref().map(|b| b.joined_pidns);
-        match (plan.host_mode, host, join) {
-            (false, false, Some(given))
+        match (plan.host_mode, host, join, ctl) {
+            (false, false, Some(given), Some(ctl))
                 if joined_pidns.is_none_or(|j| j == given.pid.is_some()) =>
             {
-                joinns::join_and_fork(&plan, &report, given)?;
+                joinns::join_and_fork(&plan, &report, given, ctl)?;
                 stage(&plan, &report)
             }
-            (false, false, None) if joined_pidns != Some(true) => stage(&plan, &report),
-            (true, true, None) => host_stage(&plan, &report),
+            (false, false, None, _) if joined_pidns != Some(true) => stage(&plan, &report),
+            (true, true, None, _) => host_stage(&plan, &report),
             _ => Err(Error::msg(
                 "child",
                 "the plan and the arguments disagree on the host mode or the namespaces to join",
@@ -471,6 +477,10 @@ fn stage(plan: &Plan, report: &ReportSender) -> Result<Infallible> {
     // The nested user namespace changed our credentials, which clears the
     // parent-death signal; arm it again. Ref: prctl(2) PR_SET_PDEATHSIG
     sys::set_parent_death_signal(libc::SIGKILL).ctx_step("set the parent death signal")?;
+    // A change of euid (setresuid for --uid in a user namespace the caller
+    // gave, or subordinate ids) set the dumpable flag to fs.suid_dumpable:
+    // off again, for init, which stays, and until the command's exec.
+    sys::set_dumpable(false).ctx_step("mark the child stage non-dumpable")?;
     // A launcher that died while it was cleared sent nothing: under --init
     // with no guard forked (launcher.rs `guard_needed`), this is what
     // keeps the sandbox from outliving it.

@@ -34,6 +34,9 @@ pub(super) struct Supervisor {
     /// waiting for PID 1's exit and the namespaces' teardown (a caller
     /// that exits right after: `Running::wait_for_status`).
     pub(super) leave_at_status: bool,
+    /// The join path: a pidfd of the sandbox's first process, which the
+    /// clone child (`pid`) relays to; SIGKILL goes to both.
+    pub(super) inner: Option<std::os::fd::RawFd>,
 }
 
 /// What the launcher serves while it waits, besides the sandbox's own
@@ -58,6 +61,7 @@ impl Supervisor {
             killed: false,
             reaped: false,
             leave_at_status: false,
+            inner: None,
         }
     }
 
@@ -249,6 +253,9 @@ impl Supervisor {
     /// double-forked and signal-ignoring ones included.
     /// Ref: pid_namespaces(7)
     fn kill_now(&mut self) {
+        if let Some(fd) = self.inner {
+            let _ = sys::sigsafe::pidfd_send_signal(fd, libc::SIGKILL);
+        }
         if sys::kill(self.pid, libc::SIGKILL).is_ok() {
             self.killed = true;
         }
