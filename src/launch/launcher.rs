@@ -526,9 +526,16 @@ fn start(
     // command cannot clear and the stage checks it re-armed in time
     // (stage.rs `launcher_alive`), so our death takes the sandbox with it
     // as the guard would; then there is no cgroup to remove, no pasta to
-    // kill and no terminal to put back.
-    let guard_needed =
-        !plan.init || host || p.cgroup.is_some() || p.pasta.is_some() || guard_tty.is_some();
+    // kill and no terminal to put back. Only in our own binary (the CLI,
+    // the bwrap front end: `forward_signals`), which forks nothing else:
+    // a library's caller may fork and so hold the report pipe's read end
+    // that `launcher_alive` counts on being ours alone.
+    let guard_needed = !plan.init
+        || host
+        || !forward_signals
+        || p.cgroup.is_some()
+        || p.pasta.is_some()
+        || guard_tty.is_some();
     let relay = p.stdio.after_clone();
     let proxy_sock = p.proxy_sock.map(|(mine, _theirs)| mine);
     let child = Unreleased { pid };
