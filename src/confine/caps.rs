@@ -201,7 +201,7 @@ pub fn apply(sets: &CapSets, bits: Securebits, switch_to: Option<(u32, u32)>) ->
         if ambient & (1 << n) == 0 {
             continue;
         }
-        match sys::ambient_raise(n) {
+        match sys::sigsafe::ambient_raise(n) {
             // Past the kernel's last (a full bounding set did not find it).
             Err(e) if e.raw_os_error() == Some(libc::EINVAL) && n > 0 => break,
             other => other.ctx("raise an ambient capability", format!("capability {n}"))?,

@@ -76,22 +76,6 @@ pub fn capget() -> io::Result<(u64, u64, u64)> {
     ))
 }
 
-/// Raise one capability in the ambient set (it must be permitted and
-/// inheritable). Ref: prctl(2) PR_CAP_AMBIENT_RAISE
-pub fn ambient_raise(cap: u32) -> io::Result<()> {
-    // SAFETY: integer arguments only; the unused ones are zero.
-    cvt(unsafe {
-        libc::prctl(
-            libc::PR_CAP_AMBIENT,
-            libc::PR_CAP_AMBIENT_RAISE as c_ulong,
-            cap as c_ulong,
-            0 as c_ulong,
-            0 as c_ulong,
-        )
-    })
-    .map(drop)
-}
-
 /// Keep the permitted set across a change of uid from 0. Ref: prctl(2)
 pub fn set_keepcaps(on: bool) -> io::Result<()> {
     // SAFETY: integer arguments only; the unused ones are zero.

@@ -373,20 +373,27 @@ pub fn keep_caps_across_exec() -> io::Result<()> {
         if word & (1 << (cap % 32)) == 0 {
             continue;
         }
-        // SAFETY: integer arguments only; the unused ones are zero.
-        let r = cvt(unsafe {
-            libc::prctl(
-                libc::PR_CAP_AMBIENT,
-                libc::PR_CAP_AMBIENT_RAISE as c_ulong,
-                cap as c_ulong,
-                0 as c_ulong,
-                0 as c_ulong,
-            )
-        });
-        match r {
+        match ambient_raise(cap) {
             Err(e) if e.raw_os_error() == Some(libc::EINVAL) => break,
             other => other?,
         };
     }
     Ok(())
+}
+
+/// Raise one capability in the ambient set (it must be permitted and
+/// inheritable): for the clone child, which keeps its capabilities across
+/// its exec, and for confine/caps.rs. Ref: prctl(2) PR_CAP_AMBIENT_RAISE
+pub fn ambient_raise(cap: u32) -> io::Result<()> {
+    // SAFETY: integer arguments only; the unused ones are zero.
+    cvt(unsafe {
+        libc::prctl(
+            libc::PR_CAP_AMBIENT,
+            libc::PR_CAP_AMBIENT_RAISE as c_ulong,
+            cap as c_ulong,
+            0 as c_ulong,
+            0 as c_ulong,
+        )
+    })
+    .map(drop)
 }
