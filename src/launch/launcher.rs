@@ -313,6 +313,16 @@ impl From<Error> for Failed {
     }
 }
 
+/// A refusal that no host mode answers: its error, with the fix.
+impl From<Failed> for Error {
+    fn from(f: Failed) -> Error {
+        match f {
+            Failed::Refused(c) => c.error(),
+            Failed::Other(e) => e,
+        }
+    }
+}
+
 /// `--userns`: a launch in namespaces, or in the host mode
 /// (hostmode.rs), and with `auto` the host mode where the host refuses
 /// the namespaces. Known refusals are found before clone where that is
@@ -360,10 +370,7 @@ fn launch(
             true,
             hook,
         )
-        .map_err(|f| match f {
-            Failed::Refused(c) => c.error(),
-            Failed::Other(e) => e,
-        });
+        .map_err(Error::from);
     }
     let known = match supervision.userns {
         UsernsMode::Off => Some(Cause::Asked),
@@ -418,10 +425,7 @@ fn launch(
         first,
         hook,
     )
-    .map_err(|f| match f {
-        Failed::Refused(c) => c.error(),
-        Failed::Other(e) => e,
-    })
+    .map_err(Error::from)
 }
 
 /// What `start` leaves running.
